@@ -1,0 +1,89 @@
+// Command hoist is Hoist's single binary: the server, workers, agents, the
+// GitLab simulator and the client commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hoist:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// env is what every command gets instead of touching os directly, so that
+// tests run the real program in-process.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+// commands is built per call (no package state); each file of this package
+// adds the commands it owns.
+func commands() map[string]command {
+	return map[string]command{
+		"gitlab-sim": {"run the GitLab simulator", runGitlabSim},
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printUsage(e.stderr, cmds)
+		if len(args) == 0 {
+			return usageError{"no command given"}
+		}
+		return nil
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		printUsage(e.stderr, cmds)
+		return usageError{fmt.Sprintf("unknown command %q", args[0])}
+	}
+	return c.run(ctx, e, args[1:])
+}
+
+func printUsage(w io.Writer, cmds map[string]command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "usage: hoist <command> [flags]\n\ncommands:")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-14s %s\n", n, cmds[n].summary)
+	}
+}
+
+// usageError is a mistake in the command line; it exits 2.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}

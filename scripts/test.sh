@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, lints, tests.
+# Usage: bash scripts/test.sh   (from anywhere inside the checkout)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+tools="$root/.tools"
+mkdir -p "$tools/bin"
+export PATH="$tools/bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "PostgreSQL"
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    for _ in $(seq 1 50); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.2; done
+  fi
+fi
+if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  export HOIST_TEST_POSTGRES="${HOIST_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+  echo "using $HOIST_TEST_POSTGRES"
+else
+  echo "PostgreSQL is not reachable: PostgreSQL store tests will be skipped" >&2
+fi
+
+step "tools"
+if [ ! -x "$tools/bin/staticcheck" ]; then
+  GOBIN="$tools/bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+
+step "lint"
+unformatted=$(gofmt -l $(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+staticcheck ./...
+
+step "test"
+go test -count=1 -timeout 12m ./...
