@@ -1,0 +1,78 @@
+// Package integration models how Hoist reaches a VCS server (GitLab for now):
+// the Integration record, validation of its fields (SPEC §2.1), who may see
+// and change it (SPEC §2.3), and its Store. The business operations live in
+// service.go.
+package integration
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/audit"
+)
+
+// Provider names a VCS product.
+type Provider string
+
+// GitLab is the only provider so far.
+const GitLab Provider = "gitlab"
+
+// PrivateScheme prefixes hosts reached through a VCS agent pool (SPEC §2.5).
+const PrivateScheme = "private://"
+
+// Integration is one connection to a VCS server. The token and webhook
+// secret are only ever held sealed (see package secret); the store never sees
+// them in plaintext.
+type Integration struct {
+	ID                  string // slug of the name at creation; immutable; also the webhook path
+	Provider            Provider
+	Name                string // immutable
+	IsDefault           bool   // at most one per provider; lives in root
+	SpaceID             string // "root" for defaults
+	APIHost             string
+	UserFacingHost      string
+	Labels              []string
+	Description         string
+	CABundle            string // PEM, "" for the system roots
+	TokenSealed         []byte
+	WebhookSecretSealed []byte
+	TokenUser           string
+	TokenUserID         int64
+	TokenScopes         []string
+	TokenExpiresAt      *time.Time
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+	CreatedBy           string // principal
+}
+
+// Private reports whether either host is private://… (reached through an
+// agent pool).
+func (i Integration) Private() bool {
+	return strings.HasPrefix(i.APIHost, PrivateScheme) || strings.HasPrefix(i.UserFacingHost, PrivateScheme)
+}
+
+// Filter narrows a listing. With All false, the listing holds every default
+// integration plus those whose space is in Spaces — exactly the set SPEC §2.3
+// lists to a principal who has read on Spaces.
+type Filter struct {
+	Provider Provider // "" for every provider
+	All      bool     // every integration (root admins)
+	Spaces   []string // spaces the principal may read
+}
+
+// Store persists integrations. Each write takes the audit entry describing
+// it and stores both in one transaction. A duplicate id, a second default
+// integration of a provider, or a missing space give apperr Conflict /
+// NotFound; a missing integration gives NotFound.
+type Store interface {
+	CreateIntegration(ctx context.Context, in Integration, e audit.Entry) error
+	GetIntegration(ctx context.Context, id string) (Integration, error)
+	// ListIntegrations pages integrations matching f, newest first.
+	ListIntegrations(ctx context.Context, f Filter, cursor string, limit int) ([]Integration, string, error)
+	// UpdateIntegration replaces every field but ID, Provider, Name,
+	// CreatedAt and CreatedBy (rotating the webhook secret is an update).
+	UpdateIntegration(ctx context.Context, in Integration, e audit.Entry) error
+	// DeleteIntegration removes the integration, freeing its id.
+	DeleteIntegration(ctx context.Context, id string, e audit.Entry) error
+}
