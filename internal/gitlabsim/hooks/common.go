@@ -185,7 +185,16 @@ type userJSON struct {
 }
 
 func (u User) toJSON() userJSON {
-	return userJSON{ID: u.ID, Name: u.Name, Username: u.Username, AvatarURL: u.AvatarURL, Email: u.Email}
+	return userJSON{ID: u.ID, Name: u.Name, Username: u.Username, AvatarURL: u.AvatarURL, Email: u.email()}
+}
+
+// email is what GitLab shows for the acting user: their public email, or
+// "[REDACTED]" when they have none.
+func (u User) email() string {
+	if u.Email == "" {
+		return redacted
+	}
+	return u.Email
 }
 
 // usersJSON renders assignees and reviewers, which GitLab lists without

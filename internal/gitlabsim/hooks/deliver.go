@@ -73,9 +73,9 @@ type Deliverer struct {
 	Timeout     time.Duration    // per request; 0 means DefaultTimeout
 	InstanceURL string           // X-Gitlab-Instance, the simulator's base URL
 	Version     string           // User-Agent is "GitLab/<Version>"; "" means DefaultVersion
-	Clock       func() time.Time // nil means time.Now
+	Clock       func() time.Time // stamps Delivery.At and times Duration; nil means time.Now
 	Logger      *slog.Logger     // nil discards
-	NewUUID     func() string    // nil means random version 4 UUIDs
+	NewUUID     func() string    // must be safe for concurrent use; nil means random version 4 UUIDs
 	nextID      atomic.Int64     // last Delivery.ID handed out
 	_           [0]func()        // not comparable; keeps the zero value honest
 }

@@ -373,3 +373,17 @@ func TestHookWants(t *testing.T) {
 		}
 	}
 }
+
+func TestPayloadsRedactMissingEmail(t *testing.T) {
+	t.Parallel()
+	u := testUser()
+	u.Email = ""
+	push := parse(t, EventPush, mustPush(t, Push{Project: testProject(), User: u, Ref: "refs/heads/main", After: sha("x")})).(*gitlab.PushEvent)
+	mr := parse(t, EventMergeRequest, mustMR(t, u, testMR())).(*gitlab.MergeEvent)
+	if push.UserEmail != "[REDACTED]" || mr.User.Email != "[REDACTED]" {
+		t.Errorf("emails = %q, %q; want [REDACTED]", push.UserEmail, mr.User.Email)
+	}
+	if mr.Assignees[0].Email != "" {
+		t.Errorf("assignee email = %q, want none", mr.Assignees[0].Email)
+	}
+}

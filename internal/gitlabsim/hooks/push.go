@@ -103,7 +103,7 @@ func PushPayload(p Push) ([]byte, error) {
 		UserID:            p.User.ID,
 		UserName:          p.User.Name,
 		UserUsername:      p.User.Username,
-		UserEmail:         p.User.Email,
+		UserEmail:         p.User.email(),
 		UserAvatar:        p.User.AvatarURL,
 		ProjectID:         p.Project.ID,
 		Project:           p.Project.toJSON(),
