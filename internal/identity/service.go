@@ -1,0 +1,223 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/space"
+)
+
+// Password length limits: bcrypt reads at most 72 bytes.
+const (
+	MinPasswordLen = 12
+	MaxPasswordLen = 72
+)
+
+// Service authenticates API keys and manages users, API keys and role
+// bindings. Everything but Authenticate is for root admins (SPEC §1: API keys
+// are created by root admins), except users changing their own password.
+type Service struct {
+	store  Store
+	spaces space.Store
+	now    func() time.Time
+}
+
+// NewService returns a Service; now defaults to time.Now.
+func NewService(store Store, spaces space.Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, spaces: spaces, now: now}
+}
+
+// Authenticate turns an API key secret into its principal. Any failure is
+// the same Unauthorized error, so callers learn nothing about which part
+// was wrong.
+func (s *Service) Authenticate(ctx context.Context, bearer string) (string, error) {
+	denied := apperr.Errorf(apperr.Unauthorized, "invalid API key")
+	id, ok := secret.ParseAPIKey(bearer)
+	if !ok {
+		return "", denied
+	}
+	k, err := s.store.GetAPIKey(ctx, id)
+	if apperr.Is(err, apperr.NotFound) {
+		return "", denied
+	}
+	if err != nil {
+		return "", fmt.Errorf("load api key %s: %w", id, err)
+	}
+	if !secret.CheckAPIKey(bearer, k.SecretHash) {
+		return "", denied
+	}
+	return k.Principal(), nil
+}
+
+// IsRootAdmin reports whether principal is admin of root.
+func (s *Service) IsRootAdmin(ctx context.Context, principal string) (bool, error) {
+	bs, err := s.store.Bindings(ctx, principal)
+	if err != nil {
+		return false, fmt.Errorf("bindings of %s: %w", principal, err)
+	}
+	return space.IsRootAdmin(bs), nil
+}
+
+func (s *Service) requireRootAdmin(ctx context.Context, actor, what string) error {
+	ok, err := s.IsRootAdmin(ctx, actor)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.Errorf(apperr.Forbidden, "only root admins may %s", what)
+	}
+	return nil
+}
+
+// RoleInput is one requested role binding.
+type RoleInput struct {
+	Space string
+	Role  string
+}
+
+// parseRoles validates requested bindings: known roles, existing spaces.
+func (s *Service) parseRoles(ctx context.Context, field string, in []RoleInput) ([]space.Binding, error) {
+	out := make([]space.Binding, 0, len(in))
+	for _, r := range in {
+		b, err := s.parseRole(ctx, field, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func (s *Service) parseRole(ctx context.Context, field string, r RoleInput) (space.Binding, error) {
+	role, err := space.ParseRole(field, r.Role)
+	if err != nil {
+		return space.Binding{}, err
+	}
+	id := strings.TrimSpace(r.Space)
+	if id == "" {
+		return space.Binding{}, apperr.InvalidField(field, "every role needs a space")
+	}
+	if _, err := s.spaces.GetSpace(ctx, id); err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return space.Binding{}, apperr.InvalidField(field, "no space %q", id)
+		}
+		return space.Binding{}, fmt.Errorf("load space %s: %w", id, err)
+	}
+	return space.Binding{SpaceID: id, Role: role}, nil
+}
+
+// NewKey is a freshly created API key with its secret, shown once.
+type NewKey struct {
+	Key    APIKey
+	Secret string
+	Roles  []space.Binding
+}
+
+// CreateAPIKey mints a key with the given roles.
+func (s *Service) CreateAPIKey(ctx context.Context, actor, name string, roles []RoleInput) (NewKey, error) {
+	if err := s.requireRootAdmin(ctx, actor, "create API keys"); err != nil {
+		return NewKey{}, err
+	}
+	name, err := space.ValidateName("name", name)
+	if err != nil {
+		return NewKey{}, err
+	}
+	bs, err := s.parseRoles(ctx, "roles", roles)
+	if err != nil {
+		return NewKey{}, err
+	}
+	return s.createKey(ctx, actor, name, bs)
+}
+
+func (s *Service) createKey(ctx context.Context, actor, name string, bs []space.Binding) (NewKey, error) {
+	id, sec := secret.NewAPIKey()
+	k := APIKey{ID: id, Name: name, SecretHash: secret.HashAPIKey(sec), CreatedAt: s.now().UTC(), CreatedBy: actor}
+	for i := range bs {
+		bs[i].Principal = k.Principal()
+	}
+	if err := s.store.CreateAPIKey(ctx, k, bs); err != nil {
+		return NewKey{}, fmt.Errorf("create api key: %w", err)
+	}
+	return NewKey{Key: k, Secret: sec, Roles: bs}, nil
+}
+
+// KeyWithRoles is a listed API key (never its secret or hash) with roles.
+type KeyWithRoles struct {
+	Key   APIKey
+	Roles []space.Binding
+}
+
+// ListAPIKeys pages API keys, newest first.
+func (s *Service) ListAPIKeys(ctx context.Context, actor, cursor string, limit int) ([]KeyWithRoles, string, error) {
+	if err := s.requireRootAdmin(ctx, actor, "list API keys"); err != nil {
+		return nil, "", err
+	}
+	keys, next, err := s.store.ListAPIKeys(ctx, cursor, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("list api keys: %w", err)
+	}
+	out := make([]KeyWithRoles, 0, len(keys))
+	for _, k := range keys {
+		bs, err := s.store.Bindings(ctx, k.Principal())
+		if err != nil {
+			return nil, "", fmt.Errorf("bindings of %s: %w", k.ID, err)
+		}
+		out = append(out, KeyWithRoles{Key: k, Roles: bs})
+	}
+	return out, next, nil
+}
+
+// Grant gives principal (user:<id> or apikey:<id>) role on a space.
+func (s *Service) Grant(ctx context.Context, actor, principal string, r RoleInput) error {
+	if err := s.requireRootAdmin(ctx, actor, "grant roles"); err != nil {
+		return err
+	}
+	b, err := s.parseRole(ctx, "role", r)
+	if err != nil {
+		return err
+	}
+	b.Principal = principal
+	if err := s.store.Grant(ctx, b); err != nil {
+		return fmt.Errorf("grant %s %s on %s: %w", principal, b.Role, b.SpaceID, err)
+	}
+	return nil
+}
+
+// Revoke removes principal's role on a space.
+func (s *Service) Revoke(ctx context.Context, actor, principal, spaceID string) error {
+	if err := s.requireRootAdmin(ctx, actor, "revoke roles"); err != nil {
+		return err
+	}
+	if strings.TrimSpace(spaceID) == "" {
+		return apperr.InvalidField("space", "is required")
+	}
+	if err := s.store.Revoke(ctx, principal, spaceID); err != nil {
+		return fmt.Errorf("revoke %s on %s: %w", principal, spaceID, err)
+	}
+	return nil
+}
+
+// HashPassword checks a password's length and returns its bcrypt hash.
+func HashPassword(password string) (string, error) {
+	switch n := utf8.RuneCountInString(password); {
+	case n < MinPasswordLen:
+		return "", apperr.InvalidField("password", "must be at least %d characters", MinPasswordLen)
+	case len(password) > MaxPasswordLen:
+		return "", apperr.InvalidField("password", "must be at most %d bytes", MaxPasswordLen)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
