@@ -41,7 +41,12 @@ type command struct {
 // adds the commands it owns.
 func commands() map[string]command {
 	return map[string]command{
-		"gitlab-sim": {"run the GitLab simulator", runGitlabSim},
+		"gitlab-sim":  {"run the GitLab simulator", runGitlabSim},
+		"integration": {"manage VCS integrations (GitLab)", runIntegration},
+		"space":       {"manage spaces", runSpace},
+		"api-key":     {"manage API keys and their roles", runAPIKey},
+		"user":        {"manage users, their roles and passwords", runUser},
+		"audit":       {"read the audit log", runAudit},
 	}
 }
 

@@ -1,0 +1,317 @@
+package main
+
+// Shared plumbing of the client commands (SPEC §6.1): flag sets that write
+// to the command's stderr, the --url/--token/-o flags, subcommand groups,
+// reading secrets from files or the environment, and output as human tables
+// or JSON.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apiclient"
+)
+
+// defaultURL is where `hoist server` listens by default (SPEC §6.1).
+const defaultURL = "http://127.0.0.1:8080"
+
+// runGroup dispatches args[0] to one of subs; prefix is the command path
+// so far ("integration gitlab") for messages.
+func runGroup(ctx context.Context, e *env, prefix string, subs map[string]command, args []string) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		groupUsage(e.stderr, prefix, subs)
+		if len(args) == 0 {
+			return usageError{fmt.Sprintf("hoist %s: no subcommand given", prefix)}
+		}
+		return nil
+	}
+	c, ok := subs[args[0]]
+	if !ok {
+		groupUsage(e.stderr, prefix, subs)
+		return usageError{fmt.Sprintf("hoist %s: unknown subcommand %q", prefix, args[0])}
+	}
+	err := c.run(ctx, e, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h printed the usage; asking for help is not a failure
+	}
+	return err
+}
+
+func groupUsage(w io.Writer, prefix string, subs map[string]command) {
+	names := make([]string, 0, len(subs))
+	for n := range subs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "usage: hoist %s <subcommand> [flags]\n\nsubcommands:\n", prefix)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-14s %s\n", n, subs[n].summary)
+	}
+}
+
+// newFlags returns a flag set for `hoist <path>` whose errors and usage go
+// to the command's stderr instead of the process's.
+func newFlags(e *env, path, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet("hoist "+path, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: hoist %s %s\n\nflags:\n", path, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses flags that may come before or after positional
+// arguments (`show ID -o json` as well as `show -o json ID`) and returns the
+// positional ones. Everything after "--" is positional.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if i := len(args) - len(rest) - 1; i >= 0 && args[i] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// parseWithID parses args that must hold exactly one positional argument,
+// the id of the resource acted on.
+func parseWithID(fs *flag.FlagSet, args []string, what string) (string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", usageError{fmt.Sprintf("%s: want exactly one %s, got %d arguments", fs.Name(), what, len(pos))}
+	}
+	return pos[0], nil
+}
+
+// parseNoArgs parses args that must not hold positional arguments.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), pos[0])}
+	}
+	return nil
+}
+
+// clientFlags are the flags shared by every client command. The API key's
+// default is read from HOIST_TOKEN only when the client is built, so that
+// `-h` never prints it as a flag default.
+type clientFlags struct {
+	url    string
+	token  string
+	output string
+}
+
+func addClientFlags(fs *flag.FlagSet) *clientFlags {
+	cf := &clientFlags{}
+	fs.StringVar(&cf.url, "url", "", "Hoist server URL (default $HOIST_URL, else "+defaultURL+")")
+	fs.StringVar(&cf.token, "token", "", "Hoist API key (default $HOIST_TOKEN)")
+	fs.StringVar(&cf.output, "o", "table", "output format: table or json")
+	return cf
+}
+
+// client checks the output format and builds the API client.
+func (cf *clientFlags) client(e *env) (*apiclient.Client, error) {
+	if cf.output != "table" && cf.output != "json" {
+		return nil, usageError{fmt.Sprintf("-o %q: want table or json", cf.output)}
+	}
+	u := cf.url
+	if u == "" {
+		u = e.getenv("HOIST_URL")
+	}
+	if u == "" {
+		u = defaultURL
+	}
+	tok := cf.token
+	if tok == "" {
+		tok = e.getenv("HOIST_TOKEN")
+	}
+	if tok == "" {
+		return nil, usageError{"no API key: set HOIST_TOKEN or give --token"}
+	}
+	return apiclient.New(u, tok, apiclient.WithUserAgent("hoist-cli"))
+}
+
+func (cf *clientFlags) json() bool { return cf.output == "json" }
+
+// listFlag collects a repeatable string flag (--label a --label b).
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// flagsSet returns the names of the flags given on the command line.
+func flagsSet(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// readSecret reads a secret from exactly one of a file ("-" is stdin) or an
+// environment variable, so that it never has to appear in argv (SPEC
+// §6.1). The value itself never appears in any message.
+func readSecret(e *env, what, file, envVar string) (string, error) {
+	switch {
+	case file != "" && envVar != "":
+		return "", usageError{fmt.Sprintf("give the %s either from a file or from an environment variable, not both", what)}
+	case file == "" && envVar == "":
+		return "", nil
+	}
+	var v, from string
+	if envVar != "" {
+		v, from = e.getenv(envVar), "environment variable "+envVar
+	} else {
+		b, err := readInput(e, file)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", what, err)
+		}
+		v, from = string(b), file
+	}
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", usageError{fmt.Sprintf("%s: %s is empty", what, from)}
+	}
+	return v, nil
+}
+
+// readInput reads a file named on the command line; "-" is stdin. Errors
+// name the file but never quote its contents.
+func readInput(e *env, path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(e.stdin)
+	}
+	return os.ReadFile(path)
+}
+
+// textOrFile returns the text given inline or read from a file, with
+// whether either was given.
+func textOrFile(e *env, what, text, file string, textSet bool) (string, bool, error) {
+	if textSet && file != "" {
+		return "", false, usageError{fmt.Sprintf("give the %s inline or from a file, not both", what)}
+	}
+	if file == "" {
+		return text, textSet, nil
+	}
+	b, err := readInput(e, file)
+	if err != nil {
+		return "", false, fmt.Errorf("read %s: %w", what, err)
+	}
+	return string(b), true, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// table writes aligned columns; the first row is the header.
+func table(w io.Writer, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// kv is one line of a detail view ("Name:  value").
+type kv struct{ k, v string }
+
+// details writes a detail view: aligned "key: value" lines, then a
+// multi-line block (a description) if any.
+func details(w io.Writer, lines []kv, blockTitle, block string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, l := range lines {
+		fmt.Fprintf(tw, "%s:\t%s\n", l.k, l.v)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(block) == "" {
+		return nil
+	}
+	fmt.Fprintf(w, "%s:\n", blockTitle)
+	for _, line := range strings.Split(strings.TrimRight(block, "\n"), "\n") {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func joinOrDash(ss []string) string { return orDash(strings.Join(ss, ",")) }
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// warn prints server warnings (an expiring GitLab token) to stderr, where
+// they are seen even when stdout is piped into a script.
+func warn(e *env, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintln(e.stderr, "warning:", w)
+	}
+}
+
+// parseRoles turns SPACE:ROLE arguments into role bindings. With
+// roleOptional a bare SPACE is accepted (revoking needs only the space).
+func parseRoles(vals []string, roleOptional bool) ([]apiclient.RoleBinding, error) {
+	out := make([]apiclient.RoleBinding, 0, len(vals))
+	for _, v := range vals {
+		space, role, ok := strings.Cut(v, ":")
+		if space == "" || (!ok && !roleOptional) || (ok && role == "") {
+			return nil, usageError{fmt.Sprintf("--role %q: want SPACE:ROLE, e.g. root:read (roles: read, write, admin)", v)}
+		}
+		out = append(out, apiclient.RoleBinding{Space: space, Role: role})
+	}
+	return out, nil
+}
+
+func fmtRoles(rs []apiclient.RoleBinding) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = r.Space + ":" + r.Role
+	}
+	return joinOrDash(parts)
+}

@@ -1,0 +1,372 @@
+package main
+
+// `hoist integration …`: GitLab integrations (SPEC §2, §6.1).
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/hoistdev/hoist/internal/apiclient"
+)
+
+func runIntegration(ctx context.Context, e *env, args []string) error {
+	return runGroup(ctx, e, "integration", map[string]command{
+		"gitlab": {"create, update, test GitLab integrations and rotate their webhook secret", runIntegrationGitLab},
+		"list":   {"list the integrations you may see", integrationList},
+		"show":   {"show an integration with its webhook endpoint and secret", integrationShow},
+		"delete": {"delete an integration", integrationDelete},
+	}, args)
+}
+
+func runIntegrationGitLab(ctx context.Context, e *env, args []string) error {
+	return runGroup(ctx, e, "integration gitlab", map[string]command{
+		"create":        {"connect a GitLab", gitlabCreate},
+		"update":        {"change a GitLab integration (all but its name)", gitlabUpdate},
+		"test":          {"check the integration's token against GitLab again", gitlabTest},
+		"rotate-secret": {"replace the webhook secret (the old one stops working at once)", gitlabRotate},
+	}, args)
+}
+
+// gitlabTokenFlags are where the GitLab token comes from. --token is
+// Hoist's own API key on every client command, so the GitLab token only
+// comes from a file or an environment variable: --token-file/--token-env as
+// SPEC §6.1 names them, with --gitlab-token-file/--gitlab-token-env as
+// unambiguous aliases.
+type gitlabTokenFlags struct{ file, env string }
+
+func addGitLabTokenFlags(fs *flag.FlagSet) *gitlabTokenFlags {
+	t := &gitlabTokenFlags{}
+	for _, prefix := range []string{"", "gitlab-"} {
+		fs.StringVar(&t.file, prefix+"token-file", "", "read the GitLab token from `FILE` (- for stdin)")
+		fs.StringVar(&t.env, prefix+"token-env", "", "read the GitLab token from environment variable `VAR`")
+	}
+	return t
+}
+
+func (t *gitlabTokenFlags) read(e *env) (string, error) {
+	return readSecret(e, "GitLab token", t.file, t.env)
+}
+
+const gitlabCreateSynopsis = "--name N --api-host URL --token-file F|--token-env V [--default | --space S] " +
+	"[--user-facing-host URL] [--label L]... [--description D | --description-file F] [--ca-bundle-file F]"
+
+func gitlabCreate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "integration gitlab create", gitlabCreateSynopsis)
+	cf := addClientFlags(fs)
+	tok := addGitLabTokenFlags(fs)
+	var in apiclient.CreateGitLabIntegration
+	var labels listFlag
+	var descFile, caFile string
+	fs.StringVar(&in.Name, "name", "", "name of the integration (immutable; its id and webhook endpoint derive from it)")
+	fs.StringVar(&in.APIHost, "api-host", "", "URL of the GitLab API host, e.g. https://gitlab.com")
+	fs.StringVar(&in.UserFacingHost, "user-facing-host", "", "URL shown to users (default: the API host)")
+	fs.BoolVar(&in.IsDefault, "default", false, "make it the default integration, usable from every space")
+	fs.StringVar(&in.Space, "space", "", "the space that owns a space-level integration")
+	fs.Var(&labels, "label", "a label (repeatable)")
+	fs.StringVar(&in.Description, "description", "", "markdown description")
+	fs.StringVar(&descFile, "description-file", "", "read the description from `FILE`")
+	fs.StringVar(&caFile, "ca-bundle-file", "", "PEM `FILE` of CAs trusted for this GitLab only")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	set := flagsSet(fs)
+	switch {
+	case in.Name == "":
+		return usageError{"--name is required"}
+	case in.APIHost == "":
+		return usageError{"--api-host is required"}
+	case in.IsDefault && in.Space != "":
+		return usageError{"give --default or --space, not both"}
+	case !in.IsDefault && in.Space == "":
+		return usageError{"give --default (all spaces) or --space S (one space)"}
+	}
+	var err error
+	if in.Description, _, err = textOrFile(e, "description", in.Description, descFile, set["description"]); err != nil {
+		return err
+	}
+	if in.CABundle, err = readCABundle(e, caFile); err != nil {
+		return err
+	}
+	if in.Token, err = tok.read(e); err != nil {
+		return err
+	}
+	if in.Token == "" {
+		return usageError{"give the GitLab token with --token-file FILE or --token-env VAR"}
+	}
+	in.Labels = labels
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	it, err := c.CreateGitLabIntegration(ctx, in)
+	if err != nil {
+		return err
+	}
+	return printIntegration(e, cf, it)
+}
+
+func readCABundle(e *env, file string) (string, error) {
+	if file == "" {
+		return "", nil
+	}
+	b, err := readInput(e, file)
+	if err != nil {
+		return "", fmt.Errorf("read CA bundle: %w", err)
+	}
+	return string(b), nil
+}
+
+const gitlabUpdateSynopsis = "ID [--api-host URL] [--user-facing-host URL] [--token-file F|--token-env V] " +
+	"[--label L... | --clear-labels] [--description D | --description-file F] [--ca-bundle-file F] [--space S]"
+
+func gitlabUpdate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "integration gitlab update", gitlabUpdateSynopsis)
+	cf := addClientFlags(fs)
+	tok := addGitLabTokenFlags(fs)
+	var apiHost, ufHost, desc, descFile, caFile, space, name string
+	var labels listFlag
+	var clearLabels bool
+	fs.StringVar(&apiHost, "api-host", "", "new URL of the GitLab API host")
+	fs.StringVar(&ufHost, "user-facing-host", "", "new URL shown to users")
+	fs.Var(&labels, "label", "a label (repeatable; replaces all labels)")
+	fs.BoolVar(&clearLabels, "clear-labels", false, "remove all labels")
+	fs.StringVar(&desc, "description", "", "new markdown description")
+	fs.StringVar(&descFile, "description-file", "", "read the new description from `FILE`")
+	fs.StringVar(&caFile, "ca-bundle-file", "", "PEM `FILE` of CAs trusted for this GitLab only")
+	fs.StringVar(&space, "space", "", "move a space-level integration to another space")
+	// Registered only to refuse it with a clear message rather than
+	// "flag provided but not defined".
+	fs.StringVar(&name, "name", "", "not allowed: names are immutable")
+	id, err := parseWithID(fs, args, "integration id")
+	if err != nil {
+		return err
+	}
+	set := flagsSet(fs)
+	if set["name"] {
+		return usageError{"the name of an integration cannot be changed: its id and webhook endpoint derive from it " +
+			"(create a new integration with the new name instead)"}
+	}
+	in, err := gitlabPatch(e, set, tok, gitlabPatchArgs{apiHost, ufHost, desc, descFile, caFile, space, labels, clearLabels})
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	it, err := c.UpdateGitLabIntegration(ctx, id, in)
+	if err != nil {
+		return err
+	}
+	return printIntegration(e, cf, it)
+}
+
+type gitlabPatchArgs struct {
+	apiHost, ufHost, desc, descFile, caFile, space string
+	labels                                         []string
+	clearLabels                                    bool
+}
+
+// gitlabPatch builds the PATCH body from the flags that were given, so that
+// only what the admin named changes.
+func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPatchArgs) (apiclient.UpdateGitLabIntegration, error) {
+	var in apiclient.UpdateGitLabIntegration
+	if set["api-host"] {
+		in.APIHost = &a.apiHost
+	}
+	if set["user-facing-host"] {
+		in.UserFacingHost = &a.ufHost
+	}
+	if set["space"] {
+		in.Space = &a.space
+	}
+	switch {
+	case a.clearLabels && len(a.labels) > 0:
+		return in, usageError{"give --label or --clear-labels, not both"}
+	case a.clearLabels:
+		in.Labels = &[]string{}
+	case len(a.labels) > 0:
+		in.Labels = &a.labels
+	}
+	desc, ok, err := textOrFile(e, "description", a.desc, a.descFile, set["description"])
+	if err != nil {
+		return in, err
+	}
+	if ok {
+		in.Description = &desc
+	}
+	if a.caFile != "" {
+		ca, err := readCABundle(e, a.caFile)
+		if err != nil {
+			return in, err
+		}
+		in.CABundle = &ca
+	}
+	t, err := tok.read(e)
+	if err != nil {
+		return in, err
+	}
+	if t != "" {
+		in.Token = &t
+	}
+	if in == (apiclient.UpdateGitLabIntegration{}) {
+		return in, usageError{"nothing to change: give at least one flag"}
+	}
+	return in, nil
+}
+
+func gitlabTest(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "integration gitlab test", "ID")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "integration id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	r, err := c.TestGitLabIntegration(ctx, id)
+	if err != nil {
+		return err
+	}
+	warn(e, r.Warnings)
+	if cf.json() {
+		return writeJSON(e.stdout, r)
+	}
+	expires := "never"
+	if r.TokenExpiresAt != nil {
+		expires = r.TokenExpiresAt.UTC().Format("2006-01-02")
+	}
+	return details(e.stdout, []kv{
+		{"OK", yesNo(r.OK)},
+		{"Token user", orDash(r.TokenUser)},
+		{"Token scopes", joinOrDash(r.TokenScopes)},
+		{"Token expires", expires},
+	}, "", "")
+}
+
+func gitlabRotate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "integration gitlab rotate-secret", "ID")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "integration id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	it, err := c.RotateGitLabWebhookSecret(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := printIntegration(e, cf, it); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stderr, "the old webhook secret no longer works: update the secret token of the GitLab webhooks")
+	return nil
+}
+
+func integrationList(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "integration list", "")
+	cf := addClientFlags(fs)
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	items, err := c.ListIntegrations(ctx)
+	if err != nil {
+		return err
+	}
+	if cf.json() {
+		return writeJSON(e.stdout, items)
+	}
+	rows := [][]string{{"ID", "NAME", "PROVIDER", "TYPE", "SPACE", "API HOST", "PRIVATE", "LABELS"}}
+	for _, it := range items {
+		rows = append(rows, []string{it.ID, it.Name, it.Provider, integrationType(it), it.Space,
+			it.APIHost, yesNo(it.Private), joinOrDash(it.Labels)})
+	}
+	return table(e.stdout, rows)
+}
+
+func integrationShow(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "integration show", "ID")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "integration id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	it, err := c.GetGitLabIntegration(ctx, id)
+	if err != nil {
+		return err
+	}
+	return printIntegration(e, cf, it)
+}
+
+func integrationDelete(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "integration delete", "ID")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "integration id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	if err := c.DeleteGitLabIntegration(ctx, id); err != nil {
+		return err
+	}
+	if !cf.json() {
+		fmt.Fprintf(e.stdout, "deleted integration %s\n", id)
+	}
+	return nil
+}
+
+func integrationType(it apiclient.Integration) string {
+	if it.IsDefault {
+		return "default"
+	}
+	return "space"
+}
+
+// printIntegration shows an integration's details. The webhook secret is
+// printed because the server only returns it to those allowed to see it
+// (SPEC §2.3), who need it to configure GitLab's webhook.
+func printIntegration(e *env, cf *clientFlags, it *apiclient.Integration) error {
+	warn(e, it.Warnings)
+	if cf.json() {
+		return writeJSON(e.stdout, it)
+	}
+	expires := "never"
+	if it.TokenExpiresAt != nil {
+		expires = it.TokenExpiresAt.UTC().Format("2006-01-02")
+	}
+	return details(e.stdout, []kv{
+		{"ID", it.ID},
+		{"Name", it.Name},
+		{"Provider", it.Provider},
+		{"Type", integrationType(*it)},
+		{"Space", it.Space},
+		{"API host", it.APIHost},
+		{"User-facing host", orDash(it.UserFacingHost)},
+		{"Private", yesNo(it.Private)},
+		{"Labels", joinOrDash(it.Labels)},
+		{"Token user", orDash(it.TokenUser)},
+		{"Token scopes", joinOrDash(it.TokenScopes)},
+		{"Token expires", expires},
+		{"Webhook endpoint", orDash(it.WebhookEndpoint)},
+		{"Webhook secret", orDash(it.WebhookSecret)},
+		{"Created", fmtTime(it.CreatedAt)},
+		{"Updated", fmtTime(it.UpdatedAt)},
+	}, "Description", it.Description)
+}

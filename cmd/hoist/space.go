@@ -1,0 +1,194 @@
+package main
+
+// `hoist space …`: the space tree (SPEC §1).
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hoistdev/hoist/internal/apiclient"
+)
+
+func runSpace(ctx context.Context, e *env, args []string) error {
+	return runGroup(ctx, e, "space", map[string]command{
+		"create": {"create a space", spaceCreate},
+		"list":   {"list the spaces you may read", spaceList},
+		"show":   {"show a space", spaceShow},
+		"update": {"change a space", spaceUpdate},
+		"delete": {"delete an empty space", spaceDelete},
+	}, args)
+}
+
+func spaceCreate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "space create", "--name N [--parent P] [--inherit=false] [--label L]... [--description D | --description-file F]")
+	cf := addClientFlags(fs)
+	var in apiclient.CreateSpace
+	var labels listFlag
+	var inherit bool
+	var descFile string
+	fs.StringVar(&in.Name, "name", "", "name of the space (its id is the slug of the name)")
+	fs.StringVar(&in.Parent, "parent", "root", "id of the parent space")
+	fs.BoolVar(&inherit, "inherit", true, "roles in this space grant read on its ancestors")
+	fs.Var(&labels, "label", "a label (repeatable)")
+	fs.StringVar(&in.Description, "description", "", "markdown description")
+	fs.StringVar(&descFile, "description-file", "", "read the description from `FILE`")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if in.Name == "" {
+		return usageError{"--name is required"}
+	}
+	set := flagsSet(fs)
+	if set["inherit"] {
+		in.Inherit = &inherit
+	}
+	var err error
+	if in.Description, _, err = textOrFile(e, "description", in.Description, descFile, set["description"]); err != nil {
+		return err
+	}
+	in.Labels = labels
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	s, err := c.CreateSpace(ctx, in)
+	if err != nil {
+		return err
+	}
+	return printSpace(e, cf, s)
+}
+
+func spaceList(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "space list", "")
+	cf := addClientFlags(fs)
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	items, err := c.ListSpaces(ctx)
+	if err != nil {
+		return err
+	}
+	if cf.json() {
+		return writeJSON(e.stdout, items)
+	}
+	rows := [][]string{{"ID", "NAME", "PARENT", "INHERIT", "LABELS"}}
+	for _, s := range items {
+		rows = append(rows, []string{s.ID, s.Name, orDash(s.Parent), yesNo(s.Inherit), joinOrDash(s.Labels)})
+	}
+	return table(e.stdout, rows)
+}
+
+func spaceShow(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "space show", "ID")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "space id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	s, err := c.GetSpace(ctx, id)
+	if err != nil {
+		return err
+	}
+	return printSpace(e, cf, s)
+}
+
+func spaceUpdate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "space update", "ID [--name N] [--parent P] [--inherit=BOOL] [--label L]... [--clear-labels] [--description D | --description-file F]")
+	cf := addClientFlags(fs)
+	var name, parent, desc, descFile string
+	var inherit, clearLabels bool
+	var labels listFlag
+	fs.StringVar(&name, "name", "", "new name (the id stays)")
+	fs.StringVar(&parent, "parent", "", "id of the new parent space")
+	fs.BoolVar(&inherit, "inherit", true, "roles in this space grant read on its ancestors")
+	fs.Var(&labels, "label", "a label (repeatable; replaces all labels)")
+	fs.BoolVar(&clearLabels, "clear-labels", false, "remove all labels")
+	fs.StringVar(&desc, "description", "", "new markdown description")
+	fs.StringVar(&descFile, "description-file", "", "read the new description from `FILE`")
+	id, err := parseWithID(fs, args, "space id")
+	if err != nil {
+		return err
+	}
+	set := flagsSet(fs)
+	var in apiclient.UpdateSpace
+	if set["name"] {
+		in.Name = &name
+	}
+	if set["parent"] {
+		in.Parent = &parent
+	}
+	if set["inherit"] {
+		in.Inherit = &inherit
+	}
+	switch {
+	case clearLabels && len(labels) > 0:
+		return usageError{"give --label or --clear-labels, not both"}
+	case clearLabels:
+		in.Labels = &[]string{}
+	case len(labels) > 0:
+		l := []string(labels)
+		in.Labels = &l
+	}
+	d, ok, err := textOrFile(e, "description", desc, descFile, set["description"])
+	if err != nil {
+		return err
+	}
+	if ok {
+		in.Description = &d
+	}
+	if in == (apiclient.UpdateSpace{}) {
+		return usageError{"nothing to change: give at least one flag"}
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	s, err := c.UpdateSpace(ctx, id, in)
+	if err != nil {
+		return err
+	}
+	return printSpace(e, cf, s)
+}
+
+func spaceDelete(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "space delete", "ID")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "space id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	if err := c.DeleteSpace(ctx, id); err != nil {
+		return err
+	}
+	if !cf.json() {
+		fmt.Fprintf(e.stdout, "deleted space %s\n", id)
+	}
+	return nil
+}
+
+func printSpace(e *env, cf *clientFlags, s *apiclient.Space) error {
+	if cf.json() {
+		return writeJSON(e.stdout, s)
+	}
+	return details(e.stdout, []kv{
+		{"ID", s.ID},
+		{"Name", s.Name},
+		{"Parent", orDash(s.Parent)},
+		{"Inherit", yesNo(s.Inherit)},
+		{"Labels", joinOrDash(s.Labels)},
+		{"Created", fmtTime(s.CreatedAt)},
+		{"Updated", fmtTime(s.UpdatedAt)},
+	}, "Description", s.Description)
+}

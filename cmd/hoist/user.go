@@ -1,0 +1,129 @@
+package main
+
+// `hoist user …`: users, their roles and passwords (SPEC §1, §6.2).
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hoistdev/hoist/internal/apiclient"
+)
+
+func runUser(ctx context.Context, e *env, args []string) error {
+	return runGroup(ctx, e, "user", map[string]command{
+		"create":       {"create a user", userCreate},
+		"list":         {"list users", userList},
+		"grant":        {"give a user a role on a space", userGrant},
+		"revoke":       {"take a user's role on a space away", userRevoke},
+		"set-password": {"replace a user's password", userSetPassword},
+	}, args)
+}
+
+func userCreate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "user create", "USERNAME [--password-file F | --password-env V] [--role SPACE:ROLE]...")
+	cf := addClientFlags(fs)
+	var pwFile, pwEnv string
+	var roles listFlag
+	fs.StringVar(&pwFile, "password-file", "", "read the password from `FILE` (- for stdin); default: generate one")
+	fs.StringVar(&pwEnv, "password-env", "", "read the password from environment variable `VAR`")
+	fs.Var(&roles, "role", "a role as `SPACE:ROLE` with ROLE read, write or admin (repeatable)")
+	username, err := parseWithID(fs, args, "username")
+	if err != nil {
+		return err
+	}
+	pw, err := readSecret(e, "password", pwFile, pwEnv)
+	if err != nil {
+		return err
+	}
+	rbs, err := parseRoles(roles, false)
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	u, err := c.CreateUser(ctx, apiclient.CreateUser{Username: username, Password: pw, Roles: rbs})
+	if err != nil {
+		return err
+	}
+	if u.Password != "" {
+		fmt.Fprintln(e.stderr, "the generated password is shown only this once: pass it on now")
+	}
+	if cf.json() {
+		return writeJSON(e.stdout, u)
+	}
+	lines := []kv{{"ID", u.ID}, {"Username", u.Username}, {"Roles", fmtRoles(u.Roles)}}
+	if u.Password != "" {
+		lines = append(lines, kv{"Password", u.Password})
+	}
+	return details(e.stdout, lines, "", "")
+}
+
+func userList(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "user list", "")
+	cf := addClientFlags(fs)
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	users, err := c.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if cf.json() {
+		return writeJSON(e.stdout, users)
+	}
+	rows := [][]string{{"ID", "USERNAME", "ROLES", "CREATED"}}
+	for _, u := range users {
+		rows = append(rows, []string{u.ID, u.Username, fmtRoles(u.Roles), fmtTime(u.CreatedAt)})
+	}
+	return table(e.stdout, rows)
+}
+
+func userGrant(ctx context.Context, e *env, args []string) error {
+	return changeRoles(ctx, e, args, "user grant", "user id", false,
+		func(c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+			return c.GrantUserRole(ctx, id, rb)
+		})
+}
+
+func userRevoke(ctx context.Context, e *env, args []string) error {
+	return changeRoles(ctx, e, args, "user revoke", "user id", true,
+		func(c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+			return c.RevokeUserRole(ctx, id, rb.Space)
+		})
+}
+
+func userSetPassword(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "user set-password", "USER-ID --password-file F | --password-env V")
+	cf := addClientFlags(fs)
+	var pwFile, pwEnv string
+	fs.StringVar(&pwFile, "password-file", "", "read the new password from `FILE` (- for stdin)")
+	fs.StringVar(&pwEnv, "password-env", "", "read the new password from environment variable `VAR`")
+	id, err := parseWithID(fs, args, "user id")
+	if err != nil {
+		return err
+	}
+	pw, err := readSecret(e, "password", pwFile, pwEnv)
+	if err != nil {
+		return err
+	}
+	if pw == "" {
+		return usageError{"give the new password with --password-file FILE or --password-env VAR"}
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	if err := c.SetUserPassword(ctx, id, pw); err != nil {
+		return err
+	}
+	if !cf.json() {
+		fmt.Fprintf(e.stdout, "password of %s changed\n", id)
+	}
+	return nil
+}
