@@ -1,0 +1,66 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/vcs"
+)
+
+// TestResult is what checking a stored integration against GitLab found.
+type TestResult struct {
+	Token    vcs.TokenInfo
+	Warnings []string
+}
+
+// Test runs the SPEC §2.2 checks with the stored token, for those who may
+// change the integration. A failed check is the check's error. It stores
+// nothing.
+func (s *Service) Test(ctx context.Context, actor, id string) (TestResult, error) {
+	it, _, err := s.loadForChange(ctx, actor, id)
+	if err != nil {
+		return TestResult{}, err
+	}
+	plain, err := s.cfg.Box.Open(it.TokenSealed, secret.AAD("integration", it.ID, "token"))
+	if err != nil {
+		return TestResult{}, fmt.Errorf("open token of %s: %w", it.ID, err)
+	}
+	warnings, err := s.checkToken(ctx, &it, string(plain))
+	if err != nil {
+		return TestResult{}, err
+	}
+	info := vcs.TokenInfo{User: it.TokenUser, UserID: it.TokenUserID, Scopes: it.TokenScopes, ExpiresAt: it.TokenExpiresAt}
+	return TestResult{Token: info, Warnings: warnings}, nil
+}
+
+// RotateWebhookSecret replaces the webhook secret; the old one stops
+// working at once.
+func (s *Service) RotateWebhookSecret(ctx context.Context, actor, id string) (View, error) {
+	it, _, err := s.loadForChange(ctx, actor, id)
+	if err != nil {
+		return View{}, err
+	}
+	it.WebhookSecretSealed = s.cfg.Box.Seal([]byte(secret.NewWebhookSecret()), secret.AAD("integration", it.ID, "webhook_secret"))
+	it.UpdatedAt = s.now()
+	entry := s.entry(actor, "integration.rotate_webhook_secret", it, map[string]any{"fields": []string{"webhook_secret"}})
+	if err := s.cfg.Store.UpdateIntegration(ctx, it, entry); err != nil {
+		return View{}, fmt.Errorf("rotate webhook secret of %s: %w", id, err)
+	}
+	s.log.InfoContext(ctx, "integration webhook secret rotated", "integration_id", id, "actor", actor)
+	return s.detailed(it)
+}
+
+// Delete removes the integration and frees its id. (Stacks that use it will
+// become detached once stacks exist.)
+func (s *Service) Delete(ctx context.Context, actor, id string) error {
+	it, _, err := s.loadForChange(ctx, actor, id)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.DeleteIntegration(ctx, id, s.entry(actor, "integration.delete", it, nil)); err != nil {
+		return fmt.Errorf("delete integration %s: %w", id, err)
+	}
+	s.log.InfoContext(ctx, "integration deleted", "integration_id", id, "actor", actor)
+	return nil
+}
