@@ -177,3 +177,17 @@ func (s *Server) actor(userID int) (User, error) {
 	}
 	return s.User(userID)
 }
+
+// ResolveRef returns the commit SHA that ref (branch, tag or SHA) names in
+// the project.
+func (s *Server) ResolveRef(ctx context.Context, project, ref string) (string, error) {
+	repo, err := s.Repo(project)
+	if err != nil {
+		return "", err
+	}
+	sha, err := repo.ResolveRef(ctx, ref)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", ref, mapGitErr(err))
+	}
+	return sha, nil
+}
