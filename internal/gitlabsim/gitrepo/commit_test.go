@@ -265,3 +265,40 @@ func TestReadFileErrors(t *testing.T) {
 		t.Fatalf("Dir not clean: %s", repo.Dir())
 	}
 }
+
+func TestConcurrentCommitsLoseNothing(t *testing.T) {
+	t.Parallel()
+	repo, ctx := setup(t)
+	commit(t, repo, "main", "base", create("base", "b"))
+	const writers = 6
+	errs := make(chan error, writers)
+	stale := make(chan struct{}, 1000)
+	for i := range writers {
+		go func() {
+			// Retry on ErrStaleRef as callers are told to: each writer's file
+			// must end up on main exactly once.
+			for {
+				_, err := repo.Commit(ctx, CommitOptions{Branch: "main", Message: fmt.Sprintf("w%d", i), Author: sig(i),
+					Actions: []Action{create(fmt.Sprintf("w%d", i), "x")}})
+				if errors.Is(err, ErrStaleRef) {
+					stale <- struct{}{}
+					continue
+				}
+				errs <- err
+				return
+			}
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatalf("writer: %v", err)
+		}
+	}
+	log, err := repo.Log(ctx, "", "main")
+	if err != nil || len(log) != writers+1 {
+		t.Fatalf("main has %d commits, %v; want %d (stale retries: %d)", len(log), err, writers+1, len(stale))
+	}
+	if files := tree(t, repo, "main"); len(files) != writers+1 {
+		t.Fatalf("main tree = %v", files)
+	}
+}
