@@ -1,0 +1,216 @@
+// Package app is Hoist's composition root: it turns a Config into a running
+// server — store (SQLite or PostgreSQL), encryption key, services, first-start
+// bootstrap and the HTTP API — and shuts it down gracefully. Only cmd/hoist
+// and end-to-end tests import it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/httpapi"
+	"github.com/hoistdev/hoist/internal/identity"
+	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/store/postgres"
+	"github.com/hoistdev/hoist/internal/store/sqlite"
+	"github.com/hoistdev/hoist/internal/store/sqlstore"
+	"github.com/hoistdev/hoist/internal/vcs/gitlab"
+)
+
+// Defaults of SPEC §6.1.
+const (
+	DefaultDataDir = "./hoist-data"
+	DefaultListen  = "127.0.0.1:8080"
+)
+
+// shutdownTimeout bounds how long Close waits for requests in flight.
+const shutdownTimeout = 15 * time.Second
+
+// Config configures a server. Zero values take the defaults.
+type Config struct {
+	DataDir          string   // default ./hoist-data
+	Listen           string   // default 127.0.0.1:8080; port 0 picks a free port
+	PublicURL        string   // default http://<listen address>
+	DatabaseURL      string   // "" for SQLite in DataDir; postgres://… for PostgreSQL
+	AllowGitLabHosts []string // GitLab hosts allowed to resolve to link-local addresses
+	Logger           *slog.Logger
+	Getenv           func(string) string // default os.Getenv
+	Clock            func() time.Time    // default time.Now
+}
+
+// Server is a running Hoist server.
+type Server struct {
+	log       *slog.Logger
+	store     *sqlstore.Store
+	http      *http.Server
+	url       string
+	publicURL string
+	dataDir   string
+
+	serveErr  chan error
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start opens the store, bootstraps an empty database, and serves the API on
+// cfg.Listen until Close. It returns once the server accepts connections.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	cfg = withDefaults(cfg)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := start(ctx, cfg, store)
+	if err != nil {
+		return nil, errors.Join(err, store.Close())
+	}
+	return srv, nil
+}
+
+func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, error) {
+	log := cfg.Logger
+	key, source, err := secret.LoadKey(cfg.Getenv, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("encryption key: %w", err)
+	}
+	logKeySource(log, source, cfg.DataDir)
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	publicURL := strings.TrimRight(cfg.PublicURL, "/")
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	spaces := space.NewService(store, store, cfg.Clock)
+	ids := identity.NewService(store, store, cfg.Clock)
+	if err := bootstrap(ctx, log, ids, cfg.DataDir); err != nil {
+		return nil, errors.Join(err, ln.Close())
+	}
+	integrations := integration.NewService(integration.Config{
+		Store: store, Access: spaces, Checker: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box,
+		PublicURL: publicURL, AllowHosts: cfg.AllowGitLabHosts, Clock: cfg.Clock, Logger: log,
+	})
+	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
+		Audit: store, ReadyFunc: store.Ready})
+	s := &Server{
+		log: log, store: store, url: "http://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
+		serveErr: make(chan error, 1),
+		http: &http.Server{
+			Handler:           api,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       time.Minute,
+			WriteTimeout:      2 * time.Minute,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+	}
+	go func() { s.serveErr <- s.http.Serve(ln) }()
+	log.Info("hoist server listening", "address", ln.Addr().String(), "public_url", publicURL, "database", store.Dialect())
+	return s, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	return cfg
+}
+
+func openStore(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
+	switch u := cfg.DatabaseURL; {
+	case u == "":
+		path := filepath.Join(cfg.DataDir, sqlite.FileName)
+		s, err := sqlite.Open(ctx, path, cfg.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+		}
+		return s, nil
+	case strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://"):
+		s, err := postgres.Open(ctx, u, cfg.Logger)
+		if err != nil {
+			// The URL may hold a password: never echo it.
+			return nil, fmt.Errorf("open PostgreSQL database: %w", err)
+		}
+		return s, nil
+	default:
+		return nil, fmt.Errorf("--database-url must start with postgres:// (or be empty for SQLite in the data dir)")
+	}
+}
+
+func logKeySource(log *slog.Logger, source secret.KeySource, dataDir string) {
+	switch source {
+	case secret.FromEnv:
+		log.Info("encryption key from environment", "variable", secret.EnvKey)
+	case secret.FromGenerated:
+		log.Info("generated a new encryption key; back it up with the database", "path", filepath.Join(dataDir, secret.KeyFileName))
+	default:
+		log.Info("encryption key from file", "path", filepath.Join(dataDir, secret.KeyFileName))
+	}
+}
+
+// URL is where the server listens, as a base URL (http://127.0.0.1:port).
+func (s *Server) URL() string { return s.url }
+
+// PublicURL is the base URL the server advertises (webhook endpoints).
+func (s *Server) PublicURL() string { return s.publicURL }
+
+// Done delivers the serving error if the server stops on its own.
+func (s *Server) Done() <-chan error { return s.serveErr }
+
+// Close stops accepting requests, waits (bounded) for those in flight and
+// closes the store. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		err := s.http.Shutdown(ctx)
+		s.closeErr = errors.Join(err, s.store.Close())
+		s.log.Info("hoist server stopped")
+	})
+	return s.closeErr
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return s.Close()
+	case err := <-s.Done():
+		return errors.Join(fmt.Errorf("serve: %w", err), s.Close())
+	}
+}
