@@ -1,0 +1,100 @@
+// Package sqlite opens Hoist's store on an embedded SQLite database
+// (modernc.org/sqlite, pure Go): WAL journal, a busy timeout, foreign keys
+// on, immediate write transactions, and the embedded migrations applied at
+// open. The SQL itself is shared in package sqlstore.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hoistdev/hoist/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// FileName is the database file inside the data directory.
+const FileName = "hoist.db"
+
+// maxReaders bounds the read pool; WAL lets readers run beside the writer.
+const maxReaders = 8
+
+// Open opens (creating if needed) the SQLite database at path, applies
+// pending migrations and returns the store. Writes go through a single
+// connection: SQLite allows one writer at a time, and queuing in Go is
+// cheaper and fairer than spinning on SQLITE_BUSY; reads use a small pool.
+func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(maxReaders)
+	r.SetMaxIdleConns(maxReaders)
+	r.SetConnMaxIdleTime(5 * time.Minute)
+	migs, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, errors.Join(err, r.Close(), w.Close())
+	}
+	s, err := sqlstore.New(ctx, sqlstore.Config{Write: w, Read: r, Dialect: dialect{}, Migrations: migs, Logger: log})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), r.Close(), w.Close())
+	}
+	return s, nil
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)") // durable in WAL mode except on power loss of the last commits
+	q.Set("_txlock", "immediate")           // take the write lock at BEGIN: no deadlocking upgrades
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+type dialect struct{}
+
+func (dialect) Name() string               { return "sqlite" }
+func (dialect) Rebind(query string) string { return query }
+
+func (dialect) TimeArg(t time.Time) any { return t.UTC().Format(sqlstore.TimeText) }
+
+func (dialect) IsUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+func (dialect) IsForeignKeyViolation(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// LockMigrations does nothing: the immediate transaction already holds
+// SQLite's write lock.
+func (dialect) LockMigrations(context.Context, *sql.Tx) error { return nil }

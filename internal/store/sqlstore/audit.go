@@ -1,0 +1,82 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
+)
+
+// AppendAudit implements audit.Store.
+func (s *Store) AppendAudit(ctx context.Context, e audit.Entry) error {
+	return wrapInternal(s.appendAudit(ctx, s.w, e), "append audit entry")
+}
+
+// appendAudit writes e with q, which is the transaction of the change e
+// describes when there is one.
+func (s *Store) appendAudit(ctx context.Context, q querier, e audit.Entry) error {
+	if e.Action == "" || e.At.IsZero() {
+		return fmt.Errorf("audit entry %+v: %w", e, errNoAction)
+	}
+	detail := e.Detail
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	d, err := jsonArg(detail)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, q, `INSERT INTO audit_log (at, actor, action, resource_type, resource_id, space_id, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.t(e.At), e.Actor, e.Action, e.ResourceType, e.ResourceID, e.SpaceID, d)
+	if err != nil {
+		return fmt.Errorf("write audit entry: %w", err)
+	}
+	return nil
+}
+
+// ListAudit implements audit.Store.
+func (s *Store) ListAudit(ctx context.Context, f audit.Filter, cursor string, limit int) ([]audit.Entry, string, error) {
+	limit = clampLimit(limit)
+	where, args := "1 = 1", []any{}
+	if cursor != "" {
+		before, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil {
+			return nil, "", apperr.InvalidField("cursor", "is not a cursor returned by this list")
+		}
+		where += " AND id < ?"
+		args = append(args, before)
+	}
+	if f.ResourceType != "" {
+		where += " AND resource_type = ?"
+		args = append(args, f.ResourceType)
+	}
+	if f.ResourceID != "" {
+		where += " AND resource_id = ?"
+		args = append(args, f.ResourceID)
+	}
+	rows, err := s.query(ctx, s.r, `SELECT id, at, actor, action, resource_type, resource_id, space_id, detail
+		FROM audit_log WHERE `+where+" ORDER BY id DESC LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list audit: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Entry
+	for rows.Next() {
+		var e audit.Entry
+		if err := rows.Scan(&e.ID, timeScan{&e.At}, &e.Actor, &e.Action, &e.ResourceType, &e.ResourceID,
+			&e.SpaceID, jsonScan{&e.Detail}); err != nil {
+			return nil, "", fmt.Errorf("list audit: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list audit: %w", err)
+	}
+	if len(out) > limit {
+		out = out[:limit]
+		return out, strconv.FormatInt(out[limit-1].ID, 10), nil
+	}
+	return out, "", nil
+}

@@ -1,0 +1,261 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/identity"
+	"github.com/hoistdev/hoist/internal/space"
+)
+
+// CreateUser implements identity.Store.
+func (s *Store) CreateUser(ctx context.Context, u identity.User, roles []space.Binding) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
+			u.ID, u.Username, u.PasswordHash, s.t(u.CreatedAt))
+		if err != nil {
+			return err
+		}
+		return s.grantAll(ctx, tx, u.Principal(), roles)
+	})
+	if s.d.IsUniqueViolation(err) {
+		return apperr.Wrap(apperr.Conflict, err, "a user %q already exists", u.Username)
+	}
+	return wrapInternal(err, "create user %s", u.ID)
+}
+
+// grantAll upserts bindings for principal, checking each space exists.
+func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, principal string, roles []space.Binding) error {
+	for _, b := range roles {
+		b.Principal = principal
+		if err := s.grant(ctx, tx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) grant(ctx context.Context, tx *sql.Tx, b space.Binding) error {
+	if b.Role == space.None || !b.Role.AtLeast(space.Read) {
+		return apperr.InvalidField("role", "role must be read, write or admin, not %q", b.Role)
+	}
+	if err := s.spaceExists(ctx, tx, b.SpaceID, "space"); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, tx, `INSERT INTO role_bindings (principal, space_id, role) VALUES (?, ?, ?)
+		ON CONFLICT (principal, space_id) DO UPDATE SET role = excluded.role`, b.Principal, b.SpaceID, string(b.Role))
+	return err
+}
+
+// wrapInternal adds context to errors that carry no apperr code.
+func wrapInternal(err error, format string, args ...any) error {
+	if err == nil || apperr.CodeOf(err) != apperr.Internal {
+		return err
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// GetUser implements identity.Store.
+func (s *Store) GetUser(ctx context.Context, id string) (identity.User, error) {
+	var u identity.User
+	err := s.queryRow(ctx, s.r, "SELECT id, username, password_hash, created_at FROM users WHERE id = ?", id).
+		Scan(&u.ID, &u.Username, &u.PasswordHash, timeScan{&u.CreatedAt})
+	if err != nil {
+		return identity.User{}, wrapInternal(notFound(err, "user %q not found", id), "get user %s", id)
+	}
+	return u, nil
+}
+
+// ListUsers implements identity.Store.
+func (s *Store) ListUsers(ctx context.Context, cursor string, limit int) ([]identity.User, string, error) {
+	limit = clampLimit(limit)
+	after := ""
+	if cursor != "" {
+		var err error
+		if after, err = parseIDCursor(cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	rows, err := s.query(ctx, s.r, `SELECT id, username, password_hash, created_at FROM users
+		WHERE id > ? ORDER BY id LIMIT ?`, after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []identity.User
+	for rows.Next() {
+		var u identity.User
+		if err := rows.Scan(&u.ID, &u.Username, &u.PasswordHash, timeScan{&u.CreatedAt}); err != nil {
+			return nil, "", fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list users: %w", err)
+	}
+	if len(out) > limit {
+		out = out[:limit]
+		return out, idCursor(out[limit-1].ID), nil
+	}
+	return out, "", nil
+}
+
+// SetPasswordHash implements identity.Store.
+func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	res, err := s.exec(ctx, s.w, "UPDATE users SET password_hash = ? WHERE id = ?", hash, userID)
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", userID, err)
+	}
+	return affected(res, "user %q not found", userID)
+}
+
+// CreateAPIKey implements identity.Store.
+func (s *Store) CreateAPIKey(ctx context.Context, k identity.APIKey, roles []space.Binding) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, `INSERT INTO api_keys (id, name, secret_hash, created_at, created_by)
+			VALUES (?, ?, ?, ?, ?)`, k.ID, k.Name, k.SecretHash, s.t(k.CreatedAt), k.CreatedBy)
+		if err != nil {
+			return err
+		}
+		return s.grantAll(ctx, tx, k.Principal(), roles)
+	})
+	if s.d.IsUniqueViolation(err) {
+		return apperr.Wrap(apperr.Conflict, err, "an API key with id %q already exists", k.ID)
+	}
+	return wrapInternal(err, "create API key %s", k.ID)
+}
+
+const apiKeyCols = "id, name, secret_hash, created_at, created_by"
+
+func scanAPIKey(row interface{ Scan(...any) error }) (identity.APIKey, error) {
+	var k identity.APIKey
+	err := row.Scan(&k.ID, &k.Name, &k.SecretHash, timeScan{&k.CreatedAt}, &k.CreatedBy)
+	return k, err
+}
+
+// GetAPIKey implements identity.Store.
+func (s *Store) GetAPIKey(ctx context.Context, id string) (identity.APIKey, error) {
+	k, err := scanAPIKey(s.queryRow(ctx, s.r, "SELECT "+apiKeyCols+" FROM api_keys WHERE id = ?", id))
+	if err != nil {
+		return identity.APIKey{}, wrapInternal(notFound(err, "API key %q not found", id), "get API key %s", id)
+	}
+	return k, nil
+}
+
+// ListAPIKeys implements identity.Store.
+func (s *Store) ListAPIKeys(ctx context.Context, cursor string, limit int) ([]identity.APIKey, string, error) {
+	limit = clampLimit(limit)
+	where, args, err := s.beforeTime(cursor, "created_at")
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.query(ctx, s.r, "SELECT "+apiKeyCols+" FROM api_keys WHERE "+where+
+		" ORDER BY created_at DESC, id DESC LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list API keys: %w", err)
+	}
+	defer rows.Close()
+	var out []identity.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list API keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list API keys: %w", err)
+	}
+	if len(out) > limit {
+		out = out[:limit]
+		return out, timeCursor(out[limit-1].CreatedAt, out[limit-1].ID), nil
+	}
+	return out, "", nil
+}
+
+// beforeTime returns the keyset condition for a newest-first listing
+// ordered by (col, id) that resumes after cursor.
+func (s *Store) beforeTime(cursor, col string) (string, []any, error) {
+	if cursor == "" {
+		return "1 = 1", nil, nil
+	}
+	t, id, err := parseTimeCursor(cursor)
+	if err != nil {
+		return "", nil, err
+	}
+	return "(" + col + " < ? OR (" + col + " = ? AND id < ?))", []any{s.t(t), s.t(t), id}, nil
+}
+
+// DeleteAPIKey implements identity.Store.
+func (s *Store) DeleteAPIKey(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, "DELETE FROM role_bindings WHERE principal = ?", identity.APIKeyPrincipal(id)); err != nil {
+			return err
+		}
+		res, err := s.exec(ctx, tx, "DELETE FROM api_keys WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		return affected(res, "API key %q not found", id)
+	})
+	return wrapInternal(err, "delete API key %s", id)
+}
+
+// Grant implements identity.Store.
+func (s *Store) Grant(ctx context.Context, b space.Binding) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.principalExists(ctx, tx, b.Principal); err != nil {
+			return err
+		}
+		return s.grant(ctx, tx, b)
+	})
+	return wrapInternal(err, "grant %s on %s", b.Principal, b.SpaceID)
+}
+
+func (s *Store) principalExists(ctx context.Context, q querier, principal string) error {
+	kind, id, err := identity.ParsePrincipal(principal)
+	if err != nil {
+		return err
+	}
+	table := map[string]string{identity.KindUser: "users", identity.KindAPIKey: "api_keys"}[kind]
+	ok, err := s.exists(ctx, q, "SELECT 1 FROM "+table+" WHERE id = ?", id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.Errorf(apperr.NotFound, "%s %q not found", map[string]string{
+			identity.KindUser: "user", identity.KindAPIKey: "API key"}[kind], id)
+	}
+	return nil
+}
+
+// Revoke implements identity.Store.
+func (s *Store) Revoke(ctx context.Context, principal, spaceID string) error {
+	res, err := s.exec(ctx, s.w, "DELETE FROM role_bindings WHERE principal = ? AND space_id = ?", principal, spaceID)
+	if err != nil {
+		return fmt.Errorf("revoke %s on %s: %w", principal, spaceID, err)
+	}
+	return affected(res, "%s has no role on space %q", principal, spaceID)
+}
+
+// Bindings implements identity.Store.
+func (s *Store) Bindings(ctx context.Context, principal string) ([]space.Binding, error) {
+	rows, err := s.query(ctx, s.r, "SELECT principal, space_id, role FROM role_bindings WHERE principal = ? ORDER BY space_id", principal)
+	if err != nil {
+		return nil, fmt.Errorf("bindings of %s: %w", principal, err)
+	}
+	defer rows.Close()
+	var out []space.Binding
+	for rows.Next() {
+		var b space.Binding
+		var role string
+		if err := rows.Scan(&b.Principal, &b.SpaceID, &role); err != nil {
+			return nil, fmt.Errorf("bindings of %s: %w", principal, err)
+		}
+		b.Role = space.Role(role)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}

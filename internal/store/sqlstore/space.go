@@ -1,0 +1,199 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/space"
+)
+
+const spaceCols = "id, name, parent_id, inherit, description, labels, created_at, updated_at"
+
+func scanSpace(row interface{ Scan(...any) error }) (space.Space, error) {
+	var sp space.Space
+	var parent sql.NullString
+	err := row.Scan(&sp.ID, &sp.Name, &parent, &sp.Inherit, &sp.Description,
+		jsonScan{&sp.Labels}, timeScan{&sp.CreatedAt}, timeScan{&sp.UpdatedAt})
+	sp.ParentID = parent.String
+	sp.Labels = nonNil(sp.Labels)
+	return sp, err
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// CreateSpace implements space.Store.
+func (s *Store) CreateSpace(ctx context.Context, sp space.Space) error {
+	labels, err := jsonArg(nonNil(sp.Labels))
+	if err != nil {
+		return err
+	}
+	if sp.ParentID == "" && sp.ID != space.RootID {
+		return apperr.InvalidField("parent", "every space but root needs a parent")
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if sp.ParentID != "" {
+			if err := s.spaceExists(ctx, tx, sp.ParentID, "parent"); err != nil {
+				return err
+			}
+		}
+		_, err := s.exec(ctx, tx, "INSERT INTO spaces ("+spaceCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			sp.ID, sp.Name, nullString(sp.ParentID), sp.Inherit, sp.Description, labels, s.t(sp.CreatedAt), s.t(sp.UpdatedAt))
+		return err
+	})
+	switch {
+	case s.d.IsUniqueViolation(err):
+		return apperr.Wrap(apperr.Conflict, err, "a space with the id %q or the name %q already exists", sp.ID, sp.Name)
+	case s.d.IsForeignKeyViolation(err):
+		return &apperr.Error{Code: apperr.Invalid, Field: "parent", Err: err,
+			Message: fmt.Sprintf("parent: space %q does not exist", sp.ParentID)}
+	case err != nil:
+		return fmt.Errorf("create space %s: %w", sp.ID, err)
+	}
+	return nil
+}
+
+// spaceExists returns apperr Invalid naming field when id is not a space: a
+// reference in a request to a space that does not exist is bad input.
+func (s *Store) spaceExists(ctx context.Context, q querier, id, field string) error {
+	ok, err := s.exists(ctx, q, "SELECT 1 FROM spaces WHERE id = ?", id)
+	if err != nil {
+		return fmt.Errorf("look up space %s: %w", id, err)
+	}
+	if !ok {
+		return apperr.InvalidField(field, "space %q does not exist", id)
+	}
+	return nil
+}
+
+// GetSpace implements space.Store.
+func (s *Store) GetSpace(ctx context.Context, id string) (space.Space, error) {
+	sp, err := scanSpace(s.queryRow(ctx, s.r, "SELECT "+spaceCols+" FROM spaces WHERE id = ?", id))
+	if err != nil {
+		return space.Space{}, notFound(err, "space %q not found", id)
+	}
+	return sp, nil
+}
+
+// ListSpaces implements space.Store.
+func (s *Store) ListSpaces(ctx context.Context) ([]space.Space, error) {
+	rows, err := s.query(ctx, s.r, "SELECT "+spaceCols+" FROM spaces ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list spaces: %w", err)
+	}
+	defer rows.Close()
+	var out []space.Space
+	for rows.Next() {
+		sp, err := scanSpace(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list spaces: %w", err)
+		}
+		out = append(out, sp)
+	}
+	return out, rows.Err()
+}
+
+// UpdateSpace implements space.Store.
+func (s *Store) UpdateSpace(ctx context.Context, sp space.Space) error {
+	labels, err := jsonArg(nonNil(sp.Labels))
+	if err != nil {
+		return err
+	}
+	if sp.ID == space.RootID && sp.ParentID != "" {
+		return apperr.InvalidField("parent", "the root space cannot be moved")
+	}
+	if sp.ID != space.RootID && sp.ParentID == "" {
+		return apperr.InvalidField("parent", "every space but root needs a parent")
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if sp.ParentID != "" {
+			if err := s.spaceExists(ctx, tx, sp.ParentID, "parent"); err != nil {
+				return err
+			}
+		}
+		res, err := s.exec(ctx, tx, `UPDATE spaces SET name = ?, parent_id = ?, inherit = ?, description = ?, labels = ?,
+			updated_at = ? WHERE id = ?`,
+			sp.Name, nullString(sp.ParentID), sp.Inherit, sp.Description, labels, s.t(sp.UpdatedAt), sp.ID)
+		if err != nil {
+			return err
+		}
+		return affected(res, "space %q not found", sp.ID)
+	})
+	switch {
+	case s.d.IsUniqueViolation(err):
+		return apperr.Wrap(apperr.Conflict, err, "a space named %q already exists", sp.Name)
+	case err != nil && apperr.CodeOf(err) == apperr.Internal:
+		return fmt.Errorf("update space %s: %w", sp.ID, err)
+	}
+	return err
+}
+
+// DeleteSpace implements space.Store. It refuses, with a Conflict that says
+// what is left, a space that still holds child spaces or integrations.
+func (s *Store) DeleteSpace(ctx context.Context, id string) error {
+	if id == space.RootID {
+		return apperr.Errorf(apperr.Conflict, "the root space cannot be deleted")
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.spaceExists(ctx, tx, id, "space"); apperr.Is(err, apperr.Invalid) {
+			return apperr.Errorf(apperr.NotFound, "space %q not found", id)
+		} else if err != nil {
+			return err
+		}
+		children, err := s.ids(ctx, tx, "SELECT id FROM spaces WHERE parent_id = ? ORDER BY id", id)
+		if err != nil {
+			return err
+		}
+		integrations, err := s.ids(ctx, tx, "SELECT id FROM integrations WHERE space_id = ? ORDER BY id", id)
+		if err != nil {
+			return err
+		}
+		if len(children)+len(integrations) > 0 {
+			return apperr.Errorf(apperr.Conflict, "space %q is not empty: %s; delete or move them first",
+				id, describeContents(children, integrations))
+		}
+		if _, err := s.exec(ctx, tx, "DELETE FROM role_bindings WHERE space_id = ?", id); err != nil {
+			return err
+		}
+		_, err = s.exec(ctx, tx, "DELETE FROM spaces WHERE id = ?", id)
+		return err
+	})
+	switch {
+	case s.d.IsForeignKeyViolation(err): // something was added while we checked
+		return apperr.Wrap(apperr.Conflict, err, "space %q is not empty; delete or move its contents first", id)
+	case err != nil && apperr.CodeOf(err) == apperr.Internal:
+		return fmt.Errorf("delete space %s: %w", id, err)
+	}
+	return err
+}
+
+func describeContents(children, integrations []string) string {
+	var parts []string
+	if len(children) > 0 {
+		parts = append(parts, fmt.Sprintf("child spaces %s", strings.Join(children, ", ")))
+	}
+	if len(integrations) > 0 {
+		parts = append(parts, fmt.Sprintf("integrations %s", strings.Join(integrations, ", ")))
+	}
+	return "it still contains " + strings.Join(parts, " and ")
+}
+
+// ids runs a query selecting one text column.
+func (s *Store) ids(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := s.query(ctx, q, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

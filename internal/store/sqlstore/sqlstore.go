@@ -1,0 +1,184 @@
+// Package sqlstore is the database/sql implementation of every Hoist store
+// interface (space.Store, identity.Store, integration.Store, audit.Store),
+// written once in portable SQL. The sqlite and postgres packages open a
+// database, supply a Dialect for the few places where the two differ, and
+// embed their migrations.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
+	"github.com/hoistdev/hoist/internal/identity"
+	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/space"
+)
+
+// Dialect is what differs between the supported databases.
+type Dialect interface {
+	// Name is "sqlite" or "postgres".
+	Name() string
+	// Rebind turns the ?-placeholders of a portable query into the
+	// database's own.
+	Rebind(query string) string
+	// TimeArg encodes a UTC time for a query argument so that comparisons in
+	// SQL order it correctly.
+	TimeArg(t time.Time) any
+	// IsUniqueViolation and IsForeignKeyViolation classify driver errors.
+	IsUniqueViolation(err error) bool
+	IsForeignKeyViolation(err error) bool
+	// LockMigrations runs first in the migration transaction and keeps
+	// other processes from migrating the same database at the same time.
+	LockMigrations(ctx context.Context, tx *sql.Tx) error
+}
+
+// Store implements the store interfaces on one database.
+type Store struct {
+	w    *sql.DB // writes and transactions
+	r    *sql.DB // reads; the same as w except on SQLite
+	d    Dialect
+	migs []migration
+	log  *slog.Logger
+}
+
+var (
+	_ space.Store       = (*Store)(nil)
+	_ identity.Store    = (*Store)(nil)
+	_ integration.Store = (*Store)(nil)
+	_ audit.Store       = (*Store)(nil)
+)
+
+// Config is what an adapter hands to New.
+type Config struct {
+	Write      *sql.DB // used for every write and transaction
+	Read       *sql.DB // used for plain reads; nil means Write
+	Dialect    Dialect
+	Migrations fs.FS // NNNN_name.sql files at its root
+	Logger     *slog.Logger
+}
+
+// New applies any pending migrations and returns the Store. The Store owns
+// the databases: Close closes them.
+func New(ctx context.Context, c Config) (*Store, error) {
+	migs, err := loadMigrations(c.Migrations)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{w: c.Write, r: c.Read, d: c.Dialect, migs: migs, log: c.Logger}
+	if s.r == nil {
+		s.r = s.w
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database handles.
+func (s *Store) Close() error {
+	if s.r != s.w {
+		return errors.Join(s.r.Close(), s.w.Close())
+	}
+	return s.w.Close()
+}
+
+// Ready returns nil when the database answers and every embedded migration
+// is applied (for /readyz).
+func (s *Store) Ready(ctx context.Context) error {
+	var n int
+	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n)
+	if err != nil {
+		return fmt.Errorf("database not ready: %w", err)
+	}
+	if n < len(s.migs) {
+		return fmt.Errorf("database not ready: %d of %d migrations applied", n, len(s.migs))
+	}
+	return nil
+}
+
+// Dialect returns the name of the database ("sqlite" or "postgres").
+func (s *Store) Dialect() string { return s.d.Name() }
+
+// DB returns the write handle, for adapters' own tests (reading rows raw).
+func (s *Store) DB() *sql.DB { return s.w }
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, ignoreDone(tx.Rollback()))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func ignoreDone(err error) error {
+	if errors.Is(err, sql.ErrTxDone) {
+		return nil
+	}
+	return err
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	return q.ExecContext(ctx, s.d.Rebind(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
+	return q.QueryContext(ctx, s.d.Rebind(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+	return q.QueryRowContext(ctx, s.d.Rebind(query), args...)
+}
+
+// exists reports whether query (a SELECT 1 …) returns a row.
+func (s *Store) exists(ctx context.Context, q querier, query string, args ...any) (bool, error) {
+	var one int
+	err := s.queryRow(ctx, q, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// notFound maps sql.ErrNoRows to apperr NotFound.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return apperr.Errorf(apperr.NotFound, format, args...)
+	}
+	return err
+}
+
+// affected returns NotFound when res changed no row.
+func affected(res sql.Result, format string, args ...any) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return apperr.Errorf(apperr.NotFound, format, args...)
+	}
+	return nil
+}
