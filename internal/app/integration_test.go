@@ -1,0 +1,166 @@
+package app_test
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+type integrationJSON struct {
+	ID              string     `json:"id"`
+	Name            string     `json:"name"`
+	IsDefault       bool       `json:"is_default"`
+	Space           string     `json:"space"`
+	APIHost         string     `json:"api_host"`
+	UserFacingHost  string     `json:"user_facing_host"`
+	WebhookEndpoint string     `json:"webhook_endpoint"`
+	WebhookSecret   string     `json:"webhook_secret"`
+	TokenUser       string     `json:"token_user"`
+	TokenScopes     []string   `json:"token_scopes"`
+	TokenExpiresAt  *time.Time `json:"token_expires_at"`
+	Warnings        []string   `json:"warnings"`
+}
+
+type listJSON struct {
+	Items []integrationJSON `json:"items"`
+}
+
+var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// Acceptance 2: the checks of SPEC §2.2 against the simulator.
+func TestCreateChecksTokenAgainstGitLab(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	h.space("Team A", "root")
+
+	var created integrationJSON
+	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
+		h.integrationBody("Acme GitLab", "team-a", h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).decode(t, &created)
+	if created.ID != "acme-gitlab" || created.TokenUser != "hoist-bot" || len(created.TokenScopes) != 1 ||
+		!hex64.MatchString(created.WebhookSecret) || created.UserFacingHost != h.simURL || len(created.Warnings) != 0 {
+		t.Fatalf("created = %+v", created)
+	}
+
+	wrongHost := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html>It works!</html>"))
+	}))
+	t.Cleanup(wrongHost.Close)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := "http://" + closed.Addr().String()
+	closed.Close()
+	past := time.Now().UTC().AddDate(0, 0, -3)
+
+	refusals := []struct {
+		name, host, token, field, want string
+	}{
+		{"no api scope", h.simURL, h.token(gitlabsim.TokenOptions{Scopes: []string{"read_api", "read_repository"}}), "token", "token has scopes [read_api read_repository]; Hoist needs the `api` scope"},
+		{"revoked", h.simURL, h.token(gitlabsim.TokenOptions{Revoked: true}), "token", "GitLab rejected the token (revoked or expired) — create a new token"},
+		{"expired", h.simURL, h.token(gitlabsim.TokenOptions{ExpiresAt: &past}), "token", "GitLab rejected the token (revoked or expired)"},
+		{"wrong host", wrongHost.URL, h.token(gitlabsim.TokenOptions{}), "api_host", wrongHost.URL + " does not look like a GitLab API"},
+		{"unreachable host", unreachable, h.token(gitlabsim.TokenOptions{}), "api_host", "cannot reach " + unreachable + ": connection refused — check the API host URL"},
+	}
+	for _, tt := range refusals {
+		body := h.integrationBody("Refused "+tt.name, "team-a", tt.token)
+		body["api_host"] = tt.host
+		r := h.call("POST", "/api/v1/integrations/gitlab", h.adminKey, body)
+		code, msg, field := r.apiError(t)
+		if r.status != http.StatusBadRequest || code != "invalid" || field != tt.field || !strings.Contains(msg, tt.want) {
+			t.Errorf("%s: %d %s/%s %q, want 400 invalid/%s containing %q", tt.name, r.status, code, field, msg, tt.field, tt.want)
+		}
+	}
+
+	soon := time.Now().UTC().AddDate(0, 0, 10)
+	var expiring integrationJSON
+	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
+		h.integrationBody("Expiring", "team-a", h.token(gitlabsim.TokenOptions{ExpiresAt: &soon}))).decode(t, &expiring)
+	if expiring.TokenExpiresAt == nil || len(expiring.Warnings) != 1 ||
+		!strings.Contains(expiring.Warnings[0], "token expires on "+soon.Format(time.DateOnly)) || !strings.HasPrefix(expiring.Warnings[0], "WARNING") {
+		t.Fatalf("expiring = %+v, want a loud expiry warning", expiring)
+	}
+
+	// Nothing half-written: only the two accepted integrations exist, and
+	// the audit log holds exactly their creation.
+	var list listJSON
+	h.must(http.StatusOK, "GET", "/api/v1/integrations", h.adminKey, nil).decode(t, &list)
+	if len(list.Items) != 2 || list.Items[0].ID != "expiring" || list.Items[1].ID != "acme-gitlab" {
+		t.Fatalf("integrations = %+v", list.Items)
+	}
+	var auditLog struct{ Items []struct{ Action, ResourceID string } }
+	h.must(http.StatusOK, "GET", "/api/v1/audit?resource_type=integration", h.adminKey, nil).decode(t, &auditLog)
+	if len(auditLog.Items) != 2 || auditLog.Items[0].Action != "integration.create" {
+		t.Fatalf("audit = %+v", auditLog.Items)
+	}
+
+	var tested struct {
+		OK        bool   `json:"ok"`
+		TokenUser string `json:"token_user"`
+	}
+	h.must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/acme-gitlab/test", h.adminKey, nil).decode(t, &tested)
+	if !tested.OK || tested.TokenUser != "hoist-bot" {
+		t.Fatalf("test = %+v", tested)
+	}
+	h.assertNoTokenLeaked()
+}
+
+// Acceptance 3: one default, immutable names, stable endpoints, new secrets.
+func TestDefaultNameAndEndpoint(t *testing.T) {
+	t.Parallel()
+	h := setup(t, func(c *app.Config) { c.PublicURL = "https://hoist.example.com/" })
+
+	var first integrationJSON
+	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
+		h.integrationBody("Acme GitLab", "", h.token(gitlabsim.TokenOptions{}))).decode(t, &first)
+	if want := "https://hoist.example.com/webhooks/gitlab/acme-gitlab"; first.WebhookEndpoint != want || !first.IsDefault || first.Space != "root" {
+		t.Fatalf("first = %+v, want endpoint %s in root", first, want)
+	}
+
+	r := h.call("POST", "/api/v1/integrations/gitlab", h.adminKey, h.integrationBody("Second Default", "", h.token(gitlabsim.TokenOptions{})))
+	if code, msg, _ := r.apiError(t); r.status != http.StatusConflict || code != "conflict" || !strings.Contains(msg, "acme-gitlab") {
+		t.Fatalf("second default: %d %s %q", r.status, code, msg)
+	}
+
+	r = h.call("PATCH", "/api/v1/integrations/gitlab/acme-gitlab", h.adminKey, map[string]any{"name": "Renamed"})
+	if code, _, field := r.apiError(t); r.status != http.StatusBadRequest || code != "invalid" || field != "name" {
+		t.Fatalf("rename: %d %s %s", r.status, code, field)
+	}
+
+	var rotated integrationJSON
+	h.must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/acme-gitlab/rotate-webhook-secret", h.adminKey, nil).decode(t, &rotated)
+	if rotated.WebhookSecret == first.WebhookSecret || !hex64.MatchString(rotated.WebhookSecret) {
+		t.Fatal("rotation kept the webhook secret")
+	}
+
+	h.must(http.StatusNoContent, "DELETE", "/api/v1/integrations/gitlab/acme-gitlab", h.adminKey, nil)
+	h.must(http.StatusNotFound, "GET", "/api/v1/integrations/gitlab/acme-gitlab", h.adminKey, nil)
+	var again integrationJSON
+	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
+		h.integrationBody("Acme GitLab", "", h.token(gitlabsim.TokenOptions{}))).decode(t, &again)
+	if again.WebhookEndpoint != first.WebhookEndpoint {
+		t.Fatalf("endpoint changed: %s → %s", first.WebhookEndpoint, again.WebhookEndpoint)
+	}
+	if again.WebhookSecret == first.WebhookSecret || again.WebhookSecret == rotated.WebhookSecret {
+		t.Fatal("re-created integration kept an old webhook secret")
+	}
+
+	var auditLog struct{ Items []struct{ Action string } }
+	h.must(http.StatusOK, "GET", "/api/v1/audit?resource_type=integration&resource_id=acme-gitlab", h.adminKey, nil).decode(t, &auditLog)
+	var actions []string
+	for _, e := range auditLog.Items {
+		actions = append(actions, e.Action)
+	}
+	if got := strings.Join(actions, ","); got != "integration.create,integration.delete,integration.rotate_webhook_secret,integration.create" {
+		t.Fatalf("audit actions (newest first) = %s", got)
+	}
+	h.assertNoTokenLeaked()
+}
