@@ -1,0 +1,122 @@
+package app_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+// Acceptance 6: bad input is a 400 invalid naming the field, and nothing is
+// half-written.
+func TestBadInputNamesTheField(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	h.space("A", "root")
+	tok := h.token(gitlabsim.TokenOptions{})
+	with := func(k string, v any) map[string]any {
+		b := h.integrationBody("Good Name", "a", tok)
+		b[k] = v
+		return b
+	}
+	tests := []struct {
+		name  string
+		body  any
+		field string
+	}{
+		{"empty name", with("name", ""), "name"},
+		{"65-char name", with("name", strings.Repeat("n", 65)), "name"},
+		{"ftp scheme", with("api_host", "ftp://gitlab.example.com"), "api_host"},
+		{"user and password", with("api_host", "https://user:secret@gitlab.example.com"), "api_host"},
+		{"query", with("api_host", "https://gitlab.example.com/?private_token=x"), "api_host"},
+		{"user-facing host", with("user_facing_host", "gopher://x"), "user_facing_host"},
+		{"metadata address", with("api_host", "http://169.254.169.254"), "api_host"},
+		{"non-existent space", with("space", "no-such-space"), "space"},
+		{"1 MiB description", with("description", strings.Repeat("d", 1<<20)), "description"},
+		{"unknown field", with("tokne", "x"), "tokne"},
+		{"missing token", with("token", ""), "token"},
+		{"bad label", with("labels", []string{""}), "labels"},
+		{"bad CA bundle", with("ca_bundle", "not pem"), "ca_bundle"},
+		{"wrong type", with("is_default", "yes"), "is_default"},
+	}
+	for _, tt := range tests {
+		r := h.call("POST", "/api/v1/integrations/gitlab", h.adminKey, tt.body)
+		code, msg, field := r.apiError(t)
+		if r.status != http.StatusBadRequest || code != "invalid" || field != tt.field || !strings.Contains(msg, tt.field) {
+			t.Errorf("%s: %d %s field %q %q, want 400 invalid naming %q", tt.name, r.status, code, field, msg, tt.field)
+		}
+	}
+	r := h.call("POST", "/api/v1/integrations/gitlab", h.adminKey, `{"name":"x","description":"`+strings.Repeat("d", 5<<20)+`"}`)
+	if code, _, _ := r.apiError(t); r.status != http.StatusRequestEntityTooLarge || code != "invalid" {
+		t.Errorf("5 MiB body: %d %s, want 413 invalid", r.status, code)
+	}
+
+	// A failed update changes nothing either.
+	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey, h.integrationBody("Kept", "a", tok))
+	revoked := h.token(gitlabsim.TokenOptions{Revoked: true})
+	r = h.call("PATCH", "/api/v1/integrations/gitlab/kept", h.adminKey, map[string]any{"token": revoked, "description": "new"})
+	if _, _, field := r.apiError(t); r.status != http.StatusBadRequest || field != "token" {
+		t.Errorf("update with revoked token: %d %s", r.status, r.body)
+	}
+	var kept integrationJSON
+	h.must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/kept", h.adminKey, nil).decode(t, &kept)
+	h.must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/kept/test", h.adminKey, nil)
+
+	var list listJSON
+	h.must(http.StatusOK, "GET", "/api/v1/integrations", h.adminKey, nil).decode(t, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("integrations after refusals = %+v, want only the kept one", list.Items)
+	}
+	var auditLog struct{ Items []struct{ Action string } }
+	h.must(http.StatusOK, "GET", "/api/v1/audit?resource_type=integration", h.adminKey, nil).decode(t, &auditLog)
+	if len(auditLog.Items) != 1 {
+		t.Fatalf("audit after refusals = %+v, want only the one create", auditLog.Items)
+	}
+	h.assertNoTokenLeaked()
+}
+
+// Spaces and identities refuse bad input the same way.
+func TestSpaceAndKeyInput(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	for _, tt := range []struct {
+		path  string
+		body  any
+		field string
+	}{
+		{"/api/v1/spaces", map[string]any{"name": ""}, "name"},
+		{"/api/v1/spaces", map[string]any{"name": "x", "parent": "nope"}, "parent"},
+		{"/api/v1/spaces", map[string]any{"name": "x", "colour": "red"}, "colour"},
+		{"/api/v1/api-keys", map[string]any{"name": "k", "roles": []map[string]string{{"space": "root", "role": "owner"}}}, "roles"},
+		{"/api/v1/api-keys", map[string]any{"name": "k", "roles": []map[string]string{{"space": "nope", "role": "read"}}}, "roles"},
+		{"/api/v1/users", map[string]any{"username": "bob", "password": "short"}, "password"},
+	} {
+		r := h.call("POST", tt.path, h.adminKey, tt.body)
+		if code, _, field := r.apiError(t); r.status != 400 || code != "invalid" || field != tt.field {
+			t.Errorf("POST %s %v: %d %s, want invalid %s", tt.path, tt.body, r.status, r.body, tt.field)
+		}
+	}
+	h.space("Parent", "root")
+	h.space("Child", "parent")
+	if r := h.call("DELETE", "/api/v1/spaces/parent", h.adminKey, nil); r.status != http.StatusConflict {
+		t.Errorf("deleting a non-empty space = %d %s, want 409", r.status, r.body)
+	}
+	if r := h.call("PATCH", "/api/v1/spaces/parent", h.adminKey, map[string]any{"parent": "child"}); r.status != 400 {
+		t.Errorf("moving a space under its child = %d %s, want 400", r.status, r.body)
+	}
+	if r := h.call("DELETE", "/api/v1/spaces/root", h.adminKey, nil); r.status != 400 {
+		t.Errorf("deleting root = %d, want 400", r.status)
+	}
+	h.must(http.StatusNoContent, "DELETE", "/api/v1/spaces/child", h.adminKey, nil)
+	h.must(http.StatusNoContent, "DELETE", "/api/v1/spaces/parent", h.adminKey, nil)
+
+	var u struct{ ID, Password string }
+	h.must(http.StatusCreated, "POST", "/api/v1/users", h.adminKey, map[string]any{"username": "Bob Smith"}).decode(t, &u)
+	if u.ID != "bob-smith" || len(u.Password) < 12 {
+		t.Errorf("user = %+v, want id bob-smith with a generated password", u)
+	}
+	key := h.apiKey("plain")
+	h.must(http.StatusForbidden, "POST", "/api/v1/api-keys", key, map[string]any{"name": "x"})
+	h.must(http.StatusUnauthorized, "GET", "/api/v1/spaces", "hoist_aaaaaaaaaaaaaaaa_"+strings.Repeat("A", 43), nil)
+}
