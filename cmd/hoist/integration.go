@@ -118,7 +118,8 @@ func readCABundle(e *env, file string) (string, error) {
 }
 
 const gitlabUpdateSynopsis = "ID [--api-host URL] [--user-facing-host URL] [--token-file F|--token-env V] " +
-	"[--label L... | --clear-labels] [--description D | --description-file F] [--ca-bundle-file F] [--space S]"
+	"[--label L... | --clear-labels] [--description D | --description-file F] [--ca-bundle-file F | --clear-ca-bundle] " +
+	"[--default | --space S]"
 
 func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "integration gitlab update", gitlabUpdateSynopsis)
@@ -126,7 +127,7 @@ func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 	tok := addGitLabTokenFlags(fs)
 	var apiHost, ufHost, desc, descFile, caFile, space, name string
 	var labels listFlag
-	var clearLabels bool
+	var clearLabels, makeDefault, clearCA bool
 	fs.StringVar(&apiHost, "api-host", "", "new URL of the GitLab API host")
 	fs.StringVar(&ufHost, "user-facing-host", "", "new URL shown to users")
 	fs.Var(&labels, "label", "a label (repeatable; replaces all labels)")
@@ -134,7 +135,9 @@ func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&desc, "description", "", "new markdown description")
 	fs.StringVar(&descFile, "description-file", "", "read the new description from `FILE`")
 	fs.StringVar(&caFile, "ca-bundle-file", "", "PEM `FILE` of CAs trusted for this GitLab only")
-	fs.StringVar(&space, "space", "", "move a space-level integration to another space")
+	fs.StringVar(&space, "space", "", "move the integration to space `S` (a default one stops being the default)")
+	fs.BoolVar(&makeDefault, "default", false, "make it the default integration (it moves to root)")
+	fs.BoolVar(&clearCA, "clear-ca-bundle", false, "trust the system CAs again")
 	// Registered only to refuse it with a clear message rather than
 	// "flag provided but not defined".
 	fs.StringVar(&name, "name", "", "not allowed: names are immutable")
@@ -147,7 +150,9 @@ func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 		return usageError{"the name of an integration cannot be changed: its id and webhook endpoint derive from it " +
 			"(create a new integration with the new name instead)"}
 	}
-	in, err := gitlabPatch(e, set, tok, gitlabPatchArgs{apiHost, ufHost, desc, descFile, caFile, space, labels, clearLabels})
+	in, err := gitlabPatch(e, set, tok, gitlabPatchArgs{
+		apiHost: apiHost, ufHost: ufHost, desc: desc, descFile: descFile, caFile: caFile, space: space,
+		labels: labels, clearLabels: clearLabels, makeDefault: makeDefault, clearCA: clearCA})
 	if err != nil {
 		return err
 	}
@@ -165,7 +170,7 @@ func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 type gitlabPatchArgs struct {
 	apiHost, ufHost, desc, descFile, caFile, space string
 	labels                                         []string
-	clearLabels                                    bool
+	clearLabels, makeDefault, clearCA              bool
 }
 
 // gitlabPatch builds the PATCH body from the flags that were given, so that
@@ -178,8 +183,14 @@ func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPat
 	if set["user-facing-host"] {
 		in.UserFacingHost = &a.ufHost
 	}
-	if set["space"] {
-		in.Space = &a.space
+	switch {
+	case a.makeDefault && set["space"]:
+		return in, usageError{"give --default or --space, not both"}
+	case a.makeDefault:
+		in.IsDefault = &a.makeDefault
+	case set["space"]:
+		notDefault := false
+		in.Space, in.IsDefault = &a.space, &notDefault
 	}
 	switch {
 	case a.clearLabels && len(a.labels) > 0:
@@ -196,7 +207,12 @@ func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPat
 	if ok {
 		in.Description = &desc
 	}
-	if a.caFile != "" {
+	switch {
+	case a.clearCA && a.caFile != "":
+		return in, usageError{"give --ca-bundle-file or --clear-ca-bundle, not both"}
+	case a.clearCA:
+		in.CABundle = new(string)
+	case a.caFile != "":
 		ca, err := readCABundle(e, a.caFile)
 		if err != nil {
 			return in, err

@@ -27,6 +27,7 @@ type Integration struct {
 
 	WebhookEndpoint string     `json:"webhook_endpoint,omitempty"`
 	WebhookSecret   string     `json:"webhook_secret,omitempty"`
+	CABundle        string     `json:"ca_bundle,omitempty"`
 	TokenUser       string     `json:"token_user,omitempty"`
 	TokenScopes     []string   `json:"token_scopes,omitempty"`
 	TokenExpiresAt  *time.Time `json:"token_expires_at,omitempty"`
@@ -48,9 +49,11 @@ type CreateGitLabIntegration struct {
 
 // UpdateGitLabIntegration is the body of PATCH
 // /api/v1/integrations/gitlab/{id}: nil fields are left unchanged. There is
-// no name: names are immutable.
+// no name: names are immutable. Setting Space moves the integration to that
+// space; a default integration must also get IsDefault false to move.
 type UpdateGitLabIntegration struct {
 	Space          *string   `json:"space,omitempty"`
+	IsDefault      *bool     `json:"is_default,omitempty"`
 	APIHost        *string   `json:"api_host,omitempty"`
 	UserFacingHost *string   `json:"user_facing_host,omitempty"`
 	Token          *string   `json:"token,omitempty"`
