@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// simOutput is a bytes.Buffer safe for the command and the test to share.
+type simOutput struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *simOutput) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *simOutput) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestGitlabSimCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr simOutput
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		done <- run(ctx, []string{"gitlab-sim", "--listen", "127.0.0.1:0", "--data-dir", dir}, nil, &stdout, &stderr, func(string) string { return "" })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("gitlab-sim: %v", err)
+		}
+	})
+
+	// Poll (bounded) for gitlab-sim.json, written once the listener is up.
+	var info struct {
+		URL        string `json:"url"`
+		AdminToken string `json:"admin_token"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "gitlab-sim.json"))
+		if err == nil && json.Unmarshal(b, &info) == nil && info.URL != "" {
+			break
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gitlab-sim.json not written; stderr: %s", stderr.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("gitlab-sim exited early: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("startup took %v, want under a second", d)
+	}
+	req, err := http.NewRequest(http.MethodGet, info.URL+"/api/v4/user", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("PRIVATE-TOKEN", info.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /api/v4/user with the admin token = %d", resp.StatusCode)
+	}
+	if out := stdout.String(); !strings.Contains(out, info.URL) {
+		t.Errorf("stdout does not show the URL: %q", out)
+	}
+}
