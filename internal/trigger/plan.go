@@ -107,8 +107,10 @@ type Request struct {
 	Matcher *Matcher
 	// Runs must hold, for the repository's stacks, every run at the event's
 	// head SHA (any state: deduplication counts finished and canceled runs
-	// too, so a redelivered event creates nothing) and the proposed runs of
-	// the event's branch that are QUEUED through PLANNING (candidates for
+	// too, so a redelivered event creates nothing) and the proposed runs
+	// that are QUEUED through PLANNING on the event's branch — the pushed
+	// branch, or the merge request's source branch — or, for a merge
+	// request from a fork, linked to that merge request (candidates for
 	// cancellation). Other runs are ignored.
 	Runs   []ExistingRun
 	Decide Decider // nil means Default
