@@ -8,10 +8,12 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 )
@@ -155,8 +157,12 @@ func testMigrations(t *testing.T, h Harness) {
 	if n == 0 || n != versions {
 		t.Errorf("schema_migrations has %d rows for %d versions", n, versions)
 	}
-	// A restart keeps data and applies nothing twice.
+	// What one server writes, the other reads.
 	mustSpace(t, stores[0], space.Space{ID: space.RootID, Name: "root"})
+	if _, err := stores[1].GetSpace(ctx(), space.RootID); err != nil {
+		t.Errorf("second store does not see the first's write: %v", err)
+	}
+	// A restart keeps data and applies nothing twice.
 	stores[0].Close()
 	s3 := openStore(t, open)
 	if _, err := s3.GetSpace(ctx(), space.RootID); err != nil {
@@ -164,5 +170,32 @@ func testMigrations(t *testing.T, h Harness) {
 	}
 	if err := s3.Ready(ctx()); err != nil {
 		t.Errorf("Ready after reopen: %v", err)
+	}
+}
+
+// testConcurrentWrites: many requests writing at once all succeed (SQLite
+// must queue writers instead of failing with "database is locked").
+func testConcurrentWrites(t *testing.T, h Harness) {
+	s := fresh(t, h)
+	const n = 24
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			k := identity.APIKey{ID: fmt.Sprintf("k%02d", i), Name: "k", SecretHash: "h", CreatedAt: base}
+			err := s.CreateAPIKey(ctx(), k, []space.Binding{{SpaceID: space.RootID, Role: space.Read}})
+			if err == nil {
+				_, err = s.GetAPIKey(ctx(), k.ID)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	keys, _, err := s.ListAPIKeys(ctx(), "", 100)
+	if err != nil || len(keys) != n {
+		t.Errorf("listed %d keys, %v", len(keys), err)
 	}
 }
