@@ -48,6 +48,7 @@ func Run(t *testing.T, h Harness) {
 		"ListIntegrations": testIntegrationList,
 		"Audit":            testAudit,
 		"Secrets":          testSecretsAtRest,
+		"ConcurrentWrites": testConcurrentWrites,
 	}
 	for name, fn := range groups {
 		t.Run(name, func(t *testing.T) {
