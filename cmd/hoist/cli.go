@@ -290,6 +290,10 @@ func fmtTime(t time.Time) string {
 // they are seen even when stdout is piped into a script.
 func warn(e *env, warnings []string) {
 	for _, w := range warnings {
+		if strings.HasPrefix(strings.ToLower(w), "warning") {
+			fmt.Fprintln(e.stderr, w) // already loud (an expiry within days)
+			continue
+		}
 		fmt.Fprintln(e.stderr, "warning:", w)
 	}
 }

@@ -12,9 +12,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -79,16 +81,17 @@ func startHoist(t *testing.T) (url, adminKey string) {
 	return srv.URL(), strings.TrimSpace(string(key))
 }
 
-// gitlabToken creates a GitLab user with a token of the given scopes and
-// returns a file holding the token (as an admin would pass it).
-func (h *e2e) gitlabToken(username string, scopes ...string) (value, file string) {
+// gitlabToken creates a GitLab user with a token of the given scopes
+// (expiring at expires unless nil) and returns it with a file holding it
+// (as an admin would pass it).
+func (h *e2e) gitlabToken(username string, expires *time.Time, scopes ...string) (value, file string) {
 	h.t.Helper()
 	ctx := context.Background()
 	u, err := h.sim.CreateUser(ctx, gitlabsim.UserOptions{Username: username})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	tok, err := h.sim.CreateToken(ctx, gitlabsim.TokenOptions{UserID: u.ID, Scopes: scopes})
+	tok, err := h.sim.CreateToken(ctx, gitlabsim.TokenOptions{UserID: u.ID, Scopes: scopes, ExpiresAt: expires})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -103,9 +106,9 @@ func (h *e2e) gitlabToken(username string, scopes ...string) (value, file string
 }
 
 // run runs `hoist args...` as the holder of key, with extra environment.
-func (h *e2e) run(key string, env map[string]string, args ...string) (string, error) {
+func (h *e2e) run(key string, env map[string]string, args ...string) (stdout, stderr string, err error) {
 	h.t.Helper()
-	var stdout, stderr bytes.Buffer
+	var out, errOut bytes.Buffer
 	getenv := func(k string) string {
 		switch k {
 		case "HOIST_URL":
@@ -115,21 +118,21 @@ func (h *e2e) run(key string, env map[string]string, args ...string) (string, er
 		}
 		return env[k]
 	}
-	err := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr, getenv)
+	err = run(context.Background(), args, strings.NewReader(""), &out, &errOut, getenv)
 	h.mu.Lock()
-	h.printed.Write(stdout.Bytes())
-	h.printed.Write(stderr.Bytes())
+	h.printed.Write(out.Bytes())
+	h.printed.Write(errOut.Bytes())
 	if err != nil {
 		h.printed.WriteString("hoist: " + err.Error() + "\n") // what main prints
 	}
 	h.mu.Unlock()
-	return stdout.String(), err
+	return out.String(), errOut.String(), err
 }
 
 // ok runs a command that must succeed.
 func (h *e2e) ok(key string, args ...string) string {
 	h.t.Helper()
-	out, err := h.run(key, nil, args...)
+	out, _, err := h.run(key, nil, args...)
 	if err != nil {
 		h.t.Fatalf("hoist %s: %v", strings.Join(args, " "), err)
 	}
@@ -139,7 +142,7 @@ func (h *e2e) ok(key string, args ...string) string {
 // fails runs a command that must fail with the given code.
 func (h *e2e) fails(code apperr.Code, key string, args ...string) error {
 	h.t.Helper()
-	_, err := h.run(key, nil, args...)
+	_, _, err := h.run(key, nil, args...)
 	if !apperr.Is(err, code) {
 		h.t.Fatalf("hoist %s: err = %v (code %s), want code %s", strings.Join(args, " "), err, apperr.CodeOf(err), code)
 	}
@@ -185,7 +188,7 @@ func TestCLIIntegrationLifecycle(t *testing.T) {
 	t.Parallel()
 	h := setupE2E(t)
 	admin := h.adminKey
-	_, tokFile := h.gitlabToken("hoist-bot", "api")
+	_, tokFile := h.gitlabToken("hoist-bot", nil, "api")
 	descFile := filepath.Join(t.TempDir(), "desc.md")
 	if err := os.WriteFile(descFile, []byte("# Acme\n\nOur *GitLab*.\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -221,7 +224,7 @@ func TestCLIIntegrationLifecycle(t *testing.T) {
 	}
 
 	// Renaming is refused before anything is sent.
-	if _, err := h.run(admin, nil, "integration", "gitlab", "update", "acme-gitlab", "--name", "Other"); err == nil ||
+	if _, _, err := h.run(admin, nil, "integration", "gitlab", "update", "acme-gitlab", "--name", "Other"); err == nil ||
 		!strings.Contains(err.Error(), "cannot be changed") {
 		t.Errorf("rename: err = %v", err)
 	}
@@ -244,7 +247,7 @@ func TestCLIIntegrationLifecycle(t *testing.T) {
 	}
 
 	// A second default integration is a conflict.
-	_, tok2 := h.gitlabToken("other-bot", "api")
+	_, tok2 := h.gitlabToken("other-bot", nil, "api")
 	h.fails(apperr.Conflict, admin, "integration", "gitlab", "create", "--name", "Second", "--api-host", h.simURL,
 		"--token-file", tok2, "--default")
 
@@ -274,15 +277,15 @@ func TestCLIIntegrationLifecycle(t *testing.T) {
 func TestCLITokenFromEnvAndRefusals(t *testing.T) {
 	t.Parallel()
 	h := setupE2E(t)
-	tok, _ := h.gitlabToken("bot", "read_api")
+	tok, _ := h.gitlabToken("bot", nil, "read_api")
 	// A token without the api scope is refused with a message saying so.
-	_, err := h.run(h.adminKey, map[string]string{"GL_TOKEN": tok}, "integration", "gitlab", "create",
+	_, _, err := h.run(h.adminKey, map[string]string{"GL_TOKEN": tok}, "integration", "gitlab", "create",
 		"--name", "Acme", "--api-host", h.simURL, "--gitlab-token-env", "GL_TOKEN", "--default")
 	if apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(err.Error(), "api") {
 		t.Fatalf("read_api token: err = %v", err)
 	}
 	// Bad input names the field.
-	_, okFile := h.gitlabToken("bot2", "api")
+	_, okFile := h.gitlabToken("bot2", nil, "api")
 	err = h.fails(apperr.Invalid, h.adminKey, "integration", "gitlab", "create", "--name", "Acme",
 		"--api-host", "ftp://gitlab.example", "--token-file", okFile, "--default")
 	var ae *apperr.Error
@@ -293,11 +296,42 @@ func TestCLITokenFromEnvAndRefusals(t *testing.T) {
 	h.fails(apperr.Unauthorized, "hoist_nope_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "integration", "list")
 }
 
+func TestCLIExpiringTokenWarnsUntilReplaced(t *testing.T) {
+	t.Parallel()
+	h := setupE2E(t)
+	soon := time.Now().UTC().AddDate(0, 0, 10)
+	_, soonFile := h.gitlabToken("soon-bot", &soon, "api")
+	out, stderr, err := h.run(h.adminKey, nil, "integration", "gitlab", "create", "--name", "Acme",
+		"--api-host", h.simURL, "--token-file", soonFile, "--default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := soon.Format("2006-01-02")
+	if !strings.Contains(stderr, "WARNING: token expires on "+date) || !regexp.MustCompile(`Token expires:\s+`+date).MatchString(out) {
+		t.Fatalf("create with an expiring token:\nstdout:\n%s\nstderr:\n%s", out, stderr)
+	}
+	if _, stderr, err = h.run(h.adminKey, nil, "integration", "gitlab", "test", "acme"); err != nil || !strings.Contains(stderr, "WARNING") {
+		t.Fatalf("test: err %v, stderr %q", err, stderr)
+	}
+
+	// Replacing the token from an environment variable clears the warning.
+	fresh, _ := h.gitlabToken("fresh-bot", nil, "api")
+	out, stderr, err = h.run(h.adminKey, map[string]string{"NEW_GL": fresh}, "integration", "gitlab", "update", "acme",
+		"--token-env", "NEW_GL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stderr, "warning") || strings.Contains(stderr, "WARNING") ||
+		!strings.Contains(out, "fresh-bot") || !regexp.MustCompile(`Token expires:\s+never`).MatchString(out) {
+		t.Fatalf("update with a fresh token:\nstdout:\n%s\nstderr:\n%s", out, stderr)
+	}
+}
+
 func TestCLIReaderSeesListButNotDetails(t *testing.T) {
 	t.Parallel()
 	h := setupE2E(t)
 	admin := h.adminKey
-	_, tokFile := h.gitlabToken("hoist-bot", "api")
+	_, tokFile := h.gitlabToken("hoist-bot", nil, "api")
 
 	var sp struct {
 		ID     string `json:"id"`
@@ -331,6 +365,7 @@ func TestCLIReaderSeesListButNotDetails(t *testing.T) {
 	}
 	h.fails(apperr.Forbidden, reader, "integration", "delete", "team-a-gitlab")
 	h.fails(apperr.Forbidden, reader, "api-key", "list")
+	h.fails(apperr.Forbidden, reader, "audit", "list")
 
 	// The space holds an integration, so it cannot be deleted yet.
 	h.fails(apperr.Conflict, admin, "space", "delete", "team-a")
