@@ -112,6 +112,9 @@ func (s *Store) UpdateSpace(ctx context.Context, sp space.Space) error {
 			if err := s.spaceExists(ctx, tx, sp.ParentID, "parent"); err != nil {
 				return err
 			}
+			if err := s.refuseCycle(ctx, tx, sp.ID, sp.ParentID); err != nil {
+				return err
+			}
 		}
 		res, err := s.exec(ctx, tx, `UPDATE spaces SET name = ?, parent_id = ?, inherit = ?, description = ?, labels = ?,
 			updated_at = ? WHERE id = ?`,
@@ -128,6 +131,23 @@ func (s *Store) UpdateSpace(ctx context.Context, sp space.Space) error {
 		return fmt.Errorf("update space %s: %w", sp.ID, err)
 	}
 	return err
+}
+
+// refuseCycle refuses to put id under parent when parent is id or one of
+// its descendants. The service checks this on its copy of the tree; doing it
+// again inside the write transaction catches a concurrent move.
+func (s *Store) refuseCycle(ctx context.Context, tx *sql.Tx, id, parent string) error {
+	cycle, err := s.exists(ctx, tx, `WITH RECURSIVE up (id, parent_id) AS (
+			SELECT id, parent_id FROM spaces WHERE id = ?
+			UNION SELECT s.id, s.parent_id FROM spaces s JOIN up ON s.id = up.parent_id)
+		SELECT 1 FROM up WHERE id = ?`, parent, id)
+	if err != nil {
+		return fmt.Errorf("check for a cycle: %w", err)
+	}
+	if cycle {
+		return apperr.InvalidField("parent", "space %q is %q itself or below it; a space cannot move under itself", parent, id)
+	}
+	return nil
 }
 
 // DeleteSpace implements space.Store. It refuses, with a Conflict that says

@@ -64,6 +64,11 @@ func testSpaces(t *testing.T, h Harness) {
 		wantCode(t, s.UpdateSpace(ctx(), b), apperr.Conflict)
 		b.Name, b.ParentID = "Bee", "nope"
 		wantField(t, s.UpdateSpace(ctx(), b), "parent")
+		b.ParentID = "b1"
+		mustSpace(t, s, space.Space{ID: "b1", ParentID: "b"})
+		wantField(t, s.UpdateSpace(ctx(), b), "parent") // under its own child
+		b.ParentID = "b"
+		wantField(t, s.UpdateSpace(ctx(), b), "parent") // under itself
 		root.ParentID = "team-a"
 		wantField(t, s.UpdateSpace(ctx(), root), "parent")
 		root.ParentID, root.Description = "", "the root"
