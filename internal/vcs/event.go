@@ -46,6 +46,9 @@ type Event struct {
 	// Before is the zero SHA (a new branch or tag), Deleted that After is.
 	Before, After    string
 	Created, Deleted bool
+	// CheckoutSHA is the commit the ref now points to: After, except for an
+	// annotated tag, where After is the tag object. Empty when deleted.
+	CheckoutSHA string
 
 	// Commits are the commits the payload lists, in its order; it may list
 	// fewer than TotalCommits (SPEC §4.1).
@@ -134,13 +137,16 @@ type User struct {
 	Username string
 }
 
-// HeadSHA is the commit a run for this event would use: the pushed commit,
-// or the merge request's head. It is empty for deletions and ignored events.
+// HeadSHA is the commit a run for this event would use: the pushed commit
+// (the tagged commit for tags), or the merge request's head. It is empty for deletions and ignored events.
 func (e *Event) HeadSHA() string {
 	switch e.Kind {
 	case KindPush, KindTag:
 		if e.Deleted {
 			return ""
+		}
+		if e.CheckoutSHA != "" {
+			return e.CheckoutSHA
 		}
 		return e.After
 	case KindMergeRequest, KindNote:

@@ -101,7 +101,8 @@ func TestHeadSHA(t *testing.T) {
 	}{
 		{"push", Event{Kind: KindPush, After: sha}, sha},
 		{"branch deleted", Event{Kind: KindPush, After: strings.Repeat("0", 40), Deleted: true}, ""},
-		{"tag", Event{Kind: KindTag, After: sha}, sha},
+		{"lightweight tag", Event{Kind: KindTag, After: sha}, sha},
+		{"annotated tag", Event{Kind: KindTag, After: strings.Repeat("ab", 20), CheckoutSHA: sha}, sha},
 		{"merge request", Event{Kind: KindMergeRequest, MergeRequest: &MergeRequest{HeadSHA: sha}}, sha},
 		{"note", Event{Kind: KindNote, MergeRequest: &MergeRequest{HeadSHA: sha}, Note: &Note{}}, sha},
 		{"ignored", Event{Kind: KindIgnored, After: sha}, ""},

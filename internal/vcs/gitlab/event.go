@@ -131,7 +131,7 @@ func fromPush(p *gl.PushEvent) (vcs.Event, error) {
 		Commits:       commits,
 		Sender:        vcs.User{ID: p.UserID, Username: p.UserUsername},
 	}
-	if err := setRefUpdate(&ev, p.Before, p.After, p.TotalCommitsCount); err != nil {
+	if err := setRefUpdate(&ev, p.Before, p.After, p.CheckoutSHA, p.TotalCommitsCount); err != nil {
 		return vcs.Event{}, err
 	}
 	ev.ChangedFilesComplete = vcs.PayloadComplete(ev.TotalCommits, len(ev.Commits), ev.Created, ev.Deleted)
@@ -162,12 +162,12 @@ func fromTagPush(p *gl.TagEvent) (vcs.Event, error) {
 	}
 	// A tag's "change" is not a diff anyone acts on file by file, so its
 	// file lists never count as complete.
-	return ev, setRefUpdate(&ev, p.Before, p.After, p.TotalCommitsCount)
+	return ev, setRefUpdate(&ev, p.Before, p.After, p.CheckoutSHA, p.TotalCommitsCount)
 }
 
 // setRefUpdate checks and records the old and new commit of a ref and the
 // facts that follow from them.
-func setRefUpdate(ev *vcs.Event, before, after string, total int64) error {
+func setRefUpdate(ev *vcs.Event, before, after, checkout string, total int64) error {
 	if ev.ProjectID <= 0 || ev.Repository == "" {
 		return errors.New("payload names no project")
 	}
@@ -181,6 +181,17 @@ func setRefUpdate(ev *vcs.Event, before, after string, total int64) error {
 	}
 	if ev.Deleted && len(ev.Commits) > 0 {
 		return errors.New("a deleted ref lists commits")
+	}
+	// checkout_sha is null on deletion; older servers may omit it otherwise,
+	// and then After is the commit.
+	switch {
+	case ev.Deleted:
+	case checkout == "":
+		ev.CheckoutSHA = after
+	case !vcs.IsSHA(checkout) || vcs.IsZeroSHA(checkout):
+		return fmt.Errorf("checkout_sha %q is not a commit SHA", truncate(checkout))
+	default:
+		ev.CheckoutSHA = checkout
 	}
 	if total < 0 || total > 1<<31 {
 		return fmt.Errorf("total_commits_count %d is out of range", total)

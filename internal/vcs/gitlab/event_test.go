@@ -37,8 +37,9 @@ func TestParseEventGitLabExamples(t *testing.T) {
 				Kind: vcs.KindPush, Provider: "gitlab", Name: "Push Hook",
 				ProjectID: 15, Repository: "mike/diaspora", DefaultBranch: "master",
 				Ref: "refs/heads/master", Branch: "master",
-				Before: "95790bf891e76fee5e1747ab589903a6a1f80f22",
-				After:  "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+				Before:      "95790bf891e76fee5e1747ab589903a6a1f80f22",
+				After:       "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+				CheckoutSHA: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
 				Commits: []vcs.Commit{
 					{SHA: "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327", Title: "Merge branch 'some-feature' into 'master'",
 						Added: []string{"CHANGELOG"}, Modified: []string{"app/controller/application.rb"}, Removed: []string{}},
@@ -57,6 +58,7 @@ func TestParseEventGitLabExamples(t *testing.T) {
 				ProjectID: 1, Repository: "jsmith/example", DefaultBranch: "master",
 				Ref: "refs/tags/v1.0.0", Tag: "v1.0.0",
 				Before: zeroSHA, After: "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7", Created: true,
+				CheckoutSHA: "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7",
 				Commits: []vcs.Commit{{SHA: "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7",
 					Title: "Merge branch 'some-feature' into 'master'",
 					Added: []string{"CHANGELOG"}, Modified: []string{"UPGRADE.md"}, Removed: []string{}}},
@@ -162,6 +164,12 @@ func TestParseEventVariants(t *testing.T) {
 			want(t, "ChangedFilesComplete", ev.ChangedFilesComplete, false)
 			want(t, "DefaultBranch", ev.DefaultBranch, "main")
 		}},
+		{"tag_push_annotated.json", "Tag Push Hook", func(t *testing.T, ev vcs.Event) {
+			// After names the tag object; runs and module versions need the commit.
+			want(t, "After", ev.After, "c8f5a1c9d4b2e0f7a6b3c2d1e0f9a8b7c6d5e4f3")
+			want(t, "HeadSHA", ev.HeadSHA(), "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7")
+			want(t, "Tag", ev.Tag, "v1.0.0")
+		}},
 		{"merge_request_fork.json", "Merge Request Hook", func(t *testing.T, ev vcs.Event) {
 			want(t, "Fork", ev.MergeRequest.Fork, true)
 			want(t, "SourceProjectID", ev.MergeRequest.SourceProjectID, int64(77))
@@ -248,6 +256,7 @@ func TestParseEventInvalid(t *testing.T) {
 		{"field of wrong type", "Push Hook", `{"object_kind":"push","before":5}`, "malformed"},
 		{"tag ref in a push", "Push Hook", strings.Replace(push, "refs/heads/master", "refs/tags/v1", 1), "not a branch"},
 		{"short after", "Push Hook", strings.Replace(push, `"after": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"`, `"after": "da15608"`, 1), "not a full commit SHA"},
+		{"zero checkout", "Push Hook", strings.Replace(push, `"checkout_sha": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"`, `"checkout_sha": "`+zeroSHA+`"`, 1), "checkout_sha"},
 		{"no project", "Push Hook", strings.NewReplacer(`"project_id": 15`, `"project_id": 0`, `"id": 15`, `"id": 0`).Replace(push), "names no project"},
 		{"both zero", "Push Hook", strings.NewReplacer(`"95790bf891e76fee5e1747ab589903a6a1f80f22"`, `"`+zeroSHA+`"`, `"after": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"`, `"after": "`+zeroSHA+`"`).Replace(push), "both the zero SHA"},
 		{"delete listing commits", "Push Hook", strings.Replace(push, `"after": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"`, `"after": "`+zeroSHA+`"`, 1), "deleted ref lists commits"},

@@ -92,9 +92,9 @@ func consistentRef(ev vcs.Event) error {
 		return errors.New("created/deleted disagree with the SHAs")
 	case ev.Created && ev.Deleted:
 		return errors.New("created and deleted")
-	case ev.Deleted && (len(ev.Commits) > 0 || ev.HeadSHA() != ""):
+	case ev.Deleted && (len(ev.Commits) > 0 || ev.HeadSHA() != "" || ev.CheckoutSHA != ""):
 		return errors.New("deleted ref with commits or a head")
-	case !ev.Deleted && !vcs.IsSHA(ev.HeadSHA()):
+	case !ev.Deleted && (!vcs.IsSHA(ev.HeadSHA()) || vcs.IsZeroSHA(ev.HeadSHA()) || ev.HeadSHA() != ev.CheckoutSHA):
 		return errors.New("live ref without a head SHA")
 	case ev.TotalCommits < 0:
 		return errors.New("negative commit count")
