@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var serverAt = regexp.MustCompile(`Hoist server at (http://\S+) \(public URL (\S+)\)`)
+
+func TestServerCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr simOutput
+	done := make(chan error, 1)
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	go func() {
+		done <- runServer(ctx, e, []string{"--listen", "127.0.0.1:0", "--data-dir", dir,
+			"--public-url", "https://hoist.example.com", "--allow-gitlab-host", "metadata.internal"})
+	}()
+
+	var m []string
+	for deadline := time.Now().Add(10 * time.Second); m == nil; {
+		select {
+		case err := <-done:
+			t.Fatalf("server stopped: %v\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if m = serverAt.FindStringSubmatch(stdout.String()); m == nil && time.Now().After(deadline) {
+			t.Fatalf("server did not start; stderr:\n%s", stderr.String())
+		}
+	}
+	base, public := m[1], m[2]
+	if public != "https://hoist.example.com" {
+		t.Errorf("public URL = %s", public)
+	}
+	key, err := os.ReadFile(filepath.Join(dir, "admin-api-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/spaces", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(key)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spaces struct{ Items []struct{ ID string } }
+	err = json.NewDecoder(resp.Body).Decode(&spaces)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || len(spaces.Items) != 1 || spaces.Items[0].ID != "root" {
+		t.Fatalf("GET /api/v1/spaces = %d %+v %v", resp.StatusCode, spaces, err)
+	}
+	if strings.Contains(stderr.String(), strings.TrimSpace(string(key))) {
+		t.Error("the server log contains the admin API key")
+	}
+	if !strings.Contains(stderr.String(), filepath.Join(dir, "admin-api-key")) {
+		t.Error("the server log does not say where the admin API key is")
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not stop after the context ended")
+	}
+}
+
+func TestServerCommandUsage(t *testing.T) {
+	t.Parallel()
+	e := &env{stdout: &simOutput{}, stderr: &simOutput{}, getenv: func(string) string { return "" }}
+	for _, args := range [][]string{{"--no-such-flag"}, {"extra"}, {"--allow-gitlab-host", "http://x/"}} {
+		err := runServer(t.Context(), e, args)
+		if _, ok := err.(usageError); !ok {
+			t.Errorf("runServer(%q) = %v, want a usage error", args, err)
+		}
+	}
+	err := runServer(t.Context(), e, []string{"--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--database-url", "mysql://x"})
+	if err == nil || !strings.Contains(err.Error(), "postgres://") {
+		t.Errorf("mysql URL: %v", err)
+	}
+}
