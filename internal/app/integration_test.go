@@ -96,7 +96,9 @@ func TestCreateChecksTokenAgainstGitLab(t *testing.T) {
 	if len(list.Items) != 2 || list.Items[0].ID != "expiring" || list.Items[1].ID != "acme-gitlab" {
 		t.Fatalf("integrations = %+v", list.Items)
 	}
-	var auditLog struct{ Items []struct{ Action, ResourceID string } }
+	var auditLog struct {
+		Items []struct{ Action, ResourceID string }
+	}
 	h.must(http.StatusOK, "GET", "/api/v1/audit?resource_type=integration", h.adminKey, nil).decode(t, &auditLog)
 	if len(auditLog.Items) != 2 || auditLog.Items[0].Action != "integration.create" {
 		t.Fatalf("audit = %+v", auditLog.Items)
