@@ -30,14 +30,14 @@ func runGroup(ctx context.Context, e *env, prefix string, subs map[string]comman
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		groupUsage(e.stderr, prefix, subs)
 		if len(args) == 0 {
-			return usageError{fmt.Sprintf("hoist %s: no subcommand given", prefix)}
+			return usageError{fmt.Sprintf("%s: no subcommand given", prefix)}
 		}
 		return nil
 	}
 	c, ok := subs[args[0]]
 	if !ok {
 		groupUsage(e.stderr, prefix, subs)
-		return usageError{fmt.Sprintf("hoist %s: unknown subcommand %q", prefix, args[0])}
+		return usageError{fmt.Sprintf("%s: unknown subcommand %q", prefix, args[0])}
 	}
 	err := c.run(ctx, e, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
@@ -94,6 +94,10 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// cmdName is the command path without the program name, for messages that
+// main prefixes with "hoist: ".
+func cmdName(fs *flag.FlagSet) string { return strings.TrimPrefix(fs.Name(), "hoist ") }
+
 // parseWithID parses args that must hold exactly one positional argument,
 // the id of the resource acted on.
 func parseWithID(fs *flag.FlagSet, args []string, what string) (string, error) {
@@ -102,7 +106,7 @@ func parseWithID(fs *flag.FlagSet, args []string, what string) (string, error) {
 		return "", err
 	}
 	if len(pos) != 1 {
-		return "", usageError{fmt.Sprintf("%s: want exactly one %s, got %d arguments", fs.Name(), what, len(pos))}
+		return "", usageError{fmt.Sprintf("%s: want exactly one %s, got %d arguments", cmdName(fs), what, len(pos))}
 	}
 	return pos[0], nil
 }
@@ -114,7 +118,7 @@ func parseNoArgs(fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	if len(pos) != 0 {
-		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), pos[0])}
+		return usageError{fmt.Sprintf("%s: unexpected argument %q", cmdName(fs), pos[0])}
 	}
 	return nil
 }
