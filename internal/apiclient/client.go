@@ -177,8 +177,8 @@ func codeForStatus(status int) apperr.Code {
 	}
 }
 
-// Page is one page of a list endpoint.
-type Page[T any] struct {
+// page is one page of a list endpoint.
+type page[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty"`
 }
@@ -193,7 +193,7 @@ func pages[T any](ctx context.Context, c *Client, path string, query url.Values)
 		}
 		seen := map[string]bool{}
 		for {
-			var p Page[T]
+			var p page[T]
 			if err := c.do(ctx, http.MethodGet, path, q, nil, &p); err != nil {
 				var zero T
 				yield(zero, err)
