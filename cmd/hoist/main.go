@@ -47,6 +47,7 @@ func commands() map[string]command {
 		"api-key":     {"manage API keys and their roles", runAPIKey},
 		"user":        {"manage users, their roles and passwords", runUser},
 		"audit":       {"read the audit log", runAudit},
+		"server":      {"run the Hoist server", runServer},
 	}
 }
 
