@@ -2,12 +2,16 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/audit"
 )
+
+// errNoAction refuses audit entries that would say nothing.
+var errNoAction = errors.New("audit entry has no action or time")
 
 // AppendAudit implements audit.Store.
 func (s *Store) AppendAudit(ctx context.Context, e audit.Entry) error {

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -180,5 +179,3 @@ func (s *Store) DeleteIntegration(ctx context.Context, id string, e audit.Entry)
 	})
 	return wrapInternal(err, "delete integration %s", id)
 }
-
-var errNoAction = errors.New("audit entry has no action")
