@@ -185,3 +185,20 @@ func rawGet(t *testing.T, url, token string) string {
 	}
 	return string(b)
 }
+
+// newBlockingReceiver never answers while the test runs.
+func newBlockingReceiver(t *testing.T) string {
+	t.Helper()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() {
+		close(release)
+		srv.Close()
+	})
+	return srv.URL
+}
