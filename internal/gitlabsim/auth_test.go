@@ -83,6 +83,9 @@ func TestCommitStatusesOverAPI(t *testing.T) {
 	if err != nil || len(all) != 2 {
 		t.Fatalf("all statuses = %v, %v", all, err)
 	}
+	if recorded, err := f.sim.CommitStatuses(pid, sha); err != nil || len(recorded) != 2 || !recorded[0].Retried || recorded[1].State != "running" {
+		t.Errorf("recorded statuses = %+v, %v", recorded, err)
+	}
 	if _, _, err := f.client.Commits.SetCommitStatus(pid, strings.Repeat("ab", 20), &gitlab.SetCommitStatusOptions{State: gitlab.Pending}); !errors.Is(err, gitlab.ErrNotFound) {
 		t.Errorf("status on unknown commit: %v", err)
 	}

@@ -247,6 +247,9 @@ func TestMergeRequestNotes(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0].ID != n.ID || resp.TotalItems != 4 {
 		t.Fatalf("list notes = %v (total %d), %v", list, resp.TotalItems, err)
 	}
+	if notes, err := f.sim.Notes(f.project.PathWithNamespace, mr.IID); err != nil || len(notes) != 4 || notes[0].Body != "plan: +2" {
+		t.Errorf("recorded notes = %+v, %v", notes, err)
+	}
 	if _, err := f.client.Notes.DeleteMergeRequestNote(pid, iid, n.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -294,6 +297,12 @@ func TestEnvironmentsAndDeployments(t *testing.T) {
 	g, _, err := f.client.Deployments.GetProjectDeployment(pid, d.ID)
 	if err != nil || g.Status != "success" {
 		t.Fatalf("get deployment = %+v, %v", g, err)
+	}
+	if recorded, err := f.sim.Deployments(pid); err != nil || len(recorded) != 1 || recorded[0].Status != "success" {
+		t.Errorf("recorded deployments = %+v, %v", recorded, err)
+	}
+	if envs, err := f.sim.Environments(pid); err != nil || len(envs) != 2 {
+		t.Errorf("recorded environments = %+v, %v", envs, err)
 	}
 	list, _, err := f.client.Deployments.ListProjectDeployments(pid, &gitlab.ListProjectDeploymentsOptions{Environment: gitlab.Ptr("other-stack")})
 	if err != nil || len(list) != 1 {
