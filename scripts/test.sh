@@ -28,6 +28,8 @@ step "tools"
 if [ ! -x "$tools/bin/staticcheck" ]; then
   GOBIN="$tools/bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 fi
+# The pinned OpenTofu the run tests execute (built once from the module proxy).
+bash scripts/install-tofu.sh
 
 step "lint"
 unformatted=$(gofmt -l $(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go'))
