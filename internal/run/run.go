@@ -1,0 +1,133 @@
+// Package run holds Hoist's runs: one execution against a stack (SPEC §1,
+// §4.3). This file and store.go are the types every part of Hoist codes
+// against — webhook processing creates runs in QUEUED, the scheduler and
+// workers move them through their states.
+package run
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/ulid"
+)
+
+// Type is the kind of run (SPEC §1).
+type Type string
+
+// The run types.
+const (
+	Tracked  Type = "TRACKED"  // on the tracked branch: may apply
+	Proposed Type = "PROPOSED" // anywhere else: plan only
+	Task     Type = "TASK"     // a custom command
+)
+
+// Valid reports whether t is one of the run types.
+func (t Type) Valid() bool { return t == Tracked || t == Proposed || t == Task }
+
+// State is where a run is in its life (SPEC §4.3).
+type State string
+
+// Every run state of SPEC §4.3.
+const (
+	Queued         State = "QUEUED"
+	Ready          State = "READY"
+	Preparing      State = "PREPARING"
+	Initializing   State = "INITIALIZING"
+	Planning       State = "PLANNING"
+	Unconfirmed    State = "UNCONFIRMED"
+	Confirmed      State = "CONFIRMED"
+	PreparingApply State = "PREPARING_APPLY"
+	Applying       State = "APPLYING"
+	Performing     State = "PERFORMING"
+	Finished       State = "FINISHED"
+	Failed         State = "FAILED"
+	Discarded      State = "DISCARDED"
+	Stopped        State = "STOPPED"
+	Canceled       State = "CANCELED"
+	Skipped        State = "SKIPPED"
+)
+
+// States lists every state in the order of SPEC §4.3.
+var States = []State{Queued, Ready, Preparing, Initializing, Planning, Unconfirmed, Confirmed,
+	PreparingApply, Applying, Performing, Finished, Failed, Discarded, Stopped, Canceled, Skipped}
+
+// Valid reports whether s is one of the run states.
+func (s State) Valid() bool {
+	for _, v := range States {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// IsTerminal reports whether a run in state s is done for good.
+func (s State) IsTerminal() bool {
+	switch s {
+	case Finished, Failed, Discarded, Stopped, Canceled, Skipped:
+		return true
+	}
+	return false
+}
+
+// Delta is what a plan would do, counted in resources.
+type Delta struct {
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Destroy int `json:"destroy"`
+	Import  int `json:"import"`
+}
+
+// Run is one execution against a stack.
+type Run struct {
+	ID      string // a ulid: sorts by creation
+	StackID string
+	Type    Type
+	State   State
+
+	CommitSHA string
+	Branch    string // the pushed branch, or the merge request's source branch
+	// MergeRequestIID links the run to the merge request it plans (0: none);
+	// MergeRequestURL is that merge request's web page.
+	MergeRequestIID int64
+	MergeRequestURL string
+
+	// Trigger is what made the run: "push", "merge_request", "api", ….
+	Trigger string
+	// TriggeredBy names who: "gitlab/push:<user>",
+	// "gitlab/merge_request:<user>", "api:<principal>".
+	TriggeredBy string
+	// Reason is the push policy's explanation, in words a user reads.
+	Reason string
+	// DeliveryID is the webhook delivery that created the run; "" for runs
+	// created otherwise.
+	DeliveryID string
+
+	Delta     Delta
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// IsTerminal reports whether the run is done for good.
+func (r *Run) IsTerminal() bool { return r.State.IsTerminal() }
+
+// Transition is one entry of a run's history: it entered State at At.
+type Transition struct {
+	RunID string
+	State State
+	At    time.Time
+	Actor string // who moved it: "gitlab/push:<user>", "worker:<id>", "api:<principal>", "system"
+	Note  string // why, when there is more to say ("superseded by 1a2b3c4d on main")
+}
+
+// NewID returns a new run id for a run created at now.
+func NewID(now time.Time) string { return ulid.New(now) }
+
+// TriggeredBy formats the TriggeredBy of a run made by a provider event:
+// "gitlab/push:jsmith".
+func TriggeredBy(provider, trigger, user string) string {
+	if user == "" {
+		user = "unknown"
+	}
+	return fmt.Sprintf("%s/%s:%s", provider, trigger, user)
+}

@@ -1,0 +1,75 @@
+package run
+
+import (
+	"context"
+	"time"
+)
+
+// Filter selects runs to list. Zero fields match everything.
+type Filter struct {
+	StackID    string
+	DeliveryID string
+	States     []State
+}
+
+// Cancel cancels a run, only while it is still in one of States (so a run
+// that moved on in the meantime is left alone).
+type Cancel struct {
+	RunID  string
+	States []State
+	Note   string
+}
+
+// AttachMergeRequest links an existing run to a merge request, when it has
+// none yet.
+type AttachMergeRequest struct {
+	RunID string
+	IID   int64
+	URL   string
+}
+
+// TrackedCommit moves a stack's tracked commit.
+type TrackedCommit struct {
+	StackID string
+	SHA     string
+}
+
+// Changes is everything one event does to runs and stacks, written in one
+// transaction (with the delivery's result, for webhook events).
+type Changes struct {
+	At     time.Time
+	Actor  string // recorded on the transitions
+	Create []Run  // new runs; State must be QUEUED, a first history row is written
+	Cancel []Cancel
+	Attach []AttachMergeRequest
+	Move   []TrackedCommit
+}
+
+// Empty reports whether c changes nothing.
+func (c *Changes) Empty() bool {
+	return len(c.Create) == 0 && len(c.Cancel) == 0 && len(c.Attach) == 0 && len(c.Move) == 0
+}
+
+// Applied is what applying Changes did.
+type Applied struct {
+	Created  []string // ids of the runs created
+	Canceled []string // ids of the runs canceled (those still cancelable)
+}
+
+// Store keeps runs and their history. Creating a run that duplicates an
+// event-created run of the same stack, SHA and type is an apperr.Conflict:
+// the caller re-reads and plans again.
+type Store interface {
+	// ApplyRunChanges writes c in one transaction.
+	ApplyRunChanges(ctx context.Context, c Changes) (Applied, error)
+	// GetRun returns a run, or apperr.NotFound.
+	GetRun(ctx context.Context, id string) (Run, error)
+	// ListRuns lists runs newest first (see the store's cursor conventions).
+	ListRuns(ctx context.Context, f Filter, cursor string, limit int) ([]Run, string, error)
+	// RunHistory returns a run's transitions, oldest first.
+	RunHistory(ctx context.Context, id string) ([]Transition, error)
+	// RunsForEvent returns, among the runs of stackIDs, every run at sha and
+	// every PROPOSED run in one of active whose branch is branch or whose
+	// merge request is mrIID (when not 0): what planning an event needs.
+	RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []State) ([]Run, error)
+}
