@@ -1,0 +1,224 @@
+// Package tofu runs the OpenTofu command line for one run: init, plan to a
+// saved plan file, show -json of that plan for the counts and the resource
+// list, and apply of the saved plan. Output goes line by line to a sink (the
+// worker masks secrets there); cancelling the context kills the whole process
+// group, so providers started by tofu do not outlive a stopped run.
+package tofu
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Binary is the program name looked up on PATH.
+const Binary = "tofu"
+
+// killGrace is how long tofu may take to stop after SIGTERM before the whole
+// process group is killed.
+const killGrace = 5 * time.Second
+
+// ErrNotFound is returned by Find when no usable binary exists.
+var ErrNotFound = errors.New("tofu not found")
+
+// Find resolves the binary: the explicit path when given (the --tofu-path
+// flag), else "tofu" on the PATH of getenv.
+func Find(path string, getenv func(string) string) (string, error) {
+	if path != "" {
+		if err := executable(path); err != nil {
+			return "", fmt.Errorf("%w on PATH or at --tofu-path %q: %v", ErrNotFound, path, err)
+		}
+		return path, nil
+	}
+	for _, dir := range filepath.SplitList(getenv("PATH")) {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, Binary)
+		if executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w on PATH or at --tofu-path (install OpenTofu or pass --tofu-path)", ErrNotFound)
+}
+
+func executable(p string) error {
+	fi, err := os.Stat(p)
+	switch {
+	case err != nil:
+		return err
+	case fi.IsDir():
+		return errors.New("is a directory")
+	case fi.Mode().Perm()&0o111 == 0:
+		return errors.New("is not executable")
+	}
+	return nil
+}
+
+// LineFunc receives one line of output, without its newline. Calls are
+// serialised.
+type LineFunc func(line string)
+
+// Runner runs tofu commands in a working directory with a fixed
+// environment.
+type Runner struct {
+	Path string   // the binary, from Find
+	Env  []string // the complete environment of the process (see Env)
+}
+
+// EnvConfig is what Env builds a process environment from.
+type EnvConfig struct {
+	// Path is the PATH tofu sees (providers and local-exec find programs
+	// there).
+	Path string
+	// Home is HOME for tofu: a folder of the run, never the server's.
+	Home string
+	// CLIConfigFile is the CLI configuration tofu reads (WriteCLIConfig).
+	CLIConfigFile string
+	// PluginCacheDir, when set, is shared between runs.
+	PluginCacheDir string
+	// Vars are the stack's variables and the run's own (NAME=value), added
+	// last so that they win over nothing but each other.
+	Vars []string
+}
+
+// Env returns a clean environment: nothing of the server's own environment
+// (which may hold HOIST_ENCRYPTION_KEY or database passwords) leaks into a
+// run except PATH.
+func Env(c EnvConfig) []string {
+	env := []string{
+		"PATH=" + c.Path,
+		"HOME=" + c.Home,
+		"TMPDIR=" + c.Home,
+		"TF_CLI_CONFIG_FILE=" + c.CLIConfigFile,
+		"TF_IN_AUTOMATION=1",
+		"TF_INPUT=0",
+		"CHECKPOINT_DISABLE=1",
+	}
+	if c.PluginCacheDir != "" {
+		env = append(env, "TF_PLUGIN_CACHE_DIR="+c.PluginCacheDir)
+	}
+	return append(env, c.Vars...)
+}
+
+// WriteCLIConfig writes an empty CLI configuration into dir and returns its
+// path. An explicit file keeps tofu from reading ~/.terraformrc or a
+// TF_CLI_CONFIG_FILE of the host that may not exist.
+func WriteCLIConfig(dir string) (string, error) {
+	p := filepath.Join(dir, "tofu.tfrc")
+	content := "# Written by Hoist for one run.\n"
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		return "", fmt.Errorf("write tofu CLI config: %w", err)
+	}
+	return p, nil
+}
+
+// Init runs `tofu init`.
+func (r Runner) Init(ctx context.Context, dir string, sink LineFunc) error {
+	return r.run(ctx, dir, sink, "init", "-input=false", "-no-color")
+}
+
+// PlanOptions tune a plan.
+type PlanOptions struct {
+	// NoLock plans without taking the state lock: proposed runs only read
+	// the state and must not wait for (or block) a tracked run.
+	NoLock bool
+}
+
+// Plan runs `tofu plan` into the saved plan file planFile (relative to dir
+// or absolute).
+func (r Runner) Plan(ctx context.Context, dir, planFile string, opts PlanOptions, sink LineFunc) error {
+	args := []string{"plan", "-input=false", "-no-color", "-out=" + planFile}
+	if opts.NoLock {
+		args = append(args, "-lock=false")
+	}
+	return r.run(ctx, dir, sink, args...)
+}
+
+// Apply runs `tofu apply` of the saved plan file: exactly what was planned.
+func (r Runner) Apply(ctx context.Context, dir, planFile string, sink LineFunc) error {
+	return r.run(ctx, dir, sink, "apply", "-input=false", "-no-color", planFile)
+}
+
+// Show runs `tofu show -json` of the saved plan and summarises it.
+func (r Runner) Show(ctx context.Context, dir, planFile string) (Plan, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := r.command(ctx, dir, "show", "-json", "-no-color", planFile)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := runCommand(ctx, cmd); err != nil {
+		return Plan{}, fmt.Errorf("tofu show: %w: %s", err, lastLines(stderr.String(), 5))
+	}
+	return ParsePlan(stdout.Bytes())
+}
+
+// run runs tofu with args, sending stdout and stderr to sink line by line.
+func (r Runner) run(ctx context.Context, dir string, sink LineFunc, args ...string) error {
+	cmd := r.command(ctx, dir, args...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if sink != nil {
+				sink(sc.Text())
+			}
+		}
+		// A line over 1 MiB stops the scan; drain so tofu never blocks.
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	err := runCommand(ctx, cmd)
+	_ = pw.Close()
+	<-done
+	if err != nil {
+		return fmt.Errorf("tofu %s: %w", args[0], err)
+	}
+	return nil
+}
+
+func (r Runner) command(ctx context.Context, dir string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, r.Path, args...)
+	cmd.Dir = dir
+	cmd.Env = r.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{} // never inherit the server's environment
+	}
+	setProcessGroup(cmd)
+	cmd.WaitDelay = killGrace
+	return cmd
+}
+
+// runCommand starts cmd, waits, and makes sure no process of its group is
+// left behind whatever happened.
+func runCommand(ctx context.Context, cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%w on PATH or at --tofu-path %q", ErrNotFound, cmd.Path)
+		}
+		return err
+	}
+	err := cmd.Wait()
+	killGroup(cmd)
+	if ctxErr := context.Cause(ctx); ctxErr != nil && err != nil {
+		return fmt.Errorf("%w (%v)", ctxErr, err)
+	}
+	return err
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
