@@ -235,4 +235,3 @@ func TestMissingBinaryFailsClearly(t *testing.T) {
 		t.Fatalf("Init with a missing binary = %v", err)
 	}
 }
-
