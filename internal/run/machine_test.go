@@ -1,0 +1,102 @@
+package run
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+)
+
+// legal is SPEC §4.3 written out move by move, independently of the edges
+// table: "T" tracked, "P" proposed, "K" task.
+var legal = map[string]string{
+	"QUEUED>READY": "TPK", "QUEUED>DISCARDED": "TPK", "QUEUED>CANCELED": "TPK", "QUEUED>SKIPPED": "TPK", "QUEUED>FAILED": "TPK",
+	"READY>PREPARING": "TPK", "READY>DISCARDED": "TPK", "READY>CANCELED": "TPK", "READY>FAILED": "TPK",
+	"PREPARING>INITIALIZING": "TPK", "PREPARING>FAILED": "TPK", "PREPARING>CANCELED": "P",
+	"INITIALIZING>PLANNING": "TP", "INITIALIZING>PERFORMING": "K", "INITIALIZING>STOPPED": "TPK",
+	"INITIALIZING>FAILED": "TPK", "INITIALIZING>CANCELED": "P",
+	"PLANNING>FINISHED": "TP", "PLANNING>UNCONFIRMED": "T", "PLANNING>APPLYING": "T", "PLANNING>STOPPED": "TP",
+	"PLANNING>FAILED": "TP", "PLANNING>CANCELED": "P",
+	"UNCONFIRMED>CONFIRMED": "T", "UNCONFIRMED>DISCARDED": "T", "UNCONFIRMED>FAILED": "T",
+	"CONFIRMED>PREPARING_APPLY": "T", "CONFIRMED>FAILED": "T",
+	"PREPARING_APPLY>APPLYING": "T", "PREPARING_APPLY>FAILED": "T",
+	"APPLYING>FINISHED": "T", "APPLYING>FAILED": "T",
+	"PERFORMING>FINISHED": "K", "PERFORMING>FAILED": "K",
+}
+
+var typeLetter = map[Type]string{Tracked: "T", Proposed: "P", Task: "K"}
+
+func TestEveryMove(t *testing.T) {
+	t.Parallel()
+	for _, typ := range []Type{Tracked, Proposed, Task} {
+		for _, from := range States {
+			for _, to := range States {
+				want := strings.Contains(legal[string(from)+">"+string(to)], typeLetter[typ])
+				if got := CanMove(typ, from, to); got != want {
+					t.Errorf("CanMove(%s, %s, %s) = %v, want %v", typ, from, to, got, want)
+				}
+				err := CheckMove(typ, from, to)
+				if want != (err == nil) || (err != nil && !apperr.Is(err, apperr.Conflict)) {
+					t.Errorf("CheckMove(%s, %s, %s) = %v", typ, from, to, err)
+				}
+			}
+		}
+	}
+}
+
+func TestTerminalStatesAreFinal(t *testing.T) {
+	t.Parallel()
+	for _, s := range States {
+		if s.IsTerminal() && len(Next(Tracked, s))+len(Next(Proposed, s))+len(Next(Task, s)) > 0 {
+			t.Errorf("terminal %s has moves", s)
+		}
+		if !s.IsTerminal() && !CanMove(Tracked, s, Failed) && !CanMove(Task, s, Failed) {
+			t.Errorf("non-terminal %s cannot fail (a lost worker must be able to fail every run)", s)
+		}
+	}
+}
+
+func TestActions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a     Action
+		typ   Type
+		from  State
+		to    State
+		error string
+	}{
+		{Confirm, Tracked, Unconfirmed, Confirmed, ""},
+		{Confirm, Tracked, Planning, "", "only an UNCONFIRMED run can be confirmed"},
+		{Confirm, Proposed, Planning, "", "only tracked runs apply"},
+		{Discard, Tracked, Queued, Discarded, ""},
+		{Discard, Proposed, Ready, Discarded, ""},
+		{Discard, Tracked, Unconfirmed, Discarded, ""},
+		{Discard, Tracked, Planning, "", "only while QUEUED, READY or UNCONFIRMED"},
+		{Stop, Tracked, Initializing, Stopped, ""},
+		{Stop, Proposed, Planning, Stopped, ""},
+		{Stop, Tracked, Applying, "", "a confirmed run applies to the end"},
+		{Stop, Tracked, Confirmed, "", "a confirmed run applies to the end"},
+		{Stop, Tracked, Queued, "", "only while INITIALIZING or PLANNING"},
+		{Stop, Tracked, Finished, "", "already ended (FINISHED)"},
+		{Confirm, Tracked, Discarded, "", "already ended"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %s %s", tt.a, tt.typ, tt.from), func(t *testing.T) {
+			t.Parallel()
+			to, err := ActionTarget(tt.a, tt.typ, tt.from)
+			if tt.error == "" {
+				if err != nil || to != tt.to {
+					t.Fatalf("got %s, %v; want %s", to, err, tt.to)
+				}
+				return
+			}
+			if !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), tt.error) {
+				t.Fatalf("got %v; want a conflict saying %q", err, tt.error)
+			}
+		})
+	}
+	if _, err := ActionTarget("explode", Tracked, Queued); !apperr.Is(err, apperr.Invalid) {
+		t.Fatalf("unknown action: %v", err)
+	}
+}
