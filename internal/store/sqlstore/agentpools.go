@@ -1,0 +1,110 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
+	"github.com/hoistdev/hoist/internal/vcsagent"
+)
+
+var _ vcsagent.Store = (*Store)(nil)
+
+const agentPoolCols = "id, name, description, token_hash, created_at, created_by, rotated_at"
+
+func scanAgentPool(row interface{ Scan(...any) error }) (vcsagent.Pool, error) {
+	var p vcsagent.Pool
+	err := row.Scan(&p.ID, &p.Name, &p.Description, &p.TokenHash, timeScan{&p.CreatedAt}, &p.CreatedBy, timeScan{&p.RotatedAt})
+	return p, err
+}
+
+// CreateAgentPool implements vcsagent.Store.
+func (s *Store) CreateAgentPool(ctx context.Context, p vcsagent.Pool, e audit.Entry) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, "INSERT INTO vcs_agent_pools ("+agentPoolCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+			p.ID, p.Name, p.Description, p.TokenHash, s.t(p.CreatedAt), p.CreatedBy, s.t(p.RotatedAt))
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, e)
+	})
+	if s.d.IsUniqueViolation(err) {
+		return apperr.Wrap(apperr.Conflict, err, "a VCS agent pool with the id %q already exists (names are unique)", p.ID)
+	}
+	return wrapInternal(err, "create VCS agent pool %s", p.ID)
+}
+
+// GetAgentPool implements vcsagent.Store.
+func (s *Store) GetAgentPool(ctx context.Context, id string) (vcsagent.Pool, error) {
+	p, err := scanAgentPool(s.queryRow(ctx, s.r, "SELECT "+agentPoolCols+" FROM vcs_agent_pools WHERE id = ?", id))
+	if err != nil {
+		return vcsagent.Pool{}, wrapInternal(notFound(err, "VCS agent pool %q not found", id), "get VCS agent pool %s", id)
+	}
+	return p, nil
+}
+
+// ListAgentPools implements vcsagent.Store.
+func (s *Store) ListAgentPools(ctx context.Context, cursor string, limit int) ([]vcsagent.Pool, string, error) {
+	limit = clampLimit(limit)
+	after := ""
+	if cursor != "" {
+		var err error
+		if after, err = parseIDCursor(cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	rows, err := s.query(ctx, s.r, "SELECT "+agentPoolCols+" FROM vcs_agent_pools WHERE id > ? ORDER BY id LIMIT ?", after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list VCS agent pools: %w", err)
+	}
+	defer rows.Close()
+	var out []vcsagent.Pool
+	for rows.Next() {
+		p, err := scanAgentPool(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list VCS agent pools: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list VCS agent pools: %w", err)
+	}
+	if len(out) > limit {
+		out = out[:limit]
+		return out, idCursor(out[limit-1].ID), nil
+	}
+	return out, "", nil
+}
+
+// SetAgentPoolToken implements vcsagent.Store.
+func (s *Store) SetAgentPoolToken(ctx context.Context, id, tokenHash string, rotatedAt time.Time, e audit.Entry) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, "UPDATE vcs_agent_pools SET token_hash = ?, rotated_at = ? WHERE id = ?", tokenHash, s.t(rotatedAt), id)
+		if err != nil {
+			return err
+		}
+		if err := affected(res, "VCS agent pool %q not found", id); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, e)
+	})
+	return wrapInternal(err, "set token of VCS agent pool %s", id)
+}
+
+// DeleteAgentPool implements vcsagent.Store.
+func (s *Store) DeleteAgentPool(ctx context.Context, id string, e audit.Entry) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, "DELETE FROM vcs_agent_pools WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		if err := affected(res, "VCS agent pool %q not found", id); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, e)
+	})
+	return wrapInternal(err, "delete VCS agent pool %s", id)
+}
