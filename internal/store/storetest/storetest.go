@@ -49,6 +49,10 @@ func Run(t *testing.T, h Harness) {
 		"Audit":            testAudit,
 		"Secrets":          testSecretsAtRest,
 		"ConcurrentWrites": testConcurrentWrites,
+		"Stacks":           testStacks,
+		"StackDetach":      testStackDetach,
+		"StackList":        testStackList,
+		"StacksByRepo":     testStacksByRepository,
 	}
 	for name, fn := range groups {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,122 @@
+// Package stack models Hoist's stacks (SPEC §3): one deployable unit — a
+// project root inside a GitLab repository with a tracked branch — its
+// validation, the rule deciding which integrations a stack may use, who may
+// see and change it, and its Store. The business operations, including the
+// checks in GitLab of SPEC §2.2, live in service.go.
+package stack
+
+import (
+	"context"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/audit"
+)
+
+// Tool is the infrastructure-as-code binary a stack's runs use.
+type Tool string
+
+// The tools a stack may use (SPEC §3). Terraform runs need a terraform
+// binary on the worker; the worker refuses the run otherwise.
+const (
+	OpenTofu  Tool = "opentofu"
+	Terraform Tool = "terraform"
+)
+
+// DefaultWorkerPool names the pool embedded in the server (SPEC §1): the
+// pool a stack's runs go to unless it names another one.
+const DefaultWorkerPool = "embedded"
+
+// Stack is one stack as stored.
+type Stack struct {
+	ID      string // slug of the name at creation; immutable
+	Name    string // unique; may change
+	SpaceID string
+	// IntegrationID is the integration the stack uses; "" when the stack is
+	// detached because that integration was deleted (SPEC §2.3).
+	IntegrationID string
+	// DetachedFrom is the id of the deleted integration, set only while the
+	// stack is detached, so it can say why.
+	DetachedFrom string
+	// Repository is the GitLab project's path, namespace/project (the
+	// namespace may hold subgroups: group/sub/project).
+	Repository string
+	// ProjectID is the GitLab project's numeric id, resolved when the
+	// repository is checked; webhooks carry it. 0 when it could not be
+	// resolved (an integration reached through an agent pool).
+	ProjectID              int64
+	Branch                 string   // the tracked branch
+	ProjectRoot            string   // normalised: no leading or trailing "/"; "" is the whole repository
+	AdditionalProjectGlobs []string // doublestar patterns, as given
+	Labels                 []string // a set, sorted
+	Autodeploy             bool
+	Description            string // markdown
+	Tool                   Tool
+	ToolVersion            string // "" means the version the worker has
+	WorkerPool             string
+	AllowForkMRs           bool // merge requests from forks may trigger proposed runs (SPEC §4.2)
+	GitCheckout            bool // workspaces come from git clone instead of the archive API (SPEC §4.4)
+	TrackedCommit          *TrackedCommit
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+	CreatedBy              string // principal
+}
+
+// TrackedCommit is the commit a stack's tracked branch was last seen at:
+// the branch head when the stack was created or its branch changed, then
+// the SHA of every tracked push (SPEC §4.2). Manual runs use it.
+type TrackedCommit struct {
+	SHA     string
+	Branch  string
+	MovedAt time.Time
+}
+
+// Detached reports whether the stack's integration was deleted: nothing
+// triggers it until it is pointed at another integration.
+func (s Stack) Detached() bool { return s.IntegrationID == "" }
+
+// DetachedReason says why a detached stack is detached, "" otherwise.
+func (s Stack) DetachedReason() string {
+	if !s.Detached() {
+		return ""
+	}
+	if s.DetachedFrom == "" {
+		return "its integration was deleted; point it at another integration"
+	}
+	return "integration " + s.DetachedFrom + " was deleted; point the stack at another integration"
+}
+
+// Filter narrows a listing. With All false, only stacks whose space is in
+// Spaces are listed — the spaces the principal may read.
+type Filter struct {
+	All    bool
+	Spaces []string
+	// Space, when set, keeps only the stacks of that one space.
+	Space string
+}
+
+// Store persists stacks. Each write takes the audit entry describing it and
+// stores both in one transaction. Errors: a missing stack → apperr
+// NotFound; a duplicate id or name → Conflict; a missing space or
+// integration referenced by a write → Invalid naming "space" or
+// "integration".
+type Store interface {
+	CreateStack(ctx context.Context, st Stack, e audit.Entry) error
+	GetStack(ctx context.Context, id string) (Stack, error)
+	// ListStacks pages the stacks matching f, ordered by id.
+	ListStacks(ctx context.Context, f Filter, cursor string, limit int) ([]Stack, string, error)
+	// UpdateStack replaces every field but ID, TrackedCommit (owned by
+	// MoveTrackedCommit; see there), CreatedAt and CreatedBy. A stack whose
+	// branch changes gets st.TrackedCommit when it is not nil.
+	UpdateStack(ctx context.Context, st Stack, e audit.Entry) error
+	DeleteStack(ctx context.Context, id string, e audit.Entry) error
+	// ListStacksByRepository returns, in one query, every stack attached to
+	// the integration whose repository is the GitLab project projectID —
+	// or, for stacks whose project id is unknown (0), whose repository is
+	// path (compared case-insensitively). Ordered by id. Detached stacks
+	// are never returned: their integration is gone.
+	ListStacksByRepository(ctx context.Context, integrationID string, projectID int64, path string) ([]Stack, error)
+	// MoveTrackedCommit sets the stack's tracked commit to c when c.Branch
+	// is still the stack's tracked branch, and reports whether it moved.
+	// A missing stack is NotFound.
+	MoveTrackedCommit(ctx context.Context, stackID string, c TrackedCommit) (bool, error)
+}

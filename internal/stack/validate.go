@@ -1,0 +1,188 @@
+package stack
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/trigger"
+)
+
+// Limits on user-supplied fields. Names, labels and descriptions share the
+// limits of spaces and integrations.
+const (
+	MaxDescriptionBytes = space.MaxDescriptionBytes
+	MaxRepositoryLen    = 255 // GitLab's own limit on a full path is about this
+	MaxBranchLen        = 255
+	MaxProjectRootLen   = 1024
+	MaxGlobs            = 64
+	MaxGlobLen          = 1024
+	MaxToolVersionLen   = 64
+	MaxWorkerPoolLen    = 64
+)
+
+// pathSegment is one segment of a GitLab namespace or project path: GitLab
+// allows letters, digits, '_', '-' and '.', not starting with '-' or '.'.
+var pathSegment = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// toolVersion is a release version such as 1.9.0 or 1.10.0-rc1, optionally
+// with a leading v.
+var toolVersion = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+
+// workerPool is a pool id: a slug.
+var workerPool = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+// Validate checks and normalises every user-supplied field of st as stored:
+// name, repository, branch, project root, globs, labels, description, tool,
+// tool version and worker pool. Errors are apperr Invalid naming the field
+// as the API spells it. Space and integration need the tree and the store
+// and are checked by the Service.
+func Validate(st *Stack) error {
+	name, err := space.ValidateName("name", st.Name)
+	if err != nil {
+		return err
+	}
+	st.Name = name
+	if st.Repository, err = ValidateRepository(st.Repository); err != nil {
+		return err
+	}
+	if st.Branch, err = ValidateBranch(st.Branch); err != nil {
+		return err
+	}
+	if st.ProjectRoot, err = ValidateProjectRoot(st.ProjectRoot); err != nil {
+		return err
+	}
+	if st.AdditionalProjectGlobs, err = ValidateGlobs(st.AdditionalProjectGlobs); err != nil {
+		return err
+	}
+	if st.Labels, err = space.NormalizeLabels("labels", st.Labels); err != nil {
+		return err
+	}
+	if len(st.Description) > MaxDescriptionBytes {
+		return apperr.InvalidField("description", "must be at most %d KiB, got %d bytes", MaxDescriptionBytes>>10, len(st.Description))
+	}
+	return validateRuntime(st)
+}
+
+// validateRuntime checks the fields about how runs execute.
+func validateRuntime(st *Stack) error {
+	switch Tool(strings.ToLower(strings.TrimSpace(string(st.Tool)))) {
+	case "", OpenTofu:
+		st.Tool = OpenTofu
+	case Terraform:
+		st.Tool = Terraform
+	default:
+		return apperr.InvalidField("tool", "must be opentofu or terraform, got %q", st.Tool)
+	}
+	st.ToolVersion = strings.TrimSpace(st.ToolVersion)
+	if st.ToolVersion != "" && (len(st.ToolVersion) > MaxToolVersionLen || !toolVersion.MatchString(st.ToolVersion)) {
+		return apperr.InvalidField("tool_version", "must be a release version such as 1.9.0, got %q", st.ToolVersion)
+	}
+	st.WorkerPool = strings.TrimSpace(st.WorkerPool)
+	if st.WorkerPool == "" {
+		st.WorkerPool = DefaultWorkerPool
+	}
+	if len(st.WorkerPool) > MaxWorkerPoolLen || !workerPool.MatchString(st.WorkerPool) {
+		return apperr.InvalidField("worker_pool", "must be the id of a worker pool (lower-case letters, digits and -), got %q", st.WorkerPool)
+	}
+	return nil
+}
+
+// ValidateRepository checks a GitLab project path, namespace/project with
+// any number of subgroups, and returns it trimmed of surrounding slashes and
+// a trailing ".git" (as copied from a clone URL).
+func ValidateRepository(repo string) (string, error) {
+	r := strings.TrimSuffix(strings.Trim(strings.TrimSpace(repo), "/"), ".git")
+	switch {
+	case r == "":
+		return "", apperr.InvalidField("repository", "is required, as namespace/project (e.g. acme/infra or acme/platform/infra)")
+	case len(r) > MaxRepositoryLen:
+		return "", apperr.InvalidField("repository", "must be at most %d characters", MaxRepositoryLen)
+	case strings.Contains(r, "://"):
+		return "", apperr.InvalidField("repository", "must be the project path namespace/project, not a URL")
+	}
+	segs := strings.Split(r, "/")
+	if len(segs) < 2 {
+		return "", apperr.InvalidField("repository", "%q has no namespace: write namespace/project (e.g. acme/%s)", r, r)
+	}
+	for _, s := range segs {
+		if !pathSegment.MatchString(s) || strings.HasSuffix(s, ".") || strings.HasSuffix(s, ".git") || strings.HasSuffix(s, ".atom") {
+			return "", apperr.InvalidField("repository", "%q is not a GitLab path: each part holds letters, digits, '_', '-' and '.', and does not start with '-' or '.'", r)
+		}
+	}
+	return r, nil
+}
+
+// ValidateBranch checks a branch name against Git's rules for ref names
+// (git check-ref-format), as far as they matter for a branch someone types.
+func ValidateBranch(branch string) (string, error) {
+	b := strings.TrimSpace(branch)
+	b = strings.TrimPrefix(b, "refs/heads/")
+	switch {
+	case b == "":
+		return "", apperr.InvalidField("branch", "is required (the tracked branch, e.g. main)")
+	case len(b) > MaxBranchLen:
+		return "", apperr.InvalidField("branch", "must be at most %d characters", MaxBranchLen)
+	case strings.ContainsFunc(b, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }),
+		strings.ContainsAny(b, "~^:?*[\\"),
+		strings.Contains(b, ".."), strings.Contains(b, "@{"), strings.Contains(b, "//"),
+		strings.HasPrefix(b, "-"), strings.HasPrefix(b, "/"), strings.HasSuffix(b, "/"),
+		strings.HasSuffix(b, "."), strings.HasSuffix(b, ".lock"), b == "@":
+		return "", apperr.InvalidField("branch", "%q is not a valid Git branch name", b)
+	}
+	for _, seg := range strings.Split(b, "/") {
+		if strings.HasPrefix(seg, ".") {
+			return "", apperr.InvalidField("branch", "%q is not a valid Git branch name (a part starts with '.')", b)
+		}
+	}
+	return b, nil
+}
+
+// ValidateProjectRoot normalises a project root like trigger.NormalizeRoot
+// (no leading or trailing "/"; "" is the whole repository) and refuses
+// paths that leave the repository or are not clean.
+func ValidateProjectRoot(root string) (string, error) {
+	r := trigger.NormalizeRoot(strings.TrimSpace(root))
+	if r == "" {
+		return "", nil
+	}
+	if len(r) > MaxProjectRootLen {
+		return "", apperr.InvalidField("project_root", "must be at most %d characters", MaxProjectRootLen)
+	}
+	if strings.ContainsFunc(r, unicode.IsControl) || strings.Contains(r, "\\") {
+		return "", apperr.InvalidField("project_root", "must be a folder path with '/' separators, got %q", r)
+	}
+	for _, seg := range strings.Split(r, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "", apperr.InvalidField("project_root", "must be a clean folder path inside the repository (no empty, '.' or '..' parts), got %q", r)
+		}
+	}
+	return r, nil
+}
+
+// ValidateGlobs checks additional project globs with trigger.ValidateGlob,
+// so a typo is refused rather than silently matching nothing, and drops
+// duplicates keeping the first.
+func ValidateGlobs(globs []string) ([]string, error) {
+	out := make([]string, 0, len(globs))
+	seen := map[string]bool{}
+	for _, g := range globs {
+		g = strings.TrimSpace(g)
+		if len(g) > MaxGlobLen {
+			return nil, apperr.InvalidField("additional_project_globs", "glob %.20q… is longer than %d characters", g, MaxGlobLen)
+		}
+		if err := trigger.ValidateGlob(g); err != nil {
+			return nil, apperr.InvalidField("additional_project_globs", "%v", err)
+		}
+		if !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	if len(out) > MaxGlobs {
+		return nil, apperr.InvalidField("additional_project_globs", "at most %d globs, got %d", MaxGlobs, len(out))
+	}
+	return out, nil
+}
