@@ -53,6 +53,8 @@ func Run(t *testing.T, h Harness) {
 		"StackDetach":      testStackDetach,
 		"StackList":        testStackList,
 		"StacksByRepo":     testStacksByRepository,
+		"AgentPools":       testAgentPools,
+		"Modules":          testModules,
 	}
 	for name, fn := range groups {
 		t.Run(name, func(t *testing.T) {
