@@ -1,0 +1,114 @@
+package stack
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+)
+
+func valid() Stack {
+	return Stack{Name: "Infra", Repository: "acme/infra", Branch: "main"}
+}
+
+func TestValidateNormalises(t *testing.T) {
+	t.Parallel()
+	st := Stack{
+		Name: "  Infra prod ", Repository: " /acme/platform/infra.git/ ", Branch: " refs/heads/release/1.x ",
+		ProjectRoot: "/infra/prod/", AdditionalProjectGlobs: []string{" modules/** ", "/shared/", "modules/**"},
+		Labels: []string{"b", " a ", "b"}, Tool: " OpenTofu ", ToolVersion: " 1.9.0 ",
+	}
+	if err := Validate(&st); err != nil {
+		t.Fatal(err)
+	}
+	want := Stack{
+		Name: "Infra prod", Repository: "acme/platform/infra", Branch: "release/1.x", ProjectRoot: "infra/prod",
+		AdditionalProjectGlobs: []string{"modules/**", "/shared/"}, Labels: []string{"a", "b"}, Tool: OpenTofu,
+		ToolVersion: "1.9.0", WorkerPool: DefaultWorkerPool,
+	}
+	if !reflect.DeepEqual(st, want) {
+		t.Errorf("Validate =\n%+v\nwant\n%+v", st, want)
+	}
+	tf := valid()
+	tf.Tool, tf.WorkerPool, tf.ProjectRoot = "terraform", "eu-workers", "/"
+	if err := Validate(&tf); err != nil || tf.Tool != Terraform || tf.WorkerPool != "eu-workers" || tf.ProjectRoot != "" {
+		t.Errorf("terraform stack: %+v, %v", tf, err)
+	}
+}
+
+func TestValidateRefuses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		field string
+		edit  func(*Stack)
+		want  string
+	}{
+		{"name", func(s *Stack) { s.Name = " " }, "required"},
+		{"name", func(s *Stack) { s.Name = strings.Repeat("x", 65) }, "at most 64"},
+		{"repository", func(s *Stack) { s.Repository = "" }, "namespace/project"},
+		{"repository", func(s *Stack) { s.Repository = "infra" }, "no namespace"},
+		{"repository", func(s *Stack) { s.Repository = "https://gitlab.com/acme/infra" }, "not a URL"},
+		{"repository", func(s *Stack) { s.Repository = "acme/-infra" }, "not a GitLab path"},
+		{"repository", func(s *Stack) { s.Repository = "acme//infra" }, "not a GitLab path"},
+		{"repository", func(s *Stack) { s.Repository = "acme/in fra" }, "not a GitLab path"},
+		{"branch", func(s *Stack) { s.Branch = "" }, "required"},
+		{"branch", func(s *Stack) { s.Branch = "feature..x" }, "not a valid Git branch name"},
+		{"branch", func(s *Stack) { s.Branch = "a b" }, "not a valid Git branch name"},
+		{"branch", func(s *Stack) { s.Branch = "x.lock" }, "not a valid Git branch name"},
+		{"branch", func(s *Stack) { s.Branch = "feat/.hidden" }, "starts with '.'"},
+		{"project_root", func(s *Stack) { s.ProjectRoot = "infra/../../etc" }, "clean folder path"},
+		{"project_root", func(s *Stack) { s.ProjectRoot = "infra//prod" }, "clean folder path"},
+		{"project_root", func(s *Stack) { s.ProjectRoot = `infra\prod` }, "'/' separators"},
+		{"additional_project_globs", func(s *Stack) { s.AdditionalProjectGlobs = []string{"modules/[a"} }, "not a valid doublestar pattern"},
+		{"additional_project_globs", func(s *Stack) { s.AdditionalProjectGlobs = []string{" "} }, "empty"},
+		{"labels", func(s *Stack) { s.Labels = []string{""} }, "must not be empty"},
+		{"description", func(s *Stack) { s.Description = strings.Repeat("x", MaxDescriptionBytes+1) }, "at most 64 KiB"},
+		{"tool", func(s *Stack) { s.Tool = "pulumi" }, "opentofu or terraform"},
+		{"tool_version", func(s *Stack) { s.ToolVersion = "latest" }, "release version"},
+		{"worker_pool", func(s *Stack) { s.WorkerPool = "Bad Pool" }, "worker pool"},
+	}
+	for _, tt := range tests {
+		st := valid()
+		tt.edit(&st)
+		err := Validate(&st)
+		var e *apperr.Error
+		if !errors.As(err, &e) || e.Code != apperr.Invalid || e.Field != tt.field || !strings.Contains(e.Message, tt.want) {
+			t.Errorf("%s (%s): err = %v, want invalid %s containing %q", tt.field, tt.want, err, tt.field, tt.want)
+		}
+	}
+	many := valid()
+	for i := range MaxGlobs + 1 {
+		many.AdditionalProjectGlobs = append(many.AdditionalProjectGlobs, "dir"+strings.Repeat("x", i)+"/**")
+	}
+	if err := Validate(&many); apperr.CodeOf(err) != apperr.Invalid {
+		t.Errorf("%d globs accepted", len(many.AdditionalProjectGlobs))
+	}
+}
+
+func TestDetachedReason(t *testing.T) {
+	t.Parallel()
+	attached := Stack{IntegrationID: "gl"}
+	if attached.Detached() || attached.DetachedReason() != "" {
+		t.Errorf("attached stack reports detached")
+	}
+	gone := Stack{DetachedFrom: "acme-gitlab"}
+	if !gone.Detached() || !strings.Contains(gone.DetachedReason(), "integration acme-gitlab was deleted") {
+		t.Errorf("reason = %q", gone.DetachedReason())
+	}
+}
+
+func TestChangedFields(t *testing.T) {
+	t.Parallel()
+	a := valid()
+	b := applyPatch(a, Patch{Labels: &[]string{"x"}, Branch: ptr("dev"), Autodeploy: ptr(true)})
+	if got := strings.Join(changedFields(a, b), ","); got != "autodeploy,branch,labels" {
+		t.Errorf("changedFields = %s", got)
+	}
+	if got := changedFields(a, applyPatch(a, Patch{})); len(got) != 0 {
+		t.Errorf("empty patch changed %v", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
