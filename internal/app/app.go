@@ -22,6 +22,7 @@ import (
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/store/postgres"
 	"github.com/hoistdev/hoist/internal/store/sqlite"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
@@ -109,8 +110,10 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Store: store, Access: spaces, Checker: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box,
 		PublicURL: publicURL, AllowHosts: cfg.AllowGitLabHosts, Clock: cfg.Clock, Logger: log,
 	})
+	stacks := stack.NewService(stack.Config{Store: store, Access: spaces, Integrations: store,
+		Checker: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box, Clock: cfg.Clock, Logger: log})
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
-		Audit: store, ReadyFunc: store.Ready})
+		Stacks: stacks, Audit: store, ReadyFunc: store.Ready})
 	s := &Server{
 		log: log, store: store, url: "http://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),

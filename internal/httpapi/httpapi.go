@@ -15,6 +15,7 @@ import (
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/stack"
 )
 
 // Config wires the API to the services.
@@ -23,6 +24,7 @@ type Config struct {
 	Identity     *identity.Service
 	Spaces       *space.Service
 	Integrations *integration.Service
+	Stacks       *stack.Service
 	Audit        audit.Store
 	// ReadyFunc reports whether the server can serve (database reachable,
 	// migrations applied); nil means always ready.
@@ -98,6 +100,12 @@ func (a *API) registerRoutes() {
 	a.authed("POST /api/v1/integrations/gitlab/{id}/rotate-webhook-secret", a.rotateWebhookSecret)
 
 	a.authed("GET /api/v1/audit", a.listAudit)
+
+	a.authed("GET /api/v1/stacks", a.listStacks)
+	a.authed("POST /api/v1/stacks", a.createStack)
+	a.authed("GET /api/v1/stacks/{id}", a.getStack)
+	a.authed("PATCH /api/v1/stacks/{id}", a.updateStack)
+	a.authed("DELETE /api/v1/stacks/{id}", a.deleteStack)
 }
 
 func (a *API) public(pattern string, h handlerFunc) { a.handle(pattern, a.serve(h)) }

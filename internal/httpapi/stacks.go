@@ -1,0 +1,172 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/stack"
+)
+
+// stackJSON is a stack on the wire (SPEC §3 field names).
+type stackJSON struct {
+	ID                     string             `json:"id"`
+	Name                   string             `json:"name"`
+	Space                  string             `json:"space"`
+	Integration            *string            `json:"integration"` // null while detached
+	Detached               bool               `json:"detached"`
+	DetachedReason         string             `json:"detached_reason,omitempty"`
+	Repository             string             `json:"repository"`
+	ProjectID              int64              `json:"project_id"`
+	Branch                 string             `json:"branch"`
+	ProjectRoot            string             `json:"project_root"`
+	AdditionalProjectGlobs []string           `json:"additional_project_globs"`
+	Labels                 []string           `json:"labels"`
+	Autodeploy             bool               `json:"autodeploy"`
+	Description            string             `json:"description"`
+	Tool                   string             `json:"tool"`
+	ToolVersion            string             `json:"tool_version"`
+	WorkerPool             string             `json:"worker_pool"`
+	AllowForkMRs           bool               `json:"allow_fork_mrs"`
+	GitCheckout            bool               `json:"git_checkout"`
+	TrackedCommit          *trackedCommitJSON `json:"tracked_commit"`
+	CreatedAt              time.Time          `json:"created_at"`
+	UpdatedAt              time.Time          `json:"updated_at"`
+	Warnings               []string           `json:"warnings,omitempty"`
+}
+
+type trackedCommitJSON struct {
+	SHA     string    `json:"sha"`
+	Branch  string    `json:"branch"`
+	MovedAt time.Time `json:"moved_at"`
+}
+
+func toStackJSON(v stack.View) stackJSON {
+	st := v.Stack
+	out := stackJSON{ID: st.ID, Name: st.Name, Space: st.SpaceID, Detached: st.Detached(), DetachedReason: st.DetachedReason(),
+		Repository: st.Repository, ProjectID: st.ProjectID, Branch: st.Branch, ProjectRoot: st.ProjectRoot,
+		AdditionalProjectGlobs: nonNilStrings(st.AdditionalProjectGlobs), Labels: nonNilStrings(st.Labels),
+		Autodeploy: st.Autodeploy, Description: st.Description, Tool: string(st.Tool), ToolVersion: st.ToolVersion,
+		WorkerPool: st.WorkerPool, AllowForkMRs: st.AllowForkMRs, GitCheckout: st.GitCheckout,
+		CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt, Warnings: v.Warnings}
+	if !st.Detached() {
+		id := st.IntegrationID
+		out.Integration = &id
+	}
+	if c := st.TrackedCommit; c != nil {
+		out.TrackedCommit = &trackedCommitJSON{SHA: c.SHA, Branch: c.Branch, MovedAt: c.MovedAt}
+	}
+	return out
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+type createStackRequest struct {
+	Name                   string   `json:"name"`
+	Space                  string   `json:"space"`
+	Integration            string   `json:"integration"`
+	Repository             string   `json:"repository"`
+	Branch                 string   `json:"branch"`
+	ProjectRoot            string   `json:"project_root"`
+	AdditionalProjectGlobs []string `json:"additional_project_globs"`
+	Labels                 []string `json:"labels"`
+	Autodeploy             bool     `json:"autodeploy"`
+	Description            string   `json:"description"`
+	Tool                   string   `json:"tool"`
+	ToolVersion            string   `json:"tool_version"`
+	WorkerPool             string   `json:"worker_pool"`
+	AllowForkMRs           bool     `json:"allow_fork_mrs"`
+	GitCheckout            bool     `json:"git_checkout"`
+}
+
+// updateStackRequest accepts id only to refuse it by name.
+type updateStackRequest struct {
+	ID                     *string   `json:"id"`
+	Name                   *string   `json:"name"`
+	Space                  *string   `json:"space"`
+	Integration            *string   `json:"integration"`
+	Repository             *string   `json:"repository"`
+	Branch                 *string   `json:"branch"`
+	ProjectRoot            *string   `json:"project_root"`
+	AdditionalProjectGlobs *[]string `json:"additional_project_globs"`
+	Labels                 *[]string `json:"labels"`
+	Autodeploy             *bool     `json:"autodeploy"`
+	Description            *string   `json:"description"`
+	Tool                   *string   `json:"tool"`
+	ToolVersion            *string   `json:"tool_version"`
+	WorkerPool             *string   `json:"worker_pool"`
+	AllowForkMRs           *bool     `json:"allow_fork_mrs"`
+	GitCheckout            *bool     `json:"git_checkout"`
+}
+
+func (a *API) createStack(w http.ResponseWriter, r *http.Request) error {
+	var req createStackRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	v, err := a.cfg.Stacks.Create(r.Context(), principalOf(r), stack.CreateInput(req))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toStackJSON(v))
+	return nil
+}
+
+func (a *API) listStacks(w http.ResponseWriter, r *http.Request) error {
+	cursor, limit, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	views, next, err := a.cfg.Stacks.List(r.Context(), principalOf(r), r.URL.Query().Get("space"), cursor, limit)
+	if err != nil {
+		return err
+	}
+	out := page[stackJSON]{Items: make([]stackJSON, 0, len(views)), NextCursor: next}
+	for _, v := range views {
+		out.Items = append(out.Items, toStackJSON(v))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) getStack(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.cfg.Stacks.Get(r.Context(), principalOf(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toStackJSON(v))
+	return nil
+}
+
+func (a *API) updateStack(w http.ResponseWriter, r *http.Request) error {
+	var req updateStackRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.ID != nil {
+		return apperr.InvalidField("id", "cannot be changed: a stack's id is fixed when it is created (the name can change)")
+	}
+	v, err := a.cfg.Stacks.Update(r.Context(), principalOf(r), r.PathValue("id"), stack.Patch{
+		Name: req.Name, Space: req.Space, Integration: req.Integration, Repository: req.Repository, Branch: req.Branch,
+		ProjectRoot: req.ProjectRoot, AdditionalProjectGlobs: req.AdditionalProjectGlobs, Labels: req.Labels,
+		Autodeploy: req.Autodeploy, Description: req.Description, Tool: req.Tool, ToolVersion: req.ToolVersion,
+		WorkerPool: req.WorkerPool, AllowForkMRs: req.AllowForkMRs, GitCheckout: req.GitCheckout})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toStackJSON(v))
+	return nil
+}
+
+func (a *API) deleteStack(w http.ResponseWriter, r *http.Request) error {
+	if err := a.cfg.Stacks.Delete(r.Context(), principalOf(r), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
