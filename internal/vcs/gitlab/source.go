@@ -1,0 +1,55 @@
+package gitlab
+
+import (
+	"context"
+	"io"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/hoistdev/hoist/internal/module"
+	"github.com/hoistdev/hoist/internal/vcs"
+)
+
+var _ module.Source = (*Checker)(nil)
+
+// ResolveCommit implements module.Source with GET
+// /projects/:id/repository/commits/:sha, which also accepts abbreviated
+// SHAs and answers the full one.
+func (c *Checker) ResolveCommit(ctx context.Context, ep vcs.Endpoint, project, sha string) (string, error) {
+	client, err := c.NewClient(ep)
+	if err != nil {
+		return "", err
+	}
+	commit, resp, err := client.Commits.GetCommit(project, sha, nil, gl.WithContext(ctx))
+	if isNotFound(resp, err) {
+		return "", wrapField("sha", err, "commit %s not found in %s", sha, project)
+	}
+	if err != nil {
+		return "", c.explain(ctx, ep.APIHost, "projects/:id/repository/commits/:sha", resp, err)
+	}
+	if commit == nil || !vcs.IsSHA(commit.ID) {
+		return "", notGitLab(ep.APIHost, "repository/commits/:sha answered without a commit id")
+	}
+	return commit.ID, nil
+}
+
+// Archive implements module.Source with GET
+// /projects/:id/repository/archive.tar.gz?sha=&path=, streamed to w.
+func (c *Checker) Archive(ctx context.Context, ep vcs.Endpoint, project, sha, path string, w io.Writer) error {
+	client, err := c.NewClient(ep)
+	if err != nil {
+		return err
+	}
+	opt := &gl.ArchiveOptions{Format: gl.Ptr("tar.gz"), SHA: gl.Ptr(sha)}
+	if path != "" {
+		opt.Path = gl.Ptr(path)
+	}
+	resp, err := client.Repositories.StreamArchive(project, w, opt, gl.WithContext(ctx))
+	if isNotFound(resp, err) {
+		return wrapField("sha", err, "no archive of %s at %s (path %q)", project, sha, path)
+	}
+	if err != nil {
+		return c.explain(ctx, ep.APIHost, "projects/:id/repository/archive.tar.gz", resp, err)
+	}
+	return nil
+}
