@@ -1,0 +1,250 @@
+package app_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+type stackJSON struct {
+	ID                     string   `json:"id"`
+	Name                   string   `json:"name"`
+	Space                  string   `json:"space"`
+	Integration            *string  `json:"integration"`
+	Detached               bool     `json:"detached"`
+	DetachedReason         string   `json:"detached_reason"`
+	Repository             string   `json:"repository"`
+	ProjectID              int64    `json:"project_id"`
+	Branch                 string   `json:"branch"`
+	ProjectRoot            string   `json:"project_root"`
+	AdditionalProjectGlobs []string `json:"additional_project_globs"`
+	Labels                 []string `json:"labels"`
+	Autodeploy             bool     `json:"autodeploy"`
+	Tool                   string   `json:"tool"`
+	WorkerPool             string   `json:"worker_pool"`
+	TrackedCommit          *struct {
+		SHA     string    `json:"sha"`
+		Branch  string    `json:"branch"`
+		MovedAt time.Time `json:"moved_at"`
+	} `json:"tracked_commit"`
+}
+
+// stackSetup is a server and simulator with a project acme/platform/infra
+// (branches main and dev) on which hoist-bot is Maintainer through its
+// group, a project acme/dev-only where it is only Developer, spaces team-a
+// (inheriting) with child team-a-sub, and team-b, and three integrations:
+// the default one, one in team-a and one in team-b.
+func stackSetup(t *testing.T) (*harness, gitlabsim.Project) {
+	t.Helper()
+	h := setup(t, nil)
+	ctx := t.Context()
+	p, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/platform/infra", Files: map[string]string{"infra/main.tf": "# infra\n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.sim.CreateBranch(ctx, p.PathWithNamespace, "dev", "main", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/dev-only", Files: map[string]string{"main.tf": "\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []gitlabsim.MemberOptions{
+		{Group: "acme/platform", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer},
+		{Project: "acme/dev-only", UserID: h.simUser.ID, AccessLevel: gitlabsim.Developer},
+	} {
+		if err := h.sim.AddMember(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.space("Team A", "root")
+	h.space("Team A Sub", "team-a")
+	h.space("Team B", "root")
+	for _, in := range [][2]string{{"GitLab", ""}, {"GitLab A", "team-a"}, {"GitLab B", "team-b"}} {
+		h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
+			h.integrationBody(in[0], in[1], h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}})))
+	}
+	return h, p
+}
+
+func stackBody(name, space, integration, repo, branch string) map[string]any {
+	b := map[string]any{"name": name, "space": space, "repository": repo, "branch": branch}
+	if integration != "" {
+		b["integration"] = integration
+	}
+	return b
+}
+
+func TestStackCreateChecksGitLab(t *testing.T) {
+	t.Parallel()
+	h, p := stackSetup(t)
+	head, err := h.sim.ResolveRef(t.Context(), p.PathWithNamespace, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := stackBody("Infra Prod", "team-a-sub", "gitlab-a", "ACME/platform/infra", "main")
+	body["project_root"], body["additional_project_globs"], body["labels"] = "/infra/", []string{"modules/**"}, []string{"prod"}
+	var st stackJSON
+	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, body).decode(t, &st)
+	if st.ID != "infra-prod" || st.Integration == nil || *st.Integration != "gitlab-a" || st.Detached ||
+		st.Repository != "acme/platform/infra" || st.ProjectID != int64(p.ID) || st.ProjectRoot != "infra" ||
+		st.Tool != "opentofu" || st.WorkerPool != "embedded" || st.Autodeploy ||
+		st.TrackedCommit == nil || st.TrackedCommit.SHA != head || st.TrackedCommit.Branch != "main" {
+		t.Fatalf("created %+v (tracked %+v), want project %d at %s", st, st.TrackedCommit, p.ID, head)
+	}
+	// The default integration is used when none is named.
+	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, stackBody("Infra Dev", "team-b", "", "acme/platform/infra", "dev")).decode(t, &st)
+	if st.Integration == nil || *st.Integration != "gitlab" || st.TrackedCommit == nil || st.TrackedCommit.Branch != "dev" {
+		t.Errorf("stack on the default integration: %+v", st)
+	}
+
+	refusals := []struct {
+		name, space, integration, repo, branch string
+		field, want                            string
+	}{
+		{"missing project", "team-a", "gitlab-a", "acme/missing", "main", "repository",
+			"project acme/missing not found on " + h.simURL + " or the token's user hoist-bot cannot see it"},
+		{"developer only", "team-a", "gitlab-a", "acme/dev-only", "main", "repository",
+			"the token's user hoist-bot has Developer (30) access to acme/dev-only; Hoist needs at least Maintainer (40)"},
+		{"missing branch", "team-a", "gitlab-a", "acme/platform/infra", "nope", "branch",
+			`branch "nope" does not exist in acme/platform/infra (its default branch is main)`},
+		{"integration of an unrelated space", "team-b", "gitlab-a", "acme/platform/infra", "main", "integration",
+			`integration "gitlab-a" belongs to space "team-a", which stacks in space "team-b" cannot use`},
+		{"parent cannot use a child's integration", "root", "gitlab-a", "acme/platform/infra", "main", "integration", "cannot use"},
+		{"unknown integration", "team-a", "nope", "acme/platform/infra", "main", "integration", `no integration "nope"`},
+		{"unknown space", "nope", "", "acme/platform/infra", "main", "space", `no space "nope"`},
+		{"bad glob", "team-a", "", "acme/platform/infra", "main", "additional_project_globs", "not a valid doublestar pattern"},
+	}
+	for _, tt := range refusals {
+		b := stackBody("Refused "+tt.name, tt.space, tt.integration, tt.repo, tt.branch)
+		if tt.field == "additional_project_globs" {
+			b["additional_project_globs"] = []string{"x/[a"}
+		}
+		r := h.call("POST", "/api/v1/stacks", h.adminKey, b)
+		code, msg, field := r.apiError(t)
+		if r.status != http.StatusBadRequest || code != "invalid" || field != tt.field || !strings.Contains(msg, tt.want) {
+			t.Errorf("%s: %d %s/%s %q, want 400 invalid/%s containing %q", tt.name, r.status, code, field, msg, tt.field, tt.want)
+		}
+	}
+	r := h.call("POST", "/api/v1/stacks", h.adminKey, stackBody("infra prod", "team-a", "", "acme/platform/infra", "main"))
+	if code, _, _ := r.apiError(t); r.status != http.StatusConflict || code != "conflict" {
+		t.Errorf("same id again: %d %s", r.status, r.body)
+	}
+	var list struct{ Items []stackJSON }
+	h.must(http.StatusOK, "GET", "/api/v1/stacks", h.adminKey, nil).decode(t, &list)
+	if len(list.Items) != 2 {
+		t.Errorf("listed %d stacks after refusals, want 2", len(list.Items))
+	}
+	h.assertNoTokenLeaked()
+}
+
+func TestStackRBAC(t *testing.T) {
+	t.Parallel()
+	h, _ := stackSetup(t)
+	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, stackBody("Infra", "team-a", "gitlab-a", "acme/platform/infra", "main"))
+	adminA := h.apiKey("admin-a", "team-a:admin")
+	writerA := h.apiKey("writer-a", "team-a:write")
+	readerB := h.apiKey("reader-b", "team-b:read")
+
+	h.must(http.StatusOK, "GET", "/api/v1/stacks/infra", writerA, nil)
+	h.must(http.StatusNotFound, "GET", "/api/v1/stacks/infra", readerB, nil)
+	var list struct{ Items []stackJSON }
+	h.must(http.StatusOK, "GET", "/api/v1/stacks", readerB, nil).decode(t, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("reader of team-b lists %d stacks", len(list.Items))
+	}
+	h.must(http.StatusForbidden, "POST", "/api/v1/stacks", writerA, stackBody("By writer", "team-a", "gitlab-a", "acme/platform/infra", "main"))
+	h.must(http.StatusForbidden, "PATCH", "/api/v1/stacks/infra", writerA, map[string]any{"autodeploy": true})
+	h.must(http.StatusForbidden, "DELETE", "/api/v1/stacks/infra", writerA, nil)
+	h.must(http.StatusNotFound, "DELETE", "/api/v1/stacks/infra", readerB, nil)
+
+	// A space admin manages stacks in the space and below, but cannot move
+	// one to a space it does not administer.
+	h.must(http.StatusCreated, "POST", "/api/v1/stacks", adminA, stackBody("Sub", "team-a-sub", "gitlab-a", "acme/platform/infra", "main"))
+	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", adminA, map[string]any{"autodeploy": true, "labels": []string{"x"}})
+	h.must(http.StatusBadRequest, "PATCH", "/api/v1/stacks/infra", adminA, map[string]any{"space": "team-b"})
+	h.must(http.StatusForbidden, "POST", "/api/v1/stacks", adminA, stackBody("In root", "root", "", "acme/platform/infra", "main"))
+	h.must(http.StatusNoContent, "DELETE", "/api/v1/stacks/sub", adminA, nil)
+}
+
+func TestStackUpdateShowDelete(t *testing.T) {
+	t.Parallel()
+	h, p := stackSetup(t)
+	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, stackBody("Infra", "team-a", "gitlab-a", "acme/platform/infra", "main"))
+	devHead, err := h.sim.ResolveRef(t.Context(), p.PathWithNamespace, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st stackJSON
+	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{
+		"name": "Infra renamed", "branch": "dev", "project_root": "infra", "tool": "terraform", "autodeploy": true,
+	}).decode(t, &st)
+	if st.ID != "infra" || st.Name != "Infra renamed" || st.Branch != "dev" || st.Tool != "terraform" || !st.Autodeploy ||
+		st.TrackedCommit == nil || st.TrackedCommit.SHA != devHead || st.TrackedCommit.Branch != "dev" {
+		t.Errorf("after update: %+v", st)
+	}
+	for body, field := range map[string]string{
+		`{"branch":"gone"}`:              "branch",
+		`{"id":"other"}`:                 "id",
+		`{"integration":""}`:             "integration",
+		`{"space":"team-b"}`:             "integration", // team-b cannot use team-a's integration
+		`{"repository":"acme/dev-only"}`: "repository",
+	} {
+		r := h.call("PATCH", "/api/v1/stacks/infra", h.adminKey, body)
+		if _, _, f := r.apiError(t); r.status != http.StatusBadRequest || f != field {
+			t.Errorf("PATCH %s = %d %s, want 400 on %s", body, r.status, r.body, field)
+		}
+	}
+	h.must(http.StatusOK, "GET", "/api/v1/stacks/infra", h.adminKey, nil).decode(t, &st)
+	if st.Branch != "dev" || st.Space != "team-a" || st.Repository != "acme/platform/infra" {
+		t.Errorf("refused updates changed the stack: %+v", st)
+	}
+	// Moving to a space that can use the integration works.
+	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{"space": "team-a-sub"}).decode(t, &st)
+	if st.Space != "team-a-sub" {
+		t.Errorf("space after move = %q", st.Space)
+	}
+	h.must(http.StatusNoContent, "DELETE", "/api/v1/stacks/infra", h.adminKey, nil)
+	h.must(http.StatusNotFound, "GET", "/api/v1/stacks/infra", h.adminKey, nil)
+	h.must(http.StatusNotFound, "DELETE", "/api/v1/stacks/infra", h.adminKey, nil)
+}
+
+// Deleting an integration leaves its stacks detached, saying so, until an
+// update points them at another integration (checked in GitLab again).
+func TestStackDetachedWhenIntegrationDeleted(t *testing.T) {
+	t.Parallel()
+	h, _ := stackSetup(t)
+	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, stackBody("Infra", "team-a", "gitlab-a", "acme/platform/infra", "main"))
+	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, stackBody("Other", "team-a", "gitlab", "acme/platform/infra", "main"))
+	h.must(http.StatusNoContent, "DELETE", "/api/v1/integrations/gitlab/gitlab-a", h.adminKey, nil)
+
+	var st stackJSON
+	h.must(http.StatusOK, "GET", "/api/v1/stacks/infra", h.adminKey, nil).decode(t, &st)
+	if !st.Detached || st.Integration != nil || !strings.Contains(st.DetachedReason, "integration gitlab-a was deleted") {
+		t.Fatalf("after deleting its integration: %+v", st)
+	}
+	if !strings.Contains(string(h.call("GET", "/api/v1/stacks/infra", h.adminKey, nil).body), `"integration":null`) {
+		t.Errorf("a detached stack's integration is not null on the wire")
+	}
+	h.must(http.StatusOK, "GET", "/api/v1/stacks/other", h.adminKey, nil).decode(t, &st)
+	if st.Detached {
+		t.Errorf("a stack of another integration was detached")
+	}
+	// Changes other than the integration keep it detached; a new branch
+	// cannot be checked without an integration.
+	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{"labels": []string{"x"}}).decode(t, &st)
+	if !st.Detached {
+		t.Errorf("an unrelated update re-attached the stack")
+	}
+	r := h.call("PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{"branch": "dev"})
+	if _, msg, f := r.apiError(t); r.status != http.StatusBadRequest || f != "integration" || !strings.Contains(msg, "detached") {
+		t.Errorf("branch change while detached = %d %s", r.status, r.body)
+	}
+	st = stackJSON{}
+	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{"integration": "gitlab"}).decode(t, &st)
+	if st.Detached || st.Integration == nil || *st.Integration != "gitlab" || st.DetachedReason != "" {
+		t.Errorf("after re-attaching: %+v", st)
+	}
+}
