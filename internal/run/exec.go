@@ -1,0 +1,134 @@
+package run
+
+import (
+	"context"
+	"time"
+)
+
+// Resource is one resource a run's plan touches.
+type Resource struct {
+	Address string `json:"address"`
+	Action  string `json:"action"` // create, update, delete, replace, read, import
+}
+
+// Exec is how a run executes: what it waits for, which worker holds it,
+// what its plan found.
+type Exec struct {
+	RunID      string
+	WorkerPool string
+	// BlockedBy is the run holding the stack's lock while this one waits.
+	BlockedBy      string
+	LeaseID        string // "" when no worker holds the run
+	LeaseOwner     string // the worker's id
+	LeaseExpiresAt *time.Time
+	// TokenHash is the hash of the run's state-backend token (valid while
+	// the lease is); TokenWrite says whether it may write state.
+	TokenHash  string
+	TokenWrite bool
+	Resources  []Resource
+	HasChanges bool
+	HasPlan    bool
+	// ApplyStartedAt is set when the run entered APPLYING: it never applies
+	// again.
+	ApplyStartedAt *time.Time
+	Error          string
+}
+
+// Move is one compare-and-set move of a run: it happens only if the run is
+// still in one of From (and, for a worker's move, still held under
+// LeaseID), and it writes the history row in the same transaction.
+type Move struct {
+	RunID string
+	From  []State
+	To    State
+	At    time.Time
+	Actor string
+	Note  string
+	// LeaseID, when set, must be the run's current lease; with LeaseExpired
+	// that lease must also have run out before At (the lease reaper).
+	LeaseID      string
+	LeaseExpired bool
+
+	// Effects written with the move.
+	Delta        *Delta
+	Resources    []Resource
+	HasChanges   *bool
+	PlanSealed   []byte // the saved plan, sealed
+	Error        string
+	ReleaseLease bool // drop the lease and its state token
+	StartApply   bool // record the apply; refused if one was recorded before
+}
+
+// Lease asks for the oldest runnable run of a pool.
+type Lease struct {
+	Pool       string
+	Owner      string
+	LeaseID    string
+	TokenHash  string // the state token of this lease, hashed
+	At         time.Time
+	TTL        time.Duration
+	StackIDs   []string // when set, only runs of these stacks (tests)
+	AllowApply bool     // may take CONFIRMED runs (the apply phase)
+}
+
+// Leased is a run a worker now holds.
+type Leased struct {
+	Run   Run
+	Phase Phase
+	// TokenWrite says whether the lease's state token may write.
+	TokenWrite bool
+}
+
+// Phase is what a lease is for.
+type Phase string
+
+// The lease phases.
+const (
+	PhasePlan  Phase = "plan"  // READY → PREPARING → … → PLANNING (→ APPLYING with autodeploy)
+	PhaseApply Phase = "apply" // CONFIRMED → PREPARING_APPLY → APPLYING
+	PhaseTask  Phase = "task"  // READY → PREPARING → INITIALIZING → PERFORMING
+)
+
+// LogChunk is a piece of a run's output.
+type LogChunk struct {
+	ID    int64
+	RunID string
+	Phase string
+	Body  string // whole lines, each ending in "\n"
+	At    time.Time
+}
+
+// Promotion is the outcome of one scheduling pass.
+type Promotion struct {
+	Ready   []string          // runs moved QUEUED → READY
+	Blocked map[string]string // waiting run → the run blocking it
+}
+
+// ExecStore keeps execution details. The scheduler, the workers' API and
+// the run service share it; every method is safe with several servers on
+// one database.
+type ExecStore interface {
+	// MoveRun performs m. A run not in m.From, or no longer held under
+	// m.LeaseID, is an apperr.Conflict and nothing changes.
+	MoveRun(ctx context.Context, m Move) (Run, error)
+	// PromoteQueued makes runnable QUEUED runs READY: PROPOSED runs at
+	// once, TRACKED runs and tasks when no other tracked run or task of
+	// their stack is past QUEUED and unfinished and no older one is queued
+	// (FIFO); the others record who blocks them.
+	PromoteQueued(ctx context.Context, at time.Time) (Promotion, error)
+	// LeaseRun hands the oldest READY (or, with AllowApply, CONFIRMED) run
+	// of l.Pool to l.Owner, moving it to PREPARING (or PREPARING_APPLY).
+	// ok is false when there is none.
+	LeaseRun(ctx context.Context, l Lease) (leased Leased, ok bool, err error)
+	// RenewLease extends a lease; a lost lease or a run that ended is a
+	// Conflict (the run's current state is returned with it).
+	RenewLease(ctx context.Context, runID, leaseID string, expires time.Time) (Run, error)
+	// ExpiredLeases lists runs whose lease ran out before at.
+	ExpiredLeases(ctx context.Context, at time.Time) ([]string, error)
+	GetExec(ctx context.Context, runID string) (Exec, error)
+	// RunPlan returns the sealed saved plan of a run (NotFound if none).
+	RunPlan(ctx context.Context, runID string) ([]byte, error)
+	AppendRunLog(ctx context.Context, c LogChunk) (int64, error)
+	// RunLogs returns the chunks after afterID, oldest first.
+	RunLogs(ctx context.Context, runID string, afterID int64, limit int) ([]LogChunk, error)
+}
