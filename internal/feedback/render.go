@@ -1,0 +1,112 @@
+package feedback
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hoistdev/hoist/internal/run"
+)
+
+// Resources are the addresses a plan would add, change and destroy.
+type Resources struct {
+	Add     []string
+	Change  []string
+	Destroy []string
+}
+
+// maxListed bounds each action's list in a merge request note: huge plans
+// stay readable and far below GitLab's 1,000,000-character note limit.
+const maxListed = 50
+
+// Summary is the plan summary of a delta: "+2 ~1 -0".
+func Summary(d run.Delta) string {
+	return fmt.Sprintf("+%d ~%d -%d", d.Add, d.Change, d.Destroy)
+}
+
+// hasChanges reports whether a plan changes anything.
+func hasChanges(d run.Delta) bool { return d.Add+d.Change+d.Destroy+d.Import > 0 }
+
+// statusState maps a run state to a commit status state.
+func statusState(s run.State) string {
+	switch s {
+	case run.Queued, run.Ready:
+		return "pending"
+	case run.Finished:
+		return "success"
+	case run.Failed:
+		return "failed"
+	case run.Discarded, run.Stopped, run.Canceled, run.Skipped:
+		return "canceled"
+	case "":
+		return ""
+	}
+	return "running"
+}
+
+// description is the commit status description of a run entering to.
+// note is why (the transition's note: a failure's reason).
+func description(r run.Run, to run.State, note string) string {
+	switch to {
+	case run.Queued, run.Ready:
+		return "Queued"
+	case run.Finished:
+		switch {
+		case !hasChanges(r.Delta):
+			return Summary(r.Delta) + " no changes"
+		case r.Type == run.Tracked:
+			return Summary(r.Delta) + " applied"
+		default:
+			return Summary(r.Delta) + " planned"
+		}
+	case run.Failed:
+		if note == "" {
+			return "Failed"
+		}
+		return "Failed: " + note
+	case run.Discarded, run.Stopped, run.Canceled, run.Skipped:
+		word := strings.ToUpper(string(to[:1])) + strings.ToLower(string(to[1:]))
+		if note != "" {
+			return word + ": " + note
+		}
+		return word
+	case run.Unconfirmed:
+		return Summary(r.Delta) + " awaiting confirmation"
+	}
+	return "Running (" + strings.ToLower(strings.ReplaceAll(string(to), "_", " ")) + ")"
+}
+
+var stateIcons = map[string]string{"pending": "⏳", "running": "🔄", "success": "✅", "failed": "❌", "canceled": "⛔"}
+
+// noteBody renders the merge request note of a stack's proposed run.
+func noteBody(r run.Run, to run.State, note, runURL string, res *Resources) string {
+	var b strings.Builder
+	state := statusState(to)
+	b.WriteString(noteMarker(r.StackID) + "\n")
+	fmt.Fprintf(&b, "### %s Hoist · stack `%s` · %s\n\n", stateIcons[state], r.StackID, description(r, to, note))
+	fmt.Fprintf(&b, "Run [`%s`](%s) at commit `%s` — %s.\n", r.ID, runURL, shortSHA(r.CommitSHA), strings.ToLower(string(to)))
+	if to == run.Finished {
+		fmt.Fprintf(&b, "\n**Plan: %d to add, %d to change, %d to destroy.**\n", r.Delta.Add, r.Delta.Change, r.Delta.Destroy)
+		if res != nil {
+			writeResources(&b, "to add", res.Add)
+			writeResources(&b, "to change", res.Change)
+			writeResources(&b, "to destroy", res.Destroy)
+		}
+	}
+	return b.String()
+}
+
+// writeResources lists one action's resources, at most maxListed of them.
+func writeResources(b *strings.Builder, action string, addrs []string) {
+	if len(addrs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n<details><summary>%d %s</summary>\n\n", len(addrs), action)
+	for i, a := range addrs {
+		if i == maxListed {
+			fmt.Fprintf(b, "- … and %d more\n", len(addrs)-maxListed)
+			break
+		}
+		fmt.Fprintf(b, "- `%s`\n", strings.ReplaceAll(a, "`", "'"))
+	}
+	b.WriteString("\n</details>\n")
+}

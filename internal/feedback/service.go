@@ -1,0 +1,241 @@
+package feedback
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/stack"
+)
+
+// DisablePRCommentsLabel on a stack turns its merge request notes off.
+const DisablePRCommentsLabel = "feature:disable_pr_comments"
+
+// Aggregated status names (SPEC §5), used instead of hoist/<stack-id> when
+// the integration's aggregate_statuses setting is on.
+const (
+	AggregateTracked  = "hoist/tracked"
+	AggregateProposed = "hoist/proposed"
+	AggregateModules  = "hoist/modules"
+)
+
+// Stacks finds the stack of a run (its integration, repository, labels).
+type Stacks interface {
+	GetStack(ctx context.Context, id string) (stack.Stack, error)
+}
+
+// Plans lists what a finished plan would change, for merge request notes.
+type Plans interface {
+	PlanResources(ctx context.Context, runID string) (Resources, error)
+}
+
+// Config wires a Service.
+type Config struct {
+	Store     Store
+	Stacks    Stacks
+	Plans     Plans  // optional: without it notes show counts only
+	PublicURL string // Hoist's public base URL, for links to runs
+	Clock     func() time.Time
+	Logger    *slog.Logger
+	// Notify wakes the dispatcher (Dispatcher.Notify); optional.
+	Notify func()
+}
+
+// Service turns run transitions into outbox writes.
+type Service struct {
+	cfg Config
+	now func() time.Time
+	log *slog.Logger
+}
+
+// NewService returns a Service.
+func NewService(cfg Config) *Service {
+	clock := cfg.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Service{cfg: cfg, now: func() time.Time { return clock().UTC() }, log: cfg.Logger}
+}
+
+// RunURL is the run's page in Hoist's web UI.
+func (s *Service) RunURL(runID string) string { return s.cfg.PublicURL + "/runs/" + runID }
+
+// OnRunTransition records, in tx, the GitLab writes a run's move from
+// `from` to `to` calls for: its commit status, its merge request note, its
+// deployment. from is "" for a new run. note says why (a failure's
+// reason). The run state machine calls it inside the transaction that
+// records the transition, so both commit together.
+func (s *Service) OnRunTransition(ctx context.Context, tx *sql.Tx, r run.Run, from, to run.State, note string) error {
+	// Tasks are commands, not verdicts on a commit; and a move within one
+	// status class (PREPARING → PLANNING) changes nothing GitLab shows but,
+	// perhaps, the deployment.
+	statusChanged := statusState(from) != statusState(to)
+	if r.Type == run.Task || (!statusChanged && deploymentStatus(r, from, to) == "") {
+		return nil
+	}
+	st, err := s.cfg.Stacks.GetStack(ctx, r.StackID)
+	if err != nil {
+		return fmt.Errorf("feedback for run %s: %w", r.ID, err)
+	}
+	if st.Detached() || r.CommitSHA == "" {
+		return nil
+	}
+	now := s.now()
+	base := Write{IntegrationID: st.IntegrationID, RunID: r.ID, Ord: r.ID, NextAttemptAt: now, CreatedAt: now}
+	var ws []Write
+	if statusChanged {
+		sw, err := s.statusWrite(ctx, tx, base, st, r, to, note)
+		if err != nil {
+			return err
+		}
+		ws = append(ws, sw)
+		if r.Type == run.Proposed && r.MergeRequestIID != 0 && !slices.Contains(st.Labels, DisablePRCommentsLabel) {
+			ws = append(ws, s.noteWrite(ctx, base, st, r, to, note))
+		}
+	}
+	if d := deploymentStatus(r, from, to); d != "" {
+		w := base
+		w.Kind, w.Key, w.Rank = KindDeployment, DeploymentKey(st.IntegrationID, st.Repository, r.ID), statusRank(d)
+		w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, Environment: st.ID, State: d}
+		ws = append(ws, w)
+	}
+	if err := s.cfg.Store.EnqueueWrites(ctx, tx, ws); err != nil {
+		return err
+	}
+	s.wakeSoon()
+	return nil
+}
+
+// wakeSoon wakes the dispatcher shortly after the caller's transaction has
+// (most likely) committed, so a status reaches GitLab in milliseconds rather
+// than at the next poll. Callers that know when they committed call
+// Notify too.
+func (s *Service) wakeSoon() {
+	if s.cfg.Notify == nil {
+		return
+	}
+	for _, d := range []time.Duration{2 * time.Millisecond, 20 * time.Millisecond} {
+		time.AfterFunc(d, s.cfg.Notify)
+	}
+}
+
+// Notify wakes the dispatcher: call it after committing a transaction in
+// which OnRunTransition enqueued writes.
+func (s *Service) Notify() {
+	if s.cfg.Notify != nil {
+		s.cfg.Notify()
+	}
+}
+
+// statusWrite is the commit status write of a run entering to: the stack's
+// own status, or the aggregated one of its run type.
+func (s *Service) statusWrite(ctx context.Context, tx *sql.Tx, base Write, st stack.Stack, r run.Run, to run.State, note string) (Write, error) {
+	state := statusState(to)
+	w := base
+	w.Kind = KindStatus
+	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, Name: "hoist/" + st.ID, State: state,
+		Description: description(r, to, note), TargetURL: s.RunURL(r.ID)}
+	w.Rank = statusRank(state)
+	agg, err := s.cfg.Store.AggregateStatuses(ctx, tx, st.IntegrationID)
+	if err != nil {
+		return Write{}, fmt.Errorf("feedback for run %s: %w", r.ID, err)
+	}
+	if agg {
+		name := AggregateProposed
+		if r.Type == run.Tracked {
+			name = AggregateTracked
+		}
+		members, err := s.cfg.Store.RecordCommitRun(ctx, tx, CommitRun{IntegrationID: st.IntegrationID,
+			Project: st.Repository, SHA: r.CommitSHA, Name: name, Member: st.ID, Ord: r.ID, State: state})
+		if err != nil {
+			return Write{}, err
+		}
+		w.Payload.Name = name
+		w.Payload.State, w.Payload.Description = Aggregate(members)
+		w.Payload.TargetURL = s.cfg.PublicURL + "/runs?commit=" + r.CommitSHA
+		// The aggregate is recomputed from every member in this
+		// transaction, so the newest write is always the right one.
+		w.Ord, w.Rank = "", 0
+	}
+	w.Key = StatusKey(st.IntegrationID, st.Repository, r.CommitSHA, w.Payload.Name)
+	return w, nil
+}
+
+// noteWrite is the merge request note write of a proposed run.
+func (s *Service) noteWrite(ctx context.Context, base Write, st stack.Stack, r run.Run, to run.State, note string) Write {
+	var res *Resources
+	if to == run.Finished && s.cfg.Plans != nil {
+		if got, err := s.cfg.Plans.PlanResources(ctx, r.ID); err == nil {
+			res = &got
+		} else {
+			// The note still shows the counts; the list is a nicety.
+			s.log.WarnContext(ctx, "plan resources for merge request note", "run_id", r.ID, "error", err)
+		}
+	}
+	w := base
+	w.Kind, w.Key, w.Rank = KindNote, NoteKey(st.IntegrationID, st.Repository, r.MergeRequestIID, st.ID), statusRank(statusState(to))
+	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, MergeRequestIID: r.MergeRequestIID,
+		StackID: st.ID, State: statusState(to), Body: noteBody(r, to, note, s.RunURL(r.ID), res)}
+	return w
+}
+
+// deploymentStatus is the deployment status a tracked run's move calls
+// for, or "": running when a plan with changes waits for confirmation (or
+// goes straight to APPLYING with autodeploy), and the end of the apply.
+func deploymentStatus(r run.Run, from, to run.State) string {
+	if r.Type != run.Tracked || !hasChanges(r.Delta) {
+		return ""
+	}
+	switch {
+	case to == run.Unconfirmed, to == run.Applying && from == run.Planning:
+		return "running"
+	case from != run.Unconfirmed && from != run.Confirmed && from != run.PreparingApply && from != run.Applying:
+		return "" // no deployment was started
+	case to == run.Finished:
+		return "success"
+	case to == run.Failed:
+		return "failed"
+	case to == run.Discarded, to == run.Stopped, to == run.Canceled:
+		return "canceled"
+	}
+	return ""
+}
+
+// Aggregate combines the states of the members of an aggregated status,
+// worst first: any failure fails it; while any member is unfinished it is
+// running (pending while none has started); then canceled; else success.
+func Aggregate(members []CommitRun) (state, desc string) {
+	count := map[string]int{}
+	for _, m := range members {
+		count[m.State]++
+	}
+	n := len(members)
+	switch {
+	case count["failed"] > 0:
+		state = "failed"
+	case count["pending"] == n:
+		state = "pending"
+	case count["pending"]+count["running"] > 0:
+		state = "running"
+	case count["canceled"] > 0:
+		state = "canceled"
+	default:
+		state = "success"
+	}
+	var parts []string
+	for _, s := range []string{"failed", "running", "pending", "canceled", "success"} {
+		if count[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", count[s], s))
+		}
+	}
+	return state, fmt.Sprintf("%d runs: %s", n, strings.Join(parts, ", "))
+}

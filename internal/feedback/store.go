@@ -1,0 +1,59 @@
+package feedback
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Store is the durable outbox. Writes are enqueued inside the transaction
+// of the change that causes them (tx nil: a transaction of their own), so a
+// run transition and its GitLab writes are committed together or not at all.
+type Store interface {
+	Refs
+	// EnqueueWrites inserts ws (State pending, due at NextAttemptAt) and
+	// marks their keys due.
+	EnqueueWrites(ctx context.Context, tx *sql.Tx, ws []Write) error
+	// ClaimWriteKeys leases up to limit keys that have a due write and no
+	// live lease, skipping keys of the integrations in skip, until
+	// now+lease. A key is held by one owner at a time.
+	ClaimWriteKeys(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]string, error)
+	// PendingWrites returns a key's pending and retrying writes, oldest
+	// first, and the newest write GitLab has for it.
+	PendingWrites(ctx context.Context, key string) ([]Write, Mark, error)
+	// ResolveWrites records what happened to some of a key's writes, moves
+	// its mark forward when mark is not nil, sets when the key is next due
+	// (its earliest remaining write) and releases owner's lease, in one
+	// transaction.
+	ResolveWrites(ctx context.Context, key, owner string, rs []Resolution, mark *Mark, now time.Time) error
+	// ListWrites returns a run's writes, oldest first.
+	ListWrites(ctx context.Context, runID string) ([]Write, error)
+	// RecordCommitRun sets one member's state of an aggregated status in tx
+	// and returns every member of that status on the commit.
+	RecordCommitRun(ctx context.Context, tx *sql.Tx, c CommitRun) ([]CommitRun, error)
+	// AggregateStatuses reports whether the integration posts aggregated
+	// statuses (read in tx when it is not nil).
+	AggregateStatuses(ctx context.Context, tx *sql.Tx, integrationID string) (bool, error)
+}
+
+// Resolution is the outcome of a write.
+type Resolution struct {
+	ID            int64
+	State         WriteState
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	Result        string
+}
+
+// CommitRun is one member (a stack, or a module) of an aggregated status
+// on a commit, in its latest state.
+type CommitRun struct {
+	IntegrationID string
+	Project       string
+	SHA           string
+	Name          string // hoist/tracked, hoist/proposed, hoist/modules
+	Member        string // stack or module id
+	Ord           string // the run's id: a newer run replaces an older one's state
+	State         string // commit status state
+}

@@ -1,0 +1,249 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/feedback"
+)
+
+// The outbox of GitLab writes (feedback.Store; migration 0008).
+
+var _ feedback.Store = (*Store)(nil)
+
+// withTx runs fn in tx, or in a transaction of its own when tx is nil.
+func (s *Store) withTx(ctx context.Context, tx *sql.Tx, fn func(tx *sql.Tx) error) error {
+	if tx != nil {
+		return fn(tx)
+	}
+	return s.inTx(ctx, fn)
+}
+
+// EnqueueWrites implements feedback.Store.
+func (s *Store) EnqueueWrites(ctx context.Context, tx *sql.Tx, ws []feedback.Write) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	err := s.withTx(ctx, tx, func(tx *sql.Tx) error {
+		for _, w := range ws {
+			payload, err := json.Marshal(w.Payload)
+			if err != nil {
+				return fmt.Errorf("encode payload: %w", err)
+			}
+			due := s.t(w.NextAttemptAt)
+			if _, err := s.exec(ctx, tx, `INSERT INTO gitlab_writes (integration_id, run_id, kind, key, ord, rank, payload,
+				state, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
+				w.IntegrationID, w.RunID, string(w.Kind), w.Key, w.Ord, w.Rank, string(payload), due,
+				s.t(w.CreatedAt), s.t(w.CreatedAt)); err != nil {
+				return err
+			}
+			if _, err := s.exec(ctx, tx, `INSERT INTO gitlab_write_keys (key, integration_id, due_at) VALUES (?, ?, ?)
+				ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at`, w.Key, w.IntegrationID, due); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrapInternal(err, "enqueue gitlab writes")
+}
+
+// ClaimWriteKeys implements feedback.Store. Each key is claimed with a
+// compare-and-set on its lease, so two processes never hold one key.
+func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]string, error) {
+	q := `SELECT key FROM gitlab_write_keys WHERE due_at IS NOT NULL AND due_at <= ?
+		AND (lease_until IS NULL OR lease_until < ?)`
+	args := []any{s.t(now), s.t(now)}
+	if len(skip) > 0 {
+		q += " AND integration_id NOT IN (?" + strings.Repeat(", ?", len(skip)-1) + ")"
+		for _, id := range skip {
+			args = append(args, id)
+		}
+	}
+	rows, err := s.query(ctx, s.w, q+" ORDER BY due_at LIMIT ?", append(args, limit)...)
+	if err != nil {
+		return nil, wrapInternal(err, "find due gitlab writes")
+	}
+	var candidates []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, wrapInternal(err, "find due gitlab writes")
+		}
+		candidates = append(candidates, k)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, wrapInternal(err, "find due gitlab writes")
+	}
+	var claimed []string
+	for _, k := range candidates {
+		res, err := s.exec(ctx, s.w, `UPDATE gitlab_write_keys SET lease_owner = ?, lease_until = ?
+			WHERE key = ? AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)`,
+			owner, s.t(now.Add(lease)), k, s.t(now))
+		if err != nil {
+			return claimed, wrapInternal(err, "claim gitlab write key")
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			claimed = append(claimed, k)
+		}
+	}
+	return claimed, nil
+}
+
+const writeCols = `id, integration_id, run_id, kind, key, ord, rank, payload, state, attempts, next_attempt_at,
+	last_error, result, created_at, updated_at`
+
+func scanWrite(row interface{ Scan(...any) error }) (feedback.Write, error) {
+	var w feedback.Write
+	var kind, state string
+	err := row.Scan(&w.ID, &w.IntegrationID, &w.RunID, &kind, &w.Key, &w.Ord, &w.Rank, jsonScan{&w.Payload}, &state,
+		&w.Attempts, timeScan{&w.NextAttemptAt}, &w.LastError, &w.Result, timeScan{&w.CreatedAt}, timeScan{&w.UpdatedAt})
+	w.Kind, w.State = feedback.Kind(kind), feedback.WriteState(state)
+	return w, err
+}
+
+func (s *Store) listWrites(ctx context.Context, q querier, where string, args ...any) ([]feedback.Write, error) {
+	rows, err := s.query(ctx, q, "SELECT "+writeCols+" FROM gitlab_writes WHERE "+where+" ORDER BY id", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []feedback.Write
+	for rows.Next() {
+		w, err := scanWrite(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// PendingWrites implements feedback.Store.
+func (s *Store) PendingWrites(ctx context.Context, key string) ([]feedback.Write, feedback.Mark, error) {
+	ws, err := s.listWrites(ctx, s.w, "key = ? AND state IN ('pending', 'retrying')", key)
+	if err != nil {
+		return nil, feedback.Mark{}, wrapInternal(err, "load gitlab writes")
+	}
+	var m feedback.Mark
+	var ord sql.NullString
+	err = s.queryRow(ctx, s.w, "SELECT mark_ord, mark_rank, mark_id FROM gitlab_write_keys WHERE key = ?", key).
+		Scan(&ord, &m.Rank, &m.ID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, feedback.Mark{}, wrapInternal(err, "load gitlab write mark")
+	}
+	m.Ord = ord.String
+	return ws, m, nil
+}
+
+// ResolveWrites implements feedback.Store.
+func (s *Store) ResolveWrites(ctx context.Context, key, owner string, rs []feedback.Resolution, mark *feedback.Mark, now time.Time) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Lock the key's row first: a write enqueued concurrently either
+		// committed before (and is seen by the MIN below) or waits and marks
+		// the key due after this transaction.
+		if _, err := s.exec(ctx, tx, "UPDATE gitlab_write_keys SET lease_owner = lease_owner WHERE key = ?", key); err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if _, err := s.exec(ctx, tx, `UPDATE gitlab_writes SET state = ?, attempts = ?, next_attempt_at = ?,
+				last_error = ?, result = ?, updated_at = ? WHERE id = ?`,
+				string(r.State), r.Attempts, s.t(r.NextAttemptAt), r.LastError, r.Result, s.t(now), r.ID); err != nil {
+				return err
+			}
+		}
+		if mark != nil {
+			if _, err := s.exec(ctx, tx, "UPDATE gitlab_write_keys SET mark_ord = ?, mark_rank = ?, mark_id = ? WHERE key = ?",
+				mark.Ord, mark.Rank, mark.ID, key); err != nil {
+				return err
+			}
+		}
+		var due *time.Time
+		if err := s.queryRow(ctx, tx, `SELECT MIN(next_attempt_at) FROM gitlab_writes
+			WHERE key = ? AND state IN ('pending', 'retrying')`, key).Scan(nullTimeScan{&due}); err != nil {
+			return err
+		}
+		_, err := s.exec(ctx, tx, `UPDATE gitlab_write_keys SET due_at = ?,
+			lease_until = CASE WHEN lease_owner = ? THEN NULL ELSE lease_until END,
+			lease_owner = CASE WHEN lease_owner = ? THEN '' ELSE lease_owner END WHERE key = ?`,
+			s.nullTime(due), owner, owner, key)
+		return err
+	})
+	return wrapInternal(err, "record gitlab writes of %s", key)
+}
+
+// ListWrites implements feedback.Store.
+func (s *Store) ListWrites(ctx context.Context, runID string) ([]feedback.Write, error) {
+	ws, err := s.listWrites(ctx, s.r, "run_id = ?", runID)
+	return ws, wrapInternal(err, "list gitlab writes of run %s", runID)
+}
+
+// GitLabRef implements feedback.Refs.
+func (s *Store) GitLabRef(ctx context.Context, key string) (int64, bool, error) {
+	var id int64
+	err := s.queryRow(ctx, s.w, "SELECT gitlab_id FROM gitlab_refs WHERE key = ?", key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, wrapInternal(err, "load gitlab id")
+	}
+	return id, true, nil
+}
+
+// SetGitLabRef implements feedback.Refs.
+func (s *Store) SetGitLabRef(ctx context.Context, key string, id int64, at time.Time) error {
+	_, err := s.exec(ctx, s.w, `INSERT INTO gitlab_refs (key, gitlab_id, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET gitlab_id = excluded.gitlab_id, updated_at = excluded.updated_at`, key, id, s.t(at))
+	return wrapInternal(err, "store gitlab id")
+}
+
+// RecordCommitRun implements feedback.Store. A member's state is only
+// replaced by a run at least as new as the one that set it.
+func (s *Store) RecordCommitRun(ctx context.Context, tx *sql.Tx, c feedback.CommitRun) ([]feedback.CommitRun, error) {
+	var out []feedback.CommitRun
+	err := s.withTx(ctx, tx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, `INSERT INTO gitlab_commit_runs (integration_id, project, sha, name, member, ord, state)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (integration_id, project, sha, name, member)
+			DO UPDATE SET ord = excluded.ord, state = excluded.state WHERE excluded.ord >= gitlab_commit_runs.ord`,
+			c.IntegrationID, c.Project, c.SHA, c.Name, c.Member, c.Ord, c.State); err != nil {
+			return err
+		}
+		rows, err := s.query(ctx, tx, `SELECT member, ord, state FROM gitlab_commit_runs
+			WHERE integration_id = ? AND project = ? AND sha = ? AND name = ? ORDER BY member`,
+			c.IntegrationID, c.Project, c.SHA, c.Name)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m := c
+			if err := rows.Scan(&m.Member, &m.Ord, &m.State); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	return out, wrapInternal(err, "record run on commit %s", c.SHA)
+}
+
+// AggregateStatuses implements feedback.Store.
+func (s *Store) AggregateStatuses(ctx context.Context, tx *sql.Tx, integrationID string) (bool, error) {
+	var q querier = s.r
+	if tx != nil {
+		q = tx
+	}
+	var on bool
+	err := s.queryRow(ctx, q, "SELECT aggregate_statuses FROM integrations WHERE id = ?", integrationID).Scan(&on)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, apperr.Errorf(apperr.NotFound, "no integration %q", integrationID)
+	}
+	return on, wrapInternal(err, "load integration %s", integrationID)
+}
