@@ -20,6 +20,7 @@ import (
 	"github.com/hoistdev/hoist/internal/httpapi"
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/launchpad"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
@@ -27,6 +28,7 @@ import (
 	"github.com/hoistdev/hoist/internal/store/sqlite"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
+	"github.com/hoistdev/hoist/internal/web"
 )
 
 // Defaults of SPEC §6.1.
@@ -112,13 +114,19 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	})
 	stacks := stack.NewService(stack.Config{Store: store, Access: spaces, Integrations: store,
 		Checker: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box, Clock: cfg.Clock, Logger: log})
+	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store)})
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
-		Stacks: stacks, Audit: store, ReadyFunc: store.Ready})
+		Stacks: stacks, Audit: store, ReadyFunc: store.Ready, Launchpad: pad})
+	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Users: store, Identity: ids,
+		Spaces: spaces, Integrations: integrations, Launchpad: pad, Audit: store, Clock: cfg.Clock})
+	if err != nil {
+		return nil, errors.Join(err, ln.Close())
+	}
 	s := &Server{
 		log: log, store: store, url: "http://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
-			Handler:           api,
+			Handler:           ui.Wrap(api),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
 			WriteTimeout:      2 * time.Minute,
@@ -129,6 +137,14 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	go func() { s.serveErr <- s.http.Serve(ln) }()
 	log.Info("hoist server listening", "address", ln.Addr().String(), "public_url", publicURL, "database", store.Dialect())
 	return s, nil
+}
+
+// stacksExist tells the LaunchPad whether any stack exists in the account.
+func stacksExist(store *sqlstore.Store) launchpad.ExistsFunc {
+	return func(ctx context.Context) (bool, error) {
+		items, _, err := store.ListStacks(ctx, stack.Filter{All: true}, "", 1)
+		return len(items) > 0, err
+	}
 }
 
 func withDefaults(cfg Config) Config {

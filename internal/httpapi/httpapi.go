@@ -14,6 +14,7 @@ import (
 	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/launchpad"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 )
@@ -29,6 +30,8 @@ type Config struct {
 	// ReadyFunc reports whether the server can serve (database reachable,
 	// migrations applied); nil means always ready.
 	ReadyFunc func(ctx context.Context) error
+	// Launchpad computes GET /api/v1/launchpad (shared with the web UI).
+	Launchpad *launchpad.LaunchPad
 }
 
 // Route is one registered method and path pattern.
@@ -100,6 +103,8 @@ func (a *API) registerRoutes() {
 	a.authed("POST /api/v1/integrations/gitlab/{id}/rotate-webhook-secret", a.rotateWebhookSecret)
 
 	a.authed("GET /api/v1/audit", a.listAudit)
+
+	a.authed("GET /api/v1/launchpad", a.getLaunchpad)
 
 	a.authed("GET /api/v1/stacks", a.listStacks)
 	a.authed("POST /api/v1/stacks", a.createStack)

@@ -1,0 +1,261 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
+	"github.com/hoistdev/hoist/internal/identity"
+	"github.com/hoistdev/hoist/internal/slug"
+	"github.com/hoistdev/hoist/internal/web/session"
+)
+
+// Cookie names. With https the session cookie takes the __Host- prefix,
+// which browsers only accept Secure, host-only and for Path=/.
+const (
+	sessionCookie = "hoist_session"
+	loginCookie   = "hoist_login_csrf"
+)
+
+func (u *UI) cookieName() string {
+	if u.secure {
+		return "__Host-" + sessionCookie
+	}
+	return sessionCookie
+}
+
+// loginForm is the content of login.html.
+type loginForm struct {
+	Next     string
+	Username string
+	Error    string
+	Method   string // "password" or "api_key": which form the error is about
+}
+
+// loginPage shows the login forms; the login CSRF token is a random value
+// in both a cookie and a hidden field (the double-submit pattern), because
+// there is no session yet to hold it.
+func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) error {
+	if _, ok := sessionOf(r); ok {
+		http.Redirect(w, r, u.afterLogin(r.Context(), r.URL.Query().Get("next")), http.StatusSeeOther)
+		return nil
+	}
+	return u.showLogin(w, r, http.StatusOK, loginForm{Next: localPath(r.URL.Query().Get("next"))})
+}
+
+func (u *UI) showLogin(w http.ResponseWriter, r *http.Request, status int, f loginForm) error {
+	token := session.NewToken()
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: token, Path: "/login", HttpOnly: true,
+		Secure: u.secure, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	return u.render(w, r, status, "login", view{Title: "Log in", CSRF: token, Content: f})
+}
+
+// login checks a username and password, or an API key, under the rate
+// limit, and starts a session. Failures are audited without the secret.
+func (u *UI) login(w http.ResponseWriter, r *http.Request) error {
+	ck, err := r.Cookie(loginCookie)
+	if err != nil {
+		return errCSRF
+	}
+	if err := u.checkForm(w, r, ck.Value); err != nil {
+		return err
+	}
+	addr := clientAddress(r)
+	f := loginForm{Next: localPath(r.PostForm.Get("next")), Username: strings.TrimSpace(r.PostForm.Get("username")), Method: "password"}
+	if key := strings.TrimSpace(r.PostForm.Get("api_key")); key != "" {
+		f.Method, f.Username = "api_key", ""
+		return u.loginWithKey(w, r, f, key, addr)
+	}
+	keys := []string{"addr:" + addr, "user:" + strings.ToLower(f.Username)}
+	if err := u.checkLimit(r.Context(), f, addr, keys); err != nil {
+		return err
+	}
+	p, reason := u.checkPassword(r.Context(), f.Username, r.PostForm.Get("password"))
+	if reason != "" {
+		return u.loginFailed(w, r, f, addr, reason, keys)
+	}
+	if err := u.limiter.Reset(r.Context(), keys[1]); err != nil {
+		return err
+	}
+	return u.startSession(w, r, p, f, addr)
+}
+
+func (u *UI) loginWithKey(w http.ResponseWriter, r *http.Request, f loginForm, key, addr string) error {
+	keys := []string{"addr:" + addr}
+	if err := u.checkLimit(r.Context(), f, addr, keys); err != nil {
+		return err
+	}
+	p, err := u.cfg.Identity.Authenticate(r.Context(), key)
+	if apperr.Is(err, apperr.Unauthorized) {
+		return u.loginFailed(w, r, f, addr, "bad_api_key", keys)
+	}
+	if err != nil {
+		return err
+	}
+	return u.startSession(w, r, p, f, addr)
+}
+
+// checkLimit refuses with 429 (and audits it) once a key used up its
+// failures in the window.
+func (u *UI) checkLimit(ctx context.Context, f loginForm, addr string, keys []string) error {
+	blocked, err := u.limiter.Blocked(ctx, keys...)
+	if err != nil {
+		return err
+	}
+	if !blocked {
+		return nil
+	}
+	if err := u.auditLogin(ctx, "login.rate_limited", "", f, addr, "rate_limited"); err != nil {
+		return err
+	}
+	return &tooManyError{window: u.limiter.Window()}
+}
+
+// checkPassword returns the user's principal, or why the login failed. An
+// unknown username still costs one bcrypt comparison, so timing does not
+// tell which usernames exist.
+func (u *UI) checkPassword(ctx context.Context, username, password string) (string, string) {
+	if username == "" || password == "" || len(password) > identity.MaxPasswordLen || utf8.RuneCountInString(username) > 64 {
+		return "", "missing_or_oversized"
+	}
+	usr, err := u.cfg.Users.GetUser(ctx, slug.Make(username))
+	if err != nil || !strings.EqualFold(usr.Username, username) {
+		_ = bcrypt.CompareHashAndPassword(u.dummy, []byte(password))
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			u.log.ErrorContext(ctx, "login: load user", "error", err.Error())
+			return "", "error"
+		}
+		return "", "unknown_user"
+	}
+	if bcrypt.CompareHashAndPassword([]byte(usr.PasswordHash), []byte(password)) != nil {
+		return "", "bad_password"
+	}
+	return usr.Principal(), ""
+}
+
+// loginFailed records the failure for the rate limit and the audit log and
+// shows the form again with one message whatever went wrong.
+func (u *UI) loginFailed(w http.ResponseWriter, r *http.Request, f loginForm, addr, reason string, keys []string) error {
+	if err := u.limiter.Fail(r.Context(), keys...); err != nil {
+		return err
+	}
+	if err := u.auditLogin(r.Context(), "login.failed", "", f, addr, reason); err != nil {
+		return err
+	}
+	f.Error = "Wrong username or password."
+	if f.Method == "api_key" {
+		f.Error = "That API key is not valid."
+	}
+	return u.showLogin(w, r, http.StatusUnauthorized, f)
+}
+
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, principal string, f loginForm, addr string) error {
+	if err := u.limiter.Prune(r.Context()); err != nil {
+		u.log.WarnContext(r.Context(), "prune sessions", "error", err.Error())
+	}
+	id, s, err := u.sessions.Create(r.Context(), principal)
+	if err != nil {
+		return err
+	}
+	if err := u.auditLogin(r.Context(), "login.succeeded", principal, f, addr, ""); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: u.cookieName(), Value: id, Path: "/", HttpOnly: true, Secure: u.secure,
+		SameSite: http.SameSiteLaxMode, Expires: s.ExpiresAt, MaxAge: int(u.sessions.TTL().Seconds())})
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/login", MaxAge: -1, HttpOnly: true, Secure: u.secure})
+	http.Redirect(w, r, u.afterLogin(r.Context(), f.Next), http.StatusSeeOther)
+	return nil
+}
+
+// afterLogin is where a fresh login goes: the page that asked for it, else
+// the LaunchPad while setup is incomplete, else Source control.
+func (u *UI) afterLogin(ctx context.Context, next string) string {
+	if p := localPath(next); p != "" {
+		return p
+	}
+	if st, err := u.cfg.Launchpad.Compute(ctx); err == nil && st.Complete() {
+		return "/source-control"
+	}
+	return "/launchpad"
+}
+
+// auditLogin writes a login event: who tried (the username as typed, cut
+// to a sane length), from where, and why it failed — never the password
+// or key.
+func (u *UI) auditLogin(ctx context.Context, action, actor string, f loginForm, addr, reason string) error {
+	detail := map[string]any{"client_address": addr, "method": f.Method}
+	if f.Username != "" {
+		name := f.Username
+		if utf8.RuneCountInString(name) > 64 {
+			name = string([]rune(name)[:64])
+		}
+		detail["username"] = name
+	}
+	if reason != "" {
+		detail["reason"] = reason
+	}
+	resType, resID := "user", slug.Make(f.Username)
+	if f.Method == "api_key" {
+		resType, resID = "api_key", ""
+		if _, id, err := identity.ParsePrincipal(actor); err == nil {
+			resID = id
+		}
+	}
+	if actor == "" {
+		actor = "anonymous"
+	}
+	e := audit.Entry{At: u.now().UTC(), Actor: actor, Action: action, ResourceType: resType, ResourceID: resID, Detail: detail}
+	if err := u.cfg.Audit.AppendAudit(ctx, e); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// logout ends the session.
+func (u *UI) logout(w http.ResponseWriter, r *http.Request) error {
+	if ck, err := r.Cookie(u.cookieName()); err == nil {
+		if err := u.sessions.Delete(r.Context(), ck.Value); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: u.cookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: u.secure, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// clientAddress is the peer's IP. Hoist does not trust X-Forwarded-For: a
+// client could forge it to dodge the rate limit.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// localPath keeps next= values that stay on this server (a path, not
+// //host or /\host), so the login cannot redirect elsewhere.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+		return ""
+	}
+	return p
+}
+
+// dummyHash is a bcrypt hash of nothing anyone can type, compared against
+// when a username does not exist.
+func dummyHash() []byte {
+	h, err := bcrypt.GenerateFromPassword([]byte(session.NewToken()), bcrypt.DefaultCost)
+	if err != nil {
+		return nil
+	}
+	return h
+}

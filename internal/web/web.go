@@ -1,0 +1,162 @@
+// Package web is Hoist's browser UI (SPEC §6.3): server-rendered pages from
+// html/template with embedded assets (one stylesheet, a little JavaScript for
+// copy buttons), logins with a password or an API key, server-side sessions
+// in HttpOnly cookies, a CSRF token on every form, and the Source control,
+// GitLab integration and LaunchPad pages.
+//
+// Every decision about who may see or change what is made by the same
+// services the JSON API calls, with the session's principal; this package
+// only renders their answers.
+package web
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/audit"
+	"github.com/hoistdev/hoist/internal/identity"
+	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/launchpad"
+	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/web/session"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// UserStore is what the login needs from identity.Store.
+type UserStore interface {
+	GetUser(ctx context.Context, id string) (identity.User, error)
+	GetAPIKey(ctx context.Context, id string) (identity.APIKey, error)
+}
+
+// Config wires the UI to the services.
+type Config struct {
+	Logger       *slog.Logger
+	PublicURL    string // https:// makes cookies Secure
+	Sessions     session.Store
+	Users        UserStore
+	Identity     *identity.Service
+	Spaces       *space.Service
+	Integrations *integration.Service
+	Launchpad    *launchpad.LaunchPad
+	Audit        audit.Store
+	Clock        func() time.Time // default time.Now
+
+	// Login rate limit; zero values take session.DefaultMaxFailures and
+	// session.DefaultWindow.
+	MaxLoginFailures int
+	LoginWindow      time.Duration
+}
+
+// UI is the web UI's HTTP handler.
+type UI struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	sessions *session.Manager
+	limiter  *session.Limiter
+	pages    *renderer
+	mux      *http.ServeMux
+	secure   bool   // cookies get Secure (public URL is https)
+	origin   string // scheme://host of the public URL, for Origin checks
+	dummy    []byte // bcrypt hash compared when a username is unknown
+}
+
+// New returns the UI with its routes registered.
+func New(cfg Config) (*UI, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	pages, err := newRenderer(templateFS)
+	if err != nil {
+		return nil, err
+	}
+	u := &UI{cfg: cfg, log: cfg.Logger, now: cfg.Clock, pages: pages, mux: http.NewServeMux(),
+		sessions: session.NewManager(cfg.Sessions, cfg.Clock, 0),
+		limiter:  session.NewLimiter(cfg.Sessions, cfg.Clock, cfg.MaxLoginFailures, cfg.LoginWindow),
+		dummy:    dummyHash()}
+	if pu, err := url.Parse(cfg.PublicURL); err == nil && pu.Host != "" {
+		u.secure = pu.Scheme == "https"
+		u.origin = pu.Scheme + "://" + pu.Host
+	}
+	u.routes()
+	return u, nil
+}
+
+// prefixes are the paths the UI owns; Wrap sends everything else to the
+// API so that routes other packages register keep working.
+var prefixes = []string{"/{$}", "/login", "/logout", "/launchpad", "/source-control", "/source-control/", "/assets/"}
+
+// Wrap returns a handler that serves the UI's paths and passes every other
+// request to next (the JSON API, webhooks, health endpoints).
+func (u *UI) Wrap(next http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", next)
+	h := u.logRequests(u.secureHeaders(u.mux))
+	for _, p := range prefixes {
+		mux.Handle(p, h)
+	}
+	return mux
+}
+
+// ServeHTTP serves the UI's own routes.
+func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) { u.mux.ServeHTTP(w, r) }
+
+func (u *UI) routes() {
+	static, _ := fs.Sub(assetFS, "assets") // the directory is embedded: no error
+	u.mux.Handle("GET /assets/", http.StripPrefix("/assets/", assetServer(static)))
+
+	u.mux.Handle("GET /{$}", u.page(u.home))
+	u.mux.Handle("GET /login", u.public(u.loginPage))
+	u.mux.Handle("POST /login", u.public(u.login))
+	u.mux.Handle("POST /logout", u.form(u.logout))
+	u.mux.Handle("GET /launchpad", u.page(u.launchpadPage))
+
+	u.mux.Handle("GET /source-control", u.page(u.sourceControl))
+	u.mux.Handle("GET /source-control/gitlab/new", u.page(u.newIntegrationPage))
+	u.mux.Handle("POST /source-control/gitlab/new", u.form(u.createIntegration))
+	u.mux.Handle("GET /source-control/gitlab/{id}", u.page(u.integrationDetails))
+	u.mux.Handle("GET /source-control/gitlab/{id}/edit", u.page(u.editIntegrationPage))
+	u.mux.Handle("POST /source-control/gitlab/{id}/edit", u.form(u.updateIntegration))
+	u.mux.Handle("POST /source-control/gitlab/{id}/test", u.form(u.testIntegration))
+	u.mux.Handle("POST /source-control/gitlab/{id}/rotate-secret", u.form(u.rotateSecret))
+	u.mux.Handle("GET /source-control/gitlab/{id}/delete", u.page(u.deleteIntegrationPage))
+	u.mux.Handle("POST /source-control/gitlab/{id}/delete", u.form(u.deleteIntegration))
+
+	u.mux.Handle("/", u.public(func(w http.ResponseWriter, r *http.Request) error {
+		return errNotFound
+	}))
+}
+
+// assetServer serves embedded files with a short cache lifetime (they change
+// only with the binary).
+func assetServer(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") || r.URL.Path == "" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// home sends people to the LaunchPad.
+func (u *UI) home(w http.ResponseWriter, r *http.Request) error {
+	http.Redirect(w, r, "/launchpad", http.StatusSeeOther)
+	return nil
+}
