@@ -79,7 +79,8 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		cfg.Rand = defaultRand
 	}
 	cfg.Backoff = cfg.Backoff.withDefaults()
-	now := func() time.Time { return cfg.Clock().UTC() }
+	clock := cfg.Clock
+	now := func() time.Time { return clock().UTC() }
 	cfg.Clock = now
 	return &Dispatcher{
 		cfg: cfg, owner: newOwner(), log: cfg.Logger,

@@ -25,11 +25,26 @@ func current(t *testing.T, sts []gitlabsim.CommitStatus, name string) gitlabsim.
 	return found[0]
 }
 
-func wantAllDone(t *testing.T, ws []feedback.Write) {
+// wantLanded checks that every write is done, or skipped because a newer
+// write of the same key superseded it, and that the newest of each key is
+// done.
+func wantLanded(t *testing.T, ws []feedback.Write) {
 	t.Helper()
+	newest := map[string]feedback.Write{}
 	for _, w := range ws {
-		if w.State != feedback.StateDone {
+		if w.State != feedback.StateDone && w.State != feedback.StateSkipped {
 			t.Errorf("write %d (%s) is %s: %s %s", w.ID, w.Describe(), w.State, w.LastError, w.Result)
+		}
+		if w.State == feedback.StateSkipped && !strings.HasPrefix(w.Result, "superseded") {
+			t.Errorf("write %d (%s) skipped: %s", w.ID, w.Describe(), w.Result)
+		}
+		if n, ok := newest[w.Key]; !ok || w.After(n.Mark()) {
+			newest[w.Key] = w
+		}
+	}
+	for _, w := range newest {
+		if w.State != feedback.StateDone {
+			t.Errorf("newest write of %s is %s", w.Key, w.State)
 		}
 	}
 }
@@ -57,7 +72,7 @@ func TestProposedRunStatusesAndNote(t *testing.T) {
 	r.Delta = run.Delta{Add: 2, Change: 1}
 	e.move(r, "", run.Finished)
 	ws := e.settle(r.ID)
-	wantAllDone(t, ws)
+	wantLanded(t, ws)
 
 	got := current(t, e.statuses(sha), "hoist/app")
 	switch {
@@ -92,7 +107,7 @@ func TestProposedRunStatusesAndNote(t *testing.T) {
 	e.move(r2, "", run.Queued, run.Ready, run.Preparing, run.Planning)
 	r2.Delta = run.Delta{Destroy: 1}
 	e.move(r2, "", run.Finished)
-	wantAllDone(t, e.settle(r2.ID))
+	wantLanded(t, e.settle(r2.ID))
 	if got := current(t, e.statuses(sha2), "hoist/app"); got.State != "success" || got.Description != "+0 ~0 -1 planned" {
 		t.Errorf("second commit's status %+v", got)
 	}
@@ -118,7 +133,7 @@ func TestFailedPlanAndDisabledComments(t *testing.T) {
 	r := newRun("quiet", run.Proposed, sha, "feature", int64(mr.IID))
 	e.move(r, "", run.Queued, run.Preparing, run.Planning)
 	e.move(r, "tofu plan: Error: Unsupported argument", run.Failed)
-	wantAllDone(t, e.settle(r.ID))
+	wantLanded(t, e.settle(r.ID))
 	got := current(t, e.statuses(sha), "hoist/quiet")
 	if got.State != "failed" || got.Description != "Failed: tofu plan: Error: Unsupported argument" {
 		t.Errorf("status %+v", got)
