@@ -28,10 +28,12 @@ type AttachMergeRequest struct {
 	URL   string
 }
 
-// TrackedCommit moves a stack's tracked commit.
+// TrackedCommit moves a stack's tracked commit to SHA, pushed to Branch;
+// the move is skipped when Branch is no longer the stack's tracked branch.
 type TrackedCommit struct {
 	StackID string
 	SHA     string
+	Branch  string
 }
 
 // Changes is everything one event does to runs and stacks, written in one

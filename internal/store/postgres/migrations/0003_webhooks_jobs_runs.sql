@@ -65,6 +65,7 @@ CREATE INDEX runs_stack ON runs (stack_id, id);
 CREATE INDEX runs_sha ON runs (commit_sha);
 CREATE INDEX runs_branch ON runs (branch, state);
 CREATE INDEX runs_delivery ON runs (delivery_id) WHERE delivery_id <> '';
+CREATE INDEX runs_merge_request ON runs (merge_request_iid) WHERE merge_request_iid <> 0;
 -- Runs made by events are deduplicated per stack on (SHA, type) (SPEC
 -- §4.2); the index catches two servers planning the same event at once.
 CREATE UNIQUE INDEX runs_event_dedupe ON runs (stack_id, commit_sha, type) WHERE delivery_id <> '';

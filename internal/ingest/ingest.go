@@ -1,0 +1,163 @@
+// Package ingest processes stored webhook deliveries into runs (SPEC §4):
+// it translates the delivery into a provider-neutral event, works out the
+// changed files (from the payload when it is complete, from GitLab's
+// compare and merge request diff APIs otherwise), loads the repository's
+// stacks, lets the push policy (trigger.PlanRuns) decide, and writes the
+// runs, cancellations, merge request links, tracked-commit moves and the
+// delivery's result in one transaction. It runs as a job of the job
+// queue, so GitLab failures are retried with backoff.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/jobqueue"
+	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/trigger"
+	"github.com/hoistdev/hoist/internal/vcs"
+	"github.com/hoistdev/hoist/internal/webhook"
+)
+
+// Store is what processing reads and writes.
+type Store interface {
+	// ClaimDelivery counts an attempt and returns the delivery with its body.
+	ClaimDelivery(ctx context.Context, id string, now time.Time) (webhook.Delivery, error)
+	// FinishDelivery writes the outcome and the run changes in one
+	// transaction; a concurrent duplicate run is an apperr.Conflict.
+	FinishDelivery(ctx context.Context, o webhook.Outcome, c run.Changes) (run.Applied, error)
+	RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []run.State) ([]run.Run, error)
+	ListStacksByRepository(ctx context.Context, integrationID string, projectID int64, path string) ([]stack.Stack, error)
+	GetIntegration(ctx context.Context, id string) (integration.Integration, error)
+}
+
+// Files reads changed files from the provider (gitlab.Checker).
+type Files interface {
+	CompareFiles(ctx context.Context, ep vcs.Endpoint, projectID int64, from, to string) ([]string, error)
+	MergeRequestFiles(ctx context.Context, ep vcs.Endpoint, projectID, iid int64) ([]string, error)
+	DefaultBranch(ctx context.Context, ep vcs.Endpoint, projectID int64) (string, error)
+}
+
+// Consumer is told about every translated event of a delivery after its
+// runs are written: the extension point for what else reacts to events
+// (module versions on tag pushes, SPEC §4.5). It must be idempotent: a
+// delivery is processed again when redelivered or when a later step fails.
+// An error is retried like a GitLab failure.
+type Consumer func(ctx context.Context, integrationID string, ev *vcs.Event) error
+
+// Config configures a Processor.
+type Config struct {
+	Store  Store
+	Files  Files
+	Box    *secret.Box // opens integration tokens
+	Parse  func(event string, body []byte) (vcs.Event, error)
+	Decide trigger.Decider // nil means trigger.Default
+	RunCap int             // 0 means trigger.DefaultRunCap
+	// Consumers run, in order, after the runs of each event are written.
+	Consumers []Consumer
+	Logger    *slog.Logger
+	Clock     func() time.Time
+}
+
+// Processor processes deliveries.
+type Processor struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a Processor.
+func New(cfg Config) *Processor {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	return &Processor{cfg: cfg, log: cfg.Logger}
+}
+
+// Register makes q run this Processor for webhook.ProcessKind jobs.
+func (p *Processor) Register(q *jobqueue.Queue) {
+	q.Register(webhook.ProcessKind, p.Handle)
+	q.OnFail(webhook.ProcessKind, p.gaveUp)
+}
+
+// maxConflicts bounds re-planning when another server wrote a run for the
+// same commit at the same moment.
+const maxConflicts = 3
+
+// Handle is the job handler: process one delivery. Transient failures
+// (GitLab down, rate limits) are recorded on the delivery and returned,
+// for the queue to retry; bad input fails the delivery for good.
+func (p *Processor) Handle(ctx context.Context, j jobqueue.Job) error {
+	pl, err := webhook.ParseProcessPayload(j.Payload)
+	if err != nil {
+		return jobqueue.Permanent(err)
+	}
+	d, err := p.cfg.Store.ClaimDelivery(ctx, pl.DeliveryID, p.now())
+	if apperr.Is(err, apperr.NotFound) {
+		return nil // deleted with its integration: nothing to do
+	}
+	if err != nil {
+		return err
+	}
+	log := p.log.With("delivery_id", d.ID, "integration_id", d.IntegrationID, "event", d.Event)
+	for range maxConflicts {
+		err = p.process(ctx, d, log)
+		if !apperr.Is(err, apperr.Conflict) {
+			break
+		}
+		log.Info("a run for this commit was written concurrently; planning again")
+	}
+	if err == nil {
+		return nil
+	}
+	var perm *permanentError
+	if errors.As(err, &perm) {
+		return jobqueue.Permanent(perm.err)
+	}
+	// Show the error while the queue retries.
+	o := webhook.Outcome{ID: d.ID, Status: webhook.Processing, Project: d.Project, Ref: d.Ref,
+		Error: "will retry: " + apperr.MessageOf(err), At: p.now()}
+	if _, ferr := p.cfg.Store.FinishDelivery(ctx, o, run.Changes{}); ferr != nil {
+		log.Warn("record delivery error", "error", ferr)
+	}
+	return err
+}
+
+// gaveUp marks a delivery whose job gave up as failed.
+func (p *Processor) gaveUp(ctx context.Context, j jobqueue.Job, err error) {
+	pl, perr := webhook.ParseProcessPayload(j.Payload)
+	if perr != nil {
+		return
+	}
+	o := webhook.Outcome{ID: pl.DeliveryID, Status: webhook.Failed, Error: apperr.MessageOf(err), At: p.now()}
+	if _, ferr := p.cfg.Store.FinishDelivery(ctx, o, run.Changes{}); ferr != nil && !apperr.Is(ferr, apperr.NotFound) {
+		p.log.Error("mark delivery failed", "delivery_id", pl.DeliveryID, "error", ferr)
+	}
+}
+
+func (p *Processor) now() time.Time { return p.cfg.Clock().UTC() }
+
+// permanentError is a failure retrying cannot fix; the delivery is marked
+// failed before it is returned.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+
+// fail records a permanent failure on the delivery (with what is known of
+// it) and returns it as permanent.
+func (p *Processor) fail(ctx context.Context, o webhook.Outcome, cause error) error {
+	o.Status, o.Error, o.At = webhook.Failed, apperr.MessageOf(cause), p.now()
+	if _, err := p.cfg.Store.FinishDelivery(ctx, o, run.Changes{}); err != nil {
+		return fmt.Errorf("record failure of delivery %s: %w", o.ID, err)
+	}
+	return &permanentError{err: cause}
+}

@@ -1,0 +1,232 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/trigger"
+	"github.com/hoistdev/hoist/internal/vcs"
+	"github.com/hoistdev/hoist/internal/webhook"
+)
+
+// Run states a newer event may still cancel (SPEC §4.2): a deleted branch
+// cancels runs no worker has started; a newer commit also those still on
+// their way to a plan.
+var (
+	queuedStates   = []run.State{run.Queued, run.Ready}
+	unplannedState = []run.State{run.Queued, run.Ready, run.Preparing, run.Initializing, run.Planning}
+)
+
+// process handles one delivery end to end. Errors: *permanentError (the
+// delivery is marked failed already), apperr.Conflict (plan again), any
+// other error is transient.
+func (p *Processor) process(ctx context.Context, d webhook.Delivery, log *slog.Logger) error {
+	o := webhook.Outcome{ID: d.ID, Project: d.Project, Ref: d.Ref}
+	ev, err := p.cfg.Parse(d.Event, d.Body)
+	if err != nil {
+		return p.fail(ctx, o, err)
+	}
+	o.Project, o.Ref = ev.Repository, refOf(&ev)
+	if ev.Kind == vcs.KindIgnored {
+		o.Status, o.At = webhook.Ignored, p.now()
+		o.Result = &webhook.Result{Summary: ev.Name + " events do not trigger runs", Stacks: []webhook.StackResult{}}
+		_, err := p.cfg.Store.FinishDelivery(ctx, o, run.Changes{})
+		return err
+	}
+	stacks, err := p.cfg.Store.ListStacksByRepository(ctx, d.IntegrationID, ev.ProjectID, ev.Repository)
+	if err != nil {
+		return fmt.Errorf("stacks of %s: %w", ev.Repository, err)
+	}
+	var plan trigger.Plan
+	var planErr error
+	if len(stacks) > 0 {
+		plan, planErr = p.plan(ctx, d, &ev, stacks)
+		if planErr != nil && !errors.Is(planErr, trigger.ErrRunCap) {
+			if isPermanent(planErr) {
+				return p.fail(ctx, o, planErr)
+			}
+			return planErr
+		}
+	}
+	now := p.now()
+	changes, result := buildChanges(d, &ev, plan, now)
+	o.Status, o.Result, o.At = webhook.Processed, result, now
+	if planErr != nil { // the run cap: a visible failure, with every stack's line
+		o.Status, o.Error = webhook.Failed, apperr.MessageOf(planErr)
+	}
+	applied, err := p.cfg.Store.FinishDelivery(ctx, o, changes)
+	if err != nil {
+		return err
+	}
+	log.Info("delivery processed", "project", ev.Repository, "ref", o.Ref, "stacks", len(stacks),
+		"runs_created", len(applied.Created), "runs_canceled", len(applied.Canceled))
+	for _, consume := range p.cfg.Consumers {
+		if err := consume(ctx, d.IntegrationID, &ev); err != nil {
+			return fmt.Errorf("event consumer: %w", err)
+		}
+	}
+	if planErr != nil {
+		return &permanentError{err: planErr}
+	}
+	return nil
+}
+
+// isPermanent tells errors retrying cannot fix: GitLab does not know the
+// commit or project, or the compare was cut short.
+func isPermanent(err error) bool {
+	return apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.Invalid)
+}
+
+// plan works out changed files and existing runs and runs the policy.
+func (p *Processor) plan(ctx context.Context, d webhook.Delivery, ev *vcs.Event, stacks []stack.Stack) (trigger.Plan, error) {
+	files, err := p.changedFiles(ctx, d.IntegrationID, ev)
+	if err != nil {
+		return trigger.Plan{}, err
+	}
+	ts := make([]trigger.Stack, len(stacks))
+	ids := make([]string, len(stacks))
+	for i, st := range stacks {
+		ids[i] = st.ID
+		ts[i] = trigger.Stack{ID: st.ID, Branch: st.Branch, ProjectRoot: st.ProjectRoot,
+			AdditionalGlobs: st.AdditionalProjectGlobs, Labels: st.Labels, AllowForks: st.AllowForkMRs, Detached: st.Detached()}
+	}
+	existing, err := p.existingRuns(ctx, d, ev, ids)
+	if err != nil {
+		return trigger.Plan{}, err
+	}
+	return trigger.PlanRuns(trigger.Request{Event: ev, ChangedFiles: files, Matcher: trigger.NewMatcher(ts),
+		Runs: existing, Decide: p.cfg.Decide, RunCap: p.cfg.RunCap})
+}
+
+// existingRuns loads the runs planning needs. Runs created after this
+// delivery arrived are kept only for deduplication, never offered for
+// cancellation: an old delivery processed late must not cancel the runs
+// of newer commits.
+func (p *Processor) existingRuns(ctx context.Context, d webhook.Delivery, ev *vcs.Event, stackIDs []string) ([]trigger.ExistingRun, error) {
+	sha := ev.HeadSHA()
+	branch := ev.Branch
+	var forkIID int64
+	if mr := ev.MergeRequest; mr != nil {
+		branch = mr.SourceBranch
+		if mr.Fork {
+			forkIID = mr.IID
+		}
+	}
+	runs, err := p.cfg.Store.RunsForEvent(ctx, stackIDs, sha, branch, forkIID, unplannedState)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]trigger.ExistingRun, 0, len(runs))
+	for _, r := range runs {
+		if r.CommitSHA != sha && r.CreatedAt.After(d.ReceivedAt) {
+			continue
+		}
+		out = append(out, trigger.ExistingRun{ID: r.ID, StackID: r.StackID, Type: trigger.RunType(r.Type), SHA: r.CommitSHA,
+			Branch: r.Branch, State: string(r.State), MergeRequestIID: r.MergeRequestIID})
+	}
+	return out, nil
+}
+
+// buildChanges turns a plan into the writes of one transaction and the
+// delivery's result.
+func buildChanges(d webhook.Delivery, ev *vcs.Event, plan trigger.Plan, now time.Time) (run.Changes, *webhook.Result) {
+	actor := run.TriggeredBy("gitlab", string(ev.Kind), ev.Sender.Username)
+	c := run.Changes{At: now, Actor: actor}
+	res := &webhook.Result{RunsCreated: []webhook.RunRef{}, RunsCanceled: []string{}, Stacks: make([]webhook.StackResult, 0, len(plan.Stacks))}
+	created := map[string]string{} // stack → new run id
+	for _, nr := range plan.Create {
+		r := run.Run{ID: run.NewID(now), StackID: nr.StackID, Type: run.Type(nr.Type), State: run.Queued,
+			CommitSHA: nr.SHA, Branch: nr.Branch, Trigger: string(nr.Trigger),
+			TriggeredBy: run.TriggeredBy("gitlab", string(nr.Trigger), nr.TriggeredBy),
+			Reason:      nr.Reason, DeliveryID: d.ID, CreatedAt: now, UpdatedAt: now}
+		if nr.MergeRequest != nil {
+			r.MergeRequestIID, r.MergeRequestURL = nr.MergeRequest.IID, nr.MergeRequest.URL
+		}
+		c.Create = append(c.Create, r)
+		created[r.StackID] = r.ID
+		res.RunsCreated = append(res.RunsCreated, webhook.RunRef{ID: r.ID, StackID: r.StackID, Type: string(r.Type)})
+	}
+	states := unplannedState
+	if ev.Deleted {
+		states = queuedStates
+	}
+	for _, cn := range plan.Cancel {
+		c.Cancel = append(c.Cancel, run.Cancel{RunID: cn.RunID, States: states, Note: cn.Reason})
+	}
+	for _, a := range plan.Attach {
+		c.Attach = append(c.Attach, run.AttachMergeRequest{RunID: a.RunID, IID: a.MergeRequest.IID, URL: a.MergeRequest.URL})
+	}
+	for _, m := range plan.MoveTrackedCommit {
+		c.Move = append(c.Move, run.TrackedCommit{StackID: m.StackID, SHA: m.SHA, Branch: ev.Branch})
+	}
+	counts := map[trigger.Result]int{}
+	for _, so := range plan.Stacks {
+		line := webhook.StackResult{StackID: so.StackID, Result: string(so.Result), RunID: so.RunID,
+			RunType: string(so.Decision.Run), Reason: so.Decision.Reason}
+		if so.Result == trigger.ResultCreated {
+			line.RunID = created[so.StackID]
+		}
+		res.Stacks = append(res.Stacks, line)
+		counts[so.Result]++
+	}
+	res.Summary = summary(ev, len(plan.Stacks), counts, len(c.Cancel))
+	return c, res
+}
+
+func summary(ev *vcs.Event, stacks int, counts map[trigger.Result]int, cancels int) string {
+	subject := describe(ev)
+	if stacks == 0 {
+		return fmt.Sprintf("%s: no stack uses %s", subject, ev.Repository)
+	}
+	var parts []string
+	for _, r := range []trigger.Result{trigger.ResultCreated, trigger.ResultDeduplicated, trigger.ResultCapped, trigger.ResultSkipped} {
+		if n := counts[r]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, r))
+		}
+	}
+	if cancels > 0 {
+		parts = append(parts, fmt.Sprintf("%d older run(s) to cancel", cancels))
+	}
+	return fmt.Sprintf("%s: %d stack(s): %s", subject, stacks, strings.Join(parts, ", "))
+}
+
+func describe(ev *vcs.Event) string {
+	switch ev.Kind {
+	case vcs.KindPush:
+		if ev.Deleted {
+			return "branch " + ev.Branch + " deleted"
+		}
+		return "push to " + ev.Branch
+	case vcs.KindTag:
+		return "tag " + ev.Tag
+	case vcs.KindMergeRequest:
+		if ev.MergeRequest != nil {
+			return fmt.Sprintf("merge request !%d %s", ev.MergeRequest.IID, ev.MergeRequest.Action)
+		}
+	case vcs.KindNote:
+		if ev.MergeRequest != nil {
+			return fmt.Sprintf("comment on merge request !%d", ev.MergeRequest.IID)
+		}
+	}
+	return ev.Name
+}
+
+// refOf is the delivery log's ref: the branch, the tag, or !iid.
+func refOf(ev *vcs.Event) string {
+	switch {
+	case ev.Branch != "":
+		return ev.Branch
+	case ev.Tag != "":
+		return ev.Tag
+	case ev.MergeRequest != nil:
+		return fmt.Sprintf("!%d", ev.MergeRequest.IID)
+	}
+	return ""
+}

@@ -1,0 +1,269 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/jobqueue"
+	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/webhook"
+)
+
+var _ webhook.Store = (*Store)(nil)
+
+// WebhookSecretSealed implements webhook.Store.
+func (s *Store) WebhookSecretSealed(ctx context.Context, integrationID string) ([]byte, error) {
+	var sealed []byte
+	err := s.queryRow(ctx, s.r, "SELECT webhook_secret_sealed FROM integrations WHERE id = ? AND provider = 'gitlab'",
+		integrationID).Scan(&sealed)
+	if err != nil {
+		return nil, wrapInternal(notFound(err, "integration %q not found", integrationID), "webhook secret of %s", integrationID)
+	}
+	return sealed, nil
+}
+
+// InsertDeliveries implements webhook.Store: one transaction for the
+// batch, committed durably (see inDurableTx).
+func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) ([]webhook.Inserted, error) {
+	out := make([]webhook.Inserted, len(ds))
+	err := s.inDurableTx(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, s.d.Rebind(`INSERT INTO webhook_deliveries
+			(id, integration_id, dedupe_key, event, project, ref, headers, body, status, received_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (integration_id, dedupe_key) DO NOTHING`))
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		var jobs []jobqueue.NewJob
+		for i, d := range ds {
+			out[i], err = s.insertDelivery(ctx, tx, ins, d)
+			if err != nil {
+				return err
+			}
+			if !out[i].Duplicate && d.Job != nil {
+				jobs = append(jobs, *d.Job)
+			}
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		return s.enqueueJobs(ctx, tx, ds[0].ReceivedAt, jobs)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store %d webhook deliveries: %w", len(ds), err)
+	}
+	return out, nil
+}
+
+func (s *Store) insertDelivery(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, d webhook.NewDelivery) (webhook.Inserted, error) {
+	headers, err := jsonArg(d.Headers)
+	if err != nil {
+		return webhook.Inserted{}, err
+	}
+	res, err := ins.ExecContext(ctx, d.ID, d.IntegrationID, d.DedupeKey, d.Event, d.Project, d.Ref, headers, d.Body,
+		string(d.Status), s.t(d.ReceivedAt), s.t(d.UpdatedAt))
+	if s.d.IsForeignKeyViolation(err) {
+		return webhook.Inserted{}, apperr.Errorf(apperr.NotFound, "integration %q not found", d.IntegrationID)
+	}
+	if err != nil {
+		return webhook.Inserted{}, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return webhook.Inserted{ID: d.ID, Status: d.Status}, err
+	}
+	var dup webhook.Inserted
+	var status string
+	err = s.queryRow(ctx, tx, "SELECT id, status FROM webhook_deliveries WHERE integration_id = ? AND dedupe_key = ?",
+		d.IntegrationID, d.DedupeKey).Scan(&dup.ID, &status)
+	dup.Duplicate, dup.Status = true, webhook.Status(status)
+	return dup, err
+}
+
+// inDurableTx is inTx whose commit survives power loss, not only a crash
+// of the process. PostgreSQL's commits are (synchronous_commit is on). The
+// SQLite database runs synchronous=NORMAL, which in WAL mode survives kill
+// -9 but may lose the last commits on power loss; acknowledged webhooks
+// must not, so their transactions switch the writer connection to FULL —
+// one fsync per batch, which group commit shares among its deliveries.
+func (s *Store) inDurableTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.d.Name() != "sqlite" {
+		return s.inTx(ctx, fn)
+	}
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("writer connection: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+		return fmt.Errorf("synchronous=FULL: %w", err)
+	}
+	defer func() {
+		// Back to the store's default; if even that fails the connection
+		// stays FULL: slower, never less safe.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL")
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, ignoreDone(tx.Rollback()))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+const deliveryColumns = `id, integration_id, dedupe_key, event, project, ref, headers, status, result, error, attempts,
+	received_at, updated_at`
+
+func scanDelivery(row interface{ Scan(...any) error }, body *[]byte) (webhook.Delivery, error) {
+	var d webhook.Delivery
+	var status string
+	var result webhook.Result
+	dest := []any{&d.ID, &d.IntegrationID, &d.DedupeKey, &d.Event, &d.Project, &d.Ref, jsonScan{&d.Headers}, &status,
+		jsonScan{&result}, &d.Error, &d.Attempts, timeScan{&d.ReceivedAt}, timeScan{&d.UpdatedAt}}
+	if body != nil {
+		dest = append(dest, body)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return webhook.Delivery{}, err
+	}
+	d.Status = webhook.Status(status)
+	if result.Summary != "" || result.Stacks != nil {
+		d.Result = &result
+	}
+	return d, nil
+}
+
+// GetDelivery implements webhook.Store.
+func (s *Store) GetDelivery(ctx context.Context, id string) (webhook.Delivery, error) {
+	var body []byte
+	d, err := scanDelivery(s.queryRow(ctx, s.r, "SELECT "+deliveryColumns+", body FROM webhook_deliveries WHERE id = ?", id), &body)
+	if err != nil {
+		return webhook.Delivery{}, wrapInternal(notFound(err, "delivery %q not found", id), "get delivery %s", id)
+	}
+	d.Body = body
+	return d, nil
+}
+
+// ListDeliveries implements webhook.Store: newest first (ids are ulids).
+func (s *Store) ListDeliveries(ctx context.Context, f webhook.Filter, cursor string, limit int) ([]webhook.Delivery, string, error) {
+	limit = clampLimit(limit)
+	var where []string
+	var args []any
+	if f.Integration != "" {
+		where, args = append(where, "integration_id = ?"), append(args, f.Integration)
+	}
+	if !f.All {
+		if len(f.Integrations) == 0 {
+			return nil, "", nil
+		}
+		where = append(where, "integration_id IN ("+placeholders(len(f.Integrations))+")")
+		for _, id := range f.Integrations {
+			args = append(args, id)
+		}
+	}
+	if cursor != "" {
+		after, err := parseIDCursor(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where, args = append(where, "id < ?"), append(args, after)
+	}
+	q := "SELECT " + deliveryColumns + " FROM webhook_deliveries"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := s.query(ctx, s.r, q+" ORDER BY id DESC LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []webhook.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows, nil)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = idCursor(out[limit-1].ID)
+	}
+	return out, next, nil
+}
+
+// RedeliverDelivery implements webhook.Store.
+func (s *Store) RedeliverDelivery(ctx context.Context, id string, now time.Time, job jobqueue.NewJob) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, "UPDATE webhook_deliveries SET status = 'received', error = '', updated_at = ? WHERE id = ?",
+			s.t(now), id)
+		if err != nil {
+			return fmt.Errorf("redeliver %s: %w", id, err)
+		}
+		if err := affected(res, "delivery %q not found", id); err != nil {
+			return err
+		}
+		return s.enqueueJobs(ctx, tx, now, []jobqueue.NewJob{job})
+	})
+}
+
+// ClaimDelivery marks a delivery as being processed (one more attempt) and
+// returns it with its body.
+func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time) (webhook.Delivery, error) {
+	res, err := s.exec(ctx, s.w, `UPDATE webhook_deliveries SET status = 'processing', attempts = attempts + 1, updated_at = ?
+		WHERE id = ?`, s.t(now), id)
+	if err != nil {
+		return webhook.Delivery{}, fmt.Errorf("claim delivery %s: %w", id, err)
+	}
+	if err := affected(res, "delivery %q not found", id); err != nil {
+		return webhook.Delivery{}, err
+	}
+	var body []byte
+	d, err := scanDelivery(s.queryRow(ctx, s.w, "SELECT "+deliveryColumns+", body FROM webhook_deliveries WHERE id = ?", id), &body)
+	if err != nil {
+		return webhook.Delivery{}, wrapInternal(notFound(err, "delivery %q not found", id), "claim delivery %s", id)
+	}
+	d.Body = body
+	return d, nil
+}
+
+// FinishDelivery writes a delivery's outcome and the run changes it
+// implies in one transaction. A new run that duplicates one made
+// concurrently is an apperr.Conflict and writes nothing: plan again.
+func (s *Store) FinishDelivery(ctx context.Context, o webhook.Outcome, c run.Changes) (run.Applied, error) {
+	var applied run.Applied
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if applied, err = s.applyRunChanges(ctx, tx, c); err != nil {
+			return err
+		}
+		result := "{}"
+		if o.Result != nil {
+			r := *o.Result
+			r.RunsCanceled = nonNil(applied.Canceled)
+			if result, err = jsonArg(r); err != nil {
+				return err
+			}
+		}
+		res, err := s.exec(ctx, tx, `UPDATE webhook_deliveries SET status = ?, project = ?, ref = ?, result = ?, error = ?, updated_at = ?
+			WHERE id = ?`, string(o.Status), o.Project, o.Ref, result, o.Error, s.t(o.At), o.ID)
+		if err != nil {
+			return fmt.Errorf("record outcome of delivery %s: %w", o.ID, err)
+		}
+		return affected(res, "delivery %q not found", o.ID)
+	})
+	return applied, err
+}

@@ -1,0 +1,258 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/stack"
+)
+
+var _ run.Store = (*Store)(nil)
+
+const runColumns = `id, stack_id, type, state, commit_sha, branch, merge_request_iid, merge_request_url,
+	trigger_kind, triggered_by, reason, delivery_id, delta_add, delta_change, delta_destroy, delta_import,
+	created_at, updated_at`
+
+func scanRun(row interface{ Scan(...any) error }) (run.Run, error) {
+	var r run.Run
+	var typ, state string
+	err := row.Scan(&r.ID, &r.StackID, &typ, &state, &r.CommitSHA, &r.Branch, &r.MergeRequestIID, &r.MergeRequestURL,
+		&r.Trigger, &r.TriggeredBy, &r.Reason, &r.DeliveryID, &r.Delta.Add, &r.Delta.Change, &r.Delta.Destroy, &r.Delta.Import,
+		timeScan{&r.CreatedAt}, timeScan{&r.UpdatedAt})
+	r.Type, r.State = run.Type(typ), run.State(state)
+	return r, err
+}
+
+// ApplyRunChanges implements run.Store.
+func (s *Store) ApplyRunChanges(ctx context.Context, c run.Changes) (run.Applied, error) {
+	var applied run.Applied
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		applied, err = s.applyRunChanges(ctx, tx, c)
+		return err
+	})
+	return applied, err
+}
+
+// applyRunChanges writes c inside the caller's transaction. A new run that
+// duplicates an event-created run (same stack, SHA and type) is a Conflict.
+func (s *Store) applyRunChanges(ctx context.Context, tx *sql.Tx, c run.Changes) (run.Applied, error) {
+	var applied run.Applied
+	for _, r := range c.Create {
+		if err := s.insertRun(ctx, tx, r, c.Actor); err != nil {
+			return run.Applied{}, err
+		}
+		applied.Created = append(applied.Created, r.ID)
+	}
+	for _, cn := range c.Cancel {
+		ok, err := s.cancelRun(ctx, tx, cn, c.At, c.Actor)
+		if err != nil {
+			return run.Applied{}, err
+		}
+		if ok {
+			applied.Canceled = append(applied.Canceled, cn.RunID)
+		}
+	}
+	for _, a := range c.Attach {
+		_, err := s.exec(ctx, tx, `UPDATE runs SET merge_request_iid = ?, merge_request_url = ?, updated_at = ?
+			WHERE id = ? AND merge_request_iid = 0`, a.IID, a.URL, s.t(c.At), a.RunID)
+		if err != nil {
+			return run.Applied{}, fmt.Errorf("link run %s to !%d: %w", a.RunID, a.IID, err)
+		}
+	}
+	for _, m := range c.Move {
+		_, err := s.moveTrackedCommit(ctx, tx, m.StackID, stack.TrackedCommit{SHA: m.SHA, Branch: m.Branch, MovedAt: c.At})
+		if err != nil && !apperr.Is(err, apperr.NotFound) { // a stack deleted meanwhile has nothing to move
+			return run.Applied{}, fmt.Errorf("move tracked commit of %s: %w", m.StackID, err)
+		}
+	}
+	return applied, nil
+}
+
+func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor string) error {
+	if r.State != run.Queued || !r.Type.Valid() || r.ID == "" {
+		return fmt.Errorf("create run %q: want a new QUEUED run with a type, got %s %s", r.ID, r.Type, r.State)
+	}
+	_, err := s.exec(ctx, tx, `INSERT INTO runs (`+runColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.StackID, string(r.Type), string(r.State), r.CommitSHA, r.Branch, r.MergeRequestIID, r.MergeRequestURL,
+		r.Trigger, r.TriggeredBy, r.Reason, r.DeliveryID, r.Delta.Add, r.Delta.Change, r.Delta.Destroy, r.Delta.Import,
+		s.t(r.CreatedAt), s.t(r.UpdatedAt))
+	if s.d.IsUniqueViolation(err) {
+		return apperr.Wrap(apperr.Conflict, err, "stack %s already has a %s run at %s", r.StackID, r.Type, r.CommitSHA)
+	}
+	if err != nil {
+		return fmt.Errorf("create run of %s: %w", r.StackID, err)
+	}
+	err = s.recordRunTransition(ctx, tx, run.Transition{RunID: r.ID, State: run.Queued, At: r.CreatedAt, Actor: actor, Note: r.Reason})
+	if err != nil {
+		return fmt.Errorf("record run %s queued: %w", r.ID, err)
+	}
+	return nil
+}
+
+// cancelRun cancels a run still in one of cn.States and reports whether it
+// did.
+func (s *Store) cancelRun(ctx context.Context, tx *sql.Tx, cn run.Cancel, at time.Time, actor string) (bool, error) {
+	if len(cn.States) == 0 {
+		return false, nil
+	}
+	args := []any{s.t(at), cn.RunID}
+	for _, st := range cn.States {
+		args = append(args, string(st))
+	}
+	res, err := s.exec(ctx, tx, `UPDATE runs SET state = 'CANCELED', updated_at = ?
+		WHERE id = ? AND state IN (`+placeholders(len(cn.States))+`)`, args...)
+	if err != nil {
+		return false, fmt.Errorf("cancel run %s: %w", cn.RunID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	err = s.recordRunTransition(ctx, tx, run.Transition{RunID: cn.RunID, State: run.Canceled, At: at, Actor: actor, Note: cn.Note})
+	if err != nil {
+		return false, fmt.Errorf("record run %s canceled: %w", cn.RunID, err)
+	}
+	return true, nil
+}
+
+// recordRunTransition appends one row to a run's history.
+func (s *Store) recordRunTransition(ctx context.Context, tx *sql.Tx, t run.Transition) error {
+	_, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
+		t.RunID, string(t.State), s.t(t.At), t.Actor, t.Note)
+	return err
+}
+
+// GetRun implements run.Store.
+func (s *Store) GetRun(ctx context.Context, id string) (run.Run, error) {
+	r, err := scanRun(s.queryRow(ctx, s.r, "SELECT "+runColumns+" FROM runs WHERE id = ?", id))
+	if err != nil {
+		return run.Run{}, wrapInternal(notFound(err, "run %q not found", id), "get run %s", id)
+	}
+	return r, nil
+}
+
+// ListRuns implements run.Store: newest first (ids are ulids).
+func (s *Store) ListRuns(ctx context.Context, f run.Filter, cursor string, limit int) ([]run.Run, string, error) {
+	limit = clampLimit(limit)
+	var where []string
+	var args []any
+	if f.StackID != "" {
+		where, args = append(where, "stack_id = ?"), append(args, f.StackID)
+	}
+	if f.DeliveryID != "" {
+		where, args = append(where, "delivery_id = ?"), append(args, f.DeliveryID)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN ("+placeholders(len(f.States))+")")
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	if cursor != "" {
+		after, err := parseIDCursor(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where, args = append(where, "id < ?"), append(args, after)
+	}
+	q := "SELECT " + runColumns + " FROM runs"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	runs, err := s.queryRuns(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list runs: %w", err)
+	}
+	next := ""
+	if len(runs) > limit {
+		runs = runs[:limit]
+		next = idCursor(runs[limit-1].ID)
+	}
+	return runs, next, nil
+}
+
+func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]run.Run, error) {
+	rows, err := s.query(ctx, s.r, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []run.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RunHistory implements run.Store.
+func (s *Store) RunHistory(ctx context.Context, id string) ([]run.Transition, error) {
+	rows, err := s.query(ctx, s.r, "SELECT run_id, state, at, actor, note FROM run_transitions WHERE run_id = ? ORDER BY id", id)
+	if err != nil {
+		return nil, fmt.Errorf("history of run %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []run.Transition
+	for rows.Next() {
+		var t run.Transition
+		var state string
+		if err := rows.Scan(&t.RunID, &state, timeScan{&t.At}, &t.Actor, &t.Note); err != nil {
+			return nil, err
+		}
+		t.State = run.State(state)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RunsForEvent implements run.Store. Each part uses an index (commit_sha;
+// branch, state; merge_request_iid) and the stack filter is applied here,
+// so a repository with thousands of stacks needs no huge IN list.
+func (s *Store) RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []run.State) ([]run.Run, error) {
+	want := make(map[string]bool, len(stackIDs))
+	for _, id := range stackIDs {
+		want[id] = true
+	}
+	states := make([]any, 0, len(active))
+	for _, st := range active {
+		states = append(states, string(st))
+	}
+	type part struct {
+		on    bool
+		where string
+		args  []any
+	}
+	inActive := " AND type = 'PROPOSED' AND state IN (" + placeholders(len(states)) + ")"
+	parts := []part{
+		{sha != "", "commit_sha = ?", []any{sha}},
+		{branch != "" && len(states) > 0, "branch = ?" + inActive, append([]any{branch}, states...)},
+		{mrIID != 0 && len(states) > 0, "merge_request_iid = ?" + inActive, append([]any{mrIID}, states...)},
+	}
+	seen := map[string]bool{}
+	var out []run.Run
+	for _, p := range parts {
+		if !p.on {
+			continue
+		}
+		runs, err := s.queryRuns(ctx, "SELECT "+runColumns+" FROM runs WHERE "+p.where, p.args...)
+		if err != nil {
+			return nil, fmt.Errorf("runs for event: %w", err)
+		}
+		for _, r := range runs {
+			if want[r.StackID] && !seen[r.ID] {
+				seen[r.ID] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,244 @@
+package webhook
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/ulid"
+)
+
+// MaxBody is the largest delivery accepted (SPEC §2.4).
+const MaxBody = 25 << 20
+
+// acceptedEvents are the events Hoist processes; any other event is stored
+// as ignored and answered 202 (GitLab counts 4xx towards disabling a hook).
+var acceptedEvents = map[string]bool{
+	"Push Hook": true, "Tag Push Hook": true, "Merge Request Hook": true, "Note Hook": true,
+}
+
+// droppedHeaders are never stored: the webhook secret, and credentials a
+// proxy may have added.
+var droppedHeaders = map[string]bool{"X-Gitlab-Token": true, "Authorization": true, "Cookie": true, "Proxy-Authorization": true}
+
+// Config configures the Intake. Zero values take the defaults.
+type Config struct {
+	Store  Store
+	Box    *secret.Box // opens webhook secrets
+	Logger *slog.Logger
+	Clock  func() time.Time
+	// Wake is called after deliveries with jobs were committed (the job
+	// queue's Wake); nil does nothing.
+	Wake func()
+	// MaxBatch bounds the deliveries of one transaction (default 256).
+	MaxBatch int
+	// Writers is how many transactions may commit at once: 1 for SQLite
+	// (one writer anyway), a few for PostgreSQL (default 1).
+	Writers int
+}
+
+// Intake is the handler of POST /webhooks/gitlab/{id}; the route must
+// bind the path value "id".
+type Intake struct {
+	log     *slog.Logger
+	clock   func() time.Time
+	secrets *secretCache
+	batch   *batcher
+	bufs    sync.Pool
+}
+
+// NewIntake returns a running Intake; Close stops it.
+func NewIntake(cfg Config) *Intake {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Wake == nil {
+		cfg.Wake = func() {}
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 256
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 1
+	}
+	return &Intake{
+		log: cfg.Logger, clock: cfg.Clock,
+		secrets: newSecretCache(cfg.Store, cfg.Box),
+		batch:   newBatcher(cfg.Store, cfg.Logger, cfg.MaxBatch, cfg.Writers, cfg.Wake),
+		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
+	}
+}
+
+// Close stops the intake after the deliveries in flight are stored. Stop
+// the HTTP server first. Safe to call more than once.
+func (in *Intake) Close() { in.batch.close() }
+
+// answer is the small JSON body of a 2xx (GitLab stores response bodies).
+type answer struct {
+	ID        string `json:"id"`
+	Status    Status `json:"status"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
+
+// ServeHTTP receives one delivery (SPEC §2.4).
+func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	ctx := r.Context()
+	key, err := in.secrets.secret(ctx, id)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		fail(w, http.StatusNotFound, "unknown integration")
+		return
+	case err != nil:
+		in.log.ErrorContext(ctx, "webhook secret lookup failed", "integration_id", id, "error", err)
+		fail(w, http.StatusServiceUnavailable, "try again later")
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Gitlab-Token")), key) != 1 {
+		// A 4xx counts towards GitLab disabling the hook: say so loudly.
+		in.log.WarnContext(ctx, "webhook refused: wrong or missing X-Gitlab-Token", "integration_id", id,
+			"remote_addr", r.RemoteAddr)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	d, status, msg := in.read(w, r, id)
+	if status != 0 {
+		fail(w, status, msg)
+		return
+	}
+	ins, err := in.batch.submit(ctx, d)
+	if err == nil {
+		// Stored: the body's buffer is free. (After an error the writer may
+		// still hold it.)
+		in.putBuf(d.Body)
+	} else {
+		if ctx.Err() == nil {
+			in.log.ErrorContext(ctx, "store webhook delivery", "integration_id", id, "error", err)
+		}
+		fail(w, http.StatusServiceUnavailable, "delivery not stored; try again")
+		return
+	}
+	code := http.StatusAccepted
+	if ins.Duplicate {
+		code = http.StatusOK
+	}
+	writeJSON(w, code, answer{ID: ins.ID, Status: ins.Status, Duplicate: ins.Duplicate})
+}
+
+// read reads and checks the body and builds the delivery; a non-zero
+// status is the refusal to answer.
+func (in *Intake) read(w http.ResponseWriter, r *http.Request, integrationID string) (NewDelivery, int, string) {
+	event := r.Header.Get("X-Gitlab-Event")
+	if event == "" {
+		return NewDelivery{}, http.StatusBadRequest, "missing X-Gitlab-Event header"
+	}
+	if r.ContentLength > MaxBody {
+		return NewDelivery{}, http.StatusRequestEntityTooLarge, "body is larger than 25 MiB"
+	}
+	buf := in.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody))
+	body := buf.Bytes()
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		in.putBuf(body)
+		return NewDelivery{}, http.StatusRequestEntityTooLarge, "body is larger than 25 MiB"
+	case err != nil:
+		in.putBuf(body)
+		return NewDelivery{}, http.StatusBadRequest, "could not read the body"
+	case !isJSONObject(body):
+		in.putBuf(body)
+		return NewDelivery{}, http.StatusBadRequest, "body is not a JSON object"
+	}
+	now := in.clock().UTC()
+	d := NewDelivery{Delivery: Delivery{
+		ID: ulid.New(now), IntegrationID: integrationID, DedupeKey: dedupeKey(r.Header, body),
+		Event: event, Headers: storedHeaders(r.Header), Body: body, Status: Received,
+		ReceivedAt: now, UpdatedAt: now,
+	}}
+	if acceptedEvents[event] {
+		job := ProcessJob(d.ID)
+		d.Job = &job
+	} else {
+		d.Status = Ignored
+		d.Project, d.Ref = peek(body)
+	}
+	return d, 0, ""
+}
+
+func (in *Intake) putBuf(b []byte) {
+	if cap(b) <= 1<<20 { // keep the pool to ordinary payloads
+		in.bufs.Put(bytes.NewBuffer(b[:0]))
+	}
+}
+
+func isJSONObject(body []byte) bool {
+	t := bytes.TrimLeft(body, " \t\r\n")
+	return len(t) > 0 && t[0] == '{' && json.Valid(body)
+}
+
+// dedupeKey is Idempotency-Key, else X-Gitlab-Event-UUID, else the body's
+// SHA-256 (SPEC §2.4). Overlong header values are hashed to bound the index.
+func dedupeKey(h http.Header, body []byte) string {
+	for _, src := range []struct{ header, prefix string }{
+		{"Idempotency-Key", "idempotency-key:"}, {"X-Gitlab-Event-UUID", "event-uuid:"},
+	} {
+		if v := strings.TrimSpace(h.Get(src.header)); v != "" {
+			if len(v) > 128 {
+				sum := sha256.Sum256([]byte(v))
+				v = "sha256-" + hex.EncodeToString(sum[:])
+			}
+			return src.prefix + v
+		}
+	}
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func storedHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		if !droppedHeaders[k] {
+			out[k] = strings.Join(v, ", ")
+		}
+	}
+	return out
+}
+
+// peek reads the project and ref of an ignored event for the log; the
+// processing of accepted events fills them in properly.
+func peek(body []byte) (project, ref string) {
+	var p struct {
+		Ref     string `json:"ref"`
+		Project struct {
+			Path string `json:"path_with_namespace"`
+		} `json:"project"`
+	}
+	_ = json.Unmarshal(body, &p) // best effort: the body is valid JSON already
+	return p.Project.Path, p.Ref
+}
+
+func fail(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v) // answer and map[string]string always encode
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
