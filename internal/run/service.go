@@ -1,0 +1,290 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/vcs"
+)
+
+// AccessResolver resolves a principal's roles (space.Service implements it).
+type AccessResolver interface {
+	Access(ctx context.Context, principal string) (space.Access, space.Tree, error)
+}
+
+// StackStore is what runs read of stacks (stack.Store implements it).
+type StackStore interface {
+	GetStack(ctx context.Context, id string) (stack.Stack, error)
+}
+
+// IntegrationStore is what runs read of integrations.
+type IntegrationStore interface {
+	GetIntegration(ctx context.Context, id string) (integration.Integration, error)
+}
+
+// Archiver fetches a repository's source at a commit as tar.gz (the gitlab
+// package implements it with repository/archive.tar.gz).
+type Archiver interface {
+	Archive(ctx context.Context, ep vcs.Endpoint, project, sha, path string, w io.Writer) error
+}
+
+// Config wires a Service.
+type Config struct {
+	Runs         Store
+	Exec         ExecStore
+	Vars         VariableStore
+	Pools        PoolStore
+	Stacks       StackStore
+	Integrations IntegrationStore
+	Access       AccessResolver
+	Archiver     Archiver
+	Box          *secret.Box
+	Clock        func() time.Time
+	Logger       *slog.Logger
+	// LeaseTTL is how long a worker's lease lasts without a heartbeat
+	// (default 30s); a run whose lease runs out fails with "worker lost".
+	LeaseTTL time.Duration
+	// PollInterval is how often the scheduler looks at the database even
+	// without a signal, for runs created by other servers (default 1s).
+	PollInterval time.Duration
+}
+
+// Service is the runs' business operations: triggering, reading, user
+// actions with access checks, the scheduler, and the worker protocol.
+type Service struct {
+	cfg Config
+	now func() time.Time
+	log *slog.Logger
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced whenever runs may have become runnable or logs grew
+
+	embeddedToken string // hash of the in-memory token of the embedded pool
+
+	loopOnce sync.Once
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{}
+	kick     chan struct{}
+}
+
+// NewService returns a Service. Start runs its scheduler.
+func NewService(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 30 * time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	return &Service{cfg: cfg, now: func() time.Time { return cfg.Clock().UTC() }, log: cfg.Logger,
+		changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1)}
+}
+
+// View is a run as the API shows it.
+type View struct {
+	Run
+	History   []Transition
+	BlockedBy string
+	Resources []Resource
+	Error     string
+}
+
+// load returns a run the principal may read, with the principal's access
+// and the run's stack.
+func (s *Service) load(ctx context.Context, principal, id string) (Run, stack.Stack, space.Access, error) {
+	r, err := s.cfg.Runs.GetRun(ctx, id)
+	if err != nil {
+		return Run{}, stack.Stack{}, space.Access{}, err
+	}
+	st, a, err := s.stackFor(ctx, principal, r.StackID, space.Read)
+	if apperr.Is(err, apperr.Forbidden) || apperr.Is(err, apperr.NotFound) {
+		return Run{}, stack.Stack{}, space.Access{}, apperr.Errorf(apperr.NotFound, "run %q not found", id)
+	}
+	return r, st, a, err
+}
+
+// stackFor loads a stack the principal has at least role min on. A stack
+// the principal may not read is NotFound; one it may read but not change
+// enough is Forbidden.
+func (s *Service) stackFor(ctx context.Context, principal, stackID string, min space.Role) (stack.Stack, space.Access, error) {
+	st, err := s.cfg.Stacks.GetStack(ctx, stackID)
+	if err != nil {
+		return stack.Stack{}, space.Access{}, err
+	}
+	a, _, err := s.cfg.Access.Access(ctx, principal)
+	if err != nil {
+		return stack.Stack{}, space.Access{}, err
+	}
+	if !a.Has(st.SpaceID, space.Read) {
+		return stack.Stack{}, space.Access{}, apperr.Errorf(apperr.NotFound, "stack %q not found", stackID)
+	}
+	if !a.Has(st.SpaceID, min) {
+		return stack.Stack{}, space.Access{}, apperr.Errorf(apperr.Forbidden,
+			"you need the %s role on space %q for this on stack %q", min, st.SpaceID, stackID)
+	}
+	return st, a, nil
+}
+
+// Get returns a run with its history.
+func (s *Service) Get(ctx context.Context, principal, id string) (View, error) {
+	r, _, _, err := s.load(ctx, principal, id)
+	if err != nil {
+		return View{}, err
+	}
+	return s.view(ctx, r)
+}
+
+func (s *Service) view(ctx context.Context, r Run) (View, error) {
+	h, err := s.cfg.Runs.RunHistory(ctx, r.ID)
+	if err != nil {
+		return View{}, err
+	}
+	e, err := s.cfg.Exec.GetExec(ctx, r.ID)
+	if err != nil {
+		return View{}, err
+	}
+	v := View{Run: r, History: h, Resources: e.Resources, Error: e.Error}
+	if r.State == Queued {
+		v.BlockedBy = e.BlockedBy
+	}
+	if v.Resources == nil {
+		v.Resources = []Resource{}
+	}
+	return v, nil
+}
+
+// List pages a stack's runs, newest first.
+func (s *Service) List(ctx context.Context, principal, stackID, cursor string, limit int) ([]View, string, error) {
+	if _, _, err := s.stackFor(ctx, principal, stackID, space.Read); err != nil {
+		return nil, "", err
+	}
+	runs, next, err := s.cfg.Runs.ListRuns(ctx, Filter{StackID: stackID}, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]View, 0, len(runs))
+	for _, r := range runs {
+		v, err := s.view(ctx, r)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, v)
+	}
+	return out, next, nil
+}
+
+// TriggerInput asks for a run by hand.
+type TriggerInput struct {
+	Type      Type   // TRACKED (default) or PROPOSED
+	CommitSHA string // PROPOSED only; TRACKED runs use the stack's tracked commit
+}
+
+// Trigger creates a run of a stack (writers only).
+func (s *Service) Trigger(ctx context.Context, principal, stackID string, in TriggerInput) (View, error) {
+	st, _, err := s.stackFor(ctx, principal, stackID, space.Write)
+	if err != nil {
+		return View{}, err
+	}
+	if in.Type == "" {
+		in.Type = Tracked
+	}
+	now := s.now()
+	r := Run{ID: NewID(now), StackID: st.ID, Type: in.Type, State: Queued, Trigger: "api",
+		TriggeredBy: "api:" + principal, CreatedAt: now, UpdatedAt: now}
+	switch in.Type {
+	case Tracked:
+		if in.CommitSHA != "" {
+			return View{}, apperr.InvalidField("commit_sha", "a tracked run runs the stack's tracked commit; leave commit_sha out")
+		}
+		if st.TrackedCommit == nil || st.TrackedCommit.SHA == "" {
+			return View{}, apperr.Errorf(apperr.Conflict, "stack %q has no tracked commit yet: push to %s first", st.ID, st.Branch)
+		}
+		r.CommitSHA, r.Branch, r.Reason = st.TrackedCommit.SHA, st.Branch, "triggered by hand at the tracked commit"
+	case Proposed:
+		sha := strings.ToLower(strings.TrimSpace(in.CommitSHA))
+		if !vcs.IsSHA(sha) {
+			return View{}, apperr.InvalidField("commit_sha", "must be a full 40-character commit SHA")
+		}
+		r.CommitSHA, r.Reason = sha, "triggered by hand"
+	default:
+		return View{}, apperr.InvalidField("type", "must be TRACKED or PROPOSED")
+	}
+	if st.Detached() {
+		return View{}, apperr.Errorf(apperr.Conflict, "stack %q is detached: %s", st.ID, st.DetachedReason())
+	}
+	if _, err := s.cfg.Runs.ApplyRunChanges(ctx, Changes{At: now, Actor: r.TriggeredBy, Create: []Run{r}}); err != nil {
+		return View{}, fmt.Errorf("create run: %w", err)
+	}
+	s.Notify()
+	r, err = s.cfg.Runs.GetRun(ctx, r.ID)
+	if err != nil {
+		return View{}, err
+	}
+	return s.view(ctx, r)
+}
+
+// Act performs a user's confirm, discard or stop (writers only).
+func (s *Service) Act(ctx context.Context, principal, id string, a Action) (View, error) {
+	r, _, _, err := s.load(ctx, principal, id)
+	if err != nil {
+		return View{}, err
+	}
+	if _, _, err := s.stackFor(ctx, principal, r.StackID, space.Write); err != nil {
+		return View{}, err
+	}
+	to, err := ActionTarget(a, r.Type, r.State)
+	if err != nil {
+		return View{}, err
+	}
+	m := Move{RunID: id, From: []State{r.State}, To: to, At: s.now(), Actor: "api:" + principal,
+		Note: string(a) + "ed by " + principal}
+	if a == Stop {
+		m.Note = "stopped by " + principal
+	}
+	r, err = s.cfg.Exec.MoveRun(ctx, m)
+	if err != nil {
+		return View{}, err
+	}
+	s.Notify()
+	return s.view(ctx, r)
+}
+
+// Notify wakes the scheduler and everyone waiting for a change (leasing
+// workers, log followers). Run creators call it after creating runs.
+func (s *Service) Notify() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	s.broadcast()
+}
+
+func (s *Service) broadcast() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// changes returns a channel closed at the next change.
+func (s *Service) changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}

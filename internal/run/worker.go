@@ -1,0 +1,278 @@
+package run
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/vcs"
+)
+
+// The worker protocol, the same for the embedded pool and remote workers:
+// lease a run, heartbeat, move it through the states a worker owns, send
+// logs, report the plan, finish. Every call names the lease; a worker that
+// lost its lease (the run was stopped, canceled, or failed as lost) gets a
+// Conflict and must stop working on the run.
+
+// Job is a leased run as a worker receives it.
+type Job struct {
+	RunID       string   `json:"run_id"`
+	LeaseID     string   `json:"lease_id"`
+	Phase       Phase    `json:"phase"`
+	StackID     string   `json:"stack_id"`
+	Type        Type     `json:"type"`
+	CommitSHA   string   `json:"commit_sha"`
+	Branch      string   `json:"branch"`
+	Repository  string   `json:"repository"`
+	ProjectRoot string   `json:"project_root"`
+	GitCheckout bool     `json:"git_checkout"`
+	Tool        string   `json:"tool"`
+	Env         []EnvVar `json:"env"`
+	// StateUser and StateToken are the http backend's basic-auth
+	// credentials, valid while the lease is.
+	StateUser  string `json:"state_user"`
+	StateToken string `json:"state_token"`
+	StateWrite bool   `json:"state_write"`
+	// LeaseTTLSeconds is how long the lease lasts without a heartbeat.
+	LeaseTTLSeconds float64 `json:"lease_ttl_seconds"`
+}
+
+// LeaseTTL returns the lease duration.
+func (j Job) LeaseTTL() time.Duration { return time.Duration(j.LeaseTTLSeconds * float64(time.Second)) }
+
+func newLeaseID() string { return "lease_" + rand.Text() }
+
+// Lease hands the oldest runnable run of the pool to the worker owner,
+// waiting up to wait for one. ok is false when none came.
+func (s *Service) Lease(ctx context.Context, pool, owner string, wait time.Duration) (Job, bool, error) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		changed := s.changes()
+		job, ok, err := s.tryLease(ctx, pool, owner)
+		if err != nil || ok {
+			return job, ok, err
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return Job{}, false, nil
+		case <-ctx.Done():
+			return Job{}, false, ctx.Err()
+		}
+	}
+}
+
+func (s *Service) tryLease(ctx context.Context, pool, owner string) (Job, bool, error) {
+	token := "hoistrun_" + rand.Text()
+	l := Lease{Pool: pool, Owner: owner, LeaseID: newLeaseID(), TokenHash: secret.HashAPIKey(token), At: s.now(),
+		TTL: s.cfg.LeaseTTL, AllowApply: true}
+	leased, ok, err := s.cfg.Exec.LeaseRun(ctx, l)
+	if err != nil || !ok {
+		return Job{}, false, err
+	}
+	r := leased.Run
+	job, err := s.job(ctx, r, l.LeaseID, leased.Phase)
+	if err != nil {
+		// The run cannot run (its stack is gone, a secret does not open):
+		// fail it visibly rather than hand out half a job.
+		_, merr := s.cfg.Exec.MoveRun(ctx, Move{RunID: r.ID, To: Failed, At: s.now(), Actor: "worker:" + owner,
+			LeaseID: l.LeaseID, Error: apperr.MessageOf(err), Note: "could not prepare the run"})
+		s.log.ErrorContext(ctx, "prepare leased run", "run_id", r.ID, "error", err.Error(), "fail_error", fmt.Sprint(merr))
+		return Job{}, false, nil
+	}
+	job.StateToken, job.StateWrite = token, leased.TokenWrite
+	s.log.InfoContext(ctx, "run leased", "run_id", r.ID, "worker", owner, "pool", pool, "phase", string(leased.Phase))
+	return job, true, nil
+}
+
+func (s *Service) job(ctx context.Context, r Run, leaseID string, phase Phase) (Job, error) {
+	st, err := s.cfg.Stacks.GetStack(ctx, r.StackID)
+	if err != nil {
+		return Job{}, fmt.Errorf("load stack %s: %w", r.StackID, err)
+	}
+	env, err := s.runEnv(ctx, r.StackID)
+	if err != nil {
+		return Job{}, fmt.Errorf("open variables of stack %s: %w", r.StackID, err)
+	}
+	return Job{RunID: r.ID, LeaseID: leaseID, Phase: phase, StackID: r.StackID, Type: r.Type, CommitSHA: r.CommitSHA,
+		Branch: r.Branch, Repository: st.Repository, ProjectRoot: st.ProjectRoot, GitCheckout: st.GitCheckout,
+		Tool: string(st.Tool), Env: env, StateUser: r.ID, LeaseTTLSeconds: s.cfg.LeaseTTL.Seconds()}, nil
+}
+
+// Heartbeat renews the lease and returns the run's state. A Conflict means
+// the worker must stop: the run was stopped, canceled or taken from it.
+func (s *Service) Heartbeat(ctx context.Context, runID, leaseID string) (State, error) {
+	r, err := s.cfg.Exec.RenewLease(ctx, runID, leaseID, s.now().Add(s.cfg.LeaseTTL))
+	return r.State, err
+}
+
+// workerMoves are the moves a worker makes on its own, each from its one
+// predecessor.
+var workerMoves = map[State]State{Initializing: Preparing, Planning: Initializing, Performing: Initializing, Applying: PreparingApply}
+
+// Advance moves a leased run forward: INITIALIZING, PLANNING, PERFORMING,
+// or APPLYING after a confirmation (recorded once: never applied twice).
+func (s *Service) Advance(ctx context.Context, runID, leaseID string, to State) (Run, error) {
+	from, ok := workerMoves[to]
+	if !ok {
+		return Run{}, apperr.InvalidField("state", "a worker moves runs only to INITIALIZING, PLANNING, PERFORMING or APPLYING")
+	}
+	return s.cfg.Exec.MoveRun(ctx, Move{RunID: runID, From: []State{from}, To: to, At: s.now(), Actor: s.workerActor(ctx, runID),
+		LeaseID: leaseID, StartApply: to == Applying})
+}
+
+func (s *Service) workerActor(ctx context.Context, runID string) string {
+	e, err := s.cfg.Exec.GetExec(ctx, runID)
+	if err != nil || e.LeaseOwner == "" {
+		return "worker"
+	}
+	return "worker:" + e.LeaseOwner
+}
+
+// PlanReport is what a worker found in PLANNING.
+type PlanReport struct {
+	Delta      Delta
+	Resources  []Resource
+	HasChanges bool
+	Plan       []byte // the saved plan file
+}
+
+func planAAD(runID string) []byte { return secret.AAD("run_exec", runID, "plan") }
+
+// ReportPlan records the plan and decides what comes next; apply is true
+// when the worker must apply now (autodeploy).
+func (s *Service) ReportPlan(ctx context.Context, runID, leaseID string, rep PlanReport) (apply bool, err error) {
+	r, err := s.cfg.Runs.GetRun(ctx, runID)
+	if err != nil {
+		return false, err
+	}
+	m := Move{RunID: runID, From: []State{Planning}, At: s.now(), Actor: s.workerActor(ctx, runID), LeaseID: leaseID,
+		Delta: &rep.Delta, Resources: rep.Resources, HasChanges: &rep.HasChanges}
+	if m.Resources == nil {
+		m.Resources = []Resource{}
+	}
+	switch {
+	case r.Type != Tracked:
+		m.To, m.Note = Finished, "plan only"
+	case !rep.HasChanges:
+		m.To, m.Note = Finished, "no changes"
+	default:
+		st, err := s.cfg.Stacks.GetStack(ctx, r.StackID)
+		if err != nil {
+			return false, err
+		}
+		if st.Autodeploy {
+			m.To, m.StartApply, m.Note = Applying, true, "autodeploy"
+		} else {
+			if len(rep.Plan) == 0 {
+				return false, apperr.InvalidField("plan", "a plan with changes needs its plan file")
+			}
+			m.To, m.ReleaseLease, m.PlanSealed = Unconfirmed, true, s.cfg.Box.Seal(rep.Plan, planAAD(runID))
+		}
+	}
+	if _, err := s.cfg.Exec.MoveRun(ctx, m); err != nil {
+		return false, err
+	}
+	s.Notify()
+	return m.To == Applying, nil
+}
+
+// Finish ends a leased run: FINISHED when errMsg is empty (after an apply
+// or a task), FAILED with errMsg otherwise.
+func (s *Service) Finish(ctx context.Context, runID, leaseID, errMsg string) (Run, error) {
+	m := Move{RunID: runID, To: Failed, At: s.now(), Actor: s.workerActor(ctx, runID), LeaseID: leaseID, Error: errMsg, Note: errMsg}
+	if errMsg == "" {
+		m.To, m.From, m.Note = Finished, []State{Applying, Performing}, ""
+	}
+	r, err := s.cfg.Exec.MoveRun(ctx, m)
+	if err == nil {
+		s.Notify()
+	}
+	return r, err
+}
+
+// holds checks that leaseID is the run's lease.
+func (s *Service) holds(ctx context.Context, runID, leaseID string) (Exec, error) {
+	e, err := s.cfg.Exec.GetExec(ctx, runID)
+	if err != nil {
+		return Exec{}, err
+	}
+	if leaseID == "" || e.LeaseID != leaseID {
+		return Exec{}, apperr.Errorf(apperr.Conflict, "the worker no longer holds run %s", runID)
+	}
+	return e, nil
+}
+
+// PlanFile returns the saved plan of a run the worker holds for applying.
+func (s *Service) PlanFile(ctx context.Context, runID, leaseID string) ([]byte, error) {
+	if _, err := s.holds(ctx, runID, leaseID); err != nil {
+		return nil, err
+	}
+	sealed, err := s.cfg.Exec.RunPlan(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	return s.cfg.Box.Open(sealed, planAAD(runID))
+}
+
+// AppendLog stores worker output of a phase, masking the stack's secret
+// values once more on the server.
+func (s *Service) AppendLog(ctx context.Context, runID, leaseID, phase, text string) error {
+	e, err := s.holds(ctx, runID, leaseID)
+	if err != nil {
+		return err
+	}
+	r, err := s.cfg.Runs.GetRun(ctx, e.RunID)
+	if err != nil {
+		return err
+	}
+	env, err := s.runEnv(ctx, r.StackID)
+	if err != nil {
+		return err
+	}
+	var secrets []string
+	for _, v := range env {
+		if v.Secret {
+			secrets = append(secrets, v.Value)
+		}
+	}
+	if _, err := s.cfg.Exec.AppendRunLog(ctx, LogChunk{RunID: runID, Phase: phase, Body: NewMasker(secrets).Mask(text), At: s.now()}); err != nil {
+		return err
+	}
+	s.broadcast()
+	return nil
+}
+
+// Source writes the tar.gz of the run's commit, fetched through the stack's
+// integration, for the worker holding the run.
+func (s *Service) Source(ctx context.Context, runID, leaseID string, w io.Writer) error {
+	if _, err := s.holds(ctx, runID, leaseID); err != nil {
+		return err
+	}
+	r, err := s.cfg.Runs.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	st, err := s.cfg.Stacks.GetStack(ctx, r.StackID)
+	if err != nil {
+		return err
+	}
+	if st.Detached() {
+		return apperr.Errorf(apperr.Conflict, "stack %q is detached: %s", st.ID, st.DetachedReason())
+	}
+	it, err := s.cfg.Integrations.GetIntegration(ctx, st.IntegrationID)
+	if err != nil {
+		return fmt.Errorf("load integration %s: %w", st.IntegrationID, err)
+	}
+	token, err := s.cfg.Box.Open(it.TokenSealed, secret.AAD("integration", it.ID, "token"))
+	if err != nil {
+		return fmt.Errorf("open token of %s: %w", it.ID, err)
+	}
+	ep := vcs.Endpoint{APIHost: it.APIHost, Token: string(token), CABundle: it.CABundle}
+	return s.cfg.Archiver.Archive(ctx, ep, st.Repository, r.CommitSHA, "", w)
+}
