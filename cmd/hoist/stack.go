@@ -1,0 +1,290 @@
+package main
+
+// `hoist stack …`: stacks (SPEC §3, §6.1).
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/hoistdev/hoist/internal/apiclient"
+)
+
+func runStack(ctx context.Context, e *env, args []string) error {
+	return runGroup(ctx, e, "stack", map[string]command{
+		"create": {"create a stack on a GitLab repository", stackCreate},
+		"list":   {"list the stacks you may read", stackList},
+		"show":   {"show a stack", stackShow},
+		"update": {"change a stack (all but its id); --integration re-attaches a detached stack", stackUpdate},
+		"delete": {"delete a stack", stackDelete},
+	}, args)
+}
+
+// stackFields are the flags create and update share; update sends only
+// the ones given.
+type stackFields struct {
+	name, space, integration, repository, branch, projectRoot string
+	description, descFile, tool, toolVersion, workerPool      string
+	globs, labels                                             listFlag
+	autodeploy, allowForkMRs, gitCheckout                     bool
+}
+
+func addStackFlags(fs *flag.FlagSet, f *stackFields) {
+	fs.StringVar(&f.name, "name", "", "name of the stack (its id is the slug of the first name)")
+	fs.StringVar(&f.space, "space", "", "the space the stack belongs to")
+	fs.StringVar(&f.integration, "integration", "", "id of the GitLab integration (default: the default integration)")
+	fs.StringVar(&f.repository, "repository", "", "GitLab project path, namespace/project (e.g. acme/platform/infra)")
+	fs.StringVar(&f.branch, "branch", "", "the tracked branch")
+	fs.StringVar(&f.projectRoot, "project-root", "", "folder of the stack in the repository (default: the whole repository)")
+	fs.Var(&f.globs, "glob", "additional project glob: changes matching it also trigger the stack (repeatable)")
+	fs.Var(&f.labels, "label", "a label (repeatable)")
+	fs.BoolVar(&f.autodeploy, "autodeploy", false, "apply tracked runs without waiting for confirmation")
+	fs.StringVar(&f.description, "description", "", "markdown description")
+	fs.StringVar(&f.descFile, "description-file", "", "read the description from `FILE`")
+	fs.StringVar(&f.tool, "tool", "", "opentofu (default) or terraform")
+	fs.StringVar(&f.toolVersion, "tool-version", "", "version of the tool, e.g. 1.9.0")
+	fs.StringVar(&f.workerPool, "worker-pool", "", "worker pool the runs go to (default: embedded)")
+	fs.BoolVar(&f.allowForkMRs, "allow-fork-mrs", false, "let merge requests from forks trigger proposed runs")
+	fs.BoolVar(&f.gitCheckout, "git-checkout", false, "fetch the source with git clone instead of GitLab's archive API")
+}
+
+const stackCreateSynopsis = "--name N --space S --repository NAMESPACE/PROJECT --branch B [--integration I] " +
+	"[--project-root DIR] [--glob G]... [--label L]... [--autodeploy] [--description D | --description-file F] " +
+	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs] [--git-checkout]"
+
+func stackCreate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "stack create", stackCreateSynopsis)
+	cf := addClientFlags(fs)
+	var f stackFields
+	addStackFlags(fs, &f)
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	for flagName, v := range map[string]string{"name": f.name, "space": f.space, "repository": f.repository, "branch": f.branch} {
+		if v == "" {
+			return usageError{fmt.Sprintf("--%s is required", flagName)}
+		}
+	}
+	desc, _, err := textOrFile(e, "description", f.description, f.descFile, flagsSet(fs)["description"])
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	st, err := c.CreateStack(ctx, apiclient.CreateStack{
+		Name: f.name, Space: f.space, Integration: f.integration, Repository: f.repository, Branch: f.branch,
+		ProjectRoot: f.projectRoot, AdditionalProjectGlobs: f.globs, Labels: f.labels, Autodeploy: f.autodeploy,
+		Description: desc, Tool: f.tool, ToolVersion: f.toolVersion, WorkerPool: f.workerPool,
+		AllowForkMRs: f.allowForkMRs, GitCheckout: f.gitCheckout})
+	if err != nil {
+		return err
+	}
+	return printStack(e, cf, st)
+}
+
+func stackList(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "stack list", "[--space S]")
+	cf := addClientFlags(fs)
+	var space string
+	fs.StringVar(&space, "space", "", "only the stacks of space `S`")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	items, err := c.ListStacks(ctx, space)
+	if err != nil {
+		return err
+	}
+	if cf.json() {
+		return writeJSON(e.stdout, items)
+	}
+	rows := [][]string{{"ID", "NAME", "SPACE", "INTEGRATION", "REPOSITORY", "BRANCH", "PROJECT ROOT", "TRACKED COMMIT", "LABELS"}}
+	for _, st := range items {
+		rows = append(rows, []string{st.ID, st.Name, st.Space, stackIntegration(st), st.Repository, st.Branch,
+			orDash(st.ProjectRoot), shortSHA(st.TrackedCommit), joinOrDash(st.Labels)})
+	}
+	return table(e.stdout, rows)
+}
+
+func stackShow(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "stack show", "ID")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "stack id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	st, err := c.GetStack(ctx, id)
+	if err != nil {
+		return err
+	}
+	return printStack(e, cf, st)
+}
+
+const stackUpdateSynopsis = "ID [--name N] [--space S] [--integration I] [--repository R] [--branch B] [--project-root DIR] " +
+	"[--glob G... | --clear-globs] [--label L... | --clear-labels] [--autodeploy[=false]] [--description D | --description-file F] " +
+	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]] [--git-checkout[=false]]"
+
+func stackUpdate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "stack update", stackUpdateSynopsis)
+	cf := addClientFlags(fs)
+	var f stackFields
+	addStackFlags(fs, &f)
+	var clearGlobs, clearLabels bool
+	fs.BoolVar(&clearGlobs, "clear-globs", false, "remove all additional project globs")
+	fs.BoolVar(&clearLabels, "clear-labels", false, "remove all labels")
+	id, err := parseWithID(fs, args, "stack id")
+	if err != nil {
+		return err
+	}
+	in, err := stackPatch(e, flagsSet(fs), &f, clearGlobs, clearLabels)
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	st, err := c.UpdateStack(ctx, id, in)
+	if err != nil {
+		return err
+	}
+	return printStack(e, cf, st)
+}
+
+// stackPatch builds the PATCH body from the flags that were given, so that
+// only what the admin named changes.
+func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLabels bool) (apiclient.UpdateStack, error) {
+	var in apiclient.UpdateStack
+	for flagName, dst := range map[string]struct {
+		v   *string
+		out **string
+	}{
+		"name": {&f.name, &in.Name}, "space": {&f.space, &in.Space}, "integration": {&f.integration, &in.Integration},
+		"repository": {&f.repository, &in.Repository}, "branch": {&f.branch, &in.Branch},
+		"project-root": {&f.projectRoot, &in.ProjectRoot}, "tool": {&f.tool, &in.Tool},
+		"tool-version": {&f.toolVersion, &in.ToolVersion}, "worker-pool": {&f.workerPool, &in.WorkerPool},
+	} {
+		if set[flagName] {
+			*dst.out = dst.v
+		}
+	}
+	for flagName, dst := range map[string]struct {
+		v   *bool
+		out **bool
+	}{"autodeploy": {&f.autodeploy, &in.Autodeploy}, "allow-fork-mrs": {&f.allowForkMRs, &in.AllowForkMRs}, "git-checkout": {&f.gitCheckout, &in.GitCheckout}} {
+		if set[flagName] {
+			*dst.out = dst.v
+		}
+	}
+	var err error
+	if in.AdditionalProjectGlobs, err = listPatch("glob", f.globs, clearGlobs); err != nil {
+		return in, err
+	}
+	if in.Labels, err = listPatch("label", f.labels, clearLabels); err != nil {
+		return in, err
+	}
+	desc, ok, err := textOrFile(e, "description", f.description, f.descFile, set["description"])
+	if err != nil {
+		return in, err
+	}
+	if ok {
+		in.Description = &desc
+	}
+	if in == (apiclient.UpdateStack{}) {
+		return in, usageError{"nothing to change: give at least one flag"}
+	}
+	return in, nil
+}
+
+// listPatch is the new value of a repeatable flag: nil when neither it nor
+// its --clear- twin was given.
+func listPatch(name string, vals []string, clear bool) (*[]string, error) {
+	switch {
+	case clear && len(vals) > 0:
+		return nil, usageError{fmt.Sprintf("give --%s or --clear-%ss, not both", name, name)}
+	case clear:
+		return &[]string{}, nil
+	case len(vals) > 0:
+		return &vals, nil
+	}
+	return nil, nil
+}
+
+func stackDelete(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "stack delete", "ID")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "stack id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	if err := c.DeleteStack(ctx, id); err != nil {
+		return err
+	}
+	if !cf.json() {
+		fmt.Fprintf(e.stdout, "deleted stack %s\n", id)
+	}
+	return nil
+}
+
+func stackIntegration(st apiclient.Stack) string {
+	if st.Integration == nil {
+		return "(detached)"
+	}
+	return *st.Integration
+}
+
+func shortSHA(c *apiclient.TrackedCommit) string {
+	if c == nil || c.SHA == "" {
+		return "-"
+	}
+	if len(c.SHA) > 12 {
+		return c.SHA[:12]
+	}
+	return c.SHA
+}
+
+func printStack(e *env, cf *clientFlags, st *apiclient.Stack) error {
+	warn(e, st.Warnings)
+	if cf.json() {
+		return writeJSON(e.stdout, st)
+	}
+	if st.Detached {
+		fmt.Fprintln(e.stderr, "warning: stack is detached:", st.DetachedReason)
+	}
+	tracked := "-"
+	if c := st.TrackedCommit; c != nil {
+		tracked = fmt.Sprintf("%s on %s (since %s)", c.SHA, c.Branch, fmtTime(c.MovedAt))
+	}
+	return details(e.stdout, []kv{
+		{"ID", st.ID},
+		{"Name", st.Name},
+		{"Space", st.Space},
+		{"Integration", stackIntegration(*st)},
+		{"Repository", st.Repository},
+		{"Branch", st.Branch},
+		{"Project root", orDash(st.ProjectRoot)},
+		{"Globs", joinOrDash(st.AdditionalProjectGlobs)},
+		{"Labels", joinOrDash(st.Labels)},
+		{"Autodeploy", yesNo(st.Autodeploy)},
+		{"Tool", st.Tool + " " + orDash(st.ToolVersion)},
+		{"Worker pool", st.WorkerPool},
+		{"Fork MRs", yesNo(st.AllowForkMRs)},
+		{"Git checkout", yesNo(st.GitCheckout)},
+		{"Tracked commit", tracked},
+		{"Created", fmtTime(st.CreatedAt)},
+		{"Updated", fmtTime(st.UpdatedAt)},
+	}, "Description", st.Description)
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+type stackOut struct {
+	ID                     string   `json:"id"`
+	Name                   string   `json:"name"`
+	Space                  string   `json:"space"`
+	Integration            *string  `json:"integration"`
+	Detached               bool     `json:"detached"`
+	Repository             string   `json:"repository"`
+	Branch                 string   `json:"branch"`
+	ProjectRoot            string   `json:"project_root"`
+	AdditionalProjectGlobs []string `json:"additional_project_globs"`
+	Labels                 []string `json:"labels"`
+	Autodeploy             bool     `json:"autodeploy"`
+	Tool                   string   `json:"tool"`
+	TrackedCommit          *struct {
+		SHA string `json:"sha"`
+	} `json:"tracked_commit"`
+}
+
+// TestCLIStackRoundTrip drives `hoist stack …` against the real server and
+// the simulator: create, list, show, update, detach by deleting the
+// integration, re-attach, delete.
+func TestCLIStackRoundTrip(t *testing.T) {
+	t.Parallel()
+	h := setupE2E(t)
+	ctx := context.Background()
+	admin := h.adminKey
+	_, tokFile := h.gitlabToken("hoist-bot", nil, "api")
+	bot, err := h.sim.UserByUsername("hoist-bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"prod/main.tf": "\n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: bot.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := h.sim.ResolveRef(ctx, p.PathWithNamespace, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ok(admin, "space", "create", "--name", "Team A")
+	for _, name := range []string{"GitLab", "GitLab Two"} {
+		h.ok(admin, "integration", "gitlab", "create", "--name", name, "--api-host", h.simURL, "--token-file", tokFile, "--space", "team-a")
+	}
+
+	out := h.ok(admin, "stack", "create", "--name", "Prod", "--space", "team-a", "--integration", "gitlab",
+		"--repository", "acme/infra", "--branch", "main", "--project-root", "prod", "--glob", "modules/**",
+		"--glob", "*.tfvars", "--label", "prod", "--label", "eu")
+	for _, want := range []string{"prod", "acme/infra", "modules/**,*.tfvars", "eu,prod", head} {
+		if !strings.Contains(out, want) {
+			t.Errorf("create output lacks %q:\n%s", want, out)
+		}
+	}
+	out = h.ok(admin, "stack", "list")
+	if !strings.Contains(out, "prod") || !strings.Contains(out, "gitlab") || !strings.Contains(out, head[:12]) {
+		t.Errorf("list output:\n%s", out)
+	}
+	var list []stackOut
+	h.jsonOut(&list, admin, "stack", "list", "--space", "team-a")
+	if len(list) != 1 || list[0].ID != "prod" || list[0].TrackedCommit == nil || list[0].TrackedCommit.SHA != head {
+		t.Errorf("list -o json = %+v", list)
+	}
+	h.jsonOut(&list, admin, "stack", "list", "--space", "root")
+	if len(list) != 0 {
+		t.Errorf("list --space root = %+v", list)
+	}
+
+	var st stackOut
+	h.jsonOut(&st, admin, "stack", "update", "prod", "--autodeploy", "--clear-globs", "--label", "x", "--tool", "terraform", "--name", "Production")
+	if st.ID != "prod" || st.Name != "Production" || !st.Autodeploy || len(st.AdditionalProjectGlobs) != 0 ||
+		strings.Join(st.Labels, ",") != "x" || st.Tool != "terraform" || st.ProjectRoot != "prod" {
+		t.Errorf("after update: %+v", st)
+	}
+	h.jsonOut(&st, admin, "stack", "update", "prod", "--autodeploy=false")
+	if st.Autodeploy || st.Tool != "terraform" {
+		t.Errorf("--autodeploy=false: %+v", st)
+	}
+	err = h.fails(apperr.Invalid, admin, "stack", "update", "prod", "--branch", "nope")
+	if !strings.Contains(err.Error(), `branch "nope" does not exist in acme/infra`) {
+		t.Errorf("missing branch error: %v", err)
+	}
+
+	h.ok(admin, "integration", "delete", "gitlab")
+	_, stderr, err := h.run(admin, nil, "stack", "show", "prod")
+	if err != nil || !strings.Contains(stderr, "detached") || !strings.Contains(stderr, "integration gitlab was deleted") {
+		t.Errorf("show of a detached stack: err %v, stderr %q", err, stderr)
+	}
+	if out := h.ok(admin, "stack", "list"); !strings.Contains(out, "(detached)") {
+		t.Errorf("list does not show the stack detached:\n%s", out)
+	}
+	h.jsonOut(&st, admin, "stack", "update", "prod", "--integration", "gitlab-two")
+	if st.Detached || st.Integration == nil || *st.Integration != "gitlab-two" {
+		t.Errorf("after re-attaching: %+v", st)
+	}
+
+	h.ok(admin, "stack", "delete", "prod")
+	h.fails(apperr.NotFound, admin, "stack", "show", "prod")
+}
+
+func TestCLIStackUsageErrors(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"HOIST_TOKEN": "x", "HOIST_URL": "http://127.0.0.1:1"}
+	for _, args := range [][]string{
+		{"stack", "create", "--name", "x", "--space", "s", "--repository", "a/b"},
+		{"stack", "update", "prod"},
+		{"stack", "update", "prod", "--glob", "a/**", "--clear-globs"},
+		{"stack", "show"},
+	} {
+		_, _, err := runLocal(t, "", env, args...)
+		var u usageError
+		if !asUsage(err, &u) {
+			t.Errorf("hoist %s: err = %v, want a usage error", strings.Join(args, " "), err)
+		}
+	}
+}
+
+func asUsage(err error, u *usageError) bool {
+	v, ok := err.(usageError)
+	if ok {
+		*u = v
+	}
+	return ok
+}
