@@ -48,6 +48,7 @@ func commands() map[string]command {
 		"user":        {"manage users, their roles and passwords", runUser},
 		"audit":       {"read the audit log", runAudit},
 		"server":      {"run the Hoist server", runServer},
+		"module":      {"manage modules and their versions (module registry)", runModule},
 		"stack":       {"manage stacks", runStack},
 	}
 }

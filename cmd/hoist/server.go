@@ -26,7 +26,8 @@ func (h *hostList) Set(v string) error {
 }
 
 // runServer is `hoist server [--data-dir DIR] [--listen ADDR] [--public-url
-// URL] [--database-url URL] [--allow-gitlab-host HOST]...`: the Hoist server,
+// URL] [--database-url URL] [--allow-gitlab-host HOST]... [--tls-cert FILE
+// --tls-key FILE]`: the Hoist server,
 // until ctx ends (SIGINT/SIGTERM), then a graceful shutdown.
 func runServer(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
@@ -35,6 +36,8 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	listen := fs.String("listen", app.DefaultListen, "address to listen on (port 0 picks a free port)")
 	publicURL := fs.String("public-url", "", "base URL users and GitLab reach this server at (default http://<listen address>)")
 	databaseURL := fs.String("database-url", "", "postgres://… to use PostgreSQL instead of SQLite in the data dir")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate `FILE` (OpenTofu reaches the module registry only over HTTPS)")
+	tlsKey := fs.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
 	var allow hostList
 	fs.Var(&allow, "allow-gitlab-host", "GitLab host allowed to resolve to a link-local/cloud-metadata address (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -52,7 +55,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv, err := app.Start(ctx, app.Config{
 		DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, DatabaseURL: *databaseURL,
-		AllowGitLabHosts: allow, Logger: logger, Getenv: e.getenv,
+		AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
 	})
 	if err != nil {
 		return err

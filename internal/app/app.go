@@ -47,6 +47,8 @@ type Config struct {
 	PublicURL        string   // default http://<listen address>
 	DatabaseURL      string   // "" for SQLite in DataDir; postgres://… for PostgreSQL
 	AllowGitLabHosts []string // GitLab hosts allowed to resolve to link-local addresses
+	TLSCertFile      string   // PEM certificate (chain) to serve HTTPS with; "" for plain HTTP
+	TLSKeyFile       string   // its PEM private key
 	Logger           *slog.Logger
 	Getenv           func(string) string // default os.Getenv
 	Clock            func() time.Time    // default time.Now
@@ -95,13 +97,17 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	if err != nil {
 		return nil, err
 	}
+	tlsCfg, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	publicURL := strings.TrimRight(cfg.PublicURL, "/")
 	if publicURL == "" {
-		publicURL = "http://" + ln.Addr().String()
+		publicURL = schemeOf(tlsCfg) + "://" + ln.Addr().String()
 	}
 	spaces := space.NewService(store, store, cfg.Clock)
 	ids := identity.NewService(store, store, cfg.Clock)
@@ -115,18 +121,20 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	stacks := stack.NewService(stack.Config{Store: store, Access: spaces, Integrations: store,
 		Checker: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box, Clock: cfg.Clock, Logger: log})
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store)})
+	modules := newModules(cfg, store, spaces, ids, box, key, publicURL, nil)
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
-		Stacks: stacks, Audit: store, ReadyFunc: store.Ready, Launchpad: pad})
+		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Users: store, Identity: ids,
 		Spaces: spaces, Integrations: integrations, Launchpad: pad, Audit: store, Clock: cfg.Clock})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, url: "http://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
+		log: log, store: store, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
-			Handler:           ui.Wrap(api),
+			Handler:           withRegistry(ui.Wrap(api), modules.registry),
+			TLSConfig:         tlsCfg,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
 			WriteTimeout:      2 * time.Minute,
@@ -134,7 +142,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 	}
-	go func() { s.serveErr <- s.http.Serve(ln) }()
+	go func() { s.serveErr <- serveOn(s.http, ln) }()
 	log.Info("hoist server listening", "address", ln.Addr().String(), "public_url", publicURL, "database", store.Dialect())
 	return s, nil
 }

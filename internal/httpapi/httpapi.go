@@ -15,6 +15,7 @@ import (
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/launchpad"
+	"github.com/hoistdev/hoist/internal/module"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 )
@@ -26,6 +27,7 @@ type Config struct {
 	Spaces       *space.Service
 	Integrations *integration.Service
 	Stacks       *stack.Service
+	Modules      *module.Service
 	Audit        audit.Store
 	// ReadyFunc reports whether the server can serve (database reachable,
 	// migrations applied); nil means always ready.
@@ -104,13 +106,21 @@ func (a *API) registerRoutes() {
 
 	a.authed("GET /api/v1/audit", a.listAudit)
 
-	a.authed("GET /api/v1/launchpad", a.getLaunchpad)
-
 	a.authed("GET /api/v1/stacks", a.listStacks)
 	a.authed("POST /api/v1/stacks", a.createStack)
 	a.authed("GET /api/v1/stacks/{id}", a.getStack)
 	a.authed("PATCH /api/v1/stacks/{id}", a.updateStack)
 	a.authed("DELETE /api/v1/stacks/{id}", a.deleteStack)
+
+	a.authed("GET /api/v1/modules", a.listModules)
+	a.authed("POST /api/v1/modules", a.createModule)
+	a.authed("GET /api/v1/modules/{id}", a.getModule)
+	a.authed("DELETE /api/v1/modules/{id}", a.deleteModule)
+	a.authed("GET /api/v1/modules/{id}/versions", a.listModuleVersions)
+	a.authed("POST /api/v1/modules/{id}/versions", a.createModuleVersion)
+	a.authed("POST /api/v1/modules/{id}/versions/{version}/mark-bad", a.markModuleVersionBad)
+
+	a.authed("GET /api/v1/launchpad", a.getLaunchpad)
 }
 
 func (a *API) public(pattern string, h handlerFunc) { a.handle(pattern, a.serve(h)) }

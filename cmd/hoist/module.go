@@ -1,0 +1,225 @@
+package main
+
+// `hoist module …`: modules and their versions (SPEC §4.5, §6.1).
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hoistdev/hoist/internal/apiclient"
+)
+
+func runModule(ctx context.Context, e *env, args []string) error {
+	return runGroup(ctx, e, "module", map[string]command{
+		"create":         {"create a module on a GitLab repository", moduleCreate},
+		"list":           {"list the modules you may read", moduleList},
+		"show":           {"show a module and its registry address", moduleShow},
+		"delete":         {"delete a module and its versions", moduleDelete},
+		"versions":       {"list a module's versions", moduleVersions},
+		"create-version": {"publish a version by hand from a commit", moduleCreateVersion},
+		"mark-bad":       {"mark a version bad with a note (the registry stops offering it)", moduleMarkBad},
+	}, args)
+}
+
+const moduleCreateSynopsis = "--name N --provider P --repository NAMESPACE/PROJECT --branch B [--space S] [--integration I] " +
+	"[--project-root DIR] [--label L]... [--description D | --description-file F]"
+
+func moduleCreate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "module create", moduleCreateSynopsis)
+	cf := addClientFlags(fs)
+	var in apiclient.CreateModule
+	var labels listFlag
+	var descFile string
+	fs.StringVar(&in.Name, "name", "", "name of the module (its id, the registry name, is the slug of it)")
+	fs.StringVar(&in.Provider, "provider", "", "the registry address's provider part, e.g. aws, google, null")
+	fs.StringVar(&in.Space, "space", "", "the space the module belongs to, its registry namespace (default root)")
+	fs.StringVar(&in.Integration, "integration", "", "id of the GitLab integration (default: the default integration)")
+	fs.StringVar(&in.Repository, "repository", "", "GitLab project path, namespace/project")
+	fs.StringVar(&in.Branch, "branch", "", "the branch the module is developed on")
+	fs.StringVar(&in.ProjectRoot, "project-root", "", "folder of the module in the repository (default: the whole repository)")
+	fs.Var(&labels, "label", "a label (repeatable)")
+	fs.StringVar(&in.Description, "description", "", "markdown description")
+	fs.StringVar(&descFile, "description-file", "", "read the description from `FILE`")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	for flagName, v := range map[string]string{"name": in.Name, "provider": in.Provider, "repository": in.Repository, "branch": in.Branch} {
+		if v == "" {
+			return usageError{fmt.Sprintf("--%s is required", flagName)}
+		}
+	}
+	var err error
+	if in.Description, _, err = textOrFile(e, "description", in.Description, descFile, flagsSet(fs)["description"]); err != nil {
+		return err
+	}
+	in.Labels = labels
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	m, err := c.CreateModule(ctx, in)
+	if err != nil {
+		return err
+	}
+	return printModule(e, cf, m)
+}
+
+func moduleList(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "module list", "")
+	cf := addClientFlags(fs)
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	items, err := c.ListModules(ctx)
+	if err != nil {
+		return err
+	}
+	if cf.json() {
+		return writeJSON(e.stdout, items)
+	}
+	rows := [][]string{{"ID", "PROVIDER", "SPACE", "INTEGRATION", "REPOSITORY", "PROJECT ROOT", "SOURCE", "LABELS"}}
+	for _, m := range items {
+		rows = append(rows, []string{m.ID, m.Provider, m.Space, m.Integration, m.Repository, orDash(m.ProjectRoot),
+			m.Source, joinOrDash(m.Labels)})
+	}
+	return table(e.stdout, rows)
+}
+
+func moduleShow(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "module show", "ID")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "module id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	m, err := c.GetModule(ctx, id)
+	if err != nil {
+		return err
+	}
+	return printModule(e, cf, m)
+}
+
+func printModule(e *env, cf *clientFlags, m *apiclient.Module) error {
+	warn(e, m.Warnings)
+	if cf.json() {
+		return writeJSON(e.stdout, m)
+	}
+	integ := m.Integration
+	if m.Detached {
+		integ += " (deleted: the module is detached)"
+	}
+	return details(e.stdout, []kv{
+		{"ID", m.ID}, {"Name", m.Name}, {"Provider", m.Provider}, {"Space", m.Space}, {"Integration", integ},
+		{"Repository", m.Repository}, {"Branch", m.Branch}, {"Project root", orDash(m.ProjectRoot)},
+		{"Source", "<hoist-host>/" + m.Source}, {"Labels", joinOrDash(m.Labels)}, {"Created", fmtTime(m.CreatedAt)},
+	}, "Description", m.Description)
+}
+
+func moduleDelete(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "module delete", "ID")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "module id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	if err := c.DeleteModule(ctx, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "module %s deleted\n", id)
+	return nil
+}
+
+func moduleVersions(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "module versions", "MODULE")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "module id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	vs, err := c.ListModuleVersions(ctx, id)
+	if err != nil {
+		return err
+	}
+	if cf.json() {
+		return writeJSON(e.stdout, vs)
+	}
+	rows := [][]string{{"VERSION", "STATE", "SHA", "TAG", "CREATED", "BY", "NOTE"}}
+	for _, v := range vs {
+		rows = append(rows, []string{v.Version, v.State, v.SHA, orDash(v.Tag), fmtTime(v.CreatedAt), orDash(v.CreatedBy), orDash(v.Note)})
+	}
+	return table(e.stdout, rows)
+}
+
+func moduleCreateVersion(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "module create-version", "MODULE --sha SHA --version V")
+	cf := addClientFlags(fs)
+	var sha, version string
+	fs.StringVar(&sha, "sha", "", "the commit to publish (full or abbreviated SHA)")
+	fs.StringVar(&version, "version", "", "the version, e.g. 1.2.0 or v1.2.0")
+	id, err := parseWithID(fs, args, "module id")
+	if err != nil {
+		return err
+	}
+	if sha == "" || version == "" {
+		return usageError{"module create-version: --sha and --version are required"}
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	v, err := c.CreateModuleVersion(ctx, id, version, sha)
+	if err != nil {
+		return err
+	}
+	return printVersion(e, cf, v)
+}
+
+func moduleMarkBad(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "module mark-bad", "MODULE VERSION --note N")
+	cf := addClientFlags(fs)
+	var note string
+	fs.StringVar(&note, "note", "", "why the version is bad (required)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usageError{fmt.Sprintf("module mark-bad: want MODULE VERSION, got %d arguments", len(pos))}
+	}
+	if note == "" {
+		return usageError{"module mark-bad: --note is required"}
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	v, err := c.MarkModuleVersionBad(ctx, pos[0], pos[1], note)
+	if err != nil {
+		return err
+	}
+	return printVersion(e, cf, v)
+}
+
+func printVersion(e *env, cf *clientFlags, v *apiclient.ModuleVersion) error {
+	if cf.json() {
+		return writeJSON(e.stdout, v)
+	}
+	return details(e.stdout, []kv{{"Module", v.Module}, {"Version", v.Version}, {"State", v.State}, {"SHA", v.SHA},
+		{"Tag", orDash(v.Tag)}, {"Created", fmtTime(v.CreatedAt)}, {"By", orDash(v.CreatedBy)}}, "Note", v.Note)
+}

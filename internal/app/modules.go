@@ -1,0 +1,87 @@
+package app
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+
+	"github.com/hoistdev/hoist/internal/identity"
+	"github.com/hoistdev/hoist/internal/module"
+	"github.com/hoistdev/hoist/internal/registry"
+	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/store/sqlstore"
+	"github.com/hoistdev/hoist/internal/vcs/gitlab"
+)
+
+// ModuleCacheDir is where, inside the data dir, the registry keeps the
+// archives it repacked from GitLab.
+const ModuleCacheDir = "module-cache"
+
+// moduleParts is the module service and the registry serving it.
+type moduleParts struct {
+	service  *module.Service
+	registry *registry.Handler
+}
+
+// newModules wires modules and the module registry. The registry's link
+// signing key is derived from the encryption key, which every replica
+// shares, so a link one replica signs another accepts.
+func newModules(cfg Config, store *sqlstore.Store, spaces *space.Service, ids *identity.Service,
+	box *secret.Box, key []byte, publicURL string, statuses module.StatusPoster) moduleParts {
+	checker := gitlab.NewChecker(cfg.AllowGitLabHosts, cfg.Logger)
+	svc := module.NewService(module.Config{Store: store, Access: spaces, Integrations: store, Checker: checker,
+		Source: checker, Statuses: statuses, Box: box, PublicURL: publicURL, Clock: cfg.Clock, Logger: cfg.Logger})
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("hoist registry download links v1"))
+	reg := registry.New(registry.Config{Modules: svc, Authenticate: ids.Authenticate, PublicURL: publicURL,
+		SigningKey: mac.Sum(nil), CacheDir: filepath.Join(cfg.DataDir, ModuleCacheDir), Clock: cfg.Clock, Logger: cfg.Logger})
+	return moduleParts{service: svc, registry: reg}
+}
+
+// withRegistry routes the registry protocol's paths to reg and everything
+// else to next.
+func withRegistry(next http.Handler, reg *registry.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range registry.Patterns() {
+		mux.Handle(p, reg)
+	}
+	mux.Handle("/", next)
+	return mux
+}
+
+// tlsConfig loads the server certificate when the config names one (nil
+// without TLS). OpenTofu discovers module registries only over HTTPS.
+func tlsConfig(cfg Config) (*tls.Config, error) {
+	if cfg.TLSCertFile == "" && cfg.TLSKeyFile == "" {
+		return nil, nil
+	}
+	if cfg.TLSCertFile == "" || cfg.TLSKeyFile == "" {
+		return nil, fmt.Errorf("TLS needs both a certificate (--tls-cert) and its key (--tls-key)")
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS certificate %s and key %s: %w", cfg.TLSCertFile, cfg.TLSKeyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// schemeOf is the URL scheme the server answers on.
+func schemeOf(t *tls.Config) string {
+	if t != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// serveOn serves srv on ln, over TLS when srv has a TLS config.
+func serveOn(srv *http.Server, ln net.Listener) error {
+	if srv.TLSConfig != nil {
+		return srv.ServeTLS(ln, "", "")
+	}
+	return srv.Serve(ln)
+}
