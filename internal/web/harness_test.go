@@ -172,13 +172,13 @@ func (h *harness) client() *client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-type page struct {
+type resp struct {
 	status int
 	header http.Header
 	body   string
 }
 
-func (c *client) do(method, path string, form url.Values, header map[string]string) page {
+func (c *client) do(method, path string, form url.Values, header map[string]string) resp {
 	c.t.Helper()
 	var rd io.Reader
 	if form != nil {
@@ -194,18 +194,18 @@ func (c *client) do(method, path string, form url.Values, header map[string]stri
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := c.http.Do(req)
+	res, err := c.http.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, header: res.Header, body: string(b)}
 }
 
-func (c *client) get(path string) page { c.t.Helper(); return c.do("GET", path, nil, nil) }
+func (c *client) get(path string) resp { c.t.Helper(); return c.do("GET", path, nil, nil) }
 
-func (c *client) post(path string, form url.Values) page {
+func (c *client) post(path string, form url.Values) resp {
 	c.t.Helper()
 	return c.do("POST", path, form, nil)
 }
@@ -213,7 +213,7 @@ func (c *client) post(path string, form url.Values) page {
 var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
 // csrf returns the CSRF token of a rendered page.
-func csrf(t *testing.T, p page) string {
+func csrf(t *testing.T, p resp) string {
 	t.Helper()
 	m := csrfRe.FindStringSubmatch(p.body)
 	if m == nil {
@@ -223,7 +223,7 @@ func csrf(t *testing.T, p page) string {
 }
 
 // login logs c in with a password and returns the answer to the POST.
-func (c *client) login(username, password string) page {
+func (c *client) login(username, password string) resp {
 	c.t.Helper()
 	token := csrf(c.t, c.get("/login"))
 	return c.post("/login", url.Values{"csrf_token": {token}, "username": {username}, "password": {password}})

@@ -1,0 +1,130 @@
+package web_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+// TestAdminSetsUpGitLab walks the seed document in a real browser: log in,
+// Source control, Set up integration → GitLab, a bad token (inline error,
+// fields kept), the right token, LaunchPad step 1 complete, ⋯ → See details
+// with the webhook endpoint and secret.
+func TestAdminSetsUpGitLab(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	x := tabT{t: t, ctx: tab(t)}
+	base := h.srv.URL()
+
+	x.login(base, "admin", h.adminPass)
+	if p := x.path(); p != "/launchpad" {
+		t.Fatalf("after the first login: %s, want the LaunchPad", p)
+	}
+	if d := x.count("#step-1.done"); d != 0 {
+		t.Fatal("step 1 complete before any integration exists")
+	}
+	x.screenshot("launchpad-empty")
+
+	x.click("nav a[href='/source-control']")
+	x.screenshot("source-control-empty")
+	x.do(chromedp.Click(chromedp.CSS("details.setup > summary")), chromedp.WaitVisible(chromedp.ID("choose-gitlab")))
+	x.click("#choose-gitlab")
+	if p := x.path(); p != "/source-control/gitlab/new" {
+		t.Fatalf("GitLab choice opened %s", p)
+	}
+	x.do(
+		chromedp.SendKeys(chromedp.ID("name"), "Acme GitLab"),
+		chromedp.SendKeys(chromedp.ID("api_host"), h.simURL),
+		chromedp.SendKeys(chromedp.ID("token"), "glpat-this-token-does-not-exist"),
+		chromedp.SendKeys(chromedp.ID("labels"), "prod, team-a"),
+		chromedp.SendKeys(chromedp.ID("description"), "Our **main** GitLab"),
+	)
+	x.click("#submit")
+	if errText := x.text("#token-error"); !strings.Contains(errText, "GitLab rejected the token") {
+		t.Errorf("token error = %q", errText)
+	}
+	if got := [...]string{x.value("#name"), x.value("#api_host"), x.value("#labels"), x.value("#description"), x.value("#token")}; got != [...]string{"Acme GitLab", h.simURL, "prod, team-a", "Our **main** GitLab", ""} {
+		t.Errorf("after the error the form holds %q; want the fields kept and the token empty", got)
+	}
+	if n := x.count("#type-default:checked"); n != 1 {
+		t.Error("integration type not kept")
+	}
+	x.screenshot("integration-form-error")
+
+	x.do(chromedp.SendKeys(chromedp.ID("token"), h.gitlabToken(gitlabsim.TokenOptions{})))
+	x.click("#submit")
+	if p := x.path(); p != "/source-control/gitlab/acme-gitlab?done=created" {
+		t.Fatalf("after Set up: %s (%s)", p, x.text("main"))
+	}
+
+	x.click("nav a[href='/launchpad']")
+	if x.count("#step-1.done") != 1 || !strings.Contains(x.text("#step-1"), "Complete") {
+		t.Errorf("LaunchPad step 1 not complete after the integration: %q", x.text("#step-1"))
+	}
+	x.screenshot("launchpad-step1")
+
+	x.click("nav a[href='/source-control']")
+	if row := x.text("#integration-acme-gitlab"); !strings.Contains(row, "Default") || !strings.Contains(row, "prod") || !strings.Contains(row, h.simURL) {
+		t.Errorf("list row = %q", row)
+	}
+	x.screenshot("source-control")
+	x.do(chromedp.Click(chromedp.CSS("#integration-acme-gitlab summary.dots")), chromedp.WaitVisible(chromedp.CSS("#integration-acme-gitlab a.see-details")))
+	x.screenshot("source-control-menu")
+	x.click("#integration-acme-gitlab a.see-details")
+
+	var api map[string]any
+	h.api("GET", "/api/v1/integrations/gitlab/acme-gitlab", nil, http.StatusOK, &api)
+	if got, want := x.value("#webhook-endpoint"), h.srv.PublicURL()+"/webhooks/gitlab/acme-gitlab"; got != want {
+		t.Errorf("endpoint = %q, want %q", got, want)
+	}
+	if got := x.value("#webhook-secret"); got == "" || got != api["webhook_secret"] {
+		t.Errorf("secret on the page = %q, API says %v", got, api["webhook_secret"])
+	}
+	if u := x.text("#token-user"); u != "hoist-bot" {
+		t.Errorf("token user = %q", u)
+	}
+	if md := x.count(".markdown strong"); md != 1 {
+		t.Error("description markdown not rendered")
+	}
+	x.do(chromedp.Click(chromedp.CSS("button.copy[data-copy='webhook-secret']")))
+	x.do(chromedp.Poll[chromedp.Void](`document.getElementById("copy-status").textContent.includes("Copied")`))
+	x.screenshot("integration-details")
+}
+
+// TestReaderBrowser: a reader sees the integration listed, without the ⋯
+// menu, and is refused the details page.
+func TestReaderBrowser(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	it := h.createIntegration("Acme GitLab")
+	pw := h.createUser("reader", "read")
+	x := tabT{t: t, ctx: tab(t)}
+	base := h.srv.URL()
+
+	x.navigate("/login", base)
+	x.screenshot("login")
+	x.login(base, "reader", pw)
+	x.click("nav a[href='/source-control']")
+	if row := x.text("#integration-acme-gitlab"); !strings.Contains(row, "Acme GitLab") {
+		t.Fatalf("reader's list row = %q", row)
+	}
+	if n := x.count("summary.dots") + x.count("a.see-details") + x.count("details.setup"); n != 0 {
+		t.Errorf("reader sees %d menu elements", n)
+	}
+	x.screenshot("source-control-reader")
+	x.navigate("/source-control/gitlab/acme-gitlab", base)
+	if h1 := x.text("h1"); h1 != "Not allowed" {
+		t.Errorf("reader on the details page sees %q", h1)
+	}
+	html, err := chromedp.Run(x.ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(html, it["webhook_secret"].(string)) {
+		t.Error("the webhook secret reached the reader's browser")
+	}
+}
