@@ -58,6 +58,7 @@ type Config struct {
 type Server struct {
 	log       *slog.Logger
 	store     *sqlstore.Store
+	hooks     *webhooks
 	http      *http.Server
 	url       string
 	publicURL string
@@ -122,18 +123,20 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Checker: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box, Clock: cfg.Clock, Logger: log})
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store)})
 	modules := newModules(cfg, store, spaces, ids, box, key, publicURL, nil)
+	hooks := newWebhooks(cfg, store, box, spaces)
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
-		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad})
+		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad,
+		Deliveries: hooks.log})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Users: store, Identity: ids,
 		Spaces: spaces, Integrations: integrations, Launchpad: pad, Audit: store, Clock: cfg.Clock})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
+		log: log, store: store, hooks: hooks, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
-			Handler:           withRegistry(ui.Wrap(api), modules.registry),
+			Handler:           withWebhooks(withRegistry(ui.Wrap(api), modules.registry), hooks.intake),
 			TLSConfig:         tlsCfg,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
@@ -141,6 +144,10 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
+	}
+	if err := hooks.start(ctx); err != nil {
+		hooks.stop()
+		return nil, errors.Join(err, ln.Close())
 	}
 	go func() { s.serveErr <- serveOn(s.http, ln) }()
 	log.Info("hoist server listening", "address", ln.Addr().String(), "public_url", publicURL, "database", store.Dialect())
@@ -222,6 +229,7 @@ func (s *Server) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		err := s.http.Shutdown(ctx)
+		s.hooks.stop() // after the HTTP server: deliveries in flight are stored first
 		s.closeErr = errors.Join(err, s.store.Close())
 		s.log.Info("hoist server stopped")
 	})

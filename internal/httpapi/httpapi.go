@@ -18,6 +18,7 @@ import (
 	"github.com/hoistdev/hoist/internal/module"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/webhook"
 )
 
 // Config wires the API to the services.
@@ -34,6 +35,8 @@ type Config struct {
 	ReadyFunc func(ctx context.Context) error
 	// Launchpad computes GET /api/v1/launchpad (shared with the web UI).
 	Launchpad *launchpad.LaunchPad
+	// Deliveries is the webhook delivery log.
+	Deliveries *webhook.Log
 }
 
 // Route is one registered method and path pattern.
@@ -121,6 +124,10 @@ func (a *API) registerRoutes() {
 	a.authed("POST /api/v1/modules/{id}/versions/{version}/mark-bad", a.markModuleVersionBad)
 
 	a.authed("GET /api/v1/launchpad", a.getLaunchpad)
+
+	a.authed("GET /api/v1/deliveries", a.listDeliveries)
+	a.authed("GET /api/v1/deliveries/{id}", a.getDelivery)
+	a.authed("POST /api/v1/deliveries/{id}/redeliver", a.redeliverDelivery)
 }
 
 func (a *API) public(pattern string, h handlerFunc) { a.handle(pattern, a.serve(h)) }
