@@ -30,6 +30,10 @@ if [ ! -x "$tools/bin/staticcheck" ]; then
 fi
 # The pinned OpenTofu the run tests execute (built once from the module proxy).
 bash scripts/install-tofu.sh
+# Headless Chromium for the web UI's browser tests (Debian's package).
+if ! command -v chromium >/dev/null; then
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
 
 step "lint"
 unformatted=$(gofmt -l $(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go'))
