@@ -30,9 +30,10 @@ if [ ! -x "$tools/bin/staticcheck" ]; then
 fi
 # The pinned OpenTofu the run tests execute (built once from the module proxy).
 bash scripts/install-tofu.sh
-# Headless Chromium for the web UI's browser tests (Debian's package).
+# Headless Chromium for the web UI's browser tests (Debian's package), with a
+# font so that screenshots show text.
 if ! command -v chromium >/dev/null; then
-  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core
 fi
 
 step "lint"
