@@ -1,0 +1,278 @@
+package app_test
+
+// End-to-end tests of modules (issue 8): Hoist served over TLS with a test
+// CA, a module bound to a simulator project, and the real `tofu` consuming
+// it through Hoist's module registry.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+const (
+	moduleProject = "acme/modules/greeting"
+	moduleRoot    = "modules/greeting"
+	moduleMainTF  = "variable \"name\" {\n  type = string\n}\n\noutput \"greeting\" {\n  value = \"hello, ${var.name}\"\n}\n"
+)
+
+// tlsHarness is the harness with Hoist on HTTPS and a client trusting it.
+type tlsHarness struct {
+	*harness
+	ca     testCA
+	client *http.Client
+}
+
+func setupTLS(t *testing.T) *tlsHarness {
+	t.Helper()
+	ca := newTestCA(t)
+	h := setup(t, func(c *app.Config) { c.TLSCertFile, c.TLSKeyFile = ca.certFile, ca.keyFile })
+	if !strings.HasPrefix(h.srv.URL(), "https://") || !strings.HasPrefix(h.srv.PublicURL(), "https://") {
+		t.Fatalf("URL %s, public URL %s: want https", h.srv.URL(), h.srv.PublicURL())
+	}
+	return &tlsHarness{harness: h, ca: ca, client: ca.client()}
+}
+
+// tlsResponse is a response with its headers.
+type tlsResponse struct {
+	response
+	header http.Header
+}
+
+// do sends one request over TLS with key as the Bearer token.
+func (h *tlsHarness) do(method, path, key string, body any) tlsResponse {
+	h.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	u := path
+	if !strings.HasPrefix(path, "https://") {
+		u = h.srv.URL() + path
+	}
+	req, err := http.NewRequestWithContext(h.t.Context(), method, u, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tlsResponse{response: response{status: resp.StatusCode, body: data}, header: resp.Header}
+}
+
+func (h *tlsHarness) mustTLS(want int, method, path, key string, body any) tlsResponse {
+	h.t.Helper()
+	r := h.do(method, path, key, body)
+	if r.status != want {
+		h.t.Fatalf("%s %s = %d %s, want %d", method, path, r.status, r.body, want)
+	}
+	return r
+}
+
+// moduleSetup creates the simulator project, a default integration whose
+// user maintains it, the space platform and the module greeting in it.
+func (h *tlsHarness) moduleSetup() (webhookEndpoint, webhookSecret string) {
+	h.t.Helper()
+	ctx := h.t.Context()
+	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: moduleProject, Files: map[string]string{
+		moduleRoot + "/main.tf": moduleMainTF, "README.md": "# modules\n"}}); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		h.t.Fatal(err)
+	}
+	var it struct {
+		WebhookEndpoint string `json:"webhook_endpoint"`
+		WebhookSecret   string `json:"webhook_secret"`
+	}
+	h.mustTLS(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
+		h.integrationBody("Acme GitLab", "", h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).decode(h.t, &it)
+	h.mustTLS(http.StatusCreated, "POST", "/api/v1/spaces", h.adminKey, map[string]any{"name": "platform", "parent": "root"})
+	h.mustTLS(http.StatusCreated, "POST", "/api/v1/spaces", h.adminKey, map[string]any{"name": "other", "parent": "root"})
+	var m struct{ ID, Source string }
+	h.mustTLS(http.StatusCreated, "POST", "/api/v1/modules", h.adminKey, map[string]any{"name": "greeting", "provider": "null",
+		"space": "platform", "repository": moduleProject, "branch": "main", "project_root": moduleRoot}).decode(h.t, &m)
+	if m.ID != "greeting" || m.Source != "platform/greeting/null" {
+		h.t.Fatalf("module = %+v", m)
+	}
+	return it.WebhookEndpoint, it.WebhookSecret
+}
+
+// key creates an API key with one role.
+func (h *tlsHarness) key(name, space, role string) string {
+	h.t.Helper()
+	var k struct{ Secret string }
+	h.mustTLS(http.StatusCreated, "POST", "/api/v1/api-keys", h.adminKey, map[string]any{"name": name,
+		"roles": []map[string]string{{"space": space, "role": role}}}).decode(h.t, &k)
+	return k.Secret
+}
+
+func (h *tlsHarness) host() string {
+	u, err := url.Parse(h.srv.URL())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return u.Host
+}
+
+func TestModuleRegistryServesTofu(t *testing.T) {
+	t.Parallel()
+	h := setupTLS(t)
+	h.moduleSetup()
+	head, err := h.sim.ResolveRef(t.Context(), moduleProject, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Version, SHA, State string }
+	h.mustTLS(http.StatusCreated, "POST", "/api/v1/modules/greeting/versions", h.adminKey,
+		map[string]any{"version": "v0.1.0", "sha": head[:12]}).decode(t, &v)
+	if v.Version != "0.1.0" || v.SHA != head || v.State != "published" {
+		t.Fatalf("version = %+v", v)
+	}
+	reader := h.key("reader", "platform", "read")
+	outsider := h.key("outsider", "other", "read")
+
+	// Discovery is public; everything else needs a key, and a principal
+	// without read on the module's space gets 404.
+	var disc map[string]string
+	h.mustTLS(http.StatusOK, "GET", "/.well-known/terraform.json", "", nil).decode(t, &disc)
+	if disc["modules.v1"] != "/registry/modules/v1/" || len(disc) != 1 {
+		t.Errorf("discovery = %v", disc)
+	}
+	versions := "/registry/modules/v1/platform/greeting/null/versions"
+	h.mustTLS(http.StatusUnauthorized, "GET", versions, "", nil)
+	h.mustTLS(http.StatusNotFound, "GET", versions, outsider, nil)
+	h.mustTLS(http.StatusNotFound, "GET", "/registry/modules/v1/platform/greeting/null/0.1.0/download", outsider, nil)
+	h.mustTLS(http.StatusNotFound, "GET", "/registry/modules/v1/other/greeting/null/versions", reader, nil)
+	var vs struct {
+		Modules []struct {
+			Versions []struct{ Version string }
+		}
+	}
+	h.mustTLS(http.StatusOK, "GET", versions, reader, nil).decode(t, &vs)
+	if len(vs.Modules) != 1 || len(vs.Modules[0].Versions) != 1 || vs.Modules[0].Versions[0].Version != "0.1.0" {
+		t.Errorf("versions = %s", mustJSON(t, vs))
+	}
+	dl := h.mustTLS(http.StatusNoContent, "GET", "/registry/modules/v1/platform/greeting/null/0.1.0/download", reader, nil)
+	link := dl.header.Get("X-Terraform-Get")
+	if !strings.HasPrefix(link, h.srv.PublicURL()+"/registry/archives/greeting/0.1.0.tar.gz?") {
+		t.Fatalf("X-Terraform-Get = %q", link)
+	}
+	// The link works without a key, and only as signed.
+	h.mustTLS(http.StatusOK, "GET", link, "", nil)
+	h.mustTLS(http.StatusForbidden, "GET", strings.Replace(link, "signature=", "signature=x", 1), "", nil)
+	h.mustTLS(http.StatusForbidden, "GET", strings.Replace(link, "0.1.0.tar.gz", "0.2.0.tar.gz", 1), "", nil)
+
+	// The real tofu, as a stack's workspace would run it.
+	dir := t.TempDir()
+	code := "module \"m\" {\n  source  = \"" + h.host() + "/platform/greeting/null\"\n  version = \"0.1.0\"\n  name    = \"hoist\"\n}\n\n" +
+		"output \"greeting\" {\n  value = module.m.greeting\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(code), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tofu := tofuBinary(t)
+	out := h.tofu(tofu, dir, reader, "init", "-input=false", "-no-color")
+	if !strings.Contains(out, "Downloading "+h.host()+"/platform/greeting/null 0.1.0") {
+		t.Errorf("tofu init did not download from Hoist:\n%s", out)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, ".terraform", "modules", "m", "main.tf")); err != nil || string(b) != moduleMainTF {
+		t.Errorf("installed module main.tf = %q, %v", b, err)
+	}
+	out = h.tofu(tofu, dir, reader, "plan", "-input=false", "-no-color")
+	if !strings.Contains(out, `greeting = "hello, hoist"`) {
+		t.Errorf("tofu plan output lacks the module's output:\n%s", out)
+	}
+	// A reader of another space cannot install it.
+	if out, err := h.tofuRun(tofu, t.TempDir(), code, outsider, "init", "-input=false", "-no-color"); err == nil {
+		t.Errorf("tofu init as an outsider succeeded:\n%s", out)
+	}
+}
+
+// tofuBinary finds the tofu scripts/install-tofu.sh builds, or skips.
+func tofuBinary(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	p := filepath.Join(filepath.Dir(file), "..", "..", ".tools", "bin", "tofu")
+	if _, err := os.Stat(p); err != nil {
+		if lp, lerr := exec.LookPath("tofu"); lerr == nil {
+			return lp
+		}
+		t.Skipf("no tofu (run scripts/install-tofu.sh): %v", err)
+	}
+	return p
+}
+
+// tofu runs tofu in dir against Hoist's registry with key as the registry
+// token and fails the test when it fails.
+func (h *tlsHarness) tofu(bin, dir, key string, args ...string) string {
+	h.t.Helper()
+	out, err := h.tofuRun(bin, dir, "", key, args...)
+	if err != nil {
+		h.t.Fatalf("tofu %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// tofuRun runs tofu with its own CLI config, home and plugin cache, trusting
+// the test CA (SSL_CERT_FILE), and the API key in TF_TOKEN_<host> with the
+// host's dots as underscores (OpenTofu reads the port after a colon).
+func (h *tlsHarness) tofuRun(bin, dir, code, key string, args ...string) (string, error) {
+	h.t.Helper()
+	if code != "" {
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(code), 0o600); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	home := h.t.TempDir()
+	cliConfig := filepath.Join(home, "tofurc")
+	if err := os.WriteFile(cliConfig, []byte("disable_checkpoint = true\n"), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(h.t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = []string{
+		"HOME=" + home, "PATH=" + os.Getenv("PATH"), "TF_CLI_CONFIG_FILE=" + cliConfig, "SSL_CERT_FILE=" + h.ca.caFile,
+		"TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1",
+		"TF_TOKEN_" + strings.ReplaceAll(h.host(), ".", "_") + "=" + key,
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
