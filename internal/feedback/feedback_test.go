@@ -25,19 +25,13 @@ func current(t *testing.T, sts []gitlabsim.CommitStatus, name string) gitlabsim.
 	return found[0]
 }
 
-// wantLanded checks that every write is done, or skipped because a newer
-// write of the same key superseded it, and that the newest of each key is
-// done.
+// wantLanded checks wantNoFailures and that the newest write of each key
+// is done.
 func wantLanded(t *testing.T, ws []feedback.Write) {
 	t.Helper()
+	wantNoFailures(t, ws)
 	newest := map[string]feedback.Write{}
 	for _, w := range ws {
-		if w.State != feedback.StateDone && w.State != feedback.StateSkipped {
-			t.Errorf("write %d (%s) is %s: %s %s", w.ID, w.Describe(), w.State, w.LastError, w.Result)
-		}
-		if w.State == feedback.StateSkipped && !strings.HasPrefix(w.Result, "superseded") {
-			t.Errorf("write %d (%s) skipped: %s", w.ID, w.Describe(), w.Result)
-		}
 		if n, ok := newest[w.Key]; !ok || w.After(n.Mark()) {
 			newest[w.Key] = w
 		}
@@ -45,6 +39,20 @@ func wantLanded(t *testing.T, ws []feedback.Write) {
 	for _, w := range newest {
 		if w.State != feedback.StateDone {
 			t.Errorf("newest write of %s is %s", w.Key, w.State)
+		}
+	}
+}
+
+// wantNoFailures checks that every write is done, or skipped because a
+// newer write of the same key superseded it.
+func wantNoFailures(t *testing.T, ws []feedback.Write) {
+	t.Helper()
+	for _, w := range ws {
+		if w.State != feedback.StateDone && w.State != feedback.StateSkipped {
+			t.Errorf("write %d (%s) is %s: %s %s", w.ID, w.Describe(), w.State, w.LastError, w.Result)
+		}
+		if w.State == feedback.StateSkipped && !strings.HasPrefix(w.Result, "superseded") {
+			t.Errorf("write %d (%s) skipped: %s", w.ID, w.Describe(), w.Result)
 		}
 	}
 }
