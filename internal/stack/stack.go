@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/audit"
+	"github.com/hoistdev/hoist/internal/trigger"
 )
 
 // Tool is the infrastructure-as-code binary a stack's runs use.
@@ -115,6 +116,10 @@ type Store interface {
 	// path (compared case-insensitively). Ordered by id. Detached stacks
 	// are never returned: their integration is gone.
 	ListStacksByRepository(ctx context.Context, integrationID string, projectID int64, path string) ([]Stack, error)
+	// ListTriggerStacks is ListStacksByRepository with only what the push
+	// policy needs (trigger.Stack), for webhook processing: it reads a
+	// fraction of the columns. Detached is always false.
+	ListTriggerStacks(ctx context.Context, integrationID string, projectID int64, path string) ([]trigger.Stack, error)
 	// MoveTrackedCommit sets the stack's tracked commit to c when c.Branch
 	// is still the stack's tracked branch, and reports whether it moved.
 	// A missing stack is NotFound.

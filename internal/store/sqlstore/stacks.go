@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/trigger"
 )
 
 var _ stack.Store = (*Store)(nil)
@@ -24,7 +26,7 @@ func scanStack(row interface{ Scan(...any) error }) (stack.Stack, error) {
 	var tool string
 	var movedAt *time.Time
 	err := row.Scan(&st.ID, &st.Name, &st.SpaceID, &integrationID, &st.DetachedFrom, &st.Repository, &st.ProjectID,
-		&st.Branch, &st.ProjectRoot, jsonScan{&st.AdditionalProjectGlobs}, jsonScan{&st.Labels}, &st.Autodeploy,
+		&st.Branch, &st.ProjectRoot, stringsScan{&st.AdditionalProjectGlobs}, stringsScan{&st.Labels}, &st.Autodeploy,
 		&st.Description, &tool, &st.ToolVersion, &st.WorkerPool, &st.AllowForkMRs, &st.GitCheckout,
 		&trackedSHA, &trackedBranch, nullTimeScan{&movedAt}, timeScan{&st.CreatedAt}, timeScan{&st.UpdatedAt}, &st.CreatedBy)
 	if err != nil {
@@ -169,7 +171,7 @@ func (s *Store) queryStacks(ctx context.Context, query string, args ...any) ([]s
 		return nil, err
 	}
 	defer rows.Close()
-	out := []stack.Stack{}
+	out := make([]stack.Stack, 0, 64)
 	for rows.Next() {
 		st, err := scanStack(rows)
 		if err != nil {
@@ -180,29 +182,86 @@ func (s *Store) queryStacks(ctx context.Context, query string, args ...any) ([]s
 	return out, rows.Err()
 }
 
-// ListStacksByRepository implements stack.Store. The two halves of the
-// UNION each use one index, (integration_id, project_id, id) and
-// (integration_id, repository_key, id); they are disjoint because the
-// second only holds stacks whose project id is unknown.
+// ListStacksByRepository implements stack.Store.
 func (s *Store) ListStacksByRepository(ctx context.Context, integrationID string, projectID int64, path string) ([]stack.Stack, error) {
-	var parts []string
-	var args []any
-	if projectID != 0 {
-		parts = append(parts, "SELECT "+stackCols+" FROM stacks WHERE integration_id = ? AND project_id = ?")
-		args = append(args, integrationID, projectID)
-	}
-	if path != "" {
-		parts = append(parts, "SELECT "+stackCols+" FROM stacks WHERE integration_id = ? AND project_id = 0 AND repository_key = ?")
-		args = append(args, integrationID, strings.ToLower(path))
-	}
-	if len(parts) == 0 {
+	query, args := repoQuery(stackCols, integrationID, projectID, path)
+	if query == "" {
 		return []stack.Stack{}, nil
 	}
-	out, err := s.queryStacks(ctx, strings.Join(parts, " UNION ALL ")+" ORDER BY id", args...)
+	out, err := s.queryStacks(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list stacks of %s project %d (%s): %w", integrationID, projectID, path, err)
 	}
+	slices.SortFunc(out, func(a, b stack.Stack) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// ListTriggerStacks implements stack.Store: ListStacksByRepository reading
+// only the columns the push policy needs, about twice as fast on 10,000
+// stacks.
+func (s *Store) ListTriggerStacks(ctx context.Context, integrationID string, projectID int64, path string) ([]trigger.Stack, error) {
+	query, args := repoQuery("id, branch, project_root, additional_project_globs, labels, allow_fork_mrs", integrationID, projectID, path)
+	if query == "" {
+		return []trigger.Stack{}, nil
+	}
+	rows, err := s.query(ctx, s.r, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list trigger stacks of %s project %d (%s): %w", integrationID, projectID, path, err)
+	}
+	defer rows.Close()
+	out := make([]trigger.Stack, 0, 64)
+	for rows.Next() {
+		var st trigger.Stack
+		if err := rows.Scan(&st.ID, &st.Branch, &st.ProjectRoot, stringsScan{&st.AdditionalGlobs}, stringsScan{&st.Labels}, &st.AllowForks); err != nil {
+			return nil, fmt.Errorf("list trigger stacks of %s: %w", integrationID, err)
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list trigger stacks of %s: %w", integrationID, err)
+	}
+	slices.SortFunc(out, func(a, b trigger.Stack) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// repoQuery selects cols of the stacks of one repository: a UNION ALL of
+// two index range scans, (integration_id, project_id, id) and, for stacks
+// whose project id is unknown, (integration_id, repository_key, id). The
+// halves are disjoint. There is no ORDER BY: sorting the union in SQL
+// costs SQLite a temporary b-tree of every row, several times slower than
+// sorting the (already nearly sorted) result in Go.
+func repoQuery(cols, integrationID string, projectID int64, path string) (string, []any) {
+	var parts []string
+	var args []any
+	if projectID != 0 {
+		parts = append(parts, "SELECT "+cols+" FROM stacks WHERE integration_id = ? AND project_id = ?")
+		args = append(args, integrationID, projectID)
+	}
+	if path != "" {
+		parts = append(parts, "SELECT "+cols+" FROM stacks WHERE integration_id = ? AND project_id = 0 AND repository_key = ?")
+		args = append(args, integrationID, strings.ToLower(path))
+	}
+	return strings.Join(parts, " UNION ALL "), args
+}
+
+// stringsScan decodes a JSON list of strings, skipping the JSON decoder for
+// the common empty list.
+type stringsScan struct{ v *[]string }
+
+func (ss stringsScan) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		if v == "[]" {
+			*ss.v = []string{}
+			return nil
+		}
+	case []byte:
+		if string(v) == "[]" {
+			*ss.v = []string{}
+			return nil
+		}
+	}
+	return jsonScan{ss.v}.Scan(src)
 }
 
 // UpdateStack implements stack.Store.

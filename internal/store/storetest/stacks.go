@@ -12,6 +12,7 @@ import (
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
+	"github.com/hoistdev/hoist/internal/trigger"
 )
 
 func testStack(id, spaceID, integrationID string) stack.Stack {
@@ -258,6 +259,7 @@ func testStacksByRepository(t *testing.T, h Harness) {
 	add := func(id, integrationID, repo string, projectID int64) {
 		st := testStack(id, "a", integrationID)
 		st.Repository, st.ProjectID = repo, projectID
+		st.ProjectRoot, st.AdditionalProjectGlobs, st.Labels, st.AllowForkMRs = "infra/"+id, []string{"modules/**", id + "/*.tf"}, []string{id}, len(id)%2 == 0
 		mustStack(t, s, st)
 	}
 	add("p7-b", "gl", "acme/infra", 7)
@@ -292,6 +294,20 @@ func testStacksByRepository(t *testing.T, h Harness) {
 		}
 		if strings.Join(ids, " ") != tt.want {
 			t.Errorf("ListStacksByRepository(%s, %d, %q) = %v, want %q", tt.integration, tt.projectID, tt.path, ids, tt.want)
+		}
+		lean, err := s.ListTriggerStacks(ctx(), tt.integration, tt.projectID, tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lean) != len(got) {
+			t.Fatalf("ListTriggerStacks returned %d stacks, ListStacksByRepository %d", len(lean), len(got))
+		}
+		for i, st := range got {
+			want := trigger.Stack{ID: st.ID, Branch: st.Branch, ProjectRoot: st.ProjectRoot,
+				AdditionalGlobs: st.AdditionalProjectGlobs, Labels: st.Labels, AllowForks: st.AllowForkMRs}
+			if !reflect.DeepEqual(lean[i], want) {
+				t.Errorf("ListTriggerStacks[%d] = %+v, want %+v", i, lean[i], want)
+			}
 		}
 	}
 }
