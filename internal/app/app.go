@@ -52,6 +52,14 @@ type Config struct {
 	Logger           *slog.Logger
 	Getenv           func(string) string // default os.Getenv
 	Clock            func() time.Time    // default time.Now
+	// WorkerSlots is how many runs the embedded pool executes at once
+	// (0: DefaultWorkerSlots; negative: no embedded workers).
+	WorkerSlots int
+	TofuPath    string        // the OpenTofu binary; "" looks for tofu on PATH
+	LeaseTTL    time.Duration // a run's lease without heartbeat (0: 30s)
+	// SchedulerPoll is how often the scheduler looks for work without a
+	// signal (0: 1s).
+	SchedulerPoll time.Duration
 }
 
 // Server is a running Hoist server.
@@ -59,6 +67,7 @@ type Server struct {
 	log       *slog.Logger
 	store     *sqlstore.Store
 	hooks     *webhooks
+	runs      *runs
 	http      *http.Server
 	url       string
 	publicURL string
@@ -123,17 +132,18 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Checker: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box, Clock: cfg.Clock, Logger: log})
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store)})
 	modules := newModules(cfg, store, spaces, ids, box, key, publicURL, nil)
-	hooks := newWebhooks(cfg, store, box, spaces)
+	runs := newRuns(cfg, store, spaces, box)
+	hooks := newWebhooks(cfg, store, box, spaces, modules.tagFunc(), runs.notify)
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
 		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad,
-		Deliveries: hooks.log})
+		Deliveries: hooks.log, Runs: runs.service, State: runs.state})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Users: store, Identity: ids,
-		Spaces: spaces, Integrations: integrations, Launchpad: pad, Audit: store, Clock: cfg.Clock})
+		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Audit: store, Clock: cfg.Clock})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, hooks: hooks, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
+		log: log, store: store, hooks: hooks, runs: runs, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
 			Handler:           withWebhooks(withRegistry(ui.Wrap(api), modules.registry), hooks.intake),
@@ -150,6 +160,9 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		return nil, errors.Join(err, ln.Close())
 	}
 	go func() { s.serveErr <- serveOn(s.http, ln) }()
+	if err := runs.start(ctx, s.url); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
 	log.Info("hoist server listening", "address", ln.Addr().String(), "public_url", publicURL, "database", store.Dialect())
 	return s, nil
 }
@@ -228,6 +241,7 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
+		s.runs.stop() // first: runs in progress are cut while the API still answers
 		err := s.http.Shutdown(ctx)
 		s.hooks.stop() // after the HTTP server: deliveries in flight are stored first
 		s.closeErr = errors.Join(err, s.store.Close())

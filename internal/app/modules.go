@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
@@ -10,12 +11,15 @@ import (
 	"path/filepath"
 
 	"github.com/hoistdev/hoist/internal/identity"
+	"github.com/hoistdev/hoist/internal/ingest"
 	"github.com/hoistdev/hoist/internal/module"
 	"github.com/hoistdev/hoist/internal/registry"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
+	"github.com/hoistdev/hoist/internal/vcs"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
+	"github.com/hoistdev/hoist/internal/webhook"
 )
 
 // ModuleCacheDir is where, inside the data dir, the registry keeps the
@@ -41,6 +45,19 @@ func newModules(cfg Config, store *sqlstore.Store, spaces *space.Service, ids *i
 	reg := registry.New(registry.Config{Modules: svc, Authenticate: ids.Authenticate, PublicURL: publicURL,
 		SigningKey: mac.Sum(nil), CacheDir: filepath.Join(cfg.DataDir, ModuleCacheDir), Clock: cfg.Clock, Logger: cfg.Logger})
 	return moduleParts{service: svc, registry: reg}
+}
+
+// tagFunc hands tag pushes to the module service and turns its outcomes
+// into delivery log lines.
+func (m moduleParts) tagFunc() ingest.TagFunc {
+	return func(ctx context.Context, integrationID string, ev vcs.Event) ([]webhook.ModuleResult, error) {
+		outs, err := m.service.OnTagPush(ctx, integrationID, ev)
+		lines := make([]webhook.ModuleResult, 0, len(outs))
+		for _, o := range outs {
+			lines = append(lines, webhook.ModuleResult{ModuleID: o.ModuleID, Version: o.Version, Result: string(o.Result), Reason: o.Reason})
+		}
+		return lines, err
+	}
 }
 
 // withRegistry routes the registry protocol's paths to reg and everything

@@ -276,3 +276,122 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// delivery is the part of a delivery log entry the module tests read.
+type delivery struct {
+	ID     string
+	Event  string
+	Ref    string
+	Status string
+	Error  string
+	Result *struct {
+		Modules []struct {
+			ModuleID string `json:"module_id"`
+			Version  string
+			Result   string
+			Reason   string
+		}
+	}
+}
+
+// tagPush runs fn (a tag push or deletion in the simulator), waits until
+// Hoist has processed the delivery it caused, and returns its log entry.
+func (h *tlsHarness) tagPush(fn func() error) delivery {
+	h.t.Helper()
+	seen := len(h.deliveries())
+	if err := fn(); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.sim.WaitHooks(h.t.Context()); err != nil {
+		h.t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ds := h.deliveries()
+		if len(ds) > seen && ds[0].Status != "received" && ds[0].Status != "processing" {
+			return ds[0] // newest first
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("delivery not processed in time: %s", mustJSON(h.t, ds))
+		}
+		<-tick.C
+	}
+}
+
+func (h *tlsHarness) deliveries() []delivery {
+	h.t.Helper()
+	var p struct{ Items []delivery }
+	h.mustTLS(http.StatusOK, "GET", "/api/v1/deliveries?integration=acme-gitlab", h.adminKey, nil).decode(h.t, &p)
+	return p.Items
+}
+
+// moduleLine is the only module line of a tag push's delivery.
+func moduleLine(t *testing.T, d delivery) (result, version, reason string) {
+	t.Helper()
+	if d.Status != "processed" || d.Result == nil || len(d.Result.Modules) != 1 || d.Result.Modules[0].ModuleID != "greeting" {
+		t.Fatalf("delivery %s of %s: %s", d.Event, d.Ref, mustJSON(t, d))
+	}
+	m := d.Result.Modules[0]
+	return m.Result, m.Version, m.Reason
+}
+
+// TestModuleVersionsFromTagPushes: GitLab's tag push webhooks publish,
+// ignore and refuse versions, with the reason in the delivery log (issue 8
+// acceptance 1).
+func TestModuleVersionsFromTagPushes(t *testing.T) {
+	t.Parallel()
+	h := setupTLS(t)
+	endpoint, secret := h.moduleSetup()
+	ctx := t.Context()
+	noPush, noVerify := false, false
+	if _, err := h.sim.AddHook(ctx, moduleProject, gitlabsim.HookOptions{URL: endpoint, Token: secret, PushEvents: &noPush,
+		TagPushEvents: true, EnableSSLVerification: &noVerify}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := h.sim.ResolveRef(ctx, moduleProject, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := func(name, message string) func() error {
+		return func() error {
+			_, err := h.sim.CreateTag(ctx, gitlabsim.TagOptions{Project: moduleProject, Tag: name, Ref: "main", Message: message})
+			return err
+		}
+	}
+	versions := func() []struct{ Version, SHA, Tag, State string } {
+		var p struct{ Items []struct{ Version, SHA, Tag, State string } }
+		h.mustTLS(http.StatusOK, "GET", "/api/v1/modules/greeting/versions", h.adminKey, nil).decode(t, &p)
+		return p.Items
+	}
+
+	res, ver, reason := moduleLine(t, h.tagPush(tag("v0.1.0", "an annotated tag")))
+	if res != "published" || ver != "0.1.0" {
+		t.Fatalf("v0.1.0: %s %s %s", res, ver, reason)
+	}
+	if vs := versions(); len(vs) != 1 || vs[0].Version != "0.1.0" || vs[0].SHA != head || vs[0].Tag != "v0.1.0" || vs[0].State != "published" {
+		t.Fatalf("versions = %+v (want 0.1.0 at the tagged commit %s)", vs, head)
+	}
+
+	res, _, reason = moduleLine(t, h.tagPush(tag("banana", "")))
+	if res != "ignored" || !strings.Contains(reason, "not a version") {
+		t.Errorf("banana: %s %q", res, reason)
+	}
+
+	res, _, reason = moduleLine(t, h.tagPush(func() error { return h.sim.DeleteTag(ctx, moduleProject, "v0.1.0", 0) }))
+	if res != "ignored" || !strings.Contains(reason, "never removed") {
+		t.Errorf("tag deleted: %s %q", res, reason)
+	}
+	if _, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: moduleProject, Branch: "main", Commits: []gitlabsim.CommitSpec{{
+		Message: "change", Actions: []gitlabsim.FileAction{{Action: "update", Path: moduleRoot + "/main.tf", Content: moduleMainTF + "# v2\n"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	res, ver, reason = moduleLine(t, h.tagPush(tag("v0.1.0", "")))
+	if res != "refused" || ver != "0.1.0" || !strings.Contains(reason, "never reused") {
+		t.Errorf("v0.1.0 again: %s %s %q", res, ver, reason)
+	}
+	if vs := versions(); len(vs) != 1 || vs[0].SHA != head {
+		t.Errorf("versions after the refused tag = %+v", vs)
+	}
+}

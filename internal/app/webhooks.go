@@ -27,7 +27,8 @@ type webhooks struct {
 	processor *ingest.Processor
 }
 
-func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *space.Service) *webhooks {
+func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *space.Service, tags ingest.TagFunc,
+	consumers ...ingest.Consumer) *webhooks {
 	log := cfg.Logger
 	exclusive := store.Dialect() == "sqlite"
 	queue := jobqueue.New(jobqueue.Config{Store: store, Logger: log.With("component", "jobqueue"), Clock: cfg.Clock,
@@ -42,7 +43,7 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 			Wake: queue.Wake, Writers: writers}),
 		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: queue.Wake, Clock: cfg.Clock}),
 		processor: ingest.New(ingest.Config{Store: store, Files: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box,
-			Parse: gitlab.ParseEvent, Logger: log, Clock: cfg.Clock}),
+			Parse: gitlab.ParseEvent, Tags: tags, Logger: log, Clock: cfg.Clock, Consumers: consumers}),
 	}
 	w.processor.Register(queue)
 	return w

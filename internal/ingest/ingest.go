@@ -52,6 +52,11 @@ type Files interface {
 // An error is retried like a GitLab failure.
 type Consumer func(ctx context.Context, integrationID string, ev *vcs.Event) error
 
+// TagFunc handles a tag push for the modules of its repository and returns
+// the delivery log's line for each. An error is retried like a GitLab
+// failure; versions published before it are then reported as refused.
+type TagFunc func(ctx context.Context, integrationID string, ev vcs.Event) ([]webhook.ModuleResult, error)
+
 // Config configures a Processor.
 type Config struct {
 	Store  Store
@@ -62,8 +67,12 @@ type Config struct {
 	RunCap int             // 0 means trigger.DefaultRunCap
 	// Consumers run, in order, after the runs of each event are written.
 	Consumers []Consumer
-	Logger    *slog.Logger
-	Clock     func() time.Time
+	// Tags publishes module versions from tag pushes
+	// (module.Service.OnTagPush, adapted); its lines go into the delivery
+	// log. Nil: tag pushes concern no module.
+	Tags   TagFunc
+	Logger *slog.Logger
+	Clock  func() time.Time
 }
 
 // Processor processes deliveries.

@@ -57,6 +57,11 @@ func (p *Processor) process(ctx context.Context, d webhook.Delivery, log *slog.L
 	}
 	now := p.now()
 	changes, result := buildChanges(d, &ev, plan, now)
+	if ev.Kind == vcs.KindTag && p.cfg.Tags != nil {
+		if result.Modules, err = p.cfg.Tags(ctx, d.IntegrationID, ev); err != nil {
+			return fmt.Errorf("module versions: %w", err)
+		}
+	}
 	o.Status, o.Result, o.At = webhook.Processed, result, now
 	if planErr != nil { // the run cap: a visible failure, with every stack's line
 		o.Status, o.Error = webhook.Failed, apperr.MessageOf(planErr)

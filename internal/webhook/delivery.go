@@ -53,6 +53,18 @@ type Result struct {
 	RunsCreated  []RunRef      `json:"runs_created"`
 	RunsCanceled []string      `json:"runs_canceled"`
 	Stacks       []StackResult `json:"stacks"`
+	// Modules are the lines of the modules a tag push concerned (SPEC
+	// §4.5); absent for other events.
+	Modules []ModuleResult `json:"modules,omitempty"`
+}
+
+// ModuleResult is the delivery log's line for one module of a tag push.
+type ModuleResult struct {
+	ModuleID string `json:"module_id"`
+	Version  string `json:"version,omitempty"`
+	// Result is published, ignored, refused or failed (module.Result).
+	Result string `json:"result"`
+	Reason string `json:"reason"`
 }
 
 // RunRef names a run a delivery created.
