@@ -17,11 +17,10 @@ import (
 // twentyStacks runs one push to main through twenty stacks of one
 // repository: 17 track main (TRACKED runs), 3 track prod (PROPOSED runs);
 // one stack's run fails; a module version is tagged on the same commit.
-func twentyStacks(t *testing.T, aggregate bool) (*env, string) {
+func twentyStacks(t *testing.T, e *env, aggregate bool) string {
 	t.Helper()
-	e := setup(t)
 	if aggregate {
-		if _, err := e.store.DB().ExecContext(e.ctx, "UPDATE integrations SET aggregate_statuses = ?", true); err != nil {
+		if _, err := e.store.DB().ExecContext(e.ctx, "UPDATE integrations SET aggregate_statuses = TRUE"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -56,7 +55,7 @@ func twentyStacks(t *testing.T, aggregate bool) (*env, string) {
 		wantNoFailures(t, e.settle(r.ID))
 	}
 	waitFor(t, "the module status", func() bool { return len(e.statuses(sha)) >= 1 && hasStatus(e.statuses(sha), "network") })
-	return e, sha
+	return sha
 }
 
 func hasStatus(sts []gitlabsim.CommitStatus, suffix string) bool {
@@ -67,7 +66,11 @@ func hasStatus(sts []gitlabsim.CommitStatus, suffix string) bool {
 
 func TestTwentyStacksOnePush(t *testing.T) {
 	t.Parallel()
-	e, sha := twentyStacks(t, false)
+	forEachDB(t, func(t *testing.T, e *env) { testTwentyStacks(t, e) })
+}
+
+func testTwentyStacks(t *testing.T, e *env) {
+	sha := twentyStacks(t, e, false)
 	sts := e.statuses(sha)
 	if len(sts) != 21 {
 		t.Fatalf("%d statuses, want 20 stacks + 1 module", len(sts))
@@ -82,7 +85,11 @@ func TestTwentyStacksOnePush(t *testing.T) {
 
 func TestTwentyStacksAggregated(t *testing.T) {
 	t.Parallel()
-	e, sha := twentyStacks(t, true)
+	forEachDB(t, func(t *testing.T, e *env) { testTwentyStacksAggregated(t, e) })
+}
+
+func testTwentyStacksAggregated(t *testing.T, e *env) {
+	sha := twentyStacks(t, e, true)
 	var names []string
 	for _, s := range e.statuses(sha) {
 		if !s.Retried {
@@ -107,74 +114,76 @@ func TestTwentyStacksAggregated(t *testing.T) {
 // deleted is created again.
 func TestNoteFoundOrRecreated(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	e.start(e.store, feedback.DispatcherConfig{})
-	sha := e.push("feature", "# v2\n")
-	mr, err := e.sim.CreateMergeRequest(e.ctx, gitlabsim.MROptions{Project: project, SourceBranch: "feature", Title: "Change"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proposed := func() {
-		r := newRun("app", run.Proposed, sha, "feature", int64(mr.IID))
-		e.move(r, "", run.Queued, run.Preparing, run.Finished)
-		wantLanded(t, e.settle(r.ID))
-	}
-	proposed()
-	notes, _ := e.sim.Notes(project, mr.IID)
-	if len(notes) != 1 {
-		t.Fatalf("notes %+v", notes)
-	}
-	first := notes[0].ID
-	if _, err := e.store.DB().ExecContext(e.ctx, "DELETE FROM gitlab_refs"); err != nil {
-		t.Fatal(err)
-	}
-	proposed()
-	if notes, _ = e.sim.Notes(project, mr.IID); len(notes) != 1 || notes[0].ID != first {
-		t.Fatalf("after losing the note id: %+v, want note %d edited", notes, first)
-	}
-	client, err := gl.NewClient(e.sim.AdminToken(), gl.WithBaseURL(e.sim.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Notes.DeleteMergeRequestNote(project, int64(mr.IID), int64(first)); err != nil {
-		t.Fatal(err)
-	}
-	proposed()
-	if notes, _ = e.sim.Notes(project, mr.IID); len(notes) != 1 || notes[0].ID == first {
-		t.Fatalf("after the note was deleted: %+v, want a new one", notes)
-	}
+	forEachDB(t, func(t *testing.T, e *env) {
+		e.start(e.store, feedback.DispatcherConfig{})
+		sha := e.push("feature", "# v2\n")
+		mr, err := e.sim.CreateMergeRequest(e.ctx, gitlabsim.MROptions{Project: project, SourceBranch: "feature", Title: "Change"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		proposed := func() {
+			r := newRun("app", run.Proposed, sha, "feature", int64(mr.IID))
+			e.move(r, "", run.Queued, run.Preparing, run.Finished)
+			wantLanded(t, e.settle(r.ID))
+		}
+		proposed()
+		notes, _ := e.sim.Notes(project, mr.IID)
+		if len(notes) != 1 {
+			t.Fatalf("notes %+v", notes)
+		}
+		first := notes[0].ID
+		if _, err := e.store.DB().ExecContext(e.ctx, "DELETE FROM gitlab_refs"); err != nil {
+			t.Fatal(err)
+		}
+		proposed()
+		if notes, _ = e.sim.Notes(project, mr.IID); len(notes) != 1 || notes[0].ID != first {
+			t.Fatalf("after losing the note id: %+v, want note %d edited", notes, first)
+		}
+		client, err := gl.NewClient(e.sim.AdminToken(), gl.WithBaseURL(e.sim.URL()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.Notes.DeleteMergeRequestNote(project, int64(mr.IID), int64(first)); err != nil {
+			t.Fatal(err)
+		}
+		proposed()
+		if notes, _ = e.sim.Notes(project, mr.IID); len(notes) != 1 || notes[0].ID == first {
+			t.Fatalf("after the note was deleted: %+v, want a new one", notes)
+		}
+	})
 }
 
 // TestOlderRunNeverOverwritesNewer: two runs on one commit; the older
 // one's late writes do not replace the newer one's status.
 func TestOlderRunNeverOverwritesNewer(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
-	sha := e.push("feature", "# v2\n")
-	older := newRun("app", run.Proposed, sha, "feature", 0)
-	newer := newRun("app", run.Proposed, sha, "feature", 0)
-	// Run ids are ulids: created a second apart, they sort by age.
-	newer.ID = run.NewID(time.Now().Add(time.Second))
-	// Both enqueued before any is sent: the newer run's FINISHED wins, the
-	// older run's late FAILED is skipped.
-	e.move(older, "", run.Queued, run.Preparing)
-	e.move(newer, "", run.Queued, run.Preparing, run.Finished)
-	e.move(older, "late", run.Failed)
-	e.start(e.store, feedback.DispatcherConfig{})
-	e.settle(older.ID)
-	wantLanded(t, e.settle(newer.ID))
-	got := current(t, e.statuses(sha), "hoist/app")
-	if got.State != "success" || got.TargetURL != publicURL+"/runs/"+newer.ID {
-		t.Errorf("status %+v, want the newer run's success", got)
-	}
-	// And after the newer run's status is in GitLab, an older write is
-	// skipped rather than sent.
-	e.move(older, "", run.Queued) // a write for the older run, however it came about
-	ws := e.settle(older.ID)
-	if last := ws[len(ws)-1]; last.State != feedback.StateSkipped {
-		t.Errorf("older run's late write: %s (%s)", last.State, last.Result)
-	}
-	if n := len(e.statuses(sha)); n != 1 {
-		t.Errorf("%d statuses, want 1", n)
-	}
+	forEachDB(t, func(t *testing.T, e *env) {
+		sha := e.push("feature", "# v2\n")
+		older := newRun("app", run.Proposed, sha, "feature", 0)
+		newer := newRun("app", run.Proposed, sha, "feature", 0)
+		// Run ids are ulids: created a second apart, they sort by age.
+		newer.ID = run.NewID(time.Now().Add(time.Second))
+		// Both enqueued before any is sent: the newer run's FINISHED wins, the
+		// older run's late FAILED is skipped.
+		e.move(older, "", run.Queued, run.Preparing)
+		e.move(newer, "", run.Queued, run.Preparing, run.Finished)
+		e.move(older, "late", run.Failed)
+		e.start(e.store, feedback.DispatcherConfig{})
+		e.settle(older.ID)
+		wantLanded(t, e.settle(newer.ID))
+		got := current(t, e.statuses(sha), "hoist/app")
+		if got.State != "success" || got.TargetURL != publicURL+"/runs/"+newer.ID {
+			t.Errorf("status %+v, want the newer run's success", got)
+		}
+		// And after the newer run's status is in GitLab, an older write is
+		// skipped rather than sent.
+		e.move(older, "", run.Queued) // a write for the older run, however it came about
+		ws := e.settle(older.ID)
+		if last := ws[len(ws)-1]; last.State != feedback.StateSkipped {
+			t.Errorf("older run's late write: %s (%s)", last.State, last.Result)
+		}
+		if n := len(e.statuses(sha)); n != 1 {
+			t.Errorf("%d statuses, want 1", n)
+		}
+	})
 }

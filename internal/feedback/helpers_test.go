@@ -3,6 +3,10 @@ package feedback_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,6 +21,7 @@ import (
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/store/postgres"
 	"github.com/hoistdev/hoist/internal/store/sqlite"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
@@ -64,6 +69,7 @@ type env struct {
 	ctx    context.Context
 	sim    *gitlabsim.Server
 	dbPath string
+	pgURL  string // "" for SQLite at dbPath
 	store  *sqlstore.Store
 	box    *secret.Box
 	stacks *fakeStacks
@@ -72,7 +78,54 @@ type env struct {
 	main   string // head of main
 }
 
-func setup(t *testing.T) *env {
+// forEachDB runs fn on a fresh env over SQLite, and over PostgreSQL when
+// HOIST_TEST_POSTGRES is set.
+func forEachDB(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, setup(t, ""))
+	})
+	if base := os.Getenv("HOIST_TEST_POSTGRES"); base != "" {
+		t.Run("postgres", func(t *testing.T) {
+			t.Parallel()
+			fn(t, setup(t, freshSchema(t, base)))
+		})
+	}
+}
+
+// freshSchema creates an empty schema, dropped when the test ends, and
+// returns a URL whose search_path selects it.
+func freshSchema(t *testing.T, base string) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// setup builds an env on SQLite, or on the PostgreSQL database at pgURL.
+func setup(t *testing.T, pgURL string) *env {
 	t.Helper()
 	ctx := context.Background()
 	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
@@ -91,7 +144,7 @@ func setup(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, sim: sim, dbPath: filepath.Join(t.TempDir(), "hoist.db"),
+	e := &env{t: t, ctx: ctx, sim: sim, dbPath: filepath.Join(t.TempDir(), "hoist.db"), pgURL: pgURL,
 		stacks: &fakeStacks{stacks: map[string]stack.Stack{}}, main: head}
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -119,7 +172,11 @@ func setup(t *testing.T) *env {
 
 func (e *env) openStore() *sqlstore.Store {
 	e.t.Helper()
-	s, err := sqlite.Open(e.ctx, e.dbPath, nil)
+	open := func() (*sqlstore.Store, error) { return sqlite.Open(e.ctx, e.dbPath, nil) }
+	if e.pgURL != "" {
+		open = func() (*sqlstore.Store, error) { return postgres.Open(e.ctx, e.pgURL, nil) }
+	}
+	s, err := open()
 	if err != nil {
 		e.t.Fatal(err)
 	}
