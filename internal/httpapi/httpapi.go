@@ -16,8 +16,10 @@ import (
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/launchpad"
 	"github.com/hoistdev/hoist/internal/module"
+	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/state"
 	"github.com/hoistdev/hoist/internal/webhook"
 )
 
@@ -28,6 +30,8 @@ type Config struct {
 	Spaces       *space.Service
 	Integrations *integration.Service
 	Stacks       *stack.Service
+	Runs         *run.Service
+	State        *state.Service
 	Modules      *module.Service
 	Audit        audit.Store
 	// ReadyFunc reports whether the server can serve (database reachable,
@@ -114,6 +118,7 @@ func (a *API) registerRoutes() {
 	a.authed("GET /api/v1/stacks/{id}", a.getStack)
 	a.authed("PATCH /api/v1/stacks/{id}", a.updateStack)
 	a.authed("DELETE /api/v1/stacks/{id}", a.deleteStack)
+	a.registerRunRoutes()
 
 	a.authed("GET /api/v1/modules", a.listModules)
 	a.authed("POST /api/v1/modules", a.createModule)

@@ -1,0 +1,182 @@
+// Package worker executes runs: it leases them from the server (in-process
+// for the embedded pool, over HTTP for remote workers), heartbeats, builds
+// the workspace from the run's source, runs OpenTofu against Hoist's
+// managed state, streams masked logs per phase, and reports the plan and
+// the outcome. A worker that loses its lease (the run was stopped, or the
+// server gave up on it) kills OpenTofu and drops the run.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/run"
+)
+
+// Server is the worker protocol (run.Service implements it in-process
+// through Local; Client over HTTP).
+type Server interface {
+	Lease(ctx context.Context, owner string, wait time.Duration) (run.Job, bool, error)
+	Heartbeat(ctx context.Context, runID, leaseID string) (run.State, error)
+	Advance(ctx context.Context, runID, leaseID string, to run.State) error
+	ReportPlan(ctx context.Context, runID, leaseID string, rep run.PlanReport) (apply bool, err error)
+	Finish(ctx context.Context, runID, leaseID, errMsg string) error
+	AppendLog(ctx context.Context, runID, leaseID, phase, text string) error
+	PlanFile(ctx context.Context, runID, leaseID string) ([]byte, error)
+	Source(ctx context.Context, runID, leaseID string, w io.Writer) error
+}
+
+// Config configures a pool of worker slots.
+type Config struct {
+	Server Server
+	// ID names this worker in leases and histories.
+	ID string
+	// Slots is how many runs execute at once (default 2).
+	Slots int
+	// TofuPath is the OpenTofu binary (--tofu-path); "" looks on PATH.
+	TofuPath string
+	// StateURL is the base URL of the server's state backend:
+	// <server>/api/v1/state.
+	StateURL string
+	// WorkDir holds the runs' workspaces (default the system temp dir).
+	WorkDir string
+	// Getenv reads PATH for tofu (default os.Getenv).
+	Getenv func(string) string
+	Logger *slog.Logger
+	// LeaseWait is how long one lease request waits for a run (default 30s).
+	LeaseWait time.Duration
+}
+
+// Pool is a running set of worker slots.
+type Pool struct {
+	cfg      Config
+	log      *slog.Logger
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// Start starts cfg.Slots slots that lease and execute runs until Stop.
+func Start(ctx context.Context, cfg Config) *Pool {
+	if cfg.Slots <= 0 {
+		cfg.Slots = 2
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
+	}
+	if cfg.LeaseWait <= 0 {
+		cfg.LeaseWait = 30 * time.Second
+	}
+	if cfg.WorkDir == "" {
+		cfg.WorkDir = os.TempDir()
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	p := &Pool{cfg: cfg, log: cfg.Logger, cancel: cancel}
+	for i := range cfg.Slots {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.slot(ctx, fmt.Sprintf("%s/%d", cfg.ID, i+1))
+		}()
+	}
+	return p
+}
+
+// Stop stops leasing, cancels the runs in progress and waits for the
+// slots. It may be called more than once.
+func (p *Pool) Stop() {
+	p.stopOnce.Do(p.cancel)
+	p.wg.Wait()
+}
+
+func (p *Pool) slot(ctx context.Context, owner string) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		job, ok, err := p.cfg.Server.Lease(ctx, owner, p.cfg.LeaseWait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			p.log.WarnContext(ctx, "lease a run", "worker", owner, "error", err.Error())
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return
+			}
+			backoff = min(backoff*2, 10*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		if ok {
+			p.execute(ctx, owner, job)
+		}
+	}
+}
+
+// errLeaseLost is the cause of a run's context when the server took the
+// run away (stopped, canceled, or failed as lost).
+var errLeaseLost = errors.New("the server no longer gives this worker the run (stopped, canceled or lost)")
+
+// execute runs one leased job to its end, heartbeating meanwhile.
+func (p *Pool) execute(parent context.Context, owner string, job run.Job) {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	log := p.log.With("run_id", job.RunID, "worker", owner, "phase", string(job.Phase))
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		p.heartbeat(ctx, job, cancel)
+	}()
+	ex := &execution{pool: p, job: job, log: log, logs: newLogSink(p.cfg.Server, job)}
+	err := ex.run(ctx)
+	ex.logs.close(context.WithoutCancel(ctx))
+	cancel(nil)
+	<-hbDone
+	if errors.Is(context.Cause(ctx), errLeaseLost) {
+		log.InfoContext(parent, "run taken from the worker", "error", fmt.Sprint(err))
+		return
+	}
+	if parent.Err() != nil {
+		return // the worker is stopping; the lease runs out and the server fails the run as lost
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+		log.InfoContext(ctx, "run failed", "error", msg)
+	}
+	if ex.finished {
+		return
+	}
+	if ferr := p.cfg.Server.Finish(context.WithoutCancel(ctx), job.RunID, job.LeaseID, msg); ferr != nil {
+		log.WarnContext(ctx, "finish run", "error", ferr.Error())
+	}
+}
+
+// heartbeat renews the lease every third of its time and cancels the run
+// when the server says the worker no longer holds it.
+func (p *Pool) heartbeat(ctx context.Context, job run.Job, cancel context.CancelCauseFunc) {
+	every := max(job.LeaseTTL()/3, 50*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, err := p.cfg.Server.Heartbeat(ctx, job.RunID, job.LeaseID)
+		if err != nil && ctx.Err() == nil && isConflict(err) {
+			cancel(errLeaseLost)
+			return
+		}
+	}
+}
