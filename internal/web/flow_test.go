@@ -128,3 +128,57 @@ func TestReaderBrowser(t *testing.T) {
 		t.Error("the webhook secret reached the reader's browser")
 	}
 }
+
+// TestStacksAndDetach: the stack pages, LaunchPad step 3, and the delete
+// confirmation that names the stacks a delete detaches.
+func TestStacksAndDetach(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	ctx := t.Context()
+	h.createIntegration("Acme GitLab")
+	p, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"prod/main.tf": "\n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := h.sim.ResolveRef(ctx, p.PathWithNamespace, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.api("POST", "/api/v1/stacks", map[string]any{"name": "Prod", "space": "root", "integration": "acme-gitlab",
+		"repository": "acme/infra", "branch": "main", "project_root": "prod", "labels": []string{"eu"}}, http.StatusCreated, nil)
+
+	x := tabT{t: t, ctx: tab(t)}
+	base := h.srv.URL()
+	x.login(base, "admin", h.adminPass)
+	if x.count("#step-1.done") != 1 || x.count("#step-3.done") != 1 {
+		t.Errorf("LaunchPad: steps 1 and 3 should be complete: %q", x.text("ol.steps"))
+	}
+	x.click("nav a[href='/stacks']")
+	link, err := chromedp.Run(x.ctx, chromedp.AttributeValue(chromedp.CSS("#stack-prod td.host a"), "href"))
+	if err != nil || link.Value != h.simURL+"/acme/infra" {
+		t.Errorf("repository link = %+v, %v; want %s/acme/infra", link, err, h.simURL)
+	}
+	x.screenshot("stacks")
+	x.click("#stack-prod a[href='/stacks/prod']")
+	if got := x.text("#tracked-commit code"); got != head[:8] {
+		t.Errorf("tracked commit = %q, want %q", got, head[:8])
+	}
+	x.screenshot("stack")
+
+	x.navigate("/source-control/gitlab/acme-gitlab/delete", base)
+	if got := x.text("#detach-stacks"); !strings.Contains(got, "Prod") || !strings.Contains(got, "acme/infra") {
+		t.Errorf("delete confirmation lists %q, want the stack Prod", got)
+	}
+	x.screenshot("integration-delete")
+	x.click("#confirm-delete")
+	if got := x.path(); got != "/source-control?done=deleted" {
+		t.Errorf("after delete: %s", got)
+	}
+	x.navigate("/stacks/prod", base)
+	if got := x.text("#detached"); !strings.Contains(got, "acme-gitlab") {
+		t.Errorf("detached stack says %q", got)
+	}
+}

@@ -11,7 +11,7 @@ import (
 )
 
 // sessionCookie returns the Set-Cookie line that starts a session.
-func sessionCookie(t *testing.T, p page) *http.Cookie {
+func sessionCookie(t *testing.T, p resp) *http.Cookie {
 	t.Helper()
 	for _, line := range p.header.Values("Set-Cookie") {
 		c, err := http.ParseSetCookie(line)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/vcs"
 )
 
@@ -115,6 +116,7 @@ func (u *UI) updateIntegration(w http.ResponseWriter, r *http.Request) error {
 // deletePage is the content of integration_delete.html.
 type deletePage struct {
 	integration.View
+	Stacks []stack.View // the stacks the delete would detach (those the viewer can read)
 }
 
 func (u *UI) deleteIntegrationPage(w http.ResponseWriter, r *http.Request) error {
@@ -122,8 +124,12 @@ func (u *UI) deleteIntegrationPage(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	stacks, err := u.stacksUsing(r.Context(), principal(r), v.ID)
+	if err != nil {
+		return err
+	}
 	return u.render(w, r, http.StatusOK, "integration_delete", view{Title: "Delete " + v.Name, Nav: "source-control",
-		Content: deletePage{View: v}})
+		Content: deletePage{View: v, Stacks: stacks}})
 }
 
 func (u *UI) deleteIntegration(w http.ResponseWriter, r *http.Request) error {

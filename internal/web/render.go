@@ -67,6 +67,7 @@ type view struct {
 	CSRF    string
 	Flash   string
 	Status  int
+	Stacks  bool // the stack pages exist
 	Content any
 }
 
@@ -87,7 +88,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	if s, ok := sessionOf(r); ok {
 		v.Viewer, v.CSRF = s.viewer, s.sess.CSRFToken
 	}
-	v.Status = status
+	v.Status, v.Stacks = status, u.cfg.Stacks != nil
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)

@@ -24,6 +24,7 @@ import (
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/launchpad"
 	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/web/session"
 )
 
@@ -49,6 +50,7 @@ type Config struct {
 	Spaces       *space.Service
 	Integrations *integration.Service
 	Launchpad    *launchpad.LaunchPad
+	Stacks       *stack.Service // nil hides the stack pages
 	Audit        audit.Store
 	Clock        func() time.Time // default time.Now
 
@@ -98,7 +100,7 @@ func New(cfg Config) (*UI, error) {
 
 // prefixes are the paths the UI owns; Wrap sends everything else to the
 // API so that routes other packages register keep working.
-var prefixes = []string{"/{$}", "/login", "/logout", "/launchpad", "/source-control", "/source-control/", "/assets/"}
+var prefixes = []string{"/{$}", "/login", "/logout", "/launchpad", "/source-control", "/source-control/", "/stacks", "/stacks/", "/assets/"}
 
 // Wrap returns a handler that serves the UI's paths and passes every other
 // request to next (the JSON API, webhooks, health endpoints).
@@ -135,6 +137,11 @@ func (u *UI) routes() {
 	u.mux.Handle("POST /source-control/gitlab/{id}/rotate-secret", u.form(u.rotateSecret))
 	u.mux.Handle("GET /source-control/gitlab/{id}/delete", u.page(u.deleteIntegrationPage))
 	u.mux.Handle("POST /source-control/gitlab/{id}/delete", u.form(u.deleteIntegration))
+
+	if u.cfg.Stacks != nil {
+		u.mux.Handle("GET /stacks", u.page(u.stacksList))
+		u.mux.Handle("GET /stacks/{id}", u.page(u.stackDetails))
+	}
 
 	u.mux.Handle("/", u.public(func(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound
