@@ -130,4 +130,3 @@ func (u *UI) stacksUsing(ctx context.Context, p, id string) ([]stack.View, error
 	}
 	return out, nil
 }
-
