@@ -214,3 +214,66 @@ func TestReaderSeesListNotDetails(t *testing.T) {
 		t.Errorf("admin details = %d, secret shown %v", p.status, strings.Contains(p.body, secret))
 	}
 }
+
+func TestEditTestRotate(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	before := h.createIntegration("Acme GitLab")
+	c := h.client()
+	c.mustLogin("admin", h.adminPass)
+	edit := c.get("/source-control/gitlab/acme-gitlab/edit")
+	if edit.status != http.StatusOK || strings.Contains(edit.body, `name="name"`) || !strings.Contains(edit.body, "cannot be changed") {
+		t.Fatalf("edit page = %d; the name must be shown but not editable", edit.status)
+	}
+	token := csrf(t, edit)
+	form := url.Values{"csrf_token": {token}, "type": {"default"}, "api_host": {h.simURL}, "user_facing_host": {h.simURL},
+		"labels": {"prod, eu"}, "description": {"*hi*\n\n<script>alert(1)</script>\n\n[click](javascript:alert(1)) <img src=x onerror=alert(1)>"}, "name": {"Renamed"}}
+	if p := c.post("/source-control/gitlab/acme-gitlab/edit", form); p.status != http.StatusSeeOther {
+		t.Fatalf("save = %d %.400s", p.status, p.body)
+	}
+	var after map[string]any
+	h.api("GET", "/api/v1/integrations/gitlab/acme-gitlab", nil, http.StatusOK, &after)
+	if after["name"] != "Acme GitLab" || len(after["labels"].([]any)) != 2 || after["webhook_secret"] != before["webhook_secret"] {
+		t.Errorf("after edit: %v (name must not change, labels set, secret kept)", after)
+	}
+	details := c.get("/source-control/gitlab/acme-gitlab?done=updated")
+	if strings.Contains(details.body, "<script>alert(1)</script>") || strings.Contains(details.body, "javascript:") ||
+		strings.Contains(details.body, "onerror") || !strings.Contains(details.body, "<em>hi</em>") {
+		t.Error("description markdown is not rendered safely")
+	}
+	if !strings.Contains(details.body, "Integration saved.") {
+		t.Error("no confirmation after saving")
+	}
+
+	// A bad API host on edit: inline error, nothing stored.
+	form.Set("api_host", "ftp://gitlab.example.com")
+	p := c.post("/source-control/gitlab/acme-gitlab/edit", form)
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="api_host-error"`) || !strings.Contains(p.body, `value="prod, eu"`) {
+		t.Errorf("bad host on edit = %d, want the inline error with the other fields kept", p.status)
+	}
+
+	if p := c.post("/source-control/gitlab/acme-gitlab/test", url.Values{"csrf_token": {token}}); p.status != http.StatusOK ||
+		!strings.Contains(p.body, "Test passed") || !strings.Contains(p.body, `id="test-result"`) {
+		t.Errorf("test = %d", p.status)
+	}
+	if p := c.post("/source-control/gitlab/acme-gitlab/rotate-secret", url.Values{"csrf_token": {token}}); p.status != http.StatusSeeOther {
+		t.Fatalf("rotate = %d", p.status)
+	}
+	var rotated map[string]any
+	h.api("GET", "/api/v1/integrations/gitlab/acme-gitlab", nil, http.StatusOK, &rotated)
+	if rotated["webhook_secret"] == before["webhook_secret"] {
+		t.Error("rotate kept the webhook secret")
+	}
+	if p := c.get("/source-control/gitlab/acme-gitlab?done=rotated"); !strings.Contains(p.body, rotated["webhook_secret"].(string)) ||
+		!strings.Contains(p.body, "old one no longer works") {
+		t.Error("details after rotate do not show the new secret and the warning")
+	}
+	// A test while GitLab is down says so on the page.
+	if _, err := h.sim.AddFault(gitlabsim.Fault{Path: "/api/v4/**", Status: http.StatusServiceUnavailable}); err != nil {
+		t.Fatal(err)
+	}
+	if p := c.post("/source-control/gitlab/acme-gitlab/test", url.Values{"csrf_token": {token}}); !strings.Contains(p.body, "Test failed") ||
+		!strings.Contains(p.body, "503") {
+		t.Errorf("failed test = %d, no failure message", p.status)
+	}
+}
