@@ -8,6 +8,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/run"
@@ -20,7 +21,13 @@ import (
 func twentyStacks(t *testing.T, e *env, aggregate bool) string {
 	t.Helper()
 	if aggregate {
-		if _, err := e.store.DB().ExecContext(e.ctx, "UPDATE integrations SET aggregate_statuses = TRUE"); err != nil {
+		it, err := e.store.GetIntegration(e.ctx, integ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it.AggregateStatuses = true
+		if err := e.store.UpdateIntegration(e.ctx, it, audit.Entry{At: it.UpdatedAt, Actor: "test",
+			Action: "integration.update", ResourceType: "integration", ResourceID: integ}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,18 +11,20 @@ import (
 // integrationJSON is an integration on the wire. The detail fields are
 // filled only for callers allowed to see them; there is no token field.
 type integrationJSON struct {
-	ID             string    `json:"id"`
-	Name           string    `json:"name"`
-	Provider       string    `json:"provider"`
-	IsDefault      bool      `json:"is_default"`
-	Space          string    `json:"space"`
-	APIHost        string    `json:"api_host"`
-	UserFacingHost string    `json:"user_facing_host"`
-	Labels         []string  `json:"labels"`
-	Description    string    `json:"description"`
-	Private        bool      `json:"private"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string   `json:"id"`
+	Name           string   `json:"name"`
+	Provider       string   `json:"provider"`
+	IsDefault      bool     `json:"is_default"`
+	Space          string   `json:"space"`
+	APIHost        string   `json:"api_host"`
+	UserFacingHost string   `json:"user_facing_host"`
+	Labels         []string `json:"labels"`
+	Description    string   `json:"description"`
+	Private        bool     `json:"private"`
+	// AggregateStatuses: only hoist/tracked, hoist/proposed, hoist/modules.
+	AggregateStatuses bool      `json:"aggregate_statuses"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 
 	WebhookEndpoint string     `json:"webhook_endpoint,omitempty"`
 	WebhookSecret   string     `json:"webhook_secret,omitempty"`
@@ -41,7 +43,7 @@ func toIntegrationJSON(v integration.View) integrationJSON {
 	}
 	out := integrationJSON{ID: it.ID, Name: it.Name, Provider: string(it.Provider), IsDefault: it.IsDefault, Space: it.SpaceID,
 		APIHost: it.APIHost, UserFacingHost: it.UserFacingHost, Labels: labels, Description: it.Description,
-		Private: it.Private(), CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
+		Private: it.Private(), AggregateStatuses: it.AggregateStatuses, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
 	if v.Details != nil {
 		out.WebhookEndpoint, out.WebhookSecret = v.Details.WebhookEndpoint, v.Details.WebhookSecret
 		out.CABundle = it.CABundle
@@ -52,28 +54,30 @@ func toIntegrationJSON(v integration.View) integrationJSON {
 }
 
 type createIntegrationRequest struct {
-	Name           string   `json:"name"`
-	Space          string   `json:"space"`
-	IsDefault      bool     `json:"is_default"`
-	APIHost        string   `json:"api_host"`
-	UserFacingHost string   `json:"user_facing_host"`
-	Token          string   `json:"token"`
-	Labels         []string `json:"labels"`
-	Description    string   `json:"description"`
-	CABundle       string   `json:"ca_bundle"`
+	Name              string   `json:"name"`
+	Space             string   `json:"space"`
+	IsDefault         bool     `json:"is_default"`
+	APIHost           string   `json:"api_host"`
+	UserFacingHost    string   `json:"user_facing_host"`
+	Token             string   `json:"token"`
+	Labels            []string `json:"labels"`
+	Description       string   `json:"description"`
+	CABundle          string   `json:"ca_bundle"`
+	AggregateStatuses bool     `json:"aggregate_statuses"`
 }
 
 // updateIntegrationRequest accepts name only to refuse it by name.
 type updateIntegrationRequest struct {
-	Name           *string   `json:"name"`
-	Space          *string   `json:"space"`
-	IsDefault      *bool     `json:"is_default"`
-	APIHost        *string   `json:"api_host"`
-	UserFacingHost *string   `json:"user_facing_host"`
-	Token          *string   `json:"token"`
-	Labels         *[]string `json:"labels"`
-	Description    *string   `json:"description"`
-	CABundle       *string   `json:"ca_bundle"`
+	Name              *string   `json:"name"`
+	Space             *string   `json:"space"`
+	IsDefault         *bool     `json:"is_default"`
+	APIHost           *string   `json:"api_host"`
+	UserFacingHost    *string   `json:"user_facing_host"`
+	Token             *string   `json:"token"`
+	Labels            *[]string `json:"labels"`
+	Description       *string   `json:"description"`
+	CABundle          *string   `json:"ca_bundle"`
+	AggregateStatuses *bool     `json:"aggregate_statuses"`
 }
 
 func (a *API) createIntegration(w http.ResponseWriter, r *http.Request) error {
@@ -125,7 +129,8 @@ func (a *API) updateIntegration(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := a.cfg.Integrations.Update(r.Context(), principalOf(r), r.PathValue("id"), integration.Patch{
 		Space: req.Space, IsDefault: req.IsDefault, APIHost: req.APIHost, UserFacingHost: req.UserFacingHost,
-		Token: req.Token, Labels: req.Labels, Description: req.Description, CABundle: req.CABundle})
+		Token: req.Token, Labels: req.Labels, Description: req.Description, CABundle: req.CABundle,
+		AggregateStatuses: req.AggregateStatuses})
 	if err != nil {
 		return err
 	}

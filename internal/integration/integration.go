@@ -25,16 +25,19 @@ const PrivateScheme = "private://"
 // secret are only ever held sealed (see package secret); the store never sees
 // them in plaintext.
 type Integration struct {
-	ID                  string // slug of the name at creation; immutable; also the webhook path
-	Provider            Provider
-	Name                string // immutable
-	IsDefault           bool   // at most one per provider; lives in root
-	SpaceID             string // "root" for defaults
-	APIHost             string
-	UserFacingHost      string
-	Labels              []string
-	Description         string
-	CABundle            string // PEM, "" for the system roots
+	ID             string // slug of the name at creation; immutable; also the webhook path
+	Provider       Provider
+	Name           string // immutable
+	IsDefault      bool   // at most one per provider; lives in root
+	SpaceID        string // "root" for defaults
+	APIHost        string
+	UserFacingHost string
+	Labels         []string
+	Description    string
+	CABundle       string // PEM, "" for the system roots
+	// AggregateStatuses posts only hoist/tracked, hoist/proposed and
+	// hoist/modules per commit instead of one status per stack (SPEC §5).
+	AggregateStatuses   bool
 	TokenSealed         []byte
 	WebhookSecretSealed []byte
 	TokenUser           string

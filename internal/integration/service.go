@@ -82,6 +82,8 @@ type CreateInput struct {
 	Labels         []string
 	Description    string
 	CABundle       string
+	// AggregateStatuses: see Integration.
+	AggregateStatuses bool
 }
 
 // Create validates in, checks the token against GitLab, seals the token and
@@ -92,7 +94,8 @@ func (s *Service) Create(ctx context.Context, actor string, in CreateInput) (Vie
 		return View{}, err
 	}
 	it := Integration{Provider: GitLab, Name: in.Name, IsDefault: in.IsDefault, SpaceID: strings.TrimSpace(in.Space),
-		APIHost: in.APIHost, UserFacingHost: in.UserFacingHost, Labels: in.Labels, Description: in.Description, CABundle: in.CABundle}
+		APIHost: in.APIHost, UserFacingHost: in.UserFacingHost, Labels: in.Labels, Description: in.Description, CABundle: in.CABundle,
+		AggregateStatuses: in.AggregateStatuses}
 	if err := Validate(&it); err != nil {
 		return View{}, err
 	}
@@ -215,7 +218,7 @@ func setFields(in CreateInput) []string {
 		f = append(f, "space")
 	}
 	for name, set := range map[string]bool{"user_facing_host": in.UserFacingHost != "", "labels": len(in.Labels) > 0,
-		"description": in.Description != "", "ca_bundle": in.CABundle != ""} {
+		"description": in.Description != "", "ca_bundle": in.CABundle != "", "aggregate_statuses": in.AggregateStatuses} {
 		if set {
 			f = append(f, name)
 		}

@@ -102,6 +102,8 @@ type Patch struct {
 	Labels         *[]string
 	Description    *string
 	CABundle       *string
+	// AggregateStatuses: see Integration.
+	AggregateStatuses *bool
 }
 
 // Update changes everything but the name. A new token, API host or CA
@@ -224,6 +226,9 @@ func applyPatch(it Integration, p Patch) (Integration, error) {
 	if p.CABundle != nil {
 		next.CABundle = *p.CABundle
 	}
+	if p.AggregateStatuses != nil {
+		next.AggregateStatuses = *p.AggregateStatuses
+	}
 	return next, nil
 }
 
@@ -232,14 +237,15 @@ func applyPatch(it Integration, p Patch) (Integration, error) {
 func changedFields(a, b Integration, tokenSet bool) []string {
 	var out []string
 	for name, differs := range map[string]bool{
-		"is_default":       a.IsDefault != b.IsDefault,
-		"space":            a.SpaceID != b.SpaceID,
-		"api_host":         a.APIHost != b.APIHost,
-		"user_facing_host": a.UserFacingHost != b.UserFacingHost,
-		"labels":           !slices.Equal(a.Labels, b.Labels),
-		"description":      a.Description != b.Description,
-		"ca_bundle":        a.CABundle != b.CABundle,
-		"token":            tokenSet,
+		"is_default":         a.IsDefault != b.IsDefault,
+		"space":              a.SpaceID != b.SpaceID,
+		"api_host":           a.APIHost != b.APIHost,
+		"user_facing_host":   a.UserFacingHost != b.UserFacingHost,
+		"labels":             !slices.Equal(a.Labels, b.Labels),
+		"description":        a.Description != b.Description,
+		"ca_bundle":          a.CABundle != b.CABundle,
+		"aggregate_statuses": a.AggregateStatuses != b.AggregateStatuses,
+		"token":              tokenSet,
 	} {
 		if differs {
 			out = append(out, name)

@@ -13,7 +13,7 @@ import (
 
 const integrationCols = `id, provider, name, is_default, space_id, api_host, user_facing_host, labels, description,
 	ca_bundle, token_sealed, webhook_secret_sealed, token_user, token_user_id, token_scopes, token_expires_at,
-	created_at, updated_at, created_by`
+	created_at, updated_at, created_by, aggregate_statuses`
 
 func scanIntegration(row interface{ Scan(...any) error }) (integration.Integration, error) {
 	var in integration.Integration
@@ -21,7 +21,7 @@ func scanIntegration(row interface{ Scan(...any) error }) (integration.Integrati
 	err := row.Scan(&in.ID, &provider, &in.Name, &in.IsDefault, &in.SpaceID, &in.APIHost, &in.UserFacingHost,
 		jsonScan{&in.Labels}, &in.Description, &in.CABundle, &in.TokenSealed, &in.WebhookSecretSealed,
 		&in.TokenUser, &in.TokenUserID, jsonScan{&in.TokenScopes}, nullTimeScan{&in.TokenExpiresAt},
-		timeScan{&in.CreatedAt}, timeScan{&in.UpdatedAt}, &in.CreatedBy)
+		timeScan{&in.CreatedAt}, timeScan{&in.UpdatedAt}, &in.CreatedBy, &in.AggregateStatuses)
 	in.Provider = integration.Provider(provider)
 	in.Labels, in.TokenScopes = nonNil(in.Labels), nonNil(in.TokenScopes)
 	return in, err
@@ -42,10 +42,10 @@ func (s *Store) CreateIntegration(ctx context.Context, in integration.Integratio
 			return err
 		}
 		_, err := s.exec(ctx, tx, "INSERT INTO integrations ("+integrationCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.ID, string(in.Provider), in.Name, in.IsDefault, in.SpaceID, in.APIHost, in.UserFacingHost, labels,
 			in.Description, in.CABundle, in.TokenSealed, in.WebhookSecretSealed, in.TokenUser, in.TokenUserID,
-			scopes, s.nullTime(in.TokenExpiresAt), s.t(in.CreatedAt), s.t(in.UpdatedAt), in.CreatedBy)
+			scopes, s.nullTime(in.TokenExpiresAt), s.t(in.CreatedAt), s.t(in.UpdatedAt), in.CreatedBy, in.AggregateStatuses)
 		if err != nil {
 			return err
 		}
@@ -147,10 +147,10 @@ func (s *Store) UpdateIntegration(ctx context.Context, in integration.Integratio
 		res, err := s.exec(ctx, tx, `UPDATE integrations SET is_default = ?, space_id = ?, api_host = ?,
 			user_facing_host = ?, labels = ?, description = ?, ca_bundle = ?, token_sealed = ?,
 			webhook_secret_sealed = ?, token_user = ?, token_user_id = ?, token_scopes = ?, token_expires_at = ?,
-			updated_at = ? WHERE id = ?`,
+			updated_at = ?, aggregate_statuses = ? WHERE id = ?`,
 			in.IsDefault, in.SpaceID, in.APIHost, in.UserFacingHost, labels, in.Description, in.CABundle,
 			in.TokenSealed, in.WebhookSecretSealed, in.TokenUser, in.TokenUserID, scopes,
-			s.nullTime(in.TokenExpiresAt), s.t(in.UpdatedAt), in.ID)
+			s.nullTime(in.TokenExpiresAt), s.t(in.UpdatedAt), in.AggregateStatuses, in.ID)
 		if err != nil {
 			return err
 		}
