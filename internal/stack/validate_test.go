@@ -112,3 +112,21 @@ func TestChangedFields(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestIntegrationFault(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("401")
+	tok := apperr.InvalidField("token", "GitLab rejected the token (revoked or expired) — create a new token")
+	tok.Err = cause
+	err := integrationFault("acme-gitlab", tok)
+	var e *apperr.Error
+	if !errors.As(err, &e) || e.Field != "integration" || !strings.Contains(e.Message, `integration "acme-gitlab" cannot reach GitLab`) ||
+		!strings.Contains(e.Message, "GitLab rejected the token") || !errors.Is(err, cause) {
+		t.Errorf("token fault = %v (%+v)", err, e)
+	}
+	for _, kept := range []error{apperr.InvalidField("branch", "no"), apperr.InvalidField("repository", "no"), errors.New("internal")} {
+		if got := integrationFault("x", kept); got != kept {
+			t.Errorf("integrationFault(%v) = %v, want it unchanged", kept, got)
+		}
+	}
+}
