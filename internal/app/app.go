@@ -138,7 +138,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad,
 		Deliveries: hooks.log, Runs: runs.service, State: runs.state})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Users: store, Identity: ids,
-		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Audit: store, Clock: cfg.Clock})
+		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Audit: store, Clock: cfg.Clock})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}

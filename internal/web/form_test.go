@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
@@ -275,5 +276,38 @@ func TestEditTestRotate(t *testing.T) {
 	if p := c.post("/source-control/gitlab/acme-gitlab/test", url.Values{"csrf_token": {token}}); !strings.Contains(p.body, "Test failed") ||
 		!strings.Contains(p.body, "503") {
 		t.Errorf("failed test = %d, no failure message", p.status)
+	}
+}
+
+func TestDetailsListRecentDeliveries(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	it := h.createIntegration("Acme GitLab")
+	ctx := t.Context()
+	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"main.tf": "\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it["webhook_endpoint"].(string), Token: it["webhook_secret"].(string)}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.client()
+	c.mustLogin("admin", h.adminPass)
+	if p := c.get("/source-control/gitlab/acme-gitlab"); !strings.Contains(p.body, `id="no-deliveries"`) {
+		t.Fatal("details do not say there are no deliveries yet")
+	}
+	if _, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main",
+		Commits: []gitlabsim.CommitSpec{{Message: "change", Actions: []gitlabsim.FileAction{{Action: "update", Path: "main.tf", Content: "# x\n"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		p := c.get("/source-control/gitlab/acme-gitlab")
+		if strings.Contains(p.body, `id="deliveries"`) && strings.Contains(p.body, "Push Hook") && strings.Contains(p.body, "acme/infra") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the push never showed among the deliveries: %.2000s", p.body)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the page, bounded above
 	}
 }

@@ -8,14 +8,19 @@ import (
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/vcs"
+	"github.com/hoistdev/hoist/internal/webhook"
 )
 
 // detailsPage is the content of integration_details.html.
 type detailsPage struct {
 	integration.View
 	Test        *integration.TestResult // after "Test"
+	Deliveries  []webhook.Delivery      // the latest webhook deliveries
 	ExpiresSoon bool                    // the token expires within vcs.LoudExpiryWindow (or has)
 }
+
+// recentDeliveries is how many deliveries the details page lists.
+const recentDeliveries = 10
 
 // integrationDetails is ⋯ → See details: the webhook endpoint and secret,
 // token metadata and warnings. The service refuses non-admins.
@@ -30,6 +35,13 @@ func (u *UI) integrationDetails(w http.ResponseWriter, r *http.Request) error {
 func (u *UI) showDetails(w http.ResponseWriter, r *http.Request, status int, p detailsPage, flash string) error {
 	if exp := p.TokenExpiresAt; exp != nil && exp.Sub(u.now()) <= vcs.LoudExpiryWindow {
 		p.ExpiresSoon = true
+	}
+	if u.cfg.Deliveries != nil {
+		ds, _, err := u.cfg.Deliveries.List(r.Context(), principal(r), p.ID, "", recentDeliveries)
+		if err != nil {
+			return err
+		}
+		p.Deliveries = ds
 	}
 	return u.render(w, r, status, "integration_details", view{Title: p.Name, Nav: "source-control", Flash: flash, Content: p})
 }

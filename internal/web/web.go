@@ -26,6 +26,7 @@ import (
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/web/session"
+	"github.com/hoistdev/hoist/internal/webhook"
 )
 
 //go:embed templates/*.html
@@ -51,6 +52,7 @@ type Config struct {
 	Integrations *integration.Service
 	Launchpad    *launchpad.LaunchPad
 	Stacks       *stack.Service // nil hides the stack pages
+	Deliveries   *webhook.Log   // nil leaves recent deliveries off the details page
 	Audit        audit.Store
 	Clock        func() time.Time // default time.Now
 
