@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -14,6 +15,9 @@ import (
 // runGitlabSim is `hoist gitlab-sim [--listen ADDR] [--data-dir DIR]`: the
 // GitLab simulator, until ctx ends.
 func runGitlabSim(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return runGitlabSimClient(ctx, e, args) // push, mr, …: clients of a running simulator
+	}
 	fs := flag.NewFlagSet("gitlab-sim", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	listen := fs.String("listen", "127.0.0.1:8929", "address to listen on (port 0 picks a free port)")
