@@ -41,7 +41,8 @@ type CommitStatus struct {
 	IntegrationID string
 	Project       string // path with namespace
 	SHA           string
-	Ref           string // the tag
+	Ref           string // the tag; "" for a version created by hand
+	ModuleID      string
 	Name          string // hoist/module/<module-id>
 	State         string // success
 	Description   string

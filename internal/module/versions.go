@@ -77,7 +77,7 @@ func (s *Service) publish(ctx context.Context, m Module, v Version, actor string
 	if s.cfg.Statuses == nil {
 		return nil
 	}
-	st := CommitStatus{IntegrationID: m.IntegrationID, Project: m.Repository, SHA: v.SHA, Ref: v.Tag,
+	st := CommitStatus{IntegrationID: m.IntegrationID, Project: m.Repository, SHA: v.SHA, Ref: v.Tag, ModuleID: m.ID,
 		Name: "hoist/module/" + m.ID, State: "success", Description: "published version " + v.Version,
 		TargetURL: s.cfg.PublicURL + "/modules/" + m.ID}
 	if err := s.cfg.Statuses.PostModuleStatus(ctx, st); err != nil {
