@@ -38,6 +38,8 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	databaseURL := fs.String("database-url", "", "postgres://… to use PostgreSQL instead of SQLite in the data dir")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate `FILE` (OpenTofu reaches the module registry only over HTTPS)")
 	tlsKey := fs.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
+	workerSlots := fs.Int("worker-slots", app.DefaultWorkerSlots, "runs the embedded worker pool executes at once (0: no embedded workers)")
+	tofuPath := fs.String("tofu-path", "", "the OpenTofu binary runs use (default: tofu on PATH)")
 	var allow hostList
 	fs.Var(&allow, "allow-gitlab-host", "GitLab host allowed to resolve to a link-local/cloud-metadata address (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -56,6 +58,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	srv, err := app.Start(ctx, app.Config{
 		DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, DatabaseURL: *databaseURL,
 		AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
+		WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath,
 	})
 	if err != nil {
 		return err

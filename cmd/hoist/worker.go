@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/worker"
+)
+
+// runWorker is `hoist worker --server URL --pool-token T` (or
+// --pool-token-file/--pool-token-env, default HOIST_POOL_TOKEN): a remote
+// worker of the pool the token belongs to, until ctx ends.
+func runWorker(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	server := fs.String("server", e.getenv("HOIST_URL"), "the Hoist server's base `URL`")
+	token := fs.String("pool-token", "", "the worker pool's token (prefer --pool-token-file or HOIST_POOL_TOKEN: argv is visible to other users)")
+	tokenFile := fs.String("pool-token-file", "", "read the pool token from `FILE` (- for stdin)")
+	tokenEnv := fs.String("pool-token-env", "", "read the pool token from the environment variable `NAME` (default HOIST_POOL_TOKEN)")
+	slots := fs.Int("slots", 2, "how many runs to execute at once")
+	tofuPath := fs.String("tofu-path", "", "the OpenTofu binary (default: tofu on PATH)")
+	workDir := fs.String("work-dir", "", "folder for run workspaces (default the system temp folder)")
+	id := fs.String("id", "", "this worker's name in run histories (default worker@<hostname>)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("worker: unexpected argument %q", fs.Arg(0))}
+	}
+	if *server == "" {
+		return usageError{"worker: --server is required"}
+	}
+	secret, err := readSecret(e, "pool token", *tokenFile, *tokenEnv)
+	if err != nil {
+		return err
+	}
+	switch {
+	case secret == "" && *token != "":
+		secret = *token
+	case secret == "":
+		secret = strings.TrimSpace(e.getenv("HOIST_POOL_TOKEN"))
+	}
+	if secret == "" {
+		return usageError{"worker: give the pool token with --pool-token-file, --pool-token-env, HOIST_POOL_TOKEN or --pool-token"}
+	}
+	if *id == "" {
+		host, _ := os.Hostname()
+		*id = "worker@" + host
+	}
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	base := strings.TrimRight(*server, "/")
+	pool := worker.Start(ctx, worker.Config{Server: &worker.Client{BaseURL: base, PoolToken: secret}, ID: *id, Slots: *slots,
+		TofuPath: *tofuPath, StateURL: base + "/api/v1/state", WorkDir: *workDir, Getenv: e.getenv, Logger: logger,
+		LeaseWait: 30 * time.Second})
+	fmt.Fprintf(e.stdout, "Hoist worker %s with %d slots, server %s\n", *id, *slots, base)
+	<-ctx.Done()
+	pool.Stop()
+	return nil
+}
+
+// embeddedSlots maps --worker-slots to app.Config.WorkerSlots, where 0
+// means the default and a negative number no embedded workers.
+func embeddedSlots(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}

@@ -1,0 +1,198 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/worker"
+)
+
+// Remote workers run as separate processes: this test binary re-executed
+// with HOIST_TEST_WORKER_SERVER set, running the same worker code as
+// `hoist worker`, so that a test can SIGKILL it.
+func TestMain(m *testing.M) {
+	if server := os.Getenv("HOIST_TEST_WORKER_SERVER"); server != "" {
+		pool := worker.Start(context.Background(), worker.Config{
+			Server: &worker.Client{BaseURL: server, PoolToken: os.Getenv("HOIST_TEST_WORKER_TOKEN")},
+			ID:     "remote-" + fmt.Sprint(os.Getpid()), Slots: 1, TofuPath: os.Getenv("HOIST_TEST_WORKER_TOFU"),
+			StateURL: server + "/api/v1/state", WorkDir: os.Getenv("HOIST_TEST_WORKER_DIR"), LeaseWait: 5 * time.Second})
+		defer pool.Stop()
+		select {} // until killed
+	}
+	os.Exit(m.Run())
+}
+
+// startRemoteWorker starts a worker process in its own process group and
+// returns a function that SIGKILLs the group (the worker and its tofu), as
+// when the worker's machine dies.
+func (h *harness) startRemoteWorker(poolToken string) (kill func()) {
+	h.t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "HOIST_TEST_WORKER_SERVER="+h.srv.URL(), "HOIST_TEST_WORKER_TOKEN="+poolToken,
+		"HOIST_TEST_WORKER_TOFU="+tofuPath(h.t), "HOIST_TEST_WORKER_DIR="+h.t.TempDir())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	var once sync.Once
+	kill = func() {
+		once.Do(func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+		})
+	}
+	h.t.Cleanup(kill)
+	return kill
+}
+
+func (h *harness) workerPool(name string) string {
+	h.t.Helper()
+	var p struct{ ID, Token string }
+	h.must(http.StatusCreated, "POST", "/api/v1/worker-pools", h.adminKey, map[string]any{"name": name}).decode(h.t, &p)
+	if !strings.HasPrefix(p.Token, "hoistpool_") {
+		h.t.Fatalf("pool = %+v", p)
+	}
+	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.adminKey, map[string]any{"worker_pool": p.ID})
+	return p.Token
+}
+
+// blockingState is an HTTP server posing as another configuration's state:
+// a plan reading it through terraform_remote_state waits until released, so
+// a test knows the run is in PLANNING and stays there.
+type blockingState struct {
+	srv     *httptest.Server
+	arrived chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func newBlockingState(t *testing.T) *blockingState {
+	t.Helper()
+	b := &blockingState{arrived: make(chan struct{}), release: make(chan struct{})}
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.once.Do(func() { close(b.arrived) })
+		select {
+		case <-b.release:
+		case <-r.Context().Done():
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(func() {
+		select {
+		case <-b.release:
+		default:
+			close(b.release)
+		}
+		b.srv.Close()
+	})
+	return b
+}
+
+// config is a configuration whose plan blocks on the server.
+func (b *blockingState) config() string {
+	return `data "terraform_remote_state" "slow" {
+  backend = "http"
+  config  = { address = "` + b.srv.URL + `/state" }
+}
+resource "terraform_data" "hello" { input = "slow" }
+`
+}
+
+func (b *blockingState) waitArrived(t *testing.T) {
+	t.Helper()
+	select {
+	case <-b.arrived:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the plan never reached the slow state")
+	}
+}
+
+func TestRemoteWorkerKilledMidPlanFailsAsLost(t *testing.T) {
+	t.Parallel()
+	const ttl = 2 * time.Second
+	h := runsSetup(t, func(c *app.Config) { c.WorkerSlots, c.LeaseTTL = -1, ttl })
+	token := h.workerPool("Remote")
+	kill := h.startRemoteWorker(token)
+	slow := newBlockingState(t)
+	sha := h.push("main", map[string]string{"infra/main.tf": slow.config()})
+	r := h.waitRunAt("web", sha, "TRACKED")
+	slow.waitArrived(t)
+	if got := h.getRun(r.ID); got.State != "PLANNING" {
+		t.Fatalf("state = %s, want PLANNING", got.State)
+	}
+	killed := time.Now()
+	kill()
+	r = h.waitState(r.ID, "FAILED")
+	if took := time.Since(killed); took > ttl+2*time.Second {
+		t.Errorf("the run failed %v after the kill; the lease is %v", took, ttl)
+	}
+	if !strings.Contains(r.Error, "worker lost") || r.History[len(r.History)-1].Note != "worker lost" {
+		t.Fatalf("run = %+v", r)
+	}
+}
+
+func TestRemoteWorkerKilledAfterConfirmNeverAppliesTwice(t *testing.T) {
+	t.Parallel()
+	const ttl = 2 * time.Second
+	h := runsSetup(t, func(c *app.Config) { c.WorkerSlots, c.LeaseTTL = -1, ttl })
+	token := h.workerPool("Remote")
+	kill := h.startRemoteWorker(token)
+	marker := filepath.Join(t.TempDir(), "applied")
+	cfg := `resource "terraform_data" "once" {
+  provisioner "local-exec" { command = "echo applied >> ` + marker + `; exec sleep 600" }
+}
+`
+	sha := h.push("main", map[string]string{"infra/main.tf": cfg})
+	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "UNCONFIRMED")
+	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil)
+	waitFile(t, marker)
+	if got := h.getRun(r.ID); got.State != "APPLYING" {
+		t.Fatalf("state = %s, want APPLYING", got.State)
+	}
+	code, msg, _ := h.call("POST", "/api/v1/runs/"+r.ID+"/stop", h.adminKey, nil).apiError(t)
+	if code != "conflict" || !strings.Contains(msg, "applies to the end") {
+		t.Fatalf("stop in APPLYING = %s %s", code, msg)
+	}
+	kill()
+	r = h.waitState(r.ID, "FAILED")
+	if !strings.Contains(r.Error, "worker lost") {
+		t.Fatalf("run = %+v", r)
+	}
+	// A fresh worker takes the next run, and never the lost one.
+	h.startRemoteWorker(token)
+	sha2 := h.push("main", map[string]string{"infra/main.tf": infraTF("after")})
+	r2 := h.waitState(h.waitRunAt("web", sha2, "TRACKED").ID, "UNCONFIRMED")
+	if b, _ := os.ReadFile(marker); string(b) != "applied\n" {
+		t.Fatalf("the confirmed plan was applied %d times", strings.Count(string(b), "applied"))
+	}
+	if got := h.getRun(r.ID); got.State != "FAILED" || strings.Count(strings.Join(got.states(), " "), "APPLYING") != 1 {
+		t.Fatalf("lost run = %+v", got)
+	}
+	_ = r2
+}
+
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never appeared", path)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a file, bounded above
+	}
+}

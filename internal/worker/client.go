@@ -1,0 +1,166 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/run"
+)
+
+// Client is the Server of a remote worker: the worker protocol over HTTP
+// with a pool token.
+type Client struct {
+	BaseURL   string // the Hoist server, e.g. https://hoist.example.com
+	PoolToken string
+	HTTP      *http.Client // default: a client with no overall timeout (leases wait, sources stream)
+}
+
+var _ Server = (*Client)(nil)
+
+// leaseHeader names the lease in worker calls (httpapi.LeaseHeader).
+const leaseHeader = "Hoist-Lease"
+
+func (c *Client) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// do sends a request; a non-2xx answer becomes an apperr error with the
+// server's code and message.
+func (c *Client) do(ctx context.Context, method, path, leaseID string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.PoolToken)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if leaseID != "" {
+		req.Header.Set(leaseHeader, leaseID)
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		return nil, responseError(resp)
+	}
+	return resp, nil
+}
+
+func responseError(resp *http.Response) error {
+	var eb struct {
+		Error struct {
+			Code    apperr.Code `json:"code"`
+			Message string      `json:"message"`
+		} `json:"error"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(b, &eb) == nil && eb.Error.Code != "" {
+		return apperr.Errorf(eb.Error.Code, "%s", eb.Error.Message)
+	}
+	return fmt.Errorf("server answered %s", resp.Status)
+}
+
+// call is do for JSON answers (decoded into out when not nil).
+func (c *Client) call(ctx context.Context, method, path, leaseID string, body, out any) error {
+	resp, err := c.do(ctx, method, path, leaseID, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func runPath(runID, what string) string { return "/api/v1/workers/runs/" + runID + "/" + what }
+
+// Lease implements Server.
+func (c *Client) Lease(ctx context.Context, owner string, wait time.Duration) (run.Job, bool, error) {
+	resp, err := c.do(ctx, http.MethodPost, "/api/v1/workers/lease", "", map[string]any{"worker": owner, "wait_seconds": wait.Seconds()})
+	if err != nil {
+		return run.Job{}, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNoContent {
+		return run.Job{}, false, nil
+	}
+	var job run.Job
+	if err := json.NewDecoder(resp.Body).Decode(&job); err != nil {
+		return run.Job{}, false, fmt.Errorf("read lease: %w", err)
+	}
+	return job, true, nil
+}
+
+// Heartbeat implements Server.
+func (c *Client) Heartbeat(ctx context.Context, runID, leaseID string) (run.State, error) {
+	var out struct{ State run.State }
+	err := c.call(ctx, http.MethodPost, runPath(runID, "heartbeat"), leaseID, struct{}{}, &out)
+	return out.State, err
+}
+
+// Advance implements Server.
+func (c *Client) Advance(ctx context.Context, runID, leaseID string, to run.State) error {
+	return c.call(ctx, http.MethodPost, runPath(runID, "advance"), leaseID, map[string]string{"state": string(to)}, nil)
+}
+
+// ReportPlan implements Server.
+func (c *Client) ReportPlan(ctx context.Context, runID, leaseID string, rep run.PlanReport) (bool, error) {
+	var out struct{ Apply bool }
+	body := map[string]any{"delta": rep.Delta, "resources": rep.Resources, "has_changes": rep.HasChanges, "plan": rep.Plan}
+	err := c.call(ctx, http.MethodPost, runPath(runID, "plan"), leaseID, body, &out)
+	return out.Apply, err
+}
+
+// Finish implements Server.
+func (c *Client) Finish(ctx context.Context, runID, leaseID, errMsg string) error {
+	return c.call(ctx, http.MethodPost, runPath(runID, "finish"), leaseID, map[string]string{"error": errMsg}, nil)
+}
+
+// AppendLog implements Server.
+func (c *Client) AppendLog(ctx context.Context, runID, leaseID, phase, text string) error {
+	return c.call(ctx, http.MethodPost, runPath(runID, "logs"), leaseID, map[string]string{"phase": phase, "text": text}, nil)
+}
+
+// PlanFile implements Server.
+func (c *Client) PlanFile(ctx context.Context, runID, leaseID string) ([]byte, error) {
+	resp, err := c.do(ctx, http.MethodGet, runPath(runID, "plan-file"), leaseID, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
+
+// Source implements Server.
+func (c *Client) Source(ctx context.Context, runID, leaseID string, w io.Writer) error {
+	resp, err := c.do(ctx, http.MethodGet, runPath(runID, "source"), leaseID, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
