@@ -86,6 +86,12 @@ func (s Stack) DetachedReason() string {
 	return "integration " + s.DetachedFrom + " was deleted; point the stack at another integration"
 }
 
+// Trigger is what the push policy needs to know of s.
+func (s Stack) Trigger() trigger.Stack {
+	return trigger.Stack{ID: s.ID, Branch: s.Branch, ProjectRoot: s.ProjectRoot, AdditionalGlobs: s.AdditionalProjectGlobs,
+		Labels: s.Labels, AllowForks: s.AllowForkMRs, Detached: s.Detached()}
+}
+
 // Filter narrows a listing. With All false, only stacks whose space is in
 // Spaces are listed — the spaces the principal may read.
 type Filter struct {

@@ -12,7 +12,6 @@ import (
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
-	"github.com/hoistdev/hoist/internal/trigger"
 )
 
 func testStack(id, spaceID, integrationID string) stack.Stack {
@@ -303,9 +302,7 @@ func testStacksByRepository(t *testing.T, h Harness) {
 			t.Fatalf("ListTriggerStacks returned %d stacks, ListStacksByRepository %d", len(lean), len(got))
 		}
 		for i, st := range got {
-			want := trigger.Stack{ID: st.ID, Branch: st.Branch, ProjectRoot: st.ProjectRoot,
-				AdditionalGlobs: st.AdditionalProjectGlobs, Labels: st.Labels, AllowForks: st.AllowForkMRs}
-			if !reflect.DeepEqual(lean[i], want) {
+			if want := st.Trigger(); !reflect.DeepEqual(lean[i], want) {
 				t.Errorf("ListTriggerStacks[%d] = %+v, want %+v", i, lean[i], want)
 			}
 		}
