@@ -136,11 +136,18 @@ type ProcessPayload struct {
 	DeliveryID string `json:"delivery_id"`
 }
 
-// ProcessJob is the job that processes delivery id. Its dedupe key keeps
-// one pending job per delivery, however often it is redelivered.
+// ProcessJob is the job that processes a new delivery.
 func ProcessJob(id string) jobqueue.NewJob {
 	// The payload is a fixed shape around a ulid: no escaping needed.
-	return jobqueue.NewJob{Kind: ProcessKind, Payload: []byte(`{"delivery_id":"` + id + `"}`), DedupeKey: "delivery:" + id}
+	return jobqueue.NewJob{Kind: ProcessKind, Payload: []byte(`{"delivery_id":"` + id + `"}`)}
+}
+
+// RedeliverJob is the job that processes a delivery again. Its dedupe key
+// keeps one pending job per delivery, however often it is redelivered.
+func RedeliverJob(id string) jobqueue.NewJob {
+	j := ProcessJob(id)
+	j.DedupeKey = "delivery:" + id
+	return j
 }
 
 // ParseProcessPayload decodes a ProcessKind job's payload.

@@ -101,7 +101,7 @@ func (l *Log) Redeliver(ctx context.Context, principal, id string) (Delivery, er
 	if d.Status == Ignored {
 		return Delivery{}, apperr.Errorf(apperr.Invalid, "delivery %s is a %s, which Hoist ignores; there is nothing to process", id, d.Event)
 	}
-	if err := l.cfg.Store.RedeliverDelivery(ctx, id, l.cfg.Clock().UTC(), ProcessJob(id)); err != nil {
+	if err := l.cfg.Store.RedeliverDelivery(ctx, id, l.cfg.Clock().UTC(), RedeliverJob(id)); err != nil {
 		return Delivery{}, fmt.Errorf("redeliver %s: %w", id, err)
 	}
 	l.cfg.Wake()

@@ -125,7 +125,10 @@ func (s *Store) cancelRun(ctx context.Context, tx *sql.Tx, cn run.Cancel, at tim
 func (s *Store) recordRunTransition(ctx context.Context, tx *sql.Tx, t run.Transition) error {
 	_, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
 		t.RunID, string(t.State), s.t(t.At), t.Actor, t.Note)
-	return err
+	if err != nil {
+		return err
+	}
+	return s.afterRunTransition(ctx, tx, t) // GitLab write-back (outbox.go)
 }
 
 // GetRun implements run.Store.

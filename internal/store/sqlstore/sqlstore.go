@@ -46,6 +46,10 @@ type Store struct {
 	d    Dialect
 	migs []migration
 	log  *slog.Logger
+	// runHook is called in every run transition's transaction (outbox.go).
+	runHook RunTransitionHook
+	// hot holds prepared statements of per-request queries (hot.go).
+	hot hotStatements
 }
 
 var (
