@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"os"
 	"context"
 	"database/sql"
 	"errors"
@@ -156,7 +155,7 @@ func (s *Store) insertJobRows(ctx context.Context, tx *sql.Tx, now time.Time, jo
 // must not, so their transactions switch the writer connection to FULL —
 // one fsync per batch, which group commit shares among its deliveries.
 func (s *Store) inDurableTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if s.d.Name() != "sqlite" || os.Getenv("XXNOFULL") != "" {
+	if s.d.Name() != "sqlite" {
 		return s.inTx(ctx, fn)
 	}
 	conn, err := s.w.Conn(ctx)
