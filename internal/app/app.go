@@ -21,6 +21,7 @@ import (
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/launchpad"
+	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
@@ -68,6 +69,7 @@ type Server struct {
 	store     *sqlstore.Store
 	hooks     *webhooks
 	runs      *runs
+	writeBack *writeBack
 	http      *http.Server
 	url       string
 	publicURL string
@@ -130,20 +132,22 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	})
 	stacks := stack.NewService(stack.Config{Store: store, Access: spaces, Integrations: store,
 		Checker: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box, Clock: cfg.Clock, Logger: log})
-	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store)})
+	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
+		RunsExistFunc: runsExist(store)})
 	modules := newModules(cfg, store, spaces, ids, box, key, publicURL, nil)
+	writes := newWriteBack(cfg, store, box, publicURL)
 	runs := newRuns(cfg, store, spaces, box)
 	hooks := newWebhooks(cfg, store, box, spaces, modules.tagFunc(), runs.notify)
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
 		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad,
 		Deliveries: hooks.log, Runs: runs.service, State: runs.state})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Users: store, Identity: ids,
-		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Audit: store, Clock: cfg.Clock})
+		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Audit: store, Clock: cfg.Clock})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, hooks: hooks, runs: runs, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
+		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
 			Handler:           withWebhooks(withRegistry(ui.Wrap(api), modules.registry), hooks.intake),
@@ -160,11 +164,20 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		return nil, errors.Join(err, ln.Close())
 	}
 	go func() { s.serveErr <- serveOn(s.http, ln) }()
+	writes.start(ctx)
 	if err := runs.start(ctx, s.url); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
 	log.Info("hoist server listening", "address", ln.Addr().String(), "public_url", publicURL, "database", store.Dialect())
 	return s, nil
+}
+
+// runsExist tells the LaunchPad whether any run exists in the account.
+func runsExist(store *sqlstore.Store) launchpad.ExistsFunc {
+	return func(ctx context.Context) (bool, error) {
+		items, _, err := store.ListRuns(ctx, run.Filter{}, "", 1)
+		return len(items) > 0, err
+	}
 }
 
 // stacksExist tells the LaunchPad whether any stack exists in the account.
@@ -244,6 +257,7 @@ func (s *Server) Close() error {
 		s.runs.stop() // first: runs in progress are cut while the API still answers
 		err := s.http.Shutdown(ctx)
 		s.hooks.stop() // after the HTTP server: deliveries in flight are stored first
+		s.writeBack.stop()
 		s.closeErr = errors.Join(err, s.store.Close())
 		s.log.Info("hoist server stopped")
 	})

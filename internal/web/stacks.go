@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 )
 
@@ -55,7 +57,10 @@ func (u *UI) stacksList(w http.ResponseWriter, r *http.Request) error {
 
 type stackPage struct {
 	stackRow
-	BranchURL string
+	BranchURL  string
+	Runs       []run.View
+	ShowRuns   bool // runs are wired
+	CanTrigger bool // the viewer may write to the stack's space
 }
 
 func (u *UI) stackDetails(w http.ResponseWriter, r *http.Request) error {
@@ -70,6 +75,16 @@ func (u *UI) stackDetails(w http.ResponseWriter, r *http.Request) error {
 	p := stackPage{stackRow: rowOf(v, hosts)}
 	if p.RepoURL != "" {
 		p.BranchURL = p.RepoURL + "/-/tree/" + v.Branch
+	}
+	if p.ShowRuns = u.cfg.Runs != nil; p.ShowRuns {
+		if p.Runs, err = u.stackRuns(r, v.ID); err != nil {
+			return err
+		}
+		access, _, err := u.cfg.Spaces.Access(r.Context(), principal(r))
+		if err != nil {
+			return err
+		}
+		p.CanTrigger = access.Has(v.SpaceID, space.Write) && !v.Detached()
 	}
 	return u.render(w, r, http.StatusOK, "stack", view{Title: v.Name, Nav: "stacks", Content: p})
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/launchpad"
+	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/web/session"
@@ -53,6 +54,7 @@ type Config struct {
 	Launchpad    *launchpad.LaunchPad
 	Stacks       *stack.Service // nil hides the stack pages
 	Deliveries   *webhook.Log   // nil leaves recent deliveries off the details page
+	Runs         *run.Service   // nil hides runs (needs Stacks)
 	Audit        audit.Store
 	Clock        func() time.Time // default time.Now
 
@@ -102,7 +104,7 @@ func New(cfg Config) (*UI, error) {
 
 // prefixes are the paths the UI owns; Wrap sends everything else to the
 // API so that routes other packages register keep working.
-var prefixes = []string{"/{$}", "/login", "/logout", "/launchpad", "/source-control", "/source-control/", "/stacks", "/stacks/", "/assets/"}
+var prefixes = []string{"/{$}", "/login", "/logout", "/launchpad", "/source-control", "/source-control/", "/stacks", "/stacks/", "/runs/", "/assets/"}
 
 // Wrap returns a handler that serves the UI's paths and passes every other
 // request to next (the JSON API, webhooks, health endpoints).
@@ -143,6 +145,14 @@ func (u *UI) routes() {
 	if u.cfg.Stacks != nil {
 		u.mux.Handle("GET /stacks", u.page(u.stacksList))
 		u.mux.Handle("GET /stacks/{id}", u.page(u.stackDetails))
+	}
+	if u.cfg.Stacks != nil && u.cfg.Runs != nil {
+		u.mux.Handle("POST /stacks/{id}/runs", u.form(u.triggerRun))
+		u.mux.Handle("GET /runs/{id}", u.page(u.runDetails))
+		u.mux.Handle("GET /runs/{id}/log", u.page(u.runLog))
+		u.mux.Handle("POST /runs/{id}/confirm", u.form(u.runAction(run.Confirm)))
+		u.mux.Handle("POST /runs/{id}/discard", u.form(u.runAction(run.Discard)))
+		u.mux.Handle("POST /runs/{id}/stop", u.form(u.runAction(run.Stop)))
 	}
 
 	u.mux.Handle("/", u.public(func(w http.ResponseWriter, r *http.Request) error {

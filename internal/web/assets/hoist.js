@@ -29,3 +29,44 @@ document.addEventListener("keydown", function (ev) {
   var open = document.querySelector("details.menu[open]");
   if (open) { open.removeAttribute("open"); open.querySelector("summary").focus(); }
 });
+// The run page's live log: poll for new chunks and the run's state until
+// the run is over, appending to the log and updating the state badge and
+// the confirm/discard buttons in place.
+(function () {
+  var log = document.getElementById("log");
+  if (!log || log.dataset.follow !== "true") { return; }
+  var after = log.dataset.after || "0";
+  var stateEl = document.getElementById("run-state");
+  var deltaEl = document.getElementById("run-delta");
+  var stick = function () { return log.scrollTop + log.clientHeight >= log.scrollHeight - 24; };
+  var render = function (data) {
+    if (stateEl) {
+      stateEl.innerHTML = "";
+      var badge = document.createElement("span");
+      badge.className = "state state-" + data.state;
+      badge.dataset.state = data.state;
+      badge.textContent = data.state;
+      stateEl.appendChild(badge);
+    }
+    if (deltaEl && data.delta) {
+      deltaEl.querySelector(".add").textContent = "+" + data.delta.add;
+      deltaEl.querySelector(".change").textContent = "~" + data.delta.change;
+      deltaEl.querySelector(".destroy").textContent = "\u2212" + data.delta.destroy;
+    }
+    document.querySelectorAll(".when-unconfirmed").forEach(function (f) { f.hidden = data.state !== "UNCONFIRMED"; });
+    if (data.terminal) { document.querySelectorAll(".when-live").forEach(function (f) { f.hidden = true; }); }
+  };
+  var poll = function () {
+    fetch(log.dataset.url + "?after=" + encodeURIComponent(after), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+      .then(function (data) {
+        var atEnd = stick();
+        data.chunks.forEach(function (c) { log.appendChild(document.createTextNode(c.body)); after = String(c.id); });
+        if (atEnd) { log.scrollTop = log.scrollHeight; }
+        render(data);
+        if (!data.terminal) { setTimeout(poll, data.chunks.length >= 500 ? 0 : 1000); }
+      })
+      .catch(function () { setTimeout(poll, 3000); });
+  };
+  poll();
+})();
