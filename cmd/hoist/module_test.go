@@ -87,3 +87,25 @@ func TestCLIModuleUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestServerTLSFlags: a certificate needs its key, and a certificate that
+// does not load is refused before anything listens.
+func TestServerTLSFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := writeTemp(t, "cert.pem", "not a certificate")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tls-cert", bad}, "both a certificate"},
+		{[]string{"--tls-key", bad}, "both a certificate"},
+		{[]string{"--tls-cert", bad, "--tls-key", bad}, "load TLS certificate"},
+	} {
+		args := append([]string{"server", "--data-dir", dir, "--listen", "127.0.0.1:0"}, tt.args...)
+		_, _, err := runLocal(t, "", map[string]string{}, args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("hoist %s: err = %v, want %q", strings.Join(args, " "), err, tt.want)
+		}
+	}
+}
