@@ -1,0 +1,284 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+// hookFixture is a server (no embedded workers, so runs stay queued) and
+// the simulator's project acme/platform/infra with stacks "infra" (rooted
+// at infra/) and "app" (rooted at app/, also watching shared/**), and the
+// project's webhook pointing at Hoist.
+type hookFixture struct {
+	*harness
+	project string
+	hook    gitlabsim.Hook
+}
+
+type runJSON struct {
+	ID              string `json:"id"`
+	Stack           string `json:"stack"`
+	Type            string `json:"type"`
+	State           string `json:"state"`
+	CommitSHA       string `json:"commit_sha"`
+	Branch          string `json:"branch"`
+	MergeRequestIID int64  `json:"merge_request_iid"`
+	TriggeredBy     string `json:"triggered_by"`
+}
+
+type deliveryJSON struct {
+	ID     string `json:"id"`
+	Event  string `json:"event"`
+	Status string `json:"status"`
+	Ref    string `json:"ref"`
+	Error  string `json:"error"`
+	Result *struct {
+		Summary     string `json:"summary"`
+		RunsCreated []struct {
+			ID, StackID string
+		} `json:"runs_created"`
+		RunsCanceled []string `json:"runs_canceled"`
+		Stacks       []struct {
+			StackID string `json:"stack_id"`
+			Result  string `json:"result"`
+			RunID   string `json:"run_id"`
+			Reason  string `json:"reason"`
+		} `json:"stacks"`
+	} `json:"result"`
+}
+
+func hookSetup(t *testing.T) *hookFixture {
+	t.Helper()
+	h := setup(t, func(c *app.Config) { c.WorkerSlots = -1 })
+	ctx := t.Context()
+	f := &hookFixture{harness: h, project: "acme/platform/infra"}
+	_, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: f.project, Files: map[string]string{
+		"infra/main.tf": "# infra\n", "app/main.tf": "# app\n", "shared/vars.tf": "# shared\n", "docs/README.md": "docs\n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		t.Fatal(err)
+	}
+	var in struct {
+		WebhookEndpoint string `json:"webhook_endpoint"`
+		WebhookSecret   string `json:"webhook_secret"`
+	}
+	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
+		h.integrationBody("GitLab", "", h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).decode(t, &in)
+	for _, st := range []map[string]any{
+		{"name": "infra", "space": "root", "repository": f.project, "branch": "main", "project_root": "infra"},
+		{"name": "app", "space": "root", "repository": f.project, "branch": "main", "project_root": "/app/",
+			"additional_project_globs": []string{"shared/**"}},
+	} {
+		h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, st)
+	}
+	if f.hook, err = h.sim.AddHook(ctx, f.project, gitlabsim.HookOptions{URL: in.WebhookEndpoint, Token: in.WebhookSecret,
+		TagPushEvents: true, MergeRequestsEvents: true}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// push pushes one commit per file list to branch (created from main when
+// missing) and returns the new head.
+func (f *hookFixture) push(branch string, commits ...[]string) string {
+	f.t.Helper()
+	o := gitlabsim.PushOptions{Project: f.project, Branch: branch, StartBranch: "main", UserID: f.simUser.ID}
+	for i, files := range commits {
+		c := gitlabsim.CommitSpec{Message: fmt.Sprintf("change %d", i)}
+		for _, p := range files {
+			c.Actions = append(c.Actions, gitlabsim.FileAction{Action: "create", Path: p, Content: fmt.Sprintf("%s %d\n", p, i)})
+		}
+		o.Commits = append(o.Commits, c)
+	}
+	res, err := f.sim.Push(f.t.Context(), o)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res.After
+}
+
+// settle waits until GitLab sent every queued webhook and Hoist processed
+// every delivery it accepted, and returns the deliveries, newest first.
+func (f *hookFixture) settle() []deliveryJSON {
+	f.t.Helper()
+	if err := f.sim.WaitHooks(f.t.Context()); err != nil {
+		f.t.Fatal(err)
+	}
+	sent := f.sim.Deliveries(f.hook.ID)
+	keys := map[string]bool{}
+	for _, d := range sent {
+		if d.StatusCode/100 != 2 {
+			f.t.Fatalf("Hoist answered %d to a %s: %s", d.StatusCode, d.Event, d.ResponseBody)
+		}
+		keys[d.IdempotencyKey] = true
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var page struct{ Items []deliveryJSON }
+		f.must(http.StatusOK, "GET", "/api/v1/deliveries?limit=200", f.adminKey, nil).decode(f.t, &page)
+		done := len(page.Items) == len(keys)
+		for _, d := range page.Items {
+			done = done && (d.Status == "processed" || d.Status == "ignored" || d.Status == "failed")
+		}
+		if done {
+			return page.Items
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("deliveries not processed in time: %d stored for %d sent: %+v", len(page.Items), len(keys), page.Items)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a bounded condition
+	}
+}
+
+func (f *hookFixture) runs(stack string) []runJSON {
+	f.t.Helper()
+	var page struct{ Items []runJSON }
+	f.must(http.StatusOK, "GET", "/api/v1/stacks/"+stack+"/runs?limit=200", f.adminKey, nil).decode(f.t, &page)
+	return page.Items
+}
+
+// TestWebhooksMakeRuns is issue 4's acceptance 1, through the simulator's
+// real webhooks, step by step on one repository.
+func TestWebhooksMakeRuns(t *testing.T) {
+	t.Parallel()
+	f := hookSetup(t)
+
+	// A push to the tracked branch touching infra/: one TRACKED run for
+	// infra, none for app, and infra's tracked commit moves.
+	head := f.push("main", []string{"infra/network.tf"})
+	ds := f.settle()
+	infra := f.runs("infra")
+	if len(infra) != 1 || infra[0].Type != "TRACKED" || infra[0].CommitSHA != head || infra[0].Branch != "main" {
+		t.Fatalf("infra runs after a tracked push = %+v", infra)
+	}
+	if !strings.HasPrefix(infra[0].TriggeredBy, "gitlab/push:") {
+		t.Errorf("triggered_by = %q", infra[0].TriggeredBy)
+	}
+	if app := f.runs("app"); len(app) != 0 {
+		t.Fatalf("app runs after a push to infra/ = %+v", app)
+	}
+	var st stackJSON
+	f.must(http.StatusOK, "GET", "/api/v1/stacks/infra", f.adminKey, nil).decode(t, &st)
+	if st.TrackedCommit == nil || st.TrackedCommit.SHA != head {
+		t.Errorf("infra tracked commit = %+v, want %s", st.TrackedCommit, head)
+	}
+	checkStackLine(t, ds[0], "app", "skipped", "does not touch app/")
+	checkStackLine(t, ds[0], "infra", "created", "")
+
+	// A new feature branch: its change is its difference from main (the
+	// compare API), so a PROPOSED run for infra.
+	compares := f.sim.CallCount("GET /api/v4/projects/*/repository/compare")
+	feature := f.push("feature", []string{"infra/feature.tf"})
+	f.settle()
+	proposed := only(t, f.runs("infra"), "PROPOSED", feature)
+	if f.sim.CallCount("GET /api/v4/projects/*/repository/compare") == compares {
+		t.Error("a new branch was not compared with the default branch")
+	}
+
+	// Opening a merge request for it: no second run, but the run is linked.
+	mr, err := f.sim.CreateMergeRequest(t.Context(), gitlabsim.MROptions{Project: f.project, SourceBranch: "feature", Title: "Feature", UserID: f.simUser.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds = f.settle()
+	linked := only(t, f.runs("infra"), "PROPOSED", feature)
+	if linked.ID != proposed.ID || linked.MergeRequestIID != int64(mr.IID) {
+		t.Errorf("after the MR opened: run %+v, want %s linked to !%d", linked, proposed.ID, mr.IID)
+	}
+	checkStackLine(t, ds[0], "infra", "deduplicated", "")
+
+	// A title edit: nothing.
+	title := "Feature, renamed"
+	if _, err := f.sim.UpdateMergeRequest(t.Context(), f.project, mr.IID, gitlabsim.MRUpdate{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	ds = f.settle()
+	if n := len(f.runs("infra")); n != 2 {
+		t.Errorf("a title edit changed the runs: %d", n)
+	}
+	checkStackLine(t, ds[0], "infra", "skipped", "without new commits")
+
+	// A glob of additional_project_globs triggers app.
+	shared := f.push("main", []string{"shared/vars.tf.new"})
+	f.settle()
+	only(t, f.runs("app"), "TRACKED", shared)
+
+	// 45 commits whose only infra change is the oldest: the payload lists
+	// the newest 20, so only the compare API sees it.
+	if _, err := f.sim.CreateBranch(t.Context(), f.project, "big", "main", f.simUser.ID); err != nil {
+		t.Fatal(err)
+	}
+	commits := [][]string{{"infra/oldest.tf"}}
+	for i := 1; i < 45; i++ {
+		commits = append(commits, []string{fmt.Sprintf("docs/page-%d.md", i)})
+	}
+	big := f.push("big", commits...)
+	f.settle()
+	only(t, f.runs("infra"), "PROPOSED", big)
+
+	// Deleting the feature branch cancels its queued proposed run.
+	if err := f.sim.DeleteBranch(t.Context(), f.project, "feature", f.simUser.ID); err != nil {
+		t.Fatal(err)
+	}
+	ds = f.settle()
+	var canceled runJSON
+	f.must(http.StatusOK, "GET", "/api/v1/runs/"+proposed.ID, f.adminKey, nil).decode(t, &canceled)
+	if canceled.State != "CANCELED" {
+		t.Errorf("run of the deleted branch is %s, want CANCELED", canceled.State)
+	}
+	if ds[0].Result == nil || !slices.Contains(ds[0].Result.RunsCanceled, proposed.ID) {
+		t.Errorf("delivery of the deletion = %+v", ds[0].Result)
+	}
+
+	// A tag push creates no stack run.
+	before := len(f.runs("infra")) + len(f.runs("app"))
+	if _, err := f.sim.CreateTag(t.Context(), gitlabsim.TagOptions{Project: f.project, Tag: "v1.0.0", Ref: "main"}); err != nil {
+		t.Fatal(err)
+	}
+	ds = f.settle()
+	if after := len(f.runs("infra")) + len(f.runs("app")); after != before {
+		t.Errorf("a tag push made %d runs", after-before)
+	}
+	checkStackLine(t, ds[0], "infra", "skipped", "tag")
+}
+
+// only returns the one run of type at sha among runs.
+func only(t *testing.T, runs []runJSON, typ, sha string) runJSON {
+	t.Helper()
+	var found []runJSON
+	for _, r := range runs {
+		if r.Type == typ && r.CommitSHA == sha {
+			found = append(found, r)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d %s runs at %s among %+v, want 1", len(found), typ, sha, runs)
+	}
+	return found[0]
+}
+
+// checkStackLine checks the delivery log's line for a stack.
+func checkStackLine(t *testing.T, d deliveryJSON, stack, result, reason string) {
+	t.Helper()
+	if d.Result == nil {
+		t.Fatalf("delivery %s (%s) has no result: %+v", d.ID, d.Event, d)
+	}
+	for _, l := range d.Result.Stacks {
+		if l.StackID == stack {
+			if l.Result != result || !strings.Contains(l.Reason, reason) {
+				t.Errorf("delivery %s (%s): stack %s is %s (%q), want %s (%q)", d.ID, d.Event, stack, l.Result, l.Reason, result, reason)
+			}
+			return
+		}
+	}
+	t.Errorf("delivery %s (%s) has no line for stack %s: %+v", d.ID, d.Event, stack, d.Result.Stacks)
+}
