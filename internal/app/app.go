@@ -134,8 +134,8 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Checker: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box, Clock: cfg.Clock, Logger: log})
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
 		RunsExistFunc: runsExist(store)})
-	modules := newModules(cfg, store, spaces, ids, box, key, publicURL, nil)
 	writes := newWriteBack(cfg, store, box, publicURL)
+	modules := newModules(cfg, store, spaces, ids, box, key, publicURL, moduleStatuses{writes.service})
 	runs := newRuns(cfg, store, spaces, box)
 	hooks := newWebhooks(cfg, store, box, spaces, modules.tagFunc(), runs.notify)
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 
+	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/ingest"
 	"github.com/hoistdev/hoist/internal/module"
@@ -45,6 +46,15 @@ func newModules(cfg Config, store *sqlstore.Store, spaces *space.Service, ids *i
 	reg := registry.New(registry.Config{Modules: svc, Authenticate: ids.Authenticate, PublicURL: publicURL,
 		SigningKey: mac.Sum(nil), CacheDir: filepath.Join(cfg.DataDir, ModuleCacheDir), Clock: cfg.Clock, Logger: cfg.Logger})
 	return moduleParts{service: svc, registry: reg}
+}
+
+// moduleStatuses posts the commit status of published module versions
+// through the GitLab write-back outbox.
+type moduleStatuses struct{ fb *feedback.Service }
+
+func (m moduleStatuses) PostModuleStatus(ctx context.Context, st module.CommitStatus) error {
+	return m.fb.OnModuleStatus(ctx, nil, feedback.ModuleStatus{IntegrationID: st.IntegrationID, Project: st.Project,
+		SHA: st.SHA, Tag: st.Ref, ModuleID: st.ModuleID, State: st.State, Description: st.Description, TargetURL: st.TargetURL})
 }
 
 // tagFunc hands tag pushes to the module service and turns its outcomes

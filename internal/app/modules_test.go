@@ -327,6 +327,33 @@ func (h *tlsHarness) deliveries() []delivery {
 	return p.Items
 }
 
+// waitStatus waits (bounded) until GitLab has the commit status name in
+// state on sha: the write-back sends it asynchronously.
+func (h *tlsHarness) waitStatus(sha, name, state string) {
+	h.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		sts, err := h.sim.CommitStatuses(moduleProject, sha)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, st := range sts {
+			if st.Name == name && st.State == state {
+				if st.Ref != "v0.1.0" || !strings.Contains(st.Description, "0.1.0") {
+					h.t.Errorf("status = %+v", st)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no status %s %s on %s: %+v", name, state, sha, sts)
+		}
+		<-tick.C
+	}
+}
+
 // moduleLine is the only module line of a tag push's delivery.
 func moduleLine(t *testing.T, d delivery) (result, version, reason string) {
 	t.Helper()
@@ -361,7 +388,9 @@ func TestModuleVersionsFromTagPushes(t *testing.T) {
 		}
 	}
 	versions := func() []struct{ Version, SHA, Tag, State string } {
-		var p struct{ Items []struct{ Version, SHA, Tag, State string } }
+		var p struct {
+			Items []struct{ Version, SHA, Tag, State string }
+		}
 		h.mustTLS(http.StatusOK, "GET", "/api/v1/modules/greeting/versions", h.adminKey, nil).decode(t, &p)
 		return p.Items
 	}
@@ -373,6 +402,8 @@ func TestModuleVersionsFromTagPushes(t *testing.T) {
 	if vs := versions(); len(vs) != 1 || vs[0].Version != "0.1.0" || vs[0].SHA != head || vs[0].Tag != "v0.1.0" || vs[0].State != "published" {
 		t.Fatalf("versions = %+v (want 0.1.0 at the tagged commit %s)", vs, head)
 	}
+
+	h.waitStatus(head, "hoist/module/greeting", "success")
 
 	res, _, reason = moduleLine(t, h.tagPush(tag("banana", "")))
 	if res != "ignored" || !strings.Contains(reason, "not a version") {
