@@ -14,6 +14,27 @@ type Resources struct {
 	Destroy []string
 }
 
+// byAction sorts a plan's resources into what it adds, changes and
+// destroys; a replacement is both added and destroyed, as OpenTofu counts
+// it.
+func byAction(rs []run.Resource) *Resources {
+	out := &Resources{}
+	for _, r := range rs {
+		switch r.Action {
+		case "create":
+			out.Add = append(out.Add, r.Address)
+		case "update":
+			out.Change = append(out.Change, r.Address)
+		case "delete":
+			out.Destroy = append(out.Destroy, r.Address)
+		case "replace":
+			out.Add = append(out.Add, r.Address)
+			out.Destroy = append(out.Destroy, r.Address)
+		}
+	}
+	return out
+}
+
 // maxListed bounds each action's list in a merge request note: huge plans
 // stay readable and far below GitLab's 1,000,000-character note limit.
 const maxListed = 50
@@ -65,7 +86,9 @@ func description(r run.Run, to run.State, note string) string {
 		return "Failed: " + note
 	case run.Discarded, run.Stopped, run.Canceled, run.Skipped:
 		word := strings.ToUpper(string(to[:1])) + strings.ToLower(string(to[1:]))
-		if note != "" {
+		// Only a cancellation's note says why in words for GitLab
+		// ("superseded by …"); the others name the Hoist principal.
+		if note != "" && to == run.Canceled {
 			return word + ": " + note
 		}
 		return word

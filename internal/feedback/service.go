@@ -29,16 +29,16 @@ type Stacks interface {
 	GetStack(ctx context.Context, id string) (stack.Stack, error)
 }
 
-// Plans lists what a finished plan would change, for merge request notes.
-type Plans interface {
-	PlanResources(ctx context.Context, runID string) (Resources, error)
-}
+// ResourcesFunc lists the resources a run's plan changes, read in tx (the
+// transaction recording the run's transition, which may have written
+// them).
+type ResourcesFunc func(ctx context.Context, tx *sql.Tx, runID string) ([]run.Resource, error)
 
 // Config wires a Service.
 type Config struct {
 	Store     Store
 	Stacks    Stacks
-	Plans     Plans  // optional: without it notes show counts only
+	Resources ResourcesFunc // optional: without it notes show counts only
 	PublicURL string // Hoist's public base URL, for links to runs
 	Clock     func() time.Time
 	Logger    *slog.Logger
@@ -99,7 +99,7 @@ func (s *Service) OnRunTransition(ctx context.Context, tx *sql.Tx, r run.Run, fr
 		}
 		ws = append(ws, sw)
 		if r.Type == run.Proposed && r.MergeRequestIID != 0 && !slices.Contains(st.Labels, DisablePRCommentsLabel) {
-			ws = append(ws, s.noteWrite(ctx, base, st, r, to, note))
+			ws = append(ws, s.noteWrite(ctx, tx, base, st, r, to, note))
 		}
 	}
 	if d := deploymentStatus(r, from, to); d != "" {
@@ -171,11 +171,11 @@ func (s *Service) statusWrite(ctx context.Context, tx *sql.Tx, base Write, st st
 }
 
 // noteWrite is the merge request note write of a proposed run.
-func (s *Service) noteWrite(ctx context.Context, base Write, st stack.Stack, r run.Run, to run.State, note string) Write {
+func (s *Service) noteWrite(ctx context.Context, tx *sql.Tx, base Write, st stack.Stack, r run.Run, to run.State, note string) Write {
 	var res *Resources
-	if to == run.Finished && s.cfg.Plans != nil {
-		if got, err := s.cfg.Plans.PlanResources(ctx, r.ID); err == nil {
-			res = &got
+	if to == run.Finished && s.cfg.Resources != nil {
+		if got, err := s.cfg.Resources(ctx, tx, r.ID); err == nil {
+			res = byAction(got)
 		} else {
 			// The note still shows the counts; the list is a nicety.
 			s.log.WarnContext(ctx, "plan resources for merge request note", "run_id", r.ID, "error", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/feedback"
+	"github.com/hoistdev/hoist/internal/run"
 )
 
 // The outbox of GitLab writes (feedback.Store; migration 0008).
@@ -246,4 +247,43 @@ func (s *Store) AggregateStatuses(ctx context.Context, tx *sql.Tx, integrationID
 		return false, apperr.Errorf(apperr.NotFound, "no integration %q", integrationID)
 	}
 	return on, wrapInternal(err, "load integration %s", integrationID)
+}
+
+// RunTransitionHook is called inside the transaction of every run
+// transition, after its history row is written: the GitLab write-back
+// (feedback.Service.OnRunTransition) enqueues its writes there, so they
+// commit with the transition or not at all. from is "" for a new run.
+type RunTransitionHook func(ctx context.Context, tx *sql.Tx, r run.Run, from, to run.State, note string) error
+
+// SetRunTransitionHook installs h. Call it while wiring, before the store
+// is used.
+func (s *Store) SetRunTransitionHook(h RunTransitionHook) { s.runHook = h }
+
+// afterRunTransition calls the hook with the run as it is now in tx and the
+// state it left.
+func (s *Store) afterRunTransition(ctx context.Context, tx *sql.Tx, t run.Transition) error {
+	if s.runHook == nil {
+		return nil
+	}
+	r, err := scanRun(s.queryRow(ctx, tx, "SELECT "+runColumns+" FROM runs WHERE id = ?", t.RunID))
+	if err != nil {
+		return fmt.Errorf("load run %s: %w", t.RunID, err)
+	}
+	var from string
+	err = s.queryRow(ctx, tx, "SELECT state FROM run_transitions WHERE run_id = ? ORDER BY id DESC LIMIT 1 OFFSET 1", t.RunID).Scan(&from)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("load run %s history: %w", t.RunID, err)
+	}
+	return s.runHook(ctx, tx, r, run.State(from), t.State, t.Note)
+}
+
+// RunResources returns the resources of a run's plan as recorded in tx
+// (feedback.ResourcesFunc).
+func (s *Store) RunResources(ctx context.Context, tx *sql.Tx, runID string) ([]run.Resource, error) {
+	var out []run.Resource
+	err := s.queryRow(ctx, tx, "SELECT resources FROM run_exec WHERE run_id = ?", runID).Scan(jsonScan{&out})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return out, wrapInternal(err, "load resources of run %s", runID)
 }
