@@ -282,3 +282,79 @@ func checkStackLine(t *testing.T, d deliveryJSON, stack, result, reason string) 
 	}
 	t.Errorf("delivery %s (%s) has no line for stack %s: %+v", d.ID, d.Event, stack, d.Result.Stacks)
 }
+
+// TestWebhookDuplicatesAndRedelivery: GitLab sending the same delivery
+// three times makes one delivery and one set of runs; redelivering from
+// Hoist processes the stored body again without new runs; an event Hoist
+// does not act on is 202 and logged as ignored; the log is for the
+// integration's admins only.
+func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
+	t.Parallel()
+	f := hookSetup(t)
+	head := f.push("main", []string{"infra/a.tf", "app/a.tf"})
+	f.settle()
+	sent := f.sim.Deliveries(f.hook.ID)
+	for range 2 {
+		d, err := f.sim.Redeliver(t.Context(), sent[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.StatusCode != http.StatusOK || !strings.Contains(d.ResponseBody, `"duplicate":true`) {
+			t.Errorf("resent delivery answered %d %s", d.StatusCode, d.ResponseBody)
+		}
+	}
+	ds := f.settle()
+	if len(ds) != 1 {
+		t.Fatalf("%d deliveries stored for one sent three times", len(ds))
+	}
+	only(t, f.runs("infra"), "TRACKED", head)
+	only(t, f.runs("app"), "TRACKED", head)
+
+	f.must(http.StatusAccepted, "POST", "/api/v1/deliveries/"+ds[0].ID+"/redeliver", f.adminKey, nil)
+	ds = f.settle()
+	if len(f.runs("infra")) != 1 || len(f.runs("app")) != 1 {
+		t.Errorf("redelivery made runs again")
+	}
+	checkStackLine(t, ds[0], "infra", "deduplicated", "")
+
+	// Other events are acknowledged and logged as ignored.
+	var in struct {
+		WebhookEndpoint string `json:"webhook_endpoint"`
+		WebhookSecret   string `json:"webhook_secret"`
+	}
+	f.must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/gitlab", f.adminKey, nil).decode(t, &in)
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", in.WebhookEndpoint, strings.NewReader(`{"object_kind":"pipeline"}`))
+	req.Header.Set("X-Gitlab-Event", "Pipeline Hook")
+	req.Header.Set("X-Gitlab-Token", in.WebhookSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("Pipeline Hook answered %d, want 202", resp.StatusCode)
+	}
+	resp, err = http.Post(strings.Replace(in.WebhookEndpoint, "/gitlab/gitlab", "/gitlab/nope", 1), "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown integration answered %d, want 404", resp.StatusCode)
+	}
+	var page struct{ Items []deliveryJSON }
+	f.must(http.StatusOK, "GET", "/api/v1/deliveries?integration=gitlab", f.adminKey, nil).decode(t, &page)
+	if len(page.Items) != 2 || page.Items[0].Status != "ignored" || page.Items[0].Event != "Pipeline Hook" {
+		t.Errorf("deliveries = %+v", page.Items)
+	}
+
+	// Only admins see the log of a default integration.
+	reader := f.apiKey("reader", "root:read")
+	f.must(http.StatusForbidden, "GET", "/api/v1/deliveries?integration=gitlab", reader, nil)
+	f.must(http.StatusOK, "GET", "/api/v1/deliveries", reader, nil).decode(t, &page)
+	if len(page.Items) != 0 {
+		t.Errorf("a reader sees %d deliveries", len(page.Items))
+	}
+	f.must(http.StatusNotFound, "GET", "/api/v1/deliveries/"+ds[0].ID, reader, nil)
+	f.must(http.StatusNotFound, "POST", "/api/v1/deliveries/"+ds[0].ID+"/redeliver", reader, nil)
+}
