@@ -311,3 +311,54 @@ func TestDetailsListRecentDeliveries(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling the page, bounded above
 	}
 }
+
+// TestSpaceAdminSetsUpSpaceIntegration: a space admin cannot make the
+// default integration but sets up one in their space through the form, and
+// a reader of another space does not even see it listed.
+func TestSpaceAdminSetsUpSpaceIntegration(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	h.api("POST", "/api/v1/spaces", map[string]any{"name": "Team A"}, http.StatusCreated, nil)
+	h.api("POST", "/api/v1/spaces", map[string]any{"name": "Team B"}, http.StatusCreated, nil)
+	pw := "pw-alice-0123456789"
+	h.api("POST", "/api/v1/users", map[string]any{"username": "alice", "password": pw,
+		"roles": []map[string]string{{"space": "team-a", "role": "admin"}}}, http.StatusCreated, nil)
+	bobPw := "pw-bob-0123456789"
+	h.api("POST", "/api/v1/users", map[string]any{"username": "bob", "password": bobPw,
+		"roles": []map[string]string{{"space": "team-b", "role": "read"}}}, http.StatusCreated, nil)
+
+	c := h.client()
+	c.mustLogin("alice", pw)
+	form := c.get("/source-control/gitlab/new")
+	if !strings.Contains(form.body, `value="default" id="type-default" disabled`) || !strings.Contains(form.body, `<option value="team-a">Team A</option>`) ||
+		strings.Contains(form.body, `value="team-b"`) {
+		t.Fatalf("alice's form must offer team-a only and no default: %.3000s", form.body)
+	}
+	token := csrf(t, form)
+	fields := url.Values{"csrf_token": {token}, "name": {"Team A GitLab"}, "type": {"default"}, "api_host": {h.simURL},
+		"token": {h.gitlabToken(gitlabsim.TokenOptions{})}}
+	if p := c.post("/source-control/gitlab/new", fields); p.status != http.StatusForbidden || !strings.Contains(p.body, "root admins") ||
+		!strings.Contains(p.body, `value="Team A GitLab"`) {
+		t.Errorf("alice asking for the default = %d, want 403 in the form with the fields kept", p.status)
+	}
+	fields.Set("type", "space")
+	fields.Set("token", h.gitlabToken(gitlabsim.TokenOptions{}))
+	if p := c.post("/source-control/gitlab/new", fields); p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="space-error"`) {
+		t.Errorf("space-specific without a space = %d, want the inline space error", p.status)
+	}
+	fields.Set("space", "team-a")
+	if p := c.post("/source-control/gitlab/new", fields); p.status != http.StatusSeeOther {
+		t.Fatalf("alice's space integration = %d %.500s", p.status, p.body)
+	}
+	if p := c.get("/source-control/gitlab/team-a-gitlab"); p.status != http.StatusOK || !strings.Contains(p.body, `id="webhook-secret"`) {
+		t.Errorf("alice's details = %d", p.status)
+	}
+	bob := h.client()
+	bob.mustLogin("bob", bobPw)
+	if p := bob.get("/source-control"); strings.Contains(p.body, "team-a-gitlab") {
+		t.Error("bob, who cannot read team-a, sees its integration")
+	}
+	if p := bob.get("/source-control/gitlab/team-a-gitlab"); p.status != http.StatusNotFound {
+		t.Errorf("bob's details = %d, want 404", p.status)
+	}
+}

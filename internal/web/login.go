@@ -180,6 +180,9 @@ func (u *UI) afterLogin(ctx context.Context, next string) string {
 	if p := localPath(next); p != "" {
 		return p
 	}
+	if u.cfg.Launchpad == nil {
+		return "/source-control"
+	}
 	if st, err := u.cfg.Launchpad.Compute(ctx); err == nil && st.Complete() {
 		return "/source-control"
 	}

@@ -129,7 +129,9 @@ func (u *UI) routes() {
 	u.mux.Handle("GET /login", u.public(u.loginPage))
 	u.mux.Handle("POST /login", u.public(u.login))
 	u.mux.Handle("POST /logout", u.form(u.logout))
-	u.mux.Handle("GET /launchpad", u.page(u.launchpadPage))
+	if cfg := u.cfg; cfg.Launchpad != nil {
+		u.mux.Handle("GET /launchpad", u.page(u.launchpadPage))
+	}
 
 	u.mux.Handle("GET /source-control", u.page(u.sourceControl))
 	u.mux.Handle("GET /source-control/gitlab/new", u.page(u.newIntegrationPage))
