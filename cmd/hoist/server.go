@@ -6,9 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/demo"
 )
 
 // hostList is a repeatable string flag.
@@ -40,6 +43,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	tlsKey := fs.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
 	workerSlots := fs.Int("worker-slots", app.DefaultWorkerSlots, "runs the embedded worker pool executes at once (0: no embedded workers)")
 	tofuPath := fs.String("tofu-path", "", "the OpenTofu binary runs use (default: tofu on PATH)")
+	demoMode := fs.Bool("demo", false, "also run the GitLab simulator with a sample project, integration and stacks, and print what to try")
 	var allow hostList
 	fs.Var(&allow, "allow-gitlab-host", "GitLab host allowed to resolve to a link-local/cloud-metadata address (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -55,6 +59,10 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		*databaseURL = e.getenv("HOIST_DATABASE_URL")
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	tofuMissing := false
+	if *demoMode && *tofuPath == "" {
+		*tofuPath, tofuMissing = demo.FindTofu(e.getenv)
+	}
 	srv, err := app.Start(ctx, app.Config{
 		DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, DatabaseURL: *databaseURL,
 		AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
@@ -64,10 +72,33 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Hoist server at %s (public URL %s)\n", srv.URL(), srv.PublicURL())
+	if *demoMode {
+		d, err := startDemo(ctx, e, srv, *dataDir, tofuMissing, logger)
+		if err != nil {
+			return errors.Join(err, srv.Close())
+		}
+		defer d.Close()
+	}
 	select {
 	case <-ctx.Done():
 		return srv.Close()
 	case err := <-srv.Done():
 		return errors.Join(fmt.Errorf("serve: %w", err), srv.Close())
 	}
+}
+
+// startDemo is the --demo part of `hoist server`: the simulator and the
+// sample, then the banner.
+func startDemo(ctx context.Context, e *env, srv *app.Server, dataDir string, tofuMissing bool, logger *slog.Logger) (*demo.Demo, error) {
+	d, err := demo.Start(ctx, demo.Config{DataDir: dataDir, ServerURL: srv.URL(),
+		APIKeyFile: filepath.Join(dataDir, app.AdminAPIKeyFile), Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	err = d.WriteBanner(e.stdout, demo.BannerConfig{UIURL: srv.URL(), DataDir: dataDir,
+		Command: demo.SelfCommand(os.Args[0]), TofuMissing: tofuMissing})
+	if err != nil {
+		return nil, errors.Join(err, d.Close())
+	}
+	return d, nil
 }

@@ -1,0 +1,125 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+// seedGitLab makes sure the simulator holds the group, the sample project
+// and the machine user (Maintainer on the group). It returns the user's ID.
+func seedGitLab(ctx context.Context, sim *gitlabsim.Server) (int, error) {
+	if _, err := sim.CreateGroup(ctx, Group); err != nil {
+		return 0, fmt.Errorf("create group %s: %w", Group, err)
+	}
+	if _, err := sim.Project(Project); errors.Is(err, gitlabsim.ErrNotFound) {
+		if _, err := sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: Project, DefaultBranch: Branch,
+			Description: "Sample infrastructure for the Hoist demo", Files: files()}); err != nil {
+			return 0, fmt.Errorf("create project %s: %w", Project, err)
+		}
+	} else if err != nil {
+		return 0, fmt.Errorf("project %s: %w", Project, err)
+	}
+	bot, err := sim.UserByUsername(BotUsername)
+	if errors.Is(err, gitlabsim.ErrNotFound) {
+		bot, err = sim.CreateUser(ctx, gitlabsim.UserOptions{Username: BotUsername, Name: "Hoist Bot", Bot: true})
+	}
+	if err != nil {
+		return 0, fmt.Errorf("machine user %s: %w", BotUsername, err)
+	}
+	if err := sim.AddMember(ctx, gitlabsim.MemberOptions{Group: Group, UserID: bot.ID,
+		AccessLevel: gitlabsim.Maintainer}); err != nil {
+		return 0, fmt.Errorf("make %s Maintainer of %s: %w", BotUsername, Group, err)
+	}
+	return bot.ID, nil
+}
+
+// ensureIntegration makes sure the default GitLab integration points at the
+// simulator. A new one gets a fresh `api` token of the machine user; an
+// existing one keeps its token and only follows the simulator's address.
+func ensureIntegration(ctx context.Context, sim *gitlabsim.Server, hoist *apiclient.Client, botID int) (*apiclient.Integration, error) {
+	it, err := hoist.GetGitLabIntegration(ctx, IntegrationID)
+	switch {
+	case err == nil && it.APIHost == sim.URL():
+		return it, nil
+	case err == nil:
+		// The simulator came up on another port than last time.
+		u := sim.URL()
+		it, err = hoist.UpdateGitLabIntegration(ctx, IntegrationID, apiclient.UpdateGitLabIntegration{APIHost: &u, UserFacingHost: &u})
+		if err != nil {
+			return nil, fmt.Errorf("point integration %s at %s: %w", IntegrationID, u, err)
+		}
+		return it, nil
+	case !apperr.Is(err, apperr.NotFound):
+		return nil, fmt.Errorf("integration %s: %w", IntegrationID, err)
+	}
+	tok, err := sim.CreateToken(ctx, gitlabsim.TokenOptions{UserID: botID, Name: "hoist-demo", Scopes: []string{"api"}})
+	if err != nil {
+		return nil, fmt.Errorf("create a token for %s: %w", BotUsername, err)
+	}
+	in := apiclient.CreateGitLabIntegration{Name: IntegrationName, IsDefault: true, APIHost: sim.URL(), Token: tok.Value,
+		Labels: []string{"demo"}, Description: "The GitLab simulator started by `hoist server --demo`."}
+	it, err = hoist.CreateGitLabIntegration(ctx, in)
+	if apperr.Is(err, apperr.Conflict) {
+		// Someone already made another integration the default: the demo's
+		// lives in root instead, usable from every space all the same.
+		in.IsDefault, in.Space = false, "root"
+		it, err = hoist.CreateGitLabIntegration(ctx, in)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create integration %s: %w", IntegrationName, err)
+	}
+	return it, nil
+}
+
+// ensureHook makes sure the project has exactly one hook to the
+// integration's endpoint with its current secret, as an admin following
+// docs/gitlab.md would set it up.
+func ensureHook(ctx context.Context, sim *gitlabsim.Server, it *apiclient.Integration) (gitlabsim.Hook, error) {
+	hs, err := sim.Hooks(Project)
+	if err != nil {
+		return gitlabsim.Hook{}, fmt.Errorf("hooks of %s: %w", Project, err)
+	}
+	suffix := "/webhooks/gitlab/" + IntegrationID
+	for _, h := range hs {
+		if h.URL == it.WebhookEndpoint && h.Token == it.WebhookSecret && h.PushEvents && h.TagPushEvents && h.MergeRequestsEvents {
+			return h, nil
+		}
+		if strings.HasSuffix(h.URL, suffix) { // stale: another address or secret
+			if err := sim.DeleteHook(ctx, h.ID); err != nil {
+				return gitlabsim.Hook{}, fmt.Errorf("delete stale hook %d: %w", h.ID, err)
+			}
+		}
+	}
+	push := true
+	h, err := sim.AddHook(ctx, Project, gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret,
+		Name: "Hoist", PushEvents: &push, TagPushEvents: true, MergeRequestsEvents: true})
+	if err != nil {
+		return gitlabsim.Hook{}, fmt.Errorf("add the webhook to %s: %w", Project, err)
+	}
+	return h, nil
+}
+
+// ensureStacks creates the sample stacks that do not exist yet.
+func ensureStacks(ctx context.Context, hoist *apiclient.Client, it *apiclient.Integration) error {
+	for _, s := range stacks {
+		_, err := hoist.GetStack(ctx, s.name)
+		if err == nil {
+			continue
+		}
+		if !apperr.Is(err, apperr.NotFound) {
+			return fmt.Errorf("stack %s: %w", s.name, err)
+		}
+		if _, err := hoist.CreateStack(ctx, apiclient.CreateStack{Name: s.name, Space: "root", Integration: it.ID,
+			Repository: Project, Branch: Branch, ProjectRoot: s.root, Autodeploy: s.autodeploy,
+			Labels: []string{"demo"}, Description: s.description}); err != nil {
+			return fmt.Errorf("create stack %s: %w", s.name, err)
+		}
+	}
+	return nil
+}
