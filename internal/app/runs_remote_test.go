@@ -87,7 +87,8 @@ func newBlockingState(t *testing.T) *blockingState {
 		case <-r.Context().Done():
 			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"version":4,"serial":1,"lineage":"slow","outputs":{},"resources":[]}`))
 	}))
 	t.Cleanup(func() {
 		select {

@@ -1,0 +1,184 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/app"
+)
+
+func TestAutodeployAppliesAtOnce(t *testing.T) {
+	t.Parallel()
+	h := runsSetup(t, nil)
+	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.adminKey, map[string]any{"autodeploy": true})
+	sha := h.push("main", map[string]string{"infra/main.tf": infraTF("auto")})
+	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "FINISHED")
+	want := []string{"QUEUED", "READY", "PREPARING", "INITIALIZING", "PLANNING", "APPLYING", "FINISHED"}
+	if !slices.Equal(r.states(), want) {
+		t.Fatalf("history = %v, want %v", r.states(), want)
+	}
+}
+
+func TestProposedRunNeverApplies(t *testing.T) {
+	t.Parallel()
+	h := runsSetup(t, nil)
+	sha := h.push("feature", map[string]string{"infra/main.tf": infraTF("proposal")})
+	r := h.waitState(h.waitRunAt("web", sha, "PROPOSED").ID, "FINISHED")
+	if slices.Contains(r.states(), "APPLYING") || slices.Contains(r.states(), "UNCONFIRMED") || r.Delta.Add != 1 {
+		t.Fatalf("proposed run = %+v", r)
+	}
+	var versions struct{ Items []any }
+	h.must(http.StatusOK, "GET", "/api/v1/stacks/web/state-versions", h.adminKey, nil).decode(t, &versions)
+	if len(versions.Items) != 0 {
+		t.Fatalf("a proposed run wrote state: %+v", versions.Items)
+	}
+	code, _, _ := h.call("POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil).apiError(t)
+	if code != "conflict" {
+		t.Fatalf("confirm of a finished proposed run = %s", code)
+	}
+}
+
+func TestDiscardStopAndRBAC(t *testing.T) {
+	t.Parallel()
+	h := runsSetup(t, nil)
+	reader := h.apiKey("reader", "platform:read")
+	writer := h.apiKey("writer", "platform:write")
+	sha := h.push("main", map[string]string{"infra/main.tf": infraTF("discard me")})
+	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "UNCONFIRMED")
+	if code, _, _ := h.call("POST", "/api/v1/runs/"+r.ID+"/discard", reader, nil).apiError(t); code != "forbidden" {
+		t.Fatalf("reader discard = %s", code)
+	}
+	h.must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID, reader, nil)
+	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/discard", writer, nil)
+	if got := h.getRun(r.ID); got.State != "DISCARDED" {
+		t.Fatalf("state = %s", got.State)
+	}
+	if code, _, _ := h.call("POST", "/api/v1/stacks/web/runs", reader, map[string]any{}).apiError(t); code != "forbidden" {
+		t.Fatalf("reader trigger = %s", code)
+	}
+	other := h.apiKey("other", "root:read")
+	_ = other
+
+	// Stop while PLANNING: the plan blocks on a slow remote state.
+	slow := newBlockingState(t)
+	sha = h.push("main", map[string]string{"infra/main.tf": slow.config()})
+	r = h.waitRunAt("web", sha, "TRACKED")
+	slow.waitArrived(t)
+	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/stop", writer, nil)
+	r = h.waitState(r.ID, "STOPPED")
+	if !slices.Contains(r.states(), "PLANNING") {
+		t.Fatalf("history = %v", r.states())
+	}
+	// The stack is free again: a triggered run goes through.
+	var trig runRun
+	h.must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", writer, map[string]any{"type": "TRACKED"}).decode(t, &trig)
+	if trig.CommitSHA != sha || trig.Type != "TRACKED" {
+		t.Fatalf("triggered = %+v", trig)
+	}
+}
+
+func TestTrackedRunsWaitForTheStack(t *testing.T) {
+	t.Parallel()
+	h := runsSetup(t, nil)
+	sha1 := h.push("main", map[string]string{"infra/main.tf": infraTF("first")})
+	first := h.waitState(h.waitRunAt("web", sha1, "TRACKED").ID, "UNCONFIRMED")
+	sha2 := h.push("main", map[string]string{"infra/main.tf": infraTF("second")})
+	second := h.waitRun(h.waitRunAt("web", sha2, "TRACKED").ID, "blocked", func(r runRun) bool { return r.BlockedBy != "" })
+	if second.BlockedBy != first.ID || second.State != "QUEUED" {
+		t.Fatalf("second = %+v, want QUEUED blocked by %s", second, first.ID)
+	}
+	h.must(http.StatusOK, "POST", "/api/v1/runs/"+first.ID+"/confirm", h.adminKey, nil)
+	h.waitState(first.ID, "FINISHED")
+	second = h.waitState(second.ID, "UNCONFIRMED")
+	if second.BlockedBy != "" {
+		t.Fatalf("second still blocked: %+v", second)
+	}
+}
+
+func TestProposedRunsRunConcurrentlyUpToTheSlots(t *testing.T) {
+	t.Parallel()
+	const slots, branches = 3, 10
+	h := runsSetup(t, func(c *app.Config) { c.WorkerSlots = slots })
+	var arrived atomic.Int32
+	slow := newBlockingState(t)
+	counting := slow.srv.Config.Handler
+	slow.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		counting.ServeHTTP(w, r)
+	})
+	var ids []string
+	for i := range branches {
+		sha := h.push(fmt.Sprintf("feature-%d", i), map[string]string{"infra/main.tf": slow.config() + fmt.Sprintf("# branch %d\n", i)})
+		ids = append(ids, h.waitRunAt("web", sha, "PROPOSED").ID)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for arrived.Load() < slots {
+		if time.Now().After(deadline) {
+			for _, id := range ids {
+				st := h.getRun(id)
+				t.Logf("%s %s %s %v", id, st.State, st.Error, st.History)
+			}
+			t.Fatalf("only %d plans started", arrived.Load())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a counter, bounded above
+	}
+	planning, ready := 0, 0
+	for _, id := range ids {
+		switch h.getRun(id).State {
+		case "PREPARING", "INITIALIZING", "PLANNING":
+			planning++
+		case "READY":
+			ready++
+		}
+	}
+	if planning != slots || ready != branches-slots {
+		t.Fatalf("%d working and %d ready; want %d and %d", planning, ready, slots, branches-slots)
+	}
+	close(slow.release)
+	for _, id := range ids {
+		h.waitState(id, "FINISHED")
+	}
+}
+
+func TestSecretVariableNeverInPlaintext(t *testing.T) {
+	t.Parallel()
+	h := runsSetup(t, nil)
+	const secretValue = "s3cr3t-value-9f8e7d"
+	h.must(http.StatusOK, "PUT", "/api/v1/stacks/web/variables/TF_VAR_token", h.adminKey, map[string]any{"value": secretValue, "secret": true})
+	h.must(http.StatusOK, "PUT", "/api/v1/stacks/web/variables/TF_VAR_region", h.adminKey, map[string]any{"value": "eu-1"})
+	var vars struct {
+		Items []struct {
+			Name   string
+			Value  *string
+			Secret bool
+		}
+	}
+	h.must(http.StatusOK, "GET", "/api/v1/stacks/web/variables", h.adminKey, nil).decode(t, &vars)
+	if len(vars.Items) != 2 || vars.Items[1].Value != nil || *vars.Items[0].Value != "eu-1" {
+		t.Fatalf("variables = %+v", vars.Items)
+	}
+	cfg := `variable "token" { type = string }
+variable "region" { type = string }
+resource "terraform_data" "t" { input = "${var.region}:${var.token}" }
+resource "terraform_data" "echo" {
+  provisioner "local-exec" { command = "echo token is $TF_VAR_token" }
+}
+output "token" { value = var.token }
+`
+	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.adminKey, map[string]any{"autodeploy": true})
+	sha := h.push("main", map[string]string{"infra/main.tf": cfg})
+	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "FINISHED")
+	logs := h.logText(r.ID)
+	if !strings.Contains(logs, "token is *****") || !strings.Contains(logs, "eu-1") {
+		t.Fatalf("log does not show the masked secret:\n%s", logs)
+	}
+	h.mu.Lock()
+	h.tokens = append(h.tokens, secretValue)
+	h.mu.Unlock()
+	h.assertNoTokenLeaked()
+}
