@@ -129,7 +129,7 @@ func (u *UI) routes() {
 	u.mux.Handle("GET /login", u.public(u.loginPage))
 	u.mux.Handle("POST /login", u.public(u.login))
 	u.mux.Handle("POST /logout", u.form(u.logout))
-	if cfg := u.cfg; cfg.Launchpad != nil {
+	if u.cfg.Launchpad != nil {
 		u.mux.Handle("GET /launchpad", u.page(u.launchpadPage))
 	}
 
