@@ -1,0 +1,409 @@
+package demo_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/demo"
+)
+
+// repoRoot is the checkout this test file lives in.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// tofuDir is the directory holding the OpenTofu that scripts/install-tofu.sh
+// builds (or tofu on PATH), to put on the server's PATH; it skips without.
+func tofuDir(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(repoRoot(t), ".tools", "bin", "tofu")
+	if _, err := os.Stat(p); err == nil {
+		return filepath.Dir(p)
+	}
+	if lp, err := exec.LookPath("tofu"); err == nil {
+		return filepath.Dir(lp)
+	}
+	t.Skip("no OpenTofu (run scripts/install-tofu.sh)")
+	return ""
+}
+
+// buildHoist builds cmd/hoist into a temp dir, as a newcomer's `go run`
+// would, and returns the binary.
+func buildHoist(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "hoist")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/hoist")
+	cmd.Dir = repoRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/hoist: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// server is one `hoist server --demo` process and what its banner said.
+type server struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	url      string
+	commands []string // the banner's "  $ " lines, in order
+	banner   string
+	exited   chan error
+}
+
+// startDemo runs `hoist server --demo` in workDir with dataDir and waits
+// (bounded) for the whole banner.
+func startDemo(t *testing.T, bin, workDir, dataDir string, env []string) *server {
+	t.Helper()
+	cmd := exec.Command(bin, "server", "--demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
+	cmd.Dir = workDir
+	cmd.Env = env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, cmd: cmd, exited: make(chan error, 1)}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		s.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(logFile.Name())
+			t.Logf("server log (tail):\n%s", tail(string(b), 6000))
+		}
+	})
+	deadline := time.After(60 * time.Second)
+	var banner strings.Builder
+	for !strings.Contains(banner.String(), "Next: connect your own GitLab") {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("server exited before its banner:\n%s", banner.String())
+			}
+			banner.WriteString(line + "\n")
+			if c, ok := strings.CutPrefix(line, demo.CommandPrefix); ok {
+				s.commands = append(s.commands, c)
+			}
+			if _, rest, ok := strings.Cut(line, "export HOIST_URL="); ok {
+				s.url, _, _ = strings.Cut(rest, " ")
+			}
+		case <-deadline:
+			t.Fatalf("no complete banner within a minute:\n%s", banner.String())
+		}
+	}
+	go func() { // keep draining stdout so the server never blocks on it
+		for range lines {
+		}
+	}()
+	s.banner = banner.String()
+	if s.url == "" || len(s.commands) < 4 {
+		t.Fatalf("banner without URL or commands:\n%s", s.banner)
+	}
+	return s
+}
+
+// stop interrupts the server as Ctrl-C would and waits (bounded) for it.
+func (s *server) stop() {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// shell runs one banner command with bash, as a user pasting it would.
+func shell(t *testing.T, dir string, env []string, command string) string {
+	t.Helper()
+	cmd := exec.Command("bash", "-c", command)
+	cmd.Dir = dir
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s\n%v\n%s", command, err, out)
+	}
+	return string(out)
+}
+
+// getJSON GETs url with the given auth header into out.
+func getJSON(ctx context.Context, header, value, u string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set(header, value)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, b)
+	}
+	return json.Unmarshal(b, out)
+}
+
+// eventually polls check every 100ms until it returns nil or the deadline
+// passes; then it fails with check's last error.
+func eventually(t *testing.T, deadline time.Time, what string, check func() error) {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within the deadline: %v", what, err)
+		}
+		<-tick.C
+	}
+}
+
+// run is the part of the API's run the test reads.
+type run struct {
+	ID              string `json:"id"`
+	Type            string `json:"type"`
+	State           string `json:"state"`
+	Branch          string `json:"branch"`
+	CommitSHA       string `json:"commit_sha"`
+	MergeRequestIID int    `json:"merge_request_iid"`
+	Delta           struct {
+		Add, Change, Destroy int
+	} `json:"delta"`
+}
+
+// simInfo is the simulator's gitlab-sim.json.
+type simInfo struct {
+	URL        string `json:"url"`
+	AdminToken string `json:"admin_token"`
+}
+
+func readSimInfo(t *testing.T, dataDir string) simInfo {
+	t.Helper()
+	var si simInfo
+	b, err := os.ReadFile(filepath.Join(dataDir, demo.SimDir, "gitlab-sim.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &si)
+	}
+	if err != nil || si.URL == "" {
+		t.Fatalf("gitlab-sim.json: %v", err)
+	}
+	return si
+}
+
+func readKey(t *testing.T, dataDir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dataDir, "admin-api-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+const project = "demo%2Finfra"
+
+// TestDemoNewcomerFirstMinute is issue 10's first acceptance through the
+// binary: the README's command with --demo, then the printed commands, give
+// within a minute a tracked run waiting for confirmation, a proposed run on
+// a branch, commit statuses and a merge request note in the simulator.
+func TestDemoNewcomerFirstMinute(t *testing.T) {
+	t.Parallel()
+	env := append(os.Environ(), "PATH="+tofuDir(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	bin := buildHoist(t)
+	work := t.TempDir() // a fresh clone's directory, nothing in it
+	dataDir := filepath.Join(work, "data")
+	srv := startDemo(t, bin, work, dataDir, env)
+	key := readKey(t, dataDir)
+	sim := readSimInfo(t, dataDir)
+	ctx := context.Background()
+	if !strings.Contains(srv.commands[1], "gitlab-sim push") || !strings.Contains(srv.commands[2], "mr create") {
+		t.Fatalf("unexpected banner commands:\n%s", srv.banner)
+	}
+	if strings.Contains(srv.banner, key) || strings.Contains(srv.banner, sim.AdminToken) {
+		t.Fatal("the banner prints a secret")
+	}
+	deadline := time.Now().Add(time.Minute)
+
+	shell(t, work, env, srv.commands[1]) // push to main
+	var tracked run
+	eventually(t, deadline, "tracked run of demo-network waiting for confirmation", func() error {
+		var page struct{ Items []run }
+		if err := getJSON(ctx, "Authorization", "Bearer "+key, srv.url+"/api/v1/stacks/"+demo.NetworkStack+"/runs", &page); err != nil {
+			return err
+		}
+		for _, r := range page.Items {
+			if r.Type == "TRACKED" && r.Branch == demo.Branch {
+				tracked = r
+				if r.State == "UNCONFIRMED" {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("runs: %+v", page.Items)
+	})
+	if tracked.Delta.Add+tracked.Delta.Change+tracked.Delta.Destroy == 0 {
+		t.Errorf("tracked run plans no change: %+v", tracked)
+	}
+
+	shell(t, work, env, srv.commands[2]) // feature branch + merge request
+	var proposed run
+	eventually(t, deadline, "proposed run of demo-app on the merge request", func() error {
+		var page struct{ Items []run }
+		if err := getJSON(ctx, "Authorization", "Bearer "+key, srv.url+"/api/v1/stacks/"+demo.AppStack+"/runs", &page); err != nil {
+			return err
+		}
+		for _, r := range page.Items {
+			if r.Type == "PROPOSED" && strings.HasPrefix(r.Branch, "scale-app-") && r.MergeRequestIID == 1 && r.State == "FINISHED" {
+				proposed = r
+				return nil
+			}
+		}
+		return fmt.Errorf("runs: %+v", page.Items)
+	})
+
+	statusOf := func(sha, name string, states ...string) func() error {
+		return func() error {
+			var sts []struct{ Name, Status string }
+			u := fmt.Sprintf("%s/api/v4/projects/%s/repository/commits/%s/statuses", sim.URL, project, sha)
+			if err := getJSON(ctx, "PRIVATE-TOKEN", sim.AdminToken, u, &sts); err != nil {
+				return err
+			}
+			for _, s := range sts {
+				for _, st := range states {
+					if s.Name == name && s.Status == st {
+						return nil
+					}
+				}
+			}
+			return fmt.Errorf("statuses of %s: %+v", sha, sts)
+		}
+	}
+	eventually(t, deadline, "status of the tracked run", statusOf(tracked.CommitSHA, "hoist/"+demo.NetworkStack, "pending", "running"))
+	eventually(t, deadline, "status of the proposed run", statusOf(proposed.CommitSHA, "hoist/"+demo.AppStack, "success"))
+	eventually(t, deadline, "merge request note", func() error {
+		var notes []struct{ Body string }
+		if err := getJSON(ctx, "PRIVATE-TOKEN", sim.AdminToken, sim.URL+"/api/v4/projects/"+project+"/merge_requests/1/notes", &notes); err != nil {
+			return err
+		}
+		for _, n := range notes {
+			if strings.Contains(n.Body, demo.AppStack) {
+				return nil
+			}
+		}
+		return fmt.Errorf("notes: %+v", notes)
+	})
+
+	// The banner's last command shows the statuses on main's head.
+	if out := shell(t, work, env, srv.commands[3]); !strings.Contains(out, "hoist/"+demo.NetworkStack) {
+		t.Errorf("statuses command printed:\n%s", out)
+	}
+}
+
+// TestDemoRestartDuplicatesNothing restarts `hoist server --demo` on the same
+// data dir and checks by ids that nothing was created twice and that the
+// webhook still reaches Hoist.
+func TestDemoRestartDuplicatesNothing(t *testing.T) {
+	t.Parallel()
+	env := append(os.Environ(), "PATH="+tofuDir(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	bin := buildHoist(t)
+	work := t.TempDir()
+	dataDir := filepath.Join(work, "data")
+	first := startDemo(t, bin, work, dataDir, env)
+	first.stop()
+	second := startDemo(t, bin, work, dataDir, env)
+	key := readKey(t, dataDir)
+	sim := readSimInfo(t, dataDir)
+	ctx := context.Background()
+
+	var its struct{ Items []struct{ ID string } }
+	if err := getJSON(ctx, "Authorization", "Bearer "+key, second.url+"/api/v1/integrations", &its); err != nil {
+		t.Fatal(err)
+	}
+	if len(its.Items) != 1 || its.Items[0].ID != demo.IntegrationID {
+		t.Errorf("integrations after a restart: %+v", its.Items)
+	}
+	var sts struct{ Items []struct{ ID string } }
+	if err := getJSON(ctx, "Authorization", "Bearer "+key, second.url+"/api/v1/stacks", &sts); err != nil {
+		t.Fatal(err)
+	}
+	if len(sts.Items) != 2 {
+		t.Errorf("stacks after a restart: %+v", sts.Items)
+	}
+	var hooks []struct {
+		ID  int    `json:"id"`
+		URL string `json:"url"`
+	}
+	if err := getJSON(ctx, "PRIVATE-TOKEN", sim.AdminToken, sim.URL+"/api/v4/projects/"+project+"/hooks", &hooks); err != nil {
+		t.Fatal(err)
+	}
+	if len(hooks) != 1 || !strings.HasPrefix(hooks[0].URL, second.url+"/webhooks/gitlab/") {
+		t.Errorf("hooks after a restart (server at %s): %+v", second.url, hooks)
+	}
+
+	// The re-registered webhook works: a push becomes a delivery with a run.
+	shell(t, work, env, second.commands[1])
+	eventually(t, time.Now().Add(time.Minute), "delivery with a run after the restart", func() error {
+		var ds struct {
+			Items []struct {
+				Status string
+				Result struct {
+					RunsCreated []struct{ ID string } `json:"runs_created"`
+				}
+			}
+		}
+		if err := getJSON(ctx, "Authorization", "Bearer "+key, second.url+"/api/v1/deliveries?integration="+demo.IntegrationID, &ds); err != nil {
+			return err
+		}
+		for _, d := range ds.Items {
+			if len(d.Result.RunsCreated) > 0 {
+				return nil
+			}
+		}
+		return fmt.Errorf("deliveries: %+v", ds.Items)
+	})
+}
