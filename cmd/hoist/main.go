@@ -51,6 +51,7 @@ func commands() map[string]command {
 		"module":      {"manage modules and their versions (module registry)", runModule},
 		"stack":       {"manage stacks", runStack},
 		"worker":      {"run a remote worker of a worker pool", runWorker},
+		"run":         {"trigger, follow, confirm, discard and stop runs", runRun},
 	}
 }
 

@@ -1,0 +1,187 @@
+package main
+
+// `hoist run …`: runs (SPEC §4.3, §6.1).
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hoistdev/hoist/internal/apiclient"
+)
+
+func runRun(ctx context.Context, e *env, args []string) error {
+	return runGroup(ctx, e, "run", map[string]command{
+		"trigger": {"trigger a run of a stack (TRACKED at its tracked commit, or --proposed --commit SHA)", runTrigger},
+		"list":    {"list a stack's runs, newest first", runList},
+		"show":    {"show a run with its history and plan", runShow},
+		"logs":    {"print a run's log (--follow streams it until the run ends)", runLogsCmd},
+		"confirm": {"confirm an UNCONFIRMED run: apply its plan", runActionCmd("confirm")},
+		"discard": {"discard a run (QUEUED, READY or UNCONFIRMED)", runActionCmd("discard")},
+		"stop":    {"stop a run (INITIALIZING or PLANNING)", runActionCmd("stop")},
+	}, args)
+}
+
+func runTrigger(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "run trigger", "STACK [--proposed --commit SHA]")
+	cf := addClientFlags(fs)
+	proposed := fs.Bool("proposed", false, "a PROPOSED run (plan only) instead of a TRACKED one")
+	commit := fs.String("commit", "", "the commit `SHA` of a proposed run")
+	stack, err := parseWithID(fs, args, "stack id")
+	if err != nil {
+		return err
+	}
+	in := apiclient.TriggerRun{Type: "TRACKED"}
+	if *proposed {
+		in = apiclient.TriggerRun{Type: "PROPOSED", CommitSHA: *commit}
+	} else if *commit != "" {
+		return usageError{"--commit goes with --proposed: tracked runs run the stack's tracked commit"}
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	r, err := c.TriggerRun(ctx, stack, in)
+	if err != nil {
+		return err
+	}
+	return printRun(e, cf, r)
+}
+
+func runList(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "run list", "STACK")
+	cf := addClientFlags(fs)
+	stack, err := parseWithID(fs, args, "stack id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	var items []apiclient.Run
+	for r, err := range c.Runs(ctx, stack) {
+		if err != nil {
+			return err
+		}
+		items = append(items, r)
+		if len(items) >= 200 {
+			break
+		}
+	}
+	if cf.json() {
+		return writeJSON(e.stdout, items)
+	}
+	rows := [][]string{{"ID", "TYPE", "STATE", "COMMIT", "BRANCH", "DELTA", "CREATED"}}
+	for _, r := range items {
+		rows = append(rows, []string{r.ID, r.Type, r.State, short(r.CommitSHA), orDash(r.Branch), r.Delta.String(), fmtTime(r.CreatedAt)})
+	}
+	return table(e.stdout, rows)
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return orDash(sha)
+}
+
+func runShow(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "run show", "RUN")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "run id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	r, err := c.GetRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	return printRun(e, cf, r)
+}
+
+func printRun(e *env, cf *clientFlags, r *apiclient.Run) error {
+	if cf.json() {
+		return writeJSON(e.stdout, r)
+	}
+	rows := []kv{{"ID", r.ID}, {"Stack", r.Stack}, {"Type", r.Type}, {"State", r.State}, {"Commit", r.CommitSHA},
+		{"Branch", orDash(r.Branch)}, {"Triggered by", r.TriggeredBy}, {"Reason", orDash(r.Reason)},
+		{"Delta", fmt.Sprintf("%s (import %d)", r.Delta, r.Delta.Import)}}
+	if r.BlockedBy != "" {
+		rows = append(rows, kv{"Blocked by", r.BlockedBy})
+	}
+	if r.Error != "" {
+		rows = append(rows, kv{"Error", r.Error})
+	}
+	for _, res := range r.Resources {
+		rows = append(rows, kv{"Resource", res.Action + " " + res.Address})
+	}
+	var history strings.Builder
+	for _, t := range r.History {
+		history.WriteString(fmtTime(t.At) + "  " + t.State + "  " + t.Actor)
+		if t.Note != "" {
+			history.WriteString("  (" + t.Note + ")")
+		}
+		history.WriteString("\n")
+	}
+	return details(e.stdout, rows, "History", history.String())
+}
+
+func runLogsCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "run logs", "RUN [--follow]")
+	cf := addClientFlags(fs)
+	follow := fs.Bool("follow", false, "stream the log until the run ends")
+	id, err := parseWithID(fs, args, "run id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	if *follow {
+		return c.FollowRunLogs(ctx, id, e.stdout)
+	}
+	var after int64
+	for {
+		chunks, _, err := c.RunLogs(ctx, id, after)
+		if err != nil {
+			return err
+		}
+		if len(chunks) == 0 {
+			return nil
+		}
+		var b strings.Builder
+		for _, ch := range chunks {
+			b.WriteString(ch.Body)
+			after = ch.ID
+		}
+		if _, err := fmt.Fprint(e.stdout, b.String()); err != nil {
+			return err
+		}
+	}
+}
+
+func runActionCmd(action string) func(context.Context, *env, []string) error {
+	return func(ctx context.Context, e *env, args []string) error {
+		fs := newFlags(e, "run "+action, "RUN")
+		cf := addClientFlags(fs)
+		id, err := parseWithID(fs, args, "run id")
+		if err != nil {
+			return err
+		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		r, err := c.RunAction(ctx, id, action)
+		if err != nil {
+			return err
+		}
+		return printRun(e, cf, r)
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+// TestCLIRunLifecycle pushes a change through the simulator and drives the
+// run with `hoist run list|show|logs --follow|confirm|discard|trigger`.
+func TestCLIRunLifecycle(t *testing.T) {
+	t.Parallel()
+	_, file, _, _ := runtime.Caller(0)
+	tofu := filepath.Join(filepath.Dir(file), "..", "..", ".tools", "bin", "tofu")
+	if _, err := os.Stat(tofu); err != nil {
+		t.Skip("no OpenTofu (run scripts/install-tofu.sh)")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, err := app.Start(ctx, app.Config{DataDir: dir, Listen: "127.0.0.1:0", Getenv: func(string) string { return "" },
+		TofuPath: tofu, SchedulerPoll: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	key, _ := os.ReadFile(filepath.Join(dir, app.AdminAPIKeyFile))
+	h := &e2e{t: t, url: srv.URL(), adminKey: strings.TrimSpace(string(key))}
+	h.sim, err = gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.sim.Close() })
+	if h.simURL, err = h.sim.Start(ctx, "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	const tf = `resource "terraform_data" "x" { input = "%s" }` + "\n"
+	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"main.tf": strings.Replace(tf, "%s", "a", 1)}}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := h.sim.CreateUser(ctx, gitlabsim.UserOptions{Username: "bot"})
+	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: u.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := h.sim.CreateToken(ctx, gitlabsim.TokenOptions{UserID: u.ID, Scopes: []string{"api"}})
+	c, err := apiclient.New(h.url, h.adminKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := c.CreateGitLabIntegration(ctx, apiclient.CreateGitLabIntegration{Name: "GitLab", IsDefault: true, APIHost: h.simURL, Token: tok.Value})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret}); err != nil {
+		t.Fatal(err)
+	}
+	h.ok(h.adminKey, "stack", "create", "--name", "web", "--space", "root", "--repository", "acme/infra", "--branch", "main")
+	res, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main", Commits: []gitlabsim.CommitSpec{{
+		Message: "b", Actions: []gitlabsim.FileAction{{Action: "update", Path: "main.tf", Content: strings.Replace(tf, "%s", "b", 1)}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	waitCLI(t, "a run", func() bool {
+		var runs []apiclient.Run
+		h.jsonOut(&runs, h.adminKey, "run", "list", "web")
+		if len(runs) == 1 && runs[0].State == "UNCONFIRMED" && runs[0].CommitSHA == res.After {
+			id = runs[0].ID
+			return true
+		}
+		return false
+	})
+	if out := h.ok(h.adminKey, "run", "show", id); !strings.Contains(out, "create terraform_data.x") || !strings.Contains(out, "+1 ~0 -0") {
+		t.Fatalf("run show:\n%s", out)
+	}
+	h.fails(apperr.Conflict, h.adminKey, "run", "stop", id)
+	h.ok(h.adminKey, "run", "confirm", id)
+	if out := h.ok(h.adminKey, "run", "logs", id, "--follow"); !strings.Contains(out, "Apply complete!") {
+		t.Fatalf("run logs --follow:\n%s", out)
+	}
+	var r apiclient.Run
+	h.jsonOut(&r, h.adminKey, "run", "show", id)
+	if r.State != "FINISHED" {
+		t.Fatalf("after the log ended the run is %s", r.State)
+	}
+	// A triggered tracked run with nothing to change finishes on its own.
+	h.jsonOut(&r, h.adminKey, "run", "trigger", "web")
+	if out := h.ok(h.adminKey, "run", "logs", r.ID, "--follow"); !strings.Contains(out, "No changes.") {
+		t.Fatalf("no-op run log:\n%s", out)
+	}
+}
+
+func waitCLI(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never got %s", what)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the API, bounded above
+	}
+}
