@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apiclient"
-	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
