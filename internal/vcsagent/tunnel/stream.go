@@ -42,12 +42,12 @@ type stream struct {
 	agent     *agentConn
 	tokenHash string
 
-	nextID uint64        // only the holder touches it
-	want   atomic.Uint64 // id whose frames readLoop hands over; 0 for none
-	in     chan message
-	done   chan struct{} // closed when readLoop returns
-	busy    bool // guarded by reg.mu
-	removed bool // guarded by reg.mu
+	nextID  uint64        // only the holder touches it
+	want    atomic.Uint64 // id whose frames readLoop hands over; 0 for none
+	in      chan message
+	done    chan struct{} // closed when readLoop returns
+	busy    bool          // guarded by reg.mu
+	removed bool          // guarded by reg.mu
 }
 
 func newStream(reg *Registry, conn *websocket.Conn, a *agentConn, tokenHash string) *stream {
