@@ -140,7 +140,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	hooks := newWebhooks(cfg, store, box, spaces, modules.tagFunc(), runs.notify)
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
 		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad,
-		Deliveries: hooks.log, Runs: runs.service, State: runs.state})
+		Deliveries: hooks.log, Runs: runs.service, State: runs.state, GitLabWrites: writes.service})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Users: store, Identity: ids,
 		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Audit: store, Clock: cfg.Clock})
 	if err != nil {

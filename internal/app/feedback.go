@@ -24,7 +24,7 @@ func newWriteBack(cfg Config, store *sqlstore.Store, box *secret.Box, publicURL 
 		Clients: feedback.NewClients(store, box, gitlab.NewChecker(cfg.AllowGitLabHosts, log).NewClient)})
 	svc := feedback.NewService(feedback.Config{Store: store, Stacks: store, Resources: store.RunResources,
 		PublicURL: publicURL, Clock: cfg.Clock, Logger: log, Notify: d.Notify})
-	store.SetRunTransitionHook(svc.OnRunTransition)
+	store.SetRunHooks(svc)
 	return &writeBack{service: svc, dispatcher: d}
 }
 

@@ -39,7 +39,7 @@ type Config struct {
 	Store     Store
 	Stacks    Stacks
 	Resources ResourcesFunc // optional: without it notes show counts only
-	PublicURL string // Hoist's public base URL, for links to runs
+	PublicURL string        // Hoist's public base URL, for links to runs
 	Clock     func() time.Time
 	Logger    *slog.Logger
 	// Notify wakes the dispatcher (Dispatcher.Notify); optional.
@@ -186,6 +186,30 @@ func (s *Service) noteWrite(ctx context.Context, tx *sql.Tx, base Write, st stac
 	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, MergeRequestIID: r.MergeRequestIID,
 		StackID: st.ID, State: statusState(to), Body: noteBody(r, to, note, s.RunURL(r.ID), res)}
 	return w
+}
+
+// OnMergeRequestAttached records, in tx, the merge request note of a
+// proposed run that was linked to a merge request after it was created
+// (the merge request was opened after the push): the note shows the run's
+// current state.
+func (s *Service) OnMergeRequestAttached(ctx context.Context, tx *sql.Tx, r run.Run) error {
+	if r.Type != run.Proposed || r.MergeRequestIID == 0 || r.CommitSHA == "" {
+		return nil
+	}
+	st, err := s.cfg.Stacks.GetStack(ctx, r.StackID)
+	if err != nil {
+		return fmt.Errorf("feedback for run %s: %w", r.ID, err)
+	}
+	if st.Detached() || slices.Contains(st.Labels, DisablePRCommentsLabel) {
+		return nil
+	}
+	now := s.now()
+	base := Write{IntegrationID: st.IntegrationID, RunID: r.ID, Ord: r.ID, NextAttemptAt: now, CreatedAt: now}
+	if err := s.cfg.Store.EnqueueWrites(ctx, tx, []Write{s.noteWrite(ctx, tx, base, st, r, r.State, "")}); err != nil {
+		return err
+	}
+	s.wakeSoon()
+	return nil
 }
 
 // deploymentStatus is the deployment status a tracked run's move calls

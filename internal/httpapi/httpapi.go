@@ -12,6 +12,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/audit"
+	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/launchpad"
@@ -41,6 +42,8 @@ type Config struct {
 	Launchpad *launchpad.LaunchPad
 	// Deliveries is the webhook delivery log.
 	Deliveries *webhook.Log
+	// GitLabWrites shows a run's writes to GitLab (SPEC §5) on the run.
+	GitLabWrites *feedback.Service
 }
 
 // Route is one registered method and path pattern.

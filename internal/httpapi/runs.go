@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/run"
 )
 
@@ -65,8 +66,11 @@ type runJSON struct {
 	BlockedBy       string           `json:"blocked_by,omitempty"`
 	Resources       []run.Resource   `json:"resources"`
 	Error           string           `json:"error,omitempty"`
-	CreatedAt       time.Time        `json:"created_at"`
-	UpdatedAt       time.Time        `json:"updated_at"`
+	// GitLabWrites are the run's writes to GitLab and their outcome (on
+	// GET /runs/{id} only).
+	GitLabWrites []feedback.WriteView `json:"gitlab_writes,omitempty"`
+	CreatedAt    time.Time            `json:"created_at"`
+	UpdatedAt    time.Time            `json:"updated_at"`
 }
 
 func toRunJSON(v run.View) runJSON {
@@ -125,7 +129,13 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toRunJSON(v))
+	out := toRunJSON(v)
+	if a.cfg.GitLabWrites != nil {
+		if out.GitLabWrites, err = a.cfg.GitLabWrites.ListWrites(r.Context(), v.Run.ID); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

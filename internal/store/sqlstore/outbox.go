@@ -249,32 +249,58 @@ func (s *Store) AggregateStatuses(ctx context.Context, tx *sql.Tx, integrationID
 	return on, wrapInternal(err, "load integration %s", integrationID)
 }
 
-// RunTransitionHook is called inside the transaction of every run
-// transition, after its history row is written: the GitLab write-back
-// (feedback.Service.OnRunTransition) enqueues its writes there, so they
-// commit with the transition or not at all. from is "" for a new run.
-type RunTransitionHook func(ctx context.Context, tx *sql.Tx, r run.Run, from, to run.State, note string) error
+// RunHooks are called inside the transactions that change runs: the GitLab
+// write-back (feedback.Service) enqueues its writes there, so they commit
+// with the change or not at all.
+type RunHooks interface {
+	// OnRunTransition follows every transition, after its history row is
+	// written; from is "" for a new run.
+	OnRunTransition(ctx context.Context, tx *sql.Tx, r run.Run, from, to run.State, note string) error
+	// OnMergeRequestAttached follows the linking of an existing run to a
+	// merge request (the MR was opened after the push).
+	OnMergeRequestAttached(ctx context.Context, tx *sql.Tx, r run.Run) error
+}
 
-// SetRunTransitionHook installs h. Call it while wiring, before the store
-// is used.
-func (s *Store) SetRunTransitionHook(h RunTransitionHook) { s.runHook = h }
+// SetRunHooks installs h. Call it while wiring, before the store is used.
+func (s *Store) SetRunHooks(h RunHooks) { s.runHooks = h }
 
 // afterRunTransition calls the hook with the run as it is now in tx and the
 // state it left.
 func (s *Store) afterRunTransition(ctx context.Context, tx *sql.Tx, t run.Transition) error {
-	if s.runHook == nil {
+	if s.runHooks == nil {
 		return nil
 	}
-	r, err := scanRun(s.queryRow(ctx, tx, "SELECT "+runColumns+" FROM runs WHERE id = ?", t.RunID))
+	r, err := s.runInTx(ctx, tx, t.RunID)
 	if err != nil {
-		return fmt.Errorf("load run %s: %w", t.RunID, err)
+		return err
 	}
 	var from string
 	err = s.queryRow(ctx, tx, "SELECT state FROM run_transitions WHERE run_id = ? ORDER BY id DESC LIMIT 1 OFFSET 1", t.RunID).Scan(&from)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("load run %s history: %w", t.RunID, err)
 	}
-	return s.runHook(ctx, tx, r, run.State(from), t.State, t.Note)
+	return s.runHooks.OnRunTransition(ctx, tx, r, run.State(from), t.State, t.Note)
+}
+
+// afterMergeRequestAttached calls the hook for a run just linked to a
+// merge request.
+func (s *Store) afterMergeRequestAttached(ctx context.Context, tx *sql.Tx, runID string) error {
+	if s.runHooks == nil {
+		return nil
+	}
+	r, err := s.runInTx(ctx, tx, runID)
+	if err != nil {
+		return err
+	}
+	return s.runHooks.OnMergeRequestAttached(ctx, tx, r)
+}
+
+func (s *Store) runInTx(ctx context.Context, tx *sql.Tx, id string) (run.Run, error) {
+	r, err := scanRun(s.queryRow(ctx, tx, "SELECT "+runColumns+" FROM runs WHERE id = ?", id))
+	if err != nil {
+		return run.Run{}, fmt.Errorf("load run %s: %w", id, err)
+	}
+	return r, nil
 }
 
 // RunResources returns the resources of a run's plan as recorded in tx

@@ -59,10 +59,15 @@ func (s *Store) applyRunChanges(ctx context.Context, tx *sql.Tx, c run.Changes) 
 		}
 	}
 	for _, a := range c.Attach {
-		_, err := s.exec(ctx, tx, `UPDATE runs SET merge_request_iid = ?, merge_request_url = ?, updated_at = ?
+		res, err := s.exec(ctx, tx, `UPDATE runs SET merge_request_iid = ?, merge_request_url = ?, updated_at = ?
 			WHERE id = ? AND merge_request_iid = 0`, a.IID, a.URL, s.t(c.At), a.RunID)
 		if err != nil {
 			return run.Applied{}, fmt.Errorf("link run %s to !%d: %w", a.RunID, a.IID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if err := s.afterMergeRequestAttached(ctx, tx, a.RunID); err != nil { // GitLab write-back (outbox.go)
+				return run.Applied{}, err
+			}
 		}
 	}
 	for _, m := range c.Move {

@@ -46,8 +46,8 @@ type Store struct {
 	d    Dialect
 	migs []migration
 	log  *slog.Logger
-	// runHook is called in every run transition's transaction (outbox.go).
-	runHook RunTransitionHook
+	// runHooks are called in the transactions changing runs (outbox.go).
+	runHooks RunHooks
 	// hot holds prepared statements of per-request queries (hot.go).
 	hot hotStatements
 }
