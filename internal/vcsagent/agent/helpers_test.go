@@ -33,12 +33,18 @@ type env struct {
 	reg       *tunnel.Registry
 	serverURL string
 	logs      *syncBuffer
+	// serverClient trusts the server's test certificate (TLS only).
+	serverClient *http.Client
 
 	mu        sync.Mutex
 	poolToken string
 }
 
-func setup(t *testing.T) *env {
+func setup(t *testing.T) *env { t.Helper(); return newEnv(t, false) }
+
+// newEnv starts the simulator and the server side; with useTLS the server
+// speaks HTTPS (HTTP/2 enabled) and agents trust its certificate.
+func newEnv(t *testing.T, useTLS bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
@@ -71,7 +77,14 @@ func setup(t *testing.T) *env {
 	t.Cleanup(e.reg.Close)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+tunnel.ConnectPath, e.connect)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	if useTLS {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		e.serverClient = srv.Client()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	e.serverURL = srv.URL
 	return e
@@ -130,6 +143,9 @@ func (e *env) startAgentWith(t *testing.T, cfg agent.Config) *runningAgent {
 		cfg.ServerURL = e.serverURL
 	}
 	cfg.TargetBaseEndpoint, cfg.Vendor = e.simURL, "gitlab"
+	if cfg.ServerClient == nil {
+		cfg.ServerClient = e.serverClient
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(e.logs, nil)).With("agent", cfg.Name)
 	cfg.MinBackoff, cfg.MaxBackoff = 20*time.Millisecond, 100*time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
