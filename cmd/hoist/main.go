@@ -50,6 +50,7 @@ func commands() map[string]command {
 		"server":      {"run the Hoist server", runServer},
 		"module":      {"manage modules and their versions (module registry)", runModule},
 		"stack":       {"manage stacks", runStack},
+		"delivery":    {"list, show and redeliver GitLab webhook deliveries", runDelivery},
 		"worker":      {"run a remote worker of a worker pool", runWorker},
 		"run":         {"trigger, follow, confirm, discard and stop runs", runRun},
 	}

@@ -1,0 +1,163 @@
+package main
+
+// `hoist delivery …`: the webhook delivery log (SPEC §2.4).
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/hoistdev/hoist/internal/apiclient"
+)
+
+func runDelivery(ctx context.Context, e *env, args []string) error {
+	return runGroup(ctx, e, "delivery", map[string]command{
+		"list":      {"list webhook deliveries, newest first", deliveryList},
+		"show":      {"show a delivery: what it was and what it did for each stack", deliveryShow},
+		"redeliver": {"process a delivery again from its stored body", deliveryRedeliver},
+	}, args)
+}
+
+func deliveryList(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "delivery list", "[--integration I] [--limit N]")
+	cf := addClientFlags(fs)
+	var integration string
+	var limit int
+	fs.StringVar(&integration, "integration", "", "only the deliveries of integration `I`")
+	fs.IntVar(&limit, "limit", 50, "show at most `N` deliveries")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if limit < 1 {
+		return usageError{"--limit must be at least 1"}
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	var items []apiclient.Delivery
+	for d, err := range c.Deliveries(ctx, integration) {
+		if err != nil {
+			return err
+		}
+		if items = append(items, d); len(items) == limit {
+			break
+		}
+	}
+	if cf.json() {
+		return writeJSON(e.stdout, nonNilDeliveries(items))
+	}
+	rows := [][]string{{"ID", "RECEIVED", "INTEGRATION", "EVENT", "PROJECT", "REF", "STATUS", "RUNS", "SUMMARY"}}
+	for _, d := range items {
+		runs, summary := "-", orDash(d.Error)
+		if d.Result != nil {
+			runs = strconv.Itoa(len(d.Result.RunsCreated))
+			if d.Error == "" {
+				summary = d.Result.Summary
+			}
+		}
+		rows = append(rows, []string{d.ID, fmtTime(d.ReceivedAt), d.Integration, d.Event, orDash(d.Project), orDash(d.Ref),
+			d.Status, runs, summary})
+	}
+	return table(e.stdout, rows)
+}
+
+func nonNilDeliveries(ds []apiclient.Delivery) []apiclient.Delivery {
+	if ds == nil {
+		return []apiclient.Delivery{}
+	}
+	return ds
+}
+
+func deliveryShow(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "delivery show", "ID [--payload]")
+	cf := addClientFlags(fs)
+	var payload bool
+	fs.BoolVar(&payload, "payload", false, "print the stored headers and body instead")
+	id, err := parseWithID(fs, args, "delivery id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	d, err := c.GetDelivery(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cf.json():
+		return writeJSON(e.stdout, d)
+	case payload:
+		return writeJSON(e.stdout, map[string]any{"headers": d.Headers, "body": d.Body})
+	}
+	return printDelivery(e, d)
+}
+
+func printDelivery(e *env, d *apiclient.Delivery) error {
+	summary := "-"
+	if d.Result != nil {
+		summary = d.Result.Summary
+	}
+	err := details(e.stdout, []kv{
+		{"ID", d.ID},
+		{"Received", fmtTime(d.ReceivedAt)},
+		{"Integration", d.Integration},
+		{"Event", d.Event},
+		{"Project", orDash(d.Project)},
+		{"Ref", orDash(d.Ref)},
+		{"Dedupe key", d.DedupeKey},
+		{"Status", fmt.Sprintf("%s (attempts: %d)", d.Status, d.Attempts)},
+		{"Error", orDash(d.Error)},
+		{"Result", summary},
+	}, "", "")
+	if err != nil || d.Result == nil {
+		return err
+	}
+	if len(d.Result.Stacks) > 0 {
+		fmt.Fprintln(e.stdout)
+		rows := [][]string{{"STACK", "RESULT", "RUN", "REASON"}}
+		for _, s := range d.Result.Stacks {
+			run := orDash(s.RunID)
+			if s.RunType != "" && s.RunID != "" {
+				run += " (" + s.RunType + ")"
+			}
+			rows = append(rows, []string{s.StackID, s.Result, run, s.Reason})
+		}
+		if err := table(e.stdout, rows); err != nil {
+			return err
+		}
+	}
+	if len(d.Result.Modules) > 0 {
+		fmt.Fprintln(e.stdout)
+		rows := [][]string{{"MODULE", "VERSION", "RESULT", "REASON"}}
+		for _, m := range d.Result.Modules {
+			rows = append(rows, []string{m.ModuleID, orDash(m.Version), m.Result, m.Reason})
+		}
+		return table(e.stdout, rows)
+	}
+	return nil
+}
+
+func deliveryRedeliver(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "delivery redeliver", "ID")
+	cf := addClientFlags(fs)
+	id, err := parseWithID(fs, args, "delivery id")
+	if err != nil {
+		return err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	d, err := c.RedeliverDelivery(ctx, id)
+	if err != nil {
+		return err
+	}
+	if cf.json() {
+		return writeJSON(e.stdout, d)
+	}
+	fmt.Fprintf(e.stdout, "Delivery %s queued for processing; `hoist delivery show %s` shows the result.\n", d.ID, d.ID)
+	return nil
+}

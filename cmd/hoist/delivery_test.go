@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+type deliveryOut struct {
+	ID     string `json:"id"`
+	Event  string `json:"event"`
+	Status string `json:"status"`
+	Ref    string `json:"ref"`
+}
+
+// TestCLIDeliveries drives `hoist delivery list|show|redeliver` against
+// the real server, with a delivery the simulator sent.
+func TestCLIDeliveries(t *testing.T) {
+	t.Parallel()
+	h := setupE2E(t)
+	ctx := context.Background()
+	admin := h.adminKey
+	_, tokFile := h.gitlabToken("hoist-bot", nil, "api")
+	bot, err := h.sim.UserByUsername("hoist-bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"infra/main.tf": "\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: bot.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		t.Fatal(err)
+	}
+	var in struct {
+		WebhookEndpoint string `json:"webhook_endpoint"`
+		WebhookSecret   string `json:"webhook_secret"`
+	}
+	out := h.ok(admin, "integration", "gitlab", "create", "--name", "GitLab", "--default", "--api-host", h.simURL, "--token-file", tokFile, "-o", "json")
+	if err := json.Unmarshal([]byte(out), &in); err != nil {
+		t.Fatalf("integration create -o json: %v\n%s", err, out)
+	}
+	h.ok(admin, "stack", "create", "--name", "Infra", "--space", "root", "--repository", "acme/infra", "--branch", "main", "--project-root", "infra")
+	if _, err := h.sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: in.WebhookEndpoint, Token: in.WebhookSecret}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main", UserID: bot.ID, Commits: []gitlabsim.CommitSpec{
+		{Message: "vpc", Actions: []gitlabsim.FileAction{{Action: "create", Path: "infra/vpc.tf", Content: "\n"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.WaitHooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := waitProcessed(t, h, admin)
+	if d.Event != "Push Hook" || d.Ref != "main" {
+		t.Errorf("delivery = %+v", d)
+	}
+	list := h.ok(admin, "delivery", "list", "--integration", "gitlab")
+	if !strings.Contains(list, d.ID) || !strings.Contains(list, "acme/infra") || !strings.Contains(list, "processed") {
+		t.Errorf("delivery list:\n%s", list)
+	}
+	show := h.ok(admin, "delivery", "show", d.ID)
+	if strings.Contains(show+list, in.WebhookSecret) {
+		t.Error("the webhook secret appears in the delivery log")
+	}
+	for _, want := range []string{"Push Hook", "idempotency-key:", "infra", "created", "TRACKED", "push to tracked branch main touches infra/"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("delivery show lacks %q:\n%s", want, show)
+		}
+	}
+	payload := h.ok(admin, "delivery", "show", d.ID, "--payload")
+	if !strings.Contains(payload, `"object_kind": "push"`) || strings.Contains(payload, in.WebhookSecret) {
+		t.Errorf("delivery show --payload:\n%s", payload)
+	}
+	if out := h.ok(admin, "delivery", "redeliver", d.ID); !strings.Contains(out, "queued") {
+		t.Errorf("delivery redeliver: %s", out)
+	}
+	waitProcessed(t, h, admin)
+	h.fails(apperr.NotFound, admin, "delivery", "show", "01aaaaaaaaaaaaaaaaaaaaaaaa")
+}
+
+// waitProcessed polls `hoist delivery list -o json` until the newest
+// delivery is processed.
+func waitProcessed(t *testing.T, h *e2e, key string) deliveryOut {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var ds []deliveryOut
+		out := h.ok(key, "delivery", "list", "-o", "json")
+		if err := json.Unmarshal([]byte(out), &ds); err != nil {
+			t.Fatalf("delivery list -o json: %v\n%s", err, out)
+		}
+		if len(ds) > 0 && ds[0].Status == "processed" {
+			return ds[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries = %+v, want the newest processed", ds)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a bounded condition
+	}
+}
