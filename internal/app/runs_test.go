@@ -179,7 +179,20 @@ func (h *harness) logText(id string) string {
 
 func TestTrackedRunPlansConfirmsApplies(t *testing.T) {
 	t.Parallel()
-	h := runsSetup(t, nil)
+	trackedLifecycle(t, runsSetup(t, nil))
+}
+
+func TestTrackedRunOnPostgreSQL(t *testing.T) {
+	t.Parallel()
+	url := freshSchema(t)
+	trackedLifecycle(t, runsSetup(t, func(c *app.Config) { c.DatabaseURL = url }))
+}
+
+// trackedLifecycle is acceptance 1 of issue 5: push → UNCONFIRMED →
+// confirm → FINISHED with state version 1; a push without infrastructure
+// change finishes without UNCONFIRMED.
+func trackedLifecycle(t *testing.T, h *harness) {
+	t.Helper()
 	sha := h.push("main", map[string]string{"infra/main.tf": infraTF("hi")})
 	r := h.waitRunAt("web", sha, "TRACKED")
 	r = h.waitState(r.ID, "UNCONFIRMED")
