@@ -56,6 +56,12 @@ type deliveryJSON struct {
 
 func hookSetup(t *testing.T) *hookFixture {
 	t.Helper()
+	return hookSetupWith(t, nil)
+}
+
+// hookSetupWith is hookSetup with the hook's options changed by tweak.
+func hookSetupWith(t *testing.T, tweak func(*gitlabsim.HookOptions)) *hookFixture {
+	t.Helper()
 	h := setup(t, func(c *app.Config) { c.WorkerSlots = -1 })
 	ctx := t.Context()
 	f := &hookFixture{harness: h, project: "acme/platform/infra"}
@@ -80,8 +86,11 @@ func hookSetup(t *testing.T) *hookFixture {
 	} {
 		h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, st)
 	}
-	if f.hook, err = h.sim.AddHook(ctx, f.project, gitlabsim.HookOptions{URL: in.WebhookEndpoint, Token: in.WebhookSecret,
-		TagPushEvents: true, MergeRequestsEvents: true}); err != nil {
+	o := gitlabsim.HookOptions{URL: in.WebhookEndpoint, Token: in.WebhookSecret, TagPushEvents: true, MergeRequestsEvents: true}
+	if tweak != nil {
+		tweak(&o)
+	}
+	if f.hook, err = h.sim.AddHook(ctx, f.project, o); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -357,4 +366,73 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 	}
 	f.must(http.StatusNotFound, "GET", "/api/v1/deliveries/"+ds[0].ID, reader, nil)
 	f.must(http.StatusNotFound, "POST", "/api/v1/deliveries/"+ds[0].ID+"/redeliver", reader, nil)
+}
+
+// TestWebhookMergeRequestDiffs: merge request events alone (the hook
+// sends no pushes) find their files in every page of the MR's diffs, and
+// a rename counts for the folder it left.
+func TestWebhookMergeRequestDiffs(t *testing.T) {
+	t.Parallel()
+	noPush := false
+	f := hookSetupWith(t, func(o *gitlabsim.HookOptions) { o.PushEvents = &noPush })
+	ctx := t.Context()
+
+	// 150 documentation files, and the one infra change past the first
+	// page of 100 diffs.
+	files := []string{"infra/zzz.tf"}
+	for i := range 150 {
+		files = append(files, fmt.Sprintf("docs/page-%03d.md", i))
+	}
+	wide := f.push("wide", files)
+	if _, err := f.sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: f.project, SourceBranch: "wide", Title: "Docs", UserID: f.simUser.ID}); err != nil {
+		t.Fatal(err)
+	}
+	f.settle()
+	only(t, f.runs("infra"), "PROPOSED", wide)
+	if n := f.sim.CallCount("GET /api/v4/projects/*/merge_requests/*/diffs"); n < 2 {
+		t.Errorf("the merge request's diffs were read in %d page(s), want 2", n)
+	}
+
+	// A merge request that only moves infra/main.tf out of infra/.
+	res, err := f.sim.Push(ctx, gitlabsim.PushOptions{Project: f.project, Branch: "moved", StartBranch: "main", UserID: f.simUser.ID,
+		Commits: []gitlabsim.CommitSpec{{Message: "archive", Actions: []gitlabsim.FileAction{
+			{Action: "move", Path: "archive/main.tf", PreviousPath: "infra/main.tf"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: f.project, SourceBranch: "moved", Title: "Archive", UserID: f.simUser.ID}); err != nil {
+		t.Fatal(err)
+	}
+	f.settle()
+	only(t, f.runs("infra"), "PROPOSED", res.After)
+	if app := f.runs("app"); len(app) != 0 {
+		t.Errorf("app runs = %+v", app)
+	}
+}
+
+// TestWebhookGitLabTrouble: GitLab failing the compare call delays the
+// run (the delivery retries with backoff) but does not lose it.
+func TestWebhookGitLabTrouble(t *testing.T) {
+	t.Parallel()
+	f := hookSetup(t)
+	for _, fault := range []gitlabsim.Fault{
+		{Path: "/api/v4/projects/*/repository/compare", Status: http.StatusBadGateway, Count: 1},
+		{Path: "/api/v4/projects/*/repository/compare", Status: http.StatusTooManyRequests, RetryAfter: 1, Count: 1},
+	} {
+		if _, err := f.sim.AddFault(fault); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head := f.push("feature", []string{"infra/x.tf"})
+	ds := f.settle()
+	only(t, f.runs("infra"), "PROPOSED", head)
+	var d struct {
+		Attempts int    `json:"attempts"`
+		Error    string `json:"error"`
+		Status   string `json:"status"`
+	}
+	f.must(http.StatusOK, "GET", "/api/v1/deliveries/"+ds[0].ID, f.adminKey, nil).decode(t, &d)
+	if d.Attempts != 3 || d.Status != "processed" || d.Error != "" {
+		t.Errorf("delivery after two GitLab failures = %+v, want processed on attempt 3", d)
+	}
 }
