@@ -1,0 +1,173 @@
+package run_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/store/dbtest"
+	"github.com/hoistdev/hoist/internal/store/sqlstore"
+)
+
+// The scheduler's store operations on every database: FIFO stack lock with
+// blocked_by, leases, expiry, and the apply-once rule.
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func forEachDB(t *testing.T, fn func(t *testing.T, s *sqlstore.Store)) {
+	for _, d := range dbtest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			fn(t, dbtest.Open(t, d))
+		})
+	}
+}
+
+func create(t *testing.T, s *sqlstore.Store, stack string, typ run.Type, sha string, at time.Time) string {
+	t.Helper()
+	r := run.Run{ID: run.NewID(at), StackID: stack, Type: typ, State: run.Queued, CommitSHA: sha, CreatedAt: at, UpdatedAt: at}
+	if _, err := s.ApplyRunChanges(context.Background(), run.Changes{At: at, Actor: "test", Create: []run.Run{r}}); err != nil {
+		t.Fatal(err)
+	}
+	return r.ID
+}
+
+func state(t *testing.T, s *sqlstore.Store, id string) run.State {
+	t.Helper()
+	r, err := s.GetRun(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.State
+}
+
+func TestStackLockIsFIFOAndNamesTheBlocker(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		a := create(t, s, "web", run.Tracked, "a", t0)
+		b := create(t, s, "web", run.Tracked, "b", t0.Add(time.Millisecond))
+		p := create(t, s, "web", run.Proposed, "p", t0.Add(2*time.Millisecond))
+		other := create(t, s, "api", run.Tracked, "o", t0.Add(3*time.Millisecond))
+		pr, err := s.PromoteQueued(ctx, t0.Add(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pr.Ready) != 3 || pr.Blocked[b] != a {
+			t.Fatalf("promotion = %+v; want a, p and %s ready, b blocked by a", pr, other)
+		}
+		if state(t, s, a) != run.Ready || state(t, s, b) != run.Queued || state(t, s, p) != run.Ready || state(t, s, other) != run.Ready {
+			t.Fatal("wrong states after the first pass")
+		}
+		if e, _ := s.GetExec(ctx, b); e.BlockedBy != a {
+			t.Fatalf("blocked_by = %q", e.BlockedBy)
+		}
+		// a ends: b goes next.
+		if _, err := s.MoveRun(ctx, run.Move{RunID: a, From: []run.State{run.Ready}, To: run.Discarded, At: t0.Add(2 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PromoteQueued(ctx, t0.Add(3*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if state(t, s, b) != run.Ready {
+			t.Fatalf("b = %s after a ended", state(t, s, b))
+		}
+	})
+}
+
+func TestLeaseExpiryAndApplyOnce(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		id := create(t, s, "web", run.Tracked, "a", t0)
+		if _, err := s.PromoteQueued(ctx, t0); err != nil {
+			t.Fatal(err)
+		}
+		l := run.Lease{Pool: run.EmbeddedPool, Owner: "w1", LeaseID: "lease-1", TokenHash: "h", At: t0, TTL: time.Minute}
+		got, ok, err := s.LeaseRun(ctx, l)
+		if err != nil || !ok || got.Run.ID != id || got.Phase != run.PhasePlan || got.Run.State != run.Preparing || !got.TokenWrite {
+			t.Fatalf("lease = %+v, %v, %v", got, ok, err)
+		}
+		if _, ok, _ := s.LeaseRun(ctx, run.Lease{Pool: run.EmbeddedPool, Owner: "w2", LeaseID: "lease-2", At: t0, TTL: time.Minute}); ok {
+			t.Fatal("a leased run was leased again")
+		}
+		for _, to := range []run.State{run.Initializing, run.Planning} {
+			if _, err := s.MoveRun(ctx, run.Move{RunID: id, To: to, At: t0, LeaseID: "lease-1"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.MoveRun(ctx, run.Move{RunID: id, To: run.Applying, At: t0, LeaseID: "wrong"}); !apperr.Is(err, apperr.Conflict) {
+			t.Fatalf("move under another lease = %v", err)
+		}
+		if _, err := s.MoveRun(ctx, run.Move{RunID: id, To: run.Applying, At: t0, LeaseID: "lease-1", StartApply: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RenewLease(ctx, id, "lease-1", t0.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if ids, _ := s.ExpiredLeases(ctx, t0.Add(time.Minute)); len(ids) != 0 {
+			t.Fatalf("renewed lease listed as expired: %v", ids)
+		}
+		ids, err := s.ExpiredLeases(ctx, t0.Add(3*time.Minute))
+		if err != nil || len(ids) != 1 || ids[0] != id {
+			t.Fatalf("expired = %v, %v", ids, err)
+		}
+		lost := run.Move{RunID: id, To: run.Failed, At: t0.Add(3 * time.Minute), LeaseID: "lease-1", LeaseExpired: true, Note: "worker lost"}
+		if _, err := s.MoveRun(ctx, lost); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RenewLease(ctx, id, "lease-1", t0.Add(4*time.Minute)); !apperr.Is(err, apperr.Conflict) {
+			t.Fatalf("heartbeat of a failed run = %v", err)
+		}
+		e, _ := s.GetExec(ctx, id)
+		if e.LeaseID != "" || e.TokenHash != "" || e.ApplyStartedAt == nil {
+			t.Fatalf("exec after failure = %+v", e)
+		}
+	})
+}
+
+func TestConfirmedRunAppliesOnce(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		id := create(t, s, "web", run.Tracked, "a", t0)
+		if _, err := s.PromoteQueued(ctx, t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.LeaseRun(ctx, run.Lease{Pool: run.EmbeddedPool, Owner: "w", LeaseID: "l1", At: t0, TTL: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		yes := true
+		for _, m := range []run.Move{
+			{To: run.Initializing, LeaseID: "l1"}, {To: run.Planning, LeaseID: "l1"},
+			{To: run.Unconfirmed, LeaseID: "l1", ReleaseLease: true, PlanSealed: []byte("sealed"), HasChanges: &yes},
+			{To: run.Confirmed},
+		} {
+			m.RunID, m.At = id, t0
+			if _, err := s.MoveRun(ctx, m); err != nil {
+				t.Fatalf("move to %s: %v", m.To, err)
+			}
+		}
+		got, ok, err := s.LeaseRun(ctx, run.Lease{Pool: run.EmbeddedPool, Owner: "w", LeaseID: "l2", At: t0, TTL: time.Minute, AllowApply: true})
+		if err != nil || !ok || got.Phase != run.PhaseApply || got.Run.State != run.PreparingApply {
+			t.Fatalf("apply lease = %+v, %v, %v", got, ok, err)
+		}
+		if plan, err := s.RunPlan(ctx, id); err != nil || string(plan) != "sealed" {
+			t.Fatalf("plan = %q, %v", plan, err)
+		}
+		if _, err := s.MoveRun(ctx, run.Move{RunID: id, To: run.Applying, At: t0, LeaseID: "l2", StartApply: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.MoveRun(ctx, run.Move{RunID: id, To: run.Failed, At: t0, LeaseID: "l2", Note: "worker lost"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RunPlan(ctx, id); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("the plan of an ended run is kept: %v", err)
+		}
+		if _, ok, _ := s.LeaseRun(ctx, run.Lease{Pool: run.EmbeddedPool, Owner: "w", LeaseID: "l3", At: t0, TTL: time.Minute, AllowApply: true}); ok {
+			t.Fatal("a failed run was leased again")
+		}
+	})
+}
