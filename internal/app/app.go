@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/httpapi"
@@ -28,7 +29,8 @@ import (
 	"github.com/hoistdev/hoist/internal/store/postgres"
 	"github.com/hoistdev/hoist/internal/store/sqlite"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
-	"github.com/hoistdev/hoist/internal/vcs/gitlab"
+	"github.com/hoistdev/hoist/internal/vcsagent"
+	"github.com/hoistdev/hoist/internal/vcsagent/tunnel"
 	"github.com/hoistdev/hoist/internal/web"
 )
 
@@ -58,6 +60,13 @@ type Config struct {
 	WorkerSlots int
 	TofuPath    string        // the OpenTofu binary; "" looks for tofu on PATH
 	LeaseTTL    time.Duration // a run's lease without heartbeat (0: 30s)
+	// GitLabDialControl, when set, vets every address the server dials to
+	// reach GitLab directly (tests make the simulator reachable only
+	// through VCS agents with it).
+	GitLabDialControl func(network, address string, c syscall.RawConn) error
+	// agents is this process's registry of connected VCS agents, set by
+	// start for newChecker.
+	agents *tunnel.Registry
 	// SchedulerPoll is how often the scheduler looks for work without a
 	// signal (0: 1s).
 	SchedulerPoll time.Duration
@@ -70,6 +79,7 @@ type Server struct {
 	hooks     *webhooks
 	runs      *runs
 	writeBack *writeBack
+	agents    *tunnel.Registry
 	http      *http.Server
 	url       string
 	publicURL string
@@ -121,17 +131,19 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	if publicURL == "" {
 		publicURL = schemeOf(tlsCfg) + "://" + ln.Addr().String()
 	}
+	cfg.agents = tunnel.NewRegistry(log, cfg.Clock)
 	spaces := space.NewService(store, store, cfg.Clock)
 	ids := identity.NewService(store, store, cfg.Clock)
+	pools := vcsagent.NewService(vcsagent.Config{Store: store, Admins: ids, Agents: cfg.agents, Clock: cfg.Clock, Logger: log})
 	if err := bootstrap(ctx, log, ids, cfg.DataDir); err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
 	integrations := integration.NewService(integration.Config{
-		Store: store, Access: spaces, Checker: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box,
+		Store: store, Access: spaces, Checker: newChecker(cfg), Box: box,
 		PublicURL: publicURL, AllowHosts: cfg.AllowGitLabHosts, Clock: cfg.Clock, Logger: log,
 	})
 	stacks := stack.NewService(stack.Config{Store: store, Access: spaces, Integrations: store,
-		Checker: gitlab.NewChecker(cfg.AllowGitLabHosts, log), Box: box, Clock: cfg.Clock, Logger: log})
+		Checker: newChecker(cfg), Box: box, Clock: cfg.Clock, Logger: log})
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
 		RunsExistFunc: runsExist(store)})
 	writes := newWriteBack(cfg, store, box, publicURL)
@@ -140,14 +152,15 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	hooks := newWebhooks(cfg, store, box, spaces, modules.tagFunc(), runs.notify)
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
 		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad,
-		Deliveries: hooks.log, Runs: runs.service, State: runs.state, GitLabWrites: writes.service})
+		Deliveries: hooks.log, Runs: runs.service, State: runs.state, GitLabWrites: writes.service,
+		AgentPools: pools, Agents: cfg.agents})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Users: store, Identity: ids,
 		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Audit: store, Clock: cfg.Clock})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
+		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: cfg.agents, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
 			Handler:           withWebhooks(withRegistry(ui.Wrap(api), modules.registry), hooks.intake),
@@ -258,6 +271,7 @@ func (s *Server) Close() error {
 		err := s.http.Shutdown(ctx)
 		s.hooks.stop() // after the HTTP server: deliveries in flight are stored first
 		s.writeBack.stop()
+		s.agents.Close() // hijacked agent streams outlive http.Server.Shutdown
 		s.closeErr = errors.Join(err, s.store.Close())
 		s.log.Info("hoist server stopped")
 	})

@@ -6,7 +6,6 @@ import (
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
-	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 )
 
 // writeBack is the GitLab write-back of SPEC §5: every run transition
@@ -21,7 +20,7 @@ type writeBack struct {
 func newWriteBack(cfg Config, store *sqlstore.Store, box *secret.Box, publicURL string) *writeBack {
 	log := cfg.Logger.With("component", "gitlab-writes")
 	d := feedback.NewDispatcher(feedback.DispatcherConfig{Store: store, Clock: cfg.Clock, Logger: log,
-		Clients: feedback.NewClients(store, box, gitlab.NewChecker(cfg.AllowGitLabHosts, log).NewClient)})
+		Clients: feedback.NewClients(store, box, newChecker(cfg).NewClient)})
 	svc := feedback.NewService(feedback.Config{Store: store, Stacks: store, Resources: store.RunResources,
 		PublicURL: publicURL, Clock: cfg.Clock, Logger: log, Notify: d.Notify})
 	store.SetRunHooks(svc)

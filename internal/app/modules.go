@@ -19,7 +19,6 @@ import (
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs"
-	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 	"github.com/hoistdev/hoist/internal/webhook"
 )
 
@@ -38,7 +37,7 @@ type moduleParts struct {
 // shares, so a link one replica signs another accepts.
 func newModules(cfg Config, store *sqlstore.Store, spaces *space.Service, ids *identity.Service,
 	box *secret.Box, key []byte, publicURL string, statuses module.StatusPoster) moduleParts {
-	checker := gitlab.NewChecker(cfg.AllowGitLabHosts, cfg.Logger)
+	checker := newChecker(cfg)
 	svc := module.NewService(module.Config{Store: store, Access: spaces, Integrations: store, Checker: checker,
 		Source: checker, Statuses: statuses, Box: box, PublicURL: publicURL, Clock: cfg.Clock, Logger: cfg.Logger})
 	mac := hmac.New(sha256.New, key)

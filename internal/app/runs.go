@@ -12,7 +12,6 @@ import (
 	"github.com/hoistdev/hoist/internal/state"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs"
-	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 	"github.com/hoistdev/hoist/internal/worker"
 )
 
@@ -30,7 +29,7 @@ type runs struct {
 
 func newRuns(cfg Config, store *sqlstore.Store, spaces *space.Service, box *secret.Box) *runs {
 	svc := run.NewService(run.Config{Runs: store, Exec: store, Vars: store, Pools: store, Stacks: store,
-		Integrations: store, Access: spaces, Archiver: gitlab.NewChecker(cfg.AllowGitLabHosts, cfg.Logger),
+		Integrations: store, Access: spaces, Archiver: newChecker(cfg),
 		Box: box, Clock: cfg.Clock, Logger: cfg.Logger.With("component", "runs"), LeaseTTL: cfg.LeaseTTL,
 		PollInterval: cfg.SchedulerPoll})
 	return &runs{service: svc, state: state.NewService(store, box, svc, cfg.Clock), cfg: cfg}

@@ -21,6 +21,8 @@ import (
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/state"
+	"github.com/hoistdev/hoist/internal/vcsagent"
+	"github.com/hoistdev/hoist/internal/vcsagent/tunnel"
 	"github.com/hoistdev/hoist/internal/webhook"
 )
 
@@ -44,6 +46,10 @@ type Config struct {
 	Deliveries *webhook.Log
 	// GitLabWrites shows a run's writes to GitLab (SPEC §5) on the run.
 	GitLabWrites *feedback.Service
+	// AgentPools manages VCS agent pools; Agents is this process's registry
+	// of connected agents (the connect endpoint).
+	AgentPools *vcsagent.Service
+	Agents     *tunnel.Registry
 }
 
 // Route is one registered method and path pattern.
@@ -136,6 +142,8 @@ func (a *API) registerRoutes() {
 	a.authed("GET /api/v1/deliveries", a.listDeliveries)
 	a.authed("GET /api/v1/deliveries/{id}", a.getDelivery)
 	a.authed("POST /api/v1/deliveries/{id}/redeliver", a.redeliverDelivery)
+
+	a.registerAgentPoolRoutes()
 }
 
 func (a *API) public(pattern string, h handlerFunc) { a.handle(pattern, a.serve(h)) }

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/hoistdev/hoist/internal/slug"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/vcs"
+	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
 // AccessResolver resolves a principal's roles over the space tree
@@ -184,14 +186,22 @@ func (s *Service) defaultIntegration(ctx context.Context, p Provider) (Integrati
 }
 
 // checkToken runs the SPEC §2.2 checks and records the token's metadata on
-// it; private hosts are reached through agents, which do not exist yet, so
-// their token is stored unchecked with a warning.
+// it. A private integration is checked through a connected agent of its
+// pool; when none is connected at creation or update, the token is stored
+// unchecked with a warning (`test` checks it once an agent is connected).
 func (s *Service) checkToken(ctx context.Context, it *Integration, token string) ([]string, error) {
-	if strings.HasPrefix(it.APIHost, PrivateScheme) {
+	return s.runTokenCheck(ctx, it, token, true)
+}
+
+// runTokenCheck is checkToken; with uncheckedOK false (`test`) a private
+// integration without a connected agent is an error, not a warning.
+func (s *Service) runTokenCheck(ctx context.Context, it *Integration, token string, uncheckedOK bool) ([]string, error) {
+	ep := vcs.Endpoint{APIHost: vcsagent.EffectiveAPIHost(it.APIHost, it.UserFacingHost), Token: token, CABundle: it.CABundle}
+	info, err := s.cfg.Checker.CheckToken(ctx, ep)
+	if err != nil && uncheckedOK && it.Private() && errors.Is(err, vcsagent.ErrNoAgent) {
 		it.TokenUser, it.TokenUserID, it.TokenScopes, it.TokenExpiresAt = "", 0, nil, nil
-		return []string{"token not checked: " + it.APIHost + " is reached through a VCS agent pool, and no agent is connected"}, nil
+		return []string{"token not checked: " + ep.APIHost + " is reached through a VCS agent pool, and no agent of it is connected — start `hoist vcs-agent`, then run `test`"}, nil
 	}
-	info, err := s.cfg.Checker.CheckToken(ctx, vcs.Endpoint{APIHost: it.APIHost, Token: token, CABundle: it.CABundle})
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func (s *Service) Test(ctx context.Context, actor, id string) (TestResult, error
 	if err != nil {
 		return TestResult{}, fmt.Errorf("open token of %s: %w", it.ID, err)
 	}
-	warnings, err := s.checkToken(ctx, &it, string(plain))
+	warnings, err := s.runTokenCheck(ctx, &it, string(plain), false)
 	if err != nil {
 		return TestResult{}, err
 	}

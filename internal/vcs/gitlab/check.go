@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"syscall"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -25,32 +26,35 @@ const RequiredScope = "api"
 
 // Checker checks GitLab tokens and builds API clients for integrations.
 type Checker struct {
-	allowHosts []string
-	log        *slog.Logger
+	allowHosts  []string
+	log         *slog.Logger
+	agents      func(pool string) http.RoundTripper // private://<pool> hosts; see WithAgents
+	dialControl func(network, address string, c syscall.RawConn) error
 }
 
 // NewChecker returns a Checker. allowHosts are the hosts the operator allowed
 // to resolve to link-local addresses (--allow-gitlab-host); log may be nil.
-func NewChecker(allowHosts []string, log *slog.Logger) *Checker {
+func NewChecker(allowHosts []string, log *slog.Logger, opts ...CheckerOption) *Checker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Checker{allowHosts: slices.Clone(allowHosts), log: log}
+	c := &Checker{allowHosts: slices.Clone(allowHosts), log: log}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // NewClient returns a client-go client for ep with the integration's HTTP
 // client. Retries are off: callers that want them (the feedback writer) add
 // their own, durable ones.
 func (c *Checker) NewClient(ep vcs.Endpoint) (*gl.Client, error) {
-	hc, err := NewHTTPClient(HTTPClientOptions{
-		CABundle:       ep.CABundle,
-		AllowLinkLocal: hostAllowed(ep.APIHost, c.allowHosts),
-	})
+	hc, baseURL, err := c.httpClient(ep)
 	if err != nil {
 		return nil, err
 	}
 	client, err := gl.NewClient(ep.Token,
-		gl.WithBaseURL(ep.APIHost),
+		gl.WithBaseURL(baseURL),
 		gl.WithHTTPClient(hc),
 		gl.WithoutRetries(),
 		gl.WithURLWarningLogger(c.log),

@@ -7,12 +7,17 @@ import (
 	"net"
 	"strings"
 	"syscall"
+
+	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
 // explainTransport maps failures below HTTP (dialing, DNS, TLS, redirects,
 // refused addresses) to a message with the fix, or returns nil when err is
 // not one of them.
 func explainTransport(apiHost string, err error) error {
+	if e := explainAgent(apiHost, err); e != nil {
+		return e
+	}
 	var blocked *blockedAddrError
 	if errors.As(err, &blocked) {
 		return wrapField("api_host", err, "%s resolves to %s, a link-local (cloud metadata) address that Hoist refuses — use another host, or ask the operator to allow it with --allow-gitlab-host", apiHost, blocked.addr)
@@ -85,4 +90,18 @@ func shortNetReason(e *net.OpError) string {
 		return e.Err.Error()
 	}
 	return e.Op + " failed"
+}
+
+// explainAgent passes the tunnel's own messages through: no agent
+// connected (retry later) and an agent's refusal (widen its flags).
+func explainAgent(apiHost string, err error) error {
+	var none *vcsagent.NoAgentError
+	if errors.As(err, &none) {
+		return wrapField("api_host", err, "cannot reach %s: %s", apiHost, none.Error())
+	}
+	var refused *vcsagent.RefusedError
+	if errors.As(err, &refused) {
+		return wrapField("api_host", err, "%s (through %s)", refused.Error(), apiHost)
+	}
+	return nil
 }

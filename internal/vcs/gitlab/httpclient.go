@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/vcs"
+	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
 // Timeouts of the per-integration HTTP client. GitLab answers these API
@@ -49,6 +51,10 @@ type HTTPClientOptions struct {
 	// AllowLinkLocal lets the client dial link-local addresses; set it only
 	// for hosts the operator allowed (--allow-gitlab-host).
 	AllowLinkLocal bool
+	// DialControl, when set, also vets every address dialed (after the
+	// link-local check); tests use it to make a GitLab unreachable except
+	// through VCS agents.
+	DialControl func(network, address string, c syscall.RawConn) error
 }
 
 // NewHTTPClient returns the HTTP client for one integration: system roots
@@ -69,9 +75,7 @@ func NewHTTPClient(opts HTTPClientOptions) (*http.Client, error) {
 		tlsCfg.RootCAs = pool
 	}
 	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
-	if !opts.AllowLinkLocal {
-		dialer.Control = refuseLinkLocal
-	}
+	dialer.Control = dialControl(opts)
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
@@ -141,4 +145,70 @@ func hostAllowed(apiHost string, allow []string) bool {
 		}
 	}
 	return false
+}
+
+// dialControl combines the link-local refusal with opts.DialControl.
+func dialControl(opts HTTPClientOptions) func(network, address string, c syscall.RawConn) error {
+	return func(network, address string, c syscall.RawConn) error {
+		if !opts.AllowLinkLocal {
+			if err := refuseLinkLocal(network, address, c); err != nil {
+				return err
+			}
+		}
+		if opts.DialControl != nil {
+			return opts.DialControl(network, address, c)
+		}
+		return nil
+	}
+}
+
+// CheckerOption configures a Checker.
+type CheckerOption func(*Checker)
+
+// WithAgents makes integrations whose API host is private://<pool>[/path]
+// reach GitLab through the VCS agents of that pool (SPEC §2.5): transport
+// returns the pool's RoundTripper (tunnel.Registry.RoundTripper). Without
+// it, private hosts fail with "no VCS agent connected".
+func WithAgents(transport func(pool string) http.RoundTripper) CheckerOption {
+	return func(c *Checker) { c.agents = transport }
+}
+
+// WithDialControl vets every address the Checker's clients dial directly
+// (see HTTPClientOptions.DialControl).
+func WithDialControl(fn func(network, address string, c syscall.RawConn) error) CheckerOption {
+	return func(c *Checker) { c.dialControl = fn }
+}
+
+// httpClient returns the HTTP client and client-go base URL for ep. A
+// private://<pool>[/path] host goes through the pool's agents, addressed
+// internally as http://private.<pool>[/path] (the agent ignores the host
+// and sends the path to its --target-base-endpoint); the same redirect rule
+// and request timeout apply as on the direct path.
+func (c *Checker) httpClient(ep vcs.Endpoint) (*http.Client, string, error) {
+	pool, prefix, private := vcsagent.Route(ep.APIHost, "")
+	if !private {
+		hc, err := NewHTTPClient(HTTPClientOptions{
+			CABundle:       ep.CABundle,
+			AllowLinkLocal: hostAllowed(ep.APIHost, c.allowHosts),
+			DialControl:    c.dialControl,
+		})
+		return hc, ep.APIHost, err
+	}
+	var rt http.RoundTripper = noAgents{pool: pool}
+	if c.agents != nil {
+		rt = c.agents(pool)
+	}
+	hc := &http.Client{Transport: rt, Timeout: requestTimeout, CheckRedirect: sameHostRedirects}
+	return hc, "http://private." + pool + prefix, nil
+}
+
+// noAgents is the transport of private hosts on a Checker built without
+// WithAgents.
+type noAgents struct{ pool string }
+
+func (n noAgents) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return nil, &vcsagent.NoAgentError{Pool: n.pool}
 }

@@ -22,6 +22,7 @@ type route struct {
 // token checks, project and member checks for stacks, branches, changed
 // files, source archives, module tags, and the write-back of commit
 // statuses, merge request notes, environments, deployments and hooks.
+// Module versions resolve abbreviated SHAs with repository/commits/:sha.
 var allowList = []route{
 	{"GET", "personal_access_tokens/self"},
 	{"GET", "user"},
@@ -32,6 +33,7 @@ var allowList = []route{
 	{"GET", "projects/:id/repository/tags/:ref"},
 	{"GET", "projects/:id/repository/compare"},
 	{"GET", "projects/:id/repository/archive*"},
+	{"GET", "projects/:id/repository/commits/:n"},
 	{"GET", "projects/:id/repository/commits/:n/statuses"},
 	{"POST", "projects/:id/statuses/:n"},
 	{"GET", "projects/:id/merge_requests/:n"},

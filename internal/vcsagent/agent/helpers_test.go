@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -78,6 +80,7 @@ func newEnv(t *testing.T, useTLS bool) *env {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+tunnel.ConnectPath, e.connect)
 	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusting agent's handshakes fail on purpose
 	if useTLS {
 		srv.EnableHTTP2 = true
 		srv.StartTLS()

@@ -173,6 +173,14 @@ func (a *AgentStream) handle(ctx context.Context, h Handler, f frame, st *agentS
 		st.mu.Unlock()
 	}()
 	resp, err := h(rctx, Request{Method: f.Method, Path: f.Path, Header: f.Header, Body: f.Body})
+	if ctx.Err() != nil {
+		// The agent is stopping: say nothing, so the server sees the stream
+		// break and sends the request again on another agent.
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return ctx.Err()
+	}
 	var refused *vcsagent.RefusedError
 	switch {
 	case errors.As(err, &refused):
