@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hoistdev/hoist/internal/webhook"
 )
 
 // senders is the concurrency of SPEC §7's intake target.
@@ -82,4 +84,31 @@ func post(c *http.Client, url string, body []byte, key string) bool {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusAccepted
+}
+
+// BenchmarkStoreBatchSQLite is the intake's database cost alone: batches
+// of 16 deliveries (with their jobs) committed durably, no HTTP.
+func BenchmarkStoreBatchSQLite(b *testing.B) {
+	f := newFixture(b, "sqlite")
+	body := pushBody(b)
+	headers := map[string]string{"Content-Type": "application/json", "X-Gitlab-Event": "Push Hook",
+		"Idempotency-Key": "x", "User-Agent": "GitLab/17.4.0", "X-Gitlab-Event-Uuid": "x", "X-Gitlab-Instance": "https://gitlab.example.com"}
+	const batch = 16
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		ds := make([]webhook.NewDelivery, batch)
+		now := time.Now().UTC()
+		for i := range ds {
+			n++
+			id := fmt.Sprintf("01k%023d", n)
+			job := webhook.ProcessJob(id)
+			ds[i] = webhook.NewDelivery{Delivery: webhook.Delivery{ID: id, IntegrationID: "acme", DedupeKey: fmt.Sprintf("idempotency-key:%d", n),
+				Event: "Push Hook", Headers: headers, Body: body, Status: webhook.Received, ReceivedAt: now, UpdatedAt: now}, Job: &job}
+		}
+		if _, err := f.store.InsertDeliveries(b.Context(), ds); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "deliveries/s")
 }
