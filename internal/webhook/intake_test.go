@@ -278,4 +278,3 @@ func TestIntakeSecretRotation(t *testing.T) {
 		t.Errorf("deleted integration: %d, want 404", code)
 	}
 }
-
