@@ -68,7 +68,19 @@ type server struct {
 // (bounded) for the whole banner.
 func startDemo(t *testing.T, bin, workDir, dataDir string, env []string) *server {
 	t.Helper()
-	cmd := exec.Command(bin, "server", "--demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
+	s := startServer(t, bin, workDir, env, "Next: connect your own GitLab",
+		"server", "--demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
+	if s.url == "" || len(s.commands) < 4 {
+		t.Fatalf("banner without URL or commands:\n%s", s.banner)
+	}
+	return s
+}
+
+// startServer runs `hoist args…` in workDir and waits (bounded) for a line
+// of its standard output containing until.
+func startServer(t *testing.T, bin, workDir string, env []string, until string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = workDir
 	cmd.Env = env
 	stdout, err := cmd.StdoutPipe()
@@ -102,21 +114,21 @@ func startDemo(t *testing.T, bin, workDir, dataDir string, env []string) *server
 	})
 	deadline := time.After(60 * time.Second)
 	var banner strings.Builder
-	for !strings.Contains(banner.String(), "Next: connect your own GitLab") {
+	for !strings.Contains(banner.String(), until) {
 		select {
 		case line, ok := <-lines:
 			if !ok {
-				t.Fatalf("server exited before its banner:\n%s", banner.String())
+				t.Fatalf("hoist %s exited before printing %q:\n%s", args[0], until, banner.String())
 			}
 			banner.WriteString(line + "\n")
 			if c, ok := strings.CutPrefix(line, demo.CommandPrefix); ok {
 				s.commands = append(s.commands, c)
 			}
-			if _, rest, ok := strings.Cut(line, "export HOIST_URL="); ok {
+			if _, rest, ok := strings.Cut(line, "Hoist server at "); ok && s.url == "" {
 				s.url, _, _ = strings.Cut(rest, " ")
 			}
 		case <-deadline:
-			t.Fatalf("no complete banner within a minute:\n%s", banner.String())
+			t.Fatalf("hoist %s printed no %q within a minute:\n%s", args[0], until, banner.String())
 		}
 	}
 	go func() { // keep draining stdout so the server never blocks on it
@@ -124,9 +136,6 @@ func startDemo(t *testing.T, bin, workDir, dataDir string, env []string) *server
 		}
 	}()
 	s.banner = banner.String()
-	if s.url == "" || len(s.commands) < 4 {
-		t.Fatalf("banner without URL or commands:\n%s", s.banner)
-	}
 	return s
 }
 

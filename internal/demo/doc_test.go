@@ -1,0 +1,245 @@
+package demo_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+// docMarker precedes every ```sh block of a guide that its test runs.
+const docMarker = "<!-- doc-test -->"
+
+// docBlock is one tested shell block of a guide.
+type docBlock struct {
+	line int // of the opening fence, for messages
+	code string
+}
+
+// docTestBlocks extracts the marked ```sh blocks of a markdown file, in
+// order. A marker not followed by a ```sh block fails the test, so the
+// guide cannot silently drop a tested step.
+func docTestBlocks(t *testing.T, path string) []docBlock {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var blocks []docBlock
+	var cur *docBlock
+	marked, n := false, 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case cur != nil && trimmed == "```":
+			blocks = append(blocks, *cur)
+			cur = nil
+		case cur != nil:
+			cur.code += line + "\n"
+		case trimmed == docMarker:
+			marked = true
+		case marked && trimmed == "":
+		case marked && trimmed == "```sh":
+			cur, marked = &docBlock{line: n}, false
+		case marked:
+			t.Fatalf("%s:%d: %s is followed by %q, not a ```sh block", path, n, docMarker, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if cur != nil || marked {
+		t.Fatalf("%s: unterminated tested block", path)
+	}
+	return blocks
+}
+
+// gitlabSide is what an administrator has before reading docs/gitlab.md:
+// a GitLab (the simulator) with a project of OpenTofu code and a machine
+// user with Maintainer on its group, whose `api` token is saved in a file.
+type gitlabSide struct {
+	sim       *gitlabsim.Server
+	token     string
+	tokenFile string
+}
+
+func setupGitLab(t *testing.T, work string) gitlabSide {
+	t.Helper()
+	ctx := context.Background()
+	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	if _, err := sim.Start(ctx, "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{
+		"network/main.tf": "locals { cidr = \"10.0.0.0/16\" }\nresource \"terraform_data\" \"net\" { input = local.cidr }\n",
+		"README.md":       "# infra\n",
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	bot, err := sim.CreateUser(ctx, gitlabsim.UserOptions{Username: "hoist-bot", Name: "Hoist Bot", Bot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: bot.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := sim.CreateToken(ctx, gitlabsim.TokenOptions{UserID: bot.ID, Name: "hoist", Scopes: []string{"api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(work, "gitlab-token")
+	if err := os.WriteFile(file, []byte(tok.Value+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return gitlabSide{sim: sim, token: tok.Value, tokenFile: file}
+}
+
+// TestGitLabGuideAsWritten is issue 10's second acceptance: docs/gitlab.md
+// is followed as written. Every marked block runs with bash, in order, with
+// the built hoist on PATH and the variables the guide asks the reader to
+// set; then the end result is checked: the integrations exist, the webhook
+// is registered, and the guide's push produced a delivery with a run and a
+// commit status.
+func TestGitLabGuideAsWritten(t *testing.T) {
+	t.Parallel()
+	guide := filepath.Join(repoRoot(t), "docs", "gitlab.md")
+	blocks := docTestBlocks(t, guide)
+	if len(blocks) < 8 {
+		t.Fatalf("docs/gitlab.md has %d tested blocks; the guide's steps are missing their markers", len(blocks))
+	}
+	bin := buildHoist(t)
+	path := filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")
+	if p, err := exec.LookPath(filepath.Join(repoRoot(t), ".tools", "bin", "tofu")); err == nil {
+		path = filepath.Dir(p) + string(os.PathListSeparator) + path
+	}
+	work := t.TempDir()
+	gl := setupGitLab(t, work)
+	base := append(os.Environ(), "PATH="+path, "HOME="+work)
+	dataDir := filepath.Join(work, "hoist-data")
+	srv := startServer(t, bin, work, base, "Hoist server at", "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
+	key := readKey(t, dataDir)
+	basic := base64.StdEncoding.EncodeToString([]byte("oauth2:" + gl.token))
+	env := append(base,
+		"HOIST_URL="+srv.url, "HOIST_TOKEN="+key,
+		"GITLAB_URL="+gl.sim.URL(), "GITLAB_TOKEN_FILE="+gl.tokenFile, "GITLAB_PROJECT=acme/infra",
+		// The reader's own Git identity and credentials for GitLab.
+		"GIT_AUTHOR_NAME=Ada", "GIT_AUTHOR_EMAIL=ada@example.com", "GIT_COMMITTER_NAME=Ada",
+		"GIT_COMMITTER_EMAIL=ada@example.com", "GIT_TERMINAL_PROMPT=0",
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
+	ctx := context.Background()
+	for _, b := range blocks {
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", b.code)
+		cmd.Dir = work
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("docs/gitlab.md:%d failed: %v\n%s\noutput:\n%s", b.line, err, b.code, out)
+		}
+		if strings.Contains(string(out), gl.token) {
+			t.Fatalf("docs/gitlab.md:%d prints the GitLab token", b.line)
+		}
+		// GitLab has sent whatever the step caused before the reader goes on.
+		waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = gl.sim.WaitHooks(waitCtx)
+		cancel()
+		if err != nil {
+			t.Fatalf("docs/gitlab.md:%d: webhooks not delivered: %v", b.line, err)
+		}
+	}
+	checkGuideResult(t, srv.url, key, gl)
+}
+
+// checkGuideResult checks what the guide says the reader ends up with.
+func checkGuideResult(t *testing.T, hoistURL, key string, gl gitlabSide) {
+	t.Helper()
+	ctx := context.Background()
+	auth := "Bearer " + key
+	var def, team struct {
+		ID, Space, WebhookEndpoint, WebhookSecret string
+		IsDefault                                 bool `json:"is_default"`
+	}
+	if err := getJSON(ctx, "Authorization", auth, hoistURL+"/api/v1/integrations/gitlab/acme-gitlab", &def); err != nil {
+		t.Fatal(err)
+	}
+	if !def.IsDefault {
+		t.Errorf("acme-gitlab is not the default integration: %+v", def)
+	}
+	if err := getJSON(ctx, "Authorization", auth, hoistURL+"/api/v1/integrations/gitlab/platform-gitlab", &team); err != nil {
+		t.Fatal(err)
+	}
+	if team.Space != "platform" || team.IsDefault {
+		t.Errorf("platform-gitlab: %+v", team)
+	}
+	var endpoint struct {
+		WebhookEndpoint string `json:"webhook_endpoint"`
+		WebhookSecret   string `json:"webhook_secret"`
+	}
+	if err := getJSON(ctx, "Authorization", auth, hoistURL+"/api/v1/integrations/gitlab/acme-gitlab", &endpoint); err != nil {
+		t.Fatal(err)
+	}
+	hooks, err := gl.sim.Hooks("acme/infra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hooks) != 1 || hooks[0].URL != endpoint.WebhookEndpoint || hooks[0].Token != endpoint.WebhookSecret ||
+		!hooks[0].PushEvents || !hooks[0].TagPushEvents || !hooks[0].MergeRequestsEvents || !hooks[0].EnableSSLVerification {
+		t.Errorf("hooks of acme/infra = %+v; want one to %s with the secret and push, tag push and MR events", hooks, endpoint.WebhookEndpoint)
+	}
+	head, err := gl.sim.ResolveRef(ctx, "acme/infra", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	eventually(t, deadline, "the guide's push processed into one tracked run of network", func() error {
+		var deliveries struct{ Items []struct{ Event, Status, Ref string } }
+		if err := getJSON(ctx, "Authorization", auth, hoistURL+"/api/v1/deliveries?integration=acme-gitlab", &deliveries); err != nil {
+			return err
+		}
+		if len(deliveries.Items) != 1 || deliveries.Items[0].Event != "Push Hook" || deliveries.Items[0].Status != "processed" {
+			return fmt.Errorf("deliveries: %+v", deliveries.Items)
+		}
+		// The redelivery the guide shows must not have run anything twice.
+		var runs struct{ Items []run }
+		if err := getJSON(ctx, "Authorization", auth, hoistURL+"/api/v1/stacks/network/runs", &runs); err != nil {
+			return err
+		}
+		n := 0
+		for _, r := range runs.Items {
+			if r.Type == "TRACKED" && r.CommitSHA == head {
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("%d tracked runs at %s: %+v", n, head, runs.Items)
+		}
+		return nil
+	})
+	eventually(t, deadline, "commit status hoist/network on the pushed commit", func() error {
+		sts, err := gl.sim.CommitStatuses("acme/infra", head)
+		if err != nil {
+			return err
+		}
+		for _, s := range sts {
+			if s.Name == "hoist/network" {
+				return nil
+			}
+		}
+		return fmt.Errorf("statuses of %s: %+v", head, sts)
+	})
+}
