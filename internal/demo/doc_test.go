@@ -207,7 +207,9 @@ func checkGuideResult(t *testing.T, hoistURL, key string, gl gitlabSide) {
 	}
 	deadline := time.Now().Add(time.Minute)
 	eventually(t, deadline, "the guide's push processed into one tracked run of network", func() error {
-		var deliveries struct{ Items []struct{ Event, Status, Ref string } }
+		var deliveries struct {
+			Items []struct{ Event, Status, Ref string }
+		}
 		if err := getJSON(ctx, "Authorization", auth, hoistURL+"/api/v1/deliveries?integration=acme-gitlab", &deliveries); err != nil {
 			return err
 		}
