@@ -110,8 +110,8 @@ func (p *Processor) plan(ctx context.Context, d webhook.Delivery, ev *vcs.Event,
 		Runs: existing, Decide: p.cfg.Decide, RunCap: p.cfg.RunCap})
 }
 
-// existingRuns loads the runs planning needs. Runs created after this
-// delivery arrived are kept only for deduplication, never offered for
+// existingRuns loads the runs planning needs. Runs of events that arrived
+// after this delivery are kept only for deduplication, never offered for
 // cancellation: an old delivery processed late must not cancel the runs
 // of newer commits.
 func (p *Processor) existingRuns(ctx context.Context, d webhook.Delivery, ev *vcs.Event, stackIDs []string) ([]trigger.ExistingRun, error) {
@@ -130,13 +130,24 @@ func (p *Processor) existingRuns(ctx context.Context, d webhook.Delivery, ev *vc
 	}
 	out := make([]trigger.ExistingRun, 0, len(runs))
 	for _, r := range runs {
-		if r.CommitSHA != sha && r.CreatedAt.After(d.ReceivedAt) {
+		if r.CommitSHA != sha && newerEvent(r, d) {
 			continue
 		}
 		out = append(out, trigger.ExistingRun{ID: r.ID, StackID: r.StackID, Type: trigger.RunType(r.Type), SHA: r.CommitSHA,
 			Branch: r.Branch, State: string(r.State), MergeRequestIID: r.MergeRequestIID})
 	}
 	return out, nil
+}
+
+// newerEvent reports whether run r stems from an event that reached Hoist
+// after delivery d: a run made by a later delivery (delivery ids sort by
+// arrival), or a run made otherwise after d arrived. What matters is the
+// order the events arrived in, not when they were processed.
+func newerEvent(r run.Run, d webhook.Delivery) bool {
+	if r.DeliveryID != "" {
+		return r.DeliveryID > d.ID
+	}
+	return r.CreatedAt.After(d.ReceivedAt)
 }
 
 // buildChanges turns a plan into the writes of one transaction and the
