@@ -171,8 +171,8 @@ func checkGuideResult(t *testing.T, hoistURL, key string, gl gitlabSide) {
 	ctx := context.Background()
 	auth := "Bearer " + key
 	var def, team struct {
-		ID, Space, WebhookEndpoint, WebhookSecret string
-		IsDefault                                 bool `json:"is_default"`
+		Space     string
+		IsDefault bool `json:"is_default"`
 	}
 	if err := getJSON(ctx, "Authorization", auth, hoistURL+"/api/v1/integrations/gitlab/acme-gitlab", &def); err != nil {
 		t.Fatal(err)
