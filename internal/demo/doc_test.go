@@ -186,6 +186,13 @@ func checkGuideResult(t *testing.T, hoistURL, key string, gl gitlabSide) {
 	if team.Space != "platform" || team.IsDefault {
 		t.Errorf("platform-gitlab: %+v", team)
 	}
+	var ops struct{ Space, TokenUser string }
+	if err := getJSON(ctx, "Authorization", auth, hoistURL+"/api/v1/integrations/gitlab/platform-ops-gitlab", &ops); err != nil {
+		t.Fatal(err)
+	}
+	if ops.Space != "platform" {
+		t.Errorf("platform-ops-gitlab (created with the API): %+v", ops)
+	}
 	var endpoint struct {
 		WebhookEndpoint string `json:"webhook_endpoint"`
 		WebhookSecret   string `json:"webhook_secret"`
