@@ -41,7 +41,7 @@ type command struct {
 // adds the commands it owns.
 func commands() map[string]command {
 	return map[string]command{
-		"gitlab-sim":  {"run the GitLab simulator", runGitlabSim},
+		"gitlab-sim":  {"run the GitLab simulator; push, mr, statuses, notes: act on a running one", runGitlabSim},
 		"integration": {"manage VCS integrations (GitLab)", runIntegration},
 		"space":       {"manage spaces", runSpace},
 		"api-key":     {"manage API keys and their roles", runAPIKey},
