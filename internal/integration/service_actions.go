@@ -16,7 +16,8 @@ type TestResult struct {
 
 // Test runs the SPEC §2.2 checks with the stored token, for those who may
 // change the integration. A failed check is the check's error. It stores
-// nothing.
+// nothing, except the token's user and scopes when they were never
+// checked (a private integration created while no agent was connected).
 func (s *Service) Test(ctx context.Context, actor, id string) (TestResult, error) {
 	it, _, err := s.loadForChange(ctx, actor, id)
 	if err != nil {
@@ -26,9 +27,19 @@ func (s *Service) Test(ctx context.Context, actor, id string) (TestResult, error
 	if err != nil {
 		return TestResult{}, fmt.Errorf("open token of %s: %w", it.ID, err)
 	}
+	unchecked := it.TokenUserID == 0
 	warnings, err := s.runTokenCheck(ctx, &it, string(plain), false)
 	if err != nil {
 		return TestResult{}, err
+	}
+	if unchecked {
+		// A private integration created while no agent was connected: keep
+		// what the first successful check learned (stacks need the user).
+		it.UpdatedAt = s.now()
+		entry := s.entry(actor, "integration.record_token_check", it, map[string]any{"fields": []string{"token_user"}})
+		if err := s.cfg.Store.UpdateIntegration(ctx, it, entry); err != nil {
+			return TestResult{}, fmt.Errorf("record token check of %s: %w", it.ID, err)
+		}
 	}
 	info := vcs.TokenInfo{User: it.TokenUser, UserID: it.TokenUserID, Scopes: it.TokenScopes, ExpiresAt: it.TokenExpiresAt}
 	return TestResult{Token: info, Warnings: warnings}, nil

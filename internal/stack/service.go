@@ -16,6 +16,7 @@ import (
 	"github.com/hoistdev/hoist/internal/slug"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/vcs"
+	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
 // AccessResolver resolves a principal's roles over the space tree
@@ -218,19 +219,21 @@ func (s *Service) defaultIntegration(ctx context.Context) (integration.Integrati
 
 // checkRepo runs the GitLab checks of SPEC §2.2 for st with it's token and
 // records the project id, GitLab's spelling of the path and the branch head
-// as the tracked commit. Integrations reached through an agent pool cannot
-// be called yet: the stack is stored unchecked, with a warning.
+// as the tracked commit. Integrations reached through an agent pool are
+// checked through an agent; with none connected the stack is stored
+// unchecked, with a warning.
 func (s *Service) checkRepo(ctx context.Context, st *Stack, it integration.Integration) ([]string, error) {
-	if strings.HasPrefix(it.APIHost, integration.PrivateScheme) {
-		st.ProjectID, st.TrackedCommit = 0, nil
-		return []string{"repository not checked: " + it.APIHost + " is reached through a VCS agent pool, and no agent is connected"}, nil
-	}
 	token, err := s.cfg.Box.Open(it.TokenSealed, secret.AAD("integration", it.ID, "token"))
 	if err != nil {
 		return nil, fmt.Errorf("open token of %s: %w", it.ID, err)
 	}
-	repo, err := s.cfg.Checker.CheckRepository(ctx, vcs.Endpoint{APIHost: it.APIHost, Token: string(token), CABundle: it.CABundle},
+	apiHost := vcsagent.EffectiveAPIHost(it.APIHost, it.UserFacingHost)
+	repo, err := s.cfg.Checker.CheckRepository(ctx, vcs.Endpoint{APIHost: apiHost, Token: string(token), CABundle: it.CABundle},
 		RepoQuery{Repository: st.Repository, Branch: st.Branch, UserID: it.TokenUserID, Username: it.TokenUser})
+	if it.Private() && errors.Is(err, vcsagent.ErrNoAgent) {
+		st.ProjectID, st.TrackedCommit = 0, nil
+		return []string{"repository not checked: " + apiHost + " is reached through a VCS agent pool, and no agent of it is connected"}, nil
+	}
 	if err != nil {
 		return nil, integrationFault(it.ID, err)
 	}

@@ -1,0 +1,301 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+	"github.com/hoistdev/hoist/internal/vcsagent/agent"
+)
+
+// privateSetup is a server that cannot dial the simulator directly (the
+// test's dial hook refuses its address), with a VCS agent pool "lab".
+func privateSetup(t *testing.T, withTofu bool) (*harness, string) {
+	t.Helper()
+	var simAddr atomic.Pointer[string]
+	block := func(_, address string, _ syscall.RawConn) error {
+		if p := simAddr.Load(); p != nil && address == *p {
+			return errors.New("direct route to the private GitLab blocked by the test")
+		}
+		return nil
+	}
+	var h *harness
+	tweak := func(c *app.Config) { c.GitLabDialControl = block }
+	if withTofu {
+		tofu := tofuPath(t)
+		h = setup(t, func(c *app.Config) {
+			tweak(c)
+			c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
+		})
+	} else {
+		h = setup(t, tweak)
+	}
+	u, err := url.Parse(h.simURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simAddr.Store(&u.Host)
+	var pool struct{ ID, Token string }
+	h.must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", h.adminKey, map[string]any{"name": "Lab", "description": "the *lab* network"}).decode(t, &pool)
+	if pool.ID != "lab" || !strings.HasPrefix(pool.Token, "hoist_pool_lab_") {
+		t.Fatalf("pool = %+v", pool)
+	}
+	return h, pool.Token
+}
+
+// startAgent runs `hoist vcs-agent` in-process against the server and the
+// simulator; stop kills it.
+func (h *harness) startAgent(name, token, allowed string) (stop func()) {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = agent.Run(ctx, agent.Config{ServerURL: h.srv.URL(), PoolToken: token, TargetBaseEndpoint: h.simURL, Vendor: "gitlab",
+			AllowedProjects: allowed, Parallelism: 2, Name: name, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+			Logger: slog.New(slog.NewTextHandler(h.logs, nil)).With("agent", name)})
+	}()
+	stop = func() {
+		cancel()
+		<-done
+	}
+	h.t.Cleanup(stop)
+	return stop
+}
+
+// waitAgents waits until the pool shows n connected agents.
+func (h *harness) waitAgents(n int) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var p struct {
+			ConnectedAgents int `json:"connected_agents"`
+		}
+		h.must(http.StatusOK, "GET", "/api/v1/vcs-agent-pools/lab", h.adminKey, nil).decode(h.t, &p)
+		if p.ConnectedAgents == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("pool has %d connected agents, want %d", p.ConnectedAgents, n)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the API, bounded above
+	}
+}
+
+// TestPrivateGitLabThroughAgents is issue 7's acceptance flow: the
+// simulator is reachable only through two agents; the integration's token
+// check, the stack's project and branch checks, the changed files of a new
+// branch, the source archive of a proposed run and its commit statuses
+// all go through them; killing one loses nothing, and with none a status
+// waits and lands when an agent reconnects.
+func TestPrivateGitLabThroughAgents(t *testing.T) {
+	t.Parallel()
+	h, token := privateSetup(t, true)
+	ctx := t.Context()
+	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: runsProject,
+		Files: map[string]string{"infra/main.tf": infraTF("hello"), "README.md": "# infra\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		t.Fatal(err)
+	}
+	glToken := h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}})
+
+	// Direct: refused by the test's dial hook, so Hoist cannot cheat.
+	r := h.must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab", h.adminKey, h.integrationBody("Direct", "", glToken))
+	if _, msg, _ := r.apiError(t); !strings.Contains(msg, "cannot reach") {
+		t.Fatalf("direct integration: %s", r.body)
+	}
+
+	stopA := h.startAgent("agent-a", token, "^acme/")
+	stopB := h.startAgent("agent-b", token, "^acme/")
+	h.waitAgents(2)
+
+	var it struct {
+		TokenUser       string `json:"token_user"`
+		Private         bool   `json:"private"`
+		WebhookEndpoint string `json:"webhook_endpoint"`
+		WebhookSecret   string `json:"webhook_secret"`
+		Warnings        []string
+	}
+	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
+		map[string]any{"name": "GitLab", "is_default": true, "api_host": "private://lab", "token": glToken}).decode(t, &it)
+	if it.TokenUser != "hoist-bot" || !it.Private || len(it.Warnings) != 0 {
+		t.Fatalf("private integration: %+v (the token check must go through the agent)", it)
+	}
+	if _, err := h.sim.AddHook(ctx, runsProject, gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret}); err != nil {
+		t.Fatal(err)
+	}
+	h.space("Platform", "root")
+	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": "web", "space": "platform",
+		"repository": runsProject, "branch": "main", "project_root": "infra"})
+
+	// A new branch: changed files come from compare, the run's source from
+	// the archive, its statuses go back — all through the agents.
+	res, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: runsProject, Branch: "feature", StartBranch: "main",
+		Commits: []gitlabsim.CommitSpec{{Message: "change", Actions: []gitlabsim.FileAction{{Action: "update", Path: "infra/main.tf", Content: infraTF("hi")}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := h.waitState(h.waitRunAt("web", res.After, "PROPOSED").ID, "FINISHED")
+	waitGitLab(t, "the proposed run's success status", func() bool { return statusOf(t, h.sim, res.After, "hoist/web").State == "success" })
+	logs := h.logs.String()
+	for _, path := range []string{"/api/v4/personal_access_tokens/self", "/api/v4/user", "/api/v4/projects/acme%2Finfra",
+		"/repository/branches/main", "/repository/compare", "/repository/archive", "/statuses/" + res.After} {
+		if !strings.Contains(logs, path) {
+			t.Errorf("no agent forwarded %s", path)
+		}
+	}
+
+	// One agent dies; the next run still gets everything through the other.
+	stopA()
+	h.waitAgents(1)
+	sha := h.push("feature", map[string]string{"infra/main.tf": infraTF("again")})
+	h.waitState(h.waitRunAt("web", sha, "PROPOSED").ID, "FINISHED")
+	waitGitLab(t, "the status after one agent died", func() bool { return statusOf(t, h.sim, sha, "hoist/web").State == "success" })
+
+	// No agent at all: the run's first status waits in the write-back
+	// queue (failing fast with "no VCS agent") and lands once one connects.
+	stopB()
+	h.waitAgents(0)
+	sha = h.push("feature", map[string]string{"infra/main.tf": infraTF("offline")})
+	queued := h.waitRunAt("web", sha, "PROPOSED")
+	deadline := time.Now().Add(30 * time.Second)
+	for !h.writeFailedWith(queued.ID, "no VCS agent of pool") {
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s shows no write waiting for an agent", queued.ID)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the API, bounded above
+	}
+	if st := statusOf(t, h.sim, sha, "hoist/web"); st.State != "" {
+		t.Fatalf("a status landed with no agent connected: %+v", st)
+	}
+	h.startAgent("agent-c", token, "^acme/")
+	h.waitAgents(1)
+	// The run itself could not fetch its source without an agent (engineer
+	// R's worker does not wait for one); its final status is what waited.
+	final := h.waitRun(queued.ID, "finished", func(r runRun) bool { return isTerminal(r.State) })
+	waitGitLab(t, "the queued status after an agent reconnected", func() bool {
+		st := statusOf(t, h.sim, sha, "hoist/web")
+		return st.State != "" && st.State != "pending" && st.State != "running"
+	})
+	t.Logf("run started without agents ended %s; its status landed after an agent reconnected", final.State)
+	_ = run
+}
+
+// writeFailedWith reports whether one of the run's GitLab writes failed
+// with a message containing msg.
+func (h *harness) writeFailedWith(runID, msg string) bool {
+	h.t.Helper()
+	var w struct {
+		GitLabWrites []struct {
+			LastError string `json:"last_error"`
+		} `json:"gitlab_writes"`
+	}
+	h.must(http.StatusOK, "GET", "/api/v1/runs/"+runID, h.adminKey, nil).decode(h.t, &w)
+	for _, g := range w.GitLabWrites {
+		if strings.Contains(g.LastError, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPrivateIntegrationWithoutAgent: with no agent connected the token is
+// stored unchecked with a warning; `test` says which pool has no agent and
+// passes once one connects; refusals by the agent are reported clearly.
+func TestPrivateIntegrationWithoutAgent(t *testing.T) {
+	t.Parallel()
+	h, token := privateSetup(t, false)
+	ctx := t.Context()
+	for _, p := range []string{"acme/app", "secret/vault"} {
+		if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: p, Files: map[string]string{"main.tf": "# x\n"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Project: p, UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var it struct {
+		TokenUser string `json:"token_user"`
+		Warnings  []string
+	}
+	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey, map[string]any{"name": "Lab GitLab", "is_default": true,
+		"api_host": "private://lab", "token": h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}})}).decode(t, &it)
+	if it.TokenUser != "" || len(it.Warnings) != 1 || !strings.Contains(it.Warnings[0], "no agent of it is connected") {
+		t.Fatalf("integration without agent: %+v", it)
+	}
+	r := h.must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab/lab-gitlab/test", h.adminKey, nil)
+	if _, msg, field := r.apiError(t); field != "api_host" || !strings.Contains(msg, `no VCS agent of pool "lab" is connected`) {
+		t.Errorf("test without agent: %s", r.body)
+	}
+
+	h.startAgent("only", token, "^acme/")
+	h.waitAgents(1)
+	var tr struct {
+		OK        bool   `json:"ok"`
+		TokenUser string `json:"token_user"`
+	}
+	h.must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/lab-gitlab/test", h.adminKey, nil).decode(t, &tr)
+	if !tr.OK || tr.TokenUser != "hoist-bot" {
+		t.Errorf("test through the agent: %+v", tr)
+	}
+	h.space("Platform", "root")
+	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": "app", "space": "platform",
+		"repository": "acme/app", "branch": "main"})
+	r = h.must(http.StatusBadRequest, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": "vault", "space": "platform",
+		"repository": "secret/vault", "branch": "main"})
+	if _, msg, _ := r.apiError(t); !strings.Contains(msg, "vcs agent refused: project secret/vault is outside --allowed-projects ^acme/") {
+		t.Errorf("stack outside --allowed-projects: %s", r.body)
+	}
+	if h.sim.CallCount("/api/v4/projects/secret*/**") != 0 {
+		t.Error("the agent let a request for secret/vault through")
+	}
+}
+
+// TestAgentPoolTokens: pools are for root admins; a wrong token cannot
+// connect; rotating disconnects agents on the old token at once.
+func TestAgentPoolTokens(t *testing.T) {
+	t.Parallel()
+	h, token := privateSetup(t, false)
+	reader := h.apiKey("reader", "root:read")
+	h.must(http.StatusForbidden, "POST", "/api/v1/vcs-agent-pools", reader, map[string]any{"name": "Mine"})
+	h.must(http.StatusForbidden, "POST", "/api/v1/vcs-agent-pools/lab/rotate-token", reader, nil)
+	var list struct {
+		Items []map[string]any `json:"items"`
+	}
+	h.must(http.StatusOK, "GET", "/api/v1/vcs-agent-pools", reader, nil).decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0]["id"] != "lab" || list.Items[0]["token"] != nil {
+		t.Errorf("pools as a reader: %+v", list.Items)
+	}
+
+	wrong := h.startAgent("wrong", "hoist_pool_lab_"+strings.Repeat("0", 64), "")
+	old := h.startAgent("old", token, "")
+	h.waitAgents(1)
+	wrong()
+
+	var rotated struct{ Token string }
+	h.must(http.StatusOK, "POST", "/api/v1/vcs-agent-pools/lab/rotate-token", h.adminKey, nil).decode(t, &rotated)
+	if rotated.Token == "" || rotated.Token == token {
+		t.Fatalf("rotated token %q", rotated.Token)
+	}
+	h.waitAgents(0)
+	old()
+	h.startAgent("new", rotated.Token, "")
+	h.waitAgents(1)
+
+	h.must(http.StatusNoContent, "DELETE", "/api/v1/vcs-agent-pools/lab", h.adminKey, nil)
+	h.must(http.StatusNotFound, "GET", "/api/v1/vcs-agent-pools/lab", h.adminKey, nil)
+	if logs := h.logs.String(); strings.Contains(logs, token) || strings.Contains(logs, rotated.Token) {
+		t.Error("a pool token is in the logs")
+	}
+}
