@@ -41,18 +41,20 @@ type command struct {
 // adds the commands it owns.
 func commands() map[string]command {
 	return map[string]command{
-		"gitlab-sim":  {"run the GitLab simulator; push, mr, statuses, notes: act on a running one", runGitlabSim},
-		"integration": {"manage VCS integrations (GitLab)", runIntegration},
-		"space":       {"manage spaces", runSpace},
-		"api-key":     {"manage API keys and their roles", runAPIKey},
-		"user":        {"manage users, their roles and passwords", runUser},
-		"audit":       {"read the audit log", runAudit},
-		"server":      {"run the Hoist server", runServer},
-		"module":      {"manage modules and their versions (module registry)", runModule},
-		"stack":       {"manage stacks", runStack},
-		"delivery":    {"list, show and redeliver GitLab webhook deliveries", runDelivery},
-		"worker":      {"run a remote worker of a worker pool", runWorker},
-		"run":         {"trigger, follow, confirm, discard and stop runs", runRun},
+		"gitlab-sim":     {"run the GitLab simulator; push, mr, statuses, notes: act on a running one", runGitlabSim},
+		"integration":    {"manage VCS integrations (GitLab)", runIntegration},
+		"space":          {"manage spaces", runSpace},
+		"api-key":        {"manage API keys and their roles", runAPIKey},
+		"user":           {"manage users, their roles and passwords", runUser},
+		"audit":          {"read the audit log", runAudit},
+		"server":         {"run the Hoist server", runServer},
+		"module":         {"manage modules and their versions (module registry)", runModule},
+		"stack":          {"manage stacks", runStack},
+		"delivery":       {"list, show and redeliver GitLab webhook deliveries", runDelivery},
+		"worker":         {"run a remote worker of a worker pool", runWorker},
+		"run":            {"trigger, follow, confirm, discard and stop runs", runRun},
+		"vcs-agent":      {"carry Hoist's GitLab API calls into a private network (run it there)", runVCSAgent},
+		"vcs-agent-pool": {"manage VCS agent pools and their tokens", runVCSAgentPool},
 	}
 }
 
