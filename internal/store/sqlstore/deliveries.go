@@ -30,11 +30,21 @@ func (s *Store) WebhookSecretSealed(ctx context.Context, integrationID string) (
 // InsertDeliveries implements webhook.Store: one transaction for the
 // batch, committed durably (see inDurableTx), with one multi-row INSERT
 // for the deliveries and one for their jobs, so a batch costs a handful
-// of statements rather than two per delivery.
+// of statements rather than two per delivery. Both statements are
+// prepared once per batch size, before the transaction pins SQLite's one
+// write connection.
 func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) ([]webhook.Inserted, error) {
+	insert, args, err := s.deliveryRows(ctx, ds)
+	if err != nil {
+		return nil, err
+	}
+	jobInsert, err := s.hotStmt(ctx, s.w, jobRowsQuery(len(ds)))
+	if err != nil {
+		return nil, err
+	}
 	out := make([]webhook.Inserted, len(ds))
-	err := s.inDurableTx(ctx, func(tx *sql.Tx) error {
-		inserted, err := s.insertDeliveryRows(ctx, tx, ds)
+	err = s.inDurableTx(ctx, func(tx *sql.Tx) error {
+		inserted, err := s.insertDeliveryRows(ctx, tx.StmtContext(ctx, insert), args, ds[0].IntegrationID)
 		if err != nil {
 			return err
 		}
@@ -51,7 +61,7 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) 
 				jobs = append(jobs, *d.Job)
 			}
 		}
-		return s.insertJobRows(ctx, tx, ds[0].ReceivedAt, jobs)
+		return s.insertJobRows(ctx, tx, jobInsert, len(ds), ds[0].ReceivedAt, jobs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store %d webhook deliveries: %w", len(ds), err)
@@ -59,9 +69,10 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) 
 	return out, nil
 }
 
-// insertDeliveryRows inserts the deliveries that are not duplicates (of
-// stored ones or of earlier ones in ds) and returns the ids it inserted.
-func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, ds []webhook.NewDelivery) (map[string]bool, error) {
+// deliveryRows returns the prepared multi-row INSERT for len(ds)
+// deliveries, skipping duplicates (of stored deliveries or of earlier ones
+// in ds) and returning the ids it inserted, with its arguments.
+func (s *Store) deliveryRows(ctx context.Context, ds []webhook.NewDelivery) (*sql.Stmt, []any, error) {
 	const cols = 11
 	var q strings.Builder
 	q.WriteString(`INSERT INTO webhook_deliveries
@@ -70,7 +81,7 @@ func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, ds []webhook
 	for i, d := range ds {
 		headers, err := jsonArg(d.Headers)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if i > 0 {
 			q.WriteString(", ")
@@ -80,12 +91,19 @@ func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, ds []webhook
 			string(d.Status), s.t(d.ReceivedAt), s.t(d.UpdatedAt))
 	}
 	q.WriteString(" ON CONFLICT (integration_id, dedupe_key) DO NOTHING RETURNING id")
-	rows, err := s.query(ctx, tx, q.String(), args...)
+	st, err := s.hotStmt(ctx, s.w, q.String())
+	return st, args, err
+}
+
+// insertDeliveryRows runs the statement of deliveryRows and returns the
+// ids it inserted.
+func (s *Store) insertDeliveryRows(ctx context.Context, insert *sql.Stmt, args []any, integrationID string) (map[string]bool, error) {
+	rows, err := insert.QueryContext(ctx, args...)
 	if err != nil {
-		return nil, s.deliveryInsertError(err, ds[0].IntegrationID)
+		return nil, s.deliveryInsertError(err, integrationID)
 	}
 	defer rows.Close()
-	inserted := make(map[string]bool, len(ds))
+	inserted := map[string]bool{}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
@@ -94,7 +112,7 @@ func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, ds []webhook
 		inserted[id] = true
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.deliveryInsertError(err, ds[0].IntegrationID)
+		return nil, s.deliveryInsertError(err, integrationID)
 	}
 	return inserted, nil
 }
@@ -118,33 +136,46 @@ func (s *Store) duplicateDelivery(ctx context.Context, tx *sql.Tx, d webhook.New
 	return dup, err
 }
 
-// insertJobRows enqueues jobs in one statement when none has a dedupe key
-// or a start time (the intake's jobs, for fresh delivery ids).
-func (s *Store) insertJobRows(ctx context.Context, tx *sql.Tx, now time.Time, jobs []jobqueue.NewJob) error {
+// jobRowsQuery is the multi-row INSERT of n jobs without dedupe keys.
+func jobRowsQuery(n int) string {
+	var q strings.Builder
+	q.WriteString("INSERT INTO jobs (kind, payload, run_at, created_at, give_up_at) VALUES ")
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?)")
+	}
+	return q.String()
+}
+
+// insertJobRows enqueues the intake's jobs: with full, the prepared
+// statement for fullN jobs, when there are that many (no duplicates); jobs
+// that need a dedupe key or a start time take the general path.
+func (s *Store) insertJobRows(ctx context.Context, tx *sql.Tx, full *sql.Stmt, fullN int, now time.Time, jobs []jobqueue.NewJob) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	var q strings.Builder
-	q.WriteString("INSERT INTO jobs (kind, payload, run_at, created_at, give_up_at) VALUES ")
 	args := make([]any, 0, 5*len(jobs))
-	for i, j := range jobs {
+	for _, j := range jobs {
 		if err := j.Check(); err != nil {
 			return err
 		}
 		if j.DedupeKey != "" || !j.RunAt.IsZero() {
-			return s.enqueueJobs(ctx, tx, now, jobs) // the general path
+			return s.enqueueJobs(ctx, tx, now, jobs)
 		}
 		maxAge := j.MaxAge
 		if maxAge == 0 {
 			maxAge = jobqueue.DefaultMaxAge
 		}
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?)")
 		args = append(args, j.Kind, string(j.Payload), s.t(now), s.t(now), s.t(now.Add(maxAge)))
 	}
-	_, err := s.exec(ctx, tx, q.String(), args...)
+	var err error
+	if len(jobs) == fullN {
+		_, err = tx.StmtContext(ctx, full).ExecContext(ctx, args...)
+	} else {
+		_, err = s.exec(ctx, tx, jobRowsQuery(len(jobs)), args...)
+	}
 	return err
 }
 
