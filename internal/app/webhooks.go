@@ -33,14 +33,10 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 	exclusive := store.Dialect() == "sqlite"
 	queue := jobqueue.New(jobqueue.Config{Store: store, Logger: log.With("component", "jobqueue"), Clock: cfg.Clock,
 		Exclusive: exclusive})
-	writers := 4 // PostgreSQL commits in parallel; SQLite has one writer
-	if exclusive {
-		writers = 1
-	}
 	w := &webhooks{
 		queue: queue,
 		intake: webhook.NewIntake(webhook.Config{Store: store, Box: box, Logger: log, Clock: cfg.Clock,
-			Wake: queue.Wake, Writers: writers}),
+			Wake: queue.Wake}),
 		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: queue.Wake, Clock: cfg.Clock}),
 		processor: ingest.New(ingest.Config{Store: store, Files: newChecker(cfg), Box: box,
 			Parse: gitlab.ParseEvent, Tags: tags, Logger: log, Clock: cfg.Clock, Consumers: consumers}),

@@ -42,8 +42,10 @@ type Config struct {
 	Wake func()
 	// MaxBatch bounds the deliveries of one transaction (default 256).
 	MaxBatch int
-	// Writers is how many transactions may commit at once: 1 for SQLite
-	// (one writer anyway), a few for PostgreSQL (default 1).
+	// Writers is how many batches may commit at once (default 1). One is
+	// best measured on both databases: SQLite has one writer anyway, and on
+	// PostgreSQL fewer, larger batches beat overlapping commits
+	// (docs/benchmarks.md).
 	Writers int
 }
 

@@ -48,11 +48,7 @@ func newFixture(t testing.TB, dialect string) *fixture {
 		t.Fatal(err)
 	}
 	f.addIntegration(t, "acme", hookSecret)
-	writers := 1 // as the server does: SQLite has one writer, PostgreSQL commits in parallel
-	if dialect == "postgres" {
-		writers = 4
-	}
-	f.intake = webhook.NewIntake(webhook.Config{Store: f.store, Box: f.box, Writers: writers, Wake: func() {
+	f.intake = webhook.NewIntake(webhook.Config{Store: f.store, Box: f.box, Wake: func() {
 		select {
 		case f.woken <- struct{}{}:
 		default:
