@@ -29,6 +29,10 @@ const projectID = 14
 
 var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
+// hookSecretSealed stands for the integration's sealed webhook secret;
+// deliveries are stored only when checked against it.
+var hookSecretSealed = []byte("sealed webhook secret")
+
 // noGitLab is the Files of tests whose payloads are complete: any call
 // fails the test.
 type noGitLab struct{ t *testing.T }
@@ -66,7 +70,7 @@ func setup(t *testing.T, dialect string) (*ingest.Processor, *sqlstore.Store) {
 	e := audit.Entry{At: t0, Actor: "user:admin", Action: "create", ResourceType: "x", ResourceID: "x"}
 	err = s.CreateIntegration(ctx, integration.Integration{ID: "acme", Provider: integration.GitLab, Name: "acme", SpaceID: space.RootID,
 		APIHost: "https://gitlab.example.com", UserFacingHost: "https://gitlab.example.com",
-		TokenSealed: box.Seal([]byte("t"), secret.AAD("integration", "acme", "token")), WebhookSecretSealed: []byte{1},
+		TokenSealed: box.Seal([]byte("t"), secret.AAD("integration", "acme", "token")), WebhookSecretSealed: hookSecretSealed,
 		CreatedAt: t0, UpdatedAt: t0}, e)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +99,7 @@ func deliver(t *testing.T, s *sqlstore.Store, at time.Time, branch, path string,
 	id = ulid.New(at)
 	_, err := s.InsertDeliveries(context.Background(), []webhook.NewDelivery{{Delivery: webhook.Delivery{
 		ID: id, IntegrationID: "acme", DedupeKey: "k-" + id, Event: "Push Hook", Body: body, Status: webhook.Received,
-		ReceivedAt: at, UpdatedAt: at}}})
+		ReceivedAt: at, UpdatedAt: at}, CheckedSecret: hookSecretSealed}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +195,7 @@ func TestUnusablePayloadFailsTheDelivery(t *testing.T) {
 	id := ulid.New(t0)
 	_, err := s.InsertDeliveries(context.Background(), []webhook.NewDelivery{{Delivery: webhook.Delivery{
 		ID: id, IntegrationID: "acme", DedupeKey: "k", Event: "Push Hook", Body: []byte(`{"object_kind":"tag_push"}`),
-		Status: webhook.Received, ReceivedAt: t0, UpdatedAt: t0}}})
+		Status: webhook.Received, ReceivedAt: t0, UpdatedAt: t0}, CheckedSecret: hookSecretSealed}})
 	if err != nil {
 		t.Fatal(err)
 	}

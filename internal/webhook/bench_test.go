@@ -93,6 +93,10 @@ func BenchmarkStoreBatchSQLite(b *testing.B) {
 	body := pushBody(b)
 	headers := map[string]string{"Content-Type": "application/json", "X-Gitlab-Event": "Push Hook",
 		"Idempotency-Key": "x", "User-Agent": "GitLab/17.4.0", "X-Gitlab-Event-Uuid": "x", "X-Gitlab-Instance": "https://gitlab.example.com"}
+	sealed, err := f.store.WebhookSecretSealed(b.Context(), "acme")
+	if err != nil {
+		b.Fatal(err)
+	}
 	const batch = 16
 	n := 0
 	b.ResetTimer()
@@ -104,7 +108,8 @@ func BenchmarkStoreBatchSQLite(b *testing.B) {
 			id := fmt.Sprintf("01k%023d", n)
 			job := webhook.ProcessJob(id)
 			ds[i] = webhook.NewDelivery{Delivery: webhook.Delivery{ID: id, IntegrationID: "acme", DedupeKey: fmt.Sprintf("idempotency-key:%d", n),
-				Event: "Push Hook", Headers: headers, Body: body, Status: webhook.Received, ReceivedAt: now, UpdatedAt: now}, Job: &job}
+				Event: "Push Hook", Headers: headers, Body: body, Status: webhook.Received, ReceivedAt: now, UpdatedAt: now},
+				Job: &job, CheckedSecret: sealed}
 		}
 		if _, err := f.store.InsertDeliveries(b.Context(), ds); err != nil {
 			b.Fatal(err)

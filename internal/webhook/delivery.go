@@ -89,6 +89,10 @@ type StackResult struct {
 type NewDelivery struct {
 	Delivery
 	Job *jobqueue.NewJob
+	// CheckedSecret is the sealed webhook secret the request's token was
+	// checked against; the delivery is stored only while it is still the
+	// integration's.
+	CheckedSecret []byte
 }
 
 // Inserted is what storing one NewDelivery did.
@@ -96,6 +100,9 @@ type Inserted struct {
 	ID        string // the stored delivery: the new one, or the original of a duplicate
 	Duplicate bool
 	Status    Status // of the stored delivery
+	// SecretChanged: nothing was stored, because the integration no longer
+	// has the secret the request was checked against (or is gone).
+	SecretChanged bool
 }
 
 // Filter selects deliveries to list. With All false only deliveries of
@@ -114,9 +121,10 @@ type Store interface {
 	WebhookSecretSealed(ctx context.Context, integrationID string) ([]byte, error)
 	// InsertDeliveries stores deliveries and their jobs in one transaction,
 	// durably: when it returns nil every delivery survives a crash. A
-	// delivery whose (integration, dedupe key) is stored already — also
-	// earlier in the same slice — is a duplicate: it is not stored again and
-	// its job is not enqueued.
+	// delivery whose CheckedSecret is no longer its integration's is not
+	// stored (SecretChanged). A delivery whose (integration, dedupe key) is
+	// stored already — also earlier in the same slice — is a duplicate: it
+	// is not stored again and its job is not enqueued.
 	InsertDeliveries(ctx context.Context, ds []NewDelivery) ([]Inserted, error)
 	// GetDelivery returns a delivery with its body, or apperr.NotFound.
 	GetDelivery(ctx context.Context, id string) (Delivery, error)

@@ -96,48 +96,84 @@ type answer struct {
 }
 
 // ServeHTTP receives one delivery (SPEC §2.4).
+//
+// The token is checked against the cached secret; the batch transaction
+// then confirms that the integration still has the secret the token was
+// checked against (one read per batch instead of one per request). If it
+// changed — rotated, updated, deleted, perhaps on another server — the
+// delivery is not stored and the check runs again on a fresh read.
 func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ctx := r.Context()
-	key, err := in.secrets.secret(ctx, id)
+	var d NewDelivery
+	for fresh := false; ; fresh = true {
+		sealed, ok := in.authenticate(w, r, id, fresh)
+		if !ok {
+			return
+		}
+		if d.Body == nil {
+			var status int
+			var msg string
+			if d, status, msg = in.read(w, r, id); status != 0 {
+				fail(w, status, msg)
+				return
+			}
+		}
+		d.CheckedSecret = sealed
+		ins, err := in.batch.submit(ctx, d)
+		if err != nil {
+			if ctx.Err() == nil {
+				in.log.ErrorContext(ctx, "store webhook delivery", "integration_id", id, "error", err)
+			}
+			fail(w, http.StatusServiceUnavailable, "delivery not stored; try again")
+			return
+		}
+		if ins.SecretChanged && !fresh {
+			in.secrets.forget(id)
+			continue
+		}
+		in.putBuf(d.Body) // stored: the buffer is free (after an error the writer may still hold it)
+		in.answer(w, ins)
+		return
+	}
+}
+
+// authenticate checks X-Gitlab-Token in constant time against the
+// integration's secret (cached unless fresh) and answers 404 or 401 when
+// it fails; it returns the sealed secret the token matched.
+func (in *Intake) authenticate(w http.ResponseWriter, r *http.Request, id string, fresh bool) ([]byte, bool) {
+	ctx := r.Context()
+	key, sealed, err := in.secrets.secret(ctx, id, fresh)
 	switch {
 	case apperr.Is(err, apperr.NotFound):
 		fail(w, http.StatusNotFound, "unknown integration")
-		return
+		return nil, false
 	case err != nil:
 		in.log.ErrorContext(ctx, "webhook secret lookup failed", "integration_id", id, "error", err)
 		fail(w, http.StatusServiceUnavailable, "try again later")
-		return
+		return nil, false
 	}
 	if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Gitlab-Token")), key) != 1 {
 		// A 4xx counts towards GitLab disabling the hook: say so loudly.
 		in.log.WarnContext(ctx, "webhook refused: wrong or missing X-Gitlab-Token", "integration_id", id,
 			"remote_addr", r.RemoteAddr)
 		w.WriteHeader(http.StatusUnauthorized)
-		return
+		return nil, false
 	}
-	d, status, msg := in.read(w, r, id)
-	if status != 0 {
-		fail(w, status, msg)
-		return
+	return sealed, true
+}
+
+// answer writes the 2xx of a stored delivery; a secret that changed again
+// between the fresh check and the commit is a 503 (GitLab may resend).
+func (in *Intake) answer(w http.ResponseWriter, ins Inserted) {
+	switch {
+	case ins.SecretChanged:
+		fail(w, http.StatusServiceUnavailable, "the integration changed; try again")
+	case ins.Duplicate:
+		writeJSON(w, http.StatusOK, answer{ID: ins.ID, Status: ins.Status, Duplicate: true})
+	default:
+		writeJSON(w, http.StatusAccepted, answer{ID: ins.ID, Status: ins.Status})
 	}
-	ins, err := in.batch.submit(ctx, d)
-	if err == nil {
-		// Stored: the body's buffer is free. (After an error the writer may
-		// still hold it.)
-		in.putBuf(d.Body)
-	} else {
-		if ctx.Err() == nil {
-			in.log.ErrorContext(ctx, "store webhook delivery", "integration_id", id, "error", err)
-		}
-		fail(w, http.StatusServiceUnavailable, "delivery not stored; try again")
-		return
-	}
-	code := http.StatusAccepted
-	if ins.Duplicate {
-		code = http.StatusOK
-	}
-	writeJSON(w, code, answer{ID: ins.ID, Status: ins.Status, Duplicate: ins.Duplicate})
 }
 
 // read reads and checks the body and builds the delivery; a non-zero

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -28,13 +29,18 @@ func (s *Store) WebhookSecretSealed(ctx context.Context, integrationID string) (
 }
 
 // InsertDeliveries implements webhook.Store: one transaction for the
-// batch, committed durably (see inDurableTx), with one multi-row INSERT
-// for the deliveries and one for their jobs, so a batch costs a handful
-// of statements rather than two per delivery. Both statements are
-// prepared once per batch size, before the transaction pins SQLite's one
-// write connection.
+// batch, committed durably (see inDurableTx): a check that each
+// integration still has the secret its requests were checked against,
+// then one multi-row INSERT for the deliveries and one for their jobs, so
+// a batch costs a handful of statements rather than two per delivery. The
+// statements are prepared once per batch size, before the transaction pins
+// SQLite's one write connection.
 func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) ([]webhook.Inserted, error) {
-	insert, args, err := s.deliveryRows(ctx, ds)
+	secretCheck, err := s.hotStmt(ctx, s.w, "SELECT webhook_secret_sealed FROM integrations WHERE id = ? AND provider = 'gitlab'")
+	if err != nil {
+		return nil, err
+	}
+	insert, err := s.hotStmt(ctx, s.w, deliveryRowsQuery(len(ds)))
 	if err != nil {
 		return nil, err
 	}
@@ -42,23 +48,33 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]webhook.Inserted, len(ds))
+	var out []webhook.Inserted
 	err = s.inDurableTx(ctx, func(tx *sql.Tx) error {
-		inserted, err := s.insertDeliveryRows(ctx, tx.StmtContext(ctx, insert), args, ds[0].IntegrationID)
+		out = make([]webhook.Inserted, len(ds))
+		valid, err := s.checkSecrets(ctx, tx.StmtContext(ctx, secretCheck), ds, out)
+		if err != nil || len(valid) == 0 {
+			return err
+		}
+		if len(valid) != len(ds) {
+			insert = nil // rare: a rotation raced the batch
+		}
+		inserted, err := s.insertDeliveryRows(ctx, tx, insert, valid)
 		if err != nil {
 			return err
 		}
 		var jobs []jobqueue.NewJob
 		for i, d := range ds {
-			if !inserted[d.ID] {
+			switch {
+			case out[i].SecretChanged:
+			case !inserted[d.ID]:
 				if out[i], err = s.duplicateDelivery(ctx, tx, d); err != nil {
 					return err
 				}
-				continue
-			}
-			out[i] = webhook.Inserted{ID: d.ID, Status: d.Status}
-			if d.Job != nil {
-				jobs = append(jobs, *d.Job)
+			default:
+				out[i] = webhook.Inserted{ID: d.ID, Status: d.Status}
+				if d.Job != nil {
+					jobs = append(jobs, *d.Job)
+				}
 			}
 		}
 		return s.insertJobRows(ctx, tx, jobInsert, len(ds), ds[0].ReceivedAt, jobs)
@@ -69,38 +85,68 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) 
 	return out, nil
 }
 
-// deliveryRows returns the prepared multi-row INSERT for len(ds)
-// deliveries, skipping duplicates (of stored deliveries or of earlier ones
-// in ds) and returning the ids it inserted, with its arguments.
-func (s *Store) deliveryRows(ctx context.Context, ds []webhook.NewDelivery) (*sql.Stmt, []any, error) {
-	const cols = 11
+// checkSecrets reads each integration's sealed secret once, marks the
+// deliveries checked against another one (or whose integration is gone)
+// in out, and returns the others.
+func (s *Store) checkSecrets(ctx context.Context, check *sql.Stmt, ds []webhook.NewDelivery, out []webhook.Inserted) ([]webhook.NewDelivery, error) {
+	current := map[string][]byte{}
+	valid := make([]webhook.NewDelivery, 0, len(ds))
+	for i, d := range ds {
+		sealed, ok := current[d.IntegrationID]
+		if !ok {
+			err := check.QueryRowContext(ctx, d.IntegrationID).Scan(&sealed)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("check webhook secret of %s: %w", d.IntegrationID, err)
+			}
+			current[d.IntegrationID] = sealed // nil when the integration is gone
+		}
+		if sealed == nil || !bytes.Equal(sealed, d.CheckedSecret) {
+			out[i] = webhook.Inserted{SecretChanged: true}
+			continue
+		}
+		valid = append(valid, d)
+	}
+	return valid, nil
+}
+
+// deliveryRowsQuery is the multi-row INSERT of n deliveries; it skips
+// duplicates (of stored deliveries or of earlier rows) and returns the ids
+// it inserted.
+func deliveryRowsQuery(n int) string {
 	var q strings.Builder
 	q.WriteString(`INSERT INTO webhook_deliveries
 		(id, integration_id, dedupe_key, event, project, ref, headers, body, status, received_at, updated_at) VALUES `)
-	args := make([]any, 0, cols*len(ds))
-	for i, d := range ds {
-		headers, err := jsonArg(d.Headers)
-		if err != nil {
-			return nil, nil, err
-		}
+	for i := range n {
 		if i > 0 {
 			q.WriteString(", ")
 		}
 		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	q.WriteString(" ON CONFLICT (integration_id, dedupe_key) DO NOTHING RETURNING id")
+	return q.String()
+}
+
+// insertDeliveryRows inserts ds with the prepared statement for their
+// number (nil: build it) and returns the ids inserted.
+func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, ds []webhook.NewDelivery) (map[string]bool, error) {
+	args := make([]any, 0, 11*len(ds))
+	for _, d := range ds {
+		headers, err := jsonArg(d.Headers)
+		if err != nil {
+			return nil, err
+		}
 		args = append(args, d.ID, d.IntegrationID, d.DedupeKey, d.Event, d.Project, d.Ref, headers, d.Body,
 			string(d.Status), s.t(d.ReceivedAt), s.t(d.UpdatedAt))
 	}
-	q.WriteString(" ON CONFLICT (integration_id, dedupe_key) DO NOTHING RETURNING id")
-	st, err := s.hotStmt(ctx, s.w, q.String())
-	return st, args, err
-}
-
-// insertDeliveryRows runs the statement of deliveryRows and returns the
-// ids it inserted.
-func (s *Store) insertDeliveryRows(ctx context.Context, insert *sql.Stmt, args []any, integrationID string) (map[string]bool, error) {
-	rows, err := insert.QueryContext(ctx, args...)
+	var rows *sql.Rows
+	var err error
+	if insert != nil {
+		rows, err = tx.StmtContext(ctx, insert).QueryContext(ctx, args...)
+	} else {
+		rows, err = s.query(ctx, tx, deliveryRowsQuery(len(ds)), args...)
+	}
 	if err != nil {
-		return nil, s.deliveryInsertError(err, integrationID)
+		return nil, s.deliveryInsertError(err, ds[0].IntegrationID)
 	}
 	defer rows.Close()
 	inserted := map[string]bool{}
@@ -112,7 +158,7 @@ func (s *Store) insertDeliveryRows(ctx context.Context, insert *sql.Stmt, args [
 		inserted[id] = true
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.deliveryInsertError(err, integrationID)
+		return nil, s.deliveryInsertError(err, ds[0].IntegrationID)
 	}
 	return inserted, nil
 }
