@@ -47,22 +47,3 @@ func (s *Store) hotQueryRow(ctx context.Context, query string, args ...any) *sql
 	}
 	return st.QueryRowContext(ctx, args...)
 }
-
-// hotTxQuery runs query in tx through a statement prepared on the write
-// pool.
-func (s *Store) hotTxQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	st, err := s.hotStmt(ctx, s.w, query)
-	if err != nil {
-		return nil, err
-	}
-	return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-}
-
-// hotTxExec is hotTxQuery for statements without rows.
-func (s *Store) hotTxExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	st, err := s.hotStmt(ctx, s.w, query)
-	if err != nil {
-		return nil, err
-	}
-	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-}
