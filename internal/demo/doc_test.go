@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -9,18 +10,28 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
-// docMarker precedes every ```sh block of a guide that its test runs.
-const docMarker = "<!-- doc-test -->"
+// A marker precedes every ```sh block of a guide that its test runs:
+// <!-- doc-test --> runs it once and wants exit 0; <!-- doc-test retry -->
+// runs it until it exits 0 (a check the reader repeats until something is
+// ready); <!-- doc-test background --> starts it and leaves it running (a
+// process the reader starts in another terminal), to be stopped at the end.
+const (
+	markerOpen  = "<!-- doc-test"
+	markerClose = "-->"
+)
 
 // docBlock is one tested shell block of a guide.
 type docBlock struct {
-	line int // of the opening fence, for messages
+	line int    // of the opening fence, for messages
+	mode string // "", "retry" or "background"
 	code string
 }
 
@@ -36,7 +47,7 @@ func docTestBlocks(t *testing.T, path string) []docBlock {
 	defer f.Close()
 	var blocks []docBlock
 	var cur *docBlock
-	marked, n := false, 0
+	marked, mode, n := false, "", 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		n++
@@ -48,13 +59,17 @@ func docTestBlocks(t *testing.T, path string) []docBlock {
 			cur = nil
 		case cur != nil:
 			cur.code += line + "\n"
-		case trimmed == docMarker:
+		case strings.HasPrefix(trimmed, markerOpen) && strings.HasSuffix(trimmed, markerClose):
+			mode = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(trimmed, markerOpen), markerClose))
+			if mode != "" && mode != "retry" && mode != "background" {
+				t.Fatalf("%s:%d: unknown doc-test mode %q", path, n, mode)
+			}
 			marked = true
 		case marked && trimmed == "":
 		case marked && trimmed == "```sh":
-			cur, marked = &docBlock{line: n}, false
+			cur, marked = &docBlock{line: n, mode: mode}, false
 		case marked:
-			t.Fatalf("%s:%d: %s is followed by %q, not a ```sh block", path, n, docMarker, line)
+			t.Fatalf("%s:%d: a doc-test marker is followed by %q, not a ```sh block", path, n, line)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -143,26 +158,114 @@ func TestGitLabGuideAsWritten(t *testing.T) {
 		"GIT_COMMITTER_EMAIL=ada@example.com", "GIT_TERMINAL_PROMPT=0",
 		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
 	ctx := context.Background()
+	var background []*bgProcess
 	for _, b := range blocks {
-		cmd := exec.Command("bash", "-euo", "pipefail", "-c", b.code)
-		cmd.Dir = work
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("docs/gitlab.md:%d failed: %v\n%s\noutput:\n%s", b.line, err, b.code, out)
-		}
-		if strings.Contains(string(out), gl.token) {
-			t.Fatalf("docs/gitlab.md:%d prints the GitLab token", b.line)
+		switch b.mode {
+		case "background":
+			background = append(background, startBackground(t, b, work, env))
+			continue
+		case "retry":
+			runBlockUntilOK(t, b, work, env, gl.token)
+		default:
+			if out, err := runBlock(b, work, env); err != nil {
+				t.Fatalf("docs/gitlab.md:%d failed: %v\n%s\noutput:\n%s", b.line, err, b.code, out)
+			} else if strings.Contains(out, gl.token) {
+				t.Fatalf("docs/gitlab.md:%d prints the GitLab token", b.line)
+			}
 		}
 		// GitLab has sent whatever the step caused before the reader goes on.
 		waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = gl.sim.WaitHooks(waitCtx)
+		err := gl.sim.WaitHooks(waitCtx)
 		cancel()
 		if err != nil {
 			t.Fatalf("docs/gitlab.md:%d: webhooks not delivered: %v", b.line, err)
 		}
 	}
+	for _, p := range background {
+		select {
+		case <-p.done:
+			t.Errorf("docs/gitlab.md:%d exited while the guide still needed it:\n%s", p.line, p.out.String())
+		default:
+		}
+	}
 	checkGuideResult(t, srv.url, key, gl)
+}
+
+func runBlock(b docBlock, dir string, env []string) (string, error) {
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", b.code)
+	cmd.Dir = dir
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// runBlockUntilOK repeats a block (bounded) until it exits 0.
+func runBlockUntilOK(t *testing.T, b docBlock, dir string, env []string, token string) {
+	t.Helper()
+	var out string
+	eventually(t, time.Now().Add(30*time.Second), fmt.Sprintf("docs/gitlab.md:%d", b.line), func() error {
+		var err error
+		if out, err = runBlock(b, dir, env); err != nil {
+			return fmt.Errorf("%w\n%s", err, out)
+		}
+		return nil
+	})
+	if strings.Contains(out, token) {
+		t.Fatalf("docs/gitlab.md:%d prints the GitLab token", b.line)
+	}
+}
+
+// bgProcess is a block left running, in its own process group so that its
+// children stop with it.
+type bgProcess struct {
+	line int
+	out  *syncBuffer
+	done chan struct{}
+}
+
+func startBackground(t *testing.T, b docBlock, dir string, env []string) *bgProcess {
+	t.Helper()
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", b.code)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p := &bgProcess{line: b.line, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("docs/gitlab.md:%d: %v", b.line, err)
+	}
+	go func() {
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // the group this test started
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+	})
+	return p
+}
+
+// syncBuffer is a bytes.Buffer safe for a process and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // checkGuideResult checks what the guide says the reader ends up with.
@@ -185,6 +288,16 @@ func checkGuideResult(t *testing.T, hoistURL, key string, gl gitlabSide) {
 	}
 	if team.Space != "platform" || team.IsDefault {
 		t.Errorf("platform-gitlab: %+v", team)
+	}
+	var private struct {
+		Private   bool
+		TokenUser string `json:"token_user"`
+	}
+	if err := getJSON(ctx, "Authorization", auth, hoistURL+"/api/v1/integrations/gitlab/datacenter-gitlab", &private); err != nil {
+		t.Fatal(err)
+	}
+	if !private.Private || private.TokenUser != "hoist-bot" {
+		t.Errorf("datacenter-gitlab (through the VCS agent): %+v", private)
 	}
 	var ops struct{ Space, TokenUser string }
 	if err := getJSON(ctx, "Authorization", auth, hoistURL+"/api/v1/integrations/gitlab/platform-ops-gitlab", &ops); err != nil {
