@@ -148,6 +148,7 @@ func (s *server) stop() {
 	select {
 	case <-s.exited:
 	case <-time.After(30 * time.Second):
+		s.t.Errorf("hoist did not stop within 30s of SIGINT")
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	}
