@@ -62,6 +62,7 @@ type server struct {
 	commands []string // the banner's "  $ " lines, in order
 	banner   string
 	exited   chan error
+	stopped  bool
 }
 
 // startDemo runs `hoist server --demo` in workDir with dataDir and waits
@@ -141,9 +142,10 @@ func startServer(t *testing.T, bin, workDir string, env []string, until string, 
 
 // stop interrupts the server as Ctrl-C would and waits (bounded) for it.
 func (s *server) stop() {
-	if s.cmd.ProcessState != nil {
+	if s.stopped { // stop runs from the test's goroutine only (and its cleanup)
 		return
 	}
+	s.stopped = true
 	_ = s.cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case <-s.exited:
