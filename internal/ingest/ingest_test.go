@@ -56,6 +56,13 @@ func (n noGitLab) DefaultBranch(context.Context, vcs.Endpoint, int64) (string, e
 // "acme" and stack "infra" (branch main, root infra/) of acme/infra.
 func setup(t *testing.T, dialect string) (*ingest.Processor, *sqlstore.Store) {
 	t.Helper()
+	return setupWith(t, dialect, 0)
+}
+
+// setupWith is setup with a run cap and, when it is set, a second stack
+// "infra-2" also rooted at infra/.
+func setupWith(t *testing.T, dialect string, runCap int) (*ingest.Processor, *sqlstore.Store) {
+	t.Helper()
 	s := dbtest.Open(t, dialect)
 	ctx := context.Background()
 	key := make([]byte, 32)
@@ -81,7 +88,16 @@ func setup(t *testing.T, dialect string) (*ingest.Processor, *sqlstore.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := ingest.New(ingest.Config{Store: s, Files: noGitLab{t}, Box: box, Parse: gitlab.ParseEvent, Clock: func() time.Time { return t0.Add(time.Hour) }})
+	if runCap > 0 {
+		err = s.CreateStack(ctx, stack.Stack{ID: "infra-2", Name: "infra-2", SpaceID: space.RootID, IntegrationID: "acme",
+			Repository: "acme/infra", ProjectID: projectID, Branch: "main", ProjectRoot: "infra", Tool: stack.OpenTofu,
+			WorkerPool: stack.DefaultWorkerPool, CreatedAt: t0, UpdatedAt: t0}, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := ingest.New(ingest.Config{Store: s, Files: noGitLab{t}, Box: box, Parse: gitlab.ParseEvent, RunCap: runCap,
+		Clock: func() time.Time { return t0.Add(time.Hour) }})
 	return p, s
 }
 
@@ -209,5 +225,33 @@ func TestUnusablePayloadFailsTheDelivery(t *testing.T) {
 	}
 	if got.Status != webhook.Failed || !strings.Contains(got.Error, "object_kind") {
 		t.Errorf("delivery = %s %q", got.Status, got.Error)
+	}
+}
+
+// TestRunCapFailsVisibly: an event due more runs than the cap creates
+// none; the delivery fails with the reason and every stack's line.
+func TestRunCapFailsVisibly(t *testing.T) {
+	t.Parallel()
+	p, s := setupWith(t, "sqlite", 1)
+	id, _ := deliver(t, s, t0, "feature", "infra/a.tf", 1)
+	err := p.Handle(context.Background(), jobqueue.Job{ID: 1, Kind: webhook.ProcessKind, Attempt: 1, Payload: webhook.ProcessJob(id).Payload})
+	if err == nil {
+		t.Fatal("Handle = nil, want the run cap error")
+	}
+	runs, _, err := s.ListRuns(context.Background(), run.Filter{}, "", 10)
+	if err != nil || len(runs) != 0 {
+		t.Fatalf("runs = %d, %v; want none", len(runs), err)
+	}
+	got, err := s.GetDelivery(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != webhook.Failed || !strings.Contains(got.Error, "cap of 1") || got.Result == nil || len(got.Result.Stacks) != 2 {
+		t.Fatalf("delivery = %s %q %+v", got.Status, got.Error, got.Result)
+	}
+	for _, l := range got.Result.Stacks {
+		if l.Result != "capped" {
+			t.Errorf("stack %s: %s, want capped", l.StackID, l.Result)
+		}
 	}
 }
