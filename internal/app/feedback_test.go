@@ -22,7 +22,7 @@ func waitGitLab(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-func statusOf(t *testing.T, sim *gitlabsim.Server, sha, name string) gitlabsim.CommitStatus {
+func statusOf(t testing.TB, sim *gitlabsim.Server, sha, name string) gitlabsim.CommitStatus {
 	t.Helper()
 	sts, err := sim.CommitStatuses(runsProject, sha)
 	if err != nil {

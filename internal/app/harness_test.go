@@ -37,7 +37,7 @@ func (b *logBuffer) String() string {
 
 // harness is a real Hoist server on loopback plus a real GitLab simulator.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	cfg      app.Config
 	srv      *app.Server
 	logs     *logBuffer
@@ -54,7 +54,7 @@ type harness struct {
 
 // setup starts a simulator and a server with a fresh data dir; tweak may
 // change the config before the start.
-func setup(t *testing.T, tweak func(*app.Config)) *harness {
+func setup(t testing.TB, tweak func(*app.Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &logBuffer{}}
 	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
@@ -123,7 +123,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) decode(t *testing.T, v any) {
+func (r response) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
@@ -131,7 +131,7 @@ func (r response) decode(t *testing.T, v any) {
 }
 
 // apiError is the error body of an answer.
-func (r response) apiError(t *testing.T) (code, message, field string) {
+func (r response) apiError(t testing.TB) (code, message, field string) {
 	t.Helper()
 	var eb struct {
 		Error struct{ Code, Message, Field string }

@@ -268,7 +268,7 @@ func (h *tlsHarness) tofuRun(bin, dir, code, key string, args ...string) (string
 	return string(out), err
 }
 
-func mustJSON(t *testing.T, v any) string {
+func mustJSON(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {

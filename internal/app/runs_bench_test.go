@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -14,23 +13,19 @@ import (
 	"github.com/hoistdev/hoist/internal/worker"
 )
 
-// TestSchedulerOverhead measures SPEC §7's "scheduler overhead per run
-// (queue → worker picks it), excluding OpenTofu": a remote worker waits in
-// a lease request; each iteration triggers a proposed run through the API
-// and times until the worker holds it. HOIST_BENCH=1 runs 1,000 iterations
-// (docs/benchmarks.md); the default 50 keeps the suite fast.
-func TestSchedulerOverhead(t *testing.T) {
-	t.Parallel()
-	n := 50
-	if os.Getenv("HOIST_BENCH") == "1" {
-		n = 1000
-	}
-	h := runsSetup(t, func(c *app.Config) { c.WorkerSlots = -1; c.SchedulerPoll = time.Second })
+// BenchmarkSchedulerOverhead measures SPEC §7's "scheduler overhead per
+// run (queue → worker picks it), excluding OpenTofu" (target < 20 ms): a
+// remote worker waits in a lease request; each iteration triggers a
+// proposed run through the API and times until the worker holds it. Two
+// figures: from the start of the API call, and from its answer (the run is
+// committed as QUEUED), the latter with the prefix "queued-".
+func BenchmarkSchedulerOverhead(b *testing.B) {
+	h := runsSetup(b, func(c *app.Config) { c.WorkerSlots = -1; c.SchedulerPoll = time.Second })
 	token := h.workerPool("Bench")
 	w := &worker.Client{BaseURL: h.srv.URL(), PoolToken: token}
 	ctx := context.Background()
 	var took, picked []time.Duration
-	for range n {
+	for b.Loop() {
 		leased := make(chan string, 1)
 		go func() {
 			job, ok, err := w.Lease(ctx, "bench", 10*time.Second)
@@ -44,21 +39,33 @@ func TestSchedulerOverhead(t *testing.T) {
 		start := time.Now()
 		var r runRun
 		h.must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", h.adminKey,
-			map[string]any{"type": "PROPOSED", "commit_sha": randomSHA()}).decode(t, &r)
+			map[string]any{"type": "PROPOSED", "commit_sha": randomSHA()}).decode(b, &r)
 		created := time.Now()
 		id := <-leased
 		took = append(took, time.Since(start))
 		picked = append(picked, time.Since(created))
 		if id != r.ID {
-			t.Fatalf("leased %q, want %q", id, r.ID)
+			b.Fatalf("leased %q, want %q", id, r.ID)
 		}
 	}
-	for _, d := range []struct {
-		what string
-		v    []time.Duration
-	}{{"API trigger → worker holds the run", took}, {"run created (trigger answered) → worker holds it", picked}} {
-		slices.Sort(d.v)
-		t.Logf("%s, %d runs: p50 %v, p90 %v, p99 %v, max %v", d.what, n, d.v[n/2], d.v[n*9/10], d.v[n*99/100], d.v[n-1])
+	reportLatencies(b, "", took)
+	reportLatencies(b, "queued-", picked)
+}
+
+// reportLatencies reports the p50, p90, p99 and maximum of v in
+// milliseconds, each unit prefixed with prefix.
+func reportLatencies(b *testing.B, prefix string, v []time.Duration) {
+	b.Helper()
+	if len(v) == 0 {
+		return
+	}
+	slices.Sort(v)
+	n := len(v)
+	for _, q := range []struct {
+		name string
+		at   int
+	}{{"p50", n / 2}, {"p90", n * 9 / 10}, {"p99", n * 99 / 100}, {"max", n - 1}} {
+		b.ReportMetric(float64(v[q.at].Microseconds())/1000, prefix+q.name+"-ms")
 	}
 }
 

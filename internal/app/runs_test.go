@@ -25,7 +25,7 @@ output "greeting" { value = terraform_data.hello.output }
 }
 
 // tofuPath finds the OpenTofu scripts/install-tofu.sh builds, or skips.
-func tofuPath(t *testing.T) string {
+func tofuPath(t testing.TB) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	p := filepath.Join(filepath.Dir(file), "..", "..", ".tools", "bin", "tofu")
@@ -61,7 +61,7 @@ func (r runRun) states() []string {
 // runsSetup is a server with tofu, a simulator project acme/infra with
 // infra/main.tf whose webhook points at Hoist, and the stack "web" on it in
 // the space platform.
-func runsSetup(t *testing.T, tweak func(*app.Config)) *harness {
+func runsSetup(t testing.TB, tweak func(*app.Config)) *harness {
 	t.Helper()
 	tofu := tofuPath(t)
 	h := setup(t, func(c *app.Config) {
