@@ -49,7 +49,8 @@ func (t *gitlabTokenFlags) read(e *env) (string, error) {
 }
 
 const gitlabCreateSynopsis = "--name N --api-host URL --token-file F|--token-env V [--default | --space S] " +
-	"[--user-facing-host URL] [--label L]... [--description D | --description-file F] [--ca-bundle-file F]"
+	"[--user-facing-host URL] [--label L]... [--description D | --description-file F] [--ca-bundle-file F] " +
+	"[--aggregate-statuses]"
 
 func gitlabCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "integration gitlab create", gitlabCreateSynopsis)
@@ -67,6 +68,7 @@ func gitlabCreate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&in.Description, "description", "", "markdown description")
 	fs.StringVar(&descFile, "description-file", "", "read the description from `FILE`")
 	fs.StringVar(&caFile, "ca-bundle-file", "", "PEM `FILE` of CAs trusted for this GitLab only")
+	fs.BoolVar(&in.AggregateStatuses, "aggregate-statuses", false, aggregateUsage)
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -119,7 +121,10 @@ func readCABundle(e *env, file string) (string, error) {
 
 const gitlabUpdateSynopsis = "ID [--api-host URL] [--user-facing-host URL] [--token-file F|--token-env V] " +
 	"[--label L... | --clear-labels] [--description D | --description-file F] [--ca-bundle-file F | --clear-ca-bundle] " +
-	"[--default | --space S]"
+	"[--default | --space S] [--aggregate-statuses[=BOOL]]"
+
+const aggregateUsage = "write only the commit statuses hoist/tracked, hoist/proposed and hoist/modules, " +
+	"not one per stack (for monorepos with many stacks)"
 
 func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "integration gitlab update", gitlabUpdateSynopsis)
@@ -127,7 +132,7 @@ func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 	tok := addGitLabTokenFlags(fs)
 	var apiHost, ufHost, desc, descFile, caFile, space, name string
 	var labels listFlag
-	var clearLabels, makeDefault, clearCA bool
+	var clearLabels, makeDefault, clearCA, aggregate bool
 	fs.StringVar(&apiHost, "api-host", "", "new URL of the GitLab API host")
 	fs.StringVar(&ufHost, "user-facing-host", "", "new URL shown to users")
 	fs.Var(&labels, "label", "a label (repeatable; replaces all labels)")
@@ -138,6 +143,7 @@ func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&space, "space", "", "move the integration to space `S` (a default one stops being the default)")
 	fs.BoolVar(&makeDefault, "default", false, "make it the default integration (it moves to root)")
 	fs.BoolVar(&clearCA, "clear-ca-bundle", false, "trust the system CAs again")
+	fs.BoolVar(&aggregate, "aggregate-statuses", false, aggregateUsage+"; =false goes back to one per stack")
 	// Registered only to refuse it with a clear message rather than
 	// "flag provided but not defined".
 	fs.StringVar(&name, "name", "", "not allowed: names are immutable")
@@ -152,7 +158,7 @@ func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 	}
 	in, err := gitlabPatch(e, set, tok, gitlabPatchArgs{
 		apiHost: apiHost, ufHost: ufHost, desc: desc, descFile: descFile, caFile: caFile, space: space,
-		labels: labels, clearLabels: clearLabels, makeDefault: makeDefault, clearCA: clearCA})
+		labels: labels, clearLabels: clearLabels, makeDefault: makeDefault, clearCA: clearCA, aggregate: aggregate})
 	if err != nil {
 		return err
 	}
@@ -170,7 +176,7 @@ func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 type gitlabPatchArgs struct {
 	apiHost, ufHost, desc, descFile, caFile, space string
 	labels                                         []string
-	clearLabels, makeDefault, clearCA              bool
+	clearLabels, makeDefault, clearCA, aggregate   bool
 }
 
 // gitlabPatch builds the PATCH body from the flags that were given, so that
@@ -218,6 +224,9 @@ func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPat
 			return in, err
 		}
 		in.CABundle = &ca
+	}
+	if set["aggregate-statuses"] {
+		in.AggregateStatuses = &a.aggregate
 	}
 	t, err := tok.read(e)
 	if err != nil {
@@ -376,6 +385,7 @@ func printIntegration(e *env, cf *clientFlags, it *apiclient.Integration) error 
 		{"API host", it.APIHost},
 		{"User-facing host", orDash(it.UserFacingHost)},
 		{"Private", yesNo(it.Private)},
+		{"Aggregate statuses", yesNo(it.AggregateStatuses)},
 		{"Labels", joinOrDash(it.Labels)},
 		{"Token user", orDash(it.TokenUser)},
 		{"Token scopes", joinOrDash(it.TokenScopes)},

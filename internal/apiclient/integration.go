@@ -12,18 +12,21 @@ import (
 // the calls that return details, for callers allowed to see them. The token
 // itself is write-only and never returned.
 type Integration struct {
-	ID             string    `json:"id"`
-	Name           string    `json:"name"`
-	Provider       string    `json:"provider"`
-	IsDefault      bool      `json:"is_default"`
-	Space          string    `json:"space"`
-	APIHost        string    `json:"api_host"`
-	UserFacingHost string    `json:"user_facing_host"`
-	Labels         []string  `json:"labels,omitempty"`
-	Description    string    `json:"description,omitempty"`
-	Private        bool      `json:"private"`
-	CreatedAt      time.Time `json:"created_at,omitzero"`
-	UpdatedAt      time.Time `json:"updated_at,omitzero"`
+	ID             string   `json:"id"`
+	Name           string   `json:"name"`
+	Provider       string   `json:"provider"`
+	IsDefault      bool     `json:"is_default"`
+	Space          string   `json:"space"`
+	APIHost        string   `json:"api_host"`
+	UserFacingHost string   `json:"user_facing_host"`
+	Labels         []string `json:"labels,omitempty"`
+	Description    string   `json:"description,omitempty"`
+	Private        bool     `json:"private"`
+	// AggregateStatuses: only hoist/tracked, hoist/proposed and
+	// hoist/modules are written instead of one status per stack.
+	AggregateStatuses bool      `json:"aggregate_statuses"`
+	CreatedAt         time.Time `json:"created_at,omitzero"`
+	UpdatedAt         time.Time `json:"updated_at,omitzero"`
 
 	WebhookEndpoint string     `json:"webhook_endpoint,omitempty"`
 	WebhookSecret   string     `json:"webhook_secret,omitempty"`
@@ -45,6 +48,9 @@ type CreateGitLabIntegration struct {
 	Labels         []string `json:"labels,omitempty"`
 	Description    string   `json:"description,omitempty"`
 	CABundle       string   `json:"ca_bundle,omitempty"`
+	// AggregateStatuses writes hoist/tracked, hoist/proposed and
+	// hoist/modules only (for monorepos with many stacks).
+	AggregateStatuses bool `json:"aggregate_statuses,omitempty"`
 }
 
 // UpdateGitLabIntegration is the body of PATCH
@@ -52,14 +58,15 @@ type CreateGitLabIntegration struct {
 // no name: names are immutable. Setting Space moves the integration to that
 // space; a default integration must also get IsDefault false to move.
 type UpdateGitLabIntegration struct {
-	Space          *string   `json:"space,omitempty"`
-	IsDefault      *bool     `json:"is_default,omitempty"`
-	APIHost        *string   `json:"api_host,omitempty"`
-	UserFacingHost *string   `json:"user_facing_host,omitempty"`
-	Token          *string   `json:"token,omitempty"`
-	Labels         *[]string `json:"labels,omitempty"`
-	Description    *string   `json:"description,omitempty"`
-	CABundle       *string   `json:"ca_bundle,omitempty"`
+	Space             *string   `json:"space,omitempty"`
+	IsDefault         *bool     `json:"is_default,omitempty"`
+	APIHost           *string   `json:"api_host,omitempty"`
+	UserFacingHost    *string   `json:"user_facing_host,omitempty"`
+	Token             *string   `json:"token,omitempty"`
+	Labels            *[]string `json:"labels,omitempty"`
+	Description       *string   `json:"description,omitempty"`
+	CABundle          *string   `json:"ca_bundle,omitempty"`
+	AggregateStatuses *bool     `json:"aggregate_statuses,omitempty"`
 }
 
 // TestResult is the answer of POST /api/v1/integrations/gitlab/{id}/test.
