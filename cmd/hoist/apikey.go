@@ -58,10 +58,7 @@ func apiKeyCreate(ctx context.Context, e *env, args []string) error {
 func apiKeyList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "api-key list", "")
 	cf := addClientFlags(fs)
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, err := cf.parseNone(e, args)
 	if err != nil {
 		return err
 	}
@@ -69,14 +66,9 @@ func apiKeyList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cf.json() {
-		return writeJSON(e.stdout, keys)
-	}
-	rows := [][]string{{"ID", "NAME", "ROLES", "CREATED", "CREATED BY"}}
-	for _, k := range keys {
-		rows = append(rows, []string{k.ID, k.Name, fmtRoles(k.Roles), fmtTime(k.CreatedAt), orDash(k.CreatedBy)})
-	}
-	return table(e.stdout, rows)
+	return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "CREATED", "CREATED BY"}, func(k apiclient.APIKey) []string {
+		return []string{k.ID, k.Name, fmtRoles(k.Roles), fmtTime(k.CreatedAt), orDash(k.CreatedBy)}
+	})
 }
 
 func apiKeyGrant(ctx context.Context, e *env, args []string) error {

@@ -127,13 +127,14 @@ func parseNoArgs(fs *flag.FlagSet, args []string) error {
 // default is read from HOIST_TOKEN only when the client is built, so that
 // `-h` never prints it as a flag default.
 type clientFlags struct {
+	fs     *flag.FlagSet
 	url    string
 	token  string
 	output string
 }
 
 func addClientFlags(fs *flag.FlagSet) *clientFlags {
-	cf := &clientFlags{}
+	cf := &clientFlags{fs: fs}
 	fs.StringVar(&cf.url, "url", "", "Hoist server URL (default $HOIST_URL, else "+defaultURL+")")
 	fs.StringVar(&cf.token, "token", "", "Hoist API key (default $HOIST_TOKEN)")
 	fs.StringVar(&cf.output, "o", "table", "output format: table or json")
@@ -163,6 +164,43 @@ func (cf *clientFlags) client(e *env) (*apiclient.Client, error) {
 }
 
 func (cf *clientFlags) json() bool { return cf.output == "json" }
+
+// parseID is the prologue of a command acting on one resource: it parses
+// args holding exactly one id (what names it in messages), then builds the
+// client. Commands that check more between the two call parseWithID and
+// client themselves, so that their usage errors come first.
+func (cf *clientFlags) parseID(e *env, args []string, what string) (*apiclient.Client, string, error) {
+	id, err := parseWithID(cf.fs, args, what)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, id, nil
+}
+
+// parseNone is parseID for commands without positional arguments.
+func (cf *clientFlags) parseNone(e *env, args []string) (*apiclient.Client, error) {
+	if err := parseNoArgs(cf.fs, args); err != nil {
+		return nil, err
+	}
+	return cf.client(e)
+}
+
+// printList writes items as JSON with -o json, else as a table: header,
+// then row(item) for each item.
+func printList[T any](e *env, cf *clientFlags, items []T, header []string, row func(T) []string) error {
+	if cf.json() {
+		return writeJSON(e.stdout, items)
+	}
+	rows := [][]string{header}
+	for _, it := range items {
+		rows = append(rows, row(it))
+	}
+	return table(e.stdout, rows)
+}
 
 // listFlag collects a repeatable string flag (--label a --label b).
 type listFlag []string

@@ -74,11 +74,7 @@ func deliveryShow(ctx context.Context, e *env, args []string) error {
 	cf := addClientFlags(fs)
 	var payload bool
 	fs.BoolVar(&payload, "payload", false, "print the stored headers and body instead")
-	id, err := parseWithID(fs, args, "delivery id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "delivery id")
 	if err != nil {
 		return err
 	}
@@ -143,11 +139,7 @@ func printDelivery(e *env, d *apiclient.Delivery) error {
 func deliveryRedeliver(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "delivery redeliver", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "delivery id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "delivery id")
 	if err != nil {
 		return err
 	}

@@ -67,10 +67,7 @@ func moduleCreate(ctx context.Context, e *env, args []string) error {
 func moduleList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "module list", "")
 	cf := addClientFlags(fs)
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, err := cf.parseNone(e, args)
 	if err != nil {
 		return err
 	}
@@ -78,25 +75,16 @@ func moduleList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cf.json() {
-		return writeJSON(e.stdout, items)
-	}
-	rows := [][]string{{"ID", "PROVIDER", "SPACE", "INTEGRATION", "REPOSITORY", "PROJECT ROOT", "SOURCE", "LABELS"}}
-	for _, m := range items {
-		rows = append(rows, []string{m.ID, m.Provider, m.Space, m.Integration, m.Repository, orDash(m.ProjectRoot),
-			m.Source, joinOrDash(m.Labels)})
-	}
-	return table(e.stdout, rows)
+	return printList(e, cf, items, []string{"ID", "PROVIDER", "SPACE", "INTEGRATION", "REPOSITORY", "PROJECT ROOT", "SOURCE", "LABELS"}, func(m apiclient.Module) []string {
+		return []string{m.ID, m.Provider, m.Space, m.Integration, m.Repository, orDash(m.ProjectRoot),
+			m.Source, joinOrDash(m.Labels)}
+	})
 }
 
 func moduleShow(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "module show", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "module id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "module id")
 	if err != nil {
 		return err
 	}
@@ -126,11 +114,7 @@ func printModule(e *env, cf *clientFlags, m *apiclient.Module) error {
 func moduleDelete(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "module delete", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "module id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "module id")
 	if err != nil {
 		return err
 	}
@@ -144,11 +128,7 @@ func moduleDelete(ctx context.Context, e *env, args []string) error {
 func moduleVersions(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "module versions", "MODULE")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "module id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "module id")
 	if err != nil {
 		return err
 	}
@@ -156,14 +136,9 @@ func moduleVersions(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cf.json() {
-		return writeJSON(e.stdout, vs)
-	}
-	rows := [][]string{{"VERSION", "STATE", "SHA", "TAG", "CREATED", "BY", "NOTE"}}
-	for _, v := range vs {
-		rows = append(rows, []string{v.Version, v.State, v.SHA, orDash(v.Tag), fmtTime(v.CreatedAt), orDash(v.CreatedBy), orDash(v.Note)})
-	}
-	return table(e.stdout, rows)
+	return printList(e, cf, vs, []string{"VERSION", "STATE", "SHA", "TAG", "CREATED", "BY", "NOTE"}, func(v apiclient.ModuleVersion) []string {
+		return []string{v.Version, v.State, v.SHA, orDash(v.Tag), fmtTime(v.CreatedAt), orDash(v.CreatedBy), orDash(v.Note)}
+	})
 }
 
 func moduleCreateVersion(ctx context.Context, e *env, args []string) error {

@@ -51,11 +51,7 @@ func runTrigger(ctx context.Context, e *env, args []string) error {
 func runList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "run list", "STACK")
 	cf := addClientFlags(fs)
-	stack, err := parseWithID(fs, args, "stack id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, stack, err := cf.parseID(e, args, "stack id")
 	if err != nil {
 		return err
 	}
@@ -69,14 +65,9 @@ func runList(ctx context.Context, e *env, args []string) error {
 			break
 		}
 	}
-	if cf.json() {
-		return writeJSON(e.stdout, items)
-	}
-	rows := [][]string{{"ID", "TYPE", "STATE", "COMMIT", "BRANCH", "DELTA", "CREATED"}}
-	for _, r := range items {
-		rows = append(rows, []string{r.ID, r.Type, r.State, short(r.CommitSHA), orDash(r.Branch), r.Delta.String(), fmtTime(r.CreatedAt)})
-	}
-	return table(e.stdout, rows)
+	return printList(e, cf, items, []string{"ID", "TYPE", "STATE", "COMMIT", "BRANCH", "DELTA", "CREATED"}, func(r apiclient.Run) []string {
+		return []string{r.ID, r.Type, r.State, short(r.CommitSHA), orDash(r.Branch), r.Delta.String(), fmtTime(r.CreatedAt)}
+	})
 }
 
 func short(sha string) string {
@@ -89,11 +80,7 @@ func short(sha string) string {
 func runShow(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "run show", "RUN")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "run id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "run id")
 	if err != nil {
 		return err
 	}
@@ -135,11 +122,7 @@ func runLogsCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "run logs", "RUN [--follow]")
 	cf := addClientFlags(fs)
 	follow := fs.Bool("follow", false, "stream the log until the run ends")
-	id, err := parseWithID(fs, args, "run id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "run id")
 	if err != nil {
 		return err
 	}
@@ -170,11 +153,7 @@ func runActionCmd(action string) func(context.Context, *env, []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
 		fs := newFlags(e, "run "+action, "RUN")
 		cf := addClientFlags(fs)
-		id, err := parseWithID(fs, args, "run id")
-		if err != nil {
-			return err
-		}
-		c, err := cf.client(e)
+		c, id, err := cf.parseID(e, args, "run id")
 		if err != nil {
 			return err
 		}

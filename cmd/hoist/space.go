@@ -61,10 +61,7 @@ func spaceCreate(ctx context.Context, e *env, args []string) error {
 func spaceList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "space list", "")
 	cf := addClientFlags(fs)
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, err := cf.parseNone(e, args)
 	if err != nil {
 		return err
 	}
@@ -72,24 +69,15 @@ func spaceList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cf.json() {
-		return writeJSON(e.stdout, items)
-	}
-	rows := [][]string{{"ID", "NAME", "PARENT", "INHERIT", "LABELS"}}
-	for _, s := range items {
-		rows = append(rows, []string{s.ID, s.Name, orDash(s.Parent), yesNo(s.Inherit), joinOrDash(s.Labels)})
-	}
-	return table(e.stdout, rows)
+	return printList(e, cf, items, []string{"ID", "NAME", "PARENT", "INHERIT", "LABELS"}, func(s apiclient.Space) []string {
+		return []string{s.ID, s.Name, orDash(s.Parent), yesNo(s.Inherit), joinOrDash(s.Labels)}
+	})
 }
 
 func spaceShow(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "space show", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "space id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "space id")
 	if err != nil {
 		return err
 	}
@@ -161,11 +149,7 @@ func spaceUpdate(ctx context.Context, e *env, args []string) error {
 func spaceDelete(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "space delete", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "space id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "space id")
 	if err != nil {
 		return err
 	}

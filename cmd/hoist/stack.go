@@ -89,10 +89,7 @@ func stackList(ctx context.Context, e *env, args []string) error {
 	cf := addClientFlags(fs)
 	var space string
 	fs.StringVar(&space, "space", "", "only the stacks of space `S`")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, err := cf.parseNone(e, args)
 	if err != nil {
 		return err
 	}
@@ -100,25 +97,16 @@ func stackList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cf.json() {
-		return writeJSON(e.stdout, items)
-	}
-	rows := [][]string{{"ID", "NAME", "SPACE", "INTEGRATION", "REPOSITORY", "BRANCH", "PROJECT ROOT", "TRACKED COMMIT", "LABELS"}}
-	for _, st := range items {
-		rows = append(rows, []string{st.ID, st.Name, st.Space, stackIntegration(st), st.Repository, st.Branch,
-			orDash(st.ProjectRoot), shortSHA(st.TrackedCommit), joinOrDash(st.Labels)})
-	}
-	return table(e.stdout, rows)
+	return printList(e, cf, items, []string{"ID", "NAME", "SPACE", "INTEGRATION", "REPOSITORY", "BRANCH", "PROJECT ROOT", "TRACKED COMMIT", "LABELS"}, func(st apiclient.Stack) []string {
+		return []string{st.ID, st.Name, st.Space, stackIntegration(st), st.Repository, st.Branch,
+			orDash(st.ProjectRoot), shortSHA(st.TrackedCommit), joinOrDash(st.Labels)}
+	})
 }
 
 func stackShow(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "stack show", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "stack id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "stack id")
 	if err != nil {
 		return err
 	}
@@ -222,11 +210,7 @@ func listPatch(name string, vals []string, clear bool) (*[]string, error) {
 func stackDelete(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "stack delete", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "stack id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "stack id")
 	if err != nil {
 		return err
 	}

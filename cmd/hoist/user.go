@@ -63,10 +63,7 @@ func userCreate(ctx context.Context, e *env, args []string) error {
 func userList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "user list", "")
 	cf := addClientFlags(fs)
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, err := cf.parseNone(e, args)
 	if err != nil {
 		return err
 	}
@@ -74,14 +71,9 @@ func userList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cf.json() {
-		return writeJSON(e.stdout, users)
-	}
-	rows := [][]string{{"ID", "USERNAME", "ROLES", "CREATED"}}
-	for _, u := range users {
-		rows = append(rows, []string{u.ID, u.Username, fmtRoles(u.Roles), fmtTime(u.CreatedAt)})
-	}
-	return table(e.stdout, rows)
+	return printList(e, cf, users, []string{"ID", "USERNAME", "ROLES", "CREATED"}, func(u apiclient.User) []string {
+		return []string{u.ID, u.Username, fmtRoles(u.Roles), fmtTime(u.CreatedAt)}
+	})
 }
 
 func userGrant(ctx context.Context, e *env, args []string) error {

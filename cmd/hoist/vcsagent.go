@@ -69,10 +69,7 @@ func printPoolToken(e *env, cf *clientFlags, p *apiclient.VCSAgentPool, what str
 func agentPoolList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "vcs-agent-pool list", "")
 	cf := addClientFlags(fs)
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, err := cf.parseNone(e, args)
 	if err != nil {
 		return err
 	}
@@ -80,24 +77,15 @@ func agentPoolList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cf.json() {
-		return writeJSON(e.stdout, pools)
-	}
-	rows := [][]string{{"ID", "NAME", "CONNECTED AGENTS", "TOKEN ROTATED"}}
-	for _, p := range pools {
-		rows = append(rows, []string{p.ID, p.Name, strconv.Itoa(p.ConnectedAgents), fmtTime(p.TokenRotatedAt)})
-	}
-	return table(e.stdout, rows)
+	return printList(e, cf, pools, []string{"ID", "NAME", "CONNECTED AGENTS", "TOKEN ROTATED"}, func(p apiclient.VCSAgentPool) []string {
+		return []string{p.ID, p.Name, strconv.Itoa(p.ConnectedAgents), fmtTime(p.TokenRotatedAt)}
+	})
 }
 
 func agentPoolShow(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "vcs-agent-pool show", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "pool id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "pool id")
 	if err != nil {
 		return err
 	}
@@ -125,11 +113,7 @@ func agentPoolShow(ctx context.Context, e *env, args []string) error {
 func agentPoolRotate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "vcs-agent-pool rotate-token", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "pool id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "pool id")
 	if err != nil {
 		return err
 	}
@@ -143,11 +127,7 @@ func agentPoolRotate(ctx context.Context, e *env, args []string) error {
 func agentPoolDelete(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "vcs-agent-pool delete", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "pool id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "pool id")
 	if err != nil {
 		return err
 	}
