@@ -244,11 +244,7 @@ func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPat
 func gitlabTest(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "integration gitlab test", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "integration id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "integration id")
 	if err != nil {
 		return err
 	}
@@ -275,11 +271,7 @@ func gitlabTest(ctx context.Context, e *env, args []string) error {
 func gitlabRotate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "integration gitlab rotate-secret", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "integration id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "integration id")
 	if err != nil {
 		return err
 	}
@@ -297,10 +289,7 @@ func gitlabRotate(ctx context.Context, e *env, args []string) error {
 func integrationList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "integration list", "")
 	cf := addClientFlags(fs)
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, err := cf.parseNone(e, args)
 	if err != nil {
 		return err
 	}
@@ -308,25 +297,16 @@ func integrationList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cf.json() {
-		return writeJSON(e.stdout, items)
-	}
-	rows := [][]string{{"ID", "NAME", "PROVIDER", "TYPE", "SPACE", "API HOST", "PRIVATE", "LABELS"}}
-	for _, it := range items {
-		rows = append(rows, []string{it.ID, it.Name, it.Provider, integrationType(it), it.Space,
-			it.APIHost, yesNo(it.Private), joinOrDash(it.Labels)})
-	}
-	return table(e.stdout, rows)
+	return printList(e, cf, items, []string{"ID", "NAME", "PROVIDER", "TYPE", "SPACE", "API HOST", "PRIVATE", "LABELS"}, func(it apiclient.Integration) []string {
+		return []string{it.ID, it.Name, it.Provider, integrationType(it), it.Space,
+			it.APIHost, yesNo(it.Private), joinOrDash(it.Labels)}
+	})
 }
 
 func integrationShow(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "integration show", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "integration id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "integration id")
 	if err != nil {
 		return err
 	}
@@ -340,11 +320,7 @@ func integrationShow(ctx context.Context, e *env, args []string) error {
 func integrationDelete(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "integration delete", "ID")
 	cf := addClientFlags(fs)
-	id, err := parseWithID(fs, args, "integration id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
+	c, id, err := cf.parseID(e, args, "integration id")
 	if err != nil {
 		return err
 	}
