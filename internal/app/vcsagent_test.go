@@ -92,11 +92,12 @@ func (h *harness) waitAgents(n int) {
 }
 
 // TestPrivateGitLabThroughAgents is issue 7's acceptance flow: the
-// simulator is reachable only through two agents; the integration's token
-// check, the stack's project and branch checks, the changed files of a new
-// branch, the source archive of a proposed run and its commit statuses
-// all go through them; killing one loses nothing, and with none a status
-// waits and lands when an agent reconnects.
+// simulator is reachable only through two agents, and the integration is
+// private by its user-facing host alone (SPEC §2.1: either host). The
+// integration's token check, the stack's project and branch checks, the
+// changed files of a new branch, the source archive of a proposed run and
+// its commit statuses all go through them; killing one loses nothing, and
+// with none a run and its statuses wait and finish when an agent reconnects.
 func TestPrivateGitLabThroughAgents(t *testing.T) {
 	t.Parallel()
 	h, token := privateSetup(t, true)
@@ -128,7 +129,7 @@ func TestPrivateGitLabThroughAgents(t *testing.T) {
 		Warnings        []string
 	}
 	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
-		map[string]any{"name": "GitLab", "is_default": true, "api_host": "private://lab", "token": glToken}).decode(t, &it)
+		map[string]any{"name": "GitLab", "is_default": true, "api_host": h.simURL, "user_facing_host": "private://lab", "token": glToken}).decode(t, &it)
 	if it.TokenUser != "hoist-bot" || !it.Private || len(it.Warnings) != 0 {
 		t.Fatalf("private integration: %+v (the token check must go through the agent)", it)
 	}

@@ -61,7 +61,7 @@ func (c *Clients) Client(ctx context.Context, integrationID string) (*gl.Client,
 	if err != nil {
 		return nil, fmt.Errorf("open token of integration %s: %w", it.ID, err)
 	}
-	client, err := c.newClient(vcs.Endpoint{APIHost: it.APIHost, Token: string(token), CABundle: it.CABundle})
+	client, err := c.newClient(it.Endpoint(string(token)))
 	if err != nil {
 		return nil, fmt.Errorf("gitlab client of integration %s: %w", it.ID, err)
 	}

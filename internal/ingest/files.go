@@ -72,5 +72,5 @@ func (p *Processor) endpoint(ctx context.Context, integrationID string) (vcs.End
 	if err != nil {
 		return vcs.Endpoint{}, fmt.Errorf("open token of %s: %w", it.ID, err)
 	}
-	return vcs.Endpoint{APIHost: it.APIHost, Token: string(token), CABundle: it.CABundle}, nil
+	return it.Endpoint(string(token)), nil
 }

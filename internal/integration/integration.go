@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/audit"
+	"github.com/hoistdev/hoist/internal/vcs"
+	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
 // Provider names a VCS product.
@@ -53,6 +55,19 @@ type Integration struct {
 // agent pool).
 func (i Integration) Private() bool {
 	return strings.HasPrefix(i.APIHost, PrivateScheme) || strings.HasPrefix(i.UserFacingHost, PrivateScheme)
+}
+
+// Endpoint is how Hoist reaches the integration's GitLab with token: every
+// GitLab client of the server is built from it. Its API host is
+// private://<pool>[/path] when either host names a pool (SPEC §2.1: the API
+// host's pool wins; when only the user-facing host names one, the API
+// host's path is GitLab's relative root), else the API host itself.
+func (i Integration) Endpoint(token string) vcs.Endpoint {
+	apiHost := i.APIHost
+	if pool, prefix, ok := vcsagent.Route(i.APIHost, i.UserFacingHost); ok {
+		apiHost = vcsagent.PrivateScheme + pool + prefix
+	}
+	return vcs.Endpoint{APIHost: apiHost, Token: token, CABundle: i.CABundle}
 }
 
 // Filter narrows a listing. With All false, the listing holds every default

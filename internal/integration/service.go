@@ -196,7 +196,7 @@ func (s *Service) checkToken(ctx context.Context, it *Integration, token string)
 // runTokenCheck is checkToken; with uncheckedOK false (`test`) a private
 // integration without a connected agent is an error, not a warning.
 func (s *Service) runTokenCheck(ctx context.Context, it *Integration, token string, uncheckedOK bool) ([]string, error) {
-	ep := vcs.Endpoint{APIHost: vcsagent.EffectiveAPIHost(it.APIHost, it.UserFacingHost), Token: token, CABundle: it.CABundle}
+	ep := it.Endpoint(token)
 	info, err := s.cfg.Checker.CheckToken(ctx, ep)
 	if err != nil && uncheckedOK && it.Private() && errors.Is(err, vcsagent.ErrNoAgent) {
 		it.TokenUser, it.TokenUserID, it.TokenScopes, it.TokenExpiresAt = "", 0, nil, nil

@@ -139,7 +139,9 @@ func (s *Service) Update(ctx context.Context, actor, id string, p Patch) (View, 
 		}
 	}
 	var warnings []string
-	if p.Token != nil || next.APIHost != it.APIHost || next.CABundle != it.CABundle {
+	// The route, not just the API host: a user-facing host that starts or
+	// stops naming an agent pool changes where calls go.
+	if p.Token != nil || next.Endpoint("").APIHost != it.Endpoint("").APIHost || next.CABundle != it.CABundle {
 		if warnings, err = s.recheck(ctx, &next, p.Token); err != nil {
 			return View{}, err
 		}

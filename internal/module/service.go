@@ -2,6 +2,7 @@ package module
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/vcs"
+	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
 // Source reads a module's code from the VCS with an integration's token.
@@ -202,15 +204,15 @@ func (s *Service) integrationFor(ctx context.Context, id, spaceID string, access
 // checkRepo runs the GitLab checks of SPEC §2.2 with the stack package's
 // checker and records the project id and GitLab's spelling of the path.
 func (s *Service) checkRepo(ctx context.Context, m *Module, it integration.Integration) ([]string, error) {
-	if it.Private() {
-		return []string{"repository not checked: " + it.APIHost + " is reached through a VCS agent pool, and no agent is connected"}, nil
-	}
 	ep, err := s.endpoint(it)
 	if err != nil {
 		return nil, err
 	}
 	repo, err := s.cfg.Checker.CheckRepository(ctx, ep,
 		stack.RepoQuery{Repository: m.Repository, Branch: m.Branch, UserID: it.TokenUserID, Username: it.TokenUser})
+	if it.Private() && errors.Is(err, vcsagent.ErrNoAgent) {
+		return []string{"repository not checked: " + ep.APIHost + " is reached through a VCS agent pool, and no agent of it is connected"}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +229,7 @@ func (s *Service) endpoint(it integration.Integration) (vcs.Endpoint, error) {
 	if err != nil {
 		return vcs.Endpoint{}, fmt.Errorf("open token of %s: %w", it.ID, err)
 	}
-	return vcs.Endpoint{APIHost: it.APIHost, Token: string(token), CABundle: it.CABundle}, nil
+	return it.Endpoint(string(token)), nil
 }
 
 // sourceOf returns the endpoint of a module's integration; a module whose

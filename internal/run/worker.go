@@ -9,7 +9,6 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/secret"
-	"github.com/hoistdev/hoist/internal/vcs"
 )
 
 // The worker protocol, the same for the embedded pool and remote workers:
@@ -273,6 +272,6 @@ func (s *Service) Source(ctx context.Context, runID, leaseID string, w io.Writer
 	if err != nil {
 		return fmt.Errorf("open token of %s: %w", it.ID, err)
 	}
-	ep := vcs.Endpoint{APIHost: it.APIHost, Token: string(token), CABundle: it.CABundle}
+	ep := it.Endpoint(string(token))
 	return s.cfg.Archiver.Archive(ctx, ep, st.Repository, r.CommitSHA, "", w)
 }

@@ -227,12 +227,12 @@ func (s *Service) checkRepo(ctx context.Context, st *Stack, it integration.Integ
 	if err != nil {
 		return nil, fmt.Errorf("open token of %s: %w", it.ID, err)
 	}
-	apiHost := vcsagent.EffectiveAPIHost(it.APIHost, it.UserFacingHost)
-	repo, err := s.cfg.Checker.CheckRepository(ctx, vcs.Endpoint{APIHost: apiHost, Token: string(token), CABundle: it.CABundle},
+	ep := it.Endpoint(string(token))
+	repo, err := s.cfg.Checker.CheckRepository(ctx, ep,
 		RepoQuery{Repository: st.Repository, Branch: st.Branch, UserID: it.TokenUserID, Username: it.TokenUser})
 	if it.Private() && errors.Is(err, vcsagent.ErrNoAgent) {
 		st.ProjectID, st.TrackedCommit = 0, nil
-		return []string{"repository not checked: " + apiHost + " is reached through a VCS agent pool, and no agent of it is connected"}, nil
+		return []string{"repository not checked: " + ep.APIHost + " is reached through a VCS agent pool, and no agent of it is connected"}, nil
 	}
 	if err != nil {
 		return nil, integrationFault(it.ID, err)

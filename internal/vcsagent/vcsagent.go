@@ -101,18 +101,6 @@ func Route(apiHost, userFacingHost string) (pool, pathPrefix string, ok bool) {
 	return "", "", false
 }
 
-// EffectiveAPIHost is the API host Hoist calls for an integration:
-// private://<pool>[/path] when either host names a pool (SPEC §2.1: an
-// integration is private when either host is private://…), else apiHost.
-// Build vcs.Endpoint.APIHost from it.
-func EffectiveAPIHost(apiHost, userFacingHost string) string {
-	pool, prefix, ok := Route(apiHost, userFacingHost)
-	if !ok {
-		return apiHost
-	}
-	return PrivateScheme + pool + prefix
-}
-
 // tokenPrefix starts every pool token so leaked tokens are recognisable.
 const tokenPrefix = "hoist_pool_"
 
