@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"path/filepath"
 
+	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/ingest"
 	"github.com/hoistdev/hoist/internal/module"
 	"github.com/hoistdev/hoist/internal/registry"
+	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
@@ -35,16 +37,43 @@ type moduleParts struct {
 // newModules wires modules and the module registry. The registry's link
 // signing key is derived from the encryption key, which every replica
 // shares, so a link one replica signs another accepts.
-func newModules(cfg Config, store *sqlstore.Store, spaces *space.Service, ids *identity.Service,
+// Runs authenticate to the registry with their lease's credential
+// (registry.RunToken), so the module service resolves access through
+// registry.RunAccess.
+func newModules(cfg Config, store *sqlstore.Store, spaces *space.Service, ids *identity.Service, runs *run.Service,
 	box *secret.Box, key []byte, publicURL string, statuses module.StatusPoster) moduleParts {
 	checker := newChecker(cfg)
-	svc := module.NewService(module.Config{Store: store, Access: spaces, Integrations: store, Checker: checker,
-		Source: checker, Statuses: statuses, Box: box, PublicURL: publicURL, Clock: cfg.Clock, Logger: cfg.Logger})
+	svc := module.NewService(module.Config{Store: store, Access: registry.RunAccess{Next: spaces}, Integrations: store,
+		Checker: checker, Source: checker, Statuses: statuses, Box: box, PublicURL: publicURL, Clock: cfg.Clock, Logger: cfg.Logger})
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte("hoist registry download links v1"))
-	reg := registry.New(registry.Config{Modules: svc, Authenticate: ids.Authenticate, PublicURL: publicURL,
-		SigningKey: mac.Sum(nil), CacheDir: filepath.Join(cfg.DataDir, ModuleCacheDir), Clock: cfg.Clock, Logger: cfg.Logger})
+	reg := registry.New(registry.Config{Modules: svc, Authenticate: ids.Authenticate, AuthenticateRun: runRegistryAuth(store, runs),
+		PublicURL: publicURL, SigningKey: mac.Sum(nil), CacheDir: filepath.Join(cfg.DataDir, ModuleCacheDir),
+		Clock: cfg.Clock, Logger: cfg.Logger})
 	return moduleParts{service: svc, registry: reg}
+}
+
+// runRegistryAuth checks a run's registry credential the way the state
+// backend checks it (the token of the lease held now, on a run not ended)
+// and returns the space of the run's stack.
+func runRegistryAuth(store *sqlstore.Store, runs *run.Service) func(ctx context.Context, runID, token string) (string, error) {
+	return func(ctx context.Context, runID, token string) (string, error) {
+		r, err := store.GetRun(ctx, runID)
+		if apperr.Is(err, apperr.NotFound) {
+			return "", apperr.Errorf(apperr.Unauthorized, "invalid run credentials")
+		}
+		if err != nil {
+			return "", fmt.Errorf("load run %s: %w", runID, err)
+		}
+		if _, err := runs.AuthorizeState(ctx, r.StackID, runID, token); err != nil {
+			return "", err
+		}
+		st, err := store.GetStack(ctx, r.StackID)
+		if err != nil {
+			return "", fmt.Errorf("load stack %s: %w", r.StackID, err)
+		}
+		return st.SpaceID, nil
+	}
 }
 
 // moduleStatuses posts the commit status of published module versions

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -60,7 +61,7 @@ func (r *runs) start(ctx context.Context, serverURL string) error {
 	host, _ := os.Hostname()
 	r.pool = worker.Start(ctx, worker.Config{Server: worker.Local{Service: r.service, Pool: run.EmbeddedPool},
 		ID: "embedded@" + host, Slots: slots, TofuPath: r.cfg.TofuPath, StateURL: serverURL + "/api/v1/state",
-		WorkDir: dir, Getenv: r.cfg.Getenv, Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second})
+		RegistryHost: hostOf(r.cfg.PublicURL), WorkDir: dir, Getenv: r.cfg.Getenv, Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second})
 	return nil
 }
 
@@ -71,4 +72,13 @@ func (r *runs) stop() {
 		r.pool.Stop()
 	}
 	r.service.Stop()
+}
+
+// hostOf is the host (and port) of a URL; "" when there is none.
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }

@@ -6,7 +6,8 @@
 //
 // Listing and download lookups authenticate with a Hoist API key as a
 // Bearer token (OpenTofu sends it from TF_TOKEN_<host> or a credentials
-// block). A principal without read on the module's space gets 404, as if
+// block), or with a run's credential (RunToken) that reads what the run's
+// stack's space can read. A principal without read on the module's space gets 404, as if
 // the module did not exist. OpenTofu fetches the X-Terraform-Get URL without
 // credentials, so that URL carries its own authorisation: an HMAC over the
 // module, the version and an expiry.
@@ -42,11 +43,15 @@ type Config struct {
 	// Authenticate resolves an API key to a principal
 	// (identity.Service.Authenticate).
 	Authenticate func(ctx context.Context, key string) (string, error)
-	PublicURL    string // absolute base URL download links point at
-	SigningKey   []byte // HMAC key of download links; the same on every replica
-	CacheDir     string // where repacked archives are kept
-	Clock        func() time.Time
-	Logger       *slog.Logger
+	// AuthenticateRun checks a run's credential (RunToken) and returns the
+	// space of the run's stack; nil refuses runs' credentials. The module
+	// service must then resolve access through RunAccess.
+	AuthenticateRun func(ctx context.Context, runID, token string) (stackSpace string, err error)
+	PublicURL       string // absolute base URL download links point at
+	SigningKey      []byte // HMAC key of download links; the same on every replica
+	CacheDir        string // where repacked archives are kept
+	Clock           func() time.Time
+	Logger          *slog.Logger
 }
 
 // Handler serves the registry protocol.
@@ -97,7 +102,7 @@ func (h *Handler) authed(next http.HandlerFunc) http.HandlerFunc {
 			writeErrors(w, http.StatusUnauthorized, "missing API key: set TF_TOKEN_<host> or a credentials block for this host to a Hoist API key")
 			return
 		}
-		principal, err := h.cfg.Authenticate(r.Context(), key)
+		principal, err := h.authenticate(r.Context(), key)
 		if err != nil {
 			h.fail(w, r, err)
 			return

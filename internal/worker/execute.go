@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/registry"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/tofu"
 	"github.com/hoistdev/hoist/internal/workspace"
@@ -143,6 +144,11 @@ func (ex *execution) prepare(ctx context.Context, root, phase string) error {
 		return err
 	}
 	vars := []string{"TF_HTTP_USERNAME=" + ex.job.StateUser, "TF_HTTP_PASSWORD=" + ex.job.StateToken}
+	if host := ex.pool.cfg.RegistryHost; host != "" {
+		// Modules from Hoist's registry: the lease's credential, valid while
+		// the lease is, reading what the stack's space can read.
+		vars = append(vars, registry.TokenEnvName(host)+"="+registry.RunToken(ex.job.RunID, ex.job.StateToken))
+	}
 	for _, v := range ex.job.Env {
 		vars = append(vars, v.Name+"="+v.Value)
 	}

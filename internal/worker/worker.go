@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -44,6 +45,11 @@ type Config struct {
 	// StateURL is the base URL of the server's state backend:
 	// <server>/api/v1/state.
 	StateURL string
+	// RegistryHost is the host (with its port, if any) module sources name
+	// for Hoist's module registry: the server's public host. tofu gets the
+	// run's registry credential for it in TF_TOKEN_<host>. Default: the
+	// host of StateURL.
+	RegistryHost string
 	// WorkDir holds the runs' workspaces (default the system temp dir).
 	WorkDir string
 	// Getenv reads PATH for tofu (default os.Getenv).
@@ -78,6 +84,11 @@ func Start(ctx context.Context, cfg Config) *Pool {
 	}
 	if cfg.WorkDir == "" {
 		cfg.WorkDir = os.TempDir()
+	}
+	if cfg.RegistryHost == "" {
+		if u, err := url.Parse(cfg.StateURL); err == nil {
+			cfg.RegistryHost = u.Host
+		}
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p := &Pool{cfg: cfg, log: cfg.Logger, cancel: cancel}
