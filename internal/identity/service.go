@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +28,10 @@ type Service struct {
 	store  Store
 	spaces space.Store
 	now    func() time.Time
+
+	// dummyHash is made on the first login, not in NewService: bcrypt is
+	// slow on purpose and most Services (tests, the CLI) never log in.
+	dummyHash func() []byte
 }
 
 // NewService returns a Service; now defaults to time.Now.
@@ -34,7 +39,7 @@ func NewService(store Store, spaces space.Store, now func() time.Time) *Service 
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, spaces: spaces, now: now}
+	return &Service{store: store, spaces: spaces, now: now, dummyHash: sync.OnceValue(newDummyHash)}
 }
 
 // Authenticate turns an API key secret into its principal. Any failure is

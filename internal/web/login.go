@@ -2,13 +2,12 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"unicode/utf8"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/audit"
@@ -118,24 +117,17 @@ func (u *UI) checkLimit(ctx context.Context, f loginForm, addr string, keys []st
 	return &tooManyError{window: u.limiter.Window()}
 }
 
-// checkPassword returns the user's principal, or why the login failed. An
-// unknown username still costs one bcrypt comparison, so timing does not
-// tell which usernames exist.
+// checkPassword returns the user's principal, or why the login failed
+// (identity.Reason*, or "error" when the store failed, which is logged).
 func (u *UI) checkPassword(ctx context.Context, username, password string) (string, string) {
-	if username == "" || password == "" || len(password) > identity.MaxPasswordLen || utf8.RuneCountInString(username) > 64 {
-		return "", "missing_or_oversized"
-	}
-	usr, err := u.cfg.Users.GetUser(ctx, slug.Make(username))
-	if err != nil || !strings.EqualFold(usr.Username, username) {
-		_ = bcrypt.CompareHashAndPassword(u.dummy, []byte(password))
-		if err != nil && !apperr.Is(err, apperr.NotFound) {
-			u.log.ErrorContext(ctx, "login: load user", "error", err.Error())
-			return "", "error"
-		}
-		return "", "unknown_user"
-	}
-	if bcrypt.CompareHashAndPassword([]byte(usr.PasswordHash), []byte(password)) != nil {
-		return "", "bad_password"
+	usr, err := u.cfg.Identity.Login(ctx, username, password)
+	var refused *identity.LoginError
+	switch {
+	case errors.As(err, &refused):
+		return "", refused.Reason
+	case err != nil:
+		u.log.ErrorContext(ctx, "login: load user", "error", err.Error())
+		return "", "error"
 	}
 	return usr.Principal(), ""
 }
@@ -196,8 +188,8 @@ func (u *UI) auditLogin(ctx context.Context, action, actor string, f loginForm, 
 	detail := map[string]any{"client_address": addr, "method": f.Method}
 	if f.Username != "" {
 		name := f.Username
-		if utf8.RuneCountInString(name) > 64 {
-			name = string([]rune(name)[:64])
+		if utf8.RuneCountInString(name) > identity.MaxUsernameLen {
+			name = string([]rune(name)[:identity.MaxUsernameLen])
 		}
 		detail["username"] = name
 	}
@@ -251,14 +243,4 @@ func localPath(p string) string {
 		return ""
 	}
 	return p
-}
-
-// dummyHash is a bcrypt hash of nothing anyone can type, compared against
-// when a username does not exist.
-func dummyHash() []byte {
-	h, err := bcrypt.GenerateFromPassword([]byte(session.NewToken()), bcrypt.DefaultCost)
-	if err != nil {
-		return nil
-	}
-	return h
 }

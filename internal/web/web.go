@@ -75,7 +75,6 @@ type UI struct {
 	mux      *http.ServeMux
 	secure   bool   // cookies get Secure (public URL is https)
 	origin   string // scheme://host of the public URL, for Origin checks
-	dummy    []byte // bcrypt hash compared when a username is unknown
 }
 
 // New returns the UI with its routes registered.
@@ -92,8 +91,7 @@ func New(cfg Config) (*UI, error) {
 	}
 	u := &UI{cfg: cfg, log: cfg.Logger, now: cfg.Clock, pages: pages, mux: http.NewServeMux(),
 		sessions: session.NewManager(cfg.Sessions, cfg.Clock, 0),
-		limiter:  session.NewLimiter(cfg.Sessions, cfg.Clock, cfg.MaxLoginFailures, cfg.LoginWindow),
-		dummy:    dummyHash()}
+		limiter:  session.NewLimiter(cfg.Sessions, cfg.Clock, cfg.MaxLoginFailures, cfg.LoginWindow)}
 	if pu, err := url.Parse(cfg.PublicURL); err == nil && pu.Host != "" {
 		u.secure = pu.Scheme == "https"
 		u.origin = pu.Scheme + "://" + pu.Host

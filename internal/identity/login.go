@@ -1,0 +1,70 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/slug"
+)
+
+// MaxUsernameLen is the longest username (in characters) a login looks up.
+const MaxUsernameLen = 64
+
+// Why a password login was refused, for the audit log. The person logging
+// in is told the same thing whatever the reason.
+const (
+	ReasonMissingOrOversized = "missing_or_oversized"
+	ReasonUnknownUser        = "unknown_user"
+	ReasonBadPassword        = "bad_password"
+)
+
+// LoginError is a refused password login; Reason is one of the Reason
+// constants. It unwraps to an Unauthorized apperr.
+type LoginError struct{ Reason string }
+
+func (e *LoginError) Error() string { return "login refused: " + e.Reason }
+
+// Unwrap makes a refused login an apperr.Unauthorized for callers that
+// only branch on the kind.
+func (e *LoginError) Unwrap() error {
+	return apperr.Errorf(apperr.Unauthorized, "wrong username or password")
+}
+
+// Login checks a username (matched case-insensitively) and password and
+// returns the user. A refusal is a *LoginError; any other error is the
+// store failing. An unknown username still costs one bcrypt comparison,
+// so timing does not tell which usernames exist.
+func (s *Service) Login(ctx context.Context, username, password string) (User, error) {
+	if username == "" || password == "" || len(password) > MaxPasswordLen || utf8.RuneCountInString(username) > MaxUsernameLen {
+		return User{}, &LoginError{Reason: ReasonMissingOrOversized}
+	}
+	id := slug.Make(username)
+	u, err := s.store.GetUser(ctx, id)
+	if err != nil || !strings.EqualFold(u.Username, username) {
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return User{}, fmt.Errorf("load user %s: %w", id, err)
+		}
+		return User{}, &LoginError{Reason: ReasonUnknownUser}
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		return User{}, &LoginError{Reason: ReasonBadPassword}
+	}
+	return u, nil
+}
+
+// newDummyHash is a bcrypt hash of nothing anyone can type, compared
+// against when a username does not exist.
+func newDummyHash() []byte {
+	h, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), bcrypt.DefaultCost)
+	if err != nil {
+		return nil
+	}
+	return h
+}
