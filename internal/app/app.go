@@ -147,8 +147,8 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
 		RunsExistFunc: runsExist(store)})
 	writes := newWriteBack(cfg, store, box, publicURL)
-	modules := newModules(cfg, store, spaces, ids, box, key, publicURL, moduleStatuses{writes.service})
 	runs := newRuns(cfg, store, spaces, box)
+	modules := newModules(cfg, store, spaces, ids, runs.service, box, key, publicURL, moduleStatuses{writes.service})
 	hooks := newWebhooks(cfg, store, box, spaces, modules.tagFunc(), runs.notify)
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
 		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad,
