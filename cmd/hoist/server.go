@@ -43,6 +43,8 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	tlsKey := fs.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
 	workerSlots := fs.Int("worker-slots", app.DefaultWorkerSlots, "runs the embedded worker pool executes at once (0: no embedded workers)")
 	tofuPath := fs.String("tofu-path", "", "the OpenTofu binary runs use (default: tofu on PATH)")
+	writeLease := fs.Duration("gitlab-write-lease", 0, "how long the server holds a GitLab write while sending it; "+
+		"after a crash its pending writes wait this long (default 2m)")
 	demoMode := fs.Bool("demo", false, "also run the GitLab simulator with a sample project, integration and stacks, and print what to try")
 	var allow hostList
 	fs.Var(&allow, "allow-gitlab-host", "GitLab host allowed to resolve to a link-local/cloud-metadata address (repeatable)")
@@ -66,7 +68,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	srv, err := app.Start(ctx, app.Config{
 		DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, DatabaseURL: *databaseURL,
 		AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
-		WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath,
+		WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath, GitLabWriteLease: *writeLease,
 	})
 	if err != nil {
 		return err

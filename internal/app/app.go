@@ -60,6 +60,9 @@ type Config struct {
 	WorkerSlots int
 	TofuPath    string        // the OpenTofu binary; "" looks for tofu on PATH
 	LeaseTTL    time.Duration // a run's lease without heartbeat (0: 30s)
+	// GitLabWriteLease is how long this server holds a GitLab write key
+	// while writing it; a crashed server's keys wait this long (0: 2m).
+	GitLabWriteLease time.Duration
 	// GitLabDialControl, when set, vets every address the server dials to
 	// reach GitLab directly (tests make the simulator reachable only
 	// through VCS agents with it).
