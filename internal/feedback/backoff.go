@@ -10,6 +10,8 @@ import (
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
 // Backoff is the retry policy of the writer: the only one (client-go's own
@@ -26,11 +28,17 @@ type Backoff struct {
 	// Budget is how long a write keeps being retried after it was queued
 	// before it is recorded as failed.
 	Budget time.Duration
+	// NoAgent caps the wait after a private integration had no VCS agent
+	// connected: that attempt costs nothing (it fails in memory, no
+	// request leaves), and writes should land soon after an agent
+	// reconnects rather than after an exponential wait grown in its
+	// absence.
+	NoAgent time.Duration
 }
 
 // DefaultBackoff retries for a day: GitLab outages of hours delay writes
 // but lose none.
-var DefaultBackoff = Backoff{Base: time.Second, Max: 5 * time.Minute, Cap: time.Hour, Budget: 24 * time.Hour}
+var DefaultBackoff = Backoff{Base: time.Second, Max: 5 * time.Minute, Cap: time.Hour, Budget: 24 * time.Hour, NoAgent: 5 * time.Second}
 
 func (b Backoff) withDefaults() Backoff {
 	d := DefaultBackoff
@@ -45,6 +53,9 @@ func (b Backoff) withDefaults() Backoff {
 	}
 	if b.Budget > 0 {
 		d.Budget = b.Budget
+	}
+	if b.NoAgent > 0 {
+		d.NoAgent = b.NoAgent
 	}
 	return d
 }
@@ -99,17 +110,23 @@ type failure struct {
 	status    int            // HTTP status; 0 for network errors
 	resp      *http.Response // nil for network errors
 	retryable bool
+	noAgent   bool   // a private integration had no VCS agent connected
 	message   string // GitLab's error, for the run page
 }
 
-// classify tells retryable failures (429, 5xx, 408, 409, network) from
-// final ones (other 4xx).
+// classify tells retryable failures (429, 5xx, 408, 409, network, no VCS
+// agent connected) from final ones (other 4xx, a VCS agent's refusal: only
+// its operator can widen what it forwards).
 func classify(resp *gl.Response, err error) failure {
 	f := failure{message: errorMessage(err)}
 	if resp != nil && resp.Response != nil {
 		f.status, f.resp = resp.StatusCode, resp.Response
 	}
 	switch {
+	case errors.Is(err, vcsagent.ErrRefused):
+		f.retryable = false
+	case errors.Is(err, vcsagent.ErrNoAgent):
+		f.retryable, f.noAgent = true, true
 	case f.status == 0:
 		// No answer: refused, reset, timed out. GitLab may be down.
 		f.retryable = !errors.Is(err, context.Canceled)

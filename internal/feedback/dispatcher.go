@@ -263,6 +263,9 @@ func (d *Dispatcher) attempt(ctx context.Context, w Write) (Resolution, bool) {
 		return r, false
 	}
 	delay := d.cfg.Backoff.Delay(r.Attempts, out.fail.resp, now, d.cfg.Rand)
+	if out.fail.noAgent {
+		delay = min(delay, d.cfg.Backoff.NoAgent)
+	}
 	if now.Add(delay).Sub(w.CreatedAt) > d.cfg.Backoff.Budget {
 		r.State, r.NextAttemptAt = StateFailed, now
 		r.LastError = fmt.Sprintf("gave up after %d attempts over %s: %s", r.Attempts, now.Sub(w.CreatedAt).Round(time.Second), out.fail.message)

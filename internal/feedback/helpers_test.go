@@ -200,7 +200,9 @@ var fastBackoff = feedback.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.
 func (e *env) start(store *sqlstore.Store, cfg feedback.DispatcherConfig) *feedback.Dispatcher {
 	e.t.Helper()
 	cfg.Store = store
-	cfg.Clients = feedback.NewClients(store, e.box, gitlab.NewChecker(nil, nil).NewClient)
+	if cfg.Clients == nil {
+		cfg.Clients = feedback.NewClients(store, e.box, gitlab.NewChecker(nil, nil).NewClient)
+	}
 	if cfg.Poll == 0 {
 		cfg.Poll = 20 * time.Millisecond
 	}
