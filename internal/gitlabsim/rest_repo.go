@@ -40,6 +40,7 @@ func (s *Server) restRoutes() *router {
 	rt.handle("GET", proj+"/hooks", s.listHooks)
 	rt.handle("POST", proj+"/hooks", s.createHook)
 	rt.handle("GET", proj+"/hooks/:hook_id", s.getHook)
+	rt.handle("PUT", proj+"/hooks/:hook_id", s.editHook)
 	rt.handle("DELETE", proj+"/hooks/:hook_id", s.deleteHook)
 	// Last: archive, archive.tar.gz, archive.zip, ... share one segment.
 	rt.handle("GET", proj+"/repository/:archive", s.archive)
