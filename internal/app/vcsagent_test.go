@@ -164,33 +164,43 @@ func TestPrivateGitLabThroughAgents(t *testing.T) {
 	h.waitState(h.waitRunAt("web", sha, "PROPOSED").ID, "FINISHED")
 	waitGitLab(t, "the status after one agent died", func() bool { return statusOf(t, h.sim, sha, "hoist/web").State == "success" })
 
-	// No agent at all: the run's first status waits in the write-back
-	// queue (failing fast with "no VCS agent") and lands once one connects.
+	// No agent at all: the run waits for one (heartbeating past its lease,
+	// saying so in its log) and its first status waits in the write-back
+	// queue (failing fast with "no VCS agent"); both go on once one connects.
 	stopB()
 	h.waitAgents(0)
 	sha = h.push("feature", map[string]string{"infra/main.tf": infraTF("offline")})
 	queued := h.waitRunAt("web", sha, "PROPOSED")
 	deadline := time.Now().Add(30 * time.Second)
-	for !h.writeFailedWith(queued.ID, "no VCS agent of pool") {
+	for !h.writeFailedWith(queued.ID, "no VCS agent of pool") || !strings.Contains(h.logPage(queued.ID), "waiting for a VCS agent of pool") {
 		if time.Now().After(deadline) {
-			t.Fatalf("run %s shows no write waiting for an agent", queued.ID)
+			t.Fatalf("run %s shows no write and no log line waiting for an agent: %s", queued.ID, h.logPage(queued.ID))
 		}
 		time.Sleep(20 * time.Millisecond) // polling the API, bounded above
 	}
 	if st := statusOf(t, h.sim, sha, "hoist/web"); st.State != "" {
 		t.Fatalf("a status landed with no agent connected: %+v", st)
 	}
+	// Longer than the lease (5 s here): the worker keeps heartbeating.
+	for until := time.Now().Add(6 * time.Second); time.Now().Before(until); {
+		if r := h.getRun(queued.ID); r.State != "INITIALIZING" {
+			t.Fatalf("run waiting for an agent is %s (%s), want INITIALIZING", r.State, r.Error)
+		}
+		time.Sleep(100 * time.Millisecond) // watching the run for a bounded time
+	}
 	h.startAgent("agent-c", token, "^acme/")
 	h.waitAgents(1)
-	// The run itself could not fetch its source without an agent (engineer
-	// R's worker does not wait for one); its final status is what waited.
-	final := h.waitRun(queued.ID, "finished", func(r runRun) bool { return isTerminal(r.State) })
+	h.waitState(queued.ID, "FINISHED")
 	waitGitLab(t, "the queued status after an agent reconnected", func() bool {
-		st := statusOf(t, h.sim, sha, "hoist/web")
-		return st.State != "" && st.State != "pending" && st.State != "running"
+		return statusOf(t, h.sim, sha, "hoist/web").State == "success"
 	})
-	t.Logf("run started without agents ended %s; its status landed after an agent reconnected", final.State)
 	_ = run
+}
+
+// logPage is the run's stored log so far (JSON).
+func (h *harness) logPage(runID string) string {
+	h.t.Helper()
+	return string(h.must(http.StatusOK, "GET", "/api/v1/runs/"+runID+"/logs", h.adminKey, nil).body)
 }
 
 // writeFailedWith reports whether one of the run's GitLab writes failed

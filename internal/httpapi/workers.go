@@ -176,6 +176,9 @@ func (a *API) workerPlanFile(w http.ResponseWriter, r *http.Request) error {
 // are error answers; later ones cut the stream, which the worker sees as a
 // broken archive.
 func (a *API) workerSource(w http.ResponseWriter, r *http.Request) error {
+	// No write timeout: the source may wait for a VCS agent as long as the
+	// worker holds the run, and a large archive streams for long.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	sw := &lazyWriter{w: w}
 	err := a.cfg.Runs.Source(r.Context(), r.PathValue("id"), lease(r), sw)
 	if err != nil && !sw.started {

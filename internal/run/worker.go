@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -245,33 +244,4 @@ func (s *Service) AppendLog(ctx context.Context, runID, leaseID, phase, text str
 	}
 	s.broadcast()
 	return nil
-}
-
-// Source writes the tar.gz of the run's commit, fetched through the stack's
-// integration, for the worker holding the run.
-func (s *Service) Source(ctx context.Context, runID, leaseID string, w io.Writer) error {
-	if _, err := s.holds(ctx, runID, leaseID); err != nil {
-		return err
-	}
-	r, err := s.cfg.Runs.GetRun(ctx, runID)
-	if err != nil {
-		return err
-	}
-	st, err := s.cfg.Stacks.GetStack(ctx, r.StackID)
-	if err != nil {
-		return err
-	}
-	if st.Detached() {
-		return apperr.Errorf(apperr.Conflict, "stack %q is detached: %s", st.ID, st.DetachedReason())
-	}
-	it, err := s.cfg.Integrations.GetIntegration(ctx, st.IntegrationID)
-	if err != nil {
-		return fmt.Errorf("load integration %s: %w", st.IntegrationID, err)
-	}
-	token, err := s.cfg.Box.Open(it.TokenSealed, secret.AAD("integration", it.ID, "token"))
-	if err != nil {
-		return fmt.Errorf("open token of %s: %w", it.ID, err)
-	}
-	ep := it.Endpoint(string(token))
-	return s.cfg.Archiver.Archive(ctx, ep, st.Repository, r.CommitSHA, "", w)
 }
