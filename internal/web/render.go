@@ -55,6 +55,12 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02")
 	},
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"deref": func(t *time.Time) time.Time {
+		if t == nil {
+			return time.Time{}
+		}
+		return *t
+	},
 	// httpURL keeps only http(s) URLs for links (private://… are not links).
 	"httpURL": func(s string) bool { return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://") },
 }

@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
 )
@@ -21,6 +23,13 @@ type runPage struct {
 	CanConfirm bool // the viewer may write and a TRACKED run can be confirmed from some state
 	CanDiscard bool
 	CanStop    bool
+	Writes     []feedback.WriteView // the run's writes to GitLab and their outcome
+}
+
+// RunWrites lists a run's writes to GitLab (feedback.Service); callers
+// check first that the viewer may read the run.
+type RunWrites interface {
+	ListWrites(ctx context.Context, runID string) ([]feedback.WriteView, error)
 }
 
 // Terminal reports whether the run is done for good.
@@ -42,6 +51,11 @@ func (u *UI) runDetails(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page := runPage{View: v, Stack: v.StackID}
+	if u.cfg.Writes != nil {
+		if page.Writes, err = u.cfg.Writes.ListWrites(ctx, v.ID); err != nil {
+			return err
+		}
+	}
 	var log strings.Builder
 	for _, c := range chunks {
 		log.WriteString(c.Body)

@@ -55,6 +55,7 @@ type Config struct {
 	Stacks       *stack.Service // nil hides the stack pages
 	Deliveries   *webhook.Log   // nil leaves recent deliveries off the details page
 	Runs         *run.Service   // nil hides runs (needs Stacks)
+	Writes       RunWrites      // nil leaves the GitLab writes off the run page
 	Audit        audit.Store
 	Clock        func() time.Time // default time.Now
 
@@ -102,7 +103,7 @@ func New(cfg Config) (*UI, error) {
 
 // prefixes are the paths the UI owns; Wrap sends everything else to the
 // API so that routes other packages register keep working.
-var prefixes = []string{"/{$}", "/login", "/logout", "/launchpad", "/source-control", "/source-control/", "/stacks", "/stacks/", "/runs/", "/assets/"}
+var prefixes = []string{"/{$}", "/login", "/logout", "/launchpad", "/source-control", "/source-control/", "/stacks", "/stacks/", "/runs", "/runs/", "/assets/"}
 
 // Wrap returns a handler that serves the UI's paths and passes every other
 // request to next (the JSON API, webhooks, health endpoints).
@@ -148,6 +149,7 @@ func (u *UI) routes() {
 	}
 	if u.cfg.Stacks != nil && u.cfg.Runs != nil {
 		u.mux.Handle("POST /stacks/{id}/runs", u.form(u.triggerRun))
+		u.mux.Handle("GET /runs", u.page(u.commitRuns))
 		u.mux.Handle("GET /runs/{id}", u.page(u.runDetails))
 		u.mux.Handle("GET /runs/{id}/log", u.page(u.runLog))
 		u.mux.Handle("POST /runs/{id}/confirm", u.form(u.runAction(run.Confirm)))
