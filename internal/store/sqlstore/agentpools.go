@@ -56,27 +56,12 @@ func (s *Store) ListAgentPools(ctx context.Context, cursor string, limit int) ([
 			return nil, "", err
 		}
 	}
-	rows, err := s.query(ctx, s.r, "SELECT "+agentPoolCols+" FROM vcs_agent_pools WHERE id > ? ORDER BY id LIMIT ?", after, limit+1)
+	out, err := queryAll(ctx, s, s.r, scanAgentPool, "SELECT "+agentPoolCols+" FROM vcs_agent_pools WHERE id > ? ORDER BY id LIMIT ?", after, limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list VCS agent pools: %w", err)
 	}
-	defer rows.Close()
-	var out []vcsagent.Pool
-	for rows.Next() {
-		p, err := scanAgentPool(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list VCS agent pools: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list VCS agent pools: %w", err)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-		return out, idCursor(out[limit-1].ID), nil
-	}
-	return out, "", nil
+	out, next := page(out, limit, func(p vcsagent.Pool) string { return idCursor(p.ID) })
+	return out, next, nil
 }
 
 // SetAgentPoolToken implements vcsagent.Store.

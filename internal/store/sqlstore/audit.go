@@ -60,27 +60,16 @@ func (s *Store) ListAudit(ctx context.Context, f audit.Filter, cursor string, li
 		where += " AND resource_id = ?"
 		args = append(args, f.ResourceID)
 	}
-	rows, err := s.query(ctx, s.r, `SELECT id, at, actor, action, resource_type, resource_id, space_id, detail
+	out, err := queryAll(ctx, s, s.r, func(row rowScanner) (audit.Entry, error) {
+		var e audit.Entry
+		err := row.Scan(&e.ID, timeScan{&e.At}, &e.Actor, &e.Action, &e.ResourceType, &e.ResourceID,
+			&e.SpaceID, jsonScan{&e.Detail})
+		return e, err
+	}, `SELECT id, at, actor, action, resource_type, resource_id, space_id, detail
 		FROM audit_log WHERE `+where+" ORDER BY id DESC LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list audit: %w", err)
 	}
-	defer rows.Close()
-	var out []audit.Entry
-	for rows.Next() {
-		var e audit.Entry
-		if err := rows.Scan(&e.ID, timeScan{&e.At}, &e.Actor, &e.Action, &e.ResourceType, &e.ResourceID,
-			&e.SpaceID, jsonScan{&e.Detail}); err != nil {
-			return nil, "", fmt.Errorf("list audit: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list audit: %w", err)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-		return out, strconv.FormatInt(out[limit-1].ID, 10), nil
-	}
-	return out, "", nil
+	out, next := page(out, limit, func(e audit.Entry) string { return strconv.FormatInt(e.ID, 10) })
+	return out, next, nil
 }

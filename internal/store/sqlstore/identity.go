@@ -57,11 +57,15 @@ func wrapInternal(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
+func scanUser(row rowScanner) (identity.User, error) {
+	var u identity.User
+	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, timeScan{&u.CreatedAt})
+	return u, err
+}
+
 // GetUser implements identity.Store.
 func (s *Store) GetUser(ctx context.Context, id string) (identity.User, error) {
-	var u identity.User
-	err := s.queryRow(ctx, s.r, "SELECT id, username, password_hash, created_at FROM users WHERE id = ?", id).
-		Scan(&u.ID, &u.Username, &u.PasswordHash, timeScan{&u.CreatedAt})
+	u, err := scanUser(s.queryRow(ctx, s.r, "SELECT id, username, password_hash, created_at FROM users WHERE id = ?", id))
 	if err != nil {
 		return identity.User{}, wrapInternal(notFound(err, "user %q not found", id), "get user %s", id)
 	}
@@ -78,28 +82,13 @@ func (s *Store) ListUsers(ctx context.Context, cursor string, limit int) ([]iden
 			return nil, "", err
 		}
 	}
-	rows, err := s.query(ctx, s.r, `SELECT id, username, password_hash, created_at FROM users
+	out, err := queryAll(ctx, s, s.r, scanUser, `SELECT id, username, password_hash, created_at FROM users
 		WHERE id > ? ORDER BY id LIMIT ?`, after, limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list users: %w", err)
 	}
-	defer rows.Close()
-	var out []identity.User
-	for rows.Next() {
-		var u identity.User
-		if err := rows.Scan(&u.ID, &u.Username, &u.PasswordHash, timeScan{&u.CreatedAt}); err != nil {
-			return nil, "", fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list users: %w", err)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-		return out, idCursor(out[limit-1].ID), nil
-	}
-	return out, "", nil
+	out, next := page(out, limit, func(u identity.User) string { return idCursor(u.ID) })
+	return out, next, nil
 }
 
 // SetPasswordHash implements identity.Store.
@@ -151,28 +140,13 @@ func (s *Store) ListAPIKeys(ctx context.Context, cursor string, limit int) ([]id
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.query(ctx, s.r, "SELECT "+apiKeyCols+" FROM api_keys WHERE "+where+
+	out, err := queryAll(ctx, s, s.r, scanAPIKey, "SELECT "+apiKeyCols+" FROM api_keys WHERE "+where+
 		" ORDER BY created_at DESC, id DESC LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list API keys: %w", err)
 	}
-	defer rows.Close()
-	var out []identity.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list API keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list API keys: %w", err)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-		return out, timeCursor(out[limit-1].CreatedAt, out[limit-1].ID), nil
-	}
-	return out, "", nil
+	out, next := page(out, limit, func(k identity.APIKey) string { return timeCursor(k.CreatedAt, k.ID) })
+	return out, next, nil
 }
 
 // beforeTime returns the keyset condition for a newest-first listing
@@ -242,20 +216,15 @@ func (s *Store) Revoke(ctx context.Context, principal, spaceID string) error {
 
 // Bindings implements identity.Store.
 func (s *Store) Bindings(ctx context.Context, principal string) ([]space.Binding, error) {
-	rows, err := s.query(ctx, s.r, "SELECT principal, space_id, role FROM role_bindings WHERE principal = ? ORDER BY space_id", principal)
+	out, err := queryAll(ctx, s, s.r, func(row rowScanner) (space.Binding, error) {
+		var b space.Binding
+		var role string
+		err := row.Scan(&b.Principal, &b.SpaceID, &role)
+		b.Role = space.Role(role)
+		return b, err
+	}, "SELECT principal, space_id, role FROM role_bindings WHERE principal = ? ORDER BY space_id", principal)
 	if err != nil {
 		return nil, fmt.Errorf("bindings of %s: %w", principal, err)
 	}
-	defer rows.Close()
-	var out []space.Binding
-	for rows.Next() {
-		var b space.Binding
-		var role string
-		if err := rows.Scan(&b.Principal, &b.SpaceID, &role); err != nil {
-			return nil, fmt.Errorf("bindings of %s: %w", principal, err)
-		}
-		b.Role = space.Role(role)
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return out, nil
 }

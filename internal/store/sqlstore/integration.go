@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/audit"
@@ -99,35 +98,20 @@ func (s *Store) ListIntegrations(ctx context.Context, f integration.Filter, curs
 		cond := "is_default = ?"
 		args = append(args, true)
 		if len(f.Spaces) > 0 {
-			cond += " OR space_id IN (?" + strings.Repeat(", ?", len(f.Spaces)-1) + ")"
+			cond += " OR space_id IN (" + placeholders(len(f.Spaces)) + ")"
 			for _, sp := range f.Spaces {
 				args = append(args, sp)
 			}
 		}
 		where += " AND (" + cond + ")"
 	}
-	rows, err := s.query(ctx, s.r, "SELECT "+integrationCols+" FROM integrations WHERE "+where+
+	out, err := queryAll(ctx, s, s.r, scanIntegration, "SELECT "+integrationCols+" FROM integrations WHERE "+where+
 		" ORDER BY created_at DESC, id DESC LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list integrations: %w", err)
 	}
-	defer rows.Close()
-	var out []integration.Integration
-	for rows.Next() {
-		in, err := scanIntegration(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list integrations: %w", err)
-		}
-		out = append(out, in)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list integrations: %w", err)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-		return out, timeCursor(out[limit-1].CreatedAt, out[limit-1].ID), nil
-	}
-	return out, "", nil
+	out, next := page(out, limit, func(in integration.Integration) string { return timeCursor(in.CreatedAt, in.ID) })
+	return out, next, nil
 }
 
 // UpdateIntegration implements integration.Store.

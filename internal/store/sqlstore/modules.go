@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -75,48 +74,28 @@ func (s *Store) ListModules(ctx context.Context, f module.Filter, cursor string,
 		if len(f.Spaces) == 0 {
 			return []module.Module{}, "", nil
 		}
-		where += " AND space_id IN (?" + strings.Repeat(", ?", len(f.Spaces)-1) + ")"
+		where += " AND space_id IN (" + placeholders(len(f.Spaces)) + ")"
 		for _, sp := range f.Spaces {
 			args = append(args, sp)
 		}
 	}
-	out, err := s.modules(ctx, "SELECT "+moduleCols+" FROM modules WHERE "+where+" ORDER BY id LIMIT ?", append(args, limit+1)...)
+	out, err := queryAll(ctx, s, s.r, scanModule, "SELECT "+moduleCols+" FROM modules WHERE "+where+" ORDER BY id LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list modules: %w", err)
 	}
-	if len(out) > limit {
-		out = out[:limit]
-		return out, idCursor(out[limit-1].ID), nil
-	}
-	return out, "", nil
+	out, next := page(out, limit, func(m module.Module) string { return idCursor(m.ID) })
+	return out, next, nil
 }
 
 // ListModulesByRepository implements module.Store.
 func (s *Store) ListModulesByRepository(ctx context.Context, integrationID string, projectID int64, path string) ([]module.Module, error) {
-	out, err := s.modules(ctx, "SELECT "+moduleCols+` FROM modules WHERE integration_id = ?
+	out, err := queryAll(ctx, s, s.r, scanModule, "SELECT "+moduleCols+` FROM modules WHERE integration_id = ?
 		AND ((project_id <> 0 AND project_id = ?) OR (project_id = 0 AND LOWER(repository) = LOWER(?))) ORDER BY id`,
 		integrationID, projectID, path)
 	if err != nil {
 		return nil, fmt.Errorf("list modules of %s: %w", path, err)
 	}
 	return out, nil
-}
-
-func (s *Store) modules(ctx context.Context, query string, args ...any) ([]module.Module, error) {
-	rows, err := s.query(ctx, s.r, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []module.Module{}
-	for rows.Next() {
-		m, err := scanModule(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
 }
 
 // DeleteModule implements module.Store.
@@ -196,28 +175,13 @@ func (s *Store) ListVersions(ctx context.Context, moduleID, cursor string, limit
 		where += " AND (created_at < ? OR (created_at = ? AND version < ?))"
 		args = append(args, s.t(t), s.t(t), v)
 	}
-	rows, err := s.query(ctx, s.r, "SELECT "+versionCols+" FROM module_versions WHERE "+where+
+	out, err := queryAll(ctx, s, s.r, scanVersion, "SELECT "+versionCols+" FROM module_versions WHERE "+where+
 		" ORDER BY created_at DESC, version DESC LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list versions of %s: %w", moduleID, err)
 	}
-	defer rows.Close()
-	out := []module.Version{}
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list versions of %s: %w", moduleID, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list versions of %s: %w", moduleID, err)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-		return out, timeCursor(out[limit-1].CreatedAt, out[limit-1].Version), nil
-	}
-	return out, "", nil
+	out, next := page(out, limit, func(v module.Version) string { return timeCursor(v.CreatedAt, v.Version) })
+	return out, next, nil
 }
 
 // MarkVersionBad implements module.Store.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -61,25 +60,14 @@ func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time,
 		AND (lease_until IS NULL OR lease_until < ?)`
 	args := []any{s.t(now), s.t(now)}
 	if len(skip) > 0 {
-		q += " AND integration_id NOT IN (?" + strings.Repeat(", ?", len(skip)-1) + ")"
+		q += " AND integration_id NOT IN (" + placeholders(len(skip)) + ")"
 		for _, id := range skip {
 			args = append(args, id)
 		}
 	}
-	rows, err := s.query(ctx, s.w, q+" ORDER BY due_at LIMIT ?", append(args, limit)...)
+	// queryAll closes the rows before the claims below write on s.w.
+	candidates, err := queryAll(ctx, s, s.w, scanString, q+" ORDER BY due_at LIMIT ?", append(args, limit)...)
 	if err != nil {
-		return nil, wrapInternal(err, "find due gitlab writes")
-	}
-	var candidates []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			rows.Close()
-			return nil, wrapInternal(err, "find due gitlab writes")
-		}
-		candidates = append(candidates, k)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, wrapInternal(err, "find due gitlab writes")
 	}
 	var claimed []string
@@ -110,20 +98,7 @@ func scanWrite(row interface{ Scan(...any) error }) (feedback.Write, error) {
 }
 
 func (s *Store) listWrites(ctx context.Context, q querier, where string, args ...any) ([]feedback.Write, error) {
-	rows, err := s.query(ctx, q, "SELECT "+writeCols+" FROM gitlab_writes WHERE "+where+" ORDER BY id", args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []feedback.Write
-	for rows.Next() {
-		w, err := scanWrite(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, q, scanWrite, "SELECT "+writeCols+" FROM gitlab_writes WHERE "+where+" ORDER BY id", args...)
 }
 
 // PendingWrites implements feedback.Store.

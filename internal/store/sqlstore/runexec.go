@@ -194,22 +194,13 @@ func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion,
 }
 
 func (s *Store) queuedRuns(ctx context.Context, tx *sql.Tx) ([]queuedRun, error) {
-	rows, err := s.query(ctx, tx, "SELECT id, stack_id, type FROM runs WHERE state = ? ORDER BY id", string(run.Queued))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []queuedRun
-	for rows.Next() {
+	return queryAll(ctx, s, tx, func(row rowScanner) (queuedRun, error) {
 		var q queuedRun
 		var typ string
-		if err := rows.Scan(&q.id, &q.stackID, &typ); err != nil {
-			return nil, err
-		}
+		err := row.Scan(&q.id, &q.stackID, &typ)
 		q.typ = run.Type(typ)
-		out = append(out, q)
-	}
-	return out, rows.Err()
+		return q, err
+	}, "SELECT id, stack_id, type FROM runs WHERE state = ? ORDER BY id", string(run.Queued))
 }
 
 // exclusiveActive are the states in which a tracked run or task holds its
@@ -357,22 +348,13 @@ func (s *Store) ExpiredLeases(ctx context.Context, at time.Time) ([]string, erro
 	for _, st := range terminalStates {
 		args = append(args, string(st))
 	}
-	rows, err := s.query(ctx, s.r, `SELECT e.run_id FROM run_exec e JOIN runs r ON r.id = e.run_id
+	ids, err := queryAll(ctx, s, s.r, scanString, `SELECT e.run_id FROM run_exec e JOIN runs r ON r.id = e.run_id
 		WHERE e.lease_id <> '' AND e.lease_expires_at < ? AND r.state NOT IN (`+placeholders(len(terminalStates))+`)
 		ORDER BY e.run_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list expired leases: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // GetExec implements run.ExecStore. A run the scheduler has not seen yet
@@ -411,19 +393,13 @@ func (s *Store) AppendRunLog(ctx context.Context, c run.LogChunk) (int64, error)
 
 // RunLogs implements run.ExecStore.
 func (s *Store) RunLogs(ctx context.Context, runID string, afterID int64, limit int) ([]run.LogChunk, error) {
-	rows, err := s.query(ctx, s.r, "SELECT id, phase, body, at FROM run_logs WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?",
-		runID, afterID, clampLimit(limit))
+	out, err := queryAll(ctx, s, s.r, func(row rowScanner) (run.LogChunk, error) {
+		c := run.LogChunk{RunID: runID}
+		err := row.Scan(&c.ID, &c.Phase, &c.Body, timeScan{&c.At})
+		return c, err
+	}, "SELECT id, phase, body, at FROM run_logs WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?", runID, afterID, clampLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("read log of run %s: %w", runID, err)
 	}
-	defer rows.Close()
-	var out []run.LogChunk
-	for rows.Next() {
-		c := run.LogChunk{RunID: runID}
-		if err := rows.Scan(&c.ID, &c.Phase, &c.Body, timeScan{&c.At}); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -173,53 +173,27 @@ func (s *Store) ListRuns(ctx context.Context, f run.Filter, cursor string, limit
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	runs, err := s.queryRuns(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, limit+1)...)
+	runs, err := queryAll(ctx, s, s.r, scanRun, q+" ORDER BY id DESC LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs: %w", err)
 	}
-	next := ""
-	if len(runs) > limit {
-		runs = runs[:limit]
-		next = idCursor(runs[limit-1].ID)
-	}
+	runs, next := page(runs, limit, func(r run.Run) string { return idCursor(r.ID) })
 	return runs, next, nil
-}
-
-func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]run.Run, error) {
-	rows, err := s.query(ctx, s.r, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []run.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // RunHistory implements run.Store.
 func (s *Store) RunHistory(ctx context.Context, id string) ([]run.Transition, error) {
-	rows, err := s.query(ctx, s.r, "SELECT run_id, state, at, actor, note FROM run_transitions WHERE run_id = ? ORDER BY id", id)
+	out, err := queryAll(ctx, s, s.r, func(row rowScanner) (run.Transition, error) {
+		var t run.Transition
+		var state string
+		err := row.Scan(&t.RunID, &state, timeScan{&t.At}, &t.Actor, &t.Note)
+		t.State = run.State(state)
+		return t, err
+	}, "SELECT run_id, state, at, actor, note FROM run_transitions WHERE run_id = ? ORDER BY id", id)
 	if err != nil {
 		return nil, fmt.Errorf("history of run %s: %w", id, err)
 	}
-	defer rows.Close()
-	var out []run.Transition
-	for rows.Next() {
-		var t run.Transition
-		var state string
-		if err := rows.Scan(&t.RunID, &state, timeScan{&t.At}, &t.Actor, &t.Note); err != nil {
-			return nil, err
-		}
-		t.State = run.State(state)
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RunsForEvent implements run.Store. Each part uses an index (commit_sha;
@@ -251,7 +225,7 @@ func (s *Store) RunsForEvent(ctx context.Context, stackIDs []string, sha, branch
 		if !p.on {
 			continue
 		}
-		runs, err := s.queryRuns(ctx, "SELECT "+runColumns+" FROM runs WHERE "+p.where, p.args...)
+		runs, err := queryAll(ctx, s, s.r, scanRun, "SELECT "+runColumns+" FROM runs WHERE "+p.where, p.args...)
 		if err != nil {
 			return nil, fmt.Errorf("runs for event: %w", err)
 		}

@@ -37,21 +37,15 @@ func (s *Store) DeleteStackVariable(ctx context.Context, stackID, name string) e
 
 // ListStackVariables implements run.VariableStore.
 func (s *Store) ListStackVariables(ctx context.Context, stackID string) ([]run.Variable, error) {
-	rows, err := s.query(ctx, s.r, `SELECT name, secret, value, value_sealed, updated_at FROM stack_variables
-		WHERE stack_id = ? ORDER BY name`, stackID)
+	out, err := queryAll(ctx, s, s.r, func(row rowScanner) (run.Variable, error) {
+		v := run.Variable{StackID: stackID}
+		err := row.Scan(&v.Name, &v.Secret, &v.Value, &v.Sealed, timeScan{&v.UpdatedAt})
+		return v, err
+	}, "SELECT name, secret, value, value_sealed, updated_at FROM stack_variables WHERE stack_id = ? ORDER BY name", stackID)
 	if err != nil {
 		return nil, fmt.Errorf("list variables of stack %s: %w", stackID, err)
 	}
-	defer rows.Close()
-	out := []run.Variable{}
-	for rows.Next() {
-		v := run.Variable{StackID: stackID}
-		if err := rows.Scan(&v.Name, &v.Secret, &v.Value, &v.Sealed, timeScan{&v.UpdatedAt}); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CreateWorkerPool implements run.PoolStore.
@@ -74,20 +68,11 @@ func scanWorkerPool(row interface{ Scan(...any) error }) (run.Pool, error) {
 
 // ListWorkerPools implements run.PoolStore.
 func (s *Store) ListWorkerPools(ctx context.Context) ([]run.Pool, error) {
-	rows, err := s.query(ctx, s.r, "SELECT "+workerPoolCols+" FROM worker_pools ORDER BY id")
+	out, err := queryAll(ctx, s, s.r, scanWorkerPool, "SELECT "+workerPoolCols+" FROM worker_pools ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list worker pools: %w", err)
 	}
-	defer rows.Close()
-	out := []run.Pool{}
-	for rows.Next() {
-		p, err := scanWorkerPool(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // WorkerPoolByTokenHash implements run.PoolStore.

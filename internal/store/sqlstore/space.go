@@ -79,20 +79,11 @@ func (s *Store) GetSpace(ctx context.Context, id string) (space.Space, error) {
 
 // ListSpaces implements space.Store.
 func (s *Store) ListSpaces(ctx context.Context) ([]space.Space, error) {
-	rows, err := s.query(ctx, s.r, "SELECT "+spaceCols+" FROM spaces ORDER BY id")
+	out, err := queryAll(ctx, s, s.r, scanSpace, "SELECT "+spaceCols+" FROM spaces ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list spaces: %w", err)
 	}
-	defer rows.Close()
-	var out []space.Space
-	for rows.Next() {
-		sp, err := scanSpace(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list spaces: %w", err)
-		}
-		out = append(out, sp)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // UpdateSpace implements space.Store.
@@ -202,18 +193,5 @@ func describeContents(children, integrations []string) string {
 
 // ids runs a query selecting one text column.
 func (s *Store) ids(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
-	rows, err := s.query(ctx, q, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, q, scanString, query, args...)
 }

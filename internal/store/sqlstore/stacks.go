@@ -149,37 +149,17 @@ func (s *Store) ListStacks(ctx context.Context, f stack.Filter, cursor string, l
 		if len(f.Spaces) == 0 {
 			return []stack.Stack{}, "", nil
 		}
-		where += " AND space_id IN (?" + strings.Repeat(", ?", len(f.Spaces)-1) + ")"
+		where += " AND space_id IN (" + placeholders(len(f.Spaces)) + ")"
 		for _, sp := range f.Spaces {
 			args = append(args, sp)
 		}
 	}
-	out, err := s.queryStacks(ctx, "SELECT "+stackCols+" FROM stacks WHERE "+where+" ORDER BY id LIMIT ?", append(args, limit+1)...)
+	out, err := queryAll(ctx, s, s.r, scanStack, "SELECT "+stackCols+" FROM stacks WHERE "+where+" ORDER BY id LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list stacks: %w", err)
 	}
-	if len(out) > limit {
-		out = out[:limit]
-		return out, idCursor(out[limit-1].ID), nil
-	}
-	return out, "", nil
-}
-
-func (s *Store) queryStacks(ctx context.Context, query string, args ...any) ([]stack.Stack, error) {
-	rows, err := s.query(ctx, s.r, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make([]stack.Stack, 0, 64)
-	for rows.Next() {
-		st, err := scanStack(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, rows.Err()
+	out, next := page(out, limit, func(st stack.Stack) string { return idCursor(st.ID) })
+	return out, next, nil
 }
 
 // ListStacksByRepository implements stack.Store.
@@ -188,7 +168,7 @@ func (s *Store) ListStacksByRepository(ctx context.Context, integrationID string
 	if query == "" {
 		return []stack.Stack{}, nil
 	}
-	out, err := s.queryStacks(ctx, query, args...)
+	out, err := queryAll(ctx, s, s.r, scanStack, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list stacks of %s project %d (%s): %w", integrationID, projectID, path, err)
 	}

@@ -58,27 +58,12 @@ func (s *Store) ListStateVersions(ctx context.Context, stackID, cursor string, l
 		}
 		q, args = q+" AND id < ?", append(args, before)
 	}
-	rows, err := s.query(ctx, s.r, q+" ORDER BY id DESC LIMIT ?", append(args, limit+1)...)
+	out, err := queryAll(ctx, s, s.r, func(row rowScanner) (state.Version, error) { return scanStateVersion(row) },
+		q+" ORDER BY id DESC LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list state versions of %s: %w", stackID, err)
 	}
-	defer rows.Close()
-	out := []state.Version{}
-	for rows.Next() {
-		v, err := scanStateVersion(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = idCursor(strconv.FormatInt(out[limit-1].ID, 10))
-	}
+	out, next := page(out, limit, func(v state.Version) string { return idCursor(strconv.FormatInt(v.ID, 10)) })
 	return out, next, nil
 }
 

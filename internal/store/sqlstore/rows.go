@@ -1,0 +1,46 @@
+package sqlstore
+
+import "context"
+
+// rowScanner is what the scan functions read from: a *sql.Row or *sql.Rows.
+type rowScanner = interface{ Scan(...any) error }
+
+// queryAll runs query on q and reads every row with scan. The result is
+// never nil, so an empty list encodes as [] rather than null.
+func queryAll[T any](ctx context.Context, s *Store, q querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := s.query(ctx, q, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scanString reads a one-column row of text (an id).
+func scanString(row rowScanner) (string, error) {
+	var v string
+	err := row.Scan(&v)
+	return v, err
+}
+
+// page cuts a list read with LIMIT limit+1 down to limit rows and returns
+// the cursor of the page after it, made from the last row kept, or "" when
+// this was the last page.
+func page[T any](out []T, limit int, cursor func(T) string) ([]T, string) {
+	if len(out) <= limit {
+		return out, ""
+	}
+	out = out[:limit]
+	return out, cursor(out[limit-1])
+}
