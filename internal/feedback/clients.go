@@ -19,7 +19,7 @@ type Integrations interface {
 }
 
 // NewClientFunc builds a client-go client for an endpoint with the
-// integration's HTTP client and client-go's retries off
+// integration's HTTP client and client-go's retries and rate limiter off
 // (gitlab.Checker.NewClient).
 type NewClientFunc func(ep vcs.Endpoint) (*gl.Client, error)
 
@@ -65,18 +65,6 @@ func (c *Clients) Client(ctx context.Context, integrationID string) (*gl.Client,
 	if err != nil {
 		return nil, fmt.Errorf("gitlab client of integration %s: %w", it.ID, err)
 	}
-	// Pacing is the dispatcher's (Retry-After, RateLimit-Reset, a pause of
-	// the integration on 429). client-go would otherwise configure its own
-	// limiter from the first response's RateLimit-Limit, replacing it while
-	// concurrent requests read it (a data race in client-go v1.46.0).
-	if err := gl.WithCustomLimiter(noLimiter{})(client); err != nil {
-		return nil, fmt.Errorf("gitlab client of integration %s: %w", it.ID, err)
-	}
 	c.cache[it.ID] = cachedClient{updated: it.UpdatedAt, client: client}
 	return client, nil
 }
-
-// noLimiter lets every request through at once.
-type noLimiter struct{}
-
-func (noLimiter) Wait(context.Context) error { return nil }

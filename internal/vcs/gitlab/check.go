@@ -46,8 +46,12 @@ func NewChecker(allowHosts []string, log *slog.Logger, opts ...CheckerOption) *C
 }
 
 // NewClient returns a client-go client for ep with the integration's HTTP
-// client. Retries are off: callers that want them (the feedback writer) add
-// their own, durable ones.
+// client. Retries and client-go's rate limiter are off: there is one retry
+// and pacing policy, that of the callers that retry (the feedback writer
+// honours Retry-After and RateLimit-Reset and pauses an integration on 429;
+// the job queue retries its jobs). client-go would otherwise set its
+// limiter up from the first response's RateLimit-Limit, replacing it while
+// concurrent requests of a shared client read it (a data race in v1.46.0).
 func (c *Checker) NewClient(ep vcs.Endpoint) (*gl.Client, error) {
 	hc, baseURL, err := c.httpClient(ep)
 	if err != nil {
@@ -57,6 +61,7 @@ func (c *Checker) NewClient(ep vcs.Endpoint) (*gl.Client, error) {
 		gl.WithBaseURL(baseURL),
 		gl.WithHTTPClient(hc),
 		gl.WithoutRetries(),
+		gl.WithCustomLimiter(noLimiter{}),
 		gl.WithURLWarningLogger(c.log),
 	)
 	if err != nil {
@@ -150,3 +155,8 @@ func wrapField(field string, err error, format string, args ...any) error {
 	e.Err = err
 	return e
 }
+
+// noLimiter lets every request through at once (see NewClient).
+type noLimiter struct{}
+
+func (noLimiter) Wait(context.Context) error { return nil }
