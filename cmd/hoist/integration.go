@@ -21,10 +21,11 @@ func runIntegration(ctx context.Context, e *env, args []string) error {
 
 func runIntegrationGitLab(ctx context.Context, e *env, args []string) error {
 	return runGroup(ctx, e, "integration gitlab", map[string]command{
-		"create":        {"connect a GitLab", gitlabCreate},
-		"update":        {"change a GitLab integration (all but its name)", gitlabUpdate},
-		"test":          {"check the integration's token against GitLab again", gitlabTest},
-		"rotate-secret": {"replace the webhook secret (the old one stops working at once)", gitlabRotate},
+		"create":         {"connect a GitLab", gitlabCreate},
+		"update":         {"change a GitLab integration (all but its name)", gitlabUpdate},
+		"test":           {"check the integration's token against GitLab again", gitlabTest},
+		"rotate-secret":  {"replace the webhook secret (the old one stops working at once)", gitlabRotate},
+		"create-webhook": {"add Hoist's webhook to a GitLab project (or update the one already there)", gitlabCreateWebhook},
 	}, args)
 }
 
@@ -282,7 +283,34 @@ func gitlabRotate(ctx context.Context, e *env, args []string) error {
 	if err := printIntegration(e, cf, it); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stderr, "the old webhook secret no longer works: update the secret token of the GitLab webhooks")
+	fmt.Fprintln(e.stderr, "the old webhook secret no longer works: webhooks Hoist created have the new one "+
+		"(unless warned above); update the secret token of the others in GitLab")
+	return nil
+}
+
+func gitlabCreateWebhook(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "integration gitlab create-webhook", "ID --repository GROUP/PROJECT")
+	cf := addClientFlags(fs)
+	repo := fs.String("repository", "", "the GitLab project, `GROUP/PROJECT`")
+	c, id, err := cf.parseID(e, args, "integration id")
+	if err != nil {
+		return err
+	}
+	if *repo == "" {
+		return usageError{"integration gitlab create-webhook: --repository is required"}
+	}
+	h, err := c.CreateGitLabWebhook(ctx, id, apiclient.CreateGitLabWebhook{Repository: *repo})
+	if err != nil {
+		return err
+	}
+	if cf.json() {
+		return writeJSON(e.stdout, h)
+	}
+	what := "updated the existing"
+	if h.Created {
+		what = "added the"
+	}
+	fmt.Fprintf(e.stdout, "%s webhook %d of %s (project %d) -> %s\n", what, h.HookID, h.Repository, h.ProjectID, h.URL)
 	return nil
 }
 

@@ -143,3 +143,29 @@ func (c *Client) RotateGitLabWebhookSecret(ctx context.Context, id string) (*Int
 	}
 	return &it, nil
 }
+
+// CreateGitLabWebhook is the body of POST
+// /api/v1/integrations/gitlab/{id}/webhooks.
+type CreateGitLabWebhook struct {
+	Repository string `json:"repository"`
+}
+
+// GitLabWebhook is the hook Hoist created (Created) or updated in GitLab.
+type GitLabWebhook struct {
+	Repository string `json:"repository"`
+	ProjectID  int64  `json:"project_id"`
+	HookID     int64  `json:"hook_id"`
+	URL        string `json:"url"`
+	Created    bool   `json:"created"`
+}
+
+// CreateGitLabWebhook has Hoist add its webhook to a GitLab project (push,
+// tag push and merge request events, SSL verification on), or update the
+// hook already pointing at the integration's endpoint.
+func (c *Client) CreateGitLabWebhook(ctx context.Context, id string, in CreateGitLabWebhook) (*GitLabWebhook, error) {
+	var h GitLabWebhook
+	if err := c.do(ctx, http.MethodPost, gitlabPath+"/"+esc(id)+"/webhooks", nil, in, &h); err != nil {
+		return nil, err
+	}
+	return &h, nil
+}

@@ -142,7 +142,8 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		return nil, errors.Join(err, ln.Close())
 	}
 	integrations := integration.NewService(integration.Config{
-		Store: store, Access: spaces, Checker: newChecker(cfg), Box: box,
+		Store: store, Access: spaces, Checker: newChecker(cfg), Box: box, Audit: store,
+		Hooks: integration.GitLabHooks{NewClient: newChecker(cfg).NewClient},
 		PublicURL: publicURL, AllowHosts: cfg.AllowGitLabHosts, Clock: cfg.Clock, Logger: log,
 	})
 	stacks := stack.NewService(stack.Config{Store: store, Access: spaces, Integrations: store,

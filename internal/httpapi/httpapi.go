@@ -119,6 +119,7 @@ func (a *API) registerRoutes() {
 	a.authed("DELETE /api/v1/integrations/gitlab/{id}", a.deleteIntegration)
 	a.authed("POST /api/v1/integrations/gitlab/{id}/test", a.testIntegration)
 	a.authed("POST /api/v1/integrations/gitlab/{id}/rotate-webhook-secret", a.rotateWebhookSecret)
+	a.authed("POST /api/v1/integrations/gitlab/{id}/webhooks", a.createWebhook)
 
 	a.authed("GET /api/v1/audit", a.listAudit)
 

@@ -26,9 +26,13 @@ type AccessResolver interface {
 
 // Config wires a Service.
 type Config struct {
-	Store      Store
-	Access     AccessResolver
-	Checker    vcs.TokenChecker
+	Store   Store
+	Access  AccessResolver
+	Checker vcs.TokenChecker
+	// Hooks creates project webhooks (CreateWebhook) and updates them after
+	// a secret rotation; Audit records and finds them. nil: no hooks.
+	Hooks      HookClient
+	Audit      audit.Store
 	Box        *secret.Box
 	PublicURL  string   // Hoist's public base URL, for webhook endpoints
 	AllowHosts []string // hosts allowed to be link-local (--allow-gitlab-host)

@@ -46,7 +46,8 @@ func (s *Service) Test(ctx context.Context, actor, id string) (TestResult, error
 }
 
 // RotateWebhookSecret replaces the webhook secret; the old one stops
-// working at once.
+// working at once. Hooks Hoist created (CreateWebhook) are updated; those
+// it could not update are warnings.
 func (s *Service) RotateWebhookSecret(ctx context.Context, actor, id string) (View, error) {
 	it, _, err := s.loadForChange(ctx, actor, id)
 	if err != nil {
@@ -59,7 +60,13 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, actor, id string) (Vi
 		return View{}, fmt.Errorf("rotate webhook secret of %s: %w", id, err)
 	}
 	s.log.InfoContext(ctx, "integration webhook secret rotated", "integration_id", id, "actor", actor)
-	return s.detailed(it)
+	v, err := s.detailed(it)
+	if err != nil {
+		return View{}, err
+	}
+	// The hooks Hoist created get the new secret at once.
+	v.Warnings = append(v.Warnings, s.updateHooks(ctx, it)...)
+	return v, nil
 }
 
 // Delete removes the integration and frees its id. (Stacks that use it will
