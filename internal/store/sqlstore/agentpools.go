@@ -49,14 +49,12 @@ func (s *Store) GetAgentPool(ctx context.Context, id string) (vcsagent.Pool, err
 // ListAgentPools implements vcsagent.Store.
 func (s *Store) ListAgentPools(ctx context.Context, cursor string, limit int) ([]vcsagent.Pool, string, error) {
 	limit = clampLimit(limit)
-	after := ""
-	if cursor != "" {
-		var err error
-		if after, err = parseIDCursor(cursor); err != nil {
-			return nil, "", err
-		}
+	where, args, err := afterID(cursor)
+	if err != nil {
+		return nil, "", err
 	}
-	out, err := queryAll(ctx, s, s.r, scanAgentPool, "SELECT "+agentPoolCols+" FROM vcs_agent_pools WHERE id > ? ORDER BY id LIMIT ?", after, limit+1)
+	out, err := queryAll(ctx, s, s.r, scanAgentPool, "SELECT "+agentPoolCols+" FROM vcs_agent_pools WHERE "+where+" ORDER BY id LIMIT ?",
+		append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list VCS agent pools: %w", err)
 	}

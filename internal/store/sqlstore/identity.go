@@ -75,15 +75,12 @@ func (s *Store) GetUser(ctx context.Context, id string) (identity.User, error) {
 // ListUsers implements identity.Store.
 func (s *Store) ListUsers(ctx context.Context, cursor string, limit int) ([]identity.User, string, error) {
 	limit = clampLimit(limit)
-	after := ""
-	if cursor != "" {
-		var err error
-		if after, err = parseIDCursor(cursor); err != nil {
-			return nil, "", err
-		}
+	where, args, err := afterID(cursor)
+	if err != nil {
+		return nil, "", err
 	}
-	out, err := queryAll(ctx, s, s.r, scanUser, `SELECT id, username, password_hash, created_at FROM users
-		WHERE id > ? ORDER BY id LIMIT ?`, after, limit+1)
+	out, err := queryAll(ctx, s, s.r, scanUser, "SELECT id, username, password_hash, created_at FROM users WHERE "+where+
+		" ORDER BY id LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list users: %w", err)
 	}

@@ -98,10 +98,8 @@ func (s *Store) ListIntegrations(ctx context.Context, f integration.Filter, curs
 		cond := "is_default = ?"
 		args = append(args, true)
 		if len(f.Spaces) > 0 {
-			cond += " OR space_id IN (" + placeholders(len(f.Spaces)) + ")"
-			for _, sp := range f.Spaces {
-				args = append(args, sp)
-			}
+			inSpaces, spaceArgs := in("space_id", f.Spaces)
+			cond, args = cond+" OR "+inSpaces, append(args, spaceArgs...)
 		}
 		where += " AND (" + cond + ")"
 	}

@@ -62,22 +62,16 @@ func (s *Store) GetModule(ctx context.Context, id string) (module.Module, error)
 // ListModules implements module.Store.
 func (s *Store) ListModules(ctx context.Context, f module.Filter, cursor string, limit int) ([]module.Module, string, error) {
 	limit = clampLimit(limit)
-	where, args := "1 = 1", []any{}
-	if cursor != "" {
-		after, err := parseIDCursor(cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		where, args = "id > ?", append(args, after)
+	where, args, err := afterID(cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	if !f.All {
 		if len(f.Spaces) == 0 {
 			return []module.Module{}, "", nil
 		}
-		where += " AND space_id IN (" + placeholders(len(f.Spaces)) + ")"
-		for _, sp := range f.Spaces {
-			args = append(args, sp)
-		}
+		cond, spaceArgs := in("space_id", f.Spaces)
+		where, args = where+" AND "+cond, append(args, spaceArgs...)
 	}
 	out, err := queryAll(ctx, s, s.r, scanModule, "SELECT "+moduleCols+" FROM modules WHERE "+where+" ORDER BY id LIMIT ?", append(args, limit+1)...)
 	if err != nil {

@@ -44,3 +44,26 @@ func page[T any](out []T, limit int, cursor func(T) string) ([]T, string) {
 	out = out[:limit]
 	return out, cursor(out[limit-1])
 }
+
+// afterID returns the keyset condition of a listing ordered by id that
+// resumes after cursor, with its arguments.
+func afterID(cursor string) (string, []any, error) {
+	if cursor == "" {
+		return "1 = 1", nil, nil
+	}
+	after, err := parseIDCursor(cursor)
+	if err != nil {
+		return "", nil, err
+	}
+	return "id > ?", []any{after}, nil
+}
+
+// in returns "col IN (?, …)" over vals, with vals as arguments; vals must
+// not be empty.
+func in(col string, vals []string) (string, []any) {
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return col + " IN (" + placeholders(len(vals)) + ")", args
+}

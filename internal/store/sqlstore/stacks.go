@@ -133,13 +133,9 @@ func (s *Store) GetStack(ctx context.Context, id string) (stack.Stack, error) {
 // ListStacks implements stack.Store.
 func (s *Store) ListStacks(ctx context.Context, f stack.Filter, cursor string, limit int) ([]stack.Stack, string, error) {
 	limit = clampLimit(limit)
-	where, args := "1 = 1", []any{}
-	if cursor != "" {
-		after, err := parseIDCursor(cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		where, args = "id > ?", append(args, after)
+	where, args, err := afterID(cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	if f.Space != "" {
 		where += " AND space_id = ?"
@@ -149,10 +145,8 @@ func (s *Store) ListStacks(ctx context.Context, f stack.Filter, cursor string, l
 		if len(f.Spaces) == 0 {
 			return []stack.Stack{}, "", nil
 		}
-		where += " AND space_id IN (" + placeholders(len(f.Spaces)) + ")"
-		for _, sp := range f.Spaces {
-			args = append(args, sp)
-		}
+		cond, spaceArgs := in("space_id", f.Spaces)
+		where, args = where+" AND "+cond, append(args, spaceArgs...)
 	}
 	out, err := queryAll(ctx, s, s.r, scanStack, "SELECT "+stackCols+" FROM stacks WHERE "+where+" ORDER BY id LIMIT ?", append(args, limit+1)...)
 	if err != nil {
