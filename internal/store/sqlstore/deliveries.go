@@ -34,8 +34,17 @@ func (s *Store) WebhookSecretSealed(ctx context.Context, integrationID string) (
 // then one multi-row INSERT for the deliveries and one for their jobs, so
 // a batch costs a handful of statements rather than two per delivery. The
 // statements are prepared once per batch size, before the transaction pins
-// SQLite's one write connection.
+// SQLite's one write connection. PostgreSQL does the same in one statement
+// (insertDeliveriesOneStatement).
 func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) ([]webhook.Inserted, error) {
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	if s.d.Name() == "postgres" {
+		if out, ok, err := s.insertDeliveriesOneStatement(ctx, ds); ok || err != nil {
+			return out, err
+		}
+	}
 	secretCheck, err := s.hotStmt(ctx, s.w, "SELECT webhook_secret_sealed FROM integrations WHERE id = ? AND provider = 'gitlab'")
 	if err != nil {
 		return nil, err
@@ -173,7 +182,7 @@ func (s *Store) deliveryInsertError(err error, integrationID string) error {
 }
 
 // duplicateDelivery answers for a delivery stored before under its key.
-func (s *Store) duplicateDelivery(ctx context.Context, tx *sql.Tx, d webhook.NewDelivery) (webhook.Inserted, error) {
+func (s *Store) duplicateDelivery(ctx context.Context, tx querier, d webhook.NewDelivery) (webhook.Inserted, error) {
 	dup := webhook.Inserted{Duplicate: true}
 	var status string
 	err := s.queryRow(ctx, tx, "SELECT id, status FROM webhook_deliveries WHERE integration_id = ? AND dedupe_key = ?",
