@@ -2,9 +2,15 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/run"
@@ -26,6 +32,8 @@ type runs struct {
 	state   *state.Service
 	pool    *worker.Pool
 	cfg     Config
+	// loopback serves the state backend to the embedded pool's OpenTofu.
+	loopback *http.Server
 }
 
 func newRuns(cfg Config, store *sqlstore.Store, spaces *space.Service, box *secret.Box) *runs {
@@ -43,9 +51,15 @@ func (r *runs) notify(context.Context, string, *vcs.Event) error {
 	return nil
 }
 
-// start runs the scheduler and, unless disabled, the embedded worker pool
-// against the server's own URL.
-func (r *runs) start(ctx context.Context, serverURL string) error {
+// start runs the scheduler and, unless disabled, the embedded worker pool.
+// The pool talks to the run service in-process; its OpenTofu reaches the
+// state backend (handler's /api/v1/state/ paths) on a listener of its own,
+// plain HTTP on the loopback interface. Through the public listener it
+// would have to trust the server's certificate (a private CA with
+// --tls-cert, which SSL_CERT_FILE could add only by replacing the system
+// roots that provider downloads need) and reach the listen address (which
+// may be an interface or a name that only clients resolve).
+func (r *runs) start(ctx context.Context, handler http.Handler) error {
 	r.service.Start(ctx)
 	if r.cfg.WorkerSlots < 0 {
 		return nil // no embedded workers: remote workers only
@@ -58,10 +72,14 @@ func (r *runs) start(ctx context.Context, serverURL string) error {
 	if slots == 0 {
 		slots = DefaultWorkerSlots
 	}
+	stateURL, err := r.listenLoopback(handler)
+	if err != nil {
+		return err
+	}
 	host, _ := os.Hostname()
 	r.pool = worker.Start(ctx, worker.Config{Server: worker.Local{Service: r.service, Pool: run.EmbeddedPool},
-		ID: "embedded@" + host, Slots: slots, TofuPath: r.cfg.TofuPath, StateURL: serverURL + "/api/v1/state",
-		RegistryHost: hostOf(r.cfg.PublicURL), TrustCAFile: r.cfg.TLSCertFile, WorkDir: dir, Getenv: r.cfg.Getenv, Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second})
+		ID: "embedded@" + host, Slots: slots, TofuPath: r.cfg.TofuPath, StateURL: stateURL,
+		RegistryHost: hostOf(r.cfg.PublicURL), WorkDir: dir, Getenv: r.cfg.Getenv, Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second})
 	return nil
 }
 
@@ -71,7 +89,43 @@ func (r *runs) stop() {
 	if r.pool != nil {
 		r.pool.Stop()
 	}
+	if r.loopback != nil {
+		_ = r.loopback.Close() // after the pool: no OpenTofu is left to call it
+	}
 	r.service.Stop()
+}
+
+// statePrefix is all the loopback listener serves.
+const statePrefix = "/api/v1/state/"
+
+// listenLoopback serves handler's state backend on a free port of the
+// loopback interface (IPv4, else IPv6) and returns its base URL. It is
+// never exposed beyond the host, and it authenticates exactly like the
+// public listener (the run's state token).
+func (r *runs) listenLoopback(handler http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		var err6 error
+		if ln, err6 = net.Listen("tcp", "[::1]:0"); err6 != nil {
+			return "", fmt.Errorf("listen on the loopback interface for the embedded workers: %w", errors.Join(err, err6))
+		}
+	}
+	only := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !strings.HasPrefix(req.URL.Path, statePrefix) {
+			http.NotFound(w, req)
+			return
+		}
+		handler.ServeHTTP(w, req)
+	})
+	r.loopback = &http.Server{Handler: only, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(r.cfg.Logger.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := r.loopback.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.cfg.Logger.Error("state backend listener of the embedded workers", "error", err)
+		}
+	}()
+	return "http://" + ln.Addr().String() + strings.TrimSuffix(statePrefix, "/"), nil
 }
 
 // hostOf is the host (and port) of a URL; "" when there is none.
