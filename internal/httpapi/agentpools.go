@@ -79,11 +79,7 @@ func (a *API) listAgentPools(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[agentPoolJSON]{Items: make([]agentPoolJSON, 0, len(views)), NextCursor: next}
-	for _, v := range views {
-		out.Items = append(out.Items, toAgentPoolJSON(v, ""))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(views, next, func(v vcsagent.View) agentPoolJSON { return toAgentPoolJSON(v, "") }))
 	return nil
 }
 

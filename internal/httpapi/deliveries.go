@@ -49,11 +49,7 @@ func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[deliveryJSON]{Items: make([]deliveryJSON, 0, len(ds)), NextCursor: next}
-	for _, d := range ds {
-		out.Items = append(out.Items, toDeliveryJSON(d, false))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(ds, next, func(d webhook.Delivery) deliveryJSON { return toDeliveryJSON(d, false) }))
 	return nil
 }
 

@@ -68,12 +68,9 @@ func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[apiKeyJSON]{Items: make([]apiKeyJSON, 0, len(keys)), NextCursor: next}
-	for _, k := range keys {
-		out.Items = append(out.Items, apiKeyJSON{ID: k.Key.ID, Name: k.Key.Name, Roles: toRoles(k.Roles),
-			CreatedAt: k.Key.CreatedAt, CreatedBy: k.Key.CreatedBy})
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(keys, next, func(k identity.KeyWithRoles) apiKeyJSON {
+		return apiKeyJSON{ID: k.Key.ID, Name: k.Key.Name, Roles: toRoles(k.Roles), CreatedAt: k.Key.CreatedAt, CreatedBy: k.Key.CreatedBy}
+	}))
 	return nil
 }
 
@@ -114,11 +111,9 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[userJSON]{Items: make([]userJSON, 0, len(users)), NextCursor: next}
-	for _, u := range users {
-		out.Items = append(out.Items, userJSON{ID: u.User.ID, Username: u.User.Username, Roles: toRoles(u.Roles), CreatedAt: u.User.CreatedAt})
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(users, next, func(u identity.UserWithRoles) userJSON {
+		return userJSON{ID: u.User.ID, Username: u.User.Username, Roles: toRoles(u.Roles), CreatedAt: u.User.CreatedAt}
+	}))
 	return nil
 }
 

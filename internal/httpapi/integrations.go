@@ -102,11 +102,7 @@ func (a *API) listIntegrations(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[integrationJSON]{Items: make([]integrationJSON, 0, len(views)), NextCursor: next}
-	for _, v := range views {
-		out.Items = append(out.Items, toIntegrationJSON(v))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(views, next, toIntegrationJSON))
 	return nil
 }
 

@@ -90,11 +90,7 @@ func (a *API) listModules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[moduleJSON]{Items: make([]moduleJSON, 0, len(views)), NextCursor: next}
-	for _, v := range views {
-		out.Items = append(out.Items, toModuleJSON(v))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(views, next, toModuleJSON))
 	return nil
 }
 
@@ -124,11 +120,7 @@ func (a *API) listModuleVersions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[moduleVersionJSON]{Items: make([]moduleVersionJSON, 0, len(vs)), NextCursor: next}
-	for _, v := range vs {
-		out.Items = append(out.Items, toModuleVersionJSON(v))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(vs, next, toModuleVersionJSON))
 	return nil
 }
 

@@ -19,6 +19,16 @@ type page[T any] struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// pageOf is items in their wire form, as one page; items is never null
+// on the wire.
+func pageOf[T, J any](items []T, next string, toJSON func(T) J) page[J] {
+	out := page[J]{Items: make([]J, 0, len(items)), NextCursor: next}
+	for _, it := range items {
+		out.Items = append(out.Items, toJSON(it))
+	}
+	return out
+}
+
 // pageParams reads ?cursor= and ?limit= (1–200, default 50).
 func pageParams(r *http.Request) (cursor string, limit int, err error) {
 	q := r.URL.Query()

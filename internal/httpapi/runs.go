@@ -8,6 +8,7 @@ import (
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/state"
 )
 
 // registerRunRoutes registers the runs API (SPEC §6.2), stack variables,
@@ -95,11 +96,7 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[runJSON]{Items: make([]runJSON, 0, len(views)), NextCursor: next}
-	for _, v := range views {
-		out.Items = append(out.Items, toRunJSON(v))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(views, next, toRunJSON))
 	return nil
 }
 
@@ -240,11 +237,7 @@ func (a *API) listVariables(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[variableJSON]{Items: make([]variableJSON, 0, len(vs))}
-	for _, v := range vs {
-		out.Items = append(out.Items, toVariableJSON(v))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(vs, "", toVariableJSON))
 	return nil
 }
 
@@ -297,11 +290,9 @@ func (a *API) listStateVersions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[stateVersionJSON]{Items: make([]stateVersionJSON, 0, len(vs)), NextCursor: next}
-	for _, v := range vs {
-		out.Items = append(out.Items, stateVersionJSON{ID: v.ID, Serial: v.Serial, Lineage: v.Lineage, Run: v.RunID, Size: v.Size, CreatedAt: v.CreatedAt})
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(vs, next, func(v state.Version) stateVersionJSON {
+		return stateVersionJSON{ID: v.ID, Serial: v.Serial, Lineage: v.Lineage, Run: v.RunID, Size: v.Size, CreatedAt: v.CreatedAt}
+	}))
 	return nil
 }
 
@@ -318,11 +309,9 @@ func (a *API) listWorkerPools(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[workerPoolJSON]{Items: make([]workerPoolJSON, 0, len(ps))}
-	for _, p := range ps {
-		out.Items = append(out.Items, workerPoolJSON{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, CreatedBy: p.CreatedBy})
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(ps, "", func(p run.Pool) workerPoolJSON {
+		return workerPoolJSON{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, CreatedBy: p.CreatedBy}
+	}))
 	return nil
 }
 

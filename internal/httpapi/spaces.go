@@ -50,11 +50,7 @@ func (a *API) listSpaces(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[spaceJSON]{Items: make([]spaceJSON, 0, len(spaces))}
-	for _, s := range spaces {
-		out.Items = append(out.Items, toSpaceJSON(s))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(spaces, "", toSpaceJSON))
 	return nil
 }
 

@@ -126,11 +126,7 @@ func (a *API) listStacks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[stackJSON]{Items: make([]stackJSON, 0, len(views)), NextCursor: next}
-	for _, v := range views {
-		out.Items = append(out.Items, toStackJSON(v))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(views, next, toStackJSON))
 	return nil
 }
 
