@@ -58,16 +58,48 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.Store, 
 	if err != nil {
 		return nil, errors.Join(err, r.Close(), w.Close())
 	}
-	s, err := sqlstore.New(ctx, sqlstore.Config{Write: w, Read: r, Dialect: dialect{}, Migrations: migs, Logger: log})
+	s, err := migrate(ctx, sqlstore.Config{Write: w, Read: r, Dialect: dialect{}, Migrations: migs, Logger: log})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), r.Close(), w.Close())
 	}
 	return s, nil
 }
 
+// busyTimeout is how long a connection waits for another's lock.
+const busyTimeout = 5 * time.Second
+
+// migrate applies the migrations through sqlstore.New, retrying while the
+// database is busy. Two processes opening a new database at once race to
+// switch it to WAL, and SQLite then answers the loser's BEGIN with
+// SQLITE_BUSY at once, without calling the busy handler (it does so where
+// waiting could deadlock, and while another connection recovers the WAL
+// index). The loser succeeds when it tries again, so retry for as long as
+// the busy timeout would have waited.
+func migrate(ctx context.Context, c sqlstore.Config) (*sqlstore.Store, error) {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		s, err := sqlstore.New(ctx, c)
+		if err == nil || !isBusy(err) || time.Now().Add(wait).After(deadline) {
+			return s, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)") // durable in WAL mode except on power loss of the last commits
