@@ -79,7 +79,7 @@ func (r *runs) start(ctx context.Context, handler http.Handler) error {
 	host, _ := os.Hostname()
 	r.pool = worker.Start(ctx, worker.Config{Server: worker.Local{Service: r.service, Pool: run.EmbeddedPool},
 		ID: "embedded@" + host, Slots: slots, TofuPath: r.cfg.TofuPath, StateURL: stateURL,
-		RegistryHost: hostOf(r.cfg.PublicURL), WorkDir: dir, Getenv: r.cfg.Getenv, Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second})
+		RegistryHost: hostOf(r.cfg.PublicURL), TrustCAFile: r.cfg.TLSCertFile, WorkDir: dir, Getenv: r.cfg.Getenv, Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second})
 	return nil
 }
 

@@ -143,14 +143,9 @@ func (ex *execution) prepare(ctx context.Context, root, phase string) error {
 	if err != nil {
 		return err
 	}
-	vars := []string{"TF_HTTP_USERNAME=" + ex.job.StateUser, "TF_HTTP_PASSWORD=" + ex.job.StateToken}
-	if host := ex.pool.cfg.RegistryHost; host != "" {
-		// Modules from Hoist's registry: the lease's credential, valid while
-		// the lease is, reading what the stack's space can read.
-		vars = append(vars, registry.TokenEnvName(host)+"="+registry.RunToken(ex.job.RunID, ex.job.StateToken))
-	}
-	for _, v := range ex.job.Env {
-		vars = append(vars, v.Name+"="+v.Value)
+	vars, err := ex.tofuVars(home)
+	if err != nil {
+		return err
 	}
 	ex.tofu = tofu.Runner{Path: bin, Env: tofu.Env(tofu.EnvConfig{Path: ex.pool.cfg.Getenv("PATH"), Home: home,
 		CLIConfigFile: cliConfig, Vars: vars})}
@@ -158,6 +153,29 @@ func (ex *execution) prepare(ctx context.Context, root, phase string) error {
 		return fmt.Errorf("init failed: %w", err)
 	}
 	return nil
+}
+
+// tofuVars are the run's own variables for tofu: the state backend's
+// credentials, the registry credential, the trust bundle, then the stack's
+// variables.
+func (ex *execution) tofuVars(home string) ([]string, error) {
+	vars := []string{"TF_HTTP_USERNAME=" + ex.job.StateUser, "TF_HTTP_PASSWORD=" + ex.job.StateToken}
+	if host := ex.pool.cfg.RegistryHost; host != "" {
+		// Modules from Hoist's registry: the lease's credential, valid while
+		// the lease is, reading what the stack's space can read.
+		vars = append(vars, registry.TokenEnvName(host)+"="+registry.RunToken(ex.job.RunID, ex.job.StateToken))
+	}
+	if ca := ex.pool.cfg.TrustCAFile; ca != "" {
+		bundle, err := writeTrustBundle(home, ca, ex.pool.cfg.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		vars = append(vars, "SSL_CERT_FILE="+bundle)
+	}
+	for _, v := range ex.job.Env {
+		vars = append(vars, v.Name+"="+v.Value)
+	}
+	return vars, nil
 }
 
 // fetch downloads the source archive through the server and extracts it.

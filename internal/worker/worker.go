@@ -50,6 +50,11 @@ type Config struct {
 	// run's registry credential for it in TF_TOKEN_<host>. Default: the
 	// host of StateURL.
 	RegistryHost string
+	// TrustCAFile is a PEM file of certificates tofu trusts besides the
+	// system roots (SSL_CERT_FILE, honoured by tofu on Linux): the server's
+	// certificate when a private CA signed it, since OpenTofu discovers
+	// module registries over HTTPS only. "" adds nothing.
+	TrustCAFile string
 	// WorkDir holds the runs' workspaces (default the system temp dir).
 	WorkDir string
 	// Getenv reads PATH for tofu (default os.Getenv).
