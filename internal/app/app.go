@@ -134,6 +134,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	if publicURL == "" {
 		publicURL = schemeOf(tlsCfg) + "://" + ln.Addr().String()
 	}
+	cfg.PublicURL = publicURL // module sources name its host (the embedded workers' registry credential)
 	cfg.agents = tunnel.NewRegistry(log, cfg.Clock)
 	spaces := space.NewService(store, store, cfg.Clock)
 	ids := identity.NewService(store, store, cfg.Clock)
@@ -143,7 +144,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	}
 	integrations := integration.NewService(integration.Config{
 		Store: store, Access: spaces, Checker: newChecker(cfg), Box: box, Audit: store,
-		Hooks: integration.GitLabHooks{NewClient: newChecker(cfg).NewClient},
+		Hooks:     integration.GitLabHooks{NewClient: newChecker(cfg).NewClient},
 		PublicURL: publicURL, AllowHosts: cfg.AllowGitLabHosts, Clock: cfg.Clock, Logger: log,
 	})
 	stacks := stack.NewService(stack.Config{Store: store, Access: spaces, Integrations: store,
@@ -159,7 +160,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Deliveries: hooks.log, Runs: runs.service, State: runs.state, GitLabWrites: writes.service,
 		AgentPools: pools, Agents: cfg.agents})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Users: store, Identity: ids,
-		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Writes: writes.service, AgentPools: pools, Audit: store, Clock: cfg.Clock})
+		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Writes: writes.service, Audit: store, Clock: cfg.Clock})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
