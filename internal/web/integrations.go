@@ -19,9 +19,10 @@ type integrationRow struct {
 }
 
 type sourceControlPage struct {
-	Rows      []integrationRow
-	CanCreate bool
-	More      string // cursor of the next page
+	Rows       []integrationRow
+	CanCreate  bool
+	More       string // cursor of the next page
+	AgentPools bool   // the VCS agent pools page exists
 }
 
 // sourceControl lists the integrations the viewer may see, as the API does.
@@ -35,7 +36,7 @@ func (u *UI) sourceControl(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := sourceControlPage{CanCreate: len(access.Spaces(space.Admin)) > 0, More: next}
+	page := sourceControlPage{CanCreate: len(access.Spaces(space.Admin)) > 0, More: next, AgentPools: u.cfg.AgentPools != nil}
 	for _, v := range views {
 		page.Rows = append(page.Rows, integrationRow{Integration: v.Integration, Manage: integration.CanSeeDetails(v.Integration, access)})
 	}

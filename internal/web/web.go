@@ -26,6 +26,7 @@ import (
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/vcsagent"
 	"github.com/hoistdev/hoist/internal/web/session"
 	"github.com/hoistdev/hoist/internal/webhook"
 )
@@ -52,10 +53,11 @@ type Config struct {
 	Spaces       *space.Service
 	Integrations *integration.Service
 	Launchpad    *launchpad.LaunchPad
-	Stacks       *stack.Service // nil hides the stack pages
-	Deliveries   *webhook.Log   // nil leaves recent deliveries off the details page
-	Runs         *run.Service   // nil hides runs (needs Stacks)
-	Writes       RunWrites      // nil leaves the GitLab writes off the run page
+	Stacks       *stack.Service    // nil hides the stack pages
+	Deliveries   *webhook.Log      // nil leaves recent deliveries off the details page
+	Runs         *run.Service      // nil hides runs (needs Stacks)
+	Writes       RunWrites         // nil leaves the GitLab writes off the run page
+	AgentPools   *vcsagent.Service // nil hides the VCS agent pools page
 	Audit        audit.Store
 	Clock        func() time.Time // default time.Now
 
@@ -142,6 +144,10 @@ func (u *UI) routes() {
 	u.mux.Handle("POST /source-control/gitlab/{id}/rotate-secret", u.form(u.rotateSecret))
 	u.mux.Handle("GET /source-control/gitlab/{id}/delete", u.page(u.deleteIntegrationPage))
 	u.mux.Handle("POST /source-control/gitlab/{id}/delete", u.form(u.deleteIntegration))
+	if u.cfg.AgentPools != nil {
+		u.mux.Handle("GET /source-control/vcs-agent-pools", u.page(u.agentPools))
+		u.mux.Handle("POST /source-control/vcs-agent-pools", u.form(u.createAgentPool))
+	}
 
 	if u.cfg.Stacks != nil {
 		u.mux.Handle("GET /stacks", u.page(u.stacksList))
