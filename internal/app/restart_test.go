@@ -1,26 +1,21 @@
 package app_test
 
 import (
-	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for the schema per test
-
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
+	"github.com/hoistdev/hoist/internal/store/dbtest"
 )
 
 // First start writes the admin secrets with mode 0600 and they work.
@@ -168,30 +163,5 @@ func TestTwoServersOnOnePostgres(t *testing.T) {
 // dropped after the test; it skips the test when the variable is unset.
 func freshSchema(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("HOIST_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("HOIST_TEST_POSTGRES is not set")
-	}
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	schema := "app_test_" + strings.ToLower(rand.Text()[:12])
-	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return fmt.Sprint(u)
+	return dbtest.PostgresURL(t)
 }

@@ -2,53 +2,14 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
+	"github.com/hoistdev/hoist/internal/store/dbtest"
 	"github.com/hoistdev/hoist/internal/store/postgres"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/store/storetest"
 )
-
-// freshSchema creates an empty schema, dropped when the test ends, and
-// returns a URL whose search_path selects it.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("HOIST_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("HOIST_TEST_POSTGRES not set")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 func TestStore(t *testing.T) {
 	t.Parallel()
@@ -57,7 +18,7 @@ func TestStore(t *testing.T) {
 	}
 	storetest.Run(t, storetest.Harness{
 		NewDB: func(t *testing.T) storetest.Opener {
-			dsn := freshSchema(t)
+			dsn := dbtest.PostgresURL(t)
 			return func(ctx context.Context) (*sqlstore.Store, error) { return postgres.Open(ctx, dsn, nil) }
 		},
 		Raw: rawRows,

@@ -1,22 +1,13 @@
 package session_test
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/hoistdev/hoist/internal/apperr"
-	"github.com/hoistdev/hoist/internal/store/postgres"
-	"github.com/hoistdev/hoist/internal/store/sqlite"
+	"github.com/hoistdev/hoist/internal/store/dbtest"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/web/session"
 )
@@ -38,46 +29,11 @@ func (c *clock) add(d time.Duration) {
 // a fresh PostgreSQL schema.
 func stores(t *testing.T) map[string]*sqlstore.Store {
 	t.Helper()
-	out := map[string]*sqlstore.Store{}
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), sqlite.FileName), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	out["sqlite"] = s
-	if base := os.Getenv("HOIST_TEST_POSTGRES"); base != "" {
-		p, err := postgres.Open(t.Context(), freshSchema(t, base), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { p.Close() })
-		out["postgres"] = p
+	out := map[string]*sqlstore.Store{"sqlite": dbtest.Open(t, "sqlite")}
+	if os.Getenv(dbtest.EnvPostgres) != "" {
+		out["postgres"] = dbtest.Open(t, "postgres")
 	}
 	return out
-}
-
-func freshSchema(t *testing.T, base string) string {
-	t.Helper()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func TestSessions(t *testing.T) {
