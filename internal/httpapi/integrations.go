@@ -37,12 +37,8 @@ type integrationJSON struct {
 
 func toIntegrationJSON(v integration.View) integrationJSON {
 	it := v.Integration
-	labels := it.Labels
-	if labels == nil {
-		labels = []string{}
-	}
 	out := integrationJSON{ID: it.ID, Name: it.Name, Provider: string(it.Provider), IsDefault: it.IsDefault, Space: it.SpaceID,
-		APIHost: it.APIHost, UserFacingHost: it.UserFacingHost, Labels: labels, Description: it.Description,
+		APIHost: it.APIHost, UserFacingHost: it.UserFacingHost, Labels: nonNilStrings(it.Labels), Description: it.Description,
 		Private: it.Private(), AggregateStatuses: it.AggregateStatuses, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
 	if v.Details != nil {
 		out.WebhookEndpoint, out.WebhookSecret = v.Details.WebhookEndpoint, v.Details.WebhookSecret
@@ -158,12 +154,8 @@ func (a *API) testIntegration(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	warnings := res.Warnings
-	if warnings == nil {
-		warnings = []string{}
-	}
 	writeJSON(w, http.StatusOK, testResultJSON{OK: true, TokenUser: res.Token.User, TokenUserID: res.Token.UserID,
-		TokenScopes: res.Token.Scopes, TokenExpiresAt: res.Token.ExpiresAt, Warnings: warnings})
+		TokenScopes: res.Token.Scopes, TokenExpiresAt: res.Token.ExpiresAt, Warnings: nonNilStrings(res.Warnings)})
 	return nil
 }
 

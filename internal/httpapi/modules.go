@@ -28,12 +28,8 @@ type moduleJSON struct {
 
 func toModuleJSON(v module.View) moduleJSON {
 	m := v.Module
-	labels := m.Labels
-	if labels == nil {
-		labels = []string{}
-	}
 	return moduleJSON{ID: m.ID, Name: m.Name, Provider: m.Provider, Space: m.SpaceID, Integration: m.IntegrationID,
-		Repository: m.Repository, Branch: m.Branch, ProjectRoot: m.ProjectRoot, Labels: labels, Description: m.Description,
+		Repository: m.Repository, Branch: m.Branch, ProjectRoot: m.ProjectRoot, Labels: nonNilStrings(m.Labels), Description: m.Description,
 		Source: m.SpaceID + "/" + m.ID + "/" + m.Provider, Detached: v.Detached, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
 		Warnings: v.Warnings}
 }

@@ -19,12 +19,8 @@ type spaceJSON struct {
 }
 
 func toSpaceJSON(s space.Space) spaceJSON {
-	labels := s.Labels
-	if labels == nil {
-		labels = []string{}
-	}
 	return spaceJSON{ID: s.ID, Name: s.Name, Parent: s.ParentID, Inherit: s.Inherit, Description: s.Description,
-		Labels: labels, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+		Labels: nonNilStrings(s.Labels), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 }
 
 type createSpaceRequest struct {
