@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hoistdev/hoist/internal/gitlabsim/gitrepo"
 )
 
 // call is one REST request being served.
@@ -219,6 +221,16 @@ func (c *call) project(minLevel int) (Project, error) {
 		return Project{}, forbidden()
 	}
 	return *p, nil
+}
+
+// projectRepo is project with the project's Git repository.
+func (c *call) projectRepo(minLevel int) (Project, *gitrepo.Repo, error) {
+	p, err := c.project(minLevel)
+	if err != nil {
+		return Project{}, nil, err
+	}
+	repo, err := c.s.repo(p)
+	return p, repo, err
 }
 
 // level is the caller's access, with non-members of public (and, when

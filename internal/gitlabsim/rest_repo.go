@@ -147,11 +147,7 @@ func (s *Server) branchObj(c *call, p Project, repo *gitrepo.Repo, b gitrepo.Bra
 }
 
 func (s *Server) listBranches(c *call) error {
-	p, err := c.project(Reporter)
-	if err != nil {
-		return err
-	}
-	repo, err := s.repo(p)
+	p, repo, err := c.projectRepo(Reporter)
 	if err != nil {
 		return err
 	}
@@ -179,11 +175,7 @@ func (s *Server) listBranches(c *call) error {
 }
 
 func (s *Server) getBranch(c *call) error {
-	p, err := c.project(Reporter)
-	if err != nil {
-		return err
-	}
-	repo, err := s.repo(p)
+	p, repo, err := c.projectRepo(Reporter)
 	if err != nil {
 		return err
 	}
@@ -202,11 +194,7 @@ func (s *Server) getBranch(c *call) error {
 }
 
 func (s *Server) getCommit(c *call) error {
-	p, err := c.project(Reporter)
-	if err != nil {
-		return err
-	}
-	repo, err := s.repo(p)
+	p, repo, err := c.projectRepo(Reporter)
 	if err != nil {
 		return err
 	}
@@ -298,11 +286,7 @@ func (s *Server) archive(c *call) error {
 	if !ok {
 		return notFound("")
 	}
-	p, err := c.project(Reporter)
-	if err != nil {
-		return err
-	}
-	repo, err := s.repo(p)
+	p, repo, err := c.projectRepo(Reporter)
 	if err != nil {
 		return err
 	}

@@ -206,11 +206,7 @@ func (s *Server) refForCommit(c *call, p Project, sha string) string {
 // listStatuses is GET /projects/:id/repository/commits/:sha/statuses: the
 // latest status per (name, ref) unless all=true.
 func (s *Server) listStatuses(c *call) error {
-	p, err := c.project(Reporter)
-	if err != nil {
-		return err
-	}
-	repo, err := s.repo(p)
+	p, repo, err := c.projectRepo(Reporter)
 	if err != nil {
 		return err
 	}
