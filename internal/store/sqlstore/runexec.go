@@ -153,7 +153,18 @@ type queuedRun struct {
 // PromoteQueued implements run.ExecStore.
 func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion, error) {
 	p := run.Promotion{Blocked: map[string]string{}}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	// Most passes find nothing queued: look on the read pool first so an
+	// idle pass never takes SQLite's one write connection from a run that
+	// needs it.
+	var one int
+	err := s.queryRow(ctx, s.r, "SELECT 1 FROM runs WHERE state = ? LIMIT 1", string(run.Queued)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil
+	}
+	if err != nil {
+		return p, wrapInternal(err, "look for queued runs")
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		p = run.Promotion{Blocked: map[string]string{}}
 		queued, err := s.queuedRuns(ctx, tx)
 		if err != nil {
@@ -253,6 +264,11 @@ func (s *Store) setBlockedBy(ctx context.Context, tx *sql.Tx, q queuedRun, by st
 
 // LeaseRun implements run.ExecStore.
 func (s *Store) LeaseRun(ctx context.Context, l run.Lease) (run.Leased, bool, error) {
+	// A lease request usually finds nothing runnable: check on the read pool
+	// before opening a write transaction (the transaction checks again).
+	if id, _, _, err := s.nextRunnable(ctx, s.r, l); err != nil || id == "" {
+		return run.Leased{}, false, wrapInternal(err, "lease a run of pool %s", l.Pool)
+	}
 	var out run.Leased
 	var ok bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -302,7 +318,7 @@ func (s *Store) leasedRun(ctx context.Context, leaseID string) (run.Run, error) 
 }
 
 // nextRunnable finds the oldest run the lease may take.
-func (s *Store) nextRunnable(ctx context.Context, tx *sql.Tx, l run.Lease) (string, run.Type, run.State, error) {
+func (s *Store) nextRunnable(ctx context.Context, tx querier, l run.Lease) (string, run.Type, run.State, error) {
 	q := `SELECT r.id, r.type, r.state FROM runs r JOIN run_exec e ON e.run_id = r.id
 		WHERE e.worker_pool = ? AND e.lease_id = '' AND (r.state = ?`
 	args := []any{l.Pool, string(run.Ready)}
