@@ -71,8 +71,9 @@ func TestWakeRunsAJobAtOnce(t *testing.T) {
 		if string(j.Payload) != `{"name":"ana"}` || j.Attempt != 1 || j.LastError != "" {
 			t.Errorf("job = %+v, want the payload on attempt 1", j)
 		}
-		// The poll interval is an hour: only the wake-up explains this.
-		if d := time.Since(began); d > 2*time.Second {
+		// The poll interval is an hour: only the wake-up explains this (the
+		// bound is loose because a loaded CI machine may be slow, not late).
+		if d := time.Since(began); d > 10*time.Second {
 			t.Errorf("job ran %v after Enqueue", d)
 		}
 		waitGone(t, s, j.ID)
