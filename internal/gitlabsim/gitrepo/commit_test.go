@@ -216,7 +216,9 @@ func TestCommitManyFiles(t *testing.T) {
 	}
 	start := time.Now()
 	c := commit(t, repo, "main", "many", actions...)
-	if d := time.Since(start); d > 5*time.Second {
+	// About a second alone; the bound leaves room for a loaded CI machine and
+	// still fails a commit that grows with the square of the files.
+	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("committing %d files took %v", n, d)
 	}
 	files, err := repo.Files(ctx, c.SHA)
