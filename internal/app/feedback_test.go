@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -69,15 +70,27 @@ func TestRunsWriteBackToGitLab(t *testing.T) {
 		ds, _ := h.sim.Deployments(runsProject)
 		return len(ds) == 1 && ds[0].Status == "success"
 	})
-	var got runWrites
-	h.must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID, h.adminKey, nil).decode(t, &got)
-	if len(got.GitLabWrites) == 0 {
-		t.Fatal("the run shows no GitLab writes")
-	}
-	for _, w := range got.GitLabWrites {
-		if w.State != "done" && w.State != "skipped" {
-			t.Errorf("write %+v", w)
+	// GitLab has a write a moment before Hoist records its outcome: poll
+	// the run, bounded.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var got runWrites
+		h.must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID, h.adminKey, nil).decode(t, &got)
+		if len(got.GitLabWrites) == 0 {
+			t.Fatal("the run shows no GitLab writes")
 		}
+		open := ""
+		for _, w := range got.GitLabWrites {
+			if w.State != "done" && w.State != "skipped" {
+				open = fmt.Sprintf("%+v", w)
+			}
+		}
+		if open == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("write %s", open)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the API, bounded above
 	}
 
 	// A merge request: the proposed run's status and its note, listing
