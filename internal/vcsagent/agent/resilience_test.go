@@ -60,7 +60,7 @@ func TestKillingAnAgentMidFlowLosesNothing(t *testing.T) {
 // waitBusy waits until the named agent carries a request.
 func waitBusy(t *testing.T, e *env, name string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, a := range e.reg.Connected(pool) {
 			if a.Name == name && a.Busy > 0 {
