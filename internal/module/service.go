@@ -2,7 +2,6 @@ package module
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/vcs"
-	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
 // Source reads a module's code from the VCS with an integration's token.
@@ -170,66 +168,30 @@ func (s *Service) checkFree(ctx context.Context, id string) error {
 	return nil
 }
 
-// integrationFor loads the integration a module in spaceID asks for ("" is
-// the default one) and refuses it unless the caller may see it and it is
-// usable from spaceID (stack.IntegrationUsable: the same rule as stacks).
-func (s *Service) integrationFor(ctx context.Context, id, spaceID string, access space.Access, tree space.Tree) (integration.Integration, error) {
-	if id == "" {
-		items, _, err := s.cfg.Integrations.ListIntegrations(ctx, integration.Filter{Provider: integration.GitLab, Spaces: []string{}}, "", 100)
-		if err != nil {
-			return integration.Integration{}, fmt.Errorf("list integrations: %w", err)
-		}
-		for _, it := range items {
-			if it.IsDefault {
-				return it, nil
-			}
-		}
-		return integration.Integration{}, apperr.InvalidField("integration", "is required: there is no default GitLab integration")
-	}
-	it, err := s.cfg.Integrations.GetIntegration(ctx, id)
-	if apperr.Is(err, apperr.NotFound) || (err == nil && !integration.CanList(it, access)) {
-		return integration.Integration{}, apperr.InvalidField("integration", "no integration %q", id)
-	}
-	if err != nil {
-		return integration.Integration{}, fmt.Errorf("load integration %s: %w", id, err)
-	}
-	if !stack.IntegrationUsable(tree, spaceID, it) {
-		return integration.Integration{}, apperr.InvalidField("integration",
-			"integration %q belongs to space %q, which modules in space %q cannot use: use the default integration, "+
-				"or one in the module's space or in an ancestor reached through spaces that all inherit", id, it.SpaceID, spaceID)
-	}
-	return it, nil
+// binder binds modules to integrations and repositories with the stack
+// package's rules and checks.
+func (s *Service) binder() stack.Binder {
+	return stack.Binder{Integrations: s.cfg.Integrations, Checker: s.cfg.Checker, Box: s.cfg.Box}
 }
 
-// checkRepo runs the GitLab checks of SPEC §2.2 with the stack package's
-// checker and records the project id and GitLab's spelling of the path.
+// integrationFor loads the integration a module in spaceID asks for (see
+// stack.Binder.Integration: the same rule as stacks).
+func (s *Service) integrationFor(ctx context.Context, id, spaceID string, access space.Access, tree space.Tree) (integration.Integration, error) {
+	return s.binder().Integration(ctx, "module", id, spaceID, access, tree)
+}
+
+// checkRepo runs the GitLab checks of SPEC §2.2 and records the project id
+// and GitLab's spelling of the path.
 func (s *Service) checkRepo(ctx context.Context, m *Module, it integration.Integration) ([]string, error) {
-	ep, err := s.endpoint(it)
-	if err != nil {
-		return nil, err
-	}
-	repo, err := s.cfg.Checker.CheckRepository(ctx, ep,
-		stack.RepoQuery{Repository: m.Repository, Branch: m.Branch, UserID: it.TokenUserID, Username: it.TokenUser})
-	if it.Private() && errors.Is(err, vcsagent.ErrNoAgent) {
-		return []string{"repository not checked: " + ep.APIHost + " is reached through a VCS agent pool, and no agent of it is connected"}, nil
-	}
-	if err != nil {
-		return nil, err
+	repo, warnings, err := s.binder().CheckRepository(ctx, it, m.Repository, m.Branch)
+	if err != nil || warnings != nil {
+		return warnings, err
 	}
 	m.ProjectID = repo.ProjectID
 	if repo.Path != "" {
 		m.Repository = repo.Path
 	}
 	return nil, nil
-}
-
-// endpoint is how the integration reaches GitLab, with its token opened.
-func (s *Service) endpoint(it integration.Integration) (vcs.Endpoint, error) {
-	token, err := s.cfg.Box.Open(it.TokenSealed, secret.AAD("integration", it.ID, "token"))
-	if err != nil {
-		return vcs.Endpoint{}, fmt.Errorf("open token of %s: %w", it.ID, err)
-	}
-	return it.Endpoint(string(token)), nil
 }
 
 // sourceOf returns the endpoint of a module's integration; a module whose
@@ -242,7 +204,7 @@ func (s *Service) sourceOf(ctx context.Context, m Module) (vcs.Endpoint, error) 
 	if err != nil {
 		return vcs.Endpoint{}, fmt.Errorf("load integration %s: %w", m.IntegrationID, err)
 	}
-	return s.endpoint(it)
+	return s.binder().Endpoint(it)
 }
 
 func (s *Service) entry(actor, action string, m Module, detail map[string]any) audit.Entry {

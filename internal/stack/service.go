@@ -16,7 +16,6 @@ import (
 	"github.com/hoistdev/hoist/internal/slug"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/vcs"
-	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
 // AccessResolver resolves a principal's roles over the space tree
@@ -182,60 +181,25 @@ func (s *Service) checkFree(ctx context.Context, id string) error {
 	return nil
 }
 
-// integrationFor loads the integration a stack in spaceID asks for ("" is
-// the default one) and refuses it unless the caller may see it and it is
-// usable from spaceID.
+// binder binds stacks to integrations and repositories.
+func (s *Service) binder() Binder {
+	return Binder{Integrations: s.cfg.Integrations, Checker: s.cfg.Checker, Box: s.cfg.Box}
+}
+
+// integrationFor loads the integration a stack in spaceID asks for (see
+// Binder.Integration).
 func (s *Service) integrationFor(ctx context.Context, id, spaceID string, access space.Access, tree space.Tree) (integration.Integration, error) {
-	if id == "" {
-		return s.defaultIntegration(ctx)
-	}
-	it, err := s.cfg.Integrations.GetIntegration(ctx, id)
-	if apperr.Is(err, apperr.NotFound) || (err == nil && !integration.CanList(it, access)) {
-		return integration.Integration{}, apperr.InvalidField("integration", "no integration %q", id)
-	}
-	if err != nil {
-		return integration.Integration{}, fmt.Errorf("load integration %s: %w", id, err)
-	}
-	if !IntegrationUsable(tree, spaceID, it) {
-		return integration.Integration{}, apperr.InvalidField("integration",
-			"integration %q belongs to space %q, which stacks in space %q cannot use: a stack may use the default integration, "+
-				"or one in its own space or in an ancestor space reached through spaces that all inherit", id, it.SpaceID, spaceID)
-	}
-	return it, nil
+	return s.binder().Integration(ctx, "stack", id, spaceID, access, tree)
 }
 
-func (s *Service) defaultIntegration(ctx context.Context) (integration.Integration, error) {
-	items, _, err := s.cfg.Integrations.ListIntegrations(ctx, integration.Filter{Provider: integration.GitLab, Spaces: []string{}}, "", 100)
-	if err != nil {
-		return integration.Integration{}, fmt.Errorf("list integrations: %w", err)
-	}
-	for _, it := range items {
-		if it.IsDefault {
-			return it, nil
-		}
-	}
-	return integration.Integration{}, apperr.InvalidField("integration", "is required: there is no default GitLab integration")
-}
-
-// checkRepo runs the GitLab checks of SPEC §2.2 for st with it's token and
-// records the project id, GitLab's spelling of the path and the branch head
-// as the tracked commit. Integrations reached through an agent pool are
-// checked through an agent; with none connected the stack is stored
-// unchecked, with a warning.
+// checkRepo runs the GitLab checks of SPEC §2.2 for st and records the
+// project id, GitLab's spelling of the path and the branch head as the
+// tracked commit; unchecked (no VCS agent connected), it records none.
 func (s *Service) checkRepo(ctx context.Context, st *Stack, it integration.Integration) ([]string, error) {
-	token, err := s.cfg.Box.Open(it.TokenSealed, secret.AAD("integration", it.ID, "token"))
-	if err != nil {
-		return nil, fmt.Errorf("open token of %s: %w", it.ID, err)
-	}
-	ep := it.Endpoint(string(token))
-	repo, err := s.cfg.Checker.CheckRepository(ctx, ep,
-		RepoQuery{Repository: st.Repository, Branch: st.Branch, UserID: it.TokenUserID, Username: it.TokenUser})
-	if it.Private() && errors.Is(err, vcsagent.ErrNoAgent) {
+	repo, warnings, err := s.binder().CheckRepository(ctx, it, st.Repository, st.Branch)
+	if err != nil || warnings != nil {
 		st.ProjectID, st.TrackedCommit = 0, nil
-		return []string{"repository not checked: " + ep.APIHost + " is reached through a VCS agent pool, and no agent of it is connected"}, nil
-	}
-	if err != nil {
-		return nil, integrationFault(it.ID, err)
+		return warnings, err
 	}
 	st.ProjectID = repo.ProjectID
 	if repo.Path != "" {
