@@ -105,6 +105,33 @@ func (h *e2e) gitlabToken(username string, expires *time.Time, scopes ...string)
 	return tok.Value, file
 }
 
+// botProject sets up what a stack or module needs in GitLab: the hoist-bot
+// user with an `api` token (its file is returned), a project at path
+// holding files, and the bot as Maintainer of the project's group. It
+// returns the token file, the head of main and the bot's user id.
+func (h *e2e) botProject(path string, files map[string]string) (tokFile, head string, botID int) {
+	h.t.Helper()
+	ctx := context.Background()
+	_, tokFile = h.gitlabToken("hoist-bot", nil, "api")
+	bot, err := h.sim.UserByUsername("hoist-bot")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	p, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: path, Files: files})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	group, _, _ := strings.Cut(path, "/")
+	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: group, UserID: bot.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		h.t.Fatal(err)
+	}
+	head, err = h.sim.ResolveRef(ctx, p.PathWithNamespace, "main")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tokFile, head, bot.ID
+}
+
 // run runs `hoist args...` as the holder of key, with extra environment.
 func (h *e2e) run(key string, env map[string]string, args ...string) (stdout, stderr string, err error) {
 	h.t.Helper()

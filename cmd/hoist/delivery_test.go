@@ -25,17 +25,7 @@ func TestCLIDeliveries(t *testing.T) {
 	h := setupE2E(t)
 	ctx := context.Background()
 	admin := h.adminKey
-	_, tokFile := h.gitlabToken("hoist-bot", nil, "api")
-	bot, err := h.sim.UserByUsername("hoist-bot")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"infra/main.tf": "\n"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: bot.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
-		t.Fatal(err)
-	}
+	tokFile, _, botID := h.botProject("acme/infra", map[string]string{"infra/main.tf": "\n"})
 	var in struct {
 		WebhookEndpoint string `json:"webhook_endpoint"`
 		WebhookSecret   string `json:"webhook_secret"`
@@ -48,7 +38,7 @@ func TestCLIDeliveries(t *testing.T) {
 	if _, err := h.sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: in.WebhookEndpoint, Token: in.WebhookSecret}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main", UserID: bot.ID, Commits: []gitlabsim.CommitSpec{
+	if _, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main", UserID: botID, Commits: []gitlabsim.CommitSpec{
 		{Message: "vpc", Actions: []gitlabsim.FileAction{{Action: "create", Path: "infra/vpc.tf", Content: "\n"}}}}}); err != nil {
 		t.Fatal(err)
 	}

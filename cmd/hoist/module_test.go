@@ -1,35 +1,17 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/hoistdev/hoist/internal/apperr"
-	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
 func TestCLIModuleRoundTrip(t *testing.T) {
 	t.Parallel()
 	h := setupE2E(t)
-	ctx := context.Background()
 	admin := h.adminKey
-	_, tokFile := h.gitlabToken("hoist-bot", nil, "api")
-	bot, err := h.sim.UserByUsername("hoist-bot")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/modules", Files: map[string]string{"vpc/main.tf": "\n"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: bot.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
-		t.Fatal(err)
-	}
-	head, err := h.sim.ResolveRef(ctx, p.PathWithNamespace, "main")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokFile, head, _ := h.botProject("acme/modules", map[string]string{"vpc/main.tf": "\n"})
 	h.ok(admin, "integration", "gitlab", "create", "--name", "GitLab", "--api-host", h.simURL, "--token-file", tokFile, "--default")
 	h.ok(admin, "space", "create", "--name", "Network")
 

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/hoistdev/hoist/internal/apperr"
-	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
 type stackOut struct {
@@ -33,24 +31,8 @@ type stackOut struct {
 func TestCLIStackRoundTrip(t *testing.T) {
 	t.Parallel()
 	h := setupE2E(t)
-	ctx := context.Background()
 	admin := h.adminKey
-	_, tokFile := h.gitlabToken("hoist-bot", nil, "api")
-	bot, err := h.sim.UserByUsername("hoist-bot")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"prod/main.tf": "\n"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: bot.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
-		t.Fatal(err)
-	}
-	head, err := h.sim.ResolveRef(ctx, p.PathWithNamespace, "main")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokFile, head, _ := h.botProject("acme/infra", map[string]string{"prod/main.tf": "\n"})
 	h.ok(admin, "space", "create", "--name", "Team A")
 	for _, name := range []string{"GitLab", "GitLab Two"} {
 		h.ok(admin, "integration", "gitlab", "create", "--name", name, "--api-host", h.simURL, "--token-file", tokFile, "--space", "team-a")
@@ -88,7 +70,7 @@ func TestCLIStackRoundTrip(t *testing.T) {
 	if st.Autodeploy || st.Tool != "terraform" {
 		t.Errorf("--autodeploy=false: %+v", st)
 	}
-	err = h.fails(apperr.Invalid, admin, "stack", "update", "prod", "--branch", "nope")
+	err := h.fails(apperr.Invalid, admin, "stack", "update", "prod", "--branch", "nope")
 	if !strings.Contains(err.Error(), `branch "nope" does not exist in acme/infra`) {
 		t.Errorf("missing branch error: %v", err)
 	}
