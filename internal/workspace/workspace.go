@@ -1,7 +1,13 @@
 // Package workspace prepares the folder a run executes in: the source
-// archive of the run's commit extracted safely (no path leaves the folder,
-// no link points out of it, sizes are bounded), the project root inside it,
-// and the backend override that points OpenTofu at Hoist's managed state.
+// archive of the run's commit extracted safely, the project root inside
+// it, and the files Hoist writes there (the backend override, the plan).
+//
+// The archive is hostile input (it comes from a repository, through GitLab
+// or a VCS agent). Every path is resolved against the real file system
+// through an os.Root, so that no entry lands outside the workspace through
+// "..", an absolute path, a hard link or any chain of symlinks; symlinks
+// are created last and each must resolve inside; sizes and entry counts
+// are capped; Hoist never writes through a symlink.
 package workspace
 
 import (
@@ -10,154 +16,319 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
-// Limits of an extracted archive.
+// Default caps of an extracted archive.
 const (
-	MaxTotalBytes = 1 << 30
-	MaxFiles      = 200_000
+	DefaultMaxBytes   int64 = 1 << 30
+	DefaultMaxEntries       = 100_000
 )
 
-// Extract unpacks a tar.gz into dest, dropping the archive's single
-// top-level folder (GitLab archives hold "<project>-<sha>/…"). Entries
-// escaping dest, hard links, devices and links pointing outside dest are
-// refused.
-func Extract(r io.Reader, dest string) error {
-	zr, err := gzip.NewReader(r)
+// maxLinkHops bounds symlink resolution, as the kernel's 40 does.
+const maxLinkHops = 40
+
+// Limits bound one archive. Zero fields take the defaults.
+type Limits struct {
+	// MaxBytes caps the archive as downloaded and the total size of the
+	// files it holds (--max-archive-size).
+	MaxBytes int64
+	// MaxEntries caps files, folders and links (--max-archive-entries).
+	MaxEntries int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	return l
+}
+
+// CapError is an archive over one of the Limits.
+type CapError struct {
+	What string // "size", "entries"
+	Cap  int64
+	Flag string
+}
+
+func (e *CapError) Error() string {
+	if e.What == "entries" {
+		return fmt.Sprintf("the source archive has more than %d entries (the cap, %s)", e.Cap, e.Flag)
+	}
+	return fmt.Sprintf("the source archive is larger than %s (the cap, %s)", formatBytes(e.Cap), e.Flag)
+}
+
+// EntryError is an archive entry Hoist refuses.
+type EntryError struct {
+	Entry  string
+	Reason string
+}
+
+func (e *EntryError) Error() string {
+	return fmt.Sprintf("source archive entry %q refused: %s", e.Entry, e.Reason)
+}
+
+// Extract unpacks a tar.gz into dest (an empty folder), dropping the
+// archive's single top-level folder (GitLab archives hold
+// "<project>-<sha>/…"). Folders and files come first; symlinks are made
+// once every file is written — so no file is ever written through one —
+// and each must resolve inside dest.
+func Extract(r io.Reader, dest string, lim Limits) error {
+	lim = lim.withDefaults()
+	root, err := os.OpenRoot(dest)
 	if err != nil {
-		return fmt.Errorf("read source archive: %w", err)
+		return fmt.Errorf("open workspace: %w", err)
+	}
+	defer root.Close()
+	counted := &capReader{r: r, left: lim.MaxBytes, cap: lim.MaxBytes}
+	zr, err := gzip.NewReader(counted)
+	if err != nil {
+		return archiveErr(counted, err)
 	}
 	defer zr.Close()
 	tr := tar.NewReader(zr)
 	var total int64
-	for files := 0; ; files++ {
+	var links []link
+	for entries := 0; ; entries++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			break
 		}
 		if err != nil {
-			return fmt.Errorf("read source archive: %w", err)
+			return archiveErr(counted, err)
 		}
-		if files > MaxFiles {
-			return fmt.Errorf("source archive has more than %d entries", MaxFiles)
+		if entries >= lim.MaxEntries {
+			return &CapError{What: "entries", Cap: int64(lim.MaxEntries), Flag: "--max-archive-entries"}
 		}
-		rel, ok := stripTop(h.Name)
+		rel, ok, err := entryPath(h)
+		if err != nil {
+			return err
+		}
 		if !ok {
-			continue // the top-level folder itself, or pax metadata
+			continue
 		}
-		target, err := within(dest, rel)
+		total += max(h.Size, 0)
+		if total > lim.MaxBytes {
+			return &CapError{What: "size", Cap: lim.MaxBytes, Flag: "--max-archive-size"}
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			err = root.MkdirAll(rel, 0o755)
+		case tar.TypeReg:
+			err = writeEntry(root, rel, h, tr)
+		case tar.TypeSymlink:
+			if path.IsAbs(h.Linkname) || h.Linkname == "" {
+				return &EntryError{Entry: h.Name, Reason: fmt.Sprintf("a symlink to the absolute path %q", h.Linkname)}
+			}
+			links = append(links, link{name: h.Name, rel: rel, target: h.Linkname})
+		case tar.TypeLink:
+			return &EntryError{Entry: h.Name, Reason: "a hard link (Hoist extracts files, folders and symlinks only)"}
+		default:
+			return &EntryError{Entry: h.Name, Reason: fmt.Sprintf("an unsupported entry type %q", string(h.Typeflag))}
+		}
 		if err != nil {
-			return err
-		}
-		total += h.Size
-		if total > MaxTotalBytes {
-			return fmt.Errorf("source archive is larger than %d bytes", MaxTotalBytes)
-		}
-		if err := writeEntry(tr, h, dest, target); err != nil {
-			return err
+			return entryFailure(h.Name, err)
 		}
 	}
+	return makeLinks(root, links)
 }
 
-// stripTop drops the first path component.
-func stripTop(name string) (string, bool) {
-	name = strings.TrimPrefix(filepath.ToSlash(name), "./")
+// entryPath is the entry's path below the top-level folder; ok is false
+// for the top-level folder itself and pax metadata.
+func entryPath(h *tar.Header) (string, bool, error) {
+	if h.Typeflag == tar.TypeXGlobalHeader || h.Typeflag == tar.TypeXHeader {
+		return "", false, nil
+	}
+	name := strings.TrimPrefix(h.Name, "./")
+	if strings.HasPrefix(name, "/") {
+		return "", false, &EntryError{Entry: h.Name, Reason: "an absolute path"}
+	}
 	_, rest, ok := strings.Cut(name, "/")
 	rest = strings.TrimSuffix(rest, "/")
-	return rest, ok && rest != ""
-}
-
-// within joins rel to dest and refuses anything that leaves dest.
-func within(dest, rel string) (string, error) {
-	if filepath.IsAbs(rel) || strings.HasPrefix(rel, "/") {
-		return "", fmt.Errorf("source archive entry %q is an absolute path", rel)
+	if !ok || rest == "" {
+		return "", false, nil
 	}
-	target := filepath.Join(dest, filepath.FromSlash(rel))
-	if !inside(dest, target) {
-		return "", fmt.Errorf("source archive entry %q leaves the workspace", rel)
+	for _, c := range strings.Split(rest, "/") {
+		if c == ".." {
+			return "", false, &EntryError{Entry: h.Name, Reason: "a path through \"..\" that leaves the workspace"}
+		}
 	}
-	return target, nil
+	return rest, true, nil
 }
 
-func inside(dest, p string) bool {
-	r, err := filepath.Rel(dest, p)
-	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
-}
-
-func writeEntry(tr *tar.Reader, h *tar.Header, dest, target string) error {
-	switch h.Typeflag {
-	case tar.TypeDir:
-		return os.MkdirAll(target, 0o755)
-	case tar.TypeReg:
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+func writeEntry(root *os.Root, rel string, h *tar.Header, r io.Reader) error {
+	if dir := path.Dir(rel); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		mode := os.FileMode(0o644)
-		if h.Mode&0o111 != 0 {
-			mode = 0o755
+	}
+	mode := os.FileMode(0o644)
+	if h.Mode&0o111 != 0 {
+		mode = 0o755
+	}
+	f, err := createExclusive(root, rel, mode)
+	if err != nil {
+		return err
+	}
+	_, err = io.CopyN(f, r, h.Size)
+	return errors.Join(err, f.Close())
+}
+
+// createExclusive creates name afresh: whatever had that name (a file of
+// the repository, a symlink) is removed first, and O_EXCL never follows a
+// symlink that appears meanwhile.
+func createExclusive(root *os.Root, name string, mode os.FileMode) (*os.File, error) {
+	fi, err := root.Lstat(name)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil, fmt.Errorf("%s is a folder", name)
+	case err == nil:
+		if err := root.Remove(name); err != nil {
+			return nil, err
 		}
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	return root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, mode)
+}
+
+type link struct{ name, rel, target string }
+
+// makeLinks creates the archive's symlinks, then resolves each against
+// the real file system: one that leaves the workspace, directly or
+// through other links, is refused by name.
+func makeLinks(root *os.Root, links []link) error {
+	for _, l := range links {
+		if dir := path.Dir(l.rel); dir != "." {
+			if err := root.MkdirAll(dir, 0o755); err != nil {
+				return entryFailure(l.name, err)
+			}
+		}
+		if fi, err := root.Lstat(l.rel); err == nil && !fi.IsDir() {
+			if err := root.Remove(l.rel); err != nil {
+				return entryFailure(l.name, err)
+			}
+		}
+		if err := root.Symlink(l.target, l.rel); errors.Is(err, fs.ErrExist) {
+			return &EntryError{Entry: l.name, Reason: "a symlink where the archive also has a folder of that name"}
+		} else if err != nil {
+			return entryFailure(l.name, err)
+		}
+	}
+	for _, l := range links {
+		if _, err := Resolve(root, l.rel); err != nil {
+			return &EntryError{Entry: l.name, Reason: fmt.Sprintf("a symlink to %q, which %v", l.target, err)}
+		}
+	}
+	return nil
+}
+
+// errLeaves is a path that resolves outside its root.
+var errLeaves = errors.New("leaves the workspace")
+
+// Resolve follows rel inside root as the kernel would — every symlink, at
+// every step — and returns the resolved path relative to root. It fails
+// when any step leaves root (through "..", an absolute link, or a chain of
+// links) or after too many links. Parts that do not exist are resolved as
+// text.
+func Resolve(root *os.Root, rel string) (string, error) {
+	var done []string
+	todo := strings.Split(filepath.ToSlash(rel), "/")
+	hops := 0
+	for len(todo) > 0 {
+		c := todo[0]
+		todo = todo[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(done) == 0 {
+				return "", errLeaves
+			}
+			done = done[:len(done)-1]
+			continue
+		}
+		p := path.Join(append(done, c)...)
+		fi, err := root.Lstat(p)
 		if err != nil {
-			return err
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+				done = append(done, c)
+				continue
+			}
+			return "", err
 		}
-		_, err = io.CopyN(f, tr, h.Size)
-		return errors.Join(err, f.Close())
-	case tar.TypeSymlink:
-		// Resolve the link against its own folder: it must stay inside.
-		if filepath.IsAbs(h.Linkname) || !inside(dest, filepath.Join(filepath.Dir(target), h.Linkname)) {
-			return fmt.Errorf("source archive link %q points outside the workspace (%q)", h.Name, h.Linkname)
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			done = append(done, c)
+			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
+		if hops++; hops > maxLinkHops {
+			return "", errors.New("goes through too many symlinks")
 		}
-		return os.Symlink(h.Linkname, target)
-	case tar.TypeXGlobalHeader, tar.TypeXHeader:
-		return nil
-	default:
-		return fmt.Errorf("source archive entry %q has an unsupported type (%c)", h.Name, h.Typeflag)
+		target, err := root.Readlink(p)
+		if err != nil {
+			return "", err
+		}
+		if path.IsAbs(target) {
+			return "", errLeaves
+		}
+		todo = append(strings.Split(target, "/"), todo...)
 	}
+	return path.Join(done...), nil
 }
 
-// ProjectDir returns the stack's project root inside the source folder; it
-// must exist and stay inside.
-func ProjectDir(src, projectRoot string) (string, error) {
-	dir, err := within(src, strings.Trim(projectRoot, "/"))
-	if err != nil {
-		return "", err
-	}
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return "", fmt.Errorf("project root %q is not in the repository at this commit", projectRoot)
-	}
-	realSrc, err := filepath.EvalSymlinks(src)
-	if err != nil || !inside(realSrc, real) && real != realSrc {
-		return "", fmt.Errorf("project root %q leaves the repository", projectRoot)
-	}
-	fi, err := os.Stat(real)
-	if err != nil || !fi.IsDir() {
-		return "", fmt.Errorf("project root %q is not a folder", projectRoot)
-	}
-	return dir, nil
+func entryFailure(entry string, err error) error {
+	return &EntryError{Entry: entry, Reason: strings.TrimPrefix(err.Error(), "openat ")}
 }
 
-// OverrideFile is the name of the backend override Hoist writes.
-const OverrideFile = "hoist_backend_override.tf"
+// capReader fails once more than cap bytes were read.
+type capReader struct {
+	r         io.Reader
+	left, cap int64
+}
 
-// WriteBackendOverride points OpenTofu at the managed state of the stack
-// (the http backend; credentials come from TF_HTTP_USERNAME/PASSWORD in the
-// environment, never from a file). An override file replaces whatever
-// backend the code declares, so user code needs no backend block.
-func WriteBackendOverride(dir, stateURL string) error {
-	q := func(s string) string { return fmt.Sprintf("%q", s) }
-	content := "# Written by Hoist: the stack's state is managed by Hoist.\n" +
-		"terraform {\n  backend \"http\" {\n" +
-		"    address        = " + q(stateURL) + "\n" +
-		"    lock_address   = " + q(stateURL+"/lock") + "\n" +
-		"    unlock_address = " + q(stateURL+"/lock") + "\n" +
-		"    lock_method    = \"POST\"\n    unlock_method  = \"DELETE\"\n" +
-		"    retry_max      = 3\n    retry_wait_min = 1\n    retry_wait_max = 5\n  }\n}\n"
-	return os.WriteFile(filepath.Join(dir, OverrideFile), []byte(content), 0o644)
+var errOverCap = errors.New("over the cap")
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// At the cap: only the end of the stream is still acceptable.
+		var b [1]byte
+		n, err := c.r.Read(b[:])
+		if n > 0 {
+			return 0, errOverCap
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+func archiveErr(c *capReader, err error) error {
+	if errors.Is(err, errOverCap) {
+		return &CapError{What: "size", Cap: c.cap, Flag: "--max-archive-size"}
+	}
+	return fmt.Errorf("read the source archive: %w", err)
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
