@@ -48,20 +48,21 @@ func simPush(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "gitlab-sim push", "--project P [--branch B] [--start-branch S] --file PATH[=CONTENT|=@FILE]... [--delete PATH]... [--message M]")
 	sf := addSimFlags(fs)
 	var project, branch, start, message string
-	var files, deletes listFlag
+	var files, deletes, links listFlag
 	var userID int
 	fs.StringVar(&project, "project", "", "project path (group/project) or ID")
 	fs.StringVar(&branch, "branch", "", "branch to push to (default: the project's default branch); created when missing")
 	fs.StringVar(&start, "start-branch", "", "where a new branch starts (default: the project's default branch)")
 	fs.Var(&files, "file", "write a file: PATH=CONTENT, PATH=@LOCALFILE (@- or @/dev/stdin for stdin), or PATH (repeatable)")
 	fs.Var(&deletes, "delete", "delete a file (repeatable)")
+	fs.Var(&links, "symlink", "make PATH a symbolic link: PATH=TARGET (repeatable; a simulator extension, for testing hostile repositories)")
 	fs.StringVar(&message, "message", "", "commit message (default: a summary of the change)")
 	fs.IntVar(&userID, "user-id", 0, "pusher's simulator user ID (default root)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if project == "" || len(files)+len(deletes) == 0 {
-		return usageError{"gitlab-sim push: --project and at least one --file or --delete are required"}
+	if project == "" || len(files)+len(deletes)+len(links) == 0 {
+		return usageError{"gitlab-sim push: --project and at least one --file, --symlink or --delete are required"}
 	}
 	specs := make([]fileSpec, 0, len(files))
 	for _, f := range files {
@@ -89,8 +90,18 @@ func simPush(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	actions := fileActions(specs, deletes, existing)
+	for _, l := range links {
+		path, target, ok := strings.Cut(l, "=")
+		if !ok || path == "" || target == "" {
+			return usageError{fmt.Sprintf("--symlink %q: want PATH=TARGET", l)}
+		}
+		actions = append(actions, map[string]string{"action": "symlink", "file_path": path, "content": target})
+	}
 	if message == "" {
 		message = commitMessage(specs, deletes)
+	}
+	if message == "" {
+		message = "Add symlinks"
 	}
 	in := map[string]any{"project": project, "branch": branch, "start_branch": start, "user_id": userID,
 		"commits": []map[string]any{{"message": message, "actions": actions}}}

@@ -11,9 +11,14 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/hoistdev/hoist/internal/sandbox"
 )
 
 func main() {
+	// `hoist sandbox-exec`, the step between the server and a run's
+	// OpenTofu (internal/sandbox): never listed, never returns.
+	sandbox.Dispatch()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()

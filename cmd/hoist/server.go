@@ -43,6 +43,9 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	tlsKey := fs.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
 	workerSlots := fs.Int("worker-slots", app.DefaultWorkerSlots, "runs the embedded worker pool executes at once (0: no embedded workers)")
 	tofuPath := fs.String("tofu-path", "", "the OpenTofu binary runs use (default: tofu on PATH)")
+	workDir := fs.String("work-dir", "", "folder for the embedded workers' run workspaces, outside the data dir (default: hoist-work-<uid> in the system temp folder)")
+	unsafeRuns := fs.Bool("unsafe-unsandboxed-runs", false, "where runs cannot be sandboxed (no Landlock), run them anyway: repository code can then read the server's secrets (docs/security.md)")
+	maxEntries := fs.Int("max-archive-entries", 0, "cap on the files, folders and links of a run's source archive (default 100000)")
 	writeLease := fs.Duration("gitlab-write-lease", 0, "how long the server holds a GitLab write while sending it; "+
 		"after a crash its pending writes wait this long (default 2m)")
 	demoMode := fs.Bool("demo", false, "also run the GitLab simulator with a sample project, integration and stacks, and print what to try")
@@ -69,6 +72,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, DatabaseURL: *databaseURL,
 		AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
 		WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath, GitLabWriteLease: *writeLease,
+		WorkDir: *workDir, UnsafeUnsandboxedRuns: *unsafeRuns, MaxArchiveEntries: *maxEntries,
 	})
 	if err != nil {
 		return err

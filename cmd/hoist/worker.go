@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/worker"
+	"github.com/hoistdev/hoist/internal/workspace"
 )
 
 // runWorker is `hoist worker --server URL --pool-token T` (or
@@ -25,7 +26,9 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	tokenEnv := fs.String("pool-token-env", "", "read the pool token from the environment variable `NAME` (default HOIST_POOL_TOKEN)")
 	slots := fs.Int("slots", 2, "how many runs to execute at once")
 	tofuPath := fs.String("tofu-path", "", "the OpenTofu binary (default: tofu on PATH)")
-	workDir := fs.String("work-dir", "", "folder for run workspaces (default the system temp folder)")
+	workDir := fs.String("work-dir", "", "folder for run workspaces (default: hoist-work-<uid> in the system temp folder)")
+	unsafeRuns := fs.Bool("unsafe-unsandboxed-runs", false, "where runs cannot be sandboxed (no Landlock), run them anyway: repository code can then read this machine's files (docs/security.md)")
+	maxEntries := fs.Int("max-archive-entries", 0, "cap on the files, folders and links of a run's source archive (default 100000)")
 	id := fs.String("id", "", "this worker's name in run histories (default worker@<hostname>)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -58,9 +61,13 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	base := strings.TrimRight(*server, "/")
-	pool := worker.Start(ctx, worker.Config{Server: &worker.Client{BaseURL: base, PoolToken: secret}, ID: *id, Slots: *slots,
+	pool, err := worker.Start(ctx, worker.Config{Server: &worker.Client{BaseURL: base, PoolToken: secret}, ID: *id, Slots: *slots,
 		TofuPath: *tofuPath, StateURL: base + "/api/v1/state", WorkDir: *workDir, Getenv: e.getenv, Logger: logger,
-		LeaseWait: 30 * time.Second})
+		LeaseWait: 30 * time.Second, Sandbox: worker.NewSandbox(ctx, *tofuPath, e.getenv, *unsafeRuns),
+		Limits: workspace.Limits{MaxEntries: *maxEntries}})
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stdout, "Hoist worker %s with %d slots, server %s\n", *id, *slots, base)
 	<-ctx.Done()
 	pool.Stop()

@@ -58,8 +58,21 @@ type Config struct {
 	// WorkerSlots is how many runs the embedded pool executes at once
 	// (0: DefaultWorkerSlots; negative: no embedded workers).
 	WorkerSlots int
-	TofuPath    string        // the OpenTofu binary; "" looks for tofu on PATH
-	LeaseTTL    time.Duration // a run's lease without heartbeat (0: 30s)
+	TofuPath    string // the OpenTofu binary; "" looks for tofu on PATH
+	// WorkDir holds the embedded workers' run workspaces, outside the data
+	// dir (default: worker.DefaultWorkDir, in the system temp folder).
+	WorkDir string
+	// UnsafeUnsandboxedRuns is --unsafe-unsandboxed-runs: where runs cannot
+	// be sandboxed, execute them anyway instead of failing them.
+	UnsafeUnsandboxedRuns bool
+	// SimulateNoSandbox, when set, makes the sandbox unavailable with this
+	// reason, as on a machine without Landlock (tests).
+	SimulateNoSandbox string
+	// MaxArchiveBytes and MaxArchiveEntries cap a run's source archive
+	// (--max-archive-size, --max-archive-entries; 0: 1 GiB and 100,000).
+	MaxArchiveBytes   int64
+	MaxArchiveEntries int
+	LeaseTTL          time.Duration // a run's lease without heartbeat (0: 30s)
 	// GitLabWriteLease is how long this server holds a GitLab write key
 	// while writing it; a crashed server's keys wait this long (0: 2m).
 	GitLabWriteLease time.Duration

@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/sandbox"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/state"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs"
 	"github.com/hoistdev/hoist/internal/worker"
+	"github.com/hoistdev/hoist/internal/workspace"
 )
 
 // DefaultWorkerSlots is how many runs the embedded pool executes at once.
@@ -64,10 +66,6 @@ func (r *runs) start(ctx context.Context, handler http.Handler) error {
 	if r.cfg.WorkerSlots < 0 {
 		return nil // no embedded workers: remote workers only
 	}
-	dir := filepath.Join(r.cfg.DataDir, "runs")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
 	slots := r.cfg.WorkerSlots
 	if slots == 0 {
 		slots = DefaultWorkerSlots
@@ -77,10 +75,35 @@ func (r *runs) start(ctx context.Context, handler http.Handler) error {
 		return err
 	}
 	host, _ := os.Hostname()
-	r.pool = worker.Start(ctx, worker.Config{Server: worker.Local{Service: r.service, Pool: run.EmbeddedPool},
+	sb := worker.NewSandbox(ctx, r.cfg.TofuPath, r.cfg.Getenv, r.cfg.UnsafeUnsandboxedRuns)
+	if r.cfg.SimulateNoSandbox != "" {
+		sb = sandbox.New(ctx, sandbox.Options{SimulateUnavailable: r.cfg.SimulateNoSandbox, AllowUnsandboxed: r.cfg.UnsafeUnsandboxedRuns})
+	}
+	r.pool, err = worker.Start(ctx, worker.Config{Server: worker.Local{Service: r.service, Pool: run.EmbeddedPool},
 		ID: "embedded@" + host, Slots: slots, TofuPath: r.cfg.TofuPath, StateURL: stateURL,
-		RegistryHost: hostOf(r.cfg.PublicURL), TrustCAFile: r.cfg.TLSCertFile, WorkDir: dir, Getenv: r.cfg.Getenv, Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second})
-	return nil
+		RegistryHost: hostOf(r.cfg.PublicURL), TrustCAFile: r.cfg.TLSCertFile, WorkDir: r.cfg.WorkDir, Getenv: r.cfg.Getenv,
+		Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second,
+		Sandbox: sb, Hidden: r.hidden(), Limits: workspace.Limits{MaxBytes: r.cfg.MaxArchiveBytes, MaxEntries: r.cfg.MaxArchiveEntries}})
+	return err
+}
+
+// hidden is what the embedded workers' runs must never see: the data dir
+// (database, encryption key, first-start secrets) and the TLS key.
+func (r *runs) hidden() []string {
+	var out []string
+	for _, p := range []string{r.cfg.DataDir, r.cfg.TLSKeyFile} {
+		if p == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // stop stops the workers (their runs fail as lost unless they finish) and

@@ -1,13 +1,14 @@
 package app_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/sandbox"
 	"github.com/hoistdev/hoist/internal/worker"
 )
 
@@ -22,11 +24,16 @@ import (
 // with HOIST_TEST_WORKER_SERVER set, running the same worker code as
 // `hoist worker`, so that a test can SIGKILL it.
 func TestMain(m *testing.M) {
+	sandbox.Dispatch() // runs' OpenTofu starts through this binary
 	if server := os.Getenv("HOIST_TEST_WORKER_SERVER"); server != "" {
-		pool := worker.Start(context.Background(), worker.Config{
+		pool, err := worker.Start(context.Background(), worker.Config{
 			Server: &worker.Client{BaseURL: server, PoolToken: os.Getenv("HOIST_TEST_WORKER_TOKEN")},
 			ID:     "remote-" + fmt.Sprint(os.Getpid()), Slots: 1, TofuPath: os.Getenv("HOIST_TEST_WORKER_TOFU"),
-			StateURL: server + "/api/v1/state", WorkDir: os.Getenv("HOIST_TEST_WORKER_DIR"), LeaseWait: 5 * time.Second})
+			StateURL: server + "/api/v1/state", LeaseWait: 5 * time.Second})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		defer pool.Stop()
 		select {} // until killed
 	}
@@ -40,7 +47,7 @@ func (h *harness) startRemoteWorker(poolToken string) (kill func()) {
 	h.t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "HOIST_TEST_WORKER_SERVER="+h.srv.URL(), "HOIST_TEST_WORKER_TOKEN="+poolToken,
-		"HOIST_TEST_WORKER_TOFU="+tofuPath(h.t), "HOIST_TEST_WORKER_DIR="+h.t.TempDir())
+		"HOIST_TEST_WORKER_TOFU="+tofuPath(h.t))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
@@ -150,15 +157,20 @@ func TestRemoteWorkerKilledAfterConfirmNeverAppliesTwice(t *testing.T) {
 	h := runsSetup(t, func(c *app.Config) { c.WorkerSlots, c.LeaseTTL = -1, ttl })
 	token := h.workerPool("Remote")
 	kill := h.startRemoteWorker(token)
-	marker := filepath.Join(t.TempDir(), "applied")
+	// The run's code cannot write outside its workspace: it reports each
+	// apply over the network, which stays open to runs.
+	applied := newLineCounter(t)
 	cfg := `resource "terraform_data" "once" {
-  provisioner "local-exec" { command = "echo applied >> ` + marker + `; exec sleep 600" }
+  provisioner "local-exec" {
+    interpreter = ["/bin/bash", "-c"]
+    command     = "echo applied > /dev/tcp/` + applied.addr + `; exec sleep 600"
+  }
 }
 `
 	sha := h.push("main", map[string]string{"infra/main.tf": cfg})
 	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "UNCONFIRMED")
 	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil)
-	waitFile(t, marker)
+	applied.wait(t, 1)
 	if got := h.getRun(r.ID); got.State != "APPLYING" {
 		t.Fatalf("state = %s, want APPLYING", got.State)
 	}
@@ -175,8 +187,8 @@ func TestRemoteWorkerKilledAfterConfirmNeverAppliesTwice(t *testing.T) {
 	h.startRemoteWorker(token)
 	sha2 := h.push("main", map[string]string{"infra/main.tf": infraTF("after")})
 	r2 := h.waitState(h.waitRunAt("web", sha2, "TRACKED").ID, "UNCONFIRMED")
-	if b, _ := os.ReadFile(marker); string(b) != "applied\n" {
-		t.Fatalf("the confirmed plan was applied %d times", strings.Count(string(b), "applied"))
+	if n := applied.count(); n != 1 {
+		t.Fatalf("the confirmed plan was applied %d times", n)
 	}
 	if got := h.getRun(r.ID); got.State != "FAILED" || strings.Count(strings.Join(got.states(), " "), "APPLYING") != 1 {
 		t.Fatalf("lost run = %+v", got)
@@ -184,16 +196,59 @@ func TestRemoteWorkerKilledAfterConfirmNeverAppliesTwice(t *testing.T) {
 	_ = r2
 }
 
-func waitFile(t *testing.T, path string) {
+// lineCounter counts the lines "applied" sent to it over TCP.
+type lineCounter struct {
+	addr string // host/port, as bash's /dev/tcp wants it
+	mu   sync.Mutex
+	n    int
+	more chan struct{}
+}
+
+func newLineCounter(t *testing.T) *lineCounter {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	c := &lineCounter{addr: strings.Replace(ln.Addr().String(), ":", "/", 1), more: make(chan struct{}, 16)}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				sc := bufio.NewScanner(conn)
+				for sc.Scan() {
+					if sc.Text() == "applied" {
+						c.mu.Lock()
+						c.n++
+						c.mu.Unlock()
+						c.more <- struct{}{}
+					}
+				}
+			}()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never appeared", path)
+	}()
+	return c
+}
+
+func (c *lineCounter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+func (c *lineCounter) wait(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for c.count() < n {
+		select {
+		case <-c.more:
+		case <-deadline:
+			t.Fatalf("%d lines arrived, want %d", c.count(), n)
 		}
-		time.Sleep(20 * time.Millisecond) // polling a file, bounded above
 	}
 }

@@ -96,11 +96,12 @@ func (a *API) workerHeartbeat(w http.ResponseWriter, r *http.Request) error {
 func (a *API) workerAdvance(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		State string `json:"state"`
+		Note  string `json:"note"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	rn, err := a.cfg.Runs.Advance(r.Context(), r.PathValue("id"), lease(r), run.State(req.State))
+	rn, err := a.cfg.Runs.Advance(r.Context(), r.PathValue("id"), lease(r), run.State(req.State), req.Note)
 	if err != nil {
 		return err
 	}

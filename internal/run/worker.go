@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/secret"
@@ -115,13 +117,37 @@ var workerMoves = map[State]State{Initializing: Preparing, Planning: Initializin
 
 // Advance moves a leased run forward: INITIALIZING, PLANNING, PERFORMING,
 // or APPLYING after a confirmation (recorded once: never applied twice).
-func (s *Service) Advance(ctx context.Context, runID, leaseID string, to State) (Run, error) {
+//
+// note, when given, goes into the run's history: the worker says there how
+// it executes the run (sandboxed, or not). It is the worker's text, so it
+// is cut to MaxWorkerNote characters and stripped of control characters.
+func (s *Service) Advance(ctx context.Context, runID, leaseID string, to State, note string) (Run, error) {
 	from, ok := workerMoves[to]
 	if !ok {
 		return Run{}, apperr.InvalidField("state", "a worker moves runs only to INITIALIZING, PLANNING, PERFORMING or APPLYING")
 	}
 	return s.cfg.Exec.MoveRun(ctx, Move{RunID: runID, From: []State{from}, To: to, At: s.now(), Actor: s.workerActor(ctx, runID),
-		LeaseID: leaseID, StartApply: to == Applying})
+		LeaseID: leaseID, StartApply: to == Applying, Note: workerNote(note)})
+}
+
+// MaxWorkerNote bounds a worker's note in a run's history.
+const MaxWorkerNote = 300
+
+// UnsandboxedNote starts the history note of a run executed without a
+// sandbox (--unsafe-unsandboxed-runs): the run page shows a warning.
+const UnsandboxedNote = "NOT SANDBOXED"
+
+func workerNote(note string) string {
+	note = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return ' '
+		}
+		return r
+	}, note)
+	if r := []rune(note); len(r) > MaxWorkerNote {
+		note = string(r[:MaxWorkerNote-1]) + "…"
+	}
+	return strings.TrimSpace(note)
 }
 
 func (s *Service) workerActor(ctx context.Context, runID string) string {

@@ -188,7 +188,7 @@ func (s *Sandbox) probe(ctx context.Context, m mode, prog []string) error {
 	cmd := exec.CommandContext(ctx, prog[0], prog[1:]...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir, "TMPDIR=" + dir}
-	if err := s.wrap(cmd, m, Policy{Writable: []string{dir}}); err != nil {
+	if err := s.wrap(cmd, m, Policy{Writable: []string{dir}, Readable: []string{prog[0]}}); err != nil {
 		return err
 	}
 	out, err := cmd.CombinedOutput()

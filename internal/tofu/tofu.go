@@ -72,6 +72,10 @@ type LineFunc func(line string)
 type Runner struct {
 	Path string   // the binary, from Find
 	Env  []string // the complete environment of the process (see Env)
+	// WrapFunc turns each command into its sandboxed form
+	// (sandbox.Sandbox.Wrap with the run's policy); an error stops the
+	// command before it starts. nil runs tofu as it is.
+	WrapFunc func(*exec.Cmd) error
 }
 
 // EnvConfig is what Env builds a process environment from.
@@ -81,10 +85,10 @@ type EnvConfig struct {
 	Path string
 	// Home is HOME for tofu: a folder of the run, never the server's.
 	Home string
-	// CLIConfigFile is the CLI configuration tofu reads (WriteCLIConfig).
+	// TmpDir is TMPDIR: a folder of the run (default Home).
+	TmpDir string
+	// CLIConfigFile is the CLI configuration tofu reads (CLIConfig).
 	CLIConfigFile string
-	// PluginCacheDir, when set, is shared between runs.
-	PluginCacheDir string
 	// Vars are the stack's variables and the run's own (NAME=value), added
 	// last so that they win over nothing but each other.
 	Vars []string
@@ -94,32 +98,25 @@ type EnvConfig struct {
 // (which may hold HOIST_ENCRYPTION_KEY or database passwords) leaks into a
 // run except PATH.
 func Env(c EnvConfig) []string {
+	if c.TmpDir == "" {
+		c.TmpDir = c.Home
+	}
 	env := []string{
 		"PATH=" + c.Path,
 		"HOME=" + c.Home,
-		"TMPDIR=" + c.Home,
+		"TMPDIR=" + c.TmpDir,
 		"TF_CLI_CONFIG_FILE=" + c.CLIConfigFile,
 		"TF_IN_AUTOMATION=1",
 		"TF_INPUT=0",
 		"CHECKPOINT_DISABLE=1",
 	}
-	if c.PluginCacheDir != "" {
-		env = append(env, "TF_PLUGIN_CACHE_DIR="+c.PluginCacheDir)
-	}
 	return append(env, c.Vars...)
 }
 
-// WriteCLIConfig writes an empty CLI configuration into dir and returns its
-// path. An explicit file keeps tofu from reading ~/.terraformrc or a
-// TF_CLI_CONFIG_FILE of the host that may not exist.
-func WriteCLIConfig(dir string) (string, error) {
-	p := filepath.Join(dir, "tofu.tfrc")
-	content := "# Written by Hoist for one run.\n"
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		return "", fmt.Errorf("write tofu CLI config: %w", err)
-	}
-	return p, nil
-}
+// CLIConfig is the CLI configuration of a run: empty. An explicit file
+// keeps tofu from reading ~/.terraformrc or a TF_CLI_CONFIG_FILE of the
+// host that may not exist.
+const CLIConfig = "# Written by Hoist for one run.\n"
 
 // Init runs `tofu init`.
 func (r Runner) Init(ctx context.Context, dir string, sink LineFunc) error {
@@ -150,18 +147,28 @@ func (r Runner) Apply(ctx context.Context, dir, planFile string, sink LineFunc) 
 
 // Show runs `tofu show -json` of the saved plan and summarises it.
 func (r Runner) Show(ctx context.Context, dir, planFile string) (Plan, error) {
-	var stdout, stderr bytes.Buffer
-	cmd := r.command(ctx, dir, "show", "-json", "-no-color", planFile)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdout := &limitedBuffer{max: MaxShowBytes, Buffer: &bytes.Buffer{}}
+	var stderr bytes.Buffer
+	cmd, err := r.command(ctx, dir, "show", "-json", "-no-color", planFile)
+	if err != nil {
+		return Plan{}, err
+	}
+	cmd.Stdout, cmd.Stderr = stdout, &limitedBuffer{max: 64 << 10, Buffer: &stderr}
 	if err := runCommand(ctx, cmd); err != nil {
 		return Plan{}, fmt.Errorf("tofu show: %w: %s", err, lastLines(stderr.String(), 5))
+	}
+	if stdout.over {
+		return Plan{}, fmt.Errorf("tofu show: the plan's JSON is larger than %d MiB", MaxShowBytes>>20)
 	}
 	return ParsePlan(stdout.Bytes())
 }
 
 // run runs tofu with args, sending stdout and stderr to sink line by line.
 func (r Runner) run(ctx context.Context, dir string, sink LineFunc, args ...string) error {
-	cmd := r.command(ctx, dir, args...)
+	cmd, err := r.command(ctx, dir, args...)
+	if err != nil {
+		return fmt.Errorf("tofu %s: %w", args[0], err)
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	done := make(chan struct{})
@@ -177,7 +184,7 @@ func (r Runner) run(ctx context.Context, dir string, sink LineFunc, args ...stri
 		// A line over 1 MiB stops the scan; drain so tofu never blocks.
 		_, _ = io.Copy(io.Discard, pr)
 	}()
-	err := runCommand(ctx, cmd)
+	err = runCommand(ctx, cmd)
 	_ = pw.Close()
 	<-done
 	if err != nil {
@@ -186,7 +193,7 @@ func (r Runner) run(ctx context.Context, dir string, sink LineFunc, args ...stri
 	return nil
 }
 
-func (r Runner) command(ctx context.Context, dir string, args ...string) *exec.Cmd {
+func (r Runner) command(ctx context.Context, dir string, args ...string) (*exec.Cmd, error) {
 	cmd := exec.CommandContext(ctx, r.Path, args...)
 	cmd.Dir = dir
 	cmd.Env = r.Env
@@ -195,7 +202,35 @@ func (r Runner) command(ctx context.Context, dir string, args ...string) *exec.C
 	}
 	setProcessGroup(cmd)
 	cmd.WaitDelay = killGrace
-	return cmd
+	if r.WrapFunc != nil {
+		if err := r.WrapFunc(cmd); err != nil {
+			return nil, err
+		}
+	}
+	return cmd, nil
+}
+
+// MaxShowBytes bounds the JSON of one plan that Hoist reads.
+const MaxShowBytes = 256 << 20
+
+// limitedBuffer keeps the first max bytes written and drops the rest, so
+// that a program's output cannot grow the server's memory without bound.
+type limitedBuffer struct {
+	*bytes.Buffer
+	max  int
+	over bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Buffer == nil {
+		b.Buffer = &bytes.Buffer{}
+	}
+	if room := b.max - b.Len(); len(p) > room {
+		b.over = true
+		b.Buffer.Write(p[:max(room, 0)])
+		return len(p), nil
+	}
+	return b.Buffer.Write(p)
 }
 
 // runCommand starts cmd, waits, and makes sure no process of its group is

@@ -36,8 +36,8 @@ func setup(t *testing.T, files map[string]string) (Runner, string) {
 		}
 	}
 	home := t.TempDir()
-	cfg, err := WriteCLIConfig(home)
-	if err != nil {
+	cfg := filepath.Join(home, "tofu.tfrc")
+	if err := os.WriteFile(cfg, []byte(CLIConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return Runner{Path: binary(t), Env: Env(EnvConfig{Path: os.Getenv("PATH"), Home: home, CLIConfigFile: cfg,

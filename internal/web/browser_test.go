@@ -14,6 +14,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hoistdev/hoist/internal/sandbox"
 )
 
 // One headless Chromium serves every browser test of this binary; each test
@@ -27,6 +29,7 @@ var browser struct {
 }
 
 func TestMain(m *testing.M) {
+	sandbox.Dispatch() // runs' OpenTofu starts through this binary
 	code := m.Run()
 	if browser.cancel != nil {
 		browser.cancel()

@@ -35,6 +35,18 @@ type RunWrites interface {
 // Terminal reports whether the run is done for good.
 func (p runPage) Terminal() bool { return p.State.IsTerminal() }
 
+// Unsandboxed is the history note of a worker that executed the run
+// without a sandbox (--unsafe-unsandboxed-runs); "" when every step was
+// sandboxed.
+func (p runPage) Unsandboxed() string {
+	for _, h := range p.History {
+		if strings.HasPrefix(h.Note, run.UnsandboxedNote) {
+			return h.Note
+		}
+	}
+	return ""
+}
+
 // ShortSHA is the run's commit, shortened.
 func (p runPage) ShortSHA() string { return shortSHA(p.CommitSHA) }
 

@@ -122,8 +122,12 @@ func (c *Client) Heartbeat(ctx context.Context, runID, leaseID string) (run.Stat
 }
 
 // Advance implements Server.
-func (c *Client) Advance(ctx context.Context, runID, leaseID string, to run.State) error {
-	return c.call(ctx, http.MethodPost, runPath(runID, "advance"), leaseID, map[string]string{"state": string(to)}, nil)
+func (c *Client) Advance(ctx context.Context, runID, leaseID string, to run.State, note string) error {
+	body := map[string]string{"state": string(to)}
+	if note != "" {
+		body["note"] = note
+	}
+	return c.call(ctx, http.MethodPost, runPath(runID, "advance"), leaseID, body, nil)
 }
 
 // ReportPlan implements Server.

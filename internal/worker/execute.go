@@ -2,15 +2,18 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/registry"
 	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/sandbox"
 	"github.com/hoistdev/hoist/internal/tofu"
 	"github.com/hoistdev/hoist/internal/workspace"
 )
@@ -20,6 +23,9 @@ func isConflict(err error) bool { return apperr.Is(err, apperr.Conflict) }
 // planFile is the saved plan's name inside the project root.
 const planFile = "hoist.tfplan"
 
+// maxPlanBytes bounds the saved plan Hoist reads back and stores.
+const maxPlanBytes = 256 << 20
+
 // execution is one leased job on its way.
 type execution struct {
 	pool     *Pool
@@ -27,43 +33,72 @@ type execution struct {
 	log      *slog.Logger
 	logs     *logSink
 	tofu     tofu.Runner
-	dir      string // the project root inside the workspace
-	finished bool   // the server already recorded the end
+	project  *workspace.Project // the project root inside the workspace
+	finished bool               // the server already recorded the end
+}
+
+// folders of one run's workspace, all inside its own folder of the work
+// dir. The run's programs write src, home and tmp, and only read hoist
+// (Hoist's files for them).
+type folders struct {
+	root, src, home, tmp, hoist string
+}
+
+func newFolders(root string) folders {
+	return folders{root: root, src: filepath.Join(root, "src"), home: filepath.Join(root, "home"),
+		tmp: filepath.Join(root, "tmp"), hoist: filepath.Join(root, "hoist")}
 }
 
 func (ex *execution) run(ctx context.Context) error {
 	if ex.job.Phase == run.PhaseTask {
 		return fmt.Errorf("tasks are not supported by this worker yet")
 	}
-	root, err := os.MkdirTemp(ex.pool.cfg.WorkDir, "hoist-run-")
+	if err := ex.pool.sandbox.Refusal(); err != nil {
+		return err
+	}
+	root, err := os.MkdirTemp(ex.pool.cfg.WorkDir, "run-")
 	if err != nil {
 		return fmt.Errorf("create workspace: %w", err)
 	}
 	defer os.RemoveAll(root)
+	defer func() {
+		if ex.project != nil {
+			ex.project.Close()
+		}
+	}()
 	if ex.job.Phase == run.PhaseApply {
-		return ex.apply(ctx, root)
+		return ex.apply(ctx, newFolders(root))
 	}
-	return ex.plan(ctx, root)
+	return ex.plan(ctx, newFolders(root))
+}
+
+// note is what the worker says in the run's history about how it runs it.
+func (ex *execution) note() string {
+	if !ex.pool.sandbox.Sandboxed() {
+		return run.UnsandboxedNote + ": " + ex.pool.sandbox.String()
+	}
+	return ex.pool.sandbox.String()
 }
 
 // plan: INITIALIZING (workspace, init) → PLANNING → report; with autodeploy
 // the server answers "apply" and the same worker applies at once.
-func (ex *execution) plan(ctx context.Context, root string) error {
+func (ex *execution) plan(ctx context.Context, f folders) error {
 	s := ex.pool.cfg.Server
-	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Initializing); err != nil {
+	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Initializing, ex.note()); err != nil {
 		return err
 	}
-	if err := ex.prepare(ctx, root, "initializing"); err != nil {
+	if err := ex.prepare(ctx, f, "initializing", nil); err != nil {
 		return err
 	}
-	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Planning); err != nil {
+	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Planning, ""); err != nil {
 		return err
 	}
 	sink := ex.logs.phase("planning")
-	if err := ex.tofu.Plan(ctx, ex.dir, planFile, tofu.PlanOptions{NoLock: !ex.job.StateWrite}, sink); err != nil {
+	dir := ex.project.Dir
+	if err := ex.tofu.Plan(ctx, dir, planFile, tofu.PlanOptions{NoLock: !ex.job.StateWrite}, sink); err != nil {
 		return fmt.Errorf("plan failed: %w", err)
 	}
-	p, err := ex.tofu.Show(ctx, ex.dir, planFile)
+	p, err := ex.tofu.Show(ctx, dir, planFile)
 	if err != nil {
 		return err
 	}
@@ -73,7 +108,9 @@ func (ex *execution) plan(ctx context.Context, root string) error {
 		rep.Resources = append(rep.Resources, run.Resource{Address: r.Address, Action: r.Action})
 	}
 	if rep.HasChanges && ex.job.Type == run.Tracked {
-		if rep.Plan, err = os.ReadFile(filepath.Join(ex.dir, planFile)); err != nil {
+		// Through the project root, refusing a symlink: the run's code
+		// may have replaced the plan with one.
+		if rep.Plan, err = ex.project.ReadFile(planFile, maxPlanBytes); err != nil {
 			return fmt.Errorf("read plan file: %w", err)
 		}
 	}
@@ -90,67 +127,103 @@ func (ex *execution) plan(ctx context.Context, root string) error {
 }
 
 // apply: PREPARING_APPLY (workspace, init, the confirmed plan) → APPLYING.
-func (ex *execution) apply(ctx context.Context, root string) error {
-	if err := ex.prepare(ctx, root, "preparing_apply"); err != nil {
-		return err
-	}
+func (ex *execution) apply(ctx context.Context, f folders) error {
 	plan, err := ex.pool.cfg.Server.PlanFile(ctx, ex.job.RunID, ex.job.LeaseID)
 	if err != nil {
 		return fmt.Errorf("fetch the confirmed plan: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(ex.dir, planFile), plan, 0o600); err != nil {
-		return fmt.Errorf("write plan file: %w", err)
+	writePlan := func(p *workspace.Project) error { return p.WriteFile(planFile, plan, 0o600) }
+	if err := ex.prepare(ctx, f, "preparing_apply", writePlan); err != nil {
+		return err
 	}
 	// Recorded once by the server: a run never enters APPLYING twice.
-	if err := ex.pool.cfg.Server.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Applying); err != nil {
+	if err := ex.pool.cfg.Server.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Applying, ex.note()); err != nil {
 		return err
 	}
 	return ex.runApply(ctx)
 }
 
 func (ex *execution) runApply(ctx context.Context) error {
-	if err := ex.tofu.Apply(ctx, ex.dir, planFile, ex.logs.phase("applying")); err != nil {
+	if err := ex.tofu.Apply(ctx, ex.project.Dir, planFile, ex.logs.phase("applying")); err != nil {
 		return fmt.Errorf("apply failed: %w", err)
 	}
 	return nil
 }
 
 // prepare builds the workspace and runs tofu init, logging under phase.
-func (ex *execution) prepare(ctx context.Context, root, phase string) error {
+// Every file Hoist writes is written before any program of the run
+// starts (then writes before the folders go to the run's user).
+func (ex *execution) prepare(ctx context.Context, f folders, phase string, then func(*workspace.Project) error) error {
 	sink := ex.logs.phase(phase)
+	sb := ex.pool.sandbox
+	if sb.Sandboxed() {
+		sink("Hoist: " + sb.String())
+	} else {
+		sink("Hoist: WARNING: this run is NOT sandboxed: its code can read and change everything the server's user can " +
+			"(" + sb.String() + ")")
+	}
 	bin, err := tofu.Find(ex.pool.cfg.TofuPath, ex.pool.cfg.Getenv)
 	if err != nil {
 		return err
 	}
-	src := filepath.Join(root, "src")
-	home := filepath.Join(root, "home")
-	for _, d := range []string{src, home} {
+	for _, d := range []string{f.src, f.home, f.tmp} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			return err
 		}
 	}
+	if err := os.Mkdir(f.hoist, 0o755); err != nil {
+		return err
+	}
 	sink(fmt.Sprintf("Hoist: fetching %s at %s", ex.job.Repository, ex.job.CommitSHA))
-	if err := ex.fetch(ctx, src); err != nil {
+	if err := ex.fetch(ctx, f.src); err != nil {
 		return err
 	}
-	if ex.dir, err = workspace.ProjectDir(src, ex.job.ProjectRoot); err != nil {
+	if ex.project, err = workspace.OpenProject(f.src, ex.job.ProjectRoot); err != nil {
 		return err
 	}
-	if err := workspace.WriteBackendOverride(ex.dir, ex.pool.cfg.StateURL+"/"+ex.job.StackID); err != nil {
+	if err := ex.project.WriteBackendOverride(ex.pool.cfg.StateURL + "/" + ex.job.StackID); err != nil {
 		return fmt.Errorf("write backend override: %w", err)
 	}
-	cliConfig, err := tofu.WriteCLIConfig(home)
+	if then != nil {
+		if err := then(ex.project); err != nil {
+			return err
+		}
+	}
+	cliConfig, err := workspace.CreateFile(f.hoist, "tofu.tfrc", []byte(tofu.CLIConfig), 0o644)
 	if err != nil {
 		return err
 	}
-	vars, err := ex.tofuVars(home)
+	vars, err := ex.tofuVars(f.hoist)
 	if err != nil {
 		return err
 	}
-	ex.tofu = tofu.Runner{Path: bin, Env: tofu.Env(tofu.EnvConfig{Path: ex.pool.cfg.Getenv("PATH"), Home: home,
-		CLIConfigFile: cliConfig, Vars: vars})}
-	if err := ex.tofu.Init(ctx, ex.dir, sink); err != nil {
+	if err := ex.handOver(f); err != nil {
+		return err
+	}
+	policy := sandbox.Policy{Writable: []string{f.src, f.home, f.tmp}, Readable: []string{f.hoist, bin},
+		Hidden: ex.pool.cfg.Hidden}
+	ex.tofu = tofu.Runner{Path: bin, Env: tofu.Env(tofu.EnvConfig{Path: ex.pool.cfg.Getenv("PATH"), Home: f.home, TmpDir: f.tmp,
+		CLIConfigFile: cliConfig, Vars: vars}), WrapFunc: func(cmd *exec.Cmd) error { return sb.Wrap(cmd, policy) }}
+	if err := ex.tofu.Init(ctx, ex.project.Dir, sink); err != nil {
 		return fmt.Errorf("init failed: %w", err)
+	}
+	return nil
+}
+
+// handOver gives the run's folders to the run's user when the sandbox runs
+// programs as another user than the server's.
+func (ex *execution) handOver(f folders) error {
+	uid, gid, chown := ex.pool.sandbox.Owner()
+	if !chown {
+		return nil
+	}
+	if err := os.Lchown(f.root, uid, gid); err != nil {
+		return fmt.Errorf("give the workspace to the run's user: %w", err)
+	}
+	for _, d := range []string{f.src, f.home, f.tmp} {
+		if err := workspace.Chown(d, uid, gid); err != nil {
+			return fmt.Errorf("give the workspace to the run's user: %w", err)
+		}
 	}
 	return nil
 }
@@ -158,7 +231,7 @@ func (ex *execution) prepare(ctx context.Context, root, phase string) error {
 // tofuVars are the run's own variables for tofu: the state backend's
 // credentials, the registry credential, the trust bundle, then the stack's
 // variables.
-func (ex *execution) tofuVars(home string) ([]string, error) {
+func (ex *execution) tofuVars(hoistDir string) ([]string, error) {
 	vars := []string{"TF_HTTP_USERNAME=" + ex.job.StateUser, "TF_HTTP_PASSWORD=" + ex.job.StateToken}
 	if host := ex.pool.cfg.RegistryHost; host != "" {
 		// Modules from Hoist's registry: the lease's credential, valid while
@@ -166,7 +239,7 @@ func (ex *execution) tofuVars(home string) ([]string, error) {
 		vars = append(vars, registry.TokenEnvName(host)+"="+registry.RunToken(ex.job.RunID, ex.job.StateToken))
 	}
 	if ca := ex.pool.cfg.TrustCAFile; ca != "" {
-		bundle, err := writeTrustBundle(home, ca, ex.pool.cfg.Getenv)
+		bundle, err := writeTrustBundle(hoistDir, ca, ex.pool.cfg.Getenv)
 		if err != nil {
 			return nil, err
 		}
@@ -178,19 +251,34 @@ func (ex *execution) tofuVars(home string) ([]string, error) {
 	return vars, nil
 }
 
-// fetch downloads the source archive through the server and extracts it.
+// errExtracted stops a source download that extraction no longer reads:
+// the archive ended (its padding is not needed) or was refused.
+var errExtracted = errors.New("extraction stopped reading the source")
+
+// fetch streams the source archive from the server straight into the
+// extraction: nothing lands on disk but what extraction accepts, a cap
+// stops the download, and so does a stopped run (ctx).
 func (ex *execution) fetch(ctx context.Context, dest string) error {
-	f, err := os.CreateTemp(filepath.Dir(dest), "source-*.tar.gz")
-	if err != nil {
-		return err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := ex.pool.cfg.Server.Source(ctx, ex.job.RunID, ex.job.LeaseID, pw)
+		pw.CloseWithError(err) // nil: extraction reads EOF
+		done <- err
+	}()
+	xerr := workspace.Extract(pr, dest, ex.pool.cfg.Limits)
+	pr.CloseWithError(errExtracted)
+	cancel()
+	serr := <-done
+	if xerr == nil {
+		return nil
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	if err := ex.pool.cfg.Server.Source(ctx, ex.job.RunID, ex.job.LeaseID, f); err != nil {
-		return fmt.Errorf("fetch source: %w", err)
+	var capErr *workspace.CapError
+	var entryErr *workspace.EntryError
+	if serr != nil && !errors.Is(serr, errExtracted) && !errors.As(xerr, &capErr) && !errors.As(xerr, &entryErr) {
+		return fmt.Errorf("fetch source: %w", serr)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	return workspace.Extract(f, dest)
+	return xerr
 }

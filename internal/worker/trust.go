@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/hoistdev/hoist/internal/workspace"
 )
 
 // systemBundles are where Linux distributions keep the system's PEM bundle
@@ -42,9 +43,6 @@ func writeTrustBundle(dir, extraFile string, getenv func(string) string) (string
 		}
 	}
 	bundle = append(bundle, extra...)
-	p := filepath.Join(dir, "ca-bundle.pem")
-	if err := os.WriteFile(p, bundle, 0o600); err != nil {
-		return "", fmt.Errorf("write the CA bundle: %w", err)
-	}
-	return p, nil
+	// Certificates are public; the run's user must read them.
+	return workspace.CreateFile(dir, "ca-bundle.pem", bundle, 0o644)
 }

@@ -4,6 +4,11 @@
 // managed state, streams masked logs per phase, and reports the plan and
 // the outcome. A worker that loses its lease (the run was stopped, or the
 // server gave up on it) kills OpenTofu and drops the run.
+//
+// OpenTofu and everything it starts run in the sandbox (internal/sandbox):
+// they see their own workspace and nothing of the server. Where no sandbox
+// can be set up, every run fails with the reason, unless the operator
+// opted out (--unsafe-unsandboxed-runs).
 package worker
 
 import (
@@ -14,10 +19,16 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/sandbox"
+	"github.com/hoistdev/hoist/internal/tofu"
+	"github.com/hoistdev/hoist/internal/workspace"
 )
 
 // Server is the worker protocol (run.Service implements it in-process
@@ -25,7 +36,7 @@ import (
 type Server interface {
 	Lease(ctx context.Context, owner string, wait time.Duration) (run.Job, bool, error)
 	Heartbeat(ctx context.Context, runID, leaseID string) (run.State, error)
-	Advance(ctx context.Context, runID, leaseID string, to run.State) error
+	Advance(ctx context.Context, runID, leaseID string, to run.State, note string) error
 	ReportPlan(ctx context.Context, runID, leaseID string, rep run.PlanReport) (apply bool, err error)
 	Finish(ctx context.Context, runID, leaseID, errMsg string) error
 	AppendLog(ctx context.Context, runID, leaseID, phase, text string) error
@@ -55,8 +66,17 @@ type Config struct {
 	// certificate when a private CA signed it, since OpenTofu discovers
 	// module registries over HTTPS only. "" adds nothing.
 	TrustCAFile string
-	// WorkDir holds the runs' workspaces (default the system temp dir).
+	// WorkDir holds the runs' workspaces, one folder each, removed when
+	// the run ends (PrepareWorkDir makes it; default DefaultWorkDir).
 	WorkDir string
+	// Sandbox confines the runs' programs (default: sandbox.New, which
+	// refuses runs where it cannot confine them).
+	Sandbox *sandbox.Sandbox
+	// Hidden are paths the runs must never see even where readable
+	// folders include them: the server's data dir.
+	Hidden []string
+	// Limits cap the source archive (zero: workspace defaults).
+	Limits workspace.Limits
 	// Getenv reads PATH for tofu (default os.Getenv).
 	Getenv func(string) string
 	Logger *slog.Logger
@@ -67,6 +87,7 @@ type Config struct {
 // Pool is a running set of worker slots.
 type Pool struct {
 	cfg      Config
+	sandbox  *sandbox.Sandbox
 	log      *slog.Logger
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -74,7 +95,11 @@ type Pool struct {
 }
 
 // Start starts cfg.Slots slots that lease and execute runs until Stop.
-func Start(ctx context.Context, cfg Config) *Pool {
+//
+// It fails when the work dir cannot be made safe (PrepareWorkDir). A
+// machine where runs cannot be sandboxed is not an error here: the pool
+// starts, says so in the log, and fails each run with the reason.
+func Start(ctx context.Context, cfg Config) (*Pool, error) {
 	if cfg.Slots <= 0 {
 		cfg.Slots = 2
 	}
@@ -87,8 +112,18 @@ func Start(ctx context.Context, cfg Config) *Pool {
 	if cfg.LeaseWait <= 0 {
 		cfg.LeaseWait = 30 * time.Second
 	}
-	if cfg.WorkDir == "" {
-		cfg.WorkDir = os.TempDir()
+	if cfg.Sandbox == nil {
+		cfg.Sandbox = NewSandbox(ctx, cfg.TofuPath, cfg.Getenv, false)
+	}
+	dir, err := PrepareWorkDir(cfg.WorkDir, cfg.Sandbox)
+	if err != nil {
+		return nil, err
+	}
+	cfg.WorkDir = dir
+	for _, h := range cfg.Hidden {
+		if rel, err := filepath.Rel(h, dir); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+			return nil, fmt.Errorf("the work dir %s is inside %s, which runs must never see: choose a --work-dir outside the data dir", dir, h)
+		}
 	}
 	if cfg.RegistryHost == "" {
 		if u, err := url.Parse(cfg.StateURL); err == nil {
@@ -96,7 +131,8 @@ func Start(ctx context.Context, cfg Config) *Pool {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	p := &Pool{cfg: cfg, log: cfg.Logger, cancel: cancel}
+	p := &Pool{cfg: cfg, sandbox: cfg.Sandbox, log: cfg.Logger, cancel: cancel}
+	logSandbox(ctx, cfg.Logger, cfg.Sandbox)
 	for i := range cfg.Slots {
 		p.wg.Add(1)
 		go func() {
@@ -104,7 +140,7 @@ func Start(ctx context.Context, cfg Config) *Pool {
 			p.slot(ctx, fmt.Sprintf("%s/%d", cfg.ID, i+1))
 		}()
 	}
-	return p
+	return p, nil
 }
 
 // Stop stops leasing, cancels the runs in progress and waits for the
@@ -195,4 +231,89 @@ func (p *Pool) heartbeat(ctx context.Context, job run.Job, cancel context.Cancel
 			return
 		}
 	}
+}
+
+// NewSandbox probes the sandbox for runs of the OpenTofu at tofuPath (or on
+// PATH): the probe starts `tofu version` in it, which also shows that the
+// run's user can execute that binary.
+func NewSandbox(ctx context.Context, tofuPath string, getenv func(string) string, allowUnsandboxed bool) *sandbox.Sandbox {
+	opts := sandbox.Options{AllowUnsandboxed: allowUnsandboxed}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if bin, err := tofu.Find(tofuPath, getenv); err == nil {
+		opts.ProbeProgram = []string{bin, "version"}
+	}
+	return sandbox.New(ctx, opts)
+}
+
+// logSandbox says at every start how runs execute; loudly when they are
+// refused or not sandboxed.
+func logSandbox(ctx context.Context, log *slog.Logger, sb *sandbox.Sandbox) {
+	switch {
+	case sb.Refusal() != nil:
+		log.ErrorContext(ctx, "runs will fail: "+sb.Refusal().Error())
+	case !sb.Sandboxed():
+		log.WarnContext(ctx, "RUNS ARE NOT SANDBOXED: repository code can read the server's secrets and change its files", "sandbox", sb.String())
+	default:
+		log.InfoContext(ctx, "runs are sandboxed", "sandbox", sb.String())
+	}
+}
+
+// DefaultWorkDir is where workspaces go by default: a folder of this user
+// in the system temp folder, outside any data dir.
+func DefaultWorkDir() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("hoist-work-%d", os.Geteuid()))
+}
+
+// PrepareWorkDir makes dir (DefaultWorkDir when empty) ready for
+// workspaces and returns it: a real folder of this user that no one else
+// may write, mode 0700 — 0711 when runs execute as another user, who must
+// reach its own workspace through it (each workspace is 0700 and named at
+// random). An existing dir that is a symlink, belongs to someone else or
+// is writable by others is refused: another local user could have made it
+// to read or swap workspaces.
+func PrepareWorkDir(dir string, sb *sandbox.Sandbox) (string, error) {
+	if dir == "" {
+		dir = DefaultWorkDir()
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("work dir %s: %w", dir, err)
+	}
+	mode := os.FileMode(0o700)
+	if sb != nil {
+		if _, _, chown := sb.Owner(); chown {
+			mode = 0o711
+		}
+	}
+	if err := os.Mkdir(abs, mode); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("create work dir %s: %w", abs, err)
+	}
+	fi, err := os.Lstat(abs)
+	if err != nil {
+		return "", fmt.Errorf("work dir %s: %w", abs, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.IsDir():
+		return "", fmt.Errorf("work dir %s is not a folder (a symlink?): refused", abs)
+	case ok && int(st.Uid) != os.Geteuid():
+		return "", fmt.Errorf("work dir %s belongs to uid %d, not to this user (%d): refused", abs, st.Uid, os.Geteuid())
+	}
+	if err := os.Chmod(abs, mode); err != nil {
+		return "", fmt.Errorf("work dir %s: %w", abs, err)
+	}
+	if mode == 0o711 {
+		// The run's user must reach its workspace through every parent.
+		for p := filepath.Dir(abs); ; p = filepath.Dir(p) {
+			if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o001 == 0 {
+				return "", fmt.Errorf("work dir %s: runs execute as an unprivileged user, who cannot enter %s (mode %04o); choose a --work-dir under folders others may traverse, such as the default", abs, p, fi.Mode().Perm())
+			}
+			if p == filepath.Dir(p) {
+				break
+			}
+		}
+	}
+	return abs, nil
 }

@@ -38,6 +38,16 @@ func (t *treeState) apply(a Action, contents *[][]byte) error {
 		t.remove(a.Path)
 	case ActionMove:
 		return t.move(a, addContent)
+	case ActionSymlink:
+		if !exists {
+			if err := t.checkFree(a.Path); err != nil {
+				return err
+			}
+		}
+		if len(a.Content) == 0 {
+			return fmt.Errorf("symlink %s: no target: %w", a.Path, ErrInvalid)
+		}
+		t.put(a.Path, treeEntry{mode: "120000", blob: addContent()})
 	case ActionChmod:
 		if !exists {
 			return ErrFileNotFound

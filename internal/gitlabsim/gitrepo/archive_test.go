@@ -118,3 +118,37 @@ func TestArchive(t *testing.T) {
 		t.Fatalf("failed archives wrote %d bytes", sink.Len())
 	}
 }
+
+// TestArchiveSymlink: a symlink action commits mode 120000, which the
+// archive carries as a symlink, as git does for a pushed link.
+func TestArchiveSymlink(t *testing.T) {
+	t.Parallel()
+	repo, ctx := setup(t)
+	c := commit(t, repo, "main", "links", create("main.tf", "x\n"),
+		Action{Kind: ActionSymlink, Path: "leak", Content: []byte("../../../etc/passwd")})
+	if _, err := repo.Commit(ctx, CommitOptions{Branch: "main", Message: "no target",
+		Actions: []Action{{Kind: ActionSymlink, Path: "empty"}}}); err == nil {
+		t.Fatal("a symlink without a target was committed")
+	}
+	var gz bytes.Buffer
+	if err := repo.Archive(ctx, &gz, c.SHA, "p/", "tar.gz"); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no symlink in the archive: %v", err)
+		}
+		if h.Name == "p/leak" {
+			if h.Typeflag != tar.TypeSymlink || h.Linkname != "../../../etc/passwd" {
+				t.Fatalf("p/leak = type %c → %q", h.Typeflag, h.Linkname)
+			}
+			return
+		}
+	}
+}

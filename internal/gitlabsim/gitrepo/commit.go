@@ -19,6 +19,11 @@ const (
 	ActionDelete = "delete"
 	ActionMove   = "move"
 	ActionChmod  = "chmod"
+	// ActionSymlink makes Path a symbolic link to Content (mode 120000),
+	// creating or replacing it. GitLab's commits API has no such action;
+	// the simulator offers it so that tests can push the hostile
+	// repositories (links out of the checkout) a real git push can.
+	ActionSymlink = "symlink"
 )
 
 // Action is one file change of a commit. Actions apply in order, so a later

@@ -1,0 +1,16 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"github.com/hoistdev/hoist/internal/sandbox"
+)
+
+// Tests run the program in-process (run), so its embedded workers start
+// runs' OpenTofu through this test binary: it serves sandbox-exec as the
+// real one does.
+func TestMain(m *testing.M) {
+	sandbox.Dispatch()
+	os.Exit(m.Run())
+}
