@@ -46,6 +46,9 @@ type harness struct {
 	sim     *gitlabsim.Server
 	simURL  string
 	simUser gitlabsim.User
+	// apiHost is the API host integrations get: the simulator's URL, or a
+	// stand-in in front of it (runsSetupBehind).
+	apiHost string
 
 	mu        sync.Mutex
 	responses []string // every response body, for secret scans
@@ -209,7 +212,11 @@ func (h *harness) space(name, parent string) {
 
 // integrationBody is a valid create request for the simulator.
 func (h *harness) integrationBody(name, space, token string) map[string]any {
-	b := map[string]any{"name": name, "api_host": h.simURL, "token": token}
+	host := h.simURL
+	if h.apiHost != "" {
+		host = h.apiHost
+	}
+	b := map[string]any{"name": name, "api_host": host, "token": token}
 	if space == "" {
 		b["is_default"] = true
 	} else {

@@ -63,6 +63,13 @@ func (r runRun) states() []string {
 // the space platform.
 func runsSetup(t testing.TB, tweak func(*app.Config)) *harness {
 	t.Helper()
+	return runsSetupBehind(t, nil, tweak)
+}
+
+// runsSetupBehind is runsSetup with the integration reaching the simulator
+// through front(simulator URL), a stand-in GitLab, when front is not nil.
+func runsSetupBehind(t testing.TB, front func(simURL string) string, tweak func(*app.Config)) *harness {
+	t.Helper()
 	tofu := tofuPath(t)
 	h := setup(t, func(c *app.Config) {
 		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
@@ -70,6 +77,9 @@ func runsSetup(t testing.TB, tweak func(*app.Config)) *harness {
 			tweak(c)
 		}
 	})
+	if front != nil {
+		h.apiHost = front(h.simURL)
+	}
 	ctx := t.Context()
 	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: runsProject,
 		Files: map[string]string{"infra/main.tf": infraTF("hello"), "README.md": "# infra\n"}}); err != nil {

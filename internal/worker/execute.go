@@ -87,7 +87,9 @@ func (ex *execution) plan(ctx context.Context, f folders) error {
 	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Initializing, ex.note()); err != nil {
 		return err
 	}
-	if err := ex.prepare(ctx, f, "initializing", nil); err != nil {
+	// tofu writes the plan: nothing of the repository may stand there.
+	clearPlan := func(p *workspace.Project) error { return p.Clear(planFile) }
+	if err := ex.prepare(ctx, f, "initializing", clearPlan); err != nil {
 		return err
 	}
 	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Planning, ""); err != nil {

@@ -115,7 +115,7 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 	if cfg.Sandbox == nil {
 		cfg.Sandbox = NewSandbox(ctx, cfg.TofuPath, cfg.Getenv, false)
 	}
-	dir, err := PrepareWorkDir(cfg.WorkDir, cfg.Sandbox)
+	dir, err := PrepareWorkDir(cfg.WorkDir)
 	if err != nil {
 		return nil, err
 	}
@@ -268,12 +268,12 @@ func DefaultWorkDir() string {
 
 // PrepareWorkDir makes dir (DefaultWorkDir when empty) ready for
 // workspaces and returns it: a real folder of this user that no one else
-// may write, mode 0700 — 0711 when runs execute as another user, who must
-// reach its own workspace through it (each workspace is 0700 and named at
-// random). An existing dir that is a symlink, belongs to someone else or
+// may write, mode 0700 — 0711 when the server is root, whose runs execute
+// as an unprivileged user that must reach its own workspace through it
+// (each workspace is 0700 and named at random). An existing dir that is a symlink, belongs to someone else or
 // is writable by others is refused: another local user could have made it
 // to read or swap workspaces.
-func PrepareWorkDir(dir string, sb *sandbox.Sandbox) (string, error) {
+func PrepareWorkDir(dir string) (string, error) {
 	if dir == "" {
 		dir = DefaultWorkDir()
 	}
@@ -281,11 +281,11 @@ func PrepareWorkDir(dir string, sb *sandbox.Sandbox) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("work dir %s: %w", dir, err)
 	}
+	// By the server's user, not by the sandbox's state: servers of one
+	// user share the default dir, and must not flip its mode.
 	mode := os.FileMode(0o700)
-	if sb != nil {
-		if _, _, chown := sb.Owner(); chown {
-			mode = 0o711
-		}
+	if os.Geteuid() == 0 {
+		mode = 0o711
 	}
 	if err := os.Mkdir(abs, mode); err != nil && !errors.Is(err, os.ErrExist) {
 		return "", fmt.Errorf("create work dir %s: %w", abs, err)

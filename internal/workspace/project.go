@@ -74,6 +74,22 @@ func (p *Project) WriteFile(name string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
+// Clear removes whatever the repository has under name (a file, a
+// symlink), so that a program told to write name creates it afresh rather
+// than writing through a planted link. A folder of that name is an error.
+func (p *Project) Clear(name string) error {
+	fi, err := p.root.Lstat(name)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case fi.IsDir():
+		return fmt.Errorf("the repository has a folder named %s, where Hoist writes a file", name)
+	}
+	return p.root.Remove(name)
+}
+
 // ReadFile reads name from the project root, refusing a symlink (the run's
 // code may have replaced the file with one) and anything over max bytes.
 func (p *Project) ReadFile(name string, max int64) ([]byte, error) {

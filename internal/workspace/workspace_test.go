@@ -324,3 +324,32 @@ func TestChown(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestClear(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	err := Extract(archive(t, file("p/main.tf", "x"), symlink("p/hoist.tfplan", "main.tf"), dir("p/folder/")), s.dest, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := OpenProject(s.dest, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Clear("hoist.tfplan"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(s.dest, "hoist.tfplan")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the planted link is still there: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(s.dest, "main.tf")); string(b) != "x" {
+		t.Fatalf("main.tf = %q", b)
+	}
+	if err := p.Clear("missing"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Clear("folder"); err == nil || !strings.Contains(err.Error(), "folder named folder") {
+		t.Fatalf("Clear of a folder: %v", err)
+	}
+}
