@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -72,49 +74,56 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) error {
 		f.Method, f.Username = "api_key", ""
 		return u.loginWithKey(w, r, f, key, addr)
 	}
-	keys := []string{"addr:" + addr, "user:" + strings.ToLower(f.Username)}
-	if err := u.checkLimit(r.Context(), f, addr, keys); err != nil {
+	userKey := "user:" + slug.Make(f.Username)
+	a, err := u.reserve(r.Context(), f, addr, userKey, session.AddressKey(addr))
+	if err != nil {
 		return err
 	}
 	p, reason := u.checkPassword(r.Context(), f.Username, r.PostForm.Get("password"))
 	if reason != "" {
-		return u.loginFailed(w, r, f, addr, reason, keys)
+		return u.loginFailed(w, r, f, addr, reason)
 	}
-	if err := u.limiter.Reset(r.Context(), keys[1]); err != nil {
+	if err := u.limiter.Succeeded(r.Context(), a, userKey); err != nil {
 		return err
 	}
 	return u.startSession(w, r, p, f, addr)
 }
 
 func (u *UI) loginWithKey(w http.ResponseWriter, r *http.Request, f loginForm, key, addr string) error {
-	keys := []string{"addr:" + addr}
-	if err := u.checkLimit(r.Context(), f, addr, keys); err != nil {
+	a, err := u.reserve(r.Context(), f, addr, session.AddressKey(addr))
+	if err != nil {
 		return err
 	}
 	p, err := u.cfg.Identity.Authenticate(r.Context(), key)
 	if apperr.Is(err, apperr.Unauthorized) {
-		return u.loginFailed(w, r, f, addr, "bad_api_key", keys)
+		f.Error = "That API key is not valid."
+		if msg := apperr.MessageOf(err); msg != "invalid API key" {
+			f.Error = msg // expired or its owner disabled: told only to the holder of the secret
+		}
+		return u.loginFailed(w, r, f, addr, "bad_api_key")
 	}
 	if err != nil {
+		return err
+	}
+	if err := u.limiter.Succeeded(r.Context(), a); err != nil {
 		return err
 	}
 	return u.startSession(w, r, p, f, addr)
 }
 
-// checkLimit refuses with 429 (and audits it) once a key used up its
-// failures in the window.
-func (u *UI) checkLimit(ctx context.Context, f loginForm, addr string, keys []string) error {
-	blocked, err := u.limiter.Blocked(ctx, keys...)
-	if err != nil {
-		return err
-	}
-	if !blocked {
-		return nil
+// reserve takes this attempt's slot under every key before any secret is
+// checked, or refuses with 429 (and audits it) once a key used up its
+// failures in the window: parallel guesses cannot all slip past a count
+// taken before any of them failed, and refused ones cost no bcrypt.
+func (u *UI) reserve(ctx context.Context, f loginForm, addr string, keys ...string) (session.Attempt, error) {
+	a, ok, err := u.limiter.Begin(ctx, keys...)
+	if err != nil || ok {
+		return a, err
 	}
 	if err := u.auditLogin(ctx, "login.rate_limited", "", f, addr, "rate_limited"); err != nil {
-		return err
+		return session.Attempt{}, err
 	}
-	return &tooManyError{window: u.limiter.Window()}
+	return session.Attempt{}, &tooManyError{window: u.limiter.Window()}
 }
 
 // checkPassword returns the user's principal, or why the login failed
@@ -132,20 +141,21 @@ func (u *UI) checkPassword(ctx context.Context, username, password string) (stri
 	return usr.Principal(), ""
 }
 
-// loginFailed records the failure for the rate limit and the audit log and
-// shows the form again with one message whatever went wrong.
-func (u *UI) loginFailed(w http.ResponseWriter, r *http.Request, f loginForm, addr, reason string, keys []string) error {
-	if err := u.limiter.Fail(r.Context(), keys...); err != nil {
-		return err
-	}
+// loginFailed audits the failure (the limiter already counts it: the
+// attempt's reservation stays) and shows the form again with one message
+// whatever went wrong, unless the right secret earned a precise one.
+func (u *UI) loginFailed(w http.ResponseWriter, r *http.Request, f loginForm, addr, reason string) error {
 	if err := u.auditLogin(r.Context(), "login.failed", "", f, addr, reason); err != nil {
 		return err
 	}
-	f.Error = "Wrong username or password."
-	if f.Method == "api_key" {
-		f.Error = "That API key is not valid."
+	status := http.StatusUnauthorized
+	switch {
+	case reason == identity.ReasonDisabled:
+		status, f.Error = http.StatusForbidden, "This user is disabled. Ask a root admin to enable it."
+	case f.Error == "":
+		f.Error = "Wrong username or password."
 	}
-	return u.showLogin(w, r, http.StatusUnauthorized, f)
+	return u.showLogin(w, r, status, f)
 }
 
 func (u *UI) startSession(w http.ResponseWriter, r *http.Request, principal string, f loginForm, addr string) error {
@@ -236,11 +246,35 @@ func clientAddress(r *http.Request) string {
 	return host
 }
 
-// localPath keeps next= values that stay on this server (a path, not
-// //host or /\host), so the login cannot redirect elsewhere.
+// localPath vets a next= value: it returns p when p names a path on this
+// server, "" when p is empty, and "/" for anything else. Browsers read a
+// Location leniently: they drop tabs and newlines, treat \ as /, and read
+// //host (or /\host) as another host, so "/\t/evil.example" leads to
+// http://evil.example/. Only a path that starts with exactly one "/", with
+// no backslash and no control character anywhere, also once
+// percent-decoded ("/%2F/host" is "//host" to some servers and proxies),
+// is kept.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if p == "" {
 		return ""
+	}
+	if !strings.HasPrefix(p, "/") || len(p) > maxNextLen {
+		return "/"
+	}
+	dec, err := url.PathUnescape(p)
+	if err != nil {
+		return "/"
+	}
+	for _, s := range []string{p, dec} {
+		if strings.HasPrefix(s, "//") || strings.ContainsRune(s, '\\') || strings.ContainsFunc(s, unicode.IsControl) {
+			return "/"
+		}
+	}
+	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
 	}
 	return p
 }
+
+// maxNextLen bounds a next= value: a page address, not a payload.
+const maxNextLen = 2048

@@ -130,3 +130,7 @@ func (dialect) IsForeignKeyViolation(err error) bool {
 // LockMigrations does nothing: the immediate transaction already holds
 // SQLite's write lock.
 func (dialect) LockMigrations(context.Context, *sql.Tx) error { return nil }
+
+// Lock does nothing: writes go through one connection in immediate
+// transactions, so a write transaction already excludes every other.
+func (dialect) Lock(context.Context, *sql.Tx, string) error { return nil }
