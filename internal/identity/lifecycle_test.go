@@ -106,9 +106,14 @@ func TestDisableAndDeleteUsers(t *testing.T) {
 	wantErr(t, "missing user", ids.DisableUser(ctx, bootKey, "nobody"), apperr.NotFound, "nobody")
 
 	// Disabled: no login (after the password check), its key stops.
+	loggedIn, err := ids.Login(ctx, "admin", boot.AdminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := ids.DisableUser(ctx, ci.Key.Principal(), "admin"); err != nil {
 		t.Fatal(err)
 	}
+	wantErr(t, "Unchanged after disabling", ids.Unchanged(ctx, loggedIn), apperr.Unauthorized, "changed during the login")
 	if err := ids.DisableUser(ctx, ci.Key.Principal(), "admin"); err != nil {
 		t.Errorf("disabling twice: %v", err)
 	}
@@ -164,9 +169,19 @@ func TestSetPasswordEndsSessions(t *testing.T) {
 	if err := st.CreateSession(ctx, sessionOf("user:admin")); err != nil {
 		t.Fatal(err)
 	}
+	u, err := ids.Login(ctx, "admin", boot.AdminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ids.Unchanged(ctx, u); err != nil {
+		t.Errorf("Unchanged right after the login: %v", err)
+	}
 	if err := ids.SetPassword(ctx, "user:admin", "admin", "a-new-password-1"); err != nil {
 		t.Fatal(err)
 	}
+	// A login that checked the old password must not keep a session it
+	// creates after the change committed.
+	wantErr(t, "Unchanged after a password change", ids.Unchanged(ctx, u), apperr.Unauthorized, "changed during the login")
 	if _, err := st.GetSession(ctx, sessionOf("user:admin").IDHash); !apperr.Is(err, apperr.NotFound) {
 		t.Errorf("session after the password change: %v", err)
 	}

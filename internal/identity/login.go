@@ -69,6 +69,22 @@ func (s *Service) Login(ctx context.Context, username, password string) (User, e
 	return u, nil
 }
 
+// Unchanged refuses (Unauthorized) unless u, as Login returned it, still
+// exists with the same password hash and enabled. A password change or a
+// disable ends the sessions that exist when it commits; one that commits
+// while a login is between its password check and its new session would
+// miss that session, so the login checks again once its session exists.
+func (s *Service) Unchanged(ctx context.Context, u User) error {
+	now, err := s.store.GetUser(ctx, u.ID)
+	if apperr.Is(err, apperr.NotFound) || (err == nil && (now.PasswordHash != u.PasswordHash || now.DisabledAt != nil)) {
+		return apperr.Errorf(apperr.Unauthorized, "the user changed during the login")
+	}
+	if err != nil {
+		return fmt.Errorf("load user %s: %w", u.ID, err)
+	}
+	return nil
+}
+
 // newDummyHash is a bcrypt hash of nothing anyone can type, compared
 // against when a username does not exist.
 func newDummyHash() []byte {

@@ -79,14 +79,16 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, reason := u.checkPassword(r.Context(), f.Username, r.PostForm.Get("password"))
+	usr, reason := u.checkPassword(r.Context(), f.Username, r.PostForm.Get("password"))
 	if reason != "" {
 		return u.loginFailed(w, r, f, addr, reason)
 	}
 	if err := u.limiter.Succeeded(r.Context(), a, userKey); err != nil {
 		return err
 	}
-	return u.startSession(w, r, p, f, addr)
+	return u.startSession(w, r, usr.Principal(), f, addr, func(ctx context.Context) error {
+		return u.cfg.Identity.Unchanged(ctx, usr)
+	})
 }
 
 func (u *UI) loginWithKey(w http.ResponseWriter, r *http.Request, f loginForm, key, addr string) error {
@@ -108,7 +110,7 @@ func (u *UI) loginWithKey(w http.ResponseWriter, r *http.Request, f loginForm, k
 	if err := u.limiter.Succeeded(r.Context(), a); err != nil {
 		return err
 	}
-	return u.startSession(w, r, p, f, addr)
+	return u.startSession(w, r, p, f, addr, nil)
 }
 
 // reserve takes this attempt's slot under every key before any secret is
@@ -126,19 +128,19 @@ func (u *UI) reserve(ctx context.Context, f loginForm, addr string, keys ...stri
 	return session.Attempt{}, &tooManyError{window: u.limiter.Window()}
 }
 
-// checkPassword returns the user's principal, or why the login failed
+// checkPassword returns the user, or why the login failed
 // (identity.Reason*, or "error" when the store failed, which is logged).
-func (u *UI) checkPassword(ctx context.Context, username, password string) (string, string) {
+func (u *UI) checkPassword(ctx context.Context, username, password string) (identity.User, string) {
 	usr, err := u.cfg.Identity.Login(ctx, username, password)
 	var refused *identity.LoginError
 	switch {
 	case errors.As(err, &refused):
-		return "", refused.Reason
+		return identity.User{}, refused.Reason
 	case err != nil:
 		u.log.ErrorContext(ctx, "login: load user", "error", err.Error())
-		return "", "error"
+		return identity.User{}, "error"
 	}
-	return usr.Principal(), ""
+	return usr, ""
 }
 
 // loginFailed audits the failure (the limiter already counts it: the
@@ -158,13 +160,28 @@ func (u *UI) loginFailed(w http.ResponseWriter, r *http.Request, f loginForm, ad
 	return u.showLogin(w, r, status, f)
 }
 
-func (u *UI) startSession(w http.ResponseWriter, r *http.Request, principal string, f loginForm, addr string) error {
+// startSession starts a session for principal and sends the browser on.
+// keep, when set, runs once the session exists and ends it again when it
+// fails (identity.Service.Unchanged says why).
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, principal string, f loginForm, addr string,
+	keep func(context.Context) error) error {
 	if err := u.limiter.Prune(r.Context()); err != nil {
 		u.log.WarnContext(r.Context(), "prune sessions", "error", err.Error())
 	}
 	id, s, err := u.sessions.Create(r.Context(), principal)
 	if err != nil {
 		return err
+	}
+	if keep != nil {
+		if err := keep(r.Context()); err != nil {
+			if derr := u.sessions.Delete(r.Context(), id); derr != nil {
+				return derr
+			}
+			if !apperr.Is(err, apperr.Unauthorized) {
+				return err
+			}
+			return u.loginFailed(w, r, f, addr, "changed_during_login")
+		}
 	}
 	if err := u.auditLogin(r.Context(), "login.succeeded", principal, f, addr, ""); err != nil {
 		return err
