@@ -81,8 +81,9 @@ func ParsePrincipal(p string) (kind, id string, err error) {
 // Every change that takes an audit.Entry writes it in the same transaction.
 // The changes that end credentials (a new password, disabling, deleting)
 // also delete the web sessions they end, in that transaction, so a session
-// never outlives its credentials. The changes that take credentials away
-// (DisableUser, DeleteUser, DeleteAPIKey) refuse with apperr Conflict when
+// never outlives its credentials. The changes that can take rights away
+// (DisableUser, DeleteUser, DeleteAPIKey, Grant, Revoke) refuse with
+// apperr Conflict when
 // they would leave no enabled root-admin user, or no usable root-admin API
 // key (unexpired, its owner enabled), where there was one before: the API,
 // which only takes keys, is the only way to manage users and keys.
@@ -115,9 +116,9 @@ type Store interface {
 
 	// Grant sets b.Principal's role on b.SpaceID to b.Role (replacing any
 	// previous role there). The principal must exist.
-	Grant(ctx context.Context, b space.Binding) error
+	Grant(ctx context.Context, b space.Binding, e audit.Entry) error
 	// Revoke removes principal's binding on spaceID; NotFound if none.
-	Revoke(ctx context.Context, principal, spaceID string) error
+	Revoke(ctx context.Context, principal, spaceID string, e audit.Entry) error
 	// Bindings returns every binding of one principal, ordered by space.
 	Bindings(ctx context.Context, principal string) ([]space.Binding, error)
 }

@@ -219,7 +219,8 @@ func (s *Service) Grant(ctx context.Context, actor, principal string, r RoleInpu
 		return err
 	}
 	b.Principal = principal
-	if err := s.store.Grant(ctx, b); err != nil {
+	e := s.roleEntry(actor, principal, "grant_role", map[string]any{"space": b.SpaceID, "role": string(b.Role)})
+	if err := s.store.Grant(ctx, b, e); err != nil {
 		return fmt.Errorf("grant %s %s on %s: %w", principal, b.Role, b.SpaceID, err)
 	}
 	return nil
@@ -233,7 +234,8 @@ func (s *Service) Revoke(ctx context.Context, actor, principal, spaceID string) 
 	if strings.TrimSpace(spaceID) == "" {
 		return apperr.InvalidField("space", "is required")
 	}
-	if err := s.store.Revoke(ctx, principal, spaceID); err != nil {
+	e := s.roleEntry(actor, principal, "revoke_role", map[string]any{"space": spaceID})
+	if err := s.store.Revoke(ctx, principal, spaceID, e); err != nil {
 		return fmt.Errorf("revoke %s on %s: %w", principal, spaceID, err)
 	}
 	return nil
@@ -259,6 +261,17 @@ func HashPassword(password string) (string, error) {
 func (s *Service) entry(actor, action, resourceType, id string, detail map[string]any) audit.Entry {
 	return audit.Entry{At: s.now().UTC(), Actor: actor, Action: action, ResourceType: resourceType, ResourceID: id,
 		SpaceID: space.RootID, Detail: detail}
+}
+
+// roleEntry is the audit entry of a role change: "user.grant_role",
+// "api_key.revoke_role"…
+func (s *Service) roleEntry(actor, principal, verb string, detail map[string]any) audit.Entry {
+	typ := "api_key"
+	kind, id, _ := ParsePrincipal(principal)
+	if kind == KindUser {
+		typ = "user"
+	}
+	return s.entry(actor, typ+"."+verb, typ, id, detail)
 }
 
 // roleNames lists bindings as "space:role" for audit details.

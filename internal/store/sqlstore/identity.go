@@ -178,12 +178,18 @@ func (s *Store) beforeTime(cursor, col string) (string, []any, error) {
 }
 
 // Grant implements identity.Store.
-func (s *Store) Grant(ctx context.Context, b space.Binding) error {
+func (s *Store) Grant(ctx context.Context, b space.Binding, e audit.Entry) error {
+	what := fmt.Sprintf("making %s %s of %s", b.Principal, b.Role, b.SpaceID)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.principalExists(ctx, tx, b.Principal); err != nil {
-			return err
-		}
-		return s.grant(ctx, tx, b)
+		return s.keepAdmins(ctx, tx, e.At, what, func() error {
+			if err := s.principalExists(ctx, tx, b.Principal); err != nil {
+				return err
+			}
+			if err := s.grant(ctx, tx, b); err != nil {
+				return err
+			}
+			return s.appendAudit(ctx, tx, e)
+		})
 	})
 	return wrapInternal(err, "grant %s on %s", b.Principal, b.SpaceID)
 }
@@ -206,12 +212,21 @@ func (s *Store) principalExists(ctx context.Context, q querier, principal string
 }
 
 // Revoke implements identity.Store.
-func (s *Store) Revoke(ctx context.Context, principal, spaceID string) error {
-	res, err := s.exec(ctx, s.w, "DELETE FROM role_bindings WHERE principal = ? AND space_id = ?", principal, spaceID)
-	if err != nil {
-		return fmt.Errorf("revoke %s on %s: %w", principal, spaceID, err)
-	}
-	return affected(res, "%s has no role on space %q", principal, spaceID)
+func (s *Store) Revoke(ctx context.Context, principal, spaceID string, e audit.Entry) error {
+	what := fmt.Sprintf("revoking the role of %s on %s", principal, spaceID)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.keepAdmins(ctx, tx, e.At, what, func() error {
+			res, err := s.exec(ctx, tx, "DELETE FROM role_bindings WHERE principal = ? AND space_id = ?", principal, spaceID)
+			if err != nil {
+				return err
+			}
+			if err := affected(res, "%s has no role on space %q", principal, spaceID); err != nil {
+				return err
+			}
+			return s.appendAudit(ctx, tx, e)
+		})
+	})
+	return wrapInternal(err, "revoke %s on %s", principal, spaceID)
 }
 
 // Bindings implements identity.Store.

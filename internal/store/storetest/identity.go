@@ -157,14 +157,14 @@ func testBindings(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	p := identity.APIKeyPrincipal("k")
-	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: space.Read}); err != nil {
+	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: space.Read}, idEntry("api_key.grant_role", "k")); err != nil {
 		t.Fatal(err)
 	}
 	// Granting again replaces the role.
-	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: space.Write}); err != nil {
+	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: space.Write}, idEntry("api_key.grant_role", "k")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: space.RootID, Role: space.Read}); err != nil {
+	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: space.RootID, Role: space.Read}, idEntry("api_key.grant_role", "k")); err != nil {
 		t.Fatal(err)
 	}
 	bs, err := s.Bindings(ctx(), p)
@@ -172,16 +172,16 @@ func testBindings(t *testing.T, h Harness) {
 	if err != nil || !reflect.DeepEqual(bs, want) {
 		t.Errorf("Bindings = %+v, %v", bs, err)
 	}
-	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "apikey:ghost", SpaceID: "a", Role: space.Read}), apperr.NotFound)
-	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "user:ghost", SpaceID: "a", Role: space.Read}), apperr.NotFound)
-	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "robot:x", SpaceID: "a", Role: space.Read}), apperr.Invalid)
-	wantField(t, s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "nope", Role: space.Read}), "space")
-	wantField(t, s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: "owner"}), "role")
+	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "apikey:ghost", SpaceID: "a", Role: space.Read}, idEntry("api_key.grant_role", "k")), apperr.NotFound)
+	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "user:ghost", SpaceID: "a", Role: space.Read}, idEntry("api_key.grant_role", "k")), apperr.NotFound)
+	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "robot:x", SpaceID: "a", Role: space.Read}, idEntry("api_key.grant_role", "k")), apperr.Invalid)
+	wantField(t, s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "nope", Role: space.Read}, idEntry("api_key.grant_role", "k")), "space")
+	wantField(t, s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: "owner"}, idEntry("api_key.grant_role", "k")), "role")
 
-	if err := s.Revoke(ctx(), p, "a"); err != nil {
+	if err := s.Revoke(ctx(), p, "a", idEntry("api_key.revoke_role", "k")); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.Revoke(ctx(), p, "a"), apperr.NotFound)
+	wantCode(t, s.Revoke(ctx(), p, "a", idEntry("api_key.revoke_role", "k")), apperr.NotFound)
 	if bs, _ := s.Bindings(ctx(), p); len(bs) != 1 || bs[0].SpaceID != space.RootID {
 		t.Errorf("after revoke: %+v", bs)
 	}

@@ -156,6 +156,22 @@ func testUserLifecycle(t *testing.T, h Harness) {
 		t.Errorf("audit of alice = %v", got)
 	}
 
+	// Taking the role away is the same as taking the principal away.
+	wantCode(t, s.Revoke(ctx(), "user:alice", space.RootID, idEntry("user.revoke_role", "alice")), apperr.Conflict)
+	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "user:alice", SpaceID: space.RootID, Role: space.Read},
+		idEntry("user.grant_role", "alice")), apperr.Conflict)
+	wantCode(t, s.Revoke(ctx(), "apikey:ci", space.RootID, idEntry("api_key.revoke_role", "ci")), apperr.Conflict)
+	if bs, _ := s.Bindings(ctx(), "user:alice"); len(bs) != 1 || bs[0].Role != space.Admin {
+		t.Errorf("a refused role change was stored: %v", bs)
+	}
+	if err := s.Grant(ctx(), space.Binding{Principal: "apikey:alicekey", SpaceID: space.RootID, Role: space.Admin},
+		idEntry("api_key.grant_role", "alicekey")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(ctx(), "apikey:ci", space.RootID, idEntry("api_key.revoke_role", "ci")); err != nil {
+		t.Errorf("revoking one of two root-admin keys: %v", err)
+	}
+
 	// A key without an owner or root-admin role goes freely, once.
 	if err := s.DeleteAPIKey(ctx(), "old", idEntry("api_key.delete", "old")); err != nil {
 		t.Fatal(err)
