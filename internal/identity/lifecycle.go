@@ -117,7 +117,7 @@ func (s *Service) checkKey(ctx context.Context, k APIKey) error {
 	}
 	u, err := s.store.GetUser(ctx, owner)
 	if apperr.Is(err, apperr.NotFound) {
-		return apperr.Errorf(apperr.Unauthorized, "invalid API key")
+		return ErrInvalidKey
 	}
 	if err != nil {
 		return fmt.Errorf("load owner %s of api key %s: %w", owner, k.ID, err)

@@ -43,12 +43,16 @@ func NewService(store Store, spaces space.Store, now func() time.Time) *Service 
 	return &Service{store: store, spaces: spaces, now: now, dummyHash: sync.OnceValue(newDummyHash)}
 }
 
+// ErrInvalidKey is Authenticate's answer to an unknown key or a wrong
+// secret, whichever it was.
+var ErrInvalidKey = apperr.Errorf(apperr.Unauthorized, "invalid API key")
+
 // Authenticate turns an API key secret into its principal. An unknown key
-// or a wrong secret is the same Unauthorized error, so callers learn
-// nothing about which part was wrong; only the holder of the right secret
-// is told that the key expired or that its owner is disabled.
+// or a wrong secret is ErrInvalidKey, so callers learn nothing about which
+// part was wrong; only the holder of the right secret is told that the key
+// expired or that its owner is disabled.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (string, error) {
-	denied := apperr.Errorf(apperr.Unauthorized, "invalid API key")
+	denied := ErrInvalidKey
 	id, ok := secret.ParseAPIKey(bearer)
 	if !ok {
 		return "", denied

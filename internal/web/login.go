@@ -74,7 +74,7 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) error {
 		f.Method, f.Username = "api_key", ""
 		return u.loginWithKey(w, r, f, key, addr)
 	}
-	userKey := "user:" + slug.Make(f.Username)
+	userKey := "user:" + slug.Make(clipUsername(f.Username))
 	a, err := u.reserve(r.Context(), f, addr, userKey, session.AddressKey(addr))
 	if err != nil {
 		return err
@@ -99,8 +99,8 @@ func (u *UI) loginWithKey(w http.ResponseWriter, r *http.Request, f loginForm, k
 	p, err := u.cfg.Identity.Authenticate(r.Context(), key)
 	if apperr.Is(err, apperr.Unauthorized) {
 		f.Error = "That API key is not valid."
-		if msg := apperr.MessageOf(err); msg != "invalid API key" {
-			f.Error = msg // expired or its owner disabled: told only to the holder of the secret
+		if !errors.Is(err, identity.ErrInvalidKey) {
+			f.Error = apperr.MessageOf(err) // expired or its owner disabled: told only to the holder of the secret
 		}
 		return u.loginFailed(w, r, f, addr, "bad_api_key")
 	}
@@ -193,8 +193,9 @@ func (u *UI) startSession(w http.ResponseWriter, r *http.Request, principal stri
 	return nil
 }
 
-// afterLogin is where a fresh login goes: the page that asked for it, else
-// the LaunchPad while setup is incomplete, else Source control.
+// afterLogin is where a fresh login goes: the page that asked for it (/
+// when next= was anything but a local path), else the LaunchPad while
+// setup is incomplete, else Source control.
 func (u *UI) afterLogin(ctx context.Context, next string) string {
 	if p := localPath(next); p != "" {
 		return p
@@ -214,16 +215,12 @@ func (u *UI) afterLogin(ctx context.Context, next string) string {
 func (u *UI) auditLogin(ctx context.Context, action, actor string, f loginForm, addr, reason string) error {
 	detail := map[string]any{"client_address": addr, "method": f.Method}
 	if f.Username != "" {
-		name := f.Username
-		if utf8.RuneCountInString(name) > identity.MaxUsernameLen {
-			name = string([]rune(name)[:identity.MaxUsernameLen])
-		}
-		detail["username"] = name
+		detail["username"] = clipUsername(f.Username)
 	}
 	if reason != "" {
 		detail["reason"] = reason
 	}
-	resType, resID := "user", slug.Make(f.Username)
+	resType, resID := "user", slug.Make(clipUsername(f.Username))
 	if f.Method == "api_key" {
 		resType, resID = "api_key", ""
 		if _, id, err := identity.ParsePrincipal(actor); err == nil {
@@ -238,6 +235,16 @@ func (u *UI) auditLogin(ctx context.Context, action, actor string, f loginForm, 
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
 	return nil
+}
+
+// clipUsername cuts a username as typed to the longest one a login looks
+// up, so that a megabyte of form field never becomes a limiter key or an
+// audit record.
+func clipUsername(name string) string {
+	if utf8.RuneCountInString(name) > identity.MaxUsernameLen {
+		return string([]rune(name)[:identity.MaxUsernameLen])
+	}
+	return name
 }
 
 // logout ends the session.
