@@ -5,6 +5,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/apiclient"
 )
@@ -13,18 +16,20 @@ func runAPIKey(ctx context.Context, e *env, args []string) error {
 	return runGroup(ctx, e, "api-key", map[string]command{
 		"create": {"create an API key (its secret is shown once)", apiKeyCreate},
 		"list":   {"list API keys", apiKeyList},
+		"delete": {"delete (revoke) an API key at once", apiKeyDelete},
 		"grant":  {"give an API key a role on a space", apiKeyGrant},
 		"revoke": {"take an API key's role on a space away", apiKeyRevoke},
 	}, args)
 }
 
 func apiKeyCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "api-key create", "--name N [--role SPACE:ROLE]...")
+	fs := newFlags(e, "api-key create", "--name N [--role SPACE:ROLE]... [--expires-in DURATION]")
 	cf := addClientFlags(fs)
-	var name string
+	var name, expiresIn string
 	var roles listFlag
 	fs.StringVar(&name, "name", "", "name of the key")
 	fs.Var(&roles, "role", "a role as `SPACE:ROLE` with ROLE read, write or admin (repeatable)")
+	fs.StringVar(&expiresIn, "expires-in", "", "the key stops working after `DURATION`, e.g. 90d, 12h or 1d12h (default: never)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -35,11 +40,20 @@ func apiKeyCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	in := apiclient.CreateAPIKey{Name: name, Roles: rbs}
+	if expiresIn != "" {
+		d, err := parseExpiresIn(expiresIn)
+		if err != nil {
+			return err
+		}
+		at := time.Now().Add(d).UTC().Truncate(time.Second)
+		in.ExpiresAt = &at
+	}
 	c, err := cf.client(e)
 	if err != nil {
 		return err
 	}
-	k, err := c.CreateAPIKey(ctx, apiclient.CreateAPIKey{Name: name, Roles: rbs})
+	k, err := c.CreateAPIKey(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -51,8 +65,42 @@ func apiKeyCreate(ctx context.Context, e *env, args []string) error {
 		{"ID", k.ID},
 		{"Name", k.Name},
 		{"Roles", fmtRoles(k.Roles)},
+		{"Expires", fmtExpiry(k.ExpiresAt)},
 		{"Secret", k.Secret},
 	}, "", "")
+}
+
+// parseExpiresIn reads --expires-in: a Go duration (12h, 90m) or whole
+// days (90d), or days followed by a duration (1d12h).
+func parseExpiresIn(v string) (time.Duration, error) {
+	bad := usageError{fmt.Sprintf("--expires-in %q: want a positive duration such as 90d, 12h or 1d12h", v)}
+	var d time.Duration
+	if days, rest, ok := strings.Cut(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 36500 {
+			return 0, bad
+		}
+		d, v = time.Duration(n)*24*time.Hour, rest
+	}
+	if v != "" {
+		more, err := time.ParseDuration(v)
+		if err != nil || more < 0 {
+			return 0, bad
+		}
+		d += more
+	}
+	if d <= 0 {
+		return 0, bad
+	}
+	return d, nil
+}
+
+// fmtExpiry shows when a key expires, or "never".
+func fmtExpiry(t *time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return fmtTime(*t)
 }
 
 func apiKeyList(ctx context.Context, e *env, args []string) error {
@@ -66,9 +114,33 @@ func apiKeyList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "CREATED", "CREATED BY"}, func(k apiclient.APIKey) []string {
-		return []string{k.ID, k.Name, fmtRoles(k.Roles), fmtTime(k.CreatedAt), orDash(k.CreatedBy)}
+	return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "CREATED", "CREATED BY", "EXPIRES"}, func(k apiclient.APIKey) []string {
+		return []string{k.ID, k.Name, fmtRoles(k.Roles), fmtTime(k.CreatedAt), orDash(k.CreatedBy), fmtExpiry(k.ExpiresAt)}
 	})
+}
+
+func apiKeyDelete(ctx context.Context, e *env, args []string) error {
+	return identityAction(ctx, e, args, "api-key delete", "API key id", "deleted API key %s\n",
+		func(c *apiclient.Client, id string) error { return c.DeleteAPIKey(ctx, id) })
+}
+
+// identityAction is the body of the commands that act on one API key or
+// user by id (delete, disable, enable) and print done (with the id).
+func identityAction(ctx context.Context, e *env, args []string, path, what, done string,
+	apply func(c *apiclient.Client, id string) error) error {
+	fs := newFlags(e, path, "ID")
+	cf := addClientFlags(fs)
+	c, id, err := cf.parseID(e, args, what)
+	if err != nil {
+		return err
+	}
+	if err := apply(c, id); err != nil {
+		return err
+	}
+	if !cf.json() {
+		fmt.Fprintf(e.stdout, done, id)
+	}
+	return nil
 }
 
 func apiKeyGrant(ctx context.Context, e *env, args []string) error {

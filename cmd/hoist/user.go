@@ -15,7 +15,10 @@ func runUser(ctx context.Context, e *env, args []string) error {
 		"list":         {"list users", userList},
 		"grant":        {"give a user a role on a space", userGrant},
 		"revoke":       {"take a user's role on a space away", userRevoke},
-		"set-password": {"replace a user's password", userSetPassword},
+		"set-password": {"replace a user's password (ends the user's web sessions)", userSetPassword},
+		"disable":      {"stop a user: no login, sessions end, its API keys stop", userDisable},
+		"enable":       {"let a disabled user log in again", userEnable},
+		"delete":       {"delete a user with its API keys and sessions", userDelete},
 	}, args)
 }
 
@@ -71,9 +74,31 @@ func userList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printList(e, cf, users, []string{"ID", "USERNAME", "ROLES", "CREATED"}, func(u apiclient.User) []string {
-		return []string{u.ID, u.Username, fmtRoles(u.Roles), fmtTime(u.CreatedAt)}
+	return printList(e, cf, users, []string{"ID", "USERNAME", "ROLES", "CREATED", "STATUS"}, func(u apiclient.User) []string {
+		status := "enabled"
+		if u.Disabled {
+			status = "disabled"
+			if u.DisabledAt != nil {
+				status += " since " + fmtTime(*u.DisabledAt)
+			}
+		}
+		return []string{u.ID, u.Username, fmtRoles(u.Roles), fmtTime(u.CreatedAt), status}
 	})
+}
+
+func userDisable(ctx context.Context, e *env, args []string) error {
+	return identityAction(ctx, e, args, "user disable", "user id", "disabled user %s\n",
+		func(c *apiclient.Client, id string) error { return c.DisableUser(ctx, id) })
+}
+
+func userEnable(ctx context.Context, e *env, args []string) error {
+	return identityAction(ctx, e, args, "user enable", "user id", "enabled user %s\n",
+		func(c *apiclient.Client, id string) error { return c.EnableUser(ctx, id) })
+}
+
+func userDelete(ctx context.Context, e *env, args []string) error {
+	return identityAction(ctx, e, args, "user delete", "user id", "deleted user %s with its API keys\n",
+		func(c *apiclient.Client, id string) error { return c.DeleteUser(ctx, id) })
 }
 
 func userGrant(ctx context.Context, e *env, args []string) error {

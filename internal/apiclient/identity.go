@@ -23,22 +23,27 @@ type APIKey struct {
 	Roles     []RoleBinding `json:"roles"`
 	CreatedAt time.Time     `json:"created_at,omitzero"`
 	CreatedBy string        `json:"created_by,omitempty"`
+	ExpiresAt *time.Time    `json:"expires_at"` // nil: never
 }
 
-// CreateAPIKey is the body of POST /api/v1/api-keys.
+// CreateAPIKey is the body of POST /api/v1/api-keys. A nil ExpiresAt makes
+// a key that never expires.
 type CreateAPIKey struct {
-	Name  string        `json:"name"`
-	Roles []RoleBinding `json:"roles"`
+	Name      string        `json:"name"`
+	Roles     []RoleBinding `json:"roles"`
+	ExpiresAt *time.Time    `json:"expires_at,omitempty"`
 }
 
 // User is a user as the API returns it. Password is set only when the server
 // generated one at creation.
 type User struct {
-	ID        string        `json:"id"`
-	Username  string        `json:"username"`
-	Password  string        `json:"password,omitempty"`
-	Roles     []RoleBinding `json:"roles"`
-	CreatedAt time.Time     `json:"created_at,omitzero"`
+	ID         string        `json:"id"`
+	Username   string        `json:"username"`
+	Password   string        `json:"password,omitempty"`
+	Roles      []RoleBinding `json:"roles"`
+	CreatedAt  time.Time     `json:"created_at,omitzero"`
+	Disabled   bool          `json:"disabled"`
+	DisabledAt *time.Time    `json:"disabled_at"`
 }
 
 // CreateUser is the body of POST /api/v1/users. An empty Password asks the
@@ -70,6 +75,11 @@ func (c *Client) APIKeys(ctx context.Context) iter.Seq2[APIKey, error] {
 // ListAPIKeys returns every API key.
 func (c *Client) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 	return collect(c.APIKeys(ctx))
+}
+
+// DeleteAPIKey revokes an API key at once.
+func (c *Client) DeleteAPIKey(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/api-keys/"+esc(id), nil, nil, nil)
 }
 
 // GrantAPIKeyRole binds a role on a space to an API key.
@@ -122,4 +132,20 @@ func (c *Client) SetUserPassword(ctx context.Context, id, password string) error
 		Password string `json:"password"`
 	}{password}
 	return c.do(ctx, http.MethodPost, "/api/v1/users/"+esc(id)+"/password", nil, body, nil)
+}
+
+// DisableUser stops a user: no login, its sessions end, its API keys stop
+// working until EnableUser.
+func (c *Client) DisableUser(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/users/"+esc(id)+"/disable", nil, nil, nil)
+}
+
+// EnableUser lets a disabled user log in again.
+func (c *Client) EnableUser(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/users/"+esc(id)+"/enable", nil, nil, nil)
+}
+
+// DeleteUser deletes a user with its role bindings and API keys.
+func (c *Client) DeleteUser(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/users/"+esc(id), nil, nil, nil)
 }

@@ -103,6 +103,7 @@ func (a *API) registerRoutes() {
 
 	a.authed("GET /api/v1/api-keys", a.listAPIKeys)
 	a.authed("POST /api/v1/api-keys", a.createAPIKey)
+	a.authed("DELETE /api/v1/api-keys/{id}", a.identityAction(a.cfg.Identity.DeleteAPIKey))
 	a.authed("POST /api/v1/api-keys/{id}/roles", a.grantRole(identity.APIKeyPrincipal))
 	a.authed("DELETE /api/v1/api-keys/{id}/roles", a.revokeRole(identity.APIKeyPrincipal))
 
@@ -111,6 +112,9 @@ func (a *API) registerRoutes() {
 	a.authed("POST /api/v1/users/{id}/roles", a.grantRole(identity.UserPrincipal))
 	a.authed("DELETE /api/v1/users/{id}/roles", a.revokeRole(identity.UserPrincipal))
 	a.authed("POST /api/v1/users/{id}/password", a.setPassword)
+	a.authed("POST /api/v1/users/{id}/disable", a.identityAction(a.cfg.Identity.DisableUser))
+	a.authed("POST /api/v1/users/{id}/enable", a.identityAction(a.cfg.Identity.EnableUser))
+	a.authed("DELETE /api/v1/users/{id}", a.identityAction(a.cfg.Identity.DeleteUser))
 
 	a.authed("GET /api/v1/integrations", a.listIntegrations)
 	a.authed("POST /api/v1/integrations/gitlab", a.createIntegration)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -38,11 +39,17 @@ type apiKeyJSON struct {
 	Roles     []roleJSON `json:"roles"`
 	CreatedAt time.Time  `json:"created_at"`
 	CreatedBy string     `json:"created_by"`
+	ExpiresAt *time.Time `json:"expires_at"` // null: never
+}
+
+func toAPIKey(k identity.APIKey, roles []space.Binding) apiKeyJSON {
+	return apiKeyJSON{ID: k.ID, Name: k.Name, Roles: toRoles(roles), CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, ExpiresAt: k.ExpiresAt}
 }
 
 type createAPIKeyRequest struct {
-	Name  string     `json:"name"`
-	Roles []roleJSON `json:"roles"`
+	Name      string     `json:"name"`
+	Roles     []roleJSON `json:"roles"`
+	ExpiresAt string     `json:"expires_at"` // RFC 3339; "" never
 }
 
 func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) error {
@@ -50,12 +57,21 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	nk, err := a.cfg.Identity.CreateAPIKey(r.Context(), principalOf(r), req.Name, fromRoles(req.Roles))
+	in := identity.KeyInput{Name: req.Name, Roles: fromRoles(req.Roles)}
+	if req.ExpiresAt != "" {
+		t, err := time.Parse(time.RFC3339, req.ExpiresAt)
+		if err != nil {
+			return apperr.InvalidField("expires_at", "must be an RFC 3339 time such as 2027-01-31T00:00:00Z")
+		}
+		in.ExpiresAt = &t
+	}
+	nk, err := a.cfg.Identity.CreateAPIKey(r.Context(), principalOf(r), in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, apiKeyJSON{ID: nk.Key.ID, Name: nk.Key.Name, Secret: nk.Secret, Roles: toRoles(nk.Roles),
-		CreatedAt: nk.Key.CreatedAt, CreatedBy: nk.Key.CreatedBy})
+	out := toAPIKey(nk.Key, nk.Roles)
+	out.Secret = nk.Secret
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -68,18 +84,23 @@ func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(keys, next, func(k identity.KeyWithRoles) apiKeyJSON {
-		return apiKeyJSON{ID: k.Key.ID, Name: k.Key.Name, Roles: toRoles(k.Roles), CreatedAt: k.Key.CreatedAt, CreatedBy: k.Key.CreatedBy}
-	}))
+	writeJSON(w, http.StatusOK, pageOf(keys, next, func(k identity.KeyWithRoles) apiKeyJSON { return toAPIKey(k.Key, k.Roles) }))
 	return nil
 }
 
 type userJSON struct {
-	ID        string     `json:"id"`
-	Username  string     `json:"username"`
-	Password  string     `json:"password,omitempty"` // only when generated, in the create answer
-	Roles     []roleJSON `json:"roles"`
-	CreatedAt time.Time  `json:"created_at"`
+	ID         string     `json:"id"`
+	Username   string     `json:"username"`
+	Password   string     `json:"password,omitempty"` // only when generated, in the create answer
+	Roles      []roleJSON `json:"roles"`
+	CreatedAt  time.Time  `json:"created_at"`
+	Disabled   bool       `json:"disabled"`
+	DisabledAt *time.Time `json:"disabled_at"` // null while enabled
+}
+
+func toUser(u identity.User, roles []space.Binding) userJSON {
+	return userJSON{ID: u.ID, Username: u.Username, Roles: toRoles(roles), CreatedAt: u.CreatedAt,
+		Disabled: u.DisabledAt != nil, DisabledAt: u.DisabledAt}
 }
 
 type createUserRequest struct {
@@ -97,8 +118,9 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, userJSON{ID: nu.User.ID, Username: nu.User.Username, Password: nu.Password,
-		Roles: toRoles(nu.Roles), CreatedAt: nu.User.CreatedAt})
+	out := toUser(nu.User, nu.Roles)
+	out.Password = nu.Password
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -111,10 +133,20 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(users, next, func(u identity.UserWithRoles) userJSON {
-		return userJSON{ID: u.User.ID, Username: u.User.Username, Roles: toRoles(u.Roles), CreatedAt: u.User.CreatedAt}
-	}))
+	writeJSON(w, http.StatusOK, pageOf(users, next, func(u identity.UserWithRoles) userJSON { return toUser(u.User, u.Roles) }))
 	return nil
+}
+
+// identityAction serves the routes that delete or change the standing of
+// one user or API key ({id}): 204 when done.
+func (a *API) identityAction(do func(ctx context.Context, actor, id string) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := do(r.Context(), principalOf(r), r.PathValue("id")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 }
 
 // grantRole serves POST …/{id}/roles for users or API keys.

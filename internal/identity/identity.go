@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/space"
 )
 
@@ -26,6 +27,9 @@ type User struct {
 	Username     string
 	PasswordHash string // bcrypt
 	CreatedAt    time.Time
+	// DisabledAt is set while the user is disabled: no login, no session,
+	// and none of the user's API keys work.
+	DisabledAt *time.Time
 }
 
 // Principal returns "user:<id>".
@@ -38,7 +42,18 @@ type APIKey struct {
 	Name       string
 	SecretHash string // hex SHA-256 of the whole secret
 	CreatedAt  time.Time
-	CreatedBy  string // principal that created it ("" for the bootstrap key)
+	CreatedBy  string     // principal that created it; a user here owns the key
+	ExpiresAt  *time.Time // nil: never expires
+}
+
+// Owner is the id of the user the key belongs to: the user who created it
+// (the bootstrap key belongs to admin). Keys created with another API key
+// belong to no user ("").
+func (k APIKey) Owner() string {
+	if kind, id, err := ParsePrincipal(k.CreatedBy); err == nil && kind == KindUser {
+		return id
+	}
+	return ""
 }
 
 // Principal returns "apikey:<id>".
@@ -62,29 +77,48 @@ func ParsePrincipal(p string) (kind, id string, err error) {
 // Store persists users, API keys and role bindings. Missing records give
 // apperr NotFound, duplicates apperr Conflict; bindings naming a missing
 // space give apperr NotFound naming the space.
+//
+// Every change that takes an audit.Entry writes it in the same transaction.
+// The changes that end credentials (a new password, disabling, deleting)
+// also delete the web sessions they end, in that transaction, so a session
+// never outlives its credentials. The changes that can take rights away
+// (DisableUser, DeleteUser, DeleteAPIKey, Grant, Revoke) refuse with
+// apperr Conflict when
+// they would leave no enabled root-admin user, or no usable root-admin API
+// key (unexpired, its owner enabled), where there was one before: the API,
+// which only takes keys, is the only way to manage users and keys.
 type Store interface {
 	// CreateUser inserts u together with its initial role bindings, all or
 	// nothing. The bindings' Principal is set from u.
-	CreateUser(ctx context.Context, u User, roles []space.Binding) error
+	CreateUser(ctx context.Context, u User, roles []space.Binding, e audit.Entry) error
 	GetUser(ctx context.Context, id string) (User, error)
 	// ListUsers pages users ordered by id.
 	ListUsers(ctx context.Context, cursor string, limit int) ([]User, string, error)
-	SetPasswordHash(ctx context.Context, userID, hash string) error
+	// SetPasswordHash replaces the user's password hash and ends its web
+	// sessions.
+	SetPasswordHash(ctx context.Context, userID, hash string, e audit.Entry) error
+	// SetUserDisabled disables the user at disabledAt, ending its web
+	// sessions and those of its API keys, or enables it again (nil).
+	SetUserDisabled(ctx context.Context, userID string, disabledAt *time.Time, e audit.Entry) error
+	// DeleteUser removes the user, its bindings, its API keys (each with
+	// an "api_key.delete" entry of its own) and their bindings, and every
+	// web session of the user and of those keys.
+	DeleteUser(ctx context.Context, userID string, e audit.Entry) error
 
 	// CreateAPIKey inserts k together with its initial role bindings, all
 	// or nothing. The bindings' Principal is set from k.
-	CreateAPIKey(ctx context.Context, k APIKey, roles []space.Binding) error
+	CreateAPIKey(ctx context.Context, k APIKey, roles []space.Binding, e audit.Entry) error
 	GetAPIKey(ctx context.Context, id string) (APIKey, error)
 	// ListAPIKeys pages keys newest first.
 	ListAPIKeys(ctx context.Context, cursor string, limit int) ([]APIKey, string, error)
-	// DeleteAPIKey removes the key and its bindings.
-	DeleteAPIKey(ctx context.Context, id string) error
+	// DeleteAPIKey removes the key, its bindings and its web sessions.
+	DeleteAPIKey(ctx context.Context, id string, e audit.Entry) error
 
 	// Grant sets b.Principal's role on b.SpaceID to b.Role (replacing any
 	// previous role there). The principal must exist.
-	Grant(ctx context.Context, b space.Binding) error
+	Grant(ctx context.Context, b space.Binding, e audit.Entry) error
 	// Revoke removes principal's binding on spaceID; NotFound if none.
-	Revoke(ctx context.Context, principal, spaceID string) error
+	Revoke(ctx context.Context, principal, spaceID string, e audit.Entry) error
 	// Bindings returns every binding of one principal, ordered by space.
 	Bindings(ctx context.Context, principal string) ([]space.Binding, error)
 }

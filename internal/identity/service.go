@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
 )
@@ -42,11 +43,16 @@ func NewService(store Store, spaces space.Store, now func() time.Time) *Service 
 	return &Service{store: store, spaces: spaces, now: now, dummyHash: sync.OnceValue(newDummyHash)}
 }
 
-// Authenticate turns an API key secret into its principal. Any failure is
-// the same Unauthorized error, so callers learn nothing about which part
-// was wrong.
+// ErrInvalidKey is Authenticate's answer to an unknown key or a wrong
+// secret, whichever it was.
+var ErrInvalidKey = apperr.Errorf(apperr.Unauthorized, "invalid API key")
+
+// Authenticate turns an API key secret into its principal. An unknown key
+// or a wrong secret is ErrInvalidKey, so callers learn nothing about which
+// part was wrong; only the holder of the right secret is told that the key
+// expired or that its owner is disabled.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (string, error) {
-	denied := apperr.Errorf(apperr.Unauthorized, "invalid API key")
+	denied := ErrInvalidKey
 	id, ok := secret.ParseAPIKey(bearer)
 	if !ok {
 		return "", denied
@@ -60,6 +66,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (string, erro
 	}
 	if !secret.CheckAPIKey(bearer, k.SecretHash) {
 		return "", denied
+	}
+	if err := s.checkKey(ctx, k); err != nil {
+		return "", err
 	}
 	return k.Principal(), nil
 }
@@ -128,29 +137,51 @@ type NewKey struct {
 	Roles  []space.Binding
 }
 
+// KeyInput is what a new API key is made of.
+type KeyInput struct {
+	Name      string
+	Roles     []RoleInput
+	ExpiresAt *time.Time // nil: the key never expires; else it must be in the future
+}
+
 // CreateAPIKey mints a key with the given roles.
-func (s *Service) CreateAPIKey(ctx context.Context, actor, name string, roles []RoleInput) (NewKey, error) {
+func (s *Service) CreateAPIKey(ctx context.Context, actor string, in KeyInput) (NewKey, error) {
 	if err := s.requireRootAdmin(ctx, actor, "create API keys"); err != nil {
 		return NewKey{}, err
 	}
-	name, err := space.ValidateName("name", name)
+	name, err := space.ValidateName("name", in.Name)
 	if err != nil {
 		return NewKey{}, err
 	}
-	bs, err := s.parseRoles(ctx, "roles", roles)
+	bs, err := s.parseRoles(ctx, "roles", in.Roles)
 	if err != nil {
 		return NewKey{}, err
 	}
-	return s.createKey(ctx, actor, name, bs)
+	var expires *time.Time
+	if in.ExpiresAt != nil {
+		now := s.now().UTC()
+		if !in.ExpiresAt.After(now) {
+			return NewKey{}, apperr.InvalidField("expires_at", "must be in the future (it is %s now)", now.Format(time.RFC3339))
+		}
+		t := in.ExpiresAt.UTC()
+		expires = &t
+	}
+	return s.createKey(ctx, actor, APIKey{Name: name, CreatedBy: actor, ExpiresAt: expires}, bs)
 }
 
-func (s *Service) createKey(ctx context.Context, actor, name string, bs []space.Binding) (NewKey, error) {
+// createKey mints k's id and secret and stores it; actor is who the audit
+// log names (the bootstrap makes a key owned by admin).
+func (s *Service) createKey(ctx context.Context, actor string, k APIKey, bs []space.Binding) (NewKey, error) {
 	id, sec := secret.NewAPIKey()
-	k := APIKey{ID: id, Name: name, SecretHash: secret.HashAPIKey(sec), CreatedAt: s.now().UTC(), CreatedBy: actor}
+	k.ID, k.SecretHash, k.CreatedAt = id, secret.HashAPIKey(sec), s.now().UTC()
 	for i := range bs {
 		bs[i].Principal = k.Principal()
 	}
-	if err := s.store.CreateAPIKey(ctx, k, bs); err != nil {
+	detail := map[string]any{"name": k.Name, "roles": roleNames(bs)}
+	if k.ExpiresAt != nil {
+		detail["expires_at"] = k.ExpiresAt.Format(time.RFC3339)
+	}
+	if err := s.store.CreateAPIKey(ctx, k, bs, s.entry(actor, "api_key.create", "api_key", k.ID, detail)); err != nil {
 		return NewKey{}, fmt.Errorf("create api key: %w", err)
 	}
 	return NewKey{Key: k, Secret: sec, Roles: bs}, nil
@@ -192,7 +223,8 @@ func (s *Service) Grant(ctx context.Context, actor, principal string, r RoleInpu
 		return err
 	}
 	b.Principal = principal
-	if err := s.store.Grant(ctx, b); err != nil {
+	e := s.roleEntry(actor, principal, "grant_role", map[string]any{"space": b.SpaceID, "role": string(b.Role)})
+	if err := s.store.Grant(ctx, b, e); err != nil {
 		return fmt.Errorf("grant %s %s on %s: %w", principal, b.Role, b.SpaceID, err)
 	}
 	return nil
@@ -206,7 +238,8 @@ func (s *Service) Revoke(ctx context.Context, actor, principal, spaceID string) 
 	if strings.TrimSpace(spaceID) == "" {
 		return apperr.InvalidField("space", "is required")
 	}
-	if err := s.store.Revoke(ctx, principal, spaceID); err != nil {
+	e := s.roleEntry(actor, principal, "revoke_role", map[string]any{"space": spaceID})
+	if err := s.store.Revoke(ctx, principal, spaceID, e); err != nil {
 		return fmt.Errorf("revoke %s on %s: %w", principal, spaceID, err)
 	}
 	return nil
@@ -225,4 +258,31 @@ func HashPassword(password string) (string, error) {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return string(h), nil
+}
+
+// entry is the audit entry of an identity change; users and keys belong to
+// no space below root.
+func (s *Service) entry(actor, action, resourceType, id string, detail map[string]any) audit.Entry {
+	return audit.Entry{At: s.now().UTC(), Actor: actor, Action: action, ResourceType: resourceType, ResourceID: id,
+		SpaceID: space.RootID, Detail: detail}
+}
+
+// roleEntry is the audit entry of a role change: "user.grant_role",
+// "api_key.revoke_role"…
+func (s *Service) roleEntry(actor, principal, verb string, detail map[string]any) audit.Entry {
+	typ := "api_key"
+	kind, id, _ := ParsePrincipal(principal)
+	if kind == KindUser {
+		typ = "user"
+	}
+	return s.entry(actor, typ+"."+verb, typ, id, detail)
+}
+
+// roleNames lists bindings as "space:role" for audit details.
+func roleNames(bs []space.Binding) []string {
+	out := make([]string, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, b.SpaceID+":"+string(b.Role))
+	}
+	return out
 }

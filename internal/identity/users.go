@@ -32,10 +32,10 @@ func (s *Service) CreateUser(ctx context.Context, actor, username, password stri
 	if err != nil {
 		return NewUser{}, err
 	}
-	return s.createUser(ctx, username, password, bs)
+	return s.createUser(ctx, actor, username, password, bs)
 }
 
-func (s *Service) createUser(ctx context.Context, username, password string, bs []space.Binding) (NewUser, error) {
+func (s *Service) createUser(ctx context.Context, actor, username, password string, bs []space.Binding) (NewUser, error) {
 	generated := ""
 	if password == "" {
 		password = secret.NewPassword()
@@ -49,7 +49,8 @@ func (s *Service) createUser(ctx context.Context, username, password string, bs 
 	for i := range bs {
 		bs[i].Principal = u.Principal()
 	}
-	if err := s.store.CreateUser(ctx, u, bs); err != nil {
+	e := s.entry(actor, "user.create", "user", u.ID, map[string]any{"username": username, "roles": roleNames(bs)})
+	if err := s.store.CreateUser(ctx, u, bs, e); err != nil {
 		if apperr.Is(err, apperr.Conflict) {
 			return NewUser{}, apperr.Wrap(apperr.Conflict, err, "a user with id %q already exists", u.ID)
 		}
@@ -85,7 +86,8 @@ func (s *Service) ListUsers(ctx context.Context, actor, cursor string, limit int
 }
 
 // SetPassword changes a user's password: root admins for anyone, users for
-// themselves.
+// themselves. Every web session of the user ends, so a browser logged in
+// with the old password (perhaps someone else's) is logged out at once.
 func (s *Service) SetPassword(ctx context.Context, actor, userID, password string) error {
 	if actor != UserPrincipal(userID) {
 		if err := s.requireRootAdmin(ctx, actor, "set other users' passwords"); err != nil {
@@ -96,7 +98,7 @@ func (s *Service) SetPassword(ctx context.Context, actor, userID, password strin
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetPasswordHash(ctx, userID, hash); err != nil {
+	if err := s.store.SetPasswordHash(ctx, userID, hash, s.entry(actor, "user.set_password", "user", userID, nil)); err != nil {
 		return fmt.Errorf("set password of %s: %w", userID, err)
 	}
 	return nil
@@ -109,8 +111,13 @@ type Bootstrap struct {
 	APIKey        string // the root-admin API key's secret
 }
 
-// AdminUsername is the user created on first start.
+// AdminUsername is the user created on first start. It is an ordinary
+// root admin afterwards: it can be disabled or deleted once another
+// enabled root admin and a root-admin API key it does not own exist.
 const AdminUsername = "admin"
+
+// BootstrapActor is the audit actor of what the first start creates.
+const BootstrapActor = "bootstrap"
 
 // EnsureBootstrap creates the root space, the admin user and a root-admin
 // API key when they do not exist. Creating the admin user (a unique id) is
@@ -123,14 +130,14 @@ func (s *Service) EnsureBootstrap(ctx context.Context) (Bootstrap, error) {
 		return Bootstrap{}, fmt.Errorf("create root space: %w", err)
 	}
 	rootAdmin := func() []space.Binding { return []space.Binding{{SpaceID: space.RootID, Role: space.Admin}} }
-	nu, err := s.createUser(ctx, AdminUsername, "", rootAdmin())
+	nu, err := s.createUser(ctx, BootstrapActor, AdminUsername, "", rootAdmin())
 	if apperr.Is(err, apperr.Conflict) {
 		return Bootstrap{}, nil
 	}
 	if err != nil {
 		return Bootstrap{}, fmt.Errorf("create admin user: %w", err)
 	}
-	nk, err := s.createKey(ctx, nu.User.Principal(), "bootstrap admin key", rootAdmin())
+	nk, err := s.createKey(ctx, BootstrapActor, APIKey{Name: "bootstrap admin key", CreatedBy: nu.User.Principal()}, rootAdmin())
 	if err != nil {
 		return Bootstrap{}, fmt.Errorf("create admin api key: %w", err)
 	}

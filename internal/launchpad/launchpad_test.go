@@ -81,7 +81,7 @@ func TestSecondAPIKeyIsATeammate(t *testing.T) {
 	if _, err := ids.EnsureBootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ids.CreateAPIKey(ctx, identity.UserPrincipal("admin"), "ci", nil); err != nil {
+	if _, err := ids.CreateAPIKey(ctx, identity.UserPrincipal("admin"), identity.KeyInput{Name: "ci"}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := launchpad.New(launchpad.Config{Integrations: st, Identity: st}).Compute(ctx)

@@ -147,7 +147,8 @@ func setup(t *testing.T) *fixture {
 func (f *fixture) principal(id, spaceID string, role space.Role) string {
 	f.t.Helper()
 	k := identity.APIKey{ID: id, Name: id, SecretHash: "x", CreatedAt: time.Now().UTC()}
-	if err := f.store.CreateAPIKey(f.t.Context(), k, []space.Binding{{SpaceID: spaceID, Role: role}}); err != nil {
+	e := audit.Entry{At: k.CreatedAt, Actor: "test", Action: "api_key.create", ResourceType: "api_key", ResourceID: id}
+	if err := f.store.CreateAPIKey(f.t.Context(), k, []space.Binding{{SpaceID: spaceID, Role: role}}, e); err != nil {
 		f.t.Fatal(err)
 	}
 	return identity.APIKeyPrincipal(id)

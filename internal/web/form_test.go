@@ -158,8 +158,8 @@ func TestLoginWithAPIKeyAndSafeRedirects(t *testing.T) {
 	c := h.client()
 	token := csrf(t, c.get("/login?next=//evil.example/x"))
 	p := c.post("/login", url.Values{"csrf_token": {token}, "api_key": {h.adminKey}, "next": {"//evil.example/x"}})
-	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/launchpad" {
-		t.Fatalf("API key login = %d → %q, want /launchpad (never another host)", p.status, p.header.Get("Location"))
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/" {
+		t.Fatalf("API key login = %d → %q, want / (never another host)", p.status, p.header.Get("Location"))
 	}
 	if lp := c.get("/launchpad"); lp.status != http.StatusOK || !strings.Contains(lp.body, "bootstrap admin key") {
 		t.Errorf("launchpad after key login = %d, want the key's name in the header", lp.status)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -72,89 +74,114 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) error {
 		f.Method, f.Username = "api_key", ""
 		return u.loginWithKey(w, r, f, key, addr)
 	}
-	keys := []string{"addr:" + addr, "user:" + strings.ToLower(f.Username)}
-	if err := u.checkLimit(r.Context(), f, addr, keys); err != nil {
+	userKey := "user:" + slug.Make(clipUsername(f.Username))
+	a, err := u.reserve(r.Context(), f, addr, userKey, session.AddressKey(addr))
+	if err != nil {
 		return err
 	}
-	p, reason := u.checkPassword(r.Context(), f.Username, r.PostForm.Get("password"))
+	usr, reason := u.checkPassword(r.Context(), f.Username, r.PostForm.Get("password"))
 	if reason != "" {
-		return u.loginFailed(w, r, f, addr, reason, keys)
+		return u.loginFailed(w, r, f, addr, reason)
 	}
-	if err := u.limiter.Reset(r.Context(), keys[1]); err != nil {
+	if err := u.limiter.Succeeded(r.Context(), a, userKey); err != nil {
 		return err
 	}
-	return u.startSession(w, r, p, f, addr)
+	return u.startSession(w, r, usr.Principal(), f, addr, func(ctx context.Context) error {
+		return u.cfg.Identity.Unchanged(ctx, usr)
+	})
 }
 
 func (u *UI) loginWithKey(w http.ResponseWriter, r *http.Request, f loginForm, key, addr string) error {
-	keys := []string{"addr:" + addr}
-	if err := u.checkLimit(r.Context(), f, addr, keys); err != nil {
+	a, err := u.reserve(r.Context(), f, addr, session.AddressKey(addr))
+	if err != nil {
 		return err
 	}
 	p, err := u.cfg.Identity.Authenticate(r.Context(), key)
 	if apperr.Is(err, apperr.Unauthorized) {
-		return u.loginFailed(w, r, f, addr, "bad_api_key", keys)
+		f.Error = "That API key is not valid."
+		if !errors.Is(err, identity.ErrInvalidKey) {
+			f.Error = apperr.MessageOf(err) // expired or its owner disabled: told only to the holder of the secret
+		}
+		return u.loginFailed(w, r, f, addr, "bad_api_key")
 	}
 	if err != nil {
 		return err
 	}
-	return u.startSession(w, r, p, f, addr)
+	if err := u.limiter.Succeeded(r.Context(), a); err != nil {
+		return err
+	}
+	return u.startSession(w, r, p, f, addr, nil)
 }
 
-// checkLimit refuses with 429 (and audits it) once a key used up its
-// failures in the window.
-func (u *UI) checkLimit(ctx context.Context, f loginForm, addr string, keys []string) error {
-	blocked, err := u.limiter.Blocked(ctx, keys...)
-	if err != nil {
-		return err
-	}
-	if !blocked {
-		return nil
+// reserve takes this attempt's slot under every key before any secret is
+// checked, or refuses with 429 (and audits it) once a key used up its
+// failures in the window: parallel guesses cannot all slip past a count
+// taken before any of them failed, and refused ones cost no bcrypt.
+func (u *UI) reserve(ctx context.Context, f loginForm, addr string, keys ...string) (session.Attempt, error) {
+	a, ok, err := u.limiter.Begin(ctx, keys...)
+	if err != nil || ok {
+		return a, err
 	}
 	if err := u.auditLogin(ctx, "login.rate_limited", "", f, addr, "rate_limited"); err != nil {
-		return err
+		return session.Attempt{}, err
 	}
-	return &tooManyError{window: u.limiter.Window()}
+	return session.Attempt{}, &tooManyError{window: u.limiter.Window()}
 }
 
-// checkPassword returns the user's principal, or why the login failed
+// checkPassword returns the user, or why the login failed
 // (identity.Reason*, or "error" when the store failed, which is logged).
-func (u *UI) checkPassword(ctx context.Context, username, password string) (string, string) {
+func (u *UI) checkPassword(ctx context.Context, username, password string) (identity.User, string) {
 	usr, err := u.cfg.Identity.Login(ctx, username, password)
 	var refused *identity.LoginError
 	switch {
 	case errors.As(err, &refused):
-		return "", refused.Reason
+		return identity.User{}, refused.Reason
 	case err != nil:
 		u.log.ErrorContext(ctx, "login: load user", "error", err.Error())
-		return "", "error"
+		return identity.User{}, "error"
 	}
-	return usr.Principal(), ""
+	return usr, ""
 }
 
-// loginFailed records the failure for the rate limit and the audit log and
-// shows the form again with one message whatever went wrong.
-func (u *UI) loginFailed(w http.ResponseWriter, r *http.Request, f loginForm, addr, reason string, keys []string) error {
-	if err := u.limiter.Fail(r.Context(), keys...); err != nil {
-		return err
-	}
+// loginFailed audits the failure (the limiter already counts it: the
+// attempt's reservation stays) and shows the form again with one message
+// whatever went wrong, unless the right secret earned a precise one.
+func (u *UI) loginFailed(w http.ResponseWriter, r *http.Request, f loginForm, addr, reason string) error {
 	if err := u.auditLogin(r.Context(), "login.failed", "", f, addr, reason); err != nil {
 		return err
 	}
-	f.Error = "Wrong username or password."
-	if f.Method == "api_key" {
-		f.Error = "That API key is not valid."
+	status := http.StatusUnauthorized
+	switch {
+	case reason == identity.ReasonDisabled:
+		status, f.Error = http.StatusForbidden, "This user is disabled. Ask a root admin to enable it."
+	case f.Error == "":
+		f.Error = "Wrong username or password."
 	}
-	return u.showLogin(w, r, http.StatusUnauthorized, f)
+	return u.showLogin(w, r, status, f)
 }
 
-func (u *UI) startSession(w http.ResponseWriter, r *http.Request, principal string, f loginForm, addr string) error {
+// startSession starts a session for principal and sends the browser on.
+// keep, when set, runs once the session exists and ends it again when it
+// fails (identity.Service.Unchanged says why).
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, principal string, f loginForm, addr string,
+	keep func(context.Context) error) error {
 	if err := u.limiter.Prune(r.Context()); err != nil {
 		u.log.WarnContext(r.Context(), "prune sessions", "error", err.Error())
 	}
 	id, s, err := u.sessions.Create(r.Context(), principal)
 	if err != nil {
 		return err
+	}
+	if keep != nil {
+		if err := keep(r.Context()); err != nil {
+			if derr := u.sessions.Delete(r.Context(), id); derr != nil {
+				return derr
+			}
+			if !apperr.Is(err, apperr.Unauthorized) {
+				return err
+			}
+			return u.loginFailed(w, r, f, addr, "changed_during_login")
+		}
 	}
 	if err := u.auditLogin(r.Context(), "login.succeeded", principal, f, addr, ""); err != nil {
 		return err
@@ -166,8 +193,9 @@ func (u *UI) startSession(w http.ResponseWriter, r *http.Request, principal stri
 	return nil
 }
 
-// afterLogin is where a fresh login goes: the page that asked for it, else
-// the LaunchPad while setup is incomplete, else Source control.
+// afterLogin is where a fresh login goes: the page that asked for it (/
+// when next= was anything but a local path), else the LaunchPad while
+// setup is incomplete, else Source control.
 func (u *UI) afterLogin(ctx context.Context, next string) string {
 	if p := localPath(next); p != "" {
 		return p
@@ -187,16 +215,12 @@ func (u *UI) afterLogin(ctx context.Context, next string) string {
 func (u *UI) auditLogin(ctx context.Context, action, actor string, f loginForm, addr, reason string) error {
 	detail := map[string]any{"client_address": addr, "method": f.Method}
 	if f.Username != "" {
-		name := f.Username
-		if utf8.RuneCountInString(name) > identity.MaxUsernameLen {
-			name = string([]rune(name)[:identity.MaxUsernameLen])
-		}
-		detail["username"] = name
+		detail["username"] = clipUsername(f.Username)
 	}
 	if reason != "" {
 		detail["reason"] = reason
 	}
-	resType, resID := "user", slug.Make(f.Username)
+	resType, resID := "user", slug.Make(clipUsername(f.Username))
 	if f.Method == "api_key" {
 		resType, resID = "api_key", ""
 		if _, id, err := identity.ParsePrincipal(actor); err == nil {
@@ -211,6 +235,16 @@ func (u *UI) auditLogin(ctx context.Context, action, actor string, f loginForm, 
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
 	return nil
+}
+
+// clipUsername cuts a username as typed to the longest one a login looks
+// up, so that a megabyte of form field never becomes a limiter key or an
+// audit record.
+func clipUsername(name string) string {
+	if utf8.RuneCountInString(name) > identity.MaxUsernameLen {
+		return string([]rune(name)[:identity.MaxUsernameLen])
+	}
+	return name
 }
 
 // logout ends the session.
@@ -236,11 +270,35 @@ func clientAddress(r *http.Request) string {
 	return host
 }
 
-// localPath keeps next= values that stay on this server (a path, not
-// //host or /\host), so the login cannot redirect elsewhere.
+// localPath vets a next= value: it returns p when p names a path on this
+// server, "" when p is empty, and "/" for anything else. Browsers read a
+// Location leniently: they drop tabs and newlines, treat \ as /, and read
+// //host (or /\host) as another host, so "/\t/evil.example" leads to
+// http://evil.example/. Only a path that starts with exactly one "/", with
+// no backslash and no control character anywhere, also once
+// percent-decoded ("/%2F/host" is "//host" to some servers and proxies),
+// is kept.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if p == "" {
 		return ""
+	}
+	if !strings.HasPrefix(p, "/") || len(p) > maxNextLen {
+		return "/"
+	}
+	dec, err := url.PathUnescape(p)
+	if err != nil {
+		return "/"
+	}
+	for _, s := range []string{p, dec} {
+		if strings.HasPrefix(s, "//") || strings.ContainsRune(s, '\\') || strings.ContainsFunc(s, unicode.IsControl) {
+			return "/"
+		}
+	}
+	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
 	}
 	return p
 }
+
+// maxNextLen bounds a next= value: a page address, not a payload.
+const maxNextLen = 2048

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
-	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/web/session"
 )
 
@@ -156,32 +155,15 @@ func (u *UI) loadSession(r *http.Request) (*current, error) {
 	return &current{sess: s, viewer: v}, nil
 }
 
-// viewerOf names a principal for the layout; a principal deleted since the
-// login ends the session.
+// viewerOf names a principal for the layout. A principal deleted or
+// disabled since the login, or an API key that expired since, ends the
+// session (identity.Service.Active).
 func (u *UI) viewerOf(ctx context.Context, p string) (*viewer, error) {
-	kind, id, err := identity.ParsePrincipal(p)
+	name, err := u.cfg.Identity.Active(ctx, p)
 	if err != nil {
-		return nil, apperr.Errorf(apperr.Unauthorized, "not logged in")
+		return nil, err
 	}
-	v := &viewer{Principal: p}
-	switch kind {
-	case identity.KindUser:
-		usr, err := u.cfg.Users.GetUser(ctx, id)
-		if apperr.Is(err, apperr.NotFound) {
-			return nil, apperr.Errorf(apperr.Unauthorized, "not logged in")
-		} else if err != nil {
-			return nil, err
-		}
-		v.Name = usr.Username
-	default:
-		k, err := u.cfg.Users.GetAPIKey(ctx, id)
-		if apperr.Is(err, apperr.NotFound) {
-			return nil, apperr.Errorf(apperr.Unauthorized, "not logged in")
-		} else if err != nil {
-			return nil, err
-		}
-		v.Name = "API key “" + k.Name + "”"
-	}
+	v := &viewer{Principal: p, Name: name}
 	if v.RootAdmin, err = u.cfg.Identity.IsRootAdmin(ctx, p); err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@
 package web
 
 import (
-	"context"
 	"embed"
 	"io/fs"
 	"log/slog"
@@ -37,18 +36,11 @@ var templateFS embed.FS
 //go:embed assets
 var assetFS embed.FS
 
-// UserStore is what the login needs from identity.Store.
-type UserStore interface {
-	GetUser(ctx context.Context, id string) (identity.User, error)
-	GetAPIKey(ctx context.Context, id string) (identity.APIKey, error)
-}
-
 // Config wires the UI to the services.
 type Config struct {
 	Logger       *slog.Logger
 	PublicURL    string // https:// makes cookies Secure
 	Sessions     session.Store
-	Users        UserStore
 	Identity     *identity.Service
 	Spaces       *space.Service
 	Integrations *integration.Service
@@ -61,8 +53,8 @@ type Config struct {
 	Audit        audit.Store
 	Clock        func() time.Time // default time.Now
 
-	// Login rate limit; zero values take session.DefaultMaxFailures and
-	// session.DefaultWindow.
+	// Login rate limit per username and per client address; zero values
+	// take session.DefaultMaxFailures (5) and session.DefaultWindow (15m).
 	MaxLoginFailures int
 	LoginWindow      time.Duration
 }

@@ -96,3 +96,10 @@ func (dialect) LockMigrations(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('hoist.migrate.' || current_schema()))")
 	return err
 }
+
+// Lock takes a transaction-scoped advisory lock on a hash of the schema and
+// name. Two names sharing a hash only wait for each other needlessly.
+func (dialect) Lock(ctx context.Context, tx *sql.Tx, name string) error {
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || $1))", name)
+	return err
+}

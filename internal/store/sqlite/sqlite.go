@@ -40,6 +40,9 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.Store, 
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	if err := ownerOnly(path); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -63,6 +66,38 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.Store, 
 		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), r.Close(), w.Close())
 	}
 	return s, nil
+}
+
+// ownerOnly makes the database file and its companions readable by the
+// owner only, whatever the umask and the directory's mode: they hold
+// password hashes and sealed secrets. SQLite creates a new database 0644,
+// and creates the -wal and -shm files later, each time it needs them, with
+// the database file's mode. So the (empty) database file is created 0600
+// before SQLite opens it, and files an older Hoist left open to others are
+// narrowed (only then: a chmod may not be ours to make).
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		info, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // busyTimeout is how long a connection waits for another's lock.
@@ -130,3 +165,7 @@ func (dialect) IsForeignKeyViolation(err error) bool {
 // LockMigrations does nothing: the immediate transaction already holds
 // SQLite's write lock.
 func (dialect) LockMigrations(context.Context, *sql.Tx) error { return nil }
+
+// Lock does nothing: writes go through one connection in immediate
+// transactions, so a write transaction already excludes every other.
+func (dialect) Lock(context.Context, *sql.Tx, string) error { return nil }

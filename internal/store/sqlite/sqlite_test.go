@@ -5,8 +5,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/store/sqlite"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/store/storetest"
@@ -65,4 +68,63 @@ func TestOpenSetsPragmas(t *testing.T) {
 	if s.Dialect() != "sqlite" {
 		t.Errorf("dialect %q", s.Dialect())
 	}
+}
+
+// TestFilesOwnerOnly: the database and its -wal and -shm files are 0600
+// under a 022 umask in a 0755 directory, also those SQLite creates after
+// the open, and an older database left 0644 is narrowed. Not parallel: the
+// umask belongs to the whole process.
+func TestFilesOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0o022)
+	t.Cleanup(func() { syscall.Umask(old) })
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, sqlite.FileName)
+	check := func(when string) {
+		t.Helper()
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			info, err := os.Stat(p)
+			if err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			if perm := info.Mode().Perm(); perm != 0o600 {
+				t.Errorf("%s: %s has mode %o, want 600", when, filepath.Base(p), perm)
+			}
+		}
+	}
+	write := func(s *sqlstore.Store, id string) {
+		t.Helper()
+		sp := space.Space{ID: id, Name: id, Inherit: true, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+		if id != space.RootID {
+			sp.ParentID = space.RootID
+		}
+		if err := s.CreateSpace(context.Background(), sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := sqlite.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(s, space.RootID)
+	check("after writes")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The last close checkpoints and removes -wal and -shm; the next open
+	// and write create them again.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o644); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	s, err = sqlite.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	write(s, "a")
+	check("after reopening a 0644 database and writing")
 }

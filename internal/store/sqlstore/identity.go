@@ -6,19 +6,23 @@ import (
 	"fmt"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/space"
 )
 
 // CreateUser implements identity.Store.
-func (s *Store) CreateUser(ctx context.Context, u identity.User, roles []space.Binding) error {
+func (s *Store) CreateUser(ctx context.Context, u identity.User, roles []space.Binding, e audit.Entry) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
-			u.ID, u.Username, u.PasswordHash, s.t(u.CreatedAt))
+		_, err := s.exec(ctx, tx, "INSERT INTO users (id, username, password_hash, created_at, disabled_at) VALUES (?, ?, ?, ?, ?)",
+			u.ID, u.Username, u.PasswordHash, s.t(u.CreatedAt), s.nullTime(u.DisabledAt))
 		if err != nil {
 			return err
 		}
-		return s.grantAll(ctx, tx, u.Principal(), roles)
+		if err := s.grantAll(ctx, tx, u.Principal(), roles); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, e)
 	})
 	if s.d.IsUniqueViolation(err) {
 		return apperr.Wrap(apperr.Conflict, err, "a user %q already exists", u.Username)
@@ -57,15 +61,17 @@ func wrapInternal(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
+const userCols = "id, username, password_hash, created_at, disabled_at"
+
 func scanUser(row rowScanner) (identity.User, error) {
 	var u identity.User
-	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, timeScan{&u.CreatedAt})
+	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, timeScan{&u.CreatedAt}, nullTimeScan{&u.DisabledAt})
 	return u, err
 }
 
 // GetUser implements identity.Store.
 func (s *Store) GetUser(ctx context.Context, id string) (identity.User, error) {
-	u, err := scanUser(s.queryRow(ctx, s.r, "SELECT id, username, password_hash, created_at FROM users WHERE id = ?", id))
+	u, err := scanUser(s.queryRow(ctx, s.r, "SELECT "+userCols+" FROM users WHERE id = ?", id))
 	if err != nil {
 		return identity.User{}, wrapInternal(notFound(err, "user %q not found", id), "get user %s", id)
 	}
@@ -79,7 +85,7 @@ func (s *Store) ListUsers(ctx context.Context, cursor string, limit int) ([]iden
 	if err != nil {
 		return nil, "", err
 	}
-	out, err := queryAll(ctx, s, s.r, scanUser, "SELECT id, username, password_hash, created_at FROM users WHERE "+where+
+	out, err := queryAll(ctx, s, s.r, scanUser, "SELECT "+userCols+" FROM users WHERE "+where+
 		" ORDER BY id LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list users: %w", err)
@@ -89,23 +95,35 @@ func (s *Store) ListUsers(ctx context.Context, cursor string, limit int) ([]iden
 }
 
 // SetPasswordHash implements identity.Store.
-func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string) error {
-	res, err := s.exec(ctx, s.w, "UPDATE users SET password_hash = ? WHERE id = ?", hash, userID)
-	if err != nil {
-		return fmt.Errorf("set password of %s: %w", userID, err)
-	}
-	return affected(res, "user %q not found", userID)
-}
-
-// CreateAPIKey implements identity.Store.
-func (s *Store) CreateAPIKey(ctx context.Context, k identity.APIKey, roles []space.Binding) error {
+func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, e audit.Entry) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, `INSERT INTO api_keys (id, name, secret_hash, created_at, created_by)
-			VALUES (?, ?, ?, ?, ?)`, k.ID, k.Name, k.SecretHash, s.t(k.CreatedAt), k.CreatedBy)
+		res, err := s.exec(ctx, tx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, userID)
 		if err != nil {
 			return err
 		}
-		return s.grantAll(ctx, tx, k.Principal(), roles)
+		if err := affected(res, "user %q not found", userID); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, "DELETE FROM web_sessions WHERE principal = ?", identity.UserPrincipal(userID)); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, e)
+	})
+	return wrapInternal(err, "set password of %s", userID)
+}
+
+// CreateAPIKey implements identity.Store.
+func (s *Store) CreateAPIKey(ctx context.Context, k identity.APIKey, roles []space.Binding, e audit.Entry) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, `INSERT INTO api_keys (id, name, secret_hash, created_at, created_by, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, k.ID, k.Name, k.SecretHash, s.t(k.CreatedAt), k.CreatedBy, s.nullTime(k.ExpiresAt))
+		if err != nil {
+			return err
+		}
+		if err := s.grantAll(ctx, tx, k.Principal(), roles); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, e)
 	})
 	if s.d.IsUniqueViolation(err) {
 		return apperr.Wrap(apperr.Conflict, err, "an API key with id %q already exists", k.ID)
@@ -113,11 +131,11 @@ func (s *Store) CreateAPIKey(ctx context.Context, k identity.APIKey, roles []spa
 	return wrapInternal(err, "create API key %s", k.ID)
 }
 
-const apiKeyCols = "id, name, secret_hash, created_at, created_by"
+const apiKeyCols = "id, name, secret_hash, created_at, created_by, expires_at"
 
 func scanAPIKey(row interface{ Scan(...any) error }) (identity.APIKey, error) {
 	var k identity.APIKey
-	err := row.Scan(&k.ID, &k.Name, &k.SecretHash, timeScan{&k.CreatedAt}, &k.CreatedBy)
+	err := row.Scan(&k.ID, &k.Name, &k.SecretHash, timeScan{&k.CreatedAt}, &k.CreatedBy, nullTimeScan{&k.ExpiresAt})
 	return k, err
 }
 
@@ -159,28 +177,19 @@ func (s *Store) beforeTime(cursor, col string) (string, []any, error) {
 	return "(" + col + " < ? OR (" + col + " = ? AND id < ?))", []any{s.t(t), s.t(t), id}, nil
 }
 
-// DeleteAPIKey implements identity.Store.
-func (s *Store) DeleteAPIKey(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, "DELETE FROM role_bindings WHERE principal = ?", identity.APIKeyPrincipal(id)); err != nil {
-			return err
-		}
-		res, err := s.exec(ctx, tx, "DELETE FROM api_keys WHERE id = ?", id)
-		if err != nil {
-			return err
-		}
-		return affected(res, "API key %q not found", id)
-	})
-	return wrapInternal(err, "delete API key %s", id)
-}
-
 // Grant implements identity.Store.
-func (s *Store) Grant(ctx context.Context, b space.Binding) error {
+func (s *Store) Grant(ctx context.Context, b space.Binding, e audit.Entry) error {
+	what := fmt.Sprintf("making %s %s of %s", b.Principal, b.Role, b.SpaceID)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.principalExists(ctx, tx, b.Principal); err != nil {
-			return err
-		}
-		return s.grant(ctx, tx, b)
+		return s.keepAdmins(ctx, tx, e.At, what, func() error {
+			if err := s.principalExists(ctx, tx, b.Principal); err != nil {
+				return err
+			}
+			if err := s.grant(ctx, tx, b); err != nil {
+				return err
+			}
+			return s.appendAudit(ctx, tx, e)
+		})
 	})
 	return wrapInternal(err, "grant %s on %s", b.Principal, b.SpaceID)
 }
@@ -203,12 +212,21 @@ func (s *Store) principalExists(ctx context.Context, q querier, principal string
 }
 
 // Revoke implements identity.Store.
-func (s *Store) Revoke(ctx context.Context, principal, spaceID string) error {
-	res, err := s.exec(ctx, s.w, "DELETE FROM role_bindings WHERE principal = ? AND space_id = ?", principal, spaceID)
-	if err != nil {
-		return fmt.Errorf("revoke %s on %s: %w", principal, spaceID, err)
-	}
-	return affected(res, "%s has no role on space %q", principal, spaceID)
+func (s *Store) Revoke(ctx context.Context, principal, spaceID string, e audit.Entry) error {
+	what := fmt.Sprintf("revoking the role of %s on %s", principal, spaceID)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.keepAdmins(ctx, tx, e.At, what, func() error {
+			res, err := s.exec(ctx, tx, "DELETE FROM role_bindings WHERE principal = ? AND space_id = ?", principal, spaceID)
+			if err != nil {
+				return err
+			}
+			if err := affected(res, "%s has no role on space %q", principal, spaceID); err != nil {
+				return err
+			}
+			return s.appendAudit(ctx, tx, e)
+		})
+	})
+	return wrapInternal(err, "revoke %s on %s", principal, spaceID)
 }
 
 // Bindings implements identity.Store.

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/web/session"
@@ -51,22 +53,46 @@ func (s *Store) Prune(ctx context.Context, t, failuresBefore time.Time) error {
 	return nil
 }
 
-// RecordLoginFailure implements session.Store.
-func (s *Store) RecordLoginFailure(ctx context.Context, key string, at time.Time) error {
-	if _, err := s.exec(ctx, s.w, "INSERT INTO login_failures (key, at) VALUES (?, ?)", key, s.t(at)); err != nil {
-		return fmt.Errorf("record login failure: %w", err)
+// ReserveLoginAttempt implements session.Store. Each key's lock (sorted,
+// so that two attempts sharing keys cannot deadlock) makes count-then-insert
+// atomic on PostgreSQL; on SQLite the write transaction already is.
+func (s *Store) ReserveLoginAttempt(ctx context.Context, attempt string, keys []string, at, since time.Time, max int) (bool, error) {
+	keys = slices.Sorted(slices.Values(keys))
+	keys = slices.Compact(keys)
+	ok := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, k := range keys {
+			if err := s.d.Lock(ctx, tx, "login."+k); err != nil {
+				return err
+			}
+		}
+		for _, k := range keys {
+			var n int
+			err := s.queryRow(ctx, tx, "SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?", k, s.t(since)).Scan(&n)
+			if err != nil || n >= max {
+				return err
+			}
+		}
+		for _, k := range keys {
+			if _, err := s.exec(ctx, tx, "INSERT INTO login_failures (key, at, attempt) VALUES (?, ?, ?)", k, s.t(at), attempt); err != nil {
+				return err
+			}
+		}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("reserve login attempt: %w", err)
 	}
-	return nil
+	return ok, nil
 }
 
-// CountLoginFailures implements session.Store.
-func (s *Store) CountLoginFailures(ctx context.Context, key string, since time.Time) (int, error) {
-	var n int
-	err := s.queryRow(ctx, s.r, "SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?", key, s.t(since)).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count login failures: %w", err)
+// ForgetLoginAttempt implements session.Store.
+func (s *Store) ForgetLoginAttempt(ctx context.Context, attempt string) error {
+	if _, err := s.exec(ctx, s.w, "DELETE FROM login_failures WHERE attempt = ?", attempt); err != nil {
+		return fmt.Errorf("forget login attempt: %w", err)
 	}
-	return n, nil
+	return nil
 }
 
 // ClearLoginFailures implements session.Store.

@@ -37,6 +37,10 @@ type Dialect interface {
 	// LockMigrations runs first in the migration transaction and keeps
 	// other processes from migrating the same database at the same time.
 	LockMigrations(ctx context.Context, tx *sql.Tx) error
+	// Lock holds a lock named name until tx ends, for check-then-write
+	// transactions that row locks cannot guard (the rows to check may not
+	// exist yet).
+	Lock(ctx context.Context, tx *sql.Tx, name string) error
 }
 
 // Store implements the store interfaces on one database.

@@ -3,13 +3,21 @@ package storetest
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/space"
 )
+
+// idEntry is the audit entry of an identity change by the admin.
+func idEntry(action, id string) audit.Entry {
+	typ, _, _ := strings.Cut(action, ".")
+	return audit.Entry{At: base, Actor: "user:admin", Action: action, ResourceType: typ, ResourceID: id, SpaceID: space.RootID}
+}
 
 func apiKey(id string) identity.APIKey {
 	return identity.APIKey{ID: id, Name: "key " + id, SecretHash: "hash-" + id, CreatedAt: base, CreatedBy: "user:admin"}
@@ -19,7 +27,7 @@ func testUsers(t *testing.T, h Harness) {
 	s := fresh(t, h)
 	mustSpace(t, s, space.Space{ID: "a"})
 	u := identity.User{ID: "alice", Username: "Alice", PasswordHash: "$2a$10$x", CreatedAt: base}
-	if err := s.CreateUser(ctx(), u, []space.Binding{{SpaceID: "a", Role: space.Admin}, {SpaceID: space.RootID, Role: space.Read}}); err != nil {
+	if err := s.CreateUser(ctx(), u, []space.Binding{{SpaceID: "a", Role: space.Admin}, {SpaceID: space.RootID, Role: space.Read}}, idEntry("user.create", "alice")); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.GetUser(ctx(), "alice")
@@ -33,28 +41,28 @@ func testUsers(t *testing.T, h Harness) {
 	}
 	_, err = s.GetUser(ctx(), "bob")
 	wantCode(t, err, apperr.NotFound)
-	wantCode(t, s.CreateUser(ctx(), u, nil), apperr.Conflict)
-	wantCode(t, s.CreateUser(ctx(), identity.User{ID: "alice2", Username: "Alice", PasswordHash: "h", CreatedAt: base}, nil), apperr.Conflict)
+	wantCode(t, s.CreateUser(ctx(), u, nil, idEntry("user.create", "alice")), apperr.Conflict)
+	wantCode(t, s.CreateUser(ctx(), identity.User{ID: "alice2", Username: "Alice", PasswordHash: "h", CreatedAt: base}, nil, idEntry("user.create", "alice2")), apperr.Conflict)
 
 	// All or nothing: a role on a missing space leaves no user behind.
 	err = s.CreateUser(ctx(), identity.User{ID: "carol", Username: "carol", PasswordHash: "h", CreatedAt: base},
-		[]space.Binding{{SpaceID: "a", Role: space.Read}, {SpaceID: "nope", Role: space.Read}})
+		[]space.Binding{{SpaceID: "a", Role: space.Read}, {SpaceID: "nope", Role: space.Read}}, idEntry("user.create", "carol"))
 	wantField(t, err, "space")
 	_, err = s.GetUser(ctx(), "carol")
 	wantCode(t, err, apperr.NotFound)
 
-	if err := s.SetPasswordHash(ctx(), "alice", "$2a$10$y"); err != nil {
+	if err := s.SetPasswordHash(ctx(), "alice", "$2a$10$y", idEntry("user.set_password", "alice")); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.GetUser(ctx(), "alice"); got.PasswordHash != "$2a$10$y" {
 		t.Errorf("password hash = %q", got.PasswordHash)
 	}
-	wantCode(t, s.SetPasswordHash(ctx(), "bob", "h"), apperr.NotFound)
+	wantCode(t, s.SetPasswordHash(ctx(), "bob", "h", idEntry("user.set_password", "bob")), apperr.NotFound)
 
 	// Paging by id.
 	for i := range 4 {
 		id := fmt.Sprintf("user%d", i)
-		if err := s.CreateUser(ctx(), identity.User{ID: id, Username: id, PasswordHash: "h", CreatedAt: base}, nil); err != nil {
+		if err := s.CreateUser(ctx(), identity.User{ID: id, Username: id, PasswordHash: "h", CreatedAt: base}, nil, idEntry("user.create", id)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -83,7 +91,7 @@ func testUsers(t *testing.T, h Harness) {
 func testAPIKeys(t *testing.T, h Harness) {
 	s := fresh(t, h)
 	k := apiKey("k1")
-	if err := s.CreateAPIKey(ctx(), k, []space.Binding{{SpaceID: space.RootID, Role: space.Admin}}); err != nil {
+	if err := s.CreateAPIKey(ctx(), k, []space.Binding{{SpaceID: space.RootID, Role: space.Write}}, idEntry("api_key.create", k.ID)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.GetAPIKey(ctx(), "k1")
@@ -91,13 +99,13 @@ func testAPIKeys(t *testing.T, h Harness) {
 		t.Errorf("GetAPIKey = %+v, %v", got, err)
 	}
 	boot := identity.APIKey{ID: "boot", Name: "bootstrap", SecretHash: "h", CreatedAt: base}
-	if err := s.CreateAPIKey(ctx(), boot, nil); err != nil {
+	if err := s.CreateAPIKey(ctx(), boot, nil, idEntry("api_key.create", boot.ID)); err != nil {
 		t.Errorf("key without creator: %v", err)
 	}
 	_, err = s.GetAPIKey(ctx(), "nope")
 	wantCode(t, err, apperr.NotFound)
-	wantCode(t, s.CreateAPIKey(ctx(), k, nil), apperr.Conflict)
-	err = s.CreateAPIKey(ctx(), apiKey("k2"), []space.Binding{{SpaceID: "nope", Role: space.Read}})
+	wantCode(t, s.CreateAPIKey(ctx(), k, nil, idEntry("api_key.create", k.ID)), apperr.Conflict)
+	err = s.CreateAPIKey(ctx(), apiKey("k2"), []space.Binding{{SpaceID: "nope", Role: space.Read}}, idEntry("api_key.create", "k2"))
 	wantField(t, err, "space")
 	_, err = s.GetAPIKey(ctx(), "k2")
 	wantCode(t, err, apperr.NotFound)
@@ -106,7 +114,7 @@ func testAPIKeys(t *testing.T, h Harness) {
 	for i := range 5 {
 		k := apiKey(fmt.Sprintf("p%d", i))
 		k.CreatedAt = base.Add(time.Duration(i/2) * time.Minute) // pairs share a timestamp
-		if err := s.CreateAPIKey(ctx(), k, nil); err != nil {
+		if err := s.CreateAPIKey(ctx(), k, nil, idEntry("api_key.create", k.ID)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -131,7 +139,7 @@ func testAPIKeys(t *testing.T, h Harness) {
 	_, _, err = s.ListAPIKeys(ctx(), "not a cursor!", 2)
 	wantField(t, err, "cursor")
 
-	if err := s.DeleteAPIKey(ctx(), "k1"); err != nil {
+	if err := s.DeleteAPIKey(ctx(), "k1", idEntry("api_key.delete", "k1")); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.GetAPIKey(ctx(), "k1")
@@ -139,24 +147,24 @@ func testAPIKeys(t *testing.T, h Harness) {
 	if bs, _ := s.Bindings(ctx(), "apikey:k1"); len(bs) != 0 {
 		t.Errorf("bindings survive key deletion: %v", bs)
 	}
-	wantCode(t, s.DeleteAPIKey(ctx(), "k1"), apperr.NotFound)
+	wantCode(t, s.DeleteAPIKey(ctx(), "k1", idEntry("api_key.delete", "k1")), apperr.NotFound)
 }
 
 func testBindings(t *testing.T, h Harness) {
 	s := fresh(t, h)
 	mustSpace(t, s, space.Space{ID: "a"})
-	if err := s.CreateAPIKey(ctx(), apiKey("k"), nil); err != nil {
+	if err := s.CreateAPIKey(ctx(), apiKey("k"), nil, idEntry("api_key.create", "k")); err != nil {
 		t.Fatal(err)
 	}
 	p := identity.APIKeyPrincipal("k")
-	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: space.Read}); err != nil {
+	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: space.Read}, idEntry("api_key.grant_role", "k")); err != nil {
 		t.Fatal(err)
 	}
 	// Granting again replaces the role.
-	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: space.Write}); err != nil {
+	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: space.Write}, idEntry("api_key.grant_role", "k")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: space.RootID, Role: space.Read}); err != nil {
+	if err := s.Grant(ctx(), space.Binding{Principal: p, SpaceID: space.RootID, Role: space.Read}, idEntry("api_key.grant_role", "k")); err != nil {
 		t.Fatal(err)
 	}
 	bs, err := s.Bindings(ctx(), p)
@@ -164,16 +172,16 @@ func testBindings(t *testing.T, h Harness) {
 	if err != nil || !reflect.DeepEqual(bs, want) {
 		t.Errorf("Bindings = %+v, %v", bs, err)
 	}
-	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "apikey:ghost", SpaceID: "a", Role: space.Read}), apperr.NotFound)
-	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "user:ghost", SpaceID: "a", Role: space.Read}), apperr.NotFound)
-	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "robot:x", SpaceID: "a", Role: space.Read}), apperr.Invalid)
-	wantField(t, s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "nope", Role: space.Read}), "space")
-	wantField(t, s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: "owner"}), "role")
+	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "apikey:ghost", SpaceID: "a", Role: space.Read}, idEntry("api_key.grant_role", "k")), apperr.NotFound)
+	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "user:ghost", SpaceID: "a", Role: space.Read}, idEntry("api_key.grant_role", "k")), apperr.NotFound)
+	wantCode(t, s.Grant(ctx(), space.Binding{Principal: "robot:x", SpaceID: "a", Role: space.Read}, idEntry("api_key.grant_role", "k")), apperr.Invalid)
+	wantField(t, s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "nope", Role: space.Read}, idEntry("api_key.grant_role", "k")), "space")
+	wantField(t, s.Grant(ctx(), space.Binding{Principal: p, SpaceID: "a", Role: "owner"}, idEntry("api_key.grant_role", "k")), "role")
 
-	if err := s.Revoke(ctx(), p, "a"); err != nil {
+	if err := s.Revoke(ctx(), p, "a", idEntry("api_key.revoke_role", "k")); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.Revoke(ctx(), p, "a"), apperr.NotFound)
+	wantCode(t, s.Revoke(ctx(), p, "a", idEntry("api_key.revoke_role", "k")), apperr.NotFound)
 	if bs, _ := s.Bindings(ctx(), p); len(bs) != 1 || bs[0].SpaceID != space.RootID {
 		t.Errorf("after revoke: %+v", bs)
 	}

@@ -97,7 +97,7 @@ func testSpaces(t *testing.T, h Harness) {
 		}
 		// An empty space goes, with the role bindings on it.
 		mustSpace(t, s, space.Space{ID: "empty"})
-		if err := s.CreateAPIKey(ctx(), apiKey("k1"), []space.Binding{{SpaceID: "empty", Role: space.Read}}); err != nil {
+		if err := s.CreateAPIKey(ctx(), apiKey("k1"), []space.Binding{{SpaceID: "empty", Role: space.Read}}, idEntry("api_key.create", "k1")); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.DeleteSpace(ctx(), "empty"); err != nil {

@@ -44,6 +44,9 @@ func Run(t *testing.T, h Harness) {
 		"Users":            testUsers,
 		"APIKeys":          testAPIKeys,
 		"Bindings":         testBindings,
+		"UserLifecycle":    testUserLifecycle,
+		"AdminsRace":       testAdminsRace,
+		"LoginAttempts":    testLoginAttempts,
 		"Integrations":     testIntegrations,
 		"ListIntegrations": testIntegrationList,
 		"Audit":            testAudit,
@@ -189,7 +192,7 @@ func testConcurrentWrites(t *testing.T, h Harness) {
 	for i := range n {
 		go func() {
 			k := identity.APIKey{ID: fmt.Sprintf("k%02d", i), Name: "k", SecretHash: "h", CreatedAt: base}
-			err := s.CreateAPIKey(ctx(), k, []space.Binding{{SpaceID: space.RootID, Role: space.Read}})
+			err := s.CreateAPIKey(ctx(), k, []space.Binding{{SpaceID: space.RootID, Role: space.Read}}, idEntry("api_key.create", k.ID))
 			if err == nil {
 				_, err = s.GetAPIKey(ctx(), k.ID)
 			}

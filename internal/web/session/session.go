@@ -36,9 +36,15 @@ type Store interface {
 	// failed logins recorded before failuresBefore.
 	Prune(ctx context.Context, t, failuresBefore time.Time) error
 
-	RecordLoginFailure(ctx context.Context, key string, at time.Time) error
-	// CountLoginFailures counts failures of key recorded at or after since.
-	CountLoginFailures(ctx context.Context, key string, since time.Time) (int, error)
+	// ReserveLoginAttempt records one failure of attempt under each key,
+	// at at, unless a key already has max or more failures recorded at or
+	// after since: then it records nothing and returns false. The check and
+	// the record are one atomic step for every server on the database, so
+	// parallel attempts cannot all pass the check before any is recorded.
+	ReserveLoginAttempt(ctx context.Context, attempt string, keys []string, at, since time.Time, max int) (bool, error)
+	// ForgetLoginAttempt deletes the failures recorded for attempt.
+	ForgetLoginAttempt(ctx context.Context, attempt string) error
+	// ClearLoginFailures deletes every failure of key.
 	ClearLoginFailures(ctx context.Context, key string) error
 }
 

@@ -90,40 +90,63 @@ func TestLimiter(t *testing.T) {
 			ctx := t.Context()
 			c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 			l := session.NewLimiter(st, c.now, 3, 10*time.Minute)
-			for i := range 3 {
-				if b, err := l.Blocked(ctx, "user:bob", "addr:10.0.0.1"); err != nil || b {
-					t.Fatalf("attempt %d blocked=%v err=%v", i, b, err)
-				}
-				if err := l.Fail(ctx, "user:bob", "addr:10.0.0.1"); err != nil {
+			begin := func(keys ...string) (session.Attempt, bool) {
+				t.Helper()
+				a, ok, err := l.Begin(ctx, keys...)
+				if err != nil {
 					t.Fatal(err)
+				}
+				return a, ok
+			}
+			// A success takes its reservation back and resets the username.
+			for range 2 {
+				begin("user:bob", "addr:10.0.0.1")
+			}
+			a, ok := begin("user:bob", "addr:10.0.0.1")
+			if !ok {
+				t.Fatal("third attempt refused under a limit of 3")
+			}
+			if err := l.Succeeded(ctx, a, "user:bob"); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if _, ok := begin("user:bob", "addr:10.0.0.2"); !ok {
+					t.Fatalf("attempt %d for bob after his success refused", i)
 				}
 				c.add(time.Minute)
 			}
-			if b, _ := l.Blocked(ctx, "user:alice", "addr:10.0.0.1"); !b {
-				t.Error("address not blocked after 3 failures")
+			if _, ok := begin("user:bob", "addr:10.0.0.3"); ok {
+				t.Error("username not limited after 3 failures")
 			}
-			if b, _ := l.Blocked(ctx, "user:bob", "addr:10.0.0.2"); !b {
-				t.Error("username not blocked after 3 failures")
+			// The address keeps the two failures before the success.
+			begin("user:carol", "addr:10.0.0.1")
+			if _, ok := begin("user:dave", "addr:10.0.0.1"); ok {
+				t.Error("address not limited after 3 failures")
 			}
-			if b, _ := l.Blocked(ctx, "user:alice", "addr:10.0.0.2"); b {
-				t.Error("unrelated keys blocked")
-			}
-			c.add(8 * time.Minute) // the first failure leaves the window
-			if b, _ := l.Blocked(ctx, "user:bob"); b {
-				t.Error("still blocked once the oldest failure left the window")
-			}
-			if err := l.Reset(ctx, "user:bob"); err != nil {
-				t.Fatal(err)
-			}
-			if n, _ := st.CountLoginFailures(ctx, "user:bob", time.Time{}); n != 0 {
-				t.Errorf("%d failures of user:bob after Reset", n)
+			c.add(8 * time.Minute) // bob's first failure at 10.0.0.2 leaves the window
+			if _, ok := begin("user:bob"); !ok {
+				t.Error("still limited once the oldest failure left the window")
 			}
 			if err := l.Prune(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if n, _ := st.CountLoginFailures(ctx, "addr:10.0.0.1", time.Time{}); n != 2 {
-				t.Errorf("%d failures of the address after Prune, want the 2 inside the window", n)
-			}
 		})
+	}
+}
+
+func TestAddressKey(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"10.0.0.1":             "addr:10.0.0.1",
+		"::ffff:10.0.0.1":      "addr:10.0.0.1",
+		"2001:db8:1:2:3:4:5:6": "addr:2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "addr:2001:db8:1:2::/64",
+		"fe80::1%eth0":         "addr:fe80::/64",
+		"not an address":       "addr:not an address",
+		"2001:db8:1:3:3:4:5:6": "addr:2001:db8:1:3::/64",
+	} {
+		if got := session.AddressKey(in); got != want {
+			t.Errorf("AddressKey(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
