@@ -273,11 +273,16 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// table writes aligned columns; the first row is the header.
+// table writes aligned columns; the first row is the header. Cells are
+// one line each (oneLine), so a value cannot forge rows or columns.
 func table(w io.Writer, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = oneLine(c)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }
@@ -290,7 +295,7 @@ type kv struct{ k, v string }
 func details(w io.Writer, lines []kv, blockTitle, block string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, l := range lines {
-		fmt.Fprintf(tw, "%s:\t%s\n", l.k, l.v)
+		fmt.Fprintf(tw, "%s:\t%s\n", l.k, oneLine(l.v))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -150,7 +150,7 @@ func (h *e2e) run(key string, env map[string]string, args ...string) (stdout, st
 	h.printed.Write(out.Bytes())
 	h.printed.Write(errOut.Bytes())
 	if err != nil {
-		h.printed.WriteString("hoist: " + err.Error() + "\n") // what main prints
+		printError(&h.printed, err) // what main prints
 	}
 	h.mu.Unlock()
 	return out.String(), errOut.String(), err

@@ -23,13 +23,21 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "hoist:", err)
+		printError(os.Stderr, err)
 		os.Exit(exitCode(err))
 	}
 }
 
+// printError is how main reports a failed command. Error messages often
+// quote the server's (an API error, a name it refused), so they pass
+// through termSafe like all other output.
+func printError(w io.Writer, err error) {
+	fmt.Fprintln(w, "hoist:", termSafe(err.Error()))
+}
+
 // env is what every command gets instead of touching os directly, so that
-// tests run the real program in-process.
+// tests run the real program in-process. stdout and stderr are
+// termWriters.
 type env struct {
 	stdin  io.Reader
 	stdout io.Writer
@@ -63,8 +71,14 @@ func commands() map[string]command {
 	}
 }
 
+// run runs one command. Everything it writes goes through a termWriter
+// (term.go), so no command prints terminal control sequences it got from
+// the server.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	out, errOut := newTermWriter(stdout), newTermWriter(stderr)
+	defer errOut.Flush()
+	defer out.Flush()
+	e := &env{stdin: stdin, stdout: out, stderr: errOut, getenv: getenv}
 	cmds := commands()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(e.stderr, cmds)

@@ -18,21 +18,24 @@ import (
 	"github.com/hoistdev/hoist/internal/vcsagent/agent"
 )
 
-// runVCSAgentPool is `hoist vcs-agent-pool …` (root admins).
+// runVCSAgentPool is `hoist vcs-agent-pool …`: a pool belongs to a space;
+// its readers list and show it, its admins manage it and see its agents.
 func runVCSAgentPool(ctx context.Context, e *env, args []string) error {
 	return runGroup(ctx, e, "vcs-agent-pool", map[string]command{
-		"create":       {"create a VCS agent pool; prints its token once", agentPoolCreate},
-		"list":         {"list VCS agent pools with their connected agents", agentPoolList},
-		"show":         {"show a pool and its connected agents", agentPoolShow},
+		"create":       {"create a VCS agent pool in a space; prints its token once", agentPoolCreate},
+		"list":         {"list the VCS agent pools you can see, with their number of connected agents", agentPoolList},
+		"show":         {"show a pool (and its connected agents, to admins of its space)", agentPoolShow},
+		"update":       {"move a pool to another space or change its description", agentPoolUpdate},
 		"rotate-token": {"mint a new pool token; agents on the old one are disconnected", agentPoolRotate},
 		"delete":       {"delete a pool and disconnect its agents", agentPoolDelete},
 	}, args)
 }
 
 func agentPoolCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "vcs-agent-pool create", "NAME [--description TEXT | --description-file FILE]")
+	fs := newFlags(e, "vcs-agent-pool create", "NAME [--space SPACE] [--description TEXT | --description-file FILE]")
 	cf := addClientFlags(fs)
-	var desc, descFile string
+	var sp, desc, descFile string
+	fs.StringVar(&sp, "space", "root", "id of the `SPACE` that owns the pool; integrations in it and below may use it")
 	fs.StringVar(&desc, "description", "", "markdown description")
 	fs.StringVar(&descFile, "description-file", "", "read the description from `FILE` (- for stdin)")
 	name, err := parseWithID(fs, args, "pool name")
@@ -47,7 +50,7 @@ func agentPoolCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := c.CreateVCSAgentPool(ctx, apiclient.CreateVCSAgentPool{Name: name, Description: desc})
+	p, err := c.CreateVCSAgentPool(ctx, apiclient.CreateVCSAgentPool{Name: name, Space: sp, Description: desc})
 	if err != nil {
 		return err
 	}
@@ -59,10 +62,10 @@ func printPoolToken(e *env, cf *clientFlags, p *apiclient.VCSAgentPool, what str
 	if cf.json() {
 		return writeJSON(e.stdout, p)
 	}
-	fmt.Fprintf(e.stdout, "VCS agent pool %s %s. Its token (shown only now):\n\n  %s\n\n", p.ID, what, p.Token)
+	fmt.Fprintf(e.stdout, "VCS agent pool %s (space %s) %s. Its token (shown only now):\n\n  %s\n\n", p.ID, p.Space, what, p.Token)
 	fmt.Fprintf(e.stdout, "Start an agent inside the private network with:\n\n  HOIST_VCS_AGENT_POOL_TOKEN=<token> hoist vcs-agent --server <hoist-url> \\\n"+
 		"    --target-base-endpoint http://gitlab.internal --vendor gitlab\n\n"+
-		"and use private://%s as the integration's API host.\n", p.ID)
+		"and use private://%s as the API host of integrations in space %s or below.\n", p.ID, p.Space)
 	return nil
 }
 
@@ -77,8 +80,8 @@ func agentPoolList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printList(e, cf, pools, []string{"ID", "NAME", "CONNECTED AGENTS", "TOKEN ROTATED"}, func(p apiclient.VCSAgentPool) []string {
-		return []string{p.ID, p.Name, strconv.Itoa(p.ConnectedAgents), fmtTime(p.TokenRotatedAt)}
+	return printList(e, cf, pools, []string{"ID", "NAME", "SPACE", "CONNECTED AGENTS", "TOKEN ROTATED"}, func(p apiclient.VCSAgentPool) []string {
+		return []string{p.ID, p.Name, p.Space, strconv.Itoa(p.ConnectedAgents), fmtTime(p.TokenRotatedAt)}
 	})
 }
 
@@ -93,10 +96,16 @@ func agentPoolShow(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	return printPool(e, cf, p)
+}
+
+// printPool is the detail view of a pool; the agents table only for those
+// who may see agents (admins of the pool's space).
+func printPool(e *env, cf *clientFlags, p *apiclient.VCSAgentPool) error {
 	if cf.json() {
 		return writeJSON(e.stdout, p)
 	}
-	err = details(e.stdout, []kv{{"ID", p.ID}, {"Name", p.Name}, {"API host", "private://" + p.ID},
+	err := details(e.stdout, []kv{{"ID", p.ID}, {"Name", p.Name}, {"Space", p.Space}, {"API host", "private://" + p.ID},
 		{"Connected agents", strconv.Itoa(p.ConnectedAgents)}, {"Created", fmtTime(p.CreatedAt)},
 		{"Token rotated", fmtTime(p.TokenRotatedAt)}}, "Description", p.Description)
 	if err != nil || len(p.Agents) == 0 {
@@ -108,6 +117,43 @@ func agentPoolShow(ctx context.Context, e *env, args []string) error {
 		rows = append(rows, []string{a.ID, orDash(a.Name), strconv.Itoa(a.Streams), strconv.Itoa(a.Busy), fmtTime(a.ConnectedAt)})
 	}
 	return table(e.stdout, rows)
+}
+
+func agentPoolUpdate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "vcs-agent-pool update", "ID [--space SPACE] [--description TEXT | --description-file FILE]")
+	cf := addClientFlags(fs)
+	var sp, desc, descFile string
+	fs.StringVar(&sp, "space", "", "move the pool to `SPACE` (admin on both spaces)")
+	fs.StringVar(&desc, "description", "", "new markdown description")
+	fs.StringVar(&descFile, "description-file", "", "read the new description from `FILE` (- for stdin)")
+	id, err := parseWithID(fs, args, "pool id")
+	if err != nil {
+		return err
+	}
+	set := flagsSet(fs)
+	var in apiclient.UpdateVCSAgentPool
+	if set["space"] {
+		in.Space = &sp
+	}
+	d, ok, err := textOrFile(e, "description", desc, descFile, set["description"])
+	if err != nil {
+		return err
+	}
+	if ok {
+		in.Description = &d
+	}
+	if in == (apiclient.UpdateVCSAgentPool{}) {
+		return usageError{"nothing to change: give --space or --description"}
+	}
+	c, err := cf.client(e)
+	if err != nil {
+		return err
+	}
+	p, err := c.UpdateVCSAgentPool(ctx, id, in)
+	if err != nil {
+		return err
+	}
+	return printPool(e, cf, p)
 }
 
 func agentPoolRotate(ctx context.Context, e *env, args []string) error {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
 )
 
 // TestCLIVCSAgentPool: a pool created and shown through the CLI, the real
@@ -69,5 +71,48 @@ func TestCLIVCSAgentPool(t *testing.T) {
 	_, _, err = h.run("", map[string]string{"HOIST_VCS_AGENT_TARGET_BASE_ENDPOINT": h.simURL}, "vcs-agent", "--vendor", "gitlab")
 	if err == nil || !strings.Contains(err.Error(), "no pool token") {
 		t.Errorf("vcs-agent without a token: %v", err)
+	}
+}
+
+// TestCLIVCSAgentPoolSpaces: a pool created in a space with --space, the
+// space shown by list and show, a reader of the space who sees the pool but
+// no agents, a key without roles that sees nothing, and a move to root.
+func TestCLIVCSAgentPoolSpaces(t *testing.T) {
+	t.Parallel()
+	h := setupE2E(t)
+	admin := h.adminKey
+	h.ok(admin, "space", "create", "--name", "Team A")
+	out := h.ok(admin, "vcs-agent-pool", "create", "Team Net", "--space", "team-a")
+	if !strings.Contains(out, "team-net (space team-a) created") || !strings.Contains(out, "integrations in space team-a or below") {
+		t.Errorf("create output:\n%s", out)
+	}
+	var reader, nobody struct{ Secret string }
+	h.jsonOut(&reader, admin, "api-key", "create", "--name", "reader", "--role", "team-a:read")
+	h.jsonOut(&nobody, admin, "api-key", "create", "--name", "nobody")
+
+	if out := h.ok(admin, "vcs-agent-pool", "list"); !strings.Contains(out, "SPACE") || !strings.Contains(out, "team-a") {
+		t.Errorf("list:\n%s", out)
+	}
+	if out := h.ok(reader.Secret, "vcs-agent-pool", "show", "team-net"); !strings.Contains(out, "Space:") || !strings.Contains(out, "team-a") {
+		t.Errorf("show as a reader:\n%s", out)
+	}
+	var shown map[string]any
+	h.jsonOut(&shown, reader.Secret, "vcs-agent-pool", "show", "team-net")
+	if _, ok := shown["agents"]; ok || shown["token"] != nil {
+		t.Errorf("a reader's pool carries agents or a token: %v", shown)
+	}
+	var none []map[string]any
+	h.jsonOut(&none, nobody.Secret, "vcs-agent-pool", "list")
+	if len(none) != 0 {
+		t.Errorf("a key without roles lists %v", none)
+	}
+	h.fails(apperr.NotFound, nobody.Secret, "vcs-agent-pool", "show", "team-net")
+	h.fails(apperr.Forbidden, reader.Secret, "vcs-agent-pool", "update", "team-net", "--description", "mine")
+
+	if out := h.ok(admin, "vcs-agent-pool", "update", "team-net", "--space", "root"); !strings.Contains(out, "Space:") || !strings.Contains(out, "root") {
+		t.Errorf("update --space root:\n%s", out)
+	}
+	if _, _, err := h.run(admin, nil, "vcs-agent-pool", "update", "team-net"); err == nil || !strings.Contains(err.Error(), "nothing to change") {
+		t.Errorf("update without flags: %v", err)
 	}
 }

@@ -17,14 +17,16 @@ type VCSAgent struct {
 }
 
 // VCSAgentPool is a VCS agent pool as the API returns it. Token is set only
-// in the answers to creation and rotation.
+// in the answers to creation and rotation; Agents is nil unless the caller
+// administers the pool's space (readers see only ConnectedAgents).
 type VCSAgentPool struct {
 	ID              string     `json:"id"`
 	Name            string     `json:"name"`
+	Space           string     `json:"space"`
 	Description     string     `json:"description"`
 	Token           string     `json:"token,omitempty"`
 	ConnectedAgents int        `json:"connected_agents"`
-	Agents          []VCSAgent `json:"agents"`
+	Agents          []VCSAgent `json:"agents,omitempty"`
 	CreatedAt       time.Time  `json:"created_at"`
 	CreatedBy       string     `json:"created_by,omitempty"`
 	TokenRotatedAt  time.Time  `json:"token_rotated_at"`
@@ -33,7 +35,15 @@ type VCSAgentPool struct {
 // CreateVCSAgentPool is the body of POST /api/v1/vcs-agent-pools.
 type CreateVCSAgentPool struct {
 	Name        string `json:"name"`
+	Space       string `json:"space,omitempty"` // "" is root
 	Description string `json:"description,omitempty"`
+}
+
+// UpdateVCSAgentPool is the body of PATCH /api/v1/vcs-agent-pools/{id};
+// nil fields are left alone.
+type UpdateVCSAgentPool struct {
+	Space       *string `json:"space,omitempty"`
+	Description *string `json:"description,omitempty"`
 }
 
 // CreateVCSAgentPool creates a pool; the answer holds its token, shown only
@@ -60,6 +70,16 @@ func (c *Client) ListVCSAgentPools(ctx context.Context) ([]VCSAgentPool, error) 
 func (c *Client) GetVCSAgentPool(ctx context.Context, id string) (*VCSAgentPool, error) {
 	var p VCSAgentPool
 	if err := c.do(ctx, http.MethodGet, "/api/v1/vcs-agent-pools/"+esc(id), nil, nil, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// UpdateVCSAgentPool moves a pool to another space or changes its
+// description.
+func (c *Client) UpdateVCSAgentPool(ctx context.Context, id string, in UpdateVCSAgentPool) (*VCSAgentPool, error) {
+	var p VCSAgentPool
+	if err := c.do(ctx, http.MethodPatch, "/api/v1/vcs-agent-pools/"+esc(id), nil, in, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil

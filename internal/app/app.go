@@ -151,12 +151,13 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	cfg.agents = tunnel.NewRegistry(log, cfg.Clock)
 	spaces := space.NewService(store, store, cfg.Clock)
 	ids := identity.NewService(store, store, cfg.Clock)
-	pools := vcsagent.NewService(vcsagent.Config{Store: store, Admins: ids, Agents: cfg.agents, Clock: cfg.Clock, Logger: log})
+	pools := vcsagent.NewService(vcsagent.Config{Store: store, Access: spaces, Agents: cfg.agents, UsersFunc: poolUsers(store),
+		Clock: cfg.Clock, Logger: log})
 	if err := bootstrap(ctx, log, ids, cfg.DataDir); err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
 	integrations := integration.NewService(integration.Config{
-		Store: store, Access: spaces, Checker: newChecker(cfg), Box: box, Audit: store,
+		Store: store, Access: spaces, Pools: store, Checker: newChecker(cfg), Box: box, Audit: store,
 		Hooks:     integration.GitLabHooks{NewClient: newChecker(cfg).NewClient},
 		PublicURL: publicURL, AllowHosts: cfg.AllowGitLabHosts, Clock: cfg.Clock, Logger: log,
 	})

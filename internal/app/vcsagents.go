@@ -1,7 +1,14 @@
 package app
 
 import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
+	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
 // newChecker is the GitLab client factory of every part of the server
@@ -17,4 +24,29 @@ func newChecker(cfg Config) *gitlab.Checker {
 		opts = append(opts, gitlab.WithDialControl(cfg.GitLabDialControl))
 	}
 	return gitlab.NewChecker(cfg.AllowGitLabHosts, cfg.Logger, opts...)
+}
+
+// poolUsers lists the integrations whose hosts name a pool, for the pool
+// service's placement check (package vcsagent cannot import package
+// integration, which imports it). Integrations are few and pools are
+// created or moved rarely, so a scan is fine.
+func poolUsers(store *sqlstore.Store) vcsagent.UsersFunc {
+	return func(ctx context.Context, pool string) ([]vcsagent.User, error) {
+		var out []vcsagent.User
+		cursor := ""
+		for {
+			items, next, err := store.ListIntegrations(ctx, integration.Filter{All: true}, cursor, 100)
+			if err != nil {
+				return nil, fmt.Errorf("list integrations: %w", err)
+			}
+			for _, it := range items {
+				if slices.Contains(it.Pools(), pool) {
+					out = append(out, vcsagent.User{Integration: it.ID, SpaceID: it.SpaceID})
+				}
+			}
+			if cursor = next; cursor == "" {
+				return out, nil
+			}
+		}
+	}
 }

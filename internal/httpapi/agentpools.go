@@ -21,37 +21,50 @@ type agentJSON struct {
 }
 
 // agentPoolJSON is a VCS agent pool on the wire. Token is set only in the
-// answers to creation and rotation.
+// answers to creation and rotation; Agents only for admins of the pool's
+// space (omitted, not empty, for its readers: "none connected" and "not
+// yours to see" must not look alike).
 type agentPoolJSON struct {
 	ID              string      `json:"id"`
 	Name            string      `json:"name"`
+	Space           string      `json:"space"`
 	Description     string      `json:"description"`
 	Token           string      `json:"token,omitempty"`
 	ConnectedAgents int         `json:"connected_agents"`
-	Agents          []agentJSON `json:"agents"`
+	Agents          []agentJSON `json:"agents,omitzero"`
 	CreatedAt       time.Time   `json:"created_at"`
 	CreatedBy       string      `json:"created_by"`
 	TokenRotatedAt  time.Time   `json:"token_rotated_at"`
 }
 
 func toAgentPoolJSON(v vcsagent.View, token string) agentPoolJSON {
-	out := agentPoolJSON{ID: v.ID, Name: v.Name, Description: v.Description, Token: token, ConnectedAgents: len(v.Agents),
-		Agents: make([]agentJSON, 0, len(v.Agents)), CreatedAt: v.CreatedAt, CreatedBy: v.CreatedBy, TokenRotatedAt: v.RotatedAt}
-	for _, a := range v.Agents {
-		out.Agents = append(out.Agents, agentJSON(a))
+	out := agentPoolJSON{ID: v.ID, Name: v.Name, Space: v.SpaceID, Description: v.Description, Token: token, ConnectedAgents: v.Connected,
+		CreatedAt: v.CreatedAt, CreatedBy: v.CreatedBy, TokenRotatedAt: v.RotatedAt}
+	if v.Agents != nil {
+		out.Agents = make([]agentJSON, 0, len(v.Agents))
+		for _, a := range v.Agents {
+			out.Agents = append(out.Agents, agentJSON(a))
+		}
 	}
 	return out
 }
 
 type createAgentPoolRequest struct {
 	Name        string `json:"name"`
+	Space       string `json:"space"`
 	Description string `json:"description"`
+}
+
+type updateAgentPoolRequest struct {
+	Space       *string `json:"space"`
+	Description *string `json:"description"`
 }
 
 func (a *API) registerAgentPoolRoutes() {
 	a.authed("GET /api/v1/vcs-agent-pools", a.listAgentPools)
 	a.authed("POST /api/v1/vcs-agent-pools", a.createAgentPool)
 	a.authed("GET /api/v1/vcs-agent-pools/{id}", a.getAgentPool)
+	a.authed("PATCH /api/v1/vcs-agent-pools/{id}", a.updateAgentPool)
 	a.authed("DELETE /api/v1/vcs-agent-pools/{id}", a.deleteAgentPool)
 	a.authed("POST /api/v1/vcs-agent-pools/{id}/rotate-token", a.rotateAgentPoolToken)
 	a.public("GET "+tunnel.ConnectPath, a.connectAgent)
@@ -75,7 +88,7 @@ func (a *API) listAgentPools(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	views, next, err := a.cfg.AgentPools.List(r.Context(), cursor, limit)
+	views, next, err := a.cfg.AgentPools.List(r.Context(), principalOf(r), cursor, limit)
 	if err != nil {
 		return err
 	}
@@ -84,7 +97,20 @@ func (a *API) listAgentPools(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getAgentPool(w http.ResponseWriter, r *http.Request) error {
-	v, err := a.cfg.AgentPools.Get(r.Context(), r.PathValue("id"))
+	v, err := a.cfg.AgentPools.Get(r.Context(), principalOf(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toAgentPoolJSON(v, ""))
+	return nil
+}
+
+func (a *API) updateAgentPool(w http.ResponseWriter, r *http.Request) error {
+	var req updateAgentPoolRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	v, err := a.cfg.AgentPools.Update(r.Context(), principalOf(r), r.PathValue("id"), vcsagent.Patch(req))
 	if err != nil {
 		return err
 	}

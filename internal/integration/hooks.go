@@ -60,7 +60,7 @@ func (s *Service) CreateWebhook(ctx context.Context, actor, id, repository strin
 	if s.cfg.Hooks == nil {
 		return WebhookResult{}, apperr.Errorf(apperr.Invalid, "this server cannot create GitLab webhooks")
 	}
-	it, _, err := s.loadForChange(ctx, actor, id)
+	it, _, _, err := s.loadForChange(ctx, actor, id)
 	if err != nil {
 		return WebhookResult{}, err
 	}

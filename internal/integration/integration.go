@@ -6,6 +6,7 @@ package integration
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,19 @@ type Integration struct {
 // agent pool).
 func (i Integration) Private() bool {
 	return strings.HasPrefix(i.APIHost, PrivateScheme) || strings.HasPrefix(i.UserFacingHost, PrivateScheme)
+}
+
+// Pools returns the VCS agent pools that either host names, each once, the
+// API host's first. Calls go through the first (Endpoint); every one of
+// them must be usable by the integration (checkPools).
+func (i Integration) Pools() []string {
+	var out []string
+	for _, h := range []string{i.APIHost, i.UserFacingHost} {
+		if p, ok := vcsagent.PoolOf(h); ok && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Endpoint is how Hoist reaches the integration's GitLab with token: every

@@ -26,8 +26,11 @@ type AccessResolver interface {
 
 // Config wires a Service.
 type Config struct {
-	Store   Store
-	Access  AccessResolver
+	Store  Store
+	Access AccessResolver
+	// Pools looks up the VCS agent pools that private hosts name; nil
+	// refuses every private host.
+	Pools   PoolStore
 	Checker vcs.TokenChecker
 	// Hooks creates project webhooks (CreateWebhook) and updates them after
 	// a secret rotation; Audit records and finds them. nil: no hooks.
@@ -113,6 +116,9 @@ func (s *Service) Create(ctx context.Context, actor string, in CreateInput) (Vie
 		return View{}, err
 	}
 	if err := s.checkPlacement(it, access, tree); err != nil {
+		return View{}, err
+	}
+	if err := s.checkPools(ctx, it, access, tree); err != nil {
 		return View{}, err
 	}
 	it.ID = slug.Make(it.Name)

@@ -19,7 +19,7 @@ type TestResult struct {
 // nothing, except the token's user and scopes when they were never
 // checked (a private integration created while no agent was connected).
 func (s *Service) Test(ctx context.Context, actor, id string) (TestResult, error) {
-	it, _, err := s.loadForChange(ctx, actor, id)
+	it, _, _, err := s.loadForChange(ctx, actor, id)
 	if err != nil {
 		return TestResult{}, err
 	}
@@ -49,7 +49,7 @@ func (s *Service) Test(ctx context.Context, actor, id string) (TestResult, error
 // working at once. Hooks Hoist created (CreateWebhook) are updated; those
 // it could not update are warnings.
 func (s *Service) RotateWebhookSecret(ctx context.Context, actor, id string) (View, error) {
-	it, _, err := s.loadForChange(ctx, actor, id)
+	it, _, tree, err := s.loadForChange(ctx, actor, id)
 	if err != nil {
 		return View{}, err
 	}
@@ -60,7 +60,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, actor, id string) (Vi
 		return View{}, fmt.Errorf("rotate webhook secret of %s: %w", id, err)
 	}
 	s.log.InfoContext(ctx, "integration webhook secret rotated", "integration_id", id, "actor", actor)
-	v, err := s.detailed(it)
+	v, err := s.detailed(ctx, it, tree)
 	if err != nil {
 		return View{}, err
 	}
@@ -72,7 +72,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, actor, id string) (Vi
 // Delete removes the integration and frees its id. (Stacks that use it will
 // become detached once stacks exist.)
 func (s *Service) Delete(ctx context.Context, actor, id string) error {
-	it, _, err := s.loadForChange(ctx, actor, id)
+	it, _, _, err := s.loadForChange(ctx, actor, id)
 	if err != nil {
 		return err
 	}

@@ -32,33 +32,30 @@ func (s *Service) List(ctx context.Context, actor, cursor string, limit int) ([]
 	return out, next, nil
 }
 
-// load returns the integration and the caller's access, as NotFound when
-// the caller may not even list it.
-func (s *Service) load(ctx context.Context, actor, id string) (Integration, space.Access, error) {
-	access, _, err := s.cfg.Access.Access(ctx, actor)
+// load returns the integration and the caller's access over tree, as
+// NotFound when the caller may not even list it.
+func (s *Service) load(ctx context.Context, actor, id string) (Integration, space.Access, space.Tree, error) {
+	access, tree, err := s.cfg.Access.Access(ctx, actor)
 	if err != nil {
-		return Integration{}, space.Access{}, err
+		return Integration{}, space.Access{}, space.Tree{}, err
 	}
 	it, err := s.cfg.Store.GetIntegration(ctx, id)
 	if apperr.Is(err, apperr.NotFound) || (err == nil && !CanList(it, access)) {
-		return Integration{}, space.Access{}, apperr.Errorf(apperr.NotFound, "no integration %q", id)
+		return Integration{}, space.Access{}, space.Tree{}, apperr.Errorf(apperr.NotFound, "no integration %q", id)
 	}
 	if err != nil {
-		return Integration{}, space.Access{}, fmt.Errorf("load integration %s: %w", id, err)
+		return Integration{}, space.Access{}, space.Tree{}, fmt.Errorf("load integration %s: %w", id, err)
 	}
-	return it, access, nil
+	return it, access, tree, nil
 }
 
 // loadForChange is load plus CanChange (Forbidden otherwise).
-func (s *Service) loadForChange(ctx context.Context, actor, id string) (Integration, space.Access, error) {
-	it, access, err := s.load(ctx, actor, id)
-	if err != nil {
-		return Integration{}, space.Access{}, err
+func (s *Service) loadForChange(ctx context.Context, actor, id string) (Integration, space.Access, space.Tree, error) {
+	it, access, tree, err := s.load(ctx, actor, id)
+	if err == nil && !CanChange(it, access) {
+		err = s.forbidden(it)
 	}
-	if !CanChange(it, access) {
-		return Integration{}, space.Access{}, s.forbidden(it)
-	}
-	return it, access, nil
+	return it, access, tree, err
 }
 
 func (s *Service) forbidden(it Integration) error {
@@ -71,24 +68,27 @@ func (s *Service) forbidden(it Integration) error {
 // Get returns an integration with its details to callers allowed to see
 // them; callers who may only list it get Forbidden, others NotFound.
 func (s *Service) Get(ctx context.Context, actor, id string) (View, error) {
-	it, access, err := s.load(ctx, actor, id)
+	it, access, tree, err := s.load(ctx, actor, id)
 	if err != nil {
 		return View{}, err
 	}
 	if !CanSeeDetails(it, access) {
 		return View{}, s.forbidden(it)
 	}
-	return s.detailed(it)
+	return s.detailed(ctx, it, tree)
 }
 
-func (s *Service) detailed(it Integration) (View, error) {
+// detailed is the view with details, and the warnings an admin should see:
+// the token's expiry, and pools the integration may no longer use.
+func (s *Service) detailed(ctx context.Context, it Integration, tree space.Tree) (View, error) {
 	ws, err := s.cfg.Box.Open(it.WebhookSecretSealed, secret.AAD("integration", it.ID, "webhook_secret"))
 	if err != nil {
 		return View{}, fmt.Errorf("open webhook secret of %s: %w", it.ID, err)
 	}
 	info := vcs.TokenInfo{ExpiresAt: it.TokenExpiresAt}
+	warnings := append(vcs.ExpiryWarnings(info, s.now()), s.poolWarnings(ctx, it, tree)...)
 	return View{Integration: it, Details: &Details{WebhookEndpoint: s.endpoint(it.ID), WebhookSecret: string(ws)},
-		Warnings: vcs.ExpiryWarnings(info, s.now())}, nil
+		Warnings: warnings}, nil
 }
 
 // Patch holds the fields an update changes; nil leaves a field alone. The
@@ -109,7 +109,7 @@ type Patch struct {
 // Update changes everything but the name. A new token, API host or CA
 // bundle is checked against GitLab again before anything is stored.
 func (s *Service) Update(ctx context.Context, actor, id string, p Patch) (View, error) {
-	it, access, err := s.loadForChange(ctx, actor, id)
+	it, access, tree, err := s.loadForChange(ctx, actor, id)
 	if err != nil {
 		return View{}, err
 	}
@@ -125,10 +125,6 @@ func (s *Service) Update(ctx context.Context, actor, id string, p Patch) (View, 
 		return View{}, err
 	}
 	if next.IsDefault != it.IsDefault || next.SpaceID != it.SpaceID {
-		_, tree, err := s.cfg.Access.Access(ctx, actor)
-		if err != nil {
-			return View{}, err
-		}
 		if err := s.checkPlacement(next, access, tree); err != nil {
 			return View{}, err
 		}
@@ -136,6 +132,14 @@ func (s *Service) Update(ctx context.Context, actor, id string, p Patch) (View, 
 			if err := s.checkNoOtherDefault(ctx, next); err != nil {
 				return View{}, err
 			}
+		}
+	}
+	// Only a change that moves the integration or names another pool is
+	// held to the pool rule, so an integration flagged by poolWarnings
+	// can still be edited otherwise.
+	if next.SpaceID != it.SpaceID || !slices.Equal(next.Pools(), it.Pools()) {
+		if err := s.checkPools(ctx, next, access, tree); err != nil {
+			return View{}, err
 		}
 	}
 	var warnings []string
@@ -147,7 +151,7 @@ func (s *Service) Update(ctx context.Context, actor, id string, p Patch) (View, 
 		}
 	}
 	if len(changed) == 0 {
-		return s.detailed(it)
+		return s.detailed(ctx, it, tree)
 	}
 	next.UpdatedAt = s.now()
 	entry := s.entry(actor, "integration.update", next, map[string]any{"fields": changed})
@@ -155,9 +159,9 @@ func (s *Service) Update(ctx context.Context, actor, id string, p Patch) (View, 
 		return View{}, fmt.Errorf("update integration %s: %w", id, err)
 	}
 	s.log.InfoContext(ctx, "integration updated", "integration_id", id, "actor", actor, "fields", changed)
-	v, err := s.detailed(next)
+	v, err := s.detailed(ctx, next, tree)
 	if warnings != nil {
-		v.Warnings = warnings
+		v.Warnings = append(warnings, s.poolWarnings(ctx, next, tree)...)
 	}
 	return v, err
 }

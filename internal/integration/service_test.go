@@ -20,6 +20,7 @@ import (
 	"github.com/hoistdev/hoist/internal/store/sqlite"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
+	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
 const admin = "user:admin" // the bootstrap root admin
@@ -69,7 +70,7 @@ func setup(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := integration.NewService(integration.Config{Store: store, Access: spaces, Checker: gitlab.NewChecker(nil, nil),
+	svc := integration.NewService(integration.Config{Store: store, Access: spaces, Pools: store, Checker: gitlab.NewChecker(nil, nil),
 		Box: box, PublicURL: "https://hoist.example.com/", Clock: clock})
 	return &fixture{svc: svc, store: store, box: box, sim: sim, simURL: simURL, userID: u.ID, now: now}
 }
@@ -180,6 +181,10 @@ func TestUpdate(t *testing.T) {
 func TestPrivateHostIsStoredUncheckedWithWarning(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
+	pool := vcsagent.Pool{ID: "pool-1", Name: "pool-1", SpaceID: space.RootID, TokenHash: "h", CreatedAt: f.now, RotatedAt: f.now}
+	if err := f.store.CreateAgentPool(t.Context(), pool, audit.Entry{At: f.now, Action: "vcs_agent_pool.create", ResourceType: "vcs_agent_pool", ResourceID: "pool-1"}); err != nil {
+		t.Fatal(err)
+	}
 	v, err := f.svc.Create(t.Context(), admin, integration.CreateInput{Name: "Private", IsDefault: true, APIHost: "private://pool-1", Token: "glpat-anything"})
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,7 @@
 package space
 
+import "slices"
+
 // Tree is the set of spaces indexed by id, the input of the access decision.
 type Tree struct {
 	byID map[string]Space
@@ -58,6 +60,17 @@ func Effective(t Tree, bindings []Binding, spaceID string) Role {
 		}
 	}
 	return None
+}
+
+// Within reports whether the space id is anc or one of its descendants,
+// whatever the inherit flags: it is where anc's own things may be used (an
+// agent pool in anc serves integrations in anc and below). Unknown spaces
+// are within nothing.
+func (t Tree) Within(id, anc string) bool {
+	if _, ok := t.byID[anc]; !ok {
+		return false
+	}
+	return slices.Contains(t.path(id), anc)
 }
 
 // path returns id and its ancestors, nearest first, stopping at a missing

@@ -145,3 +145,28 @@ func TestRole(t *testing.T) {
 		}
 	}
 }
+
+func TestWithin(t *testing.T) {
+	t.Parallel()
+	tree := testTree()
+	tests := []struct {
+		id, anc string
+		want    bool
+	}{
+		{"a", "a", true},
+		{"a1x", "a", true},
+		{"a1x", RootID, true},
+		{"a2x", "a", true}, // inherit flags do not matter
+		{"b1", "b", true},
+		{"a", "a1", false}, // an ancestor is not within its child
+		{"b1", "a", false},
+		{"a1", "a2", false},
+		{"ghost", RootID, false},
+		{"a", "ghost", false},
+	}
+	for _, tt := range tests {
+		if got := tree.Within(tt.id, tt.anc); got != tt.want {
+			t.Errorf("Within(%q, %q) = %v, want %v", tt.id, tt.anc, got, tt.want)
+		}
+	}
+}

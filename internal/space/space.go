@@ -33,7 +33,8 @@ func (s Space) IsRoot() bool { return s.ID == RootID }
 
 // Store persists spaces. Implementations return apperr NotFound for a missing
 // space and apperr Conflict for a duplicate id or name, a missing parent, or
-// deleting a space that still has child spaces or integrations.
+// deleting a space that still has child spaces, integrations or VCS agent
+// pools.
 type Store interface {
 	// CreateSpace inserts s; s.ParentID must name an existing space.
 	CreateSpace(ctx context.Context, s Space) error
@@ -46,7 +47,7 @@ type Store interface {
 	// description, labels, updated_at) of the space with s.ID. Cycle checks
 	// belong to the caller, which holds the tree.
 	UpdateSpace(ctx context.Context, s Space) error
-	// DeleteSpace removes an empty space (no child spaces, no integrations)
-	// and the role bindings on it.
+	// DeleteSpace removes an empty space (no child spaces, integrations or
+	// VCS agent pools) and the role bindings on it.
 	DeleteSpace(ctx context.Context, id string) error
 }

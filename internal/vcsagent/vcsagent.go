@@ -1,7 +1,8 @@
 // Package vcsagent is VCS agent pools (SPEC §2.5): named pools of `hoist
 // vcs-agent` processes inside a private network that carry Hoist's GitLab
 // API traffic. This package holds the pool record, its token (shown once,
-// stored hashed), the pool Service for root admins, and the errors callers
+// stored hashed), the pool Service with its space-scoped access rules
+// (visibility.go), and the errors callers
 // of a private integration branch on. The tunnel itself (server registry,
 // RoundTripper, wire protocol) is in the tunnel subpackage; the agent
 // process is in the agent subpackage.
@@ -25,6 +26,7 @@ import (
 type Pool struct {
 	ID          string
 	Name        string
+	SpaceID     string // the space that owns it; integrations in it and below may route through it
 	Description string // markdown
 	TokenHash   string // secret.HashAPIKey of the pool token; the token itself is never stored
 	CreatedAt   time.Time
@@ -32,14 +34,25 @@ type Pool struct {
 	RotatedAt   time.Time // when the current token was minted (= CreatedAt until rotated)
 }
 
+// Filter narrows a listing. With All false, the listing holds the pools
+// whose space is in Spaces — exactly the set CanList allows a principal who
+// has read on Spaces.
+type Filter struct {
+	All    bool     // every pool (root admins)
+	Spaces []string // spaces the principal may read
+}
+
 // Store persists pools. Each write stores its audit entry in the same
 // transaction. A duplicate id gives apperr Conflict; a missing pool gives
-// NotFound.
+// NotFound; a missing space gives Invalid on the field "space".
 type Store interface {
 	CreateAgentPool(ctx context.Context, p Pool, e audit.Entry) error
 	GetAgentPool(ctx context.Context, id string) (Pool, error)
-	// ListAgentPools pages pools by id.
-	ListAgentPools(ctx context.Context, cursor string, limit int) ([]Pool, string, error)
+	// ListAgentPools pages the pools matching f by id.
+	ListAgentPools(ctx context.Context, f Filter, cursor string, limit int) ([]Pool, string, error)
+	// UpdateAgentPool replaces the description and the space of the pool
+	// with p.ID (the name is immutable: integrations name the id).
+	UpdateAgentPool(ctx context.Context, p Pool, e audit.Entry) error
 	// SetAgentPoolToken replaces the token hash and RotatedAt.
 	SetAgentPoolToken(ctx context.Context, id, tokenHash string, rotatedAt time.Time, e audit.Entry) error
 	DeleteAgentPool(ctx context.Context, id string, e audit.Entry) error
@@ -128,4 +141,11 @@ func ParseToken(token string) (poolID string, ok bool) {
 		return "", false
 	}
 	return rest[:i], true
+}
+
+// PoolOf returns the pool one host names when it is private://<pool>[/path]
+// (lowercased, as Route answers it).
+func PoolOf(host string) (string, bool) {
+	pool, _, ok := Route(host, "")
+	return pool, ok
 }

@@ -13,9 +13,11 @@ import (
 
 var poolTokenRe = regexp.MustCompile(`id="pool-token" type="text" readonly value="([^"]+)"`)
 
-// TestAgentPoolsPage: a root admin creates a pool and sees its token once;
-// an agent connects with it and the list shows it; a reader sees the list
-// but no form, and the service refuses a reader's create.
+// TestAgentPoolsPage: a root admin creates a pool (in the space picked in
+// the form) and sees its token once; an agent connects with it and the list
+// shows it; a reader sees the pool and its number of agents but not the
+// agents, and no form, and the service refuses a reader's create; a user
+// without roles sees no pool.
 func TestAgentPoolsPage(t *testing.T) {
 	t.Parallel()
 	h := setup(t, nil)
@@ -25,10 +27,11 @@ func TestAgentPoolsPage(t *testing.T) {
 		t.Error("Source control does not link the VCS agent pools")
 	}
 	page := c.get("/source-control/vcs-agent-pools")
-	if page.status != http.StatusOK || !strings.Contains(page.body, "No VCS agent pools yet") || !strings.Contains(page.body, `id="create-pool"`) {
+	if page.status != http.StatusOK || !strings.Contains(page.body, "No VCS agent pools yet") || !strings.Contains(page.body, `id="create-pool"`) ||
+		!strings.Contains(page.body, `<option value="root" selected>`) {
 		t.Fatalf("empty pools page (%d):\n%.2000s", page.status, page.body)
 	}
-	created := c.post("/source-control/vcs-agent-pools", url.Values{"csrf_token": {csrf(t, page)}, "name": {"Office"}, "description": {"the office GitLab"}})
+	created := c.post("/source-control/vcs-agent-pools", url.Values{"csrf_token": {csrf(t, page)}, "name": {"Office"}, "space": {"root"}, "description": {"the office GitLab"}})
 	m := poolTokenRe.FindStringSubmatch(created.body)
 	if created.status != http.StatusOK || m == nil {
 		t.Fatalf("create (%d) shows no token:\n%.2000s", created.status, created.body)
@@ -60,10 +63,18 @@ func TestAgentPoolsPage(t *testing.T) {
 	rc := h.client()
 	rc.mustLogin("reader", pw)
 	rp := rc.get("/source-control/vcs-agent-pools")
-	if rp.status != http.StatusOK || !strings.Contains(rp.body, `id="pool-office"`) || strings.Contains(rp.body, `id="create-pool"`) {
-		t.Errorf("reader's pools page (%d) should list the pool without the form:\n%.2000s", rp.status, rp.body)
+	if rp.status != http.StatusOK || !strings.Contains(rp.body, `id="pool-office"`) || strings.Contains(rp.body, `id="create-pool"`) ||
+		!strings.Contains(rp.body, `class="connected-agents">1<`) || strings.Contains(rp.body, "office-agent") {
+		t.Errorf("reader's pools page (%d) should list the pool and count its agent, without naming it or the form:\n%.2000s", rp.status, rp.body)
 	}
 	if res := rc.post("/source-control/vcs-agent-pools", url.Values{"csrf_token": {csrf(t, rp)}, "name": {"Mine"}}); res.status != http.StatusForbidden {
 		t.Errorf("reader's create = %d, want 403", res.status)
+	}
+
+	h.api("POST", "/api/v1/users", map[string]any{"username": "nobody", "password": "pw-nobody-0123456789"}, http.StatusCreated, nil)
+	nc := h.client()
+	nc.mustLogin("nobody", "pw-nobody-0123456789")
+	if np := nc.get("/source-control/vcs-agent-pools"); np.status != http.StatusOK || strings.Contains(np.body, "pool-office") || !strings.Contains(np.body, "No VCS agent pools yet") {
+		t.Errorf("a user without roles sees pools (%d):\n%.2000s", np.status, np.body)
 	}
 }

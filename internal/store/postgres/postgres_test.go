@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"testing"
 
@@ -46,4 +47,17 @@ func TestOpenRefusesUnreachable(t *testing.T) {
 	if err == nil {
 		t.Fatal("open of an unreachable database succeeded")
 	}
+}
+
+// TestAgentPoolUpgrade: pools from before issue 13 move to root.
+func TestAgentPoolUpgrade(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.PostgresURL(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.AgentPoolUpgrade(t, db, os.DirFS("migrations"), func(ctx context.Context) (*sqlstore.Store, error) {
+		return postgres.Open(ctx, dsn, nil)
+	})
 }

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -127,4 +128,17 @@ func TestFilesOwnerOnly(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	write(s, "a")
 	check("after reopening a 0644 database and writing")
+}
+
+// TestAgentPoolUpgrade: pools from before issue 13 move to root.
+func TestAgentPoolUpgrade(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.AgentPoolUpgrade(t, db, os.DirFS("migrations"), func(ctx context.Context) (*sqlstore.Store, error) {
+		return sqlite.Open(ctx, path, nil)
+	})
 }

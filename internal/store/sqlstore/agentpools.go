@@ -13,19 +13,22 @@ import (
 
 var _ vcsagent.Store = (*Store)(nil)
 
-const agentPoolCols = "id, name, description, token_hash, created_at, created_by, rotated_at"
+const agentPoolCols = "id, name, space_id, description, token_hash, created_at, created_by, rotated_at"
 
 func scanAgentPool(row interface{ Scan(...any) error }) (vcsagent.Pool, error) {
 	var p vcsagent.Pool
-	err := row.Scan(&p.ID, &p.Name, &p.Description, &p.TokenHash, timeScan{&p.CreatedAt}, &p.CreatedBy, timeScan{&p.RotatedAt})
+	err := row.Scan(&p.ID, &p.Name, &p.SpaceID, &p.Description, &p.TokenHash, timeScan{&p.CreatedAt}, &p.CreatedBy, timeScan{&p.RotatedAt})
 	return p, err
 }
 
 // CreateAgentPool implements vcsagent.Store.
 func (s *Store) CreateAgentPool(ctx context.Context, p vcsagent.Pool, e audit.Entry) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, "INSERT INTO vcs_agent_pools ("+agentPoolCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-			p.ID, p.Name, p.Description, p.TokenHash, s.t(p.CreatedAt), p.CreatedBy, s.t(p.RotatedAt))
+		if err := s.spaceExists(ctx, tx, p.SpaceID, "space"); err != nil {
+			return err
+		}
+		_, err := s.exec(ctx, tx, "INSERT INTO vcs_agent_pools ("+agentPoolCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			p.ID, p.Name, p.SpaceID, p.Description, p.TokenHash, s.t(p.CreatedAt), p.CreatedBy, s.t(p.RotatedAt))
 		if err != nil {
 			return err
 		}
@@ -47,11 +50,18 @@ func (s *Store) GetAgentPool(ctx context.Context, id string) (vcsagent.Pool, err
 }
 
 // ListAgentPools implements vcsagent.Store.
-func (s *Store) ListAgentPools(ctx context.Context, cursor string, limit int) ([]vcsagent.Pool, string, error) {
+func (s *Store) ListAgentPools(ctx context.Context, f vcsagent.Filter, cursor string, limit int) ([]vcsagent.Pool, string, error) {
 	limit = clampLimit(limit)
 	where, args, err := afterID(cursor)
 	if err != nil {
 		return nil, "", err
+	}
+	if !f.All {
+		if len(f.Spaces) == 0 {
+			return []vcsagent.Pool{}, "", nil
+		}
+		inSpaces, spaceArgs := in("space_id", f.Spaces)
+		where, args = where+" AND "+inSpaces, append(args, spaceArgs...)
 	}
 	out, err := queryAll(ctx, s, s.r, scanAgentPool, "SELECT "+agentPoolCols+" FROM vcs_agent_pools WHERE "+where+" ORDER BY id LIMIT ?",
 		append(args, limit+1)...)
@@ -60,6 +70,24 @@ func (s *Store) ListAgentPools(ctx context.Context, cursor string, limit int) ([
 	}
 	out, next := page(out, limit, func(p vcsagent.Pool) string { return idCursor(p.ID) })
 	return out, next, nil
+}
+
+// UpdateAgentPool implements vcsagent.Store.
+func (s *Store) UpdateAgentPool(ctx context.Context, p vcsagent.Pool, e audit.Entry) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.spaceExists(ctx, tx, p.SpaceID, "space"); err != nil {
+			return err
+		}
+		res, err := s.exec(ctx, tx, "UPDATE vcs_agent_pools SET space_id = ?, description = ? WHERE id = ?", p.SpaceID, p.Description, p.ID)
+		if err != nil {
+			return err
+		}
+		if err := affected(res, "VCS agent pool %q not found", p.ID); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, e)
+	})
+	return wrapInternal(err, "update VCS agent pool %s", p.ID)
 }
 
 // SetAgentPoolToken implements vcsagent.Store.

@@ -142,7 +142,8 @@ func (s *Store) refuseCycle(ctx context.Context, tx *sql.Tx, id, parent string) 
 }
 
 // DeleteSpace implements space.Store. It refuses, with a Conflict that says
-// what is left, a space that still holds child spaces or integrations.
+// what is left, a space that still holds child spaces, integrations or VCS
+// agent pools.
 func (s *Store) DeleteSpace(ctx context.Context, id string) error {
 	if id == space.RootID {
 		return apperr.Errorf(apperr.Conflict, "the root space cannot be deleted")
@@ -161,9 +162,13 @@ func (s *Store) DeleteSpace(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if len(children)+len(integrations) > 0 {
+		pools, err := s.ids(ctx, tx, "SELECT id FROM vcs_agent_pools WHERE space_id = ? ORDER BY id", id)
+		if err != nil {
+			return err
+		}
+		if len(children)+len(integrations)+len(pools) > 0 {
 			return apperr.Errorf(apperr.Conflict, "space %q is not empty: %s; delete or move them first",
-				id, describeContents(children, integrations))
+				id, describeContents(children, integrations, pools))
 		}
 		if _, err := s.exec(ctx, tx, "DELETE FROM role_bindings WHERE space_id = ?", id); err != nil {
 			return err
@@ -180,13 +185,15 @@ func (s *Store) DeleteSpace(ctx context.Context, id string) error {
 	return err
 }
 
-func describeContents(children, integrations []string) string {
+func describeContents(children, integrations, pools []string) string {
 	var parts []string
-	if len(children) > 0 {
-		parts = append(parts, fmt.Sprintf("child spaces %s", strings.Join(children, ", ")))
-	}
-	if len(integrations) > 0 {
-		parts = append(parts, fmt.Sprintf("integrations %s", strings.Join(integrations, ", ")))
+	for _, c := range []struct {
+		what string
+		ids  []string
+	}{{"child spaces", children}, {"integrations", integrations}, {"VCS agent pools", pools}} {
+		if len(c.ids) > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", c.what, strings.Join(c.ids, ", ")))
+		}
 	}
 	return "it still contains " + strings.Join(parts, " and ")
 }

@@ -57,6 +57,7 @@ func Run(t *testing.T, h Harness) {
 		"StackList":        testStackList,
 		"StacksByRepo":     testStacksByRepository,
 		"AgentPools":       testAgentPools,
+		"AgentPoolSpaces":  testAgentPoolSpaces,
 		"Modules":          testModules,
 	}
 	for name, fn := range groups {
