@@ -1,18 +1,19 @@
 // Package transfer bounds what Hoist reads from other systems over HTTP:
-// the size of an answer's body, the wait for its headers and the wait
-// between two reads of its body. A hostile or broken peer then can neither
-// fill the server's memory or disk nor hold a call or a run forever, and
-// each of these ends has its own error type, so that callers say what
-// happened ("larger than the cap", "stalled") rather than "unreachable".
+// the size of an answer's body, the wait for its headers, the wait between
+// two reads of its body and, for short calls, the time of the whole call.
+// A hostile or broken peer then can neither fill the server's memory or
+// disk nor hold a call or a run forever, and each of these ends has its
+// own error type, so that callers say what happened ("larger than the
+// cap", "stalled") rather than "unreachable".
 //
-// There is deliberately no total time here: a large download on a slow
-// but live link must be able to finish. Callers that want one (short API
-// calls) set http.Client.Timeout.
+// Downloads get no total time: a large one on a slow but live link must
+// be able to finish, so only its silences are bounded. Short calls (API
+// calls) have a total time here rather than in http.Client.Timeout, whose
+// error says neither which call ran out nor whether an answer had come.
 package transfer
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -31,10 +32,22 @@ type Limits struct {
 	// Header bounds the wait from sending a request (connecting included)
 	// to the answer's headers: *NoAnswerError.
 	Header time.Duration
+	// Total bounds the whole call, from sending the request to the end of
+	// the body: *TooLongError. Set it for short calls only; a download on
+	// a slow link must be able to take its time (see Idle).
+	Total time.Duration
 	// Idle bounds each wait for more of the body: *StalledError. It counts
 	// only while the reader waits on the network, so a slow consumer (a
 	// disk) does not trip it.
 	Idle time.Duration
+	// Whole reads the body to its end (within MaxBytes) before the answer
+	// is returned, so that an answer over the cap fails before any of it
+	// reaches the caller. A JSON decoder would otherwise hold all it was
+	// given, in a buffer that doubles: a 32 MiB cap cost ~100 MiB of RSS.
+	// The first wholeInMemory bytes stay in memory, the rest waits in an
+	// unlinked temporary file. For short answers (API calls) only: a
+	// download is written out as it comes.
+	Whole bool
 }
 
 // Bound returns rt with every answer bounded by l. Exceeding a limit
@@ -48,41 +61,88 @@ type boundTransport struct {
 	l  Limits
 }
 
+// call is one request under Limits: what ends it early, and why.
+type call struct {
+	cancel context.CancelCauseFunc
+	ended  atomic.Pointer[error] // the first limit exceeded
+	timers []*time.Timer         // stopped when the call ends
+}
+
+// end records the first limit exceeded and cancels the request with it.
+func (c *call) end(err error) {
+	if c.ended.CompareAndSwap(nil, &err) {
+		c.cancel(err)
+	}
+}
+
+// cause is the limit that ended the call, or nil.
+func (c *call) cause() error {
+	if p := c.ended.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// after ends the call with err after d (never when d is zero).
+func (c *call) after(d time.Duration, err error) *time.Timer {
+	if d <= 0 {
+		return nil
+	}
+	t := time.AfterFunc(d, func() { c.end(err) })
+	c.timers = append(c.timers, t)
+	return t
+}
+
+// close stops the timers and releases the request's context.
+func (c *call) close() {
+	for _, t := range c.timers {
+		t.Stop()
+	}
+	c.cancel(nil)
+}
+
 func (t *boundTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
-	var header *time.Timer
-	if t.l.Header > 0 {
-		header = time.AfterFunc(t.l.Header, func() { cancel(&NoAnswerError{Method: req.Method, Path: req.URL.Path, Wait: t.l.Header}) })
-	}
+	c := &call{cancel: cancel}
+	method, path := req.Method, req.URL.Path
+	c.after(t.l.Total, &TooLongError{Method: method, Path: path, Total: t.l.Total})
+	header := c.after(t.l.Header, &NoAnswerError{Method: method, Path: path, Wait: t.l.Header})
 	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
-	if header != nil && !header.Stop() {
-		// The timer fired, even if an answer arrived at that moment: its
-		// body would fail on the canceled context anyway.
+	if header != nil {
+		header.Stop()
+	}
+	if cause := c.cause(); cause != nil {
+		// Even if an answer came at that moment: its body would fail on
+		// the canceled context anyway.
 		if err == nil {
 			resp.Body.Close()
 		}
-		cancel(nil)
-		return nil, &NoAnswerError{Method: req.Method, Path: req.URL.Path, Wait: t.l.Header}
+		c.close()
+		return nil, cause
 	}
 	if err != nil {
-		cancel(nil)
+		c.close()
 		return nil, err
 	}
 	if t.l.MaxBytes > 0 && resp.ContentLength > t.l.MaxBytes {
 		resp.Body.Close()
-		cancel(nil)
+		c.close()
 		return nil, t.tooLarge(req)
 	}
-	b := &body{rc: resp.Body, l: t.l, cancel: cancel, tooLarge: t.tooLarge(req),
-		stalled: &StalledError{Method: req.Method, Path: req.URL.Path, Idle: t.l.Idle}}
+	b := &body{rc: resp.Body, call: c, max: t.l.MaxBytes, tooLarge: t.tooLarge(req)}
 	if t.l.Idle > 0 {
-		b.idle = time.AfterFunc(t.l.Idle, func() {
-			b.timedOut.Store(true)
-			cancel(b.stalled)
-		})
+		b.idle, b.idleFor = c.after(t.l.Idle, &StalledError{Method: method, Path: path, Idle: t.l.Idle}), t.l.Idle
 		b.idle.Stop() // armed only while a Read waits
 	}
 	resp.Body = b
+	if t.l.Whole {
+		whole, err := readWhole(b)
+		b.Close()
+		if err != nil {
+			return nil, err
+		}
+		resp.Body = whole
+	}
 	return resp, nil
 }
 
@@ -93,95 +153,46 @@ func (t *boundTransport) tooLarge(req *http.Request) *TooLargeError {
 // body is an answer's body under Limits.
 type body struct {
 	rc       io.ReadCloser
-	l        Limits
-	cancel   context.CancelCauseFunc
+	call     *call
+	max      int64
 	tooLarge *TooLargeError
-	stalled  *StalledError
 	idle     *time.Timer // nil without Limits.Idle
-	timedOut atomic.Bool // set by idle
-	n        int64       // bytes read so far
-	err      error       // sticky once a limit is exceeded
+	idleFor  time.Duration
+	n        int64 // bytes read so far
+	err      error // sticky once a limit is exceeded
 }
 
 func (b *body) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	if b.l.MaxBytes > 0 {
+	if b.max > 0 {
 		// One byte more than the cap tells a body of exactly the cap
 		// from a larger one.
-		p = p[:min(int64(len(p)), b.l.MaxBytes-b.n+1)]
+		p = p[:min(int64(len(p)), b.max-b.n+1)]
 	}
 	if b.idle != nil {
-		b.idle.Reset(b.l.Idle)
+		b.idle.Reset(b.idleFor)
 	}
 	n, err := b.rc.Read(p)
 	if b.idle != nil {
 		b.idle.Stop()
 	}
 	b.n += int64(n)
-	switch {
-	case b.timedOut.Load():
-		b.err = b.stalled
+	if cause := b.call.cause(); cause != nil {
+		b.err = cause
 		return n, b.err
-	case b.l.MaxBytes > 0 && b.n > b.l.MaxBytes:
+	}
+	if b.max > 0 && b.n > b.max {
 		b.err = b.tooLarge
-		b.cancel(b.err) // stop the transfer instead of draining it
-		return n - int(b.n-b.l.MaxBytes), b.err
+		b.call.end(b.err) // stop the transfer instead of draining it
+		return n - int(b.n-b.max), b.err
 	}
 	return n, err
 }
 
 func (b *body) Close() error {
-	if b.idle != nil {
-		b.idle.Stop()
-	}
 	err := b.rc.Close()
-	b.cancel(nil)
+	b.call.close()
 	return err
-}
-
-// TooLargeError is an answer whose body is larger than Limits.MaxBytes.
-type TooLargeError struct {
-	Method, Path string // the request, without its query
-	Limit        int64
-	Setting      string // what raises the cap
-}
-
-func (e *TooLargeError) Error() string {
-	s := fmt.Sprintf("the answer to %s %s is larger than the %s cap", e.Method, e.Path, FormatSize(e.Limit))
-	if e.Setting != "" {
-		s += " (" + e.Setting + ")"
-	}
-	return s
-}
-
-// StalledError is an answer whose body stopped coming for Limits.Idle.
-type StalledError struct {
-	Method, Path string
-	Idle         time.Duration
-}
-
-func (e *StalledError) Error() string {
-	return fmt.Sprintf("the transfer of the answer to %s %s stalled: no data for %s", e.Method, e.Path, FormatDuration(e.Idle))
-}
-
-// NoAnswerError is a request whose answer's headers did not come within
-// Limits.Header.
-type NoAnswerError struct {
-	Method, Path string
-	Wait         time.Duration
-}
-
-func (e *NoAnswerError) Error() string {
-	return fmt.Sprintf("no answer to %s %s within %s", e.Method, e.Path, FormatDuration(e.Wait))
-}
-
-// FormatDuration writes whole seconds as "60s" rather than "1m0s", and
-// shorter waits (tests) as time.Duration does.
-func FormatDuration(d time.Duration) string {
-	if d >= time.Second && d%time.Second == 0 {
-		return fmt.Sprintf("%ds", d/time.Second)
-	}
-	return d.String()
 }

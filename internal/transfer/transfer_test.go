@@ -215,3 +215,66 @@ func TestHeaderWait(t *testing.T) {
 		t.Fatalf("err = %v, want *NoAnswerError", err)
 	}
 }
+
+// TestTotal: a short call's total time covers its body too, and says so.
+func TestTotal(t *testing.T) {
+	t.Parallel()
+	for _, whole := range []bool{false, true} {
+		t.Run(map[bool]string{false: "streamed", true: "whole"}[whole], func(t *testing.T) {
+			t.Parallel()
+			url, gone := stream(t, 15, 1, 100*time.Millisecond, false)
+			_, err := get(t, url, transfer.Limits{Total: 500 * time.Millisecond, Whole: whole})
+			var tl *transfer.TooLongError
+			if !errors.As(err, &tl) || tl.Error() != "the answer to GET /data did not end within 500ms" {
+				t.Fatalf("err = %v, want *TooLongError", err)
+			}
+			if !<-gone {
+				t.Error("the server finished its answer after the total time")
+			}
+		})
+	}
+}
+
+// TestWhole: the answer is returned once its body is read to the end,
+// from memory or (past 1 MiB) from a temporary file, and an answer over
+// the cap fails before any of it is returned.
+func TestWhole(t *testing.T) {
+	t.Parallel()
+	for _, size := range []int{100, 3 << 20} {
+		t.Run(transfer.FormatSize(int64(size)), func(t *testing.T) {
+			t.Parallel()
+			url, gone := stream(t, size, 32<<10, 0, false)
+			c := &http.Client{Transport: transfer.Bound(http.DefaultTransport, transfer.Limits{MaxBytes: 4 << 20, Whole: true})}
+			resp, err := c.Get(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			select {
+			case left := <-gone:
+				if left {
+					t.Fatal("the client left early")
+				}
+			default:
+				t.Fatal("the answer was returned before its body was read")
+			}
+			b, err := io.ReadAll(resp.Body)
+			if err != nil || len(b) != size {
+				t.Fatalf("read %d bytes, %v; want %d", len(b), err, size)
+			}
+		})
+	}
+	t.Run("over the cap", func(t *testing.T) {
+		t.Parallel()
+		url, gone := stream(t, 64<<20, 32<<10, 0, false)
+		c := &http.Client{Transport: transfer.Bound(http.DefaultTransport, transfer.Limits{MaxBytes: 2 << 20, Whole: true})}
+		resp, err := c.Get(url)
+		var tl *transfer.TooLargeError
+		if !errors.As(err, &tl) {
+			t.Fatalf("resp %v, err = %v; want *TooLargeError", resp, err)
+		}
+		if !<-gone {
+			t.Error("the server sent the whole answer")
+		}
+	})
+}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"syscall"
@@ -18,7 +17,6 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/hoistdev/hoist/internal/apperr"
-	"github.com/hoistdev/hoist/internal/transfer"
 	"github.com/hoistdev/hoist/internal/vcs"
 )
 
@@ -127,12 +125,6 @@ func (c *Checker) explain(ctx context.Context, apiHost, path string, resp *gl.Re
 	}
 	if e := explainTransfer(apiHost, path, err); e != nil {
 		return e
-	}
-	var netErr net.Error
-	if resp != nil && errors.As(err, &netErr) && netErr.Timeout() {
-		// GitLab answered, then ran out of the API calls' total time.
-		return wrapField("api_host", err, "GitLab at %s did not finish its answer to GET /api/v4/%s within %s — it may be overloaded; try again later",
-			apiHost, path, transfer.FormatDuration(c.timeouts.API))
 	}
 	if e := explainTransport(apiHost, err); e != nil {
 		return e

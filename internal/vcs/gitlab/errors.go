@@ -36,6 +36,11 @@ func explainTransfer(apiHost, path string, err error) error {
 		return wrapField("api_host", err, "GitLab at %s did not answer GET /api/v4/%s within %s — it may be overloaded; try again later",
 			apiHost, path, transfer.FormatDuration(noAnswer.Wait))
 	}
+	var tooLong *transfer.TooLongError
+	if errors.As(err, &tooLong) {
+		return wrapField("api_host", err, "GitLab at %s did not finish its answer to GET /api/v4/%s within %s — it may be overloaded; try again later",
+			apiHost, path, transfer.FormatDuration(tooLong.Total))
+	}
 	return nil
 }
 

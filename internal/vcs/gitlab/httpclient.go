@@ -248,15 +248,14 @@ const (
 	download
 )
 
-// limits are the bounds of one kind of call, and its total time (none
-// for downloads).
-func (c *Checker) limits(k callKind) (transfer.Limits, time.Duration) {
+// limits are the bounds of one kind of call.
+func (c *Checker) limits(k callKind) transfer.Limits {
 	if k == download {
 		return transfer.Limits{MaxBytes: c.maxArchive, Setting: MaxArchiveSetting,
-			Header: c.timeouts.DownloadHeader, Idle: c.timeouts.Idle}, 0
+			Header: c.timeouts.DownloadHeader, Idle: c.timeouts.Idle}
 	}
 	return transfer.Limits{MaxBytes: c.maxResponse, Setting: MaxResponseSetting,
-		Header: c.timeouts.APIHeader}, c.timeouts.API
+		Header: c.timeouts.APIHeader, Total: c.timeouts.API, Whole: true}
 }
 
 // httpClient returns the HTTP client and client-go base URL for ep, for
@@ -286,8 +285,7 @@ func (c *Checker) httpClient(ep vcs.Endpoint, k callKind) (*http.Client, string,
 	default:
 		rt, baseURL = noAgents{pool: pool}, "http://private."+pool+prefix
 	}
-	limits, total := c.limits(k)
-	return &http.Client{Transport: transfer.Bound(rt, limits), Timeout: total, CheckRedirect: sameHostRedirects}, baseURL, nil
+	return &http.Client{Transport: transfer.Bound(rt, c.limits(k)), CheckRedirect: sameHostRedirects}, baseURL, nil
 }
 
 // noAgents is the transport of private hosts on a Checker built without

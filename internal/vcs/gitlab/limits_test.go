@@ -100,8 +100,8 @@ func TestAPIAnswerCap(t *testing.T) {
 		wantCap string
 	}{
 		{"200 MB streamed, default cap", 0, feed{size: 200 << 20, chunk: 64 << 10}, "32 MiB"},
-		{"streamed over a low cap", 1 << 20, feed{size: 8 << 20, chunk: 64 << 10}, "1 MiB"},
-		{"announced over a low cap", 1 << 20, feed{size: 8 << 20, chunk: 64 << 10, withLength: true}, "1 MiB"},
+		{"streamed over a low cap", 1 << 20, feed{size: 64 << 20, chunk: 64 << 10}, "1 MiB"},
+		{"announced over a low cap", 1 << 20, feed{size: 64 << 20, chunk: 64 << 10, withLength: true}, "1 MiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
