@@ -75,9 +75,6 @@ type Config struct {
 	MaxGitLabResponseBytes int64
 	// MaxArchiveBytes caps a source archive instead (0: 1 GiB).
 	MaxArchiveBytes int64
-	// GitLabTimeouts bound GitLab calls; zero fields take the defaults
-	// (gitlab.DefaultTimeouts). Tests shorten them.
-	GitLabTimeouts gitlab.Timeouts
 	// GitLabDialControl, when set, vets every address the server dials to
 	// reach GitLab directly (tests make the simulator reachable only
 	// through VCS agents with it).

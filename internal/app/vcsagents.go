@@ -10,10 +10,7 @@ import (
 // through the VCS agents connected to this process (SPEC §2.5). Every one
 // gets the same caps and timeouts, whichever route an integration takes.
 func newChecker(cfg Config) *gitlab.Checker {
-	opts := []gitlab.CheckerOption{
-		gitlab.WithCaps(cfg.MaxGitLabResponseBytes, cfg.MaxArchiveBytes),
-		gitlab.WithTimeouts(cfg.GitLabTimeouts),
-	}
+	opts := []gitlab.CheckerOption{gitlab.WithCaps(cfg.MaxGitLabResponseBytes, cfg.MaxArchiveBytes)}
 	if cfg.agents != nil {
 		opts = append(opts, gitlab.WithAgents(cfg.agents.RoundTripper))
 	}
