@@ -50,7 +50,7 @@ func sourceServer(t *testing.T, chunks []string, pause time.Duration, trailer st
 
 func TestClientSource(t *testing.T) {
 	t.Parallel()
-	const idle = 300 * time.Millisecond
+	const idle = 500 * time.Millisecond
 	bytesOf := func(n int) []string { return strings.Split(strings.Repeat("x", n), "") }
 	tests := []struct {
 		name    string
@@ -60,8 +60,8 @@ func TestClientSource(t *testing.T) {
 		wantErr string
 		atLeast time.Duration
 	}{
-		{name: "a trickle never idle for the limit", chunks: bytesOf(15), pause: 100 * time.Millisecond, atLeast: 4 * idle},
-		{name: "a stall", chunks: []string{"x", "y"}, pause: time.Minute, wantErr: "stalled: no data for 300ms"},
+		{name: "a trickle never idle for the limit", chunks: bytesOf(15), pause: 100 * time.Millisecond, atLeast: 2 * idle},
+		{name: "a stall", chunks: []string{"x", "y"}, pause: time.Minute, wantErr: "stalled: no data for 500ms"},
 		{name: "an error after the first bytes", chunks: []string{"partial"},
 			trailer: "GitLab's answer to GET /api/v4/projects/:id/repository/archive.tar.gz is larger than the 1 KiB cap (--max-archive-size)",
 			wantErr: "larger than the 1 KiB cap (--max-archive-size)"},

@@ -167,12 +167,12 @@ func TestArchiveCap(t *testing.T) {
 }
 
 // TestArchiveTimeouts: a download has no total time, only a bound on
-// silences; API calls keep theirs. The timeouts are shortened: idle 300ms,
+// silences; API calls keep theirs. The timeouts are shortened: idle 500ms,
 // API total 1s, and a body trickling a byte every 100ms for 1.5s.
 func TestArchiveTimeouts(t *testing.T) {
 	t.Parallel()
 	short := gitlab.WithTimeouts(gitlab.Timeouts{API: time.Second, APIHeader: time.Second,
-		DownloadHeader: 300 * time.Millisecond, Idle: 300 * time.Millisecond})
+		DownloadHeader: 500 * time.Millisecond, Idle: 500 * time.Millisecond})
 	trickle := feed{size: 15, chunk: 1, every: 100 * time.Millisecond}
 
 	t.Run("a trickle outlasts the API total and succeeds", func(t *testing.T) {
@@ -198,7 +198,7 @@ func TestArchiveTimeouts(t *testing.T) {
 		g := newFakeGitLab(t, feed{size: 2, chunk: 1, every: time.Minute})
 		start := time.Now()
 		_, err := archive(t.Context(), gitlab.NewChecker(nil, nil, short), g.url)
-		wantArchiveError(t, err, "GitLab at "+g.url+" stopped sending its answer to GET /api/v4/projects/:id/repository/archive.tar.gz: the transfer stalled (no data for 300ms)")
+		wantArchiveError(t, err, "GitLab at "+g.url+" stopped sending its answer to GET /api/v4/projects/:id/repository/archive.tar.gz: the transfer stalled (no data for 500ms)")
 		if took := time.Since(start); took > 5*time.Second {
 			t.Errorf("the stall was noticed after %s", took)
 		}
@@ -209,7 +209,7 @@ func TestArchiveTimeouts(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 		t.Cleanup(srv.Close)
 		_, err := archive(t.Context(), gitlab.NewChecker(nil, nil, short), srv.URL)
-		wantRefusal(t, err, "api_host", "GitLab at "+srv.URL+" did not answer GET /api/v4/projects/:id/repository/archive.tar.gz within 300ms")
+		wantRefusal(t, err, "api_host", "GitLab at "+srv.URL+" did not answer GET /api/v4/projects/:id/repository/archive.tar.gz within 500ms")
 	})
 	t.Run("canceling stops the transfer", func(t *testing.T) {
 		t.Parallel()
