@@ -12,6 +12,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/demo"
+	"github.com/hoistdev/hoist/internal/transfer"
 )
 
 // hostList is a repeatable string flag.
@@ -28,10 +29,26 @@ func (h *hostList) Set(v string) error {
 	return nil
 }
 
+// byteSize is a size flag: bytes, or a whole number with a unit (32MiB,
+// 1GiB); see transfer.ParseSize.
+type byteSize int64
+
+func (b *byteSize) String() string { return transfer.FormatSize(int64(*b)) }
+
+func (b *byteSize) Set(v string) error {
+	n, err := transfer.ParseSize(v)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(n)
+	return nil
+}
+
 // runServer is `hoist server [--data-dir DIR] [--listen ADDR] [--public-url
 // URL] [--database-url URL] [--allow-gitlab-host HOST]... [--tls-cert FILE
-// --tls-key FILE]`: the Hoist server,
-// until ctx ends (SIGINT/SIGTERM), then a graceful shutdown.
+// --tls-key FILE] [--max-gitlab-response SIZE] [--max-archive-size SIZE]`:
+// the Hoist server, until ctx ends (SIGINT/SIGTERM), then a graceful
+// shutdown.
 func runServer(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -51,6 +68,9 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	demoMode := fs.Bool("demo", false, "also run the GitLab simulator with a sample project, integration and stacks, and print what to try")
 	var allow hostList
 	fs.Var(&allow, "allow-gitlab-host", "GitLab host allowed to resolve to a link-local/cloud-metadata address (repeatable)")
+	maxResponse, maxArchive := byteSize(app.DefaultMaxGitLabResponseBytes), byteSize(app.DefaultMaxArchiveBytes)
+	fs.Var(&maxResponse, "max-gitlab-response", "cap on the body of any GitLab API answer, direct or through VCS agents (`SIZE`: bytes, or e.g. 32MiB)")
+	fs.Var(&maxArchive, "max-archive-size", "cap on a repository's source archive, downloaded for runs and module versions (`SIZE`: bytes, or e.g. 1GiB)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -73,6 +93,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
 		WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath, GitLabWriteLease: *writeLease,
 		WorkDir: *workDir, UnsafeUnsandboxedRuns: *unsafeRuns, MaxArchiveEntries: *maxEntries,
+		MaxGitLabResponseBytes: int64(maxResponse), MaxArchiveBytes: int64(maxArchive),
 	})
 	if err != nil {
 		return err

@@ -29,6 +29,8 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	workDir := fs.String("work-dir", "", "folder for run workspaces (default: hoist-work-<uid> in the system temp folder)")
 	unsafeRuns := fs.Bool("unsafe-unsandboxed-runs", false, "where runs cannot be sandboxed (no Landlock), run them anyway: repository code can then read this machine's files (docs/security.md)")
 	maxEntries := fs.Int("max-archive-entries", 0, "cap on the files, folders and links of a run's source archive (default 100000)")
+	maxArchive := byteSize(workspace.DefaultMaxBytes)
+	fs.Var(&maxArchive, "max-archive-size", "cap on a run's source archive, as received and as extracted (`SIZE`: bytes, or e.g. 1GiB)")
 	id := fs.String("id", "", "this worker's name in run histories (default worker@<hostname>)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -64,7 +66,7 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	pool, err := worker.Start(ctx, worker.Config{Server: &worker.Client{BaseURL: base, PoolToken: secret}, ID: *id, Slots: *slots,
 		TofuPath: *tofuPath, StateURL: base + "/api/v1/state", WorkDir: *workDir, Getenv: e.getenv, Logger: logger,
 		LeaseWait: 30 * time.Second, Sandbox: worker.NewSandbox(ctx, *tofuPath, e.getenv, *unsafeRuns),
-		Limits: workspace.Limits{MaxEntries: *maxEntries}})
+		Limits: workspace.Limits{MaxBytes: int64(maxArchive), MaxEntries: *maxEntries}})
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/hoistdev/hoist/internal/store/postgres"
 	"github.com/hoistdev/hoist/internal/store/sqlite"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
+	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 	"github.com/hoistdev/hoist/internal/vcsagent"
 	"github.com/hoistdev/hoist/internal/vcsagent/tunnel"
 	"github.com/hoistdev/hoist/internal/web"
@@ -38,6 +39,12 @@ import (
 const (
 	DefaultDataDir = "./hoist-data"
 	DefaultListen  = "127.0.0.1:8080"
+)
+
+// Default caps on what the server reads from GitLab (issue 13).
+const (
+	DefaultMaxGitLabResponseBytes = gitlab.DefaultMaxResponseBytes
+	DefaultMaxArchiveBytes        = gitlab.DefaultMaxArchiveBytes
 )
 
 // shutdownTimeout bounds how long Close waits for requests in flight.
@@ -68,14 +75,19 @@ type Config struct {
 	// SimulateNoSandbox, when set, makes the sandbox unavailable with this
 	// reason, as on a machine without Landlock (tests).
 	SimulateNoSandbox string
-	// MaxArchiveBytes and MaxArchiveEntries cap a run's source archive
-	// (--max-archive-size, --max-archive-entries; 0: 1 GiB and 100,000).
-	MaxArchiveBytes   int64
+	// MaxArchiveEntries caps the entries of a run's source archive
+	// (--max-archive-entries; 0: 100,000).
 	MaxArchiveEntries int
 	LeaseTTL          time.Duration // a run's lease without heartbeat (0: 30s)
 	// GitLabWriteLease is how long this server holds a GitLab write key
 	// while writing it; a crashed server's keys wait this long (0: 2m).
 	GitLabWriteLease time.Duration
+	// MaxGitLabResponseBytes caps the body of any GitLab API answer, on
+	// direct connections and through VCS agents alike (0: 32 MiB).
+	MaxGitLabResponseBytes int64
+	// MaxArchiveBytes caps a source archive instead (0: 1 GiB): as GitLab
+	// sends it, and as the embedded workers extract it.
+	MaxArchiveBytes int64
 	// GitLabDialControl, when set, vets every address the server dials to
 	// reach GitLab directly (tests make the simulator reachable only
 	// through VCS agents with it).
@@ -235,6 +247,12 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	if cfg.MaxGitLabResponseBytes <= 0 {
+		cfg.MaxGitLabResponseBytes = DefaultMaxGitLabResponseBytes
+	}
+	if cfg.MaxArchiveBytes <= 0 {
+		cfg.MaxArchiveBytes = DefaultMaxArchiveBytes
 	}
 	return cfg
 }

@@ -18,8 +18,9 @@ import (
 )
 
 // privateSetup is a server that cannot dial the simulator directly (the
-// test's dial hook refuses its address), with a VCS agent pool "lab".
-func privateSetup(t *testing.T, withTofu bool) (*harness, string) {
+// test's dial hook refuses its address), with a VCS agent pool "lab";
+// tweaks change the config further.
+func privateSetup(t *testing.T, withTofu bool, tweaks ...func(*app.Config)) (*harness, string) {
 	t.Helper()
 	var simAddr atomic.Pointer[string]
 	block := func(_, address string, _ syscall.RawConn) error {
@@ -29,7 +30,12 @@ func privateSetup(t *testing.T, withTofu bool) (*harness, string) {
 		return nil
 	}
 	var h *harness
-	tweak := func(c *app.Config) { c.GitLabDialControl = block }
+	tweak := func(c *app.Config) {
+		c.GitLabDialControl = block
+		for _, tw := range tweaks {
+			tw(c)
+		}
+	}
 	if withTofu {
 		tofu := tofuPath(t)
 		h = setup(t, func(c *app.Config) {

@@ -14,9 +14,10 @@ import (
 // newChecker is the GitLab client factory of every part of the server
 // (integration checks, stack checks, changed files, source archives, the
 // write-back): integrations whose API host is private://<pool> reach GitLab
-// through the VCS agents connected to this process (SPEC §2.5).
+// through the VCS agents connected to this process (SPEC §2.5). Every one
+// gets the same caps and timeouts, whichever route an integration takes.
 func newChecker(cfg Config) *gitlab.Checker {
-	opts := []gitlab.CheckerOption{}
+	opts := []gitlab.CheckerOption{gitlab.WithCaps(cfg.MaxGitLabResponseBytes, cfg.MaxArchiveBytes)}
 	if cfg.agents != nil {
 		opts = append(opts, gitlab.WithAgents(cfg.agents.RoundTripper))
 	}

@@ -111,41 +111,64 @@ func (s *Server) controlMRRoutes(mux *http.ServeMux, p string) {
 	}
 }
 
-// faultJSON is a Fault on the wire, with the latency as a Go duration
-// string ("250ms").
+// faultJSON is a Fault on the wire, with the latency and trickle as Go
+// duration strings ("250ms").
 type faultJSON struct {
-	ID         int       `json:"id,omitempty"`
-	Method     string    `json:"method,omitempty"`
-	Path       string    `json:"path,omitempty"`
-	PathRegexp string    `json:"path_regexp,omitempty"`
-	Latency    string    `json:"latency,omitempty"`
-	Status     int       `json:"status,omitempty"`
-	RetryAfter int       `json:"retry_after,omitempty"`
-	Reset      bool      `json:"reset,omitempty"`
-	Count      int       `json:"count,omitempty"`
-	Until      time.Time `json:"until,omitzero"`
-	Hits       int       `json:"hits"`
+	ID           int       `json:"id,omitempty"`
+	Method       string    `json:"method,omitempty"`
+	Path         string    `json:"path,omitempty"`
+	PathRegexp   string    `json:"path_regexp,omitempty"`
+	Latency      string    `json:"latency,omitempty"`
+	Status       int       `json:"status,omitempty"`
+	RetryAfter   int       `json:"retry_after,omitempty"`
+	Reset        bool      `json:"reset,omitempty"`
+	Flood        int64     `json:"flood,omitempty"`
+	Trickle      string    `json:"trickle,omitempty"`
+	TrickleBytes int       `json:"trickle_bytes,omitempty"`
+	Count        int       `json:"count,omitempty"`
+	Until        time.Time `json:"until,omitzero"`
+	Hits         int       `json:"hits"`
+	Cut          int       `json:"cut"`
 }
 
 func toFaultJSON(f Fault) faultJSON {
 	out := faultJSON{ID: f.ID, Method: f.Method, Path: f.Path, PathRegexp: f.PathRegexp, Status: f.Status,
-		RetryAfter: f.RetryAfter, Reset: f.Reset, Count: f.Count, Until: f.Until, Hits: f.Hits}
+		RetryAfter: f.RetryAfter, Reset: f.Reset, Flood: f.Flood, TrickleBytes: f.TrickleBytes, Count: f.Count,
+		Until: f.Until, Hits: f.Hits, Cut: f.Cut}
 	if f.Latency > 0 {
 		out.Latency = f.Latency.String()
+	}
+	if f.Trickle > 0 {
+		out.Trickle = f.Trickle.String()
 	}
 	return out
 }
 
+// fromFaultJSON reads a fault rule sent to the control API.
+func fromFaultJSON(in faultJSON) (Fault, error) {
+	f := Fault{Method: in.Method, Path: in.Path, PathRegexp: in.PathRegexp, Status: in.Status,
+		RetryAfter: in.RetryAfter, Reset: in.Reset, Flood: in.Flood, TrickleBytes: in.TrickleBytes, Count: in.Count, Until: in.Until}
+	for _, d := range []struct {
+		name, in string
+		out      *time.Duration
+	}{{"latency", in.Latency, &f.Latency}, {"trickle", in.Trickle, &f.Trickle}} {
+		if d.in == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.in)
+		if err != nil {
+			return Fault{}, fmt.Errorf("%s %q: %w", d.name, d.in, ErrInvalid)
+		}
+		*d.out = v
+	}
+	return f, nil
+}
+
 func (s *Server) controlFaultRoutes(mux *http.ServeMux, p string) {
 	mux.Handle("POST "+p+"faults", jsonRoute(func(ctx context.Context, in faultJSON) (faultJSON, error) {
-		f := Fault{Method: in.Method, Path: in.Path, PathRegexp: in.PathRegexp, Status: in.Status,
-			RetryAfter: in.RetryAfter, Reset: in.Reset, Count: in.Count, Until: in.Until}
-		if in.Latency != "" {
-			d, err := time.ParseDuration(in.Latency)
-			if err != nil {
-				return faultJSON{}, fmt.Errorf("latency %q: %w", in.Latency, ErrInvalid)
-			}
-			f.Latency = d
+		f, err := fromFaultJSON(in)
+		if err != nil {
+			return faultJSON{}, err
 		}
 		added, err := s.AddFault(f)
 		return toFaultJSON(added), err

@@ -1,7 +1,10 @@
 package gitlabsim
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,8 +16,9 @@ import (
 )
 
 // Fault is a fault rule: requests matching Method and Path (or PathRegexp)
-// are delayed by Latency and then answered with Status, or their
-// connection is reset. Rules apply in the order they were added; the first
+// are delayed by Latency and then answered with Status, or with a huge
+// generated body (Flood), or their connection is reset; Trickle slows the
+// answer's body down. Rules apply in the order they were added; the first
 // active matching rule wins.
 type Fault struct {
 	ID     int    `json:"id"`
@@ -32,12 +36,24 @@ type Fault struct {
 	Status     int  `json:"status,omitempty"`
 	RetryAfter int  `json:"retry_after,omitempty"` // seconds for 429; default 1
 	Reset      bool `json:"reset,omitempty"`       // drop the connection without answering
+	// Flood answers 200 with a JSON document of this many bytes instead of
+	// serving the request, generated as it is sent: a broken or hostile
+	// GitLab's huge answer, at no memory cost to the simulator.
+	Flood int64 `json:"flood,omitempty"`
+	// Trickle sends the answer's body (the real one, or Flood's) in chunks
+	// of TrickleBytes (default 1024) with Trickle before each: a slow link,
+	// or with a long Trickle a stalled one.
+	Trickle      time.Duration `json:"trickle,omitempty"`
+	TrickleBytes int           `json:"trickle_bytes,omitempty"`
 	// Count limits the rule to its first Count matches; 0 means unlimited.
 	Count int `json:"count,omitempty"`
 	// Until ends the rule at that time; zero means never.
 	Until time.Time `json:"until,omitzero"`
 	// Hits is how many requests the rule has affected so far.
 	Hits int `json:"hits"`
+	// Cut is how many answers of a Flood or Trickle rule the client left
+	// before their end (it closed the connection or canceled the request).
+	Cut int `json:"cut"`
 
 	re *regexp.Regexp
 }
@@ -72,15 +88,18 @@ func (s *Server) AddFault(f Fault) (Fault, error) {
 	if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
 		return Fault{}, fmt.Errorf("fault status %d: %w", f.Status, ErrInvalid)
 	}
-	if f.Latency == 0 && f.Status == 0 && !f.Reset {
-		return Fault{}, fmt.Errorf("fault needs latency, status or reset: %w", ErrInvalid)
+	if f.Latency == 0 && f.Status == 0 && !f.Reset && f.Flood == 0 && f.Trickle == 0 {
+		return Fault{}, fmt.Errorf("fault needs latency, status, reset, flood or trickle: %w", ErrInvalid)
+	}
+	if f.Flood < 0 || f.Trickle < 0 || f.TrickleBytes < 0 {
+		return Fault{}, fmt.Errorf("fault flood, trickle and trickle_bytes cannot be negative: %w", ErrInvalid)
 	}
 	f.Method = strings.ToUpper(f.Method)
 	fs := s.faults
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	fs.seq++
-	f.ID, f.Hits = fs.seq, 0
+	f.ID, f.Hits, f.Cut = fs.seq, 0, 0
 	fs.rules = append(fs.rules, &f)
 	return f, nil
 }
@@ -167,12 +186,13 @@ func globRegexp(glob string) (*regexp.Regexp, error) {
 }
 
 // intercept counts the request and applies the first matching fault. It
-// reports whether the fault answered (or dropped) the request.
-func (fs *faults) intercept(w http.ResponseWriter, r *http.Request, now time.Time) bool {
+// reports whether the fault answered (or dropped) the request; if not, the
+// request is served on the writer it returns (slowed by Trickle).
+func (fs *faults) intercept(w http.ResponseWriter, r *http.Request, now time.Time) (http.ResponseWriter, bool) {
 	path := r.URL.EscapedPath()
 	fs.mu.Lock()
 	fs.counts[r.Method+" "+path]++
-	var hit *Fault
+	var hit, rule *Fault
 	for _, f := range fs.rules {
 		if (f.Method != "" && f.Method != r.Method) || !matchPath(f.re, path) {
 			continue
@@ -182,12 +202,12 @@ func (fs *faults) intercept(w http.ResponseWriter, r *http.Request, now time.Tim
 		}
 		f.Hits++
 		c := *f
-		hit = &c
+		hit, rule = &c, f
 		break
 	}
 	fs.mu.Unlock()
 	if hit == nil {
-		return false
+		return w, false
 	}
 	if hit.Latency > 0 {
 		t := time.NewTimer(hit.Latency)
@@ -195,13 +215,19 @@ func (fs *faults) intercept(w http.ResponseWriter, r *http.Request, now time.Tim
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return true
+			return w, true
 		}
+	}
+	if hit.Trickle > 0 || hit.Flood > 0 {
+		w = fs.slowWriter(w, r, hit, rule)
 	}
 	switch {
 	case hit.Reset:
 		resetConnection(w)
-		return true
+		return w, true
+	case hit.Flood > 0:
+		flood(w, hit.Flood)
+		return w, true
 	case hit.Status == http.StatusTooManyRequests:
 		retry := hit.RetryAfter
 		if retry <= 0 {
@@ -217,13 +243,97 @@ func (fs *faults) intercept(w http.ResponseWriter, r *http.Request, now time.Tim
 		h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 		h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
 		writeJSON(w, hit.Status, map[string]string{"message": "Retry later"})
-		return true
+		return w, true
 	case hit.Status != 0:
 		writeJSON(w, hit.Status, map[string]string{"message": fmt.Sprintf("%d %s", hit.Status, http.StatusText(hit.Status))})
-		return true
+		return w, true
 	}
-	return false
+	return w, false
 }
+
+// flood answers 200 with a JSON document of size bytes ({"message":"xx…"}),
+// generated as it is sent.
+func flood(w http.ResponseWriter, size int64) {
+	const head, tail = `{"message":"`, `"}`
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if size < int64(len(head)+len(tail)) {
+		_, _ = io.WriteString(w, `{}`)
+		return
+	}
+	if _, err := io.WriteString(w, head); err != nil {
+		return
+	}
+	filler := bytes.Repeat([]byte{'x'}, 32<<10)
+	for left := size - int64(len(head)+len(tail)); left > 0; {
+		n, err := w.Write(filler[:min(left, int64(len(filler)))])
+		if err != nil {
+			return
+		}
+		left -= int64(n)
+	}
+	_, _ = io.WriteString(w, tail)
+}
+
+// slowWriter is w for a Flood or Trickle rule: chunks with a pause before
+// each (none without Trickle), counting in rule.Cut an answer whose client
+// left before its end.
+func (fs *faults) slowWriter(w http.ResponseWriter, r *http.Request, hit, rule *Fault) http.ResponseWriter {
+	chunk := hit.TrickleBytes
+	if chunk <= 0 {
+		chunk = 1024
+		if hit.Trickle == 0 {
+			chunk = 32 << 10
+		}
+	}
+	var once sync.Once
+	cut := func() {
+		once.Do(func() {
+			fs.mu.Lock()
+			rule.Cut++
+			fs.mu.Unlock()
+		})
+	}
+	return &trickleWriter{ResponseWriter: w, ctx: r.Context(), every: hit.Trickle, chunk: chunk, cut: cut}
+}
+
+// trickleWriter sends its writes in chunks of chunk bytes, each after a
+// pause of every, flushing each.
+type trickleWriter struct {
+	http.ResponseWriter
+	ctx   context.Context
+	every time.Duration
+	chunk int
+	cut   func()
+}
+
+func (t *trickleWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		if t.every > 0 {
+			timer := time.NewTimer(t.every)
+			select {
+			case <-timer.C:
+			case <-t.ctx.Done():
+				timer.Stop()
+				t.cut()
+				return written, t.ctx.Err()
+			}
+		}
+		n, err := t.ResponseWriter.Write(p[:min(len(p), t.chunk)])
+		written += n
+		if err != nil {
+			t.cut()
+			return written, err
+		}
+		_ = http.NewResponseController(t.ResponseWriter).Flush()
+		p = p[n:]
+	}
+	return written, nil
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (t *trickleWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // resetConnection drops the client's connection without a response; with
 // SO_LINGER 0 the kernel sends a TCP RST, as a crashing proxy would.

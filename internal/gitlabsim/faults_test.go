@@ -167,3 +167,86 @@ func TestControlAPIFaults(t *testing.T) {
 		t.Errorf("control API without admin token: %v", resp.StatusCode)
 	}
 }
+
+// TestFloodAndTrickle: a flood answers a huge generated JSON document; a
+// trickle slows the real answer down; both count a client that leaves
+// before the end as cut.
+func TestFloodAndTrickle(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	get := func(path string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, f.url+path, nil)
+		req.Header.Set("PRIVATE-TOKEN", f.token)
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	cut := func(id int) int {
+		for _, fa := range f.sim.Faults() {
+			if fa.ID == id {
+				return fa.Cut
+			}
+		}
+		return -1
+	}
+
+	t.Run("flood read to the end", func(t *testing.T) {
+		fa, err := f.sim.AddFault(Fault{Path: "/api/v4/user", Flood: 100 << 10, Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := get("/api/v4/user")
+		defer resp.Body.Close()
+		var doc struct{ Message string }
+		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("flood: %d, %v", resp.StatusCode, err)
+		}
+		if n := len(doc.Message) + len(`{"message":""}`); n != 100<<10 {
+			t.Errorf("document of %d bytes, want %d", n, 100<<10)
+		}
+		if c := cut(fa.ID); c != 0 {
+			t.Errorf("cut = %d after a complete read", c)
+		}
+	})
+	t.Run("flood left early", func(t *testing.T) {
+		fa, err := f.sim.AddFault(Fault{Path: "/api/v4/user", Flood: 1 << 30, Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := get("/api/v4/user")
+		if _, err := io.CopyN(io.Discard, resp.Body, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		deadline := time.Now().Add(10 * time.Second)
+		for cut(fa.ID) != 1 {
+			if time.Now().After(deadline) {
+				t.Fatal("the simulator did not see the client leave")
+			}
+			time.Sleep(10 * time.Millisecond) // polling a bounded condition
+		}
+	})
+	t.Run("trickle", func(t *testing.T) {
+		if _, err := f.sim.AddFault(Fault{Path: "/api/v4/user", Trickle: 20 * time.Millisecond, TrickleBytes: 8, Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		resp := get("/api/v4/user")
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || !bytes.Contains(b, []byte(`"username"`)) {
+			t.Fatalf("trickled answer %q: %v", b, err)
+		}
+		if least := time.Duration(len(b)/8) * 20 * time.Millisecond; time.Since(start) < least {
+			t.Errorf("%d bytes in %s: not trickled", len(b), time.Since(start))
+		}
+	})
+	t.Run("invalid", func(t *testing.T) {
+		if _, err := f.sim.AddFault(Fault{Path: "/api/v4/user", Flood: -1}); err == nil {
+			t.Error("negative flood accepted")
+		}
+	})
+}

@@ -30,7 +30,8 @@ func (s *Server) buildHandler() http.Handler {
 			control.ServeHTTP(w, r)
 			return
 		}
-		if s.faults.intercept(w, r, s.now()) {
+		w, answered := s.faults.intercept(w, r, s.now())
+		if answered {
 			return
 		}
 		switch {

@@ -173,9 +173,14 @@ func (a *API) workerPlanFile(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// SourceErrorTrailer carries the message of an error that cut a source
+// stream short, once bytes were sent and the status can no longer say it
+// (worker.Client reads it). A truncated archive without it still fails to
+// extract, on workers that do not read it.
+const SourceErrorTrailer = "Hoist-Source-Error"
+
 // workerSource streams the source archive. Errors before the first byte
-// are error answers; later ones cut the stream, which the worker sees as a
-// broken archive.
+// are error answers; later ones end the stream with SourceErrorTrailer.
 func (a *API) workerSource(w http.ResponseWriter, r *http.Request) error {
 	// No write timeout: the source may wait for a VCS agent as long as the
 	// worker holds the run, and a large archive streams for long.
@@ -187,26 +192,32 @@ func (a *API) workerSource(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		a.log.WarnContext(r.Context(), "stream source archive", "run_id", r.PathValue("id"), "error", err.Error())
-		panic(http.ErrAbortHandler)
+		w.Header().Set(SourceErrorTrailer, apperr.MessageOf(err))
+		return nil
 	}
 	if !sw.started {
-		w.Header().Set("Content-Type", "application/gzip")
-		w.WriteHeader(http.StatusOK)
+		sw.start()
 	}
 	return nil
 }
 
-// lazyWriter sends the status with the first byte.
+// lazyWriter sends the status with the first byte, announcing the error
+// trailer.
 type lazyWriter struct {
 	w       http.ResponseWriter
 	started bool
 }
 
+func (l *lazyWriter) start() {
+	l.w.Header().Set("Content-Type", "application/gzip")
+	l.w.Header().Set("Trailer", SourceErrorTrailer)
+	l.w.WriteHeader(http.StatusOK)
+	l.started = true
+}
+
 func (l *lazyWriter) Write(p []byte) (int, error) {
 	if !l.started {
-		l.w.Header().Set("Content-Type", "application/gzip")
-		l.w.WriteHeader(http.StatusOK)
-		l.started = true
+		l.start()
 	}
 	return l.w.Write(p)
 }

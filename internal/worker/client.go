@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/transfer"
 )
 
 // Client is the Server of a remote worker: the worker protocol over HTTP
@@ -19,13 +21,30 @@ import (
 type Client struct {
 	BaseURL   string // the Hoist server, e.g. https://hoist.example.com
 	PoolToken string
-	HTTP      *http.Client // default: a client with no overall timeout (leases wait, sources stream)
+	// HTTP sends the calls. Default: Go's default client, whose transport
+	// bounds connecting (30s) and TLS handshakes (10s) but sets no overall
+	// timeout (leases wait, sources stream).
+	HTTP *http.Client
+	// SourceIdle bounds each silence of a source download (0:
+	// DefaultSourceIdle); the download has no total time.
+	SourceIdle time.Duration
 }
 
 var _ Server = (*Client)(nil)
 
-// leaseHeader names the lease in worker calls (httpapi.LeaseHeader).
-const leaseHeader = "Hoist-Lease"
+// DefaultSourceIdle is the longest silence of a source download from the
+// server. It is longer than the server's own bound on GitLab's silences
+// (gitlab.DefaultTimeouts().Idle, 60s), so that a stalled GitLab is
+// reported by the server, which can name it, rather than here.
+const DefaultSourceIdle = 90 * time.Second
+
+// leaseHeader names the lease in worker calls (httpapi.LeaseHeader), and
+// sourceErrorTrailer the error that cut a source stream short
+// (httpapi.SourceErrorTrailer).
+const (
+	leaseHeader        = "Hoist-Lease"
+	sourceErrorTrailer = "Hoist-Source-Error"
+)
 
 func (c *Client) http() *http.Client {
 	if c.HTTP != nil {
@@ -37,6 +56,11 @@ func (c *Client) http() *http.Client {
 // do sends a request; a non-2xx answer becomes an apperr error with the
 // server's code and message.
 func (c *Client) do(ctx context.Context, method, path, leaseID string, body any) (*http.Response, error) {
+	return c.send(ctx, c.http(), method, path, leaseID, body)
+}
+
+// send is do with the HTTP client hc.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, path, leaseID string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -56,7 +80,7 @@ func (c *Client) do(ctx context.Context, method, path, leaseID string, body any)
 	if leaseID != "" {
 		req.Header.Set(leaseHeader, leaseID)
 	}
-	resp, err := c.http().Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -158,13 +182,37 @@ func (c *Client) PlanFile(ctx context.Context, runID, leaseID string) ([]byte, e
 	return io.ReadAll(resp.Body)
 }
 
-// Source implements Server.
+// Source implements Server. The download has no total time, so that a
+// large archive on a slow link finishes, and no bound on the wait for the
+// answer either: the server may wait for a VCS agent for as long as the
+// run goes on. ctx (the run's: a stop or a lost lease) ends it, and so
+// does a silence longer than SourceIdle once the archive flows. An error
+// that cut the stream short on the server comes in a trailer.
 func (c *Client) Source(ctx context.Context, runID, leaseID string, w io.Writer) error {
-	resp, err := c.do(ctx, http.MethodGet, runPath(runID, "source"), leaseID, nil)
+	resp, err := c.send(ctx, c.sourceClient(), http.MethodGet, runPath(runID, "source"), leaseID, nil)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(w, resp.Body)
-	return err
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return err
+	}
+	if msg := resp.Trailer.Get(sourceErrorTrailer); msg != "" {
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// sourceClient is c's HTTP client with source downloads' bounds.
+func (c *Client) sourceClient() *http.Client {
+	hc := c.http()
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	idle := c.SourceIdle
+	if idle <= 0 {
+		idle = DefaultSourceIdle
+	}
+	return &http.Client{Transport: transfer.Bound(rt, transfer.Limits{Idle: idle}), CheckRedirect: hc.CheckRedirect, Jar: hc.Jar}
 }

@@ -30,6 +30,9 @@ type Checker struct {
 	log         *slog.Logger
 	agents      func(pool string) http.RoundTripper // private://<pool> hosts; see WithAgents
 	dialControl func(network, address string, c syscall.RawConn) error
+	maxResponse int64 // cap on an API answer's body; see WithCaps
+	maxArchive  int64 // cap on a source archive
+	timeouts    Timeouts
 }
 
 // NewChecker returns a Checker. allowHosts are the hosts the operator allowed
@@ -38,7 +41,8 @@ func NewChecker(allowHosts []string, log *slog.Logger, opts ...CheckerOption) *C
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Checker{allowHosts: slices.Clone(allowHosts), log: log}
+	c := &Checker{allowHosts: slices.Clone(allowHosts), log: log,
+		maxResponse: DefaultMaxResponseBytes, maxArchive: DefaultMaxArchiveBytes, timeouts: DefaultTimeouts()}
 	for _, o := range opts {
 		o(c)
 	}
@@ -53,7 +57,12 @@ func NewChecker(allowHosts []string, log *slog.Logger, opts ...CheckerOption) *C
 // limiter up from the first response's RateLimit-Limit, replacing it while
 // concurrent requests of a shared client read it (a data race in v1.46.0).
 func (c *Checker) NewClient(ep vcs.Endpoint) (*gl.Client, error) {
-	hc, baseURL, err := c.httpClient(ep)
+	return c.newClient(ep, apiCall)
+}
+
+// newClient is NewClient for calls of kind k.
+func (c *Checker) newClient(ep vcs.Endpoint, k callKind) (*gl.Client, error) {
+	hc, baseURL, err := c.httpClient(ep, k)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +121,10 @@ func (c *Checker) CheckToken(ctx context.Context, ep vcs.Endpoint) (vcs.TokenInf
 // original error stays wrapped for logs (it holds URLs, never the token).
 func (c *Checker) explain(ctx context.Context, apiHost, path string, resp *gl.Response, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("check token at %s: %w", apiHost, ctx.Err())
+		return fmt.Errorf("GET /api/v4/%s at %s: %w", path, apiHost, context.Cause(ctx))
+	}
+	if e := explainTransfer(apiHost, path, err); e != nil {
+		return e
 	}
 	if e := explainTransport(apiHost, err); e != nil {
 		return e

@@ -4,12 +4,45 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"syscall"
 
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/transfer"
 	"github.com/hoistdev/hoist/internal/vcsagent"
 )
+
+// explainTransfer says which bound an answer to GET /api/v4/<path> went
+// past (a cap, a silence, no answer), or returns nil. None of them is a
+// reachability problem: GitLab was reached, and the message says so.
+func explainTransfer(apiHost, path string, err error) error {
+	var tooLarge *transfer.TooLargeError
+	if errors.As(err, &tooLarge) {
+		what := fmt.Sprintf("GitLab's answer to GET /api/v4/%s is larger than the %s cap (%s)", path, transfer.FormatSize(tooLarge.Limit), tooLarge.Setting)
+		if tooLarge.Setting == MaxArchiveSetting {
+			return apperr.Wrap(apperr.Invalid, err, "%s — the repository is too large for this server; the operator can raise the cap with %s", what, tooLarge.Setting)
+		}
+		return wrapField("api_host", err, "%s — check that %s is GitLab's API; if it is, the operator can raise the cap with %s", what, apiHost, tooLarge.Setting)
+	}
+	var stalled *transfer.StalledError
+	if errors.As(err, &stalled) {
+		return apperr.Wrap(apperr.Invalid, err, "GitLab at %s stopped sending its answer to GET /api/v4/%s: the transfer stalled (no data for %s) — "+
+			"check the network between Hoist and GitLab (or the VCS agent), then try again", apiHost, path, transfer.FormatDuration(stalled.Idle))
+	}
+	var noAnswer *transfer.NoAnswerError
+	if errors.As(err, &noAnswer) {
+		return wrapField("api_host", err, "GitLab at %s did not answer GET /api/v4/%s within %s — it may be overloaded; try again later",
+			apiHost, path, transfer.FormatDuration(noAnswer.Wait))
+	}
+	var tooLong *transfer.TooLongError
+	if errors.As(err, &tooLong) {
+		return wrapField("api_host", err, "GitLab at %s did not finish its answer to GET /api/v4/%s within %s — it may be overloaded; try again later",
+			apiHost, path, transfer.FormatDuration(tooLong.Total))
+	}
+	return nil
+}
 
 // explainTransport maps failures below HTTP (dialing, DNS, TLS, redirects,
 // refused addresses) to a message with the fix, or returns nil when err is

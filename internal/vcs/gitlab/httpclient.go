@@ -14,19 +14,65 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/transfer"
 	"github.com/hoistdev/hoist/internal/vcs"
 	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
-// Timeouts of the per-integration HTTP client. GitLab answers these API
-// calls in well under a second; the bounds only stop a stuck server from
-// holding a request (and an API caller) forever.
+// Limits of the per-integration HTTP clients. API answers are small (the
+// largest are diffs and file lists) and come in well under a second; the
+// bounds stop a broken or hostile GitLab from filling the server's memory
+// or holding a caller forever. Downloads (source archives) have no total
+// time, only bounds on connecting, on the first answer and on silence.
 const (
-	dialTimeout           = 10 * time.Second
-	tlsHandshakeTimeout   = 10 * time.Second
-	responseHeaderTimeout = 20 * time.Second
-	requestTimeout        = 30 * time.Second
+	// DefaultMaxResponseBytes caps the body of any API answer.
+	DefaultMaxResponseBytes int64 = 32 << 20
+	// DefaultMaxArchiveBytes caps a source archive, which is exempt from
+	// DefaultMaxResponseBytes.
+	DefaultMaxArchiveBytes int64 = 1 << 30
+
+	// MaxResponseSetting and MaxArchiveSetting name the server flags that
+	// raise the caps, in errors.
+	MaxResponseSetting = "--max-gitlab-response"
+	MaxArchiveSetting  = "--max-archive-size"
 )
+
+// Timeouts bound the time of a Checker's calls. Zero fields take the
+// defaults of DefaultTimeouts.
+type Timeouts struct {
+	// Connect bounds dialing, and then the TLS handshake.
+	Connect time.Duration
+	// APIHeader bounds the wait for the headers of an API answer.
+	APIHeader time.Duration
+	// API bounds a whole API call, its answer's body included.
+	API time.Duration
+	// DownloadHeader bounds the wait for the headers of a download: GitLab
+	// may build the archive before it answers.
+	DownloadHeader time.Duration
+	// Idle bounds each wait for more of a download's body; a download has
+	// no total time, so a large repository on a slow link can finish.
+	Idle time.Duration
+}
+
+// DefaultTimeouts are the timeouts of a Checker built without WithTimeouts.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{Connect: 10 * time.Second, APIHeader: 20 * time.Second, API: 30 * time.Second,
+		DownloadHeader: time.Minute, Idle: time.Minute}
+}
+
+// orDefault fills t's zero fields from DefaultTimeouts.
+func (t Timeouts) orDefault() Timeouts {
+	d := DefaultTimeouts()
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&t.Connect, &d.Connect}, {&t.APIHeader, &d.APIHeader}, {&t.API, &d.API},
+		{&t.DownloadHeader, &d.DownloadHeader}, {&t.Idle, &d.Idle},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return t
+}
 
 // blockedAddrError is returned by the dialer when a host resolves to a
 // link-local (cloud metadata) address the operator has not allowed.
@@ -44,53 +90,50 @@ func (e *crossHostRedirectError) Error() string {
 	return fmt.Sprintf("redirect from %s to %s refused", e.from, e.to)
 }
 
-// HTTPClientOptions configures NewHTTPClient.
-type HTTPClientOptions struct {
-	// CABundle is a PEM bundle trusted in addition to the system roots.
-	CABundle string
-	// AllowLinkLocal lets the client dial link-local addresses; set it only
+// transportOptions configures newTransport.
+type transportOptions struct {
+	// caBundle is a PEM bundle trusted in addition to the system roots.
+	caBundle string
+	// allowLinkLocal lets the client dial link-local addresses; set it only
 	// for hosts the operator allowed (--allow-gitlab-host).
-	AllowLinkLocal bool
-	// DialControl, when set, also vets every address dialed (after the
+	allowLinkLocal bool
+	// dialControl, when set, also vets every address dialed (after the
 	// link-local check); tests use it to make a GitLab unreachable except
 	// through VCS agents.
-	DialControl func(network, address string, c syscall.RawConn) error
+	dialControl func(network, address string, c syscall.RawConn) error
+	// connect bounds dialing and the TLS handshake.
+	connect time.Duration
 }
 
-// NewHTTPClient returns the HTTP client for one integration: system roots
-// plus the integration's CA bundle (verification is never switched off), no
-// redirects to another host or from https to http (the token must not
-// follow them), no dialing of link-local / cloud metadata addresses unless
-// allowed, and bounded timeouts. A bad CA bundle is an invalid "ca_bundle".
-func NewHTTPClient(opts HTTPClientOptions) (*http.Client, error) {
+// newTransport returns the transport of one integration's direct
+// connection: system roots plus the integration's CA bundle (verification
+// is never switched off), no dialing of link-local / cloud metadata
+// addresses unless allowed, and a bounded connect. Waiting for answers is
+// bounded by transfer.Bound around it (see Checker.httpClient). A bad CA
+// bundle is an invalid "ca_bundle".
+func newTransport(opts transportOptions) (*http.Transport, error) {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if strings.TrimSpace(opts.CABundle) != "" {
+	if strings.TrimSpace(opts.caBundle) != "" {
 		pool, err := x509.SystemCertPool()
 		if err != nil {
 			pool = x509.NewCertPool()
 		}
-		if !pool.AppendCertsFromPEM([]byte(opts.CABundle)) {
+		if !pool.AppendCertsFromPEM([]byte(opts.caBundle)) {
 			return nil, apperr.InvalidField("ca_bundle", "no PEM certificate found; paste the CA certificate(s) starting with -----BEGIN CERTIFICATE-----")
 		}
 		tlsCfg.RootCAs = pool
 	}
-	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: opts.connect, KeepAlive: 30 * time.Second}
 	dialer.Control = dialControl(opts)
-	transport := &http.Transport{
+	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
 		TLSClientConfig:       tlsCfg,
-		TLSHandshakeTimeout:   tlsHandshakeTimeout,
-		ResponseHeaderTimeout: responseHeaderTimeout,
+		TLSHandshakeTimeout:   opts.connect,
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConnsPerHost:   8,
 		ForceAttemptHTTP2:     true,
-	}
-	return &http.Client{
-		Transport:     transport,
-		Timeout:       requestTimeout,
-		CheckRedirect: sameHostRedirects,
 	}, nil
 }
 
@@ -147,16 +190,16 @@ func hostAllowed(apiHost string, allow []string) bool {
 	return false
 }
 
-// dialControl combines the link-local refusal with opts.DialControl.
-func dialControl(opts HTTPClientOptions) func(network, address string, c syscall.RawConn) error {
+// dialControl combines the link-local refusal with opts.dialControl.
+func dialControl(opts transportOptions) func(network, address string, c syscall.RawConn) error {
 	return func(network, address string, c syscall.RawConn) error {
-		if !opts.AllowLinkLocal {
+		if !opts.allowLinkLocal {
 			if err := refuseLinkLocal(network, address, c); err != nil {
 				return err
 			}
 		}
-		if opts.DialControl != nil {
-			return opts.DialControl(network, address, c)
+		if opts.dialControl != nil {
+			return opts.dialControl(network, address, c)
 		}
 		return nil
 	}
@@ -174,32 +217,75 @@ func WithAgents(transport func(pool string) http.RoundTripper) CheckerOption {
 }
 
 // WithDialControl vets every address the Checker's clients dial directly
-// (see HTTPClientOptions.DialControl).
+// (tests make a GitLab unreachable except through VCS agents with it).
 func WithDialControl(fn func(network, address string, c syscall.RawConn) error) CheckerOption {
 	return func(c *Checker) { c.dialControl = fn }
 }
 
-// httpClient returns the HTTP client and client-go base URL for ep. A
-// private://<pool>[/path] host goes through the pool's agents, addressed
-// internally as http://private.<pool>[/path] (the agent ignores the host
-// and sends the path to its --target-base-endpoint); the same redirect rule
-// and request timeout apply as on the direct path.
-func (c *Checker) httpClient(ep vcs.Endpoint) (*http.Client, string, error) {
+// WithCaps sets the caps on GitLab's answers: maxResponse on every API
+// answer, maxArchive on source archives instead. Zero keeps a default.
+func WithCaps(maxResponse, maxArchive int64) CheckerOption {
+	return func(c *Checker) {
+		if maxResponse > 0 {
+			c.maxResponse = maxResponse
+		}
+		if maxArchive > 0 {
+			c.maxArchive = maxArchive
+		}
+	}
+}
+
+// WithTimeouts sets the Checker's timeouts; zero fields keep the defaults.
+func WithTimeouts(t Timeouts) CheckerOption {
+	return func(c *Checker) { c.timeouts = t.orDefault() }
+}
+
+// callKind tells API calls from downloads, which have other limits.
+type callKind int
+
+const (
+	apiCall callKind = iota
+	download
+)
+
+// limits are the bounds of one kind of call.
+func (c *Checker) limits(k callKind) transfer.Limits {
+	if k == download {
+		return transfer.Limits{MaxBytes: c.maxArchive, Setting: MaxArchiveSetting,
+			Header: c.timeouts.DownloadHeader, Idle: c.timeouts.Idle}
+	}
+	return transfer.Limits{MaxBytes: c.maxResponse, Setting: MaxResponseSetting,
+		Header: c.timeouts.APIHeader, Total: c.timeouts.API, Whole: true}
+}
+
+// httpClient returns the HTTP client and client-go base URL for ep, for
+// calls of kind k. A private://<pool>[/path] host goes through the pool's
+// agents, addressed internally as http://private.<pool>[/path] (the agent
+// ignores the host and sends the path to its --target-base-endpoint).
+// Both routes get the same redirect rule and the same limits: the caps
+// and timeouts are those of Hoist's side, whoever carries the bytes.
+func (c *Checker) httpClient(ep vcs.Endpoint, k callKind) (*http.Client, string, error) {
+	var rt http.RoundTripper
+	baseURL := ep.APIHost
 	pool, prefix, private := vcsagent.Route(ep.APIHost, "")
-	if !private {
-		hc, err := NewHTTPClient(HTTPClientOptions{
-			CABundle:       ep.CABundle,
-			AllowLinkLocal: hostAllowed(ep.APIHost, c.allowHosts),
-			DialControl:    c.dialControl,
+	switch {
+	case !private:
+		t, err := newTransport(transportOptions{
+			caBundle:       ep.CABundle,
+			allowLinkLocal: hostAllowed(ep.APIHost, c.allowHosts),
+			dialControl:    c.dialControl,
+			connect:        c.timeouts.Connect,
 		})
-		return hc, ep.APIHost, err
+		if err != nil {
+			return nil, "", err
+		}
+		rt = t
+	case c.agents != nil:
+		rt, baseURL = c.agents(pool), "http://private."+pool+prefix
+	default:
+		rt, baseURL = noAgents{pool: pool}, "http://private."+pool+prefix
 	}
-	var rt http.RoundTripper = noAgents{pool: pool}
-	if c.agents != nil {
-		rt = c.agents(pool)
-	}
-	hc := &http.Client{Transport: rt, Timeout: requestTimeout, CheckRedirect: sameHostRedirects}
-	return hc, "http://private." + pool + prefix, nil
+	return &http.Client{Transport: transfer.Bound(rt, c.limits(k)), CheckRedirect: sameHostRedirects}, baseURL, nil
 }
 
 // noAgents is the transport of private hosts on a Checker built without

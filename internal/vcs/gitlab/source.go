@@ -34,9 +34,12 @@ func (c *Checker) ResolveCommit(ctx context.Context, ep vcs.Endpoint, project, s
 }
 
 // Archive implements module.Source with GET
-// /projects/:id/repository/archive.tar.gz?sha=&path=, streamed to w.
+// /projects/:id/repository/archive.tar.gz?sha=&path=, streamed to w. It is
+// a download: capped by the archive cap instead of the API answers' one,
+// with no total time but bounded silences (see Timeouts); ctx, the run's
+// or the registry request's, cancels it.
 func (c *Checker) Archive(ctx context.Context, ep vcs.Endpoint, project, sha, path string, w io.Writer) error {
-	client, err := c.NewClient(ep)
+	client, err := c.newClient(ep, download)
 	if err != nil {
 		return err
 	}
