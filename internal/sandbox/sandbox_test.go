@@ -255,9 +255,14 @@ func BenchmarkDirect(b *testing.B) {
 }
 
 func BenchmarkSandboxed(b *testing.B) {
-	sb := newSandbox(b)
+	benchSandboxed(b, newSandbox(b))
+}
+
+// benchSandboxed starts /bin/true through sb, as a run starts OpenTofu.
+func benchSandboxed(b *testing.B, sb *sandbox.Sandbox) {
 	ws := runFolder(b, sb)
 	p := sandbox.Policy{Writable: []string{ws}, Hidden: []string{b.TempDir()}}
+	b.ResetTimer()
 	for b.Loop() {
 		cmd := exec.Command("/bin/true")
 		cmd.Dir = ws
@@ -268,4 +273,26 @@ func BenchmarkSandboxed(b *testing.B) {
 			b.Fatalf("%v: %s", err, out)
 		}
 	}
+}
+
+// BenchmarkSandboxedHoistBinary is BenchmarkSandboxed with the real hoist
+// binary as the re-exec step (bigger than this test binary), as servers
+// run it.
+func BenchmarkSandboxedHoistBinary(b *testing.B) {
+	exe := filepath.Join(b.TempDir(), "hoist")
+	build := exec.Command("go", "build", "-o", exe, "./cmd/hoist")
+	build.Dir = filepath.Join("..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, p := range []string{filepath.Dir(exe), filepath.Dir(filepath.Dir(exe))} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sb := sandbox.New(b.Context(), sandbox.Options{Exe: exe})
+	if err := sb.Refusal(); err != nil {
+		b.Fatal(err)
+	}
+	benchSandboxed(b, sb)
 }
