@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -66,7 +67,7 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	pool, err := worker.Start(ctx, worker.Config{Server: &worker.Client{BaseURL: base, PoolToken: secret}, ID: *id, Slots: *slots,
 		TofuPath: *tofuPath, StateURL: base + "/api/v1/state", WorkDir: *workDir, Getenv: e.getenv, Logger: logger,
 		LeaseWait: 30 * time.Second, Sandbox: worker.NewSandbox(ctx, *tofuPath, e.getenv, *unsafeRuns),
-		Limits: workspace.Limits{MaxBytes: int64(maxArchive), MaxEntries: *maxEntries}})
+		Limits: workspace.Limits{MaxBytes: int64(maxArchive), MaxEntries: *maxEntries}, Hidden: workerHidden(*tokenFile)})
 	if err != nil {
 		return err
 	}
@@ -83,4 +84,20 @@ func embeddedSlots(n int) int {
 		return -1
 	}
 	return n
+}
+
+// workerHidden is what a remote worker's runs must never see: the pool
+// token's file (its environment is already out of reach, in /proc).
+func workerHidden(tokenFile string) []string {
+	if tokenFile == "" || tokenFile == "-" || tokenFile == "/dev/stdin" {
+		return nil
+	}
+	abs, err := filepath.Abs(tokenFile)
+	if err != nil {
+		return nil
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	return []string{abs}
 }

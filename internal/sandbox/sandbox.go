@@ -261,7 +261,10 @@ func (s *Sandbox) wrap(cmd *exec.Cmd, m mode, p Policy) error {
 		return err
 	}
 	if m.Namespaces {
-		sp.Hidden = clean(p.Hidden)
+		// The hoist binary holds no secret, but runs have no business
+		// with it either: covered where a mount namespace allows, without
+		// refusing runs where none does (it may live under /usr).
+		sp.Hidden = append(clean(p.Hidden), s.exe)
 	}
 	arg, err := sp.encode()
 	if err != nil {

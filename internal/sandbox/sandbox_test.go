@@ -50,6 +50,17 @@ func runFolder(t testing.TB, sb *sandbox.Sandbox) string {
 	return dir
 }
 
+// exe is this test binary: the re-exec step, as the hoist binary is for
+// a server.
+func exe(t testing.TB) string {
+	t.Helper()
+	p, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // sh runs a shell script sandboxed in dir and returns its output.
 func sh(t *testing.T, sb *sandbox.Sandbox, p sandbox.Policy, dir, script string) (string, error) {
 	t.Helper()
@@ -94,6 +105,7 @@ func TestSandboxConfinesFiles(t *testing.T) {
 		{"reads no process environment", fmt.Sprintf("cat /proc/%d/environ", os.Getpid()), false, "Permission denied"},
 		{"reads no /proc at all", "cat /proc/self/status", false, "Permission denied"},
 		{"reads no /etc secrets", "cat /etc/shadow", false, ""},
+		{"reads not the server's binary", "head -c 4 " + exe(t), false, ""},
 		{"signals no outside process", fmt.Sprintf("kill -0 %d", os.Getpid()), false, ""},
 	}
 	for _, tt := range tests {

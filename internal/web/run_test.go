@@ -76,6 +76,9 @@ func TestRunPageLiveLogsAndConfirm(t *testing.T) {
 		t.Errorf("plan summary add = %q, want +1", d)
 	}
 	x.screenshot("run-unconfirmed")
+	if n := x.count("#unsandboxed"); n != 0 {
+		t.Error("a sandboxed run's page warns that it was not sandboxed")
+	}
 
 	x.click("#confirm")
 	x.do(chromedp.Poll[chromedp.Void](`document.querySelector("#run-state .state").dataset.state === "FINISHED"`,
@@ -93,4 +96,43 @@ func TestRunPageLiveLogsAndConfirm(t *testing.T) {
 	}
 	x.navigate("/stacks/web", base)
 	x.screenshot("stack-runs")
+}
+
+// TestRunPageWarnsWhenNotSandboxed: a run executed without a sandbox
+// (--unsafe-unsandboxed-runs where none can be set up) carries a warning
+// on its page; a sandboxed one (TestRunPageLiveLogsAndConfirm) does not.
+func TestRunPageWarnsWhenNotSandboxed(t *testing.T) {
+	t.Parallel()
+	tofu := tofuBinary(t)
+	h := setup(t, func(c *app.Config) {
+		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
+		c.SimulateNoSandbox, c.UnsafeUnsandboxedRuns = "simulated: no Landlock", true
+	})
+	h.createIntegration("Acme GitLab")
+	if _, err := h.sim.CreateProject(t.Context(), gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{
+		"infra/main.tf": `resource "terraform_data" "hello" { input = "hello" }` + "\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.AddMember(t.Context(), gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		t.Fatal(err)
+	}
+	h.api("POST", "/api/v1/stacks", map[string]any{"name": "web", "space": "root", "repository": "acme/infra",
+		"branch": "main", "project_root": "infra"}, http.StatusCreated, nil)
+	var r struct{ ID, State string }
+	h.api("POST", "/api/v1/stacks/web/runs", map[string]any{}, http.StatusCreated, &r)
+	deadline := time.Now().Add(90 * time.Second)
+	for r.State != "UNCONFIRMED" {
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s is %s, want UNCONFIRMED", r.ID, r.State)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the API, bounded above
+		h.api("GET", "/api/v1/runs/"+r.ID, nil, http.StatusOK, &r)
+	}
+	c := h.client()
+	c.mustLogin("admin", h.adminPass)
+	page := c.get("/runs/" + r.ID)
+	if !strings.Contains(page.body, `id="unsandboxed"`) || !strings.Contains(page.body, "This run was not sandboxed") ||
+		!strings.Contains(page.body, "simulated: no Landlock") {
+		t.Fatalf("the run page does not warn:\n%s", page.body)
+	}
 }
