@@ -79,14 +79,14 @@ func newTarget(t *testing.T) *target {
 	}
 	db := read("hoist.db")[:15] // "SQLite format 3"
 	tg.secrets = map[string]string{
-		"admin API key":            tg.key,
-		"admin password":           read("admin-password"),
-		"encryption key":           read("encryption-key"),
-		"hoist.db":                 db,
-		"hoist.db as base64":       base64.StdEncoding.EncodeToString([]byte(db))[:20],
-		"simulator admin token":    tg.sim.AdminToken,
-		"another run's workspace":  otherSecret,
-		"the server's environment": environSecret,
+		"the admin API key":           tg.key,
+		"the admin password":          read("admin-password"),
+		"the encryption key":          read("encryption-key"),
+		"hoist.db's header":           db,
+		"hoist.db's header as base64": base64.StdEncoding.EncodeToString([]byte(db))[:20],
+		"the simulator's admin token": tg.sim.AdminToken,
+		"another run's workspace":     otherSecret,
+		"the server's environment":    environSecret,
 	}
 	tg.tofuHash = fileHash(t, tofuBin)
 	return tg
@@ -202,7 +202,7 @@ func (tg *target) noSecret(what string) {
 	tg.t.Helper()
 	for name, v := range tg.secrets {
 		if v != "" && strings.Contains(what, v) {
-			tg.t.Errorf("the %s leaked into what Hoist shows", name)
+			tg.t.Errorf("%s leaked into what Hoist shows", name)
 		}
 	}
 	if fileHash(tg.t, tg.tofu) != tg.tofuHash {
