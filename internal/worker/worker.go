@@ -287,7 +287,10 @@ func PrepareWorkDir(dir string) (string, error) {
 	if os.Geteuid() == 0 {
 		mode = 0o711
 	}
-	if err := os.Mkdir(abs, mode); err != nil && !errors.Is(err, os.ErrExist) {
+	created := true
+	if err := os.Mkdir(abs, mode); errors.Is(err, os.ErrExist) {
+		created = false
+	} else if err != nil {
 		return "", fmt.Errorf("create work dir %s: %w", abs, err)
 	}
 	fi, err := os.Lstat(abs)
@@ -300,13 +303,20 @@ func PrepareWorkDir(dir string) (string, error) {
 		return "", fmt.Errorf("work dir %s is not a folder (a symlink?): refused", abs)
 	case ok && int(st.Uid) != os.Geteuid():
 		return "", fmt.Errorf("work dir %s belongs to uid %d, not to this user (%d): refused", abs, st.Uid, os.Geteuid())
+	case fi.Mode().Perm()&0o022 != 0:
+		// An existing folder is never chmod-ed (--work-dir /tmp must not
+		// change /tmp): one others can write is refused instead.
+		return "", fmt.Errorf("work dir %s can be written by others (mode %04o): refused; give a folder only this user can write", abs, fi.Mode().Perm())
 	}
-	if err := os.Chmod(abs, mode); err != nil {
-		return "", fmt.Errorf("work dir %s: %w", abs, err)
+	if created {
+		if err := os.Chmod(abs, mode); err != nil { // past the umask
+			return "", fmt.Errorf("work dir %s: %w", abs, err)
+		}
 	}
 	if mode == 0o711 {
-		// The run's user must reach its workspace through every parent.
-		for p := filepath.Dir(abs); ; p = filepath.Dir(p) {
+		// The run's user must reach its workspace through every folder
+		// on the way.
+		for p := abs; ; p = filepath.Dir(p) {
 			if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o001 == 0 {
 				return "", fmt.Errorf("work dir %s: runs execute as an unprivileged user, who cannot enter %s (mode %04o); choose a --work-dir under folders others may traverse, such as the default", abs, p, fi.Mode().Perm())
 			}
