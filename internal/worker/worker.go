@@ -115,16 +115,22 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 	if cfg.Sandbox == nil {
 		cfg.Sandbox = NewSandbox(ctx, cfg.TofuPath, cfg.Getenv, false)
 	}
+	if cfg.WorkDir == "" {
+		cfg.WorkDir = DefaultWorkDir()
+	}
+	if abs, err := filepath.Abs(cfg.WorkDir); err == nil {
+		// Checked before anything is made there.
+		for _, h := range cfg.Hidden {
+			if rel, err := filepath.Rel(h, abs); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+				return nil, fmt.Errorf("the work dir %s is inside %s, which runs must never see: choose a --work-dir outside the data dir", abs, h)
+			}
+		}
+	}
 	dir, err := PrepareWorkDir(cfg.WorkDir)
 	if err != nil {
 		return nil, err
 	}
 	cfg.WorkDir = dir
-	for _, h := range cfg.Hidden {
-		if rel, err := filepath.Rel(h, dir); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
-			return nil, fmt.Errorf("the work dir %s is inside %s, which runs must never see: choose a --work-dir outside the data dir", dir, h)
-		}
-	}
 	if cfg.RegistryHost == "" {
 		if u, err := url.Parse(cfg.StateURL); err == nil {
 			cfg.RegistryHost = u.Host
