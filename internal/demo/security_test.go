@@ -53,6 +53,9 @@ func newTarget(t *testing.T) *target {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(wd) })
+	if err := os.Chmod(wd, 0o711); err != nil { // as Hoist makes its default one
+		t.Fatal(err)
+	}
 	tg.workDir = wd
 	canary := func(what string) string { return "hoist-" + what + "-canary-" + rand.Text() }
 	other := filepath.Join(wd, "run-other", "src")

@@ -324,7 +324,7 @@ func PrepareWorkDir(dir string) (string, error) {
 		// on the way.
 		for p := abs; ; p = filepath.Dir(p) {
 			if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o001 == 0 {
-				return "", fmt.Errorf("work dir %s: runs execute as an unprivileged user, who cannot enter %s (mode %04o); choose a --work-dir under folders others may traverse, such as the default", abs, p, fi.Mode().Perm())
+				return "", fmt.Errorf("work dir %s: runs execute as an unprivileged user, who cannot enter %s (mode %04o): let others traverse it (chmod o+x) or choose another --work-dir, such as the default", abs, p, fi.Mode().Perm())
 			}
 			if p == filepath.Dir(p) {
 				break
