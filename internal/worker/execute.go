@@ -60,7 +60,11 @@ func (ex *execution) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create workspace: %w", err)
 	}
-	defer os.RemoveAll(root)
+	defer func() {
+		if err := workspace.Remove(root); err != nil {
+			ex.log.WarnContext(ctx, "remove workspace", "error", err.Error())
+		}
+	}()
 	defer func() {
 		if ex.project != nil {
 			ex.project.Close()

@@ -157,3 +157,20 @@ func Chown(dir string, uid, gid int) error {
 		return os.Lchown(p, uid, gid)
 	})
 }
+
+// Remove deletes a run's folder. The run's code may have left folders it
+// cannot be removed from (mode 0500): those are opened up first, walking
+// real folders only (never through a link), and the removal tried again.
+func Remove(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil {
+		return nil
+	}
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, werr error) error {
+		if werr == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
