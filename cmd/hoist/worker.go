@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/sandbox"
 	"github.com/hoistdev/hoist/internal/worker"
 	"github.com/hoistdev/hoist/internal/workspace"
 )
@@ -92,12 +92,5 @@ func workerHidden(tokenFile string) []string {
 	if tokenFile == "" || tokenFile == "-" || tokenFile == "/dev/stdin" {
 		return nil
 	}
-	abs, err := filepath.Abs(tokenFile)
-	if err != nil {
-		return nil
-	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = real
-	}
-	return []string{abs}
+	return sandbox.RealPaths(tokenFile)
 }

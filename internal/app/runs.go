@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -75,35 +74,20 @@ func (r *runs) start(ctx context.Context, handler http.Handler) error {
 		return err
 	}
 	host, _ := os.Hostname()
-	sb := worker.NewSandbox(ctx, r.cfg.TofuPath, r.cfg.Getenv, r.cfg.UnsafeUnsandboxedRuns)
+	var sb *sandbox.Sandbox
 	if r.cfg.SimulateNoSandbox != "" {
 		sb = sandbox.New(ctx, sandbox.Options{SimulateUnavailable: r.cfg.SimulateNoSandbox, AllowUnsandboxed: r.cfg.UnsafeUnsandboxedRuns})
+	} else {
+		sb = worker.NewSandbox(ctx, r.cfg.TofuPath, r.cfg.Getenv, r.cfg.UnsafeUnsandboxedRuns)
 	}
+	// Runs never see the data dir (database, encryption key, first-start
+	// secrets) nor the TLS key.
 	r.pool, err = worker.Start(ctx, worker.Config{Server: worker.Local{Service: r.service, Pool: run.EmbeddedPool},
 		ID: "embedded@" + host, Slots: slots, TofuPath: r.cfg.TofuPath, StateURL: stateURL,
 		RegistryHost: hostOf(r.cfg.PublicURL), TrustCAFile: r.cfg.TLSCertFile, WorkDir: r.cfg.WorkDir, Getenv: r.cfg.Getenv,
 		Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second,
-		Sandbox: sb, Hidden: r.hidden(), Limits: workspace.Limits{MaxBytes: r.cfg.MaxArchiveBytes, MaxEntries: r.cfg.MaxArchiveEntries}})
+		Sandbox: sb, Hidden: sandbox.RealPaths(r.cfg.DataDir, r.cfg.TLSKeyFile), Limits: workspace.Limits{MaxBytes: r.cfg.MaxArchiveBytes, MaxEntries: r.cfg.MaxArchiveEntries}})
 	return err
-}
-
-// hidden is what the embedded workers' runs must never see: the data dir
-// (database, encryption key, first-start secrets) and the TLS key.
-func (r *runs) hidden() []string {
-	var out []string
-	for _, p := range []string{r.cfg.DataDir, r.cfg.TLSKeyFile} {
-		if p == "" {
-			continue
-		}
-		if abs, err := filepath.Abs(p); err == nil {
-			p = abs
-		}
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			p = real
-		}
-		out = append(out, p)
-	}
-	return out
 }
 
 // stop stops the workers (their runs fail as lost unless they finish) and

@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -44,5 +46,22 @@ func TestParseArgs(t *testing.T) {
 		if _, _, err := parseArgs(bad); err == nil {
 			t.Errorf("parseArgs(%q) accepted", bad)
 		}
+	}
+}
+
+func TestRealPaths(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	got := RealPaths("", link, filepath.Join(dir, "missing"))
+	if len(got) != 2 || got[0] != real || got[1] != filepath.Join(dir, "missing") {
+		t.Fatalf("RealPaths = %q", got)
 	}
 }

@@ -296,7 +296,7 @@ func checkHidden(hidden []string, sp spec, canCover bool) error {
 	own := append(append([]string{}, sp.Writable...), sp.Readable...)
 	for _, h := range hidden {
 		for _, p := range own {
-			if within(h, p) {
+			if Within(h, p) {
 				return fmt.Errorf("sandbox: the run's %s is inside %s, which runs must not see; keep run folders (--work-dir) and OpenTofu outside it", p, h)
 			}
 		}
@@ -304,7 +304,7 @@ func checkHidden(hidden []string, sp spec, canCover bool) error {
 			continue
 		}
 		for _, r := range append(append([]string{}, systemDirs...), own...) {
-			if within(r, h) {
+			if Within(r, h) {
 				return fmt.Errorf("sandbox: %s would be readable by runs through %s, and this machine offers no mount namespace to hide it; move it", h, r)
 			}
 		}
@@ -312,10 +312,25 @@ func checkHidden(hidden []string, sp spec, canCover bool) error {
 	return nil
 }
 
-// within reports whether p is dir or inside it.
-func within(dir, p string) bool {
+// Within reports whether p is dir or inside it (as text: resolve links
+// first, RealPaths).
+func Within(dir, p string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && !filepath.IsAbs(rel)
+}
+
+// RealPaths returns paths absolute and with their links resolved (a path
+// that does not exist yet stays as given), without the empty ones: what
+// Policy.Hidden wants, computed once by the caller rather than at every
+// program start.
+func RealPaths(paths ...string) []string {
+	out := clean(paths)
+	for i, p := range out {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			out[i] = real
+		}
+	}
+	return out
 }
 
 func clean(paths []string) []string {

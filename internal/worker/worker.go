@@ -20,7 +20,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -121,7 +120,7 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 	if abs, err := filepath.Abs(cfg.WorkDir); err == nil {
 		// Checked before anything is made there.
 		for _, h := range cfg.Hidden {
-			if rel, err := filepath.Rel(h, abs); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+			if sandbox.Within(h, abs) {
 				return nil, fmt.Errorf("the work dir %s is inside %s, which runs must never see: choose a --work-dir outside the data dir", abs, h)
 			}
 		}

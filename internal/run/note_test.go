@@ -1,0 +1,30 @@
+package run
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// TestWorkerNote: a worker's note is its own text, kept in the history
+// and shown on the run page: bounded, and without control or bidi
+// characters.
+func TestWorkerNote(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{"plain", "sandboxed: Landlock ABI 7", "sandboxed: Landlock ABI 7"},
+		{"terminal escape", "ok\x1b]52;c;ZXZpbA==\x07", "ok ]52;c;ZXZpbA=="},
+		{"bidi override", "a\u202eb", "a b"},
+		{"newlines", "a\nb\r", "a b"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		if got := workerNote(tt.in); got != tt.want {
+			t.Errorf("%s: workerNote(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
+		}
+	}
+	long := workerNote(strings.Repeat("é", 10*MaxWorkerNote))
+	if n := utf8.RuneCountInString(long); n != MaxWorkerNote || !utf8.ValidString(long) || !strings.HasSuffix(long, "…") {
+		t.Errorf("a long note kept %d characters (valid %v)", n, utf8.ValidString(long))
+	}
+}
