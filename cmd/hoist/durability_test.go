@@ -23,6 +23,7 @@ type hoistProcess struct {
 	cmd    *exec.Cmd
 	url    string
 	stderr *simOutput
+	exited chan error // Wait's result, put back by whoever reads it
 }
 
 // buildHoist compiles the hoist binary into a temporary directory.
@@ -40,36 +41,7 @@ func buildHoist(t *testing.T) string {
 // stay queued) and waits until it serves.
 func startHoistBinary(t *testing.T, bin, dataDir string) *hoistProcess {
 	t.Helper()
-	p := &hoistProcess{stderr: &simOutput{}}
-	var stdout simOutput
-	p.cmd = exec.Command(bin, "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--worker-slots", "0")
-	p.cmd.Stdout, p.cmd.Stderr = &stdout, p.stderr
-	p.cmd.Env = append(os.Environ(), "HOIST_ENCRYPTION_KEY=")
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-exited
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if m := serverAt.FindStringSubmatch(stdout.String()); m != nil {
-			p.url = m[1]
-			return p
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("hoist server exited: %v\n%s", err, p.stderr.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hoist server did not start:\n%s", p.stderr.String())
-		}
-	}
+	return startHoistWith(t, bin, dataDir)
 }
 
 // call sends a JSON request and decodes the answer into out (may be nil).

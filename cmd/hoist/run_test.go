@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,11 +18,7 @@ import (
 // run with `hoist run list|show|logs --follow|confirm|discard|trigger`.
 func TestCLIRunLifecycle(t *testing.T) {
 	t.Parallel()
-	_, file, _, _ := runtime.Caller(0)
-	tofu := filepath.Join(filepath.Dir(file), "..", "..", ".tools", "bin", "tofu")
-	if _, err := os.Stat(tofu); err != nil {
-		t.Skip("no OpenTofu (run scripts/install-tofu.sh)")
-	}
+	tofu := tofuBinary(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	srv, err := app.Start(ctx, app.Config{DataDir: dir, Listen: "127.0.0.1:0", Getenv: func(string) string { return "" },

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,28 +61,34 @@ func (l *statusLog) get(name string) []string {
 	return slices.Clone(l.states[name])
 }
 
-// startHoistWith starts the binary like startHoistBinary, with extra flags.
+// startHoistWith starts the binary like startHoistBinary, with extra flags
+// (later flags win: "--worker-slots", "1" gives it embedded workers).
 func startHoistWith(t *testing.T, bin, dataDir string, extra ...string) *hoistProcess {
 	t.Helper()
-	p := &hoistProcess{stderr: &simOutput{}}
+	return startHoistEnv(t, bin, dataDir, nil, extra...)
+}
+
+// startHoistEnv is startHoistWith with extra environment variables.
+func startHoistEnv(t *testing.T, bin, dataDir string, env []string, extra ...string) *hoistProcess {
+	t.Helper()
+	p := &hoistProcess{stderr: &simOutput{}, exited: make(chan error, 1)}
 	var stdout simOutput
 	args := append([]string{"server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--worker-slots", "0"}, extra...)
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = &stdout, p.stderr
-	p.cmd.Env = append(os.Environ(), "HOIST_ENCRYPTION_KEY=")
+	p.cmd.Env = append(append(os.Environ(), "HOIST_ENCRYPTION_KEY="), env...)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- p.cmd.Wait() }()
+	go func() { p.exited <- p.cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
-		<-exited
+		p.exited <- <-p.exited
 	})
 	waitUntil(t, 30*time.Second, "hoist server to serve", func() bool {
 		select {
-		case err := <-exited:
-			exited <- err
+		case err := <-p.exited:
+			p.exited <- err
 			t.Fatalf("hoist server exited: %v\n%s", err, p.stderr.String())
 		default:
 		}
@@ -92,6 +99,21 @@ func startHoistWith(t *testing.T, bin, dataDir string, extra ...string) *hoistPr
 		return false
 	})
 	return p
+}
+
+// stop interrupts the server as Ctrl-C (or a service manager) would and
+// waits, bounded, until it has exited.
+func (p *hoistProcess) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("hoist server did not stop within 30s of SIGINT:\n%s", p.stderr.String())
+	}
 }
 
 // waitUntil polls cond every 20ms, failing the test after limit.

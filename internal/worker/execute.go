@@ -187,7 +187,7 @@ func (ex *execution) prepare(ctx context.Context, f folders, phase string, then 
 	if ex.project, err = workspace.OpenProject(f.src, ex.job.ProjectRoot); err != nil {
 		return err
 	}
-	if err := ex.project.WriteBackendOverride(ex.pool.cfg.StateURL + "/" + ex.job.StackID); err != nil {
+	if err := ex.project.WriteBackendOverride(); err != nil {
 		return fmt.Errorf("write backend override: %w", err)
 	}
 	if then != nil {
@@ -235,10 +235,16 @@ func (ex *execution) handOver(f folders) error {
 }
 
 // tofuVars are the run's own variables for tofu: the state backend's
-// credentials, the registry credential, the trust bundle, then the stack's
-// variables.
+// addresses and credentials, the registry credential, the trust bundle,
+// then the stack's variables (which may not name TF_HTTP_*).
 func (ex *execution) tofuVars(hoistDir string) ([]string, error) {
-	vars := []string{"TF_HTTP_USERNAME=" + ex.job.StateUser, "TF_HTTP_PASSWORD=" + ex.job.StateToken}
+	// The addresses are this worker's, given at every phase: a plan saved by
+	// one server is applied through whichever server applies it
+	// (WriteBackendOverride).
+	state := ex.pool.cfg.StateURL + "/" + ex.job.StackID
+	vars := []string{"TF_HTTP_ADDRESS=" + state, "TF_HTTP_LOCK_ADDRESS=" + state + "/lock",
+		"TF_HTTP_UNLOCK_ADDRESS=" + state + "/lock",
+		"TF_HTTP_USERNAME=" + ex.job.StateUser, "TF_HTTP_PASSWORD=" + ex.job.StateToken}
 	if host := ex.pool.cfg.RegistryHost; host != "" {
 		// Modules from Hoist's registry: the lease's credential, valid while
 		// the lease is, reading what the stack's space can read.

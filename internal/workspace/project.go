@@ -115,17 +115,17 @@ func (p *Project) ReadFile(name string, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// WriteBackendOverride points OpenTofu at the managed state of the stack
-// (the http backend; credentials come from TF_HTTP_USERNAME/PASSWORD in the
-// environment, never from a file). An override file replaces whatever
-// backend the code declares, so user code needs no backend block.
-func (p *Project) WriteBackendOverride(stateURL string) error {
-	q := func(s string) string { return fmt.Sprintf("%q", s) }
+// WriteBackendOverride points OpenTofu at the managed state (the http
+// backend). An override file replaces whatever backend the code declares,
+// so user code needs no backend block. The addresses and credentials come
+// from the environment (TF_HTTP_ADDRESS, TF_HTTP_LOCK_ADDRESS, …), never
+// from this file: a saved plan records the backend's configuration but not
+// what the environment supplied, so a confirmed plan is applied against the
+// state backend of whichever server or replica applies it, not against an
+// address (a loopback port) that died with the server that planned it.
+func (p *Project) WriteBackendOverride() error {
 	content := "# Written by Hoist: the stack's state is managed by Hoist.\n" +
 		"terraform {\n  backend \"http\" {\n" +
-		"    address        = " + q(stateURL) + "\n" +
-		"    lock_address   = " + q(stateURL+"/lock") + "\n" +
-		"    unlock_address = " + q(stateURL+"/lock") + "\n" +
 		"    lock_method    = \"POST\"\n    unlock_method  = \"DELETE\"\n" +
 		"    retry_max      = 3\n    retry_wait_min = 1\n    retry_wait_max = 5\n  }\n}\n"
 	return p.WriteFile(OverrideFile, []byte(content), 0o644)

@@ -226,7 +226,7 @@ func TestWritesNeverFollowLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.WriteBackendOverride("http://127.0.0.1:1/api/v1/state/web"); err != nil {
+	if err := p.WriteBackendOverride(); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.WriteFile("hoist.tfplan", []byte("plan"), 0o600); err != nil {
@@ -237,10 +237,14 @@ func TestWritesNeverFollowLinks(t *testing.T) {
 		t.Fatalf("a write went through a symlink: %q", b)
 	}
 	b, _ = os.ReadFile(filepath.Join(s.dest, OverrideFile))
-	for _, want := range []string{`backend "http"`, `address        = "http://127.0.0.1:1/api/v1/state/web"`, `lock_method    = "POST"`} {
+	for _, want := range []string{`backend "http"`, `lock_method    = "POST"`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("override lacks %s:\n%s", want, b)
 		}
+	}
+	// Addresses come from the environment: a saved plan must not carry them.
+	if strings.Contains(string(b), "address") {
+		t.Errorf("override names an address:\n%s", b)
 	}
 	// The run's code swaps the plan for a link to a file outside.
 	if err := os.Remove(filepath.Join(s.dest, "hoist.tfplan")); err != nil {
