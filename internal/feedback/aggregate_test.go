@@ -15,21 +15,27 @@ import (
 	"github.com/hoistdev/hoist/internal/stack"
 )
 
+// aggregate turns the integration's aggregate_statuses setting on.
+func (e *env) aggregate() {
+	e.t.Helper()
+	it, err := e.store.GetIntegration(e.ctx, integ)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	it.AggregateStatuses = true
+	if err := e.store.UpdateIntegration(e.ctx, it, audit.Entry{At: it.UpdatedAt, Actor: "test",
+		Action: "integration.update", ResourceType: "integration", ResourceID: integ}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // twentyStacks runs one push to main through twenty stacks of one
 // repository: 17 track main (TRACKED runs), 3 track prod (PROPOSED runs);
 // one stack's run fails; a module version is tagged on the same commit.
 func twentyStacks(t *testing.T, e *env, aggregate bool) string {
 	t.Helper()
 	if aggregate {
-		it, err := e.store.GetIntegration(e.ctx, integ)
-		if err != nil {
-			t.Fatal(err)
-		}
-		it.AggregateStatuses = true
-		if err := e.store.UpdateIntegration(e.ctx, it, audit.Entry{At: it.UpdatedAt, Actor: "test",
-			Action: "integration.update", ResourceType: "integration", ResourceID: integ}); err != nil {
-			t.Fatal(err)
-		}
+		e.aggregate()
 	}
 	e.start(e.store, feedback.DispatcherConfig{})
 	sha := e.push("main", "# v2\n")
@@ -108,10 +114,10 @@ func testTwentyStacksAggregated(t *testing.T, e *env) {
 		t.Fatalf("statuses %v, want %v", names, want)
 	}
 	sts := e.statuses(sha)
-	if got := current(t, sts, "hoist/tracked"); got.State != "failed" || got.Description != "17 runs: 1 failed, 16 success" {
+	if got := current(t, sts, "hoist/tracked"); got.State != "failed" || got.Description != "17 runs: 1 failed, 16 succeeded" {
 		t.Errorf("tracked: %+v", got)
 	}
-	if got := current(t, sts, "hoist/proposed"); got.State != "success" || got.Description != "3 runs: 3 success" {
+	if got := current(t, sts, "hoist/proposed"); got.State != "success" || got.Description != "3 runs: 3 succeeded" {
 		t.Errorf("proposed: %+v", got)
 	}
 }

@@ -56,19 +56,24 @@ func TestAggregate(t *testing.T) {
 		return out
 	}
 	tests := []struct {
-		states []string
-		want   string
+		states     []string
+		want, desc string
 	}{
-		{[]string{"pending", "pending"}, "pending"},
-		{[]string{"pending", "running"}, "running"},
-		{[]string{"success", "pending"}, "running"},
-		{[]string{"success", "running", "failed"}, "failed"},
-		{[]string{"success", "canceled"}, "canceled"},
-		{[]string{"success", "success"}, "success"},
+		{[]string{"pending", "pending"}, "pending", "Runs queued"},
+		{[]string{"pending", "running"}, "running", "Runs in progress"},
+		{[]string{"success", "pending"}, "running", "Runs in progress"},
+		{[]string{"waiting", "running"}, "running", "Runs in progress"},
+		{[]string{"success", "running", "failed"}, "failed", "3 runs: 1 failed, 1 running, 1 succeeded"},
+		{[]string{"success", "canceled"}, "canceled", "2 runs: 1 canceled, 1 succeeded"},
+		{[]string{"success", "success"}, "success", "2 runs: 2 succeeded"},
+		// Waiting for confirmation rests: GitLab may show it (success),
+		// and the next change replaces it.
+		{[]string{"success", "waiting", "success"}, "success", "3 runs: 1 waiting for confirmation, 2 succeeded"},
+		{[]string{"waiting"}, "success", "1 run: 1 waiting for confirmation"},
 	}
 	for _, tt := range tests {
-		if got, _ := Aggregate(members(tt.states...)); got != tt.want {
-			t.Errorf("Aggregate(%v) = %s, want %s", tt.states, got, tt.want)
+		if got, desc := Aggregate(members(tt.states...)); got != tt.want || desc != tt.desc {
+			t.Errorf("Aggregate(%v) = %s %q, want %s %q", tt.states, got, desc, tt.want, tt.desc)
 		}
 	}
 }

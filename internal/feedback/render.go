@@ -47,57 +47,6 @@ func Summary(d run.Delta) string {
 // hasChanges reports whether a plan changes anything.
 func hasChanges(d run.Delta) bool { return d.Add+d.Change+d.Destroy+d.Import > 0 }
 
-// statusState maps a run state to a commit status state.
-func statusState(s run.State) string {
-	switch s {
-	case run.Queued, run.Ready:
-		return "pending"
-	case run.Finished:
-		return "success"
-	case run.Failed:
-		return "failed"
-	case run.Discarded, run.Stopped, run.Canceled, run.Skipped:
-		return "canceled"
-	case "":
-		return ""
-	}
-	return "running"
-}
-
-// description is the commit status description of a run entering to.
-// note is why (the transition's note: a failure's reason).
-func description(r run.Run, to run.State, note string) string {
-	switch to {
-	case run.Queued, run.Ready:
-		return "Queued"
-	case run.Finished:
-		switch {
-		case !hasChanges(r.Delta):
-			return Summary(r.Delta) + " no changes"
-		case r.Type == run.Tracked:
-			return Summary(r.Delta) + " applied"
-		default:
-			return Summary(r.Delta) + " planned"
-		}
-	case run.Failed:
-		if note == "" {
-			return "Failed"
-		}
-		return "Failed: " + note
-	case run.Discarded, run.Stopped, run.Canceled, run.Skipped:
-		word := strings.ToUpper(string(to[:1])) + strings.ToLower(string(to[1:]))
-		// Only a cancellation's note says why in words for GitLab
-		// ("superseded by …"); the others name the Hoist principal.
-		if note != "" && to == run.Canceled {
-			return word + ": " + note
-		}
-		return word
-	case run.Unconfirmed:
-		return Summary(r.Delta) + " awaiting confirmation"
-	}
-	return "Running (" + strings.ToLower(strings.ReplaceAll(string(to), "_", " ")) + ")"
-}
-
 var stateIcons = map[string]string{"pending": "⏳", "running": "🔄", "success": "✅", "failed": "❌", "canceled": "⛔"}
 
 // noteBody renders the merge request note of a stack's proposed run.
@@ -105,7 +54,7 @@ func noteBody(r run.Run, to run.State, note, runURL string, res *Resources) stri
 	var b strings.Builder
 	state := statusState(to)
 	b.WriteString(noteMarker(r.StackID) + "\n")
-	fmt.Fprintf(&b, "### %s Hoist · stack `%s` · %s\n\n", stateIcons[state], r.StackID, description(r, to, note))
+	fmt.Fprintf(&b, "### %s Hoist · stack `%s` · %s\n\n", stateIcons[state], r.StackID, description(r, to, note, false))
 	fmt.Fprintf(&b, "Run [`%s`](%s) at commit `%s` — %s.\n", r.ID, runURL, shortSHA(r.CommitSHA), strings.ToLower(string(to)))
 	if to == run.Finished {
 		fmt.Fprintf(&b, "\n**Plan: %d to add, %d to change, %d to destroy.**\n", r.Delta.Add, r.Delta.Change, r.Delta.Destroy)

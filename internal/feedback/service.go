@@ -76,9 +76,9 @@ func (s *Service) RunURL(runID string) string { return s.cfg.PublicURL + "/runs/
 // records the transition, so both commit together.
 func (s *Service) OnRunTransition(ctx context.Context, tx *sql.Tx, r run.Run, from, to run.State, note string) error {
 	// Tasks are commands, not verdicts on a commit; and a move within one
-	// status class (PREPARING → PLANNING) changes nothing GitLab shows but,
+	// step (PREPARING → PLANNING) changes nothing GitLab shows but,
 	// perhaps, the deployment.
-	statusChanged := statusState(from) != statusState(to)
+	statusChanged := statusMoves(from, to)
 	if r.Type == run.Task || (!statusChanged && deploymentStatus(r, from, to) == "") {
 		return nil
 	}
@@ -143,8 +143,8 @@ func (s *Service) statusWrite(ctx context.Context, tx *sql.Tx, base Write, st st
 	w := base
 	w.Kind = KindStatus
 	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, Name: "hoist/" + st.ID, State: state,
-		Description: description(r, to, note), TargetURL: s.RunURL(r.ID)}
-	w.Rank = statusRank(state)
+		Description: description(r, to, note, st.Autodeploy), TargetURL: s.RunURL(r.ID)}
+	w.Rank = steps[to].rank
 	agg, err := s.cfg.Store.AggregateStatuses(ctx, tx, st.IntegrationID)
 	if err != nil {
 		return Write{}, fmt.Errorf("feedback for run %s: %w", r.ID, err)
@@ -155,7 +155,7 @@ func (s *Service) statusWrite(ctx context.Context, tx *sql.Tx, base Write, st st
 			name = AggregateTracked
 		}
 		members, err := s.cfg.Store.RecordCommitRun(ctx, tx, CommitRun{IntegrationID: st.IntegrationID,
-			Project: st.Repository, SHA: r.CommitSHA, Name: name, Member: st.ID, Ord: r.ID, State: state})
+			Project: st.Repository, SHA: r.CommitSHA, Name: name, Member: st.ID, Ord: r.ID, State: memberState(to)})
 		if err != nil {
 			return Write{}, err
 		}
@@ -182,7 +182,7 @@ func (s *Service) noteWrite(ctx context.Context, tx *sql.Tx, base Write, st stac
 		}
 	}
 	w := base
-	w.Kind, w.Key, w.Rank = KindNote, NoteKey(st.IntegrationID, st.Repository, r.MergeRequestIID, st.ID), statusRank(statusState(to))
+	w.Kind, w.Key, w.Rank = KindNote, NoteKey(st.IntegrationID, st.Repository, r.MergeRequestIID, st.ID), steps[to].rank
 	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, MergeRequestIID: r.MergeRequestIID,
 		StackID: st.ID, State: statusState(to), Body: noteBody(r, to, note, s.RunURL(r.ID), res)}
 	return w
@@ -232,34 +232,4 @@ func deploymentStatus(r run.Run, from, to run.State) string {
 		return "canceled"
 	}
 	return ""
-}
-
-// Aggregate combines the states of the members of an aggregated status,
-// worst first: any failure fails it; while any member is unfinished it is
-// running (pending while none has started); then canceled; else success.
-func Aggregate(members []CommitRun) (state, desc string) {
-	count := map[string]int{}
-	for _, m := range members {
-		count[m.State]++
-	}
-	n := len(members)
-	switch {
-	case count["failed"] > 0:
-		state = "failed"
-	case count["pending"] == n:
-		state = "pending"
-	case count["pending"]+count["running"] > 0:
-		state = "running"
-	case count["canceled"] > 0:
-		state = "canceled"
-	default:
-		state = "success"
-	}
-	var parts []string
-	for _, s := range []string{"failed", "running", "pending", "canceled", "success"} {
-		if count[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", count[s], s))
-		}
-	}
-	return state, fmt.Sprintf("%d runs: %s", n, strings.Join(parts, ", "))
 }
