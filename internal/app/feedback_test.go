@@ -3,6 +3,7 @@ package app_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,35 @@ func statusOf(t testing.TB, sim *gitlabsim.Server, sha, name string) gitlabsim.C
 	return gitlabsim.CommitStatus{}
 }
 
+// acceptedStatuses lists the statuses named name on sha, replaced ones
+// included, oldest first, as "state description".
+func acceptedStatuses(t testing.TB, sim *gitlabsim.Server, sha, name string) []string {
+	t.Helper()
+	sts, err := sim.CommitStatuses(runsProject, sha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, s := range sts {
+		if s.Name == name {
+			out = append(out, s.State+" "+s.Description)
+		}
+	}
+	return out
+}
+
+// transitionAt is when the run entered state, from its history.
+func transitionAt(t testing.TB, r runRun, state string) time.Time {
+	t.Helper()
+	for _, h := range r.History {
+		if h.State == state {
+			return h.At
+		}
+	}
+	t.Fatalf("run %s never was %s: %v", r.ID, state, r.states())
+	return time.Time{}
+}
+
 type runWrites struct {
 	ID           string `json:"id"`
 	GitLabWrites []struct {
@@ -57,8 +87,15 @@ func TestRunsWriteBackToGitLab(t *testing.T) {
 		ds, _ := h.sim.Deployments(runsProject)
 		return len(ds) == 1 && ds[0].Status == "running"
 	})
-	if st := statusOf(t, h.sim, sha, "hoist/web"); st.State != "running" || !strings.HasSuffix(st.TargetURL, "/runs/"+r.ID) {
+	// Issue 14: while it waits, GitLab shows the plan and that it waits,
+	// within a second of the transition.
+	const waiting = "Planned +1 ~0 -0, waiting for confirmation"
+	waitGitLab(t, "the waiting status", func() bool { return statusOf(t, h.sim, sha, "hoist/web").Description == waiting })
+	st := statusOf(t, h.sim, sha, "hoist/web")
+	if st.State != "success" || !strings.HasSuffix(st.TargetURL, "/runs/"+r.ID) || st.FinishedAt == nil {
 		t.Errorf("status while unconfirmed: %+v", st)
+	} else if at := transitionAt(t, r, "UNCONFIRMED"); st.FinishedAt.Sub(at) > time.Second {
+		t.Errorf("GitLab had the waiting status %s after the transition, want within 1s", st.FinishedAt.Sub(at))
 	}
 	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil)
 	h.waitState(r.ID, "FINISHED")
@@ -66,6 +103,13 @@ func TestRunsWriteBackToGitLab(t *testing.T) {
 		st := statusOf(t, h.sim, sha, "hoist/web")
 		return st.State == "success" && st.Description == "+1 ~0 -0 applied" && st.Ref == "main"
 	})
+	// What GitLab accepted, in order: the plan cycle's verdict was replaced
+	// by the apply cycle's; each cycle went pending → running → finished in
+	// place (the simulator refuses anything else, and a refusal would show
+	// as a failed write below).
+	if got := acceptedStatuses(t, h.sim, sha, "hoist/web"); !slices.Equal(got, []string{"success " + waiting, "success +1 ~0 -0 applied"}) {
+		t.Errorf("statuses on the commit: %q", got)
+	}
 	waitGitLab(t, "a successful deployment", func() bool {
 		ds, _ := h.sim.Deployments(runsProject)
 		return len(ds) == 1 && ds[0].Status == "success"
@@ -110,5 +154,17 @@ func TestRunsWriteBackToGitLab(t *testing.T) {
 	waitGitLab(t, "the merge request note", func() bool {
 		notes, _ := h.sim.Notes(runsProject, mr.IID)
 		return len(notes) == 1 && strings.Contains(notes[0].Body, p.ID) && strings.Contains(notes[0].Body, "terraform_data.hello")
+	})
+
+	// A discarded run says so.
+	sha3 := h.push("main", map[string]string{"infra/main.tf": infraTF("discard me")})
+	d := h.waitState(h.waitRunAt("web", sha3, "TRACKED").ID, "UNCONFIRMED")
+	waitGitLab(t, "the waiting status", func() bool {
+		return statusOf(t, h.sim, sha3, "hoist/web").Description == "Planned +0 ~1 -0, waiting for confirmation"
+	})
+	h.must(http.StatusOK, "POST", "/api/v1/runs/"+d.ID+"/discard", h.adminKey, nil)
+	waitGitLab(t, "the discarded status", func() bool {
+		st := statusOf(t, h.sim, sha3, "hoist/web")
+		return st.State == "canceled" && st.Description == "Discarded: the planned +0 ~1 -0 was not applied"
 	})
 }

@@ -46,7 +46,10 @@ type runRun struct {
 	BlockedBy string `json:"blocked_by"`
 	Error     string `json:"error"`
 	Delta     struct{ Add, Change, Destroy, Import int }
-	History   []struct{ State, Actor, Note string }
+	History   []struct {
+		State, Actor, Note string
+		At                 time.Time
+	}
 	Resources []struct{ Address, Action string }
 }
 

@@ -335,7 +335,7 @@ func TestDemoNewcomerFirstMinute(t *testing.T) {
 			return fmt.Errorf("statuses of %s: %+v", sha, sts)
 		}
 	}
-	eventually(t, deadline, "status of the tracked run", statusOf(tracked.CommitSHA, "hoist/"+demo.NetworkStack, "pending", "running"))
+	eventually(t, deadline, "status of the tracked run", statusOf(tracked.CommitSHA, "hoist/"+demo.NetworkStack, "success")) // planned, waiting for confirmation
 	eventually(t, deadline, "status of the proposed run", statusOf(proposed.CommitSHA, "hoist/"+demo.AppStack, "success"))
 	eventually(t, deadline, "merge request note", func() error {
 		var notes []struct{ Body string }
