@@ -16,14 +16,13 @@ import (
 
 // call is one REST request being served.
 type call struct {
-	s      *Server
-	w      http.ResponseWriter
-	r      *http.Request
-	params map[string]string
-	user   *User // nil when anonymous; a copy
-	token  *Token
-	body   map[string]any
-	base   string // the simulator's base URL, for Link headers
+	s     *Server
+	w     http.ResponseWriter
+	r     *http.Request // path parameters: r.PathValue
+	user  *User         // nil when anonymous; a copy
+	token *Token
+	body  map[string]any
+	base  string // the simulator's base URL, for Link headers
 }
 
 func tokenFromRequest(r *http.Request) string {
@@ -197,7 +196,7 @@ func (c *call) boolParam(name string, def bool) bool {
 
 // intParam reads an integer path or request parameter; -1 when invalid.
 func (c *call) pathInt(name string) int {
-	n, err := strconv.Atoi(c.params[name])
+	n, err := strconv.Atoi(c.r.PathValue(name))
 	if err != nil {
 		return -1
 	}
@@ -210,7 +209,7 @@ func (c *call) project(minLevel int) (Project, error) {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.st.projectByRef(c.params["id"])
+	p, err := s.st.projectByRef(c.r.PathValue("id"))
 	if err != nil || !s.st.canSee(c.user, p) {
 		return Project{}, notFound("Project")
 	}

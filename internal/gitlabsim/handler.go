@@ -36,7 +36,7 @@ func (s *Server) buildHandler() http.Handler {
 		}
 		switch {
 		case strings.HasPrefix(path, "/api/v4/"):
-			s.serveAPI(api, w, r)
+			api.ServeHTTP(w, r)
 		case strings.Contains(path, ".git/"):
 			git.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), pusherKey{}, s.basicAuthUser(r))))
 		case path == "/-/health" || path == "/-/readiness" || path == "/-/liveness":

@@ -9,42 +9,48 @@ import (
 	"github.com/hoistdev/hoist/internal/gitlabsim/gitrepo"
 )
 
-func (s *Server) restRoutes() *router {
-	rt := &router{}
-	const proj = "/api/v4/projects/:id"
+// restRoutes is GitLab's REST API as far as the simulator serves it. A
+// wildcard matches one segment of the escaped path, so an {id} of
+// "group%2Fproject" stays one segment and reads back decoded.
+func (s *Server) restRoutes() *http.ServeMux {
+	mux := http.NewServeMux()
+	rt := apiRoutes{s: s, mux: mux}
+	const proj = "/api/v4/projects/{id}"
 	rt.handle("GET", "/api/v4/personal_access_tokens/self", s.getTokenSelf)
 	rt.handle("GET", "/api/v4/user", s.getUser)
 	rt.handle("GET", proj, s.getProject)
-	rt.handle("GET", proj+"/members/all/:user_id", s.getMemberAll)
+	rt.handle("GET", proj+"/members/all/{user_id}", s.getMemberAll)
 	rt.handle("GET", proj+"/repository/branches", s.listBranches)
-	rt.handle("GET", proj+"/repository/branches/:branch", s.getBranch)
-	rt.handle("GET", proj+"/repository/commits/:sha", s.getCommit)
-	rt.handle("GET", proj+"/repository/commits/:sha/statuses", s.listStatuses)
+	rt.handle("GET", proj+"/repository/branches/{branch}", s.getBranch)
+	rt.handle("GET", proj+"/repository/commits/{sha}", s.getCommit)
+	rt.handle("GET", proj+"/repository/commits/{sha}/statuses", s.listStatuses)
 	rt.handle("GET", proj+"/repository/compare", s.compare)
 	rt.handle("GET", proj+"/merge_requests", s.listMRs)
-	rt.handle("GET", proj+"/merge_requests/:iid", s.getMR)
-	rt.handle("GET", proj+"/merge_requests/:iid/diffs", s.listMRDiffs)
-	rt.handle("GET", proj+"/merge_requests/:iid/notes", s.listNotes)
-	rt.handle("POST", proj+"/merge_requests/:iid/notes", s.createNote)
-	rt.handle("GET", proj+"/merge_requests/:iid/notes/:note_id", s.getNote)
-	rt.handle("PUT", proj+"/merge_requests/:iid/notes/:note_id", s.updateNote)
-	rt.handle("DELETE", proj+"/merge_requests/:iid/notes/:note_id", s.deleteNote)
-	rt.handle("POST", proj+"/statuses/:sha", s.postStatus)
+	rt.handle("GET", proj+"/merge_requests/{iid}", s.getMR)
+	rt.handle("GET", proj+"/merge_requests/{iid}/diffs", s.listMRDiffs)
+	rt.handle("GET", proj+"/merge_requests/{iid}/notes", s.listNotes)
+	rt.handle("POST", proj+"/merge_requests/{iid}/notes", s.createNote)
+	rt.handle("GET", proj+"/merge_requests/{iid}/notes/{note_id}", s.getNote)
+	rt.handle("PUT", proj+"/merge_requests/{iid}/notes/{note_id}", s.updateNote)
+	rt.handle("DELETE", proj+"/merge_requests/{iid}/notes/{note_id}", s.deleteNote)
+	rt.handle("POST", proj+"/statuses/{sha}", s.postStatus)
 	rt.handle("GET", proj+"/environments", s.listEnvironments)
 	rt.handle("POST", proj+"/environments", s.createEnvironment)
-	rt.handle("GET", proj+"/environments/:env_id", s.getEnvironment)
+	rt.handle("GET", proj+"/environments/{env_id}", s.getEnvironment)
 	rt.handle("GET", proj+"/deployments", s.listDeployments)
 	rt.handle("POST", proj+"/deployments", s.createDeployment)
-	rt.handle("GET", proj+"/deployments/:deployment_id", s.getDeployment)
-	rt.handle("PUT", proj+"/deployments/:deployment_id", s.updateDeployment)
+	rt.handle("GET", proj+"/deployments/{deployment_id}", s.getDeployment)
+	rt.handle("PUT", proj+"/deployments/{deployment_id}", s.updateDeployment)
 	rt.handle("GET", proj+"/hooks", s.listHooks)
 	rt.handle("POST", proj+"/hooks", s.createHook)
-	rt.handle("GET", proj+"/hooks/:hook_id", s.getHook)
-	rt.handle("PUT", proj+"/hooks/:hook_id", s.editHook)
-	rt.handle("DELETE", proj+"/hooks/:hook_id", s.deleteHook)
-	// Last: archive, archive.tar.gz, archive.zip, ... share one segment.
-	rt.handle("GET", proj+"/repository/:archive", s.archive)
-	return rt
+	rt.handle("GET", proj+"/hooks/{hook_id}", s.getHook)
+	rt.handle("PUT", proj+"/hooks/{hook_id}", s.editHook)
+	rt.handle("DELETE", proj+"/hooks/{hook_id}", s.deleteHook)
+	// archive, archive.tar.gz, archive.zip, ... share one segment; the
+	// literal segments above are more specific and win.
+	rt.handle("GET", proj+"/repository/{archive}", s.archive)
+	mux.HandleFunc("/api/v4/", rt.unknown)
+	return mux
 }
 
 func (s *Server) getTokenSelf(c *call) error {
@@ -82,7 +88,7 @@ func (s *Server) getProject(c *call) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.st.projectByRef(c.params["id"])
+	p, err := s.st.projectByRef(c.r.PathValue("id"))
 	if err != nil {
 		return notFound("Project")
 	}
@@ -179,7 +185,7 @@ func (s *Server) getBranch(c *call) error {
 	if err != nil {
 		return err
 	}
-	b, err := repo.Branch(c.r.Context(), c.params["branch"])
+	b, err := repo.Branch(c.r.Context(), c.r.PathValue("branch"))
 	if err != nil {
 		if errors.Is(err, gitrepo.ErrBranchNotFound) || errors.Is(err, gitrepo.ErrInvalid) {
 			return notFound("Branch")
@@ -198,7 +204,7 @@ func (s *Server) getCommit(c *call) error {
 	if err != nil {
 		return err
 	}
-	commit, err := repo.GetCommit(c.r.Context(), c.params["sha"])
+	commit, err := repo.GetCommit(c.r.Context(), c.r.PathValue("sha"))
 	if err != nil {
 		if isNotFound(err) {
 			return notFound("Commit")
@@ -273,7 +279,7 @@ var archiveTypes = map[string]string{
 // archive serves repository/archive[.format]?sha=&path=. The single top
 // folder is <project>-<sha>/.
 func (s *Server) archive(c *call) error {
-	seg := c.params["archive"]
+	seg := c.r.PathValue("archive")
 	format, ok := strings.CutPrefix(seg, "archive")
 	if !ok || (format != "" && !strings.HasPrefix(format, ".")) {
 		return notFound("")

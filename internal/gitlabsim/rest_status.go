@@ -94,7 +94,7 @@ func (s *Server) postStatus(c *call) error {
 		return err
 	}
 	ctx := c.r.Context()
-	commit, err := repo.GetCommit(ctx, c.params["sha"])
+	commit, err := repo.GetCommit(ctx, c.r.PathValue("sha"))
 	if err != nil {
 		return notFound("Commit")
 	}
@@ -210,7 +210,7 @@ func (s *Server) listStatuses(c *call) error {
 	if err != nil {
 		return err
 	}
-	commit, err := repo.GetCommit(c.r.Context(), c.params["sha"])
+	commit, err := repo.GetCommit(c.r.Context(), c.r.PathValue("sha"))
 	if err != nil {
 		return notFound("Commit")
 	}

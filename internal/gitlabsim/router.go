@@ -5,88 +5,38 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 )
 
 // apiHandler serves one REST route; a returned *apiError is rendered as
 // GitLab renders it, any other error as a 500.
 type apiHandler func(c *call) error
 
-type route struct {
-	method string
-	segs   []string
-	h      apiHandler
+// apiRoutes registers REST handlers on a ServeMux.
+type apiRoutes struct {
+	s   *Server
+	mux *http.ServeMux
 }
 
-// router matches on path segments split from the escaped path, so an :id of
-// "group%2Fproject" stays one segment (http.ServeMux would decode %2F).
-type router struct{ routes []route }
-
-func (rt *router) handle(method, pattern string, h apiHandler) {
-	rt.routes = append(rt.routes, route{method: method, segs: strings.Split(strings.Trim(pattern, "/"), "/"), h: h})
+func (rt apiRoutes) handle(method, pattern string, h apiHandler) {
+	rt.mux.HandleFunc(method+" "+pattern, func(w http.ResponseWriter, r *http.Request) { rt.s.serveAPI(h, w, r) })
 }
 
-func splitPath(r *http.Request) ([]string, error) {
-	raw := strings.Trim(r.URL.EscapedPath(), "/")
-	segs := strings.Split(raw, "/")
-	for i, s := range segs {
-		u, err := url.PathUnescape(s)
-		if err != nil {
-			return nil, err
-		}
-		segs[i] = u
-	}
-	return segs, nil
-}
-
-// match finds the route for method and segments. found reports whether the
-// path matched some route (with another method when h is nil).
-func (rt *router) match(method string, segs []string) (h apiHandler, params map[string]string, found bool) {
-	for _, r := range rt.routes {
-		if len(r.segs) != len(segs) {
-			continue
-		}
-		p := map[string]string{}
-		ok := true
-		for i, s := range r.segs {
-			switch {
-			case strings.HasPrefix(s, ":"):
-				p[s[1:]] = segs[i]
-			case s != segs[i]:
-				ok = false
-			}
-			if !ok {
-				break
-			}
-		}
-		if !ok {
-			continue
-		}
-		found = true
-		if r.method == method || (method == http.MethodHead && r.method == http.MethodGet) {
-			return r.h, p, true
-		}
-	}
-	return nil, nil, found
-}
-
-func (s *Server) serveAPI(rt *router, w http.ResponseWriter, r *http.Request) {
-	segs, err := splitPath(r)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid path"})
-		return
-	}
-	h, params, found := rt.match(r.Method, segs)
-	if h == nil {
-		if found {
+// unknown answers what no route serves as GitLab does: 405 when the path
+// is served for another method, else 404.
+func (rt apiRoutes) unknown(w http.ResponseWriter, r *http.Request) {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := rt.mux.Handler(probe); pattern != "/api/v4/" {
 			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "405 Method Not Allowed"})
 			return
 		}
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
-		return
 	}
-	c := &call{s: s, w: w, r: r, params: params, base: s.URL()}
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
+}
+
+func (s *Server) serveAPI(h apiHandler, w http.ResponseWriter, r *http.Request) {
+	c := &call{s: s, w: w, r: r, base: s.URL()}
 	if c.base == "" {
 		c.base = "http://" + r.Host
 	}
