@@ -2,7 +2,9 @@
 // backed by real bare Git repositories on disk, that speaks a subset of
 // GitLab's REST v4 API, serves Git over smart HTTP, delivers GitLab's
 // webhooks, and injects faults. Hoist's tests, benchmarks and demo run
-// against it; production code never imports it.
+// against it; of the program, only the demo (internal/demo) and the CLI's
+// `hoist gitlab-sim` import it — the server never talks to it but through
+// GitLab's API, like to any GitLab.
 //
 // Tests drive it in-process through the Go API on *Server (CreateUser,
 // CreateProject, Push, CreateMergeRequest, AddFault, ...); the same
