@@ -1,5 +1,6 @@
 // Package sqlstore is the database/sql implementation of every Hoist store
-// interface (space.Store, identity.Store, integration.Store, audit.Store),
+// interface (the Store interfaces of space, identity, integration, audit,
+// stack, module, run, state, webhook, feedback, jobqueue, session, …),
 // written once in portable SQL. The sqlite and postgres packages open a
 // database, supply a Dialect for the few places where the two differ, and
 // embed their migrations.
