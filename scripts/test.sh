@@ -45,8 +45,18 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 staticcheck ./...
+# go.mod and go.sum say exactly what the code imports.
+if ! go mod tidy -diff; then
+  echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1
+fi
 
 step "test"
 # The slowest package takes about a minute on a loaded 2-core machine; a
 # hung test fails its package (with every goroutine's stack) after 5.
 go test -count=1 -timeout 5m ./...
+
+step "race"
+# The packages whose work is concurrent (queue, intake, write-back, agents,
+# scheduler, workers), again under the race detector.
+go test -race -count=1 -timeout 10m ./internal/jobqueue/... ./internal/webhook/... ./internal/feedback/... \
+  ./internal/vcsagent/... ./internal/run/... ./internal/worker/...
