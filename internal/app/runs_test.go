@@ -48,6 +48,9 @@ type runRun struct {
 	Delta     struct{ Add, Change, Destroy, Import int }
 	History   []struct{ State, Actor, Note string }
 	Resources []struct{ Address, Action string }
+	// What executed the run.
+	Tool        string `json:"tool"`
+	ToolVersion string `json:"tool_version"`
 }
 
 func (r runRun) states() []string {
