@@ -101,6 +101,9 @@ func printRun(e *env, cf *clientFlags, r *apiclient.Run) error {
 	if r.BlockedBy != "" {
 		rows = append(rows, kv{"Blocked by", r.BlockedBy})
 	}
+	if r.ToolVersion != "" {
+		rows = append(rows, kv{"Tool", r.Tool + " " + r.ToolVersion})
+	}
 	if r.Error != "" {
 		rows = append(rows, kv{"Error", r.Error})
 	}

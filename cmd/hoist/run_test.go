@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,9 @@ func TestCLIRunLifecycle(t *testing.T) {
 		}
 		return false
 	})
-	if out := h.ok(h.adminKey, "run", "show", id); !strings.Contains(out, "create terraform_data.x") || !strings.Contains(out, "+1 ~0 -0") {
+	out := h.ok(h.adminKey, "run", "show", id)
+	if !strings.Contains(out, "create terraform_data.x") || !strings.Contains(out, "+1 ~0 -0") ||
+		!regexp.MustCompile(`(?m)^Tool: +opentofu [0-9]+\.[0-9]+\.[0-9]+`).MatchString(out) { // what executed it (issue 14)
 		t.Fatalf("run show:\n%s", out)
 	}
 	h.fails(apperr.Conflict, h.adminKey, "run", "stop", id)

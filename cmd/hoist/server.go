@@ -46,7 +46,8 @@ func (b *byteSize) Set(v string) error {
 
 // runServer is `hoist server [--data-dir DIR] [--listen ADDR] [--public-url
 // URL] [--database-url URL] [--allow-gitlab-host HOST]... [--tls-cert FILE
-// --tls-key FILE] [--max-gitlab-response SIZE] [--max-archive-size SIZE]`:
+// --tls-key FILE] [--max-gitlab-response SIZE] [--max-archive-size SIZE]
+// [--tofu-path FILE] [--tools-dir DIR] [--work-dir DIR] …`:
 // the Hoist server, until ctx ends (SIGINT/SIGTERM), then a graceful
 // shutdown.
 func runServer(ctx context.Context, e *env, args []string) error {
@@ -59,7 +60,8 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate `FILE` (OpenTofu reaches the module registry only over HTTPS)")
 	tlsKey := fs.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
 	workerSlots := fs.Int("worker-slots", app.DefaultWorkerSlots, "runs the embedded worker pool executes at once (0: no embedded workers)")
-	tofuPath := fs.String("tofu-path", "", "the OpenTofu binary runs use (default: tofu on PATH)")
+	tofuPath := fs.String("tofu-path", "", "the OpenTofu binary of stacks that pin no tool_version (default: tofu on PATH)")
+	toolsDir := fs.String("tools-dir", "", "folder of the tool versions stacks may pin: opentofu/<version>/tofu, terraform/<version>/terraform (default: none; stacks run the default OpenTofu)")
 	workDir := fs.String("work-dir", "", "folder for the embedded workers' run workspaces, outside the data dir (default: hoist-work-<uid> in the system temp folder)")
 	unsafeRuns := fs.Bool("unsafe-unsandboxed-runs", false, "where runs cannot be sandboxed (no Landlock), run them anyway: repository code can then read the server's secrets (docs/security.md)")
 	maxEntries := fs.Int("max-archive-entries", 0, "cap on the files, folders and links of a run's source archive (default 100000)")
@@ -91,7 +93,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	srv, err := app.Start(ctx, app.Config{
 		DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, DatabaseURL: *databaseURL,
 		AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
-		WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath, GitLabWriteLease: *writeLease,
+		WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath, ToolsDir: *toolsDir, GitLabWriteLease: *writeLease,
 		WorkDir: *workDir, UnsafeUnsandboxedRuns: *unsafeRuns, MaxArchiveEntries: *maxEntries,
 		MaxGitLabResponseBytes: int64(maxResponse), MaxArchiveBytes: int64(maxArchive),
 	})

@@ -90,3 +90,23 @@ func TestServerCommandUsage(t *testing.T) {
 		t.Errorf("mysql URL: %v", err)
 	}
 }
+
+// TestToolsDirFlag: a tools folder that is not there stops `hoist server`
+// and `hoist worker` at start, naming it absolute however it was given.
+func TestToolsDirFlag(t *testing.T) {
+	t.Parallel()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(wd, "no-such-tools")
+	for _, args := range [][]string{
+		{"server", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--tools-dir", "no-such-tools"},
+		{"worker", "--server", "http://127.0.0.1:1", "--pool-token", "x", "--tools-dir", "no-such-tools"},
+	} {
+		_, _, err := runLocal(t, "", map[string]string{}, args...)
+		if err == nil || !strings.Contains(err.Error(), "tools dir "+missing) {
+			t.Errorf("hoist %s: err = %v, want it to name %s", strings.Join(args, " "), err, missing)
+		}
+	}
+}

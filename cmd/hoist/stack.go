@@ -26,7 +26,7 @@ type stackFields struct {
 	name, space, integration, repository, branch, projectRoot string
 	description, descFile, tool, toolVersion, workerPool      string
 	globs, labels                                             listFlag
-	autodeploy, allowForkMRs, gitCheckout                     bool
+	autodeploy, allowForkMRs                                  bool
 }
 
 func addStackFlags(fs *flag.FlagSet, f *stackFields) {
@@ -41,16 +41,15 @@ func addStackFlags(fs *flag.FlagSet, f *stackFields) {
 	fs.BoolVar(&f.autodeploy, "autodeploy", false, "apply tracked runs without waiting for confirmation")
 	fs.StringVar(&f.description, "description", "", "markdown description")
 	fs.StringVar(&f.descFile, "description-file", "", "read the description from `FILE`")
-	fs.StringVar(&f.tool, "tool", "", "opentofu (default) or terraform")
-	fs.StringVar(&f.toolVersion, "tool-version", "", "version of the tool, e.g. 1.9.0")
+	fs.StringVar(&f.tool, "tool", "", "opentofu (default) or terraform (terraform needs --tool-version)")
+	fs.StringVar(&f.toolVersion, "tool-version", "", "pin a version of the server's tools folder, e.g. 1.10.6 (default: the workers' default OpenTofu)")
 	fs.StringVar(&f.workerPool, "worker-pool", "", "worker pool the runs go to (default: embedded)")
 	fs.BoolVar(&f.allowForkMRs, "allow-fork-mrs", false, "let merge requests from forks trigger proposed runs")
-	fs.BoolVar(&f.gitCheckout, "git-checkout", false, "fetch the source with git clone instead of GitLab's archive API")
 }
 
 const stackCreateSynopsis = "--name N --space S --repository NAMESPACE/PROJECT --branch B [--integration I] " +
 	"[--project-root DIR] [--glob G]... [--label L]... [--autodeploy] [--description D | --description-file F] " +
-	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs] [--git-checkout]"
+	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs]"
 
 func stackCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "stack create", stackCreateSynopsis)
@@ -77,7 +76,7 @@ func stackCreate(ctx context.Context, e *env, args []string) error {
 		Name: f.name, Space: f.space, Integration: f.integration, Repository: f.repository, Branch: f.branch,
 		ProjectRoot: f.projectRoot, AdditionalProjectGlobs: f.globs, Labels: f.labels, Autodeploy: f.autodeploy,
 		Description: desc, Tool: f.tool, ToolVersion: f.toolVersion, WorkerPool: f.workerPool,
-		AllowForkMRs: f.allowForkMRs, GitCheckout: f.gitCheckout})
+		AllowForkMRs: f.allowForkMRs})
 	if err != nil {
 		return err
 	}
@@ -119,7 +118,7 @@ func stackShow(ctx context.Context, e *env, args []string) error {
 
 const stackUpdateSynopsis = "ID [--name N] [--space S] [--integration I] [--repository R] [--branch B] [--project-root DIR] " +
 	"[--glob G... | --clear-globs] [--label L... | --clear-labels] [--autodeploy[=false]] [--description D | --description-file F] " +
-	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]] [--git-checkout[=false]]"
+	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]]"
 
 func stackUpdate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "stack update", stackUpdateSynopsis)
@@ -168,7 +167,7 @@ func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLa
 	for flagName, dst := range map[string]struct {
 		v   *bool
 		out **bool
-	}{"autodeploy": {&f.autodeploy, &in.Autodeploy}, "allow-fork-mrs": {&f.allowForkMRs, &in.AllowForkMRs}, "git-checkout": {&f.gitCheckout, &in.GitCheckout}} {
+	}{"autodeploy": {&f.autodeploy, &in.Autodeploy}, "allow-fork-mrs": {&f.allowForkMRs, &in.AllowForkMRs}} {
 		if set[flagName] {
 			*dst.out = dst.v
 		}
@@ -240,6 +239,15 @@ func shortSHA(c *apiclient.TrackedCommit) string {
 	return c.SHA
 }
 
+// stackTool is the stack's tool and pinned version, or what runs it
+// without one.
+func stackTool(st apiclient.Stack) string {
+	if st.ToolVersion == "" {
+		return st.Tool + " (the workers' default version)"
+	}
+	return st.Tool + " " + st.ToolVersion
+}
+
 func printStack(e *env, cf *clientFlags, st *apiclient.Stack) error {
 	warn(e, st.Warnings)
 	if cf.json() {
@@ -263,10 +271,9 @@ func printStack(e *env, cf *clientFlags, st *apiclient.Stack) error {
 		{"Globs", joinOrDash(st.AdditionalProjectGlobs)},
 		{"Labels", joinOrDash(st.Labels)},
 		{"Autodeploy", yesNo(st.Autodeploy)},
-		{"Tool", st.Tool + " " + orDash(st.ToolVersion)},
+		{"Tool", stackTool(*st)},
 		{"Worker pool", st.WorkerPool},
 		{"Fork MRs", yesNo(st.AllowForkMRs)},
-		{"Git checkout", yesNo(st.GitCheckout)},
 		{"Tracked commit", tracked},
 		{"Created", fmtTime(st.CreatedAt)},
 		{"Updated", fmtTime(st.UpdatedAt)},

@@ -61,14 +61,33 @@ func TestCLIStackRoundTrip(t *testing.T) {
 	}
 
 	var st stackOut
-	h.jsonOut(&st, admin, "stack", "update", "prod", "--autodeploy", "--clear-globs", "--label", "x", "--tool", "terraform", "--name", "Production")
+	h.jsonOut(&st, admin, "stack", "update", "prod", "--autodeploy", "--clear-globs", "--label", "x", "--name", "Production")
 	if st.ID != "prod" || st.Name != "Production" || !st.Autodeploy || len(st.AdditionalProjectGlobs) != 0 ||
-		strings.Join(st.Labels, ",") != "x" || st.Tool != "terraform" || st.ProjectRoot != "prod" {
+		strings.Join(st.Labels, ",") != "x" || st.Tool != "opentofu" || st.ProjectRoot != "prod" {
 		t.Errorf("after update: %+v", st)
 	}
 	h.jsonOut(&st, admin, "stack", "update", "prod", "--autodeploy=false")
-	if st.Autodeploy || st.Tool != "terraform" {
+	if st.Autodeploy || st.Tool != "opentofu" {
 		t.Errorf("--autodeploy=false: %+v", st)
+	}
+	// Issue 14: what no run would honour is refused, saying what there is
+	// (this server has no tools folder).
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tool", "terraform", "--tool-version", "1.5.7"}, "tool_version: Terraform 1.5.7: this server has no tools folder"},
+		{[]string{"--tool", "terraform"}, "tool: Terraform needs a tool_version from the server's tools folder"},
+		{[]string{"--tool-version", "1.10.6"}, "available: none"},
+	} {
+		err := h.fails(apperr.Invalid, admin, append([]string{"stack", "update", "prod"}, tt.args...)...)
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("stack update %v: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	if out := h.ok(admin, "stack", "show", "prod"); !strings.Contains(out, "opentofu (the workers' default version)") ||
+		strings.Contains(out, "Git checkout") {
+		t.Errorf("show after refused updates:\n%s", out)
 	}
 	err := h.fails(apperr.Invalid, admin, "stack", "update", "prod", "--branch", "nope")
 	if !strings.Contains(err.Error(), `branch "nope" does not exist in acme/infra`) {
@@ -100,11 +119,25 @@ func TestCLIStackUsageErrors(t *testing.T) {
 		{"stack", "update", "prod"},
 		{"stack", "update", "prod", "--glob", "a/**", "--clear-globs"},
 		{"stack", "show"},
+		// Not supported yet (docs/runs.md): no longer offered (issue 14).
+		{"stack", "create", "--name", "x", "--space", "s", "--repository", "a/b", "--branch", "main", "--git-checkout"},
+		{"stack", "update", "prod", "--git-checkout"},
 	} {
 		_, _, err := runLocal(t, "", env, args...)
 		var u usageError
 		if !asUsage(err, &u) {
 			t.Errorf("hoist %s: err = %v, want a usage error", strings.Join(args, " "), err)
+		}
+	}
+}
+
+// TestCLIStackHelp: the help offers only what runs honour.
+func TestCLIStackHelp(t *testing.T) {
+	t.Parallel()
+	for _, sub := range []string{"create", "update"} {
+		_, stderr, err := runLocal(t, "", map[string]string{}, "stack", sub, "-h")
+		if err != nil || !strings.Contains(stderr, "-tool-version") || strings.Contains(stderr, "git-checkout") {
+			t.Errorf("stack %s -h: %v\n%s", sub, err, stderr)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/sandbox"
 	"github.com/hoistdev/hoist/internal/worker"
 	"github.com/hoistdev/hoist/internal/workspace"
@@ -26,7 +27,8 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	tokenFile := fs.String("pool-token-file", "", "read the pool token from `FILE` (- for stdin)")
 	tokenEnv := fs.String("pool-token-env", "", "read the pool token from the environment variable `NAME` (default HOIST_POOL_TOKEN)")
 	slots := fs.Int("slots", 2, "how many runs to execute at once")
-	tofuPath := fs.String("tofu-path", "", "the OpenTofu binary (default: tofu on PATH)")
+	tofuPath := fs.String("tofu-path", "", "the OpenTofu binary of stacks that pin no tool_version (default: tofu on PATH)")
+	toolsDir := fs.String("tools-dir", "", "folder of the tool versions stacks may pin: opentofu/<version>/tofu, terraform/<version>/terraform (default: none)")
 	workDir := fs.String("work-dir", "", "folder for run workspaces (default: hoist-work-<uid> in the system temp folder)")
 	unsafeRuns := fs.Bool("unsafe-unsandboxed-runs", false, "where runs cannot be sandboxed (no Landlock), run them anyway: repository code can then read this machine's files (docs/security.md)")
 	maxEntries := fs.Int("max-archive-entries", 0, "cap on the files, folders and links of a run's source archive (default 100000)")
@@ -62,10 +64,15 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 		host, _ := os.Hostname()
 		*id = "worker@" + host
 	}
+	// Once, here: runs execute in other folders, and the sandbox starts
+	// only absolute programs.
+	if err := app.AbsPaths(tofuPath, workDir, toolsDir); err != nil {
+		return err
+	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	base := strings.TrimRight(*server, "/")
 	pool, err := worker.Start(ctx, worker.Config{Server: &worker.Client{BaseURL: base, PoolToken: secret}, ID: *id, Slots: *slots,
-		TofuPath: *tofuPath, StateURL: base + "/api/v1/state", WorkDir: *workDir, Getenv: e.getenv, Logger: logger,
+		TofuPath: *tofuPath, ToolsDir: *toolsDir, StateURL: base + "/api/v1/state", WorkDir: *workDir, Getenv: e.getenv, Logger: logger,
 		LeaseWait: 30 * time.Second, Sandbox: worker.NewSandbox(ctx, *tofuPath, e.getenv, *unsafeRuns),
 		Limits: workspace.Limits{MaxBytes: int64(maxArchive), MaxEntries: *maxEntries}, Hidden: workerHidden(*tokenFile)})
 	if err != nil {

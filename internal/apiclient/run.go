@@ -28,6 +28,8 @@ type Run struct {
 	BlockedBy       string       `json:"blocked_by,omitempty"`
 	Resources       []Resource   `json:"resources"`
 	Error           string       `json:"error,omitempty"`
+	Tool            string       `json:"tool,omitempty"`
+	ToolVersion     string       `json:"tool_version,omitempty"`
 	CreatedAt       time.Time    `json:"created_at"`
 	UpdatedAt       time.Time    `json:"updated_at"`
 }

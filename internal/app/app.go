@@ -29,6 +29,7 @@ import (
 	"github.com/hoistdev/hoist/internal/store/postgres"
 	"github.com/hoistdev/hoist/internal/store/sqlite"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
+	"github.com/hoistdev/hoist/internal/toolchain"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 	"github.com/hoistdev/hoist/internal/vcsagent"
 	"github.com/hoistdev/hoist/internal/vcsagent/tunnel"
@@ -65,7 +66,12 @@ type Config struct {
 	// WorkerSlots is how many runs the embedded pool executes at once
 	// (0: DefaultWorkerSlots; negative: no embedded workers).
 	WorkerSlots int
-	TofuPath    string // the OpenTofu binary; "" looks for tofu on PATH
+	TofuPath    string // the default OpenTofu binary; "" looks for tofu on PATH
+	// ToolsDir is the operator's tools folder (--tools-dir): the versions
+	// stacks may pin, opentofu/<version>/tofu and
+	// terraform/<version>/terraform. "" lets stacks run only the default
+	// OpenTofu.
+	ToolsDir string
 	// WorkDir holds the embedded workers' run workspaces, outside the data
 	// dir (default: worker.DefaultWorkDir, in the system temp folder).
 	WorkDir string
@@ -121,7 +127,10 @@ type Server struct {
 // Start opens the store, bootstraps an empty database, and serves the API on
 // cfg.Listen until Close. It returns once the server accepts connections.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
-	cfg = withDefaults(cfg)
+	cfg, err := absPaths(withDefaults(cfg))
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -138,6 +147,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, error) {
 	log := cfg.Logger
+	tools, err := toolchain.Open(cfg.ToolsDir)
+	if err != nil {
+		return nil, err
+	}
 	key, source, err := secret.LoadKey(cfg.Getenv, cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("encryption key: %w", err)
@@ -174,7 +187,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		PublicURL: publicURL, AllowHosts: cfg.AllowGitLabHosts, Clock: cfg.Clock, Logger: log,
 	})
 	stacks := stack.NewService(stack.Config{Store: store, Access: spaces, Integrations: store,
-		Checker: newChecker(cfg), Box: box, Clock: cfg.Clock, Logger: log})
+		Checker: newChecker(cfg), Tools: tools, Box: box, Clock: cfg.Clock, Logger: log})
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
 		RunsExistFunc: runsExist(store)})
 	writes := newWriteBack(cfg, store, box, publicURL)
@@ -255,6 +268,33 @@ func withDefaults(cfg Config) Config {
 		cfg.MaxArchiveBytes = DefaultMaxArchiveBytes
 	}
 	return cfg
+}
+
+// absPaths makes every path of cfg absolute, once, against the working
+// directory the server started in: runs execute elsewhere (the workspace),
+// the sandbox starts only absolute programs, and OpenTofu resolves a
+// relative TF_CLI_CONFIG_FILE against its own folder (issue 14: a relative
+// data dir gave every run log four "Unable to open CLI configuration
+// file" warnings).
+func absPaths(cfg Config) (Config, error) {
+	err := AbsPaths(&cfg.DataDir, &cfg.WorkDir, &cfg.TofuPath, &cfg.ToolsDir, &cfg.TLSCertFile, &cfg.TLSKeyFile)
+	return cfg, err
+}
+
+// AbsPaths makes the non-empty paths absolute against the working
+// directory (hoist worker's flags use it too).
+func AbsPaths(paths ...*string) error {
+	for _, p := range paths {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return fmt.Errorf("resolve %s: %w", *p, err)
+		}
+		*p = abs
+	}
+	return nil
 }
 
 func openStore(ctx context.Context, cfg Config) (*sqlstore.Store, error) {

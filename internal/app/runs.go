@@ -83,7 +83,7 @@ func (r *runs) start(ctx context.Context, handler http.Handler) error {
 	// Runs never see the data dir (database, encryption key, first-start
 	// secrets) nor the TLS key.
 	r.pool, err = worker.Start(ctx, worker.Config{Server: worker.Local{Service: r.service, Pool: run.EmbeddedPool},
-		ID: "embedded@" + host, Slots: slots, TofuPath: r.cfg.TofuPath, StateURL: stateURL,
+		ID: "embedded@" + host, Slots: slots, TofuPath: r.cfg.TofuPath, ToolsDir: r.cfg.ToolsDir, StateURL: stateURL,
 		RegistryHost: hostOf(r.cfg.PublicURL), TrustCAFile: r.cfg.TLSCertFile, WorkDir: r.cfg.WorkDir, Getenv: r.cfg.Getenv,
 		Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second,
 		Sandbox: sb, Hidden: sandbox.RealPaths(r.cfg.DataDir, r.cfg.TLSKeyFile), Limits: workspace.Limits{MaxBytes: r.cfg.MaxArchiveBytes, MaxEntries: r.cfg.MaxArchiveEntries}})

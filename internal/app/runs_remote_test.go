@@ -29,6 +29,7 @@ func TestMain(m *testing.M) {
 		pool, err := worker.Start(context.Background(), worker.Config{
 			Server: &worker.Client{BaseURL: server, PoolToken: os.Getenv("HOIST_TEST_WORKER_TOKEN")},
 			ID:     "remote-" + fmt.Sprint(os.Getpid()), Slots: 1, TofuPath: os.Getenv("HOIST_TEST_WORKER_TOFU"),
+			ToolsDir: os.Getenv("HOIST_TEST_WORKER_TOOLS"),
 			StateURL: server + "/api/v1/state", LeaseWait: 5 * time.Second})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -45,9 +46,16 @@ func TestMain(m *testing.M) {
 // when the worker's machine dies.
 func (h *harness) startRemoteWorker(poolToken string) (kill func()) {
 	h.t.Helper()
+	return h.startRemoteWorkerWith(poolToken, "")
+}
+
+// startRemoteWorkerWith is startRemoteWorker with a tools folder ("" for
+// none).
+func (h *harness) startRemoteWorkerWith(poolToken, toolsDir string) (kill func()) {
+	h.t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "HOIST_TEST_WORKER_SERVER="+h.srv.URL(), "HOIST_TEST_WORKER_TOKEN="+poolToken,
-		"HOIST_TEST_WORKER_TOFU="+tofuPath(h.t))
+		"HOIST_TEST_WORKER_TOFU="+tofuPath(h.t), "HOIST_TEST_WORKER_TOOLS="+toolsDir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)

@@ -51,6 +51,9 @@ type runRun struct {
 		At                 time.Time
 	}
 	Resources []struct{ Address, Action string }
+	// What executed the run.
+	Tool        string `json:"tool"`
+	ToolVersion string `json:"tool_version"`
 }
 
 func (r runRun) states() []string {

@@ -179,9 +179,9 @@ func TestStackUpdateShowDelete(t *testing.T) {
 	}
 	var st stackJSON
 	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{
-		"name": "Infra renamed", "branch": "dev", "project_root": "infra", "tool": "terraform", "autodeploy": true,
+		"name": "Infra renamed", "branch": "dev", "project_root": "infra", "autodeploy": true,
 	}).decode(t, &st)
-	if st.ID != "infra" || st.Name != "Infra renamed" || st.Branch != "dev" || st.Tool != "terraform" || !st.Autodeploy ||
+	if st.ID != "infra" || st.Name != "Infra renamed" || st.Branch != "dev" || st.Tool != "opentofu" || !st.Autodeploy ||
 		st.TrackedCommit == nil || st.TrackedCommit.SHA != devHead || st.TrackedCommit.Branch != "dev" {
 		t.Errorf("after update: %+v", st)
 	}
@@ -191,6 +191,11 @@ func TestStackUpdateShowDelete(t *testing.T) {
 		`{"integration":""}`:             "integration",
 		`{"space":"team-b"}`:             "integration", // team-b cannot use team-a's integration
 		`{"repository":"acme/dev-only"}`: "repository",
+		// Settings no run would honour (issue 14): this server has no
+		// tools folder, so only the default OpenTofu runs.
+		`{"tool":"terraform"}`:     "tool",
+		`{"tool_version":"1.5.7"}`: "tool_version",
+		`{"git_checkout":true}`:    "git_checkout",
 	} {
 		r := h.call("PATCH", "/api/v1/stacks/infra", h.adminKey, body)
 		if _, _, f := r.apiError(t); r.status != http.StatusBadRequest || f != field {

@@ -67,6 +67,10 @@ type runJSON struct {
 	BlockedBy       string           `json:"blocked_by,omitempty"`
 	Resources       []run.Resource   `json:"resources"`
 	Error           string           `json:"error,omitempty"`
+	// Tool and ToolVersion are what executes the run, as its worker found
+	// the binary, once it said.
+	Tool        string `json:"tool,omitempty"`
+	ToolVersion string `json:"tool_version,omitempty"`
 	// GitLabWrites are the run's writes to GitLab and their outcome (on
 	// GET /runs/{id} only).
 	GitLabWrites []feedback.WriteView `json:"gitlab_writes,omitempty"`
@@ -79,7 +83,7 @@ func toRunJSON(v run.View) runJSON {
 	out := runJSON{ID: r.ID, Stack: r.StackID, Type: string(r.Type), State: string(r.State), CommitSHA: r.CommitSHA,
 		Branch: r.Branch, MergeRequestIID: r.MergeRequestIID, MergeRequestURL: r.MergeRequestURL, Trigger: r.Trigger,
 		TriggeredBy: r.TriggeredBy, Reason: r.Reason, Delta: deltaJSON(r.Delta), BlockedBy: v.BlockedBy,
-		Resources: v.Resources, Error: v.Error, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Resources: v.Resources, Error: v.Error, Tool: v.Binary.Tool, ToolVersion: v.Binary.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		History: make([]transitionJSON, 0, len(v.History))}
 	for _, t := range v.History {
 		out.History = append(out.History, transitionJSON{State: string(t.State), At: t.At, Actor: t.Actor, Note: t.Note})

@@ -95,13 +95,16 @@ func (a *API) workerHeartbeat(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) workerAdvance(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		State string `json:"state"`
-		Note  string `json:"note"`
+		State       string `json:"state"`
+		Note        string `json:"note"`
+		Tool        string `json:"tool"`
+		ToolVersion string `json:"tool_version"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	rn, err := a.cfg.Runs.Advance(r.Context(), r.PathValue("id"), lease(r), run.State(req.State), req.Note)
+	rn, err := a.cfg.Runs.Advance(r.Context(), r.PathValue("id"), lease(r), run.Step{To: run.State(req.State), Note: req.Note,
+		Binary: run.Binary{Tool: req.Tool, Version: req.ToolVersion}})
 	if err != nil {
 		return err
 	}

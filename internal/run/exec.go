@@ -32,6 +32,16 @@ type Exec struct {
 	// again.
 	ApplyStartedAt *time.Time
 	Error          string
+	// Binary is what the worker executes the run with (zero until it
+	// says).
+	Binary Binary
+}
+
+// Binary is the tool a worker runs a run with, as the binary itself
+// reports its version (`tofu version -json`), not as a folder names it.
+type Binary struct {
+	Tool    string // stack.OpenTofu or stack.Terraform
+	Version string // 1.10.6
 }
 
 // Move is one compare-and-set move of a run: it happens only if the run is
@@ -57,6 +67,7 @@ type Move struct {
 	Error        string
 	ReleaseLease bool // drop the lease and its state token
 	StartApply   bool // record the apply; refused if one was recorded before
+	Binary       *Binary
 }
 
 // Lease asks for the oldest runnable run of a pool.

@@ -77,18 +77,30 @@ func TestStackLockIsFIFOAndNamesTheBlocker(t *testing.T) {
 	})
 }
 
+// leaseOne creates a tracked run of the stack web, makes it READY and
+// leases it to the worker w1 under lease-1.
+func leaseOne(t *testing.T, s *sqlstore.Store) (string, run.Leased) {
+	t.Helper()
+	ctx := context.Background()
+	id := create(t, s, "web", run.Tracked, "a", t0)
+	if _, err := s.PromoteQueued(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	l := run.Lease{Pool: run.EmbeddedPool, Owner: "w1", LeaseID: "lease-1", TokenHash: "h", At: t0, TTL: time.Minute}
+	got, ok, err := s.LeaseRun(ctx, l)
+	if err != nil || !ok {
+		t.Fatalf("lease = %+v, %v, %v", got, ok, err)
+	}
+	return id, got
+}
+
 func TestLeaseExpiryAndApplyOnce(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
-		id := create(t, s, "web", run.Tracked, "a", t0)
-		if _, err := s.PromoteQueued(ctx, t0); err != nil {
-			t.Fatal(err)
-		}
-		l := run.Lease{Pool: run.EmbeddedPool, Owner: "w1", LeaseID: "lease-1", TokenHash: "h", At: t0, TTL: time.Minute}
-		got, ok, err := s.LeaseRun(ctx, l)
-		if err != nil || !ok || got.Run.ID != id || got.Phase != run.PhasePlan || got.Run.State != run.Preparing || !got.TokenWrite {
-			t.Fatalf("lease = %+v, %v, %v", got, ok, err)
+		id, got := leaseOne(t, s)
+		if got.Run.ID != id || got.Phase != run.PhasePlan || got.Run.State != run.Preparing || !got.TokenWrite {
+			t.Fatalf("lease = %+v", got)
 		}
 		if _, ok, _ := s.LeaseRun(ctx, run.Lease{Pool: run.EmbeddedPool, Owner: "w2", LeaseID: "lease-2", At: t0, TTL: time.Minute}); ok {
 			t.Fatal("a leased run was leased again")
@@ -168,6 +180,29 @@ func TestConfirmedRunAppliesOnce(t *testing.T) {
 		}
 		if _, ok, _ := s.LeaseRun(ctx, run.Lease{Pool: run.EmbeddedPool, Owner: "w", LeaseID: "l3", At: t0, TTL: time.Minute, AllowApply: true}); ok {
 			t.Fatal("a failed run was leased again")
+		}
+	})
+}
+
+// TestMoveRecordsTheBinary: the tool a worker reports with a move is kept
+// on the run's execution, and a later move without one leaves it.
+func TestMoveRecordsTheBinary(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		id, _ := leaseOne(t, s)
+		if e, _ := s.GetExec(ctx, id); e.Binary != (run.Binary{}) {
+			t.Fatalf("binary before any report = %+v", e.Binary)
+		}
+		b := run.Binary{Tool: "opentofu", Version: "1.10.6"}
+		if _, err := s.MoveRun(ctx, run.Move{RunID: id, To: run.Initializing, At: t0, LeaseID: "lease-1", Binary: &b}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.MoveRun(ctx, run.Move{RunID: id, To: run.Planning, At: t0, LeaseID: "lease-1"}); err != nil {
+			t.Fatal(err)
+		}
+		if e, err := s.GetExec(ctx, id); err != nil || e.Binary != b {
+			t.Fatalf("binary = %+v, %v; want %+v", e.Binary, err, b)
 		}
 	})
 }

@@ -103,6 +103,7 @@ type View struct {
 	BlockedBy string
 	Resources []Resource
 	Error     string
+	Binary    Binary // what executes the run, once its worker said
 }
 
 // load returns a run the principal may read, with the principal's access
@@ -159,7 +160,7 @@ func (s *Service) view(ctx context.Context, r Run) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	v := View{Run: r, History: h, Resources: e.Resources, Error: e.Error}
+	v := View{Run: r, History: h, Resources: e.Resources, Error: e.Error, Binary: e.Binary}
 	if r.State == Queued {
 		v.BlockedBy = e.BlockedBy
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/toolchain"
 )
 
 // The worker protocol, the same for the embedded pool and remote workers:
@@ -31,6 +33,7 @@ type Job struct {
 	ProjectRoot string   `json:"project_root"`
 	GitCheckout bool     `json:"git_checkout"`
 	Tool        string   `json:"tool"`
+	ToolVersion string   `json:"tool_version,omitempty"` // from the worker's tools folder; "": its default OpenTofu
 	Env         []EnvVar `json:"env"`
 	// StateUser and StateToken are the http backend's basic-auth
 	// credentials, valid while the lease is.
@@ -99,9 +102,21 @@ func (s *Service) job(ctx context.Context, r Run, leaseID string, phase Phase) (
 	if err != nil {
 		return Job{}, fmt.Errorf("open variables of stack %s: %w", r.StackID, err)
 	}
-	return Job{RunID: r.ID, LeaseID: leaseID, Phase: phase, StackID: r.StackID, Type: r.Type, CommitSHA: r.CommitSHA,
+	job := Job{RunID: r.ID, LeaseID: leaseID, Phase: phase, StackID: r.StackID, Type: r.Type, CommitSHA: r.CommitSHA,
 		Branch: r.Branch, Repository: st.Repository, ProjectRoot: st.ProjectRoot, GitCheckout: st.GitCheckout,
-		Tool: string(st.Tool), Env: env, StateUser: r.ID, LeaseTTLSeconds: s.cfg.LeaseTTL.Seconds()}, nil
+		Tool: string(st.Tool), ToolVersion: st.ToolVersion, Env: env, StateUser: r.ID, LeaseTTLSeconds: s.cfg.LeaseTTL.Seconds()}
+	if phase == PhaseApply && st.ToolVersion != "" {
+		// A saved plan applies only with the version that made it: the
+		// stack's pin may have moved since the plan.
+		e, err := s.cfg.Exec.GetExec(ctx, r.ID)
+		if err != nil {
+			return Job{}, fmt.Errorf("load execution of run %s: %w", r.ID, err)
+		}
+		if e.Binary.Version != "" {
+			job.Tool, job.ToolVersion = e.Binary.Tool, e.Binary.Version
+		}
+	}
+	return job, nil
 }
 
 // Heartbeat renews the lease and returns the run's state. A Conflict means
@@ -115,19 +130,35 @@ func (s *Service) Heartbeat(ctx context.Context, runID, leaseID string) (State, 
 // predecessor.
 var workerMoves = map[State]State{Initializing: Preparing, Planning: Initializing, Performing: Initializing, Applying: PreparingApply}
 
+// Step is a worker's move of a run forward (Advance).
+type Step struct {
+	To State
+	// Note, when given, goes into the run's history: the worker says there
+	// how it executes the run (sandboxed, or not). It is the worker's
+	// text, so it is cut to MaxWorkerNote characters and stripped of
+	// control characters.
+	Note string
+	// Binary, when set, is recorded on the run: what executes it.
+	Binary Binary
+}
+
 // Advance moves a leased run forward: INITIALIZING, PLANNING, PERFORMING,
 // or APPLYING after a confirmation (recorded once: never applied twice).
-//
-// note, when given, goes into the run's history: the worker says there how
-// it executes the run (sandboxed, or not). It is the worker's text, so it
-// is cut to MaxWorkerNote characters and stripped of control characters.
-func (s *Service) Advance(ctx context.Context, runID, leaseID string, to State, note string) (Run, error) {
-	from, ok := workerMoves[to]
+func (s *Service) Advance(ctx context.Context, runID, leaseID string, step Step) (Run, error) {
+	from, ok := workerMoves[step.To]
 	if !ok {
 		return Run{}, apperr.InvalidField("state", "a worker moves runs only to INITIALIZING, PLANNING, PERFORMING or APPLYING")
 	}
-	return s.cfg.Exec.MoveRun(ctx, Move{RunID: runID, From: []State{from}, To: to, At: s.now(), Actor: s.workerActor(ctx, runID),
-		LeaseID: leaseID, StartApply: to == Applying, Note: workerNote(note)})
+	m := Move{RunID: runID, From: []State{from}, To: step.To, At: s.now(), Actor: s.workerActor(ctx, runID),
+		LeaseID: leaseID, StartApply: step.To == Applying, Note: workerNote(step.Note)}
+	if step.Binary != (Binary{}) {
+		b := step.Binary
+		if (b.Tool != string(stack.OpenTofu) && b.Tool != string(stack.Terraform)) || !toolchain.ValidVersion(b.Version) {
+			return Run{}, apperr.InvalidField("tool", "a worker reports opentofu or terraform and a release version such as 1.10.6")
+		}
+		m.Binary = &b
+	}
+	return s.cfg.Exec.MoveRun(ctx, m)
 }
 
 // MaxWorkerNote bounds a worker's note in a run's history.

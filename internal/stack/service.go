@@ -55,15 +55,26 @@ type RepoChecker interface {
 	CheckRepository(ctx context.Context, ep vcs.Endpoint, q RepoQuery) (Repo, error)
 }
 
+// ToolChecker says whether runs can use a tool at a version ("" for the
+// default OpenTofu): toolchain.Dir, the server's tools folder, implements
+// it. Its errors are messages for the client, naming the versions there
+// are.
+type ToolChecker interface {
+	CheckTool(tool, version string) error
+}
+
 // Config wires a Service.
 type Config struct {
 	Store        Store
 	Access       AccessResolver
 	Integrations IntegrationStore
 	Checker      RepoChecker
-	Box          *secret.Box // opens integration tokens
-	Clock        func() time.Time
-	Logger       *slog.Logger
+	// Tools is the server's tools folder; nil accepts only the default
+	// OpenTofu.
+	Tools  ToolChecker
+	Box    *secret.Box // opens integration tokens
+	Clock  func() time.Time
+	Logger *slog.Logger
 }
 
 // Service is the business operations on stacks: validation, who may do
@@ -126,6 +137,9 @@ func (s *Service) Create(ctx context.Context, actor string, in CreateInput) (Vie
 	if err := Validate(&st); err != nil {
 		return View{}, err
 	}
+	if err := s.checkTool(st); err != nil {
+		return View{}, err
+	}
 	access, tree, err := s.cfg.Access.Access(ctx, actor)
 	if err != nil {
 		return View{}, err
@@ -153,6 +167,25 @@ func (s *Service) Create(ctx context.Context, actor string, in CreateInput) (Vie
 	}
 	s.log.InfoContext(ctx, "stack created", "stack_id", st.ID, "actor", actor, "space_id", st.SpaceID, "integration_id", st.IntegrationID)
 	return View{Stack: st, Warnings: warnings}, nil
+}
+
+// checkTool refuses a tool or version the server cannot run, rather than
+// storing a setting that runs would ignore.
+func (s *Service) checkTool(st Stack) error {
+	field := "tool_version"
+	if st.ToolVersion == "" {
+		field = "tool"
+	}
+	if s.cfg.Tools == nil {
+		if st.Tool == OpenTofu && st.ToolVersion == "" {
+			return nil
+		}
+		return apperr.InvalidField(field, "this server runs only its default OpenTofu: leave tool and tool_version empty")
+	}
+	if err := s.cfg.Tools.CheckTool(string(st.Tool), st.ToolVersion); err != nil {
+		return apperr.InvalidField(field, "%s", err.Error())
+	}
+	return nil
 }
 
 // checkPlacement refuses spaces the caller cannot see (as if they did not

@@ -16,8 +16,9 @@ import (
 // Tool is the infrastructure-as-code binary a stack's runs use.
 type Tool string
 
-// The tools a stack may use (SPEC §3). Terraform runs need a terraform
-// binary on the worker; the worker refuses the run otherwise.
+// The tools a stack may use (SPEC §3). A stack without a ToolVersion runs
+// the workers' default OpenTofu; a pinned version, and Terraform always,
+// must be in the server's tools folder (docs/runs.md).
 const (
 	OpenTofu  Tool = "opentofu"
 	Terraform Tool = "terraform"
@@ -52,10 +53,10 @@ type Stack struct {
 	Autodeploy             bool
 	Description            string // markdown
 	Tool                   Tool
-	ToolVersion            string // "" means the version the worker has
+	ToolVersion            string // "" means the worker's default OpenTofu; else a version of the tools folder, without a leading v
 	WorkerPool             string
 	AllowForkMRs           bool // merge requests from forks may trigger proposed runs (SPEC §4.2)
-	GitCheckout            bool // workspaces come from git clone instead of the archive API (SPEC §4.4)
+	GitCheckout            bool // SPEC §4.4's git clone instead of the archive API: not supported yet, always false (Validate refuses it)
 	TrackedCommit          *TrackedCommit
 	CreatedAt              time.Time
 	UpdatedAt              time.Time

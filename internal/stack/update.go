@@ -49,6 +49,13 @@ func (s *Service) Update(ctx context.Context, actor, id string, p Patch) (View, 
 	if err := Validate(&next); err != nil {
 		return View{}, err
 	}
+	// Checked only when it changes: a version the operator removed since
+	// fails the stack's runs, and must not block its other settings.
+	if next.Tool != st.Tool || next.ToolVersion != st.ToolVersion {
+		if err := s.checkTool(next); err != nil {
+			return View{}, err
+		}
+	}
 	if next.SpaceID != st.SpaceID {
 		if err := checkPlacement(next.SpaceID, access, tree); err != nil {
 			return View{}, err

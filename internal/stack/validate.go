@@ -7,6 +7,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/toolchain"
 	"github.com/hoistdev/hoist/internal/trigger"
 )
 
@@ -19,17 +20,13 @@ const (
 	MaxProjectRootLen   = 1024
 	MaxGlobs            = 64
 	MaxGlobLen          = 1024
-	MaxToolVersionLen   = 64
+	MaxToolVersionLen   = toolchain.MaxVersionLen
 	MaxWorkerPoolLen    = 64
 )
 
 // pathSegment is one segment of a GitLab namespace or project path: GitLab
 // allows letters, digits, '_', '-' and '.', not starting with '-' or '.'.
 var pathSegment = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
-
-// toolVersion is a release version such as 1.9.0 or 1.10.0-rc1, optionally
-// with a leading v.
-var toolVersion = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
 
 // workerPool is a pool id: a slug.
 var workerPool = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
@@ -76,9 +73,14 @@ func validateRuntime(st *Stack) error {
 	default:
 		return apperr.InvalidField("tool", "must be opentofu or terraform, got %q", st.Tool)
 	}
-	st.ToolVersion = strings.TrimSpace(st.ToolVersion)
-	if st.ToolVersion != "" && (len(st.ToolVersion) > MaxToolVersionLen || !toolVersion.MatchString(st.ToolVersion)) {
+	// Stored as tools folders name versions: v1.9.0 is 1.9.0.
+	st.ToolVersion = toolchain.NormalizeVersion(st.ToolVersion)
+	if st.ToolVersion != "" && !toolchain.ValidVersion(st.ToolVersion) {
 		return apperr.InvalidField("tool_version", "must be a release version such as 1.9.0, got %q", st.ToolVersion)
+	}
+	if st.GitCheckout {
+		// Refused rather than stored and ignored (issue 14).
+		return apperr.InvalidField("git_checkout", "is not supported yet: workspaces always come from GitLab's archive API; leave it false")
 	}
 	st.WorkerPool = strings.TrimSpace(st.WorkerPool)
 	if st.WorkerPool == "" {

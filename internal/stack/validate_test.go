@@ -18,7 +18,7 @@ func TestValidateNormalises(t *testing.T) {
 	st := Stack{
 		Name: "  Infra prod ", Repository: " /acme/platform/infra.git/ ", Branch: " refs/heads/release/1.x ",
 		ProjectRoot: "/infra/prod/", AdditionalProjectGlobs: []string{" modules/** ", "/shared/", "modules/**"},
-		Labels: []string{"b", " a ", "b"}, Tool: " OpenTofu ", ToolVersion: " 1.9.0 ",
+		Labels: []string{"b", " a ", "b"}, Tool: " OpenTofu ", ToolVersion: " v1.9.0 ",
 	}
 	if err := Validate(&st); err != nil {
 		t.Fatal(err)
@@ -68,6 +68,7 @@ func TestValidateRefuses(t *testing.T) {
 		{"tool", func(s *Stack) { s.Tool = "pulumi" }, "opentofu or terraform"},
 		{"tool_version", func(s *Stack) { s.ToolVersion = "latest" }, "release version"},
 		{"worker_pool", func(s *Stack) { s.WorkerPool = "Bad Pool" }, "worker pool"},
+		{"git_checkout", func(s *Stack) { s.GitCheckout = true }, "not supported yet"},
 	}
 	for _, tt := range tests {
 		st := valid()

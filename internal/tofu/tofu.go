@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,13 +31,15 @@ const killGrace = 5 * time.Second
 var ErrNotFound = errors.New("tofu not found")
 
 // Find resolves the binary: the explicit path when given (the --tofu-path
-// flag), else "tofu" on the PATH of getenv.
+// flag), else "tofu" on the PATH of getenv. The result is absolute: tofu
+// runs in another working directory, and the sandbox starts only absolute
+// programs.
 func Find(path string, getenv func(string) string) (string, error) {
 	if path != "" {
 		if err := executable(path); err != nil {
 			return "", fmt.Errorf("%w on PATH or at --tofu-path %q: %v", ErrNotFound, path, err)
 		}
-		return path, nil
+		return filepath.Abs(path)
 	}
 	for _, dir := range filepath.SplitList(getenv("PATH")) {
 		if dir == "" {
@@ -44,7 +47,7 @@ func Find(path string, getenv func(string) string) (string, error) {
 		}
 		p := filepath.Join(dir, Binary)
 		if executable(p) == nil {
-			return p, nil
+			return filepath.Abs(p)
 		}
 	}
 	return "", fmt.Errorf("%w on PATH or at --tofu-path (install OpenTofu or pass --tofu-path)", ErrNotFound)
@@ -208,6 +211,28 @@ func (r Runner) command(ctx context.Context, dir string, args ...string) (*exec.
 		}
 	}
 	return cmd, nil
+}
+
+// Version runs `tofu version -json` (Terraform answers the same) and
+// returns the version the binary reports: 1.10.6.
+func (r Runner) Version(ctx context.Context, dir string) (string, error) {
+	stdout := &limitedBuffer{max: 64 << 10, Buffer: &bytes.Buffer{}}
+	var stderr bytes.Buffer
+	cmd, err := r.command(ctx, dir, "version", "-json")
+	if err != nil {
+		return "", err
+	}
+	cmd.Stdout, cmd.Stderr = stdout, &limitedBuffer{max: 64 << 10, Buffer: &stderr}
+	if err := runCommand(ctx, cmd); err != nil {
+		return "", fmt.Errorf("%s version: %w: %s", r.Path, err, lastLines(stderr.String(), 5))
+	}
+	var out struct {
+		Version string `json:"terraform_version"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil || out.Version == "" {
+		return "", fmt.Errorf("%s version -json: no version in its answer %.200q", r.Path, stdout.String())
+	}
+	return out.Version, nil
 }
 
 // MaxShowBytes bounds the JSON of one plan that Hoist reads.

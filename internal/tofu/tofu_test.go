@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -224,6 +225,39 @@ func TestFind(t *testing.T) {
 	bin := binary(t)
 	if got, err := Find(bin, empty); err != nil || got != bin {
 		t.Fatalf("Find(%q) = %q, %v", bin, got, err)
+	}
+	// Relative paths, given or on PATH, come back absolute: tofu runs in
+	// the workspace, and the sandbox starts only absolute programs.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relPath := func(string) string { return filepath.Dir(rel) }
+	for _, tt := range []struct {
+		path   string
+		getenv func(string) string
+	}{{rel, empty}, {"", relPath}} {
+		if got, err := Find(tt.path, tt.getenv); err != nil || got != bin {
+			t.Errorf("Find(%q, PATH %q) = %q, %v; want %s", tt.path, tt.getenv("PATH"), got, err, bin)
+		}
+	}
+}
+
+// TestVersion asks the real binary for its version.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	r, dir := setup(t, nil)
+	v, err := r.Version(t.Context(), dir)
+	if err != nil || !regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+`).MatchString(v) {
+		t.Fatalf("Version = %q, %v", v, err)
+	}
+	r.Path = "/bin/true" // answers nothing
+	if _, err := r.Version(t.Context(), dir); err == nil || !strings.Contains(err.Error(), "no version in its answer") {
+		t.Errorf("Version of a program that is not tofu = %v", err)
 	}
 }
 

@@ -146,10 +146,13 @@ func (c *Client) Heartbeat(ctx context.Context, runID, leaseID string) (run.Stat
 }
 
 // Advance implements Server.
-func (c *Client) Advance(ctx context.Context, runID, leaseID string, to run.State, note string) error {
-	body := map[string]string{"state": string(to)}
-	if note != "" {
-		body["note"] = note
+func (c *Client) Advance(ctx context.Context, runID, leaseID string, step run.Step) error {
+	body := map[string]string{"state": string(step.To)}
+	if step.Note != "" {
+		body["note"] = step.Note
+	}
+	if b := step.Binary; b != (run.Binary{}) {
+		body["tool"], body["tool_version"] = b.Tool, b.Version
 	}
 	return c.call(ctx, http.MethodPost, runPath(runID, "advance"), leaseID, body, nil)
 }

@@ -88,15 +88,21 @@ func (ex *execution) note() string {
 // the server answers "apply" and the same worker applies at once.
 func (ex *execution) plan(ctx context.Context, f folders) error {
 	s := ex.pool.cfg.Server
-	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Initializing, ex.note()); err != nil {
+	// Chosen first, so that the run's record says what runs it from
+	// INITIALIZING on, and a missing version fails it before any work.
+	bin, err := ex.chooseBinary(ctx, "initializing")
+	if err != nil {
+		return err
+	}
+	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Step{To: run.Initializing, Note: ex.note(), Binary: bin.Binary}); err != nil {
 		return err
 	}
 	// tofu writes the plan: nothing of the repository may stand there.
 	clearPlan := func(p *workspace.Project) error { return p.Clear(planFile) }
-	if err := ex.prepare(ctx, f, "initializing", clearPlan); err != nil {
+	if err := ex.prepare(ctx, f, bin.path, "initializing", clearPlan); err != nil {
 		return err
 	}
-	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Planning, ""); err != nil {
+	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Step{To: run.Planning}); err != nil {
 		return err
 	}
 	sink := ex.logs.phase("planning")
@@ -134,16 +140,21 @@ func (ex *execution) plan(ctx context.Context, f folders) error {
 
 // apply: PREPARING_APPLY (workspace, init, the confirmed plan) → APPLYING.
 func (ex *execution) apply(ctx context.Context, f folders) error {
+	bin, err := ex.chooseBinary(ctx, "preparing_apply")
+	if err != nil {
+		return err
+	}
 	plan, err := ex.pool.cfg.Server.PlanFile(ctx, ex.job.RunID, ex.job.LeaseID)
 	if err != nil {
 		return fmt.Errorf("fetch the confirmed plan: %w", err)
 	}
 	writePlan := func(p *workspace.Project) error { return p.WriteFile(planFile, plan, 0o600) }
-	if err := ex.prepare(ctx, f, "preparing_apply", writePlan); err != nil {
+	if err := ex.prepare(ctx, f, bin.path, "preparing_apply", writePlan); err != nil {
 		return err
 	}
 	// Recorded once by the server: a run never enters APPLYING twice.
-	if err := ex.pool.cfg.Server.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Applying, ex.note()); err != nil {
+	step := run.Step{To: run.Applying, Note: ex.note(), Binary: bin.Binary}
+	if err := ex.pool.cfg.Server.Advance(ctx, ex.job.RunID, ex.job.LeaseID, step); err != nil {
 		return err
 	}
 	return ex.runApply(ctx)
@@ -156,10 +167,10 @@ func (ex *execution) runApply(ctx context.Context) error {
 	return nil
 }
 
-// prepare builds the workspace and runs tofu init, logging under phase.
-// Every file Hoist writes is written before any program of the run
-// starts (then writes before the folders go to the run's user).
-func (ex *execution) prepare(ctx context.Context, f folders, phase string, then func(*workspace.Project) error) error {
+// prepare builds the workspace and runs init with the binary bin, logging
+// under phase. Every file Hoist writes is written before any program of
+// the run starts (then writes before the folders go to the run's user).
+func (ex *execution) prepare(ctx context.Context, f folders, bin, phase string, then func(*workspace.Project) error) error {
 	sink := ex.logs.phase(phase)
 	sb := ex.pool.sandbox
 	if sb.Sandboxed() {
@@ -167,10 +178,6 @@ func (ex *execution) prepare(ctx context.Context, f folders, phase string, then 
 	} else {
 		sink("Hoist: WARNING: this run is NOT sandboxed: its code can read and change everything the server's user can " +
 			"(" + sb.String() + ")")
-	}
-	bin, err := tofu.Find(ex.pool.cfg.TofuPath, ex.pool.cfg.Getenv)
-	if err != nil {
-		return err
 	}
 	for _, d := range []string{f.src, f.home, f.tmp} {
 		if err := os.Mkdir(d, 0o700); err != nil {
@@ -184,6 +191,7 @@ func (ex *execution) prepare(ctx context.Context, f folders, phase string, then 
 	if err := ex.fetch(ctx, f.src); err != nil {
 		return err
 	}
+	var err error
 	if ex.project, err = workspace.OpenProject(f.src, ex.job.ProjectRoot); err != nil {
 		return err
 	}

@@ -27,8 +27,8 @@ func (l Local) Heartbeat(ctx context.Context, runID, leaseID string) (run.State,
 }
 
 // Advance implements Server.
-func (l Local) Advance(ctx context.Context, runID, leaseID string, to run.State, note string) error {
-	_, err := l.Service.Advance(ctx, runID, leaseID, to, note)
+func (l Local) Advance(ctx context.Context, runID, leaseID string, step run.Step) error {
+	_, err := l.Service.Advance(ctx, runID, leaseID, step)
 	return err
 }
 

@@ -83,3 +83,22 @@ func TestStartRefusesWorkDirInsideHidden(t *testing.T) {
 		t.Fatalf("a work dir inside the data dir: %v", err)
 	}
 }
+
+// TestStartRefusesToolsDirInsideHidden: runs read the tools folder's
+// binaries, so it cannot live where they must see nothing; a tools folder
+// that is not there stops the start too.
+func TestStartRefusesToolsDirInsideHidden(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	tools := filepath.Join(data, "tools")
+	if err := os.Mkdir(tools, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sb := sandbox.New(t.Context(), sandbox.Options{SimulateUnavailable: "not needed here"})
+	for dir, want := range map[string]string{tools: "choose a --tools-dir outside the data dir", filepath.Join(data, "nope"): "no such file"} {
+		_, err := Start(t.Context(), Config{WorkDir: t.TempDir(), ToolsDir: dir, Hidden: sandbox.RealPaths(data), Sandbox: sb})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("tools dir %s: %v, want %q", dir, err, want)
+		}
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/sandbox"
 	"github.com/hoistdev/hoist/internal/tofu"
+	"github.com/hoistdev/hoist/internal/toolchain"
 	"github.com/hoistdev/hoist/internal/workspace"
 )
 
@@ -35,7 +36,7 @@ import (
 type Server interface {
 	Lease(ctx context.Context, owner string, wait time.Duration) (run.Job, bool, error)
 	Heartbeat(ctx context.Context, runID, leaseID string) (run.State, error)
-	Advance(ctx context.Context, runID, leaseID string, to run.State, note string) error
+	Advance(ctx context.Context, runID, leaseID string, step run.Step) error
 	ReportPlan(ctx context.Context, runID, leaseID string, rep run.PlanReport) (apply bool, err error)
 	Finish(ctx context.Context, runID, leaseID, errMsg string) error
 	AppendLog(ctx context.Context, runID, leaseID, phase, text string) error
@@ -50,8 +51,12 @@ type Config struct {
 	ID string
 	// Slots is how many runs execute at once (default 2).
 	Slots int
-	// TofuPath is the OpenTofu binary (--tofu-path); "" looks on PATH.
+	// TofuPath is the default OpenTofu binary (--tofu-path), for stacks
+	// that pin no version; "" looks on PATH.
 	TofuPath string
+	// ToolsDir is the tools folder (--tools-dir) with the versions stacks
+	// pin (toolchain); "" runs only the default OpenTofu.
+	ToolsDir string
 	// StateURL is the base URL of the server's state backend:
 	// <server>/api/v1/state.
 	StateURL string
@@ -86,6 +91,7 @@ type Config struct {
 // Pool is a running set of worker slots.
 type Pool struct {
 	cfg      Config
+	tools    toolchain.Dir
 	sandbox  *sandbox.Sandbox
 	log      *slog.Logger
 	cancel   context.CancelFunc
@@ -125,6 +131,15 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 			}
 		}
 	}
+	tools, err := toolchain.Open(cfg.ToolsDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range cfg.Hidden {
+		if tools.Path() != "" && sandbox.Within(h, tools.Path()) {
+			return nil, fmt.Errorf("the tools dir %s is inside %s, which runs must never see: choose a --tools-dir outside the data dir", tools.Path(), h)
+		}
+	}
 	dir, err := PrepareWorkDir(cfg.WorkDir)
 	if err != nil {
 		return nil, err
@@ -136,8 +151,12 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	p := &Pool{cfg: cfg, sandbox: cfg.Sandbox, log: cfg.Logger, cancel: cancel}
+	p := &Pool{cfg: cfg, tools: tools, sandbox: cfg.Sandbox, log: cfg.Logger, cancel: cancel}
 	logSandbox(ctx, cfg.Logger, cfg.Sandbox)
+	if tools.Path() != "" {
+		cfg.Logger.InfoContext(ctx, "tools folder", "path", tools.Path(),
+			"opentofu", tools.Versions(toolchain.OpenTofu), "terraform", tools.Versions(toolchain.Terraform))
+	}
 	for i := range cfg.Slots {
 		p.wg.Add(1)
 		go func() {

@@ -118,6 +118,10 @@ func (s *Store) writeMove(ctx context.Context, tx *sql.Tx, h runHead, m run.Move
 	if m.StartApply {
 		add("apply_started_at", s.t(m.At))
 	}
+	if b := m.Binary; b != nil {
+		add("tool", b.Tool)
+		add("tool_version", b.Version)
+	}
 	if m.ReleaseLease || m.To.IsTerminal() {
 		set += ", lease_id = '', lease_owner = '', lease_expires_at = NULL, token_hash = ''"
 	}
@@ -379,9 +383,9 @@ func (s *Store) GetExec(ctx context.Context, runID string) (run.Exec, error) {
 	e := run.Exec{RunID: runID}
 	var hasPlan bool
 	err := s.queryRow(ctx, s.r, `SELECT worker_pool, blocked_by, lease_id, lease_owner, lease_expires_at, token_hash, token_write,
-		resources, has_changes, plan_sealed IS NOT NULL, apply_started_at, error FROM run_exec WHERE run_id = ?`, runID).
+		resources, has_changes, plan_sealed IS NOT NULL, apply_started_at, error, tool, tool_version FROM run_exec WHERE run_id = ?`, runID).
 		Scan(&e.WorkerPool, &e.BlockedBy, &e.LeaseID, &e.LeaseOwner, nullTimeScan{&e.LeaseExpiresAt}, &e.TokenHash, &e.TokenWrite,
-			jsonScan{&e.Resources}, &e.HasChanges, &hasPlan, nullTimeScan{&e.ApplyStartedAt}, &e.Error)
+			jsonScan{&e.Resources}, &e.HasChanges, &hasPlan, nullTimeScan{&e.ApplyStartedAt}, &e.Error, &e.Binary.Tool, &e.Binary.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, nil
 	}
