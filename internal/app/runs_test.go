@@ -45,9 +45,11 @@ type runRun struct {
 	Branch    string `json:"branch"`
 	BlockedBy string `json:"blocked_by"`
 	Error     string `json:"error"`
-	Delta     struct{ Add, Change, Destroy, Import int }
+	Delta     *struct{ Add, Change, Destroy, Import int }
 	History   []struct{ State, Actor, Note string }
 	Resources []struct{ Address, Action string }
+
+	ErrorDetail string `json:"error_detail"`
 }
 
 func (r runRun) states() []string {
