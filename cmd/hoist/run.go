@@ -97,7 +97,7 @@ func printRun(e *env, cf *clientFlags, r *apiclient.Run) error {
 	}
 	rows := []kv{{"ID", r.ID}, {"Stack", r.Stack}, {"Type", r.Type}, {"State", r.State}, {"Commit", r.CommitSHA},
 		{"Branch", orDash(r.Branch)}, {"Triggered by", r.TriggeredBy}, {"Reason", orDash(r.Reason)},
-		{"Delta", fmt.Sprintf("%s (import %d)", r.Delta, r.Delta.Import)}}
+		{"Delta", deltaText(r.Delta)}}
 	if r.BlockedBy != "" {
 		rows = append(rows, kv{"Blocked by", r.BlockedBy})
 	}
@@ -110,6 +110,13 @@ func printRun(e *env, cf *clientFlags, r *apiclient.Run) error {
 	for _, res := range r.Resources {
 		rows = append(rows, kv{"Resource", res.Action + " " + res.Address})
 	}
+	if r.ErrorDetail != "" {
+		// OpenTofu's own words, whole lines, before the history.
+		if err := details(e.stdout, rows, "OpenTofu error", r.ErrorDetail); err != nil {
+			return err
+		}
+		rows = nil
+	}
 	var history strings.Builder
 	for _, t := range r.History {
 		history.WriteString(fmtTime(t.At) + "  " + t.State + "  " + t.Actor)
@@ -119,6 +126,15 @@ func printRun(e *env, cf *clientFlags, r *apiclient.Run) error {
 		history.WriteString("\n")
 	}
 	return details(e.stdout, rows, "History", history.String())
+}
+
+// deltaText is the plan summary of run show: "no plan" for a run that
+// never planned.
+func deltaText(d *apiclient.Delta) string {
+	if d == nil {
+		return "no plan"
+	}
+	return fmt.Sprintf("%s (import %d)", d, d.Import)
 }
 
 func runLogsCmd(ctx context.Context, e *env, args []string) error {

@@ -15,10 +15,11 @@ import (
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
-// TestCLIRunLifecycle pushes a change through the simulator and drives the
-// run with `hoist run list|show|logs --follow|confirm|discard|trigger`.
-func TestCLIRunLifecycle(t *testing.T) {
-	t.Parallel()
+// setupRuns starts a server with OpenTofu and a simulator whose project
+// acme/infra holds main.tf and sends push and merge request events to the
+// server, and creates the stack "web" on it.
+func setupRuns(t *testing.T, mainTF string) *e2e {
+	t.Helper()
 	tofu := tofuBinary(t)
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -38,8 +39,7 @@ func TestCLIRunLifecycle(t *testing.T) {
 	if h.simURL, err = h.sim.Start(ctx, "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	const tf = `resource "terraform_data" "x" { input = "%s" }` + "\n"
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"main.tf": strings.Replace(tf, "%s", "a", 1)}}); err != nil {
+	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"main.tf": mainTF}}); err != nil {
 		t.Fatal(err)
 	}
 	u, _ := h.sim.CreateUser(ctx, gitlabsim.UserOptions{Username: "bot"})
@@ -55,20 +55,38 @@ func TestCLIRunLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret}); err != nil {
+	if _, err := h.sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret,
+		MergeRequestsEvents: true}); err != nil {
 		t.Fatal(err)
 	}
 	h.ok(h.adminKey, "stack", "create", "--name", "web", "--space", "root", "--repository", "acme/infra", "--branch", "main")
-	res, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main", Commits: []gitlabsim.CommitSpec{{
-		Message: "b", Actions: []gitlabsim.FileAction{{Action: "update", Path: "main.tf", Content: strings.Replace(tf, "%s", "b", 1)}}}}})
+	return h
+}
+
+// pushMain commits main.tf to a branch of acme/infra and returns the new
+// head.
+func (h *e2e) pushMain(branch, mainTF string) string {
+	h.t.Helper()
+	res, err := h.sim.Push(context.Background(), gitlabsim.PushOptions{Project: "acme/infra", Branch: branch, Commits: []gitlabsim.CommitSpec{{
+		Message: "change", Actions: []gitlabsim.FileAction{{Action: "update", Path: "main.tf", Content: mainTF}}}}})
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
+	return res.After
+}
+
+// TestCLIRunLifecycle pushes a change through the simulator and drives the
+// run with `hoist run list|show|logs --follow|confirm|discard|trigger`.
+func TestCLIRunLifecycle(t *testing.T) {
+	t.Parallel()
+	const tf = `resource "terraform_data" "x" { input = "%s" }` + "\n"
+	h := setupRuns(t, strings.Replace(tf, "%s", "a", 1))
+	after := h.pushMain("main", strings.Replace(tf, "%s", "b", 1))
 	var id string
 	waitCLI(t, "a run", func() bool {
 		var runs []apiclient.Run
 		h.jsonOut(&runs, h.adminKey, "run", "list", "web")
-		if len(runs) == 1 && runs[0].State == "UNCONFIRMED" && runs[0].CommitSHA == res.After {
+		if len(runs) == 1 && runs[0].State == "UNCONFIRMED" && runs[0].CommitSHA == after {
 			id = runs[0].ID
 			return true
 		}

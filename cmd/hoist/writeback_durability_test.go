@@ -239,7 +239,7 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("lease: ok %v, err %v", ok, err)
 		}
-		if err := w.Finish(ctx, job.RunID, job.LeaseID, "plan failed: boom"); err != nil {
+		if err := w.Finish(ctx, job.RunID, job.LeaseID, "plan failed: boom", ""); err != nil {
 			t.Fatal(err)
 		}
 		runIDs = append(runIDs, job.RunID)

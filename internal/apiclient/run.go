@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// Run is a run as the API returns it (SPEC §6.2).
+// Run is a run as the API returns it (SPEC §6.2). Delta is nil until the
+// run has a plan; ErrorDetail is OpenTofu's own error of a failed run.
 type Run struct {
 	ID              string       `json:"id"`
 	Stack           string       `json:"stack"`
@@ -23,13 +24,14 @@ type Run struct {
 	Trigger         string       `json:"trigger"`
 	TriggeredBy     string       `json:"triggered_by"`
 	Reason          string       `json:"reason"`
-	Delta           Delta        `json:"delta"`
+	Delta           *Delta       `json:"delta"`
 	History         []Transition `json:"history"`
 	BlockedBy       string       `json:"blocked_by,omitempty"`
 	Resources       []Resource   `json:"resources"`
 	Error           string       `json:"error,omitempty"`
 	Tool            string       `json:"tool,omitempty"`
 	ToolVersion     string       `json:"tool_version,omitempty"`
+	ErrorDetail     string       `json:"error_detail,omitempty"`
 	CreatedAt       time.Time    `json:"created_at"`
 	UpdatedAt       time.Time    `json:"updated_at"`
 }
@@ -42,8 +44,13 @@ type Delta struct {
 	Import  int `json:"import"`
 }
 
-// String is the short summary: "+2 ~1 -0".
-func (d Delta) String() string { return fmt.Sprintf("+%d ~%d -%d", d.Add, d.Change, d.Destroy) }
+// String is the short summary: "+2 ~1 -0"; "-" without a plan (nil).
+func (d *Delta) String() string {
+	if d == nil {
+		return "-"
+	}
+	return fmt.Sprintf("+%d ~%d -%d", d.Add, d.Change, d.Destroy)
+}
 
 // Transition is one entry of a run's history.
 type Transition struct {

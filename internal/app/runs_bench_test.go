@@ -34,7 +34,7 @@ func BenchmarkSchedulerOverhead(b *testing.B) {
 				return
 			}
 			leased <- job.RunID
-			_ = w.Finish(ctx, job.RunID, job.LeaseID, "benchmark: not executed")
+			_ = w.Finish(ctx, job.RunID, job.LeaseID, "benchmark: not executed", "")
 		}()
 		start := time.Now()
 		var r runRun

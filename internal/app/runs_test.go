@@ -45,7 +45,7 @@ type runRun struct {
 	Branch    string `json:"branch"`
 	BlockedBy string `json:"blocked_by"`
 	Error     string `json:"error"`
-	Delta     struct{ Add, Change, Destroy, Import int }
+	Delta     *struct{ Add, Change, Destroy, Import int }
 	History   []struct {
 		State, Actor, Note string
 		At                 time.Time
@@ -54,6 +54,8 @@ type runRun struct {
 	// What executed the run.
 	Tool        string `json:"tool"`
 	ToolVersion string `json:"tool_version"`
+
+	ErrorDetail string `json:"error_detail"`
 }
 
 func (r runRun) states() []string {

@@ -53,9 +53,17 @@ var stateIcons = map[string]string{"pending": "⏳", "running": "🔄", "success
 func noteBody(r run.Run, to run.State, note, runURL string, res *Resources) string {
 	var b strings.Builder
 	state := statusState(to)
+	// OpenTofu's error is the run's code's text: it goes into a code
+	// block, where GitLab renders no markdown, links or mentions; never
+	// into the heading.
+	head := r
+	head.ErrorDetail = ""
 	b.WriteString(noteMarker(r.StackID) + "\n")
-	fmt.Fprintf(&b, "### %s Hoist · stack `%s` · %s\n\n", stateIcons[state], r.StackID, description(r, to, note, false))
+	fmt.Fprintf(&b, "### %s Hoist · stack `%s` · %s\n\n", stateIcons[state], r.StackID, description(head, to, note, false))
 	fmt.Fprintf(&b, "Run [`%s`](%s) at commit `%s` — %s.\n", r.ID, runURL, shortSHA(r.CommitSHA), strings.ToLower(string(to)))
+	if to == run.Failed && r.ErrorDetail != "" {
+		b.WriteString("\nOpenTofu's error:\n\n" + codeBlock(r.ErrorDetail))
+	}
 	if to == run.Finished {
 		fmt.Fprintf(&b, "\n**Plan: %d to add, %d to change, %d to destroy.**\n", r.Delta.Add, r.Delta.Change, r.Delta.Destroy)
 		if res != nil {
@@ -65,6 +73,61 @@ func noteBody(r run.Run, to run.State, note, runURL string, res *Resources) stri
 		}
 	}
 	return b.String()
+}
+
+// maxFailureDescription bounds a failure's commit status description,
+// which GitLab shows on one line.
+const maxFailureDescription = 140
+
+// errorLine is OpenTofu's error on one line: the first error's summary and
+// the first paragraph of its explanation ("Error: Resource precondition
+// failed — needs 2 replicas."), skipping the source lines tofu quotes
+// (indented).
+func errorLine(detail string) string {
+	lines := strings.Split(strings.TrimSpace(detail), "\n")
+	out := lines[0]
+	para := false
+	for _, l := range lines[1:] {
+		if strings.HasPrefix(l, "Error: ") || para && (l == "" || strings.HasPrefix(l, " ")) {
+			break
+		}
+		if l != "" && !strings.HasPrefix(l, " ") {
+			if !para {
+				out += " —"
+			}
+			out, para = out+" "+l, true
+		}
+	}
+	return strings.Join(strings.Fields(out), " ")
+}
+
+// failedStep names what failed from a failure's note: "plan failed: tofu
+// plan: exit status 1" → "Plan failed"; "Failed" when the note does not
+// say.
+func failedStep(note string) string {
+	step, _, ok := strings.Cut(note, ": ")
+	if !ok || !strings.HasSuffix(step, " failed") || strings.Count(step, " ") != 1 {
+		return "Failed"
+	}
+	return strings.ToUpper(step[:1]) + step[1:]
+}
+
+// codeBlock fences text for GitLab markdown: the fence is longer than any
+// run of backticks in text, so text cannot close it, and "<!--" is broken
+// up so that text cannot pass for another stack's note marker.
+func codeBlock(text string) string {
+	longest, n := 0, 0
+	for _, c := range text {
+		if c == '`' {
+			n++
+			longest = max(longest, n)
+		} else {
+			n = 0
+		}
+	}
+	fence := strings.Repeat("`", max(3, longest+1))
+	text = strings.ReplaceAll(text, "<!--", "<!-\u200b-")
+	return fence + "text\n" + strings.TrimRight(text, "\n") + "\n" + fence + "\n"
 }
 
 // writeResources lists one action's resources, at most maxListed of them.

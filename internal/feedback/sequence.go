@@ -105,6 +105,9 @@ func description(r run.Run, to run.State, note string, autodeploy bool) string {
 			return Summary(r.Delta) + " planned"
 		}
 	case run.Failed:
+		if line := errorLine(r.ErrorDetail); line != "" {
+			return truncate(failedStep(note)+": "+line, maxFailureDescription)
+		}
 		if note == "" {
 			return "Failed"
 		}

@@ -49,7 +49,9 @@ type transitionJSON struct {
 	Note  string    `json:"note,omitempty"`
 }
 
-// runJSON is a run on the wire (SPEC §6.2).
+// runJSON is a run on the wire (SPEC §6.2). Delta is null until the run
+// has a plan (a run that failed or stopped before it has nothing to
+// count); ErrorDetail is OpenTofu's own error of a failed run.
 type runJSON struct {
 	ID              string           `json:"id"`
 	Stack           string           `json:"stack"`
@@ -62,11 +64,12 @@ type runJSON struct {
 	Trigger         string           `json:"trigger"`
 	TriggeredBy     string           `json:"triggered_by"`
 	Reason          string           `json:"reason"`
-	Delta           deltaJSON        `json:"delta"`
+	Delta           *deltaJSON       `json:"delta"`
 	History         []transitionJSON `json:"history"`
 	BlockedBy       string           `json:"blocked_by,omitempty"`
 	Resources       []run.Resource   `json:"resources"`
 	Error           string           `json:"error,omitempty"`
+	ErrorDetail     string           `json:"error_detail,omitempty"`
 	// Tool and ToolVersion are what executes the run, as its worker found
 	// the binary, once it said.
 	Tool        string `json:"tool,omitempty"`
@@ -82,9 +85,14 @@ func toRunJSON(v run.View) runJSON {
 	r := v.Run
 	out := runJSON{ID: r.ID, Stack: r.StackID, Type: string(r.Type), State: string(r.State), CommitSHA: r.CommitSHA,
 		Branch: r.Branch, MergeRequestIID: r.MergeRequestIID, MergeRequestURL: r.MergeRequestURL, Trigger: r.Trigger,
-		TriggeredBy: r.TriggeredBy, Reason: r.Reason, Delta: deltaJSON(r.Delta), BlockedBy: v.BlockedBy,
-		Resources: v.Resources, Error: v.Error, Tool: v.Binary.Tool, ToolVersion: v.Binary.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		TriggeredBy: r.TriggeredBy, Reason: r.Reason, BlockedBy: v.BlockedBy,
+		Resources: v.Resources, Error: v.Error, ErrorDetail: r.ErrorDetail, Tool: v.Binary.Tool, ToolVersion: v.Binary.Version,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		History: make([]transitionJSON, 0, len(v.History))}
+	if r.Planned {
+		d := deltaJSON(r.Delta)
+		out.Delta = &d
+	}
 	for _, t := range v.History {
 		out.History = append(out.History, transitionJSON{State: string(t.State), At: t.At, Actor: t.Actor, Note: t.Note})
 	}

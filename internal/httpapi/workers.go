@@ -138,12 +138,13 @@ func (a *API) workerPlan(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) workerFinish(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Error string `json:"error"`
+		Error       string `json:"error"`
+		ErrorDetail string `json:"error_detail"` // tofu's Error: blocks; bounded by the service
 	}
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	rn, err := a.cfg.Runs.Finish(r.Context(), r.PathValue("id"), lease(r), req.Error)
+	rn, err := a.cfg.Runs.Finish(r.Context(), r.PathValue("id"), lease(r), req.Error, req.ErrorDetail)
 	if err != nil {
 		return err
 	}

@@ -59,14 +59,15 @@ type Move struct {
 	LeaseID      string
 	LeaseExpired bool
 
-	// Effects written with the move.
+	// Effects written with the move. A Delta makes the run Planned.
 	Delta        *Delta
 	Resources    []Resource
 	HasChanges   *bool
 	PlanSealed   []byte // the saved plan, sealed
 	Error        string
-	ReleaseLease bool // drop the lease and its state token
-	StartApply   bool // record the apply; refused if one was recorded before
+	ErrorDetail  string // Run.ErrorDetail
+	ReleaseLease bool   // drop the lease and its state token
+	StartApply   bool   // record the apply; refused if one was recorded before
 	Binary       *Binary
 }
 

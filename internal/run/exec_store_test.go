@@ -206,3 +206,35 @@ func TestMoveRecordsTheBinary(t *testing.T) {
 		}
 	})
 }
+
+// TestPlannedAndErrorDetail: a run has a plan once one is reported (a
+// Delta), never before; a failure keeps OpenTofu's error.
+func TestPlannedAndErrorDetail(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		planned := create(t, s, "web", run.Proposed, "a", t0)
+		failed := create(t, s, "web", run.Proposed, "b", t0.Add(time.Millisecond))
+		for _, id := range []string{planned, failed} {
+			for _, to := range []run.State{run.Ready, run.Preparing, run.Initializing, run.Planning} {
+				if _, err := s.MoveRun(ctx, run.Move{RunID: id, To: to, At: t0}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		r, err := s.MoveRun(ctx, run.Move{RunID: planned, To: run.Finished, At: t0, Delta: &run.Delta{}})
+		if err != nil || !r.Planned || r.ErrorDetail != "" {
+			t.Fatalf("after a plan with no changes: %+v, %v; want planned", r, err)
+		}
+		detail := "Error: Resource precondition failed\n\n  on main.tf line 6:\n\nneeds 2 replicas."
+		r, err = s.MoveRun(ctx, run.Move{RunID: failed, To: run.Failed, At: t0, Error: "plan failed: tofu plan: exit status 1",
+			ErrorDetail: detail})
+		if err != nil || r.Planned || r.ErrorDetail != detail {
+			t.Fatalf("after a failed plan: %+v, %v; want no plan and the detail", r, err)
+		}
+		runs, _, err := s.ListRuns(ctx, run.Filter{StackID: "web"}, "", 10)
+		if err != nil || len(runs) != 2 || runs[0].ErrorDetail != detail || !runs[1].Planned {
+			t.Fatalf("listed: %+v, %v", runs, err)
+		}
+	})
+}

@@ -105,6 +105,19 @@ func ActionTarget(a Action, typ Type, from State) (State, error) {
 	return "", apperr.Errorf(apperr.Conflict, "%s", actionRefusal(a, typ, from))
 }
 
+// Actions lists the actions a user may take on a run of type typ in state
+// from: the ones whose move the machine allows, in the order confirm,
+// discard, stop.
+func Actions(typ Type, from State) []Action {
+	var out []Action
+	for _, a := range []Action{Confirm, Discard, Stop} {
+		if CanMove(typ, from, actionTarget[a]) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 func actionRefusal(a Action, typ Type, from State) string {
 	switch {
 	case from.IsTerminal():

@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,5 +99,45 @@ func TestActions(t *testing.T) {
 	}
 	if _, err := ActionTarget("explode", Tracked, Queued); !apperr.Is(err, apperr.Invalid) {
 		t.Fatalf("unknown action: %v", err)
+	}
+}
+
+// TestAllowedActions: what a run page offers in each state is what
+// ActionTarget accepts there, nothing more (issue 14: stop was offered on
+// UNCONFIRMED runs and always refused).
+func TestAllowedActions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		typ  Type
+		from State
+		want string
+	}{
+		{Tracked, Queued, "discard"},
+		{Proposed, Ready, "discard"},
+		{Tracked, Preparing, ""},
+		{Tracked, Initializing, "stop"},
+		{Proposed, Planning, "stop"},
+		{Tracked, Unconfirmed, "confirm discard"},
+		{Tracked, Confirmed, ""},
+		{Tracked, Applying, ""},
+		{Task, Performing, ""},
+		{Tracked, Failed, ""},
+	}
+	for _, tt := range tests {
+		got := fmt.Sprint(Actions(tt.typ, tt.from))
+		if got != "["+tt.want+"]" {
+			t.Errorf("Actions(%s, %s) = %s, want [%s]", tt.typ, tt.from, got, tt.want)
+		}
+	}
+	for _, typ := range []Type{Tracked, Proposed, Task} {
+		for _, from := range States {
+			allowed := Actions(typ, from)
+			for _, a := range []Action{Confirm, Discard, Stop} {
+				_, err := ActionTarget(a, typ, from)
+				if (err == nil) != slices.Contains(allowed, a) {
+					t.Errorf("%s of a %s run in %s: offered %v, ActionTarget says %v", a, typ, from, allowed, err)
+				}
+			}
+		}
 	}
 }

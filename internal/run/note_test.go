@@ -28,3 +28,24 @@ func TestWorkerNote(t *testing.T) {
 		t.Errorf("a long note kept %d characters (valid %v)", n, utf8.ValidString(long))
 	}
 }
+
+// TestErrorDetail: OpenTofu's error as a worker reports it is kept with
+// its lines, without control or bidi characters, and bounded.
+func TestErrorDetail(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{"lines and tabs kept", "Error: x\n\n\ton main.tf\n", "Error: x\n\n\ton main.tf"},
+		{"terminal escape", "Error: \x1b]52;c;ZXZpbA==\x07x", "Error: ]52;c;ZXZpbA==x"},
+		{"bidi override", "a\u202eb\r", "ab"},
+		{"invalid UTF-8", "a\xffb", "a\uFFFDb"},
+	}
+	for _, tt := range tests {
+		if got := errorDetail(tt.in); got != tt.want {
+			t.Errorf("%s: errorDetail(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
+		}
+	}
+	long := errorDetail(strings.Repeat("é", MaxErrorDetail))
+	if len(long) > MaxErrorDetail || !utf8.ValidString(long) || !strings.HasSuffix(long, "…") {
+		t.Errorf("a long detail kept %d bytes (valid %v)", len(long), utf8.ValidString(long))
+	}
+}

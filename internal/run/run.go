@@ -103,7 +103,16 @@ type Run struct {
 	// created otherwise.
 	DeliveryID string
 
-	Delta     Delta
+	// Delta counts what the run's plan does; Planned says whether there is
+	// a plan yet (not for a run that failed or stopped before its plan, nor
+	// for a task), so that no one shows "+0 ~0 -0" for a plan never made.
+	Delta   Delta
+	Planned bool
+	// ErrorDetail is OpenTofu's own error of a failed run (its Error:
+	// blocks, masked, at most MaxErrorDetail bytes); "" otherwise. It is
+	// the run's code's text: escape it wherever it is shown.
+	ErrorDetail string
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/secret"
@@ -238,11 +239,22 @@ func (s *Service) ReportPlan(ctx context.Context, runID, leaseID string, rep Pla
 }
 
 // Finish ends a leased run: FINISHED when errMsg is empty (after an apply
-// or a task), FAILED with errMsg otherwise.
-func (s *Service) Finish(ctx context.Context, runID, leaseID, errMsg string) (Run, error) {
+// or a task), FAILED with errMsg otherwise. detail is OpenTofu's own error
+// (its Error: blocks), kept with a failure as the run's ErrorDetail.
+func (s *Service) Finish(ctx context.Context, runID, leaseID, errMsg, detail string) (Run, error) {
 	m := Move{RunID: runID, To: Failed, At: s.now(), Actor: s.workerActor(ctx, runID), LeaseID: leaseID, Error: errMsg, Note: errMsg}
 	if errMsg == "" {
 		m.To, m.From, m.Note = Finished, []State{Applying, Performing}, ""
+	} else if detail != "" {
+		e, err := s.holds(ctx, runID, leaseID)
+		if err != nil {
+			return Run{}, err
+		}
+		mask, err := s.masker(ctx, e.RunID)
+		if err != nil {
+			return Run{}, err
+		}
+		m.ErrorDetail = errorDetail(mask.Mask(detail))
 	}
 	r, err := s.cfg.Exec.MoveRun(ctx, m)
 	if err == nil {
@@ -282,13 +294,27 @@ func (s *Service) AppendLog(ctx context.Context, runID, leaseID, phase, text str
 	if err != nil {
 		return err
 	}
-	r, err := s.cfg.Runs.GetRun(ctx, e.RunID)
+	mask, err := s.masker(ctx, e.RunID)
 	if err != nil {
 		return err
 	}
+	if _, err := s.cfg.Exec.AppendRunLog(ctx, LogChunk{RunID: runID, Phase: phase, Body: mask.Mask(text), At: s.now()}); err != nil {
+		return err
+	}
+	s.broadcast()
+	return nil
+}
+
+// masker masks the secret values of the run's stack in what its worker
+// sends: the worker masked them already, the server does it once more.
+func (s *Service) masker(ctx context.Context, runID string) (Masker, error) {
+	r, err := s.cfg.Runs.GetRun(ctx, runID)
+	if err != nil {
+		return Masker{}, err
+	}
 	env, err := s.runEnv(ctx, r.StackID)
 	if err != nil {
-		return err
+		return Masker{}, err
 	}
 	var secrets []string
 	for _, v := range env {
@@ -296,9 +322,32 @@ func (s *Service) AppendLog(ctx context.Context, runID, leaseID, phase, text str
 			secrets = append(secrets, v.Value)
 		}
 	}
-	if _, err := s.cfg.Exec.AppendRunLog(ctx, LogChunk{RunID: runID, Phase: phase, Body: NewMasker(secrets).Mask(text), At: s.now()}); err != nil {
-		return err
+	return NewMasker(secrets), nil
+}
+
+// MaxErrorDetail bounds a run's ErrorDetail: a worker's text, kept whole
+// on every run and shown in banners and merge request notes.
+const MaxErrorDetail = 4 << 10
+
+// errorDetail is a worker's error detail fit to keep: lines and tabs kept,
+// other control characters (terminal escapes) and bidi overrides dropped,
+// cut at MaxErrorDetail bytes.
+func errorDetail(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	if len(s) > MaxErrorDetail {
+		cut := MaxErrorDetail - len("…")
+		for !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
-	s.broadcast()
-	return nil
+	return strings.TrimSpace(s)
 }

@@ -167,6 +167,7 @@ func (r Runner) Show(ctx context.Context, dir, planFile string) (Plan, error) {
 }
 
 // run runs tofu with args, sending stdout and stderr to sink line by line.
+// A failure is an *Error holding tofu's error messages.
 func (r Runner) run(ctx context.Context, dir string, sink LineFunc, args ...string) error {
 	cmd, err := r.command(ctx, dir, args...)
 	if err != nil {
@@ -175,11 +176,13 @@ func (r Runner) run(ctx context.Context, dir string, sink LineFunc, args ...stri
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	done := make(chan struct{})
+	var diag diagnostics
 	go func() {
 		defer close(done)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
+			diag.line(sc.Text())
 			if sink != nil {
 				sink(sc.Text())
 			}
@@ -191,7 +194,7 @@ func (r Runner) run(ctx context.Context, dir string, sink LineFunc, args ...stri
 	_ = pw.Close()
 	<-done
 	if err != nil {
-		return fmt.Errorf("tofu %s: %w", args[0], err)
+		return &Error{Command: args[0], Err: err, Diagnostics: diag.text()}
 	}
 	return nil
 }

@@ -3,10 +3,14 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
@@ -15,15 +19,75 @@ import (
 // runPage is the content of run.html.
 type runPage struct {
 	run.View
-	Stack      string // the stack's name
-	Log        string // the log so far
-	LogAfter   int64  // id of the last chunk in Log
-	LogMore    bool   // the log is longer than what the page holds: the script fetches the rest
-	CommitURL  string
-	CanConfirm bool // the viewer may write and a TRACKED run can be confirmed from some state
-	CanDiscard bool
-	CanStop    bool
-	Writes     []feedback.WriteView // the run's writes to GitLab and their outcome
+	Stack string // the stack's name
+	// Log is the log so far; LogError, of a failed run, is its part from
+	// the first OpenTofu error on, where the page opens the log (Log
+	// holds what comes before).
+	Log       string
+	LogError  string
+	LogAfter  int64 // id of the last chunk in Log
+	LogMore   bool  // the log is longer than what the page holds: the script fetches the rest
+	CommitURL string
+	// Buttons are the actions the viewer may take on runs of this type,
+	// each hidden while the run's state does not allow it (the script
+	// shows and hides them as the state changes); none for readers.
+	Buttons []actionButton
+	// Refused says why the action the viewer just asked for was refused.
+	Refused string
+	Writes  []feedback.WriteView // the run's writes to GitLab and their outcome
+}
+
+// actionButton is one action's form on the run page.
+type actionButton struct {
+	Action  run.Action
+	Label   string
+	Class   string
+	Allowed bool // the run's state allows it now
+}
+
+// buttons are the run page's action buttons: every action the state
+// machine allows runs of typ in some state, in the order confirm,
+// discard, stop; each allowed if it is allowed in state now.
+func buttons(typ run.Type, now run.State) []actionButton {
+	labels := map[run.Action][2]string{run.Confirm: {"Confirm", "primary"}, run.Discard: {"Discard", "danger"}, run.Stop: {"Stop", ""}}
+	allowed := run.Actions(typ, now)
+	var out []actionButton
+	for _, a := range []run.Action{run.Confirm, run.Discard, run.Stop} {
+		if !slices.ContainsFunc(run.States, func(s run.State) bool { return slices.Contains(run.Actions(typ, s), a) }) {
+			continue
+		}
+		out = append(out, actionButton{Action: a, Label: labels[a][0], Class: labels[a][1], Allowed: slices.Contains(allowed, a)})
+	}
+	return out
+}
+
+// refusal says why the action named by ?refused= was refused, as things
+// stand now: the reason is worked out here, never taken from the URL.
+func refusal(asked string, v run.View, canAct bool) string {
+	a := run.Action(asked)
+	switch {
+	case a != run.Confirm && a != run.Discard && a != run.Stop:
+		return ""
+	case !canAct:
+		return fmt.Sprintf("You cannot %s this run: that needs write access to its stack.", a)
+	}
+	if _, err := run.ActionTarget(a, v.Type, v.State); err != nil {
+		msg := apperr.MessageOf(err)
+		return strings.ToUpper(msg[:1]) + msg[1:] + "."
+	}
+	return fmt.Sprintf("The run changed while you asked to %s it; it is now %s.", a, v.State)
+}
+
+// splitAtError cuts a log before its first OpenTofu error ("Error: " at
+// the start of a line); tail is "" when there is none.
+func splitAtError(log string) (head, tail string) {
+	if strings.HasPrefix(log, "Error: ") {
+		return "", log
+	}
+	if i := strings.Index(log, "\nError: "); i >= 0 {
+		return log[:i+1], log[i+1:]
+	}
+	return log, ""
 }
 
 // RunWrites lists a run's writes to GitLab (feedback.Service); callers
@@ -74,6 +138,9 @@ func (u *UI) runDetails(w http.ResponseWriter, r *http.Request) error {
 		page.LogAfter = c.ID
 	}
 	page.Log, page.LogMore = log.String(), len(chunks) == 500
+	if v.State == run.Failed {
+		page.Log, page.LogError = splitAtError(page.Log)
+	}
 	if st, err := u.cfg.Stacks.Get(ctx, p, v.StackID); err == nil {
 		page.Stack = st.Name
 		if hosts, err := u.userFacingHosts(ctx, p); err == nil {
@@ -85,21 +152,23 @@ func (u *UI) runDetails(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if access.Has(st.SpaceID, space.Write) && !v.State.IsTerminal() {
-			page.CanConfirm = v.Type == run.Tracked
-			page.CanDiscard = v.Type == run.Tracked
-			page.CanStop = true
+		canAct := access.Has(st.SpaceID, space.Write)
+		if canAct {
+			page.Buttons = buttons(v.Type, v.State)
 		}
+		page.Refused = refusal(r.URL.Query().Get("refused"), v, canAct)
 	}
 	return u.render(w, r, http.StatusOK, "run", view{Title: "Run " + shortSHA(v.ID), Nav: "stacks", Content: page})
 }
 
-// runLogJSON is what the run page's script polls.
+// runLogJSON is what the run page's script polls: Delta is null until the
+// run has a plan, Actions are the actions its state allows.
 type runLogJSON struct {
 	Chunks   []runChunkJSON `json:"chunks"`
 	State    string         `json:"state"`
 	Terminal bool           `json:"terminal"`
-	Delta    run.Delta      `json:"delta"`
+	Delta    *run.Delta     `json:"delta"`
+	Actions  []run.Action   `json:"actions"`
 }
 
 type runChunkJSON struct {
@@ -120,7 +189,11 @@ func (u *UI) runLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := runLogJSON{Chunks: []runChunkJSON{}, State: string(v.State), Terminal: v.State.IsTerminal(), Delta: v.Delta}
+	out := runLogJSON{Chunks: []runChunkJSON{}, State: string(v.State), Terminal: v.State.IsTerminal(),
+		Actions: append([]run.Action{}, run.Actions(v.Type, v.State)...)}
+	if v.Planned {
+		out.Delta = &v.Delta
+	}
 	for _, c := range chunks {
 		out.Chunks = append(out.Chunks, runChunkJSON{ID: c.ID, Body: c.Body})
 	}
@@ -134,14 +207,20 @@ func (u *UI) runLog(w http.ResponseWriter, r *http.Request) error {
 }
 
 // runAction confirms, discards or stops a run (writers; the run service
-// decides), then shows the run again.
+// decides), then shows the run again. A refused action (the state does
+// not allow it, or the viewer may not) shows the run too, saying why.
 func (u *UI) runAction(a run.Action) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		v, err := u.cfg.Runs.Act(r.Context(), principal(r), r.PathValue("id"), a)
-		if err != nil {
+		id := r.PathValue("id")
+		_, err := u.cfg.Runs.Act(r.Context(), principal(r), id, a)
+		switch {
+		case apperr.Is(err, apperr.Conflict), apperr.Is(err, apperr.Forbidden):
+			http.Redirect(w, r, "/runs/"+url.PathEscape(id)+"?refused="+string(a), http.StatusSeeOther)
+			return nil
+		case err != nil:
 			return err
 		}
-		http.Redirect(w, r, "/runs/"+v.ID, http.StatusSeeOther)
+		http.Redirect(w, r, "/runs/"+url.PathEscape(id), http.StatusSeeOther)
 		return nil
 	}
 }

@@ -166,8 +166,12 @@ func (c *Client) ReportPlan(ctx context.Context, runID, leaseID string, rep run.
 }
 
 // Finish implements Server.
-func (c *Client) Finish(ctx context.Context, runID, leaseID, errMsg string) error {
-	return c.call(ctx, http.MethodPost, runPath(runID, "finish"), leaseID, map[string]string{"error": errMsg}, nil)
+func (c *Client) Finish(ctx context.Context, runID, leaseID, errMsg, detail string) error {
+	body := map[string]string{"error": errMsg}
+	if detail != "" {
+		body["error_detail"] = detail
+	}
+	return c.call(ctx, http.MethodPost, runPath(runID, "finish"), leaseID, body, nil)
 }
 
 // AppendLog implements Server.

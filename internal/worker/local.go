@@ -38,8 +38,8 @@ func (l Local) ReportPlan(ctx context.Context, runID, leaseID string, rep run.Pl
 }
 
 // Finish implements Server.
-func (l Local) Finish(ctx context.Context, runID, leaseID, errMsg string) error {
-	_, err := l.Service.Finish(ctx, runID, leaseID, errMsg)
+func (l Local) Finish(ctx context.Context, runID, leaseID, errMsg, detail string) error {
+	_, err := l.Service.Finish(ctx, runID, leaseID, errMsg, detail)
 	return err
 }
 

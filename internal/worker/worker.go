@@ -38,7 +38,9 @@ type Server interface {
 	Heartbeat(ctx context.Context, runID, leaseID string) (run.State, error)
 	Advance(ctx context.Context, runID, leaseID string, step run.Step) error
 	ReportPlan(ctx context.Context, runID, leaseID string, rep run.PlanReport) (apply bool, err error)
-	Finish(ctx context.Context, runID, leaseID, errMsg string) error
+	// Finish ends the run; errMsg says why it failed ("" when it did
+	// not) and detail is OpenTofu's own error, masked.
+	Finish(ctx context.Context, runID, leaseID, errMsg, detail string) error
 	AppendLog(ctx context.Context, runID, leaseID, phase, text string) error
 	PlanFile(ctx context.Context, runID, leaseID string) ([]byte, error)
 	Source(ctx context.Context, runID, leaseID string, w io.Writer) error
@@ -224,15 +226,17 @@ func (p *Pool) execute(parent context.Context, owner string, job run.Job) {
 	if parent.Err() != nil {
 		return // the worker is stopping; the lease runs out and the server fails the run as lost
 	}
-	msg := ""
+	msg, detail := "", ""
 	if err != nil {
 		msg = err.Error()
+		// tofu's output may hold the stack's secrets, as its log lines do.
+		detail = ex.logs.mask.Mask(tofu.Diagnostics(err))
 		log.InfoContext(ctx, "run failed", "error", msg)
 	}
 	if ex.finished {
 		return
 	}
-	if ferr := p.cfg.Server.Finish(context.WithoutCancel(ctx), job.RunID, job.LeaseID, msg); ferr != nil {
+	if ferr := p.cfg.Server.Finish(context.WithoutCancel(ctx), job.RunID, job.LeaseID, msg, detail); ferr != nil {
 		log.WarnContext(ctx, "finish run", "error", ferr.Error())
 	}
 }

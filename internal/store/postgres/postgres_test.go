@@ -49,15 +49,15 @@ func TestOpenRefusesUnreachable(t *testing.T) {
 	}
 }
 
-// TestAgentPoolUpgrade: pools from before issue 13 move to root.
-func TestAgentPoolUpgrade(t *testing.T) {
+// TestUpgrades: the migrations that change existing rows (storetest.Upgrades).
+func TestUpgrades(t *testing.T) {
 	t.Parallel()
-	dsn := dbtest.PostgresURL(t)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.AgentPoolUpgrade(t, db, os.DirFS("migrations"), func(ctx context.Context) (*sqlstore.Store, error) {
-		return postgres.Open(ctx, dsn, nil)
+	storetest.Upgrades(t, os.DirFS("migrations"), func(t *testing.T) (*sql.DB, storetest.Opener) {
+		dsn := dbtest.PostgresURL(t)
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, func(ctx context.Context) (*sqlstore.Store, error) { return postgres.Open(ctx, dsn, nil) }
 	})
 }

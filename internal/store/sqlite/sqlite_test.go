@@ -130,15 +130,15 @@ func TestFilesOwnerOnly(t *testing.T) {
 	check("after reopening a 0644 database and writing")
 }
 
-// TestAgentPoolUpgrade: pools from before issue 13 move to root.
-func TestAgentPoolUpgrade(t *testing.T) {
+// TestUpgrades: the migrations that change existing rows (storetest.Upgrades).
+func TestUpgrades(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), sqlite.FileName)
-	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.AgentPoolUpgrade(t, db, os.DirFS("migrations"), func(ctx context.Context) (*sqlstore.Store, error) {
-		return sqlite.Open(ctx, path, nil)
+	storetest.Upgrades(t, os.DirFS("migrations"), func(t *testing.T) (*sql.DB, storetest.Opener) {
+		path := filepath.Join(t.TempDir(), sqlite.FileName)
+		db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, func(ctx context.Context) (*sqlstore.Store, error) { return sqlite.Open(ctx, path, nil) }
 	})
 }

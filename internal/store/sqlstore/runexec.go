@@ -84,8 +84,12 @@ func joinStates(ss []run.State) string {
 func (s *Store) writeMove(ctx context.Context, tx *sql.Tx, h runHead, m run.Move) error {
 	set, args := "state = ?, updated_at = ?", []any{string(m.To), s.t(m.At)}
 	if d := m.Delta; d != nil {
-		set += ", delta_add = ?, delta_change = ?, delta_destroy = ?, delta_import = ?"
-		args = append(args, d.Add, d.Change, d.Destroy, d.Import)
+		set += ", delta_add = ?, delta_change = ?, delta_destroy = ?, delta_import = ?, planned = ?"
+		args = append(args, d.Add, d.Change, d.Destroy, d.Import, true)
+	}
+	if m.ErrorDetail != "" {
+		set += ", error_detail = ?"
+		args = append(args, m.ErrorDetail)
 	}
 	res, err := s.exec(ctx, tx, "UPDATE runs SET "+set+" WHERE id = ? AND state = ?", append(args, h.id, string(h.state))...)
 	if err != nil {

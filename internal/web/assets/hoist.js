@@ -29,9 +29,18 @@ document.addEventListener("keydown", function (ev) {
   var open = document.querySelector("details.menu[open]");
   if (open) { open.removeAttribute("open"); open.querySelector("summary").focus(); }
 });
+// A failed run's log opens at its first OpenTofu error (the page marks
+// it), not at the top of the box.
+(function () {
+  var log = document.getElementById("log");
+  var mark = document.getElementById("log-error");
+  if (!log || !mark) { return; }
+  var pad = parseFloat(window.getComputedStyle(log).paddingTop) || 0;
+  log.scrollTop += mark.getBoundingClientRect().top - log.getBoundingClientRect().top - pad;
+})();
 // The run page's live log: poll for new chunks and the run's state until
-// the run is over, appending to the log and updating the state badge and
-// the confirm/discard buttons in place.
+// the run is over, appending to the log and updating the state badge, the
+// plan summary and the action buttons (the ones the state allows) in place.
 (function () {
   var log = document.getElementById("log");
   if (!log || log.dataset.follow !== "true") { return; }
@@ -49,12 +58,22 @@ document.addEventListener("keydown", function (ev) {
       stateEl.appendChild(badge);
     }
     if (deltaEl && data.delta) {
-      deltaEl.querySelector(".add").textContent = "+" + data.delta.add;
-      deltaEl.querySelector(".change").textContent = "~" + data.delta.change;
-      deltaEl.querySelector(".destroy").textContent = "\u2212" + data.delta.destroy;
+      // Built afresh: a run without a plan shows a dash, not the counts.
+      var delta = document.createElement("span");
+      delta.className = "delta";
+      var parts = [["add", "+" + data.delta.add], ["change", "~" + data.delta.change], ["destroy", "\u2212" + data.delta.destroy]];
+      if (data.delta.import) { parts.push(["import", "\u2193" + data.delta.import]); }
+      parts.forEach(function (p, i) {
+        if (i > 0) { delta.appendChild(document.createTextNode(" ")); }
+        var s = document.createElement("span");
+        s.className = p[0];
+        s.textContent = p[1];
+        delta.appendChild(s);
+      });
+      deltaEl.replaceChildren(delta);
     }
-    document.querySelectorAll(".when-unconfirmed").forEach(function (f) { f.hidden = data.state !== "UNCONFIRMED"; });
-    if (data.terminal) { document.querySelectorAll(".when-live").forEach(function (f) { f.hidden = true; }); }
+    var actions = data.actions || [];
+    document.querySelectorAll("form.run-action").forEach(function (f) { f.hidden = actions.indexOf(f.dataset.action) < 0; });
   };
   var poll = function () {
     fetch(log.dataset.url + "?after=" + encodeURIComponent(after), { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -64,6 +83,8 @@ document.addEventListener("keydown", function (ev) {
         data.chunks.forEach(function (c) { log.appendChild(document.createTextNode(c.body)); after = String(c.id); });
         if (atEnd) { log.scrollTop = log.scrollHeight; }
         render(data);
+        // A run that just failed: the page shows why once reloaded.
+        if (data.terminal && data.state === "FAILED" && !document.getElementById("run-failure")) { window.location.reload(); return; }
         if (!data.terminal) { setTimeout(poll, data.chunks.length >= 500 ? 0 : 1000); }
       })
       .catch(function () { setTimeout(poll, 3000); });
