@@ -81,7 +81,7 @@ func hookSetupWith(t *testing.T, tweak func(*gitlabsim.HookOptions)) *hookFixtur
 		h.integrationBody("GitLab", "", h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).decode(t, &in)
 	for _, st := range []map[string]any{
 		{"name": "infra", "space": "root", "repository": f.project, "branch": "main", "project_root": "infra"},
-		{"name": "app", "space": "root", "repository": f.project, "branch": "main", "project_root": "/app/",
+		{"name": "app", "space": "root", "repository": f.project, "branch": "main", "project_root": "app/",
 			"additional_project_globs": []string{"shared/**"}},
 	} {
 		h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, st)
