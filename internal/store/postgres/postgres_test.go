@@ -61,3 +61,16 @@ func TestAgentPoolUpgrade(t *testing.T) {
 		return postgres.Open(ctx, dsn, nil)
 	})
 }
+
+// TestDeliveryProcessingsUpgrade: deliveries processed before issue 14 keep their outcome.
+func TestDeliveryProcessingsUpgrade(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.PostgresURL(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.DeliveryProcessingsUpgrade(t, db, os.DirFS("migrations"), func(ctx context.Context) (*sqlstore.Store, error) {
+		return postgres.Open(ctx, dsn, nil)
+	})
+}

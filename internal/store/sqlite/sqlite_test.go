@@ -142,3 +142,16 @@ func TestAgentPoolUpgrade(t *testing.T) {
 		return sqlite.Open(ctx, path, nil)
 	})
 }
+
+// TestDeliveryProcessingsUpgrade: deliveries processed before issue 14 keep their outcome.
+func TestDeliveryProcessingsUpgrade(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.DeliveryProcessingsUpgrade(t, db, os.DirFS("migrations"), func(ctx context.Context) (*sqlstore.Store, error) {
+		return sqlite.Open(ctx, path, nil)
+	})
+}

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/jobqueue"
 	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/webhook"
 )
 
 // poolSpacesMigration names (after its number) the migration that put VCS
@@ -26,14 +28,39 @@ const poolSpacesMigration = "_vcs_agent_pool_spaces.sql"
 // closed before open is called.
 func AgentPoolUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
 	t.Helper()
+	oldSchema(t, db, migrations, poolSpacesMigration,
+		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('root', 'root', NULL, "+at0+", "+at0+")",
+		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('team', 'team', 'root', "+at0+", "+at0+")",
+		"INSERT INTO vcs_agent_pools (id, name, description, token_hash, created_at, created_by, rotated_at) "+
+			"VALUES ('lab', 'Lab', 'old', 'hash', "+at0+", 'apikey:admin', "+at0+")")
+	s := openStore(t, open)
+	p, err := s.GetAgentPool(ctx(), "lab")
+	if err != nil || p.SpaceID != space.RootID || p.Name != "Lab" || p.Description != "old" || p.TokenHash != "hash" || !p.CreatedAt.Equal(base.Truncate(time.Second)) {
+		t.Errorf("pool after the upgrade = %+v, %v; want it kept, in root", p, err)
+	}
+	err = s.DeleteSpace(ctx(), "team") // the new column's reference is live: deleting spaces still works
+	if err != nil {
+		t.Errorf("delete an empty space after the upgrade: %v", err)
+	}
+}
+
+// at0 is base as the old schemas' rows hold it (SQL text that both
+// dialects read as a time).
+const at0 = "'2026-03-01T12:00:00.000000Z'"
+
+// oldSchema applies the migrations before the one named *suffix to db,
+// recording them as sqlstore.migrate does so that it applies only the rest,
+// then runs rows (SQL both dialects accept) and closes db.
+func oldSchema(t *testing.T, db *sql.DB, migrations fs.FS, suffix string, rows ...string) {
+	t.Helper()
 	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(names) // NNNN_ prefixes: text order is version order
-	at := slices.IndexFunc(names, func(n string) bool { return strings.HasSuffix(n, poolSpacesMigration) })
+	at := slices.IndexFunc(names, func(n string) bool { return strings.HasSuffix(n, suffix) })
 	if at < 0 {
-		t.Fatalf("no migration *%s among %v", poolSpacesMigration, names)
+		t.Fatalf("no migration *%s among %v", suffix, names)
 	}
 	// The same bookkeeping table sqlstore.migrate creates, so that it skips
 	// what was applied here.
@@ -46,13 +73,7 @@ func AgentPoolUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
 		stmts = append(stmts, string(b),
 			fmt.Sprintf("INSERT INTO schema_migrations (version, name, applied_at) VALUES (%d, '%s', '2026-03-01T12:00:00Z')", i+1, name))
 	}
-	const at0 = "'2026-03-01T12:00:00.000000Z'"
-	stmts = append(stmts,
-		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('root', 'root', NULL, "+at0+", "+at0+")",
-		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('team', 'team', 'root', "+at0+", "+at0+")",
-		"INSERT INTO vcs_agent_pools (id, name, description, token_hash, created_at, created_by, rotated_at) "+
-			"VALUES ('lab', 'Lab', 'old', 'hash', "+at0+", 'apikey:admin', "+at0+")")
-	for _, q := range stmts {
+	for _, q := range append(stmts, rows...) {
 		if _, err := db.ExecContext(context.Background(), q); err != nil {
 			t.Fatalf("prepare the old schema: %v\n%.200s", err, q)
 		}
@@ -60,13 +81,54 @@ func AgentPoolUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s := openStore(t, open)
-	p, err := s.GetAgentPool(ctx(), "lab")
-	if err != nil || p.SpaceID != space.RootID || p.Name != "Lab" || p.Description != "old" || p.TokenHash != "hash" || !p.CreatedAt.Equal(base.Truncate(time.Second)) {
-		t.Errorf("pool after the upgrade = %+v, %v; want it kept, in root", p, err)
+}
+
+// deliveryProcessingsMigration names the migration that keeps each
+// processing of a delivery (issue 14).
+const deliveryProcessingsMigration = "_delivery_attempts.sql"
+
+// DeliveryProcessingsUpgrade is the upgrade test of that migration: a
+// delivery processed before it keeps its outcome as processing 0, one
+// that was never processed has none, and both can be redelivered. The
+// arguments are AgentPoolUpgrade's.
+func DeliveryProcessingsUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
+	t.Helper()
+	const result = `'{"summary":"push to main: 1 stack(s): 1 created","runs_created":[],"runs_canceled":[],` +
+		`"stacks":[{"stack_id":"infra","result":"created","reason":"push"}]}'`
+	delivery := func(id, status, result string, attempts int) string {
+		return fmt.Sprintf("INSERT INTO webhook_deliveries (id, integration_id, dedupe_key, event, headers, body, status, result, "+
+			"attempts, received_at, updated_at) VALUES ('%s', 'acme', 'k-%s', 'Push Hook', '{}', 'x', '%s', %s, %d, %s, %s)",
+			id, id, status, result, attempts, at0, at0)
 	}
-	err = s.DeleteSpace(ctx(), "team") // the new column's reference is live: deleting spaces still works
+	oldSchema(t, db, migrations, deliveryProcessingsMigration,
+		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('root', 'root', NULL, "+at0+", "+at0+")",
+		"INSERT INTO integrations (id, provider, name, is_default, space_id, api_host, user_facing_host, token_sealed, "+
+			"webhook_secret_sealed, created_at, updated_at) VALUES ('acme', 'gitlab', 'acme', false, 'root', "+
+			"'https://gitlab.example.com', 'https://gitlab.example.com', 'x', 'x', "+at0+", "+at0+")",
+		delivery("d1", "processed", result, 2),
+		delivery("d2", "received", "'{}'", 0))
+	s := openStore(t, open)
+	d1, err := s.GetDelivery(ctx(), "d1")
 	if err != nil {
-		t.Errorf("delete an empty space after the upgrade: %v", err)
+		t.Fatal(err)
+	}
+	if len(d1.Processings) != 1 {
+		t.Fatalf("processings of a delivery processed before the upgrade = %+v, want its outcome as the first", d1.Processings)
+	}
+	p := d1.Processings[0]
+	if p.Number != 0 || p.Trigger != webhook.TriggerReceived || p.Status != webhook.Processed || p.Attempts != 2 ||
+		p.Result == nil || p.Result.Counts()["created"] != 1 || !p.RequestedAt.Equal(base.Truncate(time.Second)) || p.FinishedAt == nil {
+		t.Errorf("processing 0 after the upgrade = %+v", p)
+	}
+	d2, err := s.GetDelivery(ctx(), "d2")
+	if err != nil || len(d2.Processings) != 0 {
+		t.Errorf("a delivery never processed: %+v, %v; want no processing", d2.Processings, err)
+	}
+	job := func(n int) jobqueue.NewJob { return webhook.RedeliverJob("d1", n) }
+	if err := s.RedeliverDelivery(ctx(), "d1", "user:admin", base.Add(time.Hour), job); err != nil {
+		t.Fatal(err)
+	}
+	if d1, err = s.GetDelivery(ctx(), "d1"); err != nil || len(d1.Processings) != 2 || d1.Processings[1].Number != 1 {
+		t.Errorf("redelivered after the upgrade: %+v, %v", d1.Processings, err)
 	}
 }
