@@ -211,13 +211,6 @@ func TestWebhooksMakeRuns(t *testing.T) {
 		t.Errorf("after the MR opened: run %+v, want %s linked to !%d", linked, proposed.ID, mr.IID)
 	}
 	checkStackLine(t, ds[0], "infra", "deduplicated", "")
-	// Issue 14 item 7: the first processing keeps its result.
-	var got deliveryJSON
-	f.must(http.StatusOK, "GET", "/api/v1/deliveries/"+ds[0].ID, f.adminKey, nil).decode(t, &got)
-	if p := got.Processings; len(p) != 2 || p[0].Trigger != "received" || p[0].Counts["created"] != 2 ||
-		p[1].Trigger != "redelivered" || p[1].RequestedBy == "" || p[1].Counts["deduplicated"] != 2 || p[1].Counts["created"] != 0 {
-		t.Errorf("processings after a redelivery = %+v", p)
-	}
 
 	// A title edit: nothing.
 	title := "Feature, renamed"

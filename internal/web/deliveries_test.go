@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -17,24 +16,13 @@ func TestDeliveryLogShowsEachProcessing(t *testing.T) {
 	t.Parallel()
 	h := setup(t, nil)
 	ctx := t.Context()
-	it := h.createIntegration("Acme GitLab")
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"infra/main.tf": "\n"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
-		t.Fatal(err)
-	}
-	h.api("POST", "/api/v1/stacks", map[string]any{"name": "Infra", "space": "root", "integration": "acme-gitlab",
-		"repository": "acme/infra", "branch": "main", "project_root": "infra"}, http.StatusCreated, nil)
-	if _, err := h.sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it["webhook_endpoint"].(string), Token: it["webhook_secret"].(string)}); err != nil {
-		t.Fatal(err)
-	}
+	h.infraStack(h.createIntegration("Acme GitLab"), gitlabsim.HookOptions{})
 	if _, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main",
 		Commits: []gitlabsim.CommitSpec{{Message: "change", Actions: []gitlabsim.FileAction{{Action: "update", Path: "infra/main.tf", Content: "# x\n"}}}}}); err != nil {
 		t.Fatal(err)
 	}
 	var id string
-	waitFor(t, "the push processed", func() bool {
+	waitPage(t, "the push processed", func() bool {
 		var page struct{ Items []struct{ ID, Status string } }
 		h.api("GET", "/api/v1/deliveries?integration=acme-gitlab", nil, http.StatusOK, &page)
 		if len(page.Items) == 1 && page.Items[0].Status == "processed" {
@@ -51,7 +39,7 @@ func TestDeliveryLogShowsEachProcessing(t *testing.T) {
 
 	h.api("POST", "/api/v1/deliveries/"+id+"/redeliver", nil, http.StatusAccepted, nil)
 	var body string
-	waitFor(t, "the page listing both processings", func() bool {
+	waitPage(t, "the page listing both processings", func() bool {
 		body = c.get("/source-control/gitlab/acme-gitlab").body
 		return strings.Count(body, `data-status="processed"`) == 2
 	})
@@ -63,17 +51,5 @@ func TestDeliveryLogShowsEachProcessing(t *testing.T) {
 	}
 	if !strings.Contains(second, "Redelivered by") || !strings.Contains(second, "1 deduplicated") || strings.Contains(second, "1 created") {
 		t.Errorf("the redelivery is not shown with its own result:\n%.3000s", second)
-	}
-}
-
-// waitFor polls cond (bounded) until it holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20s", what)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a bounded condition
 	}
 }

@@ -15,15 +15,19 @@ import (
 // runPage is the content of run.html.
 type runPage struct {
 	run.View
-	Stack      string // the stack's name
-	Log        string // the log so far
-	LogAfter   int64  // id of the last chunk in Log
-	LogMore    bool   // the log is longer than what the page holds: the script fetches the rest
-	CommitURL  string
-	CanConfirm bool // the viewer may write and a TRACKED run can be confirmed from some state
-	CanDiscard bool
-	CanStop    bool
-	Writes     []feedback.WriteView // the run's writes to GitLab and their outcome
+	Stack     string // the stack's name
+	Log       string // the log so far
+	LogAfter  int64  // id of the last chunk in Log
+	LogMore   bool   // the log is longer than what the page holds: the script fetches the rest
+	CommitURL string
+	// MergeRequestLink is the merge request's page, only when the stack's
+	// integration has a web user-facing host: a private one's GitLab is
+	// not for browsers to reach, so its merge requests show as text.
+	MergeRequestLink string
+	CanConfirm       bool // the viewer may write and a TRACKED run can be confirmed from some state
+	CanDiscard       bool
+	CanStop          bool
+	Writes           []feedback.WriteView // the run's writes to GitLab and their outcome
 }
 
 // RunWrites lists a run's writes to GitLab (feedback.Service); callers
@@ -77,8 +81,11 @@ func (u *UI) runDetails(w http.ResponseWriter, r *http.Request) error {
 	if st, err := u.cfg.Stacks.Get(ctx, p, v.StackID); err == nil {
 		page.Stack = st.Name
 		if hosts, err := u.userFacingHosts(ctx, p); err == nil {
-			if row := rowOf(st, hosts); row.RepoURL != "" && v.CommitSHA != "" {
-				page.CommitURL = row.RepoURL + "/-/commit/" + v.CommitSHA
+			if row := rowOf(st, hosts); row.RepoURL != "" {
+				if v.CommitSHA != "" {
+					page.CommitURL = row.RepoURL + "/-/commit/" + v.CommitSHA
+				}
+				page.MergeRequestLink = v.MergeRequestURL
 			}
 		}
 		access, _, err := u.cfg.Spaces.Access(ctx, p)

@@ -49,28 +49,21 @@ func TestOpenRefusesUnreachable(t *testing.T) {
 	}
 }
 
-// TestAgentPoolUpgrade: pools from before issue 13 move to root.
-func TestAgentPoolUpgrade(t *testing.T) {
+// TestUpgrades runs storetest's upgrade tests: what was written before a
+// migration (pools before issue 13, deliveries before issue 14) survives it.
+func TestUpgrades(t *testing.T) {
 	t.Parallel()
-	dsn := dbtest.PostgresURL(t)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
+	for name, upgrade := range storetest.Upgrades() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dsn := dbtest.PostgresURL(t)
+			db, err := sql.Open("pgx", dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			upgrade(t, db, os.DirFS("migrations"), func(ctx context.Context) (*sqlstore.Store, error) {
+				return postgres.Open(ctx, dsn, nil)
+			})
+		})
 	}
-	storetest.AgentPoolUpgrade(t, db, os.DirFS("migrations"), func(ctx context.Context) (*sqlstore.Store, error) {
-		return postgres.Open(ctx, dsn, nil)
-	})
-}
-
-// TestDeliveryProcessingsUpgrade: deliveries processed before issue 14 keep their outcome.
-func TestDeliveryProcessingsUpgrade(t *testing.T) {
-	t.Parallel()
-	dsn := dbtest.PostgresURL(t)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.DeliveryProcessingsUpgrade(t, db, os.DirFS("migrations"), func(ctx context.Context) (*sqlstore.Store, error) {
-		return postgres.Open(ctx, dsn, nil)
-	})
 }

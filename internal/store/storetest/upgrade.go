@@ -15,6 +15,20 @@ import (
 	"github.com/hoistdev/hoist/internal/webhook"
 )
 
+// Upgrade is an upgrade test: on db, a raw handle on a fresh database that
+// open opens, it applies the migrations before one, writes rows as they
+// were then, closes db, opens the store (which applies the rest) and checks
+// the rows came through. migrations holds the adapter's NNNN_name.sql files.
+type Upgrade func(t *testing.T, db *sql.DB, migrations fs.FS, open Opener)
+
+// Upgrades are the upgrade tests every adapter runs, by name.
+func Upgrades() map[string]Upgrade {
+	return map[string]Upgrade{
+		"AgentPoolSpaces":     AgentPoolUpgrade,
+		"DeliveryProcessings": DeliveryProcessingsUpgrade,
+	}
+}
+
 // poolSpacesMigration names (after its number) the migration that put VCS
 // agent pools in spaces; found by name so that renumbering it at a merge
 // does not break the upgrade test.
