@@ -47,7 +47,7 @@ func deliveryList(ctx context.Context, e *env, args []string) error {
 	if cf.json() {
 		return writeJSON(e.stdout, nonNilDeliveries(items))
 	}
-	rows := [][]string{{"ID", "RECEIVED", "INTEGRATION", "EVENT", "PROJECT", "REF", "STATUS", "RUNS", "SUMMARY"}}
+	rows := [][]string{{"ID", "RECEIVED", "INTEGRATION", "EVENT", "PROJECT", "REF", "STATUS", "PROCESSED", "RUNS", "SUMMARY"}}
 	for _, d := range items {
 		runs, summary := "-", orDash(d.Error)
 		if d.Result != nil {
@@ -57,9 +57,21 @@ func deliveryList(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		rows = append(rows, []string{d.ID, fmtTime(d.ReceivedAt), d.Integration, d.Event, orDash(d.Project), orDash(d.Ref),
-			d.Status, runs, summary})
+			d.Status, processedTimes(d.Processings), runs, summary})
 	}
 	return table(e.stdout, rows)
+}
+
+// processedTimes says how often a delivery was processed: "1×", or
+// "2× (redelivered)" when someone asked for it again.
+func processedTimes(ps []apiclient.Processing) string {
+	switch len(ps) {
+	case 0:
+		return "-"
+	case 1:
+		return "1×"
+	}
+	return fmt.Sprintf("%d× (redelivered)", len(ps))
 }
 
 func nonNilDeliveries(ds []apiclient.Delivery) []apiclient.Delivery {
@@ -91,6 +103,9 @@ func deliveryShow(ctx context.Context, e *env, args []string) error {
 	return printDelivery(e, d)
 }
 
+// printDelivery shows a delivery, then each processing's outcome and
+// stack lines, oldest first, so a redelivery never hides what the first
+// processing did.
 func printDelivery(e *env, d *apiclient.Delivery) error {
 	summary := "-"
 	if d.Result != nil {
@@ -108,13 +123,50 @@ func printDelivery(e *env, d *apiclient.Delivery) error {
 		{"Error", orDash(d.Error)},
 		{"Result", summary},
 	}, "", "")
-	if err != nil || d.Result == nil {
+	if err != nil {
 		return err
 	}
-	if len(d.Result.Stacks) > 0 {
+	if len(d.Processings) == 0 {
+		return printResultLines(e, d.Result)
+	}
+	for _, p := range d.Processings {
+		fmt.Fprintf(e.stdout, "\nProcessing %d: %s\n", p.Number, describeProcessing(p))
+		if p.Error != "" {
+			fmt.Fprintf(e.stdout, "  error: %s\n", oneLine(p.Error))
+		}
+		if p.Result != nil {
+			fmt.Fprintf(e.stdout, "  %s\n", oneLine(p.Result.Summary))
+		}
+		if err := printResultLines(e, p.Result); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// describeProcessing is a processing's header line: what started it,
+// when, and how it ended.
+func describeProcessing(p apiclient.Processing) string {
+	what := p.Trigger
+	if p.RequestedBy != "" {
+		what += " by " + p.RequestedBy
+	}
+	attempts := "1 attempt"
+	if p.Attempts != 1 {
+		attempts = fmt.Sprintf("%d attempts", p.Attempts)
+	}
+	return fmt.Sprintf("%s at %s, %s (%s)", what, fmtTime(p.RequestedAt), p.Status, attempts)
+}
+
+// printResultLines prints a result's stack and module lines as tables.
+func printResultLines(e *env, r *apiclient.DeliveryResult) error {
+	if r == nil {
+		return nil
+	}
+	if len(r.Stacks) > 0 {
 		fmt.Fprintln(e.stdout)
 		rows := [][]string{{"STACK", "RESULT", "RUN", "REASON"}}
-		for _, s := range d.Result.Stacks {
+		for _, s := range r.Stacks {
 			run := orDash(s.RunID)
 			if s.RunType != "" && s.RunID != "" {
 				run += " (" + s.RunType + ")"
@@ -125,10 +177,10 @@ func printDelivery(e *env, d *apiclient.Delivery) error {
 			return err
 		}
 	}
-	if len(d.Result.Modules) > 0 {
+	if len(r.Modules) > 0 {
 		fmt.Fprintln(e.stdout)
 		rows := [][]string{{"MODULE", "VERSION", "RESULT", "REASON"}}
-		for _, m := range d.Result.Modules {
+		for _, m := range r.Modules {
 			rows = append(rows, []string{m.ModuleID, orDash(m.Version), m.Result, m.Reason})
 		}
 		return table(e.stdout, rows)
@@ -150,6 +202,6 @@ func deliveryRedeliver(ctx context.Context, e *env, args []string) error {
 	if cf.json() {
 		return writeJSON(e.stdout, d)
 	}
-	fmt.Fprintf(e.stdout, "Delivery %s queued for processing; `hoist delivery show %s` shows the result.\n", d.ID, d.ID)
+	fmt.Fprintf(e.stdout, "Delivery %s queued for processing; `hoist delivery show %s` shows the result next to the earlier ones.\n", d.ID, d.ID)
 	return nil
 }

@@ -70,6 +70,31 @@ func TestCLIDeliveries(t *testing.T) {
 		t.Errorf("delivery redeliver: %s", out)
 	}
 	waitProcessed(t, h, admin)
+	// Issue 14 item 7: the redelivery's result (the run exists already)
+	// comes next to the first one's, which it does not overwrite.
+	show = h.ok(admin, "delivery", "show", d.ID)
+	first, second, ok := strings.Cut(show, "Processing 1: ")
+	if !ok || !strings.Contains(first, "Processing 0: received at ") || !strings.Contains(first, "1 created") ||
+		!strings.Contains(second, "redelivered by ") || !strings.Contains(second, "1 deduplicated") || strings.Contains(second, "1 created") {
+		t.Errorf("delivery show after a redelivery does not show both processings:\n%s", show)
+	}
+	if list := h.ok(admin, "delivery", "list"); !strings.Contains(list, "2× (redelivered)") {
+		t.Errorf("delivery list after a redelivery:\n%s", list)
+	}
+	var full struct {
+		Result      struct{ Summary string }
+		Processings []struct {
+			Number  int
+			Trigger string
+			Status  string
+			Counts  map[string]int
+		}
+	}
+	h.jsonOut(&full, admin, "delivery", "show", d.ID)
+	if len(full.Processings) != 2 || full.Processings[0].Counts["created"] != 1 || full.Processings[1].Trigger != "redelivered" ||
+		full.Processings[1].Counts["deduplicated"] != 1 || !strings.Contains(full.Result.Summary, "1 deduplicated") {
+		t.Errorf("delivery show -o json = %+v", full)
+	}
 	h.fails(apperr.NotFound, admin, "delivery", "show", "01aaaaaaaaaaaaaaaaaaaaaaaa")
 }
 

@@ -49,6 +49,15 @@ func (t *gitlabTokenFlags) read(e *env) (string, error) {
 	return readSecret(e, "GitLab token", t.file, t.env)
 }
 
+// The host flags' help states the rule docs/gitlab.md, docs/vcs-agents.md
+// and the web form state: private://<pool> goes in the user-facing host.
+const (
+	apiHostUsage = "GitLab's `URL`, e.g. https://gitlab.com (a trailing /api/v4 is dropped); " +
+		"for a private GitLab, its address inside the private network"
+	userFacingHostUsage = "`URL` shown to users and used in links (default: the API host); " +
+		"private://<pool> for a private GitLab: every call goes through that VCS agent pool and links show as plain text"
+)
+
 const gitlabCreateSynopsis = "--name N --api-host URL --token-file F|--token-env V [--default | --space S] " +
 	"[--user-facing-host URL] [--label L]... [--description D | --description-file F] [--ca-bundle-file F] " +
 	"[--aggregate-statuses]"
@@ -61,8 +70,8 @@ func gitlabCreate(ctx context.Context, e *env, args []string) error {
 	var labels listFlag
 	var descFile, caFile string
 	fs.StringVar(&in.Name, "name", "", "name of the integration (immutable; its id and webhook endpoint derive from it)")
-	fs.StringVar(&in.APIHost, "api-host", "", "URL of the GitLab API host, e.g. https://gitlab.com")
-	fs.StringVar(&in.UserFacingHost, "user-facing-host", "", "URL shown to users (default: the API host)")
+	fs.StringVar(&in.APIHost, "api-host", "", apiHostUsage)
+	fs.StringVar(&in.UserFacingHost, "user-facing-host", "", userFacingHostUsage)
 	fs.BoolVar(&in.IsDefault, "default", false, "make it the default integration, usable from every space")
 	fs.StringVar(&in.Space, "space", "", "the space that owns a space-level integration")
 	fs.Var(&labels, "label", "a label (repeatable)")
@@ -134,8 +143,8 @@ func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 	var apiHost, ufHost, desc, descFile, caFile, space, name string
 	var labels listFlag
 	var clearLabels, makeDefault, clearCA, aggregate bool
-	fs.StringVar(&apiHost, "api-host", "", "new URL of the GitLab API host")
-	fs.StringVar(&ufHost, "user-facing-host", "", "new URL shown to users")
+	fs.StringVar(&apiHost, "api-host", "", apiHostUsage)
+	fs.StringVar(&ufHost, "user-facing-host", "", userFacingHostUsage)
 	fs.Var(&labels, "label", "a label (repeatable; replaces all labels)")
 	fs.BoolVar(&clearLabels, "clear-labels", false, "remove all labels")
 	fs.StringVar(&desc, "description", "", "new markdown description")

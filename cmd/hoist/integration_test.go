@@ -155,6 +155,26 @@ func TestHelpIsNotAnErrorAndHidesToken(t *testing.T) {
 	}
 }
 
+// TestHostFlagsStateThePrivateRule: the help of both integration commands
+// puts private://<pool> in the user-facing host, as docs/gitlab.md does
+// (issue 14 item 10), and says a pasted /api/v4 is dropped.
+func TestHostFlagsStateThePrivateRule(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range []string{"create", "update"} {
+		_, stderr, err := runLocal(t, "", nil, "integration", "gitlab", cmd, "-h")
+		if err != nil {
+			t.Fatalf("%s -h: %v", cmd, err)
+		}
+		_, uf, _ := strings.Cut(stderr, "\n  -user-facing-host URL")
+		_, api, _ := strings.Cut(stderr, "\n  -api-host URL")
+		api, _, _ = strings.Cut(api, "\n  -")
+		if !strings.Contains(uf, "private://<pool> for a private GitLab") || strings.Contains(api, "private://") ||
+			!strings.Contains(api, "/api/v4 is dropped") {
+			t.Errorf("integration gitlab %s -h does not state the host rules:\n%s", cmd, stderr)
+		}
+	}
+}
+
 func TestGroupsRefuseUnknownSubcommands(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"integration", "frob"}, {"space"}, {"integration", "gitlab", "nope"}, {"user", "x"}} {

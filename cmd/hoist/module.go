@@ -36,7 +36,7 @@ func moduleCreate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&in.Integration, "integration", "", "id of the GitLab integration (default: the default integration)")
 	fs.StringVar(&in.Repository, "repository", "", "GitLab project path, namespace/project")
 	fs.StringVar(&in.Branch, "branch", "", "the branch the module is developed on")
-	fs.StringVar(&in.ProjectRoot, "project-root", "", "folder of the module in the repository (default: the whole repository)")
+	fs.StringVar(&in.ProjectRoot, "project-root", "", "folder of the module in the repository, relative to its root, e.g. modules/vpc (default: the whole repository)")
 	fs.Var(&labels, "label", "a label (repeatable)")
 	fs.StringVar(&in.Description, "description", "", "markdown description")
 	fs.StringVar(&descFile, "description-file", "", "read the description from `FILE`")

@@ -35,7 +35,7 @@ func addStackFlags(fs *flag.FlagSet, f *stackFields) {
 	fs.StringVar(&f.integration, "integration", "", "id of the GitLab integration (default: the default integration)")
 	fs.StringVar(&f.repository, "repository", "", "GitLab project path, namespace/project (e.g. acme/platform/infra)")
 	fs.StringVar(&f.branch, "branch", "", "the tracked branch")
-	fs.StringVar(&f.projectRoot, "project-root", "", "folder of the stack in the repository (default: the whole repository)")
+	fs.StringVar(&f.projectRoot, "project-root", "", "folder of the stack in the repository, relative to its root, e.g. infra/prod (default: the whole repository)")
 	fs.Var(&f.globs, "glob", "additional project glob: changes matching it also trigger the stack (repeatable)")
 	fs.Var(&f.labels, "label", "a label (repeatable)")
 	fs.BoolVar(&f.autodeploy, "autodeploy", false, "apply tracked runs without waiting for confirmation")

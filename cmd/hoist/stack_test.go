@@ -93,6 +93,15 @@ func TestCLIStackRoundTrip(t *testing.T) {
 	if !strings.Contains(err.Error(), `branch "nope" does not exist in acme/infra`) {
 		t.Errorf("missing branch error: %v", err)
 	}
+	// An absolute project root is refused, not quietly made relative.
+	err = h.fails(apperr.Invalid, admin, "stack", "create", "--name", "etc", "--space", "root", "--repository", "acme/infra",
+		"--branch", "main", "--project-root", "/etc")
+	if !strings.Contains(err.Error(), `write "etc", not "/etc"`) {
+		t.Errorf("absolute project root error: %v", err)
+	}
+	if err := h.fails(apperr.Invalid, admin, "stack", "update", "prod", "--project-root", "../x"); !strings.Contains(err.Error(), "inside the repository") {
+		t.Errorf("escaping project root error: %v", err)
+	}
 
 	h.ok(admin, "integration", "delete", "gitlab")
 	_, stderr, err := h.run(admin, nil, "stack", "show", "prod")

@@ -65,7 +65,8 @@ func printPoolToken(e *env, cf *clientFlags, p *apiclient.VCSAgentPool, what str
 	fmt.Fprintf(e.stdout, "VCS agent pool %s (space %s) %s. Its token (shown only now):\n\n  %s\n\n", p.ID, p.Space, what, p.Token)
 	fmt.Fprintf(e.stdout, "Start an agent inside the private network with:\n\n  HOIST_VCS_AGENT_POOL_TOKEN=<token> hoist vcs-agent --server <hoist-url> \\\n"+
 		"    --target-base-endpoint http://gitlab.internal --vendor gitlab\n\n"+
-		"and use private://%s as the API host of integrations in space %s or below.\n", p.ID, p.Space)
+		"and use private://%s as the user-facing host of integrations in space %s or below\n"+
+		"(hoist integration gitlab create … --api-host <GitLab inside the network> --user-facing-host private://%s).\n", p.ID, p.Space, p.ID)
 	return nil
 }
 
@@ -105,7 +106,7 @@ func printPool(e *env, cf *clientFlags, p *apiclient.VCSAgentPool) error {
 	if cf.json() {
 		return writeJSON(e.stdout, p)
 	}
-	err := details(e.stdout, []kv{{"ID", p.ID}, {"Name", p.Name}, {"Space", p.Space}, {"API host", "private://" + p.ID},
+	err := details(e.stdout, []kv{{"ID", p.ID}, {"Name", p.Name}, {"Space", p.Space}, {"User-facing host", "private://" + p.ID},
 		{"Connected agents", strconv.Itoa(p.ConnectedAgents)}, {"Created", fmtTime(p.CreatedAt)},
 		{"Token rotated", fmtTime(p.TokenRotatedAt)}}, "Description", p.Description)
 	if err != nil || len(p.Agents) == 0 {

@@ -10,7 +10,8 @@ import (
 )
 
 // Delivery is a webhook delivery as the API returns it (SPEC §2.4).
-// Headers and Body are only filled by GetDelivery.
+// Headers and Body are only filled by GetDelivery. Status, Result and
+// Error are the latest processing's; Processings has each one.
 type Delivery struct {
 	ID          string            `json:"id"`
 	Integration string            `json:"integration"`
@@ -22,10 +23,27 @@ type Delivery struct {
 	Attempts    int               `json:"attempts"`
 	Error       string            `json:"error,omitempty"`
 	Result      *DeliveryResult   `json:"result"`
+	Processings []Processing      `json:"processings"`
 	ReceivedAt  time.Time         `json:"received_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
 	Headers     map[string]string `json:"headers,omitempty"`
 	Body        json.RawMessage   `json:"body,omitempty"`
+}
+
+// Processing is one processing of a delivery: on arrival (trigger
+// "received") or asked for again ("redelivered"), with its own outcome.
+type Processing struct {
+	Number      int             `json:"number"`
+	Trigger     string          `json:"trigger"`
+	RequestedBy string          `json:"requested_by,omitempty"`
+	RequestedAt time.Time       `json:"requested_at"`
+	StartedAt   *time.Time      `json:"started_at"`
+	FinishedAt  *time.Time      `json:"finished_at"`
+	Status      string          `json:"status"`
+	Attempts    int             `json:"attempts"`
+	Error       string          `json:"error,omitempty"`
+	Counts      map[string]int  `json:"counts"`
+	Result      *DeliveryResult `json:"result"`
 }
 
 // DeliveryResult is what processing a delivery did.

@@ -166,3 +166,24 @@ func TestDefaultNameAndEndpoint(t *testing.T) {
 	}
 	h.assertNoTokenLeaked()
 }
+
+// Issue 14 item 9: GitLab's API URL pasted as the API host is normalised to
+// GitLab's root (Hoist adds /api/v4 itself; repository links built on the
+// host would 404 with it), on create and on update.
+func TestAPIHostWithAPIPathIsNormalised(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	body := h.integrationBody("Pasted API URL", "", h.token(gitlabsim.TokenOptions{}))
+	body["api_host"] = h.simURL + "/api/v4/"
+	var created integrationJSON
+	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey, body).decode(t, &created)
+	if created.APIHost != h.simURL || created.UserFacingHost != h.simURL || created.TokenUser != "hoist-bot" {
+		t.Fatalf("created = %+v, want both hosts %s and the token checked", created, h.simURL)
+	}
+	var updated integrationJSON
+	h.must(http.StatusOK, "PATCH", "/api/v1/integrations/gitlab/pasted-api-url", h.adminKey,
+		map[string]any{"api_host": h.simURL + "/api/v4", "user_facing_host": h.simURL + "/api/v4"}).decode(t, &updated)
+	if updated.APIHost != h.simURL || updated.UserFacingHost != h.simURL {
+		t.Fatalf("updated = %+v, want both hosts %s", updated, h.simURL)
+	}
+}

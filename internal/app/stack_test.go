@@ -85,7 +85,7 @@ func TestStackCreateChecksGitLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := stackBody("Infra Prod", "team-a-sub", "gitlab-a", "ACME/platform/infra", "main")
-	body["project_root"], body["additional_project_globs"], body["labels"] = "/infra/", []string{"modules/**"}, []string{"prod"}
+	body["project_root"], body["additional_project_globs"], body["labels"] = "infra/", []string{"modules/**"}, []string{"prod"}
 	var st stackJSON
 	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, body).decode(t, &st)
 	if st.ID != "infra-prod" || st.Integration == nil || *st.Integration != "gitlab-a" || st.Detached ||
@@ -126,6 +126,25 @@ func TestStackCreateChecksGitLab(t *testing.T) {
 		code, msg, field := r.apiError(t)
 		if r.status != http.StatusBadRequest || code != "invalid" || field != tt.field || !strings.Contains(msg, tt.want) {
 			t.Errorf("%s: %d %s/%s %q, want 400 invalid/%s containing %q", tt.name, r.status, code, field, msg, tt.field, tt.want)
+		}
+	}
+	// Issue 14 item 9: a project root is a folder of the repository, never
+	// an absolute path or one that climbs out of it.
+	for root, want := range map[string]string{
+		"/etc":           `not an absolute path: write "etc", not "/etc"`,
+		"../x":           "must stay inside the repository",
+		"infra/../../up": "must stay inside the repository",
+	} {
+		b := stackBody("Refused root", "team-a", "", "acme/platform/infra", "main")
+		b["project_root"] = root
+		r := h.call("POST", "/api/v1/stacks", h.adminKey, b)
+		code, msg, field := r.apiError(t)
+		if r.status != http.StatusBadRequest || code != "invalid" || field != "project_root" || !strings.Contains(msg, want) {
+			t.Errorf("project_root %q: %d %s/%s %q, want 400 invalid/project_root containing %q", root, r.status, code, field, msg, want)
+		}
+		r = h.call("PATCH", "/api/v1/stacks/infra-prod", h.adminKey, map[string]any{"project_root": root})
+		if _, _, field := r.apiError(t); r.status != http.StatusBadRequest || field != "project_root" {
+			t.Errorf("update to project_root %q: %d %s", root, r.status, r.body)
 		}
 	}
 	r := h.call("POST", "/api/v1/stacks", h.adminKey, stackBody("infra prod", "team-a", "", "acme/platform/infra", "main"))

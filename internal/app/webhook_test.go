@@ -52,6 +52,13 @@ type deliveryJSON struct {
 			Reason  string `json:"reason"`
 		} `json:"stacks"`
 	} `json:"result"`
+	Processings []struct {
+		Number      int            `json:"number"`
+		Trigger     string         `json:"trigger"`
+		RequestedBy string         `json:"requested_by"`
+		Status      string         `json:"status"`
+		Counts      map[string]int `json:"counts"`
+	} `json:"processings"`
 }
 
 func hookSetup(t *testing.T) *hookFixture {
@@ -81,7 +88,7 @@ func hookSetupWith(t *testing.T, tweak func(*gitlabsim.HookOptions)) *hookFixtur
 		h.integrationBody("GitLab", "", h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).decode(t, &in)
 	for _, st := range []map[string]any{
 		{"name": "infra", "space": "root", "repository": f.project, "branch": "main", "project_root": "infra"},
-		{"name": "app", "space": "root", "repository": f.project, "branch": "main", "project_root": "/app/",
+		{"name": "app", "space": "root", "repository": f.project, "branch": "main", "project_root": "app/",
 			"additional_project_globs": []string{"shared/**"}},
 	} {
 		h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, st)
@@ -325,6 +332,13 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 		t.Errorf("redelivery made runs again")
 	}
 	checkStackLine(t, ds[0], "infra", "deduplicated", "")
+	// Issue 14 item 7: the first processing keeps its result.
+	var got deliveryJSON
+	f.must(http.StatusOK, "GET", "/api/v1/deliveries/"+ds[0].ID, f.adminKey, nil).decode(t, &got)
+	if p := got.Processings; len(p) != 2 || p[0].Trigger != "received" || p[0].Counts["created"] != 2 ||
+		p[1].Trigger != "redelivered" || p[1].RequestedBy == "" || p[1].Counts["deduplicated"] != 2 || p[1].Counts["created"] != 0 {
+		t.Errorf("processings after a redelivery = %+v", p)
+	}
 
 	// Other events are acknowledged and logged as ignored.
 	var in struct {
@@ -353,7 +367,8 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 	}
 	var page struct{ Items []deliveryJSON }
 	f.must(http.StatusOK, "GET", "/api/v1/deliveries?integration=gitlab", f.adminKey, nil).decode(t, &page)
-	if len(page.Items) != 2 || page.Items[0].Status != "ignored" || page.Items[0].Event != "Pipeline Hook" {
+	if len(page.Items) != 2 || page.Items[0].Status != "ignored" || page.Items[0].Event != "Pipeline Hook" ||
+		page.Items[0].Processings == nil || len(page.Items[0].Processings) != 0 || len(page.Items[1].Processings) != 2 {
 		t.Errorf("deliveries = %+v", page.Items)
 	}
 

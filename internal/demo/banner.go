@@ -71,9 +71,21 @@ func (d *Demo) WriteBanner(w io.Writer, b BannerConfig) error {
 		line("and restart with PATH=\"$PWD/.tools/bin:$PATH\".")
 	}
 	line("")
+	line("Try docs/gitlab.md on this demo first: after the CLI/API line, set its GitLab variables with")
+	line("  Guide:    export GITLAB_URL=%s GITLAB_TOKEN_FILE=%s GITLAB_PROJECT=%s", d.SimURL(), shellQuote(d.guideTokenPath()), Project)
+	line("(the demo's default integration, %s, exists already: the guide's step 2 allows for it).", d.integration.ID)
 	line("Next: connect your own GitLab with docs/gitlab.md.")
 	_, err := io.WriteString(w, s.String())
 	return err
+}
+
+// guideTokenPath is the guide's token file as an absolute path when it can
+// be, so that the variable still works after a cd.
+func (d *Demo) guideTokenPath() string {
+	if abs, err := filepath.Abs(d.guideToken); err == nil {
+		return abs
+	}
+	return d.guideToken
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

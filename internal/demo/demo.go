@@ -1,7 +1,8 @@
 // Package demo is `hoist server --demo`: the GitLab simulator in-process, a
 // sample group and project with OpenTofu code, a default GitLab integration
-// whose webhook is registered in the simulator, two stacks, and the banner
-// that tells a newcomer what to type next. Everything is created through the
+// whose webhook is registered in the simulator, two stacks, a token of the
+// machine user for following docs/gitlab.md, and the banner that tells a
+// newcomer what to type next. Everything is created through the
 // simulator's Go API and Hoist's own JSON API, exactly as an administrator
 // would, and only when missing: restarting on the same data dir reuses it.
 package demo
@@ -40,6 +41,7 @@ type Demo struct {
 	integration *apiclient.Integration
 	hook        gitlabsim.Hook
 	simDir      string
+	guideToken  string // the file holding the machine user's token for docs/gitlab.md
 }
 
 // Start starts the simulator and seeds the simulator and Hoist. Close the
@@ -86,6 +88,9 @@ func (d *Demo) start(ctx context.Context, cfg Config, hoist *apiclient.Client) e
 		return err
 	}
 	if err := ensureStacks(ctx, hoist, d.integration); err != nil {
+		return err
+	}
+	if d.guideToken, err = ensureGuideToken(ctx, d.sim, botID, d.simDir); err != nil {
 		return err
 	}
 	cfg.Logger.Info("demo ready", "gitlab_url", d.sim.URL(), "project", Project, "integration", d.integration.ID)

@@ -1,9 +1,13 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hoistdev/hoist/internal/apiclient"
@@ -75,6 +79,34 @@ func ensureIntegration(ctx context.Context, sim *gitlabsim.Server, hoist *apicli
 		return nil, fmt.Errorf("create integration %s: %w", IntegrationName, err)
 	}
 	return it, nil
+}
+
+// GuideTokenFile is where the demo keeps an `api` token of its machine
+// user, in the simulator's data dir: the GITLAB_TOKEN_FILE of
+// docs/gitlab.md when the guide is followed against the demo. The demo's
+// own integration holds its token sealed, out of reach of the guide.
+const GuideTokenFile = "hoist-bot-token"
+
+// ensureGuideToken makes sure simDir holds a token of the machine user for
+// docs/gitlab.md, minting one when the file is missing, and returns the
+// file's path.
+func ensureGuideToken(ctx context.Context, sim *gitlabsim.Server, botID int, simDir string) (string, error) {
+	path := filepath.Join(simDir, GuideTokenFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil && len(bytes.TrimSpace(b)) > 0:
+		return path, nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	tok, err := sim.CreateToken(ctx, gitlabsim.TokenOptions{UserID: botID, Name: "docs-gitlab-guide", Scopes: []string{"api"}})
+	if err != nil {
+		return "", fmt.Errorf("create a token for %s: %w", BotUsername, err)
+	}
+	if err := os.WriteFile(path, []byte(tok.Value+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save the guide's token: %w", err)
+	}
+	return path, nil
 }
 
 // ensureHook makes sure the project has exactly one hook to the

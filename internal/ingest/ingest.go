@@ -28,10 +28,11 @@ import (
 
 // Store is what processing reads and writes.
 type Store interface {
-	// ClaimDelivery counts an attempt and returns the delivery with its body.
-	ClaimDelivery(ctx context.Context, id string, now time.Time) (webhook.Delivery, error)
-	// FinishDelivery writes the outcome and the run changes in one
-	// transaction; a concurrent duplicate run is an apperr.Conflict.
+	// ClaimDelivery counts an attempt of processing n of a delivery and
+	// returns the delivery with its body.
+	ClaimDelivery(ctx context.Context, id string, n int, now time.Time) (webhook.Delivery, error)
+	// FinishDelivery writes a processing's outcome and the run changes in
+	// one transaction; a concurrent duplicate run is an apperr.Conflict.
 	FinishDelivery(ctx context.Context, o webhook.Outcome, c run.Changes) (run.Applied, error)
 	RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []run.State) ([]run.Run, error)
 	ListStacksByRepository(ctx context.Context, integrationID string, projectID int64, path string) ([]stack.Stack, error)
@@ -110,16 +111,16 @@ func (p *Processor) Handle(ctx context.Context, j jobqueue.Job) error {
 	if err != nil {
 		return jobqueue.Permanent(err)
 	}
-	d, err := p.cfg.Store.ClaimDelivery(ctx, pl.DeliveryID, p.now())
+	d, err := p.cfg.Store.ClaimDelivery(ctx, pl.DeliveryID, pl.Processing, p.now())
 	if apperr.Is(err, apperr.NotFound) {
 		return nil // deleted with its integration: nothing to do
 	}
 	if err != nil {
 		return err
 	}
-	log := p.log.With("delivery_id", d.ID, "integration_id", d.IntegrationID, "event", d.Event)
+	log := p.log.With("delivery_id", d.ID, "processing", pl.Processing, "integration_id", d.IntegrationID, "event", d.Event)
 	for range maxConflicts {
-		err = p.process(ctx, d, log)
+		err = p.process(ctx, d, pl.Processing, log)
 		if !apperr.Is(err, apperr.Conflict) {
 			break
 		}
@@ -133,7 +134,7 @@ func (p *Processor) Handle(ctx context.Context, j jobqueue.Job) error {
 		return jobqueue.Permanent(perm.err)
 	}
 	// Show the error while the queue retries.
-	o := webhook.Outcome{ID: d.ID, Status: webhook.Processing, Project: d.Project, Ref: d.Ref,
+	o := webhook.Outcome{ID: d.ID, Processing: pl.Processing, Status: webhook.Processing, Project: d.Project, Ref: d.Ref,
 		Error: "will retry: " + apperr.MessageOf(err), At: p.now()}
 	if _, ferr := p.cfg.Store.FinishDelivery(ctx, o, run.Changes{}); ferr != nil {
 		log.Warn("record delivery error", "error", ferr)
@@ -147,7 +148,7 @@ func (p *Processor) gaveUp(ctx context.Context, j jobqueue.Job, err error) {
 	if perr != nil {
 		return
 	}
-	o := webhook.Outcome{ID: pl.DeliveryID, Status: webhook.Failed, Error: apperr.MessageOf(err), At: p.now()}
+	o := webhook.Outcome{ID: pl.DeliveryID, Processing: pl.Processing, Status: webhook.Failed, Error: apperr.MessageOf(err), At: p.now()}
 	if _, ferr := p.cfg.Store.FinishDelivery(ctx, o, run.Changes{}); ferr != nil && !apperr.Is(ferr, apperr.NotFound) {
 		p.log.Error("mark delivery failed", "delivery_id", pl.DeliveryID, "error", ferr)
 	}

@@ -24,11 +24,11 @@ var (
 	unplannedState = []run.State{run.Queued, run.Ready, run.Preparing, run.Initializing, run.Planning}
 )
 
-// process handles one delivery end to end. Errors: *permanentError (the
-// delivery is marked failed already), apperr.Conflict (plan again), any
-// other error is transient.
-func (p *Processor) process(ctx context.Context, d webhook.Delivery, log *slog.Logger) error {
-	o := webhook.Outcome{ID: d.ID, Project: d.Project, Ref: d.Ref}
+// process does processing n of one delivery end to end. Errors:
+// *permanentError (the delivery is marked failed already),
+// apperr.Conflict (plan again), any other error is transient.
+func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log *slog.Logger) error {
+	o := webhook.Outcome{ID: d.ID, Processing: n, Project: d.Project, Ref: d.Ref}
 	ev, err := p.cfg.Parse(d.Event, d.Body)
 	if err != nil {
 		return p.fail(ctx, o, err)

@@ -62,10 +62,10 @@ func Validate(in *Integration) error {
 }
 
 // ValidateHost checks a host URL of SPEC §2.1 and returns it normalised
-// (scheme and host lower-case, no trailing slash). Accepted: http:// or
-// https:// with a host, an optional port and an optional path (GitLab under
-// a relative URL root), without user info, query or fragment; or
-// private://<agent-pool>[/path].
+// (scheme and host lower-case, no trailing slash, no trailing /api/v4).
+// Accepted: http:// or https:// with a host, an optional port and an
+// optional path (GitLab under a relative URL root), without user info,
+// query or fragment; or private://<agent-pool>[/path].
 func ValidateHost(field, raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	switch {
@@ -108,8 +108,16 @@ func ValidateHost(field, raw string) (string, error) {
 	}
 	host := strings.ToLower(u.Host)
 	path := strings.TrimRight(u.EscapedPath(), "/")
+	// People paste GitLab's API URL; Hoist adds /api/v4 itself, and links
+	// built on the host would 404 with it.
+	if n := len(path) - len(apiSuffix); n >= 0 && strings.EqualFold(path[n:], apiSuffix) {
+		path = strings.TrimRight(path[:n], "/")
+	}
 	return scheme + "://" + host + path, nil
 }
+
+// apiSuffix is where GitLab serves its REST API under its root URL.
+const apiSuffix = "/api/v4"
 
 // ValidateToken checks the shape of a VCS token before it is sent anywhere:
 // present, not absurdly long, and free of whitespace (a token file with a

@@ -46,6 +46,13 @@ func TestValidateHost(t *testing.T) {
 		"private://pool-a/gitlab":            "private://pool-a/gitlab",
 		"http://10.0.0.5":                    "http://10.0.0.5",
 		"https://gitlab.internal.corp:30443": "https://gitlab.internal.corp:30443",
+		// GitLab's API URL pasted as the host: Hoist adds /api/v4 itself.
+		"https://gitlab.example.com/api/v4":    "https://gitlab.example.com",
+		"https://gitlab.example.com/API/V4/":   "https://gitlab.example.com",
+		"https://example.com/gitlab/api/v4":    "https://example.com/gitlab",
+		"private://pool-a/gitlab/api/v4":       "private://pool-a/gitlab",
+		"https://example.com/api/v4x":          "https://example.com/api/v4x",
+		"https://example.com/my/api/v4/api/v4": "https://example.com/my/api/v4",
 	}
 	for in, want := range ok {
 		if got, err := ValidateHost("api_host", in); err != nil || got != want {

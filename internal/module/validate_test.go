@@ -76,7 +76,7 @@ func TestValidate(t *testing.T) {
 	t.Parallel()
 	valid := func() Module {
 		return Module{Name: " VPC ", Provider: "aws", Repository: "/acme/modules/vpc.git", Branch: "refs/heads/main",
-			ProjectRoot: "/modules/vpc/", Labels: []string{"b", "a", "a"}}
+			ProjectRoot: "modules/vpc/", Labels: []string{"b", "a", "a"}}
 	}
 	m := valid()
 	if err := Validate(&m); err != nil {

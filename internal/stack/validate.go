@@ -143,10 +143,17 @@ func ValidateBranch(branch string) (string, error) {
 }
 
 // ValidateProjectRoot normalises a project root like trigger.NormalizeRoot
-// (no leading or trailing "/"; "" is the whole repository) and refuses
-// paths that leave the repository or are not clean.
+// (no trailing "/"; "" and "/" are the whole repository) and refuses paths
+// that leave the repository or are not clean. An absolute path is refused
+// rather than trimmed: "/etc" reads as the server's /etc, and quietly
+// making it "etc" would hide that mistake.
 func ValidateProjectRoot(root string) (string, error) {
-	r := trigger.NormalizeRoot(strings.TrimSpace(root))
+	root = strings.TrimSpace(root)
+	if len(root) > 1 && strings.HasPrefix(root, "/") {
+		return "", apperr.InvalidField("project_root",
+			"must be a folder relative to the repository's root, not an absolute path: write %q, not %q", strings.Trim(root, "/"), root)
+	}
+	r := trigger.NormalizeRoot(root)
 	if r == "" {
 		return "", nil
 	}
@@ -157,8 +164,11 @@ func ValidateProjectRoot(root string) (string, error) {
 		return "", apperr.InvalidField("project_root", "must be a folder path with '/' separators, got %q", r)
 	}
 	for _, seg := range strings.Split(r, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return "", apperr.InvalidField("project_root", "must be a clean folder path inside the repository (no empty, '.' or '..' parts), got %q", r)
+		switch seg {
+		case "..":
+			return "", apperr.InvalidField("project_root", "must stay inside the repository: %q has a '..' part; name the folder from the repository's root", r)
+		case "", ".":
+			return "", apperr.InvalidField("project_root", "must be a clean folder path inside the repository (no empty or '.' parts), got %q", r)
 		}
 	}
 	return r, nil

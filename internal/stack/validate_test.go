@@ -17,7 +17,7 @@ func TestValidateNormalises(t *testing.T) {
 	t.Parallel()
 	st := Stack{
 		Name: "  Infra prod ", Repository: " /acme/platform/infra.git/ ", Branch: " refs/heads/release/1.x ",
-		ProjectRoot: "/infra/prod/", AdditionalProjectGlobs: []string{" modules/** ", "/shared/", "modules/**"},
+		ProjectRoot: "infra/prod/", AdditionalProjectGlobs: []string{" modules/** ", "/shared/", "modules/**"},
 		Labels: []string{"b", " a ", "b"}, Tool: " OpenTofu ", ToolVersion: " v1.9.0 ",
 	}
 	if err := Validate(&st); err != nil {
@@ -58,7 +58,11 @@ func TestValidateRefuses(t *testing.T) {
 		{"branch", func(s *Stack) { s.Branch = "a b" }, "not a valid Git branch name"},
 		{"branch", func(s *Stack) { s.Branch = "x.lock" }, "not a valid Git branch name"},
 		{"branch", func(s *Stack) { s.Branch = "feat/.hidden" }, "starts with '.'"},
-		{"project_root", func(s *Stack) { s.ProjectRoot = "infra/../../etc" }, "clean folder path"},
+		{"project_root", func(s *Stack) { s.ProjectRoot = "infra/../../etc" }, "stay inside the repository"},
+		{"project_root", func(s *Stack) { s.ProjectRoot = "../x" }, "stay inside the repository"},
+		{"project_root", func(s *Stack) { s.ProjectRoot = "/etc" }, `not an absolute path: write "etc", not "/etc"`},
+		{"project_root", func(s *Stack) { s.ProjectRoot = " /infra/prod/ " }, "not an absolute path"},
+		{"project_root", func(s *Stack) { s.ProjectRoot = "./infra" }, "clean folder path"},
 		{"project_root", func(s *Stack) { s.ProjectRoot = "infra//prod" }, "clean folder path"},
 		{"project_root", func(s *Stack) { s.ProjectRoot = `infra\prod` }, "'/' separators"},
 		{"additional_project_globs", func(s *Stack) { s.AdditionalProjectGlobs = []string{"modules/[a"} }, "not a valid doublestar pattern"},

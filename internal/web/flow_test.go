@@ -95,6 +95,51 @@ func TestAdminSetsUpGitLab(t *testing.T) {
 	x.screenshot("integration-details")
 }
 
+// TestSecondIntegrationForm is issue 14 item 9 in a browser: with a
+// default integration in place the form starts on Space (Default is
+// disabled and says why), and a pasted token survives an error about
+// another field, so fixing that field is enough.
+func TestSecondIntegrationForm(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	h.createIntegration("Acme GitLab")
+	x := tabT{t: t, ctx: tab(t)}
+	base := h.srv.URL()
+	x.login(base, "admin", h.adminPass)
+	x.navigate("/source-control/gitlab/new", base)
+	if x.count("#type-space:checked") != 1 || x.count("#type-default:disabled") != 1 {
+		t.Fatal("with a default integration in place, the form does not start on Space with Default disabled")
+	}
+	if hint := x.text("#type-hint"); !strings.Contains(hint, "Acme GitLab is the default integration already") {
+		t.Errorf("type hint = %q", hint)
+	}
+	token := h.gitlabToken(gitlabsim.TokenOptions{})
+	x.do(
+		chromedp.SendKeys(chromedp.ID("name"), "Team GitLab"),
+		chromedp.SetValue(chromedp.ID("space"), "root"),
+		chromedp.SendKeys(chromedp.ID("api_host"), "gitlab.example.com"), // no scheme: refused
+		chromedp.SendKeys(chromedp.ID("token"), token),
+	)
+	x.click("#submit")
+	if errText := x.text("#api_host-error"); !strings.Contains(errText, "https://") {
+		t.Errorf("api host error = %q", errText)
+	}
+	if got := x.value("#token"); got != token {
+		t.Errorf("after an API host error the token field holds %d characters, want the pasted token back", len(got))
+	}
+	if x.count("#type-space:checked") != 1 || x.value("#space") != "root" {
+		t.Error("the space choice was not kept")
+	}
+	x.do(chromedp.SetValue(chromedp.ID("api_host"), h.simURL))
+	x.click("#submit") // the token is not typed again
+	if p := x.path(); p != "/source-control/gitlab/team-gitlab?done=created" {
+		t.Fatalf("after fixing the host: %s (%s)", p, x.text("main"))
+	}
+	if typ := x.text("main dl.facts"); !strings.Contains(typ, "Space-specific") {
+		t.Errorf("details of the new integration: %q", typ)
+	}
+}
+
 // TestReaderBrowser: a reader sees the integration listed, without the ⋯
 // menu, and is refused the details page.
 func TestReaderBrowser(t *testing.T) {

@@ -145,6 +145,27 @@ func (h *harness) createIntegration(name string) map[string]any {
 	return out
 }
 
+// infraStack makes project acme/infra holding infra/main.tf, with
+// hoist-bot Maintainer of its group, stack "infra" (project root infra) on
+// integration it (createIntegration's answer), and the project's webhook to
+// it: hook with the endpoint and secret filled in.
+func (h *harness) infraStack(it map[string]any, hook gitlabsim.HookOptions) {
+	h.t.Helper()
+	ctx := h.t.Context()
+	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"infra/main.tf": "\n"}}); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		h.t.Fatal(err)
+	}
+	h.api("POST", "/api/v1/stacks", map[string]any{"name": "Infra", "space": "root", "integration": it["id"],
+		"repository": "acme/infra", "branch": "main", "project_root": "infra"}, http.StatusCreated, nil)
+	hook.URL, hook.Token = it["webhook_endpoint"].(string), it["webhook_secret"].(string)
+	if _, err := h.sim.AddHook(ctx, "acme/infra", hook); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // createUser adds a user with a read role on root and returns its password.
 func (h *harness) createUser(name, role string) string {
 	h.t.Helper()

@@ -56,10 +56,16 @@ type integrationForm struct {
 	Labels         string
 	Description    string
 	CABundle       string
-	Spaces         []space.Space // where the viewer may place an integration
-	CanDefault     bool
-	Errors         map[string]string // field → message
-	Error          string            // about the form as a whole
+	// Token is what was pasted, put back only when the form comes back
+	// with an error about another field, so it need not be pasted again.
+	Token      string
+	Spaces     []space.Space // where the viewer may place an integration
+	CanDefault bool
+	// OtherDefault names the default integration when another one than
+	// this is it: there is at most one, so the form offers Space instead.
+	OtherDefault string
+	Errors       map[string]string // field → message
+	Error        string            // about the form as a whole
 }
 
 // fillChoices adds the placements the viewer may choose.
@@ -78,15 +84,46 @@ func (u *UI) fillChoices(ctx context.Context, p string, f *integrationForm) erro
 		}
 	}
 	f.CanDefault = access.IsRootAdmin()
+	def, err := u.defaultIntegration(ctx, p)
+	if err != nil {
+		return err
+	}
+	if def.ID != "" && def.ID != f.ID {
+		f.OtherDefault = def.Name
+	}
 	return nil
 }
 
+// defaultIntegration finds the default integration (listed to everyone,
+// SPEC §2.3); the zero Integration when there is none.
+func (u *UI) defaultIntegration(ctx context.Context, p string) (integration.Integration, error) {
+	cursor := ""
+	for range 20 { // 2,000 integrations is far beyond any real account
+		views, next, err := u.cfg.Integrations.List(ctx, p, cursor, 100)
+		if err != nil {
+			return integration.Integration{}, err
+		}
+		for _, v := range views {
+			if v.IsDefault {
+				return v.Integration, nil
+			}
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	return integration.Integration{}, nil
+}
+
+// newIntegrationPage offers the default integration to root admins while
+// there is none; otherwise the form starts on Space, the one choice that
+// can succeed.
 func (u *UI) newIntegrationPage(w http.ResponseWriter, r *http.Request) error {
 	f := integrationForm{Type: "space"}
 	if err := u.fillChoices(r.Context(), principal(r), &f); err != nil {
 		return err
 	}
-	if f.CanDefault {
+	if f.CanDefault && f.OtherDefault == "" {
 		f.Type = "default"
 	}
 	return u.showIntegrationForm(w, r, http.StatusOK, f)
@@ -100,8 +137,8 @@ func (u *UI) showIntegrationForm(w http.ResponseWriter, r *http.Request, status 
 	return u.render(w, r, status, "integration_form", view{Title: title, Nav: "source-control", Content: f})
 }
 
-// formFields reads the fields both forms share; the token is never put
-// back into a form.
+// formFields reads the fields both forms share; the token is left out
+// (formError decides whether it goes back into the form).
 func formFields(r *http.Request) integrationForm {
 	get := func(k string) string { return r.PostForm.Get(k) }
 	return integrationForm{Name: strings.TrimSpace(get("name")), Type: get("type"), Space: get("space"),
@@ -138,16 +175,23 @@ func (u *UI) createIntegration(w http.ResponseWriter, r *http.Request) error {
 }
 
 // formError shows the form again with the service's message next to the
-// field it names (or above the form), keeping what was typed except the
-// token. Internal errors are not the user's to fix: they become the error
-// page.
+// field it names (or above the form), keeping what was typed — the token
+// too, unless the token is what was wrong: it goes back only to the person
+// who just pasted it, on a page that is never cached. Internal errors are
+// not the user's to fix: they become the error page.
 func (u *UI) formError(w http.ResponseWriter, r *http.Request, f integrationForm, err error) error {
 	var ae *apperr.Error
 	if !errors.As(err, &ae) || ae.Code == apperr.Internal || ae.Code == apperr.NotFound && f.Edit {
 		return err
 	}
+	if ae.Field != "token" {
+		f.Token = r.PostForm.Get("token")
+	}
 	if cerr := u.fillChoices(r.Context(), principal(r), &f); cerr != nil {
 		return cerr
+	}
+	if f.OtherDefault != "" {
+		f.Type = "space" // the default radio is disabled: never leave it the checked one
 	}
 	status := http.StatusBadRequest
 	switch ae.Code {

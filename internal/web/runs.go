@@ -28,6 +28,10 @@ type runPage struct {
 	LogAfter  int64 // id of the last chunk in Log
 	LogMore   bool  // the log is longer than what the page holds: the script fetches the rest
 	CommitURL string
+	// MergeRequestLink is the merge request's page, only when the stack's
+	// integration has a web user-facing host: a private one's GitLab is
+	// not for browsers to reach, so its merge requests show as text.
+	MergeRequestLink string
 	// Buttons are the actions the viewer may take on runs of this type,
 	// each hidden while the run's state does not allow it (the script
 	// shows and hides them as the state changes); none for readers.
@@ -144,8 +148,11 @@ func (u *UI) runDetails(w http.ResponseWriter, r *http.Request) error {
 	if st, err := u.cfg.Stacks.Get(ctx, p, v.StackID); err == nil {
 		page.Stack = st.Name
 		if hosts, err := u.userFacingHosts(ctx, p); err == nil {
-			if row := rowOf(st, hosts); row.RepoURL != "" && v.CommitSHA != "" {
-				page.CommitURL = row.RepoURL + "/-/commit/" + v.CommitSHA
+			if row := rowOf(st, hosts); row.RepoURL != "" {
+				if v.CommitSHA != "" {
+					page.CommitURL = row.RepoURL + "/-/commit/" + v.CommitSHA
+				}
+				page.MergeRequestLink = v.MergeRequestURL
 			}
 		}
 		access, _, err := u.cfg.Spaces.Access(ctx, p)

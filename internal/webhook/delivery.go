@@ -38,11 +38,40 @@ type Delivery struct {
 	Headers       map[string]string
 	Body          []byte // nil in listings
 	Status        Status
-	Result        *Result // set once processed
-	Error         string  // the last processing error
-	Attempts      int
+	Result        *Result // set once processed; the latest processing's
+	Error         string  // the latest processing's last error
+	Attempts      int     // of every processing together
 	ReceivedAt    time.Time
 	UpdatedAt     time.Time
+	// Processings are the delivery's processings, oldest first: the one
+	// on arrival, then one per redelivery, each with its own outcome
+	// (Status, Result and Error above are the latest one's). Empty until
+	// a processing starts, and for events ignored on arrival.
+	Processings []Pass
+}
+
+// Trigger says what started a processing.
+type Trigger string
+
+// The processing triggers.
+const (
+	TriggerReceived    Trigger = "received"    // GitLab sent the delivery
+	TriggerRedelivered Trigger = "redelivered" // someone asked Hoist to process it again
+)
+
+// Pass is one processing of a delivery and what it came to (the name
+// Processing is the status).
+type Pass struct {
+	Number      int // 0 for the one on arrival, then 1, 2… per redelivery
+	Trigger     Trigger
+	RequestedBy string // the principal who redelivered; "" on arrival
+	RequestedAt time.Time
+	StartedAt   *time.Time // the first attempt; nil while waiting
+	FinishedAt  *time.Time // nil while waiting, running or retrying
+	Status      Status     // Received (waiting), Processing, Processed, Ignored or Failed
+	Attempts    int
+	Result      *Result
+	Error       string
 }
 
 // Result is what processing a delivery did (SPEC §2.4): the runs created
@@ -65,6 +94,20 @@ type ModuleResult struct {
 	// Result is published, ignored, refused or failed (module.Result).
 	Result string `json:"result"`
 	Reason string `json:"reason"`
+}
+
+// Counts are how many stacks got each result (created, deduplicated,
+// skipped, capped): the numbers that tell two processings apart at a
+// glance.
+func (r *Result) Counts() map[string]int {
+	out := map[string]int{}
+	if r == nil {
+		return out
+	}
+	for _, s := range r.Stacks {
+		out[s.Result]++
+	}
+	return out
 }
 
 // RunRef names a run a delivery created.
@@ -130,9 +173,13 @@ type Store interface {
 	GetDelivery(ctx context.Context, id string) (Delivery, error)
 	// ListDeliveries pages deliveries newest first, without bodies.
 	ListDeliveries(ctx context.Context, f Filter, cursor string, limit int) ([]Delivery, string, error)
-	// RedeliverDelivery sets a delivery back to received and enqueues job,
-	// in one transaction.
-	RedeliverDelivery(ctx context.Context, id string, now time.Time, job jobqueue.NewJob) error
+	// RedeliverDelivery starts a new processing of a delivery, requested
+	// by principal by: in one transaction it adds the processing, sets the
+	// delivery back to received and enqueues jobFunc's job for the
+	// processing's number. While the delivery waits for a processing to
+	// start (status received) nothing is added: that processing will read
+	// the same stored body.
+	RedeliverDelivery(ctx context.Context, id, by string, now time.Time, jobFunc func(processing int) jobqueue.NewJob) error
 }
 
 // ProcessKind is the job kind that processes a delivery; its payload is
@@ -142,6 +189,9 @@ const ProcessKind = "webhook.process"
 // ProcessPayload is the payload of a ProcessKind job.
 type ProcessPayload struct {
 	DeliveryID string `json:"delivery_id"`
+	// Processing is the number of the processing the job does (0, and
+	// absent, for the one on arrival), so that each writes its own outcome.
+	Processing int `json:"processing,omitempty"`
 }
 
 // ProcessJob is the job that processes a new delivery.
@@ -150,18 +200,17 @@ func ProcessJob(id string) jobqueue.NewJob {
 	return jobqueue.NewJob{Kind: ProcessKind, Payload: []byte(`{"delivery_id":"` + id + `"}`)}
 }
 
-// RedeliverJob is the job that processes a delivery again. Its dedupe key
-// keeps one pending job per delivery, however often it is redelivered.
-func RedeliverJob(id string) jobqueue.NewJob {
-	j := ProcessJob(id)
-	j.DedupeKey = "delivery:" + id
-	return j
+// RedeliverJob is the job of processing number n of a delivery. Its dedupe
+// key keeps one job per processing.
+func RedeliverJob(id string, n int) jobqueue.NewJob {
+	return jobqueue.NewJob{Kind: ProcessKind, DedupeKey: fmt.Sprintf("delivery:%s:%d", id, n),
+		Payload: fmt.Appendf(nil, `{"delivery_id":"%s","processing":%d}`, id, n)}
 }
 
 // ParseProcessPayload decodes a ProcessKind job's payload.
 func ParseProcessPayload(b []byte) (ProcessPayload, error) {
 	var p ProcessPayload
-	if err := json.Unmarshal(b, &p); err != nil || p.DeliveryID == "" {
+	if err := json.Unmarshal(b, &p); err != nil || p.DeliveryID == "" || p.Processing < 0 {
 		return p, fmt.Errorf("webhook.process payload %q: not a delivery id", b)
 	}
 	return p, nil
@@ -170,11 +219,12 @@ func ParseProcessPayload(b []byte) (ProcessPayload, error) {
 // Outcome is what processing a delivery came to, written together with
 // the run changes it implies (see the ingest package).
 type Outcome struct {
-	ID      string
-	Status  Status // Processing (with Error: will retry), Processed, Ignored or Failed
-	Project string
-	Ref     string
-	Result  *Result // RunsCanceled is filled by the store with the runs it did cancel
-	Error   string
-	At      time.Time
+	ID         string
+	Processing int    // the processing's number (ProcessPayload.Processing)
+	Status     Status // Processing (with Error: will retry), Processed, Ignored or Failed
+	Project    string
+	Ref        string
+	Result     *Result // RunsCanceled is filled by the store with the runs it did cancel
+	Error      string
+	At         time.Time
 }

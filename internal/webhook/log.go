@@ -7,6 +7,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/jobqueue"
 	"github.com/hoistdev/hoist/internal/space"
 )
 
@@ -92,7 +93,8 @@ func (l *Log) Get(ctx context.Context, principal, id string) (Delivery, error) {
 }
 
 // Redeliver processes a delivery again from its stored body: the
-// decisions are made anew, runs already made are deduplicated.
+// decisions are made anew, runs already made are deduplicated. The new
+// processing keeps its own outcome next to the earlier ones.
 func (l *Log) Redeliver(ctx context.Context, principal, id string) (Delivery, error) {
 	d, err := l.Get(ctx, principal, id)
 	if err != nil {
@@ -101,7 +103,8 @@ func (l *Log) Redeliver(ctx context.Context, principal, id string) (Delivery, er
 	if d.Status == Ignored {
 		return Delivery{}, apperr.Errorf(apperr.Invalid, "delivery %s is a %s, which Hoist ignores; there is nothing to process", id, d.Event)
 	}
-	if err := l.cfg.Store.RedeliverDelivery(ctx, id, l.cfg.Clock().UTC(), RedeliverJob(id)); err != nil {
+	job := func(n int) jobqueue.NewJob { return RedeliverJob(id, n) }
+	if err := l.cfg.Store.RedeliverDelivery(ctx, id, principal, l.cfg.Clock().UTC(), job); err != nil {
 		return Delivery{}, fmt.Errorf("redeliver %s: %w", id, err)
 	}
 	l.cfg.Wake()

@@ -130,15 +130,21 @@ func TestFilesOwnerOnly(t *testing.T) {
 	check("after reopening a 0644 database and writing")
 }
 
-// TestUpgrades: the migrations that change existing rows (storetest.Upgrades).
+// TestUpgrades runs storetest's upgrade tests: what was written before a
+// migration (pools before issue 13, deliveries before issue 14) survives it.
 func TestUpgrades(t *testing.T) {
 	t.Parallel()
-	storetest.Upgrades(t, os.DirFS("migrations"), func(t *testing.T) (*sql.DB, storetest.Opener) {
-		path := filepath.Join(t.TempDir(), sqlite.FileName)
-		db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db, func(ctx context.Context) (*sqlstore.Store, error) { return sqlite.Open(ctx, path, nil) }
-	})
+	for name, upgrade := range storetest.Upgrades() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), sqlite.FileName)
+			db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			upgrade(t, db, os.DirFS("migrations"), func(ctx context.Context) (*sqlstore.Store, error) {
+				return sqlite.Open(ctx, path, nil)
+			})
+		})
+	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/jobqueue"
-	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/webhook"
 )
 
@@ -300,10 +299,16 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (webhook.Delivery, e
 		return webhook.Delivery{}, wrapInternal(notFound(err, "delivery %q not found", id), "get delivery %s", id)
 	}
 	d.Body = body
+	passes, err := s.deliveryPasses(ctx, s.r, []string{id})
+	if err != nil {
+		return webhook.Delivery{}, err
+	}
+	d.Processings = passes[id]
 	return d, nil
 }
 
-// ListDeliveries implements webhook.Store: newest first (ids are ulids).
+// ListDeliveries implements webhook.Store: newest first (ids are ulids),
+// with their processings.
 func (s *Store) ListDeliveries(ctx context.Context, f webhook.Filter, cursor string, limit int) ([]webhook.Delivery, string, error) {
 	limit = clampLimit(limit)
 	var where []string
@@ -352,68 +357,16 @@ func (s *Store) ListDeliveries(ctx context.Context, f webhook.Filter, cursor str
 		out = out[:limit]
 		next = idCursor(out[limit-1].ID)
 	}
+	ids := make([]string, len(out))
+	for i, d := range out {
+		ids[i] = d.ID
+	}
+	passes, err := s.deliveryPasses(ctx, s.r, ids)
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range out {
+		out[i].Processings = passes[out[i].ID]
+	}
 	return out, next, nil
-}
-
-// RedeliverDelivery implements webhook.Store.
-func (s *Store) RedeliverDelivery(ctx context.Context, id string, now time.Time, job jobqueue.NewJob) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, "UPDATE webhook_deliveries SET status = 'received', error = '', updated_at = ? WHERE id = ?",
-			s.t(now), id)
-		if err != nil {
-			return fmt.Errorf("redeliver %s: %w", id, err)
-		}
-		if err := affected(res, "delivery %q not found", id); err != nil {
-			return err
-		}
-		return s.enqueueJobs(ctx, tx, now, []jobqueue.NewJob{job})
-	})
-}
-
-// ClaimDelivery marks a delivery as being processed (one more attempt) and
-// returns it with its body.
-func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time) (webhook.Delivery, error) {
-	res, err := s.exec(ctx, s.w, `UPDATE webhook_deliveries SET status = 'processing', attempts = attempts + 1, updated_at = ?
-		WHERE id = ?`, s.t(now), id)
-	if err != nil {
-		return webhook.Delivery{}, fmt.Errorf("claim delivery %s: %w", id, err)
-	}
-	if err := affected(res, "delivery %q not found", id); err != nil {
-		return webhook.Delivery{}, err
-	}
-	var body []byte
-	d, err := scanDelivery(s.queryRow(ctx, s.w, "SELECT "+deliveryColumns+", body FROM webhook_deliveries WHERE id = ?", id), &body)
-	if err != nil {
-		return webhook.Delivery{}, wrapInternal(notFound(err, "delivery %q not found", id), "claim delivery %s", id)
-	}
-	d.Body = body
-	return d, nil
-}
-
-// FinishDelivery writes a delivery's outcome and the run changes it
-// implies in one transaction. A new run that duplicates one made
-// concurrently is an apperr.Conflict and writes nothing: plan again.
-func (s *Store) FinishDelivery(ctx context.Context, o webhook.Outcome, c run.Changes) (run.Applied, error) {
-	var applied run.Applied
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if applied, err = s.applyRunChanges(ctx, tx, c); err != nil {
-			return err
-		}
-		result := "{}"
-		if o.Result != nil {
-			r := *o.Result
-			r.RunsCanceled = nonNil(applied.Canceled)
-			if result, err = jsonArg(r); err != nil {
-				return err
-			}
-		}
-		res, err := s.exec(ctx, tx, `UPDATE webhook_deliveries SET status = ?, project = ?, ref = ?, result = ?, error = ?, updated_at = ?
-			WHERE id = ?`, string(o.Status), o.Project, o.Ref, result, o.Error, s.t(o.At), o.ID)
-		if err != nil {
-			return fmt.Errorf("record outcome of delivery %s: %w", o.ID, err)
-		}
-		return affected(res, "delivery %q not found", o.ID)
-	})
-	return applied, err
 }

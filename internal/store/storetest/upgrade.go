@@ -10,26 +10,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/jobqueue"
 	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/webhook"
 )
 
-// at0 is the time of rows written before an upgrade, as SQL.
-const at0 = "'2026-03-01T12:00:00.000000Z'"
+// Upgrade is an upgrade test: on db, a raw handle on a fresh database that
+// open opens, it applies the migrations before one, writes rows as they
+// were then, closes db, opens the store (which applies the rest) and checks
+// the rows came through. migrations holds the adapter's NNNN_name.sql files.
+type Upgrade func(t *testing.T, db *sql.DB, migrations fs.FS, open Opener)
 
-// Upgrades runs the upgrade test of every migration that changes existing
-// rows, each on a fresh database from newDB (a raw handle and the opener
-// of a store on it); migrations holds the adapter's NNNN_name.sql files.
-// Pools from before issue 13 move to root; runs from before issue 14 that
-// planned are marked so.
-func Upgrades(t *testing.T, migrations fs.FS, newDB func(t *testing.T) (*sql.DB, Opener)) {
-	t.Helper()
-	for name, upgrade := range map[string]func(*testing.T, *sql.DB, fs.FS, Opener){
-		"agent pools": AgentPoolUpgrade, "runs planned": RunPlannedUpgrade} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			db, open := newDB(t)
-			upgrade(t, db, migrations, open)
-		})
+// Upgrades are the upgrade tests every adapter runs, by name.
+func Upgrades() map[string]Upgrade {
+	return map[string]Upgrade{
+		"AgentPoolSpaces":     AgentPoolUpgrade,
+		"DeliveryProcessings": DeliveryProcessingsUpgrade,
+		"RunPlanned":          RunPlannedUpgrade,
 	}
 }
 
@@ -46,7 +43,7 @@ const poolSpacesMigration = "_vcs_agent_pool_spaces.sql"
 // closed before open is called.
 func AgentPoolUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
 	t.Helper()
-	migrateBefore(t, db, migrations, poolSpacesMigration,
+	oldSchema(t, db, migrations, poolSpacesMigration,
 		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('root', 'root', NULL, "+at0+", "+at0+")",
 		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('team', 'team', 'root', "+at0+", "+at0+")",
 		"INSERT INTO vcs_agent_pools (id, name, description, token_hash, created_at, created_by, rotated_at) "+
@@ -62,11 +59,14 @@ func AgentPoolUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
 	}
 }
 
-// migrateBefore brings db to the schema just before the migration whose
-// name ends in suffix, recorded as sqlstore.migrate records migrations so
-// that it applies only the rest, then runs rows (the old data) and closes
-// db.
-func migrateBefore(t *testing.T, db *sql.DB, migrations fs.FS, suffix string, rows ...string) {
+// at0 is base as the old schemas' rows hold it (SQL text that both
+// dialects read as a time).
+const at0 = "'2026-03-01T12:00:00.000000Z'"
+
+// oldSchema applies the migrations before the one named *suffix to db,
+// recording them as sqlstore.migrate does so that it applies only the rest,
+// then runs rows (SQL both dialects accept) and closes db.
+func oldSchema(t *testing.T, db *sql.DB, migrations fs.FS, suffix string, rows ...string) {
 	t.Helper()
 	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil {
@@ -98,6 +98,56 @@ func migrateBefore(t *testing.T, db *sql.DB, migrations fs.FS, suffix string, ro
 	}
 }
 
+// deliveryProcessingsMigration names the migration that keeps each
+// processing of a delivery (issue 14).
+const deliveryProcessingsMigration = "_delivery_attempts.sql"
+
+// DeliveryProcessingsUpgrade is the upgrade test of that migration: a
+// delivery processed before it keeps its outcome as processing 0, one
+// that was never processed has none, and both can be redelivered. The
+// arguments are AgentPoolUpgrade's.
+func DeliveryProcessingsUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
+	t.Helper()
+	const result = `'{"summary":"push to main: 1 stack(s): 1 created","runs_created":[],"runs_canceled":[],` +
+		`"stacks":[{"stack_id":"infra","result":"created","reason":"push"}]}'`
+	delivery := func(id, status, result string, attempts int) string {
+		return fmt.Sprintf("INSERT INTO webhook_deliveries (id, integration_id, dedupe_key, event, headers, body, status, result, "+
+			"attempts, received_at, updated_at) VALUES ('%s', 'acme', 'k-%s', 'Push Hook', '{}', 'x', '%s', %s, %d, %s, %s)",
+			id, id, status, result, attempts, at0, at0)
+	}
+	oldSchema(t, db, migrations, deliveryProcessingsMigration,
+		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('root', 'root', NULL, "+at0+", "+at0+")",
+		"INSERT INTO integrations (id, provider, name, is_default, space_id, api_host, user_facing_host, token_sealed, "+
+			"webhook_secret_sealed, created_at, updated_at) VALUES ('acme', 'gitlab', 'acme', false, 'root', "+
+			"'https://gitlab.example.com', 'https://gitlab.example.com', 'x', 'x', "+at0+", "+at0+")",
+		delivery("d1", "processed", result, 2),
+		delivery("d2", "received", "'{}'", 0))
+	s := openStore(t, open)
+	d1, err := s.GetDelivery(ctx(), "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d1.Processings) != 1 {
+		t.Fatalf("processings of a delivery processed before the upgrade = %+v, want its outcome as the first", d1.Processings)
+	}
+	p := d1.Processings[0]
+	if p.Number != 0 || p.Trigger != webhook.TriggerReceived || p.Status != webhook.Processed || p.Attempts != 2 ||
+		p.Result == nil || p.Result.Counts()["created"] != 1 || !p.RequestedAt.Equal(base.Truncate(time.Second)) || p.FinishedAt == nil {
+		t.Errorf("processing 0 after the upgrade = %+v", p)
+	}
+	d2, err := s.GetDelivery(ctx(), "d2")
+	if err != nil || len(d2.Processings) != 0 {
+		t.Errorf("a delivery never processed: %+v, %v; want no processing", d2.Processings, err)
+	}
+	job := func(n int) jobqueue.NewJob { return webhook.RedeliverJob("d1", n) }
+	if err := s.RedeliverDelivery(ctx(), "d1", "user:admin", base.Add(time.Hour), job); err != nil {
+		t.Fatal(err)
+	}
+	if d1, err = s.GetDelivery(ctx(), "d1"); err != nil || len(d1.Processings) != 2 || d1.Processings[1].Number != 1 {
+		t.Errorf("redelivered after the upgrade: %+v, %v", d1.Processings, err)
+	}
+}
+
 // runErrorDetailMigration names (after its number) the migration that
 // added runs' planned and error_detail.
 const runErrorDetailMigration = "_run_error_detail.sql"
@@ -126,7 +176,7 @@ func RunPlannedUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) 
 			rows = append(rows, fmt.Sprintf("INSERT INTO run_transitions (run_id, state, at) VALUES ('%s', '%s', %s)", id, st, at0))
 		}
 	}
-	migrateBefore(t, db, migrations, runErrorDetailMigration, rows...)
+	oldSchema(t, db, migrations, runErrorDetailMigration, rows...)
 	s := openStore(t, open)
 	for id := range histories {
 		want := !slices.Contains([]string{"plan-failed", "stopped", "task"}, id)
