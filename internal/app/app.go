@@ -207,7 +207,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: cfg.agents, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
-			Handler:           withWebhooks(withRegistry(ui.Wrap(api), modules.registry), hooks.intake),
+			Handler:           routes(api, ui, modules.registry, hooks.intake),
 			TLSConfig:         tlsCfg,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,

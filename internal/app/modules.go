@@ -98,17 +98,6 @@ func (m moduleParts) tagFunc() ingest.TagFunc {
 	}
 }
 
-// withRegistry routes the registry protocol's paths to reg and everything
-// else to next.
-func withRegistry(next http.Handler, reg *registry.Handler) http.Handler {
-	mux := http.NewServeMux()
-	for _, p := range registry.Patterns() {
-		mux.Handle(p, reg)
-	}
-	mux.Handle("/", next)
-	return mux
-}
-
 // tlsConfig loads the server certificate when the config names one (nil
 // without TLS). OpenTofu discovers module registries only over HTTPS.
 func tlsConfig(cfg Config) (*tls.Config, error) {

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"net/http"
-	"strings"
 
 	"github.com/hoistdev/hoist/internal/ingest"
 	"github.com/hoistdev/hoist/internal/jobqueue"
@@ -53,19 +51,4 @@ func (w *webhooks) start(ctx context.Context) error { return w.queue.Start(conte
 func (w *webhooks) stop() {
 	w.intake.Close()
 	w.queue.Stop()
-}
-
-// withWebhooks routes POST /webhooks/gitlab/{id} to the intake, ahead of
-// every other handler (no sessions, no API keys, no request log per
-// delivery: the intake logs what matters).
-func withWebhooks(next http.Handler, intake *webhook.Intake) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("POST "+webhookPath+"{id}", intake)
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, webhookPath) && r.Method == http.MethodPost {
-			mux.ServeHTTP(rw, r)
-			return
-		}
-		next.ServeHTTP(rw, r)
-	})
 }

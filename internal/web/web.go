@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,8 +69,9 @@ type UI struct {
 	limiter  *session.Limiter
 	pages    *renderer
 	mux      *http.ServeMux
-	secure   bool   // cookies get Secure (public URL is https)
-	origin   string // scheme://host of the public URL, for Origin checks
+	paths    []string // Paths
+	secure   bool     // cookies get Secure (public URL is https)
+	origin   string   // scheme://host of the public URL, for Origin checks
 }
 
 // New returns the UI with its routes registered.
@@ -95,20 +97,32 @@ func New(cfg Config) (*UI, error) {
 	return u, nil
 }
 
-// prefixes are the paths the UI owns; Wrap sends everything else to the
-// API so that routes other packages register keep working.
-var prefixes = []string{"/{$}", "/login", "/logout", "/launchpad", "/source-control", "/source-control/", "/stacks", "/stacks/", "/runs", "/runs/", "/assets/"}
+// Handler serves the UI's routes with its security headers and request
+// log; the server's router sends it the paths of Paths.
+func (u *UI) Handler() http.Handler { return u.logRequests(u.secureHeaders(u.mux)) }
 
-// Wrap returns a handler that serves the UI's paths and passes every other
-// request to next (the JSON API, webhooks, health endpoints).
-func (u *UI) Wrap(next http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/", next)
-	h := u.logRequests(u.secureHeaders(u.mux))
-	for _, p := range prefixes {
-		mux.Handle(p, h)
+// Paths are the top-level paths the UI owns, derived from the routes it
+// registered: "/stacks" and the subtree "/stacks/" for GET /stacks and GET
+// /stacks/{id}, "/{$}" for the home page. Everything else is another
+// handler's (the API answers unknown paths).
+func (u *UI) Paths() []string { return u.paths }
+
+// handle registers h for pattern ("METHOD /path") and records the path's
+// top-level segment in Paths.
+func (u *UI) handle(pattern string, h http.Handler) {
+	u.mux.Handle(pattern, h)
+	_, path, _ := strings.Cut(pattern, " ")
+	if seg, _, sub := strings.Cut(strings.TrimPrefix(path, "/"), "/"); sub {
+		u.own("/" + seg + "/") // "/stacks/{id}", "/assets/": the subtree
+	} else {
+		u.own(path) // "/login", "/{$}"
 	}
-	return mux
+}
+
+func (u *UI) own(path string) {
+	if !slices.Contains(u.paths, path) {
+		u.paths = append(u.paths, path)
+	}
 }
 
 // ServeHTTP serves the UI's own routes.
@@ -116,43 +130,43 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) { u.mux.ServeHTTP
 
 func (u *UI) routes() {
 	static, _ := fs.Sub(assetFS, "assets") // the directory is embedded: no error
-	u.mux.Handle("GET /assets/", http.StripPrefix("/assets/", assetServer(static)))
+	u.handle("GET /assets/", http.StripPrefix("/assets/", assetServer(static)))
 
-	u.mux.Handle("GET /{$}", u.page(u.home))
-	u.mux.Handle("GET /login", u.public(u.loginPage))
-	u.mux.Handle("POST /login", u.public(u.login))
-	u.mux.Handle("POST /logout", u.form(u.logout))
+	u.handle("GET /{$}", u.page(u.home))
+	u.handle("GET /login", u.public(u.loginPage))
+	u.handle("POST /login", u.public(u.login))
+	u.handle("POST /logout", u.form(u.logout))
 	if u.cfg.Launchpad != nil {
-		u.mux.Handle("GET /launchpad", u.page(u.launchpadPage))
+		u.handle("GET /launchpad", u.page(u.launchpadPage))
 	}
 
-	u.mux.Handle("GET /source-control", u.page(u.sourceControl))
-	u.mux.Handle("GET /source-control/gitlab/new", u.page(u.newIntegrationPage))
-	u.mux.Handle("POST /source-control/gitlab/new", u.form(u.createIntegration))
-	u.mux.Handle("GET /source-control/gitlab/{id}", u.page(u.integrationDetails))
-	u.mux.Handle("GET /source-control/gitlab/{id}/edit", u.page(u.editIntegrationPage))
-	u.mux.Handle("POST /source-control/gitlab/{id}/edit", u.form(u.updateIntegration))
-	u.mux.Handle("POST /source-control/gitlab/{id}/test", u.form(u.testIntegration))
-	u.mux.Handle("POST /source-control/gitlab/{id}/rotate-secret", u.form(u.rotateSecret))
-	u.mux.Handle("GET /source-control/gitlab/{id}/delete", u.page(u.deleteIntegrationPage))
-	u.mux.Handle("POST /source-control/gitlab/{id}/delete", u.form(u.deleteIntegration))
+	u.handle("GET /source-control", u.page(u.sourceControl))
+	u.handle("GET /source-control/gitlab/new", u.page(u.newIntegrationPage))
+	u.handle("POST /source-control/gitlab/new", u.form(u.createIntegration))
+	u.handle("GET /source-control/gitlab/{id}", u.page(u.integrationDetails))
+	u.handle("GET /source-control/gitlab/{id}/edit", u.page(u.editIntegrationPage))
+	u.handle("POST /source-control/gitlab/{id}/edit", u.form(u.updateIntegration))
+	u.handle("POST /source-control/gitlab/{id}/test", u.form(u.testIntegration))
+	u.handle("POST /source-control/gitlab/{id}/rotate-secret", u.form(u.rotateSecret))
+	u.handle("GET /source-control/gitlab/{id}/delete", u.page(u.deleteIntegrationPage))
+	u.handle("POST /source-control/gitlab/{id}/delete", u.form(u.deleteIntegration))
 	if u.cfg.AgentPools != nil {
-		u.mux.Handle("GET /source-control/vcs-agent-pools", u.page(u.agentPools))
-		u.mux.Handle("POST /source-control/vcs-agent-pools", u.form(u.createAgentPool))
+		u.handle("GET /source-control/vcs-agent-pools", u.page(u.agentPools))
+		u.handle("POST /source-control/vcs-agent-pools", u.form(u.createAgentPool))
 	}
 
 	if u.cfg.Stacks != nil {
-		u.mux.Handle("GET /stacks", u.page(u.stacksList))
-		u.mux.Handle("GET /stacks/{id}", u.page(u.stackDetails))
+		u.handle("GET /stacks", u.page(u.stacksList))
+		u.handle("GET /stacks/{id}", u.page(u.stackDetails))
 	}
 	if u.cfg.Stacks != nil && u.cfg.Runs != nil {
-		u.mux.Handle("POST /stacks/{id}/runs", u.form(u.triggerRun))
-		u.mux.Handle("GET /runs", u.page(u.commitRuns))
-		u.mux.Handle("GET /runs/{id}", u.page(u.runDetails))
-		u.mux.Handle("GET /runs/{id}/log", u.page(u.runLog))
-		u.mux.Handle("POST /runs/{id}/confirm", u.form(u.runAction(run.Confirm)))
-		u.mux.Handle("POST /runs/{id}/discard", u.form(u.runAction(run.Discard)))
-		u.mux.Handle("POST /runs/{id}/stop", u.form(u.runAction(run.Stop)))
+		u.handle("POST /stacks/{id}/runs", u.form(u.triggerRun))
+		u.handle("GET /runs", u.page(u.commitRuns))
+		u.handle("GET /runs/{id}", u.page(u.runDetails))
+		u.handle("GET /runs/{id}/log", u.page(u.runLog))
+		u.handle("POST /runs/{id}/confirm", u.form(u.runAction(run.Confirm)))
+		u.handle("POST /runs/{id}/discard", u.form(u.runAction(run.Discard)))
+		u.handle("POST /runs/{id}/stop", u.form(u.runAction(run.Stop)))
 	}
 
 	u.mux.Handle("/", u.public(func(w http.ResponseWriter, r *http.Request) error {

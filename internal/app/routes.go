@@ -1,0 +1,30 @@
+package app
+
+import (
+	"net/http"
+
+	"github.com/hoistdev/hoist/internal/registry"
+	"github.com/hoistdev/hoist/internal/web"
+)
+
+// routes is every path the server answers and who serves it, in one place.
+// The owners' own muxes route within what they are given here.
+func routes(api http.Handler, ui *web.UI, reg *registry.Handler, intake http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	// GitLab's webhooks, one endpoint per integration (POST only).
+	mux.Handle("POST "+webhookPath+"{id}", intake)
+	// OpenTofu's module registry protocol: discovery and /registry/….
+	for _, p := range registry.Patterns() {
+		mux.Handle(p, reg)
+	}
+	// The web UI's pages and assets: "/{$}", "/login", "/stacks/", ….
+	pages := ui.Handler()
+	for _, p := range ui.Paths() {
+		mux.Handle(p, pages)
+	}
+	// Everything else is the API's: /api/v1/… (the JSON API, the state
+	// backend, the worker protocol, the VCS agents' tunnel), /healthz,
+	// /readyz, and JSON 404s for unknown paths.
+	mux.Handle("/", api)
+	return mux
+}
