@@ -99,8 +99,10 @@ type Config struct {
 	// through VCS agents with it).
 	GitLabDialControl func(network, address string, c syscall.RawConn) error
 	// agents is this process's registry of connected VCS agents, set by
-	// start for newChecker.
+	// start for newGitLab.
 	agents *tunnel.Registry
+	// gitlab is this process's GitLab adapter, set by start.
+	gitlab *gitlab.Client
 	// SchedulerPoll is how often the scheduler looks for work without a
 	// signal (0: 1s).
 	SchedulerPoll time.Duration
@@ -114,6 +116,7 @@ type Server struct {
 	runs      *runs
 	writeBack *writeBack
 	agents    *tunnel.Registry
+	gitlab    *gitlab.Client
 	http      *http.Server
 	url       string
 	publicURL string
@@ -174,6 +177,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	}
 	cfg.PublicURL = publicURL // module sources name its host (the embedded workers' registry credential)
 	cfg.agents = tunnel.NewRegistry(log, cfg.Clock)
+	cfg.gitlab = newGitLab(cfg)
 	spaces := space.NewService(store, store, cfg.Clock)
 	ids := identity.NewService(store, store, cfg.Clock)
 	pools := vcsagent.NewService(vcsagent.Config{Store: store, Access: spaces, Agents: cfg.agents, UsersFunc: poolUsers(store),
@@ -182,12 +186,12 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		return nil, errors.Join(err, ln.Close())
 	}
 	integrations := integration.NewService(integration.Config{
-		Store: store, Access: spaces, Pools: store, Checker: newChecker(cfg), Box: box, Audit: store,
-		Hooks:     integration.GitLabHooks{NewClient: newChecker(cfg).NewClient},
+		Store: store, Access: spaces, Pools: store, Checker: cfg.gitlab, Box: box, Audit: store,
+		Hooks: cfg.gitlab, Clients: cfg.gitlab,
 		PublicURL: publicURL, AllowHosts: cfg.AllowGitLabHosts, Clock: cfg.Clock, Logger: log,
 	})
 	stacks := stack.NewService(stack.Config{Store: store, Access: spaces, Integrations: store,
-		Checker: newChecker(cfg), Tools: tools, Box: box, Clock: cfg.Clock, Logger: log})
+		Checker: cfg.gitlab, Tools: tools, Box: box, Clock: cfg.Clock, Logger: log})
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
 		RunsExistFunc: runsExist(store)})
 	writes := newWriteBack(cfg, store, box, publicURL)
@@ -204,7 +208,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: cfg.agents, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
+		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: cfg.agents, gitlab: cfg.gitlab, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
 			Handler:           routes(api, ui, modules.registry, hooks.intake),
@@ -349,6 +353,7 @@ func (s *Server) Close() error {
 		s.hooks.stop() // after the HTTP server: deliveries in flight are stored first
 		s.writeBack.stop()
 		s.agents.Close() // hijacked agent streams outlive http.Server.Shutdown
+		s.gitlab.Close() // last: nothing calls GitLab any more
 		s.closeErr = errors.Join(err, s.store.Close())
 		s.log.Info("hoist server stopped")
 	})

@@ -20,7 +20,7 @@ type writeBack struct {
 func newWriteBack(cfg Config, store *sqlstore.Store, box *secret.Box, publicURL string) *writeBack {
 	log := cfg.Logger.With("component", "gitlab-writes")
 	d := feedback.NewDispatcher(feedback.DispatcherConfig{Store: store, Clock: cfg.Clock, Logger: log,
-		Lease: cfg.GitLabWriteLease, Clients: feedback.NewClients(store, box, newChecker(cfg).NewClient)})
+		Lease: cfg.GitLabWriteLease, GitLab: cfg.gitlab, Endpoints: feedback.NewEndpoints(store, box)})
 	svc := feedback.NewService(feedback.Config{Store: store, Stacks: store, Resources: store.RunResources,
 		PublicURL: publicURL, Clock: cfg.Clock, Logger: log, Notify: d.Notify})
 	store.SetRunHooks(svc)

@@ -42,7 +42,7 @@ type moduleParts struct {
 // registry.RunAccess.
 func newModules(cfg Config, store *sqlstore.Store, spaces *space.Service, ids *identity.Service, runs *run.Service,
 	box *secret.Box, key []byte, publicURL string, statuses module.StatusPoster) moduleParts {
-	checker := newChecker(cfg)
+	checker := cfg.gitlab
 	svc := module.NewService(module.Config{Store: store, Access: registry.RunAccess{Next: spaces}, Integrations: store,
 		Checker: checker, Source: checker, Statuses: statuses, Box: box, PublicURL: publicURL, Clock: cfg.Clock, Logger: cfg.Logger})
 	mac := hmac.New(sha256.New, key)

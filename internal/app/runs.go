@@ -39,7 +39,7 @@ type runs struct {
 
 func newRuns(cfg Config, store *sqlstore.Store, spaces *space.Service, box *secret.Box) *runs {
 	svc := run.NewService(run.Config{Runs: store, Exec: store, Vars: store, Pools: store, Stacks: store,
-		Integrations: store, Access: spaces, Archiver: newChecker(cfg),
+		Integrations: store, Access: spaces, Archiver: cfg.gitlab,
 		Box: box, Clock: cfg.Clock, Logger: cfg.Logger.With("component", "runs"), LeaseTTL: cfg.LeaseTTL,
 		PollInterval: cfg.SchedulerPoll})
 	return &runs{service: svc, state: state.NewService(store, box, svc, cfg.Clock), cfg: cfg}

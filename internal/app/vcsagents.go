@@ -11,20 +11,22 @@ import (
 	"github.com/hoistdev/hoist/internal/vcsagent"
 )
 
-// newChecker is the GitLab client factory of every part of the server
-// (integration checks, stack checks, changed files, source archives, the
-// write-back): integrations whose API host is private://<pool> reach GitLab
-// through the VCS agents connected to this process (SPEC §2.5). Every one
-// gets the same caps and timeouts, whichever route an integration takes.
-func newChecker(cfg Config) *gitlab.Checker {
-	opts := []gitlab.CheckerOption{gitlab.WithCaps(cfg.MaxGitLabResponseBytes, cfg.MaxArchiveBytes)}
+// newGitLab is the GitLab adapter of every part of the server (integration
+// checks and webhooks, stack checks, changed files, source archives, the
+// write-back), built once so each integration has one client and one set
+// of connections: integrations whose API host is private://<pool> reach
+// GitLab through the VCS agents connected to this process (SPEC §2.5).
+// Every one gets the same caps and timeouts, whichever route an
+// integration takes.
+func newGitLab(cfg Config) *gitlab.Client {
+	opts := []gitlab.Option{gitlab.WithCaps(cfg.MaxGitLabResponseBytes, cfg.MaxArchiveBytes)}
 	if cfg.agents != nil {
 		opts = append(opts, gitlab.WithAgents(cfg.agents.RoundTripper))
 	}
 	if cfg.GitLabDialControl != nil {
 		opts = append(opts, gitlab.WithDialControl(cfg.GitLabDialControl))
 	}
-	return gitlab.NewChecker(cfg.AllowGitLabHosts, cfg.Logger, opts...)
+	return gitlab.New(cfg.AllowGitLabHosts, cfg.Logger, opts...)
 }
 
 // poolUsers lists the integrations whose hosts name a pool, for the pool

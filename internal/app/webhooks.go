@@ -36,7 +36,7 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 		intake: webhook.NewIntake(webhook.Config{Store: store, Box: box, Logger: log, Clock: cfg.Clock,
 			Wake: queue.Wake}),
 		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: queue.Wake, Clock: cfg.Clock}),
-		processor: ingest.New(ingest.Config{Store: store, Files: newChecker(cfg), Box: box,
+		processor: ingest.New(ingest.Config{Store: store, Files: cfg.gitlab, Box: box,
 			Parse: gitlab.ParseEvent, Tags: tags, Logger: log, Clock: cfg.Clock, Consumers: consumers}),
 	}
 	w.processor.Register(queue)

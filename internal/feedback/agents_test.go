@@ -30,7 +30,7 @@ type agentRoute struct {
 	serverURL string
 	poolToken string
 	reg       *tunnel.Registry
-	clients   *feedback.Clients
+	gitlab    *gitlab.Client
 }
 
 // throughAgents makes the test integration private by its user-facing host
@@ -60,7 +60,7 @@ func (e *env) throughAgents() *agentRoute {
 	e.t.Cleanup(srv.Close)
 	a.serverURL = srv.URL
 	// No direct route at all: only the agents' round tripper reaches GitLab.
-	a.clients = feedback.NewClients(e.store, e.box, gitlab.NewChecker(nil, nil, gitlab.WithAgents(a.reg.RoundTripper)).NewClient)
+	a.gitlab = gitlab.New(nil, nil, gitlab.WithAgents(a.reg.RoundTripper))
 	return a
 }
 
@@ -89,7 +89,7 @@ func TestAgentRefusalIsFinal(t *testing.T) {
 	e := setup(t, "")
 	route := e.throughAgents()
 	route.startAgent("^other/")
-	e.start(e.store, feedback.DispatcherConfig{Clients: route.clients})
+	e.start(e.store, feedback.DispatcherConfig{GitLab: route.gitlab})
 	sha := e.push("feature", "# v2\n")
 	r := newRun("app", run.Proposed, sha, "feature", 0)
 	e.move(r, "", run.Queued)
@@ -111,7 +111,7 @@ func TestWritesLandSoonAfterAnAgentConnects(t *testing.T) {
 	t.Parallel()
 	e := setup(t, "")
 	route := e.throughAgents()
-	e.start(e.store, feedback.DispatcherConfig{Clients: route.clients,
+	e.start(e.store, feedback.DispatcherConfig{GitLab: route.gitlab,
 		Backoff: feedback.Backoff{Base: time.Minute, Max: time.Hour, Cap: time.Hour, NoAgent: 100 * time.Millisecond}})
 	sha := e.push("feature", "# v2\n")
 	r := newRun("app", run.Proposed, sha, "feature", 0)

@@ -5,23 +5,30 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/hoistdev/hoist/internal/vcs"
 )
 
 func TestDelay(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	header := func(kv ...string) *http.Response {
-		h := http.Header{}
+	header := func(kv ...string) *vcs.Error {
+		e := &vcs.Error{}
 		for i := 0; i < len(kv); i += 2 {
-			h.Set(kv[i], kv[i+1])
+			switch kv[i] {
+			case "Retry-After":
+				e.RetryAfter = kv[i+1]
+			case "RateLimit-Reset":
+				e.RateLimitReset = kv[i+1]
+			}
 		}
-		return &http.Response{Header: h}
+		return e
 	}
 	b := Backoff{Base: time.Second, Max: time.Minute, Cap: time.Hour}
 	tests := []struct {
 		name     string
 		attempt  int
-		resp     *http.Response
+		resp     *vcs.Error
 		rnd      float64
 		min, max time.Duration
 	}{

@@ -11,24 +11,19 @@ import (
 	"sync"
 	"time"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
-
 	"github.com/hoistdev/hoist/internal/apperr"
 )
 
-// ClientSource returns the GitLab client of an integration: its HTTP
-// client (CA bundle, address rules), its token, and no retries of its own.
-type ClientSource interface {
-	Client(ctx context.Context, integrationID string) (*gl.Client, error)
-}
-
 // DispatcherConfig configures a Dispatcher. Zero values take defaults.
 type DispatcherConfig struct {
-	Store   Store
-	Clients ClientSource
-	Backoff Backoff
-	Clock   func() time.Time
-	Logger  *slog.Logger
+	Store Store
+	// GitLab performs the writes; Endpoints says how to reach each
+	// integration's GitLab.
+	GitLab    GitLab
+	Endpoints EndpointSource
+	Backoff   Backoff
+	Clock     func() time.Time
+	Logger    *slog.Logger
 	// Poll is how often the outbox is checked for due writes besides
 	// Notify; default 250ms.
 	Poll time.Duration
@@ -84,7 +79,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	cfg.Clock = now
 	return &Dispatcher{
 		cfg: cfg, owner: newOwner(), log: cfg.Logger,
-		send:   &sender{refs: cfg.Store, now: now},
+		send:   &sender{gitlab: cfg.GitLab, refs: cfg.Store, now: now},
 		wake:   make(chan struct{}, 1),
 		slots:  make(chan struct{}, cfg.Concurrency),
 		paused: map[string]time.Time{},
@@ -242,14 +237,14 @@ func (d *Dispatcher) process(ctx context.Context, key string) error {
 func (d *Dispatcher) attempt(ctx context.Context, w Write) (Resolution, bool) {
 	r := Resolution{ID: w.ID, Attempts: w.Attempts + 1, LastError: w.LastError}
 	var out outcome
-	client, err := d.cfg.Clients.Client(ctx, w.IntegrationID)
+	ep, err := d.cfg.Endpoints.Endpoint(ctx, w.IntegrationID)
 	switch {
 	case apperr.Is(err, apperr.NotFound):
 		out = outcome{fail: &failure{message: "integration " + w.IntegrationID + " no longer exists"}}
 	case err != nil:
 		out = outcome{fail: &failure{retryable: true, message: err.Error()}}
 	default:
-		out = d.send.send(ctx, client, w)
+		out = d.send.send(ctx, ep, w)
 	}
 	now := d.cfg.Clock()
 	if out.fail == nil {
@@ -262,7 +257,7 @@ func (d *Dispatcher) attempt(ctx context.Context, w Write) (Resolution, bool) {
 		d.log.WarnContext(ctx, "gitlab write failed", "run_id", w.RunID, "kind", string(w.Kind), "error", r.LastError)
 		return r, false
 	}
-	delay := d.cfg.Backoff.Delay(r.Attempts, out.fail.resp, now, d.cfg.Rand)
+	delay := d.cfg.Backoff.Delay(r.Attempts, out.fail.gitlab, now, d.cfg.Rand)
 	if out.fail.noAgent {
 		delay = min(delay, d.cfg.Backoff.NoAgent)
 	}

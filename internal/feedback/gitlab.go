@@ -5,11 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
+	"github.com/hoistdev/hoist/internal/vcs"
 )
+
+// GitLab is the GitLab adapter as the writer uses it (gitlab.Client
+// implements it): one request per call, never retried by it. A call that
+// reached GitLab, or tried to, fails with a *vcs.Error; any other error
+// happened before a request (building the integration's client).
+type GitLab interface {
+	SetCommitStatus(ctx context.Context, ep vcs.Endpoint, s vcs.CommitStatus) error
+	FindNote(ctx context.Context, ep vcs.Endpoint, project string, iid int64, marker string) (int64, error)
+	CreateNote(ctx context.Context, ep vcs.Endpoint, project string, iid int64, body string) (int64, error)
+	UpdateNote(ctx context.Context, ep vcs.Endpoint, project string, iid, noteID int64, body string) error
+	CreateDeployment(ctx context.Context, ep vcs.Endpoint, d vcs.Deployment) (int64, error)
+	UpdateDeployment(ctx context.Context, ep vcs.Endpoint, project string, id int64, status string) error
+	FindEnvironment(ctx context.Context, ep vcs.Endpoint, project, name string) (int64, error)
+	CreateEnvironment(ctx context.Context, ep vcs.Endpoint, project, name string) (int64, error)
+}
 
 // Refs keeps the ids GitLab gave to objects Hoist edits later.
 type Refs interface {
@@ -19,8 +33,9 @@ type Refs interface {
 
 // sender performs one write against GitLab.
 type sender struct {
-	refs Refs
-	now  func() time.Time
+	gitlab GitLab
+	refs   Refs
+	now    func() time.Time
 }
 
 // outcome is what one attempt did: done with a result, or failed.
@@ -31,41 +46,33 @@ type outcome struct {
 
 func done(format string, args ...any) outcome { return outcome{result: fmt.Sprintf(format, args...)} }
 
-func failed(resp *gl.Response, err error) outcome {
-	f := classify(resp, err)
+// failed is the outcome of a call that returned err.
+func failed(ep vcs.Endpoint, err error) outcome {
+	f := failureOf(ep, err)
 	return outcome{fail: &f}
 }
 
-// send performs w with client.
-func (s *sender) send(ctx context.Context, client *gl.Client, w Write) outcome {
+// send performs w through ep.
+func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 	switch w.Kind {
 	case KindStatus:
-		return s.status(ctx, client, w.Payload)
+		return s.status(ctx, ep, w.Payload)
 	case KindNote:
-		return s.note(ctx, client, w)
+		return s.note(ctx, ep, w)
 	case KindDeployment:
-		return s.deployment(ctx, client, w)
+		return s.deployment(ctx, ep, w)
 	}
 	return outcome{fail: &failure{message: fmt.Sprintf("unknown write kind %q", w.Kind)}}
 }
 
-// status posts a commit status. GitLab's "Cannot transition status" means
-// the status is already in that state (or past it): done.
-func (s *sender) status(ctx context.Context, client *gl.Client, p Payload) outcome {
-	opt := &gl.SetCommitStatusOptions{State: gl.BuildStateValue(p.State), Name: gl.Ptr(p.Name)}
-	if p.Ref != "" {
-		opt.Ref = gl.Ptr(p.Ref)
-	}
-	if p.Description != "" {
-		opt.Description = gl.Ptr(truncate(p.Description, 255))
-	}
-	if p.TargetURL != "" {
-		opt.TargetURL = gl.Ptr(p.TargetURL)
-	}
-	_, resp, err := client.Commits.SetCommitStatus(p.Project, p.SHA, opt, gl.WithContext(ctx))
+// status posts a commit status. A status already in that state (or past
+// it) is done.
+func (s *sender) status(ctx context.Context, ep vcs.Endpoint, p Payload) outcome {
+	err := s.gitlab.SetCommitStatus(ctx, ep, vcs.CommitStatus{Project: p.Project, SHA: p.SHA, Ref: p.Ref, Name: p.Name,
+		State: p.State, Description: p.Description, TargetURL: p.TargetURL})
 	if err != nil {
-		out := failed(resp, err)
-		if isTransitionError(out.fail.status, out.fail.message) {
+		out := failed(ep, err)
+		if vcs.KindOf(err) == vcs.KindUnchanged {
 			return done("already %s (GitLab: %s)", p.State, out.fail.message)
 		}
 		return out
@@ -79,64 +86,35 @@ func (s *sender) status(ctx context.Context, client *gl.Client, p Payload) outco
 func noteMarker(stackID string) string { return "<!-- hoist:stack=" + stackID + " -->" }
 
 // note edits the stack's note on the merge request in place, or creates it
-// when there is none yet or someone deleted it (PUT answers 404).
-func (s *sender) note(ctx context.Context, client *gl.Client, w Write) outcome {
+// when there is none yet or someone deleted it (the edit is not found).
+func (s *sender) note(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 	p := w.Payload
 	id, ok, err := s.refs.GitLabRef(ctx, w.Key)
 	if err != nil {
 		return outcome{fail: &failure{retryable: true, message: err.Error()}}
 	}
 	if !ok {
-		found, out := s.findNote(ctx, client, p)
-		if out.fail != nil {
-			return out
+		found, err := s.gitlab.FindNote(ctx, ep, p.Project, p.MergeRequestIID, noteMarker(p.StackID))
+		if err != nil {
+			return failed(ep, err)
 		}
 		id, ok = found, found != 0
 	}
 	if ok {
-		_, resp, err := client.Notes.UpdateMergeRequestNote(p.Project, p.MergeRequestIID, id,
-			&gl.UpdateMergeRequestNoteOptions{Body: gl.Ptr(p.Body)}, gl.WithContext(ctx))
+		err := s.gitlab.UpdateNote(ctx, ep, p.Project, p.MergeRequestIID, id, p.Body)
 		switch {
 		case err == nil:
 			return s.keepRef(ctx, w.Key, id, done("edited note %d", id))
-		case !errors.Is(err, gl.ErrNotFound):
-			return failed(resp, err)
+		case vcs.KindOf(err) != vcs.KindNotFound:
+			return failed(ep, err)
 		}
 		// Deleted in GitLab: create a new one below.
 	}
-	n, resp, err := client.Notes.CreateMergeRequestNote(p.Project, p.MergeRequestIID,
-		&gl.CreateMergeRequestNoteOptions{Body: gl.Ptr(p.Body)}, gl.WithContext(ctx))
+	id, err = s.gitlab.CreateNote(ctx, ep, p.Project, p.MergeRequestIID, p.Body)
 	if err != nil {
-		return failed(resp, err)
+		return failed(ep, err)
 	}
-	return s.keepRef(ctx, w.Key, n.ID, done("created note %d", n.ID))
-}
-
-// maxNotePages bounds the search for a lost note (100 notes a page).
-const maxNotePages = 5
-
-// findNote looks for the stack's note among the merge request's newest
-// notes; 0 when there is none.
-func (s *sender) findNote(ctx context.Context, client *gl.Client, p Payload) (int64, outcome) {
-	marker := noteMarker(p.StackID)
-	opt := &gl.ListMergeRequestNotesOptions{ListOptions: gl.ListOptions{PerPage: 100, Page: 1},
-		Sort: gl.Ptr("desc"), OrderBy: gl.Ptr("created_at")}
-	for range maxNotePages {
-		notes, resp, err := client.Notes.ListMergeRequestNotes(p.Project, p.MergeRequestIID, opt, gl.WithContext(ctx))
-		if err != nil {
-			return 0, failed(resp, err)
-		}
-		for _, n := range notes {
-			if strings.Contains(n.Body, marker) {
-				return n.ID, outcome{}
-			}
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opt.Page = resp.NextPage
-	}
-	return 0, outcome{}
+	return s.keepRef(ctx, w.Key, id, done("created note %d", id))
 }
 
 func (s *sender) keepRef(ctx context.Context, key string, id int64, out outcome) outcome {
@@ -150,36 +128,32 @@ func (s *sender) keepRef(ctx context.Context, key string, id int64, out outcome)
 
 // deployment creates the run's deployment in the stack's environment, or
 // moves it to its new status.
-func (s *sender) deployment(ctx context.Context, client *gl.Client, w Write) outcome {
+func (s *sender) deployment(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 	p := w.Payload
-	status := gl.DeploymentStatusValue(p.State)
 	id, ok, err := s.refs.GitLabRef(ctx, w.Key)
 	if err != nil {
 		return outcome{fail: &failure{retryable: true, message: err.Error()}}
 	}
 	if ok {
-		_, resp, err := client.Deployments.UpdateProjectDeployment(p.Project, id,
-			&gl.UpdateProjectDeploymentOptions{Status: &status}, gl.WithContext(ctx))
-		if err != nil {
-			return failed(resp, err)
+		if err := s.gitlab.UpdateDeployment(ctx, ep, p.Project, id, p.State); err != nil {
+			return failed(ep, err)
 		}
 		return done("deployment %d %s", id, p.State)
 	}
-	if out := s.environment(ctx, client, w.IntegrationID, p); out.fail != nil {
+	if out := s.environment(ctx, ep, w.IntegrationID, p); out.fail != nil {
 		return out
 	}
-	d, resp, err := client.Deployments.CreateProjectDeployment(p.Project, &gl.CreateProjectDeploymentOptions{
-		Environment: gl.Ptr(p.Environment), Ref: gl.Ptr(p.Ref), SHA: gl.Ptr(p.SHA), Tag: gl.Ptr(false), Status: &status,
-	}, gl.WithContext(ctx))
+	id, err = s.gitlab.CreateDeployment(ctx, ep, vcs.Deployment{Project: p.Project, Environment: p.Environment,
+		Ref: p.Ref, SHA: p.SHA, Status: p.State})
 	if err != nil {
-		return failed(resp, err)
+		return failed(ep, err)
 	}
-	return s.keepRef(ctx, w.Key, d.ID, done("created deployment %d %s", d.ID, p.State))
+	return s.keepRef(ctx, w.Key, id, done("created deployment %d %s", id, p.State))
 }
 
 // environment makes sure the stack's environment exists: the stored id, an
 // environment of that name already in GitLab, or a new one.
-func (s *sender) environment(ctx context.Context, client *gl.Client, integrationID string, p Payload) outcome {
+func (s *sender) environment(ctx context.Context, ep vcs.Endpoint, integrationID string, p Payload) outcome {
 	key := EnvironmentKey(integrationID, p.Project, p.Environment)
 	if _, ok, err := s.refs.GitLabRef(ctx, key); err != nil || ok {
 		if err != nil {
@@ -187,28 +161,52 @@ func (s *sender) environment(ctx context.Context, client *gl.Client, integration
 		}
 		return outcome{}
 	}
-	envs, resp, err := client.Environments.ListEnvironments(p.Project,
-		&gl.ListEnvironmentsOptions{Name: gl.Ptr(p.Environment)}, gl.WithContext(ctx))
+	id, err := s.gitlab.FindEnvironment(ctx, ep, p.Project, p.Environment)
 	if err != nil {
-		return failed(resp, err)
+		return failed(ep, err)
 	}
-	for _, e := range envs {
-		if e.Name == p.Environment {
-			return s.keepRef(ctx, key, e.ID, outcome{})
-		}
+	if id != 0 {
+		return s.keepRef(ctx, key, id, outcome{})
 	}
-	e, resp, err := client.Environments.CreateEnvironment(p.Project,
-		&gl.CreateEnvironmentOptions{Name: gl.Ptr(p.Environment)}, gl.WithContext(ctx))
+	id, err = s.gitlab.CreateEnvironment(ctx, ep, p.Project, p.Environment)
 	if err != nil {
-		if resp != nil && resp.StatusCode == http.StatusBadRequest {
+		out := failed(ep, err)
+		if out.fail.status == http.StatusBadRequest {
 			// Taken by a racing writer: the next attempt finds it.
-			f := classify(resp, err)
-			f.retryable = true
-			return outcome{fail: &f}
+			out.fail.retryable = true
 		}
-		return failed(resp, err)
+		return out
 	}
-	return s.keepRef(ctx, key, e.ID, outcome{})
+	return s.keepRef(ctx, key, id, outcome{})
+}
+
+// failure is a failed attempt, as the writer's retry policy reads it.
+type failure struct {
+	status    int        // HTTP status; 0 for network errors
+	gitlab    *vcs.Error // nil when the call failed before a request
+	retryable bool
+	noAgent   bool   // a private integration had no VCS agent connected
+	message   string // GitLab's error, for the run page
+}
+
+// failureOf tells retryable failures (429, 5xx, 408, 409, no answer, no
+// VCS agent connected, no client) from final ones (other statuses, a VCS
+// agent's refusal: only its operator can widen what it forwards).
+func failureOf(ep vcs.Endpoint, err error) failure {
+	var e *vcs.Error
+	if !errors.As(err, &e) {
+		return failure{retryable: true, message: fmt.Sprintf("gitlab client of integration %s: %s", ep.Integration, err)}
+	}
+	f := failure{status: e.Status, gitlab: e, message: e.Message}
+	switch e.Kind {
+	case vcs.KindNoAgent:
+		f.retryable, f.noAgent = true, true
+	case vcs.KindUnreachable, vcs.KindRateLimited, vcs.KindUnavailable, vcs.KindConflict:
+		// 409: GitLab's optimistic locking lost a race (two writers on
+		// one pipeline); the next attempt sees the winner.
+		f.retryable = true
+	}
+	return f
 }
 
 // truncate shortens s to at most n runes, marking the cut.

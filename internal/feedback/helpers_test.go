@@ -200,8 +200,11 @@ var fastBackoff = feedback.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.
 func (e *env) start(store *sqlstore.Store, cfg feedback.DispatcherConfig) *feedback.Dispatcher {
 	e.t.Helper()
 	cfg.Store = store
-	if cfg.Clients == nil {
-		cfg.Clients = feedback.NewClients(store, e.box, gitlab.NewChecker(nil, nil).NewClient)
+	if cfg.GitLab == nil {
+		cfg.GitLab = gitlab.New(nil, nil)
+	}
+	if cfg.Endpoints == nil {
+		cfg.Endpoints = feedback.NewEndpoints(store, e.box)
 	}
 	if cfg.Poll == 0 {
 		cfg.Poll = 20 * time.Millisecond

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -68,6 +69,9 @@ type Server struct {
 	closed    bool
 	closeErr  error
 	serveDone chan struct{}
+
+	// accepted and ended count the started server's TCP connections.
+	accepted, ended atomic.Int64
 }
 
 // New opens (or creates) the simulator state in cfg.DataDir.
@@ -236,7 +240,8 @@ func (s *Server) Start(ctx context.Context, listenAddr string) (string, error) {
 		ln.Close()
 		return "", err
 	}
-	s.httpSrv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	s.httpSrv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnState: s.countConn}
 	s.serveDone = make(chan struct{})
 	go func(srv *http.Server, done chan struct{}) {
 		defer close(done)
@@ -246,6 +251,22 @@ func (s *Server) Start(ctx context.Context, listenAddr string) (string, error) {
 	}(s.httpSrv, s.serveDone)
 	s.log.Info("gitlab-sim listening", "url", base, "data_dir", s.cfg.DataDir)
 	return base, nil
+}
+
+// Connections reports how many TCP connections the started server has
+// accepted, and how many of them have ended (closed by either side), so
+// tests can see whether clients reuse their connections.
+func (s *Server) Connections() (accepted, ended int64) {
+	return s.accepted.Load(), s.ended.Load()
+}
+
+func (s *Server) countConn(_ net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		s.accepted.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		s.ended.Add(1)
+	}
 }
 
 // Close stops the HTTP server and the webhook queue. It is safe to call

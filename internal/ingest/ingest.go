@@ -39,7 +39,7 @@ type Store interface {
 	GetIntegration(ctx context.Context, id string) (integration.Integration, error)
 }
 
-// Files reads changed files from the provider (gitlab.Checker).
+// Files reads changed files from the provider (gitlab.Client).
 type Files interface {
 	CompareFiles(ctx context.Context, ep vcs.Endpoint, projectID int64, from, to string) ([]string, error)
 	MergeRequestFiles(ctx context.Context, ep vcs.Endpoint, projectID, iid int64) ([]string, error)

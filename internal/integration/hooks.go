@@ -24,16 +24,11 @@ import (
 // ActionCreateWebhook is the audit action of a hook Hoist created or updated.
 const ActionCreateWebhook = "integration.create_webhook"
 
-// ProjectHook is a project webhook as GitLab lists it.
-type ProjectHook struct {
-	ID  int64
-	URL string
-}
-
 // HookClient lists, adds and edits project webhooks in GitLab. Add and Edit
 // set Hoist's events (push, tag push, merge requests) and SSL verification.
+// The gitlab package implements it.
 type HookClient interface {
-	ProjectHooks(ctx context.Context, ep vcs.Endpoint, project string) (projectID int64, hooks []ProjectHook, err error)
+	ProjectHooks(ctx context.Context, ep vcs.Endpoint, project string) (projectID int64, hooks []vcs.ProjectHook, err error)
 	AddProjectHook(ctx context.Context, ep vcs.Endpoint, projectID int64, url, token string) (hookID int64, err error)
 	EditProjectHook(ctx context.Context, ep vcs.Endpoint, projectID, hookID int64, url, token string) error
 }

@@ -30,11 +30,11 @@ func hooksSetup(t *testing.T) (*fixture, *integration.Service) {
 	if err := f.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: f.userID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
-	checker := gitlab.NewChecker(nil, nil)
+	adapter := gitlab.New(nil, nil)
 	spaces := space.NewService(f.store, f.store, func() time.Time { return f.now })
-	svc := integration.NewService(integration.Config{Store: f.store, Access: spaces, Checker: checker, Box: f.box,
+	svc := integration.NewService(integration.Config{Store: f.store, Access: spaces, Checker: adapter, Box: f.box,
 		PublicURL: "https://hoist.example.com", Clock: func() time.Time { return f.now }, Audit: f.store,
-		Hooks: integration.GitLabHooks{NewClient: checker.NewClient}})
+		Hooks: adapter, Clients: adapter})
 	tok, _ := f.token(t, gitlabsim.TokenOptions{Scopes: []string{"api"}})
 	if _, err := svc.Create(ctx, admin, integration.CreateInput{Name: "GL", Space: "a", APIHost: f.simURL, Token: tok}); err != nil {
 		t.Fatal(err)
@@ -155,5 +155,29 @@ func TestRotateUpdatesCreatedHooks(t *testing.T) {
 	}
 	if h := onlyHook(t, f, "acme/one"); h.Token != v.Details.WebhookSecret {
 		t.Error("the remaining hook keeps the old secret")
+	}
+}
+
+// TestDeleteClosesGitLabConnections: the token check at creation left the
+// integration's connection to GitLab open for its next call; deleting the
+// integration closes it at once.
+func TestDeleteClosesGitLabConnections(t *testing.T) {
+	t.Parallel()
+	f, svc := hooksSetup(t)
+	if accepted, ended := f.sim.Connections(); accepted != 1 || ended != 0 {
+		t.Fatalf("after creation: %d connections accepted, %d ended; want 1 kept open", accepted, ended)
+	}
+	if err := svc.Delete(t.Context(), admin, "gl"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ended := f.sim.Connections(); ended == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the deleted integration's connection to GitLab is still open")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a bounded condition
 	}
 }

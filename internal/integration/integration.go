@@ -81,7 +81,7 @@ func (i Integration) Endpoint(token string) vcs.Endpoint {
 	if pool, prefix, ok := vcsagent.Route(i.APIHost, i.UserFacingHost); ok {
 		apiHost = vcsagent.PrivateScheme + pool + prefix
 	}
-	return vcs.Endpoint{APIHost: apiHost, Token: token, CABundle: i.CABundle}
+	return vcs.Endpoint{Integration: i.ID, APIHost: apiHost, Token: token, CABundle: i.CABundle}
 }
 
 // Filter narrows a listing. With All false, the listing holds every default

@@ -24,6 +24,14 @@ type AccessResolver interface {
 	Access(ctx context.Context, principal string) (space.Access, space.Tree, error)
 }
 
+// ClientCache keeps a GitLab client per integration (gitlab.Client
+// implements it). A changed integration gets a new client on its next
+// call; a deleted one has no next call, so Delete drops it at once rather
+// than leave its idle connections to time out.
+type ClientCache interface {
+	Forget(integrationID string)
+}
+
 // Config wires a Service.
 type Config struct {
 	Store  Store
@@ -34,7 +42,10 @@ type Config struct {
 	Checker vcs.TokenChecker
 	// Hooks creates project webhooks (CreateWebhook) and updates them after
 	// a secret rotation; Audit records and finds them. nil: no hooks.
-	Hooks      HookClient
+	Hooks HookClient
+	// Clients is the GitLab adapter's cache of clients, told when an
+	// integration is deleted; nil: nothing to tell.
+	Clients    ClientCache
 	Audit      audit.Store
 	Box        *secret.Box
 	PublicURL  string   // Hoist's public base URL, for webhook endpoints

@@ -79,6 +79,9 @@ func (s *Service) Delete(ctx context.Context, actor, id string) error {
 	if err := s.cfg.Store.DeleteIntegration(ctx, id, s.entry(actor, "integration.delete", it, nil)); err != nil {
 		return fmt.Errorf("delete integration %s: %w", id, err)
 	}
+	if s.cfg.Clients != nil {
+		s.cfg.Clients.Forget(id)
+	}
 	s.log.InfoContext(ctx, "integration deleted", "integration_id", id, "actor", actor)
 	return nil
 }

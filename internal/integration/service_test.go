@@ -70,7 +70,7 @@ func setup(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := integration.NewService(integration.Config{Store: store, Access: spaces, Pools: store, Checker: gitlab.NewChecker(nil, nil),
+	svc := integration.NewService(integration.Config{Store: store, Access: spaces, Pools: store, Checker: gitlab.New(nil, nil),
 		Box: box, PublicURL: "https://hoist.example.com/", Clock: clock})
 	return &fixture{svc: svc, store: store, box: box, sim: sim, simURL: simURL, userID: u.ID, now: now}
 }

@@ -137,7 +137,7 @@ func setup(t *testing.T) *fixture {
 		ResourceType: "integration", ResourceID: it.ID}); err != nil {
 		t.Fatal(err)
 	}
-	checker := gitlab.NewChecker(nil, nil)
+	checker := gitlab.New(nil, nil)
 	f.svc = module.NewService(module.Config{Store: store, Access: space.NewService(store, store, nil), Integrations: store,
 		Checker: checker, Source: checker, Statuses: f.statuses, Box: box, PublicURL: "https://hoist.example"})
 	return f

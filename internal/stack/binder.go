@@ -70,18 +70,18 @@ func (b Binder) Endpoint(it integration.Integration) (vcs.Endpoint, error) {
 // branch with it's token. An integration reached through an agent pool
 // with no agent connected cannot be checked: the answer is then a zero Repo
 // and a warning saying so.
-func (b Binder) CheckRepository(ctx context.Context, it integration.Integration, repository, branch string) (Repo, []string, error) {
+func (b Binder) CheckRepository(ctx context.Context, it integration.Integration, repository, branch string) (vcs.Repo, []string, error) {
 	ep, err := b.Endpoint(it)
 	if err != nil {
-		return Repo{}, nil, err
+		return vcs.Repo{}, nil, err
 	}
 	repo, err := b.Checker.CheckRepository(ctx, ep,
-		RepoQuery{Repository: repository, Branch: branch, UserID: it.TokenUserID, Username: it.TokenUser})
+		vcs.RepoQuery{Repository: repository, Branch: branch, UserID: it.TokenUserID, Username: it.TokenUser})
 	if it.Private() && errors.Is(err, vcsagent.ErrNoAgent) {
-		return Repo{}, []string{"repository not checked: " + ep.APIHost + " is reached through a VCS agent pool, and no agent of it is connected"}, nil
+		return vcs.Repo{}, []string{"repository not checked: " + ep.APIHost + " is reached through a VCS agent pool, and no agent of it is connected"}, nil
 	}
 	if err != nil {
-		return Repo{}, nil, integrationFault(it.ID, err)
+		return vcs.Repo{}, nil, integrationFault(it.ID, err)
 	}
 	return repo, nil, nil
 }

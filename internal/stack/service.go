@@ -31,28 +31,13 @@ type IntegrationStore interface {
 	ListIntegrations(ctx context.Context, f integration.Filter, cursor string, limit int) ([]integration.Integration, string, error)
 }
 
-// RepoQuery is what the Service asks the VCS about a stack's repository.
-type RepoQuery struct {
-	Repository string // namespace/project
-	Branch     string
-	UserID     int64  // the integration token's user
-	Username   string // for messages
-}
-
-// Repo is what the VCS answered about a repository.
-type Repo struct {
-	ProjectID int64
-	Path      string // path_with_namespace as the VCS spells it
-	BranchSHA string // head of the branch
-}
-
 // RepoChecker checks, with an integration's token, that a repository
 // exists, that the token's user may write commit statuses and deployments on
 // it, and that a branch exists (SPEC §2.2). Errors are apperr Invalid naming
 // the field to fix (repository, branch, integration). The gitlab package
 // implements it.
 type RepoChecker interface {
-	CheckRepository(ctx context.Context, ep vcs.Endpoint, q RepoQuery) (Repo, error)
+	CheckRepository(ctx context.Context, ep vcs.Endpoint, q vcs.RepoQuery) (vcs.Repo, error)
 }
 
 // ToolChecker says whether runs can use a tool at a version ("" for the

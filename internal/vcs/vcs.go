@@ -1,6 +1,8 @@
 // Package vcs holds the provider-neutral view of a version control system
-// that the rest of Hoist works with: what a token check learns, and the
-// interface a provider adapter (internal/vcs/gitlab) implements.
+// that the rest of Hoist works with: events, what a token or repository
+// check learns, the objects the write-back sets, and the classified error
+// of a failed call. The provider adapter (internal/vcs/gitlab) speaks in
+// these types, so no other package needs the provider's own.
 package vcs
 
 import (
@@ -11,16 +13,23 @@ import (
 
 // Endpoint is how Hoist reaches one VCS server on behalf of one integration.
 type Endpoint struct {
-	APIHost  string // e.g. https://gitlab.com or https://git.example.com/gitlab
-	Token    string // never logged, never returned
-	CABundle string // optional PEM bundle trusted for this server only
+	// Integration is the id of the integration the endpoint belongs to:
+	// the adapter keeps one client (and its connections) per integration
+	// and replaces it when the other fields change. Empty for a one-off
+	// call, whose connections are closed after it.
+	Integration string
+	APIHost     string // e.g. https://gitlab.com or https://git.example.com/gitlab
+	Token       string // never logged, never returned
+	CABundle    string // optional PEM bundle trusted for this server only
 }
 
 // String names the endpoint for logs and messages without its token.
 func (e Endpoint) String() string { return e.APIHost }
 
 // GoString keeps the token out of %#v output as well.
-func (e Endpoint) GoString() string { return fmt.Sprintf("vcs.Endpoint{APIHost: %q}", e.APIHost) }
+func (e Endpoint) GoString() string {
+	return fmt.Sprintf("vcs.Endpoint{Integration: %q, APIHost: %q}", e.Integration, e.APIHost)
+}
 
 // TokenInfo is what a successful token check learned about the token.
 type TokenInfo struct {

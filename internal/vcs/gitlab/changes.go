@@ -3,7 +3,6 @@ package gitlab
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
@@ -21,11 +20,12 @@ const maxDiffPages = 1000
 // from may be a SHA or a branch name. A project or ref GitLab does not
 // know is apperr.NotFound; a compare GitLab cut short (compare_timeout) is
 // apperr.Invalid, since the file list would be incomplete.
-func (c *Checker) CompareFiles(ctx context.Context, ep vcs.Endpoint, projectID int64, from, to string) ([]string, error) {
-	client, err := c.NewClient(ep)
+func (c *Client) CompareFiles(ctx context.Context, ep vcs.Endpoint, projectID int64, from, to string) ([]string, error) {
+	client, release, err := c.clientFor(ep, apiCall)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	cmp, resp, err := client.Repositories.Compare(projectID, &gl.CompareOptions{From: gl.Ptr(from), To: gl.Ptr(to)}, gl.WithContext(ctx))
 	if err != nil {
 		return nil, apiError(resp, err, "compare %s...%s in project %d", short(from), short(to), projectID)
@@ -47,11 +47,12 @@ func (c *Checker) CompareFiles(ctx context.Context, ep vcs.Endpoint, projectID i
 
 // MergeRequestFiles returns the paths of a merge request's diffs (GET
 // /projects/:id/merge_requests/:iid/diffs), every page, old and new paths.
-func (c *Checker) MergeRequestFiles(ctx context.Context, ep vcs.Endpoint, projectID, iid int64) ([]string, error) {
-	client, err := c.NewClient(ep)
+func (c *Client) MergeRequestFiles(ctx context.Context, ep vcs.Endpoint, projectID, iid int64) ([]string, error) {
+	client, release, err := c.clientFor(ep, apiCall)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	var files []string
 	opt := &gl.ListMergeRequestDiffsOptions{ListOptions: gl.ListOptions{PerPage: 100, Page: 1}}
 	for range maxDiffPages {
@@ -75,11 +76,12 @@ func (c *Checker) MergeRequestFiles(ctx context.Context, ep vcs.Endpoint, projec
 }
 
 // DefaultBranch returns a project's default branch (GET /projects/:id).
-func (c *Checker) DefaultBranch(ctx context.Context, ep vcs.Endpoint, projectID int64) (string, error) {
-	client, err := c.NewClient(ep)
+func (c *Client) DefaultBranch(ctx context.Context, ep vcs.Endpoint, projectID int64) (string, error) {
+	client, release, err := c.clientFor(ep, apiCall)
 	if err != nil {
 		return "", err
 	}
+	defer release()
 	p, resp, err := client.Projects.GetProject(projectID, nil, gl.WithContext(ctx))
 	if err != nil {
 		return "", apiError(resp, err, "project %d", projectID)
@@ -95,16 +97,16 @@ func (c *Checker) DefaultBranch(ctx context.Context, ep vcs.Endpoint, projectID 
 // retrying). The token never appears in client-go's errors.
 func apiError(resp *gl.Response, err error, format string, args ...any) error {
 	what := fmt.Sprintf(format, args...)
-	if isNotFound(resp, err) {
-		return apperr.Wrap(apperr.NotFound, err, "GitLab: %s not found", what)
+	e := classify(resp, err)
+	switch {
+	case e.Kind == vcs.KindNotFound:
+		return apperr.Wrap(apperr.NotFound, e, "GitLab: %s not found", what)
+	case e.Kind == vcs.KindRateLimited:
+		return fmt.Errorf("GitLab rate-limited %s (429): %w", what, e)
+	case e.Status != 0:
+		return fmt.Errorf("GitLab answered %d for %s: %w", e.Status, what, e)
 	}
-	if resp != nil && resp.Response != nil {
-		if resp.StatusCode == http.StatusTooManyRequests {
-			return fmt.Errorf("GitLab rate-limited %s (429): %w", what, err)
-		}
-		return fmt.Errorf("GitLab answered %d for %s: %w", resp.StatusCode, what, err)
-	}
-	return fmt.Errorf("GitLab unreachable for %s: %w", what, err)
+	return fmt.Errorf("GitLab unreachable for %s: %w", what, e)
 }
 
 func short(ref string) string {

@@ -1,17 +1,9 @@
-// Package gitlab is Hoist's adapter for GitLab's REST API v4, built on the
-// official client (gitlab.com/gitlab-org/api/client-go). It owns the HTTP
-// client of each integration (CA bundle, redirect and address rules) and
-// turns GitLab's failures into messages that say what to fix.
 package gitlab
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"slices"
-	"syscall"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
@@ -24,72 +16,20 @@ import (
 // merge request notes and deployments, which only `api` allows.
 const RequiredScope = "api"
 
-// Checker checks GitLab tokens and builds API clients for integrations.
-type Checker struct {
-	allowHosts  []string
-	log         *slog.Logger
-	agents      func(pool string) http.RoundTripper // private://<pool> hosts; see WithAgents
-	dialControl func(network, address string, c syscall.RawConn) error
-	maxResponse int64 // cap on an API answer's body; see WithCaps
-	maxArchive  int64 // cap on a source archive
-	timeouts    Timeouts
-}
-
-// NewChecker returns a Checker. allowHosts are the hosts the operator allowed
-// to resolve to link-local addresses (--allow-gitlab-host); log may be nil.
-func NewChecker(allowHosts []string, log *slog.Logger, opts ...CheckerOption) *Checker {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	c := &Checker{allowHosts: slices.Clone(allowHosts), log: log,
-		maxResponse: DefaultMaxResponseBytes, maxArchive: DefaultMaxArchiveBytes, timeouts: DefaultTimeouts()}
-	for _, o := range opts {
-		o(c)
-	}
-	return c
-}
-
-// NewClient returns a client-go client for ep with the integration's HTTP
-// client. Retries and client-go's rate limiter are off: there is one retry
-// and pacing policy, that of the callers that retry (the feedback writer
-// honours Retry-After and RateLimit-Reset and pauses an integration on 429;
-// the job queue retries its jobs). client-go would otherwise set its
-// limiter up from the first response's RateLimit-Limit, replacing it while
-// concurrent requests of a shared client read it (a data race in v1.46.0).
-func (c *Checker) NewClient(ep vcs.Endpoint) (*gl.Client, error) {
-	return c.newClient(ep, apiCall)
-}
-
-// newClient is NewClient for calls of kind k.
-func (c *Checker) newClient(ep vcs.Endpoint, k callKind) (*gl.Client, error) {
-	hc, baseURL, err := c.httpClient(ep, k)
-	if err != nil {
-		return nil, err
-	}
-	client, err := gl.NewClient(ep.Token,
-		gl.WithBaseURL(baseURL),
-		gl.WithHTTPClient(hc),
-		gl.WithoutRetries(),
-		gl.WithCustomLimiter(noLimiter{}),
-		gl.WithURLWarningLogger(c.log),
-	)
-	if err != nil {
-		return nil, apperr.Wrap(apperr.Invalid, err, "api_host: not a usable URL")
-	}
-	return client, nil
-}
+var _ vcs.TokenChecker = (*Client)(nil)
 
 // CheckToken calls GET /personal_access_tokens/self and GET /user (SPEC
 // §2.2) and refuses revoked, expired or inactive tokens and tokens without
 // the `api` scope. Errors are apperr Invalid naming the field to fix.
-func (c *Checker) CheckToken(ctx context.Context, ep vcs.Endpoint) (vcs.TokenInfo, error) {
-	client, err := c.NewClient(ep)
+func (c *Client) CheckToken(ctx context.Context, ep vcs.Endpoint) (vcs.TokenInfo, error) {
+	client, release, err := c.clientFor(ep, apiCall)
 	if err != nil {
 		return vcs.TokenInfo{}, err
 	}
+	defer release()
 	pat, resp, err := client.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx))
 	if err != nil {
-		return vcs.TokenInfo{}, c.explain(ctx, ep.APIHost, "personal_access_tokens/self", resp, err)
+		return vcs.TokenInfo{}, explain(ctx, ep.APIHost, "personal_access_tokens/self", classify(resp, err))
 	}
 	if pat == nil || (pat.ID == 0 && pat.UserID == 0 && len(pat.Scopes) == 0) {
 		return vcs.TokenInfo{}, notGitLab(ep.APIHost, "personal_access_tokens/self answered without token details")
@@ -102,7 +42,7 @@ func (c *Checker) CheckToken(ctx context.Context, ep vcs.Endpoint) (vcs.TokenInf
 	}
 	user, resp, err := client.Users.CurrentUser(gl.WithContext(ctx))
 	if err != nil {
-		return vcs.TokenInfo{}, c.explain(ctx, ep.APIHost, "user", resp, err)
+		return vcs.TokenInfo{}, explain(ctx, ep.APIHost, "user", classify(resp, err))
 	}
 	if user == nil || user.Username == "" {
 		return vcs.TokenInfo{}, notGitLab(ep.APIHost, "user answered without a username")
@@ -117,39 +57,35 @@ func (c *Checker) CheckToken(ctx context.Context, ep vcs.Endpoint) (vcs.TokenInf
 	return info, nil
 }
 
-// explain turns a failed call into a client-safe apperr with the fix; the
-// original error stays wrapped for logs (it holds URLs, never the token).
-func (c *Checker) explain(ctx context.Context, apiHost, path string, resp *gl.Response, err error) error {
+// explain turns a failed call into a client-safe apperr with the fix; e
+// stays wrapped for logs (it holds URLs, never the token).
+func explain(ctx context.Context, apiHost, path string, e *vcs.Error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("GET /api/v4/%s at %s: %w", path, apiHost, context.Cause(ctx))
 	}
-	if e := explainTransfer(apiHost, path, err); e != nil {
-		return e
+	if x := explainTransfer(apiHost, path, e); x != nil {
+		return x
 	}
-	if e := explainTransport(apiHost, err); e != nil {
-		return e
+	if x := explainTransport(apiHost, e); x != nil {
+		return x
 	}
-	status := 0
-	if resp != nil && resp.Response != nil {
-		status = resp.StatusCode
-	}
-	var er *gl.ErrorResponse
-	switch {
-	case errors.Is(err, gl.ErrNotFound) || status == http.StatusNotFound:
-		return wrapField("api_host", err, "%s does not look like a GitLab API (GET /api/v4/%s answered 404) — check the API host URL (for gitlab.com use https://gitlab.com)", apiHost, path)
-	case status == http.StatusUnauthorized:
-		return wrapField("token", err, "GitLab rejected the token (revoked or expired) — create a new token")
-	case status == http.StatusForbidden:
-		return wrapField("token", err, "GitLab refused the token (403: insufficient scope or blocked user) — Hoist needs an active user's token with the `api` scope")
-	case status >= 500:
-		return wrapField("api_host", err, "GitLab at %s answered %d on GET /api/v4/%s — it may be down; try again later", apiHost, status, path)
-	case errors.As(err, &er):
-		return wrapField("api_host", err, "GitLab at %s answered %d on GET /api/v4/%s — check the API host URL", apiHost, status, path)
-	case resp != nil:
+	switch e.Kind {
+	case vcs.KindNotFound:
+		return wrapField("api_host", e, "%s does not look like a GitLab API (GET /api/v4/%s answered 404) — check the API host URL (for gitlab.com use https://gitlab.com)", apiHost, path)
+	case vcs.KindUnauthorized:
+		return wrapField("token", e, "GitLab rejected the token (revoked or expired) — create a new token")
+	case vcs.KindForbidden:
+		return wrapField("token", e, "GitLab refused the token (403: insufficient scope or blocked user) — Hoist needs an active user's token with the `api` scope")
+	case vcs.KindUnavailable, vcs.KindRateLimited, vcs.KindConflict, vcs.KindInvalid:
+		if e.Status >= 500 {
+			return wrapField("api_host", e, "GitLab at %s answered %d on GET /api/v4/%s — it may be down; try again later", apiHost, e.Status, path)
+		}
+		return wrapField("api_host", e, "GitLab at %s answered %d on GET /api/v4/%s — check the API host URL", apiHost, e.Status, path)
+	case vcs.KindBadAnswer:
 		// An answer that client-go could not decode: an HTML page, a proxy.
-		return notGitLabErr(apiHost, err, "GET /api/v4/"+path+" did not answer GitLab JSON")
+		return notGitLabErr(apiHost, e, "GET /api/v4/"+path+" did not answer GitLab JSON")
 	default:
-		return wrapField("api_host", err, "cannot reach %s — check the API host URL", apiHost)
+		return wrapField("api_host", e, "cannot reach %s — check the API host URL", apiHost)
 	}
 }
 
@@ -167,8 +103,3 @@ func wrapField(field string, err error, format string, args ...any) error {
 	e.Err = err
 	return e
 }
-
-// noLimiter lets every request through at once (see NewClient).
-type noLimiter struct{}
-
-func (noLimiter) Wait(context.Context) error { return nil }

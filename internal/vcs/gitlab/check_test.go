@@ -52,7 +52,7 @@ func (e simEnv) token(t *testing.T, o gitlabsim.TokenOptions) string {
 func TestCheckAgainstSimulator(t *testing.T) {
 	t.Parallel()
 	e := startSim(t)
-	checker := gitlab.NewChecker(nil, nil)
+	checker := gitlab.New(nil, nil)
 	check := func(tok string) (vcs.TokenInfo, error) {
 		return checker.CheckToken(t.Context(), vcs.Endpoint{APIHost: e.url, Token: tok})
 	}
@@ -105,7 +105,7 @@ func TestCheckSimulatorBehindTLS(t *testing.T) {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	tok := e.token(t, gitlabsim.TokenOptions{})
-	checker := gitlab.NewChecker(nil, nil)
+	checker := gitlab.New(nil, nil)
 
 	_, err := checker.CheckToken(t.Context(), vcs.Endpoint{APIHost: srv.URL, Token: tok})
 	wantRefusal(t, err, "ca_bundle", "certificate signed by unknown authority — add the GitLab CA to ca_bundle")

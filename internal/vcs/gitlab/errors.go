@@ -1,18 +1,82 @@
 package gitlab
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 
+	gl "gitlab.com/gitlab-org/api/client-go"
+
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/transfer"
+	"github.com/hoistdev/hoist/internal/vcs"
 	"github.com/hoistdev/hoist/internal/vcsagent"
 )
+
+// classify is the one classification of a failed call: the answer's
+// status when there is one, else what stopped the request. Every error a
+// call returns is, or wraps, its result; the messages for users (explain,
+// apiError, hookError) and the write-back's retry decisions are read from
+// it.
+func classify(resp *gl.Response, err error) *vcs.Error {
+	e := &vcs.Error{Err: err, Message: errorMessage(err)}
+	if resp != nil && resp.Response != nil {
+		e.Status = resp.StatusCode
+		e.RetryAfter, e.RateLimitReset = resp.Header.Get("Retry-After"), resp.Header.Get("RateLimit-Reset")
+	}
+	e.Kind = kindOf(e.Status, err)
+	return e
+}
+
+// kindOf sorts a failure by its status, or without one by its cause.
+func kindOf(status int, err error) vcs.ErrorKind {
+	switch {
+	case errors.Is(err, vcsagent.ErrRefused):
+		return vcs.KindAgentRefused
+	case errors.Is(err, vcsagent.ErrNoAgent):
+		return vcs.KindNoAgent
+	case status == 0 && errors.Is(err, context.Canceled):
+		return vcs.KindCanceled
+	case status == 0:
+		// No answer: refused, reset, timed out, TLS, a bound of package
+		// transfer before the headers.
+		return vcs.KindUnreachable
+	case status == http.StatusNotFound || errors.Is(err, gl.ErrNotFound):
+		return vcs.KindNotFound
+	case status == http.StatusUnauthorized:
+		return vcs.KindUnauthorized
+	case status == http.StatusForbidden:
+		return vcs.KindForbidden
+	case status == http.StatusTooManyRequests:
+		return vcs.KindRateLimited
+	case status == http.StatusConflict:
+		return vcs.KindConflict
+	case status >= 500 || status == http.StatusRequestTimeout:
+		return vcs.KindUnavailable
+	case status >= 300:
+		return vcs.KindInvalid
+	}
+	// A success status, but the body could not be read or decoded (not
+	// GitLab's JSON, past the size cap, cut short).
+	return vcs.KindBadAnswer
+}
+
+// errorMessage is the error to show: GitLab's message without the request
+// URL client-go puts in front when there is one.
+func errorMessage(err error) string {
+	var er *gl.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return strconv.Itoa(er.Response.StatusCode) + " " + er.Message
+	}
+	return err.Error()
+}
 
 // explainTransfer says which bound an answer to GET /api/v4/<path> went
 // past (a cap, a silence, no answer), or returns nil. None of them is a

@@ -37,7 +37,7 @@ const (
 	MaxArchiveSetting  = "--max-archive-size"
 )
 
-// Timeouts bound the time of a Checker's calls. Zero fields take the
+// Timeouts bound the time of a Client's calls. Zero fields take the
 // defaults of DefaultTimeouts.
 type Timeouts struct {
 	// Connect bounds dialing, and then the TLS handshake.
@@ -54,7 +54,7 @@ type Timeouts struct {
 	Idle time.Duration
 }
 
-// DefaultTimeouts are the timeouts of a Checker built without WithTimeouts.
+// DefaultTimeouts are the timeouts of a Client built without WithTimeouts.
 func DefaultTimeouts() Timeouts {
 	return Timeouts{Connect: 10 * time.Second, APIHeader: 20 * time.Second, API: 30 * time.Second,
 		DownloadHeader: time.Minute, Idle: time.Minute}
@@ -109,7 +109,7 @@ type transportOptions struct {
 // connection: system roots plus the integration's CA bundle (verification
 // is never switched off), no dialing of link-local / cloud metadata
 // addresses unless allowed, and a bounded connect. Waiting for answers is
-// bounded by transfer.Bound around it (see Checker.httpClient). A bad CA
+// bounded by transfer.Bound around it (see Client.httpClient). A bad CA
 // bundle is an invalid "ca_bundle".
 func newTransport(opts transportOptions) (*http.Transport, error) {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
@@ -205,51 +205,8 @@ func dialControl(opts transportOptions) func(network, address string, c syscall.
 	}
 }
 
-// CheckerOption configures a Checker.
-type CheckerOption func(*Checker)
-
-// WithAgents makes integrations whose API host is private://<pool>[/path]
-// reach GitLab through the VCS agents of that pool (SPEC §2.5): transport
-// returns the pool's RoundTripper (tunnel.Registry.RoundTripper). Without
-// it, private hosts fail with "no VCS agent connected".
-func WithAgents(transport func(pool string) http.RoundTripper) CheckerOption {
-	return func(c *Checker) { c.agents = transport }
-}
-
-// WithDialControl vets every address the Checker's clients dial directly
-// (tests make a GitLab unreachable except through VCS agents with it).
-func WithDialControl(fn func(network, address string, c syscall.RawConn) error) CheckerOption {
-	return func(c *Checker) { c.dialControl = fn }
-}
-
-// WithCaps sets the caps on GitLab's answers: maxResponse on every API
-// answer, maxArchive on source archives instead. Zero keeps a default.
-func WithCaps(maxResponse, maxArchive int64) CheckerOption {
-	return func(c *Checker) {
-		if maxResponse > 0 {
-			c.maxResponse = maxResponse
-		}
-		if maxArchive > 0 {
-			c.maxArchive = maxArchive
-		}
-	}
-}
-
-// WithTimeouts sets the Checker's timeouts; zero fields keep the defaults.
-func WithTimeouts(t Timeouts) CheckerOption {
-	return func(c *Checker) { c.timeouts = t.orDefault() }
-}
-
-// callKind tells API calls from downloads, which have other limits.
-type callKind int
-
-const (
-	apiCall callKind = iota
-	download
-)
-
 // limits are the bounds of one kind of call.
-func (c *Checker) limits(k callKind) transfer.Limits {
+func (c *Client) limits(k callKind) transfer.Limits {
 	if k == download {
 		return transfer.Limits{MaxBytes: c.maxArchive, Setting: MaxArchiveSetting,
 			Header: c.timeouts.DownloadHeader, Idle: c.timeouts.Idle}
@@ -258,15 +215,13 @@ func (c *Checker) limits(k callKind) transfer.Limits {
 		Header: c.timeouts.APIHeader, Total: c.timeouts.API, Whole: true}
 }
 
-// httpClient returns the HTTP client and client-go base URL for ep, for
-// calls of kind k. A private://<pool>[/path] host goes through the pool's
-// agents, addressed internally as http://private.<pool>[/path] (the agent
-// ignores the host and sends the path to its --target-base-endpoint).
-// Both routes get the same redirect rule and the same limits: the caps
-// and timeouts are those of Hoist's side, whoever carries the bytes.
-func (c *Checker) httpClient(ep vcs.Endpoint, k callKind) (*http.Client, string, error) {
-	var rt http.RoundTripper
-	baseURL := ep.APIHost
+// route returns the round tripper and client-go base URL of ep. A direct
+// host gets a transport of its own (the caller owns it, and closes its
+// idle connections when done with it). A private://<pool>[/path] host goes
+// through the pool's agents, addressed internally as
+// http://private.<pool>[/path] (the agent ignores the host and sends the
+// path to its --target-base-endpoint); the tunnel owns those connections.
+func (c *Client) route(ep vcs.Endpoint) (http.RoundTripper, string, error) {
 	pool, prefix, private := vcsagent.Route(ep.APIHost, "")
 	switch {
 	case !private:
@@ -279,16 +234,22 @@ func (c *Checker) httpClient(ep vcs.Endpoint, k callKind) (*http.Client, string,
 		if err != nil {
 			return nil, "", err
 		}
-		rt = t
+		return t, ep.APIHost, nil
 	case c.agents != nil:
-		rt, baseURL = c.agents(pool), "http://private."+pool+prefix
+		return c.agents(pool), "http://private." + pool + prefix, nil
 	default:
-		rt, baseURL = noAgents{pool: pool}, "http://private."+pool+prefix
+		return noAgents{pool: pool}, "http://private." + pool + prefix, nil
 	}
-	return &http.Client{Transport: transfer.Bound(rt, c.limits(k)), CheckRedirect: sameHostRedirects}, baseURL, nil
 }
 
-// noAgents is the transport of private hosts on a Checker built without
+// httpClient is the HTTP client of calls of kind k over rt. Both routes
+// get the same redirect rule and the same limits: the caps and timeouts
+// are those of Hoist's side, whoever carries the bytes.
+func (c *Client) httpClient(rt http.RoundTripper, k callKind) *http.Client {
+	return &http.Client{Transport: transfer.Bound(rt, c.limits(k)), CheckRedirect: sameHostRedirects}
+}
+
+// noAgents is the transport of private hosts on a Client built without
 // WithAgents.
 type noAgents struct{ pool string }
 

@@ -30,7 +30,7 @@ func TestSharedClientHasNoLimiter(t *testing.T) {
 		_, _ = w.Write([]byte(`{"id":1,"username":"hoist-bot"}`))
 	}))
 	t.Cleanup(srv.Close)
-	client, err := gitlab.NewChecker([]string{"127.0.0.1"}, nil).NewClient(vcs.Endpoint{APIHost: srv.URL, Token: "t"})
+	client, err := gitlab.New([]string{"127.0.0.1"}, nil).APIClient(vcs.Endpoint{Integration: "x", APIHost: srv.URL, Token: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}

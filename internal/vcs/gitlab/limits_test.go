@@ -108,7 +108,7 @@ func TestAPIAnswerCap(t *testing.T) {
 			t.Parallel()
 			tt.feed.contentType = "application/json"
 			g := newFakeGitLab(t, tt.feed)
-			c := gitlab.NewChecker(nil, nil, gitlab.WithCaps(tt.caps, 0))
+			c := gitlab.New(nil, nil, gitlab.WithCaps(tt.caps, 0))
 			_, err := c.CheckToken(t.Context(), vcs.Endpoint{APIHost: g.url, Token: testToken})
 			wantRefusal(t, err, "api_host", "GitLab's answer to GET /api/v4/personal_access_tokens/self is larger than the "+tt.wantCap+" cap (--max-gitlab-response)",
 				"check that "+g.url+" is GitLab's API")
@@ -121,7 +121,7 @@ func TestAPIAnswerCap(t *testing.T) {
 }
 
 // archive downloads project acme/infra's archive from apiHost.
-func archive(ctx context.Context, c *gitlab.Checker, apiHost string) (int, error) {
+func archive(ctx context.Context, c *gitlab.Client, apiHost string) (int, error) {
 	var w bytes.Buffer
 	err := c.Archive(ctx, vcs.Endpoint{APIHost: apiHost, Token: testToken}, "acme/infra", strings.Repeat("a", 40), "", &w)
 	return w.Len(), err
@@ -149,7 +149,7 @@ func TestArchiveCap(t *testing.T) {
 	t.Run("over the archive cap", func(t *testing.T) {
 		t.Parallel()
 		g := newFakeGitLab(t, feed{size: 8 << 20, chunk: 32 << 10})
-		n, err := archive(t.Context(), gitlab.NewChecker(nil, nil, gitlab.WithCaps(0, 64<<10)), g.url)
+		n, err := archive(t.Context(), gitlab.New(nil, nil, gitlab.WithCaps(0, 64<<10)), g.url)
 		wantArchiveError(t, err, "GitLab's answer to GET /api/v4/projects/:id/repository/archive.tar.gz is larger than the 64 KiB cap (--max-archive-size)")
 		if n > 64<<10 {
 			t.Errorf("%d bytes written past the cap", n)
@@ -159,7 +159,7 @@ func TestArchiveCap(t *testing.T) {
 	t.Run("exempt from the API cap", func(t *testing.T) {
 		t.Parallel()
 		g := newFakeGitLab(t, feed{size: 1 << 20, chunk: 32 << 10})
-		n, err := archive(t.Context(), gitlab.NewChecker(nil, nil, gitlab.WithCaps(64<<10, 4<<20)), g.url)
+		n, err := archive(t.Context(), gitlab.New(nil, nil, gitlab.WithCaps(64<<10, 4<<20)), g.url)
 		if err != nil || n != 1<<20 {
 			t.Fatalf("archive of 1 MiB under a 64 KiB API cap: %d bytes, %v", n, err)
 		}
@@ -179,7 +179,7 @@ func TestArchiveTimeouts(t *testing.T) {
 		t.Parallel()
 		g := newFakeGitLab(t, trickle)
 		start := time.Now()
-		n, err := archive(t.Context(), gitlab.NewChecker(nil, nil, short), g.url)
+		n, err := archive(t.Context(), gitlab.New(nil, nil, short), g.url)
 		if err != nil || n != 15 {
 			t.Fatalf("trickled archive: %d bytes, %v", n, err)
 		}
@@ -190,14 +190,14 @@ func TestArchiveTimeouts(t *testing.T) {
 	t.Run("the same trickle fails an API call", func(t *testing.T) {
 		t.Parallel()
 		g := newFakeGitLab(t, feed{size: trickle.size, chunk: 1, every: trickle.every, contentType: "application/json"})
-		_, err := gitlab.NewChecker(nil, nil, short).ResolveCommit(t.Context(), vcs.Endpoint{APIHost: g.url, Token: testToken}, "acme/infra", "abc1234")
+		_, err := gitlab.New(nil, nil, short).ResolveCommit(t.Context(), vcs.Endpoint{APIHost: g.url, Token: testToken}, "acme/infra", "abc1234")
 		wantRefusal(t, err, "api_host", "GitLab at "+g.url+" did not finish its answer to GET /api/v4/projects/:id/repository/commits/:sha within 1s")
 	})
 	t.Run("a stall fails as stalled", func(t *testing.T) {
 		t.Parallel()
 		g := newFakeGitLab(t, feed{size: 2, chunk: 1, every: time.Minute})
 		start := time.Now()
-		_, err := archive(t.Context(), gitlab.NewChecker(nil, nil, short), g.url)
+		_, err := archive(t.Context(), gitlab.New(nil, nil, short), g.url)
 		wantArchiveError(t, err, "GitLab at "+g.url+" stopped sending its answer to GET /api/v4/projects/:id/repository/archive.tar.gz: the transfer stalled (no data for 500ms)")
 		if took := time.Since(start); took > 5*time.Second {
 			t.Errorf("the stall was noticed after %s", took)
@@ -208,7 +208,7 @@ func TestArchiveTimeouts(t *testing.T) {
 		t.Parallel()
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 		t.Cleanup(srv.Close)
-		_, err := archive(t.Context(), gitlab.NewChecker(nil, nil, short), srv.URL)
+		_, err := archive(t.Context(), gitlab.New(nil, nil, short), srv.URL)
 		wantRefusal(t, err, "api_host", "GitLab at "+srv.URL+" did not answer GET /api/v4/projects/:id/repository/archive.tar.gz within 500ms")
 	})
 	t.Run("canceling stops the transfer", func(t *testing.T) {
@@ -217,7 +217,7 @@ func TestArchiveTimeouts(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() {
-			_, err := archive(ctx, gitlab.NewChecker(nil, nil), g.url)
+			_, err := archive(ctx, gitlab.New(nil, nil), g.url)
 			done <- err
 		}()
 		for g.sent.Load() < 4<<10 {

@@ -2,14 +2,11 @@ package gitlab
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/hoistdev/hoist/internal/apperr"
-	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/vcs"
 )
 
@@ -18,41 +15,42 @@ import (
 // (optionally) project hooks there (SPEC §2.2).
 const MinAccessLevel = gl.MaintainerPermissions
 
-var _ stack.RepoChecker = (*Checker)(nil)
-
 // CheckRepository implements stack.RepoChecker with three calls: GET
 // /projects/:path (the project exists and the token's user sees it), GET
 // /projects/:id/members/all/:user_id (the user is at least Maintainer,
 // inherited and invited groups included), GET
 // /projects/:id/repository/branches/:branch (the branch exists).
-func (c *Checker) CheckRepository(ctx context.Context, ep vcs.Endpoint, q stack.RepoQuery) (stack.Repo, error) {
-	client, err := c.NewClient(ep)
+func (c *Client) CheckRepository(ctx context.Context, ep vcs.Endpoint, q vcs.RepoQuery) (vcs.Repo, error) {
+	client, release, err := c.clientFor(ep, apiCall)
 	if err != nil {
-		return stack.Repo{}, err
+		return vcs.Repo{}, err
 	}
+	defer release()
 	p, resp, err := client.Projects.GetProject(q.Repository, nil, gl.WithContext(ctx))
-	if isNotFound(resp, err) {
-		return stack.Repo{}, wrapField("repository", err, "project %s not found on %s or the token's user%s cannot see it — check the path, or give the user access to the project",
-			q.Repository, ep.APIHost, userSuffix(q.Username))
-	}
 	if err != nil {
-		return stack.Repo{}, c.explain(ctx, ep.APIHost, "projects/:id", resp, err)
+		e := classify(resp, err)
+		if e.Kind == vcs.KindNotFound {
+			return vcs.Repo{}, wrapField("repository", e, "project %s not found on %s or the token's user%s cannot see it — check the path, or give the user access to the project",
+				q.Repository, ep.APIHost, userSuffix(q.Username))
+		}
+		return vcs.Repo{}, explain(ctx, ep.APIHost, "projects/:id", e)
 	}
 	if p == nil || p.ID == 0 {
-		return stack.Repo{}, notGitLab(ep.APIHost, "projects/:id answered without a project id")
+		return vcs.Repo{}, notGitLab(ep.APIHost, "projects/:id answered without a project id")
 	}
-	if err := c.checkMember(ctx, client, ep.APIHost, p, q); err != nil {
-		return stack.Repo{}, err
+	if err := checkMember(ctx, client, ep.APIHost, p, q); err != nil {
+		return vcs.Repo{}, err
 	}
 	b, resp, err := client.Branches.GetBranch(p.ID, q.Branch, gl.WithContext(ctx))
-	if isNotFound(resp, err) {
-		return stack.Repo{}, wrapField("branch", err, "branch %q does not exist in %s%s — push it first or pick an existing branch",
-			q.Branch, p.PathWithNamespace, defaultBranchHint(p.DefaultBranch))
-	}
 	if err != nil {
-		return stack.Repo{}, c.explain(ctx, ep.APIHost, "projects/:id/repository/branches/:branch", resp, err)
+		e := classify(resp, err)
+		if e.Kind == vcs.KindNotFound {
+			return vcs.Repo{}, wrapField("branch", e, "branch %q does not exist in %s%s — push it first or pick an existing branch",
+				q.Branch, p.PathWithNamespace, defaultBranchHint(p.DefaultBranch))
+		}
+		return vcs.Repo{}, explain(ctx, ep.APIHost, "projects/:id/repository/branches/:branch", e)
 	}
-	out := stack.Repo{ProjectID: p.ID, Path: p.PathWithNamespace}
+	out := vcs.Repo{ProjectID: p.ID, Path: p.PathWithNamespace}
 	if b != nil && b.Commit != nil {
 		out.BranchSHA = b.Commit.ID
 	}
@@ -60,16 +58,17 @@ func (c *Checker) CheckRepository(ctx context.Context, ep vcs.Endpoint, q stack.
 }
 
 // checkMember refuses a token whose user is not at least Maintainer on p.
-func (c *Checker) checkMember(ctx context.Context, client *gl.Client, apiHost string, p *gl.Project, q stack.RepoQuery) error {
+func checkMember(ctx context.Context, client *gl.Client, apiHost string, p *gl.Project, q vcs.RepoQuery) error {
 	if q.UserID == 0 {
 		return apperr.InvalidField("integration", "the integration does not know its token's user; run `hoist integration gitlab test` on it first")
 	}
 	m, resp, err := client.ProjectMembers.GetInheritedProjectMember(p.ID, q.UserID, gl.WithContext(ctx))
 	level := gl.NoPermissions
 	switch {
-	case isNotFound(resp, err):
 	case err != nil:
-		return c.explain(ctx, apiHost, "projects/:id/members/all/:user_id", resp, err)
+		if e := classify(resp, err); e.Kind != vcs.KindNotFound {
+			return explain(ctx, apiHost, "projects/:id/members/all/:user_id", e)
+		}
 	case m != nil:
 		level = m.AccessLevel
 	}
@@ -83,13 +82,6 @@ func (c *Checker) checkMember(ctx context.Context, client *gl.Client, apiHost st
 	}
 	return apperr.InvalidField("repository", "%s %s; Hoist needs at least Maintainer (40) to write commit statuses and deployments — "+
 		"make the user a Maintainer of the project or its group, or use an integration whose token has that access", who, have)
-}
-
-func isNotFound(resp *gl.Response, err error) bool {
-	if err == nil {
-		return false
-	}
-	return errors.Is(err, gl.ErrNotFound) || (resp != nil && resp.Response != nil && resp.StatusCode == http.StatusNotFound)
 }
 
 func userSuffix(username string) string {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
-	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/vcs"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 )
@@ -49,9 +48,9 @@ func TestCheckRepositoryAgainstSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	ep := vcs.Endpoint{APIHost: e.url, Token: e.token(t, gitlabsim.TokenOptions{Scopes: []string{"api"}})}
-	checker := gitlab.NewChecker(nil, nil)
-	query := func(repo, branch string) stack.RepoQuery {
-		return stack.RepoQuery{Repository: repo, Branch: branch, UserID: int64(e.user.ID), Username: "hoist-bot"}
+	checker := gitlab.New(nil, nil)
+	query := func(repo, branch string) vcs.RepoQuery {
+		return vcs.RepoQuery{Repository: repo, Branch: branch, UserID: int64(e.user.ID), Username: "hoist-bot"}
 	}
 
 	got, err := checker.CheckRepository(ctx, ep, query("ACME/Sub/Infra", "main"))

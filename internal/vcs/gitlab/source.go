@@ -6,26 +6,25 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
-	"github.com/hoistdev/hoist/internal/module"
 	"github.com/hoistdev/hoist/internal/vcs"
 )
-
-var _ module.Source = (*Checker)(nil)
 
 // ResolveCommit implements module.Source with GET
 // /projects/:id/repository/commits/:sha, which also accepts abbreviated
 // SHAs and answers the full one.
-func (c *Checker) ResolveCommit(ctx context.Context, ep vcs.Endpoint, project, sha string) (string, error) {
-	client, err := c.NewClient(ep)
+func (c *Client) ResolveCommit(ctx context.Context, ep vcs.Endpoint, project, sha string) (string, error) {
+	client, release, err := c.clientFor(ep, apiCall)
 	if err != nil {
 		return "", err
 	}
+	defer release()
 	commit, resp, err := client.Commits.GetCommit(project, sha, nil, gl.WithContext(ctx))
-	if isNotFound(resp, err) {
-		return "", wrapField("sha", err, "commit %s not found in %s", sha, project)
-	}
 	if err != nil {
-		return "", c.explain(ctx, ep.APIHost, "projects/:id/repository/commits/:sha", resp, err)
+		e := classify(resp, err)
+		if e.Kind == vcs.KindNotFound {
+			return "", wrapField("sha", e, "commit %s not found in %s", sha, project)
+		}
+		return "", explain(ctx, ep.APIHost, "projects/:id/repository/commits/:sha", e)
 	}
 	if commit == nil || !vcs.IsSHA(commit.ID) {
 		return "", notGitLab(ep.APIHost, "repository/commits/:sha answered without a commit id")
@@ -38,21 +37,23 @@ func (c *Checker) ResolveCommit(ctx context.Context, ep vcs.Endpoint, project, s
 // a download: capped by the archive cap instead of the API answers' one,
 // with no total time but bounded silences (see Timeouts); ctx, the run's
 // or the registry request's, cancels it.
-func (c *Checker) Archive(ctx context.Context, ep vcs.Endpoint, project, sha, path string, w io.Writer) error {
-	client, err := c.newClient(ep, download)
+func (c *Client) Archive(ctx context.Context, ep vcs.Endpoint, project, sha, path string, w io.Writer) error {
+	client, release, err := c.clientFor(ep, download)
 	if err != nil {
 		return err
 	}
+	defer release()
 	opt := &gl.ArchiveOptions{Format: gl.Ptr("tar.gz"), SHA: gl.Ptr(sha)}
 	if path != "" {
 		opt.Path = gl.Ptr(path)
 	}
 	resp, err := client.Repositories.StreamArchive(project, w, opt, gl.WithContext(ctx))
-	if isNotFound(resp, err) {
-		return wrapField("sha", err, "no archive of %s at %s (path %q)", project, sha, path)
-	}
 	if err != nil {
-		return c.explain(ctx, ep.APIHost, "projects/:id/repository/archive.tar.gz", resp, err)
+		e := classify(resp, err)
+		if e.Kind == vcs.KindNotFound {
+			return wrapField("sha", e, "no archive of %s at %s (path %q)", project, sha, path)
+		}
+		return explain(ctx, ep.APIHost, "projects/:id/repository/archive.tar.gz", e)
 	}
 	return nil
 }

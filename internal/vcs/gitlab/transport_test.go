@@ -53,7 +53,7 @@ func TestCheckUnreachableHost(t *testing.T) {
 	}
 	host := "http://" + l.Addr().String()
 	l.Close() // nothing listens there now
-	_, err = gitlab.NewChecker(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: host, Token: testToken})
+	_, err = gitlab.New(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: host, Token: testToken})
 	wantRefusal(t, err, "api_host", "cannot reach "+host+": connection refused — check the API host URL")
 }
 
@@ -67,7 +67,7 @@ func TestCheckTLSUnknownAuthority(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	_, err := gitlab.NewChecker(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: srv.URL, Token: testToken})
+	_, err := gitlab.New(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: srv.URL, Token: testToken})
 	wantRefusal(t, err, "ca_bundle", "TLS verification failed for "+srv.URL+": certificate signed by unknown authority — add the GitLab CA to ca_bundle")
 	if hits.Load() != 0 {
 		t.Fatal("a request reached the server although TLS verification failed")
@@ -81,13 +81,13 @@ func TestCheckTLSWithCABundlePassesTLS(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	ca := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
-	_, err := gitlab.NewChecker(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: srv.URL, Token: testToken, CABundle: ca})
+	_, err := gitlab.New(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: srv.URL, Token: testToken, CABundle: ca})
 	wantRefusal(t, err, "api_host", "does not look like a GitLab API")
 }
 
 func TestCheckBadCABundle(t *testing.T) {
 	t.Parallel()
-	_, err := gitlab.NewChecker(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: "https://127.0.0.1:1", Token: testToken, CABundle: "not a certificate"})
+	_, err := gitlab.New(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: "https://127.0.0.1:1", Token: testToken, CABundle: "not a certificate"})
 	wantRefusal(t, err, "ca_bundle", "no PEM certificate found")
 }
 
@@ -96,7 +96,7 @@ func TestCheckPlainHTTPServerWithHTTPSURL(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(srv.Close)
 	host := strings.Replace(srv.URL, "http://", "https://", 1)
-	_, err := gitlab.NewChecker(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: host, Token: testToken})
+	_, err := gitlab.New(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: host, Token: testToken})
 	wantRefusal(t, err, "api_host", "does not speak TLS")
 }
 
@@ -122,7 +122,7 @@ func TestCheckNotGitLab(t *testing.T) {
 			t.Parallel()
 			srv := httptest.NewServer(tt.handler)
 			t.Cleanup(srv.Close)
-			_, err := gitlab.NewChecker(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: srv.URL, Token: testToken})
+			_, err := gitlab.New(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: srv.URL, Token: testToken})
 			wantRefusal(t, err, "api_host", srv.URL+" does not look like a GitLab API", tt.want)
 		})
 	}
@@ -144,7 +144,7 @@ func TestCheckRefusesRedirectToAnotherHost(t *testing.T) {
 		http.Redirect(w, r, otherURL+r.URL.Path, http.StatusFound)
 	}))
 	t.Cleanup(srv.Close)
-	_, err := gitlab.NewChecker(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: srv.URL, Token: testToken})
+	_, err := gitlab.New(nil, nil).CheckToken(t.Context(), vcs.Endpoint{APIHost: srv.URL, Token: testToken})
 	wantRefusal(t, err, "api_host", "redirects to "+otherURL, "does not send the token to another host")
 	if leaked.Load() != 0 {
 		t.Fatal("the token was sent to the redirect target")
@@ -154,14 +154,14 @@ func TestCheckRefusesRedirectToAnotherHost(t *testing.T) {
 func TestCheckRefusesLinkLocalUnlessAllowed(t *testing.T) {
 	t.Parallel()
 	ep := vcs.Endpoint{APIHost: "http://169.254.169.254", Token: testToken}
-	_, err := gitlab.NewChecker(nil, nil).CheckToken(t.Context(), ep)
+	_, err := gitlab.New(nil, nil).CheckToken(t.Context(), ep)
 	wantRefusal(t, err, "api_host", "169.254.169.254", "link-local", "--allow-gitlab-host")
 
 	// Allowed: the dialer no longer refuses, so the failure (if any, within
 	// a short deadline) is about reaching the host, not about the range.
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	_, err = gitlab.NewChecker([]string{"169.254.169.254"}, nil).CheckToken(ctx, ep)
+	_, err = gitlab.New([]string{"169.254.169.254"}, nil).CheckToken(ctx, ep)
 	if err != nil && strings.Contains(err.Error(), "link-local") {
 		t.Fatalf("allowed host still refused: %v", err)
 	}
