@@ -9,18 +9,18 @@ import (
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 	"github.com/hoistdev/hoist/internal/vcsagent"
+	"github.com/hoistdev/hoist/internal/vcsagent/tunnel"
 )
 
-// newChecker is the GitLab client factory of every part of the server
-// (integration checks, stack checks, changed files, source archives, the
-// write-back): integrations whose API host is private://<pool> reach GitLab
-// through the VCS agents connected to this process (SPEC §2.5). Every one
-// gets the same caps and timeouts, whichever route an integration takes.
-func newChecker(cfg Config) *gitlab.Checker {
-	opts := []gitlab.CheckerOption{gitlab.WithCaps(cfg.MaxGitLabResponseBytes, cfg.MaxArchiveBytes)}
-	if cfg.agents != nil {
-		opts = append(opts, gitlab.WithAgents(cfg.agents.RoundTripper))
-	}
+// newChecker is the GitLab client factory that start builds once for every
+// part of the server (integration checks, stack checks, changed files,
+// source archives, the write-back): integrations whose API host is
+// private://<pool> reach GitLab through agents, the VCS agents connected to
+// this process (SPEC §2.5). Every part gets the same caps and timeouts,
+// whichever route an integration takes.
+func newChecker(cfg Config, agents *tunnel.Registry) *gitlab.Checker {
+	opts := []gitlab.CheckerOption{gitlab.WithCaps(cfg.MaxGitLabResponseBytes, cfg.MaxArchiveBytes),
+		gitlab.WithAgents(agents.RoundTripper)}
 	if cfg.GitLabDialControl != nil {
 		opts = append(opts, gitlab.WithDialControl(cfg.GitLabDialControl))
 	}
