@@ -98,11 +98,6 @@ type Config struct {
 	// reach GitLab directly (tests make the simulator reachable only
 	// through VCS agents with it).
 	GitLabDialControl func(network, address string, c syscall.RawConn) error
-	// agents is this process's registry of connected VCS agents, set by
-	// start for newGitLab.
-	agents *tunnel.Registry
-	// gitlab is this process's GitLab adapter, set by start.
-	gitlab *gitlab.Client
 	// SchedulerPoll is how often the scheduler looks for work without a
 	// signal (0: 1s).
 	SchedulerPoll time.Duration
@@ -176,39 +171,39 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		publicURL = schemeOf(tlsCfg) + "://" + ln.Addr().String()
 	}
 	cfg.PublicURL = publicURL // module sources name its host (the embedded workers' registry credential)
-	cfg.agents = tunnel.NewRegistry(log, cfg.Clock)
-	cfg.gitlab = newGitLab(cfg)
+	agents := tunnel.NewRegistry(log, cfg.Clock)
+	gl := newGitLab(cfg, agents)
 	spaces := space.NewService(store, store, cfg.Clock)
 	ids := identity.NewService(store, store, cfg.Clock)
-	pools := vcsagent.NewService(vcsagent.Config{Store: store, Access: spaces, Agents: cfg.agents, UsersFunc: poolUsers(store),
+	pools := vcsagent.NewService(vcsagent.Config{Store: store, Access: spaces, Agents: agents, UsersFunc: poolUsers(store),
 		Clock: cfg.Clock, Logger: log})
 	if err := bootstrap(ctx, log, ids, cfg.DataDir); err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
 	integrations := integration.NewService(integration.Config{
-		Store: store, Access: spaces, Pools: store, Checker: cfg.gitlab, Box: box, Audit: store,
-		Hooks: cfg.gitlab, Clients: cfg.gitlab,
+		Store: store, Access: spaces, Pools: store, Checker: gl, Box: box, Audit: store,
+		Hooks: gl, Clients: gl,
 		PublicURL: publicURL, AllowHosts: cfg.AllowGitLabHosts, Clock: cfg.Clock, Logger: log,
 	})
 	stacks := stack.NewService(stack.Config{Store: store, Access: spaces, Integrations: store,
-		Checker: cfg.gitlab, Tools: tools, Box: box, Clock: cfg.Clock, Logger: log})
+		Checker: gl, Tools: tools, Box: box, Clock: cfg.Clock, Logger: log})
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
 		RunsExistFunc: runsExist(store)})
-	writes := newWriteBack(cfg, store, box, publicURL)
-	runs := newRuns(cfg, store, spaces, box)
-	modules := newModules(cfg, store, spaces, ids, runs.service, box, key, publicURL, moduleStatuses{writes.service})
-	hooks := newWebhooks(cfg, store, box, spaces, modules.tagFunc(), runs.notify)
+	writes := newWriteBack(cfg, store, box, gl, publicURL)
+	runs := newRuns(cfg, store, spaces, box, gl, writes.service)
+	modules := newModules(cfg, store, spaces, ids, runs.service, box, gl, key, publicURL, moduleStatuses{writes.service})
+	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, modules.tagFunc(), runs.notify)
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
 		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad,
 		Deliveries: hooks.log, Runs: runs.service, State: runs.state, GitLabWrites: writes.service,
-		AgentPools: pools, Agents: cfg.agents})
+		AgentPools: pools, Agents: agents})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Identity: ids,
 		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Writes: writes.service, AgentPools: pools, Audit: store, Clock: cfg.Clock})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: cfg.agents, gitlab: cfg.gitlab, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
+		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: agents, gitlab: gl, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
 			Handler:           routes(api, ui, modules.registry, hooks.intake),

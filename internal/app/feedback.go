@@ -6,24 +6,25 @@ import (
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
+	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 )
 
 // writeBack is the GitLab write-back of SPEC §5: every run transition
 // enqueues its commit status, merge request note and deployment writes in
-// the outbox (through the store's run transition hook), and the dispatcher
-// sends them.
+// the outbox (the service is the Outbox of the run service and of the
+// delivery processing, which call it in their transactions), and the
+// dispatcher sends them.
 type writeBack struct {
 	service    *feedback.Service
 	dispatcher *feedback.Dispatcher
 }
 
-func newWriteBack(cfg Config, store *sqlstore.Store, box *secret.Box, publicURL string) *writeBack {
+func newWriteBack(cfg Config, store *sqlstore.Store, box *secret.Box, gl *gitlab.Client, publicURL string) *writeBack {
 	log := cfg.Logger.With("component", "gitlab-writes")
 	d := feedback.NewDispatcher(feedback.DispatcherConfig{Store: store, Clock: cfg.Clock, Logger: log,
-		Lease: cfg.GitLabWriteLease, GitLab: cfg.gitlab, Endpoints: feedback.NewEndpoints(store, box)})
+		Lease: cfg.GitLabWriteLease, GitLab: gl, Endpoints: feedback.NewEndpoints(store, box)})
 	svc := feedback.NewService(feedback.Config{Store: store, Stacks: store, Resources: store.RunResources,
 		PublicURL: publicURL, Clock: cfg.Clock, Logger: log, Notify: d.Notify})
-	store.SetRunHooks(svc)
 	return &writeBack{service: svc, dispatcher: d}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs"
+	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 	"github.com/hoistdev/hoist/internal/webhook"
 )
 
@@ -41,10 +42,9 @@ type moduleParts struct {
 // (registry.RunToken), so the module service resolves access through
 // registry.RunAccess.
 func newModules(cfg Config, store *sqlstore.Store, spaces *space.Service, ids *identity.Service, runs *run.Service,
-	box *secret.Box, key []byte, publicURL string, statuses module.StatusPoster) moduleParts {
-	checker := cfg.gitlab
+	box *secret.Box, gl *gitlab.Client, key []byte, publicURL string, statuses module.StatusPoster) moduleParts {
 	svc := module.NewService(module.Config{Store: store, Access: registry.RunAccess{Next: spaces}, Integrations: store,
-		Checker: checker, Source: checker, Statuses: statuses, Box: box, PublicURL: publicURL, Clock: cfg.Clock, Logger: cfg.Logger})
+		Checker: gl, Source: gl, Statuses: statuses, Box: box, PublicURL: publicURL, Clock: cfg.Clock, Logger: cfg.Logger})
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte("hoist registry download links v1"))
 	reg := registry.New(registry.Config{Modules: svc, Authenticate: ids.Authenticate, AuthenticateRun: runRegistryAuth(store, runs),
@@ -81,7 +81,7 @@ func runRegistryAuth(store *sqlstore.Store, runs *run.Service) func(ctx context.
 type moduleStatuses struct{ fb *feedback.Service }
 
 func (m moduleStatuses) PostModuleStatus(ctx context.Context, st module.CommitStatus) error {
-	return m.fb.OnModuleStatus(ctx, nil, feedback.ModuleStatus{IntegrationID: st.IntegrationID, Project: st.Project,
+	return m.fb.OnModuleStatus(ctx, feedback.ModuleStatus{IntegrationID: st.IntegrationID, Project: st.Project,
 		SHA: st.SHA, Tag: st.Ref, ModuleID: st.ModuleID, State: st.State, Description: st.Description, TargetURL: st.TargetURL})
 }
 

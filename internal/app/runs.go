@@ -19,6 +19,7 @@ import (
 	"github.com/hoistdev/hoist/internal/state"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs"
+	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 	"github.com/hoistdev/hoist/internal/worker"
 	"github.com/hoistdev/hoist/internal/workspace"
 )
@@ -37,9 +38,10 @@ type runs struct {
 	loopback *http.Server
 }
 
-func newRuns(cfg Config, store *sqlstore.Store, spaces *space.Service, box *secret.Box) *runs {
+func newRuns(cfg Config, store *sqlstore.Store, spaces *space.Service, box *secret.Box, gl *gitlab.Client,
+	outbox run.Outbox) *runs {
 	svc := run.NewService(run.Config{Runs: store, Exec: store, Vars: store, Pools: store, Stacks: store,
-		Integrations: store, Access: spaces, Archiver: cfg.gitlab,
+		Integrations: store, Access: spaces, Archiver: gl, Outbox: outbox,
 		Box: box, Clock: cfg.Clock, Logger: cfg.Logger.With("component", "runs"), LeaseTTL: cfg.LeaseTTL,
 		PollInterval: cfg.SchedulerPoll})
 	return &runs{service: svc, state: state.NewService(store, box, svc, cfg.Clock), cfg: cfg}

@@ -9,6 +9,7 @@ import (
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 	"github.com/hoistdev/hoist/internal/vcsagent"
+	"github.com/hoistdev/hoist/internal/vcsagent/tunnel"
 )
 
 // newGitLab is the GitLab adapter of every part of the server (integration
@@ -18,10 +19,10 @@ import (
 // GitLab through the VCS agents connected to this process (SPEC §2.5).
 // Every one gets the same caps and timeouts, whichever route an
 // integration takes.
-func newGitLab(cfg Config) *gitlab.Client {
+func newGitLab(cfg Config, agents *tunnel.Registry) *gitlab.Client {
 	opts := []gitlab.Option{gitlab.WithCaps(cfg.MaxGitLabResponseBytes, cfg.MaxArchiveBytes)}
-	if cfg.agents != nil {
-		opts = append(opts, gitlab.WithAgents(cfg.agents.RoundTripper))
+	if agents != nil {
+		opts = append(opts, gitlab.WithAgents(agents.RoundTripper))
 	}
 	if cfg.GitLabDialControl != nil {
 		opts = append(opts, gitlab.WithDialControl(cfg.GitLabDialControl))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/ingest"
 	"github.com/hoistdev/hoist/internal/jobqueue"
+	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
@@ -25,8 +26,8 @@ type webhooks struct {
 	processor *ingest.Processor
 }
 
-func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *space.Service, tags ingest.TagFunc,
-	consumers ...ingest.Consumer) *webhooks {
+func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *space.Service, gl *gitlab.Client,
+	outbox run.Outbox, tags ingest.TagFunc, consumers ...ingest.Consumer) *webhooks {
 	log := cfg.Logger
 	exclusive := store.Dialect() == "sqlite"
 	queue := jobqueue.New(jobqueue.Config{Store: store, Logger: log.With("component", "jobqueue"), Clock: cfg.Clock,
@@ -36,7 +37,7 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 		intake: webhook.NewIntake(webhook.Config{Store: store, Box: box, Logger: log, Clock: cfg.Clock,
 			Wake: queue.Wake}),
 		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: queue.Wake, Clock: cfg.Clock}),
-		processor: ingest.New(ingest.Config{Store: store, Files: cfg.gitlab, Box: box,
+		processor: ingest.New(ingest.Config{Store: store, Files: gl, Box: box, Outbox: outbox,
 			Parse: gitlab.ParseEvent, Tags: tags, Logger: log, Clock: cfg.Clock, Consumers: consumers}),
 	}
 	w.processor.Register(queue)

@@ -59,7 +59,7 @@ func twentyStacks(t *testing.T, e *env, aggregate bool) string {
 			e.move(r, "", run.Finished)
 		}
 	}
-	if err := e.svc.OnModuleStatus(e.ctx, nil, feedback.ModuleStatus{IntegrationID: integ, Project: project, SHA: sha,
+	if err := e.svc.OnModuleStatus(e.ctx, feedback.ModuleStatus{IntegrationID: integ, Project: project, SHA: sha,
 		Tag: "v1.0.0", ModuleID: "network", State: "success", Description: "v1.0.0 published"}); err != nil {
 		t.Fatal(err)
 	}

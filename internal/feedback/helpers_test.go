@@ -240,7 +240,7 @@ func newRun(stackID string, typ run.Type, sha, branch string, mr int64) *run.Run
 func (e *env) move(r *run.Run, note string, states ...run.State) {
 	e.t.Helper()
 	for _, to := range states {
-		if err := e.svc.OnRunTransition(e.ctx, nil, *r, r.State, to, note); err != nil {
+		if err := e.svc.OnRunTransition(e.ctx, *r, r.State, to, note); err != nil {
 			e.t.Fatalf("transition %s → %s: %v", r.State, to, err)
 		}
 		r.State = to

@@ -2,7 +2,6 @@ package feedback
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -24,9 +23,10 @@ type ModuleStatus struct {
 	TargetURL   string
 }
 
-// OnModuleStatus records, in tx (nil: a transaction of its own), the
-// commit status of a module version. Call Notify after committing tx.
-func (s *Service) OnModuleStatus(ctx context.Context, tx *sql.Tx, m ModuleStatus) error {
+// OnModuleStatus records the commit status of a module version, in the
+// transaction of ctx when it carries one (call Notify after committing
+// it), else in a transaction of its own.
+func (s *Service) OnModuleStatus(ctx context.Context, m ModuleStatus) error {
 	if statusRank(m.State) == 0 {
 		return fmt.Errorf("module status %q: not a commit status state", m.State)
 	}
@@ -35,12 +35,12 @@ func (s *Service) OnModuleStatus(ctx context.Context, tx *sql.Tx, m ModuleStatus
 		NextAttemptAt: now, CreatedAt: now,
 		Payload: Payload{Project: m.Project, SHA: m.SHA, Ref: m.Tag, Name: "hoist/module/" + m.ModuleID,
 			State: m.State, Description: m.Description, TargetURL: m.TargetURL}}
-	agg, err := s.cfg.Store.AggregateStatuses(ctx, tx, m.IntegrationID)
+	agg, err := s.cfg.Store.AggregateStatuses(ctx, m.IntegrationID)
 	if err != nil {
 		return fmt.Errorf("module %s status: %w", m.ModuleID, err)
 	}
 	if agg {
-		members, err := s.cfg.Store.RecordCommitRun(ctx, tx, CommitRun{IntegrationID: m.IntegrationID,
+		members, err := s.cfg.Store.RecordCommitRun(ctx, CommitRun{IntegrationID: m.IntegrationID,
 			Project: m.Project, SHA: m.SHA, Name: AggregateModules, Member: m.ModuleID, Ord: m.Ord, State: m.State})
 		if err != nil {
 			return err
@@ -51,7 +51,7 @@ func (s *Service) OnModuleStatus(ctx context.Context, tx *sql.Tx, m ModuleStatus
 		w.Ord, w.Rank = "", 0
 	}
 	w.Key = StatusKey(m.IntegrationID, m.Project, m.SHA, w.Payload.Name)
-	if err := s.cfg.Store.EnqueueWrites(ctx, tx, []Write{w}); err != nil {
+	if err := s.cfg.Store.EnqueueWrites(ctx, []Write{w}); err != nil {
 		return err
 	}
 	s.wakeSoon()

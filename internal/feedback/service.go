@@ -2,7 +2,6 @@ package feedback
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -29,10 +28,10 @@ type Stacks interface {
 	GetStack(ctx context.Context, id string) (stack.Stack, error)
 }
 
-// ResourcesFunc lists the resources a run's plan changes, read in tx (the
-// transaction recording the run's transition, which may have written
-// them).
-type ResourcesFunc func(ctx context.Context, tx *sql.Tx, runID string) ([]run.Resource, error)
+// ResourcesFunc lists the resources a run's plan changes, read in the
+// transaction of ctx (the one recording the run's transition, which may
+// have written them).
+type ResourcesFunc func(ctx context.Context, runID string) ([]run.Resource, error)
 
 // Config wires a Service.
 type Config struct {
@@ -69,12 +68,29 @@ func NewService(cfg Config) *Service {
 // RunURL is the run's page in Hoist's web UI.
 func (s *Service) RunURL(runID string) string { return s.cfg.PublicURL + "/runs/" + runID }
 
-// OnRunTransition records, in tx, the GitLab writes a run's move from
-// `from` to `to` calls for: its commit status, its merge request note, its
-// deployment. from is "" for a new run. note says why (a failure's
-// reason). The run state machine calls it inside the transaction that
-// records the transition, so both commit together.
-func (s *Service) OnRunTransition(ctx context.Context, tx *sql.Tx, r run.Run, from, to run.State, note string) error {
+// OnRunEvents records the GitLab writes of run events, in order
+// (run.Outbox). The run service and the delivery processing call it inside
+// the transaction that records the events, so both commit together.
+func (s *Service) OnRunEvents(ctx context.Context, evs []run.Event) error {
+	for _, ev := range evs {
+		var err error
+		if ev.Attached {
+			err = s.OnMergeRequestAttached(ctx, ev.Run)
+		} else {
+			err = s.OnRunTransition(ctx, ev.Run, ev.From, ev.To, ev.Note)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OnRunTransition records, in the transaction of ctx, the GitLab writes a
+// run's move from `from` to `to` calls for: its commit status, its merge
+// request note, its deployment. from is "" for a new run. note says why (a
+// failure's reason).
+func (s *Service) OnRunTransition(ctx context.Context, r run.Run, from, to run.State, note string) error {
 	// Tasks are commands, not verdicts on a commit; and a move within one
 	// step (PREPARING → PLANNING) changes nothing GitLab shows but,
 	// perhaps, the deployment.
@@ -93,13 +109,13 @@ func (s *Service) OnRunTransition(ctx context.Context, tx *sql.Tx, r run.Run, fr
 	base := Write{IntegrationID: st.IntegrationID, RunID: r.ID, Ord: r.ID, NextAttemptAt: now, CreatedAt: now}
 	var ws []Write
 	if statusChanged {
-		sw, err := s.statusWrite(ctx, tx, base, st, r, to, note)
+		sw, err := s.statusWrite(ctx, base, st, r, to, note)
 		if err != nil {
 			return err
 		}
 		ws = append(ws, sw)
 		if r.Type == run.Proposed && r.MergeRequestIID != 0 && !slices.Contains(st.Labels, DisablePRCommentsLabel) {
-			ws = append(ws, s.noteWrite(ctx, tx, base, st, r, to, note))
+			ws = append(ws, s.noteWrite(ctx, base, st, r, to, note))
 		}
 	}
 	if d := deploymentStatus(r, from, to); d != "" {
@@ -108,7 +124,7 @@ func (s *Service) OnRunTransition(ctx context.Context, tx *sql.Tx, r run.Run, fr
 		w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, Environment: st.ID, State: d}
 		ws = append(ws, w)
 	}
-	if err := s.cfg.Store.EnqueueWrites(ctx, tx, ws); err != nil {
+	if err := s.cfg.Store.EnqueueWrites(ctx, ws); err != nil {
 		return err
 	}
 	s.wakeSoon()
@@ -129,7 +145,7 @@ func (s *Service) wakeSoon() {
 }
 
 // Notify wakes the dispatcher: call it after committing a transaction in
-// which OnRunTransition enqueued writes.
+// which OnRunEvents enqueued writes.
 func (s *Service) Notify() {
 	if s.cfg.Notify != nil {
 		s.cfg.Notify()
@@ -138,14 +154,14 @@ func (s *Service) Notify() {
 
 // statusWrite is the commit status write of a run entering to: the stack's
 // own status, or the aggregated one of its run type.
-func (s *Service) statusWrite(ctx context.Context, tx *sql.Tx, base Write, st stack.Stack, r run.Run, to run.State, note string) (Write, error) {
+func (s *Service) statusWrite(ctx context.Context, base Write, st stack.Stack, r run.Run, to run.State, note string) (Write, error) {
 	state := statusState(to)
 	w := base
 	w.Kind = KindStatus
 	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, Name: "hoist/" + st.ID, State: state,
 		Description: description(r, to, note, st.Autodeploy), TargetURL: s.RunURL(r.ID)}
 	w.Rank = steps[to].rank
-	agg, err := s.cfg.Store.AggregateStatuses(ctx, tx, st.IntegrationID)
+	agg, err := s.cfg.Store.AggregateStatuses(ctx, st.IntegrationID)
 	if err != nil {
 		return Write{}, fmt.Errorf("feedback for run %s: %w", r.ID, err)
 	}
@@ -154,7 +170,7 @@ func (s *Service) statusWrite(ctx context.Context, tx *sql.Tx, base Write, st st
 		if r.Type == run.Tracked {
 			name = AggregateTracked
 		}
-		members, err := s.cfg.Store.RecordCommitRun(ctx, tx, CommitRun{IntegrationID: st.IntegrationID,
+		members, err := s.cfg.Store.RecordCommitRun(ctx, CommitRun{IntegrationID: st.IntegrationID,
 			Project: st.Repository, SHA: r.CommitSHA, Name: name, Member: st.ID, Ord: r.ID, State: memberState(to)})
 		if err != nil {
 			return Write{}, err
@@ -171,10 +187,10 @@ func (s *Service) statusWrite(ctx context.Context, tx *sql.Tx, base Write, st st
 }
 
 // noteWrite is the merge request note write of a proposed run.
-func (s *Service) noteWrite(ctx context.Context, tx *sql.Tx, base Write, st stack.Stack, r run.Run, to run.State, note string) Write {
+func (s *Service) noteWrite(ctx context.Context, base Write, st stack.Stack, r run.Run, to run.State, note string) Write {
 	var res *Resources
 	if to == run.Finished && s.cfg.Resources != nil {
-		if got, err := s.cfg.Resources(ctx, tx, r.ID); err == nil {
+		if got, err := s.cfg.Resources(ctx, r.ID); err == nil {
 			res = byAction(got)
 		} else {
 			// The note still shows the counts; the list is a nicety.
@@ -188,11 +204,11 @@ func (s *Service) noteWrite(ctx context.Context, tx *sql.Tx, base Write, st stac
 	return w
 }
 
-// OnMergeRequestAttached records, in tx, the merge request note of a
-// proposed run that was linked to a merge request after it was created
-// (the merge request was opened after the push): the note shows the run's
-// current state.
-func (s *Service) OnMergeRequestAttached(ctx context.Context, tx *sql.Tx, r run.Run) error {
+// OnMergeRequestAttached records, in the transaction of ctx, the merge
+// request note of a proposed run that was linked to a merge request after
+// it was created (the merge request was opened after the push): the note
+// shows the run's current state.
+func (s *Service) OnMergeRequestAttached(ctx context.Context, r run.Run) error {
 	if r.Type != run.Proposed || r.MergeRequestIID == 0 || r.CommitSHA == "" {
 		return nil
 	}
@@ -205,7 +221,7 @@ func (s *Service) OnMergeRequestAttached(ctx context.Context, tx *sql.Tx, r run.
 	}
 	now := s.now()
 	base := Write{IntegrationID: st.IntegrationID, RunID: r.ID, Ord: r.ID, NextAttemptAt: now, CreatedAt: now}
-	if err := s.cfg.Store.EnqueueWrites(ctx, tx, []Write{s.noteWrite(ctx, tx, base, st, r, r.State, "")}); err != nil {
+	if err := s.cfg.Store.EnqueueWrites(ctx, []Write{s.noteWrite(ctx, base, st, r, r.State, "")}); err != nil {
 		return err
 	}
 	s.wakeSoon()

@@ -2,18 +2,19 @@ package feedback
 
 import (
 	"context"
-	"database/sql"
 	"time"
 )
 
-// Store is the durable outbox. Writes are enqueued inside the transaction
-// of the change that causes them (tx nil: a transaction of their own), so a
-// run transition and its GitLab writes are committed together or not at all.
+// Store is the durable outbox. Its methods join the transaction of the
+// change that causes the writes when ctx carries one (the caller's InTx,
+// e.g. run.Service recording a transition), else each is a transaction of
+// its own: a run transition and its GitLab writes commit together or not
+// at all.
 type Store interface {
 	Refs
 	// EnqueueWrites inserts ws (State pending, due at NextAttemptAt) and
 	// marks their keys due.
-	EnqueueWrites(ctx context.Context, tx *sql.Tx, ws []Write) error
+	EnqueueWrites(ctx context.Context, ws []Write) error
 	// ClaimWriteKeys leases up to limit keys that have a due write and no
 	// live lease, skipping keys of the integrations in skip, until
 	// now+lease. A key is held by one owner at a time.
@@ -28,12 +29,12 @@ type Store interface {
 	ResolveWrites(ctx context.Context, key, owner string, rs []Resolution, mark *Mark, now time.Time) error
 	// ListWrites returns a run's writes, oldest first.
 	ListWrites(ctx context.Context, runID string) ([]Write, error)
-	// RecordCommitRun sets one member's state of an aggregated status in tx
-	// and returns every member of that status on the commit.
-	RecordCommitRun(ctx context.Context, tx *sql.Tx, c CommitRun) ([]CommitRun, error)
+	// RecordCommitRun sets one member's state of an aggregated status and
+	// returns every member of that status on the commit.
+	RecordCommitRun(ctx context.Context, c CommitRun) ([]CommitRun, error)
 	// AggregateStatuses reports whether the integration posts aggregated
-	// statuses (read in tx when it is not nil).
-	AggregateStatuses(ctx context.Context, tx *sql.Tx, integrationID string) (bool, error)
+	// statuses.
+	AggregateStatuses(ctx context.Context, integrationID string) (bool, error)
 }
 
 // Resolution is the outcome of a write.

@@ -3,7 +3,8 @@
 // (merge request, stack), and an environment and deployments per stack.
 //
 // Every write is first a row of a durable outbox, written in the same
-// transaction as the run transition that caused it (Service.OnRunTransition).
+// transaction as the run transition that caused it: the code making the
+// transition calls Service.OnRunEvents inside its transaction.
 // A Dispatcher per server sends them through one GitLab client per
 // integration, honouring Retry-After and RateLimit-Reset and backing off with
 // jitter on 429, 5xx and network errors for hours, so an outage or a restart

@@ -28,6 +28,9 @@ import (
 
 // Store is what processing reads and writes.
 type Store interface {
+	// InTx runs fn in one transaction: the store methods fn calls with its
+	// ctx, and the Outbox's, join it.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// ClaimDelivery counts an attempt of processing n of a delivery and
 	// returns the delivery with its body.
 	ClaimDelivery(ctx context.Context, id string, n int, now time.Time) (webhook.Delivery, error)
@@ -74,6 +77,10 @@ type Config struct {
 	Tags   TagFunc
 	Logger *slog.Logger
 	Clock  func() time.Time
+	// Outbox records the GitLab writes of the runs an event creates,
+	// cancels or links to a merge request, in the transaction that writes
+	// them. Nil: no GitLab write-back.
+	Outbox run.Outbox
 }
 
 // Processor processes deliveries.

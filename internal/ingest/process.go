@@ -66,7 +66,7 @@ func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log 
 	if planErr != nil { // the run cap: a visible failure, with every stack's line
 		o.Status, o.Error = webhook.Failed, apperr.MessageOf(planErr)
 	}
-	applied, err := p.cfg.Store.FinishDelivery(ctx, o, changes)
+	applied, err := p.finish(ctx, o, changes)
 	if err != nil {
 		return err
 	}
@@ -81,6 +81,21 @@ func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log 
 		return &permanentError{err: planErr}
 	}
 	return nil
+}
+
+// finish writes the delivery's outcome and its run changes, and hands the
+// runs' events to the outbox, in one transaction: the runs and their GitLab
+// writes commit together or not at all.
+func (p *Processor) finish(ctx context.Context, o webhook.Outcome, c run.Changes) (run.Applied, error) {
+	var applied run.Applied
+	err := p.cfg.Store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if applied, err = p.cfg.Store.FinishDelivery(ctx, o, c); err != nil || p.cfg.Outbox == nil {
+			return err
+		}
+		return p.cfg.Outbox.OnRunEvents(ctx, applied.Events)
+	})
+	return applied, err
 }
 
 // isPermanent tells errors retrying cannot fix: GitLab does not know the

@@ -89,6 +89,7 @@ type Leased struct {
 	Phase Phase
 	// TokenWrite says whether the lease's state token may write.
 	TokenWrite bool
+	Event      Event // the move to PREPARING or PREPARING_APPLY
 }
 
 // Phase is what a lease is for.
@@ -114,15 +115,17 @@ type LogChunk struct {
 type Promotion struct {
 	Ready   []string          // runs moved QUEUED → READY
 	Blocked map[string]string // waiting run → the run blocking it
+	Events  []Event           // the moves to READY
 }
 
 // ExecStore keeps execution details. The scheduler, the workers' API and
 // the run service share it; every method is safe with several servers on
 // one database.
 type ExecStore interface {
-	// MoveRun performs m. A run not in m.From, or no longer held under
-	// m.LeaseID, is an apperr.Conflict and nothing changes.
-	MoveRun(ctx context.Context, m Move) (Run, error)
+	// MoveRun performs m and returns its event (the run after it). A run
+	// not in m.From, or no longer held under m.LeaseID, is an
+	// apperr.Conflict and nothing changes.
+	MoveRun(ctx context.Context, m Move) (Event, error)
 	// PromoteQueued makes runnable QUEUED runs READY: PROPOSED runs at
 	// once, TRACKED runs and tasks when no other tracked run or task of
 	// their stack is past QUEUED and unfinished and no older one is queued

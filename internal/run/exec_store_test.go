@@ -222,13 +222,15 @@ func TestPlannedAndErrorDetail(t *testing.T) {
 				}
 			}
 		}
-		r, err := s.MoveRun(ctx, run.Move{RunID: planned, To: run.Finished, At: t0, Delta: &run.Delta{}})
+		ev, err := s.MoveRun(ctx, run.Move{RunID: planned, To: run.Finished, At: t0, Delta: &run.Delta{}})
+		r := ev.Run
 		if err != nil || !r.Planned || r.ErrorDetail != "" {
 			t.Fatalf("after a plan with no changes: %+v, %v; want planned", r, err)
 		}
 		detail := "Error: Resource precondition failed\n\n  on main.tf line 6:\n\nneeds 2 replicas."
-		r, err = s.MoveRun(ctx, run.Move{RunID: failed, To: run.Failed, At: t0, Error: "plan failed: tofu plan: exit status 1",
+		ev, err = s.MoveRun(ctx, run.Move{RunID: failed, To: run.Failed, At: t0, Error: "plan failed: tofu plan: exit status 1",
 			ErrorDetail: detail})
+		r = ev.Run
 		if err != nil || r.Planned || r.ErrorDetail != detail {
 			t.Fatalf("after a failed plan: %+v, %v; want no plan and the detail", r, err)
 		}

@@ -42,7 +42,12 @@ func (s *Service) loop(ctx context.Context) {
 // waiting workers when something became runnable.
 func (s *Service) Schedule(ctx context.Context) {
 	failed := s.reapLeases(ctx)
-	p, err := s.cfg.Exec.PromoteQueued(ctx, s.now())
+	var p Promotion
+	err := s.record(ctx, func(ctx context.Context) ([]Event, error) {
+		var err error
+		p, err = s.cfg.Exec.PromoteQueued(ctx, s.now())
+		return p.Events, err
+	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "promote queued runs", "error", err.Error())
 		return
@@ -68,7 +73,7 @@ func (s *Service) reapLeases(ctx context.Context) int {
 		if err != nil || e.LeaseID == "" {
 			continue
 		}
-		_, err = s.cfg.Exec.MoveRun(ctx, Move{RunID: id, To: Failed, At: now, Actor: "scheduler", LeaseID: e.LeaseID,
+		_, err = s.moveRun(ctx, Move{RunID: id, To: Failed, At: now, Actor: "scheduler", LeaseID: e.LeaseID,
 			LeaseExpired: true, Note: "worker lost", Error: "worker lost: worker " + e.LeaseOwner + " stopped heartbeating"})
 		if err != nil {
 			s.log.WarnContext(ctx, "fail run of a lost worker", "run_id", id, "error", err.Error())

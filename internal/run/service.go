@@ -38,6 +38,13 @@ type Archiver interface {
 	Archive(ctx context.Context, ep vcs.Endpoint, project, sha, path string, w io.Writer) error
 }
 
+// Outbox records, in the caller's transaction, the GitLab writes that run
+// events call for: commit statuses, merge request notes, deployments
+// (feedback.Service implements it).
+type Outbox interface {
+	OnRunEvents(ctx context.Context, evs []Event) error
+}
+
 // Config wires a Service.
 type Config struct {
 	Runs         Store
@@ -51,6 +58,9 @@ type Config struct {
 	Box          *secret.Box
 	Clock        func() time.Time
 	Logger       *slog.Logger
+	// Outbox records the GitLab writes of every change to a run, in the
+	// change's transaction (Runs.InTx). Nil: no GitLab write-back.
+	Outbox Outbox
 	// LeaseTTL is how long a worker's lease lasts without a heartbeat
 	// (default 30s); a run whose lease runs out fails with "worker lost".
 	LeaseTTL time.Duration
@@ -91,6 +101,9 @@ func NewService(cfg Config) *Service {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
+	}
+	if cfg.Outbox == nil {
+		cfg.Outbox = noOutbox{}
 	}
 	return &Service{cfg: cfg, now: func() time.Time { return cfg.Clock().UTC() }, log: cfg.Logger,
 		changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1)}
@@ -229,7 +242,11 @@ func (s *Service) Trigger(ctx context.Context, principal, stackID string, in Tri
 	if st.Detached() {
 		return View{}, apperr.Errorf(apperr.Conflict, "stack %q is detached: %s", st.ID, st.DetachedReason())
 	}
-	if _, err := s.cfg.Runs.ApplyRunChanges(ctx, Changes{At: now, Actor: r.TriggeredBy, Create: []Run{r}}); err != nil {
+	err = s.record(ctx, func(ctx context.Context) ([]Event, error) {
+		applied, err := s.cfg.Runs.ApplyRunChanges(ctx, Changes{At: now, Actor: r.TriggeredBy, Create: []Run{r}})
+		return applied.Events, err
+	})
+	if err != nil {
 		return View{}, fmt.Errorf("create run: %w", err)
 	}
 	s.Notify()
@@ -258,13 +275,45 @@ func (s *Service) Act(ctx context.Context, principal, id string, a Action) (View
 	if a == Stop {
 		m.Note = "stopped by " + principal
 	}
-	r, err = s.cfg.Exec.MoveRun(ctx, m)
+	r, err = s.moveRun(ctx, m)
 	if err != nil {
 		return View{}, err
 	}
 	s.Notify()
 	return s.view(ctx, r)
 }
+
+// record runs write, a store write that changes runs, and hands the events
+// it returns to the outbox, in one transaction: a run's change and the
+// GitLab writes it causes commit together or not at all.
+func (s *Service) record(ctx context.Context, write func(ctx context.Context) ([]Event, error)) error {
+	return s.cfg.Runs.InTx(ctx, func(ctx context.Context) error {
+		evs, err := write(ctx)
+		if err != nil {
+			return err
+		}
+		return s.cfg.Outbox.OnRunEvents(ctx, evs)
+	})
+}
+
+// moveRun performs m and records its GitLab writes (record).
+func (s *Service) moveRun(ctx context.Context, m Move) (Run, error) {
+	var r Run
+	err := s.record(ctx, func(ctx context.Context) ([]Event, error) {
+		ev, err := s.cfg.Exec.MoveRun(ctx, m)
+		r = ev.Run
+		return []Event{ev}, err
+	})
+	if err != nil {
+		return Run{}, err
+	}
+	return r, nil
+}
+
+// noOutbox stands in when nothing is written back to GitLab.
+type noOutbox struct{}
+
+func (noOutbox) OnRunEvents(context.Context, []Event) error { return nil }
 
 // Notify wakes the scheduler and everyone waiting for a change (leasing
 // workers, log followers). Run creators call it after creating runs.

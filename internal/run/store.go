@@ -56,12 +56,29 @@ func (c *Changes) Empty() bool {
 type Applied struct {
 	Created  []string // ids of the runs created
 	Canceled []string // ids of the runs canceled (those still cancelable)
+	Events   []Event  // for the Outbox, in the order they happened
+}
+
+// Event is a change to a run that GitLab shows, as a store write made it:
+// a transition From → To (From is "" for a new run), or, when Attached,
+// the linking of the run to a merge request (From and To are then "").
+// Run is the run right after the change. The caller of the write hands
+// its events to the Outbox inside the write's transaction.
+type Event struct {
+	Run      Run
+	From, To State
+	Note     string
+	Attached bool
 }
 
 // Store keeps runs and their history. Creating a run that duplicates an
 // event-created run of the same stack, SHA and type is an apperr.Conflict:
 // the caller re-reads and plans again.
 type Store interface {
+	// InTx runs fn in one transaction, committed when fn returns nil: the
+	// methods of Store, ExecStore and the Outbox that fn calls with its ctx
+	// join it.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// ApplyRunChanges writes c in one transaction.
 	ApplyRunChanges(ctx context.Context, c Changes) (Applied, error)
 	// GetRun returns a run, or apperr.NotFound.

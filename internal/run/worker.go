@@ -75,7 +75,15 @@ func (s *Service) tryLease(ctx context.Context, pool, owner string) (Job, bool, 
 	token := "hoistrun_" + rand.Text()
 	l := Lease{Pool: pool, Owner: owner, LeaseID: newLeaseID(), TokenHash: secret.HashAPIKey(token), At: s.now(),
 		TTL: s.cfg.LeaseTTL, AllowApply: true}
-	leased, ok, err := s.cfg.Exec.LeaseRun(ctx, l)
+	var leased Leased
+	var ok bool
+	err := s.record(ctx, func(ctx context.Context) ([]Event, error) {
+		var err error
+		if leased, ok, err = s.cfg.Exec.LeaseRun(ctx, l); err != nil || !ok {
+			return nil, err
+		}
+		return []Event{leased.Event}, nil
+	})
 	if err != nil || !ok {
 		return Job{}, false, err
 	}
@@ -84,7 +92,7 @@ func (s *Service) tryLease(ctx context.Context, pool, owner string) (Job, bool, 
 	if err != nil {
 		// The run cannot run (its stack is gone, a secret does not open):
 		// fail it visibly rather than hand out half a job.
-		_, merr := s.cfg.Exec.MoveRun(ctx, Move{RunID: r.ID, To: Failed, At: s.now(), Actor: "worker:" + owner,
+		_, merr := s.moveRun(ctx, Move{RunID: r.ID, To: Failed, At: s.now(), Actor: "worker:" + owner,
 			LeaseID: l.LeaseID, Error: apperr.MessageOf(err), Note: "could not prepare the run"})
 		s.log.ErrorContext(ctx, "prepare leased run", "run_id", r.ID, "error", err.Error(), "fail_error", fmt.Sprint(merr))
 		return Job{}, false, nil
@@ -159,7 +167,7 @@ func (s *Service) Advance(ctx context.Context, runID, leaseID string, step Step)
 		}
 		m.Binary = &b
 	}
-	return s.cfg.Exec.MoveRun(ctx, m)
+	return s.moveRun(ctx, m)
 }
 
 // MaxWorkerNote bounds a worker's note in a run's history.
@@ -231,7 +239,7 @@ func (s *Service) ReportPlan(ctx context.Context, runID, leaseID string, rep Pla
 			m.To, m.ReleaseLease, m.PlanSealed = Unconfirmed, true, s.cfg.Box.Seal(rep.Plan, planAAD(runID))
 		}
 	}
-	if _, err := s.cfg.Exec.MoveRun(ctx, m); err != nil {
+	if _, err := s.moveRun(ctx, m); err != nil {
 		return false, err
 	}
 	s.Notify()
@@ -256,7 +264,7 @@ func (s *Service) Finish(ctx context.Context, runID, leaseID, errMsg, detail str
 		}
 		m.ErrorDetail = errorDetail(mask.Mask(detail))
 	}
-	r, err := s.cfg.Exec.MoveRun(ctx, m)
+	r, err := s.moveRun(ctx, m)
 	if err == nil {
 		s.Notify()
 	}

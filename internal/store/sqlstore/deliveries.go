@@ -39,6 +39,11 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) 
 	if len(ds) == 0 {
 		return nil, nil
 	}
+	if s.ambient(ctx) != nil {
+		// Its statements and its durable transaction take the writer
+		// connection themselves: inside InTx, SQLite's would wait for itself.
+		return nil, errors.New("insert deliveries: not allowed inside InTx")
+	}
 	if s.d.Name() == "postgres" {
 		if out, ok, err := s.insertDeliveriesOneStatement(ctx, ds); ok || err != nil {
 			return out, err
@@ -260,13 +265,7 @@ func (s *Store) inDurableTx(ctx context.Context, fn func(tx *sql.Tx) error) erro
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
-		return errors.Join(err, ignoreDone(tx.Rollback()))
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return endTx(tx, fn(tx))
 }
 
 const deliveryColumns = `id, integration_id, dedupe_key, event, project, ref, headers, status, result, error, attempts,

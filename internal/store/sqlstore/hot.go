@@ -39,8 +39,12 @@ func (s *Store) hotStmt(ctx context.Context, db *sql.DB, query string) (*sql.Stm
 	return st, nil
 }
 
-// hotQueryRow runs a read through a statement prepared on the read pool.
-func (s *Store) hotQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+// hotQueryRow runs a read through a statement prepared on the read pool
+// (in an InTx transaction, through the transaction).
+func (s *Store) hotQueryRow(ctx context.Context, query string, args ...any) rowScanner {
+	if s.ambient(ctx) != nil {
+		return s.queryRow(ctx, s.r, query, args...)
+	}
 	st, err := s.hotStmt(ctx, s.r, query)
 	if err != nil {
 		return s.queryRow(ctx, s.r, query, args...) // reports the same error

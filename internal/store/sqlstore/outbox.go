@@ -17,20 +17,12 @@ import (
 
 var _ feedback.Store = (*Store)(nil)
 
-// withTx runs fn in tx, or in a transaction of its own when tx is nil.
-func (s *Store) withTx(ctx context.Context, tx *sql.Tx, fn func(tx *sql.Tx) error) error {
-	if tx != nil {
-		return fn(tx)
-	}
-	return s.inTx(ctx, fn)
-}
-
 // EnqueueWrites implements feedback.Store.
-func (s *Store) EnqueueWrites(ctx context.Context, tx *sql.Tx, ws []feedback.Write) error {
+func (s *Store) EnqueueWrites(ctx context.Context, ws []feedback.Write) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	err := s.withTx(ctx, tx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, w := range ws {
 			payload, err := json.Marshal(w.Payload)
 			if err != nil {
@@ -182,9 +174,9 @@ func (s *Store) SetGitLabRef(ctx context.Context, key string, id int64, at time.
 
 // RecordCommitRun implements feedback.Store. A member's state is only
 // replaced by a run at least as new as the one that set it.
-func (s *Store) RecordCommitRun(ctx context.Context, tx *sql.Tx, c feedback.CommitRun) ([]feedback.CommitRun, error) {
+func (s *Store) RecordCommitRun(ctx context.Context, c feedback.CommitRun) ([]feedback.CommitRun, error) {
 	var out []feedback.CommitRun
-	err := s.withTx(ctx, tx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, `INSERT INTO gitlab_commit_runs (integration_id, project, sha, name, member, ord, state)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (integration_id, project, sha, name, member)
 			DO UPDATE SET ord = excluded.ord, state = excluded.state WHERE excluded.ord >= gitlab_commit_runs.ord`,
@@ -211,78 +203,20 @@ func (s *Store) RecordCommitRun(ctx context.Context, tx *sql.Tx, c feedback.Comm
 }
 
 // AggregateStatuses implements feedback.Store.
-func (s *Store) AggregateStatuses(ctx context.Context, tx *sql.Tx, integrationID string) (bool, error) {
-	var q querier = s.r
-	if tx != nil {
-		q = tx
-	}
+func (s *Store) AggregateStatuses(ctx context.Context, integrationID string) (bool, error) {
 	var on bool
-	err := s.queryRow(ctx, q, "SELECT aggregate_statuses FROM integrations WHERE id = ?", integrationID).Scan(&on)
+	err := s.queryRow(ctx, s.r, "SELECT aggregate_statuses FROM integrations WHERE id = ?", integrationID).Scan(&on)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, apperr.Errorf(apperr.NotFound, "no integration %q", integrationID)
 	}
 	return on, wrapInternal(err, "load integration %s", integrationID)
 }
 
-// RunHooks are called inside the transactions that change runs: the GitLab
-// write-back (feedback.Service) enqueues its writes there, so they commit
-// with the change or not at all.
-type RunHooks interface {
-	// OnRunTransition follows every transition, after its history row is
-	// written; from is "" for a new run.
-	OnRunTransition(ctx context.Context, tx *sql.Tx, r run.Run, from, to run.State, note string) error
-	// OnMergeRequestAttached follows the linking of an existing run to a
-	// merge request (the MR was opened after the push).
-	OnMergeRequestAttached(ctx context.Context, tx *sql.Tx, r run.Run) error
-}
-
-// SetRunHooks installs h. Call it while wiring, before the store is used.
-func (s *Store) SetRunHooks(h RunHooks) { s.runHooks = h }
-
-// afterRunTransition calls the hook with the run as it is now in tx and the
-// state it left.
-func (s *Store) afterRunTransition(ctx context.Context, tx *sql.Tx, t run.Transition) error {
-	if s.runHooks == nil {
-		return nil
-	}
-	r, err := s.runInTx(ctx, tx, t.RunID)
-	if err != nil {
-		return err
-	}
-	var from string
-	err = s.queryRow(ctx, tx, "SELECT state FROM run_transitions WHERE run_id = ? ORDER BY id DESC LIMIT 1 OFFSET 1", t.RunID).Scan(&from)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("load run %s history: %w", t.RunID, err)
-	}
-	return s.runHooks.OnRunTransition(ctx, tx, r, run.State(from), t.State, t.Note)
-}
-
-// afterMergeRequestAttached calls the hook for a run just linked to a
-// merge request.
-func (s *Store) afterMergeRequestAttached(ctx context.Context, tx *sql.Tx, runID string) error {
-	if s.runHooks == nil {
-		return nil
-	}
-	r, err := s.runInTx(ctx, tx, runID)
-	if err != nil {
-		return err
-	}
-	return s.runHooks.OnMergeRequestAttached(ctx, tx, r)
-}
-
-func (s *Store) runInTx(ctx context.Context, tx *sql.Tx, id string) (run.Run, error) {
-	r, err := scanRun(s.queryRow(ctx, tx, "SELECT "+runColumns+" FROM runs WHERE id = ?", id))
-	if err != nil {
-		return run.Run{}, fmt.Errorf("load run %s: %w", id, err)
-	}
-	return r, nil
-}
-
-// RunResources returns the resources of a run's plan as recorded in tx
-// (feedback.ResourcesFunc).
-func (s *Store) RunResources(ctx context.Context, tx *sql.Tx, runID string) ([]run.Resource, error) {
+// RunResources returns the resources of a run's plan, as recorded in the
+// InTx transaction of ctx when there is one (feedback.ResourcesFunc).
+func (s *Store) RunResources(ctx context.Context, runID string) ([]run.Resource, error) {
 	var out []run.Resource
-	err := s.queryRow(ctx, tx, "SELECT resources FROM run_exec WHERE run_id = ?", runID).Scan(jsonScan{&out})
+	err := s.queryRow(ctx, s.r, "SELECT resources FROM run_exec WHERE run_id = ?", runID).Scan(jsonScan{&out})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

@@ -37,7 +37,8 @@ func (s *Store) runHead(ctx context.Context, q querier, id string) (runHead, err
 }
 
 // MoveRun implements run.ExecStore.
-func (s *Store) MoveRun(ctx context.Context, m run.Move) (run.Run, error) {
+func (s *Store) MoveRun(ctx context.Context, m run.Move) (run.Event, error) {
+	var ev run.Event
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		h, err := s.runHead(ctx, tx, m.RunID)
 		if err != nil {
@@ -46,12 +47,13 @@ func (s *Store) MoveRun(ctx context.Context, m run.Move) (run.Run, error) {
 		if err := checkMove(h, m); err != nil {
 			return err
 		}
-		return s.writeMove(ctx, tx, h, m)
+		ev, err = s.writeMove(ctx, tx, h, m)
+		return err
 	})
 	if err != nil {
-		return run.Run{}, wrapInternal(err, "move run %s to %s", m.RunID, m.To)
+		return run.Event{}, wrapInternal(err, "move run %s to %s", m.RunID, m.To)
 	}
-	return s.GetRun(ctx, m.RunID)
+	return ev, nil
 }
 
 func checkMove(h runHead, m run.Move) error {
@@ -81,7 +83,7 @@ func joinStates(ss []run.State) string {
 	return strings.Join(out, " or ")
 }
 
-func (s *Store) writeMove(ctx context.Context, tx *sql.Tx, h runHead, m run.Move) error {
+func (s *Store) writeMove(ctx context.Context, tx *sql.Tx, h runHead, m run.Move) (run.Event, error) {
 	set, args := "state = ?, updated_at = ?", []any{string(m.To), s.t(m.At)}
 	if d := m.Delta; d != nil {
 		set += ", delta_add = ?, delta_change = ?, delta_destroy = ?, delta_import = ?, planned = ?"
@@ -93,20 +95,20 @@ func (s *Store) writeMove(ctx context.Context, tx *sql.Tx, h runHead, m run.Move
 	}
 	res, err := s.exec(ctx, tx, "UPDATE runs SET "+set+" WHERE id = ? AND state = ?", append(args, h.id, string(h.state))...)
 	if err != nil {
-		return err
+		return run.Event{}, err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return errors.Join(err, apperr.Errorf(apperr.Conflict, "run %s moved on while %s was being recorded", h.id, m.To))
+		return run.Event{}, errors.Join(err, apperr.Errorf(apperr.Conflict, "run %s moved on while %s was being recorded", h.id, m.To))
 	}
 	if err := s.ensureExec(ctx, tx, h.id, h.stackID); err != nil {
-		return err
+		return run.Event{}, err
 	}
 	set, args = "", nil
 	add := func(col string, v any) { set += ", " + col + " = ?"; args = append(args, v) }
 	if m.Resources != nil {
 		js, err := jsonArg(m.Resources)
 		if err != nil {
-			return err
+			return run.Event{}, err
 		}
 		add("resources", js)
 	}
@@ -132,12 +134,12 @@ func (s *Store) writeMove(ctx context.Context, tx *sql.Tx, h runHead, m run.Move
 	if m.To.IsTerminal() {
 		set += ", plan_sealed = NULL, blocked_by = ''"
 		if _, err := s.exec(ctx, tx, "DELETE FROM state_locks WHERE run_id = ?", h.id); err != nil {
-			return err
+			return run.Event{}, err
 		}
 	}
 	if set != "" {
 		if _, err := s.exec(ctx, tx, "UPDATE run_exec SET "+set[2:]+" WHERE run_id = ?", append(args, h.id)...); err != nil {
-			return err
+			return run.Event{}, err
 		}
 	}
 	return s.recordRunTransition(ctx, tx, run.Transition{RunID: h.id, State: m.To, At: m.At, Actor: m.Actor, Note: m.Note})
@@ -161,11 +163,11 @@ type queuedRun struct {
 // PromoteQueued implements run.ExecStore.
 func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion, error) {
 	p := run.Promotion{Blocked: map[string]string{}}
-	// Most passes find nothing queued: look on the read pool first so an
-	// idle pass never takes SQLite's one write connection from a run that
-	// needs it.
+	// Most passes find nothing queued: look on the read pool first, even
+	// inside InTx, so an idle pass never takes SQLite's one write
+	// connection from a run that needs it.
 	var one int
-	err := s.queryRow(ctx, s.r, "SELECT 1 FROM runs WHERE state = ? LIMIT 1", string(run.Queued)).Scan(&one)
+	err := s.queryRow(s.outsideTx(ctx), s.r, "SELECT 1 FROM runs WHERE state = ? LIMIT 1", string(run.Queued)).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, nil
 	}
@@ -181,10 +183,11 @@ func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion,
 		holder := map[string]string{} // stack → run holding its lock
 		for _, q := range queued {
 			if q.typ == run.Proposed {
-				if err := s.promote(ctx, tx, q, at); err != nil {
+				evs, err := s.promote(ctx, tx, q, at)
+				if err != nil {
 					return err
 				}
-				p.Ready = append(p.Ready, q.id)
+				p.Ready, p.Events = append(p.Ready, q.id), append(p.Events, evs...)
 				continue
 			}
 			h, seen := holder[q.stackID]
@@ -194,10 +197,11 @@ func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion,
 				}
 			}
 			if h == "" {
-				if err := s.promote(ctx, tx, q, at); err != nil {
+				evs, err := s.promote(ctx, tx, q, at)
+				if err != nil {
 					return err
 				}
-				p.Ready = append(p.Ready, q.id)
+				p.Ready, p.Events = append(p.Ready, q.id), append(p.Events, evs...)
 				holder[q.stackID] = q.id
 				continue
 			}
@@ -244,22 +248,28 @@ func (s *Store) lockHolder(ctx context.Context, tx *sql.Tx, stackID string) (str
 	return id, err
 }
 
-func (s *Store) promote(ctx context.Context, tx *sql.Tx, q queuedRun, at time.Time) error {
+// promote moves q to READY; it returns no event when another server
+// promoted it first.
+func (s *Store) promote(ctx context.Context, tx *sql.Tx, q queuedRun, at time.Time) ([]run.Event, error) {
 	res, err := s.exec(ctx, tx, "UPDATE runs SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
 		string(run.Ready), s.t(at), q.id, string(run.Queued))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return err // another server promoted it first
+		return nil, err
 	}
 	if err := s.ensureExec(ctx, tx, q.id, q.stackID); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := s.exec(ctx, tx, "UPDATE run_exec SET blocked_by = '' WHERE run_id = ?", q.id); err != nil {
-		return err
+		return nil, err
 	}
-	return s.recordRunTransition(ctx, tx, run.Transition{RunID: q.id, State: run.Ready, At: at, Actor: "scheduler"})
+	ev, err := s.recordRunTransition(ctx, tx, run.Transition{RunID: q.id, State: run.Ready, At: at, Actor: "scheduler"})
+	if err != nil {
+		return nil, err
+	}
+	return []run.Event{ev}, nil
 }
 
 func (s *Store) setBlockedBy(ctx context.Context, tx *sql.Tx, q queuedRun, by string) error {
@@ -273,8 +283,9 @@ func (s *Store) setBlockedBy(ctx context.Context, tx *sql.Tx, q queuedRun, by st
 // LeaseRun implements run.ExecStore.
 func (s *Store) LeaseRun(ctx context.Context, l run.Lease) (run.Leased, bool, error) {
 	// A lease request usually finds nothing runnable: check on the read pool
-	// before opening a write transaction (the transaction checks again).
-	if id, _, _, err := s.nextRunnable(ctx, s.r, l); err != nil || id == "" {
+	// before opening a write transaction, even inside InTx (the transaction
+	// checks again).
+	if id, _, _, err := s.nextRunnable(s.outsideTx(ctx), s.r, l); err != nil || id == "" {
 		return run.Leased{}, false, wrapInternal(err, "lease a run of pool %s", l.Pool)
 	}
 	var out run.Leased
@@ -306,8 +317,9 @@ func (s *Store) LeaseRun(ctx context.Context, l run.Lease) (run.Leased, bool, er
 		if err != nil {
 			return err
 		}
-		out, ok = run.Leased{Phase: phase, TokenWrite: write}, true
-		return s.recordRunTransition(ctx, tx, run.Transition{RunID: id, State: to, At: l.At, Actor: "worker:" + l.Owner})
+		ev, err := s.recordRunTransition(ctx, tx, run.Transition{RunID: id, State: to, At: l.At, Actor: "worker:" + l.Owner})
+		out, ok = run.Leased{Phase: phase, TokenWrite: write, Event: ev}, true
+		return err
 	})
 	if err != nil || !ok {
 		return run.Leased{}, false, wrapInternal(err, "lease a run of pool %s", l.Pool)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -44,18 +45,21 @@ func (s *Store) ApplyRunChanges(ctx context.Context, c run.Changes) (run.Applied
 func (s *Store) applyRunChanges(ctx context.Context, tx *sql.Tx, c run.Changes) (run.Applied, error) {
 	var applied run.Applied
 	for _, r := range c.Create {
-		if err := s.insertRun(ctx, tx, r, c.Actor); err != nil {
+		ev, err := s.insertRun(ctx, tx, r, c.Actor)
+		if err != nil {
 			return run.Applied{}, err
 		}
 		applied.Created = append(applied.Created, r.ID)
+		applied.Events = append(applied.Events, ev)
 	}
 	for _, cn := range c.Cancel {
-		ok, err := s.cancelRun(ctx, tx, cn, c.At, c.Actor)
+		ev, ok, err := s.cancelRun(ctx, tx, cn, c.At, c.Actor)
 		if err != nil {
 			return run.Applied{}, err
 		}
 		if ok {
 			applied.Canceled = append(applied.Canceled, cn.RunID)
+			applied.Events = append(applied.Events, ev)
 		}
 	}
 	for _, a := range c.Attach {
@@ -65,9 +69,11 @@ func (s *Store) applyRunChanges(ctx context.Context, tx *sql.Tx, c run.Changes) 
 			return run.Applied{}, fmt.Errorf("link run %s to !%d: %w", a.RunID, a.IID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			if err := s.afterMergeRequestAttached(ctx, tx, a.RunID); err != nil { // GitLab write-back (outbox.go)
+			r, err := s.runInTx(ctx, tx, a.RunID)
+			if err != nil {
 				return run.Applied{}, err
 			}
+			applied.Events = append(applied.Events, run.Event{Run: r, Attached: true})
 		}
 	}
 	for _, m := range c.Move {
@@ -79,9 +85,9 @@ func (s *Store) applyRunChanges(ctx context.Context, tx *sql.Tx, c run.Changes) 
 	return applied, nil
 }
 
-func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor string) error {
+func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor string) (run.Event, error) {
 	if r.State != run.Queued || !r.Type.Valid() || r.ID == "" {
-		return fmt.Errorf("create run %q: want a new QUEUED run with a type, got %s %s", r.ID, r.Type, r.State)
+		return run.Event{}, fmt.Errorf("create run %q: want a new QUEUED run with a type, got %s %s", r.ID, r.Type, r.State)
 	}
 	_, err := s.exec(ctx, tx, `INSERT INTO runs (`+runColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -89,23 +95,23 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor stri
 		r.Trigger, r.TriggeredBy, r.Reason, r.DeliveryID, r.Delta.Add, r.Delta.Change, r.Delta.Destroy, r.Delta.Import,
 		r.Planned, r.ErrorDetail, s.t(r.CreatedAt), s.t(r.UpdatedAt))
 	if s.d.IsUniqueViolation(err) {
-		return apperr.Wrap(apperr.Conflict, err, "stack %s already has a %s run at %s", r.StackID, r.Type, r.CommitSHA)
+		return run.Event{}, apperr.Wrap(apperr.Conflict, err, "stack %s already has a %s run at %s", r.StackID, r.Type, r.CommitSHA)
 	}
 	if err != nil {
-		return fmt.Errorf("create run of %s: %w", r.StackID, err)
+		return run.Event{}, fmt.Errorf("create run of %s: %w", r.StackID, err)
 	}
-	err = s.recordRunTransition(ctx, tx, run.Transition{RunID: r.ID, State: run.Queued, At: r.CreatedAt, Actor: actor, Note: r.Reason})
+	ev, err := s.recordRunTransition(ctx, tx, run.Transition{RunID: r.ID, State: run.Queued, At: r.CreatedAt, Actor: actor, Note: r.Reason})
 	if err != nil {
-		return fmt.Errorf("record run %s queued: %w", r.ID, err)
+		return run.Event{}, fmt.Errorf("record run %s queued: %w", r.ID, err)
 	}
-	return nil
+	return ev, nil
 }
 
 // cancelRun cancels a run still in one of cn.States and reports whether it
 // did.
-func (s *Store) cancelRun(ctx context.Context, tx *sql.Tx, cn run.Cancel, at time.Time, actor string) (bool, error) {
+func (s *Store) cancelRun(ctx context.Context, tx *sql.Tx, cn run.Cancel, at time.Time, actor string) (run.Event, bool, error) {
 	if len(cn.States) == 0 {
-		return false, nil
+		return run.Event{}, false, nil
 	}
 	args := []any{s.t(at), cn.RunID}
 	for _, st := range cn.States {
@@ -114,26 +120,44 @@ func (s *Store) cancelRun(ctx context.Context, tx *sql.Tx, cn run.Cancel, at tim
 	res, err := s.exec(ctx, tx, `UPDATE runs SET state = 'CANCELED', updated_at = ?
 		WHERE id = ? AND state IN (`+placeholders(len(cn.States))+`)`, args...)
 	if err != nil {
-		return false, fmt.Errorf("cancel run %s: %w", cn.RunID, err)
+		return run.Event{}, false, fmt.Errorf("cancel run %s: %w", cn.RunID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, err
+		return run.Event{}, false, err
 	}
-	err = s.recordRunTransition(ctx, tx, run.Transition{RunID: cn.RunID, State: run.Canceled, At: at, Actor: actor, Note: cn.Note})
+	ev, err := s.recordRunTransition(ctx, tx, run.Transition{RunID: cn.RunID, State: run.Canceled, At: at, Actor: actor, Note: cn.Note})
 	if err != nil {
-		return false, fmt.Errorf("record run %s canceled: %w", cn.RunID, err)
+		return run.Event{}, false, fmt.Errorf("record run %s canceled: %w", cn.RunID, err)
 	}
-	return true, nil
+	return ev, true, nil
 }
 
-// recordRunTransition appends one row to a run's history.
-func (s *Store) recordRunTransition(ctx context.Context, tx *sql.Tx, t run.Transition) error {
+// recordRunTransition appends one row to a run's history and returns the
+// transition's event: the run as it is now in tx, and the state it left.
+func (s *Store) recordRunTransition(ctx context.Context, tx *sql.Tx, t run.Transition) (run.Event, error) {
 	_, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
 		t.RunID, string(t.State), s.t(t.At), t.Actor, t.Note)
 	if err != nil {
-		return err
+		return run.Event{}, err
 	}
-	return s.afterRunTransition(ctx, tx, t) // GitLab write-back (outbox.go)
+	r, err := s.runInTx(ctx, tx, t.RunID)
+	if err != nil {
+		return run.Event{}, err
+	}
+	var from string
+	err = s.queryRow(ctx, tx, "SELECT state FROM run_transitions WHERE run_id = ? ORDER BY id DESC LIMIT 1 OFFSET 1", t.RunID).Scan(&from)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return run.Event{}, fmt.Errorf("load run %s history: %w", t.RunID, err)
+	}
+	return run.Event{Run: r, From: run.State(from), To: t.State, Note: t.Note}, nil
+}
+
+func (s *Store) runInTx(ctx context.Context, tx *sql.Tx, id string) (run.Run, error) {
+	r, err := scanRun(s.queryRow(ctx, tx, "SELECT "+runColumns+" FROM runs WHERE id = ?", id))
+	if err != nil {
+		return run.Run{}, fmt.Errorf("load run %s: %w", id, err)
+	}
+	return r, nil
 }
 
 // GetRun implements run.Store.

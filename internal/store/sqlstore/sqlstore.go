@@ -51,8 +51,6 @@ type Store struct {
 	d    Dialect
 	migs []migration
 	log  *slog.Logger
-	// runHooks are called in the transactions changing runs (outbox.go).
-	runHooks RunHooks
 	// hot holds prepared statements of per-request queries (hot.go).
 	hot hotStatements
 }
@@ -121,28 +119,6 @@ func (s *Store) Dialect() string { return s.d.Name() }
 // DB returns the write handle, for adapters' own tests (reading rows raw).
 func (s *Store) DB() *sql.DB { return s.w }
 
-// inTx runs fn in a transaction, committing when it returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		return errors.Join(err, ignoreDone(tx.Rollback()))
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-func ignoreDone(err error) error {
-	if errors.Is(err, sql.ErrTxDone) {
-		return nil
-	}
-	return err
-}
-
 // querier is what *sql.DB and *sql.Tx share.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -150,15 +126,29 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// exec, query and queryRow run a statement on q, or in the InTx
+// transaction of ctx when there is one (tx.go).
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	q, err := s.on(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	return q.ExecContext(ctx, s.d.Rebind(query), args...)
 }
 
 func (s *Store) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
+	q, err := s.on(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	return q.QueryContext(ctx, s.d.Rebind(query), args...)
 }
 
-func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) rowScanner {
+	q, err := s.on(ctx, q)
+	if err != nil {
+		return errRow{err}
+	}
 	return q.QueryRowContext(ctx, s.d.Rebind(query), args...)
 }
 

@@ -59,6 +59,7 @@ func Run(t *testing.T, h Harness) {
 		"AgentPools":       testAgentPools,
 		"AgentPoolSpaces":  testAgentPoolSpaces,
 		"Modules":          testModules,
+		"Transactions":     testTransactions,
 	}
 	for name, fn := range groups {
 		t.Run(name, func(t *testing.T) {
