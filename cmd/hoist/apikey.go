@@ -10,64 +10,67 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/spf13/cobra"
 )
 
-func runAPIKey(ctx context.Context, e *env, args []string) error {
-	return runGroup(ctx, e, "api-key", map[string]command{
-		"create": {"create an API key (its secret is shown once)", apiKeyCreate},
-		"list":   {"list API keys", apiKeyList},
-		"delete": {"delete (revoke) an API key at once", apiKeyDelete},
-		"grant":  {"give an API key a role on a space", apiKeyGrant},
-		"revoke": {"take an API key's role on a space away", apiKeyRevoke},
-	}, args)
+func apiKeyCommands() []spec {
+	return []spec{
+		leaf("create", "create an API key (its secret is shown once)", "--name N [--role SPACE:ROLE]... [--expires-in DURATION]", apiKeyCreate),
+		leaf("list", "list API keys", "", apiKeyList),
+		leaf("delete", "delete (revoke) an API key at once", "ID", apiKeyDelete),
+		leaf("grant", "give an API key a role on a space", rolesSynopsis, apiKeyGrant),
+		leaf("revoke", "take an API key's role on a space away", rolesSynopsis, apiKeyRevoke),
+	}
 }
 
-func apiKeyCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "api-key create", "--name N [--role SPACE:ROLE]... [--expires-in DURATION]")
-	cf := addClientFlags(fs)
+func apiKeyCreate(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	var name, expiresIn string
 	var roles listFlag
 	fs.StringVar(&name, "name", "", "name of the key")
 	fs.Var(&roles, "role", "a role as `SPACE:ROLE` with ROLE read, write or admin (repeatable)")
 	fs.StringVar(&expiresIn, "expires-in", "", "the key stops working after `DURATION`, e.g. 90d, 12h or 1d12h (default: never)")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	if name == "" {
-		return usageError{"--name is required"}
-	}
-	rbs, err := parseRoles(roles, false)
-	if err != nil {
-		return err
-	}
-	in := apiclient.CreateAPIKey{Name: name, Roles: rbs}
-	if expiresIn != "" {
-		d, err := parseExpiresIn(expiresIn)
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
+		}
+		if name == "" {
+			return usageError{"--name is required"}
+		}
+		rbs, err := parseRoles(roles, false)
 		if err != nil {
 			return err
 		}
-		at := time.Now().Add(d).UTC().Truncate(time.Second)
-		in.ExpiresAt = &at
+		in := apiclient.CreateAPIKey{Name: name, Roles: rbs}
+		if expiresIn != "" {
+			d, err := parseExpiresIn(expiresIn)
+			if err != nil {
+				return err
+			}
+			at := time.Now().Add(d).UTC().Truncate(time.Second)
+			in.ExpiresAt = &at
+		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		k, err := c.CreateAPIKey(ctx, in)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stderr, "the secret is shown only this once: store it now")
+		if cf.json() {
+			return writeJSON(e.stdout, k)
+		}
+		return details(e.stdout, []kv{
+			{"ID", k.ID},
+			{"Name", k.Name},
+			{"Roles", fmtRoles(k.Roles)},
+			{"Expires", fmtExpiry(k.ExpiresAt)},
+			{"Secret", k.Secret},
+		}, "", "")
 	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	k, err := c.CreateAPIKey(ctx, in)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stderr, "the secret is shown only this once: store it now")
-	if cf.json() {
-		return writeJSON(e.stdout, k)
-	}
-	return details(e.stdout, []kv{
-		{"ID", k.ID},
-		{"Name", k.Name},
-		{"Roles", fmtRoles(k.Roles)},
-		{"Expires", fmtExpiry(k.ExpiresAt)},
-		{"Secret", k.Secret},
-	}, "", "")
 }
 
 // parseExpiresIn reads --expires-in: a Go duration (12h, 90m) or whole
@@ -103,95 +106,101 @@ func fmtExpiry(t *time.Time) string {
 	return fmtTime(*t)
 }
 
-func apiKeyList(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "api-key list", "")
-	cf := addClientFlags(fs)
-	c, err := cf.parseNone(e, args)
-	if err != nil {
-		return err
+func apiKeyList(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, err := cf.parseNone(e, args)
+		if err != nil {
+			return err
+		}
+		keys, err := c.ListAPIKeys(ctx)
+		if err != nil {
+			return err
+		}
+		return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "CREATED", "CREATED BY", "EXPIRES"}, func(k apiclient.APIKey) []string {
+			return []string{k.ID, k.Name, fmtRoles(k.Roles), fmtTime(k.CreatedAt), orDash(k.CreatedBy), fmtExpiry(k.ExpiresAt)}
+		})
 	}
-	keys, err := c.ListAPIKeys(ctx)
-	if err != nil {
-		return err
-	}
-	return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "CREATED", "CREATED BY", "EXPIRES"}, func(k apiclient.APIKey) []string {
-		return []string{k.ID, k.Name, fmtRoles(k.Roles), fmtTime(k.CreatedAt), orDash(k.CreatedBy), fmtExpiry(k.ExpiresAt)}
-	})
 }
 
-func apiKeyDelete(ctx context.Context, e *env, args []string) error {
-	return identityAction(ctx, e, args, "api-key delete", "API key id", "deleted API key %s\n",
-		func(c *apiclient.Client, id string) error { return c.DeleteAPIKey(ctx, id) })
+func apiKeyDelete(e *env, cmd *cobra.Command) runFunc {
+	return identityAction(e, cmd, "API key id", "deleted API key %s\n",
+		func(ctx context.Context, c *apiclient.Client, id string) error { return c.DeleteAPIKey(ctx, id) })
 }
 
 // identityAction is the body of the commands that act on one API key or
 // user by id (delete, disable, enable) and print done (with the id).
-func identityAction(ctx context.Context, e *env, args []string, path, what, done string,
-	apply func(c *apiclient.Client, id string) error) error {
-	fs := newFlags(e, path, "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, what)
-	if err != nil {
-		return err
+func identityAction(e *env, cmd *cobra.Command, what, done string,
+	apply func(ctx context.Context, c *apiclient.Client, id string) error) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, what)
+		if err != nil {
+			return err
+		}
+		if err := apply(ctx, c, id); err != nil {
+			return err
+		}
+		if !cf.json() {
+			fmt.Fprintf(e.stdout, done, id)
+		}
+		return nil
 	}
-	if err := apply(c, id); err != nil {
-		return err
-	}
-	if !cf.json() {
-		fmt.Fprintf(e.stdout, done, id)
-	}
-	return nil
 }
 
-func apiKeyGrant(ctx context.Context, e *env, args []string) error {
-	return changeRoles(ctx, e, args, "api-key grant", "API key id", false,
-		func(c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+func apiKeyGrant(e *env, cmd *cobra.Command) runFunc {
+	return changeRoles(e, cmd, "API key id", false,
+		func(ctx context.Context, c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
 			return c.GrantAPIKeyRole(ctx, id, rb)
 		})
 }
 
-func apiKeyRevoke(ctx context.Context, e *env, args []string) error {
-	return changeRoles(ctx, e, args, "api-key revoke", "API key id", true,
-		func(c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+func apiKeyRevoke(e *env, cmd *cobra.Command) runFunc {
+	return changeRoles(e, cmd, "API key id", true,
+		func(ctx context.Context, c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
 			return c.RevokeAPIKeyRole(ctx, id, rb.Space)
 		})
 }
 
+// rolesSynopsis is the usage of the grant and revoke subcommands.
+const rolesSynopsis = "ID --role SPACE:ROLE..."
+
 // changeRoles is the body of the grant and revoke subcommands of API keys
 // and users: `ID --role SPACE:ROLE...`, one request per role. Revoking
 // needs only the space (a principal has one role per space).
-func changeRoles(ctx context.Context, e *env, args []string, path, what string, revoke bool,
-	apply func(c *apiclient.Client, id string, rb apiclient.RoleBinding) error) error {
-	fs := newFlags(e, path, "ID --role SPACE:ROLE...")
-	cf := addClientFlags(fs)
+func changeRoles(e *env, cmd *cobra.Command, what string, revoke bool,
+	apply func(ctx context.Context, c *apiclient.Client, id string, rb apiclient.RoleBinding) error) runFunc {
+	cf := addClientFlags(cmd)
 	var roles listFlag
-	fs.Var(&roles, "role", "a role as `SPACE:ROLE` with ROLE read, write or admin (repeatable)")
-	id, err := parseWithID(fs, args, what)
-	if err != nil {
-		return err
-	}
-	if len(roles) == 0 {
-		return usageError{"give at least one --role SPACE:ROLE"}
-	}
-	rbs, err := parseRoles(roles, revoke)
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	verb := "granted"
-	if revoke {
-		verb = "revoked"
-	}
-	for _, rb := range rbs {
-		if err := apply(c, id, rb); err != nil {
-			return fmt.Errorf("%s %s: %w", path, rb.Space, err)
+	cmd.Flags().Var(&roles, "role", "a role as `SPACE:ROLE` with ROLE read, write or admin (repeatable)")
+	return func(ctx context.Context, args []string) error {
+		id, err := parseWithID(cmd, args, what)
+		if err != nil {
+			return err
 		}
-		if !cf.json() {
-			fmt.Fprintf(e.stdout, "%s %s on %s for %s\n", verb, orDash(rb.Role), rb.Space, id)
+		if len(roles) == 0 {
+			return usageError{"give at least one --role SPACE:ROLE"}
 		}
+		rbs, err := parseRoles(roles, revoke)
+		if err != nil {
+			return err
+		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		verb := "granted"
+		if revoke {
+			verb = "revoked"
+		}
+		for _, rb := range rbs {
+			if err := apply(ctx, c, id, rb); err != nil {
+				return fmt.Errorf("%s %s: %w", cmdName(cmd), rb.Space, err)
+			}
+			if !cf.json() {
+				fmt.Fprintf(e.stdout, "%s %s on %s for %s\n", verb, orDash(rb.Role), rb.Space, id)
+			}
+		}
+		return nil
 	}
-	return nil
 }

@@ -1,144 +1,49 @@
 package main
 
-// Shared plumbing of the client commands (SPEC §6.1): flag sets that write
-// to the command's stderr, the --url/--token/-o flags, subcommand groups,
-// reading secrets from files or the environment, and output as human tables
-// or JSON.
+// Shared plumbing of the client commands (SPEC §6.1): the --url/--token/-o
+// flags, reading secrets from files or the environment, and output as human
+// tables or JSON.
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // defaultURL is where `hoist server` listens by default (SPEC §6.1).
 const defaultURL = "http://127.0.0.1:8080"
 
-// runGroup dispatches args[0] to one of subs; prefix is the command path
-// so far ("integration gitlab") for messages.
-func runGroup(ctx context.Context, e *env, prefix string, subs map[string]command, args []string) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		groupUsage(e.stderr, prefix, subs)
-		if len(args) == 0 {
-			return usageError{fmt.Sprintf("%s: no subcommand given", prefix)}
-		}
-		return nil
-	}
-	c, ok := subs[args[0]]
-	if !ok {
-		groupUsage(e.stderr, prefix, subs)
-		return usageError{fmt.Sprintf("%s: unknown subcommand %q", prefix, args[0])}
-	}
-	err := c.run(ctx, e, args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return nil // -h printed the usage; asking for help is not a failure
-	}
-	return err
-}
-
-func groupUsage(w io.Writer, prefix string, subs map[string]command) {
-	names := make([]string, 0, len(subs))
-	for n := range subs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(w, "usage: hoist %s <subcommand> [flags]\n\nsubcommands:\n", prefix)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-14s %s\n", n, subs[n].summary)
-	}
-}
-
-// newFlags returns a flag set for `hoist <path>` whose errors and usage go
-// to the command's stderr instead of the process's.
-func newFlags(e *env, path, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet("hoist "+path, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: hoist %s %s\n\nflags:\n", path, synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseArgs parses flags that may come before or after positional
-// arguments (`show ID -o json` as well as `show -o json ID`) and returns the
-// positional ones. Everything after "--" is positional.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err.Error()}
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if i := len(args) - len(rest) - 1; i >= 0 && args[i] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
-// cmdName is the command path without the program name, for messages that
-// main prefixes with "hoist: ".
-func cmdName(fs *flag.FlagSet) string { return strings.TrimPrefix(fs.Name(), "hoist ") }
-
-// parseWithID parses args that must hold exactly one positional argument,
-// the id of the resource acted on.
-func parseWithID(fs *flag.FlagSet, args []string, what string) (string, error) {
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return "", err
-	}
-	if len(pos) != 1 {
-		return "", usageError{fmt.Sprintf("%s: want exactly one %s, got %d arguments", cmdName(fs), what, len(pos))}
-	}
-	return pos[0], nil
-}
-
-// parseNoArgs parses args that must not hold positional arguments.
-func parseNoArgs(fs *flag.FlagSet, args []string) error {
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return usageError{fmt.Sprintf("%s: unexpected argument %q", cmdName(fs), pos[0])}
-	}
-	return nil
-}
-
-// clientFlags are the flags shared by every client command. The API key's
-// default is read from HOIST_TOKEN only when the client is built, so that
-// `-h` never prints it as a flag default.
+// clientFlags are the flags shared by every client command; they read
+// HOIST_URL, HOIST_TOKEN and HOIST_OUTPUT (envflag.go), only when the
+// command runs, so that -h never prints the API key as a flag default.
 type clientFlags struct {
-	fs     *flag.FlagSet
+	cmd    *cobra.Command
 	url    string
 	token  string
 	output string
 }
 
-func addClientFlags(fs *flag.FlagSet) *clientFlags {
-	cf := &clientFlags{fs: fs}
-	fs.StringVar(&cf.url, "url", "", "Hoist server URL (default $HOIST_URL, else "+defaultURL+")")
-	fs.StringVar(&cf.token, "token", "", "Hoist API key (default $HOIST_TOKEN)")
-	fs.StringVar(&cf.output, "o", "table", "output format: table or json")
+func addClientFlags(cmd *cobra.Command) *clientFlags {
+	cf := &clientFlags{cmd: cmd}
+	fs := cmd.Flags()
+	fs.StringVar(&cf.url, "url", "", "Hoist server URL (default "+defaultURL+")")
+	fs.StringVar(&cf.token, "token", "", "Hoist API key")
+	addOutputFlag(fs, &cf.output)
+	shareEnv(fs, "", "url", "token", "output")
 	return cf
+}
+
+// addOutputFlag is -o/--output (Go's flag package also took --o).
+func addOutputFlag(fs *pflag.FlagSet, output *string) {
+	fs.StringVarP(output, "output", "o", "table", "output format: table or json")
 }
 
 // client checks the output format and builds the API client.
@@ -148,29 +53,22 @@ func (cf *clientFlags) client(e *env) (*apiclient.Client, error) {
 	}
 	u := cf.url
 	if u == "" {
-		u = e.getenv("HOIST_URL")
-	}
-	if u == "" {
 		u = defaultURL
 	}
-	tok := cf.token
-	if tok == "" {
-		tok = e.getenv("HOIST_TOKEN")
-	}
-	if tok == "" {
+	if cf.token == "" {
 		return nil, usageError{"no API key: set HOIST_TOKEN or give --token"}
 	}
-	return apiclient.New(u, tok, apiclient.WithUserAgent("hoist-cli"))
+	return apiclient.New(u, cf.token, apiclient.WithUserAgent("hoist-cli"))
 }
 
 func (cf *clientFlags) json() bool { return cf.output == "json" }
 
-// parseID is the prologue of a command acting on one resource: it parses
-// args holding exactly one id (what names it in messages), then builds the
-// client. Commands that check more between the two call parseWithID and
+// parseID is the prologue of a command acting on one resource: it checks
+// that args hold exactly one id (what names it in messages), then builds
+// the client. Commands that check more between the two call parseWithID and
 // client themselves, so that their usage errors come first.
 func (cf *clientFlags) parseID(e *env, args []string, what string) (*apiclient.Client, string, error) {
-	id, err := parseWithID(cf.fs, args, what)
+	id, err := parseWithID(cf.cmd, args, what)
 	if err != nil {
 		return nil, "", err
 	}
@@ -183,7 +81,7 @@ func (cf *clientFlags) parseID(e *env, args []string, what string) (*apiclient.C
 
 // parseNone is parseID for commands without positional arguments.
 func (cf *clientFlags) parseNone(e *env, args []string) (*apiclient.Client, error) {
-	if err := parseNoArgs(cf.fs, args); err != nil {
+	if err := parseNoArgs(cf.cmd, args); err != nil {
 		return nil, err
 	}
 	return cf.client(e)
@@ -202,18 +100,14 @@ func printList[T any](e *env, cf *clientFlags, items []T, header []string, row f
 	return table(e.stdout, rows)
 }
 
-// listFlag collects a repeatable string flag (--label a --label b).
+// listFlag collects a repeatable string flag (--label a --label b). Unlike
+// pflag's string slices it never splits a value at commas (--file
+// PATH=CONTENT may hold some); from the environment it takes one value.
 type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// flagsSet returns the names of the flags given on the command line.
-func flagsSet(fs *flag.FlagSet) map[string]bool {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	return set
-}
+func (l *listFlag) Type() string       { return "string" }
 
 // readSecret reads a secret from exactly one of a file ("-" is stdin) or an
 // environment variable, so that it never has to appear in argv (SPEC

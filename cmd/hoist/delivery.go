@@ -8,58 +8,61 @@ import (
 	"strconv"
 
 	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/spf13/cobra"
 )
 
-func runDelivery(ctx context.Context, e *env, args []string) error {
-	return runGroup(ctx, e, "delivery", map[string]command{
-		"list":      {"list webhook deliveries, newest first", deliveryList},
-		"show":      {"show a delivery: what it was and what it did for each stack", deliveryShow},
-		"redeliver": {"process a delivery again from its stored body", deliveryRedeliver},
-	}, args)
+func deliveryCommands() []spec {
+	return []spec{
+		leaf("list", "list webhook deliveries, newest first", "[--integration I] [--limit N]", deliveryList),
+		leaf("show", "show a delivery: what it was and what it did for each stack", "ID [--payload]", deliveryShow),
+		leaf("redeliver", "process a delivery again from its stored body", "ID", deliveryRedeliver),
+	}
 }
 
-func deliveryList(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "delivery list", "[--integration I] [--limit N]")
-	cf := addClientFlags(fs)
+func deliveryList(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	var integration string
 	var limit int
 	fs.StringVar(&integration, "integration", "", "only the deliveries of integration `I`")
 	fs.IntVar(&limit, "limit", 50, "show at most `N` deliveries")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	if limit < 1 {
-		return usageError{"--limit must be at least 1"}
-	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	var items []apiclient.Delivery
-	for d, err := range c.Deliveries(ctx, integration) {
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
+		}
+		if limit < 1 {
+			return usageError{"--limit must be at least 1"}
+		}
+		c, err := cf.client(e)
 		if err != nil {
 			return err
 		}
-		if items = append(items, d); len(items) == limit {
-			break
-		}
-	}
-	if cf.json() {
-		return writeJSON(e.stdout, nonNilDeliveries(items))
-	}
-	rows := [][]string{{"ID", "RECEIVED", "INTEGRATION", "EVENT", "PROJECT", "REF", "STATUS", "PROCESSED", "RUNS", "SUMMARY"}}
-	for _, d := range items {
-		runs, summary := "-", orDash(d.Error)
-		if d.Result != nil {
-			runs = strconv.Itoa(len(d.Result.RunsCreated))
-			if d.Error == "" {
-				summary = d.Result.Summary
+		var items []apiclient.Delivery
+		for d, err := range c.Deliveries(ctx, integration) {
+			if err != nil {
+				return err
+			}
+			if items = append(items, d); len(items) == limit {
+				break
 			}
 		}
-		rows = append(rows, []string{d.ID, fmtTime(d.ReceivedAt), d.Integration, d.Event, orDash(d.Project), orDash(d.Ref),
-			d.Status, processedTimes(d.Processings), runs, summary})
+		if cf.json() {
+			return writeJSON(e.stdout, nonNilDeliveries(items))
+		}
+		rows := [][]string{{"ID", "RECEIVED", "INTEGRATION", "EVENT", "PROJECT", "REF", "STATUS", "PROCESSED", "RUNS", "SUMMARY"}}
+		for _, d := range items {
+			runs, summary := "-", orDash(d.Error)
+			if d.Result != nil {
+				runs = strconv.Itoa(len(d.Result.RunsCreated))
+				if d.Error == "" {
+					summary = d.Result.Summary
+				}
+			}
+			rows = append(rows, []string{d.ID, fmtTime(d.ReceivedAt), d.Integration, d.Event, orDash(d.Project), orDash(d.Ref),
+				d.Status, processedTimes(d.Processings), runs, summary})
+		}
+		return table(e.stdout, rows)
 	}
-	return table(e.stdout, rows)
 }
 
 // processedTimes says how often a delivery was processed: "1×", or
@@ -81,26 +84,28 @@ func nonNilDeliveries(ds []apiclient.Delivery) []apiclient.Delivery {
 	return ds
 }
 
-func deliveryShow(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "delivery show", "ID [--payload]")
-	cf := addClientFlags(fs)
+func deliveryShow(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	var payload bool
 	fs.BoolVar(&payload, "payload", false, "print the stored headers and body instead")
-	c, id, err := cf.parseID(e, args, "delivery id")
-	if err != nil {
-		return err
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "delivery id")
+		if err != nil {
+			return err
+		}
+		d, err := c.GetDelivery(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case cf.json():
+			return writeJSON(e.stdout, d)
+		case payload:
+			return writeJSON(e.stdout, map[string]any{"headers": d.Headers, "body": d.Body})
+		}
+		return printDelivery(e, d)
 	}
-	d, err := c.GetDelivery(ctx, id)
-	if err != nil {
-		return err
-	}
-	switch {
-	case cf.json():
-		return writeJSON(e.stdout, d)
-	case payload:
-		return writeJSON(e.stdout, map[string]any{"headers": d.Headers, "body": d.Body})
-	}
-	return printDelivery(e, d)
 }
 
 // printDelivery shows a delivery, then each processing's outcome and
@@ -188,20 +193,21 @@ func printResultLines(e *env, r *apiclient.DeliveryResult) error {
 	return nil
 }
 
-func deliveryRedeliver(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "delivery redeliver", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "delivery id")
-	if err != nil {
-		return err
+func deliveryRedeliver(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "delivery id")
+		if err != nil {
+			return err
+		}
+		d, err := c.RedeliverDelivery(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cf.json() {
+			return writeJSON(e.stdout, d)
+		}
+		fmt.Fprintf(e.stdout, "Delivery %s queued for processing; `hoist delivery show %s` shows the result next to the earlier ones.\n", d.ID, d.ID)
+		return nil
 	}
-	d, err := c.RedeliverDelivery(ctx, id)
-	if err != nil {
-		return err
-	}
-	if cf.json() {
-		return writeJSON(e.stdout, d)
-	}
-	fmt.Fprintf(e.stdout, "Delivery %s queued for processing; `hoist delivery show %s` shows the result next to the earlier ones.\n", d.ID, d.ID)
-	return nil
 }

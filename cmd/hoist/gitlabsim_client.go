@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,34 +17,40 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Defaults for finding a running simulator without flags: the demo's data
 // dir first (the README's command), then the standalone simulator's.
 var simConfigCandidates = []string{"hoist-data/gitlab-sim", "gitlab-sim-data"}
 
-func runGitlabSimClient(ctx context.Context, e *env, args []string) error {
-	return runGroup(ctx, e, "gitlab-sim", map[string]command{
-		"push":     {"push a commit to a simulated project (fires the push webhook)", simPush},
-		"mr":       {"open, update, close, reopen or merge simulated merge requests", simMR},
-		"statuses": {"list the commit statuses on a branch head or commit", simStatuses},
-		"notes":    {"list the notes of a merge request", simNotes},
-	}, args)
+func gitlabSimClientCommands() []spec {
+	return []spec{
+		leaf("push", "push a commit to a simulated project (fires the push webhook)",
+			"--project P [--branch B] [--start-branch S] --file PATH[=CONTENT|=@FILE]... [--delete PATH]... [--message M]", simPush),
+		group("mr", "open, update, close, reopen or merge simulated merge requests", simMRCommands()...),
+		leaf("statuses", "list the commit statuses on a branch head or commit", "--project P (--ref BRANCH | --sha SHA)", simStatuses),
+		leaf("notes", "list the notes of a merge request", "--project P --iid N", simNotes),
+	}
 }
 
-// simFlags locate the simulator: --url/--token, else HOIST_GITLAB_SIM_URL /
-// HOIST_GITLAB_SIM_TOKEN, else <sim-data-dir>/gitlab-sim.json.
+// simFlags locate the simulator: --url/--token (HOIST_GITLAB_SIM_URL,
+// HOIST_GITLAB_SIM_TOKEN: the gitlab-sim clients share them), else
+// <sim-data-dir>/gitlab-sim.json.
 type simFlags struct {
 	url, token, dataDir, output string
 }
 
-func addSimFlags(fs *flag.FlagSet) *simFlags {
+func addSimFlags(fs *pflag.FlagSet) *simFlags {
 	sf := &simFlags{}
-	fs.StringVar(&sf.url, "url", "", "simulator base URL (default $HOIST_GITLAB_SIM_URL, else from gitlab-sim.json)")
-	fs.StringVar(&sf.token, "token", "", "simulator admin token (default $HOIST_GITLAB_SIM_TOKEN, else from gitlab-sim.json)")
+	fs.StringVar(&sf.url, "url", "", "simulator base URL (default from gitlab-sim.json)")
+	fs.StringVar(&sf.token, "token", "", "simulator admin token (default from gitlab-sim.json)")
 	fs.StringVar(&sf.dataDir, "sim-data-dir", "", "simulator data `DIR` holding gitlab-sim.json (default ./"+
 		strings.Join(simConfigCandidates, " or ./")+")")
-	fs.StringVar(&sf.output, "o", "table", "output format: table or json")
+	addOutputFlag(fs, &sf.output)
+	shareEnv(fs, "gitlab-sim", "url", "token", "sim-data-dir", "output")
 	return sf
 }
 
@@ -62,12 +67,6 @@ func (sf *simFlags) client(e *env) (*simClient, error) {
 		return nil, usageError{fmt.Sprintf("-o %q: want table or json", sf.output)}
 	}
 	u, tok := sf.url, sf.token
-	if u == "" {
-		u = e.getenv("HOIST_GITLAB_SIM_URL")
-	}
-	if tok == "" {
-		tok = e.getenv("HOIST_GITLAB_SIM_TOKEN")
-	}
 	if u == "" || tok == "" {
 		fu, ft, err := readSimConfig(sf.dataDir)
 		if err != nil {
@@ -185,14 +184,16 @@ func (sf *simFlags) print(e *env, v any, text string) error {
 	return err
 }
 
-func simMR(ctx context.Context, e *env, args []string) error {
-	return runGroup(ctx, e, "gitlab-sim mr", map[string]command{
-		"create": {"open a merge request (fires the merge request webhook)", simMRCreate},
-		"update": {"change the title, description or draft flag", simMRUpdate},
-		"close":  {"close a merge request", simMRState("close")},
-		"reopen": {"reopen a merge request", simMRState("reopen")},
-		"merge":  {"merge a merge request (a merge commit on the target branch)", simMRState("merge")},
-	}, args)
+func simMRCommands() []spec {
+	return []spec{
+		leaf("create", "open a merge request (fires the merge request webhook)",
+			"--project P --source-branch B [--target-branch T] --title T [--description D] [--draft]", simMRCreate),
+		leaf("update", "change the title, description or draft flag",
+			"--project P --iid N [--title T] [--description D] [--draft=true|false]", simMRUpdate),
+		leaf("close", "close a merge request", "--project P --iid N", simMRState("close")),
+		leaf("reopen", "reopen a merge request", "--project P --iid N", simMRState("reopen")),
+		leaf("merge", "merge a merge request (a merge commit on the target branch)", "--project P --iid N", simMRState("merge")),
+	}
 }
 
 // simMergeRequest is the part of the control API's merge request we show.
@@ -218,8 +219,8 @@ func simShortSHA(s string) string {
 	return s
 }
 
-func simMRCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "gitlab-sim mr create", "--project P --source-branch B [--target-branch T] --title T [--description D] [--draft]")
+func simMRCreate(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
 	sf := addSimFlags(fs)
 	var in struct {
 		Project      string `json:"project"`
@@ -237,25 +238,27 @@ func simMRCreate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&in.Description, "description", "", "description")
 	fs.BoolVar(&in.Draft, "draft", false, "open it as a draft")
 	fs.IntVar(&in.UserID, "user-id", 0, "author's simulator user ID (default root)")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
+		}
+		if in.Project == "" || in.SourceBranch == "" || in.Title == "" {
+			return usageError{"gitlab-sim mr create: --project, --source-branch and --title are required"}
+		}
+		c, err := sf.client(e)
+		if err != nil {
+			return err
+		}
+		var mr simMergeRequest
+		if err := c.call(ctx, http.MethodPost, "/-/sim/merge_requests", in, &mr); err != nil {
+			return fmt.Errorf("open merge request: %w", err)
+		}
+		return sf.print(e, mr, "opened "+mr.String())
 	}
-	if in.Project == "" || in.SourceBranch == "" || in.Title == "" {
-		return usageError{"gitlab-sim mr create: --project, --source-branch and --title are required"}
-	}
-	c, err := sf.client(e)
-	if err != nil {
-		return err
-	}
-	var mr simMergeRequest
-	if err := c.call(ctx, http.MethodPost, "/-/sim/merge_requests", in, &mr); err != nil {
-		return fmt.Errorf("open merge request: %w", err)
-	}
-	return sf.print(e, mr, "opened "+mr.String())
 }
 
-func simMRUpdate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "gitlab-sim mr update", "--project P --iid N [--title T] [--description D] [--draft=true|false]")
+func simMRUpdate(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
 	sf := addSimFlags(fs)
 	var project string
 	var iid, userID int
@@ -267,55 +270,59 @@ func simMRUpdate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&desc, "description", "", "new description")
 	fs.BoolVar(&draft, "draft", false, "mark as draft (--draft=false: ready)")
 	fs.IntVar(&userID, "user-id", 0, "acting simulator user ID (default root)")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	if project == "" || iid <= 0 {
-		return usageError{"gitlab-sim mr update: --project and --iid are required"}
-	}
-	in := map[string]any{"project": project, "iid": iid, "user_id": userID}
-	set := flagsSet(fs)
-	for name, v := range map[string]any{"title": title, "description": desc, "draft": draft} {
-		if set[name] {
-			in[name] = v
-		}
-	}
-	c, err := sf.client(e)
-	if err != nil {
-		return err
-	}
-	var mr simMergeRequest
-	if err := c.call(ctx, http.MethodPost, "/-/sim/merge_requests/update", in, &mr); err != nil {
-		return fmt.Errorf("update merge request !%d: %w", iid, err)
-	}
-	return sf.print(e, mr, "updated "+mr.String())
-}
-
-// simMRState is close, reopen or merge: one POST each.
-func simMRState(action string) func(context.Context, *env, []string) error {
-	return func(ctx context.Context, e *env, args []string) error {
-		fs := newFlags(e, "gitlab-sim mr "+action, "--project P --iid N")
-		sf := addSimFlags(fs)
-		var project string
-		var iid, userID int
-		fs.StringVar(&project, "project", "", "target project path or ID")
-		fs.IntVar(&iid, "iid", 0, "merge request IID (the !N)")
-		fs.IntVar(&userID, "user-id", 0, "acting simulator user ID (default root)")
-		if err := parseNoArgs(fs, args); err != nil {
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
 			return err
 		}
 		if project == "" || iid <= 0 {
-			return usageError{fmt.Sprintf("gitlab-sim mr %s: --project and --iid are required", action)}
+			return usageError{"gitlab-sim mr update: --project and --iid are required"}
+		}
+		in := map[string]any{"project": project, "iid": iid, "user_id": userID}
+		set := flagsSet(fs)
+		for name, v := range map[string]any{"title": title, "description": desc, "draft": draft} {
+			if set[name] {
+				in[name] = v
+			}
 		}
 		c, err := sf.client(e)
 		if err != nil {
 			return err
 		}
 		var mr simMergeRequest
-		in := map[string]any{"project": project, "iid": iid, "user_id": userID}
-		if err := c.call(ctx, http.MethodPost, "/-/sim/merge_requests/"+action, in, &mr); err != nil {
-			return fmt.Errorf("%s merge request !%d: %w", action, iid, err)
+		if err := c.call(ctx, http.MethodPost, "/-/sim/merge_requests/update", in, &mr); err != nil {
+			return fmt.Errorf("update merge request !%d: %w", iid, err)
 		}
-		return sf.print(e, mr, action+": "+mr.String())
+		return sf.print(e, mr, "updated "+mr.String())
+	}
+}
+
+// simMRState is close, reopen or merge: one POST each.
+func simMRState(action string) func(*env, *cobra.Command) runFunc {
+	return func(e *env, cmd *cobra.Command) runFunc {
+		fs := cmd.Flags()
+		sf := addSimFlags(fs)
+		var project string
+		var iid, userID int
+		fs.StringVar(&project, "project", "", "target project path or ID")
+		fs.IntVar(&iid, "iid", 0, "merge request IID (the !N)")
+		fs.IntVar(&userID, "user-id", 0, "acting simulator user ID (default root)")
+		return func(ctx context.Context, args []string) error {
+			if err := parseNoArgs(cmd, args); err != nil {
+				return err
+			}
+			if project == "" || iid <= 0 {
+				return usageError{fmt.Sprintf("gitlab-sim mr %s: --project and --iid are required", action)}
+			}
+			c, err := sf.client(e)
+			if err != nil {
+				return err
+			}
+			var mr simMergeRequest
+			in := map[string]any{"project": project, "iid": iid, "user_id": userID}
+			if err := c.call(ctx, http.MethodPost, "/-/sim/merge_requests/"+action, in, &mr); err != nil {
+				return fmt.Errorf("%s merge request !%d: %w", action, iid, err)
+			}
+			return sf.print(e, mr, action+": "+mr.String())
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // fileSpec is one --file: PATH=CONTENT, PATH=@LOCALFILE (@- is stdin), or
@@ -44,8 +46,8 @@ func parseFileSpec(e *env, v string) (fileSpec, error) {
 	return fileSpec{path: path, content: string(b)}, nil
 }
 
-func simPush(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "gitlab-sim push", "--project P [--branch B] [--start-branch S] --file PATH[=CONTENT|=@FILE]... [--delete PATH]... [--message M]")
+func simPush(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
 	sf := addSimFlags(fs)
 	var project, branch, start, message string
 	var files, deletes, links listFlag
@@ -58,62 +60,64 @@ func simPush(ctx context.Context, e *env, args []string) error {
 	fs.Var(&links, "symlink", "make PATH a symbolic link: PATH=TARGET (repeatable; a simulator extension, for testing hostile repositories)")
 	fs.StringVar(&message, "message", "", "commit message (default: a summary of the change)")
 	fs.IntVar(&userID, "user-id", 0, "pusher's simulator user ID (default root)")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	if project == "" || len(files)+len(deletes)+len(links) == 0 {
-		return usageError{"gitlab-sim push: --project and at least one --file, --symlink or --delete are required"}
-	}
-	specs := make([]fileSpec, 0, len(files))
-	for _, f := range files {
-		s, err := parseFileSpec(e, f)
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
+		}
+		if project == "" || len(files)+len(deletes)+len(links) == 0 {
+			return usageError{"gitlab-sim push: --project and at least one --file, --symlink or --delete are required"}
+		}
+		specs := make([]fileSpec, 0, len(files))
+		for _, f := range files {
+			s, err := parseFileSpec(e, f)
+			if err != nil {
+				return err
+			}
+			specs = append(specs, s)
+		}
+		c, err := sf.client(e)
 		if err != nil {
 			return err
 		}
-		specs = append(specs, s)
-	}
-	c, err := sf.client(e)
-	if err != nil {
-		return err
-	}
-	if branch == "" {
-		if branch, err = c.defaultBranch(ctx, project); err != nil {
+		if branch == "" {
+			if branch, err = c.defaultBranch(ctx, project); err != nil {
+				return err
+			}
+		}
+		base, err := c.baseRef(ctx, project, branch, start)
+		if err != nil {
 			return err
 		}
-	}
-	base, err := c.baseRef(ctx, project, branch, start)
-	if err != nil {
-		return err
-	}
-	existing, err := c.files(ctx, project, base)
-	if err != nil {
-		return err
-	}
-	actions := fileActions(specs, deletes, existing)
-	for _, l := range links {
-		path, target, ok := strings.Cut(l, "=")
-		if !ok || path == "" || target == "" {
-			return usageError{fmt.Sprintf("--symlink %q: want PATH=TARGET", l)}
+		existing, err := c.files(ctx, project, base)
+		if err != nil {
+			return err
 		}
-		actions = append(actions, map[string]string{"action": "symlink", "file_path": path, "content": target})
+		actions := fileActions(specs, deletes, existing)
+		for _, l := range links {
+			path, target, ok := strings.Cut(l, "=")
+			if !ok || path == "" || target == "" {
+				return usageError{fmt.Sprintf("--symlink %q: want PATH=TARGET", l)}
+			}
+			actions = append(actions, map[string]string{"action": "symlink", "file_path": path, "content": target})
+		}
+		if message == "" {
+			message = commitMessage(specs, deletes)
+		}
+		if message == "" {
+			message = "Add symlinks"
+		}
+		in := map[string]any{"project": project, "branch": branch, "start_branch": start, "user_id": userID,
+			"commits": []map[string]any{{"message": message, "actions": actions}}}
+		var res struct {
+			Before  string   `json:"before"`
+			After   string   `json:"after"`
+			Commits []string `json:"commits"`
+		}
+		if err := c.call(ctx, http.MethodPost, "/-/sim/push", in, &res); err != nil {
+			return fmt.Errorf("push to %s %s: %w", project, branch, err)
+		}
+		return sf.print(e, res, fmt.Sprintf("pushed %s to %s %s", simShortSHA(res.After), project, branch))
 	}
-	if message == "" {
-		message = commitMessage(specs, deletes)
-	}
-	if message == "" {
-		message = "Add symlinks"
-	}
-	in := map[string]any{"project": project, "branch": branch, "start_branch": start, "user_id": userID,
-		"commits": []map[string]any{{"message": message, "actions": actions}}}
-	var res struct {
-		Before  string   `json:"before"`
-		After   string   `json:"after"`
-		Commits []string `json:"commits"`
-	}
-	if err := c.call(ctx, http.MethodPost, "/-/sim/push", in, &res); err != nil {
-		return fmt.Errorf("push to %s %s: %w", project, branch, err)
-	}
-	return sf.print(e, res, fmt.Sprintf("pushed %s to %s %s", simShortSHA(res.After), project, branch))
 }
 
 // fileActions turns the specs into the control API's actions: create for a
@@ -215,83 +219,87 @@ type simStatus struct {
 	TargetURL   string `json:"target_url"`
 }
 
-func simStatuses(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "gitlab-sim statuses", "--project P (--ref BRANCH | --sha SHA)")
+func simStatuses(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
 	sf := addSimFlags(fs)
 	var project, ref, sha string
 	fs.StringVar(&project, "project", "", "project path or ID")
 	fs.StringVar(&ref, "ref", "", "branch whose head commit to read")
 	fs.StringVar(&sha, "sha", "", "commit to read")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	if project == "" || (ref == "") == (sha == "") {
-		return usageError{"gitlab-sim statuses: --project and one of --ref or --sha are required"}
-	}
-	c, err := sf.client(e)
-	if err != nil {
-		return err
-	}
-	if sha == "" {
-		var b struct {
-			Commit struct {
-				ID string `json:"id"`
-			} `json:"commit"`
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
 		}
-		if err := c.call(ctx, http.MethodGet, projectPath(project)+"/repository/branches/"+url.PathEscape(ref), nil, &b); err != nil {
-			return fmt.Errorf("branch %s: %w", ref, err)
+		if project == "" || (ref == "") == (sha == "") {
+			return usageError{"gitlab-sim statuses: --project and one of --ref or --sha are required"}
 		}
-		sha = b.Commit.ID
+		c, err := sf.client(e)
+		if err != nil {
+			return err
+		}
+		if sha == "" {
+			var b struct {
+				Commit struct {
+					ID string `json:"id"`
+				} `json:"commit"`
+			}
+			if err := c.call(ctx, http.MethodGet, projectPath(project)+"/repository/branches/"+url.PathEscape(ref), nil, &b); err != nil {
+				return fmt.Errorf("branch %s: %w", ref, err)
+			}
+			sha = b.Commit.ID
+		}
+		var sts []simStatus
+		if err := c.call(ctx, http.MethodGet, projectPath(project)+"/repository/commits/"+sha+"/statuses?per_page=100", nil, &sts); err != nil {
+			return fmt.Errorf("statuses of %s: %w", simShortSHA(sha), err)
+		}
+		if sf.output == "json" {
+			return writeJSON(e.stdout, sts)
+		}
+		rows := [][]string{{"NAME", "STATUS", "REF", "DESCRIPTION", "TARGET URL"}}
+		for _, s := range sts {
+			rows = append(rows, []string{s.Name, s.Status, s.Ref, orDash(s.Description), orDash(s.TargetURL)})
+		}
+		fmt.Fprintf(e.stdout, "commit %s\n", sha)
+		return table(e.stdout, rows)
 	}
-	var sts []simStatus
-	if err := c.call(ctx, http.MethodGet, projectPath(project)+"/repository/commits/"+sha+"/statuses?per_page=100", nil, &sts); err != nil {
-		return fmt.Errorf("statuses of %s: %w", simShortSHA(sha), err)
-	}
-	if sf.output == "json" {
-		return writeJSON(e.stdout, sts)
-	}
-	rows := [][]string{{"NAME", "STATUS", "REF", "DESCRIPTION", "TARGET URL"}}
-	for _, s := range sts {
-		rows = append(rows, []string{s.Name, s.Status, s.Ref, orDash(s.Description), orDash(s.TargetURL)})
-	}
-	fmt.Fprintf(e.stdout, "commit %s\n", sha)
-	return table(e.stdout, rows)
 }
 
-func simNotes(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "gitlab-sim notes", "--project P --iid N")
+func simNotes(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
 	sf := addSimFlags(fs)
 	var project string
 	var iid int
 	fs.StringVar(&project, "project", "", "project path or ID")
 	fs.IntVar(&iid, "iid", 0, "merge request IID (the !N)")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
+		}
+		if project == "" || iid <= 0 {
+			return usageError{"gitlab-sim notes: --project and --iid are required"}
+		}
+		c, err := sf.client(e)
+		if err != nil {
+			return err
+		}
+		var notes []struct {
+			ID     int    `json:"id"`
+			Body   string `json:"body"`
+			Author struct {
+				Username string `json:"username"`
+			} `json:"author"`
+			UpdatedAt string `json:"updated_at"`
+		}
+		path := fmt.Sprintf("%s/merge_requests/%d/notes?sort=asc&per_page=100", projectPath(project), iid)
+		if err := c.call(ctx, http.MethodGet, path, nil, &notes); err != nil {
+			return fmt.Errorf("notes of !%d: %w", iid, err)
+		}
+		if sf.output == "json" {
+			return writeJSON(e.stdout, notes)
+		}
+		for _, n := range notes {
+			fmt.Fprintf(e.stdout, "--- note %d by @%s, %s\n%s\n", n.ID, n.Author.Username, n.UpdatedAt, strings.TrimSpace(n.Body))
+		}
+		return nil
 	}
-	if project == "" || iid <= 0 {
-		return usageError{"gitlab-sim notes: --project and --iid are required"}
-	}
-	c, err := sf.client(e)
-	if err != nil {
-		return err
-	}
-	var notes []struct {
-		ID     int    `json:"id"`
-		Body   string `json:"body"`
-		Author struct {
-			Username string `json:"username"`
-		} `json:"author"`
-		UpdatedAt string `json:"updated_at"`
-	}
-	path := fmt.Sprintf("%s/merge_requests/%d/notes?sort=asc&per_page=100", projectPath(project), iid)
-	if err := c.call(ctx, http.MethodGet, path, nil, &notes); err != nil {
-		return fmt.Errorf("notes of !%d: %w", iid, err)
-	}
-	if sf.output == "json" {
-		return writeJSON(e.stdout, notes)
-	}
-	for _, n := range notes {
-		fmt.Fprintf(e.stdout, "--- note %d by @%s, %s\n%s\n", n.ID, n.Author.Username, n.UpdatedAt, strings.TrimSpace(n.Body))
-	}
-	return nil
 }

@@ -4,44 +4,40 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-func runIntegration(ctx context.Context, e *env, args []string) error {
-	return runGroup(ctx, e, "integration", map[string]command{
-		"gitlab": {"create, update, test GitLab integrations and rotate their webhook secret", runIntegrationGitLab},
-		"list":   {"list the integrations you may see", integrationList},
-		"show":   {"show an integration with its webhook endpoint and secret", integrationShow},
-		"delete": {"delete an integration", integrationDelete},
-	}, args)
-}
-
-func runIntegrationGitLab(ctx context.Context, e *env, args []string) error {
-	return runGroup(ctx, e, "integration gitlab", map[string]command{
-		"create":         {"connect a GitLab", gitlabCreate},
-		"update":         {"change a GitLab integration (all but its name)", gitlabUpdate},
-		"test":           {"check the integration's token against GitLab again", gitlabTest},
-		"rotate-secret":  {"replace the webhook secret (the old one stops working at once)", gitlabRotate},
-		"create-webhook": {"add Hoist's webhook to a GitLab project (or update the one already there)", gitlabCreateWebhook},
-	}, args)
+func integrationCommands() []spec {
+	return []spec{
+		group("gitlab", "create, update, test GitLab integrations and rotate their webhook secret",
+			leaf("create", "connect a GitLab", gitlabCreateSynopsis, gitlabCreate),
+			leaf("update", "change a GitLab integration (all but its name)", gitlabUpdateSynopsis, gitlabUpdate),
+			leaf("test", "check the integration's token against GitLab again", "ID", gitlabTest),
+			leaf("rotate-secret", "replace the webhook secret (the old one stops working at once)", "ID", gitlabRotate),
+			leaf("create-webhook", "add Hoist's webhook to a GitLab project (or update the one already there)",
+				"ID --repository GROUP/PROJECT", gitlabCreateWebhook)),
+		leaf("list", "list the integrations you may see", "", integrationList),
+		leaf("show", "show an integration with its webhook endpoint and secret", "ID", integrationShow),
+		leaf("delete", "delete an integration", "ID", integrationDelete),
+	}
 }
 
 // gitlabTokenFlags are where the GitLab token comes from. --token is
 // Hoist's own API key on every client command, so the GitLab token only
 // comes from a file or an environment variable: --token-file/--token-env as
 // SPEC §6.1 names them, with --gitlab-token-file/--gitlab-token-env as
-// unambiguous aliases.
+// unambiguous aliases (flagAlias in command.go).
 type gitlabTokenFlags struct{ file, env string }
 
-func addGitLabTokenFlags(fs *flag.FlagSet) *gitlabTokenFlags {
+func addGitLabTokenFlags(fs *pflag.FlagSet) *gitlabTokenFlags {
 	t := &gitlabTokenFlags{}
-	for _, prefix := range []string{"", "gitlab-"} {
-		fs.StringVar(&t.file, prefix+"token-file", "", "read the GitLab token from `FILE` (- for stdin)")
-		fs.StringVar(&t.env, prefix+"token-env", "", "read the GitLab token from environment variable `VAR`")
-	}
+	fs.StringVar(&t.file, "token-file", "", "read the GitLab token from `FILE` (- for stdin); also --gitlab-token-file")
+	fs.StringVar(&t.env, "token-env", "", "read the GitLab token from environment variable `VAR`; also --gitlab-token-env")
 	return t
 }
 
@@ -62,9 +58,9 @@ const gitlabCreateSynopsis = "--name N --api-host URL --token-file F|--token-env
 	"[--user-facing-host URL] [--label L]... [--description D | --description-file F] [--ca-bundle-file F] " +
 	"[--aggregate-statuses]"
 
-func gitlabCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "integration gitlab create", gitlabCreateSynopsis)
-	cf := addClientFlags(fs)
+func gitlabCreate(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	tok := addGitLabTokenFlags(fs)
 	var in apiclient.CreateGitLabIntegration
 	var labels listFlag
@@ -79,43 +75,45 @@ func gitlabCreate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&descFile, "description-file", "", "read the description from `FILE`")
 	fs.StringVar(&caFile, "ca-bundle-file", "", "PEM `FILE` of CAs trusted for this GitLab only")
 	fs.BoolVar(&in.AggregateStatuses, "aggregate-statuses", false, aggregateUsage)
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
+		}
+		set := flagsSet(fs)
+		switch {
+		case in.Name == "":
+			return usageError{"--name is required"}
+		case in.APIHost == "":
+			return usageError{"--api-host is required"}
+		case in.IsDefault && in.Space != "":
+			return usageError{"give --default or --space, not both"}
+		case !in.IsDefault && in.Space == "":
+			return usageError{"give --default (all spaces) or --space S (one space)"}
+		}
+		var err error
+		if in.Description, _, err = textOrFile(e, "description", in.Description, descFile, set["description"]); err != nil {
+			return err
+		}
+		if in.CABundle, err = readCABundle(e, caFile); err != nil {
+			return err
+		}
+		if in.Token, err = tok.read(e); err != nil {
+			return err
+		}
+		if in.Token == "" {
+			return usageError{"give the GitLab token with --token-file FILE or --token-env VAR"}
+		}
+		in.Labels = labels
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		it, err := c.CreateGitLabIntegration(ctx, in)
+		if err != nil {
+			return err
+		}
+		return printIntegration(e, cf, it)
 	}
-	set := flagsSet(fs)
-	switch {
-	case in.Name == "":
-		return usageError{"--name is required"}
-	case in.APIHost == "":
-		return usageError{"--api-host is required"}
-	case in.IsDefault && in.Space != "":
-		return usageError{"give --default or --space, not both"}
-	case !in.IsDefault && in.Space == "":
-		return usageError{"give --default (all spaces) or --space S (one space)"}
-	}
-	var err error
-	if in.Description, _, err = textOrFile(e, "description", in.Description, descFile, set["description"]); err != nil {
-		return err
-	}
-	if in.CABundle, err = readCABundle(e, caFile); err != nil {
-		return err
-	}
-	if in.Token, err = tok.read(e); err != nil {
-		return err
-	}
-	if in.Token == "" {
-		return usageError{"give the GitLab token with --token-file FILE or --token-env VAR"}
-	}
-	in.Labels = labels
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	it, err := c.CreateGitLabIntegration(ctx, in)
-	if err != nil {
-		return err
-	}
-	return printIntegration(e, cf, it)
 }
 
 func readCABundle(e *env, file string) (string, error) {
@@ -136,9 +134,9 @@ const gitlabUpdateSynopsis = "ID [--api-host URL] [--user-facing-host URL] [--to
 const aggregateUsage = "write only the commit statuses hoist/tracked, hoist/proposed and hoist/modules, " +
 	"not one per stack (for monorepos with many stacks)"
 
-func gitlabUpdate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "integration gitlab update", gitlabUpdateSynopsis)
-	cf := addClientFlags(fs)
+func gitlabUpdate(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	tok := addGitLabTokenFlags(fs)
 	var apiHost, ufHost, desc, descFile, caFile, space, name string
 	var labels listFlag
@@ -155,32 +153,34 @@ func gitlabUpdate(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&clearCA, "clear-ca-bundle", false, "trust the system CAs again")
 	fs.BoolVar(&aggregate, "aggregate-statuses", false, aggregateUsage+"; =false goes back to one per stack")
 	// Registered only to refuse it with a clear message rather than
-	// "flag provided but not defined".
+	// "unknown flag".
 	fs.StringVar(&name, "name", "", "not allowed: names are immutable")
-	id, err := parseWithID(fs, args, "integration id")
-	if err != nil {
-		return err
+	return func(ctx context.Context, args []string) error {
+		id, err := parseWithID(cmd, args, "integration id")
+		if err != nil {
+			return err
+		}
+		set := flagsSet(fs)
+		if set["name"] {
+			return usageError{"the name of an integration cannot be changed: its id and webhook endpoint derive from it " +
+				"(create a new integration with the new name instead)"}
+		}
+		in, err := gitlabPatch(e, set, tok, gitlabPatchArgs{
+			apiHost: apiHost, ufHost: ufHost, desc: desc, descFile: descFile, caFile: caFile, space: space,
+			labels: labels, clearLabels: clearLabels, makeDefault: makeDefault, clearCA: clearCA, aggregate: aggregate})
+		if err != nil {
+			return err
+		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		it, err := c.UpdateGitLabIntegration(ctx, id, in)
+		if err != nil {
+			return err
+		}
+		return printIntegration(e, cf, it)
 	}
-	set := flagsSet(fs)
-	if set["name"] {
-		return usageError{"the name of an integration cannot be changed: its id and webhook endpoint derive from it " +
-			"(create a new integration with the new name instead)"}
-	}
-	in, err := gitlabPatch(e, set, tok, gitlabPatchArgs{
-		apiHost: apiHost, ufHost: ufHost, desc: desc, descFile: descFile, caFile: caFile, space: space,
-		labels: labels, clearLabels: clearLabels, makeDefault: makeDefault, clearCA: clearCA, aggregate: aggregate})
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	it, err := c.UpdateGitLabIntegration(ctx, id, in)
-	if err != nil {
-		return err
-	}
-	return printIntegration(e, cf, it)
 }
 
 type gitlabPatchArgs struct {
@@ -251,123 +251,126 @@ func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPat
 	return in, nil
 }
 
-func gitlabTest(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "integration gitlab test", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "integration id")
-	if err != nil {
-		return err
+func gitlabTest(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "integration id")
+		if err != nil {
+			return err
+		}
+		r, err := c.TestGitLabIntegration(ctx, id)
+		if err != nil {
+			return err
+		}
+		warn(e, r.Warnings)
+		if cf.json() {
+			return writeJSON(e.stdout, r)
+		}
+		return details(e.stdout, []kv{
+			{"OK", yesNo(r.OK)},
+			{"Token user", orDash(r.TokenUser)},
+			{"Token scopes", joinOrDash(r.TokenScopes)},
+			{"Token expires", tokenExpiry(r.TokenExpiresAt)},
+		}, "", "")
 	}
-	r, err := c.TestGitLabIntegration(ctx, id)
-	if err != nil {
-		return err
-	}
-	warn(e, r.Warnings)
-	if cf.json() {
-		return writeJSON(e.stdout, r)
-	}
-	expires := "never"
-	if r.TokenExpiresAt != nil {
-		expires = r.TokenExpiresAt.UTC().Format("2006-01-02")
-	}
-	return details(e.stdout, []kv{
-		{"OK", yesNo(r.OK)},
-		{"Token user", orDash(r.TokenUser)},
-		{"Token scopes", joinOrDash(r.TokenScopes)},
-		{"Token expires", expires},
-	}, "", "")
 }
 
-func gitlabRotate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "integration gitlab rotate-secret", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "integration id")
-	if err != nil {
-		return err
+func gitlabRotate(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "integration id")
+		if err != nil {
+			return err
+		}
+		it, err := c.RotateGitLabWebhookSecret(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := printIntegration(e, cf, it); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stderr, "the old webhook secret no longer works: webhooks Hoist created have the new one "+
+			"(unless warned above); update the secret token of the others in GitLab")
+		return nil
 	}
-	it, err := c.RotateGitLabWebhookSecret(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := printIntegration(e, cf, it); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stderr, "the old webhook secret no longer works: webhooks Hoist created have the new one "+
-		"(unless warned above); update the secret token of the others in GitLab")
-	return nil
 }
 
-func gitlabCreateWebhook(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "integration gitlab create-webhook", "ID --repository GROUP/PROJECT")
-	cf := addClientFlags(fs)
+func gitlabCreateWebhook(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	repo := fs.String("repository", "", "the GitLab project, `GROUP/PROJECT`")
-	c, id, err := cf.parseID(e, args, "integration id")
-	if err != nil {
-		return err
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "integration id")
+		if err != nil {
+			return err
+		}
+		if *repo == "" {
+			return usageError{"integration gitlab create-webhook: --repository is required"}
+		}
+		h, err := c.CreateGitLabWebhook(ctx, id, apiclient.CreateGitLabWebhook{Repository: *repo})
+		if err != nil {
+			return err
+		}
+		if cf.json() {
+			return writeJSON(e.stdout, h)
+		}
+		what := "updated the existing"
+		if h.Created {
+			what = "added the"
+		}
+		fmt.Fprintf(e.stdout, "%s webhook %d of %s (project %d) -> %s\n", what, h.HookID, h.Repository, h.ProjectID, h.URL)
+		return nil
 	}
-	if *repo == "" {
-		return usageError{"integration gitlab create-webhook: --repository is required"}
-	}
-	h, err := c.CreateGitLabWebhook(ctx, id, apiclient.CreateGitLabWebhook{Repository: *repo})
-	if err != nil {
-		return err
-	}
-	if cf.json() {
-		return writeJSON(e.stdout, h)
-	}
-	what := "updated the existing"
-	if h.Created {
-		what = "added the"
-	}
-	fmt.Fprintf(e.stdout, "%s webhook %d of %s (project %d) -> %s\n", what, h.HookID, h.Repository, h.ProjectID, h.URL)
-	return nil
 }
 
-func integrationList(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "integration list", "")
-	cf := addClientFlags(fs)
-	c, err := cf.parseNone(e, args)
-	if err != nil {
-		return err
+func integrationList(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, err := cf.parseNone(e, args)
+		if err != nil {
+			return err
+		}
+		items, err := c.ListIntegrations(ctx)
+		if err != nil {
+			return err
+		}
+		return printList(e, cf, items, []string{"ID", "NAME", "PROVIDER", "TYPE", "SPACE", "API HOST", "PRIVATE", "LABELS"}, func(it apiclient.Integration) []string {
+			return []string{it.ID, it.Name, it.Provider, integrationType(it), it.Space,
+				it.APIHost, yesNo(it.Private), joinOrDash(it.Labels)}
+		})
 	}
-	items, err := c.ListIntegrations(ctx)
-	if err != nil {
-		return err
-	}
-	return printList(e, cf, items, []string{"ID", "NAME", "PROVIDER", "TYPE", "SPACE", "API HOST", "PRIVATE", "LABELS"}, func(it apiclient.Integration) []string {
-		return []string{it.ID, it.Name, it.Provider, integrationType(it), it.Space,
-			it.APIHost, yesNo(it.Private), joinOrDash(it.Labels)}
-	})
 }
 
-func integrationShow(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "integration show", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "integration id")
-	if err != nil {
-		return err
+func integrationShow(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "integration id")
+		if err != nil {
+			return err
+		}
+		it, err := c.GetGitLabIntegration(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printIntegration(e, cf, it)
 	}
-	it, err := c.GetGitLabIntegration(ctx, id)
-	if err != nil {
-		return err
-	}
-	return printIntegration(e, cf, it)
 }
 
-func integrationDelete(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "integration delete", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "integration id")
-	if err != nil {
-		return err
+func integrationDelete(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "integration id")
+		if err != nil {
+			return err
+		}
+		if err := c.DeleteGitLabIntegration(ctx, id); err != nil {
+			return err
+		}
+		if !cf.json() {
+			fmt.Fprintf(e.stdout, "deleted integration %s\n", id)
+		}
+		return nil
 	}
-	if err := c.DeleteGitLabIntegration(ctx, id); err != nil {
-		return err
-	}
-	if !cf.json() {
-		fmt.Fprintf(e.stdout, "deleted integration %s\n", id)
-	}
-	return nil
 }
 
 func integrationType(it apiclient.Integration) string {
@@ -377,6 +380,14 @@ func integrationType(it apiclient.Integration) string {
 	return "space"
 }
 
+// tokenExpiry is the day a GitLab token expires, or "never".
+func tokenExpiry(t *time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
 // printIntegration shows an integration's details. The webhook secret is
 // printed because the server only returns it to those allowed to see it
 // (SPEC §2.3), who need it to configure GitLab's webhook.
@@ -384,10 +395,6 @@ func printIntegration(e *env, cf *clientFlags, it *apiclient.Integration) error 
 	warn(e, it.Warnings)
 	if cf.json() {
 		return writeJSON(e.stdout, it)
-	}
-	expires := "never"
-	if it.TokenExpiresAt != nil {
-		expires = it.TokenExpiresAt.UTC().Format("2006-01-02")
 	}
 	return details(e.stdout, []kv{
 		{"ID", it.ID},
@@ -402,7 +409,7 @@ func printIntegration(e *env, cf *clientFlags, it *apiclient.Integration) error 
 		{"Labels", joinOrDash(it.Labels)},
 		{"Token user", orDash(it.TokenUser)},
 		{"Token scopes", joinOrDash(it.TokenScopes)},
-		{"Token expires", expires},
+		{"Token expires", tokenExpiry(it.TokenExpiresAt)},
 		{"Webhook endpoint", orDash(it.WebhookEndpoint)},
 		{"Webhook secret", orDash(it.WebhookSecret)},
 		{"Created", fmtTime(it.CreatedAt)},

@@ -4,12 +4,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/hoistdev/hoist/internal/sandbox"
@@ -45,77 +44,38 @@ type env struct {
 	getenv func(string) string
 }
 
-type command struct {
-	summary string
-	run     func(ctx context.Context, e *env, args []string) error
-}
-
-// commands is built per call (no package state); each file of this package
-// adds the commands it owns.
-func commands() map[string]command {
-	return map[string]command{
-		"gitlab-sim":     {"run the GitLab simulator; push, mr, statuses, notes: act on a running one", runGitlabSim},
-		"integration":    {"manage VCS integrations (GitLab)", runIntegration},
-		"space":          {"manage spaces", runSpace},
-		"api-key":        {"manage API keys and their roles", runAPIKey},
-		"user":           {"manage users, their roles and passwords", runUser},
-		"audit":          {"read the audit log", runAudit},
-		"server":         {"run the Hoist server", runServer},
-		"module":         {"manage modules and their versions (module registry)", runModule},
-		"stack":          {"manage stacks", runStack},
-		"delivery":       {"list, show and redeliver GitLab webhook deliveries", runDelivery},
-		"worker":         {"run a remote worker of a worker pool", runWorker},
-		"run":            {"trigger, follow, confirm, discard and stop runs", runRun},
-		"vcs-agent":      {"carry Hoist's GitLab API calls into a private network (run it there)", runVCSAgent},
-		"vcs-agent-pool": {"manage VCS agent pools and their tokens", runVCSAgentPool},
+// commands is the tree under `hoist`, built per call (no package state);
+// each file of this package holds the commands it owns.
+func commands() []spec {
+	return []spec{
+		{name: "gitlab-sim", summary: "run the GitLab simulator; push, mr, statuses, notes: act on a running one",
+			synopsis: "[--listen ADDR] [--data-dir DIR]", define: gitlabSimCommand, subs: gitlabSimClientCommands()},
+		group("integration", "manage VCS integrations (GitLab)", integrationCommands()...),
+		group("space", "manage spaces", spaceCommands()...),
+		group("api-key", "manage API keys and their roles", apiKeyCommands()...),
+		group("user", "manage users, their roles and passwords", userCommands()...),
+		group("audit", "read the audit log", auditCommands()...),
+		leaf("server", "run the Hoist server", serverSynopsis, serverCommand),
+		group("module", "manage modules and their versions (module registry)", moduleCommands()...),
+		group("stack", "manage stacks", stackCommands()...),
+		group("delivery", "list, show and redeliver GitLab webhook deliveries", deliveryCommands()...),
+		leaf("worker", "run a remote worker of a worker pool",
+			"--server URL (--pool-token-file F | --pool-token-env V | --pool-token T) [flags]", workerCommand),
+		group("run", "trigger, follow, confirm, discard and stop runs", runCommands()...),
+		leaf("vcs-agent", "carry Hoist's GitLab API calls into a private network (run it there)",
+			"--server URL --target-base-endpoint URL --vendor gitlab [flags]", vcsAgentCommand),
+		group("vcs-agent-pool", "manage VCS agent pools and their tokens", vcsAgentPoolCommands()...),
+		leaf("version", "print the module version and VCS commit of this binary", "", versionCommand),
 	}
 }
 
-// run runs one command. Everything it writes goes through a termWriter
-// (term.go), so no command prints terminal control sequences it got from
-// the server.
+// run runs one command line. Everything it writes goes through a
+// termWriter (term.go), so no command prints terminal control sequences it
+// got from the server; cobra's help and completion scripts too.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	out, errOut := newTermWriter(stdout), newTermWriter(stderr)
 	defer errOut.Flush()
 	defer out.Flush()
 	e := &env{stdin: stdin, stdout: out, stderr: errOut, getenv: getenv}
-	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		printUsage(e.stderr, cmds)
-		if len(args) == 0 {
-			return usageError{"no command given"}
-		}
-		return nil
-	}
-	c, ok := cmds[args[0]]
-	if !ok {
-		printUsage(e.stderr, cmds)
-		return usageError{fmt.Sprintf("unknown command %q", args[0])}
-	}
-	return c.run(ctx, e, args[1:])
-}
-
-func printUsage(w io.Writer, cmds map[string]command) {
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintln(w, "usage: hoist <command> [flags]\n\ncommands:")
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-14s %s\n", n, cmds[n].summary)
-	}
-}
-
-// usageError is a mistake in the command line; it exits 2.
-type usageError struct{ msg string }
-
-func (u usageError) Error() string { return u.msg }
-
-func exitCode(err error) int {
-	var u usageError
-	if errors.As(err, &u) {
-		return 2
-	}
-	return 1
+	return execute(ctx, newRoot(e, versionLine(debug.ReadBuildInfo()), commands()), args)
 }

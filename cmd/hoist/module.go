@@ -7,26 +7,27 @@ import (
 	"fmt"
 
 	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/spf13/cobra"
 )
 
-func runModule(ctx context.Context, e *env, args []string) error {
-	return runGroup(ctx, e, "module", map[string]command{
-		"create":         {"create a module on a GitLab repository", moduleCreate},
-		"list":           {"list the modules you may read", moduleList},
-		"show":           {"show a module and its registry address", moduleShow},
-		"delete":         {"delete a module and its versions", moduleDelete},
-		"versions":       {"list a module's versions", moduleVersions},
-		"create-version": {"publish a version by hand from a commit", moduleCreateVersion},
-		"mark-bad":       {"mark a version bad with a note (the registry stops offering it)", moduleMarkBad},
-	}, args)
+func moduleCommands() []spec {
+	return []spec{
+		leaf("create", "create a module on a GitLab repository", moduleCreateSynopsis, moduleCreate),
+		leaf("list", "list the modules you may read", "", moduleList),
+		leaf("show", "show a module and its registry address", "ID", moduleShow),
+		leaf("delete", "delete a module and its versions", "ID", moduleDelete),
+		leaf("versions", "list a module's versions", "MODULE", moduleVersions),
+		leaf("create-version", "publish a version by hand from a commit", "MODULE --sha SHA --version V", moduleCreateVersion),
+		leaf("mark-bad", "mark a version bad with a note (the registry stops offering it)", "MODULE VERSION --note N", moduleMarkBad),
+	}
 }
 
 const moduleCreateSynopsis = "--name N --provider P --repository NAMESPACE/PROJECT --branch B [--space S] [--integration I] " +
 	"[--project-root DIR] [--label L]... [--description D | --description-file F]"
 
-func moduleCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "module create", moduleCreateSynopsis)
-	cf := addClientFlags(fs)
+func moduleCreate(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	var in apiclient.CreateModule
 	var labels listFlag
 	var descFile string
@@ -40,59 +41,63 @@ func moduleCreate(ctx context.Context, e *env, args []string) error {
 	fs.Var(&labels, "label", "a label (repeatable)")
 	fs.StringVar(&in.Description, "description", "", "markdown description")
 	fs.StringVar(&descFile, "description-file", "", "read the description from `FILE`")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	for flagName, v := range map[string]string{"name": in.Name, "provider": in.Provider, "repository": in.Repository, "branch": in.Branch} {
-		if v == "" {
-			return usageError{fmt.Sprintf("--%s is required", flagName)}
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
 		}
+		for flagName, v := range map[string]string{"name": in.Name, "provider": in.Provider, "repository": in.Repository, "branch": in.Branch} {
+			if v == "" {
+				return usageError{fmt.Sprintf("--%s is required", flagName)}
+			}
+		}
+		var err error
+		if in.Description, _, err = textOrFile(e, "description", in.Description, descFile, flagsSet(fs)["description"]); err != nil {
+			return err
+		}
+		in.Labels = labels
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		m, err := c.CreateModule(ctx, in)
+		if err != nil {
+			return err
+		}
+		return printModule(e, cf, m)
 	}
-	var err error
-	if in.Description, _, err = textOrFile(e, "description", in.Description, descFile, flagsSet(fs)["description"]); err != nil {
-		return err
-	}
-	in.Labels = labels
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	m, err := c.CreateModule(ctx, in)
-	if err != nil {
-		return err
-	}
-	return printModule(e, cf, m)
 }
 
-func moduleList(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "module list", "")
-	cf := addClientFlags(fs)
-	c, err := cf.parseNone(e, args)
-	if err != nil {
-		return err
+func moduleList(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, err := cf.parseNone(e, args)
+		if err != nil {
+			return err
+		}
+		items, err := c.ListModules(ctx)
+		if err != nil {
+			return err
+		}
+		return printList(e, cf, items, []string{"ID", "PROVIDER", "SPACE", "INTEGRATION", "REPOSITORY", "PROJECT ROOT", "SOURCE", "LABELS"}, func(m apiclient.Module) []string {
+			return []string{m.ID, m.Provider, m.Space, m.Integration, m.Repository, orDash(m.ProjectRoot),
+				m.Source, joinOrDash(m.Labels)}
+		})
 	}
-	items, err := c.ListModules(ctx)
-	if err != nil {
-		return err
-	}
-	return printList(e, cf, items, []string{"ID", "PROVIDER", "SPACE", "INTEGRATION", "REPOSITORY", "PROJECT ROOT", "SOURCE", "LABELS"}, func(m apiclient.Module) []string {
-		return []string{m.ID, m.Provider, m.Space, m.Integration, m.Repository, orDash(m.ProjectRoot),
-			m.Source, joinOrDash(m.Labels)}
-	})
 }
 
-func moduleShow(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "module show", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "module id")
-	if err != nil {
-		return err
+func moduleShow(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "module id")
+		if err != nil {
+			return err
+		}
+		m, err := c.GetModule(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printModule(e, cf, m)
 	}
-	m, err := c.GetModule(ctx, id)
-	if err != nil {
-		return err
-	}
-	return printModule(e, cf, m)
 }
 
 func printModule(e *env, cf *clientFlags, m *apiclient.Module) error {
@@ -111,84 +116,86 @@ func printModule(e *env, cf *clientFlags, m *apiclient.Module) error {
 	}, "Description", m.Description)
 }
 
-func moduleDelete(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "module delete", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "module id")
-	if err != nil {
-		return err
+func moduleDelete(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "module id")
+		if err != nil {
+			return err
+		}
+		if err := c.DeleteModule(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "module %s deleted\n", id)
+		return nil
 	}
-	if err := c.DeleteModule(ctx, id); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "module %s deleted\n", id)
-	return nil
 }
 
-func moduleVersions(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "module versions", "MODULE")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "module id")
-	if err != nil {
-		return err
+func moduleVersions(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "module id")
+		if err != nil {
+			return err
+		}
+		vs, err := c.ListModuleVersions(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printList(e, cf, vs, []string{"VERSION", "STATE", "SHA", "TAG", "CREATED", "BY", "NOTE"}, func(v apiclient.ModuleVersion) []string {
+			return []string{v.Version, v.State, v.SHA, orDash(v.Tag), fmtTime(v.CreatedAt), orDash(v.CreatedBy), orDash(v.Note)}
+		})
 	}
-	vs, err := c.ListModuleVersions(ctx, id)
-	if err != nil {
-		return err
-	}
-	return printList(e, cf, vs, []string{"VERSION", "STATE", "SHA", "TAG", "CREATED", "BY", "NOTE"}, func(v apiclient.ModuleVersion) []string {
-		return []string{v.Version, v.State, v.SHA, orDash(v.Tag), fmtTime(v.CreatedAt), orDash(v.CreatedBy), orDash(v.Note)}
-	})
 }
 
-func moduleCreateVersion(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "module create-version", "MODULE --sha SHA --version V")
-	cf := addClientFlags(fs)
+func moduleCreateVersion(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	var sha, version string
 	fs.StringVar(&sha, "sha", "", "the commit to publish (full or abbreviated SHA)")
 	fs.StringVar(&version, "version", "", "the version, e.g. 1.2.0 or v1.2.0")
-	id, err := parseWithID(fs, args, "module id")
-	if err != nil {
-		return err
+	return func(ctx context.Context, args []string) error {
+		id, err := parseWithID(cmd, args, "module id")
+		if err != nil {
+			return err
+		}
+		if sha == "" || version == "" {
+			return usageError{"module create-version: --sha and --version are required"}
+		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		v, err := c.CreateModuleVersion(ctx, id, version, sha)
+		if err != nil {
+			return err
+		}
+		return printVersion(e, cf, v)
 	}
-	if sha == "" || version == "" {
-		return usageError{"module create-version: --sha and --version are required"}
-	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	v, err := c.CreateModuleVersion(ctx, id, version, sha)
-	if err != nil {
-		return err
-	}
-	return printVersion(e, cf, v)
 }
 
-func moduleMarkBad(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "module mark-bad", "MODULE VERSION --note N")
-	cf := addClientFlags(fs)
+func moduleMarkBad(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	var note string
 	fs.StringVar(&note, "note", "", "why the version is bad (required)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
+	return func(ctx context.Context, args []string) error {
+		if len(args) != 2 {
+			return usageError{fmt.Sprintf("module mark-bad: want MODULE VERSION, got %d arguments", len(args))}
+		}
+		if note == "" {
+			return usageError{"module mark-bad: --note is required"}
+		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		v, err := c.MarkModuleVersionBad(ctx, args[0], args[1], note)
+		if err != nil {
+			return err
+		}
+		return printVersion(e, cf, v)
 	}
-	if len(pos) != 2 {
-		return usageError{fmt.Sprintf("module mark-bad: want MODULE VERSION, got %d arguments", len(pos))}
-	}
-	if note == "" {
-		return usageError{"module mark-bad: --note is required"}
-	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	v, err := c.MarkModuleVersionBad(ctx, pos[0], pos[1], note)
-	if err != nil {
-		return err
-	}
-	return printVersion(e, cf, v)
 }
 
 func printVersion(e *env, cf *clientFlags, v *apiclient.ModuleVersion) error {

@@ -8,66 +8,70 @@ import (
 	"strings"
 
 	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/spf13/cobra"
 )
 
-func runRun(ctx context.Context, e *env, args []string) error {
-	return runGroup(ctx, e, "run", map[string]command{
-		"trigger": {"trigger a run of a stack (TRACKED at its tracked commit, or --proposed --commit SHA)", runTrigger},
-		"list":    {"list a stack's runs, newest first", runList},
-		"show":    {"show a run with its history and plan", runShow},
-		"logs":    {"print a run's log (--follow streams it until the run ends)", runLogsCmd},
-		"confirm": {"confirm an UNCONFIRMED run: apply its plan", runActionCmd("confirm")},
-		"discard": {"discard a run (QUEUED, READY or UNCONFIRMED)", runActionCmd("discard")},
-		"stop":    {"stop a run (INITIALIZING or PLANNING)", runActionCmd("stop")},
-	}, args)
+func runCommands() []spec {
+	return []spec{
+		leaf("trigger", "trigger a run of a stack (TRACKED at its tracked commit, or --proposed --commit SHA)", "STACK [--proposed --commit SHA]", runTrigger),
+		leaf("list", "list a stack's runs, newest first", "STACK", runList),
+		leaf("show", "show a run with its history and plan", "RUN", runShow),
+		leaf("logs", "print a run's log (--follow streams it until the run ends)", "RUN [--follow]", runLogsCmd),
+		leaf("confirm", "confirm an UNCONFIRMED run: apply its plan", "RUN", runActionCmd("confirm")),
+		leaf("discard", "discard a run (QUEUED, READY or UNCONFIRMED)", "RUN", runActionCmd("discard")),
+		leaf("stop", "stop a run (INITIALIZING or PLANNING)", "RUN", runActionCmd("stop")),
+	}
 }
 
-func runTrigger(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "run trigger", "STACK [--proposed --commit SHA]")
-	cf := addClientFlags(fs)
+func runTrigger(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	proposed := fs.Bool("proposed", false, "a PROPOSED run (plan only) instead of a TRACKED one")
 	commit := fs.String("commit", "", "the commit `SHA` of a proposed run")
-	stack, err := parseWithID(fs, args, "stack id")
-	if err != nil {
-		return err
-	}
-	in := apiclient.TriggerRun{Type: "TRACKED"}
-	if *proposed {
-		in = apiclient.TriggerRun{Type: "PROPOSED", CommitSHA: *commit}
-	} else if *commit != "" {
-		return usageError{"--commit goes with --proposed: tracked runs run the stack's tracked commit"}
-	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	r, err := c.TriggerRun(ctx, stack, in)
-	if err != nil {
-		return err
-	}
-	return printRun(e, cf, r)
-}
-
-func runList(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "run list", "STACK")
-	cf := addClientFlags(fs)
-	c, stack, err := cf.parseID(e, args, "stack id")
-	if err != nil {
-		return err
-	}
-	var items []apiclient.Run
-	for r, err := range c.Runs(ctx, stack) {
+	return func(ctx context.Context, args []string) error {
+		stack, err := parseWithID(cmd, args, "stack id")
 		if err != nil {
 			return err
 		}
-		items = append(items, r)
-		if len(items) >= 200 {
-			break
+		in := apiclient.TriggerRun{Type: "TRACKED"}
+		if *proposed {
+			in = apiclient.TriggerRun{Type: "PROPOSED", CommitSHA: *commit}
+		} else if *commit != "" {
+			return usageError{"--commit goes with --proposed: tracked runs run the stack's tracked commit"}
 		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		r, err := c.TriggerRun(ctx, stack, in)
+		if err != nil {
+			return err
+		}
+		return printRun(e, cf, r)
 	}
-	return printList(e, cf, items, []string{"ID", "TYPE", "STATE", "COMMIT", "BRANCH", "DELTA", "CREATED"}, func(r apiclient.Run) []string {
-		return []string{r.ID, r.Type, r.State, short(r.CommitSHA), orDash(r.Branch), r.Delta.String(), fmtTime(r.CreatedAt)}
-	})
+}
+
+func runList(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, stack, err := cf.parseID(e, args, "stack id")
+		if err != nil {
+			return err
+		}
+		var items []apiclient.Run
+		for r, err := range c.Runs(ctx, stack) {
+			if err != nil {
+				return err
+			}
+			items = append(items, r)
+			if len(items) >= 200 {
+				break
+			}
+		}
+		return printList(e, cf, items, []string{"ID", "TYPE", "STATE", "COMMIT", "BRANCH", "DELTA", "CREATED"}, func(r apiclient.Run) []string {
+			return []string{r.ID, r.Type, r.State, short(r.CommitSHA), orDash(r.Branch), r.Delta.String(), fmtTime(r.CreatedAt)}
+		})
+	}
 }
 
 func short(sha string) string {
@@ -77,18 +81,19 @@ func short(sha string) string {
 	return orDash(sha)
 }
 
-func runShow(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "run show", "RUN")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "run id")
-	if err != nil {
-		return err
+func runShow(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "run id")
+		if err != nil {
+			return err
+		}
+		r, err := c.GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printRun(e, cf, r)
 	}
-	r, err := c.GetRun(ctx, id)
-	if err != nil {
-		return err
-	}
-	return printRun(e, cf, r)
 }
 
 func printRun(e *env, cf *clientFlags, r *apiclient.Run) error {
@@ -137,49 +142,52 @@ func deltaText(d *apiclient.Delta) string {
 	return fmt.Sprintf("%s (import %d)", d, d.Import)
 }
 
-func runLogsCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "run logs", "RUN [--follow]")
-	cf := addClientFlags(fs)
+func runLogsCmd(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	follow := fs.Bool("follow", false, "stream the log until the run ends")
-	c, id, err := cf.parseID(e, args, "run id")
-	if err != nil {
-		return err
-	}
-	if *follow {
-		return c.FollowRunLogs(ctx, id, e.stdout)
-	}
-	var after int64
-	for {
-		chunks, _, err := c.RunLogs(ctx, id, after)
-		if err != nil {
-			return err
-		}
-		if len(chunks) == 0 {
-			return nil
-		}
-		var b strings.Builder
-		for _, ch := range chunks {
-			b.WriteString(ch.Body)
-			after = ch.ID
-		}
-		if _, err := fmt.Fprint(e.stdout, b.String()); err != nil {
-			return err
-		}
-	}
-}
-
-func runActionCmd(action string) func(context.Context, *env, []string) error {
-	return func(ctx context.Context, e *env, args []string) error {
-		fs := newFlags(e, "run "+action, "RUN")
-		cf := addClientFlags(fs)
+	return func(ctx context.Context, args []string) error {
 		c, id, err := cf.parseID(e, args, "run id")
 		if err != nil {
 			return err
 		}
-		r, err := c.RunAction(ctx, id, action)
-		if err != nil {
-			return err
+		if *follow {
+			return c.FollowRunLogs(ctx, id, e.stdout)
 		}
-		return printRun(e, cf, r)
+		var after int64
+		for {
+			chunks, _, err := c.RunLogs(ctx, id, after)
+			if err != nil {
+				return err
+			}
+			if len(chunks) == 0 {
+				return nil
+			}
+			var b strings.Builder
+			for _, ch := range chunks {
+				b.WriteString(ch.Body)
+				after = ch.ID
+			}
+			if _, err := fmt.Fprint(e.stdout, b.String()); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func runActionCmd(action string) func(*env, *cobra.Command) runFunc {
+	return func(e *env, cmd *cobra.Command) runFunc {
+		cf := addClientFlags(cmd)
+		return func(ctx context.Context, args []string) error {
+			c, id, err := cf.parseID(e, args, "run id")
+			if err != nil {
+				return err
+			}
+			r, err := c.RunAction(ctx, id, action)
+			if err != nil {
+				return err
+			}
+			return printRun(e, cf, r)
+		}
 	}
 }

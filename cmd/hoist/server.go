@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,12 +12,14 @@ import (
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/demo"
 	"github.com/hoistdev/hoist/internal/transfer"
+	"github.com/spf13/cobra"
 )
 
 // hostList is a repeatable string flag.
 type hostList []string
 
 func (h *hostList) String() string { return strings.Join(*h, ",") }
+func (h *hostList) Type() string   { return "host" }
 
 func (h *hostList) Set(v string) error {
 	v = strings.TrimSpace(v)
@@ -34,6 +35,7 @@ func (h *hostList) Set(v string) error {
 type byteSize int64
 
 func (b *byteSize) String() string { return transfer.FormatSize(int64(*b)) }
+func (b *byteSize) Type() string   { return "size" }
 
 func (b *byteSize) Set(v string) error {
 	n, err := transfer.ParseSize(v)
@@ -44,19 +46,19 @@ func (b *byteSize) Set(v string) error {
 	return nil
 }
 
-// runServer is `hoist server [--data-dir DIR] [--listen ADDR] [--public-url
-// URL] [--database-url URL] [--allow-gitlab-host HOST]... [--tls-cert FILE
-// --tls-key FILE] [--max-gitlab-response SIZE] [--max-archive-size SIZE]
-// [--tofu-path FILE] [--tools-dir DIR] [--work-dir DIR] …`:
-// the Hoist server, until ctx ends (SIGINT/SIGTERM), then a graceful
-// shutdown.
-func runServer(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+const serverSynopsis = "[--data-dir DIR] [--listen ADDR] [--public-url URL] [--database-url URL] [--allow-gitlab-host HOST]... " +
+	"[--tls-cert FILE --tls-key FILE] [--max-gitlab-response SIZE] [--max-archive-size SIZE] [--tofu-path FILE] " +
+	"[--tools-dir DIR] [--work-dir DIR] [flags]"
+
+// serverCommand is `hoist server`: the Hoist server, until ctx ends
+// (SIGINT/SIGTERM), then a graceful shutdown.
+func serverCommand(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
 	dataDir := fs.String("data-dir", app.DefaultDataDir, "directory for the SQLite database, the encryption key and the first-start secrets")
 	listen := fs.String("listen", app.DefaultListen, "address to listen on (port 0 picks a free port)")
 	publicURL := fs.String("public-url", "", "base URL users and GitLab reach this server at (default http://<listen address>)")
 	databaseURL := fs.String("database-url", "", "postgres://… to use PostgreSQL instead of SQLite in the data dir")
+	envAlias(fs, "database-url", "HOIST_DATABASE_URL")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate `FILE` (OpenTofu reaches the module registry only over HTTPS)")
 	tlsKey := fs.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
 	workerSlots := fs.Int("worker-slots", app.DefaultWorkerSlots, "runs the embedded worker pool executes at once (0: no embedded workers)")
@@ -73,46 +75,39 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	maxResponse, maxArchive := byteSize(app.DefaultMaxGitLabResponseBytes), byteSize(app.DefaultMaxArchiveBytes)
 	fs.Var(&maxResponse, "max-gitlab-response", "cap on the body of any GitLab API answer, direct or through VCS agents (`SIZE`: bytes, or e.g. 32MiB)")
 	fs.Var(&maxArchive, "max-archive-size", "cap on a repository's source archive, downloaded for runs and module versions (`SIZE`: bytes, or e.g. 1GiB)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
 		}
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("server: unexpected argument %q", fs.Arg(0))}
-	}
-	if *databaseURL == "" {
-		*databaseURL = e.getenv("HOIST_DATABASE_URL")
-	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	tofuMissing := false
-	if *demoMode && *tofuPath == "" {
-		*tofuPath, tofuMissing = demo.FindTofu(e.getenv)
-	}
-	srv, err := app.Start(ctx, app.Config{
-		DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, DatabaseURL: *databaseURL,
-		AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
-		WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath, ToolsDir: *toolsDir, GitLabWriteLease: *writeLease,
-		WorkDir: *workDir, UnsafeUnsandboxedRuns: *unsafeRuns, MaxArchiveEntries: *maxEntries,
-		MaxGitLabResponseBytes: int64(maxResponse), MaxArchiveBytes: int64(maxArchive),
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "Hoist server at %s (public URL %s)\n", srv.URL(), srv.PublicURL())
-	if *demoMode {
-		d, err := startDemo(ctx, e, srv, *dataDir, tofuMissing, logger)
+		logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		tofuMissing := false
+		if *demoMode && *tofuPath == "" {
+			*tofuPath, tofuMissing = demo.FindTofu(e.getenv)
+		}
+		srv, err := app.Start(ctx, app.Config{
+			DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, DatabaseURL: *databaseURL,
+			AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
+			WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath, ToolsDir: *toolsDir, GitLabWriteLease: *writeLease,
+			WorkDir: *workDir, UnsafeUnsandboxedRuns: *unsafeRuns, MaxArchiveEntries: *maxEntries,
+			MaxGitLabResponseBytes: int64(maxResponse), MaxArchiveBytes: int64(maxArchive),
+		})
 		if err != nil {
-			return errors.Join(err, srv.Close())
+			return err
 		}
-		defer d.Close()
-	}
-	select {
-	case <-ctx.Done():
-		return srv.Close()
-	case err := <-srv.Done():
-		return errors.Join(fmt.Errorf("serve: %w", err), srv.Close())
+		fmt.Fprintf(e.stdout, "Hoist server at %s (public URL %s)\n", srv.URL(), srv.PublicURL())
+		if *demoMode {
+			d, err := startDemo(ctx, e, srv, *dataDir, tofuMissing, logger)
+			if err != nil {
+				return errors.Join(err, srv.Close())
+			}
+			defer d.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return srv.Close()
+		case err := <-srv.Done():
+			return errors.Join(fmt.Errorf("serve: %w", err), srv.Close())
+		}
 	}
 }
 

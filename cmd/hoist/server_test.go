@@ -21,10 +21,10 @@ func TestServerCommand(t *testing.T) {
 	defer cancel()
 	var stdout, stderr simOutput
 	done := make(chan error, 1)
-	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 	go func() {
-		done <- runServer(ctx, e, []string{"--listen", "127.0.0.1:0", "--data-dir", dir,
-			"--public-url", "https://hoist.example.com", "--allow-gitlab-host", "metadata.internal"})
+		done <- run(ctx, []string{"server", "--listen", "127.0.0.1:0", "--data-dir", dir,
+			"--public-url", "https://hoist.example.com", "--allow-gitlab-host", "metadata.internal"},
+			nil, &stdout, &stderr, func(string) string { return "" })
 	}()
 
 	var m []string
@@ -78,14 +78,13 @@ func TestServerCommand(t *testing.T) {
 
 func TestServerCommandUsage(t *testing.T) {
 	t.Parallel()
-	e := &env{stdout: &simOutput{}, stderr: &simOutput{}, getenv: func(string) string { return "" }}
 	for _, args := range [][]string{{"--no-such-flag"}, {"extra"}, {"--allow-gitlab-host", "http://x/"}} {
-		err := runServer(t.Context(), e, args)
+		_, _, err := runLocal(t, "", nil, append([]string{"server"}, args...)...)
 		if _, ok := err.(usageError); !ok {
-			t.Errorf("runServer(%q) = %v, want a usage error", args, err)
+			t.Errorf("hoist server %q = %v, want a usage error", args, err)
 		}
 	}
-	err := runServer(t.Context(), e, []string{"--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--database-url", "mysql://x"})
+	_, _, err := runLocal(t, "", nil, "server", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--database-url", "mysql://x")
 	if err == nil || !strings.Contains(err.Error(), "postgres://") {
 		t.Errorf("mysql URL: %v", err)
 	}

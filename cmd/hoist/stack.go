@@ -4,20 +4,21 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 
 	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-func runStack(ctx context.Context, e *env, args []string) error {
-	return runGroup(ctx, e, "stack", map[string]command{
-		"create": {"create a stack on a GitLab repository", stackCreate},
-		"list":   {"list the stacks you may read", stackList},
-		"show":   {"show a stack", stackShow},
-		"update": {"change a stack (all but its id); --integration re-attaches a detached stack", stackUpdate},
-		"delete": {"delete a stack", stackDelete},
-	}, args)
+func stackCommands() []spec {
+	return []spec{
+		leaf("create", "create a stack on a GitLab repository", stackCreateSynopsis, stackCreate),
+		leaf("list", "list the stacks you may read", "[--space S]", stackList),
+		leaf("show", "show a stack", "ID", stackShow),
+		leaf("update", "change a stack (all but its id); --integration re-attaches a detached stack", stackUpdateSynopsis, stackUpdate),
+		leaf("delete", "delete a stack", "ID", stackDelete),
+	}
 }
 
 // stackFields are the flags create and update share; update sends only
@@ -29,7 +30,7 @@ type stackFields struct {
 	autodeploy, allowForkMRs                                  bool
 }
 
-func addStackFlags(fs *flag.FlagSet, f *stackFields) {
+func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
 	fs.StringVar(&f.name, "name", "", "name of the stack (its id is the slug of the first name)")
 	fs.StringVar(&f.space, "space", "", "the space the stack belongs to")
 	fs.StringVar(&f.integration, "integration", "", "id of the GitLab integration (default: the default integration)")
@@ -51,100 +52,107 @@ const stackCreateSynopsis = "--name N --space S --repository NAMESPACE/PROJECT -
 	"[--project-root DIR] [--glob G]... [--label L]... [--autodeploy] [--description D | --description-file F] " +
 	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs]"
 
-func stackCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "stack create", stackCreateSynopsis)
-	cf := addClientFlags(fs)
+func stackCreate(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	var f stackFields
 	addStackFlags(fs, &f)
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	for flagName, v := range map[string]string{"name": f.name, "space": f.space, "repository": f.repository, "branch": f.branch} {
-		if v == "" {
-			return usageError{fmt.Sprintf("--%s is required", flagName)}
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
 		}
+		for flagName, v := range map[string]string{"name": f.name, "space": f.space, "repository": f.repository, "branch": f.branch} {
+			if v == "" {
+				return usageError{fmt.Sprintf("--%s is required", flagName)}
+			}
+		}
+		desc, _, err := textOrFile(e, "description", f.description, f.descFile, flagsSet(fs)["description"])
+		if err != nil {
+			return err
+		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		st, err := c.CreateStack(ctx, apiclient.CreateStack{
+			Name: f.name, Space: f.space, Integration: f.integration, Repository: f.repository, Branch: f.branch,
+			ProjectRoot: f.projectRoot, AdditionalProjectGlobs: f.globs, Labels: f.labels, Autodeploy: f.autodeploy,
+			Description: desc, Tool: f.tool, ToolVersion: f.toolVersion, WorkerPool: f.workerPool,
+			AllowForkMRs: f.allowForkMRs})
+		if err != nil {
+			return err
+		}
+		return printStack(e, cf, st)
 	}
-	desc, _, err := textOrFile(e, "description", f.description, f.descFile, flagsSet(fs)["description"])
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	st, err := c.CreateStack(ctx, apiclient.CreateStack{
-		Name: f.name, Space: f.space, Integration: f.integration, Repository: f.repository, Branch: f.branch,
-		ProjectRoot: f.projectRoot, AdditionalProjectGlobs: f.globs, Labels: f.labels, Autodeploy: f.autodeploy,
-		Description: desc, Tool: f.tool, ToolVersion: f.toolVersion, WorkerPool: f.workerPool,
-		AllowForkMRs: f.allowForkMRs})
-	if err != nil {
-		return err
-	}
-	return printStack(e, cf, st)
 }
 
-func stackList(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "stack list", "[--space S]")
-	cf := addClientFlags(fs)
+func stackList(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	var space string
 	fs.StringVar(&space, "space", "", "only the stacks of space `S`")
-	c, err := cf.parseNone(e, args)
-	if err != nil {
-		return err
+	return func(ctx context.Context, args []string) error {
+		c, err := cf.parseNone(e, args)
+		if err != nil {
+			return err
+		}
+		items, err := c.ListStacks(ctx, space)
+		if err != nil {
+			return err
+		}
+		return printList(e, cf, items, []string{"ID", "NAME", "SPACE", "INTEGRATION", "REPOSITORY", "BRANCH", "PROJECT ROOT", "TRACKED COMMIT", "LABELS"}, func(st apiclient.Stack) []string {
+			return []string{st.ID, st.Name, st.Space, stackIntegration(st), st.Repository, st.Branch,
+				orDash(st.ProjectRoot), shortSHA(st.TrackedCommit), joinOrDash(st.Labels)}
+		})
 	}
-	items, err := c.ListStacks(ctx, space)
-	if err != nil {
-		return err
-	}
-	return printList(e, cf, items, []string{"ID", "NAME", "SPACE", "INTEGRATION", "REPOSITORY", "BRANCH", "PROJECT ROOT", "TRACKED COMMIT", "LABELS"}, func(st apiclient.Stack) []string {
-		return []string{st.ID, st.Name, st.Space, stackIntegration(st), st.Repository, st.Branch,
-			orDash(st.ProjectRoot), shortSHA(st.TrackedCommit), joinOrDash(st.Labels)}
-	})
 }
 
-func stackShow(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "stack show", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "stack id")
-	if err != nil {
-		return err
+func stackShow(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "stack id")
+		if err != nil {
+			return err
+		}
+		st, err := c.GetStack(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printStack(e, cf, st)
 	}
-	st, err := c.GetStack(ctx, id)
-	if err != nil {
-		return err
-	}
-	return printStack(e, cf, st)
 }
 
 const stackUpdateSynopsis = "ID [--name N] [--space S] [--integration I] [--repository R] [--branch B] [--project-root DIR] " +
 	"[--glob G... | --clear-globs] [--label L... | --clear-labels] [--autodeploy[=false]] [--description D | --description-file F] " +
 	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]]"
 
-func stackUpdate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "stack update", stackUpdateSynopsis)
-	cf := addClientFlags(fs)
+func stackUpdate(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	var f stackFields
 	addStackFlags(fs, &f)
 	var clearGlobs, clearLabels bool
 	fs.BoolVar(&clearGlobs, "clear-globs", false, "remove all additional project globs")
 	fs.BoolVar(&clearLabels, "clear-labels", false, "remove all labels")
-	id, err := parseWithID(fs, args, "stack id")
-	if err != nil {
-		return err
+	return func(ctx context.Context, args []string) error {
+		id, err := parseWithID(cmd, args, "stack id")
+		if err != nil {
+			return err
+		}
+		in, err := stackPatch(e, flagsSet(fs), &f, clearGlobs, clearLabels)
+		if err != nil {
+			return err
+		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		st, err := c.UpdateStack(ctx, id, in)
+		if err != nil {
+			return err
+		}
+		return printStack(e, cf, st)
 	}
-	in, err := stackPatch(e, flagsSet(fs), &f, clearGlobs, clearLabels)
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	st, err := c.UpdateStack(ctx, id, in)
-	if err != nil {
-		return err
-	}
-	return printStack(e, cf, st)
 }
 
 // stackPatch builds the PATCH body from the flags that were given, so that
@@ -206,20 +214,21 @@ func listPatch(name string, vals []string, clear bool) (*[]string, error) {
 	return nil, nil
 }
 
-func stackDelete(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "stack delete", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "stack id")
-	if err != nil {
-		return err
+func stackDelete(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "stack id")
+		if err != nil {
+			return err
+		}
+		if err := c.DeleteStack(ctx, id); err != nil {
+			return err
+		}
+		if !cf.json() {
+			fmt.Fprintf(e.stdout, "deleted stack %s\n", id)
+		}
+		return nil
 	}
-	if err := c.DeleteStack(ctx, id); err != nil {
-		return err
-	}
-	if !cf.json() {
-		fmt.Fprintf(e.stdout, "deleted stack %s\n", id)
-	}
-	return nil
 }
 
 func stackIntegration(st apiclient.Stack) string {

@@ -144,9 +144,9 @@ func TestCLIStackUsageErrors(t *testing.T) {
 func TestCLIStackHelp(t *testing.T) {
 	t.Parallel()
 	for _, sub := range []string{"create", "update"} {
-		_, stderr, err := runLocal(t, "", map[string]string{}, "stack", sub, "-h")
-		if err != nil || !strings.Contains(stderr, "-tool-version") || strings.Contains(stderr, "git-checkout") {
-			t.Errorf("stack %s -h: %v\n%s", sub, err, stderr)
+		stdout, _, err := runLocal(t, "", map[string]string{}, "stack", sub, "-h")
+		if err != nil || !strings.Contains(stdout, "-tool-version") || strings.Contains(stdout, "git-checkout") {
+			t.Errorf("stack %s -h: %v\n%s", sub, err, stdout)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,45 +15,50 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apiclient"
 	"github.com/hoistdev/hoist/internal/vcsagent/agent"
+	"github.com/spf13/cobra"
 )
 
 // runVCSAgentPool is `hoist vcs-agent-pool …`: a pool belongs to a space;
 // its readers list and show it, its admins manage it and see its agents.
-func runVCSAgentPool(ctx context.Context, e *env, args []string) error {
-	return runGroup(ctx, e, "vcs-agent-pool", map[string]command{
-		"create":       {"create a VCS agent pool in a space; prints its token once", agentPoolCreate},
-		"list":         {"list the VCS agent pools you can see, with their number of connected agents", agentPoolList},
-		"show":         {"show a pool (and its connected agents, to admins of its space)", agentPoolShow},
-		"update":       {"move a pool to another space or change its description", agentPoolUpdate},
-		"rotate-token": {"mint a new pool token; agents on the old one are disconnected", agentPoolRotate},
-		"delete":       {"delete a pool and disconnect its agents", agentPoolDelete},
-	}, args)
+func vcsAgentPoolCommands() []spec {
+	return []spec{
+		leaf("create", "create a VCS agent pool in a space; prints its token once",
+			"NAME [--space SPACE] [--description TEXT | --description-file FILE]", agentPoolCreate),
+		leaf("list", "list the VCS agent pools you can see, with their number of connected agents", "", agentPoolList),
+		leaf("show", "show a pool (and its connected agents, to admins of its space)", "ID", agentPoolShow),
+		leaf("update", "move a pool to another space or change its description",
+			"ID [--space SPACE] [--description TEXT | --description-file FILE]", agentPoolUpdate),
+		leaf("rotate-token", "mint a new pool token; agents on the old one are disconnected", "ID", agentPoolRotate),
+		leaf("delete", "delete a pool and disconnect its agents", "ID", agentPoolDelete),
+	}
 }
 
-func agentPoolCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "vcs-agent-pool create", "NAME [--space SPACE] [--description TEXT | --description-file FILE]")
-	cf := addClientFlags(fs)
+func agentPoolCreate(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	var sp, desc, descFile string
 	fs.StringVar(&sp, "space", "root", "id of the `SPACE` that owns the pool; integrations in it and below may use it")
 	fs.StringVar(&desc, "description", "", "markdown description")
 	fs.StringVar(&descFile, "description-file", "", "read the description from `FILE` (- for stdin)")
-	name, err := parseWithID(fs, args, "pool name")
-	if err != nil {
-		return err
+	return func(ctx context.Context, args []string) error {
+		name, err := parseWithID(cmd, args, "pool name")
+		if err != nil {
+			return err
+		}
+		desc, _, err = textOrFile(e, "description", desc, descFile, flagsSet(fs)["description"])
+		if err != nil {
+			return err
+		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		p, err := c.CreateVCSAgentPool(ctx, apiclient.CreateVCSAgentPool{Name: name, Space: sp, Description: desc})
+		if err != nil {
+			return err
+		}
+		return printPoolToken(e, cf, p, "created")
 	}
-	desc, _, err = textOrFile(e, "description", desc, descFile, flagsSet(fs)["description"])
-	if err != nil {
-		return err
-	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	p, err := c.CreateVCSAgentPool(ctx, apiclient.CreateVCSAgentPool{Name: name, Space: sp, Description: desc})
-	if err != nil {
-		return err
-	}
-	return printPoolToken(e, cf, p, "created")
 }
 
 // printPoolToken shows a pool token once, with how to start an agent.
@@ -70,34 +74,36 @@ func printPoolToken(e *env, cf *clientFlags, p *apiclient.VCSAgentPool, what str
 	return nil
 }
 
-func agentPoolList(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "vcs-agent-pool list", "")
-	cf := addClientFlags(fs)
-	c, err := cf.parseNone(e, args)
-	if err != nil {
-		return err
+func agentPoolList(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, err := cf.parseNone(e, args)
+		if err != nil {
+			return err
+		}
+		pools, err := c.ListVCSAgentPools(ctx)
+		if err != nil {
+			return err
+		}
+		return printList(e, cf, pools, []string{"ID", "NAME", "SPACE", "CONNECTED AGENTS", "TOKEN ROTATED"}, func(p apiclient.VCSAgentPool) []string {
+			return []string{p.ID, p.Name, p.Space, strconv.Itoa(p.ConnectedAgents), fmtTime(p.TokenRotatedAt)}
+		})
 	}
-	pools, err := c.ListVCSAgentPools(ctx)
-	if err != nil {
-		return err
-	}
-	return printList(e, cf, pools, []string{"ID", "NAME", "SPACE", "CONNECTED AGENTS", "TOKEN ROTATED"}, func(p apiclient.VCSAgentPool) []string {
-		return []string{p.ID, p.Name, p.Space, strconv.Itoa(p.ConnectedAgents), fmtTime(p.TokenRotatedAt)}
-	})
 }
 
-func agentPoolShow(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "vcs-agent-pool show", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "pool id")
-	if err != nil {
-		return err
+func agentPoolShow(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "pool id")
+		if err != nil {
+			return err
+		}
+		p, err := c.GetVCSAgentPool(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printPool(e, cf, p)
 	}
-	p, err := c.GetVCSAgentPool(ctx, id)
-	if err != nil {
-		return err
-	}
-	return printPool(e, cf, p)
 }
 
 // printPool is the detail view of a pool; the agents table only for those
@@ -120,131 +126,123 @@ func printPool(e *env, cf *clientFlags, p *apiclient.VCSAgentPool) error {
 	return table(e.stdout, rows)
 }
 
-func agentPoolUpdate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "vcs-agent-pool update", "ID [--space SPACE] [--description TEXT | --description-file FILE]")
-	cf := addClientFlags(fs)
+func agentPoolUpdate(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
 	var sp, desc, descFile string
 	fs.StringVar(&sp, "space", "", "move the pool to `SPACE` (admin on both spaces)")
 	fs.StringVar(&desc, "description", "", "new markdown description")
 	fs.StringVar(&descFile, "description-file", "", "read the new description from `FILE` (- for stdin)")
-	id, err := parseWithID(fs, args, "pool id")
-	if err != nil {
-		return err
-	}
-	set := flagsSet(fs)
-	var in apiclient.UpdateVCSAgentPool
-	if set["space"] {
-		in.Space = &sp
-	}
-	d, ok, err := textOrFile(e, "description", desc, descFile, set["description"])
-	if err != nil {
-		return err
-	}
-	if ok {
-		in.Description = &d
-	}
-	if in == (apiclient.UpdateVCSAgentPool{}) {
-		return usageError{"nothing to change: give --space or --description"}
-	}
-	c, err := cf.client(e)
-	if err != nil {
-		return err
-	}
-	p, err := c.UpdateVCSAgentPool(ctx, id, in)
-	if err != nil {
-		return err
-	}
-	return printPool(e, cf, p)
-}
-
-func agentPoolRotate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "vcs-agent-pool rotate-token", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "pool id")
-	if err != nil {
-		return err
-	}
-	p, err := c.RotateVCSAgentPoolToken(ctx, id)
-	if err != nil {
-		return err
-	}
-	return printPoolToken(e, cf, p, "has a new token; agents using the old one were disconnected")
-}
-
-func agentPoolDelete(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "vcs-agent-pool delete", "ID")
-	cf := addClientFlags(fs)
-	c, id, err := cf.parseID(e, args, "pool id")
-	if err != nil {
-		return err
-	}
-	if err := c.DeleteVCSAgentPool(ctx, id); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "VCS agent pool %s deleted\n", id)
-	return nil
-}
-
-// runVCSAgent is `hoist vcs-agent` (SPEC §2.5): every flag also comes from
-// an environment variable HOIST_VCS_AGENT_<FLAG>; the pool token from
-// HOIST_VCS_AGENT_POOL_TOKEN or --pool-token-file rather than argv.
-func runVCSAgent(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("vcs-agent", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	envOr := func(name, def string) string {
-		if v := strings.TrimSpace(e.getenv("HOIST_VCS_AGENT_" + name)); v != "" {
-			return v
+	return func(ctx context.Context, args []string) error {
+		id, err := parseWithID(cmd, args, "pool id")
+		if err != nil {
+			return err
 		}
-		return def
+		set := flagsSet(fs)
+		var in apiclient.UpdateVCSAgentPool
+		if set["space"] {
+			in.Space = &sp
+		}
+		d, ok, err := textOrFile(e, "description", desc, descFile, set["description"])
+		if err != nil {
+			return err
+		}
+		if ok {
+			in.Description = &d
+		}
+		if in == (apiclient.UpdateVCSAgentPool{}) {
+			return usageError{"nothing to change: give --space or --description"}
+		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		p, err := c.UpdateVCSAgentPool(ctx, id, in)
+		if err != nil {
+			return err
+		}
+		return printPool(e, cf, p)
 	}
-	server := fs.String("server", envOr("SERVER", e.getenv("HOIST_URL")), "the Hoist server's public `URL` ($HOIST_VCS_AGENT_SERVER)")
+}
+
+func agentPoolRotate(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "pool id")
+		if err != nil {
+			return err
+		}
+		p, err := c.RotateVCSAgentPoolToken(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printPoolToken(e, cf, p, "has a new token; agents using the old one were disconnected")
+	}
+}
+
+func agentPoolDelete(e *env, cmd *cobra.Command) runFunc {
+	cf := addClientFlags(cmd)
+	return func(ctx context.Context, args []string) error {
+		c, id, err := cf.parseID(e, args, "pool id")
+		if err != nil {
+			return err
+		}
+		if err := c.DeleteVCSAgentPool(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "VCS agent pool %s deleted\n", id)
+		return nil
+	}
+}
+
+// vcsAgentCommand is `hoist vcs-agent` (SPEC §2.5): its flags come from
+// HOIST_VCS_AGENT_<FLAG> by the rule of every flag (envflag.go), --server
+// also from HOIST_URL; the pool token from HOIST_VCS_AGENT_POOL_TOKEN or
+// --pool-token-file rather than argv.
+func vcsAgentCommand(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	server := fs.String("server", "", "the Hoist server's public `URL`")
+	envAlias(fs, "server", "HOIST_URL")
 	token := fs.String("pool-token", "", "the pool token (prefer $HOIST_VCS_AGENT_POOL_TOKEN or --pool-token-file: argv is visible to other users)")
-	tokenFile := fs.String("pool-token-file", envOr("POOL_TOKEN_FILE", ""), "read the pool token from `FILE` (- for stdin)")
-	target := fs.String("target-base-endpoint", envOr("TARGET_BASE_ENDPOINT", ""), "the private GitLab's `URL` with scheme and port ($HOIST_VCS_AGENT_TARGET_BASE_ENDPOINT)")
-	vendor := fs.String("vendor", envOr("VENDOR", ""), "the VCS: gitlab ($HOIST_VCS_AGENT_VENDOR)")
-	allowed := fs.String("allowed-projects", envOr("ALLOWED_PROJECTS", agent.DefaultAllowedProjects), "`REGEX` over namespace/project of the projects Hoist may reach (unanchored: use ^…$) ($HOIST_VCS_AGENT_ALLOWED_PROJECTS)")
-	parallelism := fs.String("parallelism", envOr("PARALLELISM", strconv.Itoa(agent.DefaultParallelism)), "`N` streams, one request each at a time ($HOIST_VCS_AGENT_PARALLELISM)")
-	name := fs.String("name", envOr("NAME", ""), "this agent's name in the pool view (default the host name) ($HOIST_VCS_AGENT_NAME)")
-	serverCA := fs.String("server-ca-file", envOr("SERVER_CA_FILE", ""), "PEM `FILE` of CAs trusted for the Hoist server, besides the system roots")
-	targetCA := fs.String("target-ca-file", envOr("TARGET_CA_FILE", ""), "PEM `FILE` of CAs trusted for GitLab, besides the system roots")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	tokenFile := fs.String("pool-token-file", "", "read the pool token from `FILE` (- for stdin)")
+	target := fs.String("target-base-endpoint", "", "the private GitLab's `URL` with scheme and port")
+	vendor := fs.String("vendor", "", "the VCS: gitlab")
+	allowed := fs.String("allowed-projects", agent.DefaultAllowedProjects, "`REGEX` over namespace/project of the projects Hoist may reach (unanchored: use ^…$)")
+	parallelism := fs.String("parallelism", strconv.Itoa(agent.DefaultParallelism), "`N` streams, one request each at a time")
+	name := fs.String("name", "", "this agent's name in the pool view (default the host name)")
+	serverCA := fs.String("server-ca-file", "", "PEM `FILE` of CAs trusted for the Hoist server, besides the system roots")
+	targetCA := fs.String("target-ca-file", "", "PEM `FILE` of CAs trusted for GitLab, besides the system roots")
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
 		}
-		return usageError{err.Error()}
+		n, err := strconv.Atoi(*parallelism)
+		if err != nil {
+			return usageError{fmt.Sprintf("vcs-agent: --parallelism %q is not a number", *parallelism)}
+		}
+		secret, err := readSecret(e, "pool token", *tokenFile, "")
+		if err != nil {
+			return err
+		}
+		if secret == "" {
+			secret = strings.TrimSpace(*token) // from --pool-token or HOIST_VCS_AGENT_POOL_TOKEN
+		}
+		serverClient, err := clientTrusting(*serverCA, nil)
+		if err != nil {
+			return fmt.Errorf("vcs-agent: --server-ca-file: %w", err)
+		}
+		targetClient, err := clientTrusting(*targetCA, func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse })
+		if err != nil {
+			return fmt.Errorf("vcs-agent: --target-ca-file: %w", err)
+		}
+		logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		err = agent.Run(ctx, agent.Config{ServerURL: *server, PoolToken: secret, TargetBaseEndpoint: *target, Vendor: *vendor,
+			AllowedProjects: *allowed, Parallelism: n, Name: *name, ServerClient: serverClient, TargetClient: targetClient, Logger: logger})
+		if err != nil {
+			return fmt.Errorf("vcs-agent: %w", err)
+		}
+		return nil
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("vcs-agent: unexpected argument %q", fs.Arg(0))}
-	}
-	n, err := strconv.Atoi(*parallelism)
-	if err != nil {
-		return usageError{fmt.Sprintf("vcs-agent: --parallelism %q is not a number", *parallelism)}
-	}
-	secret, err := readSecret(e, "pool token", *tokenFile, "")
-	if err != nil {
-		return err
-	}
-	if secret == "" {
-		secret = strings.TrimSpace(*token)
-	}
-	if secret == "" {
-		secret = strings.TrimSpace(e.getenv("HOIST_VCS_AGENT_POOL_TOKEN"))
-	}
-	serverClient, err := clientTrusting(*serverCA, nil)
-	if err != nil {
-		return fmt.Errorf("vcs-agent: --server-ca-file: %w", err)
-	}
-	targetClient, err := clientTrusting(*targetCA, func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse })
-	if err != nil {
-		return fmt.Errorf("vcs-agent: --target-ca-file: %w", err)
-	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	err = agent.Run(ctx, agent.Config{ServerURL: *server, PoolToken: secret, TargetBaseEndpoint: *target, Vendor: *vendor,
-		AllowedProjects: *allowed, Parallelism: n, Name: *name, ServerClient: serverClient, TargetClient: targetClient, Logger: logger})
-	if err != nil {
-		return fmt.Errorf("vcs-agent: %w", err)
-	}
-	return nil
 }
 
 // clientTrusting returns an HTTP client trusting the system roots plus the

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,16 +12,18 @@ import (
 	"github.com/hoistdev/hoist/internal/sandbox"
 	"github.com/hoistdev/hoist/internal/worker"
 	"github.com/hoistdev/hoist/internal/workspace"
+	"github.com/spf13/cobra"
 )
 
-// runWorker is `hoist worker --server URL --pool-token T` (or
-// --pool-token-file/--pool-token-env, default HOIST_POOL_TOKEN): a remote
+// workerCommand is `hoist worker --server URL --pool-token T` (or
+// --pool-token-file/--pool-token-env, or HOIST_POOL_TOKEN): a remote
 // worker of the pool the token belongs to, until ctx ends.
-func runWorker(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	server := fs.String("server", e.getenv("HOIST_URL"), "the Hoist server's base `URL`")
+func workerCommand(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	server := fs.String("server", "", "the Hoist server's base `URL`")
+	envAlias(fs, "server", "HOIST_URL")
 	token := fs.String("pool-token", "", "the worker pool's token (prefer --pool-token-file or HOIST_POOL_TOKEN: argv is visible to other users)")
+	envAlias(fs, "pool-token", "HOIST_POOL_TOKEN")
 	tokenFile := fs.String("pool-token-file", "", "read the pool token from `FILE` (- for stdin)")
 	tokenEnv := fs.String("pool-token-env", "", "read the pool token from the environment variable `NAME` (default HOIST_POOL_TOKEN)")
 	slots := fs.Int("slots", 2, "how many runs to execute at once")
@@ -35,53 +35,46 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	maxArchive := byteSize(workspace.DefaultMaxBytes)
 	fs.Var(&maxArchive, "max-archive-size", "cap on a run's source archive, as received and as extracted (`SIZE`: bytes, or e.g. 1GiB)")
 	id := fs.String("id", "", "this worker's name in run histories (default worker@<hostname>)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
 		}
-		return usageError{err.Error()}
+		if *server == "" {
+			return usageError{"worker: --server is required"}
+		}
+		secret, err := readSecret(e, "pool token", *tokenFile, *tokenEnv)
+		if err != nil {
+			return err
+		}
+		if secret == "" {
+			secret = *token // from --pool-token, HOIST_WORKER_POOL_TOKEN or HOIST_POOL_TOKEN
+		}
+		if secret == "" {
+			return usageError{"worker: give the pool token with --pool-token-file, --pool-token-env, HOIST_POOL_TOKEN or --pool-token"}
+		}
+		if *id == "" {
+			host, _ := os.Hostname()
+			*id = "worker@" + host
+		}
+		// Once, here: runs execute in other folders, and the sandbox starts
+		// only absolute programs.
+		if err := app.AbsPaths(tofuPath, workDir, toolsDir); err != nil {
+			return err
+		}
+		logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		base := strings.TrimRight(*server, "/")
+		pool, err := worker.Start(ctx, worker.Config{Server: &worker.Client{BaseURL: base, PoolToken: secret}, ID: *id, Slots: *slots,
+			TofuPath: *tofuPath, ToolsDir: *toolsDir, StateURL: base + "/api/v1/state", WorkDir: *workDir, Getenv: e.getenv, Logger: logger,
+			LeaseWait: 30 * time.Second, Sandbox: worker.NewSandbox(ctx, *tofuPath, e.getenv, *unsafeRuns),
+			Limits: workspace.Limits{MaxBytes: int64(maxArchive), MaxEntries: *maxEntries}, Hidden: workerHidden(*tokenFile)})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Hoist worker %s with %d slots, server %s\n", *id, *slots, base)
+		<-ctx.Done()
+		pool.Stop()
+		return nil
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("worker: unexpected argument %q", fs.Arg(0))}
-	}
-	if *server == "" {
-		return usageError{"worker: --server is required"}
-	}
-	secret, err := readSecret(e, "pool token", *tokenFile, *tokenEnv)
-	if err != nil {
-		return err
-	}
-	switch {
-	case secret == "" && *token != "":
-		secret = *token
-	case secret == "":
-		secret = strings.TrimSpace(e.getenv("HOIST_POOL_TOKEN"))
-	}
-	if secret == "" {
-		return usageError{"worker: give the pool token with --pool-token-file, --pool-token-env, HOIST_POOL_TOKEN or --pool-token"}
-	}
-	if *id == "" {
-		host, _ := os.Hostname()
-		*id = "worker@" + host
-	}
-	// Once, here: runs execute in other folders, and the sandbox starts
-	// only absolute programs.
-	if err := app.AbsPaths(tofuPath, workDir, toolsDir); err != nil {
-		return err
-	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	base := strings.TrimRight(*server, "/")
-	pool, err := worker.Start(ctx, worker.Config{Server: &worker.Client{BaseURL: base, PoolToken: secret}, ID: *id, Slots: *slots,
-		TofuPath: *tofuPath, ToolsDir: *toolsDir, StateURL: base + "/api/v1/state", WorkDir: *workDir, Getenv: e.getenv, Logger: logger,
-		LeaseWait: 30 * time.Second, Sandbox: worker.NewSandbox(ctx, *tofuPath, e.getenv, *unsafeRuns),
-		Limits: workspace.Limits{MaxBytes: int64(maxArchive), MaxEntries: *maxEntries}, Hidden: workerHidden(*tokenFile)})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "Hoist worker %s with %d slots, server %s\n", *id, *slots, base)
-	<-ctx.Done()
-	pool.Stop()
-	return nil
 }
 
 // embeddedSlots maps --worker-slots to app.Config.WorkerSlots, where 0
