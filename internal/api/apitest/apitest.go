@@ -78,9 +78,11 @@ func Client(t testing.TB) *http.Client {
 // Transport returns a RoundTripper that sends with base (nil:
 // http.DefaultTransport) and checks each answer of the API against the
 // document, reporting a mismatch with t.Errorf. Requests outside the API
-// (the web UI, webhooks, the module registry) pass unchecked. Once t's
-// cleanup has begun, answers are no longer checked: servers shutting down
-// answer what they answer, and t may be gone.
+// (the web UI, webhooks, the module registry) pass unchecked. Answers
+// stop being checked when the cleanup Transport registers runs, so that a
+// late answer cannot report to a finished test; cleanups run last first,
+// so a client made before the server it calls checks until the server is
+// gone.
 func Transport(t testing.TB, base http.RoundTripper) http.RoundTripper {
 	var mu sync.Mutex
 	stopped := false
