@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apiclient"
 )
 
@@ -40,14 +41,14 @@ func apiKeyCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	in := apiclient.CreateAPIKey{Name: name, Roles: rbs}
+	in := api.CreateAPIKey{Name: name, Roles: rbs}
 	if expiresIn != "" {
 		d, err := parseExpiresIn(expiresIn)
 		if err != nil {
 			return err
 		}
 		at := time.Now().Add(d).UTC().Truncate(time.Second)
-		in.ExpiresAt = &at
+		in.ExpiresAt = at.Format(time.RFC3339)
 	}
 	c, err := cf.client(e)
 	if err != nil {
@@ -114,7 +115,7 @@ func apiKeyList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "CREATED", "CREATED BY", "EXPIRES"}, func(k apiclient.APIKey) []string {
+	return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "CREATED", "CREATED BY", "EXPIRES"}, func(k api.APIKey) []string {
 		return []string{k.ID, k.Name, fmtRoles(k.Roles), fmtTime(k.CreatedAt), orDash(k.CreatedBy), fmtExpiry(k.ExpiresAt)}
 	})
 }
@@ -145,14 +146,14 @@ func identityAction(ctx context.Context, e *env, args []string, path, what, done
 
 func apiKeyGrant(ctx context.Context, e *env, args []string) error {
 	return changeRoles(ctx, e, args, "api-key grant", "API key id", false,
-		func(c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+		func(c *apiclient.Client, id string, rb api.RoleBinding) error {
 			return c.GrantAPIKeyRole(ctx, id, rb)
 		})
 }
 
 func apiKeyRevoke(ctx context.Context, e *env, args []string) error {
 	return changeRoles(ctx, e, args, "api-key revoke", "API key id", true,
-		func(c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+		func(c *apiclient.Client, id string, rb api.RoleBinding) error {
 			return c.RevokeAPIKeyRole(ctx, id, rb.Space)
 		})
 }
@@ -161,7 +162,7 @@ func apiKeyRevoke(ctx context.Context, e *env, args []string) error {
 // and users: `ID --role SPACE:ROLE...`, one request per role. Revoking
 // needs only the space (a principal has one role per space).
 func changeRoles(ctx context.Context, e *env, args []string, path, what string, revoke bool,
-	apply func(c *apiclient.Client, id string, rb apiclient.RoleBinding) error) error {
+	apply func(c *apiclient.Client, id string, rb api.RoleBinding) error) error {
 	fs := newFlags(e, path, "ID --role SPACE:ROLE...")
 	cf := addClientFlags(fs)
 	var roles listFlag

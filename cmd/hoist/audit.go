@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apiclient"
 )
 
@@ -33,7 +34,7 @@ func auditList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	entries := []apiclient.AuditEntry{}
+	entries := []api.AuditEntry{}
 	for en, err := range c.Audit(ctx, f) {
 		if err != nil {
 			return err

@@ -7,7 +7,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 )
 
 func runIntegration(ctx context.Context, e *env, args []string) error {
@@ -66,7 +66,7 @@ func gitlabCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "integration gitlab create", gitlabCreateSynopsis)
 	cf := addClientFlags(fs)
 	tok := addGitLabTokenFlags(fs)
-	var in apiclient.CreateGitLabIntegration
+	var in api.CreateGitLabIntegration
 	var labels listFlag
 	var descFile, caFile string
 	fs.StringVar(&in.Name, "name", "", "name of the integration (immutable; its id and webhook endpoint derive from it)")
@@ -191,8 +191,8 @@ type gitlabPatchArgs struct {
 
 // gitlabPatch builds the PATCH body from the flags that were given, so that
 // only what the admin named changes.
-func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPatchArgs) (apiclient.UpdateGitLabIntegration, error) {
-	var in apiclient.UpdateGitLabIntegration
+func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPatchArgs) (api.UpdateGitLabIntegration, error) {
+	var in api.UpdateGitLabIntegration
 	if set["api-host"] {
 		in.APIHost = &a.apiHost
 	}
@@ -245,7 +245,7 @@ func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPat
 	if t != "" {
 		in.Token = &t
 	}
-	if in == (apiclient.UpdateGitLabIntegration{}) {
+	if in == (api.UpdateGitLabIntegration{}) {
 		return in, usageError{"nothing to change: give at least one flag"}
 	}
 	return in, nil
@@ -308,7 +308,7 @@ func gitlabCreateWebhook(ctx context.Context, e *env, args []string) error {
 	if *repo == "" {
 		return usageError{"integration gitlab create-webhook: --repository is required"}
 	}
-	h, err := c.CreateGitLabWebhook(ctx, id, apiclient.CreateGitLabWebhook{Repository: *repo})
+	h, err := c.CreateGitLabWebhook(ctx, id, api.CreateGitLabWebhook{Repository: *repo})
 	if err != nil {
 		return err
 	}
@@ -334,7 +334,7 @@ func integrationList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printList(e, cf, items, []string{"ID", "NAME", "PROVIDER", "TYPE", "SPACE", "API HOST", "PRIVATE", "LABELS"}, func(it apiclient.Integration) []string {
+	return printList(e, cf, items, []string{"ID", "NAME", "PROVIDER", "TYPE", "SPACE", "API HOST", "PRIVATE", "LABELS"}, func(it api.Integration) []string {
 		return []string{it.ID, it.Name, it.Provider, integrationType(it), it.Space,
 			it.APIHost, yesNo(it.Private), joinOrDash(it.Labels)}
 	})
@@ -370,7 +370,7 @@ func integrationDelete(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func integrationType(it apiclient.Integration) string {
+func integrationType(it api.Integration) string {
 	if it.IsDefault {
 		return "default"
 	}
@@ -380,7 +380,7 @@ func integrationType(it apiclient.Integration) string {
 // printIntegration shows an integration's details. The webhook secret is
 // printed because the server only returns it to those allowed to see it
 // (SPEC §2.3), who need it to configure GitLab's webhook.
-func printIntegration(e *env, cf *clientFlags, it *apiclient.Integration) error {
+func printIntegration(e *env, cf *clientFlags, it *api.Integration) error {
 	warn(e, it.Warnings)
 	if cf.json() {
 		return writeJSON(e.stdout, it)

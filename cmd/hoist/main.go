@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"sort"
@@ -43,6 +44,10 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// http sends the client commands' calls to the server; nil is the API
+	// client's own. Tests give one whose answers are checked against the
+	// API contract (internal/api/apitest).
+	http *http.Client
 }
 
 type command struct {
@@ -75,10 +80,15 @@ func commands() map[string]command {
 // (term.go), so no command prints terminal control sequences it got from
 // the server.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
-	out, errOut := newTermWriter(stdout), newTermWriter(stderr)
+	return runEnv(ctx, env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}, args)
+}
+
+// runEnv is run with everything given in in; its writers are wrapped.
+func runEnv(ctx context.Context, in env, args []string) error {
+	out, errOut := newTermWriter(in.stdout), newTermWriter(in.stderr)
 	defer errOut.Flush()
 	defer out.Flush()
-	e := &env{stdin: stdin, stdout: out, stderr: errOut, getenv: getenv}
+	e := &env{stdin: in.stdin, stdout: out, stderr: errOut, getenv: in.getenv, http: in.http}
 	cmds := commands()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(e.stderr, cmds)

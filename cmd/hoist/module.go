@@ -6,7 +6,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 )
 
 func runModule(ctx context.Context, e *env, args []string) error {
@@ -27,7 +27,7 @@ const moduleCreateSynopsis = "--name N --provider P --repository NAMESPACE/PROJE
 func moduleCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "module create", moduleCreateSynopsis)
 	cf := addClientFlags(fs)
-	var in apiclient.CreateModule
+	var in api.CreateModule
 	var labels listFlag
 	var descFile string
 	fs.StringVar(&in.Name, "name", "", "name of the module (its id, the registry name, is the slug of it)")
@@ -75,7 +75,7 @@ func moduleList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printList(e, cf, items, []string{"ID", "PROVIDER", "SPACE", "INTEGRATION", "REPOSITORY", "PROJECT ROOT", "SOURCE", "LABELS"}, func(m apiclient.Module) []string {
+	return printList(e, cf, items, []string{"ID", "PROVIDER", "SPACE", "INTEGRATION", "REPOSITORY", "PROJECT ROOT", "SOURCE", "LABELS"}, func(m api.Module) []string {
 		return []string{m.ID, m.Provider, m.Space, m.Integration, m.Repository, orDash(m.ProjectRoot),
 			m.Source, joinOrDash(m.Labels)}
 	})
@@ -95,7 +95,7 @@ func moduleShow(ctx context.Context, e *env, args []string) error {
 	return printModule(e, cf, m)
 }
 
-func printModule(e *env, cf *clientFlags, m *apiclient.Module) error {
+func printModule(e *env, cf *clientFlags, m *api.Module) error {
 	warn(e, m.Warnings)
 	if cf.json() {
 		return writeJSON(e.stdout, m)
@@ -136,7 +136,7 @@ func moduleVersions(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printList(e, cf, vs, []string{"VERSION", "STATE", "SHA", "TAG", "CREATED", "BY", "NOTE"}, func(v apiclient.ModuleVersion) []string {
+	return printList(e, cf, vs, []string{"VERSION", "STATE", "SHA", "TAG", "CREATED", "BY", "NOTE"}, func(v api.ModuleVersion) []string {
 		return []string{v.Version, v.State, v.SHA, orDash(v.Tag), fmtTime(v.CreatedAt), orDash(v.CreatedBy), orDash(v.Note)}
 	})
 }
@@ -191,7 +191,7 @@ func moduleMarkBad(ctx context.Context, e *env, args []string) error {
 	return printVersion(e, cf, v)
 }
 
-func printVersion(e *env, cf *clientFlags, v *apiclient.ModuleVersion) error {
+func printVersion(e *env, cf *clientFlags, v *api.ModuleVersion) error {
 	if cf.json() {
 		return writeJSON(e.stdout, v)
 	}

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 )
 
 func runRun(ctx context.Context, e *env, args []string) error {
@@ -31,9 +31,9 @@ func runTrigger(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	in := apiclient.TriggerRun{Type: "TRACKED"}
+	in := api.TriggerRun{Type: "TRACKED"}
 	if *proposed {
-		in = apiclient.TriggerRun{Type: "PROPOSED", CommitSHA: *commit}
+		in = api.TriggerRun{Type: "PROPOSED", CommitSHA: *commit}
 	} else if *commit != "" {
 		return usageError{"--commit goes with --proposed: tracked runs run the stack's tracked commit"}
 	}
@@ -55,7 +55,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var items []apiclient.Run
+	var items []api.Run
 	for r, err := range c.Runs(ctx, stack) {
 		if err != nil {
 			return err
@@ -65,7 +65,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 			break
 		}
 	}
-	return printList(e, cf, items, []string{"ID", "TYPE", "STATE", "COMMIT", "BRANCH", "DELTA", "CREATED"}, func(r apiclient.Run) []string {
+	return printList(e, cf, items, []string{"ID", "TYPE", "STATE", "COMMIT", "BRANCH", "DELTA", "CREATED"}, func(r api.Run) []string {
 		return []string{r.ID, r.Type, r.State, short(r.CommitSHA), orDash(r.Branch), r.Delta.String(), fmtTime(r.CreatedAt)}
 	})
 }
@@ -91,7 +91,7 @@ func runShow(ctx context.Context, e *env, args []string) error {
 	return printRun(e, cf, r)
 }
 
-func printRun(e *env, cf *clientFlags, r *apiclient.Run) error {
+func printRun(e *env, cf *clientFlags, r *api.Run) error {
 	if cf.json() {
 		return writeJSON(e.stdout, r)
 	}
@@ -130,7 +130,7 @@ func printRun(e *env, cf *clientFlags, r *apiclient.Run) error {
 
 // deltaText is the plan summary of run show: "no plan" for a run that
 // never planned.
-func deltaText(d *apiclient.Delta) string {
+func deltaText(d *api.Delta) string {
 	if d == nil {
 		return "no plan"
 	}

@@ -6,7 +6,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 )
 
 func runSpace(ctx context.Context, e *env, args []string) error {
@@ -22,7 +22,7 @@ func runSpace(ctx context.Context, e *env, args []string) error {
 func spaceCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "space create", "--name N [--parent P] [--inherit=false] [--label L]... [--description D | --description-file F]")
 	cf := addClientFlags(fs)
-	var in apiclient.CreateSpace
+	var in api.CreateSpace
 	var labels listFlag
 	var inherit bool
 	var descFile string
@@ -69,7 +69,7 @@ func spaceList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printList(e, cf, items, []string{"ID", "NAME", "PARENT", "INHERIT", "LABELS"}, func(s apiclient.Space) []string {
+	return printList(e, cf, items, []string{"ID", "NAME", "PARENT", "INHERIT", "LABELS"}, func(s api.Space) []string {
 		return []string{s.ID, s.Name, orDash(s.Parent), yesNo(s.Inherit), joinOrDash(s.Labels)}
 	})
 }
@@ -106,7 +106,7 @@ func spaceUpdate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	set := flagsSet(fs)
-	var in apiclient.UpdateSpace
+	var in api.UpdateSpace
 	if set["name"] {
 		in.Name = &name
 	}
@@ -132,7 +132,7 @@ func spaceUpdate(ctx context.Context, e *env, args []string) error {
 	if ok {
 		in.Description = &d
 	}
-	if in == (apiclient.UpdateSpace{}) {
+	if in == (api.UpdateSpace{}) {
 		return usageError{"nothing to change: give at least one flag"}
 	}
 	c, err := cf.client(e)
@@ -162,7 +162,7 @@ func spaceDelete(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func printSpace(e *env, cf *clientFlags, s *apiclient.Space) error {
+func printSpace(e *env, cf *clientFlags, s *api.Space) error {
 	if cf.json() {
 		return writeJSON(e.stdout, s)
 	}

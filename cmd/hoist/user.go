@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apiclient"
 )
 
@@ -46,7 +47,7 @@ func userCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := c.CreateUser(ctx, apiclient.CreateUser{Username: username, Password: pw, Roles: rbs})
+	u, err := c.CreateUser(ctx, api.CreateUser{Username: username, Password: pw, Roles: rbs})
 	if err != nil {
 		return err
 	}
@@ -74,7 +75,7 @@ func userList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printList(e, cf, users, []string{"ID", "USERNAME", "ROLES", "CREATED", "STATUS"}, func(u apiclient.User) []string {
+	return printList(e, cf, users, []string{"ID", "USERNAME", "ROLES", "CREATED", "STATUS"}, func(u api.User) []string {
 		status := "enabled"
 		if u.Disabled {
 			status = "disabled"
@@ -103,14 +104,14 @@ func userDelete(ctx context.Context, e *env, args []string) error {
 
 func userGrant(ctx context.Context, e *env, args []string) error {
 	return changeRoles(ctx, e, args, "user grant", "user id", false,
-		func(c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+		func(c *apiclient.Client, id string, rb api.RoleBinding) error {
 			return c.GrantUserRole(ctx, id, rb)
 		})
 }
 
 func userRevoke(ctx context.Context, e *env, args []string) error {
 	return changeRoles(ctx, e, args, "user revoke", "user id", true,
-		func(c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+		func(c *apiclient.Client, id string, rb api.RoleBinding) error {
 			return c.RevokeUserRole(ctx, id, rb.Space)
 		})
 }

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/vcsagent/agent"
 )
 
@@ -50,7 +50,7 @@ func agentPoolCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := c.CreateVCSAgentPool(ctx, apiclient.CreateVCSAgentPool{Name: name, Space: sp, Description: desc})
+	p, err := c.CreateVCSAgentPool(ctx, api.CreateVCSAgentPool{Name: name, Space: sp, Description: desc})
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func agentPoolCreate(ctx context.Context, e *env, args []string) error {
 }
 
 // printPoolToken shows a pool token once, with how to start an agent.
-func printPoolToken(e *env, cf *clientFlags, p *apiclient.VCSAgentPool, what string) error {
+func printPoolToken(e *env, cf *clientFlags, p *api.VCSAgentPool, what string) error {
 	if cf.json() {
 		return writeJSON(e.stdout, p)
 	}
@@ -81,7 +81,7 @@ func agentPoolList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printList(e, cf, pools, []string{"ID", "NAME", "SPACE", "CONNECTED AGENTS", "TOKEN ROTATED"}, func(p apiclient.VCSAgentPool) []string {
+	return printList(e, cf, pools, []string{"ID", "NAME", "SPACE", "CONNECTED AGENTS", "TOKEN ROTATED"}, func(p api.VCSAgentPool) []string {
 		return []string{p.ID, p.Name, p.Space, strconv.Itoa(p.ConnectedAgents), fmtTime(p.TokenRotatedAt)}
 	})
 }
@@ -102,7 +102,7 @@ func agentPoolShow(ctx context.Context, e *env, args []string) error {
 
 // printPool is the detail view of a pool; the agents table only for those
 // who may see agents (admins of the pool's space).
-func printPool(e *env, cf *clientFlags, p *apiclient.VCSAgentPool) error {
+func printPool(e *env, cf *clientFlags, p *api.VCSAgentPool) error {
 	if cf.json() {
 		return writeJSON(e.stdout, p)
 	}
@@ -132,7 +132,7 @@ func agentPoolUpdate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	set := flagsSet(fs)
-	var in apiclient.UpdateVCSAgentPool
+	var in api.UpdateVCSAgentPool
 	if set["space"] {
 		in.Space = &sp
 	}
@@ -143,7 +143,7 @@ func agentPoolUpdate(ctx context.Context, e *env, args []string) error {
 	if ok {
 		in.Description = &d
 	}
-	if in == (apiclient.UpdateVCSAgentPool{}) {
+	if in == (api.UpdateVCSAgentPool{}) {
 		return usageError{"nothing to change: give --space or --description"}
 	}
 	c, err := cf.client(e)
