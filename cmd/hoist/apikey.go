@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apiclient"
 	"github.com/spf13/cobra"
 )
@@ -42,14 +43,14 @@ func apiKeyCreate(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		in := apiclient.CreateAPIKey{Name: name, Roles: rbs}
+		in := api.CreateAPIKey{Name: name, Roles: rbs}
 		if expiresIn != "" {
 			d, err := parseExpiresIn(expiresIn)
 			if err != nil {
 				return err
 			}
 			at := time.Now().Add(d).UTC().Truncate(time.Second)
-			in.ExpiresAt = &at
+			in.ExpiresAt = at.Format(time.RFC3339)
 		}
 		c, err := cf.client(e)
 		if err != nil {
@@ -117,7 +118,7 @@ func apiKeyList(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "CREATED", "CREATED BY", "EXPIRES"}, func(k apiclient.APIKey) []string {
+		return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "CREATED", "CREATED BY", "EXPIRES"}, func(k api.APIKey) []string {
 			return []string{k.ID, k.Name, fmtRoles(k.Roles), fmtTime(k.CreatedAt), orDash(k.CreatedBy), fmtExpiry(k.ExpiresAt)}
 		})
 	}
@@ -150,14 +151,14 @@ func identityAction(e *env, cmd *cobra.Command, what, done string,
 
 func apiKeyGrant(e *env, cmd *cobra.Command) runFunc {
 	return changeRoles(e, cmd, "API key id", false,
-		func(ctx context.Context, c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+		func(ctx context.Context, c *apiclient.Client, id string, rb api.RoleBinding) error {
 			return c.GrantAPIKeyRole(ctx, id, rb)
 		})
 }
 
 func apiKeyRevoke(e *env, cmd *cobra.Command) runFunc {
 	return changeRoles(e, cmd, "API key id", true,
-		func(ctx context.Context, c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+		func(ctx context.Context, c *apiclient.Client, id string, rb api.RoleBinding) error {
 			return c.RevokeAPIKeyRole(ctx, id, rb.Space)
 		})
 }
@@ -169,7 +170,7 @@ const rolesSynopsis = "ID --role SPACE:ROLE..."
 // and users: `ID --role SPACE:ROLE...`, one request per role. Revoking
 // needs only the space (a principal has one role per space).
 func changeRoles(e *env, cmd *cobra.Command, what string, revoke bool,
-	apply func(ctx context.Context, c *apiclient.Client, id string, rb apiclient.RoleBinding) error) runFunc {
+	apply func(ctx context.Context, c *apiclient.Client, id string, rb api.RoleBinding) error) runFunc {
 	cf := addClientFlags(cmd)
 	var roles listFlag
 	cmd.Flags().Var(&roles, "role", "a role as `SPACE:ROLE` with ROLE read, write or admin (repeatable)")

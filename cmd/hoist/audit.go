@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apiclient"
 	"github.com/spf13/cobra"
 )
@@ -35,7 +36,7 @@ func auditList(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		entries := []apiclient.AuditEntry{}
+		entries := []api.AuditEntry{}
 		for en, err := range c.Audit(ctx, f) {
 			if err != nil {
 				return err

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apiclient"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -58,7 +59,11 @@ func (cf *clientFlags) client(e *env) (*apiclient.Client, error) {
 	if cf.token == "" {
 		return nil, usageError{"no API key: set HOIST_TOKEN or give --token"}
 	}
-	return apiclient.New(u, cf.token, apiclient.WithUserAgent("hoist-cli"))
+	opts := []apiclient.Option{apiclient.WithUserAgent("hoist-cli")}
+	if e.http != nil {
+		opts = append(opts, apiclient.WithHTTPClient(e.http))
+	}
+	return apiclient.New(u, cf.token, opts...)
 }
 
 func (cf *clientFlags) json() bool { return cf.output == "json" }
@@ -241,19 +246,19 @@ func warn(e *env, warnings []string) {
 
 // parseRoles turns SPACE:ROLE arguments into role bindings. With
 // roleOptional a bare SPACE is accepted (revoking needs only the space).
-func parseRoles(vals []string, roleOptional bool) ([]apiclient.RoleBinding, error) {
-	out := make([]apiclient.RoleBinding, 0, len(vals))
+func parseRoles(vals []string, roleOptional bool) ([]api.RoleBinding, error) {
+	out := make([]api.RoleBinding, 0, len(vals))
 	for _, v := range vals {
 		space, role, ok := strings.Cut(v, ":")
 		if space == "" || (!ok && !roleOptional) || (ok && role == "") {
 			return nil, usageError{fmt.Sprintf("--role %q: want SPACE:ROLE, e.g. root:read (roles: read, write, admin)", v)}
 		}
-		out = append(out, apiclient.RoleBinding{Space: space, Role: role})
+		out = append(out, api.RoleBinding{Space: space, Role: role})
 	}
 	return out, nil
 }
 
-func fmtRoles(rs []apiclient.RoleBinding) string {
+func fmtRoles(rs []api.RoleBinding) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {
 		parts[i] = r.Space + ":" + r.Role

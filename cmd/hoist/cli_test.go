@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
+	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
@@ -34,12 +37,15 @@ type e2e struct {
 	mu      sync.Mutex
 	printed bytes.Buffer // everything every command wrote, plus error messages
 	secrets []string     // values that must never be printed
+
+	// http checks every answer of the API against its document.
+	http *http.Client
 }
 
 func setupE2E(t *testing.T) *e2e {
 	t.Helper()
 	ctx := context.Background()
-	h := &e2e{t: t}
+	h := &e2e{t: t, http: apitest.Client(t)}
 	h.url, h.adminKey = startHoist(t)
 
 	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
@@ -133,7 +139,7 @@ func (h *e2e) botProject(path string, files map[string]string) (tokFile, head st
 }
 
 // run runs `hoist args...` as the holder of key, with extra environment.
-func (h *e2e) run(key string, env map[string]string, args ...string) (stdout, stderr string, err error) {
+func (h *e2e) run(key string, vars map[string]string, args ...string) (stdout, stderr string, err error) {
 	h.t.Helper()
 	var out, errOut bytes.Buffer
 	getenv := func(k string) string {
@@ -143,9 +149,9 @@ func (h *e2e) run(key string, env map[string]string, args ...string) (stdout, st
 		case "HOIST_TOKEN":
 			return key
 		}
-		return env[k]
+		return vars[k]
 	}
-	err = run(context.Background(), args, strings.NewReader(""), &out, &errOut, getenv)
+	err = runEnv(context.Background(), env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: getenv, http: h.http}, args)
 	h.mu.Lock()
 	h.printed.Write(out.Bytes())
 	h.printed.Write(errOut.Bytes())
@@ -198,19 +204,6 @@ func (h *e2e) assertNoSecretPrinted() {
 	}
 }
 
-type integrationJSON struct {
-	ID              string   `json:"id"`
-	Name            string   `json:"name"`
-	IsDefault       bool     `json:"is_default"`
-	Space           string   `json:"space"`
-	Labels          []string `json:"labels"`
-	Description     string   `json:"description"`
-	WebhookEndpoint string   `json:"webhook_endpoint"`
-	WebhookSecret   string   `json:"webhook_secret"`
-	TokenUser       string   `json:"token_user"`
-	TokenScopes     []string `json:"token_scopes"`
-}
-
 func TestCLIIntegrationLifecycle(t *testing.T) {
 	t.Parallel()
 	h := setupE2E(t)
@@ -234,13 +227,13 @@ func TestCLIIntegrationLifecycle(t *testing.T) {
 	if !strings.Contains(out, "acme-gitlab") || !strings.Contains(out, "default") || !strings.Contains(out, "prod,team") {
 		t.Errorf("list output:\n%s", out)
 	}
-	var list []integrationJSON
+	var list []api.Integration
 	h.jsonOut(&list, admin, "integration", "list")
 	if len(list) != 1 || list[0].ID != "acme-gitlab" || !list[0].IsDefault || list[0].WebhookSecret != "" {
 		t.Errorf("list -o json = %+v, want one default integration without its secret", list)
 	}
 
-	var shown integrationJSON
+	var shown api.Integration
 	h.jsonOut(&shown, admin, "integration", "show", "acme-gitlab")
 	if !strings.HasSuffix(shown.WebhookEndpoint, wantEndpoint) || shown.WebhookSecret == "" || shown.TokenUser != "hoist-bot" {
 		t.Errorf("show -o json = %+v", shown)
@@ -256,7 +249,7 @@ func TestCLIIntegrationLifecycle(t *testing.T) {
 		t.Errorf("rename: err = %v", err)
 	}
 
-	var updated integrationJSON
+	var updated api.Integration
 	h.jsonOut(&updated, admin, "integration", "gitlab", "update", "acme-gitlab", "--description", "moved", "--clear-labels")
 	if updated.Description != "moved" || len(updated.Labels) != 0 || updated.Name != "Acme GitLab" {
 		t.Errorf("update -o json = %+v", updated)
@@ -267,7 +260,7 @@ func TestCLIIntegrationLifecycle(t *testing.T) {
 		t.Errorf("test output:\n%s", out)
 	}
 
-	var rotated integrationJSON
+	var rotated api.Integration
 	h.jsonOut(&rotated, admin, "integration", "gitlab", "rotate-secret", "acme-gitlab")
 	if rotated.WebhookSecret == "" || rotated.WebhookSecret == shown.WebhookSecret || rotated.WebhookEndpoint != shown.WebhookEndpoint {
 		t.Errorf("rotate: secret %q (was %q), endpoint %q", rotated.WebhookSecret, shown.WebhookSecret, rotated.WebhookEndpoint)
@@ -381,7 +374,7 @@ func TestCLIReaderSeesListButNotDetails(t *testing.T) {
 	h.ok(admin, "integration", "gitlab", "create", "--name", "Team A GitLab", "--api-host", h.simURL,
 		"--token-file", tokFile, "--space", "team-a")
 
-	var list []integrationJSON
+	var list []api.Integration
 	h.jsonOut(&list, reader, "integration", "list")
 	if len(list) != 1 || list[0].ID != "team-a-gitlab" || list[0].Space != "team-a" {
 		t.Fatalf("reader's list = %+v", list)

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/spf13/cobra"
 )
 
@@ -37,7 +37,7 @@ func deliveryList(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		var items []apiclient.Delivery
+		var items []api.Delivery
 		for d, err := range c.Deliveries(ctx, integration) {
 			if err != nil {
 				return err
@@ -67,7 +67,7 @@ func deliveryList(e *env, cmd *cobra.Command) runFunc {
 
 // processedTimes says how often a delivery was processed: "1×", or
 // "2× (redelivered)" when someone asked for it again.
-func processedTimes(ps []apiclient.Processing) string {
+func processedTimes(ps []api.Processing) string {
 	switch len(ps) {
 	case 0:
 		return "-"
@@ -77,9 +77,9 @@ func processedTimes(ps []apiclient.Processing) string {
 	return fmt.Sprintf("%d× (redelivered)", len(ps))
 }
 
-func nonNilDeliveries(ds []apiclient.Delivery) []apiclient.Delivery {
+func nonNilDeliveries(ds []api.Delivery) []api.Delivery {
 	if ds == nil {
-		return []apiclient.Delivery{}
+		return []api.Delivery{}
 	}
 	return ds
 }
@@ -111,7 +111,7 @@ func deliveryShow(e *env, cmd *cobra.Command) runFunc {
 // printDelivery shows a delivery, then each processing's outcome and
 // stack lines, oldest first, so a redelivery never hides what the first
 // processing did.
-func printDelivery(e *env, d *apiclient.Delivery) error {
+func printDelivery(e *env, d *api.Delivery) error {
 	summary := "-"
 	if d.Result != nil {
 		summary = d.Result.Summary
@@ -151,7 +151,7 @@ func printDelivery(e *env, d *apiclient.Delivery) error {
 
 // describeProcessing is a processing's header line: what started it,
 // when, and how it ended.
-func describeProcessing(p apiclient.Processing) string {
+func describeProcessing(p api.Processing) string {
 	what := p.Trigger
 	if p.RequestedBy != "" {
 		what += " by " + p.RequestedBy
@@ -164,7 +164,7 @@ func describeProcessing(p apiclient.Processing) string {
 }
 
 // printResultLines prints a result's stack and module lines as tables.
-func printResultLines(e *env, r *apiclient.DeliveryResult) error {
+func printResultLines(e *env, r *api.DeliveryResult) error {
 	if r == nil {
 		return nil
 	}

@@ -7,16 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
-
-type deliveryOut struct {
-	ID     string `json:"id"`
-	Event  string `json:"event"`
-	Status string `json:"status"`
-	Ref    string `json:"ref"`
-}
 
 // TestCLIDeliveries drives `hoist delivery list|show|redeliver` against
 // the real server, with a delivery the simulator sent.
@@ -100,11 +94,11 @@ func TestCLIDeliveries(t *testing.T) {
 
 // waitProcessed polls `hoist delivery list -o json` until the newest
 // delivery is processed.
-func waitProcessed(t *testing.T, h *e2e, key string) deliveryOut {
+func waitProcessed(t *testing.T, h *e2e, key string) api.Delivery {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		var ds []deliveryOut
+		var ds []api.Delivery
 		out := h.ok(key, "delivery", "list", "-o", "json")
 		if err := json.Unmarshal([]byte(out), &ds); err != nil {
 			t.Fatalf("delivery list -o json: %v\n%s", err, out)

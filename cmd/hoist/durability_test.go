@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -57,7 +58,7 @@ func (p *hoistProcess) call(t *testing.T, method, path, key string, body, out an
 	req, _ := http.NewRequestWithContext(t.Context(), method, p.url+path, rd)
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apitest.Client(t).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -62,7 +62,7 @@ func gitlabCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
 	cf := addClientFlags(cmd)
 	tok := addGitLabTokenFlags(fs)
-	var in apiclient.CreateGitLabIntegration
+	var in api.CreateGitLabIntegration
 	var labels listFlag
 	var descFile, caFile string
 	fs.StringVar(&in.Name, "name", "", "name of the integration (immutable; its id and webhook endpoint derive from it)")
@@ -191,8 +191,8 @@ type gitlabPatchArgs struct {
 
 // gitlabPatch builds the PATCH body from the flags that were given, so that
 // only what the admin named changes.
-func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPatchArgs) (apiclient.UpdateGitLabIntegration, error) {
-	var in apiclient.UpdateGitLabIntegration
+func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPatchArgs) (api.UpdateGitLabIntegration, error) {
+	var in api.UpdateGitLabIntegration
 	if set["api-host"] {
 		in.APIHost = &a.apiHost
 	}
@@ -245,7 +245,7 @@ func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPat
 	if t != "" {
 		in.Token = &t
 	}
-	if in == (apiclient.UpdateGitLabIntegration{}) {
+	if in == (api.UpdateGitLabIntegration{}) {
 		return in, usageError{"nothing to change: give at least one flag"}
 	}
 	return in, nil
@@ -307,7 +307,7 @@ func gitlabCreateWebhook(e *env, cmd *cobra.Command) runFunc {
 		if *repo == "" {
 			return usageError{"integration gitlab create-webhook: --repository is required"}
 		}
-		h, err := c.CreateGitLabWebhook(ctx, id, apiclient.CreateGitLabWebhook{Repository: *repo})
+		h, err := c.CreateGitLabWebhook(ctx, id, api.CreateGitLabWebhook{Repository: *repo})
 		if err != nil {
 			return err
 		}
@@ -334,7 +334,7 @@ func integrationList(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		return printList(e, cf, items, []string{"ID", "NAME", "PROVIDER", "TYPE", "SPACE", "API HOST", "PRIVATE", "LABELS"}, func(it apiclient.Integration) []string {
+		return printList(e, cf, items, []string{"ID", "NAME", "PROVIDER", "TYPE", "SPACE", "API HOST", "PRIVATE", "LABELS"}, func(it api.Integration) []string {
 			return []string{it.ID, it.Name, it.Provider, integrationType(it), it.Space,
 				it.APIHost, yesNo(it.Private), joinOrDash(it.Labels)}
 		})
@@ -373,7 +373,7 @@ func integrationDelete(e *env, cmd *cobra.Command) runFunc {
 	}
 }
 
-func integrationType(it apiclient.Integration) string {
+func integrationType(it api.Integration) string {
 	if it.IsDefault {
 		return "default"
 	}
@@ -391,7 +391,7 @@ func tokenExpiry(t *time.Time) string {
 // printIntegration shows an integration's details. The webhook secret is
 // printed because the server only returns it to those allowed to see it
 // (SPEC §2.3), who need it to configure GitLab's webhook.
-func printIntegration(e *env, cf *clientFlags, it *apiclient.Integration) error {
+func printIntegration(e *env, cf *clientFlags, it *api.Integration) error {
 	warn(e, it.Warnings)
 	if cf.json() {
 		return writeJSON(e.stdout, it)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -42,6 +43,10 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// http sends the client commands' calls to the server; nil is the API
+	// client's own. Tests give one whose answers are checked against the
+	// API contract (internal/api/apitest).
+	http *http.Client
 }
 
 // commands is the tree under `hoist`, built per call (no package state);
@@ -73,9 +78,14 @@ func commands() []spec {
 // termWriter (term.go), so no command prints terminal control sequences it
 // got from the server; cobra's help and completion scripts too.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
-	out, errOut := newTermWriter(stdout), newTermWriter(stderr)
+	return runEnv(ctx, env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}, args)
+}
+
+// runEnv is run with everything given in in; its writers are wrapped.
+func runEnv(ctx context.Context, in env, args []string) error {
+	out, errOut := newTermWriter(in.stdout), newTermWriter(in.stderr)
 	defer errOut.Flush()
 	defer out.Flush()
-	e := &env{stdin: stdin, stdout: out, stderr: errOut, getenv: getenv}
+	e := &env{stdin: in.stdin, stdout: out, stderr: errOut, getenv: in.getenv, http: in.http}
 	return execute(ctx, newRoot(e, versionLine(debug.ReadBuildInfo()), commands()), args)
 }

@@ -6,7 +6,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/spf13/cobra"
 )
 
@@ -28,7 +28,7 @@ const moduleCreateSynopsis = "--name N --provider P --repository NAMESPACE/PROJE
 func moduleCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
 	cf := addClientFlags(cmd)
-	var in apiclient.CreateModule
+	var in api.CreateModule
 	var labels listFlag
 	var descFile string
 	fs.StringVar(&in.Name, "name", "", "name of the module (its id, the registry name, is the slug of it)")
@@ -78,7 +78,7 @@ func moduleList(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		return printList(e, cf, items, []string{"ID", "PROVIDER", "SPACE", "INTEGRATION", "REPOSITORY", "PROJECT ROOT", "SOURCE", "LABELS"}, func(m apiclient.Module) []string {
+		return printList(e, cf, items, []string{"ID", "PROVIDER", "SPACE", "INTEGRATION", "REPOSITORY", "PROJECT ROOT", "SOURCE", "LABELS"}, func(m api.Module) []string {
 			return []string{m.ID, m.Provider, m.Space, m.Integration, m.Repository, orDash(m.ProjectRoot),
 				m.Source, joinOrDash(m.Labels)}
 		})
@@ -100,7 +100,7 @@ func moduleShow(e *env, cmd *cobra.Command) runFunc {
 	}
 }
 
-func printModule(e *env, cf *clientFlags, m *apiclient.Module) error {
+func printModule(e *env, cf *clientFlags, m *api.Module) error {
 	warn(e, m.Warnings)
 	if cf.json() {
 		return writeJSON(e.stdout, m)
@@ -142,7 +142,7 @@ func moduleVersions(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		return printList(e, cf, vs, []string{"VERSION", "STATE", "SHA", "TAG", "CREATED", "BY", "NOTE"}, func(v apiclient.ModuleVersion) []string {
+		return printList(e, cf, vs, []string{"VERSION", "STATE", "SHA", "TAG", "CREATED", "BY", "NOTE"}, func(v api.ModuleVersion) []string {
 			return []string{v.Version, v.State, v.SHA, orDash(v.Tag), fmtTime(v.CreatedAt), orDash(v.CreatedBy), orDash(v.Note)}
 		})
 	}
@@ -198,7 +198,7 @@ func moduleMarkBad(e *env, cmd *cobra.Command) runFunc {
 	}
 }
 
-func printVersion(e *env, cf *clientFlags, v *apiclient.ModuleVersion) error {
+func printVersion(e *env, cf *clientFlags, v *api.ModuleVersion) error {
 	if cf.json() {
 		return writeJSON(e.stdout, v)
 	}

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/spf13/cobra"
 )
 
@@ -33,9 +33,9 @@ func runTrigger(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		in := apiclient.TriggerRun{Type: "TRACKED"}
+		in := api.TriggerRun{Type: "TRACKED"}
 		if *proposed {
-			in = apiclient.TriggerRun{Type: "PROPOSED", CommitSHA: *commit}
+			in = api.TriggerRun{Type: "PROPOSED", CommitSHA: *commit}
 		} else if *commit != "" {
 			return usageError{"--commit goes with --proposed: tracked runs run the stack's tracked commit"}
 		}
@@ -58,7 +58,7 @@ func runList(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		var items []apiclient.Run
+		var items []api.Run
 		for r, err := range c.Runs(ctx, stack) {
 			if err != nil {
 				return err
@@ -68,7 +68,7 @@ func runList(e *env, cmd *cobra.Command) runFunc {
 				break
 			}
 		}
-		return printList(e, cf, items, []string{"ID", "TYPE", "STATE", "COMMIT", "BRANCH", "DELTA", "CREATED"}, func(r apiclient.Run) []string {
+		return printList(e, cf, items, []string{"ID", "TYPE", "STATE", "COMMIT", "BRANCH", "DELTA", "CREATED"}, func(r api.Run) []string {
 			return []string{r.ID, r.Type, r.State, short(r.CommitSHA), orDash(r.Branch), r.Delta.String(), fmtTime(r.CreatedAt)}
 		})
 	}
@@ -96,7 +96,7 @@ func runShow(e *env, cmd *cobra.Command) runFunc {
 	}
 }
 
-func printRun(e *env, cf *clientFlags, r *apiclient.Run) error {
+func printRun(e *env, cf *clientFlags, r *api.Run) error {
 	if cf.json() {
 		return writeJSON(e.stdout, r)
 	}
@@ -135,7 +135,7 @@ func printRun(e *env, cf *clientFlags, r *apiclient.Run) error {
 
 // deltaText is the plan summary of run show: "no plan" for a run that
 // never planned.
-func deltaText(d *apiclient.Delta) string {
+func deltaText(d *api.Delta) string {
 	if d == nil {
 		return "no plan"
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -116,11 +116,11 @@ func TestFailureCauseReachesEveryView(t *testing.T) {
 
 // waitRunIn waits for the stack's run at sha to be in state, and returns
 // it as `hoist run show -o json` shows it.
-func (h *e2e) waitRunIn(stack, sha, state string) apiclient.Run {
+func (h *e2e) waitRunIn(stack, sha, state string) api.Run {
 	h.t.Helper()
-	var got apiclient.Run
+	var got api.Run
 	waitCLI(h.t, "a "+state+" run at "+sha, func() bool {
-		var runs []apiclient.Run
+		var runs []api.Run
 		h.jsonOut(&runs, h.adminKey, "run", "list", stack)
 		for _, r := range runs {
 			if r.CommitSHA == sha && r.State == state {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
+	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/apiclient"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -30,7 +32,7 @@ func setupRuns(t *testing.T, mainTF string) *e2e {
 	}
 	t.Cleanup(func() { srv.Close() })
 	key, _ := os.ReadFile(filepath.Join(dir, app.AdminAPIKeyFile))
-	h := &e2e{t: t, url: srv.URL(), adminKey: strings.TrimSpace(string(key))}
+	h := &e2e{t: t, url: srv.URL(), adminKey: strings.TrimSpace(string(key)), http: apitest.Client(t)}
 	h.sim, err = gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -47,11 +49,11 @@ func setupRuns(t *testing.T, mainTF string) *e2e {
 		t.Fatal(err)
 	}
 	tok, _ := h.sim.CreateToken(ctx, gitlabsim.TokenOptions{UserID: u.ID, Scopes: []string{"api"}})
-	c, err := apiclient.New(h.url, h.adminKey)
+	c, err := apiclient.New(h.url, h.adminKey, apiclient.WithHTTPClient(h.http))
 	if err != nil {
 		t.Fatal(err)
 	}
-	it, err := c.CreateGitLabIntegration(ctx, apiclient.CreateGitLabIntegration{Name: "GitLab", IsDefault: true, APIHost: h.simURL, Token: tok.Value})
+	it, err := c.CreateGitLabIntegration(ctx, api.CreateGitLabIntegration{Name: "GitLab", IsDefault: true, APIHost: h.simURL, Token: tok.Value})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func TestCLIRunLifecycle(t *testing.T) {
 	after := h.pushMain("main", strings.Replace(tf, "%s", "b", 1))
 	var id string
 	waitCLI(t, "a run", func() bool {
-		var runs []apiclient.Run
+		var runs []api.Run
 		h.jsonOut(&runs, h.adminKey, "run", "list", "web")
 		if len(runs) == 1 && runs[0].State == "UNCONFIRMED" && runs[0].CommitSHA == after {
 			id = runs[0].ID
@@ -102,7 +104,7 @@ func TestCLIRunLifecycle(t *testing.T) {
 	if out := h.ok(h.adminKey, "run", "logs", id, "--follow"); !strings.Contains(out, "Apply complete!") {
 		t.Fatalf("run logs --follow:\n%s", out)
 	}
-	var r apiclient.Run
+	var r api.Run
 	h.jsonOut(&r, h.adminKey, "run", "show", id)
 	if r.State != "FINISHED" {
 		t.Fatalf("after the log ended the run is %s", r.State)

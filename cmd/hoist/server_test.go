@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hoistdev/hoist/internal/api/apitest"
 )
 
 var serverAt = regexp.MustCompile(`Hoist server at (http://\S+) \(public URL (\S+)\)`)
@@ -48,7 +50,7 @@ func TestServerCommand(t *testing.T) {
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/spaces", nil)
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(key)))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apitest.Client(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

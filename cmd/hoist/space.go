@@ -6,7 +6,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/spf13/cobra"
 )
 
@@ -23,7 +23,7 @@ func spaceCommands() []spec {
 func spaceCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
 	cf := addClientFlags(cmd)
-	var in apiclient.CreateSpace
+	var in api.CreateSpace
 	var labels listFlag
 	var inherit bool
 	var descFile string
@@ -72,7 +72,7 @@ func spaceList(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		return printList(e, cf, items, []string{"ID", "NAME", "PARENT", "INHERIT", "LABELS"}, func(s apiclient.Space) []string {
+		return printList(e, cf, items, []string{"ID", "NAME", "PARENT", "INHERIT", "LABELS"}, func(s api.Space) []string {
 			return []string{s.ID, s.Name, orDash(s.Parent), yesNo(s.Inherit), joinOrDash(s.Labels)}
 		})
 	}
@@ -112,7 +112,7 @@ func spaceUpdate(e *env, cmd *cobra.Command) runFunc {
 			return err
 		}
 		set := flagsSet(fs)
-		var in apiclient.UpdateSpace
+		var in api.UpdateSpace
 		if set["name"] {
 			in.Name = &name
 		}
@@ -138,7 +138,7 @@ func spaceUpdate(e *env, cmd *cobra.Command) runFunc {
 		if ok {
 			in.Description = &d
 		}
-		if in == (apiclient.UpdateSpace{}) {
+		if in == (api.UpdateSpace{}) {
 			return usageError{"nothing to change: give at least one flag"}
 		}
 		c, err := cf.client(e)
@@ -170,7 +170,7 @@ func spaceDelete(e *env, cmd *cobra.Command) runFunc {
 	}
 }
 
-func printSpace(e *env, cf *clientFlags, s *apiclient.Space) error {
+func printSpace(e *env, cf *clientFlags, s *api.Space) error {
 	if cf.json() {
 		return writeJSON(e.stdout, s)
 	}

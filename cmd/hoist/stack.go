@@ -6,7 +6,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -74,7 +74,7 @@ func stackCreate(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		st, err := c.CreateStack(ctx, apiclient.CreateStack{
+		st, err := c.CreateStack(ctx, api.CreateStack{
 			Name: f.name, Space: f.space, Integration: f.integration, Repository: f.repository, Branch: f.branch,
 			ProjectRoot: f.projectRoot, AdditionalProjectGlobs: f.globs, Labels: f.labels, Autodeploy: f.autodeploy,
 			Description: desc, Tool: f.tool, ToolVersion: f.toolVersion, WorkerPool: f.workerPool,
@@ -100,7 +100,7 @@ func stackList(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		return printList(e, cf, items, []string{"ID", "NAME", "SPACE", "INTEGRATION", "REPOSITORY", "BRANCH", "PROJECT ROOT", "TRACKED COMMIT", "LABELS"}, func(st apiclient.Stack) []string {
+		return printList(e, cf, items, []string{"ID", "NAME", "SPACE", "INTEGRATION", "REPOSITORY", "BRANCH", "PROJECT ROOT", "TRACKED COMMIT", "LABELS"}, func(st api.Stack) []string {
 			return []string{st.ID, st.Name, st.Space, stackIntegration(st), st.Repository, st.Branch,
 				orDash(st.ProjectRoot), shortSHA(st.TrackedCommit), joinOrDash(st.Labels)}
 		})
@@ -157,8 +157,8 @@ func stackUpdate(e *env, cmd *cobra.Command) runFunc {
 
 // stackPatch builds the PATCH body from the flags that were given, so that
 // only what the admin named changes.
-func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLabels bool) (apiclient.UpdateStack, error) {
-	var in apiclient.UpdateStack
+func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLabels bool) (api.UpdateStack, error) {
+	var in api.UpdateStack
 	for flagName, dst := range map[string]struct {
 		v   *string
 		out **string
@@ -194,7 +194,7 @@ func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLa
 	if ok {
 		in.Description = &desc
 	}
-	if in == (apiclient.UpdateStack{}) {
+	if in == (api.UpdateStack{}) {
 		return in, usageError{"nothing to change: give at least one flag"}
 	}
 	return in, nil
@@ -231,14 +231,14 @@ func stackDelete(e *env, cmd *cobra.Command) runFunc {
 	}
 }
 
-func stackIntegration(st apiclient.Stack) string {
+func stackIntegration(st api.Stack) string {
 	if st.Integration == nil {
 		return "(detached)"
 	}
 	return *st.Integration
 }
 
-func shortSHA(c *apiclient.TrackedCommit) string {
+func shortSHA(c *api.TrackedCommit) string {
 	if c == nil || c.SHA == "" {
 		return "-"
 	}
@@ -250,14 +250,14 @@ func shortSHA(c *apiclient.TrackedCommit) string {
 
 // stackTool is the stack's tool and pinned version, or what runs it
 // without one.
-func stackTool(st apiclient.Stack) string {
+func stackTool(st api.Stack) string {
 	if st.ToolVersion == "" {
 		return st.Tool + " (the workers' default version)"
 	}
 	return st.Tool + " " + st.ToolVersion
 }
 
-func printStack(e *env, cf *clientFlags, st *apiclient.Stack) error {
+func printStack(e *env, cf *clientFlags, st *api.Stack) error {
 	warn(e, st.Warnings)
 	if cf.json() {
 		return writeJSON(e.stdout, st)

@@ -4,26 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 )
-
-type stackOut struct {
-	ID                     string   `json:"id"`
-	Name                   string   `json:"name"`
-	Space                  string   `json:"space"`
-	Integration            *string  `json:"integration"`
-	Detached               bool     `json:"detached"`
-	Repository             string   `json:"repository"`
-	Branch                 string   `json:"branch"`
-	ProjectRoot            string   `json:"project_root"`
-	AdditionalProjectGlobs []string `json:"additional_project_globs"`
-	Labels                 []string `json:"labels"`
-	Autodeploy             bool     `json:"autodeploy"`
-	Tool                   string   `json:"tool"`
-	TrackedCommit          *struct {
-		SHA string `json:"sha"`
-	} `json:"tracked_commit"`
-}
 
 // TestCLIStackRoundTrip drives `hoist stack …` against the real server and
 // the simulator: create, list, show, update, detach by deleting the
@@ -50,7 +33,7 @@ func TestCLIStackRoundTrip(t *testing.T) {
 	if !strings.Contains(out, "prod") || !strings.Contains(out, "gitlab") || !strings.Contains(out, head[:12]) {
 		t.Errorf("list output:\n%s", out)
 	}
-	var list []stackOut
+	var list []api.Stack
 	h.jsonOut(&list, admin, "stack", "list", "--space", "team-a")
 	if len(list) != 1 || list[0].ID != "prod" || list[0].TrackedCommit == nil || list[0].TrackedCommit.SHA != head {
 		t.Errorf("list -o json = %+v", list)
@@ -60,7 +43,7 @@ func TestCLIStackRoundTrip(t *testing.T) {
 		t.Errorf("list --space root = %+v", list)
 	}
 
-	var st stackOut
+	var st api.Stack
 	h.jsonOut(&st, admin, "stack", "update", "prod", "--autodeploy", "--clear-globs", "--label", "x", "--name", "Production")
 	if st.ID != "prod" || st.Name != "Production" || !st.Autodeploy || len(st.AdditionalProjectGlobs) != 0 ||
 		strings.Join(st.Labels, ",") != "x" || st.Tool != "opentofu" || st.ProjectRoot != "prod" {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apiclient"
 	"github.com/spf13/cobra"
 )
@@ -48,7 +49,7 @@ func userCreate(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		u, err := c.CreateUser(ctx, apiclient.CreateUser{Username: username, Password: pw, Roles: rbs})
+		u, err := c.CreateUser(ctx, api.CreateUser{Username: username, Password: pw, Roles: rbs})
 		if err != nil {
 			return err
 		}
@@ -77,7 +78,7 @@ func userList(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		return printList(e, cf, users, []string{"ID", "USERNAME", "ROLES", "CREATED", "STATUS"}, func(u apiclient.User) []string {
+		return printList(e, cf, users, []string{"ID", "USERNAME", "ROLES", "CREATED", "STATUS"}, func(u api.User) []string {
 			status := "enabled"
 			if u.Disabled {
 				status = "disabled"
@@ -107,14 +108,14 @@ func userDelete(e *env, cmd *cobra.Command) runFunc {
 
 func userGrant(e *env, cmd *cobra.Command) runFunc {
 	return changeRoles(e, cmd, "user id", false,
-		func(ctx context.Context, c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+		func(ctx context.Context, c *apiclient.Client, id string, rb api.RoleBinding) error {
 			return c.GrantUserRole(ctx, id, rb)
 		})
 }
 
 func userRevoke(e *env, cmd *cobra.Command) runFunc {
 	return changeRoles(e, cmd, "user id", true,
-		func(ctx context.Context, c *apiclient.Client, id string, rb apiclient.RoleBinding) error {
+		func(ctx context.Context, c *apiclient.Client, id string, rb api.RoleBinding) error {
 			return c.RevokeUserRole(ctx, id, rb.Space)
 		})
 }

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/apiclient"
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/vcsagent/agent"
 	"github.com/spf13/cobra"
 )
@@ -53,7 +53,7 @@ func agentPoolCreate(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		p, err := c.CreateVCSAgentPool(ctx, apiclient.CreateVCSAgentPool{Name: name, Space: sp, Description: desc})
+		p, err := c.CreateVCSAgentPool(ctx, api.CreateVCSAgentPool{Name: name, Space: sp, Description: desc})
 		if err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func agentPoolCreate(e *env, cmd *cobra.Command) runFunc {
 }
 
 // printPoolToken shows a pool token once, with how to start an agent.
-func printPoolToken(e *env, cf *clientFlags, p *apiclient.VCSAgentPool, what string) error {
+func printPoolToken(e *env, cf *clientFlags, p *api.VCSAgentPool, what string) error {
 	if cf.json() {
 		return writeJSON(e.stdout, p)
 	}
@@ -85,7 +85,7 @@ func agentPoolList(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		return printList(e, cf, pools, []string{"ID", "NAME", "SPACE", "CONNECTED AGENTS", "TOKEN ROTATED"}, func(p apiclient.VCSAgentPool) []string {
+		return printList(e, cf, pools, []string{"ID", "NAME", "SPACE", "CONNECTED AGENTS", "TOKEN ROTATED"}, func(p api.VCSAgentPool) []string {
 			return []string{p.ID, p.Name, p.Space, strconv.Itoa(p.ConnectedAgents), fmtTime(p.TokenRotatedAt)}
 		})
 	}
@@ -108,7 +108,7 @@ func agentPoolShow(e *env, cmd *cobra.Command) runFunc {
 
 // printPool is the detail view of a pool; the agents table only for those
 // who may see agents (admins of the pool's space).
-func printPool(e *env, cf *clientFlags, p *apiclient.VCSAgentPool) error {
+func printPool(e *env, cf *clientFlags, p *api.VCSAgentPool) error {
 	if cf.json() {
 		return writeJSON(e.stdout, p)
 	}
@@ -139,7 +139,7 @@ func agentPoolUpdate(e *env, cmd *cobra.Command) runFunc {
 			return err
 		}
 		set := flagsSet(fs)
-		var in apiclient.UpdateVCSAgentPool
+		var in api.UpdateVCSAgentPool
 		if set["space"] {
 			in.Space = &sp
 		}
@@ -150,7 +150,7 @@ func agentPoolUpdate(e *env, cmd *cobra.Command) runFunc {
 		if ok {
 			in.Description = &d
 		}
-		if in == (apiclient.UpdateVCSAgentPool{}) {
+		if in == (api.UpdateVCSAgentPool{}) {
 			return usageError{"nothing to change: give --space or --description"}
 		}
 		c, err := cf.client(e)

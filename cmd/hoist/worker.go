@@ -63,7 +63,7 @@ func workerCommand(e *env, cmd *cobra.Command) runFunc {
 		}
 		logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		base := strings.TrimRight(*server, "/")
-		pool, err := worker.Start(ctx, worker.Config{Server: &worker.Client{BaseURL: base, PoolToken: secret}, ID: *id, Slots: *slots,
+		pool, err := worker.Start(ctx, worker.Config{Server: &worker.Client{BaseURL: base, PoolToken: secret, HTTP: e.http}, ID: *id, Slots: *slots,
 			TofuPath: *tofuPath, ToolsDir: *toolsDir, StateURL: base + "/api/v1/state", WorkDir: *workDir, Getenv: e.getenv, Logger: logger,
 			LeaseWait: 30 * time.Second, Sandbox: worker.NewSandbox(ctx, *tofuPath, e.getenv, *unsafeRuns),
 			Limits: workspace.Limits{MaxBytes: int64(maxArchive), MaxEntries: *maxEntries}, Hidden: workerHidden(*tokenFile)})

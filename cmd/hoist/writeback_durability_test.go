@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
+	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/worker"
 )
@@ -128,19 +130,6 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool)
 	}
 }
 
-type writeView struct {
-	Kind      string `json:"kind"`
-	Target    string `json:"target"`
-	State     string `json:"state"`
-	Attempts  int    `json:"attempts"`
-	LastError string `json:"last_error"`
-}
-
-type runWrites struct {
-	State        string      `json:"state"`
-	GitLabWrites []writeView `json:"gitlab_writes"`
-}
-
 // TestSIGKILLWithPendingWritesLosesNone is issue 9's acceptance 3, second
 // half, through the real program: pending statuses land; GitLab's status
 // endpoint then answers 503 while three runs go running → failed; the
@@ -232,7 +221,7 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 	if _, err := sim.AddFault(gitlabsim.Fault{Method: "POST", Path: "/api/v4/projects/*/statuses/*", Status: 503}); err != nil {
 		t.Fatal(err)
 	}
-	w := &worker.Client{BaseURL: first.url, PoolToken: pool.Token}
+	w := &worker.Client{BaseURL: first.url, PoolToken: pool.Token, HTTP: apitest.Client(t)}
 	var runIDs []string
 	for range stacks {
 		job, ok, err := w.Lease(ctx, "test-worker", 10*time.Second)
@@ -246,9 +235,9 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 	}
 	waitUntil(t, 30*time.Second, "the failed statuses retrying", func() bool {
 		for _, id := range runIDs {
-			var r runWrites
+			var r api.Run
 			first.call(t, "GET", "/api/v1/runs/"+id, key, nil, &r, http.StatusOK)
-			if !slices.ContainsFunc(r.GitLabWrites, func(x writeView) bool {
+			if !slices.ContainsFunc(r.GitLabWrites, func(x api.GitLabWrite) bool {
 				return strings.Contains(x.Target, "→ failed") && x.State == "retrying" && strings.Contains(x.LastError, "503")
 			}) {
 				return false
@@ -266,7 +255,7 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 	second := startHoistWith(t, bin, dataDir, flags...)
 	waitUntil(t, 60*time.Second, "every write settled after the restart", func() bool {
 		for _, id := range runIDs {
-			var r runWrites
+			var r api.Run
 			second.call(t, "GET", "/api/v1/runs/"+id, key, nil, &r, http.StatusOK)
 			for _, x := range r.GitLabWrites {
 				if x.State != "done" && x.State != "skipped" {
@@ -306,7 +295,7 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 		}
 	}
 	// The run shows the retries the kill interrupted.
-	var r runWrites
+	var r api.Run
 	second.call(t, "GET", "/api/v1/runs/"+runIDs[0], key, nil, &r, http.StatusOK)
 	var b bytes.Buffer
 	for _, x := range r.GitLabWrites {
@@ -404,7 +393,7 @@ func twentyStacksPush(t *testing.T, aggregate bool) []string {
 			if len(page.Items) != 1 {
 				return false
 			}
-			var r runWrites
+			var r api.Run
 			srv.call(t, "GET", "/api/v1/runs/"+page.Items[0].ID, h.adminKey, nil, &r, http.StatusOK)
 			if len(r.GitLabWrites) == 0 {
 				return false

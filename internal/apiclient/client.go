@@ -1,8 +1,8 @@
 // Package apiclient is a small typed client of Hoist's JSON API (SPEC §6.2),
 // used by the `hoist` client commands and by end-to-end tests.
 //
-// It mirrors the wire format with its own types instead of importing the
-// server's packages, so that it stays a client of the documented API. Errors
+// Its requests and answers are the types of package api, the contract the
+// server encodes too; it imports none of the server's packages. Errors
 // answered by the server are returned as *apperr.Error with the server's
 // code, client-safe message and field, so callers can branch on the code.
 package apiclient
@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 )
 
@@ -133,21 +134,12 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// errorBody is the error shape of SPEC §6.2.
-type errorBody struct {
-	Error *struct {
-		Code    apperr.Code `json:"code"`
-		Message string      `json:"message"`
-		Field   string      `json:"field,omitempty"`
-	} `json:"error"`
-}
-
 // decodeError turns a non-2xx answer into an *apperr.Error. Answers that are
 // not Hoist's error body (a proxy's HTML page, say) get a code from the
 // status and a short message; the body itself is not echoed.
 func decodeError(status int, data []byte) error {
-	var eb errorBody
-	if err := json.Unmarshal(data, &eb); err == nil && eb.Error != nil && eb.Error.Code != "" {
+	var eb api.Error
+	if err := json.Unmarshal(data, &eb); err == nil && eb.Error.Code != "" {
 		msg := eb.Error.Message
 		if msg == "" {
 			msg = string(eb.Error.Code)
@@ -177,12 +169,6 @@ func codeForStatus(status int) apperr.Code {
 	}
 }
 
-// page is one page of a list endpoint.
-type page[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
 // pages yields every item of a list endpoint, following next_cursor. It
 // stops at the first error, yielding it with a zero item.
 func pages[T any](ctx context.Context, c *Client, path string, query url.Values) iter.Seq2[T, error] {
@@ -193,7 +179,7 @@ func pages[T any](ctx context.Context, c *Client, path string, query url.Values)
 		}
 		seen := map[string]bool{}
 		for {
-			var p page[T]
+			var p api.Page[T]
 			if err := c.do(ctx, http.MethodGet, path, q, nil, &p); err != nil {
 				var zero T
 				yield(zero, err)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 )
 
@@ -36,7 +37,7 @@ func TestErrorBodyDecodesToAppErr(t *testing.T) {
 		w.WriteHeader(http.StatusBadRequest)
 		io.WriteString(w, `{"error":{"code":"invalid","message":"name: names are immutable","field":"name"}}`)
 	})
-	_, err := c.UpdateGitLabIntegration(context.Background(), "acme", UpdateGitLabIntegration{})
+	_, err := c.UpdateGitLabIntegration(context.Background(), "acme", api.UpdateGitLabIntegration{})
 	var ae *apperr.Error
 	if !errors.As(err, &ae) {
 		t.Fatalf("err = %v (%T), want *apperr.Error", err, err)
@@ -100,7 +101,7 @@ func TestRequestCarriesBearerAndOnlyGivenFields(t *testing.T) {
 	})
 	desc := "new"
 	labels := []string{}
-	it, err := c.UpdateGitLabIntegration(context.Background(), "acme-gitlab", UpdateGitLabIntegration{Description: &desc, Labels: &labels})
+	it, err := c.UpdateGitLabIntegration(context.Background(), "acme-gitlab", api.UpdateGitLabIntegration{Description: &desc, Labels: &labels})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,62 +5,17 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
-	"time"
+
+	"github.com/hoistdev/hoist/internal/api"
 )
-
-// RoleBinding grants a role on a space to the principal it belongs to.
-type RoleBinding struct {
-	Space string `json:"space"`
-	Role  string `json:"role"`
-}
-
-// APIKey is an API key as the API returns it. Secret is set only in the
-// answer to its creation.
-type APIKey struct {
-	ID        string        `json:"id"`
-	Name      string        `json:"name"`
-	Secret    string        `json:"secret,omitempty"`
-	Roles     []RoleBinding `json:"roles"`
-	CreatedAt time.Time     `json:"created_at,omitzero"`
-	CreatedBy string        `json:"created_by,omitempty"`
-	ExpiresAt *time.Time    `json:"expires_at"` // nil: never
-}
-
-// CreateAPIKey is the body of POST /api/v1/api-keys. A nil ExpiresAt makes
-// a key that never expires.
-type CreateAPIKey struct {
-	Name      string        `json:"name"`
-	Roles     []RoleBinding `json:"roles"`
-	ExpiresAt *time.Time    `json:"expires_at,omitempty"`
-}
-
-// User is a user as the API returns it. Password is set only when the server
-// generated one at creation.
-type User struct {
-	ID         string        `json:"id"`
-	Username   string        `json:"username"`
-	Password   string        `json:"password,omitempty"`
-	Roles      []RoleBinding `json:"roles"`
-	CreatedAt  time.Time     `json:"created_at,omitzero"`
-	Disabled   bool          `json:"disabled"`
-	DisabledAt *time.Time    `json:"disabled_at"`
-}
-
-// CreateUser is the body of POST /api/v1/users. An empty Password asks the
-// server to generate one.
-type CreateUser struct {
-	Username string        `json:"username"`
-	Password string        `json:"password,omitempty"`
-	Roles    []RoleBinding `json:"roles"`
-}
 
 // CreateAPIKey creates an API key; the answer holds its secret, shown only
 // this once.
-func (c *Client) CreateAPIKey(ctx context.Context, in CreateAPIKey) (*APIKey, error) {
+func (c *Client) CreateAPIKey(ctx context.Context, in api.CreateAPIKey) (*api.APIKey, error) {
 	if in.Roles == nil {
-		in.Roles = []RoleBinding{}
+		in.Roles = []api.RoleBinding{}
 	}
-	var k APIKey
+	var k api.APIKey
 	if err := c.do(ctx, http.MethodPost, "/api/v1/api-keys", nil, in, &k); err != nil {
 		return nil, err
 	}
@@ -68,12 +23,12 @@ func (c *Client) CreateAPIKey(ctx context.Context, in CreateAPIKey) (*APIKey, er
 }
 
 // APIKeys yields the API keys, following next_cursor.
-func (c *Client) APIKeys(ctx context.Context) iter.Seq2[APIKey, error] {
-	return pages[APIKey](ctx, c, "/api/v1/api-keys", nil)
+func (c *Client) APIKeys(ctx context.Context) iter.Seq2[api.APIKey, error] {
+	return pages[api.APIKey](ctx, c, "/api/v1/api-keys", nil)
 }
 
 // ListAPIKeys returns every API key.
-func (c *Client) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
+func (c *Client) ListAPIKeys(ctx context.Context) ([]api.APIKey, error) {
 	return collect(c.APIKeys(ctx))
 }
 
@@ -83,7 +38,7 @@ func (c *Client) DeleteAPIKey(ctx context.Context, id string) error {
 }
 
 // GrantAPIKeyRole binds a role on a space to an API key.
-func (c *Client) GrantAPIKeyRole(ctx context.Context, id string, rb RoleBinding) error {
+func (c *Client) GrantAPIKeyRole(ctx context.Context, id string, rb api.RoleBinding) error {
 	return c.do(ctx, http.MethodPost, "/api/v1/api-keys/"+esc(id)+"/roles", nil, rb, nil)
 }
 
@@ -94,11 +49,11 @@ func (c *Client) RevokeAPIKeyRole(ctx context.Context, id, space string) error {
 
 // CreateUser creates a user; when in.Password is empty the answer holds the
 // generated password, shown only this once.
-func (c *Client) CreateUser(ctx context.Context, in CreateUser) (*User, error) {
+func (c *Client) CreateUser(ctx context.Context, in api.CreateUser) (*api.User, error) {
 	if in.Roles == nil {
-		in.Roles = []RoleBinding{}
+		in.Roles = []api.RoleBinding{}
 	}
-	var u User
+	var u api.User
 	if err := c.do(ctx, http.MethodPost, "/api/v1/users", nil, in, &u); err != nil {
 		return nil, err
 	}
@@ -106,17 +61,17 @@ func (c *Client) CreateUser(ctx context.Context, in CreateUser) (*User, error) {
 }
 
 // Users yields the users, following next_cursor.
-func (c *Client) Users(ctx context.Context) iter.Seq2[User, error] {
-	return pages[User](ctx, c, "/api/v1/users", nil)
+func (c *Client) Users(ctx context.Context) iter.Seq2[api.User, error] {
+	return pages[api.User](ctx, c, "/api/v1/users", nil)
 }
 
 // ListUsers returns every user.
-func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
+func (c *Client) ListUsers(ctx context.Context) ([]api.User, error) {
 	return collect(c.Users(ctx))
 }
 
 // GrantUserRole binds a role on a space to a user.
-func (c *Client) GrantUserRole(ctx context.Context, id string, rb RoleBinding) error {
+func (c *Client) GrantUserRole(ctx context.Context, id string, rb api.RoleBinding) error {
 	return c.do(ctx, http.MethodPost, "/api/v1/users/"+esc(id)+"/roles", nil, rb, nil)
 }
 
@@ -128,9 +83,7 @@ func (c *Client) RevokeUserRole(ctx context.Context, id, space string) error {
 // SetUserPassword replaces a user's password
 // (POST /api/v1/users/{id}/password).
 func (c *Client) SetUserPassword(ctx context.Context, id, password string) error {
-	body := struct {
-		Password string `json:"password"`
-	}{password}
+	body := api.SetPassword{Password: password}
 	return c.do(ctx, http.MethodPost, "/api/v1/users/"+esc(id)+"/password", nil, body, nil)
 }
 

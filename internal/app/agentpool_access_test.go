@@ -6,18 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
-
-// poolJSON is a VCS agent pool as the API answers it; Agents stays nil when
-// the answer has no "agents" key.
-type poolJSON struct {
-	ID              string           `json:"id"`
-	Space           string           `json:"space"`
-	Token           string           `json:"token"`
-	ConnectedAgents int              `json:"connected_agents"`
-	Agents          []map[string]any `json:"agents"`
-}
 
 // TestAgentPoolSpaces is issue 13's rule for VCS agent pools over HTTP on
 // loopback, with an agent connected to a pool of space A:
@@ -38,7 +29,7 @@ func TestAgentPoolSpaces(t *testing.T) {
 	h.space("A", "root")
 	h.space("A1", "a")
 	h.space("B", "root")
-	var created poolJSON
+	var created api.VCSAgentPool
 	h.must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", h.adminKey, map[string]any{"name": "Lab", "space": "a"}).decode(t, &created)
 	if created.Space != "a" || created.Token == "" || created.Agents == nil {
 		t.Fatalf("created pool = %+v", created)
@@ -70,7 +61,7 @@ func TestAgentPoolSpaces(t *testing.T) {
 	}
 	for _, tt := range tests {
 		key := keys[tt.who]
-		var list struct{ Items []poolJSON }
+		var list struct{ Items []api.VCSAgentPool }
 		r := h.must(http.StatusOK, "GET", "/api/v1/vcs-agent-pools", key, nil)
 		r.decode(t, &list)
 		if got := len(list.Items) == 1 && list.Items[0].ID == "lab"; got != tt.listed || (!tt.listed && len(list.Items) != 0) {
@@ -112,7 +103,7 @@ func TestAgentPoolSpaces(t *testing.T) {
 	if _, _, field := h.must(http.StatusBadRequest, "POST", "/api/v1/vcs-agent-pools", keys["admin of b"], map[string]any{"name": "R", "space": "a"}).apiError(t); field != "space" {
 		t.Errorf("admin of b creating in a: field %q", field)
 	}
-	var bPool poolJSON
+	var bPool api.VCSAgentPool
 	h.must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", keys["admin of b"], map[string]any{"name": "B net", "space": "b"}).decode(t, &bPool)
 	if bPool.Space != "b" || bPool.Token == "" {
 		t.Errorf("admin of b's pool: %+v", bPool)
@@ -167,7 +158,7 @@ func TestAgentPoolSpaces(t *testing.T) {
 	}
 	h.must(http.StatusForbidden, "PATCH", "/api/v1/vcs-agent-pools/lab", keys["admin of a"], map[string]any{"space": "root"}) // reads root, no admin
 	h.must(http.StatusBadRequest, "PATCH", "/api/v1/vcs-agent-pools/lab", keys["admin of a"], map[string]any{"space": "b"})   // cannot see b
-	var moved poolJSON
+	var moved api.VCSAgentPool
 	h.must(http.StatusOK, "PATCH", "/api/v1/vcs-agent-pools/lab", h.adminKey, map[string]any{"space": "root"}).decode(t, &moved)
 	if moved.Space != "root" || moved.ConnectedAgents != 1 {
 		t.Errorf("moved pool = %+v", moved)

@@ -62,7 +62,7 @@ func TestRunCredentialsAreScoped(t *testing.T) {
 		} else {
 			req.Header.Set("Authorization", "Bearer "+user+":"+token)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := h.http.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -56,23 +57,15 @@ func acceptedStatuses(t testing.TB, sim *gitlabsim.Server, sha, name string) []s
 }
 
 // transitionAt is when the run entered state, from its history.
-func transitionAt(t testing.TB, r runRun, state string) time.Time {
+func transitionAt(t testing.TB, r api.Run, state string) time.Time {
 	t.Helper()
 	for _, h := range r.History {
 		if h.State == state {
 			return h.At
 		}
 	}
-	t.Fatalf("run %s never was %s: %v", r.ID, state, r.states())
+	t.Fatalf("run %s never was %s: %v", r.ID, state, runStates(r))
 	return time.Time{}
-}
-
-type runWrites struct {
-	ID           string `json:"id"`
-	GitLabWrites []struct {
-		Kind, Target, State, LastError string
-		Attempts                       int
-	} `json:"gitlab_writes"`
 }
 
 // TestRunsWriteBackToGitLab: real runs (webhook → run → worker → tofu)
@@ -117,7 +110,7 @@ func TestRunsWriteBackToGitLab(t *testing.T) {
 	// GitLab has a write a moment before Hoist records its outcome: poll
 	// the run, bounded.
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		var got runWrites
+		var got api.Run
 		h.must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID, h.adminKey, nil).decode(t, &got)
 		if len(got.GitLabWrites) == 0 {
 			t.Fatal("the run shows no GitLab writes")

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -42,6 +43,9 @@ type harness struct {
 	srv      *app.Server
 	logs     *logBuffer
 	adminKey string
+	// http sends the API calls and checks every answer against the API's
+	// document (internal/api/apitest).
+	http *http.Client
 
 	sim     *gitlabsim.Server
 	simURL  string
@@ -59,7 +63,7 @@ type harness struct {
 // change the config before the start.
 func setup(t testing.TB, tweak func(*app.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, logs: &logBuffer{}}
+	h := &harness{t: t, logs: &logBuffer{}, http: apitest.Client(t)}
 	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +171,7 @@ func (h *harness) call(method, path, key string, body any) response {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.http.Do(req)
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -59,11 +60,11 @@ func TestBadInputNamesTheField(t *testing.T) {
 	if _, _, field := r.apiError(t); r.status != http.StatusBadRequest || field != "token" {
 		t.Errorf("update with revoked token: %d %s", r.status, r.body)
 	}
-	var kept integrationJSON
+	var kept api.Integration
 	h.must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/kept", h.adminKey, nil).decode(t, &kept)
 	h.must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/kept/test", h.adminKey, nil)
 
-	var list listJSON
+	var list api.Page[api.Integration]
 	h.must(http.StatusOK, "GET", "/api/v1/integrations", h.adminKey, nil).decode(t, &list)
 	if len(list.Items) != 1 {
 		t.Fatalf("integrations after refusals = %+v, want only the kept one", list.Items)

@@ -9,28 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
-
-type integrationJSON struct {
-	ID              string     `json:"id"`
-	Name            string     `json:"name"`
-	IsDefault       bool       `json:"is_default"`
-	Space           string     `json:"space"`
-	APIHost         string     `json:"api_host"`
-	UserFacingHost  string     `json:"user_facing_host"`
-	WebhookEndpoint string     `json:"webhook_endpoint"`
-	WebhookSecret   string     `json:"webhook_secret"`
-	TokenUser       string     `json:"token_user"`
-	TokenScopes     []string   `json:"token_scopes"`
-	TokenExpiresAt  *time.Time `json:"token_expires_at"`
-	Warnings        []string   `json:"warnings"`
-}
-
-type listJSON struct {
-	Items []integrationJSON `json:"items"`
-}
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
@@ -40,7 +22,7 @@ func TestCreateChecksTokenAgainstGitLab(t *testing.T) {
 	h := setup(t, nil)
 	h.space("Team A", "root")
 
-	var created integrationJSON
+	var created api.Integration
 	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
 		h.integrationBody("Acme GitLab", "team-a", h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).decode(t, &created)
 	if created.ID != "acme-gitlab" || created.TokenUser != "hoist-bot" || len(created.TokenScopes) != 1 ||
@@ -81,7 +63,7 @@ func TestCreateChecksTokenAgainstGitLab(t *testing.T) {
 	}
 
 	soon := time.Now().UTC().AddDate(0, 0, 10)
-	var expiring integrationJSON
+	var expiring api.Integration
 	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
 		h.integrationBody("Expiring", "team-a", h.token(gitlabsim.TokenOptions{ExpiresAt: &soon}))).decode(t, &expiring)
 	if expiring.TokenExpiresAt == nil || len(expiring.Warnings) != 1 ||
@@ -91,7 +73,7 @@ func TestCreateChecksTokenAgainstGitLab(t *testing.T) {
 
 	// Nothing half-written: only the two accepted integrations exist, and
 	// the audit log holds exactly their creation.
-	var list listJSON
+	var list api.Page[api.Integration]
 	h.must(http.StatusOK, "GET", "/api/v1/integrations", h.adminKey, nil).decode(t, &list)
 	if len(list.Items) != 2 || list.Items[0].ID != "expiring" || list.Items[1].ID != "acme-gitlab" {
 		t.Fatalf("integrations = %+v", list.Items)
@@ -120,7 +102,7 @@ func TestDefaultNameAndEndpoint(t *testing.T) {
 	t.Parallel()
 	h := setup(t, func(c *app.Config) { c.PublicURL = "https://hoist.example.com/" })
 
-	var first integrationJSON
+	var first api.Integration
 	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
 		h.integrationBody("Acme GitLab", "", h.token(gitlabsim.TokenOptions{}))).decode(t, &first)
 	if want := "https://hoist.example.com/webhooks/gitlab/acme-gitlab"; first.WebhookEndpoint != want || !first.IsDefault || first.Space != "root" {
@@ -137,7 +119,7 @@ func TestDefaultNameAndEndpoint(t *testing.T) {
 		t.Fatalf("rename: %d %s %s", r.status, code, field)
 	}
 
-	var rotated integrationJSON
+	var rotated api.Integration
 	h.must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/acme-gitlab/rotate-webhook-secret", h.adminKey, nil).decode(t, &rotated)
 	if rotated.WebhookSecret == first.WebhookSecret || !hex64.MatchString(rotated.WebhookSecret) {
 		t.Fatal("rotation kept the webhook secret")
@@ -145,7 +127,7 @@ func TestDefaultNameAndEndpoint(t *testing.T) {
 
 	h.must(http.StatusNoContent, "DELETE", "/api/v1/integrations/gitlab/acme-gitlab", h.adminKey, nil)
 	h.must(http.StatusNotFound, "GET", "/api/v1/integrations/gitlab/acme-gitlab", h.adminKey, nil)
-	var again integrationJSON
+	var again api.Integration
 	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
 		h.integrationBody("Acme GitLab", "", h.token(gitlabsim.TokenOptions{}))).decode(t, &again)
 	if again.WebhookEndpoint != first.WebhookEndpoint {
@@ -175,12 +157,12 @@ func TestAPIHostWithAPIPathIsNormalised(t *testing.T) {
 	h := setup(t, nil)
 	body := h.integrationBody("Pasted API URL", "", h.token(gitlabsim.TokenOptions{}))
 	body["api_host"] = h.simURL + "/api/v4/"
-	var created integrationJSON
+	var created api.Integration
 	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey, body).decode(t, &created)
 	if created.APIHost != h.simURL || created.UserFacingHost != h.simURL || created.TokenUser != "hoist-bot" {
 		t.Fatalf("created = %+v, want both hosts %s and the token checked", created, h.simURL)
 	}
-	var updated integrationJSON
+	var updated api.Integration
 	h.must(http.StatusOK, "PATCH", "/api/v1/integrations/gitlab/pasted-api-url", h.adminKey,
 		map[string]any{"api_host": h.simURL + "/api/v4", "user_facing_host": h.simURL + "/api/v4"}).decode(t, &updated)
 	if updated.APIHost != h.simURL || updated.UserFacingHost != h.simURL {

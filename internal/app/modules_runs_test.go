@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -45,13 +46,13 @@ func (h *tlsHarness) consumerStack(name, space, root string) {
 
 // runOf waits (bounded) for the tracked run of stack at sha and then for
 // its end or its wait for a confirmation.
-func (h *tlsHarness) settledRun(stack, sha string) runRun {
+func (h *tlsHarness) settledRun(stack, sha string) api.Run {
 	h.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		var page struct{ Items []runRun }
+		var page struct{ Items []api.Run }
 		h.mustTLS(http.StatusOK, "GET", "/api/v1/stacks/"+stack+"/runs", h.adminKey, nil).decode(h.t, &page)
 		for _, r := range page.Items {
 			if r.CommitSHA == sha && r.Type == "TRACKED" && (r.State == "UNCONFIRMED" || isTerminal(r.State)) {
@@ -131,7 +132,7 @@ func TestStackRunUsesModuleFromRegistry(t *testing.T) {
 	r := h.settledRun("app", push.After)
 	logs := h.runLogs(r.ID)
 	if r.State != "UNCONFIRMED" && r.State != "FINISHED" {
-		t.Fatalf("run of app ended %s (%s); history %v; logs:\n%s", r.State, r.Error, r.states(), logs)
+		t.Fatalf("run of app ended %s (%s); history %v; logs:\n%s", r.State, r.Error, runStates(r), logs)
 	}
 	if !strings.Contains(logs, "Downloading "+h.host()+"/platform/greeting/null 0.1.0") {
 		t.Errorf("the run's init did not download the module from Hoist:\n%s", logs)

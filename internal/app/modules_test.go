@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
+	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -43,7 +45,9 @@ func setupTLS(t *testing.T) *tlsHarness {
 	if !strings.HasPrefix(h.srv.URL(), "https://") || !strings.HasPrefix(h.srv.PublicURL(), "https://") {
 		t.Fatalf("URL %s, public URL %s: want https", h.srv.URL(), h.srv.PublicURL())
 	}
-	return &tlsHarness{harness: h, ca: ca, client: ca.client()}
+	client := ca.client()
+	client.Transport = apitest.Transport(t, client.Transport)
+	return &tlsHarness{harness: h, ca: ca, client: client}
 }
 
 // tlsResponse is a response with its headers.
@@ -277,26 +281,9 @@ func mustJSON(t testing.TB, v any) string {
 	return string(b)
 }
 
-// delivery is the part of a delivery log entry the module tests read.
-type delivery struct {
-	ID     string
-	Event  string
-	Ref    string
-	Status string
-	Error  string
-	Result *struct {
-		Modules []struct {
-			ModuleID string `json:"module_id"`
-			Version  string
-			Result   string
-			Reason   string
-		}
-	}
-}
-
 // tagPush runs fn (a tag push or deletion in the simulator), waits until
 // Hoist has processed the delivery it caused, and returns its log entry.
-func (h *tlsHarness) tagPush(fn func() error) delivery {
+func (h *tlsHarness) tagPush(fn func() error) api.Delivery {
 	h.t.Helper()
 	seen := len(h.deliveries())
 	if err := fn(); err != nil {
@@ -320,9 +307,9 @@ func (h *tlsHarness) tagPush(fn func() error) delivery {
 	}
 }
 
-func (h *tlsHarness) deliveries() []delivery {
+func (h *tlsHarness) deliveries() []api.Delivery {
 	h.t.Helper()
-	var p struct{ Items []delivery }
+	var p struct{ Items []api.Delivery }
 	h.mustTLS(http.StatusOK, "GET", "/api/v1/deliveries?integration=acme-gitlab", h.adminKey, nil).decode(h.t, &p)
 	return p.Items
 }
@@ -355,7 +342,7 @@ func (h *tlsHarness) waitStatus(sha, name, state string) {
 }
 
 // moduleLine is the only module line of a tag push's delivery.
-func moduleLine(t *testing.T, d delivery) (result, version, reason string) {
+func moduleLine(t *testing.T, d api.Delivery) (result, version, reason string) {
 	t.Helper()
 	if d.Status != "processed" || d.Result == nil || len(d.Result.Modules) != 1 || d.Result.Modules[0].ModuleID != "greeting" {
 		t.Fatalf("delivery %s of %s: %s", d.Event, d.Ref, mustJSON(t, d))

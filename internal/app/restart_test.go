@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hoistdev/hoist/internal/api"
+	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/store/dbtest"
@@ -53,7 +55,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	t.Parallel()
 	h := setup(t, nil)
 	h.space("A", "root")
-	var before integrationJSON
+	var before api.Integration
 	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
 		h.integrationBody("Acme", "a", h.token(gitlabsim.TokenOptions{}))).decode(t, &before)
 	keyFile := h.readDataFile(app.AdminAPIKeyFile)
@@ -64,7 +66,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if h.readDataFile(app.AdminAPIKeyFile) != keyFile {
 		t.Fatal("restart rewrote the admin API key")
 	}
-	var after integrationJSON
+	var after api.Integration
 	h.must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/acme", h.adminKey, nil).decode(t, &after)
 	if after.WebhookSecret != before.WebhookSecret || after.TokenUser != "hoist-bot" || after.Space != "a" {
 		t.Fatalf("after restart = %+v, before = %+v", after, before)
@@ -101,7 +103,7 @@ func TestTwoServersOnOnePostgres(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range servers {
-		h := &harness{t: t, logs: &logBuffer{}, sim: sim, simURL: simURL}
+		h := &harness{t: t, logs: &logBuffer{}, sim: sim, simURL: simURL, http: apitest.Client(t)}
 		h.cfg = app.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", DatabaseURL: dbURL, Getenv: getenv,
 			Logger: slog.New(slog.NewTextHandler(h.logs, nil))}
 		servers[i] = h
@@ -141,10 +143,10 @@ func TestTwoServersOnOnePostgres(t *testing.T) {
 	if len(users.Items) != 1 {
 		t.Fatalf("users = %+v, want one admin", users.Items)
 	}
-	var created integrationJSON
+	var created api.Integration
 	a.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", a.adminKey,
 		a.integrationBody("Shared", "", a.token(gitlabsim.TokenOptions{}))).decode(t, &created)
-	var seen integrationJSON
+	var seen api.Integration
 	b.must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/shared", b.adminKey, nil).decode(t, &seen)
 	if seen.WebhookSecret != created.WebhookSecret || seen.TokenUser != "hoist-bot" {
 		t.Fatalf("server B sees %+v, server A created %+v", seen, created)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
+	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/worker"
 )
@@ -22,7 +24,7 @@ import (
 func BenchmarkSchedulerOverhead(b *testing.B) {
 	h := runsSetup(b, func(c *app.Config) { c.WorkerSlots = -1; c.SchedulerPoll = time.Second })
 	token := h.workerPool("Bench")
-	w := &worker.Client{BaseURL: h.srv.URL(), PoolToken: token}
+	w := &worker.Client{BaseURL: h.srv.URL(), PoolToken: token, HTTP: apitest.Client(b)}
 	ctx := context.Background()
 	var took, picked []time.Duration
 	for b.Loop() {
@@ -37,7 +39,7 @@ func BenchmarkSchedulerOverhead(b *testing.B) {
 			_ = w.Finish(ctx, job.RunID, job.LeaseID, "benchmark: not executed", "")
 		}()
 		start := time.Now()
-		var r runRun
+		var r api.Run
 		h.must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", h.adminKey,
 			map[string]any{"type": "PROPOSED", "commit_sha": randomSHA()}).decode(b, &r)
 		created := time.Now()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 )
 
@@ -19,8 +20,8 @@ func TestAutodeployAppliesAtOnce(t *testing.T) {
 	sha := h.push("main", map[string]string{"infra/main.tf": infraTF("auto")})
 	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "FINISHED")
 	want := []string{"QUEUED", "READY", "PREPARING", "INITIALIZING", "PLANNING", "APPLYING", "FINISHED"}
-	if !slices.Equal(r.states(), want) {
-		t.Fatalf("history = %v, want %v", r.states(), want)
+	if !slices.Equal(runStates(r), want) {
+		t.Fatalf("history = %v, want %v", runStates(r), want)
 	}
 }
 
@@ -29,7 +30,7 @@ func TestProposedRunNeverApplies(t *testing.T) {
 	h := runsSetup(t, nil)
 	sha := h.push("feature", map[string]string{"infra/main.tf": infraTF("proposal")})
 	r := h.waitState(h.waitRunAt("web", sha, "PROPOSED").ID, "FINISHED")
-	if slices.Contains(r.states(), "APPLYING") || slices.Contains(r.states(), "UNCONFIRMED") || r.Delta.Add != 1 {
+	if slices.Contains(runStates(r), "APPLYING") || slices.Contains(runStates(r), "UNCONFIRMED") || r.Delta.Add != 1 {
 		t.Fatalf("proposed run = %+v", r)
 	}
 	var versions struct{ Items []any }
@@ -71,11 +72,11 @@ func TestDiscardStopAndRBAC(t *testing.T) {
 	slow.waitArrived(t)
 	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/stop", writer, nil)
 	r = h.waitState(r.ID, "STOPPED")
-	if !slices.Contains(r.states(), "PLANNING") {
-		t.Fatalf("history = %v", r.states())
+	if !slices.Contains(runStates(r), "PLANNING") {
+		t.Fatalf("history = %v", runStates(r))
 	}
 	// The stack is free again: a triggered run goes through.
-	var trig runRun
+	var trig api.Run
 	h.must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", writer, map[string]any{"type": "TRACKED"}).decode(t, &trig)
 	if trig.CommitSHA != sha || trig.Type != "TRACKED" {
 		t.Fatalf("triggered = %+v", trig)
@@ -88,7 +89,7 @@ func TestTrackedRunsWaitForTheStack(t *testing.T) {
 	sha1 := h.push("main", map[string]string{"infra/main.tf": infraTF("first")})
 	first := h.waitState(h.waitRunAt("web", sha1, "TRACKED").ID, "UNCONFIRMED")
 	sha2 := h.push("main", map[string]string{"infra/main.tf": infraTF("second")})
-	second := h.waitRun(h.waitRunAt("web", sha2, "TRACKED").ID, "blocked", func(r runRun) bool { return r.BlockedBy != "" })
+	second := h.waitRun(h.waitRunAt("web", sha2, "TRACKED").ID, "blocked", func(r api.Run) bool { return r.BlockedBy != "" })
 	if second.BlockedBy != first.ID || second.State != "QUEUED" {
 		t.Fatalf("second = %+v, want QUEUED blocked by %s", second, first.ID)
 	}

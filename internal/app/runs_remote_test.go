@@ -9,12 +9,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/sandbox"
 	"github.com/hoistdev/hoist/internal/worker"
@@ -26,8 +28,11 @@ import (
 func TestMain(m *testing.M) {
 	sandbox.Dispatch() // runs' OpenTofu starts through this binary
 	if server := os.Getenv("HOIST_TEST_WORKER_SERVER"); server != "" {
+		// The worker's answers are checked against the API's document too;
+		// mismatches go to a file the test reads when the worker is gone.
+		checked := &http.Client{Transport: apitest.NewTransport(nil, contractReport(os.Getenv("HOIST_TEST_WORKER_CONTRACT")))}
 		pool, err := worker.Start(context.Background(), worker.Config{
-			Server: &worker.Client{BaseURL: server, PoolToken: os.Getenv("HOIST_TEST_WORKER_TOKEN")},
+			Server: &worker.Client{BaseURL: server, PoolToken: os.Getenv("HOIST_TEST_WORKER_TOKEN"), HTTP: checked},
 			ID:     "remote-" + fmt.Sprint(os.Getpid()), Slots: 1, TofuPath: os.Getenv("HOIST_TEST_WORKER_TOFU"),
 			ToolsDir: os.Getenv("HOIST_TEST_WORKER_TOOLS"),
 			StateURL: server + "/api/v1/state", LeaseWait: 5 * time.Second})
@@ -39,6 +44,22 @@ func TestMain(m *testing.M) {
 		select {} // until killed
 	}
 	os.Exit(m.Run())
+}
+
+// contractReport appends each mismatch to the file path.
+func contractReport(path string) func(string) {
+	var mu sync.Mutex
+	return func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, msg)
+			return
+		}
+		defer f.Close()
+		fmt.Fprintln(f, msg)
+	}
 }
 
 // startRemoteWorker starts a worker process in its own process group and
@@ -53,9 +74,15 @@ func (h *harness) startRemoteWorker(poolToken string) (kill func()) {
 // none).
 func (h *harness) startRemoteWorkerWith(poolToken, toolsDir string) (kill func()) {
 	h.t.Helper()
+	contract := filepath.Join(h.t.TempDir(), "contract-mismatches")
+	h.t.Cleanup(func() { // after kill (cleanups run last first)
+		if b, err := os.ReadFile(contract); err == nil {
+			h.t.Errorf("remote worker: %s", b)
+		}
+	})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "HOIST_TEST_WORKER_SERVER="+h.srv.URL(), "HOIST_TEST_WORKER_TOKEN="+poolToken,
-		"HOIST_TEST_WORKER_TOFU="+tofuPath(h.t), "HOIST_TEST_WORKER_TOOLS="+toolsDir)
+		"HOIST_TEST_WORKER_TOFU="+tofuPath(h.t), "HOIST_TEST_WORKER_TOOLS="+toolsDir, "HOIST_TEST_WORKER_CONTRACT="+contract)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
@@ -198,7 +225,7 @@ func TestRemoteWorkerKilledAfterConfirmNeverAppliesTwice(t *testing.T) {
 	if n := applied.count(); n != 1 {
 		t.Fatalf("the confirmed plan was applied %d times", n)
 	}
-	if got := h.getRun(r.ID); got.State != "FAILED" || strings.Count(strings.Join(got.states(), " "), "APPLYING") != 1 {
+	if got := h.getRun(r.ID); got.State != "FAILED" || strings.Count(strings.Join(runStates(got), " "), "APPLYING") != 1 {
 		t.Fatalf("lost run = %+v", got)
 	}
 	_ = r2

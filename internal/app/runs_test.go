@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -35,30 +36,8 @@ func tofuPath(t testing.TB) string {
 	return p
 }
 
-// runRun is a run as the API shows it.
-type runRun struct {
-	ID        string `json:"id"`
-	Stack     string `json:"stack"`
-	Type      string `json:"type"`
-	State     string `json:"state"`
-	CommitSHA string `json:"commit_sha"`
-	Branch    string `json:"branch"`
-	BlockedBy string `json:"blocked_by"`
-	Error     string `json:"error"`
-	Delta     *struct{ Add, Change, Destroy, Import int }
-	History   []struct {
-		State, Actor, Note string
-		At                 time.Time
-	}
-	Resources []struct{ Address, Action string }
-	// What executed the run.
-	Tool        string `json:"tool"`
-	ToolVersion string `json:"tool_version"`
-
-	ErrorDetail string `json:"error_detail"`
-}
-
-func (r runRun) states() []string {
+// runStates is the states of r's history, in order.
+func runStates(r api.Run) []string {
 	var out []string
 	for _, h := range r.History {
 		out = append(out, h.State)
@@ -127,15 +106,15 @@ func (h *harness) push(branch string, files map[string]string) string {
 	return res.After
 }
 
-func (h *harness) getRun(id string) runRun {
+func (h *harness) getRun(id string) api.Run {
 	h.t.Helper()
-	var r runRun
+	var r api.Run
 	h.must(http.StatusOK, "GET", "/api/v1/runs/"+id, h.adminKey, nil).decode(h.t, &r)
 	return r
 }
 
 // waitRun polls the run until cond holds (bounded).
-func (h *harness) waitRun(id string, what string, cond func(runRun) bool) runRun {
+func (h *harness) waitRun(id string, what string, cond func(api.Run) bool) api.Run {
 	h.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -150,11 +129,11 @@ func (h *harness) waitRun(id string, what string, cond func(runRun) bool) runRun
 	}
 }
 
-func (h *harness) waitState(id string, state string) runRun {
+func (h *harness) waitState(id string, state string) api.Run {
 	h.t.Helper()
-	return h.waitRun(id, state, func(r runRun) bool {
+	return h.waitRun(id, state, func(r api.Run) bool {
 		if r.State != state && isTerminal(r.State) {
-			h.t.Fatalf("run %s ended %s (%s), waiting for %s; history %v", id, r.State, r.Error, state, r.states())
+			h.t.Fatalf("run %s ended %s (%s), waiting for %s; history %v", id, r.State, r.Error, state, runStates(r))
 		}
 		return r.State == state
 	})
@@ -165,15 +144,15 @@ func isTerminal(s string) bool {
 }
 
 // runsOf lists a stack's runs, newest first.
-func (h *harness) runsOf(stack string) []runRun {
+func (h *harness) runsOf(stack string) []api.Run {
 	h.t.Helper()
-	var page struct{ Items []runRun }
+	var page struct{ Items []api.Run }
 	h.must(http.StatusOK, "GET", "/api/v1/stacks/"+stack+"/runs", h.adminKey, nil).decode(h.t, &page)
 	return page.Items
 }
 
 // waitRunAt waits for the stack's run at sha of a type.
-func (h *harness) waitRunAt(stack, sha, typ string) runRun {
+func (h *harness) waitRunAt(stack, sha, typ string) api.Run {
 	h.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -218,14 +197,14 @@ func trackedLifecycle(t *testing.T, h *harness) {
 		t.Fatalf("plan = %+v", r)
 	}
 	want := []string{"QUEUED", "READY", "PREPARING", "INITIALIZING", "PLANNING", "UNCONFIRMED"}
-	if !slices.Equal(r.states(), want) {
-		t.Fatalf("history = %v, want %v", r.states(), want)
+	if !slices.Equal(runStates(r), want) {
+		t.Fatalf("history = %v, want %v", runStates(r), want)
 	}
 	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil)
 	r = h.waitState(r.ID, "FINISHED")
 	want = append(want, "CONFIRMED", "PREPARING_APPLY", "APPLYING", "FINISHED")
-	if !slices.Equal(r.states(), want) {
-		t.Fatalf("history = %v, want %v", r.states(), want)
+	if !slices.Equal(runStates(r), want) {
+		t.Fatalf("history = %v, want %v", runStates(r), want)
 	}
 	logs := h.logText(r.ID)
 	for _, s := range []string{"Plan: 1 to add", "Apply complete! Resources: 1 added"} {
@@ -247,7 +226,7 @@ func trackedLifecycle(t *testing.T, h *harness) {
 	// A push that changes no infrastructure ends without asking.
 	sha2 := h.push("main", map[string]string{"infra/main.tf": infraTF("hi") + "# a comment\n"})
 	r2 := h.waitState(h.waitRunAt("web", sha2, "TRACKED").ID, "FINISHED")
-	if slices.Contains(r2.states(), "UNCONFIRMED") || r2.Delta.Add != 0 {
+	if slices.Contains(runStates(r2), "UNCONFIRMED") || r2.Delta.Add != 0 {
 		t.Fatalf("no-op run = %+v", r2)
 	}
 }

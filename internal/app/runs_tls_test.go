@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -53,8 +54,8 @@ func TestTrackedRunOnHTTPSServer(t *testing.T) {
 	r := h.waitTLSRun(sha, "UNCONFIRMED")
 	h.mustTLS(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil)
 	r = h.waitTLSRun(sha, "FINISHED")
-	if want := []string{"CONFIRMED", "PREPARING_APPLY", "APPLYING", "FINISHED"}; !slices.Equal(r.states()[len(r.states())-4:], want) {
-		t.Fatalf("history %v", r.states())
+	if want := []string{"CONFIRMED", "PREPARING_APPLY", "APPLYING", "FINISHED"}; !slices.Equal(runStates(r)[len(runStates(r))-4:], want) {
+		t.Fatalf("history %v", runStates(r))
 	}
 	var versions struct {
 		Items []struct {
@@ -73,11 +74,11 @@ func TestTrackedRunOnHTTPSServer(t *testing.T) {
 
 // waitTLSRun waits (bounded) for the tracked run of web at sha to reach
 // state; it fails at once when the run ends otherwise.
-func (h *tlsHarness) waitTLSRun(sha, state string) runRun {
+func (h *tlsHarness) waitTLSRun(sha, state string) api.Run {
 	h.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		var page struct{ Items []runRun }
+		var page struct{ Items []api.Run }
 		h.mustTLS(http.StatusOK, "GET", "/api/v1/stacks/web/runs", h.adminKey, nil).decode(h.t, &page)
 		for _, r := range page.Items {
 			if r.CommitSHA != sha || r.Type != "TRACKED" {
@@ -88,7 +89,7 @@ func (h *tlsHarness) waitTLSRun(sha, state string) runRun {
 			}
 			if isTerminal(r.State) {
 				logs := string(h.mustTLS(http.StatusOK, "GET", "/api/v1/runs/"+r.ID+"/logs?follow=true", h.adminKey, nil).body)
-				h.t.Fatalf("run %s ended %s (%s) waiting for %s; history %v; logs:\n%s", r.ID, r.State, r.Error, state, r.states(), logs)
+				h.t.Fatalf("run %s ended %s (%s) waiting for %s; history %v; logs:\n%s", r.ID, r.State, r.Error, state, runStates(r), logs)
 			}
 		}
 		if time.Now().After(deadline) {

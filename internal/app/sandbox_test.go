@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/sandbox"
@@ -146,7 +147,7 @@ func TestCraftedArchivesAreRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sha := h.push("crafted-"+strings.ReplaceAll(tt.name, " ", "-"), map[string]string{"infra/main.tf": infraTF(tt.name)})
 			stand.serve(sha, craft(t, tt.entries...))
-			r := h.waitRun(h.waitRunAt("web", sha, "PROPOSED").ID, "over", func(r runRun) bool { return isTerminal(r.State) })
+			r := h.waitRun(h.waitRunAt("web", sha, "PROPOSED").ID, "over", func(r api.Run) bool { return isTerminal(r.State) })
 			if r.State != "FAILED" || !strings.Contains(r.Error, "refused") || !strings.Contains(r.Error, fmt.Sprintf("%q", tt.refused)) {
 				t.Fatalf("want FAILED naming %q: %s %s", tt.refused, r.State, r.Error)
 			}
@@ -156,7 +157,7 @@ func TestCraftedArchivesAreRefused(t *testing.T) {
 	// followed: main.tf keeps its content and the run plans it.
 	sha := h.push("crafted-inside", map[string]string{"infra/main.tf": infraTF("inside")})
 	stand.serve(sha, craft(t, mainTF, link("p/infra/hoist_backend_override.tf", "main.tf"), link("p/infra/hoist.tfplan", "main.tf")))
-	r := h.waitRun(h.waitRunAt("web", sha, "PROPOSED").ID, "over", func(r runRun) bool { return isTerminal(r.State) })
+	r := h.waitRun(h.waitRunAt("web", sha, "PROPOSED").ID, "over", func(r api.Run) bool { return isTerminal(r.State) })
 	if r.State != "FINISHED" || r.Delta.Add != 1 {
 		t.Fatalf("a link inside the workspace: %s %s %+v\n%s", r.State, r.Error, r.Delta, h.logText(r.ID))
 	}
@@ -178,7 +179,7 @@ func TestRunsRefusedWithoutSandbox(t *testing.T) {
 	const reason = "simulated: the kernel offers no Landlock"
 	refused := runsSetup(t, func(c *app.Config) { c.SimulateNoSandbox = reason })
 	sha := refused.push("main", map[string]string{"infra/main.tf": infraTF("refused")})
-	r := refused.waitRun(refused.waitRunAt("web", sha, "TRACKED").ID, "over", func(r runRun) bool { return isTerminal(r.State) })
+	r := refused.waitRun(refused.waitRunAt("web", sha, "TRACKED").ID, "over", func(r api.Run) bool { return isTerminal(r.State) })
 	for _, want := range []string{"run refused", reason, sandbox.UnsafeFlag, "docs/security.md"} {
 		if r.State != "FAILED" || !strings.Contains(r.Error, want) {
 			t.Fatalf("want FAILED with %q: %s %s", want, r.State, r.Error)

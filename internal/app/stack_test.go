@@ -4,33 +4,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
-
-type stackJSON struct {
-	ID                     string   `json:"id"`
-	Name                   string   `json:"name"`
-	Space                  string   `json:"space"`
-	Integration            *string  `json:"integration"`
-	Detached               bool     `json:"detached"`
-	DetachedReason         string   `json:"detached_reason"`
-	Repository             string   `json:"repository"`
-	ProjectID              int64    `json:"project_id"`
-	Branch                 string   `json:"branch"`
-	ProjectRoot            string   `json:"project_root"`
-	AdditionalProjectGlobs []string `json:"additional_project_globs"`
-	Labels                 []string `json:"labels"`
-	Autodeploy             bool     `json:"autodeploy"`
-	Tool                   string   `json:"tool"`
-	WorkerPool             string   `json:"worker_pool"`
-	TrackedCommit          *struct {
-		SHA     string    `json:"sha"`
-		Branch  string    `json:"branch"`
-		MovedAt time.Time `json:"moved_at"`
-	} `json:"tracked_commit"`
-}
 
 // stackSetup is a server and simulator with a project acme/platform/infra
 // (branches main and dev) on which hoist-bot is Maintainer through its
@@ -86,7 +63,7 @@ func TestStackCreateChecksGitLab(t *testing.T) {
 	}
 	body := stackBody("Infra Prod", "team-a-sub", "gitlab-a", "ACME/platform/infra", "main")
 	body["project_root"], body["additional_project_globs"], body["labels"] = "infra/", []string{"modules/**"}, []string{"prod"}
-	var st stackJSON
+	var st api.Stack
 	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, body).decode(t, &st)
 	if st.ID != "infra-prod" || st.Integration == nil || *st.Integration != "gitlab-a" || st.Detached ||
 		st.Repository != "acme/platform/infra" || st.ProjectID != int64(p.ID) || st.ProjectRoot != "infra" ||
@@ -151,7 +128,7 @@ func TestStackCreateChecksGitLab(t *testing.T) {
 	if code, _, _ := r.apiError(t); r.status != http.StatusConflict || code != "conflict" {
 		t.Errorf("same id again: %d %s", r.status, r.body)
 	}
-	var list struct{ Items []stackJSON }
+	var list struct{ Items []api.Stack }
 	h.must(http.StatusOK, "GET", "/api/v1/stacks", h.adminKey, nil).decode(t, &list)
 	if len(list.Items) != 2 {
 		t.Errorf("listed %d stacks after refusals, want 2", len(list.Items))
@@ -169,7 +146,7 @@ func TestStackRBAC(t *testing.T) {
 
 	h.must(http.StatusOK, "GET", "/api/v1/stacks/infra", writerA, nil)
 	h.must(http.StatusNotFound, "GET", "/api/v1/stacks/infra", readerB, nil)
-	var list struct{ Items []stackJSON }
+	var list struct{ Items []api.Stack }
 	h.must(http.StatusOK, "GET", "/api/v1/stacks", readerB, nil).decode(t, &list)
 	if len(list.Items) != 0 {
 		t.Errorf("reader of team-b lists %d stacks", len(list.Items))
@@ -196,7 +173,7 @@ func TestStackUpdateShowDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st stackJSON
+	var st api.Stack
 	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{
 		"name": "Infra renamed", "branch": "dev", "project_root": "infra", "autodeploy": true,
 	}).decode(t, &st)
@@ -244,7 +221,7 @@ func TestStackDetachedWhenIntegrationDeleted(t *testing.T) {
 	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, stackBody("Other", "team-a", "gitlab", "acme/platform/infra", "main"))
 	h.must(http.StatusNoContent, "DELETE", "/api/v1/integrations/gitlab/gitlab-a", h.adminKey, nil)
 
-	var st stackJSON
+	var st api.Stack
 	h.must(http.StatusOK, "GET", "/api/v1/stacks/infra", h.adminKey, nil).decode(t, &st)
 	if !st.Detached || st.Integration != nil || !strings.Contains(st.DetachedReason, "integration gitlab-a was deleted") {
 		t.Fatalf("after deleting its integration: %+v", st)
@@ -266,7 +243,7 @@ func TestStackDetachedWhenIntegrationDeleted(t *testing.T) {
 	if _, msg, f := r.apiError(t); r.status != http.StatusBadRequest || f != "integration" || !strings.Contains(msg, "detached") {
 		t.Errorf("branch change while detached = %d %s", r.status, r.body)
 	}
-	st = stackJSON{}
+	st = api.Stack{}
 	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{"integration": "gitlab"}).decode(t, &st)
 	if st.Detached || st.Integration == nil || *st.Integration != "gitlab" || st.DetachedReason != "" {
 		t.Errorf("after re-attaching: %+v", st)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/run"
@@ -121,7 +122,7 @@ func copyFile(t *testing.T, from, to string) {
 // trigger starts a tracked run of the stack web at its tracked commit.
 func (h *harness) trigger() string {
 	h.t.Helper()
-	var r runRun
+	var r api.Run
 	h.must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", h.adminKey, nil).decode(h.t, &r)
 	return r.ID
 }
@@ -226,7 +227,7 @@ func TestStackPinnedToolVersion(t *testing.T) {
 	if !strings.Contains(failed.Error, want) || failed.ToolVersion != "" {
 		t.Errorf("run of a mislabelled version = %+v; want the error %q and no tool recorded", failed, want)
 	}
-	if got := failed.states(); !slices.Equal(got, []string{"QUEUED", "READY", "PREPARING", "FAILED"}) {
+	if got := runStates(failed); !slices.Equal(got, []string{"QUEUED", "READY", "PREPARING", "FAILED"}) {
 		t.Errorf("history = %v: the run must fail before it initialises", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -42,7 +43,7 @@ func TestVisibility(t *testing.T) {
 	ids := [2]string{"default-gl", "team-a-gl"}
 	for who, w := range want {
 		key := keys[who]
-		var list listJSON
+		var list api.Page[api.Integration]
 		h.must(http.StatusOK, "GET", "/api/v1/integrations", key, nil).decode(t, &list)
 		var listed []string
 		for _, it := range list.Items {
@@ -61,7 +62,7 @@ func TestVisibility(t *testing.T) {
 			if r.status != w.details[i] {
 				t.Errorf("%s: GET %s = %d, want %d", who, id, r.status, w.details[i])
 			}
-			var it integrationJSON
+			var it api.Integration
 			if r.status == 200 {
 				if r.decode(t, &it); !hex64.MatchString(it.WebhookSecret) || it.WebhookEndpoint == "" {
 					t.Errorf("%s: details of %s lack endpoint or secret", who, id)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -20,45 +21,6 @@ type hookFixture struct {
 	*harness
 	project string
 	hook    gitlabsim.Hook
-}
-
-type runJSON struct {
-	ID              string `json:"id"`
-	Stack           string `json:"stack"`
-	Type            string `json:"type"`
-	State           string `json:"state"`
-	CommitSHA       string `json:"commit_sha"`
-	Branch          string `json:"branch"`
-	MergeRequestIID int64  `json:"merge_request_iid"`
-	TriggeredBy     string `json:"triggered_by"`
-}
-
-type deliveryJSON struct {
-	ID     string `json:"id"`
-	Event  string `json:"event"`
-	Status string `json:"status"`
-	Ref    string `json:"ref"`
-	Error  string `json:"error"`
-	Result *struct {
-		Summary     string `json:"summary"`
-		RunsCreated []struct {
-			ID, StackID string
-		} `json:"runs_created"`
-		RunsCanceled []string `json:"runs_canceled"`
-		Stacks       []struct {
-			StackID string `json:"stack_id"`
-			Result  string `json:"result"`
-			RunID   string `json:"run_id"`
-			Reason  string `json:"reason"`
-		} `json:"stacks"`
-	} `json:"result"`
-	Processings []struct {
-		Number      int            `json:"number"`
-		Trigger     string         `json:"trigger"`
-		RequestedBy string         `json:"requested_by"`
-		Status      string         `json:"status"`
-		Counts      map[string]int `json:"counts"`
-	} `json:"processings"`
 }
 
 func hookSetup(t *testing.T) *hookFixture {
@@ -124,7 +86,7 @@ func (f *hookFixture) push(branch string, commits ...[]string) string {
 
 // settle waits until GitLab sent every queued webhook and Hoist processed
 // every delivery it accepted, and returns the deliveries, newest first.
-func (f *hookFixture) settle() []deliveryJSON {
+func (f *hookFixture) settle() []api.Delivery {
 	f.t.Helper()
 	if err := f.sim.WaitHooks(f.t.Context()); err != nil {
 		f.t.Fatal(err)
@@ -139,7 +101,7 @@ func (f *hookFixture) settle() []deliveryJSON {
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		var page struct{ Items []deliveryJSON }
+		var page struct{ Items []api.Delivery }
 		f.must(http.StatusOK, "GET", "/api/v1/deliveries?limit=200", f.adminKey, nil).decode(f.t, &page)
 		done := len(page.Items) == len(keys)
 		for _, d := range page.Items {
@@ -155,9 +117,9 @@ func (f *hookFixture) settle() []deliveryJSON {
 	}
 }
 
-func (f *hookFixture) runs(stack string) []runJSON {
+func (f *hookFixture) runs(stack string) []api.Run {
 	f.t.Helper()
-	var page struct{ Items []runJSON }
+	var page struct{ Items []api.Run }
 	f.must(http.StatusOK, "GET", "/api/v1/stacks/"+stack+"/runs?limit=200", f.adminKey, nil).decode(f.t, &page)
 	return page.Items
 }
@@ -182,7 +144,7 @@ func TestWebhooksMakeRuns(t *testing.T) {
 	if app := f.runs("app"); len(app) != 0 {
 		t.Fatalf("app runs after a push to infra/ = %+v", app)
 	}
-	var st stackJSON
+	var st api.Stack
 	f.must(http.StatusOK, "GET", "/api/v1/stacks/infra", f.adminKey, nil).decode(t, &st)
 	if st.TrackedCommit == nil || st.TrackedCommit.SHA != head {
 		t.Errorf("infra tracked commit = %+v, want %s", st.TrackedCommit, head)
@@ -246,7 +208,7 @@ func TestWebhooksMakeRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds = f.settle()
-	var canceled runJSON
+	var canceled api.Run
 	f.must(http.StatusOK, "GET", "/api/v1/runs/"+proposed.ID, f.adminKey, nil).decode(t, &canceled)
 	if canceled.State != "CANCELED" {
 		t.Errorf("run of the deleted branch is %s, want CANCELED", canceled.State)
@@ -268,9 +230,9 @@ func TestWebhooksMakeRuns(t *testing.T) {
 }
 
 // only returns the one run of type at sha among runs.
-func only(t *testing.T, runs []runJSON, typ, sha string) runJSON {
+func only(t *testing.T, runs []api.Run, typ, sha string) api.Run {
 	t.Helper()
-	var found []runJSON
+	var found []api.Run
 	for _, r := range runs {
 		if r.Type == typ && r.CommitSHA == sha {
 			found = append(found, r)
@@ -283,7 +245,7 @@ func only(t *testing.T, runs []runJSON, typ, sha string) runJSON {
 }
 
 // checkStackLine checks the delivery log's line for a stack.
-func checkStackLine(t *testing.T, d deliveryJSON, stack, result, reason string) {
+func checkStackLine(t *testing.T, d api.Delivery, stack, result, reason string) {
 	t.Helper()
 	if d.Result == nil {
 		t.Fatalf("delivery %s (%s) has no result: %+v", d.ID, d.Event, d)
@@ -333,7 +295,7 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 	}
 	checkStackLine(t, ds[0], "infra", "deduplicated", "")
 	// Issue 14 item 7: the first processing keeps its result.
-	var got deliveryJSON
+	var got api.Delivery
 	f.must(http.StatusOK, "GET", "/api/v1/deliveries/"+ds[0].ID, f.adminKey, nil).decode(t, &got)
 	if p := got.Processings; len(p) != 2 || p[0].Trigger != "received" || p[0].Counts["created"] != 2 ||
 		p[1].Trigger != "redelivered" || p[1].RequestedBy == "" || p[1].Counts["deduplicated"] != 2 || p[1].Counts["created"] != 0 {
@@ -365,7 +327,7 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown integration answered %d, want 404", resp.StatusCode)
 	}
-	var page struct{ Items []deliveryJSON }
+	var page struct{ Items []api.Delivery }
 	f.must(http.StatusOK, "GET", "/api/v1/deliveries?integration=gitlab", f.adminKey, nil).decode(t, &page)
 	if len(page.Items) != 2 || page.Items[0].Status != "ignored" || page.Items[0].Event != "Pipeline Hook" ||
 		page.Items[0].Processings == nil || len(page.Items[0].Processings) != 0 || len(page.Items[1].Processings) != 2 {

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apiclient"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -38,7 +39,7 @@ type Config struct {
 // Demo is the running simulator with the seeded sample.
 type Demo struct {
 	sim         *gitlabsim.Server
-	integration *apiclient.Integration
+	integration *api.Integration
 	hook        gitlabsim.Hook
 	simDir      string
 	guideToken  string // the file holding the machine user's token for docs/gitlab.md

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/demo"
 )
 
@@ -149,7 +150,7 @@ func (tg *target) get(u string) string {
 	} else {
 		req.Header.Set("Authorization", "Bearer "+tg.key)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apitest.Client(tg.t).Do(req)
 	if err != nil {
 		tg.t.Fatal(err)
 	}

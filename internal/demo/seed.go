@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apiclient"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
@@ -46,7 +47,7 @@ func seedGitLab(ctx context.Context, sim *gitlabsim.Server) (int, error) {
 // ensureIntegration makes sure the default GitLab integration points at the
 // simulator. A new one gets a fresh `api` token of the machine user; an
 // existing one keeps its token and only follows the simulator's address.
-func ensureIntegration(ctx context.Context, sim *gitlabsim.Server, hoist *apiclient.Client, botID int) (*apiclient.Integration, error) {
+func ensureIntegration(ctx context.Context, sim *gitlabsim.Server, hoist *apiclient.Client, botID int) (*api.Integration, error) {
 	it, err := hoist.GetGitLabIntegration(ctx, IntegrationID)
 	switch {
 	case err == nil && it.APIHost == sim.URL():
@@ -54,7 +55,7 @@ func ensureIntegration(ctx context.Context, sim *gitlabsim.Server, hoist *apicli
 	case err == nil:
 		// The simulator came up on another port than last time.
 		u := sim.URL()
-		it, err = hoist.UpdateGitLabIntegration(ctx, IntegrationID, apiclient.UpdateGitLabIntegration{APIHost: &u, UserFacingHost: &u})
+		it, err = hoist.UpdateGitLabIntegration(ctx, IntegrationID, api.UpdateGitLabIntegration{APIHost: &u, UserFacingHost: &u})
 		if err != nil {
 			return nil, fmt.Errorf("point integration %s at %s: %w", IntegrationID, u, err)
 		}
@@ -66,7 +67,7 @@ func ensureIntegration(ctx context.Context, sim *gitlabsim.Server, hoist *apicli
 	if err != nil {
 		return nil, fmt.Errorf("create a token for %s: %w", BotUsername, err)
 	}
-	in := apiclient.CreateGitLabIntegration{Name: IntegrationName, IsDefault: true, APIHost: sim.URL(), Token: tok.Value,
+	in := api.CreateGitLabIntegration{Name: IntegrationName, IsDefault: true, APIHost: sim.URL(), Token: tok.Value,
 		Labels: []string{"demo"}, Description: "The GitLab simulator started by `hoist server --demo`."}
 	it, err = hoist.CreateGitLabIntegration(ctx, in)
 	if apperr.Is(err, apperr.Conflict) {
@@ -112,7 +113,7 @@ func ensureGuideToken(ctx context.Context, sim *gitlabsim.Server, botID int, sim
 // ensureHook makes sure the project has exactly one hook to the
 // integration's endpoint with its current secret, as an admin following
 // docs/gitlab.md would set it up.
-func ensureHook(ctx context.Context, sim *gitlabsim.Server, it *apiclient.Integration) (gitlabsim.Hook, error) {
+func ensureHook(ctx context.Context, sim *gitlabsim.Server, it *api.Integration) (gitlabsim.Hook, error) {
 	hs, err := sim.Hooks(Project)
 	if err != nil {
 		return gitlabsim.Hook{}, fmt.Errorf("hooks of %s: %w", Project, err)
@@ -138,7 +139,7 @@ func ensureHook(ctx context.Context, sim *gitlabsim.Server, it *apiclient.Integr
 }
 
 // ensureStacks creates the sample stacks that do not exist yet.
-func ensureStacks(ctx context.Context, hoist *apiclient.Client, it *apiclient.Integration) error {
+func ensureStacks(ctx context.Context, hoist *apiclient.Client, it *api.Integration) error {
 	for _, s := range stacks {
 		_, err := hoist.GetStack(ctx, s.name)
 		if err == nil {
@@ -147,7 +148,7 @@ func ensureStacks(ctx context.Context, hoist *apiclient.Client, it *apiclient.In
 		if !apperr.Is(err, apperr.NotFound) {
 			return fmt.Errorf("stack %s: %w", s.name, err)
 		}
-		if _, err := hoist.CreateStack(ctx, apiclient.CreateStack{Name: s.name, Space: "root", Integration: it.ID,
+		if _, err := hoist.CreateStack(ctx, api.CreateStack{Name: s.name, Space: "root", Integration: it.ID,
 			Repository: Project, Branch: Branch, ProjectRoot: s.root, Autodeploy: s.autodeploy,
 			Labels: []string{"demo"}, Description: s.description}); err != nil {
 			return fmt.Errorf("create stack %s: %w", s.name, err)

@@ -4,60 +4,26 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/vcsagent"
 	"github.com/hoistdev/hoist/internal/vcsagent/tunnel"
 )
 
-// agentJSON is one connected agent process.
-type agentJSON struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Streams     int       `json:"streams"`
-	Busy        int       `json:"busy"`
-	ConnectedAt time.Time `json:"connected_at"`
-}
-
-// agentPoolJSON is a VCS agent pool on the wire. Token is set only in the
-// answers to creation and rotation; Agents only for admins of the pool's
-// space (omitted, not empty, for its readers: "none connected" and "not
-// yours to see" must not look alike).
-type agentPoolJSON struct {
-	ID              string      `json:"id"`
-	Name            string      `json:"name"`
-	Space           string      `json:"space"`
-	Description     string      `json:"description"`
-	Token           string      `json:"token,omitempty"`
-	ConnectedAgents int         `json:"connected_agents"`
-	Agents          []agentJSON `json:"agents,omitzero"`
-	CreatedAt       time.Time   `json:"created_at"`
-	CreatedBy       string      `json:"created_by"`
-	TokenRotatedAt  time.Time   `json:"token_rotated_at"`
-}
-
-func toAgentPoolJSON(v vcsagent.View, token string) agentPoolJSON {
-	out := agentPoolJSON{ID: v.ID, Name: v.Name, Space: v.SpaceID, Description: v.Description, Token: token, ConnectedAgents: v.Connected,
+// toAgentPoolJSON is a pool on the wire. Token is set only in the answers
+// to creation and rotation; Agents only for admins of the pool's space
+// (omitted, not empty, for its readers).
+func toAgentPoolJSON(v vcsagent.View, token string) api.VCSAgentPool {
+	out := api.VCSAgentPool{ID: v.ID, Name: v.Name, Space: v.SpaceID, Description: v.Description, Token: token, ConnectedAgents: v.Connected,
 		CreatedAt: v.CreatedAt, CreatedBy: v.CreatedBy, TokenRotatedAt: v.RotatedAt}
 	if v.Agents != nil {
-		out.Agents = make([]agentJSON, 0, len(v.Agents))
+		out.Agents = make([]api.VCSAgent, 0, len(v.Agents))
 		for _, a := range v.Agents {
-			out.Agents = append(out.Agents, agentJSON(a))
+			out.Agents = append(out.Agents, api.VCSAgent(a))
 		}
 	}
 	return out
-}
-
-type createAgentPoolRequest struct {
-	Name        string `json:"name"`
-	Space       string `json:"space"`
-	Description string `json:"description"`
-}
-
-type updateAgentPoolRequest struct {
-	Space       *string `json:"space"`
-	Description *string `json:"description"`
 }
 
 func (a *API) registerAgentPoolRoutes() {
@@ -71,7 +37,7 @@ func (a *API) registerAgentPoolRoutes() {
 }
 
 func (a *API) createAgentPool(w http.ResponseWriter, r *http.Request) error {
-	var req createAgentPoolRequest
+	var req api.CreateVCSAgentPool
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -92,7 +58,7 @@ func (a *API) listAgentPools(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(views, next, func(v vcsagent.View) agentPoolJSON { return toAgentPoolJSON(v, "") }))
+	writeJSON(w, http.StatusOK, pageOf(views, next, func(v vcsagent.View) api.VCSAgentPool { return toAgentPoolJSON(v, "") }))
 	return nil
 }
 
@@ -106,7 +72,7 @@ func (a *API) getAgentPool(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) updateAgentPool(w http.ResponseWriter, r *http.Request) error {
-	var req updateAgentPoolRequest
+	var req api.UpdateVCSAgentPool
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}

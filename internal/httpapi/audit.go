@@ -3,22 +3,11 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
-	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/audit"
 )
-
-type auditJSON struct {
-	ID           string         `json:"id"`
-	At           time.Time      `json:"at"`
-	Actor        string         `json:"actor"`
-	Action       string         `json:"action"`
-	ResourceType string         `json:"resource_type"`
-	ResourceID   string         `json:"resource_id"`
-	Space        string         `json:"space"`
-	Detail       map[string]any `json:"detail"`
-}
 
 // listAudit serves the audit log to root admins, newest first, filtered by
 // ?resource_type= and ?resource_id=.
@@ -39,13 +28,13 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := page[auditJSON]{Items: make([]auditJSON, 0, len(entries)), NextCursor: next}
+	out := api.Page[api.AuditEntry]{Items: make([]api.AuditEntry, 0, len(entries)), NextCursor: next}
 	for _, e := range entries {
 		detail := e.Detail
 		if detail == nil {
 			detail = map[string]any{}
 		}
-		out.Items = append(out.Items, auditJSON{ID: strconv.FormatInt(e.ID, 10), At: e.At, Actor: e.Actor, Action: e.Action,
+		out.Items = append(out.Items, api.AuditEntry{ID: strconv.FormatInt(e.ID, 10), At: e.At, Actor: e.Actor, Action: e.Action,
 			ResourceType: e.ResourceType, ResourceID: e.ResourceID, Space: e.SpaceID, Detail: detail})
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -7,6 +7,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/hoistdev/hoist/internal/api"
+	"github.com/hoistdev/hoist/internal/api/apitest"
 )
 
 func TestDecode(t *testing.T) {
@@ -52,7 +55,7 @@ func TestDecode(t *testing.T) {
 			if rec.Code != tt.wantStatus {
 				t.Errorf("status = %d, want %d", rec.Code, tt.wantStatus)
 			}
-			var eb errorBody
+			var eb api.Error
 			if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil {
 				t.Fatalf("error body %q: %v", rec.Body.String(), err)
 			}
@@ -65,7 +68,7 @@ func TestDecode(t *testing.T) {
 
 func TestUnknownRouteAndMissingAuth(t *testing.T) {
 	t.Parallel()
-	api := New(Config{})
+	h := New(Config{})
 	for _, tt := range []struct {
 		method, path, auth string
 		status             int
@@ -81,9 +84,12 @@ func TestUnknownRouteAndMissingAuth(t *testing.T) {
 		if tt.auth != "" {
 			req.Header.Set("Authorization", tt.auth)
 		}
-		api.ServeHTTP(rec, req)
+		h.ServeHTTP(rec, req)
 		if rec.Code != tt.status {
 			t.Errorf("%s %s = %d, want %d", tt.method, tt.path, rec.Code, tt.status)
+		}
+		if err := apitest.Check(req, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+			t.Errorf("%s %s: the answer does not match the document: %v", tt.method, tt.path, err)
 		}
 		if tt.code != "" && !strings.Contains(rec.Body.String(), `"code":"`+tt.code+`"`) {
 			t.Errorf("%s %s body %s, want code %s", tt.method, tt.path, rec.Body.String(), tt.code)

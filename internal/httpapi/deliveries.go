@@ -3,56 +3,21 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
-	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/webhook"
 )
 
-// deliveryJSON is a webhook delivery on the wire; headers and body only
-// in the single-delivery answer. Status, result and error are the latest
-// processing's; processings has each one.
-type deliveryJSON struct {
-	ID          string            `json:"id"`
-	Integration string            `json:"integration"`
-	Event       string            `json:"event"`
-	Project     string            `json:"project"`
-	Ref         string            `json:"ref"`
-	DedupeKey   string            `json:"dedupe_key"`
-	Status      string            `json:"status"`
-	Attempts    int               `json:"attempts"`
-	Error       string            `json:"error,omitempty"`
-	Result      *webhook.Result   `json:"result"`
-	Processings []processingJSON  `json:"processings"`
-	ReceivedAt  time.Time         `json:"received_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	Headers     map[string]string `json:"headers,omitempty"`
-	Body        json.RawMessage   `json:"body,omitempty"`
-}
-
-// processingJSON is one processing of a delivery: on arrival
-// ("received") or asked for again ("redelivered"), with its own outcome.
-type processingJSON struct {
-	Number      int             `json:"number"`
-	Trigger     string          `json:"trigger"`
-	RequestedBy string          `json:"requested_by,omitempty"`
-	RequestedAt time.Time       `json:"requested_at"`
-	StartedAt   *time.Time      `json:"started_at"`
-	FinishedAt  *time.Time      `json:"finished_at"`
-	Status      string          `json:"status"`
-	Attempts    int             `json:"attempts"`
-	Error       string          `json:"error,omitempty"`
-	Counts      map[string]int  `json:"counts"`
-	Result      *webhook.Result `json:"result"`
-}
-
-func toDeliveryJSON(d webhook.Delivery, full bool) deliveryJSON {
-	out := deliveryJSON{ID: d.ID, Integration: d.IntegrationID, Event: d.Event, Project: d.Project, Ref: d.Ref,
-		DedupeKey: d.DedupeKey, Status: string(d.Status), Attempts: d.Attempts, Error: d.Error, Result: d.Result,
-		Processings: make([]processingJSON, len(d.Processings)), ReceivedAt: d.ReceivedAt, UpdatedAt: d.UpdatedAt}
+// toDeliveryJSON is a delivery on the wire; headers and body only in the
+// single-delivery answer (full).
+func toDeliveryJSON(d webhook.Delivery, full bool) api.Delivery {
+	out := api.Delivery{ID: d.ID, Integration: d.IntegrationID, Event: d.Event, Project: d.Project, Ref: d.Ref,
+		DedupeKey: d.DedupeKey, Status: string(d.Status), Attempts: d.Attempts, Error: d.Error, Result: toResultJSON(d.Result),
+		Processings: make([]api.Processing, len(d.Processings)), ReceivedAt: d.ReceivedAt, UpdatedAt: d.UpdatedAt}
 	for i, p := range d.Processings {
-		out.Processings[i] = processingJSON{Number: p.Number, Trigger: string(p.Trigger), RequestedBy: p.RequestedBy,
+		out.Processings[i] = api.Processing{Number: p.Number, Trigger: string(p.Trigger), RequestedBy: p.RequestedBy,
 			RequestedAt: p.RequestedAt, StartedAt: p.StartedAt, FinishedAt: p.FinishedAt, Status: string(p.Status),
-			Attempts: p.Attempts, Error: p.Error, Counts: p.Result.Counts(), Result: p.Result}
+			Attempts: p.Attempts, Error: p.Error, Counts: p.Result.Counts(), Result: toResultJSON(p.Result)}
 	}
 	if full {
 		out.Headers = d.Headers
@@ -61,6 +26,17 @@ func toDeliveryJSON(d webhook.Delivery, full bool) deliveryJSON {
 		}
 	}
 	return out
+}
+
+// toResultJSON keeps nil slices nil: the wire shows what was stored.
+func toResultJSON(r *webhook.Result) *api.DeliveryResult {
+	if r == nil {
+		return nil
+	}
+	return &api.DeliveryResult{Summary: r.Summary, RunsCanceled: r.RunsCanceled,
+		RunsCreated: convert(r.RunsCreated, func(x webhook.RunRef) api.DeliveryRun { return api.DeliveryRun(x) }),
+		Stacks:      convert(r.Stacks, func(x webhook.StackResult) api.DeliveryStack { return api.DeliveryStack(x) }),
+		Modules:     convert(r.Modules, func(x webhook.ModuleResult) api.DeliveryModuleLine { return api.DeliveryModuleLine(x) })}
 }
 
 func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request) error {
@@ -72,7 +48,7 @@ func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(ds, next, func(d webhook.Delivery) deliveryJSON { return toDeliveryJSON(d, false) }))
+	writeJSON(w, http.StatusOK, pageOf(ds, next, func(d webhook.Delivery) api.Delivery { return toDeliveryJSON(d, false) }))
 	return nil
 }
 

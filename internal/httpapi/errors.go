@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 )
 
@@ -18,17 +19,6 @@ var statusOf = map[apperr.Code]int{
 	apperr.NotFound:     http.StatusNotFound,
 	apperr.Conflict:     http.StatusConflict,
 	apperr.Internal:     http.StatusInternalServerError,
-}
-
-// errorBody is the wire shape of every error answer.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    apperr.Code `json:"code"`
-	Message string      `json:"message"`
-	Field   string      `json:"field,omitempty"`
 }
 
 // tooLargeError is a request body over the limit: code invalid, status 413.
@@ -65,7 +55,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hoist"`)
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg, Field: field}})
+	writeJSON(w, status, api.Error{Error: api.ErrorDetail{Code: code, Message: msg, Field: field}})
 }
 
 // writeJSON writes v with status. Encoding errors after the header is sent

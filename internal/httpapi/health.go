@@ -1,21 +1,15 @@
 package httpapi
 
 import (
-	_ "embed"
 	"net/http"
 	"strconv"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 )
 
-// openAPIDoc is the OpenAPI 3.1 description of this API; a test keeps it
-// and the registered routes identical.
-//
-//go:embed openapi.json
-var openAPIDoc []byte
-
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, api.Health{Status: "ok"})
 	return nil
 }
 
@@ -25,17 +19,19 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) error {
 	if a.cfg.ReadyFunc != nil {
 		if err := a.cfg.ReadyFunc(r.Context()); err != nil {
 			a.log.WarnContext(r.Context(), "not ready", "error", err.Error())
-			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: apperr.Internal, Message: "not ready: database unavailable or not migrated"}})
+			writeJSON(w, http.StatusServiceUnavailable, api.Error{Error: api.ErrorDetail{Code: apperr.Internal, Message: "not ready: database unavailable or not migrated"}})
 			return nil
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, api.Health{Status: "ready"})
 	return nil
 }
 
+// openAPI serves the contract's document; a test keeps its paths and the
+// registered routes identical.
 func (a *API) openAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(openAPIDoc)))
-	_, err := w.Write(openAPIDoc)
+	w.Header().Set("Content-Length", strconv.Itoa(len(api.Document)))
+	_, err := w.Write(api.Document)
 	return err
 }

@@ -6,25 +6,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/space"
 )
 
-type roleJSON struct {
-	Space string `json:"space"`
-	Role  string `json:"role"`
-}
-
-func toRoles(bs []space.Binding) []roleJSON {
-	out := make([]roleJSON, 0, len(bs))
+func toRoles(bs []space.Binding) []api.RoleBinding {
+	out := make([]api.RoleBinding, 0, len(bs))
 	for _, b := range bs {
-		out = append(out, roleJSON{Space: b.SpaceID, Role: string(b.Role)})
+		out = append(out, api.RoleBinding{Space: b.SpaceID, Role: string(b.Role)})
 	}
 	return out
 }
 
-func fromRoles(rs []roleJSON) []identity.RoleInput {
+func fromRoles(rs []api.RoleBinding) []identity.RoleInput {
 	out := make([]identity.RoleInput, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, identity.RoleInput{Space: r.Space, Role: r.Role})
@@ -32,28 +28,12 @@ func fromRoles(rs []roleJSON) []identity.RoleInput {
 	return out
 }
 
-type apiKeyJSON struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Secret    string     `json:"secret,omitempty"` // only in the create answer
-	Roles     []roleJSON `json:"roles"`
-	CreatedAt time.Time  `json:"created_at"`
-	CreatedBy string     `json:"created_by"`
-	ExpiresAt *time.Time `json:"expires_at"` // null: never
-}
-
-func toAPIKey(k identity.APIKey, roles []space.Binding) apiKeyJSON {
-	return apiKeyJSON{ID: k.ID, Name: k.Name, Roles: toRoles(roles), CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, ExpiresAt: k.ExpiresAt}
-}
-
-type createAPIKeyRequest struct {
-	Name      string     `json:"name"`
-	Roles     []roleJSON `json:"roles"`
-	ExpiresAt string     `json:"expires_at"` // RFC 3339; "" never
+func toAPIKey(k identity.APIKey, roles []space.Binding) api.APIKey {
+	return api.APIKey{ID: k.ID, Name: k.Name, Roles: toRoles(roles), CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, ExpiresAt: k.ExpiresAt}
 }
 
 func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) error {
-	var req createAPIKeyRequest
+	var req api.CreateAPIKey
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -84,33 +64,17 @@ func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(keys, next, func(k identity.KeyWithRoles) apiKeyJSON { return toAPIKey(k.Key, k.Roles) }))
+	writeJSON(w, http.StatusOK, pageOf(keys, next, func(k identity.KeyWithRoles) api.APIKey { return toAPIKey(k.Key, k.Roles) }))
 	return nil
 }
 
-type userJSON struct {
-	ID         string     `json:"id"`
-	Username   string     `json:"username"`
-	Password   string     `json:"password,omitempty"` // only when generated, in the create answer
-	Roles      []roleJSON `json:"roles"`
-	CreatedAt  time.Time  `json:"created_at"`
-	Disabled   bool       `json:"disabled"`
-	DisabledAt *time.Time `json:"disabled_at"` // null while enabled
-}
-
-func toUser(u identity.User, roles []space.Binding) userJSON {
-	return userJSON{ID: u.ID, Username: u.Username, Roles: toRoles(roles), CreatedAt: u.CreatedAt,
+func toUser(u identity.User, roles []space.Binding) api.User {
+	return api.User{ID: u.ID, Username: u.Username, Roles: toRoles(roles), CreatedAt: u.CreatedAt,
 		Disabled: u.DisabledAt != nil, DisabledAt: u.DisabledAt}
 }
 
-type createUserRequest struct {
-	Username string     `json:"username"`
-	Password string     `json:"password"`
-	Roles    []roleJSON `json:"roles"`
-}
-
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
-	var req createUserRequest
+	var req api.CreateUser
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -133,7 +97,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(users, next, func(u identity.UserWithRoles) userJSON { return toUser(u.User, u.Roles) }))
+	writeJSON(w, http.StatusOK, pageOf(users, next, func(u identity.UserWithRoles) api.User { return toUser(u.User, u.Roles) }))
 	return nil
 }
 
@@ -152,7 +116,7 @@ func (a *API) identityAction(do func(ctx context.Context, actor, id string) erro
 // grantRole serves POST …/{id}/roles for users or API keys.
 func (a *API) grantRole(principal func(id string) string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		var req roleJSON
+		var req api.RoleBinding
 		if err := decode(w, r, &req); err != nil {
 			return err
 		}
@@ -171,9 +135,7 @@ func (a *API) revokeRole(principal func(id string) string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		spaceID := r.URL.Query().Get("space")
 		if spaceID == "" && r.ContentLength != 0 {
-			var req struct {
-				Space string `json:"space"`
-			}
+			var req api.RevokeRole
 			if err := decode(w, r, &req); err != nil {
 				return err
 			}
@@ -191,9 +153,7 @@ func (a *API) revokeRole(principal func(id string) string) handlerFunc {
 }
 
 func (a *API) setPassword(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Password string `json:"password"`
-	}
+	var req api.SetPassword
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}

@@ -2,42 +2,17 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/integration"
 )
 
-// integrationJSON is an integration on the wire. The detail fields are
-// filled only for callers allowed to see them; there is no token field.
-type integrationJSON struct {
-	ID             string   `json:"id"`
-	Name           string   `json:"name"`
-	Provider       string   `json:"provider"`
-	IsDefault      bool     `json:"is_default"`
-	Space          string   `json:"space"`
-	APIHost        string   `json:"api_host"`
-	UserFacingHost string   `json:"user_facing_host"`
-	Labels         []string `json:"labels"`
-	Description    string   `json:"description"`
-	Private        bool     `json:"private"`
-	// AggregateStatuses: only hoist/tracked, hoist/proposed, hoist/modules.
-	AggregateStatuses bool      `json:"aggregate_statuses"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
-
-	WebhookEndpoint string     `json:"webhook_endpoint,omitempty"`
-	WebhookSecret   string     `json:"webhook_secret,omitempty"`
-	CABundle        string     `json:"ca_bundle,omitempty"`
-	TokenUser       string     `json:"token_user,omitempty"`
-	TokenScopes     []string   `json:"token_scopes,omitempty"`
-	TokenExpiresAt  *time.Time `json:"token_expires_at,omitempty"`
-	Warnings        []string   `json:"warnings,omitempty"`
-}
-
-func toIntegrationJSON(v integration.View) integrationJSON {
+// toIntegrationJSON fills the detail fields only for callers allowed to
+// see them; there is no token field.
+func toIntegrationJSON(v integration.View) api.Integration {
 	it := v.Integration
-	out := integrationJSON{ID: it.ID, Name: it.Name, Provider: string(it.Provider), IsDefault: it.IsDefault, Space: it.SpaceID,
+	out := api.Integration{ID: it.ID, Name: it.Name, Provider: string(it.Provider), IsDefault: it.IsDefault, Space: it.SpaceID,
 		APIHost: it.APIHost, UserFacingHost: it.UserFacingHost, Labels: nonNilStrings(it.Labels), Description: it.Description,
 		Private: it.Private(), AggregateStatuses: it.AggregateStatuses, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
 	if v.Details != nil {
@@ -49,35 +24,14 @@ func toIntegrationJSON(v integration.View) integrationJSON {
 	return out
 }
 
-type createIntegrationRequest struct {
-	Name              string   `json:"name"`
-	Space             string   `json:"space"`
-	IsDefault         bool     `json:"is_default"`
-	APIHost           string   `json:"api_host"`
-	UserFacingHost    string   `json:"user_facing_host"`
-	Token             string   `json:"token"`
-	Labels            []string `json:"labels"`
-	Description       string   `json:"description"`
-	CABundle          string   `json:"ca_bundle"`
-	AggregateStatuses bool     `json:"aggregate_statuses"`
-}
-
 // updateIntegrationRequest accepts name only to refuse it by name.
 type updateIntegrationRequest struct {
-	Name              *string   `json:"name"`
-	Space             *string   `json:"space"`
-	IsDefault         *bool     `json:"is_default"`
-	APIHost           *string   `json:"api_host"`
-	UserFacingHost    *string   `json:"user_facing_host"`
-	Token             *string   `json:"token"`
-	Labels            *[]string `json:"labels"`
-	Description       *string   `json:"description"`
-	CABundle          *string   `json:"ca_bundle"`
-	AggregateStatuses *bool     `json:"aggregate_statuses"`
+	api.UpdateGitLabIntegration
+	Name *string `json:"name"`
 }
 
 func (a *API) createIntegration(w http.ResponseWriter, r *http.Request) error {
-	var req createIntegrationRequest
+	var req api.CreateGitLabIntegration
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -138,15 +92,6 @@ func (a *API) deleteIntegration(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type testResultJSON struct {
-	OK             bool       `json:"ok"`
-	TokenUser      string     `json:"token_user"`
-	TokenUserID    int64      `json:"token_user_id"`
-	TokenScopes    []string   `json:"token_scopes"`
-	TokenExpiresAt *time.Time `json:"token_expires_at"`
-	Warnings       []string   `json:"warnings"`
-}
-
 // testIntegration answers the check's result; a failed check is an error
 // answer (400 invalid naming the field to fix), like on create.
 func (a *API) testIntegration(w http.ResponseWriter, r *http.Request) error {
@@ -154,7 +99,7 @@ func (a *API) testIntegration(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, testResultJSON{OK: true, TokenUser: res.Token.User, TokenUserID: res.Token.UserID,
+	writeJSON(w, http.StatusOK, api.TestResult{OK: true, TokenUser: res.Token.User, TokenUserID: res.Token.UserID,
 		TokenScopes: res.Token.Scopes, TokenExpiresAt: res.Token.ExpiresAt, Warnings: nonNilStrings(res.Warnings)})
 	return nil
 }

@@ -3,29 +3,13 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/launchpad"
 )
 
-// launchpadStepJSON is one LaunchPad step on the wire.
-type launchpadStepJSON struct {
-	Number    int    `json:"number"`
-	Key       string `json:"key"`
-	Title     string `json:"title"`
-	Done      bool   `json:"done"`
-	Available bool   `json:"available"`
-	Detail    string `json:"detail"`
-}
-
-type launchpadJSON struct {
-	Steps     []launchpadStepJSON `json:"steps"`
-	Next      launchpadStepJSON   `json:"next"`
-	Completed int                 `json:"completed"`
-	Complete  bool                `json:"complete"`
-}
-
-func toStepJSON(s launchpad.Step) launchpadStepJSON {
-	return launchpadStepJSON{Number: s.Number, Key: s.Key, Title: s.Title, Done: s.Done, Available: s.Available, Detail: s.Detail}
+func toStepJSON(s launchpad.Step) api.LaunchpadStep {
+	return api.LaunchpadStep{Number: s.Number, Key: s.Key, Title: s.Title, Done: s.Done, Available: s.Available, Detail: s.Detail}
 }
 
 // getLaunchpad answers the getting-started checklist (SPEC §6.3), computed
@@ -38,7 +22,7 @@ func (a *API) getLaunchpad(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := launchpadJSON{Next: toStepJSON(st.Next), Completed: st.Completed(), Complete: st.Complete()}
+	out := api.Launchpad{Next: toStepJSON(st.Next), Completed: st.Completed(), Complete: st.Complete()}
 	for _, s := range st.Steps {
 		out.Steps = append(out.Steps, toStepJSON(s))
 	}

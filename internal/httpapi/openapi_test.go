@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hoistdev/hoist/internal/api"
 )
 
 // TestOpenAPIMatchesRoutes fails when a registered route is missing from the
@@ -17,7 +19,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+	if err := json.Unmarshal(api.Document, &doc); err != nil {
 		t.Fatalf("openapi.json: %v", err)
 	}
 	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
@@ -55,7 +57,7 @@ func TestOpenAPIServed(t *testing.T) {
 	t.Parallel()
 	rec := httptest.NewRecorder()
 	New(Config{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil))
-	if rec.Code != http.StatusOK || !json.Valid(rec.Body.Bytes()) || rec.Body.Len() != len(openAPIDoc) {
+	if rec.Code != http.StatusOK || !json.Valid(rec.Body.Bytes()) || rec.Body.Len() != len(api.Document) {
 		t.Fatalf("GET /api/v1/openapi.json = %d, %d bytes", rec.Code, rec.Body.Len())
 	}
 }

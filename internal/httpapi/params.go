@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 )
 
@@ -13,18 +14,25 @@ const (
 	maxLimit     = 200
 )
 
-// page is the wire shape of every list answer.
-type page[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor"`
-}
-
 // pageOf is items in their wire form, as one page; items is never null
 // on the wire.
-func pageOf[T, J any](items []T, next string, toJSON func(T) J) page[J] {
-	out := page[J]{Items: make([]J, 0, len(items)), NextCursor: next}
+func pageOf[T, J any](items []T, next string, toJSON func(T) J) api.Page[J] {
+	out := api.Page[J]{Items: make([]J, 0, len(items)), NextCursor: next}
 	for _, it := range items {
 		out.Items = append(out.Items, toJSON(it))
+	}
+	return out
+}
+
+// convert maps domain values to their wire form with f; nil stays nil
+// (the wire keeps a null it had).
+func convert[T, J any](in []T, f func(T) J) []J {
+	if in == nil {
+		return nil
+	}
+	out := make([]J, len(in))
+	for i, x := range in {
+		out[i] = f(x)
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/run"
@@ -35,68 +36,31 @@ func (a *API) registerRunRoutes() {
 	a.registerWorkerProtocol()
 }
 
-type deltaJSON struct {
-	Add     int `json:"add"`
-	Change  int `json:"change"`
-	Destroy int `json:"destroy"`
-	Import  int `json:"import"`
-}
-
-type transitionJSON struct {
-	State string    `json:"state"`
-	At    time.Time `json:"at"`
-	Actor string    `json:"actor"`
-	Note  string    `json:"note,omitempty"`
-}
-
-// runJSON is a run on the wire (SPEC §6.2). Delta is null until the run
-// has a plan (a run that failed or stopped before it has nothing to
-// count); ErrorDetail is OpenTofu's own error of a failed run.
-type runJSON struct {
-	ID              string           `json:"id"`
-	Stack           string           `json:"stack"`
-	Type            string           `json:"type"`
-	State           string           `json:"state"`
-	CommitSHA       string           `json:"commit_sha"`
-	Branch          string           `json:"branch"`
-	MergeRequestIID int64            `json:"merge_request_iid"`
-	MergeRequestURL string           `json:"merge_request_url,omitempty"`
-	Trigger         string           `json:"trigger"`
-	TriggeredBy     string           `json:"triggered_by"`
-	Reason          string           `json:"reason"`
-	Delta           *deltaJSON       `json:"delta"`
-	History         []transitionJSON `json:"history"`
-	BlockedBy       string           `json:"blocked_by,omitempty"`
-	Resources       []run.Resource   `json:"resources"`
-	Error           string           `json:"error,omitempty"`
-	ErrorDetail     string           `json:"error_detail,omitempty"`
-	// Tool and ToolVersion are what executes the run, as its worker found
-	// the binary, once it said.
-	Tool        string `json:"tool,omitempty"`
-	ToolVersion string `json:"tool_version,omitempty"`
-	// GitLabWrites are the run's writes to GitLab and their outcome (on
-	// GET /runs/{id} only).
-	GitLabWrites []feedback.WriteView `json:"gitlab_writes,omitempty"`
-	CreatedAt    time.Time            `json:"created_at"`
-	UpdatedAt    time.Time            `json:"updated_at"`
-}
-
-func toRunJSON(v run.View) runJSON {
+// toRunJSON is a run on the wire. Delta is null until the run has a plan
+// (a run that failed or stopped before it has nothing to count).
+func toRunJSON(v run.View) api.Run {
 	r := v.Run
-	out := runJSON{ID: r.ID, Stack: r.StackID, Type: string(r.Type), State: string(r.State), CommitSHA: r.CommitSHA,
+	out := api.Run{ID: r.ID, Stack: r.StackID, Type: string(r.Type), State: string(r.State), CommitSHA: r.CommitSHA,
 		Branch: r.Branch, MergeRequestIID: r.MergeRequestIID, MergeRequestURL: r.MergeRequestURL, Trigger: r.Trigger,
 		TriggeredBy: r.TriggeredBy, Reason: r.Reason, BlockedBy: v.BlockedBy,
-		Resources: v.Resources, Error: v.Error, ErrorDetail: r.ErrorDetail, Tool: v.Binary.Tool, ToolVersion: v.Binary.Version,
+		Resources: convert(v.Resources, toResourceJSON), Error: v.Error, ErrorDetail: r.ErrorDetail, Tool: v.Binary.Tool, ToolVersion: v.Binary.Version,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		History: make([]transitionJSON, 0, len(v.History))}
+		History: make([]api.Transition, 0, len(v.History))}
 	if r.Planned {
-		d := deltaJSON(r.Delta)
+		d := api.Delta(r.Delta)
 		out.Delta = &d
 	}
 	for _, t := range v.History {
-		out.History = append(out.History, transitionJSON{State: string(t.State), At: t.At, Actor: t.Actor, Note: t.Note})
+		out.History = append(out.History, api.Transition{State: string(t.State), At: t.At, Actor: t.Actor, Note: t.Note})
 	}
 	return out
+}
+
+func toResourceJSON(r run.Resource) api.Resource { return api.Resource(r) }
+
+func toWriteJSON(w feedback.WriteView) api.GitLabWrite {
+	return api.GitLabWrite{ID: w.ID, Kind: string(w.Kind), Target: w.Target, State: string(w.State), Attempts: w.Attempts,
+		NextAttemptAt: w.NextAttemptAt, LastError: w.LastError, Result: w.Result, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
 }
 
 func (a *API) listRuns(w http.ResponseWriter, r *http.Request) error {
@@ -112,13 +76,8 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type triggerRunRequest struct {
-	Type      string `json:"type"`
-	CommitSHA string `json:"commit_sha"`
-}
-
 func (a *API) triggerRun(w http.ResponseWriter, r *http.Request) error {
-	var req triggerRunRequest
+	var req api.TriggerRun
 	if r.ContentLength != 0 {
 		if err := decode(w, r, &req); err != nil {
 			return err
@@ -140,9 +99,11 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := toRunJSON(v)
 	if a.cfg.GitLabWrites != nil {
-		if out.GitLabWrites, err = a.cfg.GitLabWrites.ListWrites(r.Context(), v.Run.ID); err != nil {
+		ws, err := a.cfg.GitLabWrites.ListWrites(r.Context(), v.Run.ID)
+		if err != nil {
 			return err
 		}
+		out.GitLabWrites = convert(ws, toWriteJSON)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -157,13 +118,6 @@ func (a *API) runAction(act run.Action) handlerFunc {
 		writeJSON(w, http.StatusOK, toRunJSON(v))
 		return nil
 	}
-}
-
-type logChunkJSON struct {
-	ID    int64     `json:"id"`
-	Phase string    `json:"phase"`
-	Body  string    `json:"body"`
-	At    time.Time `json:"at"`
 }
 
 // runLogs answers the log as JSON chunks (?after=<id> continues), or with
@@ -185,12 +139,9 @@ func (a *API) runLogs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Items []logChunkJSON `json:"items"`
-		State string         `json:"state"`
-	}{Items: make([]logChunkJSON, 0, len(chunks)), State: string(state)}
+	out := api.RunLogs{Items: make([]api.LogChunk, 0, len(chunks)), State: string(state)}
 	for _, c := range chunks {
-		out.Items = append(out.Items, logChunkJSON{ID: c.ID, Phase: c.Phase, Body: c.Body, At: c.At})
+		out.Items = append(out.Items, api.LogChunk{ID: c.ID, Phase: c.Phase, Body: c.Body, At: c.At})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -228,15 +179,8 @@ func (a *API) followLogs(w http.ResponseWriter, r *http.Request, id string, afte
 	return nil
 }
 
-type variableJSON struct {
-	Name      string    `json:"name"`
-	Value     *string   `json:"value"` // null for secrets: write-only
-	Secret    bool      `json:"secret"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-func toVariableJSON(v run.Variable) variableJSON {
-	out := variableJSON{Name: v.Name, Secret: v.Secret, UpdatedAt: v.UpdatedAt}
+func toVariableJSON(v run.Variable) api.Variable {
+	out := api.Variable{Name: v.Name, Secret: v.Secret, UpdatedAt: v.UpdatedAt}
 	if !v.Secret {
 		val := v.Value
 		out.Value = &val
@@ -253,13 +197,8 @@ func (a *API) listVariables(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type setVariableRequest struct {
-	Value  string `json:"value"`
-	Secret bool   `json:"secret"`
-}
-
 func (a *API) setVariable(w http.ResponseWriter, r *http.Request) error {
-	var req setVariableRequest
+	var req api.SetVariable
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -280,15 +219,6 @@ func (a *API) deleteVariable(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type stateVersionJSON struct {
-	ID        int64     `json:"id"`
-	Serial    int64     `json:"serial"`
-	Lineage   string    `json:"lineage"`
-	Run       string    `json:"run"`
-	Size      int64     `json:"size"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 func (a *API) listStateVersions(w http.ResponseWriter, r *http.Request) error {
 	cursor, limit, err := pageParams(r)
 	if err != nil {
@@ -302,18 +232,10 @@ func (a *API) listStateVersions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(vs, next, func(v state.Version) stateVersionJSON {
-		return stateVersionJSON{ID: v.ID, Serial: v.Serial, Lineage: v.Lineage, Run: v.RunID, Size: v.Size, CreatedAt: v.CreatedAt}
+	writeJSON(w, http.StatusOK, pageOf(vs, next, func(v state.Version) api.StateVersion {
+		return api.StateVersion{ID: v.ID, Serial: v.Serial, Lineage: v.Lineage, Run: v.RunID, Size: v.Size, CreatedAt: v.CreatedAt}
 	}))
 	return nil
-}
-
-type workerPoolJSON struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Token     string    `json:"token,omitempty"` // only when created
-	CreatedAt time.Time `json:"created_at"`
-	CreatedBy string    `json:"created_by"`
 }
 
 func (a *API) listWorkerPools(w http.ResponseWriter, r *http.Request) error {
@@ -321,16 +243,14 @@ func (a *API) listWorkerPools(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(ps, "", func(p run.Pool) workerPoolJSON {
-		return workerPoolJSON{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, CreatedBy: p.CreatedBy}
+	writeJSON(w, http.StatusOK, pageOf(ps, "", func(p run.Pool) api.WorkerPool {
+		return api.WorkerPool{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, CreatedBy: p.CreatedBy}
 	}))
 	return nil
 }
 
 func (a *API) createWorkerPool(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Name string `json:"name"`
-	}
+	var req api.CreateWorkerPool
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -338,7 +258,7 @@ func (a *API) createWorkerPool(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, workerPoolJSON{ID: p.ID, Name: p.Name, Token: token, CreatedAt: p.CreatedAt, CreatedBy: p.CreatedBy})
+	writeJSON(w, http.StatusCreated, api.WorkerPool{ID: p.ID, Name: p.Name, Token: token, CreatedAt: p.CreatedAt, CreatedBy: p.CreatedBy})
 	return nil
 }
 

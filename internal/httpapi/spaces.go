@@ -2,41 +2,14 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/space"
 )
 
-type spaceJSON struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Parent      string    `json:"parent"`
-	Inherit     bool      `json:"inherit"`
-	Description string    `json:"description"`
-	Labels      []string  `json:"labels"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
-func toSpaceJSON(s space.Space) spaceJSON {
-	return spaceJSON{ID: s.ID, Name: s.Name, Parent: s.ParentID, Inherit: s.Inherit, Description: s.Description,
+func toSpaceJSON(s space.Space) api.Space {
+	return api.Space{ID: s.ID, Name: s.Name, Parent: s.ParentID, Inherit: s.Inherit, Description: s.Description,
 		Labels: nonNilStrings(s.Labels), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
-}
-
-type createSpaceRequest struct {
-	Name        string   `json:"name"`
-	Parent      string   `json:"parent"`
-	Inherit     *bool    `json:"inherit"`
-	Description string   `json:"description"`
-	Labels      []string `json:"labels"`
-}
-
-type updateSpaceRequest struct {
-	Name        *string   `json:"name"`
-	Parent      *string   `json:"parent"`
-	Inherit     *bool     `json:"inherit"`
-	Description *string   `json:"description"`
-	Labels      *[]string `json:"labels"`
 }
 
 // listSpaces answers every readable space at once: the tree is small and
@@ -51,7 +24,7 @@ func (a *API) listSpaces(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) createSpace(w http.ResponseWriter, r *http.Request) error {
-	var req createSpaceRequest
+	var req api.CreateSpace
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -74,7 +47,7 @@ func (a *API) getSpace(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) updateSpace(w http.ResponseWriter, r *http.Request) error {
-	var req updateSpaceRequest
+	var req api.UpdateSpace
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}

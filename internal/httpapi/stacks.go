@@ -2,48 +2,15 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/stack"
 )
 
-// stackJSON is a stack on the wire (SPEC §3 field names).
-type stackJSON struct {
-	ID                     string             `json:"id"`
-	Name                   string             `json:"name"`
-	Space                  string             `json:"space"`
-	Integration            *string            `json:"integration"` // null while detached
-	Detached               bool               `json:"detached"`
-	DetachedReason         string             `json:"detached_reason,omitempty"`
-	Repository             string             `json:"repository"`
-	ProjectID              int64              `json:"project_id"`
-	Branch                 string             `json:"branch"`
-	ProjectRoot            string             `json:"project_root"`
-	AdditionalProjectGlobs []string           `json:"additional_project_globs"`
-	Labels                 []string           `json:"labels"`
-	Autodeploy             bool               `json:"autodeploy"`
-	Description            string             `json:"description"`
-	Tool                   string             `json:"tool"`
-	ToolVersion            string             `json:"tool_version"`
-	WorkerPool             string             `json:"worker_pool"`
-	AllowForkMRs           bool               `json:"allow_fork_mrs"`
-	GitCheckout            bool               `json:"git_checkout"`
-	TrackedCommit          *trackedCommitJSON `json:"tracked_commit"`
-	CreatedAt              time.Time          `json:"created_at"`
-	UpdatedAt              time.Time          `json:"updated_at"`
-	Warnings               []string           `json:"warnings,omitempty"`
-}
-
-type trackedCommitJSON struct {
-	SHA     string    `json:"sha"`
-	Branch  string    `json:"branch"`
-	MovedAt time.Time `json:"moved_at"`
-}
-
-func toStackJSON(v stack.View) stackJSON {
+func toStackJSON(v stack.View) api.Stack {
 	st := v.Stack
-	out := stackJSON{ID: st.ID, Name: st.Name, Space: st.SpaceID, Detached: st.Detached(), DetachedReason: st.DetachedReason(),
+	out := api.Stack{ID: st.ID, Name: st.Name, Space: st.SpaceID, Detached: st.Detached(), DetachedReason: st.DetachedReason(),
 		Repository: st.Repository, ProjectID: st.ProjectID, Branch: st.Branch, ProjectRoot: st.ProjectRoot,
 		AdditionalProjectGlobs: nonNilStrings(st.AdditionalProjectGlobs), Labels: nonNilStrings(st.Labels),
 		Autodeploy: st.Autodeploy, Description: st.Description, Tool: string(st.Tool), ToolVersion: st.ToolVersion,
@@ -54,7 +21,7 @@ func toStackJSON(v stack.View) stackJSON {
 		out.Integration = &id
 	}
 	if c := st.TrackedCommit; c != nil {
-		out.TrackedCommit = &trackedCommitJSON{SHA: c.SHA, Branch: c.Branch, MovedAt: c.MovedAt}
+		out.TrackedCommit = &api.TrackedCommit{SHA: c.SHA, Branch: c.Branch, MovedAt: c.MovedAt}
 	}
 	return out
 }
@@ -66,46 +33,14 @@ func nonNilStrings(s []string) []string {
 	return s
 }
 
-type createStackRequest struct {
-	Name                   string   `json:"name"`
-	Space                  string   `json:"space"`
-	Integration            string   `json:"integration"`
-	Repository             string   `json:"repository"`
-	Branch                 string   `json:"branch"`
-	ProjectRoot            string   `json:"project_root"`
-	AdditionalProjectGlobs []string `json:"additional_project_globs"`
-	Labels                 []string `json:"labels"`
-	Autodeploy             bool     `json:"autodeploy"`
-	Description            string   `json:"description"`
-	Tool                   string   `json:"tool"`
-	ToolVersion            string   `json:"tool_version"`
-	WorkerPool             string   `json:"worker_pool"`
-	AllowForkMRs           bool     `json:"allow_fork_mrs"`
-	GitCheckout            bool     `json:"git_checkout"`
-}
-
 // updateStackRequest accepts id only to refuse it by name.
 type updateStackRequest struct {
-	ID                     *string   `json:"id"`
-	Name                   *string   `json:"name"`
-	Space                  *string   `json:"space"`
-	Integration            *string   `json:"integration"`
-	Repository             *string   `json:"repository"`
-	Branch                 *string   `json:"branch"`
-	ProjectRoot            *string   `json:"project_root"`
-	AdditionalProjectGlobs *[]string `json:"additional_project_globs"`
-	Labels                 *[]string `json:"labels"`
-	Autodeploy             *bool     `json:"autodeploy"`
-	Description            *string   `json:"description"`
-	Tool                   *string   `json:"tool"`
-	ToolVersion            *string   `json:"tool_version"`
-	WorkerPool             *string   `json:"worker_pool"`
-	AllowForkMRs           *bool     `json:"allow_fork_mrs"`
-	GitCheckout            *bool     `json:"git_checkout"`
+	api.UpdateStack
+	ID *string `json:"id"`
 }
 
 func (a *API) createStack(w http.ResponseWriter, r *http.Request) error {
-	var req createStackRequest
+	var req api.CreateStack
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}

@@ -7,16 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/run"
 )
 
 // The worker protocol over HTTP (remote workers: `hoist worker`). Workers
 // authenticate with their pool's token (Authorization: Bearer); every call
-// about a run names the lease in the Hoist-Lease header.
-
-// LeaseHeader carries the lease id of worker calls.
-const LeaseHeader = "Hoist-Lease"
+// about a run names the lease in the api.LeaseHeader header.
 
 // maxLeaseWait bounds how long a lease request may wait for a run.
 const maxLeaseWait = 60 * time.Second
@@ -56,15 +54,10 @@ func (a *API) poolAuth(h handlerFunc) handlerFunc {
 
 func poolOf(r *http.Request) string { p, _ := r.Context().Value(poolKey{}).(string); return p }
 
-func lease(r *http.Request) string { return r.Header.Get(LeaseHeader) }
-
-type leaseRequest struct {
-	Worker      string  `json:"worker"`
-	WaitSeconds float64 `json:"wait_seconds"`
-}
+func lease(r *http.Request) string { return r.Header.Get(api.LeaseHeader) }
 
 func (a *API) workerLease(w http.ResponseWriter, r *http.Request) error {
-	var req leaseRequest
+	var req api.LeaseRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -89,17 +82,12 @@ func (a *API) workerHeartbeat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"state": string(st)})
+	writeJSON(w, http.StatusOK, api.RunState{State: string(st)})
 	return nil
 }
 
 func (a *API) workerAdvance(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		State       string `json:"state"`
-		Note        string `json:"note"`
-		Tool        string `json:"tool"`
-		ToolVersion string `json:"tool_version"`
-	}
+	var req api.Advance
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -108,39 +96,29 @@ func (a *API) workerAdvance(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"state": string(rn.State)})
+	writeJSON(w, http.StatusOK, api.RunState{State: string(rn.State)})
 	return nil
 }
 
-// PlanReportJSON is a worker's plan report on the wire.
-type PlanReportJSON struct {
-	Delta      run.Delta      `json:"delta"`
-	Resources  []run.Resource `json:"resources"`
-	HasChanges bool           `json:"has_changes"`
-	Plan       []byte         `json:"plan"` // base64 in JSON
-}
-
 func (a *API) workerPlan(w http.ResponseWriter, r *http.Request) error {
-	var req PlanReportJSON
+	var req api.PlanReport
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxPlanBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		return decodeError(err)
 	}
 	apply, err := a.cfg.Runs.ReportPlan(r.Context(), r.PathValue("id"), lease(r),
-		run.PlanReport{Delta: req.Delta, Resources: req.Resources, HasChanges: req.HasChanges, Plan: req.Plan})
+		run.PlanReport{Delta: run.Delta(req.Delta), HasChanges: req.HasChanges, Plan: req.Plan,
+			Resources: convert(req.Resources, func(r api.Resource) run.Resource { return run.Resource(r) })})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"apply": apply})
+	writeJSON(w, http.StatusOK, api.PlanAnswer{Apply: apply})
 	return nil
 }
 
 func (a *API) workerFinish(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Error       string `json:"error"`
-		ErrorDetail string `json:"error_detail"` // tofu's Error: blocks; bounded by the service
-	}
+	var req api.Finish // ErrorDetail: tofu's Error: blocks; bounded by the service
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -148,15 +126,12 @@ func (a *API) workerFinish(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"state": string(rn.State)})
+	writeJSON(w, http.StatusOK, api.RunState{State: string(rn.State)})
 	return nil
 }
 
 func (a *API) workerLogs(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Phase string `json:"phase"`
-		Text  string `json:"text"`
-	}
+	var req api.AppendLog
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -177,14 +152,10 @@ func (a *API) workerPlanFile(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// SourceErrorTrailer carries the message of an error that cut a source
-// stream short, once bytes were sent and the status can no longer say it
-// (worker.Client reads it). A truncated archive without it still fails to
-// extract, on workers that do not read it.
-const SourceErrorTrailer = "Hoist-Source-Error"
-
 // workerSource streams the source archive. Errors before the first byte
-// are error answers; later ones end the stream with SourceErrorTrailer.
+// are error answers; later ones end the stream with api.SourceErrorTrailer
+// (worker.Client reads it; a truncated archive without it still fails to
+// extract, on workers that do not read it).
 func (a *API) workerSource(w http.ResponseWriter, r *http.Request) error {
 	// No write timeout: the source may wait for a VCS agent as long as the
 	// worker holds the run, and a large archive streams for long.
@@ -196,7 +167,7 @@ func (a *API) workerSource(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		a.log.WarnContext(r.Context(), "stream source archive", "run_id", r.PathValue("id"), "error", err.Error())
-		w.Header().Set(SourceErrorTrailer, apperr.MessageOf(err))
+		w.Header().Set(api.SourceErrorTrailer, apperr.MessageOf(err))
 		return nil
 	}
 	if !sw.started {
@@ -214,7 +185,7 @@ type lazyWriter struct {
 
 func (l *lazyWriter) start() {
 	l.w.Header().Set("Content-Type", "application/gzip")
-	l.w.Header().Set("Trailer", SourceErrorTrailer)
+	l.w.Header().Set("Trailer", api.SourceErrorTrailer)
 	l.w.WriteHeader(http.StatusOK)
 	l.started = true
 }

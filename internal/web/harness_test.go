@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -48,11 +49,14 @@ type harness struct {
 	sim       *gitlabsim.Server
 	simURL    string
 	simUser   gitlabsim.User
+	// http calls the JSON API and checks its answers against the API's
+	// document (internal/api/apitest).
+	http *http.Client
 }
 
 func setup(t *testing.T, tweak func(*app.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, logs: &logBuffer{}, dataDir: t.TempDir()}
+	h := &harness{t: t, logs: &logBuffer{}, dataDir: t.TempDir(), http: apitest.Client(t)}
 	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +123,7 @@ func (h *harness) api(method, path string, body any, want int, out any) {
 	}
 	req.Header.Set("Authorization", "Bearer "+h.adminKey)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.http.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -189,7 +193,7 @@ func (h *harness) client() *client {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return &client{t: h.t, base: h.srv.URL(), http: &http.Client{Jar: jar,
+	return &client{t: h.t, base: h.srv.URL(), http: &http.Client{Jar: jar, Transport: apitest.Transport(h.t, nil),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/transfer"
@@ -37,14 +38,6 @@ var _ Server = (*Client)(nil)
 // (gitlab.DefaultTimeouts().Idle, 60s), so that a stalled GitLab is
 // reported by the server, which can name it, rather than here.
 const DefaultSourceIdle = 90 * time.Second
-
-// leaseHeader names the lease in worker calls (httpapi.LeaseHeader), and
-// sourceErrorTrailer the error that cut a source stream short
-// (httpapi.SourceErrorTrailer).
-const (
-	leaseHeader        = "Hoist-Lease"
-	sourceErrorTrailer = "Hoist-Source-Error"
-)
 
 func (c *Client) http() *http.Client {
 	if c.HTTP != nil {
@@ -78,7 +71,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path, leaseI
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if leaseID != "" {
-		req.Header.Set(leaseHeader, leaseID)
+		req.Header.Set(api.LeaseHeader, leaseID)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -92,12 +85,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path, leaseI
 }
 
 func responseError(resp *http.Response) error {
-	var eb struct {
-		Error struct {
-			Code    apperr.Code `json:"code"`
-			Message string      `json:"message"`
-		} `json:"error"`
-	}
+	var eb api.Error
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if json.Unmarshal(b, &eb) == nil && eb.Error.Code != "" {
 		return apperr.Errorf(eb.Error.Code, "%s", eb.Error.Message)
@@ -123,7 +111,7 @@ func runPath(runID, what string) string { return "/api/v1/workers/runs/" + runID
 
 // Lease implements Server.
 func (c *Client) Lease(ctx context.Context, owner string, wait time.Duration) (run.Job, bool, error) {
-	resp, err := c.do(ctx, http.MethodPost, "/api/v1/workers/lease", "", map[string]any{"worker": owner, "wait_seconds": wait.Seconds()})
+	resp, err := c.do(ctx, http.MethodPost, "/api/v1/workers/lease", "", api.LeaseRequest{Worker: owner, WaitSeconds: wait.Seconds()})
 	if err != nil {
 		return run.Job{}, false, err
 	}
@@ -140,43 +128,40 @@ func (c *Client) Lease(ctx context.Context, owner string, wait time.Duration) (r
 
 // Heartbeat implements Server.
 func (c *Client) Heartbeat(ctx context.Context, runID, leaseID string) (run.State, error) {
-	var out struct{ State run.State }
+	var out api.RunState
 	err := c.call(ctx, http.MethodPost, runPath(runID, "heartbeat"), leaseID, struct{}{}, &out)
-	return out.State, err
+	return run.State(out.State), err
 }
 
 // Advance implements Server.
 func (c *Client) Advance(ctx context.Context, runID, leaseID string, step run.Step) error {
-	body := map[string]string{"state": string(step.To)}
-	if step.Note != "" {
-		body["note"] = step.Note
-	}
-	if b := step.Binary; b != (run.Binary{}) {
-		body["tool"], body["tool_version"] = b.Tool, b.Version
-	}
+	body := api.Advance{State: string(step.To), Note: step.Note, Tool: step.Binary.Tool, ToolVersion: step.Binary.Version}
 	return c.call(ctx, http.MethodPost, runPath(runID, "advance"), leaseID, body, nil)
 }
 
 // ReportPlan implements Server.
 func (c *Client) ReportPlan(ctx context.Context, runID, leaseID string, rep run.PlanReport) (bool, error) {
-	var out struct{ Apply bool }
-	body := map[string]any{"delta": rep.Delta, "resources": rep.Resources, "has_changes": rep.HasChanges, "plan": rep.Plan}
+	var out api.PlanAnswer
+	body := api.PlanReport{Delta: api.Delta(rep.Delta), HasChanges: rep.HasChanges, Plan: rep.Plan}
+	if rep.Resources != nil {
+		body.Resources = make([]api.Resource, len(rep.Resources))
+		for i, r := range rep.Resources {
+			body.Resources[i] = api.Resource(r)
+		}
+	}
 	err := c.call(ctx, http.MethodPost, runPath(runID, "plan"), leaseID, body, &out)
 	return out.Apply, err
 }
 
 // Finish implements Server.
 func (c *Client) Finish(ctx context.Context, runID, leaseID, errMsg, detail string) error {
-	body := map[string]string{"error": errMsg}
-	if detail != "" {
-		body["error_detail"] = detail
-	}
+	body := api.Finish{Error: errMsg, ErrorDetail: detail}
 	return c.call(ctx, http.MethodPost, runPath(runID, "finish"), leaseID, body, nil)
 }
 
 // AppendLog implements Server.
 func (c *Client) AppendLog(ctx context.Context, runID, leaseID, phase, text string) error {
-	return c.call(ctx, http.MethodPost, runPath(runID, "logs"), leaseID, map[string]string{"phase": phase, "text": text}, nil)
+	return c.call(ctx, http.MethodPost, runPath(runID, "logs"), leaseID, api.AppendLog{Phase: phase, Text: text}, nil)
 }
 
 // PlanFile implements Server.
@@ -204,7 +189,7 @@ func (c *Client) Source(ctx context.Context, runID, leaseID string, w io.Writer)
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		return err
 	}
-	if msg := resp.Trailer.Get(sourceErrorTrailer); msg != "" {
+	if msg := resp.Trailer.Get(api.SourceErrorTrailer); msg != "" {
 		return errors.New(msg)
 	}
 	return nil

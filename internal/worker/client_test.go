@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/httpapi"
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/worker"
 )
 
@@ -26,7 +26,7 @@ func sourceServer(t *testing.T, chunks []string, pause time.Duration, trailer st
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Trailer", httpapi.SourceErrorTrailer)
+		w.Header().Set("Trailer", api.SourceErrorTrailer)
 		w.WriteHeader(http.StatusOK)
 		for i, c := range chunks {
 			if i > 0 {
@@ -41,7 +41,7 @@ func sourceServer(t *testing.T, chunks []string, pause time.Duration, trailer st
 			_ = http.NewResponseController(w).Flush()
 		}
 		if trailer != "" {
-			w.Header().Set(httpapi.SourceErrorTrailer, trailer)
+			w.Header().Set(api.SourceErrorTrailer, trailer)
 		}
 	}))
 	t.Cleanup(srv.Close)

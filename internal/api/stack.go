@@ -1,0 +1,117 @@
+package api
+
+import "time"
+
+// Stack is a stack (SPEC §3 field names).
+type Stack struct {
+	// slug of the name at creation; immutable
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Space string `json:"space"`
+	// null while detached
+	Integration *string `json:"integration"`
+	// its integration was deleted: no webhook triggers, no runs, until it
+	// gets another integration
+	Detached       bool   `json:"detached"`
+	DetachedReason string `json:"detached_reason,omitempty"`
+	// GitLab project path namespace/project; the namespace may hold
+	// subgroups
+	Repository string `json:"repository"`
+	// GitLab's numeric project id (0 when it could not be resolved)
+	ProjectID int64 `json:"project_id"`
+	// the tracked branch; must exist
+	Branch string `json:"branch"`
+	// folder of the repository, relative to its root; a trailing / is
+	// trimmed; empty or / is the whole repository
+	ProjectRoot string `json:"project_root"`
+	// doublestar patterns of files outside the project root that also count
+	// as changes
+	AdditionalProjectGlobs []string `json:"additional_project_globs"`
+	Labels                 []string `json:"labels"`
+	Autodeploy             bool     `json:"autodeploy"`
+	// markdown
+	Description string `json:"description"`
+	Tool        string `json:"tool" enum:"opentofu,terraform"`
+	// a version of the server's tools folder, such as 1.10.6; empty runs the
+	// workers' default OpenTofu
+	ToolVersion string `json:"tool_version"`
+	WorkerPool  string `json:"worker_pool"`
+	// merge requests from forks may trigger proposed runs
+	AllowForkMRs bool `json:"allow_fork_mrs"`
+	// not supported yet: always false
+	GitCheckout bool `json:"git_checkout"`
+	// the tracked branch's head when the stack was created or its branch
+	// changed, then the SHA of each tracked push
+	TrackedCommit *TrackedCommit `json:"tracked_commit"`
+	CreatedAt     time.Time      `json:"created_at"`
+	UpdatedAt     time.Time      `json:"updated_at"`
+	Warnings      []string       `json:"warnings,omitempty"`
+}
+
+// TrackedCommit is the commit a stack's tracked branch was last seen at.
+type TrackedCommit struct {
+	SHA     string    `json:"sha"`
+	Branch  string    `json:"branch"`
+	MovedAt time.Time `json:"moved_at"`
+}
+
+// CreateStack is the body of POST /api/v1/stacks.
+type CreateStack struct {
+	Name  string `json:"name"`
+	Space string `json:"space"`
+	// id of a GitLab integration usable from the space: the default one, or
+	// one in the stack's space or an ancestor reached through spaces that
+	// all inherit; default: the default integration
+	Integration string `json:"integration,omitempty"`
+	// GitLab project path namespace/project; the namespace may hold
+	// subgroups
+	Repository string `json:"repository"`
+	// the tracked branch; must exist
+	Branch string `json:"branch"`
+	// folder of the repository, relative to its root; a trailing / is
+	// trimmed; empty or / is the whole repository; an absolute path (/etc)
+	// or a .. part is refused
+	ProjectRoot string `json:"project_root,omitempty"`
+	// doublestar patterns of files outside the project root that also count
+	// as changes
+	AdditionalProjectGlobs []string `json:"additional_project_globs,omitempty"`
+	Labels                 []string `json:"labels,omitempty"`
+	Autodeploy             bool     `json:"autodeploy,omitempty"`
+	// markdown
+	Description string `json:"description,omitempty"`
+	Tool        string `json:"tool,omitempty" enum:"opentofu,terraform"`
+	// a version of the server's tools folder (hoist server --tools-dir),
+	// such as 1.10.6 (a leading v is dropped); empty runs the workers'
+	// default OpenTofu. A version the folder lacks, and terraform without a
+	// version, are refused with the versions there are
+	ToolVersion string `json:"tool_version,omitempty"`
+	WorkerPool  string `json:"worker_pool,omitempty"`
+	// merge requests from forks may trigger proposed runs
+	AllowForkMRs bool `json:"allow_fork_mrs,omitempty"`
+	// not supported yet: true is refused; workspaces always come from
+	// GitLab's archive API
+	GitCheckout bool `json:"git_checkout,omitempty"`
+}
+
+// UpdateStack is the body of PATCH /api/v1/stacks/{id}: absent fields are
+// left unchanged; the fields mean what they mean on create. An id is
+// refused: ids are immutable.
+type UpdateStack struct {
+	Name  *string `json:"name,omitempty"`
+	Space *string `json:"space,omitempty"`
+	// another integration (checked like on create); re-attaches a detached
+	// stack
+	Integration            *string   `json:"integration,omitempty"`
+	Repository             *string   `json:"repository,omitempty"`
+	Branch                 *string   `json:"branch,omitempty"`
+	ProjectRoot            *string   `json:"project_root,omitempty"`
+	AdditionalProjectGlobs *[]string `json:"additional_project_globs,omitempty"`
+	Labels                 *[]string `json:"labels,omitempty"`
+	Autodeploy             *bool     `json:"autodeploy,omitempty"`
+	Description            *string   `json:"description,omitempty"`
+	Tool                   *string   `json:"tool,omitempty" enum:"opentofu,terraform"`
+	ToolVersion            *string   `json:"tool_version,omitempty"`
+	WorkerPool             *string   `json:"worker_pool,omitempty"`
+	AllowForkMRs           *bool     `json:"allow_fork_mrs,omitempty"`
+	GitCheckout            *bool     `json:"git_checkout,omitempty"`
+}
