@@ -72,18 +72,28 @@ func (s *Store) LockState(ctx context.Context, l state.Lock) (state.Lock, bool, 
 	var held state.Lock
 	var ok bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		cur, err := s.getStateLock(ctx, tx, l.StackID)
-		if err == nil {
-			held = cur
-			return nil
+		// Insert first and read the holder on a conflict: with
+		// check-then-insert, two servers locking at once both found the
+		// lock free and the later insert failed on the primary key
+		// (PostgreSQL) instead of reporting the holder. A holder that
+		// unlocks between the insert and the read leaves the lock free:
+		// try once more.
+		for range 2 {
+			res, err := s.exec(ctx, tx, `INSERT INTO state_locks (stack_id, lock_id, info, run_id, created_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (stack_id) DO NOTHING`, l.StackID, l.ID, string(l.Info), l.RunID, s.t(l.CreatedAt))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 1 {
+				ok = err == nil
+				return err
+			}
+			held, err = s.getStateLock(ctx, tx, l.StackID)
+			if !apperr.Is(err, apperr.NotFound) {
+				return err
+			}
 		}
-		if !apperr.Is(err, apperr.NotFound) {
-			return err
-		}
-		_, err = s.exec(ctx, tx, "INSERT INTO state_locks (stack_id, lock_id, info, run_id, created_at) VALUES (?, ?, ?, ?, ?)",
-			l.StackID, l.ID, string(l.Info), l.RunID, s.t(l.CreatedAt))
-		ok = err == nil
-		return err
+		return apperr.Errorf(apperr.Conflict, "the state lock of stack %s changes hands too fast", l.StackID)
 	})
 	return held, ok, wrapInternal(err, "lock state of %s", l.StackID)
 }

@@ -1,8 +1,9 @@
 // Package storetest is the one conformance suite every store adapter runs:
 // the sqlite and postgres packages call Run from their tests with a Harness
 // that creates fresh, empty databases. Every store method is exercised on
-// real databases — happy paths, not-found, conflicts, cursors, and the
-// all-or-nothing guarantees.
+// real databases — happy paths, not-found, conflicts, cursors, leases, the
+// all-or-nothing guarantees, and races between two servers on one database
+// — and a test of the package fails for a method no suite file calls.
 package storetest
 
 import (
@@ -39,27 +40,53 @@ type Opener func(ctx context.Context) (*sqlstore.Store, error)
 func Run(t *testing.T, h Harness) {
 	t.Helper()
 	groups := map[string]func(*testing.T, Harness){
-		"Migrations":       testMigrations,
-		"Spaces":           testSpaces,
-		"Users":            testUsers,
-		"APIKeys":          testAPIKeys,
-		"Bindings":         testBindings,
-		"UserLifecycle":    testUserLifecycle,
-		"AdminsRace":       testAdminsRace,
-		"LoginAttempts":    testLoginAttempts,
-		"Integrations":     testIntegrations,
-		"ListIntegrations": testIntegrationList,
-		"Audit":            testAudit,
-		"Secrets":          testSecretsAtRest,
-		"ConcurrentWrites": testConcurrentWrites,
-		"Stacks":           testStacks,
-		"StackDetach":      testStackDetach,
-		"StackList":        testStackList,
-		"StacksByRepo":     testStacksByRepository,
-		"AgentPools":       testAgentPools,
-		"AgentPoolSpaces":  testAgentPoolSpaces,
-		"Modules":          testModules,
-		"Transactions":     testTransactions,
+		"Migrations":          testMigrations,
+		"Spaces":              testSpaces,
+		"Users":               testUsers,
+		"APIKeys":             testAPIKeys,
+		"Bindings":            testBindings,
+		"UserLifecycle":       testUserLifecycle,
+		"AdminsRace":          testAdminsRace,
+		"LoginAttempts":       testLoginAttempts,
+		"Integrations":        testIntegrations,
+		"ListIntegrations":    testIntegrationList,
+		"Audit":               testAudit,
+		"Secrets":             testSecretsAtRest,
+		"ConcurrentWrites":    testConcurrentWrites,
+		"Stacks":              testStacks,
+		"StackDetach":         testStackDetach,
+		"StackList":           testStackList,
+		"StacksByRepo":        testStacksByRepository,
+		"AgentPools":          testAgentPools,
+		"AgentPoolSpaces":     testAgentPoolSpaces,
+		"Modules":             testModules,
+		"Transactions":        testTransactions,
+		"Runs":                testRuns,
+		"RunList":             testListRuns,
+		"RunsForEvent":        testRunsForEvent,
+		"RunVariables":        testRunVariables,
+		"WorkerPools":         testWorkerPools,
+		"RunScheduling":       testRunScheduling,
+		"RunLeases":           testRunLeases,
+		"RunLeaseExpiry":      testRunLeaseExpiry,
+		"RunMoves":            testMoveRun,
+		"RunMoveRace":         testRunMoveRace,
+		"RunExecEffects":      testRunExecEffects,
+		"RunLeaseRace":        testRunLeaseRace,
+		"RunLogs":             testRunLogs,
+		"Deliveries":          testDeliveries,
+		"DeliveryProcessings": testDeliveryProcessings,
+		"Jobs":                testJobs,
+		"FailedJobs":          testFailedJobs,
+		"JobLeaseRace":        testJobLeaseRace,
+		"Outbox":              testOutbox,
+		"OutboxClaimRace":     testOutboxClaimRace,
+		"CommitRuns":          testCommitRuns,
+		"StateVersions":       testStateVersions,
+		"StateLocks":          testStateLocks,
+		"StateLockRace":       testStateLockRace,
+		"Sessions":            testSessions,
+		"LoginAttemptRace":    testLoginAttemptRace,
 	}
 	for name, fn := range groups {
 		t.Run(name, func(t *testing.T) {

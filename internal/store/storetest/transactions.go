@@ -101,6 +101,25 @@ func testTransactions(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("OtherStoresStayOutside", func(t *testing.T) {
+		t.Parallel()
+		s, other := twoServers(t, h)
+		err := s.InTx(ctx(), func(ctx context.Context) error {
+			if err := createWithWrite(ctx, s, "r1"); err != nil {
+				return err
+			}
+			// The transaction in ctx is s's: another store (another server)
+			// reads committed data only.
+			if _, err := other.GetRun(ctx, "r1"); !apperr.Is(err, apperr.NotFound) {
+				t.Errorf("another store read an uncommitted run: %v", err)
+			}
+			return nil
+		})
+		if err != nil || !written(t, other, "r1") {
+			t.Fatalf("InTx returned %v; want the run committed", err)
+		}
+	})
+
 	t.Run("IdlePassTakesNoWriter", func(t *testing.T) {
 		t.Parallel()
 		s := fresh(t, h)

@@ -1,0 +1,229 @@
+package storetest
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/feedback"
+	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/store/sqlstore"
+)
+
+// statusWrite is a commit status write of run runID on key, due at due.
+func statusWrite(integrationID, runID, key string, rank int, due time.Time) feedback.Write {
+	return feedback.Write{IntegrationID: integrationID, RunID: runID, Kind: feedback.KindStatus, Key: key, Ord: runID, Rank: rank,
+		Payload:       feedback.Payload{Project: "acme/infra", SHA: "a1", Name: "hoist/web", State: "running", TargetURL: "https://hoist.example.com/runs/" + runID},
+		NextAttemptAt: due, CreatedAt: base}
+}
+
+func mustClaimKeys(t *testing.T, s *sqlstore.Store, owner string, now time.Time, limit int, skip ...string) []string {
+	t.Helper()
+	keys, err := s.ClaimWriteKeys(ctx(), owner, now, time.Minute, limit, skip)
+	if err != nil {
+		t.Fatalf("claim write keys: %v", err)
+	}
+	return keys
+}
+
+func mustPending(t *testing.T, s *sqlstore.Store, key string) ([]feedback.Write, feedback.Mark) {
+	t.Helper()
+	ws, m, err := s.PendingWrites(ctx(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws, m
+}
+
+func mustResolve(t *testing.T, s *sqlstore.Store, key, owner string, rs []feedback.Resolution, m *feedback.Mark, now time.Time) {
+	t.Helper()
+	if err := s.ResolveWrites(ctx(), key, owner, rs, m, now); err != nil {
+		t.Fatalf("resolve %s: %v", key, err)
+	}
+}
+
+// testOutbox: writes are enqueued with their keys due; a key is claimed by
+// one owner at a time, its pending writes read and resolved, and it is due
+// again at its earliest remaining write.
+func testOutbox(t *testing.T, h Harness) {
+	s := fresh(t, h)
+	keyA := feedback.StatusKey("gl", "acme/infra", "a1", "hoist/web")
+	keyB := feedback.NoteKey("gl2", "acme/infra", 4, "web")
+	keyC := feedback.DeploymentKey("gl", "acme/infra", "r2")
+	in := []feedback.Write{
+		statusWrite("gl", "r1", keyA, 1, base), statusWrite("gl", "r1", keyA, 2, base),
+		statusWrite("gl2", "r1", keyB, 1, base.Add(time.Second)), statusWrite("gl", "r2", keyC, 1, base.Add(time.Hour)),
+	}
+	in[2].Kind, in[3].Kind = feedback.KindNote, feedback.KindDeployment
+	if err := s.EnqueueWrites(ctx(), in); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnqueueWrites(ctx(), nil); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := s.ListWrites(ctx(), "r1")
+	if err != nil || len(ws) != 3 {
+		t.Fatalf("ListWrites = %+v, %v", ws, err)
+	}
+	for i, w := range ws {
+		want := in[i]
+		want.ID, want.State, want.UpdatedAt = w.ID, feedback.StatePending, base
+		if !reflect.DeepEqual(w, want) || (i > 0 && w.ID <= ws[i-1].ID) {
+			t.Errorf("write %d = %+v\nwant %+v", i, w, want)
+		}
+	}
+	if ws, err := s.ListWrites(ctx(), "nope"); err != nil || len(ws) != 0 {
+		t.Errorf("writes of an unknown run = %+v, %v", ws, err)
+	}
+
+	at, expired := base.Add(time.Second), base.Add(time.Minute+2*time.Second)
+	for _, tc := range []struct {
+		name  string
+		owner string
+		now   time.Time
+		limit int
+		skip  []string
+		want  []string
+	}{
+		{"due only", "o1", base, 10, nil, []string{keyA}},
+		{"held keys are not claimed again", "o1", at, 10, nil, []string{keyB}},
+		{"by nobody else either", "o2", at, 10, nil, []string{}},
+		{"skipping an integration", "o2", expired, 10, []string{"gl"}, []string{keyB}},
+		{"up to the limit", "o2", expired, 1, nil, []string{keyA}},
+	} {
+		if got := mustClaimKeys(t, s, tc.owner, tc.now, tc.limit, tc.skip...); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: claimed %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	testResolveWrites(t, s, keyA, keyB, keyC)
+}
+
+// testResolveWrites continues testOutbox: o2 holds keyA and keyB.
+func testResolveWrites(t *testing.T, s *sqlstore.Store, keyA, keyB, keyC string) {
+	pending, mark := mustPending(t, s, keyA)
+	if len(pending) != 2 || pending[0].Rank != 1 || pending[1].Rank != 2 || mark != (feedback.Mark{}) {
+		t.Fatalf("pending = %+v, mark %+v; want both writes oldest first, no mark", pending, mark)
+	}
+	now := base.Add(2 * time.Minute)
+	newest := pending[1].Mark()
+	mustResolve(t, s, keyA, "o2", []feedback.Resolution{
+		{ID: pending[0].ID, State: feedback.StateSkipped, NextAttemptAt: pending[0].NextAttemptAt},
+		{ID: pending[1].ID, State: feedback.StateDone, Attempts: 1, NextAttemptAt: pending[1].NextAttemptAt, Result: "set running"},
+	}, &newest, now)
+	if ws, m := mustPending(t, s, keyA); len(ws) != 0 || m != newest {
+		t.Errorf("after resolving: pending %+v, mark %+v; want none and the mark moved", ws, m)
+	}
+	ws, _ := s.ListWrites(ctx(), "r1")
+	if ws[0].State != feedback.StateSkipped || ws[1].State != feedback.StateDone || ws[1].Result != "set running" ||
+		ws[1].Attempts != 1 || !ws[1].UpdatedAt.Equal(now) {
+		t.Errorf("resolved writes = %+v", ws[:2])
+	}
+	// keyA has nothing left: it is not claimed again; keyB's lease ran out.
+	if got := mustClaimKeys(t, s, "o3", base.Add(2*time.Hour), 10); !slices.Equal(got, []string{keyB, keyC}) {
+		t.Errorf("claimed %v, want keyB and keyC", got)
+	}
+	// A retry makes the key due at its next attempt, and the owner's lease
+	// ends at once.
+	retryAt := base.Add(2*time.Hour + 10*time.Second) // before o3's lease would run out
+	pending, _ = mustPending(t, s, keyB)
+	mustResolve(t, s, keyB, "o3", []feedback.Resolution{{ID: pending[0].ID, State: feedback.StateRetrying, Attempts: 1,
+		NextAttemptAt: retryAt, LastError: "GitLab answered 502"}}, nil, base.Add(2*time.Hour))
+	// Only the owner's resolve releases its lease: keyC stays o3's.
+	mustResolve(t, s, keyC, "someone else", nil, nil, base.Add(2*time.Hour))
+	if got := mustClaimKeys(t, s, "o4", retryAt.Add(-time.Second), 10); len(got) != 0 {
+		t.Errorf("claimed %v before the retry was due and while o3 holds keyC", got)
+	}
+	if got := mustClaimKeys(t, s, "o4", retryAt, 10); !slices.Equal(got, []string{keyB}) {
+		t.Errorf("claimed %v at the retry; want keyB only, released by o3, and not keyC, still o3's", got)
+	}
+	if pending, m := mustPending(t, s, keyB); len(pending) != 1 || pending[0].State != feedback.StateRetrying ||
+		pending[0].LastError != "GitLab answered 502" || !pending[0].NextAttemptAt.Equal(retryAt) || m != (feedback.Mark{}) {
+		t.Errorf("retrying write = %+v, mark %+v", pending, m)
+	}
+	// A new write makes a resolved key due again; its mark stays.
+	later := base.Add(4 * time.Hour)
+	if err := s.EnqueueWrites(ctx(), []feedback.Write{statusWrite("gl", "r3", keyA, 1, later)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustClaimKeys(t, s, "o5", later, 10, "gl2"); !slices.Contains(got, keyA) {
+		t.Errorf("claimed %v; want keyA due again", got)
+	}
+	if ws, m := mustPending(t, s, keyA); len(ws) != 1 || ws[0].RunID != "r3" || m != newest {
+		t.Errorf("pending = %+v, mark %+v", ws, m)
+	}
+}
+
+// testOutboxClaimRace: two servers claiming at once never hold one key
+// together.
+func testOutboxClaimRace(t *testing.T, h Harness) {
+	s1, s2 := twoServers(t, h)
+	const keys = 30
+	var ws []feedback.Write
+	for i := range keys {
+		ws = append(ws, statusWrite("gl", "r1", fmt.Sprint("status|gl|", i), 1, base))
+	}
+	if err := s1.EnqueueWrites(ctx(), ws); err != nil {
+		t.Fatal(err)
+	}
+	claimRace(t, s1, s2, 6, keys, func(s *sqlstore.Store, claimer int) ([]string, error) {
+		return s.ClaimWriteKeys(ctx(), fmt.Sprint("o", claimer), base, time.Minute, 4, nil)
+	})
+}
+
+// testCommitRuns: a member's state on an aggregated status moves only
+// forward in run order; refs keep GitLab's ids; the integration says
+// whether statuses are aggregated.
+func testCommitRuns(t *testing.T, h Harness) {
+	s := fresh(t, h)
+	c := func(name, member, ord, state string) feedback.CommitRun {
+		return feedback.CommitRun{IntegrationID: "gl", Project: "acme/infra", SHA: "a1", Name: name, Member: member, Ord: ord, State: state}
+	}
+	const tracked, proposed = "hoist/tracked", "hoist/proposed"
+	for _, tc := range []struct {
+		name string
+		in   feedback.CommitRun
+		want []feedback.CommitRun
+	}{
+		{"first member", c(tracked, "web", "r2", "running"), []feedback.CommitRun{c(tracked, "web", "r2", "running")}},
+		{"second member", c(tracked, "api", "r1", "pending"), []feedback.CommitRun{c(tracked, "api", "r1", "pending"), c(tracked, "web", "r2", "running")}},
+		{"an older run is ignored", c(tracked, "web", "r1", "success"), []feedback.CommitRun{c(tracked, "api", "r1", "pending"), c(tracked, "web", "r2", "running")}},
+		{"the same run moves on", c(tracked, "web", "r2", "success"), []feedback.CommitRun{c(tracked, "api", "r1", "pending"), c(tracked, "web", "r2", "success")}},
+		{"a newer run replaces", c(tracked, "web", "r3", "failed"), []feedback.CommitRun{c(tracked, "api", "r1", "pending"), c(tracked, "web", "r3", "failed")}},
+		{"another name", c(proposed, "web", "r0", "pending"), []feedback.CommitRun{c(proposed, "web", "r0", "pending")}},
+	} {
+		if got, err := s.RecordCommitRun(ctx(), tc.in); err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: RecordCommitRun = %+v, %v\nwant %+v", tc.name, got, err, tc.want)
+		}
+	}
+
+	for _, id := range []string{"gl", "gl2"} {
+		in := testIntegration(id, space.RootID, id == "gl")
+		in.AggregateStatuses = id == "gl"
+		if err := s.CreateIntegration(ctx(), in, entry("integration.create", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[string]bool{"gl": true, "gl2": false} {
+		if got, err := s.AggregateStatuses(ctx(), id); err != nil || got != want {
+			t.Errorf("AggregateStatuses(%s) = %v, %v", id, got, err)
+		}
+	}
+	_, err := s.AggregateStatuses(ctx(), "nope")
+	wantCode(t, err, apperr.NotFound)
+
+	key := feedback.NoteKey("gl", "acme/infra", 4, "web")
+	if id, ok, err := s.GitLabRef(ctx(), key); err != nil || ok || id != 0 {
+		t.Errorf("GitLabRef before any = %d, %v, %v", id, ok, err)
+	}
+	for _, id := range []int64{12, 13} {
+		if err := s.SetGitLabRef(ctx(), key, id, base); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := s.GitLabRef(ctx(), key); err != nil || !ok || got != id {
+			t.Errorf("GitLabRef = %d, %v, %v; want %d", got, ok, err, id)
+		}
+	}
+}
