@@ -57,7 +57,7 @@ go test -count=1 -timeout 5m ./...
 
 step "race"
 # The packages whose work is concurrent (queue, intake, write-back, agents,
-# scheduler, workers, the GitLab adapter's shared clients), again under the
-# race detector.
+# scheduler, workers, the GitLab adapter's shared clients, the metrics),
+# again under the race detector.
 go test -race -count=1 -timeout 10m ./internal/jobqueue/... ./internal/webhook/... ./internal/feedback/... \
-  ./internal/vcsagent/... ./internal/run/... ./internal/worker/... ./internal/vcs/gitlab/...
+  ./internal/vcsagent/... ./internal/run/... ./internal/worker/... ./internal/vcs/gitlab/... ./internal/metrics/...

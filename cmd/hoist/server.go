@@ -48,7 +48,7 @@ func (b *byteSize) Set(v string) error {
 
 const serverSynopsis = "[--data-dir DIR] [--listen ADDR] [--public-url URL] [--database-url URL] [--allow-gitlab-host HOST]... " +
 	"[--tls-cert FILE --tls-key FILE] [--max-gitlab-response SIZE] [--max-archive-size SIZE] [--tofu-path FILE] " +
-	"[--tools-dir DIR] [--work-dir DIR] [flags]"
+	"[--tools-dir DIR] [--work-dir DIR] [--metrics-listen ADDR] [flags]"
 
 // serverCommand is `hoist server`: the Hoist server, until ctx ends
 // (SIGINT/SIGTERM), then a graceful shutdown.
@@ -69,6 +69,10 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 	maxEntries := fs.Int("max-archive-entries", 0, "cap on the files, folders and links of a run's source archive (default 100000)")
 	writeLease := fs.Duration("gitlab-write-lease", 0, "how long the server holds a GitLab write while sending it; "+
 		"after a crash its pending writes wait this long (default 2m)")
+	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics at GET /metrics, unauthenticated, on this address of their own "+
+		"(bind a private interface; default: no metrics listener; docs/metrics.md)")
+	metricsKeyFile := fs.String("metrics-key-file", "", "also serve GET /metrics on --listen, to requests with \"Authorization: Bearer <key>\" "+
+		"holding the key in this `FILE` (at least 16 characters)")
 	demoMode := fs.Bool("demo", false, "also run the GitLab simulator with a sample project, integration and stacks, and print what to try")
 	var allow hostList
 	fs.Var(&allow, "allow-gitlab-host", "GitLab host allowed to resolve to a link-local/cloud-metadata address (repeatable)")
@@ -90,11 +94,15 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 			WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath, ToolsDir: *toolsDir, GitLabWriteLease: *writeLease,
 			WorkDir: *workDir, UnsafeUnsandboxedRuns: *unsafeRuns, MaxArchiveEntries: *maxEntries,
 			MaxGitLabResponseBytes: int64(maxResponse), MaxArchiveBytes: int64(maxArchive),
+			MetricsListen: *metricsListen, MetricsKeyFile: *metricsKeyFile,
 		})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "Hoist server at %s (public URL %s)\n", srv.URL(), srv.PublicURL())
+		if u := srv.MetricsURL(); u != "" {
+			fmt.Fprintf(e.stdout, "Prometheus metrics at %s/metrics\n", u)
+		}
 		if *demoMode {
 			d, err := startDemo(ctx, e, srv, *dataDir, tofuMissing, logger)
 			if err != nil {

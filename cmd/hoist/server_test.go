@@ -67,6 +67,13 @@ func TestServerCommand(t *testing.T) {
 		t.Error("the server log does not say where the admin API key is")
 	}
 
+	stopServer(t, cancel, done)
+}
+
+// stopServer ends the context of a `hoist server` run in a goroutine and
+// waits, bounded, for it to shut down cleanly.
+func stopServer(t *testing.T, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
 	cancel()
 	select {
 	case err := <-done:

@@ -101,6 +101,13 @@ type Config struct {
 	// SchedulerPoll is how often the scheduler looks for work without a
 	// signal (0: 1s).
 	SchedulerPoll time.Duration
+	// MetricsListen, when set, serves GET /metrics unauthenticated on a
+	// listener of its own (--metrics-listen; port 0 picks a free port).
+	MetricsListen string
+	// MetricsKeyFile, when set, also serves GET /metrics on the main
+	// listener, to requests bearing the key this file holds
+	// (--metrics-key-file).
+	MetricsKeyFile string
 }
 
 // Server is a running Hoist server.
@@ -116,6 +123,9 @@ type Server struct {
 	url       string
 	publicURL string
 	dataDir   string
+	// metricsHTTP serves /metrics on --metrics-listen (nil without it).
+	metricsHTTP *http.Server
+	metricsURL  string
 
 	serveErr  chan error
 	closeOnce sync.Once
@@ -162,6 +172,10 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	if err != nil {
 		return nil, err
 	}
+	metricsKey, err := readMetricsKey(cfg.MetricsKeyFile)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -172,6 +186,10 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	}
 	cfg.PublicURL = publicURL // module sources name its host (the embedded workers' registry credential)
 	agents := tunnel.NewRegistry(log, cfg.Clock)
+	m, err := newMetrics(cfg, store, agents)
+	if err != nil {
+		return nil, errors.Join(err, ln.Close())
+	}
 	gl := newGitLab(cfg, agents)
 	spaces := space.NewService(store, store, cfg.Clock)
 	ids := identity.NewService(store, store, cfg.Clock)
@@ -189,10 +207,10 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Checker: gl, Tools: tools, Box: box, Clock: cfg.Clock, Logger: log})
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
 		RunsExistFunc: runsExist(store)})
-	writes := newWriteBack(cfg, store, box, gl, publicURL)
-	runs := newRuns(cfg, store, spaces, box, gl, writes.service)
+	writes := newWriteBack(cfg, store, box, gl, publicURL, m)
+	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m)
 	modules := newModules(cfg, store, spaces, ids, runs.service, box, gl, key, publicURL, moduleStatuses{writes.service})
-	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, modules.tagFunc(), runs.notify)
+	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, m, modules.tagFunc(), runs.notify)
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
 		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad,
 		Deliveries: hooks.log, Runs: runs.service, State: runs.state, GitLabWrites: writes.service,
@@ -206,7 +224,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: agents, gitlab: gl, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
-			Handler:           routes(api, ui, modules.registry, hooks.intake),
+			Handler:           routes(api, ui, modules.registry, hooks.intake, metricsOnMain(metricsKey, m.Handler())),
 			TLSConfig:         tlsCfg,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
@@ -223,6 +241,11 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	writes.start(ctx)
 	if err := runs.start(ctx, s.http.Handler); err != nil {
 		return nil, errors.Join(err, s.Close())
+	}
+	if cfg.MetricsListen != "" {
+		if err := s.serveMetrics(cfg.MetricsListen, m.Handler()); err != nil {
+			return nil, errors.Join(err, s.Close())
+		}
 	}
 	log.Info("hoist server listening", "address", ln.Addr().String(), "public_url", publicURL, "database", store.Dialect())
 	return s, nil
@@ -345,6 +368,9 @@ func (s *Server) Close() error {
 		defer cancel()
 		s.runs.stop() // first: runs in progress are cut while the API still answers
 		err := s.http.Shutdown(ctx)
+		if s.metricsHTTP != nil {
+			err = errors.Join(err, s.metricsHTTP.Shutdown(ctx)) // before the store its scrapes read
+		}
 		s.hooks.stop() // after the HTTP server: deliveries in flight are stored first
 		s.writeBack.stop()
 		s.agents.Close() // hijacked agent streams outlive http.Server.Shutdown

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/hoistdev/hoist/internal/feedback"
+	"github.com/hoistdev/hoist/internal/metrics"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
@@ -19,10 +20,11 @@ type writeBack struct {
 	dispatcher *feedback.Dispatcher
 }
 
-func newWriteBack(cfg Config, store *sqlstore.Store, box *secret.Box, gl *gitlab.Client, publicURL string) *writeBack {
+func newWriteBack(cfg Config, store *sqlstore.Store, box *secret.Box, gl *gitlab.Client, publicURL string,
+	m *metrics.Metrics) *writeBack {
 	log := cfg.Logger.With("component", "gitlab-writes")
 	d := feedback.NewDispatcher(feedback.DispatcherConfig{Store: store, Clock: cfg.Clock, Logger: log,
-		Lease: cfg.GitLabWriteLease, GitLab: gl, Endpoints: feedback.NewEndpoints(store, box)})
+		Lease: cfg.GitLabWriteLease, GitLab: gl, Endpoints: feedback.NewEndpoints(store, box), Metrics: m})
 	svc := feedback.NewService(feedback.Config{Store: store, Stacks: store, Resources: store.RunResources,
 		PublicURL: publicURL, Clock: cfg.Clock, Logger: log, Notify: d.Notify})
 	return &writeBack{service: svc, dispatcher: d}

@@ -9,8 +9,13 @@ import (
 
 // routes is every path the server answers and who serves it, in one place.
 // The owners' own muxes route within what they are given here.
-func routes(api http.Handler, ui *web.UI, reg *registry.Handler, intake http.Handler) *http.ServeMux {
+func routes(api http.Handler, ui *web.UI, reg *registry.Handler, intake, metrics http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
+	// Prometheus, only with --metrics-key-file (behind its key); else
+	// metrics are on --metrics-listen alone.
+	if metrics != nil {
+		mux.Handle("GET "+metricsPath, metrics)
+	}
 	// GitLab's webhooks, one endpoint per integration (POST only).
 	mux.Handle("POST "+webhookPath+"{id}", intake)
 	// OpenTofu's module registry protocol: discovery and /registry/….

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/metrics"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/sandbox"
 	"github.com/hoistdev/hoist/internal/secret"
@@ -39,11 +40,11 @@ type runs struct {
 }
 
 func newRuns(cfg Config, store *sqlstore.Store, spaces *space.Service, box *secret.Box, gl *gitlab.Client,
-	outbox run.Outbox) *runs {
+	outbox run.Outbox, m *metrics.Metrics) *runs {
 	svc := run.NewService(run.Config{Runs: store, Exec: store, Vars: store, Pools: store, Stacks: store,
 		Integrations: store, Access: spaces, Archiver: gl, Outbox: outbox,
 		Box: box, Clock: cfg.Clock, Logger: cfg.Logger.With("component", "runs"), LeaseTTL: cfg.LeaseTTL,
-		PollInterval: cfg.SchedulerPoll})
+		PollInterval: cfg.SchedulerPoll, Metrics: m})
 	return &runs{service: svc, state: state.NewService(store, box, svc, cfg.Clock), cfg: cfg}
 }
 

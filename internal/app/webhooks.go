@@ -5,6 +5,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/ingest"
 	"github.com/hoistdev/hoist/internal/jobqueue"
+	"github.com/hoistdev/hoist/internal/metrics"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
@@ -27,7 +28,7 @@ type webhooks struct {
 }
 
 func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *space.Service, gl *gitlab.Client,
-	outbox run.Outbox, tags ingest.TagFunc, consumers ...ingest.Consumer) *webhooks {
+	outbox run.Outbox, m *metrics.Metrics, tags ingest.TagFunc, consumers ...ingest.Consumer) *webhooks {
 	log := cfg.Logger
 	exclusive := store.Dialect() == "sqlite"
 	queue := jobqueue.New(jobqueue.Config{Store: store, Logger: log.With("component", "jobqueue"), Clock: cfg.Clock,
@@ -35,10 +36,10 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 	w := &webhooks{
 		queue: queue,
 		intake: webhook.NewIntake(webhook.Config{Store: store, Box: box, Logger: log, Clock: cfg.Clock,
-			Wake: queue.Wake}),
+			Wake: queue.Wake, Metrics: m}),
 		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: queue.Wake, Clock: cfg.Clock}),
 		processor: ingest.New(ingest.Config{Store: store, Files: gl, Box: box, Outbox: outbox,
-			Parse: gitlab.ParseEvent, Tags: tags, Logger: log, Clock: cfg.Clock, Consumers: consumers}),
+			Parse: gitlab.ParseEvent, Tags: tags, Logger: log, Clock: cfg.Clock, Consumers: consumers, Metrics: m}),
 	}
 	w.processor.Register(queue)
 	return w

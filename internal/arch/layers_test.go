@@ -16,9 +16,10 @@ var (
 	domain = []string{"apperr", "audit", "feedback", "identity", "ingest", "integration", "jobqueue", "launchpad",
 		"module", "run", "secret", "slug", "space", "stack", "state", "trigger", "ulid", "vcs", "vcsagent", "webhook"}
 	// outer packages: stores, transports (HTTP API, web UI, API client),
-	// adapters (GitLab, the simulator), the worker, the composition root.
+	// adapters (GitLab, the simulator, Prometheus), the worker, the
+	// composition root.
 	outer = []string{"internal/store", "internal/httpapi", "internal/web", "internal/apiclient", "internal/vcs/gitlab",
-		"internal/gitlabsim", "internal/worker", "internal/app", "internal/demo", "cmd"}
+		"internal/gitlabsim", "internal/metrics", "internal/worker", "internal/app", "internal/demo", "cmd"}
 )
 
 // under reports whether path (below the module) is pkg or inside it.

@@ -35,7 +35,23 @@ type DispatcherConfig struct {
 	Concurrency int
 	// Rand returns numbers in [0, 1) for jitter; default math/rand.
 	Rand func() float64
+	// Metrics counts the attempts; nil counts nothing.
+	Metrics Metrics
 }
+
+// Metrics is told of every attempt to write to GitLab, for monitoring
+// (internal/metrics implements it with Prometheus).
+type Metrics interface {
+	// GitLabWrite is told what became of one attempt (StateDone,
+	// StateRetrying or StateFailed), whether it retried an earlier failed
+	// attempt, and how long GitLab took (0 when it was not called).
+	GitLabWrite(kind Kind, outcome WriteState, retry bool, took time.Duration)
+}
+
+// noMetrics stands in when nothing is measured.
+type noMetrics struct{}
+
+func (noMetrics) GitLabWrite(Kind, WriteState, bool, time.Duration) {}
 
 // Dispatcher sends the outbox's due writes to GitLab. Each server runs one;
 // several servers on one database share the work through key leases.
@@ -72,6 +88,9 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = defaultRand
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
 	cfg.Backoff = cfg.Backoff.withDefaults()
 	clock := cfg.Clock
@@ -235,8 +254,19 @@ func (d *Dispatcher) process(ctx context.Context, key string) error {
 // attempt sends w once and says what to record; sent is true when GitLab
 // has it.
 func (d *Dispatcher) attempt(ctx context.Context, w Write) (Resolution, bool) {
+	r, sent, took := d.try(ctx, w)
+	if ctx.Err() == nil { // a stopping server's attempt does not count
+		d.cfg.Metrics.GitLabWrite(w.Kind, r.State, w.Attempts > 0, took)
+	}
+	return r, sent
+}
+
+// try is attempt without the counting; it also returns how long GitLab
+// took (0 when it was not called).
+func (d *Dispatcher) try(ctx context.Context, w Write) (Resolution, bool, time.Duration) {
 	r := Resolution{ID: w.ID, Attempts: w.Attempts + 1, LastError: w.LastError}
 	var out outcome
+	var took time.Duration
 	ep, err := d.cfg.Endpoints.Endpoint(ctx, w.IntegrationID)
 	switch {
 	case apperr.Is(err, apperr.NotFound):
@@ -244,18 +274,21 @@ func (d *Dispatcher) attempt(ctx context.Context, w Write) (Resolution, bool) {
 	case err != nil:
 		out = outcome{fail: &failure{retryable: true, message: err.Error()}}
 	default:
+		// The monotonic clock, not d.cfg.Clock: a latency, never stored.
+		start := time.Now()
 		out = d.send.send(ctx, ep, w)
+		took = time.Since(start)
 	}
 	now := d.cfg.Clock()
 	if out.fail == nil {
 		r.State, r.Result, r.NextAttemptAt = StateDone, out.result, now
-		return r, true
+		return r, true, took
 	}
 	r.LastError = out.fail.message
 	if !out.fail.retryable {
 		r.State, r.NextAttemptAt = StateFailed, now
 		d.log.WarnContext(ctx, "gitlab write failed", "run_id", w.RunID, "kind", string(w.Kind), "error", r.LastError)
-		return r, false
+		return r, false, took
 	}
 	delay := d.cfg.Backoff.Delay(r.Attempts, out.fail.gitlab, now, d.cfg.Rand)
 	if out.fail.noAgent {
@@ -264,11 +297,11 @@ func (d *Dispatcher) attempt(ctx context.Context, w Write) (Resolution, bool) {
 	if now.Add(delay).Sub(w.CreatedAt) > d.cfg.Backoff.Budget {
 		r.State, r.NextAttemptAt = StateFailed, now
 		r.LastError = fmt.Sprintf("gave up after %d attempts over %s: %s", r.Attempts, now.Sub(w.CreatedAt).Round(time.Second), out.fail.message)
-		return r, false
+		return r, false, took
 	}
 	r.State, r.NextAttemptAt = StateRetrying, now.Add(delay)
 	if out.fail.status == 429 {
 		d.pause(w.IntegrationID, r.NextAttemptAt)
 	}
-	return r, false
+	return r, false, took
 }

@@ -58,3 +58,11 @@ type CommitRun struct {
 	Ord           string // the run's id: a newer run replaces an older one's state
 	State         string // commit status state
 }
+
+// Backlog is the writes of one kind that GitLab does not have yet
+// (pending or retrying), for monitoring.
+type Backlog struct {
+	Kind   Kind
+	Open   int
+	Oldest time.Time // when the oldest open write was enqueued
+}

@@ -81,7 +81,35 @@ type Config struct {
 	// cancels or links to a merge request, in the transaction that writes
 	// them. Nil: no GitLab write-back.
 	Outbox run.Outbox
+	// Metrics counts processings and the run transitions they commit;
+	// nil counts nothing.
+	Metrics Metrics
 }
+
+// Metrics is what processing reports for monitoring (internal/metrics
+// implements it with Prometheus).
+type Metrics interface {
+	run.Metrics
+	// DeliveryProcessed is told of every processing attempt's outcome.
+	DeliveryProcessed(integrationID, event string, outcome Outcome)
+}
+
+// Outcome is how one attempt to process a delivery ended.
+type Outcome string
+
+// The outcomes of a processing attempt.
+const (
+	OutcomeProcessed Outcome = "processed" // its runs are written
+	OutcomeIgnored   Outcome = "ignored"   // an event that triggers nothing
+	OutcomeFailed    Outcome = "failed"    // for good: bad input or the run cap
+	OutcomeRetry     Outcome = "retry"     // a transient failure: the queue tries again, up to the job's max age
+)
+
+// noMetrics stands in when nothing is measured.
+type noMetrics struct{}
+
+func (noMetrics) DeliveryProcessed(string, string, Outcome) {}
+func (noMetrics) RunPhaseDone(run.State, time.Duration)     {}
 
 // Processor processes deliveries.
 type Processor struct {
@@ -96,6 +124,9 @@ func New(cfg Config) *Processor {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
 	return &Processor{cfg: cfg, log: cfg.Logger}
 }
@@ -126,20 +157,29 @@ func (p *Processor) Handle(ctx context.Context, j jobqueue.Job) error {
 		return err
 	}
 	log := p.log.With("delivery_id", d.ID, "processing", pl.Processing, "integration_id", d.IntegrationID, "event", d.Event)
+	var status webhook.Status
 	for range maxConflicts {
-		err = p.process(ctx, d, pl.Processing, log)
+		status, err = p.process(ctx, d, pl.Processing, log)
 		if !apperr.Is(err, apperr.Conflict) {
 			break
 		}
 		log.Info("a run for this commit was written concurrently; planning again")
 	}
+	count := func(o Outcome) { p.cfg.Metrics.DeliveryProcessed(d.IntegrationID, webhook.EventLabel(d.Event), o) }
 	if err == nil {
+		if status == webhook.Ignored {
+			count(OutcomeIgnored)
+		} else {
+			count(OutcomeProcessed)
+		}
 		return nil
 	}
 	var perm *permanentError
 	if errors.As(err, &perm) {
+		count(OutcomeFailed)
 		return jobqueue.Permanent(perm.err)
 	}
+	count(OutcomeRetry)
 	// Show the error while the queue retries.
 	o := webhook.Outcome{ID: d.ID, Processing: pl.Processing, Status: webhook.Processing, Project: d.Project, Ref: d.Ref,
 		Error: "will retry: " + apperr.MessageOf(err), At: p.now()}

@@ -63,6 +63,12 @@ func setup(t *testing.T, dialect string) (*ingest.Processor, *sqlstore.Store) {
 // "infra-2" also rooted at infra/.
 func setupWith(t *testing.T, dialect string, runCap int) (*ingest.Processor, *sqlstore.Store) {
 	t.Helper()
+	return setupMetered(t, dialect, runCap, nil)
+}
+
+// setupMetered is setupWith with the processor reporting to m.
+func setupMetered(t *testing.T, dialect string, runCap int, m ingest.Metrics) (*ingest.Processor, *sqlstore.Store) {
+	t.Helper()
 	s := dbtest.Open(t, dialect)
 	ctx := context.Background()
 	key := make([]byte, 32)
@@ -97,7 +103,7 @@ func setupWith(t *testing.T, dialect string, runCap int) (*ingest.Processor, *sq
 		}
 	}
 	p := ingest.New(ingest.Config{Store: s, Files: noGitLab{t}, Box: box, Parse: gitlab.ParseEvent, RunCap: runCap,
-		Clock: func() time.Time { return t0.Add(time.Hour) }})
+		Clock: func() time.Time { return t0.Add(time.Hour) }, Metrics: m})
 	return p, s
 }
 

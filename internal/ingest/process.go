@@ -24,25 +24,26 @@ var (
 	unplannedState = []run.State{run.Queued, run.Ready, run.Preparing, run.Initializing, run.Planning}
 )
 
-// process does processing n of one delivery end to end. Errors:
-// *permanentError (the delivery is marked failed already),
-// apperr.Conflict (plan again), any other error is transient.
-func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log *slog.Logger) error {
+// process does processing n of one delivery end to end and returns the
+// status it recorded. Errors: *permanentError (the delivery is marked
+// failed already), apperr.Conflict (plan again), any other error is
+// transient.
+func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log *slog.Logger) (webhook.Status, error) {
 	o := webhook.Outcome{ID: d.ID, Processing: n, Project: d.Project, Ref: d.Ref}
 	ev, err := p.cfg.Parse(d.Event, d.Body)
 	if err != nil {
-		return p.fail(ctx, o, err)
+		return webhook.Failed, p.fail(ctx, o, err)
 	}
 	o.Project, o.Ref = ev.Repository, refOf(&ev)
 	if ev.Kind == vcs.KindIgnored {
 		o.Status, o.At = webhook.Ignored, p.now()
 		o.Result = &webhook.Result{Summary: ev.Name + " events do not trigger runs", Stacks: []webhook.StackResult{}}
 		_, err := p.cfg.Store.FinishDelivery(ctx, o, run.Changes{})
-		return err
+		return webhook.Ignored, err
 	}
 	stacks, err := p.cfg.Store.ListStacksByRepository(ctx, d.IntegrationID, ev.ProjectID, ev.Repository)
 	if err != nil {
-		return fmt.Errorf("stacks of %s: %w", ev.Repository, err)
+		return "", fmt.Errorf("stacks of %s: %w", ev.Repository, err)
 	}
 	var plan trigger.Plan
 	var planErr error
@@ -50,16 +51,16 @@ func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log 
 		plan, planErr = p.plan(ctx, d, &ev, stacks)
 		if planErr != nil && !errors.Is(planErr, trigger.ErrRunCap) {
 			if isPermanent(planErr) {
-				return p.fail(ctx, o, planErr)
+				return webhook.Failed, p.fail(ctx, o, planErr)
 			}
-			return planErr
+			return "", planErr
 		}
 	}
 	now := p.now()
 	changes, result := buildChanges(d, &ev, plan, now)
 	if ev.Kind == vcs.KindTag && p.cfg.Tags != nil {
 		if result.Modules, err = p.cfg.Tags(ctx, d.IntegrationID, ev); err != nil {
-			return fmt.Errorf("module versions: %w", err)
+			return "", fmt.Errorf("module versions: %w", err)
 		}
 	}
 	o.Status, o.Result, o.At = webhook.Processed, result, now
@@ -68,19 +69,19 @@ func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log 
 	}
 	applied, err := p.finish(ctx, o, changes)
 	if err != nil {
-		return err
+		return "", err
 	}
 	log.Info("delivery processed", "project", ev.Repository, "ref", o.Ref, "stacks", len(stacks),
 		"runs_created", len(applied.Created), "runs_canceled", len(applied.Canceled))
 	for _, consume := range p.cfg.Consumers {
 		if err := consume(ctx, d.IntegrationID, &ev); err != nil {
-			return fmt.Errorf("event consumer: %w", err)
+			return "", fmt.Errorf("event consumer: %w", err)
 		}
 	}
 	if planErr != nil {
-		return &permanentError{err: planErr}
+		return webhook.Failed, &permanentError{err: planErr}
 	}
-	return nil
+	return webhook.Processed, nil
 }
 
 // finish writes the delivery's outcome and its run changes, and hands the
@@ -95,6 +96,9 @@ func (p *Processor) finish(ctx context.Context, o webhook.Outcome, c run.Changes
 		}
 		return p.cfg.Outbox.OnRunEvents(ctx, applied.Events)
 	})
+	if err == nil {
+		run.ObservePhases(p.cfg.Metrics, applied.Events) // committed: the transitions happened
+	}
 	return applied, err
 }
 

@@ -121,3 +121,11 @@ func (j NewJob) Check() error {
 	}
 	return nil
 }
+
+// Backlog is what the queue's table holds of one job kind, for monitoring.
+type Backlog struct {
+	Kind   string
+	Queued int       // waiting, waiting to retry, or running
+	Failed int       // gave up, kept for operators
+	Oldest time.Time // when the oldest queued job was enqueued; zero when none is
+}

@@ -67,6 +67,8 @@ type Config struct {
 	// PollInterval is how often the scheduler looks at the database even
 	// without a signal, for runs created by other servers (default 1s).
 	PollInterval time.Duration
+	// Metrics is told how long runs spent in each state; nil: nothing.
+	Metrics Metrics
 }
 
 // Service is the runs' business operations: triggering, reading, user
@@ -287,13 +289,18 @@ func (s *Service) Act(ctx context.Context, principal, id string, a Action) (View
 // it returns to the outbox, in one transaction: a run's change and the
 // GitLab writes it causes commit together or not at all.
 func (s *Service) record(ctx context.Context, write func(ctx context.Context) ([]Event, error)) error {
-	return s.cfg.Runs.InTx(ctx, func(ctx context.Context) error {
-		evs, err := write(ctx)
-		if err != nil {
+	var evs []Event
+	err := s.cfg.Runs.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if evs, err = write(ctx); err != nil {
 			return err
 		}
 		return s.cfg.Outbox.OnRunEvents(ctx, evs)
 	})
+	if err == nil {
+		ObservePhases(s.cfg.Metrics, evs)
+	}
+	return err
 }
 
 // moveRun performs m and records its GitLab writes (record).

@@ -67,6 +67,9 @@ type Applied struct {
 type Event struct {
 	Run      Run
 	From, To State
+	// Since is when the run entered From (zero for a new run): it spent
+	// Run.UpdatedAt - Since there.
+	Since    time.Time
 	Note     string
 	Attached bool
 }

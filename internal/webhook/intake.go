@@ -47,6 +47,8 @@ type Config struct {
 	// PostgreSQL fewer, larger batches beat overlapping commits
 	// (docs/benchmarks.md).
 	Writers int
+	// Metrics counts the answers; nil counts nothing.
+	Metrics Metrics
 }
 
 // Intake is the handler of POST /webhooks/gitlab/{id}; the route must
@@ -54,6 +56,7 @@ type Config struct {
 type Intake struct {
 	log     *slog.Logger
 	clock   func() time.Time
+	metrics Metrics
 	secrets *secretCache
 	batch   *batcher
 	bufs    sync.Pool
@@ -76,8 +79,11 @@ func NewIntake(cfg Config) *Intake {
 	if cfg.Writers <= 0 {
 		cfg.Writers = 1
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	return &Intake{
-		log: cfg.Logger, clock: cfg.Clock,
+		log: cfg.Logger, clock: cfg.Clock, metrics: cfg.Metrics,
 		secrets: newSecretCache(cfg.Store, cfg.Box),
 		batch:   newBatcher(cfg.Store, cfg.Logger, cfg.MaxBatch, cfg.Writers, cfg.Wake),
 		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
@@ -95,28 +101,38 @@ type answer struct {
 	Duplicate bool   `json:"duplicate,omitempty"`
 }
 
-// ServeHTTP receives one delivery (SPEC §2.4).
+// ServeHTTP receives one delivery (SPEC §2.4) and counts its outcome.
+func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now() // the monotonic clock, not in.clock: a latency, never stored
+	id := r.PathValue("id")
+	outcome := in.receive(w, r, id)
+	if outcome == IntakeUnknown {
+		id = "" // anyone can make up ids: they stay out of the labels
+	}
+	in.metrics.DeliveryReceived(id, EventLabel(r.Header.Get("X-Gitlab-Event")), outcome, time.Since(start))
+}
+
+// receive answers one delivery request.
 //
 // The token is checked against the cached secret; the batch transaction
 // then confirms that the integration still has the secret the token was
 // checked against (one read per batch instead of one per request). If it
 // changed — rotated, updated, deleted, perhaps on another server — the
 // delivery is not stored and the check runs again on a fresh read.
-func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+func (in *Intake) receive(w http.ResponseWriter, r *http.Request, id string) IntakeResult {
 	ctx := r.Context()
 	var d NewDelivery
 	for fresh := false; ; fresh = true {
-		sealed, ok := in.authenticate(w, r, id, fresh)
-		if !ok {
-			return
+		sealed, refused := in.authenticate(w, r, id, fresh)
+		if refused != "" {
+			return refused
 		}
 		if d.Body == nil {
 			var status int
 			var msg string
 			if d, status, msg = in.read(w, r, id); status != 0 {
 				fail(w, status, msg)
-				return
+				return IntakeInvalid
 			}
 		}
 		d.CheckedSecret = sealed
@@ -126,53 +142,59 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				in.log.ErrorContext(ctx, "store webhook delivery", "integration_id", id, "error", err)
 			}
 			fail(w, http.StatusServiceUnavailable, "delivery not stored; try again")
-			return
+			return IntakeUnavailable
 		}
 		if ins.SecretChanged && !fresh {
 			in.secrets.forget(id)
 			continue
 		}
 		in.putBuf(d.Body) // stored: the buffer is free (after an error the writer may still hold it)
-		in.answer(w, ins)
-		return
+		return in.answer(w, ins)
 	}
 }
 
 // authenticate checks X-Gitlab-Token in constant time against the
-// integration's secret (cached unless fresh) and answers 404 or 401 when
-// it fails; it returns the sealed secret the token matched.
-func (in *Intake) authenticate(w http.ResponseWriter, r *http.Request, id string, fresh bool) ([]byte, bool) {
+// integration's secret (cached unless fresh) and answers 404, 401 or 503
+// when it fails, returning that outcome; else it returns the sealed secret
+// the token matched.
+func (in *Intake) authenticate(w http.ResponseWriter, r *http.Request, id string, fresh bool) ([]byte, IntakeResult) {
 	ctx := r.Context()
 	key, sealed, err := in.secrets.secret(ctx, id, fresh)
 	switch {
 	case apperr.Is(err, apperr.NotFound):
 		fail(w, http.StatusNotFound, "unknown integration")
-		return nil, false
+		return nil, IntakeUnknown
 	case err != nil:
 		in.log.ErrorContext(ctx, "webhook secret lookup failed", "integration_id", id, "error", err)
 		fail(w, http.StatusServiceUnavailable, "try again later")
-		return nil, false
+		return nil, IntakeUnavailable
 	}
 	if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Gitlab-Token")), key) != 1 {
 		// A 4xx counts towards GitLab disabling the hook: say so loudly.
 		in.log.WarnContext(ctx, "webhook refused: wrong or missing X-Gitlab-Token", "integration_id", id,
 			"remote_addr", r.RemoteAddr)
 		w.WriteHeader(http.StatusUnauthorized)
-		return nil, false
+		return nil, IntakeUnauthorized
 	}
-	return sealed, true
+	return sealed, ""
 }
 
 // answer writes the 2xx of a stored delivery; a secret that changed again
 // between the fresh check and the commit is a 503 (GitLab may resend).
-func (in *Intake) answer(w http.ResponseWriter, ins Inserted) {
+func (in *Intake) answer(w http.ResponseWriter, ins Inserted) IntakeResult {
 	switch {
 	case ins.SecretChanged:
 		fail(w, http.StatusServiceUnavailable, "the integration changed; try again")
+		return IntakeUnavailable
 	case ins.Duplicate:
 		writeJSON(w, http.StatusOK, answer{ID: ins.ID, Status: ins.Status, Duplicate: true})
+		return IntakeDuplicate
+	case ins.Status == Ignored:
+		writeJSON(w, http.StatusAccepted, answer{ID: ins.ID, Status: ins.Status})
+		return IntakeIgnored
 	default:
 		writeJSON(w, http.StatusAccepted, answer{ID: ins.ID, Status: ins.Status})
+		return IntakeAccepted
 	}
 }
 

@@ -31,11 +31,12 @@ type fixture struct {
 	intake *webhook.Intake
 	url    string // the endpoint of integration acme
 	woken  chan struct{}
+	counts *counter // what the intake told its Metrics
 }
 
 func newFixture(t testing.TB, dialect string) *fixture {
 	t.Helper()
-	f := &fixture{store: dbtest.Open(t, dialect), woken: make(chan struct{}, 1)}
+	f := &fixture{store: dbtest.Open(t, dialect), woken: make(chan struct{}, 1), counts: &counter{}}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	var err error
@@ -48,7 +49,7 @@ func newFixture(t testing.TB, dialect string) *fixture {
 		t.Fatal(err)
 	}
 	f.addIntegration(t, "acme", hookSecret)
-	f.intake = webhook.NewIntake(webhook.Config{Store: f.store, Box: f.box, Wake: func() {
+	f.intake = webhook.NewIntake(webhook.Config{Store: f.store, Box: f.box, Metrics: f.counts, Wake: func() {
 		select {
 		case f.woken <- struct{}{}:
 		default:

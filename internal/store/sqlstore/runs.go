@@ -145,11 +145,13 @@ func (s *Store) recordRunTransition(ctx context.Context, tx *sql.Tx, t run.Trans
 		return run.Event{}, err
 	}
 	var from string
-	err = s.queryRow(ctx, tx, "SELECT state FROM run_transitions WHERE run_id = ? ORDER BY id DESC LIMIT 1 OFFSET 1", t.RunID).Scan(&from)
+	var since time.Time
+	err = s.queryRow(ctx, tx, "SELECT state, at FROM run_transitions WHERE run_id = ? ORDER BY id DESC LIMIT 1 OFFSET 1", t.RunID).
+		Scan(&from, timeScan{&since})
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return run.Event{}, fmt.Errorf("load run %s history: %w", t.RunID, err)
 	}
-	return run.Event{Run: r, From: run.State(from), To: t.State, Note: t.Note}, nil
+	return run.Event{Run: r, From: run.State(from), To: t.State, Since: since, Note: t.Note}, nil
 }
 
 func (s *Store) runInTx(ctx context.Context, tx *sql.Tx, id string) (run.Run, error) {

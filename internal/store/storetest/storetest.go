@@ -87,6 +87,7 @@ func Run(t *testing.T, h Harness) {
 		"StateLockRace":       testStateLockRace,
 		"Sessions":            testSessions,
 		"LoginAttemptRace":    testLoginAttemptRace,
+		"Backlogs":            testBacklogs,
 	}
 	for name, fn := range groups {
 		t.Run(name, func(t *testing.T) {

@@ -191,6 +191,18 @@ func (r *Registry) Connected(pool string) []vcsagent.AgentInfo {
 	return out
 }
 
+// Counts returns how many agents are connected to this server, by pool;
+// pools without one are absent.
+func (r *Registry) Counts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.pools))
+	for pool, agents := range r.pools {
+		out[pool] = len(agents)
+	}
+	return out
+}
+
 // Disconnect closes the streams of pool that did not authenticate with
 // keepTokenHash ("" closes them all): a rotated token stops working at once.
 func (r *Registry) Disconnect(pool, keepTokenHash string) {

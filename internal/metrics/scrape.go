@@ -1,0 +1,154 @@
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hoistdev/hoist/internal/feedback"
+	"github.com/hoistdev/hoist/internal/jobqueue"
+	"github.com/hoistdev/hoist/internal/run"
+)
+
+// Store is what a scrape reads from the database (sqlstore implements
+// it): counts that must agree with every server on the database, so they
+// are read, not tracked in memory.
+type Store interface {
+	JobBacklog(ctx context.Context) ([]jobqueue.Backlog, error)
+	WriteBacklog(ctx context.Context) ([]feedback.Backlog, error)
+	CountRunsByState(ctx context.Context) (map[run.State]int, error)
+}
+
+// Agents tells how many VCS agents are connected to this server, by pool
+// (tunnel.Registry implements it).
+type Agents interface {
+	Counts() map[string]int
+}
+
+// DefaultScrapeTimeout bounds the database reads of one scrape: a slow
+// database costs a scrape its backlog gauges, never a hanging scraper.
+const DefaultScrapeTimeout = 5 * time.Second
+
+// StateConfig configures NewStateCollector.
+type StateConfig struct {
+	Store   Store
+	Agents  Agents
+	Clock   func() time.Time // default time.Now
+	Timeout time.Duration    // default DefaultScrapeTimeout
+	Logger  *slog.Logger
+}
+
+// stateCollector reads the gauges of the database and the agent registry
+// at each scrape.
+type stateCollector struct {
+	cfg StateConfig
+
+	jobsQueued, jobsFailed, jobsAge *prometheus.Desc
+	writesOpen, writesAge           *prometheus.Desc
+	runs                            *prometheus.Desc
+	agents                          *prometheus.Desc
+}
+
+// NewStateCollector returns the collector of the gauges read at scrape
+// time: the job queue's and the GitLab outbox's backlogs, runs by state,
+// and the connected VCS agents.
+func NewStateCollector(cfg StateConfig) prometheus.Collector {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultScrapeTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	kind := []string{"kind"}
+	return &stateCollector{cfg: cfg,
+		jobsQueued: prometheus.NewDesc("hoist_jobs_queued",
+			"Jobs in the job queue not yet done (waiting, waiting to retry, or running), by kind.", kind, nil),
+		jobsFailed: prometheus.NewDesc("hoist_jobs_failed",
+			"Jobs that gave up and are kept for operators, by kind.", kind, nil),
+		jobsAge: prometheus.NewDesc("hoist_jobs_oldest_age_seconds",
+			"Age of the oldest job not yet done, by kind (0 when none is queued).", kind, nil),
+		writesOpen: prometheus.NewDesc("hoist_gitlab_writes_open",
+			"GitLab writes enqueued and not yet resolved (pending or retrying), by kind.", kind, nil),
+		writesAge: prometheus.NewDesc("hoist_gitlab_writes_oldest_age_seconds",
+			"Age of the oldest open GitLab write, by kind (0 when none is open).", kind, nil),
+		runs: prometheus.NewDesc("hoist_runs",
+			"Runs in the database, by state.", []string{"state"}, nil),
+		agents: prometheus.NewDesc("hoist_vcs_agents_connected",
+			"VCS agents connected to this server, by pool (pools with none are absent).", []string{"pool"}, nil),
+	}
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.jobsQueued, c.jobsFailed, c.jobsAge, c.writesOpen, c.writesAge, c.runs, c.agents} {
+		ch <- d
+	}
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	// A scrape has no context of its own: the timeout is its bound.
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	defer cancel()
+	now := c.cfg.Clock()
+	c.collectJobs(ctx, ch, now)
+	c.collectWrites(ctx, ch, now)
+	c.collectRuns(ctx, ch)
+	if c.cfg.Agents != nil {
+		for pool, n := range c.cfg.Agents.Counts() {
+			ch <- prometheus.MustNewConstMetric(c.agents, prometheus.GaugeValue, float64(n), pool)
+		}
+	}
+}
+
+func (c *stateCollector) collectJobs(ctx context.Context, ch chan<- prometheus.Metric, now time.Time) {
+	jobs, err := c.cfg.Store.JobBacklog(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.jobsQueued, err)
+		return
+	}
+	for _, b := range jobs {
+		ch <- prometheus.MustNewConstMetric(c.jobsQueued, prometheus.GaugeValue, float64(b.Queued), b.Kind)
+		ch <- prometheus.MustNewConstMetric(c.jobsFailed, prometheus.GaugeValue, float64(b.Failed), b.Kind)
+		ch <- prometheus.MustNewConstMetric(c.jobsAge, prometheus.GaugeValue, age(now, b.Oldest), b.Kind)
+	}
+}
+
+func (c *stateCollector) collectWrites(ctx context.Context, ch chan<- prometheus.Metric, now time.Time) {
+	open, err := c.cfg.Store.WriteBacklog(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.writesOpen, err)
+		return
+	}
+	byKind := map[feedback.Kind]feedback.Backlog{}
+	for _, b := range open {
+		byKind[b.Kind] = b
+	}
+	for _, k := range []feedback.Kind{feedback.KindStatus, feedback.KindNote, feedback.KindDeployment} {
+		b := byKind[k]
+		ch <- prometheus.MustNewConstMetric(c.writesOpen, prometheus.GaugeValue, float64(b.Open), string(k))
+		ch <- prometheus.MustNewConstMetric(c.writesAge, prometheus.GaugeValue, age(now, b.Oldest), string(k))
+	}
+}
+
+func (c *stateCollector) collectRuns(ctx context.Context, ch chan<- prometheus.Metric) {
+	counts, err := c.cfg.Store.CountRunsByState(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.runs, err)
+		return
+	}
+	for _, s := range run.States { // every state, 0 included: a series that vanishes cannot alert
+		ch <- prometheus.MustNewConstMetric(c.runs, prometheus.GaugeValue, float64(counts[s]), string(s))
+	}
+}
+
+// age is how long ago oldest was, in seconds; 0 for none.
+func age(now, oldest time.Time) float64 {
+	if oldest.IsZero() {
+		return 0
+	}
+	return max(now.Sub(oldest).Seconds(), 0)
+}
