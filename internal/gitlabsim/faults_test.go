@@ -10,6 +10,8 @@ import (
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/hoistdev/hoist/internal/apptest/poll"
 )
 
 func getWithToken(t *testing.T, url, token string) (*http.Response, error) {
@@ -221,13 +223,7 @@ func TestFloodAndTrickle(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		deadline := time.Now().Add(10 * time.Second)
-		for cut(fa.ID) != 1 {
-			if time.Now().After(deadline) {
-				t.Fatal("the simulator did not see the client leave")
-			}
-			time.Sleep(10 * time.Millisecond) // polling a bounded condition
-		}
+		poll.Eventually(t, 10*time.Second, "the simulator to see the client leave", func() bool { return cut(fa.ID) == 1 })
 	})
 	t.Run("trickle", func(t *testing.T) {
 		if _, err := f.sim.AddFault(Fault{Path: "/api/v4/user", Trickle: 20 * time.Millisecond, TrickleBytes: 8, Count: 1}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest/poll"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/vcsagent"
@@ -167,21 +169,17 @@ func (e *env) startAgentWith(t *testing.T, cfg agent.Config) *runningAgent {
 // waitAgents waits until the pool has n agents with all their streams.
 func (e *env) waitAgents(t *testing.T, n, streams int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Eventually(t, 10*time.Second, fmt.Sprintf("%d agents with %d streams", n, streams), func() error {
 		infos := e.reg.Connected(pool)
 		ok := len(infos) == n
 		for _, a := range infos {
 			ok = ok && a.Streams == streams
 		}
-		if ok {
-			return
+		if !ok {
+			return fmt.Errorf("have %+v", infos)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited for %d agents with %d streams; have %+v", n, streams, infos)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a bounded condition
-	}
+		return nil
+	})
 }
 
 // gitlab is a client-go client that reaches GitLab only through the pool.
