@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
 // waitGitLab polls what Hoist wrote into the simulator until ok (bounded).
 func waitGitLab(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	poll.Eventually(t, 30*time.Second, what+" in GitLab", ok)
+	apptest.Eventually(t, 30*time.Second, what+" in GitLab", ok)
 }
 
 func statusOf(t testing.TB, sim *gitlabsim.Server, sha, name string) gitlabsim.CommitStatus {
@@ -103,7 +103,7 @@ func TestRunsWriteBackToGitLab(t *testing.T) {
 	})
 	// GitLab has a write a moment before Hoist records its outcome: poll
 	// the run, bounded.
-	poll.Eventually(t, 30*time.Second, "the run's GitLab writes to be done", func() error {
+	apptest.Eventually(t, 30*time.Second, "the run's GitLab writes to be done", func() error {
 		var got api.Run
 		h.Must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID, h.AdminKey, nil).Decode(t, &got)
 		if len(got.GitLabWrites) == 0 {

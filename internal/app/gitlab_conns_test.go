@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -52,7 +52,7 @@ func TestPushesShareGitLabConnections(t *testing.T) {
 	if now, _ := h.Sim.Connections(); now-opened != 1 {
 		t.Errorf("%d connections opened after the token changed, want 1 (the new client's)", now-opened)
 	}
-	poll.Eventually(t, 5*time.Second, "the old client's idle connection to close after the token changed", func() bool {
+	apptest.Eventually(t, 5*time.Second, "the old client's idle connection to close after the token changed", func() bool {
 		_, now := h.Sim.Connections()
 		return now > ended
 	})

@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	"github.com/hoistdev/hoist/internal/app"
-	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 )
 
 // harness is a real Hoist server on loopback plus a real GitLab simulator
-// (apptest.Start), with what these tests add to it.
+// (inproc.Start), with what these tests add to it.
 type harness struct {
-	*apptest.Server
+	*inproc.Server
 	t testing.TB
 	// apiHost is the API host integrations get: the simulator's URL, or a
 	// stand-in in front of it (runsSetupBehind).
@@ -23,7 +23,7 @@ type harness struct {
 // change the config before the start.
 func setup(t testing.TB, tweak func(*app.Config)) *harness {
 	t.Helper()
-	return &harness{Server: apptest.Start(t, tweak), t: t}
+	return &harness{Server: inproc.Start(t, tweak), t: t}
 }
 
 // apiKey creates an API key with the given roles ("space:role") as admin.

@@ -13,9 +13,8 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
-	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apptest"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -24,10 +23,7 @@ const consumerProject = "acme/consumer"
 // setupTLSRuns is setupTLS with the embedded workers running tofu.
 func setupTLSRuns(t *testing.T) *tlsHarness {
 	t.Helper()
-	tofu := apptest.Tofu(t)
-	return setupTLS(t, func(c *app.Config) {
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-	})
+	return setupTLS(t, inproc.Runs(t))
 }
 
 // consumerCode is a root module using the module greeting from Hoist.
@@ -49,7 +45,7 @@ func (h *tlsHarness) consumerStack(name, space, root string) {
 func (h *tlsHarness) settledRun(stack, sha string) api.Run {
 	h.t.Helper()
 	var run api.Run
-	poll.Eventually(h.t, 90*time.Second, fmt.Sprintf("a settled tracked run of %s at %s", stack, sha), func() error {
+	apptest.Eventually(h.t, 90*time.Second, fmt.Sprintf("a settled tracked run of %s at %s", stack, sha), func() error {
 		var page struct{ Items []api.Run }
 		h.Must(http.StatusOK, "GET", "/api/v1/stacks/"+stack+"/runs", h.AdminKey, nil).Decode(h.t, &page)
 		for _, r := range page.Items {

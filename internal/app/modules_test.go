@@ -22,7 +22,6 @@ import (
 	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apptest"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -237,7 +236,7 @@ func (h *tlsHarness) tagPush(fn func() error) api.Delivery {
 		h.t.Fatal(err)
 	}
 	var d api.Delivery
-	poll.Eventually(h.t, 15*time.Second, "Hoist to process the delivery", func() error {
+	apptest.Eventually(h.t, 15*time.Second, "Hoist to process the delivery", func() error {
 		ds := h.deliveries()
 		if len(ds) > seen && ds[0].Status != "received" && ds[0].Status != "processing" {
 			d = ds[0] // newest first
@@ -259,7 +258,7 @@ func (h *tlsHarness) deliveries() []api.Delivery {
 // state on sha: the write-back sends it asynchronously.
 func (h *tlsHarness) waitStatus(sha, name, state string) {
 	h.t.Helper()
-	poll.Eventually(h.t, 15*time.Second, fmt.Sprintf("status %s %s on %s", name, state, sha), func() error {
+	apptest.Eventually(h.t, 15*time.Second, fmt.Sprintf("status %s %s on %s", name, state, sha), func() error {
 		sts, err := h.Sim.CommitStatuses(moduleProject, sha)
 		if err != nil {
 			h.t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/store/dbtest"
 )
@@ -91,7 +92,7 @@ func TestTwoServersOnOnePostgres(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range servers {
-		h := &harness{Server: apptest.New(t, func(c *app.Config) { c.DatabaseURL, c.Getenv = dbURL, getenv }), t: t}
+		h := &harness{Server: inproc.New(t, func(c *app.Config) { c.DatabaseURL, c.Getenv = dbURL, getenv }), t: t}
 		h.Sim, h.SimURL = sim, simURL
 		servers[i] = h
 		wg.Go(func() { errs[i] = h.Boot() })

@@ -11,7 +11,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 )
 
 func TestAutodeployAppliesAtOnce(t *testing.T) {
@@ -119,7 +119,7 @@ func TestProposedRunsRunConcurrentlyUpToTheSlots(t *testing.T) {
 		ids = append(ids, h.waitRunAt("web", sha, "PROPOSED").ID)
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	poll.Eventually(t, time.Until(deadline), fmt.Sprintf("%d plans to start", slots), func() error {
+	apptest.Eventually(t, time.Until(deadline), fmt.Sprintf("%d plans to start", slots), func() error {
 		if n := arrived.Load(); n < slots {
 			return fmt.Errorf("%d started", n)
 		}
@@ -127,7 +127,7 @@ func TestProposedRunsRunConcurrentlyUpToTheSlots(t *testing.T) {
 	})
 	// The plans hold their slots until released; the other runs reach READY
 	// on the scheduler's time (the last pushed may still be QUEUED here).
-	poll.Eventually(t, time.Until(deadline), "the other runs to be ready", func() error {
+	apptest.Eventually(t, time.Until(deadline), "the other runs to be ready", func() error {
 		planning, ready := 0, 0
 		for _, id := range ids {
 			switch h.getRun(id).State {

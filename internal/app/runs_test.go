@@ -11,7 +11,7 @@ import (
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apptest"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/store/dbtest"
 )
@@ -47,13 +47,7 @@ func runsSetup(t testing.TB, tweak func(*app.Config)) *harness {
 // through front(simulator URL), a stand-in GitLab, when front is not nil.
 func runsSetupBehind(t testing.TB, front func(simURL string) string, tweak func(*app.Config)) *harness {
 	t.Helper()
-	tofu := apptest.Tofu(t)
-	h := setup(t, func(c *app.Config) {
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-		if tweak != nil {
-			tweak(c)
-		}
-	})
+	h := setup(t, inproc.Runs(t, tweak))
 	if front != nil {
 		h.apiHost = front(h.SimURL)
 	}
@@ -107,7 +101,7 @@ func (h *harness) getRun(id string) api.Run {
 func (h *harness) waitRun(id string, what string, cond func(api.Run) bool) api.Run {
 	h.t.Helper()
 	var r api.Run
-	poll.Eventually(h.t, 60*time.Second, "run "+id+" to become "+what, func() error {
+	apptest.Eventually(h.t, 60*time.Second, "run "+id+" to become "+what, func() error {
 		if r = h.getRun(id); cond(r) {
 			return nil
 		}
@@ -142,7 +136,7 @@ func (h *harness) runsOf(stack string) []api.Run {
 func (h *harness) waitRunAt(stack, sha, typ string) api.Run {
 	h.t.Helper()
 	var run api.Run
-	poll.Eventually(h.t, 30*time.Second, fmt.Sprintf("a %s run of %s at %s", typ, stack, sha), func() bool {
+	apptest.Eventually(h.t, 30*time.Second, fmt.Sprintf("a %s run of %s at %s", typ, stack, sha), func() bool {
 		for _, r := range h.runsOf(stack) {
 			if r.CommitSHA == sha && r.Type == typ {
 				run = r

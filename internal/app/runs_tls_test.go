@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
-	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apptest"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -21,10 +20,7 @@ import (
 // server's loopback plain-HTTP listener (docs/runs.md).
 func TestTrackedRunOnHTTPSServer(t *testing.T) {
 	t.Parallel()
-	tofu := apptest.Tofu(t)
-	h := setupTLS(t, func(c *app.Config) {
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-	})
+	h := setupTLS(t, inproc.Runs(t))
 	ctx := t.Context()
 	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: runsProject,
 		Files: map[string]string{"infra/main.tf": infraTF("hello")}}); err != nil {
@@ -75,7 +71,7 @@ func TestTrackedRunOnHTTPSServer(t *testing.T) {
 func (h *tlsHarness) waitTLSRun(sha, state string) api.Run {
 	h.t.Helper()
 	var run api.Run
-	poll.Eventually(h.t, 90*time.Second, fmt.Sprintf("the tracked run of web at %s to reach %s", sha, state), func() bool {
+	apptest.Eventually(h.t, 90*time.Second, fmt.Sprintf("the tracked run of web at %s to reach %s", sha, state), func() bool {
 		var page struct{ Items []api.Run }
 		h.Must(http.StatusOK, "GET", "/api/v1/stacks/web/runs", h.AdminKey, nil).Decode(h.t, &page)
 		for _, r := range page.Items {

@@ -17,7 +17,6 @@ import (
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/apptest"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/worker"
 )
@@ -276,7 +275,7 @@ func TestWorkerProtocolCarriesTheTool(t *testing.T) {
 	id := h.trigger()
 	c := &worker.Client{BaseURL: h.URL, PoolToken: token}
 	var job run.Job
-	poll.Eventually(t, 30*time.Second, "a worker to lease the run", func() bool {
+	apptest.Eventually(t, 30*time.Second, "a worker to lease the run", func() bool {
 		j, ok, err := c.Lease(t.Context(), "test-worker", time.Second)
 		if err != nil {
 			t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apptest"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/vcsagent/agent"
 )
@@ -32,7 +32,6 @@ func privateSetup(t *testing.T, withTofu bool, tweaks ...func(*app.Config)) (*ha
 		}
 		return nil
 	}
-	var h *harness
 	tweak := func(c *app.Config) {
 		c.GitLabDialControl = block
 		for _, tw := range tweaks {
@@ -40,14 +39,9 @@ func privateSetup(t *testing.T, withTofu bool, tweaks ...func(*app.Config)) (*ha
 		}
 	}
 	if withTofu {
-		tofu := apptest.Tofu(t)
-		h = setup(t, func(c *app.Config) {
-			tweak(c)
-			c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-		})
-	} else {
-		h = setup(t, tweak)
+		tweak = inproc.Runs(t, tweak)
 	}
+	h := setup(t, tweak)
 	u, err := url.Parse(h.SimURL)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +78,7 @@ func (h *harness) startAgent(name, token, allowed string) (stop func()) {
 // waitAgents waits until the pool shows n connected agents.
 func (h *harness) waitAgents(n int) {
 	h.t.Helper()
-	poll.Eventually(h.t, 10*time.Second, fmt.Sprintf("pool lab to show %d connected agents", n), func() error {
+	apptest.Eventually(h.t, 10*time.Second, fmt.Sprintf("pool lab to show %d connected agents", n), func() error {
 		var p struct {
 			ConnectedAgents int `json:"connected_agents"`
 		}
@@ -176,7 +170,7 @@ func TestPrivateGitLabThroughAgents(t *testing.T) {
 	h.waitAgents(0)
 	sha = h.push("feature", map[string]string{"infra/main.tf": infraTF("offline")})
 	queued := h.waitRunAt("web", sha, "PROPOSED")
-	poll.Eventually(t, 30*time.Second, "run "+queued.ID+" to show a failed write and a log line waiting for an agent", func() error {
+	apptest.Eventually(t, 30*time.Second, "run "+queued.ID+" to show a failed write and a log line waiting for an agent", func() error {
 		if log := h.logPage(queued.ID); !h.writeFailedWith(queued.ID, "no VCS agent of pool") || !strings.Contains(log, "waiting for a VCS agent of pool") {
 			return errors.New(log)
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -101,7 +101,7 @@ func (f *hookFixture) settle() []api.Delivery {
 		keys[d.IdempotencyKey] = true
 	}
 	var page struct{ Items []api.Delivery }
-	poll.Eventually(f.t, 15*time.Second, "Hoist to process every delivery", func() error {
+	apptest.Eventually(f.t, 15*time.Second, "Hoist to process every delivery", func() error {
 		f.Must(http.StatusOK, "GET", "/api/v1/deliveries?limit=200", f.AdminKey, nil).Decode(f.t, &page)
 		done := len(page.Items) == len(keys)
 		for _, d := range page.Items {

@@ -1,9 +1,11 @@
-// Package apptest is how Hoist's tests start Hoist, the one way for every
-// package: in the test process (Start: app.Start on a fresh data dir beside
-// a GitLab simulator) or as the real program (StartBinary, on the hoist
-// command Binary builds once per test run). Every answer of the API a test
-// reads through it is checked against the API's document
-// (internal/api/apitest). Waiting is internal/apptest/poll's Eventually.
+// Package apptest is what Hoist's tests share to run Hoist and wait on it,
+// the one way for every package: the hoist program built once per test run
+// (Binary) and started (StartBinary), the GitLab simulator (StartGitLab), a
+// client that checks every answer of the API against its document (Client,
+// with internal/api/apitest), and the one poll helper (Eventually). It
+// imports nothing of the server, so that the tests of any package but the
+// simulator's can use it; the server in the test process is its subpackage
+// inproc.
 //
 // Imported only by tests (internal/arch checks that no production package
 // does).
@@ -36,13 +38,6 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// Len is the number of bytes written so far.
-func (b *Buffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
 }
 
 // RepoRoot is the checkout this package was compiled from.

@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/hoistdev/hoist/internal/apptest/poll"
 )
 
 // EnvBinary names the variable holding a hoist binary built from this
@@ -28,8 +26,8 @@ const (
 	stopTimeout  = 30 * time.Second
 )
 
-// built is the binary Binary built for this test process. Global because
-// the build is shared by every test of the process, and sync.Once.
+// built is the binary Binary built for this test process: package state,
+// since the one build serves every test of the process.
 var built struct {
 	inMain    atomic.Bool // Main runs the tests, and removes dir after
 	once      sync.Once
@@ -74,11 +72,11 @@ func Binary(t testing.TB) string {
 func build() (dir, bin string, err error) {
 	dir, err = os.MkdirTemp("", "hoist-test-bin-")
 	if err != nil {
-		return "", "", err
+		return "", "", fmt.Errorf("build hoist: %w", err)
 	}
 	// Sandboxed runs re-exec the binary as an unprivileged user.
 	if err := os.Chmod(dir, 0o755); err != nil {
-		return dir, "", err
+		return dir, "", fmt.Errorf("build hoist: %w", err)
 	}
 	bin = filepath.Join(dir, "hoist")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/hoist")
@@ -118,7 +116,7 @@ type Process struct {
 // test failed.
 func StartBinary(t testing.TB, c Command) *Process {
 	t.Helper()
-	p := &Process{Client: newClient(t), t: t, name: c.Args[0], stdout: &Buffer{}, stderr: &Buffer{}, exited: make(chan struct{})}
+	p := &Process{Client: NewClient(t, ""), t: t, name: c.Args[0], stdout: &Buffer{}, stderr: &Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(Binary(t), c.Args...)
 	p.cmd.Dir = c.Dir
 	p.cmd.Env = append(append(os.Environ(), "HOIST_ENCRYPTION_KEY="), c.Env...)
@@ -149,7 +147,7 @@ func StartBinary(t testing.TB, c Command) *Process {
 func (p *Process) WaitOutput(text string) string {
 	p.t.Helper()
 	var out string
-	poll.Eventually(p.t, startTimeout, fmt.Sprintf("hoist %s to print %q", p.name, text), func() error {
+	Eventually(p.t, startTimeout, fmt.Sprintf("hoist %s to print %q", p.name, text), func() error {
 		out = p.stdout.String()
 		if _, after, ok := strings.Cut(out, text); ok && strings.Contains(after, "\n") {
 			return nil
@@ -164,9 +162,6 @@ func (p *Process) WaitOutput(text string) string {
 	})
 	return out
 }
-
-// Stdout is what the program printed on its standard output so far.
-func (p *Process) Stdout() string { return p.stdout.String() }
 
 // Stderr is what the program printed on its standard error (its log).
 func (p *Process) Stderr() string { return p.stderr.String() }

@@ -26,8 +26,9 @@ type Client struct {
 	answers []string
 }
 
-func newClient(t testing.TB) *Client {
-	return &Client{HTTP: apitest.Client(t), t: t}
+// NewClient is a Client for the server at url.
+func NewClient(t testing.TB, url string) *Client {
+	return &Client{URL: url, HTTP: apitest.Client(t), t: t}
 }
 
 // Response is one answer of the API.

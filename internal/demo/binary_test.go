@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apptest"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
 	"github.com/hoistdev/hoist/internal/demo"
 )
 
@@ -153,7 +152,7 @@ func TestDemoNewcomerFirstMinute(t *testing.T) {
 
 	shell(t, work, env, srv.commands[1]) // push to main
 	var tracked run
-	poll.Eventually(t, time.Until(deadline), "tracked run of demo-network waiting for confirmation", func() error {
+	apptest.Eventually(t, time.Until(deadline), "tracked run of demo-network waiting for confirmation", func() error {
 		var page struct{ Items []run }
 		if err := getJSON(ctx, "Authorization", "Bearer "+key, srv.URL+"/api/v1/stacks/"+demo.NetworkStack+"/runs", &page); err != nil {
 			return err
@@ -174,7 +173,7 @@ func TestDemoNewcomerFirstMinute(t *testing.T) {
 
 	shell(t, work, env, srv.commands[2]) // feature branch + merge request
 	var proposed run
-	poll.Eventually(t, time.Until(deadline), "proposed run of demo-app on the merge request", func() error {
+	apptest.Eventually(t, time.Until(deadline), "proposed run of demo-app on the merge request", func() error {
 		var page struct{ Items []run }
 		if err := getJSON(ctx, "Authorization", "Bearer "+key, srv.URL+"/api/v1/stacks/"+demo.AppStack+"/runs", &page); err != nil {
 			return err
@@ -205,9 +204,9 @@ func TestDemoNewcomerFirstMinute(t *testing.T) {
 			return fmt.Errorf("statuses of %s: %+v", sha, sts)
 		}
 	}
-	poll.Eventually(t, time.Until(deadline), "status of the tracked run", statusOf(tracked.CommitSHA, "hoist/"+demo.NetworkStack, "success")) // planned, waiting for confirmation
-	poll.Eventually(t, time.Until(deadline), "status of the proposed run", statusOf(proposed.CommitSHA, "hoist/"+demo.AppStack, "success"))
-	poll.Eventually(t, time.Until(deadline), "merge request note", func() error {
+	apptest.Eventually(t, time.Until(deadline), "status of the tracked run", statusOf(tracked.CommitSHA, "hoist/"+demo.NetworkStack, "success")) // planned, waiting for confirmation
+	apptest.Eventually(t, time.Until(deadline), "status of the proposed run", statusOf(proposed.CommitSHA, "hoist/"+demo.AppStack, "success"))
+	apptest.Eventually(t, time.Until(deadline), "merge request note", func() error {
 		var notes []struct{ Body string }
 		if err := getJSON(ctx, "PRIVATE-TOKEN", sim.AdminToken, sim.URL+"/api/v4/projects/"+project+"/merge_requests/1/notes", &notes); err != nil {
 			return err
@@ -268,7 +267,7 @@ func TestDemoRestartDuplicatesNothing(t *testing.T) {
 
 	// The re-registered webhook works: a push becomes a delivery with a run.
 	shell(t, work, env, second.commands[1])
-	poll.Eventually(t, time.Minute, "delivery with a run after the restart", func() error {
+	apptest.Eventually(t, time.Minute, "delivery with a run after the restart", func() error {
 		var ds struct {
 			Items []struct {
 				Status string

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apptest"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -92,14 +91,7 @@ type gitlabSide struct {
 func setupGitLab(t *testing.T, work string) gitlabSide {
 	t.Helper()
 	ctx := context.Background()
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	if _, err := sim.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
+	sim, _ := apptest.StartGitLab(t)
 	if _, err := sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{
 		"network/main.tf": "locals { cidr = \"10.0.0.0/16\" }\nresource \"terraform_data\" \"net\" { input = local.cidr }\n",
 		"README.md":       "# infra\n",
@@ -222,7 +214,7 @@ func runBlock(b docBlock, dir string, env []string) (string, error) {
 func runBlockUntilOK(t *testing.T, b docBlock, dir string, env []string, token string) {
 	t.Helper()
 	var out string
-	poll.Eventually(t, 30*time.Second, fmt.Sprintf("docs/gitlab.md:%d", b.line), func() error {
+	apptest.Eventually(t, 30*time.Second, fmt.Sprintf("docs/gitlab.md:%d", b.line), func() error {
 		var err error
 		if out, err = runBlock(b, dir, env); err != nil {
 			return fmt.Errorf("%w\n%s", err, out)
@@ -343,7 +335,7 @@ func checkGuideResult(t *testing.T, hoistURL, key string, gl guideGitLab, want g
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(time.Minute)
-	poll.Eventually(t, time.Until(deadline), "the guide's push processed into one tracked run of network", func() error {
+	apptest.Eventually(t, time.Until(deadline), "the guide's push processed into one tracked run of network", func() error {
 		var deliveries struct {
 			Items []struct {
 				Event, Status, Ref string
@@ -380,7 +372,7 @@ func checkGuideResult(t *testing.T, hoistURL, key string, gl guideGitLab, want g
 		}
 		return nil
 	})
-	poll.Eventually(t, time.Until(deadline), "commit status hoist/network on the pushed commit", func() error {
+	apptest.Eventually(t, time.Until(deadline), "commit status hoist/network on the pushed commit", func() error {
 		sts, err := gl.CommitStatuses(want.project, head)
 		if err != nil {
 			return err

@@ -17,7 +17,6 @@ import (
 
 	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/apptest"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
 	"github.com/hoistdev/hoist/internal/demo"
 )
 
@@ -167,7 +166,7 @@ func (tg *target) get(u string) string {
 func (tg *target) finished(stack, branch string, mr int) run {
 	tg.t.Helper()
 	var found run
-	poll.Eventually(tg.t, 2*time.Minute, "run of "+stack+" on "+branch, func() error {
+	apptest.Eventually(tg.t, 2*time.Minute, "run of "+stack+" on "+branch, func() error {
 		var page struct{ Items []run }
 		if err := getJSON(context.Background(), "Authorization", "Bearer "+tg.key, tg.srv.URL+"/api/v1/stacks/"+stack+"/runs", &page); err != nil {
 			return err
@@ -281,7 +280,7 @@ func TestHostileCodeReadsNothingOfTheServer(t *testing.T) {
 		t.Error("a fileset listed the server's files")
 	}
 	tg.noSecret(shown)
-	poll.Eventually(t, time.Minute, "the merge request note", func() error {
+	apptest.Eventually(t, time.Minute, "the merge request note", func() error {
 		notes := tg.get(fmt.Sprintf("%s/api/v4/projects/%s/merge_requests/1/notes", tg.sim.URL, project))
 		if !strings.Contains(notes, demo.AppStack) {
 			return fmt.Errorf("notes: %s", notes)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/run"
@@ -79,7 +79,7 @@ func (a *agentRoute) startAgent(allowed string) {
 			MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}()
 	a.e.t.Cleanup(func() { cancel(); <-done })
-	poll.Eventually(a.e.t, 10*time.Second, "the agent to connect", func() bool { return len(a.reg.Connected(agentPool)) == 1 })
+	apptest.Eventually(a.e.t, 10*time.Second, "the agent to connect", func() bool { return len(a.reg.Connected(agentPool)) == 1 })
 }
 
 // TestAgentRefusalIsFinal: a write the agent refuses (its project is
@@ -117,7 +117,7 @@ func TestWritesLandSoonAfterAnAgentConnects(t *testing.T) {
 	sha := e.push("feature", "# v2\n")
 	r := newRun("app", run.Proposed, sha, "feature", 0)
 	e.move(r, "", run.Queued)
-	poll.Eventually(t, 10*time.Second, "a write retried while no agent is connected", func() bool {
+	apptest.Eventually(t, 10*time.Second, "a write retried while no agent is connected", func() bool {
 		ws, err := e.store.ListWrites(e.ctx, r.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/run"
@@ -102,7 +102,7 @@ func TestRestartLosesNothing(t *testing.T) {
 		// report well after the lease was taken).
 		queued := time.Now()
 		e.move(r, "", run.Queued)
-		poll.Eventually(t, 10*time.Second, "the first status post in flight", func() bool { return e.sim.Faults()[0].Hits > 0 })
+		apptest.Eventually(t, 10*time.Second, "the first status post in flight", func() bool { return e.sim.Faults()[0].Hits > 0 })
 		d1.Stop() // killed mid-request
 		e.sim.ClearFaults()
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
@@ -97,15 +97,7 @@ func setup(t *testing.T, dialect string) *env {
 	if dialect == "postgres" {
 		pgURL = dbtest.PostgresURL(t) // skips without HOIST_TEST_POSTGRES
 	}
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	simURL, err := sim.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, simURL := apptest.StartGitLab(t)
 	if _, err := sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: project, Files: map[string]string{"main.tf": "# v1\n"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +218,7 @@ func (e *env) settle(runID string) []feedback.Write {
 func (e *env) settleWithin(runID string, bound time.Duration) []feedback.Write {
 	e.t.Helper()
 	var ws []feedback.Write
-	poll.Eventually(e.t, bound, "the writes of run "+runID+" to be sent", func() error {
+	apptest.Eventually(e.t, bound, "the writes of run "+runID+" to be sent", func() error {
 		var err error
 		if ws, err = e.store.ListWrites(e.ctx, runID); err != nil {
 			e.t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/space"
@@ -171,7 +171,7 @@ func TestDeleteClosesGitLabConnections(t *testing.T) {
 	if err := svc.Delete(t.Context(), admin, "gl"); err != nil {
 		t.Fatal(err)
 	}
-	poll.Eventually(t, 5*time.Second, "the deleted integration's connection to GitLab to close", func() bool {
+	apptest.Eventually(t, 5*time.Second, "the deleted integration's connection to GitLab to close", func() bool {
 		_, ended := f.sim.Connections()
 		return ended == 1
 	})

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/jobqueue"
 	"github.com/hoistdev/hoist/internal/store/dbtest"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
@@ -84,7 +84,7 @@ func TestWakeRunsAJobAtOnce(t *testing.T) {
 // waitGone polls until a completed job's row is deleted.
 func waitGone(t *testing.T, s *sqlstore.Store, id int64) {
 	t.Helper()
-	poll.Eventually(t, 10*time.Second, fmt.Sprintf("job %d to be deleted", id), func() error {
+	apptest.Eventually(t, 10*time.Second, fmt.Sprintf("job %d to be deleted", id), func() error {
 		var n int
 		if err := s.DB().QueryRow(rebind(s, "SELECT COUNT(*) FROM jobs WHERE id = ?"), id).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -156,7 +156,7 @@ func TestPermanentAndExpiredFailuresStayVisible(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		poll.Eventually(t, 10*time.Second, "both jobs to fail", func() error {
+		apptest.Eventually(t, 10*time.Second, "both jobs to fail", func() error {
 			failed, err := s.FailedJobs(t.Context(), "", 10)
 			if err != nil {
 				t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 )
 
 // binary finds the tofu the test script installs into .tools/bin, or skips.
@@ -195,7 +195,7 @@ resource "terraform_data" "slow" {
 		t.Fatal(err)
 	}
 	pid := strings.TrimSpace(string(b))
-	poll.Eventually(t, 10*time.Second, "the provisioner's sleep (pid "+pid+") to end with the cancelled run", func() bool { return !alive(pid) })
+	apptest.Eventually(t, 10*time.Second, "the provisioner's sleep (pid "+pid+") to end with the cancelled run", func() bool { return !alive(pid) })
 }
 
 // alive reports whether pid runs (zombies count as gone).

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -301,7 +301,7 @@ func TestDetailsListRecentDeliveries(t *testing.T) {
 		Commits: []gitlabsim.CommitSpec{{Message: "change", Actions: []gitlabsim.FileAction{{Action: "update", Path: "main.tf", Content: "# x\n"}}}}}); err != nil {
 		t.Fatal(err)
 	}
-	poll.Eventually(t, 20*time.Second, "the push to show among the deliveries", func() error {
+	apptest.Eventually(t, 20*time.Second, "the push to show among the deliveries", func() error {
 		p := c.get("/source-control/gitlab/acme-gitlab")
 		if strings.Contains(p.body, `id="deliveries"`) && strings.Contains(p.body, "Push Hook") && strings.Contains(p.body, "acme/infra") {
 			return nil

@@ -11,20 +11,20 @@ import (
 
 	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
-	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
 // harness is a real Hoist server on loopback and a real GitLab simulator
-// (apptest.Start), with what the UI's tests add to it.
+// (inproc.Start), with what the UI's tests add to it.
 type harness struct {
-	*apptest.Server
+	*inproc.Server
 	t *testing.T
 }
 
 func setup(t *testing.T, tweak func(*app.Config)) *harness {
 	t.Helper()
-	return &harness{Server: apptest.Start(t, tweak), t: t}
+	return &harness{Server: inproc.Start(t, tweak), t: t}
 }
 
 // api calls the JSON API with the admin key and decodes the answer into out

@@ -14,7 +14,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apptest"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -23,10 +23,7 @@ import (
 // reload, confirm it there and see it finish.
 func TestRunPageLiveLogsAndConfirm(t *testing.T) {
 	t.Parallel()
-	tofu := apptest.Tofu(t)
-	h := setup(t, func(c *app.Config) {
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-	})
+	h := setup(t, inproc.Runs(t))
 	h.runStack(`resource "terraform_data" "hello" { input = "hello" }`+"\n", false)
 
 	x := tabT{t: t, ctx: tab(t)}
@@ -96,15 +93,13 @@ func TestRunPageLiveLogsAndConfirm(t *testing.T) {
 // on its page; a sandboxed one (TestRunPageLiveLogsAndConfirm) does not.
 func TestRunPageWarnsWhenNotSandboxed(t *testing.T) {
 	t.Parallel()
-	tofu := apptest.Tofu(t)
-	h := setup(t, func(c *app.Config) {
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
+	h := setup(t, inproc.Runs(t, func(c *app.Config) {
 		c.SimulateNoSandbox, c.UnsafeUnsandboxedRuns = "simulated: no Landlock", true
-	})
+	}))
 	h.runStack(`resource "terraform_data" "hello" { input = "hello" }`+"\n", false)
 	var r struct{ ID, State string }
 	h.api("POST", "/api/v1/stacks/web/runs", map[string]any{}, http.StatusCreated, &r)
-	poll.Eventually(t, 90*time.Second, "run "+r.ID+" to wait for a confirmation", func() error {
+	apptest.Eventually(t, 90*time.Second, "run "+r.ID+" to wait for a confirmation", func() error {
 		if r.State == "UNCONFIRMED" {
 			return nil
 		}
@@ -141,10 +136,7 @@ func (h *harness) runStack(mainTF string, autodeploy bool) {
 // first error rather than at the top of a long log; it offers no action.
 func TestRunPageOpensAtTheError(t *testing.T) {
 	t.Parallel()
-	tofu := apptest.Tofu(t)
-	h := setup(t, func(c *app.Config) {
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-	})
+	h := setup(t, inproc.Runs(t))
 	// Sixty resources make a log far longer than its box; the apply fails
 	// at its end, on a postcondition only the apply can check.
 	h.runStack(`resource "terraform_data" "n" { count = 60 }
@@ -170,7 +162,7 @@ resource "terraform_data" "b" {
 		Shown bool
 		Main  string
 	}
-	poll.Eventually(t, 90*time.Second, "the failure banner", func() error {
+	apptest.Eventually(t, 90*time.Second, "the failure banner", func() error {
 		p, err := chromedp.Run(x.ctx, chromedp.Evaluate[page](`({Shown: document.readyState === "complete" && document.getElementById("run-error-detail") !== null,
 			Main: document.querySelector("main") ? document.querySelector("main").innerText : ""})`))
 		if err != nil {

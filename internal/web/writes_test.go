@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -102,5 +102,5 @@ func section(body, id string) string {
 // waitPage polls cond (bounded).
 func waitPage(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	poll.Eventually(t, 30*time.Second, what, cond)
+	apptest.Eventually(t, 30*time.Second, what, cond)
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/vcs"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
@@ -15,7 +15,7 @@ import (
 // waitEnded waits until the simulator saw n connections end.
 func waitEnded(t *testing.T, sim *gitlabsim.Server, n int64) {
 	t.Helper()
-	poll.Eventually(t, 5*time.Second, fmt.Sprintf("%d connections to end", n), func() error {
+	apptest.Eventually(t, 5*time.Second, fmt.Sprintf("%d connections to end", n), func() error {
 		if accepted, ended := sim.Connections(); ended < n {
 			return fmt.Errorf("%d ended (of %d accepted)", ended, accepted)
 		}

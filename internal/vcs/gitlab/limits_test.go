@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/vcs"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 )
@@ -221,7 +221,7 @@ func TestArchiveTimeouts(t *testing.T) {
 			_, err := archive(ctx, gitlab.New(nil, nil), g.url)
 			done <- err
 		}()
-		poll.Eventually(t, 10*time.Second, "the download to be under way", func() bool { return g.sent.Load() >= 4<<10 })
+		apptest.Eventually(t, 10*time.Second, "the download to be under way", func() bool { return g.sent.Load() >= 4<<10 })
 		cancel()
 		canceled := time.Now()
 		select {

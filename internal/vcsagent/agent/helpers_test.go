@@ -18,7 +18,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/hoistdev/hoist/internal/apperr"
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/vcsagent"
@@ -51,15 +51,7 @@ func setup(t *testing.T) *env { t.Helper(); return newEnv(t, false) }
 func newEnv(t *testing.T, useTLS bool) *env {
 	t.Helper()
 	ctx := context.Background()
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	simURL, err := sim.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, simURL := apptest.StartGitLab(t)
 	u, err := sim.CreateUser(ctx, gitlabsim.UserOptions{Username: "hoist-bot"})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +161,7 @@ func (e *env) startAgentWith(t *testing.T, cfg agent.Config) *runningAgent {
 // waitAgents waits until the pool has n agents with all their streams.
 func (e *env) waitAgents(t *testing.T, n, streams int) {
 	t.Helper()
-	poll.Eventually(t, 10*time.Second, fmt.Sprintf("%d agents with %d streams", n, streams), func() error {
+	apptest.Eventually(t, 10*time.Second, fmt.Sprintf("%d agents with %d streams", n, streams), func() error {
 		infos := e.reg.Connected(pool)
 		ok := len(infos) == n
 		for _, a := range infos {

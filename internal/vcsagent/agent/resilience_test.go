@@ -12,7 +12,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/vcsagent"
 	"github.com/hoistdev/hoist/internal/vcsagent/agent"
@@ -61,7 +61,7 @@ func TestKillingAnAgentMidFlowLosesNothing(t *testing.T) {
 // waitBusy waits until the named agent carries a request.
 func waitBusy(t *testing.T, e *env, name string) {
 	t.Helper()
-	poll.Eventually(t, 30*time.Second, "agent "+name+" to carry a request", func() bool {
+	apptest.Eventually(t, 30*time.Second, "agent "+name+" to carry a request", func() bool {
 		for _, a := range e.reg.Connected(pool) {
 			if a.Name == name && a.Busy > 0 {
 				return true

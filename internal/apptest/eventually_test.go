@@ -1,4 +1,4 @@
-package poll_test
+package apptest_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/apptest/poll"
+	"github.com/hoistdev/hoist/internal/apptest"
 )
 
 // fatal records a Fatalf and ends its goroutine, as testing.T does.
@@ -42,7 +42,7 @@ func TestEventually(t *testing.T) {
 	t.Run("holds after a few checks", func(t *testing.T) {
 		t.Parallel()
 		n := 0
-		poll.Eventually(t, time.Second, "the third check", func() bool { n++; return n == 3 })
+		apptest.Eventually(t, time.Second, "the third check", func() bool { n++; return n == 3 })
 		if n != 3 {
 			t.Fatalf("checked %d times, want 3", n)
 		}
@@ -51,7 +51,7 @@ func TestEventually(t *testing.T) {
 		t.Parallel()
 		start := time.Now()
 		msg := run(func(t testing.TB) {
-			poll.Eventually(t, 100*time.Millisecond, "the impossible", func() error { return errors.New("still 41") })
+			apptest.Eventually(t, 100*time.Millisecond, "the impossible", func() error { return errors.New("still 41") })
 		})
 		if !strings.Contains(msg, "the impossible") || !strings.Contains(msg, "still 41") || !strings.Contains(msg, "100ms") {
 			t.Errorf("failed with %q", msg)
@@ -63,10 +63,10 @@ func TestEventually(t *testing.T) {
 	t.Run("checks once past the deadline", func(t *testing.T) {
 		t.Parallel()
 		n := 0
-		msg := run(func(t testing.TB) { poll.Eventually(t, -time.Second, "late", func() bool { n++; return false }) })
+		msg := run(func(t testing.TB) { apptest.Eventually(t, -time.Second, "late", func() bool { n++; return false }) })
 		if n != 1 || !strings.Contains(msg, "late: not yet") {
 			t.Errorf("checked %d times, failed with %q", n, msg)
 		}
-		poll.Eventually(t, -time.Second, "true at once", func() error { return nil })
+		apptest.Eventually(t, -time.Second, "true at once", func() error { return nil })
 	})
 }

@@ -1,9 +1,4 @@
-// Package poll holds the one way Hoist's tests wait for something another
-// goroutine or process makes true: Eventually, bounded. It imports nothing
-// of Hoist, so the tests of any package (the domain's own, whose internal
-// tests could not import internal/apptest without an import cycle) can use
-// it. Imported only by tests.
-package poll
+package apptest
 
 import (
 	"errors"

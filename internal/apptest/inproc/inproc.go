@@ -1,4 +1,10 @@
-package apptest
+// Package inproc runs Hoist inside the test process for end-to-end tests:
+// app.Start on a fresh data dir (Start, StartServer), beside a GitLab
+// simulator (apptest.StartGitLab), its API reached through an
+// apptest.Client that checks every answer against the API's document. It
+// is the part of internal/apptest that needs the whole program. Imported
+// only by tests.
+package inproc
 
 import (
 	"fmt"
@@ -9,22 +15,24 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
 // Server is a Hoist server in the test process, on loopback with a fresh
 // data dir, for one test. Its Client calls the API at its URL.
 type Server struct {
-	*Client
+	*apptest.Client
 	// Config is what the server (re)starts with.
 	Config app.Config
 	App    *app.Server
 	// AdminKey and AdminPassword are the root admin's, from the data dir.
 	AdminKey, AdminPassword string
 	// Logs holds every line the server logged, at debug level.
-	Logs *Buffer
+	Logs *apptest.Buffer
 
 	// Sim is the GitLab simulator beside the server (Start), with the
 	// user SimUser, "hoist-bot".
@@ -37,27 +45,11 @@ type Server struct {
 	tokens []string // every GitLab token Token handed out, and other secrets
 }
 
-// StartGitLab starts a GitLab simulator on loopback, closed when the test
-// ends, and returns it with its URL.
-func StartGitLab(t testing.TB) (*gitlabsim.Server, string) {
-	t.Helper()
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	u, err := sim.Start(t.Context(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sim, u
-}
-
 // Start starts a GitLab simulator with the user hoist-bot, then a server;
 // tweak (may be nil) changes the server's config first.
 func Start(t testing.TB, tweak func(*app.Config)) *Server {
 	t.Helper()
-	sim, simURL := StartGitLab(t)
+	sim, simURL := apptest.StartGitLab(t)
 	user, err := sim.CreateUser(t.Context(), gitlabsim.UserOptions{Username: "hoist-bot"})
 	if err != nil {
 		t.Fatal(err)
@@ -73,11 +65,28 @@ func StartServer(t testing.TB, tweak func(*app.Config)) *Server {
 	t.Helper()
 	s := New(t, tweak)
 	if err := s.Boot(); err != nil {
-		t.Fatalf("start server: %v", err)
+		t.Fatal(err)
 	}
 	s.AdminKey = s.DataFile(app.AdminAPIKeyFile)
 	s.AdminPassword = s.DataFile(app.AdminPasswordFile)
 	return s
+}
+
+// Runs is a tweak for tests whose runs execute OpenTofu (apptest.Tofu: the
+// test skips without it): a quick scheduler, and a short lease so that a
+// lost worker shows within seconds. Then more (nil ones skipped) change the
+// config further.
+func Runs(t testing.TB, more ...func(*app.Config)) func(*app.Config) {
+	t.Helper()
+	tofu := apptest.Tofu(t)
+	return func(c *app.Config) {
+		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
+		for _, tweak := range more {
+			if tweak != nil {
+				tweak(c)
+			}
+		}
+	}
 }
 
 // New is a server not started yet (Boot starts it): a fresh data dir, a
@@ -86,7 +95,7 @@ func StartServer(t testing.TB, tweak func(*app.Config)) *Server {
 // tweak (may be nil) changes that.
 func New(t testing.TB, tweak func(*app.Config)) *Server {
 	t.Helper()
-	s := &Server{Client: newClient(t), Logs: &Buffer{}, t: t}
+	s := &Server{Client: apptest.NewClient(t, ""), Logs: &apptest.Buffer{}, t: t}
 	s.Config = app.Config{
 		DataDir: t.TempDir(),
 		Listen:  "127.0.0.1:0",
@@ -100,12 +109,13 @@ func New(t testing.TB, tweak func(*app.Config)) *Server {
 }
 
 // Boot starts the server on Config, closed when the test ends (an error
-// closing it fails the test). It does not fail the test itself, so that servers can start together from goroutines
-// (replicas racing to bootstrap one database).
+// closing it fails the test). It does not fail the test itself, so that
+// servers can start together from goroutines (replicas racing to
+// bootstrap one database).
 func (s *Server) Boot() error {
 	srv, err := app.Start(s.t.Context(), s.Config)
 	if err != nil {
-		return err
+		return fmt.Errorf("start hoist server: %w", err)
 	}
 	s.t.Cleanup(func() {
 		if err := srv.Close(); err != nil {
@@ -124,7 +134,7 @@ func (s *Server) Restart() {
 		s.t.Fatalf("close server: %v", err)
 	}
 	if err := s.Boot(); err != nil {
-		s.t.Fatalf("restart server: %v", err)
+		s.t.Fatal(err)
 	}
 }
 
