@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +35,7 @@ type env struct {
 	glToken   string
 	reg       *tunnel.Registry
 	serverURL string
-	logs      *syncBuffer
+	logs      *apptest.Buffer
 	// serverClient trusts the server's test certificate (TLS only).
 	serverClient *http.Client
 
@@ -68,7 +67,7 @@ func newEnv(t *testing.T, useTLS bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{sim: sim, simURL: simURL, glToken: tok.Value, logs: &syncBuffer{}, poolToken: vcsagent.NewToken(pool)}
+	e := &env{sim: sim, simURL: simURL, glToken: tok.Value, logs: &apptest.Buffer{}, poolToken: vcsagent.NewToken(pool)}
 	e.reg = tunnel.NewRegistry(slog.New(slog.NewTextHandler(e.logs, nil)), nil)
 	t.Cleanup(e.reg.Close)
 	mux := http.NewServeMux()
@@ -202,22 +201,4 @@ func wantRefused(t *testing.T, err error, contains string) {
 	if !errors.As(err, &refused) || !strings.Contains(err.Error(), contains) {
 		t.Errorf("err = %v, want a refusal containing %q", err, contains)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent log writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
