@@ -51,6 +51,14 @@ if ! go mod tidy -diff; then
 fi
 
 step "test"
+# The hoist binary, built once for every package whose tests run it
+# (internal/apptest.Binary); readable by the unprivileged user sandboxed
+# runs re-exec it as.
+bin_dir=$(mktemp -d)
+trap 'rm -rf "$bin_dir"' EXIT
+chmod 755 "$bin_dir"
+go build -o "$bin_dir/hoist" ./cmd/hoist
+export HOIST_TEST_BINARY="$bin_dir/hoist"
 # The slowest package takes about a minute on a loaded 2-core machine; a
 # hung test fails its package (with every goroutine's stack) after 5.
 go test -count=1 -timeout 5m ./...

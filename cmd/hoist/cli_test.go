@@ -21,8 +21,9 @@ import (
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/api/apitest"
-	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -44,19 +45,9 @@ type e2e struct {
 
 func setupE2E(t *testing.T) *e2e {
 	t.Helper()
-	ctx := context.Background()
 	h := &e2e{t: t, http: apitest.Client(t)}
 	h.url, h.adminKey = startHoist(t)
-
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	if h.simURL, err = sim.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	h.sim = sim
+	h.sim, h.simURL = apptest.StartGitLab(t)
 	t.Cleanup(h.assertNoSecretPrinted)
 	return h
 }
@@ -66,25 +57,8 @@ func setupE2E(t *testing.T) *e2e {
 // the first start wrote.
 func startHoist(t *testing.T) (url, adminKey string) {
 	t.Helper()
-	dir := t.TempDir()
-	srv, err := app.Start(context.Background(), app.Config{
-		DataDir: dir,
-		Listen:  "127.0.0.1:0",
-		Getenv:  func(string) string { return "" }, // the key is generated into dir, not read from the environment
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
-	key, err := os.ReadFile(filepath.Join(dir, app.AdminAPIKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv.URL(), strings.TrimSpace(string(key))
+	s := inproc.StartServer(t, nil)
+	return s.URL, s.AdminKey
 }
 
 // gitlabToken creates a GitLab user with a token of the given scopes

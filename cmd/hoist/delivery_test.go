@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -96,19 +98,16 @@ func TestCLIDeliveries(t *testing.T) {
 // delivery is processed.
 func waitProcessed(t *testing.T, h *e2e, key string) api.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var ds []api.Delivery
+	var ds []api.Delivery
+	apptest.Eventually(t, 15*time.Second, "the newest delivery processed", func() error {
 		out := h.ok(key, "delivery", "list", "-o", "json")
 		if err := json.Unmarshal([]byte(out), &ds); err != nil {
 			t.Fatalf("delivery list -o json: %v\n%s", err, out)
 		}
-		if len(ds) > 0 && ds[0].Status == "processed" {
-			return ds[0]
+		if len(ds) == 0 || ds[0].Status != "processed" {
+			return fmt.Errorf("deliveries = %+v", ds)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("deliveries = %+v, want the newest processed", ds)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a bounded condition
-	}
+		return nil
+	})
+	return ds[0]
 }

@@ -8,71 +8,46 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hoistdev/hoist/internal/api/apitest"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
-// hoistProcess is a real `hoist server` process.
-type hoistProcess struct {
-	cmd    *exec.Cmd
-	url    string
-	stderr *simOutput
-	exited chan error // Wait's result, put back by whoever reads it
+// startBinary runs the built hoist as `hoist server` on dataDir, on a free
+// loopback port and without embedded workers (runs stay queued); extra
+// flags come after (later flags win: "--worker-slots", "1" gives it
+// workers) and env is added to its environment.
+func startBinary(t *testing.T, dataDir string, env []string, extra ...string) *apptest.Process {
+	t.Helper()
+	return apptest.StartBinary(t, apptest.Command{Env: env,
+		Args: append([]string{"server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--worker-slots", "0"}, extra...)})
 }
 
-// buildHoist compiles the hoist binary into a temporary directory.
-func buildHoist(t *testing.T) string {
+// infraProject creates in sim the project acme/infra holding files and
+// the user bot as its Maintainer, and returns an api token of the user.
+func infraProject(t *testing.T, sim *gitlabsim.Server, bot gitlabsim.UserOptions, files map[string]string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "hoist")
-	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput()
+	ctx := t.Context()
+	user, err := sim.CreateUser(ctx, bot)
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	return bin
-}
-
-// startHoistBinary starts the binary on dataDir without embedded workers (runs
-// stay queued) and waits until it serves.
-func startHoistBinary(t *testing.T, bin, dataDir string) *hoistProcess {
-	t.Helper()
-	return startHoistWith(t, bin, dataDir)
-}
-
-// call sends a JSON request and decodes the answer into out (may be nil).
-func (p *hoistProcess) call(t *testing.T, method, path, key string, body, out any, want int) {
-	t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
+	if _, err := sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: files}); err != nil {
+		t.Fatal(err)
 	}
-	req, _ := http.NewRequestWithContext(t.Context(), method, p.url+path, rd)
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := apitest.Client(t).Do(req)
+	if err := sim.AddMember(ctx, gitlabsim.MemberOptions{Project: "acme/infra", UserID: user.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := sim.CreateToken(ctx, gitlabsim.TokenOptions{UserID: user.ID, Scopes: []string{"api"}})
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s = %d %s, want %d", method, path, resp.StatusCode, buf.String(), want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(buf.Bytes(), out); err != nil {
-			t.Fatalf("decode %s: %v", buf.String(), err)
-		}
-	}
+	return tok.Value
 }
 
 // pushPayload is a complete push to branch b-<i> adding infra/f<i>.tf:
@@ -101,33 +76,11 @@ func TestKillNineLosesNoAcknowledgedDelivery(t *testing.T) {
 		t.Skip("builds and runs the hoist binary")
 	}
 	t.Parallel()
-	ctx := t.Context()
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	simURL, err := sim.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, err := sim.CreateUser(ctx, gitlabsim.UserOptions{Username: "hoist-bot"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"infra/main.tf": "\n"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.AddMember(ctx, gitlabsim.MemberOptions{Project: "acme/infra", UserID: user.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := sim.CreateToken(ctx, gitlabsim.TokenOptions{UserID: user.ID, Scopes: []string{"api"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, simURL := apptest.StartGitLab(t)
+	token := infraProject(t, sim, gitlabsim.UserOptions{Username: "hoist-bot"}, map[string]string{"infra/main.tf": "\n"})
 
-	bin, dataDir := buildHoist(t), t.TempDir()
-	first := startHoistBinary(t, bin, dataDir)
+	dataDir := t.TempDir()
+	first := startBinary(t, dataDir, nil)
 	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "admin-api-key"))
 	if err != nil {
 		t.Fatal(err)
@@ -136,13 +89,13 @@ func TestKillNineLosesNoAcknowledgedDelivery(t *testing.T) {
 	var in struct {
 		WebhookSecret string `json:"webhook_secret"`
 	}
-	first.call(t, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
-		"api_host": simURL, "token": tok.Value}, &in, http.StatusCreated)
+	first.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
+		"api_host": simURL, "token": token}).Decode(t, &in)
 	var st struct {
 		ProjectID int64 `json:"project_id"`
 	}
-	first.call(t, "POST", "/api/v1/stacks", key, map[string]any{"name": "infra", "space": "root", "repository": "acme/infra",
-		"branch": "main", "project_root": "infra"}, &st, http.StatusCreated)
+	first.Must(http.StatusCreated, "POST", "/api/v1/stacks", key, map[string]any{"name": "infra", "space": "root", "repository": "acme/infra",
+		"branch": "main", "project_root": "infra"}).Decode(t, &st)
 
 	// 16 senders, 400 deliveries; the kill comes the moment the last one is
 	// acknowledged, while most are still being processed.
@@ -160,7 +113,7 @@ func TestKillNineLosesNoAcknowledgedDelivery(t *testing.T) {
 			defer wg.Done()
 			for i := range next {
 				body, sha := pushPayload(st.ProjectID, "acme/infra", i)
-				req, _ := http.NewRequest("POST", first.url+"/webhooks/gitlab/gitlab", bytes.NewReader(body))
+				req, _ := http.NewRequest("POST", first.URL+"/webhooks/gitlab/gitlab", bytes.NewReader(body))
 				req.Header.Set("X-Gitlab-Event", "Push Hook")
 				req.Header.Set("X-Gitlab-Token", in.WebhookSecret)
 				req.Header.Set("Idempotency-Key", fmt.Sprintf("delivery-%d", i))
@@ -176,9 +129,7 @@ func TestKillNineLosesNoAcknowledgedDelivery(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if err := first.cmd.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
+	first.Kill()
 	want := map[string]bool{}
 	for _, sha := range acked {
 		if sha != "" {
@@ -189,7 +140,7 @@ func TestKillNineLosesNoAcknowledgedDelivery(t *testing.T) {
 		t.Fatalf("only %d of %d deliveries were acknowledged before the kill", len(want), total)
 	}
 
-	second := startHoistBinary(t, bin, dataDir)
+	second := startBinary(t, dataDir, nil)
 	runs := waitRuns(t, second, key, len(want))
 	for sha := range want {
 		if runs[sha] != 1 {
@@ -203,17 +154,17 @@ func TestKillNineLosesNoAcknowledgedDelivery(t *testing.T) {
 
 // waitRuns polls until the server holds the given number of deliveries,
 // all processed, and returns the number of runs of stack infra per commit.
-func waitRuns(t *testing.T, p *hoistProcess, key string, deliveries int) map[string]int {
+func waitRuns(t *testing.T, p *apptest.Process, key string, deliveries int) map[string]int {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for first := true; ; first = false {
+	first := true
+	apptest.Eventually(t, 60*time.Second, "every delivery processed after the restart", func() error {
 		stored, processed := 0, 0
 		for cursor := ""; ; {
 			var page struct {
 				Items      []struct{ Status string }
 				NextCursor string `json:"next_cursor"`
 			}
-			p.call(t, "GET", "/api/v1/deliveries?limit=200&cursor="+cursor, key, nil, &page, http.StatusOK)
+			p.Must(http.StatusOK, "GET", "/api/v1/deliveries?limit=200&cursor="+cursor, key, nil).Decode(t, &page)
 			for _, d := range page.Items {
 				stored++
 				if d.Status == "processed" {
@@ -229,15 +180,13 @@ func waitRuns(t *testing.T, p *hoistProcess, key string, deliveries int) map[str
 		}
 		if first {
 			t.Logf("at the restart %d of %d deliveries were still to process", stored-processed, stored)
+			first = false
 		}
-		if processed == stored {
-			break
+		if processed < stored {
+			return fmt.Errorf("%d of %d processed", processed, stored)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d deliveries processed after the restart\n%s", processed, stored, p.stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond) // polling a bounded condition
-	}
+		return nil
+	})
 	runs := map[string]int{}
 	cursor := ""
 	for {
@@ -247,7 +196,7 @@ func waitRuns(t *testing.T, p *hoistProcess, key string, deliveries int) map[str
 			}
 			NextCursor string `json:"next_cursor"`
 		}
-		p.call(t, "GET", "/api/v1/stacks/infra/runs?limit=200&cursor="+cursor, key, nil, &page, http.StatusOK)
+		p.Must(http.StatusOK, "GET", "/api/v1/stacks/infra/runs?limit=200&cursor="+cursor, key, nil).Decode(t, &page)
 		for _, r := range page.Items {
 			runs[r.CommitSHA]++
 		}

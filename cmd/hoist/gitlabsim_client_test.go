@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -33,7 +34,7 @@ func startSim(t *testing.T) (*gitlabsim.Server, string) {
 // simCLI runs one `hoist gitlab-sim …` command in-process.
 func simCLI(t *testing.T, stdin string, env map[string]string, args ...string) (string, error) {
 	t.Helper()
-	var stdout, stderr simOutput
+	var stdout, stderr apptest.Buffer
 	err := run(context.Background(), append([]string{"gitlab-sim"}, args...), strings.NewReader(stdin), &stdout, &stderr,
 		func(k string) string { return env[k] })
 	if err != nil {

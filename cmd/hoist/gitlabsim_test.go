@@ -1,42 +1,25 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/hoistdev/hoist/internal/apptest"
 )
-
-// simOutput is a bytes.Buffer safe for the command and the test to share.
-type simOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *simOutput) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *simOutput) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestGitlabSimCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr simOutput
+	var stdout, stderr apptest.Buffer
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
@@ -54,24 +37,21 @@ func TestGitlabSimCommand(t *testing.T) {
 		URL        string `json:"url"`
 		AdminToken string `json:"admin_token"`
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "gitlab-sim.json"))
-		if err == nil && json.Unmarshal(b, &info) == nil && info.URL != "" {
-			break
-		}
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			t.Fatal(err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gitlab-sim.json not written; stderr: %s", stderr.String())
-		}
+	apptest.Eventually(t, 10*time.Second, "gitlab-sim.json", func() error {
 		select {
 		case err := <-done:
 			t.Fatalf("gitlab-sim exited early: %v", err)
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
-	}
+		b, err := os.ReadFile(filepath.Join(dir, "gitlab-sim.json"))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		if err != nil || json.Unmarshal(b, &info) != nil || info.URL == "" {
+			return fmt.Errorf("not written; stderr: %s", stderr.String())
+		}
+		return nil
+	})
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("startup took %v, want under a second", d)
 	}

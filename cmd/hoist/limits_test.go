@@ -72,25 +72,25 @@ func TestHugeGitLabAnswerKeepsRSSBounded(t *testing.T) {
 	t.Cleanup(fake.Close)
 
 	dataDir := t.TempDir()
-	p := startHoistWith(t, buildHoist(t), dataDir)
+	p := startBinary(t, dataDir, nil)
 	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "admin-api-key"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := strings.TrimSpace(string(keyBytes))
-	before := peakRSS(t, p.cmd.Process.Pid)
+	before := peakRSS(t, p.Pid())
 
 	var out struct {
 		Error struct{ Code, Message, Field string }
 	}
-	p.call(t, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "Huge", "is_default": true,
-		"api_host": fake.URL, "token": "glpat-huge-answer-0123456789"}, &out, http.StatusBadRequest)
+	p.Must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "Huge", "is_default": true,
+		"api_host": fake.URL, "token": "glpat-huge-answer-0123456789"}).Decode(t, &out)
 	want := "GitLab's answer to GET /api/v4/personal_access_tokens/self is larger than the 32 MiB cap (--max-gitlab-response)"
 	if out.Error.Code != "invalid" || out.Error.Field != "api_host" || !strings.Contains(out.Error.Message, want) {
 		b, _ := json.Marshal(out)
 		t.Fatalf("check of a 200 MB answer: %s, want %q", b, want)
 	}
-	peak := peakRSS(t, p.cmd.Process.Pid)
+	peak := peakRSS(t, p.Pid())
 	t.Logf("server peak RSS (VmHWM): %.1f MiB before the check, %.1f MiB after; the fake sent %.1f MiB",
 		float64(before)/(1<<20), float64(peak)/(1<<20), float64(sent.Load())/(1<<20))
 	if peak >= 150<<20 {

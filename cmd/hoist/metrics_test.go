@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"regexp"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func TestServerMetricsListen(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var stdout, stderr simOutput
+	var stdout, stderr apptest.Buffer
 	env := map[string]string{"HOIST_SERVER_METRICS_LISTEN": "127.0.0.1:0"}
 	done := make(chan error, 1)
 	go func() {
@@ -26,7 +27,7 @@ func TestServerMetricsListen(t *testing.T) {
 			nil, &stdout, &stderr, func(k string) string { return env[k] })
 	}()
 	var url string
-	waitUntil(t, 10*time.Second, "the metrics listener", func() bool {
+	apptest.Eventually(t, 10*time.Second, "the metrics listener", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("server stopped: %v\n%s", err, stderr.String())

@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/store/dbtest"
@@ -25,37 +25,15 @@ type confirmSide struct {
 
 func newConfirmSide(t *testing.T) confirmSide {
 	t.Helper()
-	ctx := t.Context()
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	u, err := sim.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, err := sim.CreateUser(ctx, gitlabsim.UserOptions{Username: "hoist-bot", Bot: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{
-		"network/main.tf": "resource \"terraform_data\" \"net\" {\n  input = \"10.0.0.0/16\"\n}\n"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.AddMember(ctx, gitlabsim.MemberOptions{Project: "acme/infra", UserID: user.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := sim.CreateToken(ctx, gitlabsim.TokenOptions{UserID: user.ID, Scopes: []string{"api"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return confirmSide{sim: sim, url: u, token: tok.Value}
+	sim, u := apptest.StartGitLab(t)
+	token := infraProject(t, sim, gitlabsim.UserOptions{Username: "hoist-bot", Bot: true}, map[string]string{
+		"network/main.tf": "resource \"terraform_data\" \"net\" {\n  input = \"10.0.0.0/16\"\n}\n"})
+	return confirmSide{sim: sim, url: u, token: token}
 }
 
 // planTracked connects p to GitLab, creates the stack and pushes a change
 // to main; it returns the admin key and the tracked run, once UNCONFIRMED.
-func (c confirmSide) planTracked(t *testing.T, p *hoistProcess, dataDir string) (key, runID, stackID string) {
+func (c confirmSide) planTracked(t *testing.T, p *apptest.Process, dataDir string) (key, runID, stackID string) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dataDir, "admin-api-key"))
 	if err != nil {
@@ -66,14 +44,14 @@ func (c confirmSide) planTracked(t *testing.T, p *hoistProcess, dataDir string) 
 		WebhookEndpoint string `json:"webhook_endpoint"`
 		WebhookSecret   string `json:"webhook_secret"`
 	}
-	p.call(t, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
-		"api_host": c.url, "token": c.token}, &it, http.StatusCreated)
+	p.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
+		"api_host": c.url, "token": c.token}).Decode(t, &it)
 	if _, err := c.sim.AddHook(t.Context(), "acme/infra", gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret}); err != nil {
 		t.Fatal(err)
 	}
 	var st struct{ ID string }
-	p.call(t, "POST", "/api/v1/stacks", key, map[string]any{"name": "network", "space": "root", "repository": "acme/infra",
-		"branch": "main", "project_root": "network"}, &st, http.StatusCreated)
+	p.Must(http.StatusCreated, "POST", "/api/v1/stacks", key, map[string]any{"name": "network", "space": "root", "repository": "acme/infra",
+		"branch": "main", "project_root": "network"}).Decode(t, &st)
 	if _, err := c.sim.Push(t.Context(), gitlabsim.PushOptions{Project: "acme/infra", Branch: "main",
 		Commits: []gitlabsim.CommitSpec{{Message: "widen the network", Actions: []gitlabsim.FileAction{{Action: "update",
 			Path: "network/main.tf", Content: "resource \"terraform_data\" \"net\" {\n  input = \"10.0.0.0/8\"\n}\n"}}}}}); err != nil {
@@ -85,19 +63,19 @@ func (c confirmSide) planTracked(t *testing.T, p *hoistProcess, dataDir string) 
 
 // waitRunState waits (bounded) until the stack's run id (its only tracked
 // run when id is "") is in state, failing early if it fails.
-func waitRunState(t *testing.T, p *hoistProcess, key, stackID, id, state string) string {
+func waitRunState(t *testing.T, p *apptest.Process, key, stackID, id, state string) string {
 	t.Helper()
-	waitUntil(t, 2*time.Minute, "run "+id+" "+state, func() bool {
+	apptest.Eventually(t, 2*time.Minute, "run "+id+" "+state, func() bool {
 		var runs struct {
 			Items []struct{ ID, Type, State, Error string }
 		}
-		p.call(t, "GET", "/api/v1/stacks/"+stackID+"/runs", key, nil, &runs, http.StatusOK)
+		p.Must(http.StatusOK, "GET", "/api/v1/stacks/"+stackID+"/runs", key, nil).Decode(t, &runs)
 		for _, r := range runs.Items {
 			if r.Type != "TRACKED" || (id != "" && r.ID != id) {
 				continue
 			}
 			if r.State == "FAILED" {
-				t.Fatalf("run %s failed: %s\n%s", r.ID, r.Error, p.stderr.String())
+				t.Fatalf("run %s failed: %s", r.ID, r.Error) // the server's log follows, from its cleanup
 			}
 			if r.State == state {
 				id = r.ID
@@ -111,31 +89,19 @@ func waitRunState(t *testing.T, p *hoistProcess, key, stackID, id, state string)
 
 // confirmAndCheck confirms the run through p and checks that it applied
 // and saved the stack's state exactly once.
-func confirmAndCheck(t *testing.T, p *hoistProcess, key, stackID, runID string) {
+func confirmAndCheck(t *testing.T, p *apptest.Process, key, stackID, runID string) {
 	t.Helper()
-	p.call(t, "POST", "/api/v1/runs/"+runID+"/confirm", key, nil, nil, http.StatusOK)
+	p.Must(http.StatusOK, "POST", "/api/v1/runs/"+runID+"/confirm", key, nil)
 	waitRunState(t, p, key, stackID, runID, "FINISHED")
 	var versions struct {
 		Items []struct {
 			Run string `json:"run"`
 		}
 	}
-	p.call(t, "GET", "/api/v1/stacks/"+stackID+"/state-versions", key, nil, &versions, http.StatusOK)
+	p.Must(http.StatusOK, "GET", "/api/v1/stacks/"+stackID+"/state-versions", key, nil).Decode(t, &versions)
 	if len(versions.Items) != 1 || versions.Items[0].Run != runID {
 		t.Errorf("state versions after the apply: %+v, want one, by run %s", versions.Items, runID)
 	}
-}
-
-// tofuBinary is the OpenTofu scripts/install-tofu.sh builds; the test
-// skips without it.
-func tofuBinary(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	tofu := filepath.Join(filepath.Dir(file), "..", "..", ".tools", "bin", "tofu")
-	if _, err := os.Stat(tofu); err != nil {
-		t.Skip("no OpenTofu (run scripts/install-tofu.sh)")
-	}
-	return tofu
 }
 
 // freePort is a loopback address nothing listens on at the time of the call.
@@ -160,19 +126,18 @@ func TestConfirmAfterRestart(t *testing.T) {
 		t.Skip("builds and runs the hoist binary with OpenTofu")
 	}
 	t.Parallel()
-	bin := buildHoist(t)
-	tofuEnv := []string{"PATH=" + filepath.Dir(tofuBinary(t)) + string(os.PathListSeparator) + os.Getenv("PATH")}
+	tofuEnv := []string{"PATH=" + filepath.Dir(apptest.Tofu(t)) + string(os.PathListSeparator) + os.Getenv("PATH")}
 
 	t.Run("restart on the same data dir and another port", func(t *testing.T) {
 		t.Parallel()
 		gl := newConfirmSide(t)
 		dataDir := t.TempDir()
-		first := startHoistEnv(t, bin, dataDir, tofuEnv, "--worker-slots", "1", "--listen", freePort(t))
+		first := startBinary(t, dataDir, tofuEnv, "--worker-slots", "1", "--listen", freePort(t))
 		key, runID, stackID := gl.planTracked(t, first, dataDir)
-		first.stop(t)
-		second := startHoistEnv(t, bin, dataDir, tofuEnv, "--worker-slots", "1", "--listen", freePort(t))
-		if second.url == first.url {
-			t.Fatalf("the restarted server listens where the first did (%s)", second.url)
+		first.Stop()
+		second := startBinary(t, dataDir, tofuEnv, "--worker-slots", "1", "--listen", freePort(t))
+		if second.URL == first.URL {
+			t.Fatalf("the restarted server listens where the first did (%s)", second.URL)
 		}
 		confirmAndCheck(t, second, key, stackID, runID)
 	})
@@ -182,7 +147,7 @@ func TestConfirmAfterRestart(t *testing.T) {
 		db := dbtest.PostgresURL(t) // skips without HOIST_TEST_POSTGRES
 		gl := newConfirmSide(t)
 		dirA, dirB := t.TempDir(), t.TempDir()
-		first := startHoistEnv(t, bin, dirA, tofuEnv, "--worker-slots", "1", "--database-url", db)
+		first := startBinary(t, dirA, tofuEnv, "--worker-slots", "1", "--database-url", db)
 		key, runID, stackID := gl.planTracked(t, first, dirA)
 		// Replicas share the encryption key (the state token is sealed with it).
 		k, err := os.ReadFile(filepath.Join(dirA, secret.KeyFileName))
@@ -192,9 +157,9 @@ func TestConfirmAfterRestart(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dirB, secret.KeyFileName), k, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		second := startHoistEnv(t, bin, dirB, tofuEnv, "--worker-slots", "1", "--database-url", db)
+		second := startBinary(t, dirB, tofuEnv, "--worker-slots", "1", "--database-url", db)
 		// The first replica is gone: only the second can apply.
-		first.stop(t)
+		first.Stop()
 		confirmAndCheck(t, second, key, stackID, runID)
 	})
 }

@@ -10,8 +10,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -85,7 +87,7 @@ func TestFailureCauseReachesEveryView(t *testing.T) {
 		t.Errorf("the run page shows plan counts of a plan never made")
 	}
 	wantStatus := "Plan failed: " + planSummary + " — " + planMessage
-	waitCLI(t, "the failed status and note", func() bool {
+	apptest.Eventually(t, 60*time.Second, "the failed status and note", func() bool {
 		notes, _ := h.sim.Notes("acme/infra", mr.IID)
 		return statusOf(t, h, sha) == wantStatus && len(notes) == 1 && strings.Contains(notes[0].Body, planMessage)
 	})
@@ -111,7 +113,7 @@ func TestFailureCauseReachesEveryView(t *testing.T) {
 		t.Errorf("run page of the failed apply:\n%s", page)
 	}
 	wantStatus = "Apply failed: " + applySummary + " — " + applyMessage
-	waitCLI(t, "the failed apply's status", func() bool { return statusOf(t, h, sha) == wantStatus })
+	apptest.Eventually(t, 60*time.Second, "the failed apply's status", func() bool { return statusOf(t, h, sha) == wantStatus })
 }
 
 // waitRunIn waits for the stack's run at sha to be in state, and returns
@@ -119,7 +121,7 @@ func TestFailureCauseReachesEveryView(t *testing.T) {
 func (h *e2e) waitRunIn(stack, sha, state string) api.Run {
 	h.t.Helper()
 	var got api.Run
-	waitCLI(h.t, "a "+state+" run at "+sha, func() bool {
+	apptest.Eventually(h.t, 60*time.Second, "a "+state+" run at "+sha, func() bool {
 		var runs []api.Run
 		h.jsonOut(&runs, h.adminKey, "run", "list", stack)
 		for _, r := range runs {

@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
-	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/apiclient"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -22,25 +21,11 @@ import (
 // server, and creates the stack "web" on it.
 func setupRuns(t *testing.T, mainTF string) *e2e {
 	t.Helper()
-	tofu := tofuBinary(t)
+	tofu := apptest.Tofu(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	srv, err := app.Start(ctx, app.Config{DataDir: dir, Listen: "127.0.0.1:0", Getenv: func(string) string { return "" },
-		TofuPath: tofu, SchedulerPoll: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	key, _ := os.ReadFile(filepath.Join(dir, app.AdminAPIKeyFile))
-	h := &e2e{t: t, url: srv.URL(), adminKey: strings.TrimSpace(string(key)), http: apitest.Client(t)}
-	h.sim, err = gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.sim.Close() })
-	if h.simURL, err = h.sim.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
+	srv := inproc.StartServer(t, func(c *app.Config) { c.TofuPath, c.SchedulerPoll = tofu, 50*time.Millisecond })
+	h := &e2e{t: t, url: srv.URL, adminKey: srv.AdminKey, http: srv.HTTP}
+	h.sim, h.simURL = apptest.StartGitLab(t)
 	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"main.tf": mainTF}}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +70,7 @@ func TestCLIRunLifecycle(t *testing.T) {
 	h := setupRuns(t, strings.Replace(tf, "%s", "a", 1))
 	after := h.pushMain("main", strings.Replace(tf, "%s", "b", 1))
 	var id string
-	waitCLI(t, "a run", func() bool {
+	apptest.Eventually(t, 60*time.Second, "a run", func() bool {
 		var runs []api.Run
 		h.jsonOut(&runs, h.adminKey, "run", "list", "web")
 		if len(runs) == 1 && runs[0].State == "UNCONFIRMED" && runs[0].CommitSHA == after {
@@ -113,16 +98,5 @@ func TestCLIRunLifecycle(t *testing.T) {
 	h.jsonOut(&r, h.adminKey, "run", "trigger", "web")
 	if out := h.ok(h.adminKey, "run", "logs", r.ID, "--follow"); !strings.Contains(out, "No changes.") {
 		t.Fatalf("no-op run log:\n%s", out)
-	}
-}
-
-func waitCLI(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never got %s", what)
-		}
-		time.Sleep(50 * time.Millisecond) // polling the API, bounded above
 	}
 }

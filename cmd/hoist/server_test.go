@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api/apitest"
+	"github.com/hoistdev/hoist/internal/apptest"
 )
 
 var serverAt = regexp.MustCompile(`Hoist server at (http://\S+) \(public URL (\S+)\)`)
@@ -21,7 +23,7 @@ func TestServerCommand(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr simOutput
+	var stdout, stderr apptest.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"server", "--listen", "127.0.0.1:0", "--data-dir", dir,
@@ -30,16 +32,17 @@ func TestServerCommand(t *testing.T) {
 	}()
 
 	var m []string
-	for deadline := time.Now().Add(10 * time.Second); m == nil; {
+	apptest.Eventually(t, 10*time.Second, "the server to start", func() error {
 		select {
 		case err := <-done:
 			t.Fatalf("server stopped: %v\n%s", err, stderr.String())
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
-		if m = serverAt.FindStringSubmatch(stdout.String()); m == nil && time.Now().After(deadline) {
-			t.Fatalf("server did not start; stderr:\n%s", stderr.String())
+		if m = serverAt.FindStringSubmatch(stdout.String()); m == nil {
+			return fmt.Errorf("stderr:\n%s", stderr.String())
 		}
-	}
+		return nil
+	})
 	base, public := m[1], m[2]
 	if public != "https://hoist.example.com" {
 		t.Errorf("public URL = %s", public)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest"
 )
 
 // TestCLIVCSAgentPool: a pool created and shown through the CLI, the real
@@ -36,17 +38,13 @@ func TestCLIVCSAgentPool(t *testing.T) {
 		_, stderr, err := h.run("", env, "vcs-agent")
 		done <- result{stderr, err}
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	apptest.Eventually(t, 10*time.Second, "the agent to show as connected", func() error {
 		out := h.ok(h.adminKey, "vcs-agent-pool", "show", "lab-net")
-		if strings.Contains(out, "Connected agents:  1") && strings.Contains(out, "cli-agent") {
-			break
+		if !strings.Contains(out, "Connected agents:  1") || !strings.Contains(out, "cli-agent") {
+			return errors.New(out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent never showed as connected:\n%s", out)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the API, bounded above
-	}
+		return nil
+	})
 
 	out := h.ok(h.adminKey, "vcs-agent-pool", "rotate-token", "lab-net")
 	if !strings.Contains(out, "hoist_pool_lab-net_") || strings.Contains(out, pool.Token) {

@@ -7,18 +7,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/api/apitest"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/worker"
 )
@@ -63,73 +62,6 @@ func (l *statusLog) get(name string) []string {
 	return slices.Clone(l.states[name])
 }
 
-// startHoistWith starts the binary like startHoistBinary, with extra flags
-// (later flags win: "--worker-slots", "1" gives it embedded workers).
-func startHoistWith(t *testing.T, bin, dataDir string, extra ...string) *hoistProcess {
-	t.Helper()
-	return startHoistEnv(t, bin, dataDir, nil, extra...)
-}
-
-// startHoistEnv is startHoistWith with extra environment variables.
-func startHoistEnv(t *testing.T, bin, dataDir string, env []string, extra ...string) *hoistProcess {
-	t.Helper()
-	p := &hoistProcess{stderr: &simOutput{}, exited: make(chan error, 1)}
-	var stdout simOutput
-	args := append([]string{"server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--worker-slots", "0"}, extra...)
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = &stdout, p.stderr
-	p.cmd.Env = append(append(os.Environ(), "HOIST_ENCRYPTION_KEY="), env...)
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		p.exited <- <-p.exited
-	})
-	waitUntil(t, 30*time.Second, "hoist server to serve", func() bool {
-		select {
-		case err := <-p.exited:
-			p.exited <- err
-			t.Fatalf("hoist server exited: %v\n%s", err, p.stderr.String())
-		default:
-		}
-		if m := serverAt.FindStringSubmatch(stdout.String()); m != nil {
-			p.url = m[1]
-			return true
-		}
-		return false
-	})
-	return p
-}
-
-// stop interrupts the server as Ctrl-C (or a service manager) would and
-// waits, bounded, until it has exited.
-func (p *hoistProcess) stop(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-p.exited:
-		p.exited <- err
-	case <-time.After(30 * time.Second):
-		t.Fatalf("hoist server did not stop within 30s of SIGINT:\n%s", p.stderr.String())
-	}
-}
-
-// waitUntil polls cond every 20ms, failing the test after limit.
-func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a bounded condition
-	}
-}
-
 // TestSIGKILLWithPendingWritesLosesNone is issue 9's acceptance 3, second
 // half, through the real program: pending statuses land; GitLab's status
 // endpoint then answers 503 while three runs go running → failed; the
@@ -152,31 +84,18 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 	ts := httptest.NewServer(log.wrap(sim.Handler()))
 	t.Cleanup(ts.Close)
 	sim.SetURL(ts.URL)
-	user, err := sim.CreateUser(ctx, gitlabsim.UserOptions{Username: "hoist-bot"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	stacks := []string{"a", "b", "c"}
 	files := map[string]string{}
 	for _, s := range stacks {
 		files[s+"/main.tf"] = "\n"
 	}
-	if _, err := sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: files}); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.AddMember(ctx, gitlabsim.MemberOptions{Project: "acme/infra", UserID: user.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := sim.CreateToken(ctx, gitlabsim.TokenOptions{UserID: user.ID, Scopes: []string{"api"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := infraProject(t, sim, gitlabsim.UserOptions{Username: "hoist-bot"}, files)
 
 	// A short write lease, so that a write the kill interrupts mid-request
 	// is taken over within seconds after the restart.
-	bin, dataDir := buildHoist(t), t.TempDir()
+	dataDir := t.TempDir()
 	flags := []string{"--gitlab-write-lease", "2s"}
-	first := startHoistWith(t, bin, dataDir, flags...)
+	first := startBinary(t, dataDir, nil, flags...)
 	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "admin-api-key"))
 	if err != nil {
 		t.Fatal(err)
@@ -186,16 +105,16 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 		WebhookEndpoint string `json:"webhook_endpoint"`
 		WebhookSecret   string `json:"webhook_secret"`
 	}
-	first.call(t, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
-		"api_host": ts.URL, "token": tok.Value}, &it, http.StatusCreated)
+	first.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
+		"api_host": ts.URL, "token": token}).Decode(t, &it)
 	if _, err := sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret}); err != nil {
 		t.Fatal(err)
 	}
 	var pool struct{ ID, Token string }
-	first.call(t, "POST", "/api/v1/worker-pools", key, map[string]any{"name": "remote"}, &pool, http.StatusCreated)
+	first.Must(http.StatusCreated, "POST", "/api/v1/worker-pools", key, map[string]any{"name": "remote"}).Decode(t, &pool)
 	for _, s := range stacks {
-		first.call(t, "POST", "/api/v1/stacks", key, map[string]any{"name": s, "space": "root", "repository": "acme/infra",
-			"branch": "main", "project_root": s, "worker_pool": pool.ID}, nil, http.StatusCreated)
+		first.Must(http.StatusCreated, "POST", "/api/v1/stacks", key, map[string]any{"name": s, "space": "root", "repository": "acme/infra",
+			"branch": "main", "project_root": s, "worker_pool": pool.ID})
 	}
 
 	var actions []gitlabsim.FileAction
@@ -207,7 +126,7 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 30*time.Second, "the pending statuses", func() bool {
+	apptest.Eventually(t, 30*time.Second, "the pending statuses", func() bool {
 		for _, s := range stacks {
 			if len(log.get("hoist/"+s)) == 0 {
 				return false
@@ -221,7 +140,7 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 	if _, err := sim.AddFault(gitlabsim.Fault{Method: "POST", Path: "/api/v4/projects/*/statuses/*", Status: 503}); err != nil {
 		t.Fatal(err)
 	}
-	w := &worker.Client{BaseURL: first.url, PoolToken: pool.Token, HTTP: apitest.Client(t)}
+	w := &worker.Client{BaseURL: first.URL, PoolToken: pool.Token, HTTP: apitest.Client(t)}
 	var runIDs []string
 	for range stacks {
 		job, ok, err := w.Lease(ctx, "test-worker", 10*time.Second)
@@ -233,10 +152,10 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 		}
 		runIDs = append(runIDs, job.RunID)
 	}
-	waitUntil(t, 30*time.Second, "the failed statuses retrying", func() bool {
+	apptest.Eventually(t, 30*time.Second, "the failed statuses retrying", func() bool {
 		for _, id := range runIDs {
 			var r api.Run
-			first.call(t, "GET", "/api/v1/runs/"+id, key, nil, &r, http.StatusOK)
+			first.Must(http.StatusOK, "GET", "/api/v1/runs/"+id, key, nil).Decode(t, &r)
 			if !slices.ContainsFunc(r.GitLabWrites, func(x api.GitLabWrite) bool {
 				return strings.Contains(x.Target, "→ failed") && x.State == "retrying" && strings.Contains(x.LastError, "503")
 			}) {
@@ -245,18 +164,16 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 		}
 		return true
 	})
-	if err := first.cmd.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
+	first.Kill()
 	refused := sim.Faults()[0].Hits
 	sim.ClearFaults()
 	before := sim.CallCount("POST /api/v4/projects/*/statuses/*")
 
-	second := startHoistWith(t, bin, dataDir, flags...)
-	waitUntil(t, 60*time.Second, "every write settled after the restart", func() bool {
+	second := startBinary(t, dataDir, nil, flags...)
+	apptest.Eventually(t, 60*time.Second, "every write settled after the restart", func() bool {
 		for _, id := range runIDs {
 			var r api.Run
-			second.call(t, "GET", "/api/v1/runs/"+id, key, nil, &r, http.StatusOK)
+			second.Must(http.StatusOK, "GET", "/api/v1/runs/"+id, key, nil).Decode(t, &r)
 			for _, x := range r.GitLabWrites {
 				if x.State != "done" && x.State != "skipped" {
 					return false
@@ -296,7 +213,7 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 	}
 	// The run shows the retries the kill interrupted.
 	var r api.Run
-	second.call(t, "GET", "/api/v1/runs/"+runIDs[0], key, nil, &r, http.StatusOK)
+	second.Must(http.StatusOK, "GET", "/api/v1/runs/"+runIDs[0], key, nil).Decode(t, &r)
 	var b bytes.Buffer
 	for _, x := range r.GitLabWrites {
 		fmt.Fprintf(&b, "%s %s attempts=%d err=%q; ", x.Target, x.State, x.Attempts, x.LastError)
@@ -341,7 +258,7 @@ func twentyStacksPush(t *testing.T, aggregate bool) []string {
 	ctx := t.Context()
 	h := setupE2E(t)
 	h.printed.WriteString("-") // no CLI command runs here
-	srv := &hoistProcess{url: h.url}
+	srv := apptest.NewClient(t, h.url)
 	files := map[string]string{}
 	for i := range 20 {
 		files[fmt.Sprintf("s%02d/main.tf", i)] = "\n"
@@ -361,8 +278,8 @@ func twentyStacksPush(t *testing.T, aggregate bool) []string {
 		WebhookEndpoint string `json:"webhook_endpoint"`
 		WebhookSecret   string `json:"webhook_secret"`
 	}
-	srv.call(t, "POST", "/api/v1/integrations/gitlab", h.adminKey, map[string]any{"name": "GitLab", "is_default": true,
-		"api_host": h.simURL, "token": tok, "aggregate_statuses": aggregate}, &it, http.StatusCreated)
+	srv.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey, map[string]any{"name": "GitLab", "is_default": true,
+		"api_host": h.simURL, "token": tok, "aggregate_statuses": aggregate}).Decode(t, &it)
 	if _, err := h.sim.AddHook(ctx, "acme/mono", gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret}); err != nil {
 		t.Fatal(err)
 	}
@@ -375,8 +292,8 @@ func twentyStacksPush(t *testing.T, aggregate bool) []string {
 		if i >= 17 {
 			branch = "prod"
 		}
-		srv.call(t, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": id, "space": "root", "repository": "acme/mono",
-			"branch": branch, "project_root": id, "worker_pool": "nobody"}, nil, http.StatusCreated) // no worker serves it: runs stay queued
+		srv.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": id, "space": "root", "repository": "acme/mono",
+			"branch": branch, "project_root": id, "worker_pool": "nobody"}) // no worker serves it: runs stay queued
 		actions = append(actions, gitlabsim.FileAction{Action: "update", Path: id + "/main.tf", Content: "# v2\n"})
 	}
 	push, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/mono", Branch: "main",
@@ -384,17 +301,17 @@ func twentyStacksPush(t *testing.T, aggregate bool) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 60*time.Second, "twenty runs with settled writes", func() bool {
+	apptest.Eventually(t, 60*time.Second, "twenty runs with settled writes", func() bool {
 		for i := range 20 {
 			var page struct {
 				Items []struct{ ID string }
 			}
-			srv.call(t, "GET", fmt.Sprintf("/api/v1/stacks/s%02d/runs", i), h.adminKey, nil, &page, http.StatusOK)
+			srv.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/stacks/s%02d/runs", i), h.adminKey, nil).Decode(t, &page)
 			if len(page.Items) != 1 {
 				return false
 			}
 			var r api.Run
-			srv.call(t, "GET", "/api/v1/runs/"+page.Items[0].ID, h.adminKey, nil, &r, http.StatusOK)
+			srv.Must(http.StatusOK, "GET", "/api/v1/runs/"+page.Items[0].ID, h.adminKey, nil).Decode(t, &r)
 			if len(r.GitLabWrites) == 0 {
 				return false
 			}

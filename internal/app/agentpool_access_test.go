@@ -30,7 +30,7 @@ func TestAgentPoolSpaces(t *testing.T) {
 	h.space("A1", "a")
 	h.space("B", "root")
 	var created api.VCSAgentPool
-	h.must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", h.adminKey, map[string]any{"name": "Lab", "space": "a"}).decode(t, &created)
+	h.Must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", h.AdminKey, map[string]any{"name": "Lab", "space": "a"}).Decode(t, &created)
 	if created.Space != "a" || created.Token == "" || created.Agents == nil {
 		t.Fatalf("created pool = %+v", created)
 	}
@@ -38,7 +38,7 @@ func TestAgentPoolSpaces(t *testing.T) {
 	h.waitAgents(1)
 
 	keys := map[string]string{
-		"root admin":  h.adminKey,
+		"root admin":  h.AdminKey,
 		"admin of a":  h.apiKey("admin-a", "a:admin"),
 		"reader of a": h.apiKey("reader-a", "a:read"),
 		"admin of a1": h.apiKey("admin-a1", "a1:admin"),
@@ -62,55 +62,55 @@ func TestAgentPoolSpaces(t *testing.T) {
 	for _, tt := range tests {
 		key := keys[tt.who]
 		var list struct{ Items []api.VCSAgentPool }
-		r := h.must(http.StatusOK, "GET", "/api/v1/vcs-agent-pools", key, nil)
-		r.decode(t, &list)
+		r := h.Must(http.StatusOK, "GET", "/api/v1/vcs-agent-pools", key, nil)
+		r.Decode(t, &list)
 		if got := len(list.Items) == 1 && list.Items[0].ID == "lab"; got != tt.listed || (!tt.listed && len(list.Items) != 0) {
 			t.Errorf("%s lists %+v, want lab listed: %v", tt.who, list.Items, tt.listed)
 		}
 		if len(list.Items) == 1 && (list.Items[0].ConnectedAgents != 1 || list.Items[0].Space != "a" || list.Items[0].Token != "") {
 			t.Errorf("%s: listed pool %+v, want space a, 1 connected agent, no token", tt.who, list.Items[0])
 		}
-		if got := strings.Contains(string(r.body), "lab-host-1"); got != tt.agents {
+		if got := strings.Contains(string(r.Body), "lab-host-1"); got != tt.agents {
 			t.Errorf("%s: the list shows the agent's host: %v, want %v", tt.who, got, tt.agents)
 		}
-		g := h.call("GET", "/api/v1/vcs-agent-pools/lab", key, nil)
-		if g.status != tt.get {
-			t.Errorf("%s: GET lab = %d, want %d", tt.who, g.status, tt.get)
+		g := h.Call("GET", "/api/v1/vcs-agent-pools/lab", key, nil)
+		if g.Status != tt.get {
+			t.Errorf("%s: GET lab = %d, want %d", tt.who, g.Status, tt.get)
 		}
-		if got := strings.Contains(string(g.body), "lab-host-1"); got != tt.agents {
-			t.Errorf("%s: GET lab shows the agent's host: %v, want %v\n%s", tt.who, got, tt.agents, g.body)
+		if got := strings.Contains(string(g.Body), "lab-host-1"); got != tt.agents {
+			t.Errorf("%s: GET lab shows the agent's host: %v, want %v\n%s", tt.who, got, tt.agents, g.Body)
 		}
-		if tt.get == 404 && strings.Contains(string(g.body), `"a"`) {
-			t.Errorf("%s: the 404 names the pool's space: %s", tt.who, g.body)
+		if tt.get == 404 && strings.Contains(string(g.Body), `"a"`) {
+			t.Errorf("%s: the 404 names the pool's space: %s", tt.who, g.Body)
 		}
-		if r := h.call("PATCH", "/api/v1/vcs-agent-pools/lab", key, map[string]any{"description": "by " + tt.who}); r.status != tt.change {
-			t.Errorf("%s: PATCH lab = %d, want %d", tt.who, r.status, tt.change)
+		if r := h.Call("PATCH", "/api/v1/vcs-agent-pools/lab", key, map[string]any{"description": "by " + tt.who}); r.Status != tt.change {
+			t.Errorf("%s: PATCH lab = %d, want %d", tt.who, r.Status, tt.change)
 		}
 		if tt.change != 200 { // rotating as an admin would disconnect the agent; rotation is tested in TestAgentPoolTokens
-			if r := h.call("POST", "/api/v1/vcs-agent-pools/lab/rotate-token", key, nil); r.status != tt.change || strings.Contains(string(r.body), "hoist_pool_") {
-				t.Errorf("%s: rotate-token = %d %s, want %d", tt.who, r.status, r.body, tt.change)
+			if r := h.Call("POST", "/api/v1/vcs-agent-pools/lab/rotate-token", key, nil); r.Status != tt.change || strings.Contains(string(r.Body), "hoist_pool_") {
+				t.Errorf("%s: rotate-token = %d %s, want %d", tt.who, r.Status, r.Body, tt.change)
 			}
-			if r := h.call("DELETE", "/api/v1/vcs-agent-pools/lab", key, nil); r.status != tt.change {
-				t.Errorf("%s: DELETE lab = %d, want %d", tt.who, r.status, tt.change)
+			if r := h.Call("DELETE", "/api/v1/vcs-agent-pools/lab", key, nil); r.Status != tt.change {
+				t.Errorf("%s: DELETE lab = %d, want %d", tt.who, r.Status, tt.change)
 			}
 		}
 	}
 
 	// Creating: admins of the space only; a space the caller cannot see is
 	// answered as missing.
-	h.must(http.StatusForbidden, "POST", "/api/v1/vcs-agent-pools", keys["reader of a"], map[string]any{"name": "R", "space": "a"})
-	h.must(http.StatusForbidden, "POST", "/api/v1/vcs-agent-pools", keys["admin of a"], map[string]any{"name": "R"}) // root by default
-	if _, _, field := h.must(http.StatusBadRequest, "POST", "/api/v1/vcs-agent-pools", keys["admin of b"], map[string]any{"name": "R", "space": "a"}).apiError(t); field != "space" {
+	h.Must(http.StatusForbidden, "POST", "/api/v1/vcs-agent-pools", keys["reader of a"], map[string]any{"name": "R", "space": "a"})
+	h.Must(http.StatusForbidden, "POST", "/api/v1/vcs-agent-pools", keys["admin of a"], map[string]any{"name": "R"}) // root by default
+	if _, _, field := h.Must(http.StatusBadRequest, "POST", "/api/v1/vcs-agent-pools", keys["admin of b"], map[string]any{"name": "R", "space": "a"}).APIError(t); field != "space" {
 		t.Errorf("admin of b creating in a: field %q", field)
 	}
 	var bPool api.VCSAgentPool
-	h.must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", keys["admin of b"], map[string]any{"name": "B net", "space": "b"}).decode(t, &bPool)
+	h.Must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", keys["admin of b"], map[string]any{"name": "B net", "space": "b"}).Decode(t, &bPool)
 	if bPool.Space != "b" || bPool.Token == "" {
 		t.Errorf("admin of b's pool: %+v", bPool)
 	}
 
 	// Binding an integration to the pool.
-	glToken := h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}})
+	glToken := h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}})
 	body := func(name, sp, host string) map[string]any {
 		return map[string]any{"name": name, "space": sp, "api_host": host, "token": glToken}
 	}
@@ -124,15 +124,15 @@ func TestAgentPoolSpaces(t *testing.T) {
 		{"root admin", "a1", "private://nowhere", `no VCS agent pool "nowhere"`}, // nobody may claim a name for later
 		{"admin of a1", "a1", "private://ghost/gitlab", `no VCS agent pool "ghost"`},
 	} {
-		r := h.must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab", keys[tt.who], body("X", tt.space, tt.host))
-		if _, msg, field := r.apiError(t); field != "api_host" || !strings.Contains(msg, tt.wantMsg) {
+		r := h.Must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab", keys[tt.who], body("X", tt.space, tt.host))
+		if _, msg, field := r.APIError(t); field != "api_host" || !strings.Contains(msg, tt.wantMsg) {
 			t.Errorf("%s: integration in %s with %s: field %q message %q, want api_host and %q", tt.who, tt.space, tt.host, field, msg, tt.wantMsg)
 		}
 	}
 	// The user-facing host is held to the same rule.
-	r := h.must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab", keys["admin of b"],
-		map[string]any{"name": "X", "space": "b", "api_host": h.simURL, "user_facing_host": "private://lab", "token": glToken})
-	if _, _, field := r.apiError(t); field != "user_facing_host" {
+	r := h.Must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab", keys["admin of b"],
+		map[string]any{"name": "X", "space": "b", "api_host": h.SimURL, "user_facing_host": "private://lab", "token": glToken})
+	if _, _, field := r.APIError(t); field != "user_facing_host" {
 		t.Errorf("user-facing host naming another space's pool: field %q", field)
 	}
 	// An admin of the child space may: the token check goes through the agent.
@@ -140,55 +140,55 @@ func TestAgentPoolSpaces(t *testing.T) {
 		TokenUser string `json:"token_user"`
 		Warnings  []string
 	}
-	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", keys["admin of a1"], body("Lab GitLab", "a1", "private://lab")).decode(t, &it)
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", keys["admin of a1"], body("Lab GitLab", "a1", "private://lab")).Decode(t, &it)
 	if it.TokenUser != "hoist-bot" || len(it.Warnings) != 0 {
 		t.Errorf("integration through the pool: %+v", it)
 	}
 
 	// Updates are held to the rule: moving the integration out from under
 	// the pool, or the pool away from the integration, is refused.
-	r = h.must(http.StatusBadRequest, "PATCH", "/api/v1/integrations/gitlab/lab-gitlab", h.adminKey, map[string]any{"space": "b"})
-	if _, msg, field := r.apiError(t); field != "api_host" || !strings.Contains(msg, `belongs to space "a"`) {
-		t.Errorf("moving the integration to b: %s", r.body)
+	r = h.Must(http.StatusBadRequest, "PATCH", "/api/v1/integrations/gitlab/lab-gitlab", h.AdminKey, map[string]any{"space": "b"})
+	if _, msg, field := r.APIError(t); field != "api_host" || !strings.Contains(msg, `belongs to space "a"`) {
+		t.Errorf("moving the integration to b: %s", r.Body)
 	}
-	h.must(http.StatusOK, "PATCH", "/api/v1/integrations/gitlab/lab-gitlab", keys["admin of a1"], map[string]any{"description": "unrelated change"})
-	r = h.must(http.StatusConflict, "PATCH", "/api/v1/vcs-agent-pools/lab", h.adminKey, map[string]any{"space": "b"})
-	if _, msg, _ := r.apiError(t); !strings.Contains(msg, "1 integration(s) outside space \"b\"") || strings.Contains(msg, "lab-gitlab") {
-		t.Errorf("moving the pool away from its integration: %s", r.body)
+	h.Must(http.StatusOK, "PATCH", "/api/v1/integrations/gitlab/lab-gitlab", keys["admin of a1"], map[string]any{"description": "unrelated change"})
+	r = h.Must(http.StatusConflict, "PATCH", "/api/v1/vcs-agent-pools/lab", h.AdminKey, map[string]any{"space": "b"})
+	if _, msg, _ := r.APIError(t); !strings.Contains(msg, "1 integration(s) outside space \"b\"") || strings.Contains(msg, "lab-gitlab") {
+		t.Errorf("moving the pool away from its integration: %s", r.Body)
 	}
-	h.must(http.StatusForbidden, "PATCH", "/api/v1/vcs-agent-pools/lab", keys["admin of a"], map[string]any{"space": "root"}) // reads root, no admin
-	h.must(http.StatusBadRequest, "PATCH", "/api/v1/vcs-agent-pools/lab", keys["admin of a"], map[string]any{"space": "b"})   // cannot see b
+	h.Must(http.StatusForbidden, "PATCH", "/api/v1/vcs-agent-pools/lab", keys["admin of a"], map[string]any{"space": "root"}) // reads root, no admin
+	h.Must(http.StatusBadRequest, "PATCH", "/api/v1/vcs-agent-pools/lab", keys["admin of a"], map[string]any{"space": "b"})   // cannot see b
 	var moved api.VCSAgentPool
-	h.must(http.StatusOK, "PATCH", "/api/v1/vcs-agent-pools/lab", h.adminKey, map[string]any{"space": "root"}).decode(t, &moved)
+	h.Must(http.StatusOK, "PATCH", "/api/v1/vcs-agent-pools/lab", h.AdminKey, map[string]any{"space": "root"}).Decode(t, &moved)
 	if moved.Space != "root" || moved.ConnectedAgents != 1 {
 		t.Errorf("moved pool = %+v", moved)
 	}
-	if h.call("GET", "/api/v1/vcs-agent-pools/lab", keys["reader of a"], nil).status != http.StatusOK {
+	if h.Call("GET", "/api/v1/vcs-agent-pools/lab", keys["reader of a"], nil).Status != http.StatusOK {
 		t.Error("a reader of a, who reads root through a, lost sight of the pool moved to root")
 	}
-	h.must(http.StatusOK, "PATCH", "/api/v1/vcs-agent-pools/lab", h.adminKey, map[string]any{"space": "a"})
+	h.Must(http.StatusOK, "PATCH", "/api/v1/vcs-agent-pools/lab", h.AdminKey, map[string]any{"space": "a"})
 
 	// A space holding a pool cannot be deleted.
-	r = h.must(http.StatusConflict, "DELETE", "/api/v1/spaces/b", h.adminKey, nil)
-	if _, msg, _ := r.apiError(t); !strings.Contains(msg, "VCS agent pools b-net") {
-		t.Errorf("deleting space b: %s", r.body)
+	r = h.Must(http.StatusConflict, "DELETE", "/api/v1/spaces/b", h.AdminKey, nil)
+	if _, msg, _ := r.APIError(t); !strings.Contains(msg, "VCS agent pools b-net") {
+		t.Errorf("deleting space b: %s", r.Body)
 	}
 
 	// A pool deleted and created again elsewhere would hand the
 	// integration's token to other agents: refused.
-	h.must(http.StatusNoContent, "DELETE", "/api/v1/vcs-agent-pools/lab", keys["admin of a"], nil)
-	h.must(http.StatusConflict, "POST", "/api/v1/vcs-agent-pools", keys["admin of b"], map[string]any{"name": "Lab", "space": "b"})
-	h.must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", keys["admin of a1"], map[string]any{"name": "Lab", "space": "a1"})
+	h.Must(http.StatusNoContent, "DELETE", "/api/v1/vcs-agent-pools/lab", keys["admin of a"], nil)
+	h.Must(http.StatusConflict, "POST", "/api/v1/vcs-agent-pools", keys["admin of b"], map[string]any{"name": "Lab", "space": "b"})
+	h.Must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", keys["admin of a1"], map[string]any{"name": "Lab", "space": "a1"})
 
 	// An integration left outside its pool's space by a change to the tree
 	// keeps working and is flagged to its admins.
-	h.must(http.StatusOK, "PATCH", "/api/v1/vcs-agent-pools/lab", h.adminKey, map[string]any{"space": "a"})
+	h.Must(http.StatusOK, "PATCH", "/api/v1/vcs-agent-pools/lab", h.AdminKey, map[string]any{"space": "a"})
 	h.space("C", "root")
-	h.must(http.StatusOK, "PATCH", "/api/v1/spaces/a1", h.adminKey, map[string]any{"parent": "c"})
+	h.Must(http.StatusOK, "PATCH", "/api/v1/spaces/a1", h.AdminKey, map[string]any{"parent": "c"})
 	var flagged struct{ Warnings []string }
-	h.must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/lab-gitlab", h.adminKey, nil).decode(t, &flagged)
+	h.Must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/lab-gitlab", h.AdminKey, nil).Decode(t, &flagged)
 	if !slices.ContainsFunc(flagged.Warnings, func(w string) bool { return strings.Contains(w, `VCS agent pool "lab" belongs to space "a"`) }) {
 		t.Errorf("integration outside its pool's space: warnings %q", flagged.Warnings)
 	}
-	h.must(http.StatusOK, "PATCH", "/api/v1/integrations/gitlab/lab-gitlab", h.adminKey, map[string]any{"labels": []string{"still-editable"}})
+	h.Must(http.StatusOK, "PATCH", "/api/v1/integrations/gitlab/lab-gitlab", h.AdminKey, map[string]any{"labels": []string{"still-editable"}})
 }

@@ -17,7 +17,7 @@ import (
 func TestRunCredentialsAreScoped(t *testing.T) {
 	t.Parallel()
 	h := runsSetup(t, nil)
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": "api", "space": "platform",
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": "api", "space": "platform",
 		"repository": runsProject, "branch": "main", "project_root": "api"})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -34,7 +34,7 @@ func TestRunCredentialsAreScoped(t *testing.T) {
 `
 	sha := h.push("main", map[string]string{"infra/main.tf": cfg})
 	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "UNCONFIRMED")
-	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil)
+	h.Must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.AdminKey, nil)
 	if err := ln.(*net.TCPListener).SetDeadline(time.Now().Add(60 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestRunCredentialsAreScoped(t *testing.T) {
 	}
 	try := func(method, path string, basic bool) int {
 		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), method, h.srv.URL()+path, strings.NewReader(`{"ID":"x"}`))
+		req, err := http.NewRequestWithContext(t.Context(), method, h.URL+path, strings.NewReader(`{"ID":"x"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestRunCredentialsAreScoped(t *testing.T) {
 		} else {
 			req.Header.Set("Authorization", "Bearer "+user+":"+token)
 		}
-		resp, err := h.http.Do(req)
+		resp, err := h.HTTP.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -25,7 +25,7 @@ func TestDataDirFilesOwnerOnly(t *testing.T) {
 	h := setup(t, func(c *app.Config) { c.DataDir = dir })
 	h.space("Platform", "root")
 	h.apiKey("ci", "platform:read")
-	h.must(http.StatusOK, "GET", "/api/v1/audit", h.adminKey, nil)
+	h.Must(http.StatusOK, "GET", "/api/v1/audit", h.AdminKey, nil)
 	want := []string{sqlite.FileName, sqlite.FileName + "-wal", sqlite.FileName + "-shm",
 		app.AdminAPIKeyFile, app.AdminPasswordFile, "encryption-key"}
 	entries, err := os.ReadDir(dir)

@@ -20,7 +20,7 @@ func BenchmarkPushToPendingStatus(b *testing.B) {
 	for b.Loop() {
 		sha := h.push("main", map[string]string{"infra/main.tf": infraTF(time.Now().String())})
 		start := time.Now()
-		for statusOf(b, h.sim, sha, "hoist/web").State == "" {
+		for statusOf(b, h.Sim, sha, "hoist/web").State == "" {
 			if time.Since(start) > 10*time.Second {
 				b.Fatalf("push %d: no status after 10 s", len(took))
 			}

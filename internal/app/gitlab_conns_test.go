@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -21,18 +22,18 @@ func TestPushesShareGitLabConnections(t *testing.T) {
 	h, ctx := f.harness, t.Context()
 
 	const compare = "GET /api/v4/projects/*/repository/compare"
-	compares := h.sim.CallCount(compare)
-	opened, _ := h.sim.Connections()
+	compares := h.Sim.CallCount(compare)
+	opened, _ := h.Sim.Connections()
 	for i := range pushes {
-		if _, err := h.sim.CreateBranch(ctx, f.project, fmt.Sprintf("feature-%d", i), "main", h.simUser.ID); err != nil {
+		if _, err := h.Sim.CreateBranch(ctx, f.project, fmt.Sprintf("feature-%d", i), "main", h.SimUser.ID); err != nil {
 			t.Fatal(err)
 		}
 		f.settle()
 	}
-	if n := h.sim.CallCount(compare) - compares; n != pushes {
+	if n := h.Sim.CallCount(compare) - compares; n != pushes {
 		t.Fatalf("%d compare calls for %d pushes, want one each", n, pushes)
 	}
-	total, _ := h.sim.Connections()
+	total, _ := h.Sim.Connections()
 	t.Logf("%d TCP connections to GitLab in all, %d during %d pushes", total, total-opened, pushes)
 	if total > 5 {
 		t.Errorf("%d TCP connections to GitLab for one integration, want at most a handful", total)
@@ -41,24 +42,18 @@ func TestPushesShareGitLabConnections(t *testing.T) {
 	// A new token: the check of the token opens the new client's
 	// connection, the old client's idle one is closed, and the next push's
 	// compare uses the new one.
-	opened, ended := h.sim.Connections()
-	h.must(http.StatusOK, "PATCH", "/api/v1/integrations/gitlab/gitlab", h.adminKey,
-		map[string]any{"token": h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}})})
-	if _, err := h.sim.CreateBranch(ctx, f.project, "after-rotation", "main", h.simUser.ID); err != nil {
+	opened, ended := h.Sim.Connections()
+	h.Must(http.StatusOK, "PATCH", "/api/v1/integrations/gitlab/gitlab", h.AdminKey,
+		map[string]any{"token": h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}})})
+	if _, err := h.Sim.CreateBranch(ctx, f.project, "after-rotation", "main", h.SimUser.ID); err != nil {
 		t.Fatal(err)
 	}
 	f.settle()
-	if now, _ := h.sim.Connections(); now-opened != 1 {
+	if now, _ := h.Sim.Connections(); now-opened != 1 {
 		t.Errorf("%d connections opened after the token changed, want 1 (the new client's)", now-opened)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, now := h.sim.Connections(); now > ended {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the old client's idle connection was not closed after the token changed")
-		}
-		time.Sleep(10 * time.Millisecond) // polling a bounded condition
-	}
+	apptest.Eventually(t, 5*time.Second, "the old client's idle connection to close after the token changed", func() bool {
+		_, now := h.Sim.Connections()
+		return now > ended
+	})
 }

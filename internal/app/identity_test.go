@@ -30,9 +30,9 @@ func TestAPIKeyExpiryAndDelete(t *testing.T) {
 		{"tomorrow", "RFC 3339"},
 		{clock.now().Add(-time.Minute).Format(time.RFC3339), "must be in the future"},
 	} {
-		r := h.call("POST", "/api/v1/api-keys", h.adminKey, map[string]any{"name": "x", "expires_at": tc.expires})
-		if code, msg, field := r.apiError(t); r.status != 400 || code != "invalid" || field != "expires_at" || !strings.Contains(msg, tc.msg) {
-			t.Errorf("expires_at %q: %d %s, want invalid expires_at saying %q", tc.expires, r.status, r.body, tc.msg)
+		r := h.Call("POST", "/api/v1/api-keys", h.AdminKey, map[string]any{"name": "x", "expires_at": tc.expires})
+		if code, msg, field := r.APIError(t); r.Status != 400 || code != "invalid" || field != "expires_at" || !strings.Contains(msg, tc.msg) {
+			t.Errorf("expires_at %q: %d %s, want invalid expires_at saying %q", tc.expires, r.Status, r.Body, tc.msg)
 		}
 	}
 	expires := clock.now().Add(time.Hour).Truncate(time.Second)
@@ -40,8 +40,8 @@ func TestAPIKeyExpiryAndDelete(t *testing.T) {
 		ID, Secret string
 		ExpiresAt  *time.Time `json:"expires_at"`
 	}
-	h.must(http.StatusCreated, "POST", "/api/v1/api-keys", h.adminKey, map[string]any{"name": "ci",
-		"roles": []map[string]string{{"space": "root", "role": "read"}}, "expires_at": expires.Format(time.RFC3339)}).decode(t, &k)
+	h.Must(http.StatusCreated, "POST", "/api/v1/api-keys", h.AdminKey, map[string]any{"name": "ci",
+		"roles": []map[string]string{{"space": "root", "role": "read"}}, "expires_at": expires.Format(time.RFC3339)}).Decode(t, &k)
 	if k.ExpiresAt == nil || !k.ExpiresAt.Equal(expires) {
 		t.Errorf("created key expires at %v, want %v", k.ExpiresAt, expires)
 	}
@@ -51,31 +51,31 @@ func TestAPIKeyExpiryAndDelete(t *testing.T) {
 			ExpiresAt *time.Time `json:"expires_at"`
 		}
 	}
-	h.must(http.StatusOK, "GET", "/api/v1/api-keys", h.adminKey, nil).decode(t, &list)
+	h.Must(http.StatusOK, "GET", "/api/v1/api-keys", h.AdminKey, nil).Decode(t, &list)
 	for _, it := range list.Items {
 		if (it.ID == k.ID) != (it.ExpiresAt != nil) {
 			t.Errorf("listed key %s expires at %v", it.ID, it.ExpiresAt)
 		}
 	}
-	h.must(http.StatusOK, "GET", "/api/v1/spaces", k.Secret, nil)
+	h.Must(http.StatusOK, "GET", "/api/v1/spaces", k.Secret, nil)
 	clock.add(time.Hour)
-	r := h.call("GET", "/api/v1/spaces", k.Secret, nil)
-	if code, msg, _ := r.apiError(t); r.status != 401 || code != "unauthorized" || !strings.Contains(msg, `API key "ci" expired at `+expires.Format(time.RFC3339)) {
-		t.Errorf("expired key: %d %s, want 401 saying it expired", r.status, r.body)
+	r := h.Call("GET", "/api/v1/spaces", k.Secret, nil)
+	if code, msg, _ := r.APIError(t); r.Status != 401 || code != "unauthorized" || !strings.Contains(msg, `API key "ci" expired at `+expires.Format(time.RFC3339)) {
+		t.Errorf("expired key: %d %s, want 401 saying it expired", r.Status, r.Body)
 	}
 
 	other := h.apiKey("other", "root:read")
-	h.must(http.StatusOK, "GET", "/api/v1/spaces", other, nil)
+	h.Must(http.StatusOK, "GET", "/api/v1/spaces", other, nil)
 	var keyID struct{ Items []struct{ ID, Name string } }
-	h.must(http.StatusOK, "GET", "/api/v1/api-keys", h.adminKey, nil).decode(t, &keyID)
+	h.Must(http.StatusOK, "GET", "/api/v1/api-keys", h.AdminKey, nil).Decode(t, &keyID)
 	for _, it := range keyID.Items {
 		if it.Name == "other" {
-			h.must(http.StatusNoContent, "DELETE", "/api/v1/api-keys/"+it.ID, h.adminKey, nil)
-			h.must(http.StatusNotFound, "DELETE", "/api/v1/api-keys/"+it.ID, h.adminKey, nil)
+			h.Must(http.StatusNoContent, "DELETE", "/api/v1/api-keys/"+it.ID, h.AdminKey, nil)
+			h.Must(http.StatusNotFound, "DELETE", "/api/v1/api-keys/"+it.ID, h.AdminKey, nil)
 		}
 	}
-	h.must(http.StatusUnauthorized, "GET", "/api/v1/spaces", other, nil)
-	h.must(http.StatusForbidden, "DELETE", "/api/v1/api-keys/"+k.ID, h.apiKey("reader", "root:read"), nil)
+	h.Must(http.StatusUnauthorized, "GET", "/api/v1/spaces", other, nil)
+	h.Must(http.StatusForbidden, "DELETE", "/api/v1/api-keys/"+k.ID, h.apiKey("reader", "root:read"), nil)
 }
 
 // Users: disable (its keys stop, no login), enable, delete (its keys go);
@@ -83,9 +83,9 @@ func TestAPIKeyExpiryAndDelete(t *testing.T) {
 func TestUserDisableEnableDelete(t *testing.T) {
 	t.Parallel()
 	h := setup(t, nil)
-	h.must(http.StatusCreated, "POST", "/api/v1/users", h.adminKey, map[string]any{"username": "alice",
+	h.Must(http.StatusCreated, "POST", "/api/v1/users", h.AdminKey, map[string]any{"username": "alice",
 		"roles": []map[string]string{{"space": "root", "role": "admin"}}})
-	h.must(http.StatusNoContent, "POST", "/api/v1/users/alice/disable", h.adminKey, nil)
+	h.Must(http.StatusNoContent, "POST", "/api/v1/users/alice/disable", h.AdminKey, nil)
 	var users struct {
 		Items []struct {
 			ID         string
@@ -93,35 +93,35 @@ func TestUserDisableEnableDelete(t *testing.T) {
 			DisabledAt *time.Time `json:"disabled_at"`
 		}
 	}
-	h.must(http.StatusOK, "GET", "/api/v1/users", h.adminKey, nil).decode(t, &users)
+	h.Must(http.StatusOK, "GET", "/api/v1/users", h.AdminKey, nil).Decode(t, &users)
 	if len(users.Items) != 2 || users.Items[1].ID != "alice" || !users.Items[1].Disabled || users.Items[1].DisabledAt == nil {
 		t.Errorf("users = %+v, want alice disabled", users.Items)
 	}
 	// With alice disabled, admin is the last enabled root admin.
 	other := h.apiKey("ops", "root:admin")
-	r := h.must(http.StatusConflict, "POST", "/api/v1/users/admin/disable", other, nil)
-	if _, msg, _ := r.apiError(t); !strings.Contains(msg, "no enabled user with admin on root") {
+	r := h.Must(http.StatusConflict, "POST", "/api/v1/users/admin/disable", other, nil)
+	if _, msg, _ := r.APIError(t); !strings.Contains(msg, "no enabled user with admin on root") {
 		t.Errorf("disabling the last root admin: %s", msg)
 	}
-	r = h.must(http.StatusBadRequest, "DELETE", "/api/v1/users/admin", h.adminKey, nil)
-	if _, msg, _ := r.apiError(t); !strings.Contains(msg, "API key it owns") {
+	r = h.Must(http.StatusBadRequest, "DELETE", "/api/v1/users/admin", h.AdminKey, nil)
+	if _, msg, _ := r.APIError(t); !strings.Contains(msg, "API key it owns") {
 		t.Errorf("admin deleting itself with its own key: %s", msg)
 	}
-	h.must(http.StatusNoContent, "POST", "/api/v1/users/alice/enable", other, nil)
-	h.must(http.StatusNoContent, "POST", "/api/v1/users/admin/disable", other, nil)
-	r = h.must(http.StatusUnauthorized, "GET", "/api/v1/spaces", h.adminKey, nil)
-	if _, msg, _ := r.apiError(t); !strings.Contains(msg, "belongs to user admin, who is disabled") {
+	h.Must(http.StatusNoContent, "POST", "/api/v1/users/alice/enable", other, nil)
+	h.Must(http.StatusNoContent, "POST", "/api/v1/users/admin/disable", other, nil)
+	r = h.Must(http.StatusUnauthorized, "GET", "/api/v1/spaces", h.AdminKey, nil)
+	if _, msg, _ := r.APIError(t); !strings.Contains(msg, "belongs to user admin, who is disabled") {
 		t.Errorf("key of a disabled user: %s", msg)
 	}
-	h.must(http.StatusNoContent, "POST", "/api/v1/users/admin/enable", other, nil)
-	h.must(http.StatusOK, "GET", "/api/v1/spaces", h.adminKey, nil)
-	h.must(http.StatusNoContent, "DELETE", "/api/v1/users/admin", other, nil)
-	h.must(http.StatusUnauthorized, "GET", "/api/v1/spaces", h.adminKey, nil)
-	h.must(http.StatusNotFound, "DELETE", "/api/v1/users/admin", other, nil)
+	h.Must(http.StatusNoContent, "POST", "/api/v1/users/admin/enable", other, nil)
+	h.Must(http.StatusOK, "GET", "/api/v1/spaces", h.AdminKey, nil)
+	h.Must(http.StatusNoContent, "DELETE", "/api/v1/users/admin", other, nil)
+	h.Must(http.StatusUnauthorized, "GET", "/api/v1/spaces", h.AdminKey, nil)
+	h.Must(http.StatusNotFound, "DELETE", "/api/v1/users/admin", other, nil)
 	var audit struct {
 		Items []struct{ Action, ResourceID string }
 	}
-	h.must(http.StatusOK, "GET", "/api/v1/audit?resource_type=api_key", other, nil).decode(t, &audit)
+	h.Must(http.StatusOK, "GET", "/api/v1/audit?resource_type=api_key", other, nil).Decode(t, &audit)
 	if len(audit.Items) == 0 || audit.Items[0].Action != "api_key.delete" {
 		t.Errorf("audit of keys, newest first = %+v, want the bootstrap key's deletion with admin", audit.Items)
 	}

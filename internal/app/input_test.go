@@ -15,7 +15,7 @@ func TestBadInputNamesTheField(t *testing.T) {
 	t.Parallel()
 	h := setup(t, nil)
 	h.space("A", "root")
-	tok := h.token(gitlabsim.TokenOptions{})
+	tok := h.Token(gitlabsim.TokenOptions{})
 	with := func(k string, v any) map[string]any {
 		b := h.integrationBody("Good Name", "a", tok)
 		b[k] = v
@@ -42,39 +42,39 @@ func TestBadInputNamesTheField(t *testing.T) {
 		{"wrong type", with("is_default", "yes"), "is_default"},
 	}
 	for _, tt := range tests {
-		r := h.call("POST", "/api/v1/integrations/gitlab", h.adminKey, tt.body)
-		code, msg, field := r.apiError(t)
-		if r.status != http.StatusBadRequest || code != "invalid" || field != tt.field || !strings.Contains(msg, tt.field) {
-			t.Errorf("%s: %d %s field %q %q, want 400 invalid naming %q", tt.name, r.status, code, field, msg, tt.field)
+		r := h.Call("POST", "/api/v1/integrations/gitlab", h.AdminKey, tt.body)
+		code, msg, field := r.APIError(t)
+		if r.Status != http.StatusBadRequest || code != "invalid" || field != tt.field || !strings.Contains(msg, tt.field) {
+			t.Errorf("%s: %d %s field %q %q, want 400 invalid naming %q", tt.name, r.Status, code, field, msg, tt.field)
 		}
 	}
-	r := h.call("POST", "/api/v1/integrations/gitlab", h.adminKey, `{"name":"x","description":"`+strings.Repeat("d", 5<<20)+`"}`)
-	if code, _, _ := r.apiError(t); r.status != http.StatusRequestEntityTooLarge || code != "invalid" {
-		t.Errorf("5 MiB body: %d %s, want 413 invalid", r.status, code)
+	r := h.Call("POST", "/api/v1/integrations/gitlab", h.AdminKey, `{"name":"x","description":"`+strings.Repeat("d", 5<<20)+`"}`)
+	if code, _, _ := r.APIError(t); r.Status != http.StatusRequestEntityTooLarge || code != "invalid" {
+		t.Errorf("5 MiB body: %d %s, want 413 invalid", r.Status, code)
 	}
 
 	// A failed update changes nothing either.
-	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey, h.integrationBody("Kept", "a", tok))
-	revoked := h.token(gitlabsim.TokenOptions{Revoked: true})
-	r = h.call("PATCH", "/api/v1/integrations/gitlab/kept", h.adminKey, map[string]any{"token": revoked, "description": "new"})
-	if _, _, field := r.apiError(t); r.status != http.StatusBadRequest || field != "token" {
-		t.Errorf("update with revoked token: %d %s", r.status, r.body)
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey, h.integrationBody("Kept", "a", tok))
+	revoked := h.Token(gitlabsim.TokenOptions{Revoked: true})
+	r = h.Call("PATCH", "/api/v1/integrations/gitlab/kept", h.AdminKey, map[string]any{"token": revoked, "description": "new"})
+	if _, _, field := r.APIError(t); r.Status != http.StatusBadRequest || field != "token" {
+		t.Errorf("update with revoked token: %d %s", r.Status, r.Body)
 	}
 	var kept api.Integration
-	h.must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/kept", h.adminKey, nil).decode(t, &kept)
-	h.must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/kept/test", h.adminKey, nil)
+	h.Must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/kept", h.AdminKey, nil).Decode(t, &kept)
+	h.Must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/kept/test", h.AdminKey, nil)
 
 	var list api.Page[api.Integration]
-	h.must(http.StatusOK, "GET", "/api/v1/integrations", h.adminKey, nil).decode(t, &list)
+	h.Must(http.StatusOK, "GET", "/api/v1/integrations", h.AdminKey, nil).Decode(t, &list)
 	if len(list.Items) != 1 {
 		t.Fatalf("integrations after refusals = %+v, want only the kept one", list.Items)
 	}
 	var auditLog struct{ Items []struct{ Action string } }
-	h.must(http.StatusOK, "GET", "/api/v1/audit?resource_type=integration", h.adminKey, nil).decode(t, &auditLog)
+	h.Must(http.StatusOK, "GET", "/api/v1/audit?resource_type=integration", h.AdminKey, nil).Decode(t, &auditLog)
 	if len(auditLog.Items) != 1 {
 		t.Fatalf("audit after refusals = %+v, want only the one create", auditLog.Items)
 	}
-	h.assertNoTokenLeaked()
+	h.AssertNoTokenLeaked()
 }
 
 // Spaces and identities refuse bad input the same way.
@@ -93,31 +93,31 @@ func TestSpaceAndKeyInput(t *testing.T) {
 		{"/api/v1/api-keys", map[string]any{"name": "k", "roles": []map[string]string{{"space": "nope", "role": "read"}}}, "roles"},
 		{"/api/v1/users", map[string]any{"username": "bob", "password": "short"}, "password"},
 	} {
-		r := h.call("POST", tt.path, h.adminKey, tt.body)
-		if code, _, field := r.apiError(t); r.status != 400 || code != "invalid" || field != tt.field {
-			t.Errorf("POST %s %v: %d %s, want invalid %s", tt.path, tt.body, r.status, r.body, tt.field)
+		r := h.Call("POST", tt.path, h.AdminKey, tt.body)
+		if code, _, field := r.APIError(t); r.Status != 400 || code != "invalid" || field != tt.field {
+			t.Errorf("POST %s %v: %d %s, want invalid %s", tt.path, tt.body, r.Status, r.Body, tt.field)
 		}
 	}
 	h.space("Parent", "root")
 	h.space("Child", "parent")
-	if r := h.call("DELETE", "/api/v1/spaces/parent", h.adminKey, nil); r.status != http.StatusConflict {
-		t.Errorf("deleting a non-empty space = %d %s, want 409", r.status, r.body)
+	if r := h.Call("DELETE", "/api/v1/spaces/parent", h.AdminKey, nil); r.Status != http.StatusConflict {
+		t.Errorf("deleting a non-empty space = %d %s, want 409", r.Status, r.Body)
 	}
-	if r := h.call("PATCH", "/api/v1/spaces/parent", h.adminKey, map[string]any{"parent": "child"}); r.status != 400 {
-		t.Errorf("moving a space under its child = %d %s, want 400", r.status, r.body)
+	if r := h.Call("PATCH", "/api/v1/spaces/parent", h.AdminKey, map[string]any{"parent": "child"}); r.Status != 400 {
+		t.Errorf("moving a space under its child = %d %s, want 400", r.Status, r.Body)
 	}
-	if r := h.call("DELETE", "/api/v1/spaces/root", h.adminKey, nil); r.status != 400 {
-		t.Errorf("deleting root = %d, want 400", r.status)
+	if r := h.Call("DELETE", "/api/v1/spaces/root", h.AdminKey, nil); r.Status != 400 {
+		t.Errorf("deleting root = %d, want 400", r.Status)
 	}
-	h.must(http.StatusNoContent, "DELETE", "/api/v1/spaces/child", h.adminKey, nil)
-	h.must(http.StatusNoContent, "DELETE", "/api/v1/spaces/parent", h.adminKey, nil)
+	h.Must(http.StatusNoContent, "DELETE", "/api/v1/spaces/child", h.AdminKey, nil)
+	h.Must(http.StatusNoContent, "DELETE", "/api/v1/spaces/parent", h.AdminKey, nil)
 
 	var u struct{ ID, Password string }
-	h.must(http.StatusCreated, "POST", "/api/v1/users", h.adminKey, map[string]any{"username": "Bob Smith"}).decode(t, &u)
+	h.Must(http.StatusCreated, "POST", "/api/v1/users", h.AdminKey, map[string]any{"username": "Bob Smith"}).Decode(t, &u)
 	if u.ID != "bob-smith" || len(u.Password) < 12 {
 		t.Errorf("user = %+v, want id bob-smith with a generated password", u)
 	}
 	key := h.apiKey("plain")
-	h.must(http.StatusForbidden, "POST", "/api/v1/api-keys", key, map[string]any{"name": "x"})
-	h.must(http.StatusUnauthorized, "GET", "/api/v1/spaces", "hoist_aaaaaaaaaaaaaaaa_"+strings.Repeat("A", 43), nil)
+	h.Must(http.StatusForbidden, "POST", "/api/v1/api-keys", key, map[string]any{"name": "x"})
+	h.Must(http.StatusUnauthorized, "GET", "/api/v1/spaces", "hoist_aaaaaaaaaaaaaaaa_"+strings.Repeat("A", 43), nil)
 }

@@ -39,18 +39,18 @@ func addFault(t *testing.T, sim *gitlabsim.Server, f gitlabsim.Fault) int {
 func TestAgentPathCapsAPIAnswers(t *testing.T) {
 	t.Parallel()
 	h, token := privateSetup(t, false, func(c *app.Config) { c.MaxGitLabResponseBytes = 1 << 20 })
-	id := addFault(t, h.sim, gitlabsim.Fault{Method: "GET", Path: "/api/v4/personal_access_tokens/self", Flood: 256 << 20})
+	id := addFault(t, h.Sim, gitlabsim.Fault{Method: "GET", Path: "/api/v4/personal_access_tokens/self", Flood: 256 << 20})
 	h.startAgent("only", token, "")
 	h.waitAgents(1)
-	r := h.must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab", h.adminKey, map[string]any{"name": "Lab GitLab",
-		"is_default": true, "api_host": "private://lab", "token": h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}})})
-	_, msg, field := r.apiError(t)
+	r := h.Must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab", h.AdminKey, map[string]any{"name": "Lab GitLab",
+		"is_default": true, "api_host": "private://lab", "token": h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}})})
+	_, msg, field := r.APIError(t)
 	want := "GitLab's answer to GET /api/v4/personal_access_tokens/self is larger than the 1 MiB cap (--max-gitlab-response)"
 	if field != "api_host" || !strings.Contains(msg, want) {
-		t.Fatalf("check through the agent: %s, want field api_host and %q", r.body, want)
+		t.Fatalf("check through the agent: %s, want field api_host and %q", r.Body, want)
 	}
-	waitGitLab(t, "the flood to be cut", func() bool { return fault(t, h.sim, id).Cut == 1 })
-	if !strings.Contains(h.logs.String(), "/api/v4/personal_access_tokens/self") {
+	waitGitLab(t, "the flood to be cut", func() bool { return fault(t, h.Sim, id).Cut == 1 })
+	if !strings.Contains(h.Logs.String(), "/api/v4/personal_access_tokens/self") {
 		t.Error("the agent did not carry the check")
 	}
 }
@@ -116,15 +116,15 @@ func TestStopCancelsTheSourceDownload(t *testing.T) {
 			t.Parallel()
 			h := runsSetupOn(t, remote, nil)
 			// About a minute for the whole archive: a stop must not wait for it.
-			id := addFault(t, h.sim, gitlabsim.Fault{Method: "GET", Path: "/api/v4/projects/*/repository/archive.tar.gz",
+			id := addFault(t, h.Sim, gitlabsim.Fault{Method: "GET", Path: "/api/v4/projects/*/repository/archive.tar.gz",
 				Trickle: 200 * time.Millisecond, TrickleBytes: 2})
 			sha := h.push("main", map[string]string{"infra/main.tf": infraTF("slow")})
 			r := h.waitRunAt("web", sha, "TRACKED")
-			waitGitLab(t, "the archive download to start", func() bool { return fault(t, h.sim, id).Hits > 0 })
-			h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/stop", h.adminKey, nil)
+			waitGitLab(t, "the archive download to start", func() bool { return fault(t, h.Sim, id).Hits > 0 })
+			h.Must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/stop", h.AdminKey, nil)
 			stopped := time.Now()
 			h.waitState(r.ID, "STOPPED")
-			waitGitLab(t, "the download to be cut", func() bool { return fault(t, h.sim, id).Cut == 1 })
+			waitGitLab(t, "the download to be cut", func() bool { return fault(t, h.Sim, id).Cut == 1 })
 			if took := time.Since(stopped); took > 10*time.Second {
 				t.Errorf("the download went on for %s after the stop", took)
 			}

@@ -20,20 +20,20 @@ import (
 func TestMetricsMoveWithTraffic(t *testing.T) {
 	t.Parallel()
 	h := runsSetup(t, func(c *app.Config) { c.MetricsListen = "127.0.0.1:0" })
-	if h.srv.MetricsURL() == "" {
+	if h.App.MetricsURL() == "" {
 		t.Fatal("no metrics URL with --metrics-listen")
 	}
-	scrapeURL := h.srv.MetricsURL() + "/metrics"
-	if got := metricstest.Status(t, h.srv.URL()+"/metrics", ""); got != http.StatusNotFound {
+	scrapeURL := h.App.MetricsURL() + "/metrics"
+	if got := metricstest.Status(t, h.App.URL()+"/metrics", ""); got != http.StatusNotFound {
 		t.Errorf("GET /metrics on the main listener without --metrics-key-file = %d, want 404", got)
 	}
 	before := metricstest.Scrape(t, scrapeURL, "")
 
 	sha := h.push("main", map[string]string{"infra/main.tf": infraTF("metrics")})
 	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "UNCONFIRMED")
-	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil)
+	h.Must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.AdminKey, nil)
 	h.waitState(r.ID, "FINISHED")
-	waitGitLab(t, "the final commit status", func() bool { return statusOf(t, h.sim, sha, "hoist/web").State == "success" })
+	waitGitLab(t, "the final commit status", func() bool { return statusOf(t, h.Sim, sha, "hoist/web").State == "success" })
 	after := metricstest.Scrape(t, scrapeURL, "")
 
 	for _, tc := range []struct {
@@ -137,10 +137,10 @@ func TestMetricsBehindAKeyOnTheMainListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := setup(t, func(c *app.Config) { c.MetricsKeyFile = keyFile })
-	if h.srv.MetricsURL() != "" {
-		t.Errorf("MetricsURL = %q without --metrics-listen", h.srv.MetricsURL())
+	if h.App.MetricsURL() != "" {
+		t.Errorf("MetricsURL = %q without --metrics-listen", h.App.MetricsURL())
 	}
-	url := h.srv.URL() + "/metrics"
+	url := h.App.URL() + "/metrics"
 	for _, k := range []string{"", "wrong", key + "x"} {
 		if got := metricstest.Status(t, url, k); got != http.StatusUnauthorized {
 			t.Errorf("GET /metrics with key %q = %d, want 401", k, got)
@@ -155,7 +155,7 @@ func TestMetricsBehindAKeyOnTheMainListener(t *testing.T) {
 	if err := os.WriteFile(short, []byte("short\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := h.cfg
+	cfg := h.Config
 	cfg.DataDir, cfg.Listen, cfg.MetricsKeyFile = t.TempDir(), "127.0.0.1:0", short
 	if srv, err := app.Start(t.Context(), cfg); err == nil {
 		srv.Close()

@@ -5,6 +5,7 @@ package app_test
 // with the run's own registry credential (issue 8 acceptance 1).
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,7 +13,8 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
-	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -21,13 +23,7 @@ const consumerProject = "acme/consumer"
 // setupTLSRuns is setupTLS with the embedded workers running tofu.
 func setupTLSRuns(t *testing.T) *tlsHarness {
 	t.Helper()
-	tofu := tofuPath(t)
-	ca := newTestCA(t)
-	h := setup(t, func(c *app.Config) {
-		c.TLSCertFile, c.TLSKeyFile = ca.certFile, ca.keyFile
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-	})
-	return &tlsHarness{harness: h, ca: ca, client: ca.client()}
+	return setupTLS(t, inproc.Runs(t))
 }
 
 // consumerCode is a root module using the module greeting from Hoist.
@@ -40,30 +36,27 @@ func consumerCode(host string) string {
 // folder root, whose push webhook points at Hoist.
 func (h *tlsHarness) consumerStack(name, space, root string) {
 	h.t.Helper()
-	h.mustTLS(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": name, "space": space,
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": name, "space": space,
 		"repository": consumerProject, "branch": "main", "project_root": root})
 }
 
-// runOf waits (bounded) for the tracked run of stack at sha and then for
+// settledRun waits (bounded) for the tracked run of stack at sha and then for
 // its end or its wait for a confirmation.
 func (h *tlsHarness) settledRun(stack, sha string) api.Run {
 	h.t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	var run api.Run
+	apptest.Eventually(h.t, 90*time.Second, fmt.Sprintf("a settled tracked run of %s at %s", stack, sha), func() error {
 		var page struct{ Items []api.Run }
-		h.mustTLS(http.StatusOK, "GET", "/api/v1/stacks/"+stack+"/runs", h.adminKey, nil).decode(h.t, &page)
+		h.Must(http.StatusOK, "GET", "/api/v1/stacks/"+stack+"/runs", h.AdminKey, nil).Decode(h.t, &page)
 		for _, r := range page.Items {
 			if r.CommitSHA == sha && r.Type == "TRACKED" && (r.State == "UNCONFIRMED" || isTerminal(r.State)) {
-				return r
+				run = r
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("no settled tracked run of %s at %s: %s", stack, sha, mustJSON(h.t, page.Items))
-		}
-		<-tick.C
-	}
+		return errors.New(mustJSON(h.t, page.Items))
+	})
+	return run
 }
 
 // runLogs reads a run's whole log so far (a run waiting in UNCONFIRMED
@@ -79,7 +72,7 @@ func (h *tlsHarness) runLogs(id string) string {
 				Body string
 			}
 		}
-		h.mustTLS(http.StatusOK, "GET", fmt.Sprintf("/api/v1/runs/%s/logs?after=%d", id, after), h.adminKey, nil).decode(h.t, &page)
+		h.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/runs/%s/logs?after=%d", id, after), h.AdminKey, nil).Decode(h.t, &page)
 		if len(page.Items) == 0 {
 			return b.String()
 		}
@@ -96,13 +89,13 @@ func TestStackRunUsesModuleFromRegistry(t *testing.T) {
 	ctx := t.Context()
 	endpoint, secret := h.moduleSetup()
 	noPush, noVerify := false, false
-	if _, err := h.sim.AddHook(ctx, moduleProject, gitlabsim.HookOptions{URL: endpoint, Token: secret, PushEvents: &noPush,
+	if _, err := h.Sim.AddHook(ctx, moduleProject, gitlabsim.HookOptions{URL: endpoint, Token: secret, PushEvents: &noPush,
 		TagPushEvents: true, EnableSSLVerification: &noVerify}); err != nil {
 		t.Fatal(err)
 	}
 	// The module's version comes from a tag push.
 	res, ver, reason := moduleLine(t, h.tagPush(func() error {
-		_, err := h.sim.CreateTag(ctx, gitlabsim.TagOptions{Project: moduleProject, Tag: "v0.1.0", Ref: "main"})
+		_, err := h.Sim.CreateTag(ctx, gitlabsim.TagOptions{Project: moduleProject, Tag: "v0.1.0", Ref: "main"})
 		return err
 	}))
 	if res != "published" || ver != "0.1.0" {
@@ -111,18 +104,18 @@ func TestStackRunUsesModuleFromRegistry(t *testing.T) {
 
 	// Two stacks on one project: "app" in the module's space, "stranger" in
 	// a space that cannot read it.
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: consumerProject, Files: map[string]string{
+	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: consumerProject, Files: map[string]string{
 		"app/main.tf": "# placeholder\n", "stranger/main.tf": "# placeholder\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.sim.AddHook(ctx, consumerProject, gitlabsim.HookOptions{URL: endpoint, Token: secret,
+	if _, err := h.Sim.AddHook(ctx, consumerProject, gitlabsim.HookOptions{URL: endpoint, Token: secret,
 		EnableSSLVerification: &noVerify}); err != nil {
 		t.Fatal(err)
 	}
 	h.consumerStack("app", "platform", "app")
 	h.consumerStack("stranger", "other", "stranger")
 	code := consumerCode(h.host())
-	push, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: consumerProject, Branch: "main", Commits: []gitlabsim.CommitSpec{{
+	push, err := h.Sim.Push(ctx, gitlabsim.PushOptions{Project: consumerProject, Branch: "main", Commits: []gitlabsim.CommitSpec{{
 		Message: "use the greeting module", Actions: []gitlabsim.FileAction{
 			{Action: "update", Path: "app/main.tf", Content: code}, {Action: "update", Path: "stranger/main.tf", Content: code}}}}})
 	if err != nil {

@@ -5,16 +5,15 @@ package app_test
 // it through Hoist's module registry.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -31,73 +31,30 @@ const (
 	moduleMainTF  = "variable \"name\" {\n  type = string\n}\n\noutput \"greeting\" {\n  value = \"hello, ${var.name}\"\n}\n"
 )
 
-// tlsHarness is the harness with Hoist on HTTPS and a client trusting it.
+// tlsHarness is the harness with Hoist on HTTPS and its client trusting
+// it.
 type tlsHarness struct {
 	*harness
-	ca     testCA
-	client *http.Client
+	ca testCA
 }
 
-func setupTLS(t *testing.T) *tlsHarness {
+// setupTLS starts the harness with a certificate of a test CA; tweak (may
+// be nil) changes the config further.
+func setupTLS(t *testing.T, tweak func(*app.Config)) *tlsHarness {
 	t.Helper()
 	ca := newTestCA(t)
-	h := setup(t, func(c *app.Config) { c.TLSCertFile, c.TLSKeyFile = ca.certFile, ca.keyFile })
-	if !strings.HasPrefix(h.srv.URL(), "https://") || !strings.HasPrefix(h.srv.PublicURL(), "https://") {
-		t.Fatalf("URL %s, public URL %s: want https", h.srv.URL(), h.srv.PublicURL())
-	}
-	client := ca.client()
-	client.Transport = apitest.Transport(t, client.Transport)
-	return &tlsHarness{harness: h, ca: ca, client: client}
-}
-
-// tlsResponse is a response with its headers.
-type tlsResponse struct {
-	response
-	header http.Header
-}
-
-// do sends one request over TLS with key as the Bearer token.
-func (h *tlsHarness) do(method, path, key string, body any) tlsResponse {
-	h.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			h.t.Fatal(err)
+	h := setup(t, func(c *app.Config) {
+		c.TLSCertFile, c.TLSKeyFile = ca.certFile, ca.keyFile
+		if tweak != nil {
+			tweak(c)
 		}
-		rd = bytes.NewReader(b)
+	})
+	if !strings.HasPrefix(h.URL, "https://") || !strings.HasPrefix(h.App.PublicURL(), "https://") {
+		t.Fatalf("URL %s, public URL %s: want https", h.URL, h.App.PublicURL())
 	}
-	u := path
-	if !strings.HasPrefix(path, "https://") {
-		u = h.srv.URL() + path
-	}
-	req, err := http.NewRequestWithContext(h.t.Context(), method, u, rd)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := h.client.Do(req)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return tlsResponse{response: response{status: resp.StatusCode, body: data}, header: resp.Header}
-}
-
-func (h *tlsHarness) mustTLS(want int, method, path, key string, body any) tlsResponse {
-	h.t.Helper()
-	r := h.do(method, path, key, body)
-	if r.status != want {
-		h.t.Fatalf("%s %s = %d %s, want %d", method, path, r.status, r.body, want)
-	}
-	return r
+	h.HTTP = ca.client()
+	h.HTTP.Transport = apitest.Transport(t, h.HTTP.Transport)
+	return &tlsHarness{harness: h, ca: ca}
 }
 
 // moduleSetup creates the simulator project, a default integration whose
@@ -105,24 +62,24 @@ func (h *tlsHarness) mustTLS(want int, method, path, key string, body any) tlsRe
 func (h *tlsHarness) moduleSetup() (webhookEndpoint, webhookSecret string) {
 	h.t.Helper()
 	ctx := h.t.Context()
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: moduleProject, Files: map[string]string{
+	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: moduleProject, Files: map[string]string{
 		moduleRoot + "/main.tf": moduleMainTF, "README.md": "# modules\n"}}); err != nil {
 		h.t.Fatal(err)
 	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		h.t.Fatal(err)
 	}
 	var it struct {
 		WebhookEndpoint string `json:"webhook_endpoint"`
 		WebhookSecret   string `json:"webhook_secret"`
 	}
-	h.mustTLS(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
-		h.integrationBody("Acme GitLab", "", h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).decode(h.t, &it)
-	h.mustTLS(http.StatusCreated, "POST", "/api/v1/spaces", h.adminKey, map[string]any{"name": "platform", "parent": "root"})
-	h.mustTLS(http.StatusCreated, "POST", "/api/v1/spaces", h.adminKey, map[string]any{"name": "other", "parent": "root"})
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
+		h.integrationBody("Acme GitLab", "", h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).Decode(h.t, &it)
+	h.Must(http.StatusCreated, "POST", "/api/v1/spaces", h.AdminKey, map[string]any{"name": "platform", "parent": "root"})
+	h.Must(http.StatusCreated, "POST", "/api/v1/spaces", h.AdminKey, map[string]any{"name": "other", "parent": "root"})
 	var m struct{ ID, Source string }
-	h.mustTLS(http.StatusCreated, "POST", "/api/v1/modules", h.adminKey, map[string]any{"name": "greeting", "provider": "null",
-		"space": "platform", "repository": moduleProject, "branch": "main", "project_root": moduleRoot}).decode(h.t, &m)
+	h.Must(http.StatusCreated, "POST", "/api/v1/modules", h.AdminKey, map[string]any{"name": "greeting", "provider": "null",
+		"space": "platform", "repository": moduleProject, "branch": "main", "project_root": moduleRoot}).Decode(h.t, &m)
 	if m.ID != "greeting" || m.Source != "platform/greeting/null" {
 		h.t.Fatalf("module = %+v", m)
 	}
@@ -133,13 +90,13 @@ func (h *tlsHarness) moduleSetup() (webhookEndpoint, webhookSecret string) {
 func (h *tlsHarness) key(name, space, role string) string {
 	h.t.Helper()
 	var k struct{ Secret string }
-	h.mustTLS(http.StatusCreated, "POST", "/api/v1/api-keys", h.adminKey, map[string]any{"name": name,
-		"roles": []map[string]string{{"space": space, "role": role}}}).decode(h.t, &k)
+	h.Must(http.StatusCreated, "POST", "/api/v1/api-keys", h.AdminKey, map[string]any{"name": name,
+		"roles": []map[string]string{{"space": space, "role": role}}}).Decode(h.t, &k)
 	return k.Secret
 }
 
 func (h *tlsHarness) host() string {
-	u, err := url.Parse(h.srv.URL())
+	u, err := url.Parse(h.URL)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -148,15 +105,15 @@ func (h *tlsHarness) host() string {
 
 func TestModuleRegistryServesTofu(t *testing.T) {
 	t.Parallel()
-	h := setupTLS(t)
+	h := setupTLS(t, nil)
 	h.moduleSetup()
-	head, err := h.sim.ResolveRef(t.Context(), moduleProject, "main")
+	head, err := h.Sim.ResolveRef(t.Context(), moduleProject, "main")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var v struct{ Version, SHA, State string }
-	h.mustTLS(http.StatusCreated, "POST", "/api/v1/modules/greeting/versions", h.adminKey,
-		map[string]any{"version": "v0.1.0", "sha": head[:12]}).decode(t, &v)
+	h.Must(http.StatusCreated, "POST", "/api/v1/modules/greeting/versions", h.AdminKey,
+		map[string]any{"version": "v0.1.0", "sha": head[:12]}).Decode(t, &v)
 	if v.Version != "0.1.0" || v.SHA != head || v.State != "published" {
 		t.Fatalf("version = %+v", v)
 	}
@@ -166,33 +123,33 @@ func TestModuleRegistryServesTofu(t *testing.T) {
 	// Discovery is public; everything else needs a key, and a principal
 	// without read on the module's space gets 404.
 	var disc map[string]string
-	h.mustTLS(http.StatusOK, "GET", "/.well-known/terraform.json", "", nil).decode(t, &disc)
+	h.Must(http.StatusOK, "GET", "/.well-known/terraform.json", "", nil).Decode(t, &disc)
 	if disc["modules.v1"] != "/registry/modules/v1/" || len(disc) != 1 {
 		t.Errorf("discovery = %v", disc)
 	}
 	versions := "/registry/modules/v1/platform/greeting/null/versions"
-	h.mustTLS(http.StatusUnauthorized, "GET", versions, "", nil)
-	h.mustTLS(http.StatusNotFound, "GET", versions, outsider, nil)
-	h.mustTLS(http.StatusNotFound, "GET", "/registry/modules/v1/platform/greeting/null/0.1.0/download", outsider, nil)
-	h.mustTLS(http.StatusNotFound, "GET", "/registry/modules/v1/other/greeting/null/versions", reader, nil)
+	h.Must(http.StatusUnauthorized, "GET", versions, "", nil)
+	h.Must(http.StatusNotFound, "GET", versions, outsider, nil)
+	h.Must(http.StatusNotFound, "GET", "/registry/modules/v1/platform/greeting/null/0.1.0/download", outsider, nil)
+	h.Must(http.StatusNotFound, "GET", "/registry/modules/v1/other/greeting/null/versions", reader, nil)
 	var vs struct {
 		Modules []struct {
 			Versions []struct{ Version string }
 		}
 	}
-	h.mustTLS(http.StatusOK, "GET", versions, reader, nil).decode(t, &vs)
+	h.Must(http.StatusOK, "GET", versions, reader, nil).Decode(t, &vs)
 	if len(vs.Modules) != 1 || len(vs.Modules[0].Versions) != 1 || vs.Modules[0].Versions[0].Version != "0.1.0" {
 		t.Errorf("versions = %s", mustJSON(t, vs))
 	}
-	dl := h.mustTLS(http.StatusNoContent, "GET", "/registry/modules/v1/platform/greeting/null/0.1.0/download", reader, nil)
-	link := dl.header.Get("X-Terraform-Get")
-	if !strings.HasPrefix(link, h.srv.PublicURL()+"/registry/archives/greeting/0.1.0.tar.gz?") {
+	dl := h.Must(http.StatusNoContent, "GET", "/registry/modules/v1/platform/greeting/null/0.1.0/download", reader, nil)
+	link := dl.Header.Get("X-Terraform-Get")
+	if !strings.HasPrefix(link, h.App.PublicURL()+"/registry/archives/greeting/0.1.0.tar.gz?") {
 		t.Fatalf("X-Terraform-Get = %q", link)
 	}
 	// The link works without a key, and only as signed.
-	h.mustTLS(http.StatusOK, "GET", link, "", nil)
-	h.mustTLS(http.StatusForbidden, "GET", strings.Replace(link, "signature=", "signature=x", 1), "", nil)
-	h.mustTLS(http.StatusForbidden, "GET", strings.Replace(link, "0.1.0.tar.gz", "0.2.0.tar.gz", 1), "", nil)
+	h.Must(http.StatusOK, "GET", link, "", nil)
+	h.Must(http.StatusForbidden, "GET", strings.Replace(link, "signature=", "signature=x", 1), "", nil)
+	h.Must(http.StatusForbidden, "GET", strings.Replace(link, "0.1.0.tar.gz", "0.2.0.tar.gz", 1), "", nil)
 
 	// The real tofu, as a stack's workspace would run it.
 	dir := t.TempDir()
@@ -201,7 +158,7 @@ func TestModuleRegistryServesTofu(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(code), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tofu := tofuBinary(t)
+	tofu := apptest.Tofu(t)
 	out := h.tofu(tofu, dir, reader, "init", "-input=false", "-no-color")
 	if !strings.Contains(out, "Downloading "+h.host()+"/platform/greeting/null 0.1.0") {
 		t.Errorf("tofu init did not download from Hoist:\n%s", out)
@@ -217,20 +174,6 @@ func TestModuleRegistryServesTofu(t *testing.T) {
 	if out, err := h.tofuRun(tofu, t.TempDir(), code, outsider, "init", "-input=false", "-no-color"); err == nil {
 		t.Errorf("tofu init as an outsider succeeded:\n%s", out)
 	}
-}
-
-// tofuBinary finds the tofu scripts/install-tofu.sh builds, or skips.
-func tofuBinary(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", ".tools", "bin", "tofu")
-	if _, err := os.Stat(p); err != nil {
-		if lp, lerr := exec.LookPath("tofu"); lerr == nil {
-			return lp
-		}
-		t.Skipf("no tofu (run scripts/install-tofu.sh): %v", err)
-	}
-	return p
 }
 
 // tofu runs tofu in dir against Hoist's registry with key as the registry
@@ -289,28 +232,25 @@ func (h *tlsHarness) tagPush(fn func() error) api.Delivery {
 	if err := fn(); err != nil {
 		h.t.Fatal(err)
 	}
-	if err := h.sim.WaitHooks(h.t.Context()); err != nil {
+	if err := h.Sim.WaitHooks(h.t.Context()); err != nil {
 		h.t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	var d api.Delivery
+	apptest.Eventually(h.t, 15*time.Second, "Hoist to process the delivery", func() error {
 		ds := h.deliveries()
 		if len(ds) > seen && ds[0].Status != "received" && ds[0].Status != "processing" {
-			return ds[0] // newest first
+			d = ds[0] // newest first
+			return nil
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("delivery not processed in time: %s", mustJSON(h.t, ds))
-		}
-		<-tick.C
-	}
+		return errors.New(mustJSON(h.t, ds))
+	})
+	return d
 }
 
 func (h *tlsHarness) deliveries() []api.Delivery {
 	h.t.Helper()
 	var p struct{ Items []api.Delivery }
-	h.mustTLS(http.StatusOK, "GET", "/api/v1/deliveries?integration=acme-gitlab", h.adminKey, nil).decode(h.t, &p)
+	h.Must(http.StatusOK, "GET", "/api/v1/deliveries?integration=acme-gitlab", h.AdminKey, nil).Decode(h.t, &p)
 	return p.Items
 }
 
@@ -318,11 +258,8 @@ func (h *tlsHarness) deliveries() []api.Delivery {
 // state on sha: the write-back sends it asynchronously.
 func (h *tlsHarness) waitStatus(sha, name, state string) {
 	h.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		sts, err := h.sim.CommitStatuses(moduleProject, sha)
+	apptest.Eventually(h.t, 15*time.Second, fmt.Sprintf("status %s %s on %s", name, state, sha), func() error {
+		sts, err := h.Sim.CommitStatuses(moduleProject, sha)
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -331,14 +268,11 @@ func (h *tlsHarness) waitStatus(sha, name, state string) {
 				if st.Ref != "v0.1.0" || !strings.Contains(st.Description, "0.1.0") {
 					h.t.Errorf("status = %+v", st)
 				}
-				return
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("no status %s %s on %s: %+v", name, state, sha, sts)
-		}
-		<-tick.C
-	}
+		return fmt.Errorf("%+v", sts)
+	})
 }
 
 // moduleLine is the only module line of a tag push's delivery.
@@ -356,21 +290,21 @@ func moduleLine(t *testing.T, d api.Delivery) (result, version, reason string) {
 // acceptance 1).
 func TestModuleVersionsFromTagPushes(t *testing.T) {
 	t.Parallel()
-	h := setupTLS(t)
+	h := setupTLS(t, nil)
 	endpoint, secret := h.moduleSetup()
 	ctx := t.Context()
 	noPush, noVerify := false, false
-	if _, err := h.sim.AddHook(ctx, moduleProject, gitlabsim.HookOptions{URL: endpoint, Token: secret, PushEvents: &noPush,
+	if _, err := h.Sim.AddHook(ctx, moduleProject, gitlabsim.HookOptions{URL: endpoint, Token: secret, PushEvents: &noPush,
 		TagPushEvents: true, EnableSSLVerification: &noVerify}); err != nil {
 		t.Fatal(err)
 	}
-	head, err := h.sim.ResolveRef(ctx, moduleProject, "main")
+	head, err := h.Sim.ResolveRef(ctx, moduleProject, "main")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tag := func(name, message string) func() error {
 		return func() error {
-			_, err := h.sim.CreateTag(ctx, gitlabsim.TagOptions{Project: moduleProject, Tag: name, Ref: "main", Message: message})
+			_, err := h.Sim.CreateTag(ctx, gitlabsim.TagOptions{Project: moduleProject, Tag: name, Ref: "main", Message: message})
 			return err
 		}
 	}
@@ -378,7 +312,7 @@ func TestModuleVersionsFromTagPushes(t *testing.T) {
 		var p struct {
 			Items []struct{ Version, SHA, Tag, State string }
 		}
-		h.mustTLS(http.StatusOK, "GET", "/api/v1/modules/greeting/versions", h.adminKey, nil).decode(t, &p)
+		h.Must(http.StatusOK, "GET", "/api/v1/modules/greeting/versions", h.AdminKey, nil).Decode(t, &p)
 		return p.Items
 	}
 
@@ -397,11 +331,11 @@ func TestModuleVersionsFromTagPushes(t *testing.T) {
 		t.Errorf("banana: %s %q", res, reason)
 	}
 
-	res, _, reason = moduleLine(t, h.tagPush(func() error { return h.sim.DeleteTag(ctx, moduleProject, "v0.1.0", 0) }))
+	res, _, reason = moduleLine(t, h.tagPush(func() error { return h.Sim.DeleteTag(ctx, moduleProject, "v0.1.0", 0) }))
 	if res != "ignored" || !strings.Contains(reason, "never removed") {
 		t.Errorf("tag deleted: %s %q", res, reason)
 	}
-	if _, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: moduleProject, Branch: "main", Commits: []gitlabsim.CommitSpec{{
+	if _, err := h.Sim.Push(ctx, gitlabsim.PushOptions{Project: moduleProject, Branch: "main", Commits: []gitlabsim.CommitSpec{{
 		Message: "change", Actions: []gitlabsim.FileAction{{Action: "update", Path: moduleRoot + "/main.tf", Content: moduleMainTF + "# v2\n"}}}}}); err != nil {
 		t.Fatal(err)
 	}

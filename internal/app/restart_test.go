@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,8 +13,9 @@ import (
 	"testing"
 
 	"github.com/hoistdev/hoist/internal/api"
-	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/store/dbtest"
 )
@@ -25,7 +25,7 @@ func TestBootstrapFiles(t *testing.T) {
 	t.Parallel()
 	h := setup(t, nil)
 	for _, name := range []string{app.AdminAPIKeyFile, app.AdminPasswordFile, "encryption-key"} {
-		info, err := os.Stat(filepath.Join(h.cfg.DataDir, name))
+		info, err := os.Stat(filepath.Join(h.Config.DataDir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,19 +34,19 @@ func TestBootstrapFiles(t *testing.T) {
 		}
 	}
 	var users struct{ Items []struct{ ID string } }
-	h.must(http.StatusOK, "GET", "/api/v1/users", h.adminKey, nil).decode(t, &users)
+	h.Must(http.StatusOK, "GET", "/api/v1/users", h.AdminKey, nil).Decode(t, &users)
 	if len(users.Items) != 1 || users.Items[0].ID != "admin" {
 		t.Fatalf("users = %+v", users.Items)
 	}
-	logs := h.logs.String()
-	if !strings.Contains(logs, filepath.Join(h.cfg.DataDir, app.AdminAPIKeyFile)) {
+	logs := h.Logs.String()
+	if !strings.Contains(logs, filepath.Join(h.Config.DataDir, app.AdminAPIKeyFile)) {
 		t.Error("the log does not say where the admin API key is")
 	}
-	if strings.Contains(logs, h.adminKey) || strings.Contains(logs, h.readDataFile(app.AdminPasswordFile)) {
+	if strings.Contains(logs, h.AdminKey) || strings.Contains(logs, h.DataFile(app.AdminPasswordFile)) {
 		t.Error("the log contains a bootstrap secret")
 	}
-	h.must(http.StatusOK, "GET", "/healthz", "", nil)
-	h.must(http.StatusOK, "GET", "/readyz", "", nil)
+	h.Must(http.StatusOK, "GET", "/healthz", "", nil)
+	h.Must(http.StatusOK, "GET", "/readyz", "", nil)
 }
 
 // Acceptance 7 (SQLite): a restart keeps everything and bootstraps nothing
@@ -56,31 +56,28 @@ func TestRestartKeepsEverything(t *testing.T) {
 	h := setup(t, nil)
 	h.space("A", "root")
 	var before api.Integration
-	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
-		h.integrationBody("Acme", "a", h.token(gitlabsim.TokenOptions{}))).decode(t, &before)
-	keyFile := h.readDataFile(app.AdminAPIKeyFile)
-	if err := h.srv.Close(); err != nil {
-		t.Fatal(err)
-	}
-	h.start()
-	if h.readDataFile(app.AdminAPIKeyFile) != keyFile {
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
+		h.integrationBody("Acme", "a", h.Token(gitlabsim.TokenOptions{}))).Decode(t, &before)
+	keyFile := h.DataFile(app.AdminAPIKeyFile)
+	h.Restart()
+	if h.DataFile(app.AdminAPIKeyFile) != keyFile {
 		t.Fatal("restart rewrote the admin API key")
 	}
 	var after api.Integration
-	h.must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/acme", h.adminKey, nil).decode(t, &after)
+	h.Must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/acme", h.AdminKey, nil).Decode(t, &after)
 	if after.WebhookSecret != before.WebhookSecret || after.TokenUser != "hoist-bot" || after.Space != "a" {
 		t.Fatalf("after restart = %+v, before = %+v", after, before)
 	}
-	h.must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/acme/test", h.adminKey, nil)
-	h.must(http.StatusOK, "GET", "/api/v1/spaces/a", h.adminKey, nil)
-	h.assertNoTokenLeaked()
+	h.Must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/acme/test", h.AdminKey, nil)
+	h.Must(http.StatusOK, "GET", "/api/v1/spaces/a", h.AdminKey, nil)
+	h.AssertNoTokenLeaked()
 }
 
 // Acceptance 7 (PostgreSQL): two servers started together on one database
 // bootstrap once and see the same integrations.
 func TestTwoServersOnOnePostgres(t *testing.T) {
 	t.Parallel()
-	dbURL := freshSchema(t)
+	dbURL := dbtest.PostgresURL(t) // skips without HOIST_TEST_POSTGRES
 	key := make([]byte, 32)
 	rand.Read(key)
 	encKey := base64.StdEncoding.EncodeToString(key)
@@ -90,31 +87,15 @@ func TestTwoServersOnOnePostgres(t *testing.T) {
 		}
 		return ""
 	}
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	simURL, err := sim.Start(t.Context(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, simURL := apptest.StartGitLab(t)
 	servers := make([]*harness, 2)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range servers {
-		h := &harness{t: t, logs: &logBuffer{}, sim: sim, simURL: simURL, http: apitest.Client(t)}
-		h.cfg = app.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", DatabaseURL: dbURL, Getenv: getenv,
-			Logger: slog.New(slog.NewTextHandler(h.logs, nil))}
+		h := &harness{Server: inproc.New(t, func(c *app.Config) { c.DatabaseURL, c.Getenv = dbURL, getenv }), t: t}
+		h.Sim, h.SimURL = sim, simURL
 		servers[i] = h
-		wg.Go(func() {
-			srv, err := app.Start(t.Context(), h.cfg)
-			if err == nil {
-				h.srv = srv
-				t.Cleanup(func() { srv.Close() })
-			}
-			errs[i] = err
-		})
+		wg.Go(func() { errs[i] = h.Boot() })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -122,7 +103,7 @@ func TestTwoServersOnOnePostgres(t *testing.T) {
 	}
 	var keys []string
 	for _, h := range servers {
-		if b, err := os.ReadFile(filepath.Join(h.cfg.DataDir, app.AdminAPIKeyFile)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(h.Config.DataDir, app.AdminAPIKeyFile)); err == nil {
 			keys = append(keys, strings.TrimSpace(string(b)))
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			t.Fatal(err)
@@ -132,38 +113,31 @@ func TestTwoServersOnOnePostgres(t *testing.T) {
 		t.Fatalf("%d servers wrote an admin API key, want exactly 1", len(keys))
 	}
 	for _, h := range servers {
-		h.adminKey = keys[0]
+		h.AdminKey = keys[0]
 	}
 	a, b := servers[0], servers[1]
-	if a.simUser, err = sim.CreateUser(t.Context(), gitlabsim.UserOptions{Username: "hoist-bot"}); err != nil {
+	var err error
+	if a.SimUser, err = sim.CreateUser(t.Context(), gitlabsim.UserOptions{Username: "hoist-bot"}); err != nil {
 		t.Fatal(err)
 	}
 	var users struct{ Items []struct{ ID string } }
-	b.must(http.StatusOK, "GET", "/api/v1/users", b.adminKey, nil).decode(t, &users)
+	b.Must(http.StatusOK, "GET", "/api/v1/users", b.AdminKey, nil).Decode(t, &users)
 	if len(users.Items) != 1 {
 		t.Fatalf("users = %+v, want one admin", users.Items)
 	}
 	var created api.Integration
-	a.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", a.adminKey,
-		a.integrationBody("Shared", "", a.token(gitlabsim.TokenOptions{}))).decode(t, &created)
+	a.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", a.AdminKey,
+		a.integrationBody("Shared", "", a.Token(gitlabsim.TokenOptions{}))).Decode(t, &created)
 	var seen api.Integration
-	b.must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/shared", b.adminKey, nil).decode(t, &seen)
+	b.Must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/shared", b.AdminKey, nil).Decode(t, &seen)
 	if seen.WebhookSecret != created.WebhookSecret || seen.TokenUser != "hoist-bot" {
 		t.Fatalf("server B sees %+v, server A created %+v", seen, created)
 	}
-	b.must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/shared/test", b.adminKey, nil)
-	r := b.call("POST", "/api/v1/integrations/gitlab", b.adminKey, b.integrationBody("Second", "", a.token(gitlabsim.TokenOptions{})))
-	if r.status != http.StatusConflict {
-		t.Fatalf("second default through the other server = %d %s", r.status, r.body)
+	b.Must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/shared/test", b.AdminKey, nil)
+	r := b.Call("POST", "/api/v1/integrations/gitlab", b.AdminKey, b.integrationBody("Second", "", a.Token(gitlabsim.TokenOptions{})))
+	if r.Status != http.StatusConflict {
+		t.Fatalf("second default through the other server = %d %s", r.Status, r.Body)
 	}
-	b.must(http.StatusOK, "GET", "/readyz", "", nil)
-	a.tokens = append(a.tokens, b.tokens...)
-	a.assertNoTokenLeaked()
-}
-
-// freshSchema returns HOIST_TEST_POSTGRES pointing at a new, empty schema
-// dropped after the test; it skips the test when the variable is unset.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	return dbtest.PostgresURL(t)
+	b.Must(http.StatusOK, "GET", "/readyz", "", nil)
+	a.AssertNoTokenLeaked()
 }

@@ -32,7 +32,7 @@ func TestRoutesHaveOneOwnerEach(t *testing.T) {
 		{"GET", "/webhooks/gitlab/nope", 404, "application/json", ""},                 // not a webhook: the API's
 	}
 	for _, tt := range tests {
-		req, err := http.NewRequestWithContext(t.Context(), tt.method, h.srv.URL()+tt.path, nil)
+		req, err := http.NewRequestWithContext(t.Context(), tt.method, h.URL+tt.path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

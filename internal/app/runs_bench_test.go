@@ -24,7 +24,7 @@ import (
 func BenchmarkSchedulerOverhead(b *testing.B) {
 	h := runsSetup(b, func(c *app.Config) { c.WorkerSlots = -1; c.SchedulerPoll = time.Second })
 	token := h.workerPool("Bench")
-	w := &worker.Client{BaseURL: h.srv.URL(), PoolToken: token, HTTP: apitest.Client(b)}
+	w := &worker.Client{BaseURL: h.URL, PoolToken: token, HTTP: apitest.Client(b)}
 	ctx := context.Background()
 	var took, picked []time.Duration
 	for b.Loop() {
@@ -40,8 +40,8 @@ func BenchmarkSchedulerOverhead(b *testing.B) {
 		}()
 		start := time.Now()
 		var r api.Run
-		h.must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", h.adminKey,
-			map[string]any{"type": "PROPOSED", "commit_sha": randomSHA()}).decode(b, &r)
+		h.Must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", h.AdminKey,
+			map[string]any{"type": "PROPOSED", "commit_sha": randomSHA()}).Decode(b, &r)
 		created := time.Now()
 		id := <-leased
 		took = append(took, time.Since(start))

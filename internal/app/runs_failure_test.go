@@ -17,10 +17,8 @@ func TestRemoteWorkerReportsTofuError(t *testing.T) {
 	kill := h.startRemoteWorker(h.workerPool("Remote"))
 	defer kill()
 	const secretValue = "s3cr3t-in-an-error-4b2a"
-	h.must(http.StatusOK, "PUT", "/api/v1/stacks/web/variables/TF_VAR_token", h.adminKey, map[string]any{"value": secretValue, "secret": true})
-	h.mu.Lock()
-	h.tokens = append(h.tokens, secretValue)
-	h.mu.Unlock()
+	h.Must(http.StatusOK, "PUT", "/api/v1/stacks/web/variables/TF_VAR_token", h.AdminKey, map[string]any{"value": secretValue, "secret": true})
+	h.WatchSecret(secretValue)
 	cfg := `variable "token" { type = string }
 resource "terraform_data" "a" {
   input = "x"
@@ -41,5 +39,5 @@ resource "terraform_data" "a" {
 	if r.Delta != nil || r.Error != "plan failed: tofu plan: exit status 1" {
 		t.Errorf("run = %+v; want the failed step and no delta", r)
 	}
-	h.assertNoTokenLeaked()
+	h.AssertNoTokenLeaked()
 }

@@ -11,12 +11,13 @@ import (
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
 )
 
 func TestAutodeployAppliesAtOnce(t *testing.T) {
 	t.Parallel()
 	h := runsSetup(t, nil)
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.adminKey, map[string]any{"autodeploy": true})
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"autodeploy": true})
 	sha := h.push("main", map[string]string{"infra/main.tf": infraTF("auto")})
 	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "FINISHED")
 	want := []string{"QUEUED", "READY", "PREPARING", "INITIALIZING", "PLANNING", "APPLYING", "FINISHED"}
@@ -34,11 +35,11 @@ func TestProposedRunNeverApplies(t *testing.T) {
 		t.Fatalf("proposed run = %+v", r)
 	}
 	var versions struct{ Items []any }
-	h.must(http.StatusOK, "GET", "/api/v1/stacks/web/state-versions", h.adminKey, nil).decode(t, &versions)
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/web/state-versions", h.AdminKey, nil).Decode(t, &versions)
 	if len(versions.Items) != 0 {
 		t.Fatalf("a proposed run wrote state: %+v", versions.Items)
 	}
-	code, _, _ := h.call("POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil).apiError(t)
+	code, _, _ := h.Call("POST", "/api/v1/runs/"+r.ID+"/confirm", h.AdminKey, nil).APIError(t)
 	if code != "conflict" {
 		t.Fatalf("confirm of a finished proposed run = %s", code)
 	}
@@ -51,15 +52,15 @@ func TestDiscardStopAndRBAC(t *testing.T) {
 	writer := h.apiKey("writer", "platform:write")
 	sha := h.push("main", map[string]string{"infra/main.tf": infraTF("discard me")})
 	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "UNCONFIRMED")
-	if code, _, _ := h.call("POST", "/api/v1/runs/"+r.ID+"/discard", reader, nil).apiError(t); code != "forbidden" {
+	if code, _, _ := h.Call("POST", "/api/v1/runs/"+r.ID+"/discard", reader, nil).APIError(t); code != "forbidden" {
 		t.Fatalf("reader discard = %s", code)
 	}
-	h.must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID, reader, nil)
-	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/discard", writer, nil)
+	h.Must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID, reader, nil)
+	h.Must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/discard", writer, nil)
 	if got := h.getRun(r.ID); got.State != "DISCARDED" {
 		t.Fatalf("state = %s", got.State)
 	}
-	if code, _, _ := h.call("POST", "/api/v1/stacks/web/runs", reader, map[string]any{}).apiError(t); code != "forbidden" {
+	if code, _, _ := h.Call("POST", "/api/v1/stacks/web/runs", reader, map[string]any{}).APIError(t); code != "forbidden" {
 		t.Fatalf("reader trigger = %s", code)
 	}
 	other := h.apiKey("other", "root:read")
@@ -70,14 +71,14 @@ func TestDiscardStopAndRBAC(t *testing.T) {
 	sha = h.push("main", map[string]string{"infra/main.tf": slow.config()})
 	r = h.waitRunAt("web", sha, "TRACKED")
 	slow.waitArrived(t)
-	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/stop", writer, nil)
+	h.Must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/stop", writer, nil)
 	r = h.waitState(r.ID, "STOPPED")
 	if !slices.Contains(runStates(r), "PLANNING") {
 		t.Fatalf("history = %v", runStates(r))
 	}
 	// The stack is free again: a triggered run goes through.
 	var trig api.Run
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", writer, map[string]any{"type": "TRACKED"}).decode(t, &trig)
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", writer, map[string]any{"type": "TRACKED"}).Decode(t, &trig)
 	if trig.CommitSHA != sha || trig.Type != "TRACKED" {
 		t.Fatalf("triggered = %+v", trig)
 	}
@@ -93,7 +94,7 @@ func TestTrackedRunsWaitForTheStack(t *testing.T) {
 	if second.BlockedBy != first.ID || second.State != "QUEUED" {
 		t.Fatalf("second = %+v, want QUEUED blocked by %s", second, first.ID)
 	}
-	h.must(http.StatusOK, "POST", "/api/v1/runs/"+first.ID+"/confirm", h.adminKey, nil)
+	h.Must(http.StatusOK, "POST", "/api/v1/runs/"+first.ID+"/confirm", h.AdminKey, nil)
 	h.waitState(first.ID, "FINISHED")
 	second = h.waitState(second.ID, "UNCONFIRMED")
 	if second.BlockedBy != "" {
@@ -118,19 +119,15 @@ func TestProposedRunsRunConcurrentlyUpToTheSlots(t *testing.T) {
 		ids = append(ids, h.waitRunAt("web", sha, "PROPOSED").ID)
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for arrived.Load() < slots {
-		if time.Now().After(deadline) {
-			for _, id := range ids {
-				st := h.getRun(id)
-				t.Logf("%s %s %s %v", id, st.State, st.Error, st.History)
-			}
-			t.Fatalf("only %d plans started", arrived.Load())
+	apptest.Eventually(t, time.Until(deadline), fmt.Sprintf("%d plans to start", slots), func() error {
+		if n := arrived.Load(); n < slots {
+			return fmt.Errorf("%d started", n)
 		}
-		time.Sleep(20 * time.Millisecond) // polling a counter, bounded above
-	}
+		return nil
+	})
 	// The plans hold their slots until released; the other runs reach READY
 	// on the scheduler's time (the last pushed may still be QUEUED here).
-	for {
+	apptest.Eventually(t, time.Until(deadline), "the other runs to be ready", func() error {
 		planning, ready := 0, 0
 		for _, id := range ids {
 			switch h.getRun(id).State {
@@ -144,13 +141,10 @@ func TestProposedRunsRunConcurrentlyUpToTheSlots(t *testing.T) {
 			if planning != slots || ready != branches-slots {
 				t.Fatalf("%d working and %d ready; want %d and %d", planning, ready, slots, branches-slots)
 			}
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d working and %d ready after the deadline; want %d and %d", planning, ready, slots, branches-slots)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the API, bounded above
-	}
+		return fmt.Errorf("%d working and %d ready; want %d and %d", planning, ready, slots, branches-slots)
+	})
 	close(slow.release)
 	for _, id := range ids {
 		h.waitState(id, "FINISHED")
@@ -161,8 +155,8 @@ func TestSecretVariableNeverInPlaintext(t *testing.T) {
 	t.Parallel()
 	h := runsSetup(t, nil)
 	const secretValue = "s3cr3t-value-9f8e7d"
-	h.must(http.StatusOK, "PUT", "/api/v1/stacks/web/variables/TF_VAR_token", h.adminKey, map[string]any{"value": secretValue, "secret": true})
-	h.must(http.StatusOK, "PUT", "/api/v1/stacks/web/variables/TF_VAR_region", h.adminKey, map[string]any{"value": "eu-1"})
+	h.Must(http.StatusOK, "PUT", "/api/v1/stacks/web/variables/TF_VAR_token", h.AdminKey, map[string]any{"value": secretValue, "secret": true})
+	h.Must(http.StatusOK, "PUT", "/api/v1/stacks/web/variables/TF_VAR_region", h.AdminKey, map[string]any{"value": "eu-1"})
 	var vars struct {
 		Items []struct {
 			Name   string
@@ -170,7 +164,7 @@ func TestSecretVariableNeverInPlaintext(t *testing.T) {
 			Secret bool
 		}
 	}
-	h.must(http.StatusOK, "GET", "/api/v1/stacks/web/variables", h.adminKey, nil).decode(t, &vars)
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/web/variables", h.AdminKey, nil).Decode(t, &vars)
 	if len(vars.Items) != 2 || vars.Items[1].Value != nil || *vars.Items[0].Value != "eu-1" {
 		t.Fatalf("variables = %+v", vars.Items)
 	}
@@ -182,15 +176,13 @@ resource "terraform_data" "echo" {
 }
 output "token" { value = var.token }
 `
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.adminKey, map[string]any{"autodeploy": true})
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"autodeploy": true})
 	sha := h.push("main", map[string]string{"infra/main.tf": cfg})
 	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "FINISHED")
 	logs := h.logText(r.ID)
 	if !strings.Contains(logs, "token is *****") || !strings.Contains(logs, "eu-1") {
 		t.Fatalf("log does not show the masked secret:\n%s", logs)
 	}
-	h.mu.Lock()
-	h.tokens = append(h.tokens, secretValue)
-	h.mu.Unlock()
-	h.assertNoTokenLeaked()
+	h.WatchSecret(secretValue)
+	h.AssertNoTokenLeaked()
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/sandbox"
 	"github.com/hoistdev/hoist/internal/worker"
 )
@@ -81,8 +82,8 @@ func (h *harness) startRemoteWorkerWith(poolToken, toolsDir string) (kill func()
 		}
 	})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "HOIST_TEST_WORKER_SERVER="+h.srv.URL(), "HOIST_TEST_WORKER_TOKEN="+poolToken,
-		"HOIST_TEST_WORKER_TOFU="+tofuPath(h.t), "HOIST_TEST_WORKER_TOOLS="+toolsDir, "HOIST_TEST_WORKER_CONTRACT="+contract)
+	cmd.Env = append(os.Environ(), "HOIST_TEST_WORKER_SERVER="+h.URL, "HOIST_TEST_WORKER_TOKEN="+poolToken,
+		"HOIST_TEST_WORKER_TOFU="+apptest.Tofu(h.t), "HOIST_TEST_WORKER_TOOLS="+toolsDir, "HOIST_TEST_WORKER_CONTRACT="+contract)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
@@ -101,11 +102,11 @@ func (h *harness) startRemoteWorkerWith(poolToken, toolsDir string) (kill func()
 func (h *harness) workerPool(name string) string {
 	h.t.Helper()
 	var p struct{ ID, Token string }
-	h.must(http.StatusCreated, "POST", "/api/v1/worker-pools", h.adminKey, map[string]any{"name": name}).decode(h.t, &p)
+	h.Must(http.StatusCreated, "POST", "/api/v1/worker-pools", h.AdminKey, map[string]any{"name": name}).Decode(h.t, &p)
 	if !strings.HasPrefix(p.Token, "hoistpool_") {
 		h.t.Fatalf("pool = %+v", p)
 	}
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.adminKey, map[string]any{"worker_pool": p.ID})
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"worker_pool": p.ID})
 	return p.Token
 }
 
@@ -204,12 +205,12 @@ func TestRemoteWorkerKilledAfterConfirmNeverAppliesTwice(t *testing.T) {
 `
 	sha := h.push("main", map[string]string{"infra/main.tf": cfg})
 	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "UNCONFIRMED")
-	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil)
+	h.Must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.AdminKey, nil)
 	applied.wait(t, 1)
 	if got := h.getRun(r.ID); got.State != "APPLYING" {
 		t.Fatalf("state = %s, want APPLYING", got.State)
 	}
-	code, msg, _ := h.call("POST", "/api/v1/runs/"+r.ID+"/stop", h.adminKey, nil).apiError(t)
+	code, msg, _ := h.Call("POST", "/api/v1/runs/"+r.ID+"/stop", h.AdminKey, nil).APIError(t)
 	if code != "conflict" || !strings.Contains(msg, "applies to the end") {
 		t.Fatalf("stop in APPLYING = %s %s", code, msg)
 	}

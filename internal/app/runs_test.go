@@ -1,10 +1,8 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +10,10 @@ import (
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
+	"github.com/hoistdev/hoist/internal/store/dbtest"
 )
 
 const runsProject = "acme/infra"
@@ -23,17 +24,6 @@ func infraTF(greeting string) string {
 resource "terraform_data" "hello" { input = local.greeting }
 output "greeting" { value = terraform_data.hello.output }
 `
-}
-
-// tofuPath finds the OpenTofu scripts/install-tofu.sh builds, or skips.
-func tofuPath(t testing.TB) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", ".tools", "bin", "tofu")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("no OpenTofu at %s (run scripts/install-tofu.sh)", p)
-	}
-	return p
 }
 
 // runStates is the states of r's history, in order.
@@ -57,36 +47,30 @@ func runsSetup(t testing.TB, tweak func(*app.Config)) *harness {
 // through front(simulator URL), a stand-in GitLab, when front is not nil.
 func runsSetupBehind(t testing.TB, front func(simURL string) string, tweak func(*app.Config)) *harness {
 	t.Helper()
-	tofu := tofuPath(t)
-	h := setup(t, func(c *app.Config) {
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-		if tweak != nil {
-			tweak(c)
-		}
-	})
+	h := setup(t, inproc.Runs(t, tweak))
 	if front != nil {
-		h.apiHost = front(h.simURL)
+		h.apiHost = front(h.SimURL)
 	}
 	ctx := t.Context()
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: runsProject,
+	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: runsProject,
 		Files: map[string]string{"infra/main.tf": infraTF("hello"), "README.md": "# infra\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
 	var it struct {
 		WebhookEndpoint string `json:"webhook_endpoint"`
 		WebhookSecret   string `json:"webhook_secret"`
 	}
-	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
-		h.integrationBody("GitLab", "", h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).decode(t, &it)
-	if _, err := h.sim.AddHook(ctx, runsProject, gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret,
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
+		h.integrationBody("GitLab", "", h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).Decode(t, &it)
+	if _, err := h.Sim.AddHook(ctx, runsProject, gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret,
 		MergeRequestsEvents: true}); err != nil {
 		t.Fatal(err)
 	}
 	h.space("Platform", "root")
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": "web", "space": "platform",
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": "web", "space": "platform",
 		"repository": runsProject, "branch": "main", "project_root": "infra"})
 	return h
 }
@@ -98,7 +82,7 @@ func (h *harness) push(branch string, files map[string]string) string {
 	for path, content := range files {
 		actions = append(actions, gitlabsim.FileAction{Action: "update", Path: path, Content: content})
 	}
-	res, err := h.sim.Push(h.t.Context(), gitlabsim.PushOptions{Project: runsProject, Branch: branch,
+	res, err := h.Sim.Push(h.t.Context(), gitlabsim.PushOptions{Project: runsProject, Branch: branch,
 		Commits: []gitlabsim.CommitSpec{{Message: "change", Actions: actions}}})
 	if err != nil {
 		h.t.Fatal(err)
@@ -109,24 +93,21 @@ func (h *harness) push(branch string, files map[string]string) string {
 func (h *harness) getRun(id string) api.Run {
 	h.t.Helper()
 	var r api.Run
-	h.must(http.StatusOK, "GET", "/api/v1/runs/"+id, h.adminKey, nil).decode(h.t, &r)
+	h.Must(http.StatusOK, "GET", "/api/v1/runs/"+id, h.AdminKey, nil).Decode(h.t, &r)
 	return r
 }
 
 // waitRun polls the run until cond holds (bounded).
 func (h *harness) waitRun(id string, what string, cond func(api.Run) bool) api.Run {
 	h.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		r := h.getRun(id)
-		if cond(r) {
-			return r
+	var r api.Run
+	apptest.Eventually(h.t, 60*time.Second, "run "+id+" to become "+what, func() error {
+		if r = h.getRun(id); cond(r) {
+			return nil
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("run %s never became %s: %+v", id, what, r)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the API, bounded above
-	}
+		return fmt.Errorf("%+v", r)
+	})
+	return r
 }
 
 func (h *harness) waitState(id string, state string) api.Run {
@@ -147,31 +128,30 @@ func isTerminal(s string) bool {
 func (h *harness) runsOf(stack string) []api.Run {
 	h.t.Helper()
 	var page struct{ Items []api.Run }
-	h.must(http.StatusOK, "GET", "/api/v1/stacks/"+stack+"/runs", h.adminKey, nil).decode(h.t, &page)
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/"+stack+"/runs", h.AdminKey, nil).Decode(h.t, &page)
 	return page.Items
 }
 
 // waitRunAt waits for the stack's run at sha of a type.
 func (h *harness) waitRunAt(stack, sha, typ string) api.Run {
 	h.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var run api.Run
+	apptest.Eventually(h.t, 30*time.Second, fmt.Sprintf("a %s run of %s at %s", typ, stack, sha), func() bool {
 		for _, r := range h.runsOf(stack) {
 			if r.CommitSHA == sha && r.Type == typ {
-				return r
+				run = r
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("no %s run of %s at %s", typ, stack, sha)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the API, bounded above
-	}
+		return false
+	})
+	return run
 }
 
 func (h *harness) logText(id string) string {
 	h.t.Helper()
-	r := h.must(http.StatusOK, "GET", "/api/v1/runs/"+id+"/logs?follow=true", h.adminKey, nil)
-	return string(r.body)
+	r := h.Must(http.StatusOK, "GET", "/api/v1/runs/"+id+"/logs?follow=true", h.AdminKey, nil)
+	return string(r.Body)
 }
 
 func TestTrackedRunPlansConfirmsApplies(t *testing.T) {
@@ -181,7 +161,7 @@ func TestTrackedRunPlansConfirmsApplies(t *testing.T) {
 
 func TestTrackedRunOnPostgreSQL(t *testing.T) {
 	t.Parallel()
-	url := freshSchema(t)
+	url := dbtest.PostgresURL(t) // skips without HOIST_TEST_POSTGRES
 	trackedLifecycle(t, runsSetup(t, func(c *app.Config) { c.DatabaseURL = url }))
 }
 
@@ -200,7 +180,7 @@ func trackedLifecycle(t *testing.T, h *harness) {
 	if !slices.Equal(runStates(r), want) {
 		t.Fatalf("history = %v, want %v", runStates(r), want)
 	}
-	h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil)
+	h.Must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.AdminKey, nil)
 	r = h.waitState(r.ID, "FINISHED")
 	want = append(want, "CONFIRMED", "PREPARING_APPLY", "APPLYING", "FINISHED")
 	if !slices.Equal(runStates(r), want) {
@@ -218,7 +198,7 @@ func trackedLifecycle(t *testing.T, h *harness) {
 			Run    string
 		}
 	}
-	h.must(http.StatusOK, "GET", "/api/v1/stacks/web/state-versions", h.adminKey, nil).decode(t, &versions)
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/web/state-versions", h.AdminKey, nil).Decode(t, &versions)
 	if len(versions.Items) != 1 || versions.Items[0].Run != r.ID {
 		t.Fatalf("state versions = %+v", versions.Items)
 	}

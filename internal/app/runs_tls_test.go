@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -8,7 +9,8 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
-	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -18,41 +20,33 @@ import (
 // server's loopback plain-HTTP listener (docs/runs.md).
 func TestTrackedRunOnHTTPSServer(t *testing.T) {
 	t.Parallel()
-	tofu := tofuPath(t)
-	ca := newTestCA(t)
-	h := &tlsHarness{harness: setup(t, func(c *app.Config) {
-		c.TLSCertFile, c.TLSKeyFile = ca.certFile, ca.keyFile
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-	}), ca: ca, client: ca.client()}
-	if !strings.HasPrefix(h.srv.URL(), "https://") {
-		t.Fatalf("server URL %s, want https", h.srv.URL())
-	}
+	h := setupTLS(t, inproc.Runs(t))
 	ctx := t.Context()
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: runsProject,
+	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: runsProject,
 		Files: map[string]string{"infra/main.tf": infraTF("hello")}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
 	var it struct {
 		WebhookEndpoint string `json:"webhook_endpoint"`
 		WebhookSecret   string `json:"webhook_secret"`
 	}
-	h.mustTLS(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
-		h.integrationBody("GitLab", "", h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).decode(t, &it)
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
+		h.integrationBody("GitLab", "", h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).Decode(t, &it)
 	noVerify := false // the simulator does not know the test CA
-	if _, err := h.sim.AddHook(ctx, runsProject, gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret,
+	if _, err := h.Sim.AddHook(ctx, runsProject, gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret,
 		EnableSSLVerification: &noVerify}); err != nil {
 		t.Fatal(err)
 	}
-	h.mustTLS(http.StatusCreated, "POST", "/api/v1/spaces", h.adminKey, map[string]any{"name": "Platform", "parent": "root"})
-	h.mustTLS(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": "web", "space": "platform",
+	h.Must(http.StatusCreated, "POST", "/api/v1/spaces", h.AdminKey, map[string]any{"name": "Platform", "parent": "root"})
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": "web", "space": "platform",
 		"repository": runsProject, "branch": "main", "project_root": "infra"})
 
 	sha := h.push("main", map[string]string{"infra/main.tf": infraTF("hi")})
 	r := h.waitTLSRun(sha, "UNCONFIRMED")
-	h.mustTLS(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.adminKey, nil)
+	h.Must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.AdminKey, nil)
 	r = h.waitTLSRun(sha, "FINISHED")
 	if want := []string{"CONFIRMED", "PREPARING_APPLY", "APPLYING", "FINISHED"}; !slices.Equal(runStates(r)[len(runStates(r))-4:], want) {
 		t.Fatalf("history %v", runStates(r))
@@ -63,11 +57,11 @@ func TestTrackedRunOnHTTPSServer(t *testing.T) {
 			Run    string
 		}
 	}
-	h.mustTLS(http.StatusOK, "GET", "/api/v1/stacks/web/state-versions", h.adminKey, nil).decode(t, &versions)
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/web/state-versions", h.AdminKey, nil).Decode(t, &versions)
 	if len(versions.Items) != 1 || versions.Items[0].Run != r.ID {
 		t.Fatalf("state versions = %+v, want one by run %s", versions.Items, r.ID)
 	}
-	if logs := string(h.mustTLS(http.StatusOK, "GET", "/api/v1/runs/"+r.ID+"/logs?follow=true", h.adminKey, nil).body); !strings.Contains(logs, "Apply complete! Resources: 1 added") {
+	if logs := string(h.Must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID+"/logs?follow=true", h.AdminKey, nil).Body); !strings.Contains(logs, "Apply complete! Resources: 1 added") {
 		t.Errorf("apply log:\n%s", logs)
 	}
 }
@@ -76,25 +70,24 @@ func TestTrackedRunOnHTTPSServer(t *testing.T) {
 // state; it fails at once when the run ends otherwise.
 func (h *tlsHarness) waitTLSRun(sha, state string) api.Run {
 	h.t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	var run api.Run
+	apptest.Eventually(h.t, 90*time.Second, fmt.Sprintf("the tracked run of web at %s to reach %s", sha, state), func() bool {
 		var page struct{ Items []api.Run }
-		h.mustTLS(http.StatusOK, "GET", "/api/v1/stacks/web/runs", h.adminKey, nil).decode(h.t, &page)
+		h.Must(http.StatusOK, "GET", "/api/v1/stacks/web/runs", h.AdminKey, nil).Decode(h.t, &page)
 		for _, r := range page.Items {
 			if r.CommitSHA != sha || r.Type != "TRACKED" {
 				continue
 			}
 			if r.State == state {
-				return r
+				run = r
+				return true
 			}
 			if isTerminal(r.State) {
-				logs := string(h.mustTLS(http.StatusOK, "GET", "/api/v1/runs/"+r.ID+"/logs?follow=true", h.adminKey, nil).body)
+				logs := string(h.Must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID+"/logs?follow=true", h.AdminKey, nil).Body)
 				h.t.Fatalf("run %s ended %s (%s) waiting for %s; history %v; logs:\n%s", r.ID, r.State, r.Error, state, runStates(r), logs)
 			}
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("no tracked run of web at %s reached %s", sha, state)
-		}
-		time.Sleep(50 * time.Millisecond) // polling the API, bounded above
-	}
+		return false
+	})
+	return run
 }

@@ -113,7 +113,7 @@ func TestCraftedArchivesAreRefused(t *testing.T) {
 	t.Parallel()
 	stand := &craftedGitLab{archives: map[string][]byte{}}
 	h := runsSetupBehind(t, stand.front(t), nil)
-	tofu := h.cfg.TofuPath
+	tofu := h.Config.TofuPath
 	tofuHash := sha256File(t, tofu)
 	victimDir, err := os.MkdirTemp("", "hoist-crafted-")
 	if err != nil {
@@ -185,7 +185,7 @@ func TestRunsRefusedWithoutSandbox(t *testing.T) {
 			t.Fatalf("want FAILED with %q: %s %s", want, r.State, r.Error)
 		}
 	}
-	if !strings.Contains(refused.logs.String(), "runs will fail") {
+	if !strings.Contains(refused.Logs.String(), "runs will fail") {
 		t.Error("the server did not say at start that runs will fail")
 	}
 
@@ -202,10 +202,10 @@ func TestRunsRefusedWithoutSandbox(t *testing.T) {
 		t.Fatalf("history note of INITIALIZING = %q", note)
 	}
 	// The log so far (following it would wait for the run's end).
-	if log := string(unsafe.must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID+"/logs", unsafe.adminKey, nil).body); !strings.Contains(log, "NOT sandboxed") {
+	if log := string(unsafe.Must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID+"/logs", unsafe.AdminKey, nil).Body); !strings.Contains(log, "NOT sandboxed") {
 		t.Fatalf("the run's log does not warn:\n%s", log)
 	}
-	if !strings.Contains(unsafe.logs.String(), "RUNS ARE NOT SANDBOXED") {
+	if !strings.Contains(unsafe.Logs.String(), "RUNS ARE NOT SANDBOXED") {
 		t.Error("the server did not warn at start")
 	}
 }

@@ -18,21 +18,21 @@ func stackSetup(t *testing.T) (*harness, gitlabsim.Project) {
 	t.Helper()
 	h := setup(t, nil)
 	ctx := t.Context()
-	p, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/platform/infra", Files: map[string]string{"infra/main.tf": "# infra\n"}})
+	p, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/platform/infra", Files: map[string]string{"infra/main.tf": "# infra\n"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.sim.CreateBranch(ctx, p.PathWithNamespace, "dev", "main", 0); err != nil {
+	if _, err := h.Sim.CreateBranch(ctx, p.PathWithNamespace, "dev", "main", 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/dev-only", Files: map[string]string{"main.tf": "\n"}}); err != nil {
+	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/dev-only", Files: map[string]string{"main.tf": "\n"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range []gitlabsim.MemberOptions{
-		{Group: "acme/platform", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer},
-		{Project: "acme/dev-only", UserID: h.simUser.ID, AccessLevel: gitlabsim.Developer},
+		{Group: "acme/platform", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer},
+		{Project: "acme/dev-only", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Developer},
 	} {
-		if err := h.sim.AddMember(ctx, m); err != nil {
+		if err := h.Sim.AddMember(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -40,8 +40,8 @@ func stackSetup(t *testing.T) (*harness, gitlabsim.Project) {
 	h.space("Team A Sub", "team-a")
 	h.space("Team B", "root")
 	for _, in := range [][2]string{{"GitLab", ""}, {"GitLab A", "team-a"}, {"GitLab B", "team-b"}} {
-		h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
-			h.integrationBody(in[0], in[1], h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}})))
+		h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
+			h.integrationBody(in[0], in[1], h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}})))
 	}
 	return h, p
 }
@@ -57,14 +57,14 @@ func stackBody(name, space, integration, repo, branch string) map[string]any {
 func TestStackCreateChecksGitLab(t *testing.T) {
 	t.Parallel()
 	h, p := stackSetup(t)
-	head, err := h.sim.ResolveRef(t.Context(), p.PathWithNamespace, "main")
+	head, err := h.Sim.ResolveRef(t.Context(), p.PathWithNamespace, "main")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := stackBody("Infra Prod", "team-a-sub", "gitlab-a", "ACME/platform/infra", "main")
 	body["project_root"], body["additional_project_globs"], body["labels"] = "infra/", []string{"modules/**"}, []string{"prod"}
 	var st api.Stack
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, body).decode(t, &st)
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, body).Decode(t, &st)
 	if st.ID != "infra-prod" || st.Integration == nil || *st.Integration != "gitlab-a" || st.Detached ||
 		st.Repository != "acme/platform/infra" || st.ProjectID != int64(p.ID) || st.ProjectRoot != "infra" ||
 		st.Tool != "opentofu" || st.WorkerPool != "embedded" || st.Autodeploy ||
@@ -72,7 +72,7 @@ func TestStackCreateChecksGitLab(t *testing.T) {
 		t.Fatalf("created %+v (tracked %+v), want project %d at %s", st, st.TrackedCommit, p.ID, head)
 	}
 	// The default integration is used when none is named.
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, stackBody("Infra Dev", "team-b", "", "acme/platform/infra", "dev")).decode(t, &st)
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, stackBody("Infra Dev", "team-b", "", "acme/platform/infra", "dev")).Decode(t, &st)
 	if st.Integration == nil || *st.Integration != "gitlab" || st.TrackedCommit == nil || st.TrackedCommit.Branch != "dev" {
 		t.Errorf("stack on the default integration: %+v", st)
 	}
@@ -82,7 +82,7 @@ func TestStackCreateChecksGitLab(t *testing.T) {
 		field, want                            string
 	}{
 		{"missing project", "team-a", "gitlab-a", "acme/missing", "main", "repository",
-			"project acme/missing not found on " + h.simURL + " or the token's user hoist-bot cannot see it"},
+			"project acme/missing not found on " + h.SimURL + " or the token's user hoist-bot cannot see it"},
 		{"developer only", "team-a", "gitlab-a", "acme/dev-only", "main", "repository",
 			"the token's user hoist-bot has Developer (30) access to acme/dev-only; Hoist needs at least Maintainer (40)"},
 		{"missing branch", "team-a", "gitlab-a", "acme/platform/infra", "nope", "branch",
@@ -99,10 +99,10 @@ func TestStackCreateChecksGitLab(t *testing.T) {
 		if tt.field == "additional_project_globs" {
 			b["additional_project_globs"] = []string{"x/[a"}
 		}
-		r := h.call("POST", "/api/v1/stacks", h.adminKey, b)
-		code, msg, field := r.apiError(t)
-		if r.status != http.StatusBadRequest || code != "invalid" || field != tt.field || !strings.Contains(msg, tt.want) {
-			t.Errorf("%s: %d %s/%s %q, want 400 invalid/%s containing %q", tt.name, r.status, code, field, msg, tt.field, tt.want)
+		r := h.Call("POST", "/api/v1/stacks", h.AdminKey, b)
+		code, msg, field := r.APIError(t)
+		if r.Status != http.StatusBadRequest || code != "invalid" || field != tt.field || !strings.Contains(msg, tt.want) {
+			t.Errorf("%s: %d %s/%s %q, want 400 invalid/%s containing %q", tt.name, r.Status, code, field, msg, tt.field, tt.want)
 		}
 	}
 	// Issue 14 item 9: a project root is a folder of the repository, never
@@ -114,69 +114,69 @@ func TestStackCreateChecksGitLab(t *testing.T) {
 	} {
 		b := stackBody("Refused root", "team-a", "", "acme/platform/infra", "main")
 		b["project_root"] = root
-		r := h.call("POST", "/api/v1/stacks", h.adminKey, b)
-		code, msg, field := r.apiError(t)
-		if r.status != http.StatusBadRequest || code != "invalid" || field != "project_root" || !strings.Contains(msg, want) {
-			t.Errorf("project_root %q: %d %s/%s %q, want 400 invalid/project_root containing %q", root, r.status, code, field, msg, want)
+		r := h.Call("POST", "/api/v1/stacks", h.AdminKey, b)
+		code, msg, field := r.APIError(t)
+		if r.Status != http.StatusBadRequest || code != "invalid" || field != "project_root" || !strings.Contains(msg, want) {
+			t.Errorf("project_root %q: %d %s/%s %q, want 400 invalid/project_root containing %q", root, r.Status, code, field, msg, want)
 		}
-		r = h.call("PATCH", "/api/v1/stacks/infra-prod", h.adminKey, map[string]any{"project_root": root})
-		if _, _, field := r.apiError(t); r.status != http.StatusBadRequest || field != "project_root" {
-			t.Errorf("update to project_root %q: %d %s", root, r.status, r.body)
+		r = h.Call("PATCH", "/api/v1/stacks/infra-prod", h.AdminKey, map[string]any{"project_root": root})
+		if _, _, field := r.APIError(t); r.Status != http.StatusBadRequest || field != "project_root" {
+			t.Errorf("update to project_root %q: %d %s", root, r.Status, r.Body)
 		}
 	}
-	r := h.call("POST", "/api/v1/stacks", h.adminKey, stackBody("infra prod", "team-a", "", "acme/platform/infra", "main"))
-	if code, _, _ := r.apiError(t); r.status != http.StatusConflict || code != "conflict" {
-		t.Errorf("same id again: %d %s", r.status, r.body)
+	r := h.Call("POST", "/api/v1/stacks", h.AdminKey, stackBody("infra prod", "team-a", "", "acme/platform/infra", "main"))
+	if code, _, _ := r.APIError(t); r.Status != http.StatusConflict || code != "conflict" {
+		t.Errorf("same id again: %d %s", r.Status, r.Body)
 	}
 	var list struct{ Items []api.Stack }
-	h.must(http.StatusOK, "GET", "/api/v1/stacks", h.adminKey, nil).decode(t, &list)
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks", h.AdminKey, nil).Decode(t, &list)
 	if len(list.Items) != 2 {
 		t.Errorf("listed %d stacks after refusals, want 2", len(list.Items))
 	}
-	h.assertNoTokenLeaked()
+	h.AssertNoTokenLeaked()
 }
 
 func TestStackRBAC(t *testing.T) {
 	t.Parallel()
 	h, _ := stackSetup(t)
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, stackBody("Infra", "team-a", "gitlab-a", "acme/platform/infra", "main"))
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, stackBody("Infra", "team-a", "gitlab-a", "acme/platform/infra", "main"))
 	adminA := h.apiKey("admin-a", "team-a:admin")
 	writerA := h.apiKey("writer-a", "team-a:write")
 	readerB := h.apiKey("reader-b", "team-b:read")
 
-	h.must(http.StatusOK, "GET", "/api/v1/stacks/infra", writerA, nil)
-	h.must(http.StatusNotFound, "GET", "/api/v1/stacks/infra", readerB, nil)
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/infra", writerA, nil)
+	h.Must(http.StatusNotFound, "GET", "/api/v1/stacks/infra", readerB, nil)
 	var list struct{ Items []api.Stack }
-	h.must(http.StatusOK, "GET", "/api/v1/stacks", readerB, nil).decode(t, &list)
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks", readerB, nil).Decode(t, &list)
 	if len(list.Items) != 0 {
 		t.Errorf("reader of team-b lists %d stacks", len(list.Items))
 	}
-	h.must(http.StatusForbidden, "POST", "/api/v1/stacks", writerA, stackBody("By writer", "team-a", "gitlab-a", "acme/platform/infra", "main"))
-	h.must(http.StatusForbidden, "PATCH", "/api/v1/stacks/infra", writerA, map[string]any{"autodeploy": true})
-	h.must(http.StatusForbidden, "DELETE", "/api/v1/stacks/infra", writerA, nil)
-	h.must(http.StatusNotFound, "DELETE", "/api/v1/stacks/infra", readerB, nil)
+	h.Must(http.StatusForbidden, "POST", "/api/v1/stacks", writerA, stackBody("By writer", "team-a", "gitlab-a", "acme/platform/infra", "main"))
+	h.Must(http.StatusForbidden, "PATCH", "/api/v1/stacks/infra", writerA, map[string]any{"autodeploy": true})
+	h.Must(http.StatusForbidden, "DELETE", "/api/v1/stacks/infra", writerA, nil)
+	h.Must(http.StatusNotFound, "DELETE", "/api/v1/stacks/infra", readerB, nil)
 
 	// A space admin manages stacks in the space and below, but cannot move
 	// one to a space it does not administer.
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks", adminA, stackBody("Sub", "team-a-sub", "gitlab-a", "acme/platform/infra", "main"))
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", adminA, map[string]any{"autodeploy": true, "labels": []string{"x"}})
-	h.must(http.StatusBadRequest, "PATCH", "/api/v1/stacks/infra", adminA, map[string]any{"space": "team-b"})
-	h.must(http.StatusForbidden, "POST", "/api/v1/stacks", adminA, stackBody("In root", "root", "", "acme/platform/infra", "main"))
-	h.must(http.StatusNoContent, "DELETE", "/api/v1/stacks/sub", adminA, nil)
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", adminA, stackBody("Sub", "team-a-sub", "gitlab-a", "acme/platform/infra", "main"))
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", adminA, map[string]any{"autodeploy": true, "labels": []string{"x"}})
+	h.Must(http.StatusBadRequest, "PATCH", "/api/v1/stacks/infra", adminA, map[string]any{"space": "team-b"})
+	h.Must(http.StatusForbidden, "POST", "/api/v1/stacks", adminA, stackBody("In root", "root", "", "acme/platform/infra", "main"))
+	h.Must(http.StatusNoContent, "DELETE", "/api/v1/stacks/sub", adminA, nil)
 }
 
 func TestStackUpdateShowDelete(t *testing.T) {
 	t.Parallel()
 	h, p := stackSetup(t)
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, stackBody("Infra", "team-a", "gitlab-a", "acme/platform/infra", "main"))
-	devHead, err := h.sim.ResolveRef(t.Context(), p.PathWithNamespace, "dev")
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, stackBody("Infra", "team-a", "gitlab-a", "acme/platform/infra", "main"))
+	devHead, err := h.Sim.ResolveRef(t.Context(), p.PathWithNamespace, "dev")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var st api.Stack
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.AdminKey, map[string]any{
 		"name": "Infra renamed", "branch": "dev", "project_root": "infra", "autodeploy": true,
-	}).decode(t, &st)
+	}).Decode(t, &st)
 	if st.ID != "infra" || st.Name != "Infra renamed" || st.Branch != "dev" || st.Tool != "opentofu" || !st.Autodeploy ||
 		st.TrackedCommit == nil || st.TrackedCommit.SHA != devHead || st.TrackedCommit.Branch != "dev" {
 		t.Errorf("after update: %+v", st)
@@ -193,23 +193,23 @@ func TestStackUpdateShowDelete(t *testing.T) {
 		`{"tool_version":"1.5.7"}`: "tool_version",
 		`{"git_checkout":true}`:    "git_checkout",
 	} {
-		r := h.call("PATCH", "/api/v1/stacks/infra", h.adminKey, body)
-		if _, _, f := r.apiError(t); r.status != http.StatusBadRequest || f != field {
-			t.Errorf("PATCH %s = %d %s, want 400 on %s", body, r.status, r.body, field)
+		r := h.Call("PATCH", "/api/v1/stacks/infra", h.AdminKey, body)
+		if _, _, f := r.APIError(t); r.Status != http.StatusBadRequest || f != field {
+			t.Errorf("PATCH %s = %d %s, want 400 on %s", body, r.Status, r.Body, field)
 		}
 	}
-	h.must(http.StatusOK, "GET", "/api/v1/stacks/infra", h.adminKey, nil).decode(t, &st)
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/infra", h.AdminKey, nil).Decode(t, &st)
 	if st.Branch != "dev" || st.Space != "team-a" || st.Repository != "acme/platform/infra" {
 		t.Errorf("refused updates changed the stack: %+v", st)
 	}
 	// Moving to a space that can use the integration works.
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{"space": "team-a-sub"}).decode(t, &st)
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.AdminKey, map[string]any{"space": "team-a-sub"}).Decode(t, &st)
 	if st.Space != "team-a-sub" {
 		t.Errorf("space after move = %q", st.Space)
 	}
-	h.must(http.StatusNoContent, "DELETE", "/api/v1/stacks/infra", h.adminKey, nil)
-	h.must(http.StatusNotFound, "GET", "/api/v1/stacks/infra", h.adminKey, nil)
-	h.must(http.StatusNotFound, "DELETE", "/api/v1/stacks/infra", h.adminKey, nil)
+	h.Must(http.StatusNoContent, "DELETE", "/api/v1/stacks/infra", h.AdminKey, nil)
+	h.Must(http.StatusNotFound, "GET", "/api/v1/stacks/infra", h.AdminKey, nil)
+	h.Must(http.StatusNotFound, "DELETE", "/api/v1/stacks/infra", h.AdminKey, nil)
 }
 
 // Deleting an integration leaves its stacks detached, saying so, until an
@@ -217,34 +217,34 @@ func TestStackUpdateShowDelete(t *testing.T) {
 func TestStackDetachedWhenIntegrationDeleted(t *testing.T) {
 	t.Parallel()
 	h, _ := stackSetup(t)
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, stackBody("Infra", "team-a", "gitlab-a", "acme/platform/infra", "main"))
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, stackBody("Other", "team-a", "gitlab", "acme/platform/infra", "main"))
-	h.must(http.StatusNoContent, "DELETE", "/api/v1/integrations/gitlab/gitlab-a", h.adminKey, nil)
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, stackBody("Infra", "team-a", "gitlab-a", "acme/platform/infra", "main"))
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, stackBody("Other", "team-a", "gitlab", "acme/platform/infra", "main"))
+	h.Must(http.StatusNoContent, "DELETE", "/api/v1/integrations/gitlab/gitlab-a", h.AdminKey, nil)
 
 	var st api.Stack
-	h.must(http.StatusOK, "GET", "/api/v1/stacks/infra", h.adminKey, nil).decode(t, &st)
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/infra", h.AdminKey, nil).Decode(t, &st)
 	if !st.Detached || st.Integration != nil || !strings.Contains(st.DetachedReason, "integration gitlab-a was deleted") {
 		t.Fatalf("after deleting its integration: %+v", st)
 	}
-	if !strings.Contains(string(h.call("GET", "/api/v1/stacks/infra", h.adminKey, nil).body), `"integration":null`) {
+	if !strings.Contains(string(h.Call("GET", "/api/v1/stacks/infra", h.AdminKey, nil).Body), `"integration":null`) {
 		t.Errorf("a detached stack's integration is not null on the wire")
 	}
-	h.must(http.StatusOK, "GET", "/api/v1/stacks/other", h.adminKey, nil).decode(t, &st)
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/other", h.AdminKey, nil).Decode(t, &st)
 	if st.Detached {
 		t.Errorf("a stack of another integration was detached")
 	}
 	// Changes other than the integration keep it detached; a new branch
 	// cannot be checked without an integration.
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{"labels": []string{"x"}}).decode(t, &st)
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.AdminKey, map[string]any{"labels": []string{"x"}}).Decode(t, &st)
 	if !st.Detached {
 		t.Errorf("an unrelated update re-attached the stack")
 	}
-	r := h.call("PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{"branch": "dev"})
-	if _, msg, f := r.apiError(t); r.status != http.StatusBadRequest || f != "integration" || !strings.Contains(msg, "detached") {
-		t.Errorf("branch change while detached = %d %s", r.status, r.body)
+	r := h.Call("PATCH", "/api/v1/stacks/infra", h.AdminKey, map[string]any{"branch": "dev"})
+	if _, msg, f := r.APIError(t); r.Status != http.StatusBadRequest || f != "integration" || !strings.Contains(msg, "detached") {
+		t.Errorf("branch change while detached = %d %s", r.Status, r.Body)
 	}
 	st = api.Stack{}
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.adminKey, map[string]any{"integration": "gitlab"}).decode(t, &st)
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/infra", h.AdminKey, map[string]any{"integration": "gitlab"}).Decode(t, &st)
 	if st.Detached || st.Integration == nil || *st.Integration != "gitlab" || st.DetachedReason != "" {
 		t.Errorf("after re-attaching: %+v", st)
 	}

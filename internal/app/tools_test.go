@@ -16,6 +16,7 @@ import (
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/worker"
 )
@@ -57,7 +58,7 @@ func relative(t *testing.T, path string) string {
 // tofuVersion is the version the real OpenTofu reports.
 func tofuVersion(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command(tofuPath(t), "version", "-json").Output()
+	out, err := exec.Command(apptest.Tofu(t), "version", "-json").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func tofuVersion(t *testing.T) string {
 func toolsFolder(t *testing.T, version string) string {
 	t.Helper()
 	dir := filepath.Join(traversableDir(t), "tools")
-	real, err := filepath.EvalSymlinks(tofuPath(t))
+	real, err := filepath.EvalSymlinks(apptest.Tofu(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func copyFile(t *testing.T, from, to string) {
 func (h *harness) trigger() string {
 	h.t.Helper()
 	var r api.Run
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", h.adminKey, nil).decode(h.t, &r)
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", h.AdminKey, nil).Decode(h.t, &r)
 	return r.ID
 }
 
@@ -138,12 +139,12 @@ func TestRelativePathsGiveCleanRuns(t *testing.T) {
 	h := runsSetup(t, func(c *app.Config) {
 		c.DataDir = relative(t, t.TempDir())
 		c.WorkDir = relative(t, filepath.Join(traversableDir(t), "work"))
-		c.TofuPath = relative(t, tofuPath(t))
+		c.TofuPath = relative(t, apptest.Tofu(t))
 		tools = toolsFolder(t, version)
 		c.ToolsDir = relative(t, tools)
 	})
 	for _, pin := range []string{"", version} {
-		h.must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.adminKey, map[string]any{"tool_version": pin})
+		h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"tool_version": pin})
 		r := h.waitState(h.trigger(), "UNCONFIRMED")
 		logs := h.logPage(r.ID)
 		for _, bad := range []string{"Unable to open CLI configuration file", "Warning", "must be an absolute path"} {
@@ -151,7 +152,7 @@ func TestRelativePathsGiveCleanRuns(t *testing.T) {
 				t.Errorf("pin %q: the run log has %q:\n%s", pin, bad, logs)
 			}
 		}
-		bin, _ := filepath.EvalSymlinks(tofuPath(t))
+		bin, _ := filepath.EvalSymlinks(apptest.Tofu(t))
 		if pin != "" {
 			bin, _ = filepath.EvalSymlinks(filepath.Join(tools, "opentofu", version, "tofu"))
 		}
@@ -161,7 +162,7 @@ func TestRelativePathsGiveCleanRuns(t *testing.T) {
 		if r.Tool != "opentofu" || r.ToolVersion != version {
 			t.Errorf("pin %q: run tool = %q %q, want opentofu %s", pin, r.Tool, r.ToolVersion, version)
 		}
-		h.must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/discard", h.adminKey, nil)
+		h.Must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/discard", h.AdminKey, nil)
 	}
 }
 
@@ -187,28 +188,28 @@ func TestStackPinnedToolVersion(t *testing.T) {
 		{map[string]any{"tool": "terraform", "tool_version": "1.5.7"}, "tool_version", "Terraform 1.5.7 is not in the tools folder (no terraform/1.5.7/terraform); available: none"},
 		{map[string]any{"git_checkout": true}, "git_checkout", "not supported yet"},
 	} {
-		r := h.call("PATCH", "/api/v1/stacks/web", h.adminKey, tt.body)
-		if _, msg, field := r.apiError(t); r.status != http.StatusBadRequest || field != tt.field || !strings.Contains(msg, tt.want) {
-			t.Errorf("PATCH %v = %d %s; want 400 on %s with %q", tt.body, r.status, r.body, tt.field, tt.want)
+		r := h.Call("PATCH", "/api/v1/stacks/web", h.AdminKey, tt.body)
+		if _, msg, field := r.APIError(t); r.Status != http.StatusBadRequest || field != tt.field || !strings.Contains(msg, tt.want) {
+			t.Errorf("PATCH %v = %d %s; want 400 on %s with %q", tt.body, r.Status, r.Body, tt.field, tt.want)
 		}
 	}
-	r := h.call("POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": "other", "space": "platform",
+	r := h.Call("POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": "other", "space": "platform",
 		"repository": runsProject, "branch": "main", "tool": "terraform", "tool_version": "1.5.7"})
-	if _, msg, field := r.apiError(t); r.status != http.StatusBadRequest || field != "tool_version" || !strings.Contains(msg, "available: none") {
-		t.Errorf("create a terraform stack = %d %s", r.status, r.body)
+	if _, msg, field := r.APIError(t); r.Status != http.StatusBadRequest || field != "tool_version" || !strings.Contains(msg, "available: none") {
+		t.Errorf("create a terraform stack = %d %s", r.Status, r.Body)
 	}
 
 	var st struct {
 		Tool        string `json:"tool"`
 		ToolVersion string `json:"tool_version"`
 	}
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.adminKey, map[string]any{"tool_version": "v" + version}).decode(t, &st)
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"tool_version": "v" + version}).Decode(t, &st)
 	if st.Tool != "opentofu" || st.ToolVersion != version {
 		t.Fatalf("pinned stack = %+v, want opentofu %s", st, version)
 	}
 	id := h.trigger()
 	h.waitState(id, "UNCONFIRMED")
-	h.must(http.StatusOK, "POST", "/api/v1/runs/"+id+"/confirm", h.adminKey, nil)
+	h.Must(http.StatusOK, "POST", "/api/v1/runs/"+id+"/confirm", h.AdminKey, nil)
 	done := h.waitState(id, "FINISHED")
 	if done.Tool != "opentofu" || done.ToolVersion != version {
 		t.Errorf("run tool = %q %q, want opentofu %s", done.Tool, done.ToolVersion, version)
@@ -221,7 +222,7 @@ func TestStackPinnedToolVersion(t *testing.T) {
 
 	// 9.9.9 links to that same binary inside the folder: accepted when
 	// saved, and the run fails on what the binary says it is.
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.adminKey, map[string]any{"tool_version": "9.9.9"})
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"tool_version": "9.9.9"})
 	failed := h.waitState(h.trigger(), "FAILED")
 	want := "opentofu/9.9.9 holds a binary that reports version " + version + ", not 9.9.9"
 	if !strings.Contains(failed.Error, want) || failed.ToolVersion != "" {
@@ -241,7 +242,7 @@ func TestRemoteWorkerWithoutTheVersion(t *testing.T) {
 	tools := toolsFolder(t, version)
 	h := runsSetup(t, func(c *app.Config) { c.ToolsDir = tools })
 	token := h.workerPool("remote")
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.adminKey, map[string]any{"tool_version": version})
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"tool_version": version})
 
 	empty := filepath.Join(traversableDir(t), "tools")
 	if err := os.Mkdir(empty, 0o755); err != nil {
@@ -270,12 +271,11 @@ func TestWorkerProtocolCarriesTheTool(t *testing.T) {
 	tools := toolsFolder(t, tofuVersion(t))
 	h := runsSetup(t, func(c *app.Config) { c.ToolsDir = tools; c.WorkerSlots = -1 })
 	token := h.workerPool("remote")
-	h.must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.adminKey, map[string]any{"tool_version": "9.9.9"})
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"tool_version": "9.9.9"})
 	id := h.trigger()
-	c := &worker.Client{BaseURL: h.srv.URL(), PoolToken: token}
+	c := &worker.Client{BaseURL: h.URL, PoolToken: token}
 	var job run.Job
-	deadline := time.Now().Add(30 * time.Second)
-	for job.RunID == "" && time.Now().Before(deadline) {
+	apptest.Eventually(t, 30*time.Second, "a worker to lease the run", func() bool {
 		j, ok, err := c.Lease(t.Context(), "test-worker", time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -283,7 +283,8 @@ func TestWorkerProtocolCarriesTheTool(t *testing.T) {
 		if ok {
 			job = j
 		}
-	}
+		return ok
+	})
 	if job.RunID != id || job.Tool != "opentofu" || job.ToolVersion != "9.9.9" {
 		t.Fatalf("job = %+v, want run %s with opentofu 9.9.9", job, id)
 	}

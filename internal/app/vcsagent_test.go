@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/vcsagent/agent"
 )
@@ -29,7 +32,6 @@ func privateSetup(t *testing.T, withTofu bool, tweaks ...func(*app.Config)) (*ha
 		}
 		return nil
 	}
-	var h *harness
 	tweak := func(c *app.Config) {
 		c.GitLabDialControl = block
 		for _, tw := range tweaks {
@@ -37,21 +39,16 @@ func privateSetup(t *testing.T, withTofu bool, tweaks ...func(*app.Config)) (*ha
 		}
 	}
 	if withTofu {
-		tofu := tofuPath(t)
-		h = setup(t, func(c *app.Config) {
-			tweak(c)
-			c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-		})
-	} else {
-		h = setup(t, tweak)
+		tweak = inproc.Runs(t, tweak)
 	}
-	u, err := url.Parse(h.simURL)
+	h := setup(t, tweak)
+	u, err := url.Parse(h.SimURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	simAddr.Store(&u.Host)
 	var pool struct{ ID, Token string }
-	h.must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", h.adminKey, map[string]any{"name": "Lab", "description": "the *lab* network"}).decode(t, &pool)
+	h.Must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", h.AdminKey, map[string]any{"name": "Lab", "description": "the *lab* network"}).Decode(t, &pool)
 	if pool.ID != "lab" || !strings.HasPrefix(pool.Token, "hoist_pool_lab_") {
 		t.Fatalf("pool = %+v", pool)
 	}
@@ -66,9 +63,9 @@ func (h *harness) startAgent(name, token, allowed string) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = agent.Run(ctx, agent.Config{ServerURL: h.srv.URL(), PoolToken: token, TargetBaseEndpoint: h.simURL, Vendor: "gitlab",
+		_ = agent.Run(ctx, agent.Config{ServerURL: h.URL, PoolToken: token, TargetBaseEndpoint: h.SimURL, Vendor: "gitlab",
 			AllowedProjects: allowed, Parallelism: 2, Name: name, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-			Logger: slog.New(slog.NewTextHandler(h.logs, nil)).With("agent", name)})
+			Logger: slog.New(slog.NewTextHandler(h.Logs, nil)).With("agent", name)})
 	}()
 	stop = func() {
 		cancel()
@@ -81,20 +78,16 @@ func (h *harness) startAgent(name, token, allowed string) (stop func()) {
 // waitAgents waits until the pool shows n connected agents.
 func (h *harness) waitAgents(n int) {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	apptest.Eventually(h.t, 10*time.Second, fmt.Sprintf("pool lab to show %d connected agents", n), func() error {
 		var p struct {
 			ConnectedAgents int `json:"connected_agents"`
 		}
-		h.must(http.StatusOK, "GET", "/api/v1/vcs-agent-pools/lab", h.adminKey, nil).decode(h.t, &p)
-		if p.ConnectedAgents == n {
-			return
+		h.Must(http.StatusOK, "GET", "/api/v1/vcs-agent-pools/lab", h.AdminKey, nil).Decode(h.t, &p)
+		if p.ConnectedAgents != n {
+			return fmt.Errorf("it shows %d", p.ConnectedAgents)
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("pool has %d connected agents, want %d", p.ConnectedAgents, n)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the API, bounded above
-	}
+		return nil
+	})
 }
 
 // TestPrivateGitLabThroughAgents is issue 7's acceptance flow: the
@@ -108,19 +101,19 @@ func TestPrivateGitLabThroughAgents(t *testing.T) {
 	t.Parallel()
 	h, token := privateSetup(t, true)
 	ctx := t.Context()
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: runsProject,
+	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: runsProject,
 		Files: map[string]string{"infra/main.tf": infraTF("hello"), "README.md": "# infra\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
-	glToken := h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}})
+	glToken := h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}})
 
 	// Direct: refused by the test's dial hook, so Hoist cannot cheat.
-	r := h.must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab", h.adminKey, h.integrationBody("Direct", "", glToken))
-	if _, msg, _ := r.apiError(t); !strings.Contains(msg, "cannot reach") {
-		t.Fatalf("direct integration: %s", r.body)
+	r := h.Must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab", h.AdminKey, h.integrationBody("Direct", "", glToken))
+	if _, msg, _ := r.APIError(t); !strings.Contains(msg, "cannot reach") {
+		t.Fatalf("direct integration: %s", r.Body)
 	}
 
 	stopA := h.startAgent("agent-a", token, "^acme/")
@@ -134,28 +127,28 @@ func TestPrivateGitLabThroughAgents(t *testing.T) {
 		WebhookSecret   string `json:"webhook_secret"`
 		Warnings        []string
 	}
-	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
-		map[string]any{"name": "GitLab", "is_default": true, "api_host": h.simURL, "user_facing_host": "private://lab", "token": glToken}).decode(t, &it)
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
+		map[string]any{"name": "GitLab", "is_default": true, "api_host": h.SimURL, "user_facing_host": "private://lab", "token": glToken}).Decode(t, &it)
 	if it.TokenUser != "hoist-bot" || !it.Private || len(it.Warnings) != 0 {
 		t.Fatalf("private integration: %+v (the token check must go through the agent)", it)
 	}
-	if _, err := h.sim.AddHook(ctx, runsProject, gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret}); err != nil {
+	if _, err := h.Sim.AddHook(ctx, runsProject, gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret}); err != nil {
 		t.Fatal(err)
 	}
 	h.space("Platform", "root")
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": "web", "space": "platform",
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": "web", "space": "platform",
 		"repository": runsProject, "branch": "main", "project_root": "infra"})
 
 	// A new branch: changed files come from compare, the run's source from
 	// the archive, its statuses go back — all through the agents.
-	res, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: runsProject, Branch: "feature", StartBranch: "main",
+	res, err := h.Sim.Push(ctx, gitlabsim.PushOptions{Project: runsProject, Branch: "feature", StartBranch: "main",
 		Commits: []gitlabsim.CommitSpec{{Message: "change", Actions: []gitlabsim.FileAction{{Action: "update", Path: "infra/main.tf", Content: infraTF("hi")}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	run := h.waitState(h.waitRunAt("web", res.After, "PROPOSED").ID, "FINISHED")
-	waitGitLab(t, "the proposed run's success status", func() bool { return statusOf(t, h.sim, res.After, "hoist/web").State == "success" })
-	logs := h.logs.String()
+	waitGitLab(t, "the proposed run's success status", func() bool { return statusOf(t, h.Sim, res.After, "hoist/web").State == "success" })
+	logs := h.Logs.String()
 	for _, path := range []string{"/api/v4/personal_access_tokens/self", "/api/v4/user", "/api/v4/projects/acme%2Finfra",
 		"/repository/branches/main", "/repository/compare", "/repository/archive", "/statuses/" + res.After} {
 		if !strings.Contains(logs, path) {
@@ -168,7 +161,7 @@ func TestPrivateGitLabThroughAgents(t *testing.T) {
 	h.waitAgents(1)
 	sha := h.push("feature", map[string]string{"infra/main.tf": infraTF("again")})
 	h.waitState(h.waitRunAt("web", sha, "PROPOSED").ID, "FINISHED")
-	waitGitLab(t, "the status after one agent died", func() bool { return statusOf(t, h.sim, sha, "hoist/web").State == "success" })
+	waitGitLab(t, "the status after one agent died", func() bool { return statusOf(t, h.Sim, sha, "hoist/web").State == "success" })
 
 	// No agent at all: the run waits for one (heartbeating past its lease,
 	// saying so in its log) and its first status waits in the write-back
@@ -177,14 +170,13 @@ func TestPrivateGitLabThroughAgents(t *testing.T) {
 	h.waitAgents(0)
 	sha = h.push("feature", map[string]string{"infra/main.tf": infraTF("offline")})
 	queued := h.waitRunAt("web", sha, "PROPOSED")
-	deadline := time.Now().Add(30 * time.Second)
-	for !h.writeFailedWith(queued.ID, "no VCS agent of pool") || !strings.Contains(h.logPage(queued.ID), "waiting for a VCS agent of pool") {
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s shows no write and no log line waiting for an agent: %s", queued.ID, h.logPage(queued.ID))
+	apptest.Eventually(t, 30*time.Second, "run "+queued.ID+" to show a failed write and a log line waiting for an agent", func() error {
+		if log := h.logPage(queued.ID); !h.writeFailedWith(queued.ID, "no VCS agent of pool") || !strings.Contains(log, "waiting for a VCS agent of pool") {
+			return errors.New(log)
 		}
-		time.Sleep(20 * time.Millisecond) // polling the API, bounded above
-	}
-	if st := statusOf(t, h.sim, sha, "hoist/web"); st.State != "" {
+		return nil
+	})
+	if st := statusOf(t, h.Sim, sha, "hoist/web"); st.State != "" {
 		t.Fatalf("a status landed with no agent connected: %+v", st)
 	}
 	// Longer than the lease (5 s here): the worker keeps heartbeating.
@@ -198,7 +190,7 @@ func TestPrivateGitLabThroughAgents(t *testing.T) {
 	h.waitAgents(1)
 	h.waitState(queued.ID, "FINISHED")
 	waitGitLab(t, "the queued status after an agent reconnected", func() bool {
-		return statusOf(t, h.sim, sha, "hoist/web").State == "success"
+		return statusOf(t, h.Sim, sha, "hoist/web").State == "success"
 	})
 	_ = run
 }
@@ -206,7 +198,7 @@ func TestPrivateGitLabThroughAgents(t *testing.T) {
 // logPage is the run's stored log so far (JSON).
 func (h *harness) logPage(runID string) string {
 	h.t.Helper()
-	return string(h.must(http.StatusOK, "GET", "/api/v1/runs/"+runID+"/logs", h.adminKey, nil).body)
+	return string(h.Must(http.StatusOK, "GET", "/api/v1/runs/"+runID+"/logs", h.AdminKey, nil).Body)
 }
 
 // writeFailedWith reports whether one of the run's GitLab writes failed
@@ -218,7 +210,7 @@ func (h *harness) writeFailedWith(runID, msg string) bool {
 			LastError string `json:"last_error"`
 		} `json:"gitlab_writes"`
 	}
-	h.must(http.StatusOK, "GET", "/api/v1/runs/"+runID, h.adminKey, nil).decode(h.t, &w)
+	h.Must(http.StatusOK, "GET", "/api/v1/runs/"+runID, h.AdminKey, nil).Decode(h.t, &w)
 	for _, g := range w.GitLabWrites {
 		if strings.Contains(g.LastError, msg) {
 			return true
@@ -235,10 +227,10 @@ func TestPrivateIntegrationWithoutAgent(t *testing.T) {
 	h, token := privateSetup(t, false)
 	ctx := t.Context()
 	for _, p := range []string{"acme/app", "secret/vault"} {
-		if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: p, Files: map[string]string{"main.tf": "# x\n"}}); err != nil {
+		if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: p, Files: map[string]string{"main.tf": "# x\n"}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Project: p, UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Project: p, UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -246,14 +238,14 @@ func TestPrivateIntegrationWithoutAgent(t *testing.T) {
 		TokenUser string `json:"token_user"`
 		Warnings  []string
 	}
-	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey, map[string]any{"name": "Lab GitLab", "is_default": true,
-		"api_host": "private://lab", "token": h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}})}).decode(t, &it)
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey, map[string]any{"name": "Lab GitLab", "is_default": true,
+		"api_host": "private://lab", "token": h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}})}).Decode(t, &it)
 	if it.TokenUser != "" || len(it.Warnings) != 1 || !strings.Contains(it.Warnings[0], "no agent of it is connected") {
 		t.Fatalf("integration without agent: %+v", it)
 	}
-	r := h.must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab/lab-gitlab/test", h.adminKey, nil)
-	if _, msg, field := r.apiError(t); field != "api_host" || !strings.Contains(msg, `no VCS agent of pool "lab" is connected`) {
-		t.Errorf("test without agent: %s", r.body)
+	r := h.Must(http.StatusBadRequest, "POST", "/api/v1/integrations/gitlab/lab-gitlab/test", h.AdminKey, nil)
+	if _, msg, field := r.APIError(t); field != "api_host" || !strings.Contains(msg, `no VCS agent of pool "lab" is connected`) {
+		t.Errorf("test without agent: %s", r.Body)
 	}
 
 	h.startAgent("only", token, "^acme/")
@@ -262,19 +254,19 @@ func TestPrivateIntegrationWithoutAgent(t *testing.T) {
 		OK        bool   `json:"ok"`
 		TokenUser string `json:"token_user"`
 	}
-	h.must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/lab-gitlab/test", h.adminKey, nil).decode(t, &tr)
+	h.Must(http.StatusOK, "POST", "/api/v1/integrations/gitlab/lab-gitlab/test", h.AdminKey, nil).Decode(t, &tr)
 	if !tr.OK || tr.TokenUser != "hoist-bot" {
 		t.Errorf("test through the agent: %+v", tr)
 	}
 	h.space("Platform", "root")
-	h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": "app", "space": "platform",
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": "app", "space": "platform",
 		"repository": "acme/app", "branch": "main"})
-	r = h.must(http.StatusBadRequest, "POST", "/api/v1/stacks", h.adminKey, map[string]any{"name": "vault", "space": "platform",
+	r = h.Must(http.StatusBadRequest, "POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": "vault", "space": "platform",
 		"repository": "secret/vault", "branch": "main"})
-	if _, msg, _ := r.apiError(t); !strings.Contains(msg, "vcs agent refused: project secret/vault is outside --allowed-projects ^acme/") {
-		t.Errorf("stack outside --allowed-projects: %s", r.body)
+	if _, msg, _ := r.APIError(t); !strings.Contains(msg, "vcs agent refused: project secret/vault is outside --allowed-projects ^acme/") {
+		t.Errorf("stack outside --allowed-projects: %s", r.Body)
 	}
-	if h.sim.CallCount("/api/v4/projects/secret*/**") != 0 {
+	if h.Sim.CallCount("/api/v4/projects/secret*/**") != 0 {
 		t.Error("the agent let a request for secret/vault through")
 	}
 }
@@ -285,12 +277,12 @@ func TestAgentPoolTokens(t *testing.T) {
 	t.Parallel()
 	h, token := privateSetup(t, false)
 	reader := h.apiKey("reader", "root:read")
-	h.must(http.StatusForbidden, "POST", "/api/v1/vcs-agent-pools", reader, map[string]any{"name": "Mine"})
-	h.must(http.StatusForbidden, "POST", "/api/v1/vcs-agent-pools/lab/rotate-token", reader, nil)
+	h.Must(http.StatusForbidden, "POST", "/api/v1/vcs-agent-pools", reader, map[string]any{"name": "Mine"})
+	h.Must(http.StatusForbidden, "POST", "/api/v1/vcs-agent-pools/lab/rotate-token", reader, nil)
 	var list struct {
 		Items []map[string]any `json:"items"`
 	}
-	h.must(http.StatusOK, "GET", "/api/v1/vcs-agent-pools", reader, nil).decode(t, &list)
+	h.Must(http.StatusOK, "GET", "/api/v1/vcs-agent-pools", reader, nil).Decode(t, &list)
 	if len(list.Items) != 1 || list.Items[0]["id"] != "lab" || list.Items[0]["token"] != nil {
 		t.Errorf("pools as a reader: %+v", list.Items)
 	}
@@ -301,7 +293,7 @@ func TestAgentPoolTokens(t *testing.T) {
 	wrong()
 
 	var rotated struct{ Token string }
-	h.must(http.StatusOK, "POST", "/api/v1/vcs-agent-pools/lab/rotate-token", h.adminKey, nil).decode(t, &rotated)
+	h.Must(http.StatusOK, "POST", "/api/v1/vcs-agent-pools/lab/rotate-token", h.AdminKey, nil).Decode(t, &rotated)
 	if rotated.Token == "" || rotated.Token == token {
 		t.Fatalf("rotated token %q", rotated.Token)
 	}
@@ -310,9 +302,9 @@ func TestAgentPoolTokens(t *testing.T) {
 	h.startAgent("new", rotated.Token, "")
 	h.waitAgents(1)
 
-	h.must(http.StatusNoContent, "DELETE", "/api/v1/vcs-agent-pools/lab", h.adminKey, nil)
-	h.must(http.StatusNotFound, "GET", "/api/v1/vcs-agent-pools/lab", h.adminKey, nil)
-	if logs := h.logs.String(); strings.Contains(logs, token) || strings.Contains(logs, rotated.Token) {
+	h.Must(http.StatusNoContent, "DELETE", "/api/v1/vcs-agent-pools/lab", h.AdminKey, nil)
+	h.Must(http.StatusNotFound, "GET", "/api/v1/vcs-agent-pools/lab", h.AdminKey, nil)
+	if logs := h.Logs.String(); strings.Contains(logs, token) || strings.Contains(logs, rotated.Token) {
 		t.Error("a pool token is in the logs")
 	}
 }

@@ -16,11 +16,11 @@ func TestVisibility(t *testing.T) {
 	h := setup(t, nil)
 	h.space("A", "root")
 	h.space("B", "root")
-	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey, h.integrationBody("Default GL", "", h.token(gitlabsim.TokenOptions{})))
-	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey, h.integrationBody("Team A GL", "a", h.token(gitlabsim.TokenOptions{})))
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey, h.integrationBody("Default GL", "", h.Token(gitlabsim.TokenOptions{})))
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey, h.integrationBody("Team A GL", "a", h.Token(gitlabsim.TokenOptions{})))
 
 	keys := map[string]string{
-		"root admin":      h.adminKey,
+		"root admin":      h.AdminKey,
 		"admin of A":      h.apiKey("admin-a", "a:admin"),
 		"reader of A":     h.apiKey("reader-a", "a:read"),
 		"reader of B":     h.apiKey("reader-b", "b:read"),
@@ -44,7 +44,7 @@ func TestVisibility(t *testing.T) {
 	for who, w := range want {
 		key := keys[who]
 		var list api.Page[api.Integration]
-		h.must(http.StatusOK, "GET", "/api/v1/integrations", key, nil).decode(t, &list)
+		h.Must(http.StatusOK, "GET", "/api/v1/integrations", key, nil).Decode(t, &list)
 		var listed []string
 		for _, it := range list.Items {
 			listed = append(listed, it.ID)
@@ -58,13 +58,13 @@ func TestVisibility(t *testing.T) {
 		}
 		for i, id := range ids {
 			path := "/api/v1/integrations/gitlab/" + id
-			r := h.call("GET", path, key, nil)
-			if r.status != w.details[i] {
-				t.Errorf("%s: GET %s = %d, want %d", who, id, r.status, w.details[i])
+			r := h.Call("GET", path, key, nil)
+			if r.Status != w.details[i] {
+				t.Errorf("%s: GET %s = %d, want %d", who, id, r.Status, w.details[i])
 			}
 			var it api.Integration
-			if r.status == 200 {
-				if r.decode(t, &it); !hex64.MatchString(it.WebhookSecret) || it.WebhookEndpoint == "" {
+			if r.Status == 200 {
+				if r.Decode(t, &it); !hex64.MatchString(it.WebhookSecret) || it.WebhookEndpoint == "" {
 					t.Errorf("%s: details of %s lack endpoint or secret", who, id)
 				}
 			}
@@ -73,30 +73,30 @@ func TestVisibility(t *testing.T) {
 				if op.method == "PATCH" {
 					body = map[string]any{"description": "changed by " + who}
 				}
-				if r := h.call(op.method, path+op.suffix, key, body); r.status != w.change[i] {
-					t.Errorf("%s: %s %s%s = %d, want %d", who, op.method, id, op.suffix, r.status, w.change[i])
+				if r := h.Call(op.method, path+op.suffix, key, body); r.Status != w.change[i] {
+					t.Errorf("%s: %s %s%s = %d, want %d", who, op.method, id, op.suffix, r.Status, w.change[i])
 				}
 			}
 			if w.change[i] != 200 {
-				if r := h.call("DELETE", path, key, nil); r.status != w.change[i] {
-					t.Errorf("%s: DELETE %s = %d, want %d", who, id, r.status, w.change[i])
+				if r := h.Call("DELETE", path, key, nil); r.Status != w.change[i] {
+					t.Errorf("%s: DELETE %s = %d, want %d", who, id, r.Status, w.change[i])
 				}
 			}
 		}
 	}
 
 	// Creating follows the same rule as changing.
-	body := h.integrationBody("By Admin Of A", "a", h.token(gitlabsim.TokenOptions{}))
-	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", keys["admin of A"], body)
-	body = h.integrationBody("By Reader Of A", "a", h.token(gitlabsim.TokenOptions{}))
-	h.must(http.StatusForbidden, "POST", "/api/v1/integrations/gitlab", keys["reader of A"], body)
-	body = h.integrationBody("Default By Admin Of A", "", h.token(gitlabsim.TokenOptions{}))
-	h.must(http.StatusForbidden, "POST", "/api/v1/integrations/gitlab", keys["admin of A"], body)
-	body = h.integrationBody("In Hidden Space", "a", h.token(gitlabsim.TokenOptions{}))
-	if r := h.call("POST", "/api/v1/integrations/gitlab", keys["reader of B"], body); r.status != 400 {
-		t.Errorf("reader of B creating in A = %d, want 400 (space A does not exist for them)", r.status)
+	body := h.integrationBody("By Admin Of A", "a", h.Token(gitlabsim.TokenOptions{}))
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", keys["admin of A"], body)
+	body = h.integrationBody("By Reader Of A", "a", h.Token(gitlabsim.TokenOptions{}))
+	h.Must(http.StatusForbidden, "POST", "/api/v1/integrations/gitlab", keys["reader of A"], body)
+	body = h.integrationBody("Default By Admin Of A", "", h.Token(gitlabsim.TokenOptions{}))
+	h.Must(http.StatusForbidden, "POST", "/api/v1/integrations/gitlab", keys["admin of A"], body)
+	body = h.integrationBody("In Hidden Space", "a", h.Token(gitlabsim.TokenOptions{}))
+	if r := h.Call("POST", "/api/v1/integrations/gitlab", keys["reader of B"], body); r.Status != 400 {
+		t.Errorf("reader of B creating in A = %d, want 400 (space A does not exist for them)", r.Status)
 	}
-	h.must(http.StatusNoContent, "DELETE", "/api/v1/integrations/gitlab/team-a-gl", keys["admin of A"], nil)
-	h.must(http.StatusForbidden, "GET", "/api/v1/audit", keys["admin of A"], nil)
-	h.assertNoTokenLeaked()
+	h.Must(http.StatusNoContent, "DELETE", "/api/v1/integrations/gitlab/team-a-gl", keys["admin of A"], nil)
+	h.Must(http.StatusForbidden, "GET", "/api/v1/audit", keys["admin of A"], nil)
+	h.AssertNoTokenLeaked()
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -34,32 +35,32 @@ func hookSetupWith(t *testing.T, tweak func(*gitlabsim.HookOptions)) *hookFixtur
 	h := setup(t, func(c *app.Config) { c.WorkerSlots = -1 })
 	ctx := t.Context()
 	f := &hookFixture{harness: h, project: "acme/platform/infra"}
-	_, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: f.project, Files: map[string]string{
+	_, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: f.project, Files: map[string]string{
 		"infra/main.tf": "# infra\n", "app/main.tf": "# app\n", "shared/vars.tf": "# shared\n", "docs/README.md": "docs\n"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
 	var in struct {
 		WebhookEndpoint string `json:"webhook_endpoint"`
 		WebhookSecret   string `json:"webhook_secret"`
 	}
-	h.must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey,
-		h.integrationBody("GitLab", "", h.token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).decode(t, &in)
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
+		h.integrationBody("GitLab", "", h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).Decode(t, &in)
 	for _, st := range []map[string]any{
 		{"name": "infra", "space": "root", "repository": f.project, "branch": "main", "project_root": "infra"},
 		{"name": "app", "space": "root", "repository": f.project, "branch": "main", "project_root": "app/",
 			"additional_project_globs": []string{"shared/**"}},
 	} {
-		h.must(http.StatusCreated, "POST", "/api/v1/stacks", h.adminKey, st)
+		h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, st)
 	}
 	o := gitlabsim.HookOptions{URL: in.WebhookEndpoint, Token: in.WebhookSecret, TagPushEvents: true, MergeRequestsEvents: true}
 	if tweak != nil {
 		tweak(&o)
 	}
-	if f.hook, err = h.sim.AddHook(ctx, f.project, o); err != nil {
+	if f.hook, err = h.Sim.AddHook(ctx, f.project, o); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -69,7 +70,7 @@ func hookSetupWith(t *testing.T, tweak func(*gitlabsim.HookOptions)) *hookFixtur
 // missing) and returns the new head.
 func (f *hookFixture) push(branch string, commits ...[]string) string {
 	f.t.Helper()
-	o := gitlabsim.PushOptions{Project: f.project, Branch: branch, StartBranch: "main", UserID: f.simUser.ID}
+	o := gitlabsim.PushOptions{Project: f.project, Branch: branch, StartBranch: "main", UserID: f.SimUser.ID}
 	for i, files := range commits {
 		c := gitlabsim.CommitSpec{Message: fmt.Sprintf("change %d", i)}
 		for _, p := range files {
@@ -77,7 +78,7 @@ func (f *hookFixture) push(branch string, commits ...[]string) string {
 		}
 		o.Commits = append(o.Commits, c)
 	}
-	res, err := f.sim.Push(f.t.Context(), o)
+	res, err := f.Sim.Push(f.t.Context(), o)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -88,10 +89,10 @@ func (f *hookFixture) push(branch string, commits ...[]string) string {
 // every delivery it accepted, and returns the deliveries, newest first.
 func (f *hookFixture) settle() []api.Delivery {
 	f.t.Helper()
-	if err := f.sim.WaitHooks(f.t.Context()); err != nil {
+	if err := f.Sim.WaitHooks(f.t.Context()); err != nil {
 		f.t.Fatal(err)
 	}
-	sent := f.sim.Deliveries(f.hook.ID)
+	sent := f.Sim.Deliveries(f.hook.ID)
 	keys := map[string]bool{}
 	for _, d := range sent {
 		if d.StatusCode/100 != 2 {
@@ -99,28 +100,25 @@ func (f *hookFixture) settle() []api.Delivery {
 		}
 		keys[d.IdempotencyKey] = true
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var page struct{ Items []api.Delivery }
-		f.must(http.StatusOK, "GET", "/api/v1/deliveries?limit=200", f.adminKey, nil).decode(f.t, &page)
+	var page struct{ Items []api.Delivery }
+	apptest.Eventually(f.t, 15*time.Second, "Hoist to process every delivery", func() error {
+		f.Must(http.StatusOK, "GET", "/api/v1/deliveries?limit=200", f.AdminKey, nil).Decode(f.t, &page)
 		done := len(page.Items) == len(keys)
 		for _, d := range page.Items {
 			done = done && (d.Status == "processed" || d.Status == "ignored" || d.Status == "failed")
 		}
-		if done {
-			return page.Items
+		if !done {
+			return fmt.Errorf("%d stored for %d sent: %+v", len(page.Items), len(keys), page.Items)
 		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("deliveries not processed in time: %d stored for %d sent: %+v", len(page.Items), len(keys), page.Items)
-		}
-		time.Sleep(10 * time.Millisecond) // polling a bounded condition
-	}
+		return nil
+	})
+	return page.Items
 }
 
 func (f *hookFixture) runs(stack string) []api.Run {
 	f.t.Helper()
 	var page struct{ Items []api.Run }
-	f.must(http.StatusOK, "GET", "/api/v1/stacks/"+stack+"/runs?limit=200", f.adminKey, nil).decode(f.t, &page)
+	f.Must(http.StatusOK, "GET", "/api/v1/stacks/"+stack+"/runs?limit=200", f.AdminKey, nil).Decode(f.t, &page)
 	return page.Items
 }
 
@@ -145,7 +143,7 @@ func TestWebhooksMakeRuns(t *testing.T) {
 		t.Fatalf("app runs after a push to infra/ = %+v", app)
 	}
 	var st api.Stack
-	f.must(http.StatusOK, "GET", "/api/v1/stacks/infra", f.adminKey, nil).decode(t, &st)
+	f.Must(http.StatusOK, "GET", "/api/v1/stacks/infra", f.AdminKey, nil).Decode(t, &st)
 	if st.TrackedCommit == nil || st.TrackedCommit.SHA != head {
 		t.Errorf("infra tracked commit = %+v, want %s", st.TrackedCommit, head)
 	}
@@ -154,16 +152,16 @@ func TestWebhooksMakeRuns(t *testing.T) {
 
 	// A new feature branch: its change is its difference from main (the
 	// compare API), so a PROPOSED run for infra.
-	compares := f.sim.CallCount("GET /api/v4/projects/*/repository/compare")
+	compares := f.Sim.CallCount("GET /api/v4/projects/*/repository/compare")
 	feature := f.push("feature", []string{"infra/feature.tf"})
 	f.settle()
 	proposed := only(t, f.runs("infra"), "PROPOSED", feature)
-	if f.sim.CallCount("GET /api/v4/projects/*/repository/compare") == compares {
+	if f.Sim.CallCount("GET /api/v4/projects/*/repository/compare") == compares {
 		t.Error("a new branch was not compared with the default branch")
 	}
 
 	// Opening a merge request for it: no second run, but the run is linked.
-	mr, err := f.sim.CreateMergeRequest(t.Context(), gitlabsim.MROptions{Project: f.project, SourceBranch: "feature", Title: "Feature", UserID: f.simUser.ID})
+	mr, err := f.Sim.CreateMergeRequest(t.Context(), gitlabsim.MROptions{Project: f.project, SourceBranch: "feature", Title: "Feature", UserID: f.SimUser.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +174,7 @@ func TestWebhooksMakeRuns(t *testing.T) {
 
 	// A title edit: nothing.
 	title := "Feature, renamed"
-	if _, err := f.sim.UpdateMergeRequest(t.Context(), f.project, mr.IID, gitlabsim.MRUpdate{Title: &title}); err != nil {
+	if _, err := f.Sim.UpdateMergeRequest(t.Context(), f.project, mr.IID, gitlabsim.MRUpdate{Title: &title}); err != nil {
 		t.Fatal(err)
 	}
 	ds = f.settle()
@@ -192,7 +190,7 @@ func TestWebhooksMakeRuns(t *testing.T) {
 
 	// 45 commits whose only infra change is the oldest: the payload lists
 	// the newest 20, so only the compare API sees it.
-	if _, err := f.sim.CreateBranch(t.Context(), f.project, "big", "main", f.simUser.ID); err != nil {
+	if _, err := f.Sim.CreateBranch(t.Context(), f.project, "big", "main", f.SimUser.ID); err != nil {
 		t.Fatal(err)
 	}
 	commits := [][]string{{"infra/oldest.tf"}}
@@ -204,12 +202,12 @@ func TestWebhooksMakeRuns(t *testing.T) {
 	only(t, f.runs("infra"), "PROPOSED", big)
 
 	// Deleting the feature branch cancels its queued proposed run.
-	if err := f.sim.DeleteBranch(t.Context(), f.project, "feature", f.simUser.ID); err != nil {
+	if err := f.Sim.DeleteBranch(t.Context(), f.project, "feature", f.SimUser.ID); err != nil {
 		t.Fatal(err)
 	}
 	ds = f.settle()
 	var canceled api.Run
-	f.must(http.StatusOK, "GET", "/api/v1/runs/"+proposed.ID, f.adminKey, nil).decode(t, &canceled)
+	f.Must(http.StatusOK, "GET", "/api/v1/runs/"+proposed.ID, f.AdminKey, nil).Decode(t, &canceled)
 	if canceled.State != "CANCELED" {
 		t.Errorf("run of the deleted branch is %s, want CANCELED", canceled.State)
 	}
@@ -219,7 +217,7 @@ func TestWebhooksMakeRuns(t *testing.T) {
 
 	// A tag push creates no stack run.
 	before := len(f.runs("infra")) + len(f.runs("app"))
-	if _, err := f.sim.CreateTag(t.Context(), gitlabsim.TagOptions{Project: f.project, Tag: "v1.0.0", Ref: "main"}); err != nil {
+	if _, err := f.Sim.CreateTag(t.Context(), gitlabsim.TagOptions{Project: f.project, Tag: "v1.0.0", Ref: "main"}); err != nil {
 		t.Fatal(err)
 	}
 	ds = f.settle()
@@ -271,9 +269,9 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 	f := hookSetup(t)
 	head := f.push("main", []string{"infra/a.tf", "app/a.tf"})
 	f.settle()
-	sent := f.sim.Deliveries(f.hook.ID)
+	sent := f.Sim.Deliveries(f.hook.ID)
 	for range 2 {
-		d, err := f.sim.Redeliver(t.Context(), sent[0].ID)
+		d, err := f.Sim.Redeliver(t.Context(), sent[0].ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -288,7 +286,7 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 	only(t, f.runs("infra"), "TRACKED", head)
 	only(t, f.runs("app"), "TRACKED", head)
 
-	f.must(http.StatusAccepted, "POST", "/api/v1/deliveries/"+ds[0].ID+"/redeliver", f.adminKey, nil)
+	f.Must(http.StatusAccepted, "POST", "/api/v1/deliveries/"+ds[0].ID+"/redeliver", f.AdminKey, nil)
 	ds = f.settle()
 	if len(f.runs("infra")) != 1 || len(f.runs("app")) != 1 {
 		t.Errorf("redelivery made runs again")
@@ -296,7 +294,7 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 	checkStackLine(t, ds[0], "infra", "deduplicated", "")
 	// Issue 14 item 7: the first processing keeps its result.
 	var got api.Delivery
-	f.must(http.StatusOK, "GET", "/api/v1/deliveries/"+ds[0].ID, f.adminKey, nil).decode(t, &got)
+	f.Must(http.StatusOK, "GET", "/api/v1/deliveries/"+ds[0].ID, f.AdminKey, nil).Decode(t, &got)
 	if p := got.Processings; len(p) != 2 || p[0].Trigger != "received" || p[0].Counts["created"] != 2 ||
 		p[1].Trigger != "redelivered" || p[1].RequestedBy == "" || p[1].Counts["deduplicated"] != 2 || p[1].Counts["created"] != 0 {
 		t.Errorf("processings after a redelivery = %+v", p)
@@ -307,7 +305,7 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 		WebhookEndpoint string `json:"webhook_endpoint"`
 		WebhookSecret   string `json:"webhook_secret"`
 	}
-	f.must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/gitlab", f.adminKey, nil).decode(t, &in)
+	f.Must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/gitlab", f.AdminKey, nil).Decode(t, &in)
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", in.WebhookEndpoint, strings.NewReader(`{"object_kind":"pipeline"}`))
 	req.Header.Set("X-Gitlab-Event", "Pipeline Hook")
 	req.Header.Set("X-Gitlab-Token", in.WebhookSecret)
@@ -328,7 +326,7 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 		t.Errorf("unknown integration answered %d, want 404", resp.StatusCode)
 	}
 	var page struct{ Items []api.Delivery }
-	f.must(http.StatusOK, "GET", "/api/v1/deliveries?integration=gitlab", f.adminKey, nil).decode(t, &page)
+	f.Must(http.StatusOK, "GET", "/api/v1/deliveries?integration=gitlab", f.AdminKey, nil).Decode(t, &page)
 	if len(page.Items) != 2 || page.Items[0].Status != "ignored" || page.Items[0].Event != "Pipeline Hook" ||
 		page.Items[0].Processings == nil || len(page.Items[0].Processings) != 0 || len(page.Items[1].Processings) != 2 {
 		t.Errorf("deliveries = %+v", page.Items)
@@ -336,13 +334,13 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 
 	// Only admins see the log of a default integration.
 	reader := f.apiKey("reader", "root:read")
-	f.must(http.StatusForbidden, "GET", "/api/v1/deliveries?integration=gitlab", reader, nil)
-	f.must(http.StatusOK, "GET", "/api/v1/deliveries", reader, nil).decode(t, &page)
+	f.Must(http.StatusForbidden, "GET", "/api/v1/deliveries?integration=gitlab", reader, nil)
+	f.Must(http.StatusOK, "GET", "/api/v1/deliveries", reader, nil).Decode(t, &page)
 	if len(page.Items) != 0 {
 		t.Errorf("a reader sees %d deliveries", len(page.Items))
 	}
-	f.must(http.StatusNotFound, "GET", "/api/v1/deliveries/"+ds[0].ID, reader, nil)
-	f.must(http.StatusNotFound, "POST", "/api/v1/deliveries/"+ds[0].ID+"/redeliver", reader, nil)
+	f.Must(http.StatusNotFound, "GET", "/api/v1/deliveries/"+ds[0].ID, reader, nil)
+	f.Must(http.StatusNotFound, "POST", "/api/v1/deliveries/"+ds[0].ID+"/redeliver", reader, nil)
 }
 
 // TestWebhookMergeRequestDiffs: merge request events alone (the hook
@@ -361,23 +359,23 @@ func TestWebhookMergeRequestDiffs(t *testing.T) {
 		files = append(files, fmt.Sprintf("docs/page-%03d.md", i))
 	}
 	wide := f.push("wide", files)
-	if _, err := f.sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: f.project, SourceBranch: "wide", Title: "Docs", UserID: f.simUser.ID}); err != nil {
+	if _, err := f.Sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: f.project, SourceBranch: "wide", Title: "Docs", UserID: f.SimUser.ID}); err != nil {
 		t.Fatal(err)
 	}
 	f.settle()
 	only(t, f.runs("infra"), "PROPOSED", wide)
-	if n := f.sim.CallCount("GET /api/v4/projects/*/merge_requests/*/diffs"); n < 2 {
+	if n := f.Sim.CallCount("GET /api/v4/projects/*/merge_requests/*/diffs"); n < 2 {
 		t.Errorf("the merge request's diffs were read in %d page(s), want 2", n)
 	}
 
 	// A merge request that only moves infra/main.tf out of infra/.
-	res, err := f.sim.Push(ctx, gitlabsim.PushOptions{Project: f.project, Branch: "moved", StartBranch: "main", UserID: f.simUser.ID,
+	res, err := f.Sim.Push(ctx, gitlabsim.PushOptions{Project: f.project, Branch: "moved", StartBranch: "main", UserID: f.SimUser.ID,
 		Commits: []gitlabsim.CommitSpec{{Message: "archive", Actions: []gitlabsim.FileAction{
 			{Action: "move", Path: "archive/main.tf", PreviousPath: "infra/main.tf"}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: f.project, SourceBranch: "moved", Title: "Archive", UserID: f.simUser.ID}); err != nil {
+	if _, err := f.Sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: f.project, SourceBranch: "moved", Title: "Archive", UserID: f.SimUser.ID}); err != nil {
 		t.Fatal(err)
 	}
 	f.settle()
@@ -396,7 +394,7 @@ func TestWebhookGitLabTrouble(t *testing.T) {
 		{Path: "/api/v4/projects/*/repository/compare", Status: http.StatusBadGateway, Count: 1},
 		{Path: "/api/v4/projects/*/repository/compare", Status: http.StatusTooManyRequests, RetryAfter: 1, Count: 1},
 	} {
-		if _, err := f.sim.AddFault(fault); err != nil {
+		if _, err := f.Sim.AddFault(fault); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -408,7 +406,7 @@ func TestWebhookGitLabTrouble(t *testing.T) {
 		Error    string `json:"error"`
 		Status   string `json:"status"`
 	}
-	f.must(http.StatusOK, "GET", "/api/v1/deliveries/"+ds[0].ID, f.adminKey, nil).decode(t, &d)
+	f.Must(http.StatusOK, "GET", "/api/v1/deliveries/"+ds[0].ID, f.AdminKey, nil).Decode(t, &d)
 	if d.Attempts != 3 || d.Status != "processed" || d.Error != "" {
 		t.Errorf("delivery after two GitLab failures = %+v, want processed on attempt 3", d)
 	}

@@ -60,10 +60,11 @@ func TestDomainImportsNoOuterPackage(t *testing.T) {
 
 // TestSimulatorStaysOutOfTheServer: the GitLab simulator is imported by
 // the demo and the CLI (`hoist gitlab-sim`, `hoist server --demo`) and by
-// tests, never by the server's packages.
+// tests (and their harness, internal/apptest), never by the server's
+// packages.
 func TestSimulatorStaysOutOfTheServer(t *testing.T) {
 	t.Parallel()
-	allowed := []string{"internal/gitlabsim", "internal/demo", "cmd/hoist"}
+	allowed := []string{"internal/gitlabsim", "internal/demo", "cmd/hoist", "internal/apptest"}
 	for _, p := range packages(t) {
 		path := strings.TrimPrefix(p.ImportPath, module)
 		if slices.ContainsFunc(allowed, func(a string) bool { return under(path, a) }) {
@@ -72,6 +73,38 @@ func TestSimulatorStaysOutOfTheServer(t *testing.T) {
 		for _, imp := range p.Imports {
 			if under(strings.TrimPrefix(imp, module), "internal/gitlabsim") {
 				t.Errorf("%s imports the simulator (%s); only %v and tests may", path, imp, allowed)
+			}
+		}
+	}
+}
+
+// harnesses are the packages that exist for tests: they start servers,
+// open throwaway databases and fail tests.
+var harnesses = []string{"internal/apptest", "internal/api/apitest", "internal/store/dbtest"}
+
+// TestHarnessesStayInTests: only tests, and the harnesses themselves,
+// import a test harness; the program never does. internal/apptest itself
+// imports nothing of the server (its subpackage inproc does) but the API's
+// contract and the simulator, so that the tests of every other package,
+// internal ones included, can use it without an import cycle.
+func TestHarnessesStayInTests(t *testing.T) {
+	t.Parallel()
+	isHarness := func(path string) bool {
+		return slices.ContainsFunc(harnesses, func(h string) bool { return under(path, h) })
+	}
+	apptestMay := []string{"internal/api", "internal/api/apitest", "internal/apperr", "internal/gitlabsim"}
+	for _, p := range packages(t) {
+		path := strings.TrimPrefix(p.ImportPath, module)
+		for _, imp := range p.Imports {
+			dep := strings.TrimPrefix(imp, module)
+			if dep == imp {
+				continue // not ours
+			}
+			if isHarness(dep) && !isHarness(path) {
+				t.Errorf("%s imports the test harness %s; only tests may", path, dep)
+			}
+			if path == "internal/apptest" && !slices.Contains(apptestMay, dep) {
+				t.Errorf("internal/apptest imports %s; it may import only %v", dep, apptestMay)
 			}
 		}
 	}

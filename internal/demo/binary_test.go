@@ -1,7 +1,6 @@
 package demo_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,155 +9,44 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/demo"
 )
 
-// repoRoot is the checkout this test file lives in.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
+func TestMain(m *testing.M) { os.Exit(apptest.Main(m)) }
 
-// tofuDir is the directory holding the OpenTofu that scripts/install-tofu.sh
-// builds (or tofu on PATH), to put on the server's PATH; it skips without.
+// tofuDir is the directory holding the OpenTofu runs execute, to put on
+// the server's PATH; the test skips without one.
 func tofuDir(t *testing.T) string {
 	t.Helper()
-	p := filepath.Join(repoRoot(t), ".tools", "bin", "tofu")
-	if _, err := os.Stat(p); err == nil {
-		return filepath.Dir(p)
-	}
-	if lp, err := exec.LookPath("tofu"); err == nil {
-		return filepath.Dir(lp)
-	}
-	t.Skip("no OpenTofu (run scripts/install-tofu.sh)")
-	return ""
-}
-
-// buildHoist builds cmd/hoist into a temp dir, as a newcomer's `go run`
-// would, and returns the binary.
-func buildHoist(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "hoist")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/hoist")
-	cmd.Dir = repoRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/hoist: %v\n%s", err, out)
-	}
-	return bin
+	return filepath.Dir(apptest.Tofu(t))
 }
 
 // server is one `hoist server --demo` process and what its banner said.
 type server struct {
-	t        *testing.T
-	cmd      *exec.Cmd
-	url      string
+	*apptest.Process
 	commands []string // the banner's "  $ " lines, in order
 	banner   string
-	exited   chan error
-	stopped  bool
 }
 
-// startDemo runs `hoist server --demo` in workDir with dataDir and waits
-// (bounded) for the whole banner.
-func startDemo(t *testing.T, bin, workDir, dataDir string, env []string) *server {
+// startDemo runs `hoist server --demo` in workDir with dataDir, and extra
+// flags, and waits (bounded) for the whole banner.
+func startDemo(t *testing.T, workDir, dataDir string, env []string, extra ...string) *server {
 	t.Helper()
-	s := startServer(t, bin, workDir, env, "Next: connect your own GitLab",
-		"server", "--demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
-	if s.url == "" || len(s.commands) < 4 {
-		t.Fatalf("banner without URL or commands:\n%s", s.banner)
-	}
-	return s
-}
-
-// startServer runs `hoist args…` in workDir and waits (bounded) for a line
-// of its standard output containing until.
-func startServer(t *testing.T, bin, workDir string, env []string, until string, args ...string) *server {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = workDir
-	cmd.Env = env
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logFile, err := os.Create(filepath.Join(t.TempDir(), "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, cmd: cmd, exited: make(chan error, 1)}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		s.exited <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			b, _ := os.ReadFile(logFile.Name())
-			t.Logf("server log (tail):\n%s", tail(string(b), 6000))
-		}
-	})
-	deadline := time.After(60 * time.Second)
-	var banner strings.Builder
-	for !strings.Contains(banner.String(), until) {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("hoist %s exited before printing %q:\n%s", args[0], until, banner.String())
-			}
-			banner.WriteString(line + "\n")
-			if c, ok := strings.CutPrefix(line, demo.CommandPrefix); ok {
-				s.commands = append(s.commands, c)
-			}
-			if _, rest, ok := strings.Cut(line, "Hoist server at "); ok && s.url == "" {
-				s.url, _, _ = strings.Cut(rest, " ")
-			}
-		case <-deadline:
-			t.Fatalf("hoist %s printed no %q within a minute:\n%s", args[0], until, banner.String())
+	p := apptest.StartBinary(t, apptest.Command{Dir: workDir, Env: env,
+		Args: append([]string{"server", "--demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0"}, extra...)})
+	s := &server{Process: p, banner: p.WaitOutput("Next: connect your own GitLab")}
+	for _, line := range strings.Split(s.banner, "\n") {
+		if c, ok := strings.CutPrefix(line, demo.CommandPrefix); ok {
+			s.commands = append(s.commands, c)
 		}
 	}
-	go func() { // keep draining stdout so the server never blocks on it
-		for range lines {
-		}
-	}()
-	s.banner = banner.String()
-	return s
-}
-
-// stop interrupts the server as Ctrl-C would and waits (bounded) for it.
-func (s *server) stop() {
-	if s.stopped { // stop runs from the test's goroutine only (and its cleanup)
-		return
-	}
-	s.stopped = true
-	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-s.exited:
-	case <-time.After(30 * time.Second):
-		s.t.Errorf("hoist did not stop within 30s of SIGINT")
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
+	if len(s.commands) < 4 {
+		t.Fatalf("banner without commands:\n%s", s.banner)
 	}
 	return s
 }
@@ -196,24 +84,6 @@ func getJSON(ctx context.Context, header, value, u string, out any) error {
 		return fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, b)
 	}
 	return json.Unmarshal(b, out)
-}
-
-// eventually polls check every 100ms until it returns nil or the deadline
-// passes; then it fails with check's last error.
-func eventually(t *testing.T, deadline time.Time, what string, check func() error) {
-	t.Helper()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within the deadline: %v", what, err)
-		}
-		<-tick.C
-	}
 }
 
 // run is the part of the API's run the test reads.
@@ -266,10 +136,9 @@ const project = "demo%2Finfra"
 func TestDemoNewcomerFirstMinute(t *testing.T) {
 	t.Parallel()
 	env := append(os.Environ(), "PATH="+tofuDir(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	bin := buildHoist(t)
 	work := t.TempDir() // a fresh clone's directory, nothing in it
 	dataDir := filepath.Join(work, "data")
-	srv := startDemo(t, bin, work, dataDir, env)
+	srv := startDemo(t, work, dataDir, env)
 	key := readKey(t, dataDir)
 	sim := readSimInfo(t, dataDir)
 	ctx := context.Background()
@@ -283,9 +152,9 @@ func TestDemoNewcomerFirstMinute(t *testing.T) {
 
 	shell(t, work, env, srv.commands[1]) // push to main
 	var tracked run
-	eventually(t, deadline, "tracked run of demo-network waiting for confirmation", func() error {
+	apptest.Eventually(t, time.Until(deadline), "tracked run of demo-network waiting for confirmation", func() error {
 		var page struct{ Items []run }
-		if err := getJSON(ctx, "Authorization", "Bearer "+key, srv.url+"/api/v1/stacks/"+demo.NetworkStack+"/runs", &page); err != nil {
+		if err := getJSON(ctx, "Authorization", "Bearer "+key, srv.URL+"/api/v1/stacks/"+demo.NetworkStack+"/runs", &page); err != nil {
 			return err
 		}
 		for _, r := range page.Items {
@@ -304,9 +173,9 @@ func TestDemoNewcomerFirstMinute(t *testing.T) {
 
 	shell(t, work, env, srv.commands[2]) // feature branch + merge request
 	var proposed run
-	eventually(t, deadline, "proposed run of demo-app on the merge request", func() error {
+	apptest.Eventually(t, time.Until(deadline), "proposed run of demo-app on the merge request", func() error {
 		var page struct{ Items []run }
-		if err := getJSON(ctx, "Authorization", "Bearer "+key, srv.url+"/api/v1/stacks/"+demo.AppStack+"/runs", &page); err != nil {
+		if err := getJSON(ctx, "Authorization", "Bearer "+key, srv.URL+"/api/v1/stacks/"+demo.AppStack+"/runs", &page); err != nil {
 			return err
 		}
 		for _, r := range page.Items {
@@ -335,9 +204,9 @@ func TestDemoNewcomerFirstMinute(t *testing.T) {
 			return fmt.Errorf("statuses of %s: %+v", sha, sts)
 		}
 	}
-	eventually(t, deadline, "status of the tracked run", statusOf(tracked.CommitSHA, "hoist/"+demo.NetworkStack, "success")) // planned, waiting for confirmation
-	eventually(t, deadline, "status of the proposed run", statusOf(proposed.CommitSHA, "hoist/"+demo.AppStack, "success"))
-	eventually(t, deadline, "merge request note", func() error {
+	apptest.Eventually(t, time.Until(deadline), "status of the tracked run", statusOf(tracked.CommitSHA, "hoist/"+demo.NetworkStack, "success")) // planned, waiting for confirmation
+	apptest.Eventually(t, time.Until(deadline), "status of the proposed run", statusOf(proposed.CommitSHA, "hoist/"+demo.AppStack, "success"))
+	apptest.Eventually(t, time.Until(deadline), "merge request note", func() error {
 		var notes []struct{ Body string }
 		if err := getJSON(ctx, "PRIVATE-TOKEN", sim.AdminToken, sim.URL+"/api/v4/projects/"+project+"/merge_requests/1/notes", &notes); err != nil {
 			return err
@@ -362,25 +231,24 @@ func TestDemoNewcomerFirstMinute(t *testing.T) {
 func TestDemoRestartDuplicatesNothing(t *testing.T) {
 	t.Parallel()
 	env := append(os.Environ(), "PATH="+tofuDir(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	bin := buildHoist(t)
 	work := t.TempDir()
 	dataDir := filepath.Join(work, "data")
-	first := startDemo(t, bin, work, dataDir, env)
-	first.stop()
-	second := startDemo(t, bin, work, dataDir, env)
+	first := startDemo(t, work, dataDir, env)
+	first.Stop()
+	second := startDemo(t, work, dataDir, env)
 	key := readKey(t, dataDir)
 	sim := readSimInfo(t, dataDir)
 	ctx := context.Background()
 
 	var its struct{ Items []struct{ ID string } }
-	if err := getJSON(ctx, "Authorization", "Bearer "+key, second.url+"/api/v1/integrations", &its); err != nil {
+	if err := getJSON(ctx, "Authorization", "Bearer "+key, second.URL+"/api/v1/integrations", &its); err != nil {
 		t.Fatal(err)
 	}
 	if len(its.Items) != 1 || its.Items[0].ID != demo.IntegrationID {
 		t.Errorf("integrations after a restart: %+v", its.Items)
 	}
 	var sts struct{ Items []struct{ ID string } }
-	if err := getJSON(ctx, "Authorization", "Bearer "+key, second.url+"/api/v1/stacks", &sts); err != nil {
+	if err := getJSON(ctx, "Authorization", "Bearer "+key, second.URL+"/api/v1/stacks", &sts); err != nil {
 		t.Fatal(err)
 	}
 	if len(sts.Items) != 2 {
@@ -393,13 +261,13 @@ func TestDemoRestartDuplicatesNothing(t *testing.T) {
 	if err := getJSON(ctx, "PRIVATE-TOKEN", sim.AdminToken, sim.URL+"/api/v4/projects/"+project+"/hooks", &hooks); err != nil {
 		t.Fatal(err)
 	}
-	if len(hooks) != 1 || !strings.HasPrefix(hooks[0].URL, second.url+"/webhooks/gitlab/") {
-		t.Errorf("hooks after a restart (server at %s): %+v", second.url, hooks)
+	if len(hooks) != 1 || !strings.HasPrefix(hooks[0].URL, second.URL+"/webhooks/gitlab/") {
+		t.Errorf("hooks after a restart (server at %s): %+v", second.URL, hooks)
 	}
 
 	// The re-registered webhook works: a push becomes a delivery with a run.
 	shell(t, work, env, second.commands[1])
-	eventually(t, time.Now().Add(time.Minute), "delivery with a run after the restart", func() error {
+	apptest.Eventually(t, time.Minute, "delivery with a run after the restart", func() error {
 		var ds struct {
 			Items []struct {
 				Status string
@@ -408,7 +276,7 @@ func TestDemoRestartDuplicatesNothing(t *testing.T) {
 				}
 			}
 		}
-		if err := getJSON(ctx, "Authorization", "Bearer "+key, second.url+"/api/v1/deliveries?integration="+demo.IntegrationID, &ds); err != nil {
+		if err := getJSON(ctx, "Authorization", "Bearer "+key, second.URL+"/api/v1/deliveries?integration="+demo.IntegrationID, &ds); err != nil {
 			return err
 		}
 		for _, d := range ds.Items {

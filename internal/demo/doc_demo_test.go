@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/demo"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -24,11 +25,10 @@ import (
 // demo's simulator, are the guide's business, not the reader's.
 func TestGitLabGuideOnTheDemo(t *testing.T) {
 	t.Parallel()
-	bin := buildHoist(t)
 	work := t.TempDir()
-	base := guideBaseEnv(t, bin, work)
+	base := guideBaseEnv(t, work)
 	dataDir := filepath.Join(work, "hoist-data")
-	srv := startDemo(t, bin, work, dataDir, base)
+	srv := startDemo(t, work, dataDir, base)
 	key := readKey(t, dataDir)
 	sim := readSimInfo(t, dataDir)
 	token, err := os.ReadFile(filepath.Join(dataDir, demo.SimDir, demo.GuideTokenFile))
@@ -43,7 +43,7 @@ func TestGitLabGuideOnTheDemo(t *testing.T) {
 	env := pasteBannerLines(t, srv.banner, work, base, "CLI/API:", "Guide:")
 	gl := restGitLab{url: sim.URL, admin: sim.AdminToken}
 	followGuide(t, work, env, strings.TrimSpace(string(token)), gl)
-	checkGuideResult(t, srv.url, key, gl, guideWant{project: demo.Project, acmeIsDefault: false, hooks: 2})
+	checkGuideResult(t, srv.URL, key, gl, guideWant{project: demo.Project, acmeIsDefault: false, hooks: 2})
 }
 
 // privateRule is the rule for private GitLab, stated in these words
@@ -58,7 +58,7 @@ const privateRule = "`private://<pool>` goes in the **user-facing host**, as the
 func TestPrivateRuleIsTheSameEverywhere(t *testing.T) {
 	t.Parallel()
 	for _, doc := range []string{"docs/gitlab.md", "docs/vcs-agents.md", "docs/api.md"} {
-		b, err := os.ReadFile(filepath.Join(repoRoot(t), doc))
+		b, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), doc))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +72,7 @@ func TestPrivateRuleIsTheSameEverywhere(t *testing.T) {
 			t.Errorf("%s does not quote the private:// rule:\n%s", doc, privateRule)
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "internal", "web", "templates", "integration_form.html"))
+	b, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), "internal", "web", "templates", "integration_form.html"))
 	if err != nil {
 		t.Fatal(err)
 	}

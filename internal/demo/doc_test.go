@@ -2,18 +2,17 @@ package demo_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -92,14 +91,7 @@ type gitlabSide struct {
 func setupGitLab(t *testing.T, work string) gitlabSide {
 	t.Helper()
 	ctx := context.Background()
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	if _, err := sim.Start(ctx, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
+	sim, _ := apptest.StartGitLab(t)
 	if _, err := sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{
 		"network/main.tf": "locals { cidr = \"10.0.0.0/16\" }\nresource \"terraform_data\" \"net\" { input = local.cidr }\n",
 		"README.md":       "# infra\n",
@@ -133,27 +125,26 @@ func setupGitLab(t *testing.T, work string) gitlabSide {
 // its credentials.
 func TestGitLabGuideAsWritten(t *testing.T) {
 	t.Parallel()
-	bin := buildHoist(t)
 	work := t.TempDir()
 	gl := setupGitLab(t, work)
-	base := guideBaseEnv(t, bin, work)
+	base := guideBaseEnv(t, work)
 	dataDir := filepath.Join(work, "hoist-data")
-	srv := startServer(t, bin, work, base, "Hoist server at", "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
+	srv := apptest.StartBinary(t, apptest.Command{Dir: work, Env: base, Args: []string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0"}})
 	key := readKey(t, dataDir)
 	env := append(base,
-		"HOIST_URL="+srv.url, "HOIST_TOKEN="+key,
+		"HOIST_URL="+srv.URL, "HOIST_TOKEN="+key,
 		"GITLAB_URL="+gl.sim.URL(), "GITLAB_TOKEN_FILE="+gl.tokenFile, "GITLAB_PROJECT=acme/infra")
 	followGuide(t, work, env, gl.token, gl.sim)
-	checkGuideResult(t, srv.url, key, gl.sim, guideWant{project: "acme/infra", acmeIsDefault: true, hooks: 1})
+	checkGuideResult(t, srv.URL, key, gl.sim, guideWant{project: "acme/infra", acmeIsDefault: true, hooks: 1})
 }
 
 // guideBaseEnv is the reader's shell before the guide: the built hoist
 // (and OpenTofu, when installed) on PATH, a home of its own, and a Git
 // identity, but no Git credentials.
-func guideBaseEnv(t *testing.T, bin, work string) []string {
+func guideBaseEnv(t *testing.T, work string) []string {
 	t.Helper()
-	path := filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")
-	if p, err := exec.LookPath(filepath.Join(repoRoot(t), ".tools", "bin", "tofu")); err == nil {
+	path := filepath.Dir(apptest.Binary(t)) + string(os.PathListSeparator) + os.Getenv("PATH")
+	if p, err := exec.LookPath(filepath.Join(apptest.RepoRoot(), ".tools", "bin", "tofu")); err == nil {
 		path = filepath.Dir(p) + string(os.PathListSeparator) + path
 	}
 	return append(os.Environ(), "PATH="+path, "HOME="+work,
@@ -174,7 +165,7 @@ type guideGitLab interface {
 // with env, failing when one fails or prints token.
 func followGuide(t *testing.T, work string, env []string, token string, gl guideGitLab) {
 	t.Helper()
-	blocks := docTestBlocks(t, filepath.Join(repoRoot(t), "docs", "gitlab.md"))
+	blocks := docTestBlocks(t, filepath.Join(apptest.RepoRoot(), "docs", "gitlab.md"))
 	if len(blocks) < 8 {
 		t.Fatalf("docs/gitlab.md has %d tested blocks; the guide's steps are missing their markers", len(blocks))
 	}
@@ -223,7 +214,7 @@ func runBlock(b docBlock, dir string, env []string) (string, error) {
 func runBlockUntilOK(t *testing.T, b docBlock, dir string, env []string, token string) {
 	t.Helper()
 	var out string
-	eventually(t, time.Now().Add(30*time.Second), fmt.Sprintf("docs/gitlab.md:%d", b.line), func() error {
+	apptest.Eventually(t, 30*time.Second, fmt.Sprintf("docs/gitlab.md:%d", b.line), func() error {
 		var err error
 		if out, err = runBlock(b, dir, env); err != nil {
 			return fmt.Errorf("%w\n%s", err, out)
@@ -239,7 +230,7 @@ func runBlockUntilOK(t *testing.T, b docBlock, dir string, env []string, token s
 // children stop with it.
 type bgProcess struct {
 	line int
-	out  *syncBuffer
+	out  *apptest.Buffer
 	done chan struct{}
 }
 
@@ -249,7 +240,7 @@ func startBackground(t *testing.T, b docBlock, dir string, env []string) *bgProc
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p := &bgProcess{line: b.line, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &bgProcess{line: b.line, out: &apptest.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("docs/gitlab.md:%d: %v", b.line, err)
@@ -268,24 +259,6 @@ func startBackground(t *testing.T, b docBlock, dir string, env []string) *bgProc
 		}
 	})
 	return p
-}
-
-// syncBuffer is a bytes.Buffer safe for a process and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // guideWant is what the guide leaves behind, which depends on where it
@@ -362,7 +335,7 @@ func checkGuideResult(t *testing.T, hoistURL, key string, gl guideGitLab, want g
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(time.Minute)
-	eventually(t, deadline, "the guide's push processed into one tracked run of network", func() error {
+	apptest.Eventually(t, time.Until(deadline), "the guide's push processed into one tracked run of network", func() error {
 		var deliveries struct {
 			Items []struct {
 				Event, Status, Ref string
@@ -399,7 +372,7 @@ func checkGuideResult(t *testing.T, hoistURL, key string, gl guideGitLab, want g
 		}
 		return nil
 	})
-	eventually(t, deadline, "commit status hoist/network on the pushed commit", func() error {
+	apptest.Eventually(t, time.Until(deadline), "commit status hoist/network on the pushed commit", func() error {
 		sts, err := gl.CommitStatuses(want.project, head)
 		if err != nil {
 			return err

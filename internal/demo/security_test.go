@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api/apitest"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/demo"
 )
 
@@ -43,7 +44,7 @@ type target struct {
 
 func newTarget(t *testing.T) *target {
 	t.Helper()
-	tg := &target{t: t, bin: buildHoist(t), work: t.TempDir()}
+	tg := &target{t: t, bin: apptest.Binary(t), work: t.TempDir()}
 	tg.dataDir = filepath.Join(tg.work, "data")
 	tofuBin := filepath.Join(tofuDir(t), "tofu")
 	tg.tofu = tofuBin
@@ -70,8 +71,7 @@ func newTarget(t *testing.T) *target {
 	environSecret := canary("environ")
 	tg.env = append(os.Environ(), "PATH="+tofuDir(t)+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"HOIST_SECURITY_TEST_CANARY="+environSecret)
-	tg.srv = startServer(t, tg.bin, tg.work, tg.env, "Next: connect your own GitLab",
-		"server", "--demo", "--data-dir", tg.dataDir, "--listen", "127.0.0.1:0", "--work-dir", wd)
+	tg.srv = startDemo(t, tg.work, tg.dataDir, tg.env, "--work-dir", wd)
 	tg.key = readKey(t, tg.dataDir)
 	tg.sim = readSimInfo(t, tg.dataDir)
 	read := func(name string) string {
@@ -166,9 +166,9 @@ func (tg *target) get(u string) string {
 func (tg *target) finished(stack, branch string, mr int) run {
 	tg.t.Helper()
 	var found run
-	eventually(tg.t, time.Now().Add(2*time.Minute), "run of "+stack+" on "+branch, func() error {
+	apptest.Eventually(tg.t, 2*time.Minute, "run of "+stack+" on "+branch, func() error {
 		var page struct{ Items []run }
-		if err := getJSON(context.Background(), "Authorization", "Bearer "+tg.key, tg.srv.url+"/api/v1/stacks/"+stack+"/runs", &page); err != nil {
+		if err := getJSON(context.Background(), "Authorization", "Bearer "+tg.key, tg.srv.URL+"/api/v1/stacks/"+stack+"/runs", &page); err != nil {
 			return err
 		}
 		for _, r := range page.Items {
@@ -191,8 +191,8 @@ func (tg *target) finished(stack, branch string, mr int) run {
 func (tg *target) shows(r run) string {
 	tg.t.Helper()
 	var b strings.Builder
-	b.WriteString(tg.get(tg.srv.url + "/api/v1/runs/" + r.ID))
-	b.WriteString(tg.get(tg.srv.url + "/api/v1/runs/" + r.ID + "/logs"))
+	b.WriteString(tg.get(tg.srv.URL + "/api/v1/runs/" + r.ID))
+	b.WriteString(tg.get(tg.srv.URL + "/api/v1/runs/" + r.ID + "/logs"))
 	b.WriteString(tg.get(fmt.Sprintf("%s/api/v4/projects/%s/repository/commits/%s/statuses", tg.sim.URL, project, r.CommitSHA)))
 	if r.MergeRequestIID > 0 {
 		b.WriteString(tg.get(fmt.Sprintf("%s/api/v4/projects/%s/merge_requests/%d/notes", tg.sim.URL, project, r.MergeRequestIID)))
@@ -231,8 +231,8 @@ func (tg *target) readsHCL() string {
 		"other_rel":    `file("${abspath(path.module)}/../../../../run-other/src/terraform.tfstate")`,
 		"other_abs":    fmt.Sprintf(`file(%q)`, tg.workDir+"/run-other/src/terraform.tfstate"),
 		"other_set":    fmt.Sprintf(`join(",", fileset(%q, "**"))`, tg.workDir),
-		"environ":      fmt.Sprintf(`file("/proc/%d/environ")`, tg.srv.cmd.Process.Pid),
-		"environ_b64":  fmt.Sprintf(`filebase64("/proc/%d/environ")`, tg.srv.cmd.Process.Pid),
+		"environ":      fmt.Sprintf(`file("/proc/%d/environ")`, tg.srv.Pid()),
+		"environ_b64":  fmt.Sprintf(`filebase64("/proc/%d/environ")`, tg.srv.Pid()),
 		"environ_init": `filebase64("/proc/1/environ")`,
 	}
 	var b strings.Builder
@@ -280,7 +280,7 @@ func TestHostileCodeReadsNothingOfTheServer(t *testing.T) {
 		t.Error("a fileset listed the server's files")
 	}
 	tg.noSecret(shown)
-	eventually(t, time.Now().Add(time.Minute), "the merge request note", func() error {
+	apptest.Eventually(t, time.Minute, "the merge request note", func() error {
 		notes := tg.get(fmt.Sprintf("%s/api/v4/projects/%s/merge_requests/1/notes", tg.sim.URL, project))
 		if !strings.Contains(notes, demo.AppStack) {
 			return fmt.Errorf("notes: %s", notes)
@@ -315,7 +315,7 @@ func TestHostileSymlinksAreRefused(t *testing.T) {
 	for _, tt := range tests {
 		tg.push(tt.branch, map[string]string{"stacks/network/main.tf": `output "x" { value = try(file("${path.module}/key.tf"), "none") }` + "\n"}, tt.links)
 		r := tg.finished(demo.NetworkStack, tt.branch, 0)
-		run := tg.get(tg.srv.url + "/api/v1/runs/" + r.ID)
+		run := tg.get(tg.srv.URL + "/api/v1/runs/" + r.ID)
 		if r.State != "FAILED" || !strings.Contains(run, "refused") || !strings.Contains(run, tt.entry) {
 			t.Errorf("%s: want FAILED naming %s: %s", tt.branch, tt.entry, run)
 		}
@@ -342,7 +342,7 @@ func TestHostileProvisionerIsConfined(t *testing.T) {
 	})
 	script := []string{
 		"cat " + tg.dataDir + "/admin-api-key", "cat " + tg.dataDir + "/encryption-key", "ls -a " + tg.dataDir,
-		fmt.Sprintf("cat /proc/%d/environ", tg.srv.cmd.Process.Pid),
+		fmt.Sprintf("cat /proc/%d/environ", tg.srv.Pid()),
 		"cat " + tg.workDir + "/run-other/src/terraform.tfstate",
 		"cp /bin/sh " + tg.tofu,
 	}

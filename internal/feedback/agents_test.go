@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/run"
@@ -78,7 +79,7 @@ func (a *agentRoute) startAgent(allowed string) {
 			MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}()
 	a.e.t.Cleanup(func() { cancel(); <-done })
-	waitFor(a.e.t, "the agent to connect", func() bool { return len(a.reg.Connected(agentPool)) == 1 })
+	apptest.Eventually(a.e.t, 10*time.Second, "the agent to connect", func() bool { return len(a.reg.Connected(agentPool)) == 1 })
 }
 
 // TestAgentRefusalIsFinal: a write the agent refuses (its project is
@@ -86,7 +87,7 @@ func (a *agentRoute) startAgent(allowed string) {
 // not retried for a day, since only the agent's operator can change that.
 func TestAgentRefusalIsFinal(t *testing.T) {
 	t.Parallel()
-	e := setup(t, "")
+	e := setup(t, "sqlite")
 	route := e.throughAgents()
 	route.startAgent("^other/")
 	e.start(e.store, feedback.DispatcherConfig{GitLab: route.gitlab})
@@ -109,14 +110,14 @@ func TestAgentRefusalIsFinal(t *testing.T) {
 // lands within moments of an agent connecting.
 func TestWritesLandSoonAfterAnAgentConnects(t *testing.T) {
 	t.Parallel()
-	e := setup(t, "")
+	e := setup(t, "sqlite")
 	route := e.throughAgents()
 	e.start(e.store, feedback.DispatcherConfig{GitLab: route.gitlab,
 		Backoff: feedback.Backoff{Base: time.Minute, Max: time.Hour, Cap: time.Hour, NoAgent: 100 * time.Millisecond}})
 	sha := e.push("feature", "# v2\n")
 	r := newRun("app", run.Proposed, sha, "feature", 0)
 	e.move(r, "", run.Queued)
-	waitFor(t, "a write retried while no agent is connected", func() bool {
+	apptest.Eventually(t, 10*time.Second, "a write retried while no agent is connected", func() bool {
 		ws, err := e.store.ListWrites(e.ctx, r.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
@@ -67,7 +68,7 @@ func twentyStacks(t *testing.T, e *env, aggregate bool) string {
 		// Aggregated: one run's writes may be superseded by another's.
 		wantNoFailures(t, e.settle(r.ID))
 	}
-	waitFor(t, "the module status", func() bool { return len(e.statuses(sha)) >= 1 && hasStatus(e.statuses(sha), "network") })
+	apptest.Eventually(t, 10*time.Second, "the module status", func() bool { return len(e.statuses(sha)) >= 1 && hasStatus(e.statuses(sha), "network") })
 	return sha
 }
 

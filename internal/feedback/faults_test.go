@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/run"
@@ -101,7 +102,7 @@ func TestRestartLosesNothing(t *testing.T) {
 		// report well after the lease was taken).
 		queued := time.Now()
 		e.move(r, "", run.Queued)
-		waitFor(t, "the first status post in flight", func() bool { return e.sim.Faults()[0].Hits > 0 })
+		apptest.Eventually(t, 10*time.Second, "the first status post in flight", func() bool { return e.sim.Faults()[0].Hits > 0 })
 		d1.Stop() // killed mid-request
 		e.sim.ClearFaults()
 
@@ -120,16 +121,4 @@ func TestRestartLosesNothing(t *testing.T) {
 			t.Errorf("status %+v", got)
 		}
 	})
-}
-
-// waitFor polls cond, failing after a bound.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling, bounded by deadline
-	}
 }

@@ -3,16 +3,14 @@ package feedback_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
@@ -21,6 +19,7 @@ import (
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/store/dbtest"
 	"github.com/hoistdev/hoist/internal/store/postgres"
 	"github.com/hoistdev/hoist/internal/store/sqlite"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
@@ -78,65 +77,27 @@ type env struct {
 	main   string // head of main
 }
 
-// forEachDB runs fn on a fresh env over SQLite, and over PostgreSQL when
-// HOIST_TEST_POSTGRES is set.
+// forEachDB runs fn on a fresh env over each database (PostgreSQL only
+// when HOIST_TEST_POSTGRES is set).
 func forEachDB(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		fn(t, setup(t, ""))
-	})
-	if base := os.Getenv("HOIST_TEST_POSTGRES"); base != "" {
-		t.Run("postgres", func(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(d, func(t *testing.T) {
 			t.Parallel()
-			fn(t, setup(t, freshSchema(t, base)))
+			fn(t, setup(t, d))
 		})
 	}
 }
 
-// freshSchema creates an empty schema, dropped when the test ends, and
-// returns a URL whose search_path selects it.
-func freshSchema(t *testing.T, base string) string {
-	t.Helper()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// setup builds an env on SQLite, or on the PostgreSQL database at pgURL.
-func setup(t *testing.T, pgURL string) *env {
+// setup builds an env on a fresh database of dialect (dbtest.Dialects).
+func setup(t *testing.T, dialect string) *env {
 	t.Helper()
 	ctx := context.Background()
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
+	pgURL := ""
+	if dialect == "postgres" {
+		pgURL = dbtest.PostgresURL(t) // skips without HOIST_TEST_POSTGRES
 	}
-	t.Cleanup(func() { sim.Close() })
-	simURL, err := sim.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, simURL := apptest.StartGitLab(t)
 	if _, err := sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: project, Files: map[string]string{"main.tf": "# v1\n"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -256,10 +217,10 @@ func (e *env) settle(runID string) []feedback.Write {
 
 func (e *env) settleWithin(runID string, bound time.Duration) []feedback.Write {
 	e.t.Helper()
-	deadline := time.Now().Add(bound)
-	for {
-		ws, err := e.store.ListWrites(e.ctx, runID)
-		if err != nil {
+	var ws []feedback.Write
+	apptest.Eventually(e.t, bound, "the writes of run "+runID+" to be sent", func() error {
+		var err error
+		if ws, err = e.store.ListWrites(e.ctx, runID); err != nil {
 			e.t.Fatal(err)
 		}
 		open := 0
@@ -268,14 +229,12 @@ func (e *env) settleWithin(runID string, bound time.Duration) []feedback.Write {
 				open++
 			}
 		}
-		if open == 0 {
-			return ws
+		if open > 0 {
+			return fmt.Errorf("%d still open: %+v", open, ws)
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%d writes of run %s still open after %s: %+v", open, runID, bound, ws)
-		}
-		time.Sleep(10 * time.Millisecond) // polling a database, bounded by deadline
-	}
+		return nil
+	})
+	return ws
 }
 
 // statuses returns the commit statuses on sha (the current and the

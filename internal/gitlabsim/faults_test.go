@@ -221,6 +221,8 @@ func TestFloodAndTrickle(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+		// A loop of its own: internal/apptest, home of Eventually, imports
+		// this package (it starts simulators), so these tests cannot.
 		deadline := time.Now().Add(10 * time.Second)
 		for cut(fa.ID) != 1 {
 			if time.Now().After(deadline) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/space"
@@ -170,14 +171,8 @@ func TestDeleteClosesGitLabConnections(t *testing.T) {
 	if err := svc.Delete(t.Context(), admin, "gl"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, ended := f.sim.Connections(); ended == 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the deleted integration's connection to GitLab is still open")
-		}
-		time.Sleep(5 * time.Millisecond) // polling a bounded condition
-	}
+	apptest.Eventually(t, 5*time.Second, "the deleted integration's connection to GitLab to close", func() bool {
+		_, ended := f.sim.Connections()
+		return ended == 1
+	})
 }

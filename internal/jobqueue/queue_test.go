@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/jobqueue"
 	"github.com/hoistdev/hoist/internal/store/dbtest"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
@@ -83,20 +84,16 @@ func TestWakeRunsAJobAtOnce(t *testing.T) {
 // waitGone polls until a completed job's row is deleted.
 func waitGone(t *testing.T, s *sqlstore.Store, id int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	apptest.Eventually(t, 10*time.Second, fmt.Sprintf("job %d to be deleted", id), func() error {
 		var n int
 		if err := s.DB().QueryRow(rebind(s, "SELECT COUNT(*) FROM jobs WHERE id = ?"), id).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
-			return
+		if n != 0 {
+			return errors.New("still stored")
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %d still stored", id)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a bounded condition
-	}
+		return nil
+	})
 }
 
 func rebind(s *sqlstore.Store, q string) string {
@@ -159,24 +156,20 @@ func TestPermanentAndExpiredFailuresStayVisible(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		apptest.Eventually(t, 10*time.Second, "both jobs to fail", func() error {
 			failed, err := s.FailedJobs(t.Context(), "", 10)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(failed) == 2 {
-				msgs := map[string]string{failed[0].Kind: failed[0].LastError, failed[1].Kind: failed[1].LastError}
-				if msgs["bad"] != "payload names no delivery" || msgs["old"] != "still down" {
-					t.Errorf("failed jobs = %+v", failed)
-				}
-				break
+			if len(failed) != 2 {
+				return fmt.Errorf("failed jobs = %+v", failed)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("failed jobs = %+v, want both", failed)
+			msgs := map[string]string{failed[0].Kind: failed[0].LastError, failed[1].Kind: failed[1].LastError}
+			if msgs["bad"] != "payload names no delivery" || msgs["old"] != "still down" {
+				t.Errorf("failed jobs = %+v", failed)
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return nil
+		})
 		if n := calls.Load(); n != 2 {
 			t.Errorf("handlers ran %d times, want once each", n)
 		}

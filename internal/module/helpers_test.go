@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/identity"
@@ -88,15 +89,8 @@ func setup(t *testing.T) *fixture {
 	f.reader = f.principal("reader", "platform", space.Read)
 	f.outsider = f.principal("outsider", "other", space.Read)
 
-	f.sim, err = gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.sim.Close() })
-	simURL, err := f.sim.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	var simURL string
+	f.sim, simURL = apptest.StartGitLab(t)
 	bot, err := f.sim.CreateUser(ctx, gitlabsim.UserOptions{Username: "hoist-bot"})
 	if err != nil {
 		t.Fatal(err)

@@ -13,12 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/sandbox"
 )
 
 func TestMain(m *testing.M) {
 	sandbox.Dispatch() // this test binary is also the re-exec step
-	os.Exit(m.Run())
+	os.Exit(apptest.Main(m))
 }
 
 // newSandbox probes this machine; a machine without Landlock fails the
@@ -291,17 +292,7 @@ func benchSandboxed(b *testing.B, sb *sandbox.Sandbox) {
 // binary as the re-exec step (bigger than this test binary), as servers
 // run it.
 func BenchmarkSandboxedHoistBinary(b *testing.B) {
-	exe := filepath.Join(b.TempDir(), "hoist")
-	build := exec.Command("go", "build", "-o", exe, "./cmd/hoist")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	for _, p := range []string{filepath.Dir(exe), filepath.Dir(filepath.Dir(exe))} {
-		if err := os.Chmod(p, 0o755); err != nil {
-			b.Fatal(err)
-		}
-	}
+	exe := apptest.Binary(b) // in a folder the run's unprivileged user can read
 	sb := sandbox.New(b.Context(), sandbox.Options{Exe: exe})
 	if err := sb.Refusal(); err != nil {
 		b.Fatal(err)

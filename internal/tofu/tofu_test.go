@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hoistdev/hoist/internal/apptest"
 )
 
 // binary finds the tofu the test script installs into .tools/bin, or skips.
@@ -193,13 +195,7 @@ resource "terraform_data" "slow" {
 		t.Fatal(err)
 	}
 	pid := strings.TrimSpace(string(b))
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the provisioner's sleep (pid %s) outlived the cancelled run", pid)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a process table, bounded above
-	}
+	apptest.Eventually(t, 10*time.Second, "the provisioner's sleep (pid "+pid+") to end with the cancelled run", func() bool { return !alive(pid) })
 }
 
 // alive reports whether pid runs (zombies count as gone).

@@ -22,7 +22,7 @@ func TestAgentPoolsPage(t *testing.T) {
 	t.Parallel()
 	h := setup(t, nil)
 	c := h.client()
-	c.mustLogin("admin", h.adminPass)
+	c.mustLogin("admin", h.AdminPassword)
 	if sc := c.get("/source-control"); !strings.Contains(sc.body, `href="/source-control/vcs-agent-pools"`) {
 		t.Error("Source control does not link the VCS agent pools")
 	}
@@ -50,7 +50,7 @@ func TestAgentPoolsPage(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- agent.Run(ctx, agent.Config{ServerURL: h.srv.URL(), PoolToken: token, TargetBaseEndpoint: h.simURL,
+		done <- agent.Run(ctx, agent.Config{ServerURL: h.URL, PoolToken: token, TargetBaseEndpoint: h.SimURL,
 			Vendor: "gitlab", Parallelism: 1, Name: "office-agent"})
 	}()
 	t.Cleanup(func() { cancel(); <-done })

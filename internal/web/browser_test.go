@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/sandbox"
 )
 
@@ -196,7 +196,7 @@ func (x tabT) login(base, username, password string) {
 // testout/screenshots (git-ignored) for people to look at.
 func (x tabT) screenshot(name string) {
 	x.t.Helper()
-	dir := filepath.Join(repoRoot(x.t), "testout", "screenshots")
+	dir := filepath.Join(apptest.RepoRoot(), "testout", "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		x.t.Fatal(err)
 	}
@@ -211,22 +211,4 @@ func (x tabT) screenshot(name string) {
 		}
 	}
 	x.do(chromedp.EmulateViewport(1280, 900))
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal(errors.New("go.mod not found above the test directory"))
-		}
-		dir = parent
-	}
 }

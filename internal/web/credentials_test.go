@@ -39,7 +39,7 @@ func TestLoginBurstChecksOnlyTheLimit(t *testing.T) {
 	const n = 100
 	form := url.Values{"csrf_token": {token}, "username": {"victim"}, "password": {"not-the-password-1"}}.Encode()
 	post := func() (int, error) {
-		req, err := http.NewRequest("POST", h.srv.URL()+"/login", strings.NewReader(form))
+		req, err := http.NewRequest("POST", h.URL+"/login", strings.NewReader(form))
 		if err != nil {
 			return 0, err
 		}
@@ -104,7 +104,7 @@ func TestLoginNextStaysOnThisServer(t *testing.T) {
 	t.Parallel()
 	h := setup(t, nil)
 	c := h.client()
-	c.mustLogin("admin", h.adminPass)
+	c.mustLogin("admin", h.AdminPassword)
 	for _, tc := range []struct{ query, want string }{
 		{"/%09/evil.example", "/"},
 		{"/%0A/evil.example", "/"},
@@ -134,7 +134,7 @@ func TestLoginNextStaysOnThisServer(t *testing.T) {
 	// The same when the next= rides along with the login form.
 	fresh := h.client()
 	token := csrf(t, fresh.get("/login?next=/%09/evil.example"))
-	p := fresh.post("/login", url.Values{"csrf_token": {token}, "username": {"admin"}, "password": {h.adminPass}, "next": {"/\t/evil.example"}})
+	p := fresh.post("/login", url.Values{"csrf_token": {token}, "username": {"admin"}, "password": {h.AdminPassword}, "next": {"/\t/evil.example"}})
 	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/" {
 		t.Errorf("login with next=/\\t/evil.example = %d %q, want 303 to /", p.status, p.header.Get("Location"))
 	}

@@ -17,7 +17,7 @@ func TestDeliveryLogShowsEachProcessing(t *testing.T) {
 	h := setup(t, nil)
 	ctx := t.Context()
 	h.infraStack(h.createIntegration("Acme GitLab"), gitlabsim.HookOptions{})
-	if _, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main",
+	if _, err := h.Sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main",
 		Commits: []gitlabsim.CommitSpec{{Message: "change", Actions: []gitlabsim.FileAction{{Action: "update", Path: "infra/main.tf", Content: "# x\n"}}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestDeliveryLogShowsEachProcessing(t *testing.T) {
 		return false
 	})
 	c := h.client()
-	c.mustLogin("admin", h.adminPass)
+	c.mustLogin("admin", h.AdminPassword)
 	if p := c.get("/source-control/gitlab/acme-gitlab"); !strings.Contains(p.body, "1 created") || strings.Contains(p.body, `class="processings"`) {
 		t.Fatalf("one processing: the row shows its result, without a history: %.3000s", p.body)
 	}

@@ -18,9 +18,9 @@ func TestAdminSetsUpGitLab(t *testing.T) {
 	t.Parallel()
 	h := setup(t, nil)
 	x := tabT{t: t, ctx: tab(t)}
-	base := h.srv.URL()
+	base := h.URL
 
-	x.login(base, "admin", h.adminPass)
+	x.login(base, "admin", h.AdminPassword)
 	if p := x.path(); p != "/launchpad" {
 		t.Fatalf("after the first login: %s, want the LaunchPad", p)
 	}
@@ -38,7 +38,7 @@ func TestAdminSetsUpGitLab(t *testing.T) {
 	}
 	x.do(
 		chromedp.SendKeys(chromedp.ID("name"), "Acme GitLab"),
-		chromedp.SendKeys(chromedp.ID("api_host"), h.simURL),
+		chromedp.SendKeys(chromedp.ID("api_host"), h.SimURL),
 		chromedp.SendKeys(chromedp.ID("token"), "glpat-this-token-does-not-exist"),
 		chromedp.SendKeys(chromedp.ID("labels"), "prod, team-a"),
 		chromedp.SendKeys(chromedp.ID("description"), "Our **main** GitLab"),
@@ -47,7 +47,7 @@ func TestAdminSetsUpGitLab(t *testing.T) {
 	if errText := x.text("#token-error"); !strings.Contains(errText, "GitLab rejected the token") {
 		t.Errorf("token error = %q", errText)
 	}
-	if got := [...]string{x.value("#name"), x.value("#api_host"), x.value("#labels"), x.value("#description"), x.value("#token")}; got != [...]string{"Acme GitLab", h.simURL, "prod, team-a", "Our **main** GitLab", ""} {
+	if got := [...]string{x.value("#name"), x.value("#api_host"), x.value("#labels"), x.value("#description"), x.value("#token")}; got != [...]string{"Acme GitLab", h.SimURL, "prod, team-a", "Our **main** GitLab", ""} {
 		t.Errorf("after the error the form holds %q; want the fields kept and the token empty", got)
 	}
 	if n := x.count("#type-default:checked"); n != 1 {
@@ -55,7 +55,7 @@ func TestAdminSetsUpGitLab(t *testing.T) {
 	}
 	x.screenshot("integration-form-error")
 
-	x.do(chromedp.SendKeys(chromedp.ID("token"), h.gitlabToken(gitlabsim.TokenOptions{})))
+	x.do(chromedp.SendKeys(chromedp.ID("token"), h.Token(gitlabsim.TokenOptions{})))
 	x.click("#submit")
 	if p := x.path(); p != "/source-control/gitlab/acme-gitlab?done=created" {
 		t.Fatalf("after Set up: %s (%s)", p, x.text("main"))
@@ -68,7 +68,7 @@ func TestAdminSetsUpGitLab(t *testing.T) {
 	x.screenshot("launchpad-step1")
 
 	x.click("nav a[href='/source-control']")
-	if row := x.text("#integration-acme-gitlab"); !strings.Contains(row, "Default") || !strings.Contains(row, "prod") || !strings.Contains(row, h.simURL) {
+	if row := x.text("#integration-acme-gitlab"); !strings.Contains(row, "Default") || !strings.Contains(row, "prod") || !strings.Contains(row, h.SimURL) {
 		t.Errorf("list row = %q", row)
 	}
 	x.screenshot("source-control")
@@ -78,7 +78,7 @@ func TestAdminSetsUpGitLab(t *testing.T) {
 
 	var api map[string]any
 	h.api("GET", "/api/v1/integrations/gitlab/acme-gitlab", nil, http.StatusOK, &api)
-	if got, want := x.value("#webhook-endpoint"), h.srv.PublicURL()+"/webhooks/gitlab/acme-gitlab"; got != want {
+	if got, want := x.value("#webhook-endpoint"), h.App.PublicURL()+"/webhooks/gitlab/acme-gitlab"; got != want {
 		t.Errorf("endpoint = %q, want %q", got, want)
 	}
 	if got := x.value("#webhook-secret"); got == "" || got != api["webhook_secret"] {
@@ -104,8 +104,8 @@ func TestSecondIntegrationForm(t *testing.T) {
 	h := setup(t, nil)
 	h.createIntegration("Acme GitLab")
 	x := tabT{t: t, ctx: tab(t)}
-	base := h.srv.URL()
-	x.login(base, "admin", h.adminPass)
+	base := h.URL
+	x.login(base, "admin", h.AdminPassword)
 	x.navigate("/source-control/gitlab/new", base)
 	if x.count("#type-space:checked") != 1 || x.count("#type-default:disabled") != 1 {
 		t.Fatal("with a default integration in place, the form does not start on Space with Default disabled")
@@ -113,7 +113,7 @@ func TestSecondIntegrationForm(t *testing.T) {
 	if hint := x.text("#type-hint"); !strings.Contains(hint, "Acme GitLab is the default integration already") {
 		t.Errorf("type hint = %q", hint)
 	}
-	token := h.gitlabToken(gitlabsim.TokenOptions{})
+	token := h.Token(gitlabsim.TokenOptions{})
 	x.do(
 		chromedp.SendKeys(chromedp.ID("name"), "Team GitLab"),
 		chromedp.SetValue(chromedp.ID("space"), "root"),
@@ -130,7 +130,7 @@ func TestSecondIntegrationForm(t *testing.T) {
 	if x.count("#type-space:checked") != 1 || x.value("#space") != "root" {
 		t.Error("the space choice was not kept")
 	}
-	x.do(chromedp.SetValue(chromedp.ID("api_host"), h.simURL))
+	x.do(chromedp.SetValue(chromedp.ID("api_host"), h.SimURL))
 	x.click("#submit") // the token is not typed again
 	if p := x.path(); p != "/source-control/gitlab/team-gitlab?done=created" {
 		t.Fatalf("after fixing the host: %s (%s)", p, x.text("main"))
@@ -148,7 +148,7 @@ func TestReaderBrowser(t *testing.T) {
 	it := h.createIntegration("Acme GitLab")
 	pw := h.createUser("reader", "read")
 	x := tabT{t: t, ctx: tab(t)}
-	base := h.srv.URL()
+	base := h.URL
 
 	x.navigate("/login", base)
 	x.screenshot("login")
@@ -181,14 +181,14 @@ func TestStacksAndDetach(t *testing.T) {
 	h := setup(t, nil)
 	ctx := t.Context()
 	h.createIntegration("Acme GitLab")
-	p, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"prod/main.tf": "\n"}})
+	p, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"prod/main.tf": "\n"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
-	head, err := h.sim.ResolveRef(ctx, p.PathWithNamespace, "main")
+	head, err := h.Sim.ResolveRef(ctx, p.PathWithNamespace, "main")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,15 +196,15 @@ func TestStacksAndDetach(t *testing.T) {
 		"repository": "acme/infra", "branch": "main", "project_root": "prod", "labels": []string{"eu"}}, http.StatusCreated, nil)
 
 	x := tabT{t: t, ctx: tab(t)}
-	base := h.srv.URL()
-	x.login(base, "admin", h.adminPass)
+	base := h.URL
+	x.login(base, "admin", h.AdminPassword)
 	if x.count("#step-1.done") != 1 || x.count("#step-3.done") != 1 {
 		t.Errorf("LaunchPad: steps 1 and 3 should be complete: %q", x.text("ol.steps"))
 	}
 	x.click("nav a[href='/stacks']")
 	link, err := chromedp.Run(x.ctx, chromedp.AttributeValue(chromedp.CSS("#stack-prod td.host a"), "href"))
-	if err != nil || link.Value != h.simURL+"/acme/infra" {
-		t.Errorf("repository link = %+v, %v; want %s/acme/infra", link, err, h.simURL)
+	if err != nil || link.Value != h.SimURL+"/acme/infra" {
+		t.Errorf("repository link = %+v, %v; want %s/acme/infra", link, err, h.SimURL)
 	}
 	x.screenshot("stacks")
 	x.click("#stack-prod a[href='/stacks/prod']")

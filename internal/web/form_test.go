@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -29,7 +31,7 @@ func TestSessionCookieFlags(t *testing.T) {
 	t.Run("http", func(t *testing.T) {
 		t.Parallel()
 		h := setup(t, nil)
-		c := sessionCookie(t, h.client().login("admin", h.adminPass))
+		c := sessionCookie(t, h.client().login("admin", h.AdminPassword))
 		if c.Name != "hoist_session" || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/" {
 			t.Errorf("cookie %+v: want hoist_session, HttpOnly, SameSite=Lax, not Secure on http, Path=/", c)
 		}
@@ -41,7 +43,7 @@ func TestSessionCookieFlags(t *testing.T) {
 		t.Parallel()
 		h := setup(t, func(c *app.Config) { c.PublicURL = "https://hoist.example.com" })
 		cl := h.client()
-		p := cl.login("admin", h.adminPass)
+		p := cl.login("admin", h.AdminPassword)
 		c := sessionCookie(t, p)
 		if c.Name != "__Host-hoist_session" || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
 			t.Errorf("cookie %+v: want __Host-hoist_session, Secure, HttpOnly, SameSite=Lax", c)
@@ -56,21 +58,21 @@ func TestFormsNeedTheSessionCSRFToken(t *testing.T) {
 	t.Parallel()
 	h := setup(t, nil)
 	c := h.client()
-	c.mustLogin("admin", h.adminPass)
+	c.mustLogin("admin", h.AdminPassword)
 	form := csrf(t, c.get("/source-control/gitlab/new"))
 	fields := func(token string) url.Values {
-		return url.Values{"csrf_token": {token}, "name": {"Acme"}, "type": {"default"}, "api_host": {h.simURL},
-			"token": {h.gitlabToken(gitlabsim.TokenOptions{})}}
+		return url.Values{"csrf_token": {token}, "name": {"Acme"}, "type": {"default"}, "api_host": {h.SimURL},
+			"token": {h.Token(gitlabsim.TokenOptions{})}}
 	}
 	other := h.client()
-	other.mustLogin("admin", h.adminPass)
+	other.mustLogin("admin", h.AdminPassword)
 	otherToken := csrf(t, other.get("/launchpad"))
 
 	for name, tc := range map[string]struct {
 		form   url.Values
 		header map[string]string
 	}{
-		"no token":              {form: url.Values{"name": {"Acme"}, "api_host": {h.simURL}}},
+		"no token":              {form: url.Values{"name": {"Acme"}, "api_host": {h.SimURL}}},
 		"wrong token":           {form: fields("not-the-token")},
 		"another session's":     {form: fields(otherToken)},
 		"cross-site origin":     {form: fields(form), header: map[string]string{"Origin": "https://evil.example"}},
@@ -88,7 +90,7 @@ func TestFormsNeedTheSessionCSRFToken(t *testing.T) {
 	if p := c.do("POST", "/logout", url.Values{}, nil); p.status != http.StatusForbidden {
 		t.Errorf("logout without token = %d, want 403", p.status)
 	}
-	if p := h.client().post("/login", url.Values{"username": {"admin"}, "password": {h.adminPass}}); p.status != http.StatusForbidden {
+	if p := h.client().post("/login", url.Values{"username": {"admin"}, "password": {h.AdminPassword}}); p.status != http.StatusForbidden {
 		t.Errorf("login without the login form's token = %d, want 403", p.status)
 	}
 	var list struct{ Items []any }
@@ -120,7 +122,7 @@ func TestLoginRateLimitAndAudit(t *testing.T) {
 			t.Fatalf("failure %d = %d", i, p.status)
 		}
 	}
-	p := c.login("admin", h.adminPass)
+	p := c.login("admin", h.AdminPassword)
 	if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "Too many failed logins") {
 		t.Fatalf("6th attempt with the right password = %d, want 429", p.status)
 	}
@@ -145,8 +147,8 @@ func TestLoginRateLimitAndAudit(t *testing.T) {
 	if failed != 5 || limited != 2 {
 		t.Errorf("audit has %d login.failed and %d login.rate_limited, want 5 and 2", failed, limited)
 	}
-	for _, s := range []string{"wrong-password-a", h.adminPass} {
-		if strings.Contains(h.logs.String(), s) {
+	for _, s := range []string{"wrong-password-a", h.AdminPassword} {
+		if strings.Contains(h.Logs.String(), s) {
 			t.Errorf("a password is in the server log")
 		}
 	}
@@ -157,7 +159,7 @@ func TestLoginWithAPIKeyAndSafeRedirects(t *testing.T) {
 	h := setup(t, nil)
 	c := h.client()
 	token := csrf(t, c.get("/login?next=//evil.example/x"))
-	p := c.post("/login", url.Values{"csrf_token": {token}, "api_key": {h.adminKey}, "next": {"//evil.example/x"}})
+	p := c.post("/login", url.Values{"csrf_token": {token}, "api_key": {h.AdminKey}, "next": {"//evil.example/x"}})
 	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/" {
 		t.Fatalf("API key login = %d → %q, want / (never another host)", p.status, p.header.Get("Location"))
 	}
@@ -170,7 +172,7 @@ func TestLoginWithAPIKeyAndSafeRedirects(t *testing.T) {
 		t.Fatalf("logged-out Source control → %q", p.header.Get("Location"))
 	}
 	token = csrf(t, c2.get("/login?next=%2Fsource-control"))
-	p = c2.post("/login", url.Values{"csrf_token": {token}, "username": {"admin"}, "password": {h.adminPass}, "next": {"/source-control"}})
+	p = c2.post("/login", url.Values{"csrf_token": {token}, "username": {"admin"}, "password": {h.AdminPassword}, "next": {"/source-control"}})
 	if p.header.Get("Location") != "/source-control" {
 		t.Errorf("login with next=/source-control → %q", p.header.Get("Location"))
 	}
@@ -210,7 +212,7 @@ func TestReaderSeesListNotDetails(t *testing.T) {
 		}
 	}
 	admin := h.client()
-	admin.mustLogin("admin", h.adminPass)
+	admin.mustLogin("admin", h.AdminPassword)
 	if p := admin.get("/source-control/gitlab/acme-gitlab"); p.status != http.StatusOK || !strings.Contains(p.body, secret) {
 		t.Errorf("admin details = %d, secret shown %v", p.status, strings.Contains(p.body, secret))
 	}
@@ -221,13 +223,13 @@ func TestEditTestRotate(t *testing.T) {
 	h := setup(t, nil)
 	before := h.createIntegration("Acme GitLab")
 	c := h.client()
-	c.mustLogin("admin", h.adminPass)
+	c.mustLogin("admin", h.AdminPassword)
 	edit := c.get("/source-control/gitlab/acme-gitlab/edit")
 	if edit.status != http.StatusOK || strings.Contains(edit.body, `name="name"`) || !strings.Contains(edit.body, "cannot be changed") {
 		t.Fatalf("edit page = %d; the name must be shown but not editable", edit.status)
 	}
 	token := csrf(t, edit)
-	form := url.Values{"csrf_token": {token}, "type": {"default"}, "api_host": {h.simURL}, "user_facing_host": {h.simURL},
+	form := url.Values{"csrf_token": {token}, "type": {"default"}, "api_host": {h.SimURL}, "user_facing_host": {h.SimURL},
 		"labels": {"prod, eu"}, "description": {"*hi*\n\n<script>alert(1)</script>\n\n[click](javascript:alert(1)) <img src=x onerror=alert(1)>"}, "name": {"Renamed"}}
 	if p := c.post("/source-control/gitlab/acme-gitlab/edit", form); p.status != http.StatusSeeOther {
 		t.Fatalf("save = %d %.400s", p.status, p.body)
@@ -270,7 +272,7 @@ func TestEditTestRotate(t *testing.T) {
 		t.Error("details after rotate do not show the new secret and the warning")
 	}
 	// A test while GitLab is down says so on the page.
-	if _, err := h.sim.AddFault(gitlabsim.Fault{Path: "/api/v4/**", Status: http.StatusServiceUnavailable}); err != nil {
+	if _, err := h.Sim.AddFault(gitlabsim.Fault{Path: "/api/v4/**", Status: http.StatusServiceUnavailable}); err != nil {
 		t.Fatal(err)
 	}
 	if p := c.post("/source-control/gitlab/acme-gitlab/test", url.Values{"csrf_token": {token}}); !strings.Contains(p.body, "Test failed") ||
@@ -284,32 +286,28 @@ func TestDetailsListRecentDeliveries(t *testing.T) {
 	h := setup(t, nil)
 	it := h.createIntegration("Acme GitLab")
 	ctx := t.Context()
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"main.tf": "\n"}}); err != nil {
+	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"main.tf": "\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it["webhook_endpoint"].(string), Token: it["webhook_secret"].(string)}); err != nil {
+	if _, err := h.Sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it["webhook_endpoint"].(string), Token: it["webhook_secret"].(string)}); err != nil {
 		t.Fatal(err)
 	}
 	c := h.client()
-	c.mustLogin("admin", h.adminPass)
+	c.mustLogin("admin", h.AdminPassword)
 	if p := c.get("/source-control/gitlab/acme-gitlab"); !strings.Contains(p.body, `id="no-deliveries"`) {
 		t.Fatal("details do not say there are no deliveries yet")
 	}
-	if _, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main",
+	if _, err := h.Sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main",
 		Commits: []gitlabsim.CommitSpec{{Message: "change", Actions: []gitlabsim.FileAction{{Action: "update", Path: "main.tf", Content: "# x\n"}}}}}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	apptest.Eventually(t, 20*time.Second, "the push to show among the deliveries", func() error {
 		p := c.get("/source-control/gitlab/acme-gitlab")
 		if strings.Contains(p.body, `id="deliveries"`) && strings.Contains(p.body, "Push Hook") && strings.Contains(p.body, "acme/infra") {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the push never showed among the deliveries: %.2000s", p.body)
-		}
-		time.Sleep(50 * time.Millisecond) // polling the page, bounded above
-	}
+		return fmt.Errorf("%.2000s", p.body)
+	})
 }
 
 // TestSpaceAdminSetsUpSpaceIntegration: a space admin cannot make the
@@ -335,14 +333,14 @@ func TestSpaceAdminSetsUpSpaceIntegration(t *testing.T) {
 		t.Fatalf("alice's form must offer team-a only and no default: %.3000s", form.body)
 	}
 	token := csrf(t, form)
-	fields := url.Values{"csrf_token": {token}, "name": {"Team A GitLab"}, "type": {"default"}, "api_host": {h.simURL},
-		"token": {h.gitlabToken(gitlabsim.TokenOptions{})}}
+	fields := url.Values{"csrf_token": {token}, "name": {"Team A GitLab"}, "type": {"default"}, "api_host": {h.SimURL},
+		"token": {h.Token(gitlabsim.TokenOptions{})}}
 	if p := c.post("/source-control/gitlab/new", fields); p.status != http.StatusForbidden || !strings.Contains(p.body, "root admins") ||
 		!strings.Contains(p.body, `value="Team A GitLab"`) {
 		t.Errorf("alice asking for the default = %d, want 403 in the form with the fields kept", p.status)
 	}
 	fields.Set("type", "space")
-	fields.Set("token", h.gitlabToken(gitlabsim.TokenOptions{}))
+	fields.Set("token", h.Token(gitlabsim.TokenOptions{}))
 	if p := c.post("/source-control/gitlab/new", fields); p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="space-error"`) {
 		t.Errorf("space-specific without a space = %d, want the inline space error", p.status)
 	}

@@ -1,141 +1,39 @@
 package web_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
-// logBuffer collects a server's log, for secret scans.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// harness is a real Hoist server on loopback and a real GitLab simulator.
+// harness is a real Hoist server on loopback and a real GitLab simulator
+// (inproc.Start), with what the UI's tests add to it.
 type harness struct {
-	t         *testing.T
-	srv       *app.Server
-	logs      *logBuffer
-	dataDir   string
-	adminKey  string
-	adminPass string
-	sim       *gitlabsim.Server
-	simURL    string
-	simUser   gitlabsim.User
-	// http calls the JSON API and checks its answers against the API's
-	// document (internal/api/apitest).
-	http *http.Client
+	*inproc.Server
+	t *testing.T
 }
 
 func setup(t *testing.T, tweak func(*app.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, logs: &logBuffer{}, dataDir: t.TempDir(), http: apitest.Client(t)}
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	if h.simURL, err = sim.Start(t.Context(), "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	h.sim = sim
-	if h.simUser, err = sim.CreateUser(t.Context(), gitlabsim.UserOptions{Username: "hoist-bot"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := app.Config{DataDir: h.dataDir, Listen: "127.0.0.1:0", Getenv: func(string) string { return "" },
-		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	srv, err := app.Start(t.Context(), cfg)
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	h.srv = srv
-	h.adminKey = h.dataFile(app.AdminAPIKeyFile)
-	h.adminPass = h.dataFile(app.AdminPasswordFile)
-	return h
-}
-
-func (h *harness) dataFile(name string) string {
-	h.t.Helper()
-	b, err := os.ReadFile(filepath.Join(h.dataDir, name))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
-}
-
-// gitlabToken mints a simulator token for the simulator's user.
-func (h *harness) gitlabToken(o gitlabsim.TokenOptions) string {
-	h.t.Helper()
-	o.UserID = h.simUser.ID
-	tok, err := h.sim.CreateToken(h.t.Context(), o)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return tok.Value
+	return &harness{Server: inproc.Start(t, tweak), t: t}
 }
 
 // api calls the JSON API with the admin key and decodes the answer into out
 // (when not nil), failing unless the status is want.
 func (h *harness) api(method, path string, body any, want int, out any) {
 	h.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(h.t.Context(), method, h.srv.URL()+path, rd)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+h.adminKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := h.http.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		h.t.Fatalf("%s %s = %d %s, want %d", method, path, resp.StatusCode, b, want)
-	}
+	r := h.Must(want, method, path, h.AdminKey, body)
 	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			h.t.Fatalf("decode %s: %v", b, err)
-		}
+		r.Decode(h.t, out)
 	}
 }
 
@@ -145,7 +43,7 @@ func (h *harness) createIntegration(name string) map[string]any {
 	h.t.Helper()
 	var out map[string]any
 	h.api("POST", "/api/v1/integrations/gitlab", map[string]any{"name": name, "is_default": true,
-		"api_host": h.simURL, "token": h.gitlabToken(gitlabsim.TokenOptions{})}, http.StatusCreated, &out)
+		"api_host": h.SimURL, "token": h.Token(gitlabsim.TokenOptions{})}, http.StatusCreated, &out)
 	return out
 }
 
@@ -156,16 +54,16 @@ func (h *harness) createIntegration(name string) map[string]any {
 func (h *harness) infraStack(it map[string]any, hook gitlabsim.HookOptions) {
 	h.t.Helper()
 	ctx := h.t.Context()
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"infra/main.tf": "\n"}}); err != nil {
+	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"infra/main.tf": "\n"}}); err != nil {
 		h.t.Fatal(err)
 	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		h.t.Fatal(err)
 	}
 	h.api("POST", "/api/v1/stacks", map[string]any{"name": "Infra", "space": "root", "integration": it["id"],
 		"repository": "acme/infra", "branch": "main", "project_root": "infra"}, http.StatusCreated, nil)
 	hook.URL, hook.Token = it["webhook_endpoint"].(string), it["webhook_secret"].(string)
-	if _, err := h.sim.AddHook(ctx, "acme/infra", hook); err != nil {
+	if _, err := h.Sim.AddHook(ctx, "acme/infra", hook); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -193,7 +91,7 @@ func (h *harness) client() *client {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return &client{t: h.t, base: h.srv.URL(), http: &http.Client{Jar: jar, Transport: apitest.Transport(h.t, nil),
+	return &client{t: h.t, base: h.URL, http: &http.Client{Jar: jar, Transport: apitest.Transport(h.t, nil),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

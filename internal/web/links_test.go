@@ -33,11 +33,11 @@ func TestPrivateIntegrationLinksArePlainText(t *testing.T) {
 	ctx := t.Context()
 	noPush := false
 	h.infraStack(h.createIntegration("Acme GitLab"), gitlabsim.HookOptions{PushEvents: &noPush, MergeRequestsEvents: true})
-	if _, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "feature", StartBranch: "main",
+	if _, err := h.Sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "feature", StartBranch: "main",
 		Commits: []gitlabsim.CommitSpec{{Message: "change", Actions: []gitlabsim.FileAction{{Action: "update", Path: "infra/main.tf", Content: "# x\n"}}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: "acme/infra", SourceBranch: "feature", Title: "Change"}); err != nil {
+	if _, err := h.Sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: "acme/infra", SourceBranch: "feature", Title: "Change"}); err != nil {
 		t.Fatal(err)
 	}
 	var runID string
@@ -56,11 +56,11 @@ func TestPrivateIntegrationLinksArePlainText(t *testing.T) {
 		return false
 	})
 	c := h.client()
-	c.mustLogin("admin", h.adminPass)
+	c.mustLogin("admin", h.AdminPassword)
 	pages := []string{"/stacks", "/stacks/infra", "/runs/" + runID}
 	for _, p := range pages {
 		if links := gitlabLinks(c.get(p).body); len(links) == 0 {
-			t.Errorf("%s links nothing in GitLab while the user-facing host is %s", p, h.simURL)
+			t.Errorf("%s links nothing in GitLab while the user-facing host is %s", p, h.SimURL)
 		}
 	}
 

@@ -1,10 +1,9 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,37 +13,22 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
-
-// tofuBinary finds the OpenTofu that scripts/install-tofu.sh builds; the
-// run test skips without it outside CI.
-func tofuBinary(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(repoRoot(t), ".tools", "bin", "tofu")
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no OpenTofu at %s: scripts/install-tofu.sh builds it", p)
-		}
-		t.Skipf("no OpenTofu at %s (run scripts/install-tofu.sh)", p)
-	}
-	return p
-}
 
 // TestRunPageLiveLogsAndConfirm (issue 6, acceptance 2): trigger a run
 // from the stack page, watch its log grow on the run page without a
 // reload, confirm it there and see it finish.
 func TestRunPageLiveLogsAndConfirm(t *testing.T) {
 	t.Parallel()
-	tofu := tofuBinary(t)
-	h := setup(t, func(c *app.Config) {
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-	})
+	h := setup(t, inproc.Runs(t))
 	h.runStack(`resource "terraform_data" "hello" { input = "hello" }`+"\n", false)
 
 	x := tabT{t: t, ctx: tab(t)}
-	base := h.srv.URL()
-	x.login(base, "admin", h.adminPass)
+	base := h.URL
+	x.login(base, "admin", h.AdminPassword)
 	x.navigate("/stacks/web", base)
 	x.click("#trigger-run")
 	if !strings.HasPrefix(x.path(), "/runs/") {
@@ -109,24 +93,21 @@ func TestRunPageLiveLogsAndConfirm(t *testing.T) {
 // on its page; a sandboxed one (TestRunPageLiveLogsAndConfirm) does not.
 func TestRunPageWarnsWhenNotSandboxed(t *testing.T) {
 	t.Parallel()
-	tofu := tofuBinary(t)
-	h := setup(t, func(c *app.Config) {
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
+	h := setup(t, inproc.Runs(t, func(c *app.Config) {
 		c.SimulateNoSandbox, c.UnsafeUnsandboxedRuns = "simulated: no Landlock", true
-	})
+	}))
 	h.runStack(`resource "terraform_data" "hello" { input = "hello" }`+"\n", false)
 	var r struct{ ID, State string }
 	h.api("POST", "/api/v1/stacks/web/runs", map[string]any{}, http.StatusCreated, &r)
-	deadline := time.Now().Add(90 * time.Second)
-	for r.State != "UNCONFIRMED" {
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s is %s, want UNCONFIRMED", r.ID, r.State)
+	apptest.Eventually(t, 90*time.Second, "run "+r.ID+" to wait for a confirmation", func() error {
+		if r.State == "UNCONFIRMED" {
+			return nil
 		}
-		time.Sleep(50 * time.Millisecond) // polling the API, bounded above
 		h.api("GET", "/api/v1/runs/"+r.ID, nil, http.StatusOK, &r)
-	}
+		return fmt.Errorf("it is %s", r.State)
+	})
 	c := h.client()
-	c.mustLogin("admin", h.adminPass)
+	c.mustLogin("admin", h.AdminPassword)
 	page := c.get("/runs/" + r.ID)
 	if !strings.Contains(page.body, `id="unsandboxed"`) || !strings.Contains(page.body, "This run was not sandboxed") ||
 		!strings.Contains(page.body, "simulated: no Landlock") {
@@ -139,11 +120,11 @@ func TestRunPageWarnsWhenNotSandboxed(t *testing.T) {
 func (h *harness) runStack(mainTF string, autodeploy bool) {
 	h.t.Helper()
 	h.createIntegration("Acme GitLab")
-	if _, err := h.sim.CreateProject(h.t.Context(), gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{
+	if _, err := h.Sim.CreateProject(h.t.Context(), gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{
 		"infra/main.tf": mainTF}}); err != nil {
 		h.t.Fatal(err)
 	}
-	if err := h.sim.AddMember(h.t.Context(), gitlabsim.MemberOptions{Group: "acme", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+	if err := h.Sim.AddMember(h.t.Context(), gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		h.t.Fatal(err)
 	}
 	h.api("POST", "/api/v1/stacks", map[string]any{"name": "web", "space": "root", "repository": "acme/infra",
@@ -155,10 +136,7 @@ func (h *harness) runStack(mainTF string, autodeploy bool) {
 // first error rather than at the top of a long log; it offers no action.
 func TestRunPageOpensAtTheError(t *testing.T) {
 	t.Parallel()
-	tofu := tofuBinary(t)
-	h := setup(t, func(c *app.Config) {
-		c.TofuPath, c.SchedulerPoll, c.LeaseTTL = tofu, 50*time.Millisecond, 5*time.Second
-	})
+	h := setup(t, inproc.Runs(t))
 	// Sixty resources make a log far longer than its box; the apply fails
 	// at its end, on a postcondition only the apply can check.
 	h.runStack(`resource "terraform_data" "n" { count = 60 }
@@ -173,23 +151,28 @@ resource "terraform_data" "b" {
 }
 `, true)
 	x := tabT{t: t, ctx: tab(t)}
-	base := h.srv.URL()
-	x.login(base, "admin", h.adminPass)
+	base := h.URL
+	x.login(base, "admin", h.AdminPassword)
 	x.navigate("/stacks/web", base)
 	x.click("#trigger-run")
 	// Whether the page saw the run fail (and reloaded: a poll across the
 	// reload fails, so it is retried) or opened on a failed run, it ends
 	// with the banner.
-	for deadline := time.Now().Add(90 * time.Second); ; {
-		shown, err := chromedp.Run(x.ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && document.getElementById("run-error-detail") !== null`))
-		if err == nil && shown {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no failure banner (%v): %q", err, x.text("main"))
-		}
-		time.Sleep(100 * time.Millisecond) // polling the page, bounded above
+	type page struct {
+		Shown bool
+		Main  string
 	}
+	apptest.Eventually(t, 90*time.Second, "the failure banner", func() error {
+		p, err := chromedp.Run(x.ctx, chromedp.Evaluate[page](`({Shown: document.readyState === "complete" && document.getElementById("run-error-detail") !== null,
+			Main: document.querySelector("main") ? document.querySelector("main").innerText : ""})`))
+		if err != nil {
+			return err
+		}
+		if !p.Shown {
+			return fmt.Errorf("the page shows %q", p.Main)
+		}
+		return nil
+	})
 	if got := x.text("#run-error-detail"); !strings.HasPrefix(got, "Error: Resource postcondition failed") ||
 		!strings.Contains(got, "hoist-test: <i>the apply fails</i> on purpose.") {
 		t.Errorf("failure banner detail %q", got)
@@ -218,7 +201,7 @@ resource "terraform_data" "b" {
 	runPath := x.path()
 	pw := h.createUser("reader", "read")
 	for _, tt := range []struct{ user, pass, want string }{
-		{"admin", h.adminPass, "Cannot stop the run: it has already ended (FAILED)."},
+		{"admin", h.AdminPassword, "Cannot stop the run: it has already ended (FAILED)."},
 		{"reader", pw, "You cannot stop this run: that needs write access to its stack."},
 	} {
 		c := h.client()

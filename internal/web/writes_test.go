@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
@@ -18,30 +19,30 @@ func TestRunPageShowsGitLabWrites(t *testing.T) {
 	t.Parallel()
 	h := setup(t, func(c *app.Config) { c.WorkerSlots = -1 }) // runs stay queued
 	ctx := t.Context()
-	if _, err := h.sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"main.tf": "\n"}}); err != nil {
+	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"main.tf": "\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Project: "acme/infra", UserID: h.simUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Project: "acme/infra", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
 	it := h.createIntegration("GitLab")
-	if _, err := h.sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it["webhook_endpoint"].(string),
+	if _, err := h.Sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it["webhook_endpoint"].(string),
 		Token: it["webhook_secret"].(string)}); err != nil {
 		t.Fatal(err)
 	}
 	h.api("POST", "/api/v1/stacks", map[string]any{"name": "web", "space": "root", "repository": "acme/infra", "branch": "main"},
 		http.StatusCreated, nil)
-	_, err := h.sim.AddFault(gitlabsim.Fault{Method: "POST", Path: "/api/v4/projects/*/statuses/*", Status: 503})
+	_, err := h.Sim.AddFault(gitlabsim.Fault{Method: "POST", Path: "/api/v4/projects/*/statuses/*", Status: 503})
 	if err != nil {
 		t.Fatal(err)
 	}
-	push, err := h.sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main", Commits: []gitlabsim.CommitSpec{{
+	push, err := h.Sim.Push(ctx, gitlabsim.PushOptions{Project: "acme/infra", Branch: "main", Commits: []gitlabsim.CommitSpec{{
 		Message: "m", Actions: []gitlabsim.FileAction{{Action: "update", Path: "main.tf", Content: "# v2\n"}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := h.client()
-	c.mustLogin("admin", h.adminPass)
+	c.mustLogin("admin", h.AdminPassword)
 	var runID string
 	waitPage(t, "a run", func() bool {
 		var page struct{ Items []struct{ ID string } }
@@ -64,8 +65,8 @@ func TestRunPageShowsGitLabWrites(t *testing.T) {
 	}
 
 	// GitLab now refuses for good: the write fails with GitLab's answer.
-	h.sim.ClearFaults()
-	if _, err := h.sim.AddFault(gitlabsim.Fault{Method: "POST", Path: "/api/v4/projects/*/statuses/*", Status: 403}); err != nil {
+	h.Sim.ClearFaults()
+	if _, err := h.Sim.AddFault(gitlabsim.Fault{Method: "POST", Path: "/api/v4/projects/*/statuses/*", Status: 403}); err != nil {
 		t.Fatal(err)
 	}
 	waitPage(t, "the write failed on the run page", func() bool {
@@ -98,14 +99,8 @@ func section(body, id string) string {
 	return body[i:min(len(body), i+3000)]
 }
 
-// waitPage polls cond, failing after a bound.
+// waitPage polls cond (bounded).
 func waitPage(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a bounded condition
-	}
+	apptest.Eventually(t, 30*time.Second, what, cond)
 }

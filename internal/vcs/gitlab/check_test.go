@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/vcs"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
@@ -23,15 +24,7 @@ type simEnv struct {
 
 func startSim(t *testing.T) simEnv {
 	t.Helper()
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	url, err := sim.Start(t.Context(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, url := apptest.StartGitLab(t)
 	u, err := sim.CreateUser(t.Context(), gitlabsim.UserOptions{Username: "hoist-bot"})
 	if err != nil {
 		t.Fatal(err)

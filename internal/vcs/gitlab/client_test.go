@@ -1,10 +1,12 @@
 package gitlab_test
 
 import (
+	"fmt"
 	"io"
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/vcs"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
@@ -13,17 +15,12 @@ import (
 // waitEnded waits until the simulator saw n connections end.
 func waitEnded(t *testing.T, sim *gitlabsim.Server, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		accepted, ended := sim.Connections()
-		if ended >= n {
-			return
+	apptest.Eventually(t, 5*time.Second, fmt.Sprintf("%d connections to end", n), func() error {
+		if accepted, ended := sim.Connections(); ended < n {
+			return fmt.Errorf("%d ended (of %d accepted)", ended, accepted)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections ended, want %d (of %d accepted)", ended, n, accepted)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a bounded condition
-	}
+		return nil
+	})
 }
 
 // accepted is how many connections the simulator accepted.

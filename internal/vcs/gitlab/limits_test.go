@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/vcs"
 	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 )
@@ -220,9 +221,7 @@ func TestArchiveTimeouts(t *testing.T) {
 			_, err := archive(ctx, gitlab.New(nil, nil), g.url)
 			done <- err
 		}()
-		for g.sent.Load() < 4<<10 {
-			time.Sleep(5 * time.Millisecond) // polling until the download is under way
-		}
+		apptest.Eventually(t, 10*time.Second, "the download to be under way", func() bool { return g.sent.Load() >= 4<<10 })
 		cancel()
 		canceled := time.Now()
 		select {

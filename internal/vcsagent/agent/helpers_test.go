@@ -1,9 +1,9 @@
 package agent_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -17,6 +17,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/vcsagent"
@@ -34,7 +35,7 @@ type env struct {
 	glToken   string
 	reg       *tunnel.Registry
 	serverURL string
-	logs      *syncBuffer
+	logs      *apptest.Buffer
 	// serverClient trusts the server's test certificate (TLS only).
 	serverClient *http.Client
 
@@ -49,15 +50,7 @@ func setup(t *testing.T) *env { t.Helper(); return newEnv(t, false) }
 func newEnv(t *testing.T, useTLS bool) *env {
 	t.Helper()
 	ctx := context.Background()
-	sim, err := gitlabsim.New(gitlabsim.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	simURL, err := sim.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, simURL := apptest.StartGitLab(t)
 	u, err := sim.CreateUser(ctx, gitlabsim.UserOptions{Username: "hoist-bot"})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +67,7 @@ func newEnv(t *testing.T, useTLS bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{sim: sim, simURL: simURL, glToken: tok.Value, logs: &syncBuffer{}, poolToken: vcsagent.NewToken(pool)}
+	e := &env{sim: sim, simURL: simURL, glToken: tok.Value, logs: &apptest.Buffer{}, poolToken: vcsagent.NewToken(pool)}
 	e.reg = tunnel.NewRegistry(slog.New(slog.NewTextHandler(e.logs, nil)), nil)
 	t.Cleanup(e.reg.Close)
 	mux := http.NewServeMux()
@@ -167,21 +160,17 @@ func (e *env) startAgentWith(t *testing.T, cfg agent.Config) *runningAgent {
 // waitAgents waits until the pool has n agents with all their streams.
 func (e *env) waitAgents(t *testing.T, n, streams int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	apptest.Eventually(t, 10*time.Second, fmt.Sprintf("%d agents with %d streams", n, streams), func() error {
 		infos := e.reg.Connected(pool)
 		ok := len(infos) == n
 		for _, a := range infos {
 			ok = ok && a.Streams == streams
 		}
-		if ok {
-			return
+		if !ok {
+			return fmt.Errorf("have %+v", infos)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited for %d agents with %d streams; have %+v", n, streams, infos)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a bounded condition
-	}
+		return nil
+	})
 }
 
 // gitlab is a client-go client that reaches GitLab only through the pool.
@@ -212,22 +201,4 @@ func wantRefused(t *testing.T, err error, contains string) {
 	if !errors.As(err, &refused) || !strings.Contains(err.Error(), contains) {
 		t.Errorf("err = %v, want a refusal containing %q", err, contains)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent log writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -12,6 +12,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/vcsagent"
 	"github.com/hoistdev/hoist/internal/vcsagent/agent"
@@ -60,16 +61,14 @@ func TestKillingAnAgentMidFlowLosesNothing(t *testing.T) {
 // waitBusy waits until the named agent carries a request.
 func waitBusy(t *testing.T, e *env, name string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	apptest.Eventually(t, 30*time.Second, "agent "+name+" to carry a request", func() bool {
 		for _, a := range e.reg.Connected(pool) {
 			if a.Name == name && a.Busy > 0 {
-				return
+				return true
 			}
 		}
-		time.Sleep(time.Millisecond) // polling a bounded condition
-	}
-	t.Fatalf("agent %s never got a request", name)
+		return false
+	})
 }
 
 // With no agent a write fails fast with ErrNoAgent; a caller that retries

@@ -1,14 +1,12 @@
 package session_test
 
 import (
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/store/dbtest"
-	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/web/session"
 )
 
@@ -25,22 +23,12 @@ func (c *clock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// stores returns a fresh SQLite store and, when HOIST_TEST_POSTGRES is set,
-// a fresh PostgreSQL schema.
-func stores(t *testing.T) map[string]*sqlstore.Store {
-	t.Helper()
-	out := map[string]*sqlstore.Store{"sqlite": dbtest.Open(t, "sqlite")}
-	if os.Getenv(dbtest.EnvPostgres) != "" {
-		out["postgres"] = dbtest.Open(t, "postgres")
-	}
-	return out
-}
-
 func TestSessions(t *testing.T) {
 	t.Parallel()
-	for name, st := range stores(t) {
-		t.Run(name, func(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(d, func(t *testing.T) {
 			t.Parallel()
+			st := dbtest.Open(t, d)
 			ctx := t.Context()
 			c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 			m := session.NewManager(st, c.now, time.Hour)
@@ -84,9 +72,10 @@ func TestSessions(t *testing.T) {
 
 func TestLimiter(t *testing.T) {
 	t.Parallel()
-	for name, st := range stores(t) {
-		t.Run(name, func(t *testing.T) {
+	for _, d := range dbtest.Dialects {
+		t.Run(d, func(t *testing.T) {
 			t.Parallel()
+			st := dbtest.Open(t, d)
 			ctx := t.Context()
 			c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 			l := session.NewLimiter(st, c.now, 3, 10*time.Minute)
