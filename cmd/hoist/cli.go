@@ -39,6 +39,7 @@ func addClientFlags(cmd *cobra.Command) *clientFlags {
 	fs.StringVar(&cf.token, "token", "", "Hoist API key")
 	addOutputFlag(fs, &cf.output)
 	shareEnv(fs, "", "url", "token", "output")
+	secretFlag(fs, "token", "")
 	return cf
 }
 
@@ -57,7 +58,7 @@ func (cf *clientFlags) client(e *env) (*apiclient.Client, error) {
 		u = defaultURL
 	}
 	if cf.token == "" {
-		return nil, usageError{"no API key: set HOIST_TOKEN or give --token"}
+		return nil, usageError{"no API key: set HOIST_TOKEN (or HOIST_TOKEN_FILE) or give --token"}
 	}
 	opts := []apiclient.Option{apiclient.WithUserAgent("hoist-cli")}
 	if e.http != nil {

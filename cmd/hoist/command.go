@@ -222,7 +222,8 @@ func writeUsage(w io.Writer, c *cobra.Command) {
 	}
 	if !c.HasParent() {
 		b.WriteString("\nEvery flag can also be set by an environment variable, named in each command's -h: " +
-			"HOIST_<COMMAND>_<FLAG>,\nand HOIST_URL, HOIST_TOKEN, HOIST_OUTPUT for the flags all client commands share " +
+			"HOIST_<COMMAND>_<FLAG>,\nand HOIST_URL, HOIST_TOKEN, HOIST_OUTPUT for the flags all client commands share; " +
+			"server, worker and\nvcs-agent flags also HOIST_<FLAG>; secrets also from a file named in <VARIABLE>_FILE " +
 			"(docs/cli.md).\n")
 	}
 	io.WriteString(w, b.String())

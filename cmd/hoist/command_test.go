@@ -192,28 +192,65 @@ func TestDocumentedEnvVars(t *testing.T) {
 	}
 }
 
-// TestEnvNamesAreUnambiguous: no variable of the rule names two different
-// flags (a family's shared flag is one flag), and none is a variable Hoist
-// reads for something else.
+// TestEnvNamesAreUnambiguous: no variable — the rule's, a bare
+// HOIST_<FLAG>, an alias, a secret's …_FILE — sets two flags of different
+// meaning, and none is a variable Hoist reads for something else. A
+// family's shared flag is one flag; the bare names that several
+// long-running commands share are listed here, each a deliberate choice.
 func TestEnvNamesAreUnambiguous(t *testing.T) {
 	t.Parallel()
 	root := newRoot(&env{getenv: func(string) string { return "" }}, "test", commands())
-	owner := map[string]string{"HOIST_ENCRYPTION_KEY": "the encryption key", "HOIST_SANDBOX_EXEC": "the sandbox",
-		"HOIST_TEST_POSTGRES": "the tests"}
+	shared := map[string][]string{ // one meaning for all of them
+		"HOIST_URL":                     {"--url", "worker --server", "vcs-agent --server"}, // the Hoist server's URL
+		"HOIST_SERVER":                  {"worker --server", "vcs-agent --server"},
+		"HOIST_TOFU_PATH":               {"server --tofu-path", "worker --tofu-path"},
+		"HOIST_TOOLS_DIR":               {"server --tools-dir", "worker --tools-dir"},
+		"HOIST_WORK_DIR":                {"server --work-dir", "worker --work-dir"}, // workspaces are named at random
+		"HOIST_UNSAFE_UNSANDBOXED_RUNS": {"server --unsafe-unsandboxed-runs", "worker --unsafe-unsandboxed-runs"},
+		"HOIST_MAX_ARCHIVE_ENTRIES":     {"server --max-archive-entries", "worker --max-archive-entries"},
+		"HOIST_MAX_ARCHIVE_SIZE":        {"server --max-archive-size", "worker --max-archive-size"},
+	}
+	meanings := map[string][]string{"HOIST_SANDBOX_EXEC": {"the sandbox"}, "HOIST_TEST_POSTGRES": {"the tests"}}
+	add := func(name, who string) {
+		if !slices.Contains(meanings[name], who) {
+			meanings[name] = append(meanings[name], who)
+		}
+	}
 	eachCommand(root, func(c *cobra.Command) {
 		for _, f := range envFlags(c) {
-			name := envNames(c, f)[0]
 			scope := cmdName(c)
 			if s, ok := f.Annotations[envScopeKey]; ok {
 				scope = s[0]
 			}
-			who := scope + " --" + f.Name
-			if o, ok := owner[name]; ok && o != who {
-				t.Errorf("$%s names both %s and %s", name, o, who)
+			who := strings.TrimSpace(scope + " --" + f.Name)
+			for _, n := range envNames(c, f) {
+				add(n, who)
 			}
-			owner[name] = who
+			for _, n := range fileEnvNames(c, f) {
+				add(n, who+" (file)")
+			}
+			if v := f.Annotations[secretKey]; len(v) == 1 && v[0] != "" {
+				// The secret's …_FILE names are those of its file flag.
+				var want []string
+				for _, n := range envNames(c, f) {
+					want = append(want, n+"_FILE")
+				}
+				if got := envNames(c, c.Flags().Lookup(v[0])); !slices.Equal(got, want) {
+					t.Errorf("%s: --%s reads %q, want the …_FILE names of --%s %q", cmdName(c), v[0], got, f.Name, want)
+				}
+			}
 		}
 	})
+	for name, who := range meanings {
+		slices.Sort(who)
+		want := slices.Sorted(slices.Values(shared[name]))
+		if len(who) > 1 && !slices.Equal(who, want) {
+			t.Errorf("$%s sets %q", name, who)
+		}
+		if want != nil && !slices.Equal(who, want) {
+			t.Errorf("$%s sets %q, want %q", name, who, want)
+		}
+	}
 }
 
 func TestHelpGoesToStdout(t *testing.T) {

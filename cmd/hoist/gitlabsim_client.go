@@ -51,6 +51,7 @@ func addSimFlags(fs *pflag.FlagSet) *simFlags {
 		strings.Join(simConfigCandidates, " or ./")+")")
 	addOutputFlag(fs, &sf.output)
 	shareEnv(fs, "gitlab-sim", "url", "token", "sim-data-dir", "output")
+	secretFlag(fs, "token", "")
 	return sf
 }
 

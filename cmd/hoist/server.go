@@ -11,8 +11,10 @@ import (
 
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/demo"
+	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/transfer"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // hostList is a repeatable string flag.
@@ -59,6 +61,10 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 	publicURL := fs.String("public-url", "", "base URL users and GitLab reach this server at (default http://<listen address>)")
 	databaseURL := fs.String("database-url", "", "postgres://… to use PostgreSQL instead of SQLite in the data dir")
 	envAlias(fs, "database-url", "HOIST_DATABASE_URL")
+	secretFlag(fs, "database-url", "") // its password
+	encKey := fs.String("encryption-key", "", "base64 of the 32-byte `KEY` sealing secrets in the database (default: the data dir's encryption-key, "+
+		"made on first start; prefer $HOIST_ENCRYPTION_KEY_FILE: argv is visible to other users)")
+	secretFlag(fs, "encryption-key", "")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate `FILE` (OpenTofu reaches the module registry only over HTTPS)")
 	tlsKey := fs.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
 	workerSlots := fs.Int("worker-slots", app.DefaultWorkerSlots, "runs the embedded worker pool executes at once (0: no embedded workers)")
@@ -83,6 +89,10 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 		if err := parseNoArgs(cmd, args); err != nil {
 			return err
 		}
+		key, err := encryptionKey(fs.Lookup("encryption-key"), *encKey)
+		if err != nil {
+			return err
+		}
 		logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		tofuMissing := false
 		if *demoMode && *tofuPath == "" {
@@ -95,6 +105,7 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 			WorkDir: *workDir, UnsafeUnsandboxedRuns: *unsafeRuns, MaxArchiveEntries: *maxEntries,
 			MaxGitLabResponseBytes: int64(maxResponse), MaxArchiveBytes: int64(maxArchive),
 			MetricsListen: *metricsListen, MetricsKeyFile: *metricsKeyFile,
+			EncryptionKey: key, SecretFiles: secretFiles(cmd),
 		})
 		if err != nil {
 			return err
@@ -117,6 +128,19 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 			return errors.Join(fmt.Errorf("serve: %w", err), srv.Close())
 		}
 	}
+}
+
+// encryptionKey decodes --encryption-key (nil when not given: the server
+// then uses its data dir's key); an error names where the key came from.
+func encryptionKey(f *pflag.Flag, text string) ([]byte, error) {
+	if text == "" {
+		return nil, nil
+	}
+	key, err := secret.ParseKey(text)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("%s: %v", flagOrigin(f), err)}
+	}
+	return key, nil
 }
 
 // startDemo is the --demo part of `hoist server`: the simulator and the

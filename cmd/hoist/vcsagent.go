@@ -205,6 +205,9 @@ func vcsAgentCommand(e *env, cmd *cobra.Command) runFunc {
 	envAlias(fs, "server", "HOIST_URL")
 	token := fs.String("pool-token", "", "the pool token (prefer $HOIST_VCS_AGENT_POOL_TOKEN or --pool-token-file: argv is visible to other users)")
 	tokenFile := fs.String("pool-token-file", "", "read the pool token from `FILE` (- for stdin)")
+	secretFlag(fs, "pool-token", "pool-token-file")
+	// HOIST_POOL_TOKEN(_FILE) has always been the worker pool's token.
+	scopedEnvOnly(fs, "pool-token", "pool-token-file")
 	target := fs.String("target-base-endpoint", "", "the private GitLab's `URL` with scheme and port")
 	vendor := fs.String("vendor", "", "the VCS: gitlab")
 	allowed := fs.String("allowed-projects", agent.DefaultAllowedProjects, "`REGEX` over namespace/project of the projects Hoist may reach (unanchored: use ^…$)")

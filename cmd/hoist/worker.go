@@ -25,6 +25,7 @@ func workerCommand(e *env, cmd *cobra.Command) runFunc {
 	token := fs.String("pool-token", "", "the worker pool's token (prefer --pool-token-file or HOIST_POOL_TOKEN: argv is visible to other users)")
 	envAlias(fs, "pool-token", "HOIST_POOL_TOKEN")
 	tokenFile := fs.String("pool-token-file", "", "read the pool token from `FILE` (- for stdin)")
+	secretFlag(fs, "pool-token", "pool-token-file")
 	tokenEnv := fs.String("pool-token-env", "", "read the pool token from the environment variable `NAME` (default HOIST_POOL_TOKEN)")
 	slots := fs.Int("slots", 2, "how many runs to execute at once")
 	tofuPath := fs.String("tofu-path", "", "the OpenTofu binary of stacks that pin no tool_version (default: tofu on PATH)")
@@ -66,7 +67,7 @@ func workerCommand(e *env, cmd *cobra.Command) runFunc {
 		pool, err := worker.Start(ctx, worker.Config{Server: &worker.Client{BaseURL: base, PoolToken: secret, HTTP: e.http}, ID: *id, Slots: *slots,
 			TofuPath: *tofuPath, ToolsDir: *toolsDir, StateURL: base + "/api/v1/state", WorkDir: *workDir, Getenv: e.getenv, Logger: logger,
 			LeaseWait: 30 * time.Second, Sandbox: worker.NewSandbox(ctx, *tofuPath, e.getenv, *unsafeRuns),
-			Limits: workspace.Limits{MaxBytes: int64(maxArchive), MaxEntries: *maxEntries}, Hidden: workerHidden(*tokenFile)})
+			Limits: workspace.Limits{MaxBytes: int64(maxArchive), MaxEntries: *maxEntries}, Hidden: workerHidden(*tokenFile, secretFiles(cmd))})
 		if err != nil {
 			return err
 		}
@@ -87,10 +88,11 @@ func embeddedSlots(n int) int {
 }
 
 // workerHidden is what a remote worker's runs must never see: the pool
-// token's file (its environment is already out of reach, in /proc).
-func workerHidden(tokenFile string) []string {
-	if tokenFile == "" || tokenFile == "-" || tokenFile == "/dev/stdin" {
-		return nil
+// token's file and the files of other secrets (its environment is already
+// out of reach, in /proc).
+func workerHidden(tokenFile string, secretFiles []string) []string {
+	if tokenFile == "-" || tokenFile == "/dev/stdin" {
+		tokenFile = ""
 	}
-	return sandbox.RealPaths(tokenFile)
+	return sandbox.RealPaths(append(secretFiles, tokenFile)...)
 }

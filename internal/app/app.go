@@ -108,6 +108,13 @@ type Config struct {
 	// listener, to requests bearing the key this file holds
 	// (--metrics-key-file).
 	MetricsKeyFile string
+	// EncryptionKey, when set, is the key (hoist server --encryption-key,
+	// from any of its variables); nil reads HOIST_ENCRYPTION_KEY through
+	// Getenv, then the data dir's key file.
+	EncryptionKey []byte
+	// SecretFiles are files that secrets of this configuration were read
+	// from (the CLI's …_FILE variables): runs never see them.
+	SecretFiles []string
 }
 
 // Server is a running Hoist server.
@@ -159,9 +166,11 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	if err != nil {
 		return nil, err
 	}
-	key, source, err := secret.LoadKey(cfg.Getenv, cfg.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("encryption key: %w", err)
+	key, source := cfg.EncryptionKey, secret.FromConfig
+	if key == nil {
+		if key, source, err = secret.LoadKey(cfg.Getenv, cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("encryption key: %w", err)
+		}
 	}
 	logKeySource(log, source, cfg.DataDir)
 	box, err := secret.NewBox(key)
@@ -342,6 +351,8 @@ func openStore(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 
 func logKeySource(log *slog.Logger, source secret.KeySource, dataDir string) {
 	switch source {
+	case secret.FromConfig:
+		log.Info("encryption key from the configuration")
 	case secret.FromEnv:
 		log.Info("encryption key from environment", "variable", secret.EnvKey)
 	case secret.FromGenerated:

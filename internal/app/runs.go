@@ -84,13 +84,19 @@ func (r *runs) start(ctx context.Context, handler http.Handler) error {
 		sb = worker.NewSandbox(ctx, r.cfg.TofuPath, r.cfg.Getenv, r.cfg.UnsafeUnsandboxedRuns)
 	}
 	// Runs never see the data dir (database, encryption key, first-start
-	// secrets) nor the TLS key.
+	// secrets), the TLS and metrics keys, nor the files other secrets were
+	// read from.
 	r.pool, err = worker.Start(ctx, worker.Config{Server: worker.Local{Service: r.service, Pool: run.EmbeddedPool},
 		ID: "embedded@" + host, Slots: slots, TofuPath: r.cfg.TofuPath, ToolsDir: r.cfg.ToolsDir, StateURL: stateURL,
 		RegistryHost: hostOf(r.cfg.PublicURL), TrustCAFile: r.cfg.TLSCertFile, WorkDir: r.cfg.WorkDir, Getenv: r.cfg.Getenv,
 		Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second,
-		Sandbox: sb, Hidden: sandbox.RealPaths(r.cfg.DataDir, r.cfg.TLSKeyFile), Limits: workspace.Limits{MaxBytes: r.cfg.MaxArchiveBytes, MaxEntries: r.cfg.MaxArchiveEntries}})
+		Sandbox: sb, Hidden: r.hidden(), Limits: workspace.Limits{MaxBytes: r.cfg.MaxArchiveBytes, MaxEntries: r.cfg.MaxArchiveEntries}})
 	return err
+}
+
+// hidden are the paths runs must never see.
+func (r *runs) hidden() []string {
+	return sandbox.RealPaths(append([]string{r.cfg.DataDir, r.cfg.TLSKeyFile, r.cfg.MetricsKeyFile}, r.cfg.SecretFiles...)...)
 }
 
 // stop stops the workers (their runs fail as lost unless they finish) and

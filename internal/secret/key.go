@@ -22,6 +22,7 @@ type KeySource string
 
 // Where keys come from.
 const (
+	FromConfig    KeySource = "config" // given by the caller (hoist server --encryption-key)
 	FromEnv       KeySource = "env"
 	FromFile      KeySource = "file"
 	FromGenerated KeySource = "generated"
@@ -34,7 +35,7 @@ const (
 // readable by group or others is refused.
 func LoadKey(getenv func(string) string, dataDir string) ([]byte, KeySource, error) {
 	if v := strings.TrimSpace(getenv(EnvKey)); v != "" {
-		key, err := decodeKey(v)
+		key, err := ParseKey(v)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", EnvKey, err)
 		}
@@ -60,7 +61,9 @@ func LoadKey(getenv func(string) string, dataDir string) ([]byte, KeySource, err
 	return key, FromGenerated, nil
 }
 
-func decodeKey(s string) ([]byte, error) {
+// ParseKey decodes a key written as standard or URL-safe base64 (padded or
+// not) of exactly KeySize bytes. Its errors never quote s.
+func ParseKey(s string) ([]byte, error) {
 	var key []byte
 	var err error
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
@@ -89,7 +92,7 @@ func readKeyFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encryption key file: %w", err)
 	}
-	key, err := decodeKey(strings.TrimSpace(string(b)))
+	key, err := ParseKey(strings.TrimSpace(string(b)))
 	if err != nil {
 		return nil, fmt.Errorf("encryption key file %s: %w", path, err)
 	}
