@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -189,13 +190,13 @@ func TestServerFromEnvironmentOnly(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr simOutput
+	var stdout, stderr apptest.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"server"}, nil, &stdout, &stderr, func(k string) string { return vars[k] })
 	}()
 	var m []string
-	waitUntil(t, 30*time.Second, "hoist server to serve", func() bool {
+	apptest.Eventually(t, 30*time.Second, "hoist server to serve", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("server stopped: %v\n%s", err, stderr.String())
