@@ -48,10 +48,10 @@ func (b *byteSize) Set(v string) error {
 
 const serverSynopsis = "[--data-dir DIR] [--listen ADDR] [--public-url URL] [--database-url URL] [--allow-gitlab-host HOST]... " +
 	"[--tls-cert FILE --tls-key FILE] [--max-gitlab-response SIZE] [--max-archive-size SIZE] [--tofu-path FILE] " +
-	"[--tools-dir DIR] [--work-dir DIR] [flags]"
+	"[--tools-dir DIR] [--work-dir DIR] [--shutdown-timeout DURATION] [flags]"
 
 // serverCommand is `hoist server`: the Hoist server, until ctx ends
-// (SIGINT/SIGTERM), then a graceful shutdown.
+// (SIGINT/SIGTERM), then a graceful shutdown within --shutdown-timeout.
 func serverCommand(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
 	dataDir := fs.String("data-dir", app.DefaultDataDir, "directory for the SQLite database, the encryption key and the first-start secrets")
@@ -69,6 +69,8 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 	maxEntries := fs.Int("max-archive-entries", 0, "cap on the files, folders and links of a run's source archive (default 100000)")
 	writeLease := fs.Duration("gitlab-write-lease", 0, "how long the server holds a GitLab write while sending it; "+
 		"after a crash its pending writes wait this long (default 2m)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", app.DefaultShutdownTimeout, "on SIGTERM or SIGINT, how long runs in progress, "+
+		"GitLab writes and requests get to finish; plans not done by half of it are handed back for another worker (docs/ops.md)")
 	demoMode := fs.Bool("demo", false, "also run the GitLab simulator with a sample project, integration and stacks, and print what to try")
 	var allow hostList
 	fs.Var(&allow, "allow-gitlab-host", "GitLab host allowed to resolve to a link-local/cloud-metadata address (repeatable)")
@@ -78,6 +80,9 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 	return func(ctx context.Context, args []string) error {
 		if err := parseNoArgs(cmd, args); err != nil {
 			return err
+		}
+		if *shutdownTimeout < 0 {
+			return usageError{"server: --shutdown-timeout must not be negative"}
 		}
 		logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		tofuMissing := false
@@ -104,7 +109,11 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 		}
 		select {
 		case <-ctx.Done():
-			return srv.Close()
+			// Graceful, and the process exits 0 (the signal was the
+			// request): see app.Server.Shutdown.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdownTimeout)
+			defer cancel()
+			return srv.Shutdown(sctx)
 		case err := <-srv.Done():
 			return errors.Join(fmt.Errorf("serve: %w", err), srv.Close())
 		}

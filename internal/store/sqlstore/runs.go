@@ -3,8 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,12 +144,17 @@ func (s *Store) recordRunTransition(ctx context.Context, tx *sql.Tx, t run.Trans
 	if err != nil {
 		return run.Event{}, err
 	}
-	var from string
-	err = s.queryRow(ctx, tx, "SELECT state FROM run_transitions WHERE run_id = ? ORDER BY id DESC LIMIT 1 OFFSET 1", t.RunID).Scan(&from)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	// The whole history (a dozen rows): the state before, and whether the
+	// run was in t.State already (handed back, and leased again).
+	past, err := queryAll(ctx, s, tx, scanString, "SELECT state FROM run_transitions WHERE run_id = ? ORDER BY id DESC", t.RunID)
+	if err != nil {
 		return run.Event{}, fmt.Errorf("load run %s history: %w", t.RunID, err)
 	}
-	return run.Event{Run: r, From: run.State(from), To: t.State, Note: t.Note}, nil
+	ev := run.Event{Run: r, To: t.State, Note: t.Note}
+	if len(past) > 1 {
+		ev.From, ev.Reentered = run.State(past[1]), slices.Contains(past[1:], string(t.State))
+	}
+	return ev, nil
 }
 
 func (s *Store) runInTx(ctx context.Context, tx *sql.Tx, id string) (run.Run, error) {
