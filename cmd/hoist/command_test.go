@@ -209,6 +209,7 @@ func TestEnvNamesAreUnambiguous(t *testing.T) {
 		"HOIST_UNSAFE_UNSANDBOXED_RUNS": {"server --unsafe-unsandboxed-runs", "worker --unsafe-unsandboxed-runs"},
 		"HOIST_MAX_ARCHIVE_ENTRIES":     {"server --max-archive-entries", "worker --max-archive-entries"},
 		"HOIST_MAX_ARCHIVE_SIZE":        {"server --max-archive-size", "worker --max-archive-size"},
+		"HOIST_SHUTDOWN_TIMEOUT":        {"server --shutdown-timeout", "worker --shutdown-timeout"}, // how long a stop may take
 	}
 	meanings := map[string][]string{"HOIST_SANDBOX_EXEC": {"the sandbox"}, "HOIST_TEST_POSTGRES": {"the tests"}}
 	add := func(name, who string) {

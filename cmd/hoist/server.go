@@ -50,10 +50,10 @@ func (b *byteSize) Set(v string) error {
 
 const serverSynopsis = "[--data-dir DIR] [--listen ADDR] [--public-url URL] [--database-url URL] [--allow-gitlab-host HOST]... " +
 	"[--tls-cert FILE --tls-key FILE] [--max-gitlab-response SIZE] [--max-archive-size SIZE] [--tofu-path FILE] " +
-	"[--tools-dir DIR] [--work-dir DIR] [--metrics-listen ADDR] [flags]"
+	"[--tools-dir DIR] [--work-dir DIR] [--metrics-listen ADDR] [--shutdown-timeout DURATION] [flags]"
 
 // serverCommand is `hoist server`: the Hoist server, until ctx ends
-// (SIGINT/SIGTERM), then a graceful shutdown.
+// (SIGINT/SIGTERM), then a graceful shutdown within --shutdown-timeout.
 func serverCommand(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
 	dataDir := fs.String("data-dir", app.DefaultDataDir, "directory for the SQLite database, the encryption key and the first-start secrets")
@@ -79,6 +79,8 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 		"(bind a private interface; default: no metrics listener; docs/metrics.md)")
 	metricsKeyFile := fs.String("metrics-key-file", "", "also serve GET /metrics on --listen, to requests with \"Authorization: Bearer <key>\" "+
 		"holding the key in this `FILE` (at least 16 characters)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", app.DefaultShutdownTimeout, "on SIGTERM or SIGINT, how long runs in progress, "+
+		"GitLab writes and requests get to finish; plans not done by half of it are handed back for another worker (docs/ops.md)")
 	demoMode := fs.Bool("demo", false, "also run the GitLab simulator with a sample project, integration and stacks, and print what to try")
 	var allow hostList
 	fs.Var(&allow, "allow-gitlab-host", "GitLab host allowed to resolve to a link-local/cloud-metadata address (repeatable)")
@@ -88,6 +90,9 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 	return func(ctx context.Context, args []string) error {
 		if err := parseNoArgs(cmd, args); err != nil {
 			return err
+		}
+		if *shutdownTimeout < 0 {
+			return usageError{"server: --shutdown-timeout must not be negative"}
 		}
 		key, err := encryptionKey(fs.Lookup("encryption-key"), *encKey)
 		if err != nil {
@@ -123,7 +128,11 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 		}
 		select {
 		case <-ctx.Done():
-			return srv.Close()
+			// Graceful, and the process exits 0 (the signal was the
+			// request): see app.Server.Shutdown.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdownTimeout)
+			defer cancel()
+			return srv.Shutdown(sctx)
 		case err := <-srv.Done():
 			return errors.Join(fmt.Errorf("serve: %w", err), srv.Close())
 		}

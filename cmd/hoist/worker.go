@@ -17,7 +17,8 @@ import (
 
 // workerCommand is `hoist worker --server URL --pool-token T` (or
 // --pool-token-file/--pool-token-env, or HOIST_POOL_TOKEN): a remote
-// worker of the pool the token belongs to, until ctx ends.
+// worker of the pool the token belongs to, until ctx ends, then a graceful
+// shutdown within --shutdown-timeout.
 func workerCommand(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
 	server := fs.String("server", "", "the Hoist server's base `URL`")
@@ -36,12 +37,17 @@ func workerCommand(e *env, cmd *cobra.Command) runFunc {
 	maxArchive := byteSize(workspace.DefaultMaxBytes)
 	fs.Var(&maxArchive, "max-archive-size", "cap on a run's source archive, as received and as extracted (`SIZE`: bytes, or e.g. 1GiB)")
 	id := fs.String("id", "", "this worker's name in run histories (default worker@<hostname>)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", app.DefaultShutdownTimeout, "on SIGTERM or SIGINT, how long runs in progress get to finish; "+
+		"plans not done by half of it are handed back for another worker (docs/ops.md)")
 	return func(ctx context.Context, args []string) error {
 		if err := parseNoArgs(cmd, args); err != nil {
 			return err
 		}
 		if *server == "" {
 			return usageError{"worker: --server is required"}
+		}
+		if *shutdownTimeout < 0 {
+			return usageError{"worker: --shutdown-timeout must not be negative"}
 		}
 		secret, err := readSecret(e, "pool token", *tokenFile, *tokenEnv)
 		if err != nil {
@@ -73,7 +79,9 @@ func workerCommand(e *env, cmd *cobra.Command) runFunc {
 		}
 		fmt.Fprintf(e.stdout, "Hoist worker %s with %d slots, server %s\n", *id, *slots, base)
 		<-ctx.Done()
-		pool.Stop()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdownTimeout)
+		defer cancel()
+		pool.Shutdown(sctx)
 		return nil
 	}
 }

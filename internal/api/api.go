@@ -46,7 +46,7 @@ type Error struct {
 
 // ErrorDetail says what went wrong; Message is safe to show.
 type ErrorDetail struct {
-	Code    apperr.Code `json:"code" enum:"invalid,unauthorized,forbidden,not_found,conflict,internal"`
+	Code    apperr.Code `json:"code" enum:"invalid,unauthorized,forbidden,not_found,conflict,internal,unavailable"`
 	Message string      `json:"message"`
 	// the input field at fault, for invalid
 	Field string `json:"field,omitempty"`

@@ -164,6 +164,8 @@ func codeForStatus(status int) apperr.Code {
 		return apperr.NotFound
 	case http.StatusConflict:
 		return apperr.Conflict
+	case http.StatusServiceUnavailable:
+		return apperr.Unavailable
 	default:
 		return apperr.Internal
 	}

@@ -61,6 +61,7 @@ func TestNonJSONErrorUsesStatusAndHidesBody(t *testing.T) {
 		{http.StatusNotFound, apperr.NotFound},
 		{http.StatusConflict, apperr.Conflict},
 		{http.StatusRequestEntityTooLarge, apperr.Invalid},
+		{http.StatusServiceUnavailable, apperr.Unavailable},
 		{http.StatusBadGateway, apperr.Internal},
 	}
 	for _, tt := range tests {

@@ -48,8 +48,8 @@ const (
 	DefaultMaxArchiveBytes        = gitlab.DefaultMaxArchiveBytes
 )
 
-// shutdownTimeout bounds how long Close waits for requests in flight.
-const shutdownTimeout = 15 * time.Second
+// closeTimeout bounds how long Close waits for requests in flight.
+const closeTimeout = 15 * time.Second
 
 // Config configures a server. Zero values take the defaults.
 type Config struct {
@@ -127,6 +127,7 @@ type Server struct {
 	agents    *tunnel.Registry
 	gitlab    *gitlab.Client
 	http      *http.Server
+	ready     *readiness
 	url       string
 	publicURL string
 	dataDir   string
@@ -220,8 +221,9 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m)
 	modules := newModules(cfg, store, spaces, ids, runs.service, box, gl, key, publicURL, moduleStatuses{writes.service})
 	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, m, modules.tagFunc(), runs.notify)
+	ready := &readiness{store: store}
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
-		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: store.Ready, Launchpad: pad,
+		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: ready.check, Launchpad: pad,
 		Deliveries: hooks.log, Runs: runs.service, State: runs.state, GitLabWrites: writes.service,
 		AgentPools: pools, Agents: agents})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Identity: ids,
@@ -230,7 +232,8 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: agents, gitlab: gl, url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
+		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: agents, gitlab: gl, ready: ready,
+		url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
 			Handler:           routes(api, ui, modules.registry, hooks.intake, metricsOnMain(metricsKey, m.Handler())),
@@ -371,28 +374,22 @@ func (s *Server) PublicURL() string { return s.publicURL }
 // Done delivers the serving error if the server stops on its own.
 func (s *Server) Done() <-chan error { return s.serveErr }
 
-// Close stops accepting requests, waits (bounded) for those in flight and
-// closes the store. It is safe to call more than once.
+// Close stops the server at once: the runs that can be are handed back,
+// the others are cut (their leases run out), jobs and GitLab writes in
+// flight are put back, and requests in flight get a bounded wait before
+// the store closes. Shutdown is the graceful form. Safe to call more than
+// once, and after Shutdown.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
-		s.runs.stop() // first: runs in progress are cut while the API still answers
-		err := s.http.Shutdown(ctx)
-		if s.metricsHTTP != nil {
-			err = errors.Join(err, s.metricsHTTP.Shutdown(ctx)) // before the store its scrapes read
-		}
-		s.hooks.stop() // after the HTTP server: deliveries in flight are stored first
-		s.writeBack.stop()
-		s.agents.Close() // hijacked agent streams outlive http.Server.Shutdown
-		s.gitlab.Close() // last: nothing calls GitLab any more
-		s.closeErr = errors.Join(err, s.store.Close())
-		s.log.Info("hoist server stopped")
+		s.closeErr = s.shutdown(ctx, true)
 	})
 	return s.closeErr
 }
 
-// Run serves until ctx ends, then shuts down gracefully.
+// Run serves until ctx ends, then shuts down gracefully within
+// DefaultShutdownTimeout.
 func Run(ctx context.Context, cfg Config) error {
 	s, err := Start(ctx, cfg)
 	if err != nil {
@@ -400,7 +397,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	select {
 	case <-ctx.Done():
-		return s.Close()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultShutdownTimeout)
+		defer cancel()
+		return s.Shutdown(sctx)
 	case err := <-s.Done():
 		return errors.Join(fmt.Errorf("serve: %w", err), s.Close())
 	}

@@ -99,11 +99,20 @@ func (r *runs) hidden() []string {
 	return sandbox.RealPaths(append([]string{r.cfg.DataDir, r.cfg.TLSKeyFile, r.cfg.MetricsKeyFile}, r.cfg.SecretFiles...)...)
 }
 
-// stop stops the workers (their runs fail as lost unless they finish) and
-// the scheduler.
-func (r *runs) stop() {
+// stopLeasing hands out no more runs: to the embedded slots (first, so
+// that they do not ask the draining service), then to remote workers.
+func (r *runs) stopLeasing() {
 	if r.pool != nil {
-		r.pool.Stop()
+		r.pool.StopLeasing()
+	}
+	r.service.Drain()
+}
+
+// shutdown lets the embedded workers finish, hand back or cut their runs
+// within ctx (worker.Pool.Shutdown), then stops the scheduler.
+func (r *runs) shutdown(ctx context.Context) {
+	if r.pool != nil {
+		r.pool.Shutdown(ctx)
 	}
 	if r.loopback != nil {
 		_ = r.loopback.Close() // after the pool: no OpenTofu is left to call it

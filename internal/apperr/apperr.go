@@ -21,6 +21,9 @@ const (
 	NotFound     Code = "not_found"
 	Conflict     Code = "conflict"
 	Internal     Code = "internal"
+	// Unavailable: this server is shutting down and takes no new work;
+	// another replica (or this one after its restart) will.
+	Unavailable Code = "unavailable"
 )
 
 // Error is an error with a kind, a client-safe message and, for invalid

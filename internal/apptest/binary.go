@@ -187,6 +187,20 @@ func (p *Process) Stop() {
 	})
 }
 
+// Signal sends sig to the program (SIGTERM, as a service manager stops it).
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Exited waits at most timeout for the program to exit and returns how it
+// ended; ok is false while it still runs.
+func (p *Process) Exited(timeout time.Duration) (state *os.ProcessState, ok bool) {
+	select {
+	case <-p.exited:
+		return p.cmd.ProcessState, true
+	case <-time.After(timeout):
+		return nil, false
+	}
+}
+
 // Kill ends the program at once (SIGKILL), as a crash would, and waits
 // until it is gone.
 func (p *Process) Kill() {

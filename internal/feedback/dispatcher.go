@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -64,9 +65,13 @@ type Dispatcher struct {
 	slots  chan struct{}
 	mu     sync.Mutex
 	paused map[string]time.Time // integration → rate limited until
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	stop   sync.Once
+
+	cancel    context.CancelFunc // ends the writes in flight (and claiming)
+	stopClaim context.CancelFunc // ends claiming
+	loopDone  chan struct{}
+	writes    sync.WaitGroup // the writes in flight
+	release   atomic.Bool    // Shutdown: give the keys of canceled writes back
+	stop      sync.Once
 }
 
 // NewDispatcher returns a Dispatcher; Start runs it.
@@ -111,26 +116,60 @@ func newOwner() string {
 	return hex.EncodeToString(b)
 }
 
-// Start runs the dispatcher until Stop (or ctx ends).
+// Start runs the dispatcher until Stop or Shutdown (or ctx ends).
 func (d *Dispatcher) Start(ctx context.Context) {
 	ctx, d.cancel = context.WithCancel(ctx)
-	d.wg.Add(1)
+	claimCtx, stopClaim := context.WithCancel(ctx)
+	d.stopClaim, d.loopDone = stopClaim, make(chan struct{})
 	go func() {
-		defer d.wg.Done()
-		d.loop(ctx)
+		defer close(d.loopDone)
+		d.loop(claimCtx, ctx)
 	}()
 }
 
 // Stop stops claiming, cancels the writes in flight and waits for them.
 // Their keys stay leased until the lease runs out, as after a crash; the
-// writes themselves stay in the outbox. Safe to call twice, or without
-// Start.
+// writes themselves stay in the outbox. Safe to call twice, after
+// Shutdown, or without Start.
 func (d *Dispatcher) Stop() {
 	d.stop.Do(func() {
 		if d.cancel != nil {
 			d.cancel()
+			<-d.loopDone
+			d.writes.Wait()
 		}
-		d.wg.Wait()
+	})
+}
+
+// releaseTimeout bounds giving back the key of a write that Shutdown
+// canceled.
+const releaseTimeout = 5 * time.Second
+
+// Shutdown stops claiming keys and lets the writes in flight finish until
+// ctx ends. Those still in flight then are canceled (the attempt does not
+// count) and their keys given back at once, so that another server takes
+// them without waiting for the lease to run out. Safe to call twice, after
+// Stop, or without Start.
+func (d *Dispatcher) Shutdown(ctx context.Context) {
+	d.stop.Do(func() {
+		if d.cancel == nil {
+			return
+		}
+		d.stopClaim()
+		<-d.loopDone
+		done := make(chan struct{})
+		go func() {
+			d.writes.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			d.release.Store(true)
+			d.cancel()
+			<-done
+		}
+		d.cancel()
 	})
 }
 
@@ -142,13 +181,14 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
-func (d *Dispatcher) loop(ctx context.Context) {
+// loop claims keys while claimCtx lasts; the writes run under ctx.
+func (d *Dispatcher) loop(claimCtx, ctx context.Context) {
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	for {
-		d.dispatch(ctx)
+		d.dispatch(claimCtx, ctx)
 		select {
-		case <-ctx.Done():
+		case <-claimCtx.Done():
 			return
 		case <-t.C:
 		case <-d.wake:
@@ -158,28 +198,41 @@ func (d *Dispatcher) loop(ctx context.Context) {
 
 // dispatch claims as many due keys as there are free slots and writes each
 // in its own goroutine.
-func (d *Dispatcher) dispatch(ctx context.Context) {
+func (d *Dispatcher) dispatch(claimCtx, ctx context.Context) {
 	free := cap(d.slots) - len(d.slots)
-	if free == 0 || ctx.Err() != nil {
+	if free == 0 || claimCtx.Err() != nil {
 		return
 	}
-	keys, err := d.cfg.Store.ClaimWriteKeys(ctx, d.owner, d.cfg.Clock(), d.cfg.Lease, free, d.pausedIntegrations())
+	keys, err := d.cfg.Store.ClaimWriteKeys(claimCtx, d.owner, d.cfg.Clock(), d.cfg.Lease, free, d.pausedIntegrations())
 	if err != nil {
-		if ctx.Err() == nil {
+		if claimCtx.Err() == nil {
 			d.log.ErrorContext(ctx, "claim gitlab writes", "error", err)
 		}
 		return
 	}
 	for _, key := range keys {
 		d.slots <- struct{}{}
-		d.wg.Add(1)
+		d.writes.Add(1)
 		go func() {
-			defer func() { <-d.slots; d.wg.Done() }()
+			defer func() { <-d.slots; d.writes.Done() }()
 			if err := d.process(ctx, key); err != nil && ctx.Err() == nil {
 				d.log.ErrorContext(ctx, "gitlab write", "key", key, "error", err)
 			}
+			if ctx.Err() != nil && d.release.Load() {
+				d.giveBack(ctx, key)
+			}
 			d.Notify() // the key may be due again, or a slot is free
 		}()
+	}
+}
+
+// giveBack releases this dispatcher's lease on key, recording nothing
+// else: the canceled write is sent by whoever claims the key next.
+func (d *Dispatcher) giveBack(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if err := d.cfg.Store.ResolveWrites(ctx, key, d.owner, nil, nil, d.cfg.Clock()); err != nil {
+		d.log.WarnContext(ctx, "give back gitlab write key; it waits for its lease to run out", "key", key, "error", err)
 	}
 }
 
@@ -205,9 +258,9 @@ func (d *Dispatcher) pause(integrationID string, until time.Time) {
 	}
 }
 
-// process sends the newest pending write of a key; older pending ones are
-// superseded by it, and it is skipped itself when GitLab already has a
-// newer one.
+// process sends the next pending write of a key (nextWrite); older pending
+// ones are superseded by it, and it is skipped itself when GitLab already
+// has a newer one. Newer ones wait for the next round.
 func (d *Dispatcher) process(ctx context.Context, key string) error {
 	ws, mark, err := d.cfg.Store.PendingWrites(ctx, key)
 	if err != nil {
@@ -217,38 +270,62 @@ func (d *Dispatcher) process(ctx context.Context, key string) error {
 	if len(ws) == 0 {
 		return d.cfg.Store.ResolveWrites(ctx, key, d.owner, nil, nil, now)
 	}
-	newest := ws[0]
-	for _, w := range ws[1:] {
-		if w.After(newest.Mark()) {
-			newest = w
-		}
-	}
+	next := nextWrite(ws)
 	var rs []Resolution
 	for _, w := range ws {
-		if w.ID != newest.ID {
+		if w.ID != next.ID && !w.After(next.Mark()) {
 			rs = append(rs, Resolution{ID: w.ID, State: StateSkipped, Attempts: w.Attempts, NextAttemptAt: w.NextAttemptAt,
-				LastError: w.LastError, Result: fmt.Sprintf("superseded by write %d", newest.ID)})
+				LastError: w.LastError, Result: fmt.Sprintf("superseded by write %d", next.ID)})
 		}
 	}
 	switch {
-	case !newest.After(mark):
-		rs = append(rs, Resolution{ID: newest.ID, State: StateSkipped, Attempts: newest.Attempts,
-			NextAttemptAt: newest.NextAttemptAt, LastError: newest.LastError, Result: "GitLab already has a newer write"})
+	case !next.After(mark):
+		rs = append(rs, Resolution{ID: next.ID, State: StateSkipped, Attempts: next.Attempts,
+			NextAttemptAt: next.NextAttemptAt, LastError: next.LastError, Result: "GitLab already has a newer write"})
 		return d.cfg.Store.ResolveWrites(ctx, key, d.owner, rs, nil, now)
-	case newest.NextAttemptAt.After(now):
+	case next.NextAttemptAt.After(now):
 		return d.cfg.Store.ResolveWrites(ctx, key, d.owner, rs, nil, now)
 	}
-	r, sent := d.attempt(ctx, newest)
+	r, sent := d.attempt(ctx, next)
 	if ctx.Err() != nil {
-		return ctx.Err() // stopping: the attempt does not count; the lease runs out
+		return ctx.Err() // stopping: the attempt does not count
 	}
 	rs = append(rs, r)
 	var newMark *Mark
 	if sent {
-		m := newest.Mark()
+		m := next.Mark()
 		newMark = &m
 	}
 	return d.cfg.Store.ResolveWrites(ctx, key, d.owner, rs, newMark, d.cfg.Clock())
+}
+
+// nextWrite is the write of a key to send now: the newest of ws, except
+// that an in-progress commit status never supersedes a finished one before
+// it. GitLab refuses running → pending and running → running but replaces
+// a finished status with anything: had a plan's success ("waiting for
+// confirmation") been superseded by the confirmation's pending, GitLab
+// would still show running and refuse the apply's pending and running. The
+// finished one goes first, the rest at the next round.
+func nextWrite(ws []Write) Write {
+	sorted := slices.SortedFunc(slices.Values(ws), func(a, b Write) int {
+		switch {
+		case a.After(b.Mark()):
+			return 1
+		case b.After(a.Mark()):
+			return -1
+		}
+		return 0
+	})
+	newest := sorted[len(sorted)-1]
+	if newest.Kind != KindStatus || !inProgress(newest.Payload.State) {
+		return newest // GitLab takes a finished state from any
+	}
+	for i := len(sorted) - 2; i >= 0; i-- {
+		if !inProgress(sorted[i].Payload.State) {
+			return sorted[i]
+		}
+	}
+	return newest
 }
 
 // attempt sends w once and says what to record; sent is true when GitLab

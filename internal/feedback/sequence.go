@@ -59,9 +59,13 @@ func statusState(s run.State) string { return steps[s].state }
 // status. A move within one step changes nothing, and neither does one
 // from running to running (autodeploy's PLANNING → APPLYING): GitLab would
 // refuse it, so the planning description already says an apply follows.
+// Nor does a step back: a run handed back by a worker that shuts down
+// (PLANNING → READY) keeps showing running, since GitLab refuses running →
+// pending, and when a worker takes it again (Event.Reentered) GitLab
+// already shows where it stands.
 func statusMoves(from, to run.State) bool {
 	a, b := steps[from], steps[to]
-	if a == b || b.state == "" {
+	if a == b || b.state == "" || (from != "" && b.rank < a.rank) {
 		return false
 	}
 	return a.state != b.state || !inProgress(b.state)

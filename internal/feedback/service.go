@@ -74,9 +74,13 @@ func (s *Service) RunURL(runID string) string { return s.cfg.PublicURL + "/runs/
 func (s *Service) OnRunEvents(ctx context.Context, evs []run.Event) error {
 	for _, ev := range evs {
 		var err error
-		if ev.Attached {
+		switch {
+		case ev.Attached:
 			err = s.OnMergeRequestAttached(ctx, ev.Run)
-		} else {
+		case ev.Reentered:
+			// A handed-back run leased again: GitLab shows it running
+			// still, and would refuse running once more.
+		default:
 			err = s.OnRunTransition(ctx, ev.Run, ev.From, ev.To, ev.Note)
 		}
 		if err != nil {

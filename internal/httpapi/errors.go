@@ -19,6 +19,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.NotFound:     http.StatusNotFound,
 	apperr.Conflict:     http.StatusConflict,
 	apperr.Internal:     http.StatusInternalServerError,
+	apperr.Unavailable:  http.StatusServiceUnavailable,
 }
 
 // tooLargeError is a request body over the limit: code invalid, status 413.
@@ -52,8 +53,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.LogAttrs(r.Context(), slog.LevelDebug, "request refused",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hoist"`)
+	case http.StatusServiceUnavailable:
+		// A replica that shuts down: the next attempt reaches another one.
+		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, api.Error{Error: api.ErrorDetail{Code: code, Message: msg, Field: field}})
 }

@@ -13,11 +13,15 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readyz answers 503 while the database is unreachable or not migrated, so
-// load balancers send no traffic to this replica.
+// readyz answers 503 while the database is unreachable or not migrated,
+// or the server shuts down (code unavailable, saying so), so load balancers
+// send no traffic to this replica.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) error {
 	if a.cfg.ReadyFunc != nil {
-		if err := a.cfg.ReadyFunc(r.Context()); err != nil {
+		if err := a.cfg.ReadyFunc(r.Context()); apperr.Is(err, apperr.Unavailable) {
+			writeJSON(w, http.StatusServiceUnavailable, api.Error{Error: api.ErrorDetail{Code: apperr.Unavailable, Message: apperr.MessageOf(err)}})
+			return nil
+		} else if err != nil {
 			a.log.WarnContext(r.Context(), "not ready", "error", err.Error())
 			writeJSON(w, http.StatusServiceUnavailable, api.Error{Error: api.ErrorDetail{Code: apperr.Internal, Message: "not ready: database unavailable or not migrated"}})
 			return nil

@@ -38,7 +38,8 @@ type Config struct {
 	Modules      *module.Service
 	Audit        audit.Store
 	// ReadyFunc reports whether the server can serve (database reachable,
-	// migrations applied); nil means always ready.
+	// migrations applied); nil means always ready. An apperr.Unavailable
+	// error (shutting down) is shown with its message.
 	ReadyFunc func(ctx context.Context) error
 	// Launchpad computes GET /api/v1/launchpad (shared with the web UI).
 	Launchpad *launchpad.LaunchPad

@@ -169,6 +169,11 @@ func (a *API) followLogs(w http.ResponseWriter, r *http.Request, id string, afte
 		return nil
 	})
 	if started {
+		if apperr.Is(err, apperr.Unavailable) {
+			// The server shuts down: cut the stream rather than end it, so
+			// the follower sees that the run goes on.
+			panic(http.ErrAbortHandler)
+		}
 		return nil // the status is sent; an error here is a client gone away
 	}
 	if err != nil {

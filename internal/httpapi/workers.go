@@ -28,6 +28,7 @@ func (a *API) registerWorkerProtocol() {
 	a.public("POST /api/v1/workers/runs/{id}/advance", a.poolAuth(a.workerAdvance))
 	a.public("POST /api/v1/workers/runs/{id}/plan", a.poolAuth(a.workerPlan))
 	a.public("POST /api/v1/workers/runs/{id}/finish", a.poolAuth(a.workerFinish))
+	a.public("POST /api/v1/workers/runs/{id}/hand-back", a.poolAuth(a.workerHandBack))
 	a.public("POST /api/v1/workers/runs/{id}/logs", a.poolAuth(a.workerLogs))
 	a.public("GET /api/v1/workers/runs/{id}/plan-file", a.poolAuth(a.workerPlanFile))
 	a.public("GET /api/v1/workers/runs/{id}/source", a.poolAuth(a.workerSource))
@@ -123,6 +124,17 @@ func (a *API) workerFinish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rn, err := a.cfg.Runs.Finish(r.Context(), r.PathValue("id"), lease(r), req.Error, req.ErrorDetail)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.RunState{State: string(rn.State)})
+	return nil
+}
+
+// workerHandBack is a worker shutting down giving a run back before it
+// changed anything (run.Service.HandBack).
+func (a *API) workerHandBack(w http.ResponseWriter, r *http.Request) error {
+	rn, err := a.cfg.Runs.HandBack(r.Context(), r.PathValue("id"), lease(r))
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,8 @@ type Queue struct {
 
 	mu      sync.Mutex
 	started bool
-	cancel  context.CancelFunc
+	cancel  context.CancelFunc // ends the running jobs (and fetching)
+	quit    chan struct{}      // closed by Shutdown: fetch no more
 	done    chan struct{}
 }
 
@@ -170,8 +171,8 @@ func (q *Queue) Start(ctx context.Context) error {
 	}
 	q.started = true
 	ctx, q.cancel = context.WithCancel(ctx)
-	q.done = make(chan struct{})
-	go q.loop(ctx)
+	q.quit, q.done = make(chan struct{}), make(chan struct{})
+	go q.loop(ctx, q.quit)
 	return nil
 }
 
@@ -179,20 +180,37 @@ func (q *Queue) Start(ctx context.Context) error {
 // to run again) and waits for them. It is safe to call more than once and
 // before Start.
 func (q *Queue) Stop() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // no grace
+	q.Shutdown(ctx)
+}
+
+// Shutdown stops fetching jobs and lets the running ones finish until ctx
+// ends; those still running then are canceled and released to run again
+// at once, here after a restart or on another server. It waits for them.
+// It is safe to call more than once, with Stop, and before Start.
+func (q *Queue) Shutdown(ctx context.Context) {
 	q.mu.Lock()
-	cancel, done := q.cancel, q.done
+	cancel, quit, done := q.cancel, q.quit, q.done
 	q.cancel = nil
 	q.mu.Unlock()
 	if cancel == nil {
 		return
+	}
+	close(quit)
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
 	cancel()
 	<-done
 }
 
 // loop fetches due jobs whenever a worker slot is free and there may be
-// work: after a wake-up, a poll tick, or a fetch that filled every slot.
-func (q *Queue) loop(ctx context.Context) {
+// work: after a wake-up, a poll tick, or a fetch that filled every slot,
+// until quit is closed; then it waits for the running jobs (which ctx
+// cancels).
+func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 	defer close(q.done)
 	var running sync.WaitGroup
 	defer running.Wait()
@@ -201,6 +219,11 @@ func (q *Queue) loop(ctx context.Context) {
 	tick := time.NewTicker(q.cfg.PollInterval)
 	defer tick.Stop()
 	for {
+		select {
+		case <-quit:
+			return
+		default:
+		}
 		free := q.cfg.Workers - len(slots)
 		more := false
 		if free > 0 {
@@ -228,6 +251,8 @@ func (q *Queue) loop(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			return
+		case <-quit:
 			return
 		case <-q.wake:
 		case <-tick.C:

@@ -323,3 +323,70 @@ func TestDefaultBackoffGrowsWithJitter(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownLetsRunningJobsFinish: a shutting-down queue fetches nothing
+// new, the job it runs finishes within the grace, and one that does not is
+// released to run again at once.
+func TestShutdownLetsRunningJobsFinish(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, s *sqlstore.Store) {
+		q := setup(t, s, nil)
+		began, finish := make(chan int64, 1), make(chan struct{})
+		var runs atomic.Int32
+		q.Register("slow", func(ctx context.Context, j jobqueue.Job) error {
+			runs.Add(1)
+			began <- j.ID
+			select {
+			case <-finish:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		start(t, q)
+		if err := q.Enqueue(t.Context(), jobqueue.NewJob{Kind: "slow", Payload: []byte(`1`)}); err != nil {
+			t.Fatal(err)
+		}
+		id := waitFor(t, began, "the job to start")
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			q.Shutdown(t.Context())
+		}()
+		// Enqueued while the queue shuts down: left for another server.
+		if err := q.Enqueue(t.Context(), jobqueue.NewJob{Kind: "slow", Payload: []byte(`2`)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-stopped:
+			t.Fatal("Shutdown returned before its running job finished")
+		case <-time.After(50 * time.Millisecond):
+		}
+		close(finish)
+		waitFor(t, stopped, "Shutdown to return")
+		waitGone(t, s, id)
+		if n := runs.Load(); n != 1 {
+			t.Errorf("%d jobs ran, want only the one running when the shutdown began", n)
+		}
+
+		// A job that outlasts the grace is released for the next server.
+		second := setup(t, s, nil)
+		second.Register("slow", func(ctx context.Context, j jobqueue.Job) error {
+			began <- j.ID
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		start(t, second)
+		waitFor(t, began, "the second job to start")
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		defer cancel()
+		second.Shutdown(ctx)
+		third := setup(t, s, nil)
+		got := make(chan jobqueue.Job, 1)
+		third.Register("slow", func(_ context.Context, j jobqueue.Job) error { got <- j; return nil })
+		start(t, third)
+		if j := waitFor(t, got, "the released job"); j.Attempt != 2 || j.LastError != "interrupted: the queue stopped" {
+			t.Errorf("released job = %+v", j)
+		}
+	})
+}

@@ -21,7 +21,7 @@ func (s *Service) Logs(ctx context.Context, principal, id string, afterID int64)
 
 // FollowLogs calls emit with every chunk of the run's log from afterID on,
 // as it is written, until the run has ended and everything was emitted (or
-// ctx ends).
+// ctx ends, or the server drains: ErrShuttingDown).
 func (s *Service) FollowLogs(ctx context.Context, principal, id string, afterID int64, emit func(LogChunk) error) error {
 	if _, _, _, err := s.load(ctx, principal, id); err != nil {
 		return err
@@ -52,6 +52,8 @@ func (s *Service) FollowLogs(ctx context.Context, principal, id string, afterID 
 		select {
 		case <-changed:
 		case <-time.After(s.cfg.PollInterval):
+		case <-s.draining:
+			return ErrShuttingDown // the follower asks again, elsewhere, from its last chunk
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -45,9 +45,36 @@ var edges = map[State][]edge{
 	Performing:     {{Finished, taskOnly}, {Failed, taskOnly}},
 }
 
+// handBacks are the machine's only moves back, which SPEC §4.3 does not
+// have: a worker that shuts down gives a run back before it has changed
+// anything (the plan not reported, APPLYING not entered), to the state it
+// leased the run from, and any worker takes it again from the start
+// (HandBack, docs/ops.md). No user action makes them.
+var handBacks = map[State]edge{Preparing: {Ready, anyType}, Initializing: {Ready, anyType}, Planning: {Ready, planTypes},
+	PreparingApply: {Confirmed, trackedOnly}}
+
+// HandBackTarget returns where a run of type typ in state from goes when
+// its worker hands it back; ok is false when it cannot be handed back (it
+// applies, or no worker has it).
+func HandBackTarget(typ Type, from State) (to State, ok bool) {
+	e, ok := handBacks[from]
+	if !ok || (e.types != nil && !slices.Contains(e.types, typ)) {
+		return "", false
+	}
+	return e.to, true
+}
+
 // CanMove reports whether a run of type typ may go from one state to
 // another.
 func CanMove(typ Type, from, to State) bool {
+	if t, ok := HandBackTarget(typ, from); ok && t == to {
+		return true
+	}
+	return canStep(typ, from, to)
+}
+
+// canStep is CanMove without the hand-backs: the moves of SPEC §4.3.
+func canStep(typ Type, from, to State) bool {
 	for _, e := range edges[from] {
 		if e.to == to && (e.types == nil || slices.Contains(e.types, typ)) {
 			return true
@@ -56,7 +83,8 @@ func CanMove(typ Type, from, to State) bool {
 	return false
 }
 
-// Next lists the states a run of type typ may go to from state from.
+// Next lists the states a run of type typ may go to from state from, in
+// SPEC §4.3 (hand-backs aside).
 func Next(typ Type, from State) []State {
 	var out []State
 	for _, e := range edges[from] {
@@ -99,7 +127,7 @@ func ActionTarget(a Action, typ Type, from State) (State, error) {
 	if !ok {
 		return "", apperr.Errorf(apperr.Invalid, "unknown run action %q", a)
 	}
-	if CanMove(typ, from, to) {
+	if canStep(typ, from, to) {
 		return to, nil
 	}
 	return "", apperr.Errorf(apperr.Conflict, "%s", actionRefusal(a, typ, from))
@@ -111,7 +139,7 @@ func ActionTarget(a Action, typ Type, from State) (State, error) {
 func Actions(typ Type, from State) []Action {
 	var out []Action
 	for _, a := range []Action{Confirm, Discard, Stop} {
-		if CanMove(typ, from, actionTarget[a]) {
+		if canStep(typ, from, actionTarget[a]) {
 			out = append(out, a)
 		}
 	}

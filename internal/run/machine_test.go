@@ -24,6 +24,9 @@ var legal = map[string]string{
 	"PREPARING_APPLY>APPLYING": "T", "PREPARING_APPLY>FAILED": "T",
 	"APPLYING>FINISHED": "T", "APPLYING>FAILED": "T",
 	"PERFORMING>FINISHED": "K", "PERFORMING>FAILED": "K",
+	// Not SPEC §4.3's: a worker shutting down hands the run back before it
+	// changed anything (docs/ops.md).
+	"PREPARING>READY": "TPK", "INITIALIZING>READY": "TPK", "PLANNING>READY": "TP", "PREPARING_APPLY>CONFIRMED": "T",
 }
 
 var typeLetter = map[Type]string{Tracked: "T", Proposed: "P", Task: "K"}
@@ -81,6 +84,8 @@ func TestActions(t *testing.T) {
 		{Stop, Tracked, Queued, "", "only while INITIALIZING or PLANNING"},
 		{Stop, Tracked, Finished, "", "already ended (FINISHED)"},
 		{Confirm, Tracked, Discarded, "", "already ended"},
+		// A hand-back goes to CONFIRMED, which is no confirmation.
+		{Confirm, Tracked, PreparingApply, "", "only an UNCONFIRMED run can be confirmed"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %s %s", tt.a, tt.typ, tt.from), func(t *testing.T) {
@@ -119,6 +124,7 @@ func TestAllowedActions(t *testing.T) {
 		{Proposed, Planning, "stop"},
 		{Tracked, Unconfirmed, "confirm discard"},
 		{Tracked, Confirmed, ""},
+		{Tracked, PreparingApply, ""},
 		{Tracked, Applying, ""},
 		{Task, Performing, ""},
 		{Tracked, Failed, ""},
@@ -138,6 +144,34 @@ func TestAllowedActions(t *testing.T) {
 					t.Errorf("%s of a %s run in %s: offered %v, ActionTarget says %v", a, typ, from, allowed, err)
 				}
 			}
+		}
+	}
+}
+
+// TestHandBackTarget: a run goes back to the state it was leased from, and
+// never once it applies (or performs a task).
+func TestHandBackTarget(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		typ  Type
+		from State
+		want State // "": no hand-back
+	}{
+		{Tracked, Preparing, Ready},
+		{Proposed, Initializing, Ready},
+		{Tracked, Planning, Ready},
+		{Task, Initializing, Ready},
+		{Tracked, PreparingApply, Confirmed},
+		{Tracked, Applying, ""},
+		{Task, Performing, ""},
+		{Tracked, Unconfirmed, ""},
+		{Proposed, Ready, ""},
+		{Tracked, Finished, ""},
+	}
+	for _, tt := range tests {
+		got, ok := HandBackTarget(tt.typ, tt.from)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("HandBackTarget(%s, %s) = %q, %v; want %q", tt.typ, tt.from, got, ok, tt.want)
 		}
 	}
 }

@@ -88,6 +88,9 @@ type Service struct {
 	stop     chan struct{}
 	done     chan struct{}
 	kick     chan struct{}
+
+	drainOnce sync.Once
+	draining  chan struct{} // closed by Drain
 }
 
 // NewService returns a Service. Start runs its scheduler.
@@ -108,7 +111,8 @@ func NewService(cfg Config) *Service {
 		cfg.Outbox = noOutbox{}
 	}
 	return &Service{cfg: cfg, now: func() time.Time { return cfg.Clock().UTC() }, log: cfg.Logger,
-		changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1)}
+		changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1),
+		draining: make(chan struct{})}
 }
 
 // View is a run as the API shows it.

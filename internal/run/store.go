@@ -72,6 +72,10 @@ type Event struct {
 	Since    time.Time
 	Note     string
 	Attached bool
+	// Reentered says the run had been in To before: a run handed back
+	// (Service.HandBack) goes through its states again once leased, and
+	// GitLab already shows them.
+	Reentered bool
 }
 
 // Store keeps runs and their history. Creating a run that duplicates an

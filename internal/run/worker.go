@@ -51,11 +51,19 @@ func (j Job) LeaseTTL() time.Duration { return time.Duration(j.LeaseTTLSeconds *
 func newLeaseID() string { return "lease_" + rand.Text() }
 
 // Lease hands the oldest runnable run of the pool to the worker owner,
-// waiting up to wait for one. ok is false when none came.
+// waiting up to wait for one. ok is false when none came; a server that
+// drains answers ErrShuttingDown.
 func (s *Service) Lease(ctx context.Context, pool, owner string, wait time.Duration) (Job, bool, error) {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
+	// Runs may become runnable on another server (promoted, or handed back
+	// by a replica that shuts down), which no Notify here reports: poll too.
+	poll := time.NewTicker(s.cfg.PollInterval)
+	defer poll.Stop()
 	for {
+		if s.isDraining() {
+			return Job{}, false, ErrShuttingDown
+		}
 		changed := s.changes()
 		job, ok, err := s.tryLease(ctx, pool, owner)
 		if err != nil || ok {
@@ -63,6 +71,8 @@ func (s *Service) Lease(ctx context.Context, pool, owner string, wait time.Durat
 		}
 		select {
 		case <-changed:
+		case <-poll.C:
+		case <-s.draining:
 		case <-deadline.C:
 			return Job{}, false, nil
 		case <-ctx.Done():

@@ -136,6 +136,8 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, heading, msg = http.StatusBadRequest, "Cannot do that", apperr.MessageOf(err)
 	case apperr.Unauthorized:
 		status, heading, msg = http.StatusUnauthorized, "Not logged in", apperr.MessageOf(err)
+	case apperr.Unavailable:
+		status, heading, msg = http.StatusServiceUnavailable, "Try again", apperr.MessageOf(err)
 	default:
 		u.log.ErrorContext(r.Context(), "web request failed", "method", r.Method, "path", r.URL.Path, "error", err.Error())
 	}

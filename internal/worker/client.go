@@ -159,6 +159,11 @@ func (c *Client) Finish(ctx context.Context, runID, leaseID, errMsg, detail stri
 	return c.call(ctx, http.MethodPost, runPath(runID, "finish"), leaseID, body, nil)
 }
 
+// HandBack implements Server.
+func (c *Client) HandBack(ctx context.Context, runID, leaseID string) error {
+	return c.call(ctx, http.MethodPost, runPath(runID, "hand-back"), leaseID, struct{}{}, nil)
+}
+
 // AppendLog implements Server.
 func (c *Client) AppendLog(ctx context.Context, runID, leaseID, phase, text string) error {
 	return c.call(ctx, http.MethodPost, runPath(runID, "logs"), leaseID, api.AppendLog{Phase: phase, Text: text}, nil)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/registry"
@@ -35,6 +36,11 @@ type execution struct {
 	tofu     tofu.Runner
 	project  *workspace.Project // the project root inside the workspace
 	finished bool               // the server already recorded the end
+	cancel   context.CancelCauseFunc
+
+	mu        sync.Mutex
+	committed bool // past the point of no return: the plan reported, or APPLYING asked for
+	back      bool // being handed back: must not pass the point of no return
 }
 
 // folders of one run's workspace, all inside its own folder of the work
@@ -127,6 +133,9 @@ func (ex *execution) plan(ctx context.Context, f folders) error {
 		}
 	}
 	ex.logs.flush(ctx)
+	if !ex.commit() {
+		return errHandedBack
+	}
 	apply, err := s.ReportPlan(ctx, ex.job.RunID, ex.job.LeaseID, rep)
 	if err != nil {
 		return err
@@ -154,6 +163,9 @@ func (ex *execution) apply(ctx context.Context, f folders) error {
 	}
 	// Recorded once by the server: a run never enters APPLYING twice.
 	step := run.Step{To: run.Applying, Note: ex.note(), Binary: bin.Binary}
+	if !ex.commit() {
+		return errHandedBack
+	}
 	if err := ex.pool.cfg.Server.Advance(ctx, ex.job.RunID, ex.job.LeaseID, step); err != nil {
 		return err
 	}

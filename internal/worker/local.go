@@ -43,6 +43,12 @@ func (l Local) Finish(ctx context.Context, runID, leaseID, errMsg, detail string
 	return err
 }
 
+// HandBack implements Server.
+func (l Local) HandBack(ctx context.Context, runID, leaseID string) error {
+	_, err := l.Service.HandBack(ctx, runID, leaseID)
+	return err
+}
+
 // AppendLog implements Server.
 func (l Local) AppendLog(ctx context.Context, runID, leaseID, phase, text string) error {
 	return l.Service.AppendLog(ctx, runID, leaseID, phase, text)

@@ -78,6 +78,21 @@ func (l *logSink) phase(name string) func(string) {
 	}
 }
 
+// note logs a line of Hoist's own in the phase being logged (the first
+// phase of the job before any).
+func (l *logSink) note(text string) {
+	l.mu.Lock()
+	phase := l.phaseOf
+	l.mu.Unlock()
+	if phase == "" {
+		phase = "initializing"
+		if l.job.Phase == run.PhaseApply {
+			phase = "preparing_apply"
+		}
+	}
+	l.phase(phase)("Hoist: " + text)
+}
+
 func (l *logSink) flush(ctx context.Context) {
 	l.sendMu.Lock()
 	defer l.sendMu.Unlock()

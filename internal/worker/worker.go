@@ -41,6 +41,9 @@ type Server interface {
 	// Finish ends the run; errMsg says why it failed ("" when it did
 	// not) and detail is OpenTofu's own error, masked.
 	Finish(ctx context.Context, runID, leaseID, errMsg, detail string) error
+	// HandBack gives the run back before it changed anything (the worker
+	// shuts down), for any worker to take again from the start.
+	HandBack(ctx context.Context, runID, leaseID string) error
 	AppendLog(ctx context.Context, runID, leaseID, phase, text string) error
 	PlanFile(ctx context.Context, runID, leaseID string) ([]byte, error)
 	Source(ctx context.Context, runID, leaseID string, w io.Writer) error
@@ -92,13 +95,20 @@ type Config struct {
 
 // Pool is a running set of worker slots.
 type Pool struct {
-	cfg      Config
-	tools    toolchain.Dir
-	sandbox  *sandbox.Sandbox
-	log      *slog.Logger
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	stopOnce sync.Once
+	cfg         Config
+	tools       toolchain.Dir
+	sandbox     *sandbox.Sandbox
+	log         *slog.Logger
+	cancel      context.CancelFunc // cuts the runs in progress
+	stopLeasing context.CancelFunc
+	wg          sync.WaitGroup
+
+	mu       sync.Mutex
+	running  map[*execution]struct{}
+	stopping bool // Shutdown began
+	// handingBack: every run, and any leased from now on, is handed back
+	// unless it is past its point of no return.
+	handingBack bool
 }
 
 // Start starts cfg.Slots slots that lease and execute runs until Stop.
@@ -153,7 +163,9 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	p := &Pool{cfg: cfg, tools: tools, sandbox: cfg.Sandbox, log: cfg.Logger, cancel: cancel}
+	leaseCtx, stopLeasing := context.WithCancel(ctx)
+	p := &Pool{cfg: cfg, tools: tools, sandbox: cfg.Sandbox, log: cfg.Logger, cancel: cancel, stopLeasing: stopLeasing,
+		running: map[*execution]struct{}{}}
 	logSandbox(ctx, cfg.Logger, cfg.Sandbox)
 	if tools.Path() != "" {
 		cfg.Logger.InfoContext(ctx, "tools folder", "path", tools.Path(),
@@ -163,31 +175,24 @@ func Start(ctx context.Context, cfg Config) (*Pool, error) {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			p.slot(ctx, fmt.Sprintf("%s/%d", cfg.ID, i+1))
+			p.slot(leaseCtx, ctx, fmt.Sprintf("%s/%d", cfg.ID, i+1))
 		}()
 	}
 	return p, nil
 }
 
-// Stop stops leasing, cancels the runs in progress and waits for the
-// slots. It may be called more than once.
-func (p *Pool) Stop() {
-	p.stopOnce.Do(p.cancel)
-	p.wg.Wait()
-}
-
-func (p *Pool) slot(ctx context.Context, owner string) {
+func (p *Pool) slot(leaseCtx, ctx context.Context, owner string) {
 	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		job, ok, err := p.cfg.Server.Lease(ctx, owner, p.cfg.LeaseWait)
+	for leaseCtx.Err() == nil {
+		job, ok, err := p.cfg.Server.Lease(leaseCtx, owner, p.cfg.LeaseWait)
 		if err != nil {
-			if ctx.Err() != nil {
+			if leaseCtx.Err() != nil {
 				return
 			}
 			p.log.WarnContext(ctx, "lease a run", "worker", owner, "error", err.Error())
 			select {
 			case <-time.After(backoff):
-			case <-ctx.Done():
+			case <-leaseCtx.Done():
 				return
 			}
 			backoff = min(backoff*2, 10*time.Second)
@@ -204,27 +209,53 @@ func (p *Pool) slot(ctx context.Context, owner string) {
 // run away (stopped, canceled, or failed as lost).
 var errLeaseLost = errors.New("the server no longer gives this worker the run (stopped, canceled or lost)")
 
+// errHandedBack is the cause of a run's context when the worker shuts down
+// and gives the run back.
+var errHandedBack = errors.New("the worker is shutting down and hands the run back")
+
 // execute runs one leased job to its end, heartbeating meanwhile.
 func (p *Pool) execute(parent context.Context, owner string, job run.Job) {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	log := p.log.With("run_id", job.RunID, "worker", owner, "phase", string(job.Phase))
+	// Heartbeats go on while OpenTofu stops (up to its grace) and the run
+	// is handed back, whatever ended the run's context.
+	hbCtx, stopHeartbeat := context.WithCancel(context.WithoutCancel(parent))
 	hbDone := make(chan struct{})
 	go func() {
 		defer close(hbDone)
-		p.heartbeat(ctx, job, cancel)
+		p.heartbeat(hbCtx, job, cancel)
 	}()
-	ex := &execution{pool: p, job: job, log: log, logs: newLogSink(p.cfg.Server, job)}
+	ex := &execution{pool: p, job: job, log: log, logs: newLogSink(p.cfg.Server, job), cancel: cancel}
+	p.track(ex)
+	defer p.untrack(ex)
 	err := ex.run(ctx)
+	if err != nil && p.shuttingDown() && !errors.Is(context.Cause(ctx), errLeaseLost) {
+		// OpenTofu may have had the signal that stops the worker too
+		// (systemd's KillMode=control-group): a plan that fails now is
+		// handed back rather than failed; a real failure fails again.
+		ex.handBack()
+	}
+	handedBack := ex.handingBack()
+	if handedBack {
+		ex.logs.note("the worker is shutting down: the run is handed back, and a worker runs it again from the start")
+	}
 	ex.logs.close(context.WithoutCancel(ctx))
 	cancel(nil)
+	lost := errors.Is(context.Cause(ctx), errLeaseLost)
+	if handedBack && !lost {
+		p.giveBack(parent, job, log)
+	}
+	stopHeartbeat()
 	<-hbDone
-	if errors.Is(context.Cause(ctx), errLeaseLost) {
+	switch {
+	case lost:
 		log.InfoContext(parent, "run taken from the worker", "error", fmt.Sprint(err))
 		return
-	}
-	if parent.Err() != nil {
-		return // the worker is stopping; the lease runs out and the server fails the run as lost
+	case handedBack:
+		return
+	case parent.Err() != nil:
+		return // cut while applying: the lease runs out and the server fails the run as lost
 	}
 	msg, detail := "", ""
 	if err != nil {

@@ -130,12 +130,14 @@ func (s *Store) writeMove(ctx context.Context, tx *sql.Tx, h runHead, m run.Move
 	}
 	if m.ReleaseLease || m.To.IsTerminal() {
 		set += ", lease_id = '', lease_owner = '', lease_expires_at = NULL, token_hash = ''"
-	}
-	if m.To.IsTerminal() {
-		set += ", plan_sealed = NULL, blocked_by = ''"
+		// A state lock lives no longer than the lease that took it: a run
+		// handed back by a killed OpenTofu must not find its own old lock.
 		if _, err := s.exec(ctx, tx, "DELETE FROM state_locks WHERE run_id = ?", h.id); err != nil {
 			return run.Event{}, err
 		}
+	}
+	if m.To.IsTerminal() {
+		set += ", plan_sealed = NULL, blocked_by = ''"
 	}
 	if set != "" {
 		if _, err := s.exec(ctx, tx, "UPDATE run_exec SET "+set[2:]+" WHERE run_id = ?", append(args, h.id)...); err != nil {

@@ -3,8 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,14 +144,27 @@ func (s *Store) recordRunTransition(ctx context.Context, tx *sql.Tx, t run.Trans
 	if err != nil {
 		return run.Event{}, err
 	}
-	var from string
-	var since time.Time
-	err = s.queryRow(ctx, tx, "SELECT state, at FROM run_transitions WHERE run_id = ? ORDER BY id DESC LIMIT 1 OFFSET 1", t.RunID).
-		Scan(&from, timeScan{&since})
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	// The whole history (a dozen rows): the state before, when the run
+	// entered it, and whether the run was in t.State already (handed back,
+	// and leased again).
+	type step struct {
+		state string
+		at    time.Time
+	}
+	past, err := queryAll(ctx, s, tx, func(r rowScanner) (step, error) {
+		var st step
+		err := r.Scan(&st.state, timeScan{&st.at})
+		return st, err
+	}, "SELECT state, at FROM run_transitions WHERE run_id = ? ORDER BY id DESC", t.RunID)
+	if err != nil {
 		return run.Event{}, fmt.Errorf("load run %s history: %w", t.RunID, err)
 	}
-	return run.Event{Run: r, From: run.State(from), To: t.State, Since: since, Note: t.Note}, nil
+	ev := run.Event{Run: r, To: t.State, Note: t.Note}
+	if len(past) > 1 {
+		ev.From, ev.Since = run.State(past[1].state), past[1].at
+		ev.Reentered = slices.ContainsFunc(past[1:], func(p step) bool { return p.state == string(t.State) })
+	}
+	return ev, nil
 }
 
 func (s *Store) runInTx(ctx context.Context, tx *sql.Tx, id string) (run.Run, error) {

@@ -73,6 +73,7 @@ func Run(t *testing.T, h Harness) {
 		"RunMoveRace":         testRunMoveRace,
 		"RunExecEffects":      testRunExecEffects,
 		"RunLeaseRace":        testRunLeaseRace,
+		"RunHandBack":         testRunHandBack,
 		"RunLogs":             testRunLogs,
 		"Deliveries":          testDeliveries,
 		"DeliveryProcessings": testDeliveryProcessings,
