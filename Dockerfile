@@ -4,7 +4,7 @@
 # each choice; scripts/image-steps.sh runs the same steps outside a container
 # and internal/deploytest checks that the two stay in sync.
 
-FROM golang:1.26.8-bookworm AS build
+FROM docker.io/library/golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
@@ -14,7 +14,7 @@ COPY . .
 # lays out the final file system under /rootfs.
 RUN bash scripts/image-steps.sh build /rootfs
 
-FROM debian:bookworm-slim
+FROM docker.io/library/debian:bookworm-slim
 # ca-certificates: HTTPS to GitLab, registries and providers. git: OpenTofu's
 # git:: module sources. /bin/sh (in the base) is what the sandbox's start-up
 # probe runs, so a distroless base without a shell would refuse every run.

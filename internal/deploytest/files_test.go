@@ -95,9 +95,9 @@ func TestDockerfileRunsTheScriptsSteps(t *testing.T) {
 	build, final := stages[0], stages[1]
 
 	goVersion := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(read(t, "go.mod"))
-	if from := build[0].args; goVersion == nil || !strings.HasPrefix(from, "golang:"+goVersion[1]+"-") ||
+	if from := build[0].args; goVersion == nil || !strings.HasPrefix(from, "docker.io/library/golang:"+goVersion[1]+"-") ||
 		!strings.HasSuffix(from, " AS build") {
-		t.Errorf("build stage FROM %s: want golang:%v-… AS build (go.mod's Go)", from, goVersion)
+		t.Errorf("build stage FROM %s: want docker.io/library/golang:%v-… AS build (go.mod's Go)", from, goVersion)
 	}
 	if runs := all(build, "RUN"); !contains(runs, "bash scripts/image-steps.sh build /rootfs") {
 		t.Errorf("build stage RUNs %q: want `bash scripts/image-steps.sh build /rootfs`, the steps the tests run", runs)
@@ -177,7 +177,7 @@ func TestComposeMatchesImage(t *testing.T) {
 	}
 	haproxy := read(t, "deploy/haproxy.cfg")
 	for _, r := range []string{"hoist-1", "hoist-2"} {
-		if !regexp.MustCompile(`(?m)^  `+r+`:\n    <<: \*hoist\n    volumes:\n      - `+r+`-data:`+env["HOIST_DATA_DIR"]+`$`).MatchString(compose) {
+		if !regexp.MustCompile(`(?m)^  ` + r + `:\n    <<: \*hoist\n    volumes:\n      - ` + r + `-data:` + env["HOIST_DATA_DIR"] + `$`).MatchString(compose) {
 			t.Errorf("compose: replica %s is not the hoist template with its own volume at %s", r, env["HOIST_DATA_DIR"])
 		}
 		if !strings.Contains(haproxy, "server "+r+" "+r+":"+one(t, final, "EXPOSE")+" ") {
