@@ -128,4 +128,3 @@ func TestChannelName(t *testing.T) {
 		t.Error("long schema names share a channel")
 	}
 }
-
