@@ -101,6 +101,10 @@ type Config struct {
 	// SchedulerPoll is how often the scheduler looks for work without a
 	// signal (0: 1s).
 	SchedulerPoll time.Duration
+	// JobPoll is how often the job queue looks for jobs without a signal
+	// (0: 1s). Other servers on the same PostgreSQL database signal
+	// through it (docs/design/replicas.md); the poll is the safety net.
+	JobPoll time.Duration
 	// MetricsListen, when set, serves GET /metrics unauthenticated on a
 	// listener of its own (--metrics-listen; port 0 picks a free port).
 	MetricsListen string

@@ -25,8 +25,16 @@ func newWriteBack(cfg Config, store *sqlstore.Store, box *secret.Box, gl *gitlab
 	log := cfg.Logger.With("component", "gitlab-writes")
 	d := feedback.NewDispatcher(feedback.DispatcherConfig{Store: store, Clock: cfg.Clock, Logger: log,
 		Lease: cfg.GitLabWriteLease, GitLab: gl, Endpoints: feedback.NewEndpoints(store, box), Metrics: m})
+	// Whichever server is free sends a write: wake this one's dispatcher,
+	// and the others' through the database.
+	wakes := store.Wakes()
+	wakes.Subscribe(sqlstore.TopicWrites, d.Notify)
+	notify := func() {
+		d.Notify()
+		wakes.Publish(sqlstore.TopicWrites)
+	}
 	svc := feedback.NewService(feedback.Config{Store: store, Stacks: store, Resources: store.RunResources,
-		PublicURL: publicURL, Clock: cfg.Clock, Logger: log, Notify: d.Notify})
+		PublicURL: publicURL, Clock: cfg.Clock, Logger: log, Notify: notify})
 	return &writeBack{service: svc, dispatcher: d}
 }
 

@@ -1,23 +1,15 @@
 package app_test
 
 import (
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
-	"github.com/hoistdev/hoist/internal/apptest"
-	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
-	"github.com/hoistdev/hoist/internal/store/dbtest"
 )
 
 // First start writes the admin secrets with mode 0600 and they work.
@@ -77,44 +69,8 @@ func TestRestartKeepsEverything(t *testing.T) {
 // bootstrap once and see the same integrations.
 func TestTwoServersOnOnePostgres(t *testing.T) {
 	t.Parallel()
-	dbURL := dbtest.PostgresURL(t) // skips without HOIST_TEST_POSTGRES
-	key := make([]byte, 32)
-	rand.Read(key)
-	encKey := base64.StdEncoding.EncodeToString(key)
-	getenv := func(k string) string {
-		if k == "HOIST_ENCRYPTION_KEY" {
-			return encKey // replicas must share the key
-		}
-		return ""
-	}
-	sim, simURL := apptest.StartGitLab(t)
-	servers := make([]*harness, 2)
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i := range servers {
-		h := &harness{Server: inproc.New(t, func(c *app.Config) { c.DatabaseURL, c.Getenv = dbURL, getenv }), t: t}
-		h.Sim, h.SimURL = sim, simURL
-		servers[i] = h
-		wg.Go(func() { errs[i] = h.Boot() })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for _, h := range servers {
-		if b, err := os.ReadFile(filepath.Join(h.Config.DataDir, app.AdminAPIKeyFile)); err == nil {
-			keys = append(keys, strings.TrimSpace(string(b)))
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			t.Fatal(err)
-		}
-	}
-	if len(keys) != 1 {
-		t.Fatalf("%d servers wrote an admin API key, want exactly 1", len(keys))
-	}
-	for _, h := range servers {
-		h.AdminKey = keys[0]
-	}
+	servers := replicas(t, nil, nil) // skips without HOIST_TEST_POSTGRES
+	sim := servers[0].Sim
 	a, b := servers[0], servers[1]
 	var err error
 	if a.SimUser, err = sim.CreateUser(t.Context(), gitlabsim.UserOptions{Username: "hoist-bot"}); err != nil {

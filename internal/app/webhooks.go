@@ -32,12 +32,20 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 	log := cfg.Logger
 	exclusive := store.Dialect() == "sqlite"
 	queue := jobqueue.New(jobqueue.Config{Store: store, Logger: log.With("component", "jobqueue"), Clock: cfg.Clock,
-		Exclusive: exclusive})
+		Exclusive: exclusive, PollInterval: cfg.JobPoll})
+	// A delivery's job is taken by whichever server is free first: wake
+	// this one, and the others through the database.
+	wakes := store.Wakes()
+	wakes.Subscribe(sqlstore.TopicJobs, queue.Wake)
+	wake := func() {
+		queue.Wake()
+		wakes.Publish(sqlstore.TopicJobs)
+	}
 	w := &webhooks{
 		queue: queue,
 		intake: webhook.NewIntake(webhook.Config{Store: store, Box: box, Logger: log, Clock: cfg.Clock,
-			Wake: queue.Wake, Metrics: m}),
-		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: queue.Wake, Clock: cfg.Clock}),
+			Wake: wake, Metrics: m}),
+		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: wake, Clock: cfg.Clock}),
 		processor: ingest.New(ingest.Config{Store: store, Files: gl, Box: box, Outbox: outbox,
 			Parse: gitlab.ParseEvent, Tags: tags, Logger: log, Clock: cfg.Clock, Consumers: consumers, Metrics: m}),
 	}

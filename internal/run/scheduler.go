@@ -7,8 +7,9 @@ import (
 
 // The scheduler: one loop per server that promotes QUEUED runs (per-stack
 // FIFO lock for tracked runs and tasks; proposed runs at once) and fails
-// runs whose worker stopped heartbeating. It wakes on Notify and also polls,
-// because runs may be created by another server on the same database.
+// runs whose worker stopped heartbeating. It wakes on Notify (and on Wake,
+// from other servers on the same database) and also polls, because a
+// wake-up from another server may be lost.
 
 // Start runs the scheduler until Stop. Calling it twice starts one loop.
 func (s *Service) Start(ctx context.Context) {
@@ -54,6 +55,7 @@ func (s *Service) Schedule(ctx context.Context) {
 	}
 	if len(p.Ready) > 0 || failed > 0 {
 		s.broadcast()
+		s.publish() // the waiting workers may be another server's
 	}
 }
 

@@ -69,6 +69,10 @@ type Config struct {
 	PollInterval time.Duration
 	// Metrics is told how long runs spent in each state; nil: nothing.
 	Metrics Metrics
+	// PublishFunc tells the other servers on the database that runs
+	// changed, so that their workers waiting for a lease look at once
+	// (docs/design/replicas.md); nil: one server. It must not block.
+	PublishFunc func()
 }
 
 // Service is the runs' business operations: triggering, reading, user
@@ -327,13 +331,27 @@ type noOutbox struct{}
 func (noOutbox) OnRunEvents(context.Context, []Event) error { return nil }
 
 // Notify wakes the scheduler and everyone waiting for a change (leasing
-// workers, log followers). Run creators call it after creating runs.
+// workers, log followers), here and on the other servers. Run creators
+// call it after creating runs.
 func (s *Service) Notify() {
+	s.Wake()
+	s.publish()
+}
+
+// Wake is Notify for this server only: for wake-ups that came from
+// another server, which must not echo them back.
+func (s *Service) Wake() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
 	}
 	s.broadcast()
+}
+
+func (s *Service) publish() {
+	if s.cfg.PublishFunc != nil {
+		s.cfg.PublishFunc()
+	}
 }
 
 func (s *Service) broadcast() {

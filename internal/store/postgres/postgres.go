@@ -1,7 +1,8 @@
 // Package postgres opens Hoist's store on PostgreSQL through pgx's
 // database/sql driver, applying the embedded migrations at open under an
-// advisory lock so that servers starting together do not race. The SQL
-// itself is shared in package sqlstore.
+// advisory lock so that servers starting together do not race, and carries
+// wake-ups between the servers on the database with LISTEN/NOTIFY
+// (Notifier). The SQL itself is shared in package sqlstore.
 package postgres
 
 import (
@@ -45,11 +46,16 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*sqlstore.Store, e
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("postgres: connect: %w", err), db.Close())
 	}
+	var schema string
+	if err := db.QueryRowContext(ctx, "SELECT COALESCE(current_schema(), '')").Scan(&schema); err != nil {
+		return nil, errors.Join(fmt.Errorf("postgres: current schema: %w", err), db.Close())
+	}
 	migs, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
-	s, err := sqlstore.New(ctx, sqlstore.Config{Write: db, Dialect: dialect{}, Migrations: migs, Logger: log})
+	s, err := sqlstore.New(ctx, sqlstore.Config{Write: db, Dialect: dialect{}, Migrations: migs, Logger: log,
+		Wakes: newNotifier(url, db, schema, log)})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("postgres: %w", err), db.Close())
 	}

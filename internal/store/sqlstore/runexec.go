@@ -178,6 +178,12 @@ func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion,
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		p = run.Promotion{Blocked: map[string]string{}}
+		// One pass at a time across servers: two passes that both saw a
+		// stack free would each promote one of its tracked runs (the
+		// compare-and-set guards a run, not its stack).
+		if err := s.d.Lock(ctx, tx, "runs.promote"); err != nil {
+			return err
+		}
 		queued, err := s.queuedRuns(ctx, tx)
 		if err != nil {
 			return err

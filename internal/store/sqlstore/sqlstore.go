@@ -51,6 +51,8 @@ type Store struct {
 	d    Dialect
 	migs []migration
 	log  *slog.Logger
+	// wakes reaches the other servers on the database (wakes.go).
+	wakes Wakes
 	// hot holds prepared statements of per-request queries (hot.go).
 	hot hotStatements
 }
@@ -69,6 +71,9 @@ type Config struct {
 	Dialect    Dialect
 	Migrations fs.FS // NNNN_name.sql files at its root
 	Logger     *slog.Logger
+	// Wakes carries wake-ups between servers on the database; nil when
+	// one process owns it. The Store closes it.
+	Wakes Wakes
 }
 
 // New applies any pending migrations and returns the Store. The Store owns
@@ -78,7 +83,10 @@ func New(ctx context.Context, c Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{w: c.Write, r: c.Read, d: c.Dialect, migs: migs, log: c.Logger}
+	s := &Store{w: c.Write, r: c.Read, d: c.Dialect, migs: migs, log: c.Logger, wakes: c.Wakes}
+	if s.wakes == nil {
+		s.wakes = noWakes{}
+	}
 	if s.r == nil {
 		s.r = s.w
 	}
@@ -91,13 +99,18 @@ func New(ctx context.Context, c Config) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database handles.
+// Close stops the wake-ups and closes the database handles.
 func (s *Store) Close() error {
+	err := s.wakes.Close()
 	if s.r != s.w {
-		return errors.Join(s.r.Close(), s.w.Close())
+		return errors.Join(err, s.r.Close(), s.w.Close())
 	}
-	return s.w.Close()
+	return errors.Join(err, s.w.Close())
 }
+
+// Wakes returns the wake-ups between servers on this database (a no-op
+// when one process owns it).
+func (s *Store) Wakes() Wakes { return s.wakes }
 
 // Ready returns nil when the database answers and every embedded migration
 // is applied (for /readyz).
