@@ -22,10 +22,7 @@ func TestCLIDeliveries(t *testing.T) {
 	ctx := context.Background()
 	admin := h.adminKey
 	tokFile, _, botID := h.botProject("acme/infra", map[string]string{"infra/main.tf": "\n"})
-	var in struct {
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-	}
+	var in api.Integration
 	out := h.ok(admin, "integration", "gitlab", "create", "--name", "GitLab", "--default", "--api-host", h.simURL, "--token-file", tokFile, "-o", "json")
 	if err := json.Unmarshal([]byte(out), &in); err != nil {
 		t.Fatalf("integration create -o json: %v\n%s", err, out)

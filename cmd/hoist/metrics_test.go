@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"github.com/hoistdev/hoist/internal/apptest"
 	"regexp"
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/metrics/metricstest"
 )
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/secret"
@@ -40,10 +41,7 @@ func (c confirmSide) planTracked(t *testing.T, p *apptest.Process, dataDir strin
 		t.Fatal(err)
 	}
 	key = strings.TrimSpace(string(b))
-	var it struct {
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-	}
+	var it api.Integration
 	p.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
 		"api_host": c.url, "token": c.token}).Decode(t, &it)
 	if _, err := c.sim.AddHook(t.Context(), "acme/infra", gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret}); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"github.com/hoistdev/hoist/internal/apptest"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/api/apitest"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/store/dbtest"

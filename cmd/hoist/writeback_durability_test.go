@@ -101,10 +101,7 @@ func TestSIGKILLWithPendingWritesLosesNone(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := strings.TrimSpace(string(keyBytes))
-	var it struct {
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-	}
+	var it api.Integration
 	first.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
 		"api_host": ts.URL, "token": token}).Decode(t, &it)
 	if _, err := sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret}); err != nil {
@@ -274,10 +271,7 @@ func twentyStacksPush(t *testing.T, aggregate bool) []string {
 	if err := h.sim.AddMember(ctx, gitlabsim.MemberOptions{Project: "acme/mono", UserID: u.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
-	var it struct {
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-	}
+	var it api.Integration
 	srv.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.adminKey, map[string]any{"name": "GitLab", "is_default": true,
 		"api_host": h.simURL, "token": tok, "aggregate_statuses": aggregate}).Decode(t, &it)
 	if _, err := h.sim.AddHook(ctx, "acme/mono", gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret}); err != nil {

@@ -69,10 +69,7 @@ func (h *tlsHarness) moduleSetup() (webhookEndpoint, webhookSecret string) {
 	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		h.t.Fatal(err)
 	}
-	var it struct {
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-	}
+	var it api.Integration
 	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
 		h.integrationBody("Acme GitLab", "", h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).Decode(h.t, &it)
 	h.Must(http.StatusCreated, "POST", "/api/v1/spaces", h.AdminKey, map[string]any{"name": "platform", "parent": "root"})

@@ -97,10 +97,7 @@ func TestReplicasWakeEachOther(t *testing.T) {
 	if err := a.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: a.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
-	var in struct {
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-	}
+	var in api.Integration
 	a.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", a.AdminKey,
 		a.integrationBody("GitLab", "", a.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).Decode(t, &in)
 	a.Must(http.StatusCreated, "POST", "/api/v1/stacks", a.AdminKey,

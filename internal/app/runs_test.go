@@ -59,10 +59,7 @@ func runsSetupBehind(t testing.TB, front func(simURL string) string, tweak func(
 	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
-	var it struct {
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-	}
+	var it api.Integration
 	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
 		h.integrationBody("GitLab", "", h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).Decode(t, &it)
 	if _, err := h.Sim.AddHook(ctx, runsProject, gitlabsim.HookOptions{URL: it.WebhookEndpoint, Token: it.WebhookSecret,

@@ -29,10 +29,7 @@ func TestTrackedRunOnHTTPSServer(t *testing.T) {
 	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
-	var it struct {
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-	}
+	var it api.Integration
 	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
 		h.integrationBody("GitLab", "", h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).Decode(t, &it)
 	noVerify := false // the simulator does not know the test CA

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/apptest/inproc"
@@ -120,13 +121,7 @@ func TestPrivateGitLabThroughAgents(t *testing.T) {
 	stopB := h.startAgent("agent-b", token, "^acme/")
 	h.waitAgents(2)
 
-	var it struct {
-		TokenUser       string `json:"token_user"`
-		Private         bool   `json:"private"`
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-		Warnings        []string
-	}
+	var it api.Integration
 	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
 		map[string]any{"name": "GitLab", "is_default": true, "api_host": h.SimURL, "user_facing_host": "private://lab", "token": glToken}).Decode(t, &it)
 	if it.TokenUser != "hoist-bot" || !it.Private || len(it.Warnings) != 0 {

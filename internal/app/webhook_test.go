@@ -43,10 +43,7 @@ func hookSetupWith(t *testing.T, tweak func(*gitlabsim.HookOptions)) *hookFixtur
 	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
 		t.Fatal(err)
 	}
-	var in struct {
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-	}
+	var in api.Integration
 	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
 		h.integrationBody("GitLab", "", h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}}))).Decode(t, &in)
 	for _, st := range []map[string]any{
@@ -301,10 +298,7 @@ func TestWebhookDuplicatesAndRedelivery(t *testing.T) {
 	}
 
 	// Other events are acknowledged and logged as ignored.
-	var in struct {
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-	}
+	var in api.Integration
 	f.Must(http.StatusOK, "GET", "/api/v1/integrations/gitlab/gitlab", f.AdminKey, nil).Decode(t, &in)
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", in.WebhookEndpoint, strings.NewReader(`{"object_kind":"pipeline"}`))
 	req.Header.Set("X-Gitlab-Event", "Pipeline Hook")

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -308,10 +309,7 @@ func checkGuideResult(t *testing.T, hoistURL, key string, gl guideGitLab, want g
 	if ops.Space != "platform" {
 		t.Errorf("platform-ops-gitlab (created with the API): %+v", ops)
 	}
-	var endpoint struct {
-		WebhookEndpoint string `json:"webhook_endpoint"`
-		WebhookSecret   string `json:"webhook_secret"`
-	}
+	var endpoint api.Integration
 	if err := getJSON(ctx, "Authorization", auth, hoistURL+"/api/v1/integrations/gitlab/acme-gitlab", &endpoint); err != nil {
 		t.Fatal(err)
 	}

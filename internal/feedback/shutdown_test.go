@@ -2,12 +2,12 @@ package feedback_test
 
 import (
 	"context"
-	"github.com/hoistdev/hoist/internal/apptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/run"
