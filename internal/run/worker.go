@@ -260,19 +260,27 @@ func (s *Service) ReportPlan(ctx context.Context, runID, leaseID string, rep Pla
 // or a task), FAILED with errMsg otherwise. detail is OpenTofu's own error
 // (its Error: blocks), kept with a failure as the run's ErrorDetail.
 func (s *Service) Finish(ctx context.Context, runID, leaseID, errMsg, detail string) (Run, error) {
-	m := Move{RunID: runID, To: Failed, At: s.now(), Actor: s.workerActor(ctx, runID), LeaseID: leaseID, Error: errMsg, Note: errMsg}
+	m := Move{RunID: runID, To: Failed, At: s.now(), Actor: s.workerActor(ctx, runID), LeaseID: leaseID}
 	if errMsg == "" {
-		m.To, m.From, m.Note = Finished, []State{Applying, Performing}, ""
-	} else if detail != "" {
-		e, err := s.holds(ctx, runID, leaseID)
+		m.To, m.From = Finished, []State{Applying, Performing}
+	} else {
+		if detail != "" {
+			if _, err := s.holds(ctx, runID, leaseID); err != nil {
+				return Run{}, err
+			}
+		}
+		mask, err := s.masker(ctx, runID)
 		if err != nil {
 			return Run{}, err
 		}
-		mask, err := s.masker(ctx, e.RunID)
-		if err != nil {
-			return Run{}, err
+		// A remote worker's words: masked once more and bounded like the
+		// detail, since the error is also the history note and the commit
+		// status description.
+		m.Error = errorDetail(mask.Mask(errMsg))
+		m.Note = m.Error
+		if detail != "" {
+			m.ErrorDetail = errorDetail(mask.Mask(detail))
 		}
-		m.ErrorDetail = errorDetail(mask.Mask(detail))
 	}
 	r, err := s.moveRun(ctx, m)
 	if err == nil {
