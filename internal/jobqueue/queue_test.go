@@ -353,6 +353,12 @@ func TestShutdownLetsRunningJobsFinish(t *testing.T) {
 			defer close(stopped)
 			q.Shutdown(t.Context())
 		}()
+		apptest.Eventually(t, 10*time.Second, "the shutdown to begin", func() error {
+			if !jobqueue.ShutdownBegun(q) {
+				return errors.New("still fetching")
+			}
+			return nil
+		})
 		// Enqueued while the queue shuts down: left for another server.
 		if err := q.Enqueue(t.Context(), jobqueue.NewJob{Kind: "slow", Payload: []byte(`2`)}); err != nil {
 			t.Fatal(err)
