@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hoistdev/hoist/internal/secret"
 )
 
 // daemonProbe is what the test command `hoist daemon` was given.
@@ -108,7 +110,7 @@ func TestLongRunningEnv(t *testing.T) {
 		{name: "empty", vars: map[string]string{"HOIST_SECRET_FILE": writeMode(t, " \n", 0o600)}, wantErr: "is empty", code: 1},
 		{name: "writable by anyone", vars: map[string]string{"HOIST_SECRET_FILE": writeMode(t, content, 0o606)},
 			wantErr: "is writable by anyone", code: 1},
-		{name: "too large", vars: map[string]string{"HOIST_SECRET_FILE": writeMode(t, content+strings.Repeat("x", maxSecretFile), 0o600)},
+		{name: "too large", vars: map[string]string{"HOIST_SECRET_FILE": writeMode(t, content+strings.Repeat("x", secret.MaxFile), 0o600)},
 			wantErr: "larger than 64 KiB", code: 1},
 		{name: "a folder", vars: map[string]string{"HOIST_SECRET_FILE": t.TempDir()}, wantErr: "$HOIST_SECRET_FILE: read", code: 1},
 	}

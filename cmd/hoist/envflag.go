@@ -22,15 +22,15 @@ package main
 // read only when a command runs, so help never shows their values.
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/hoistdev/hoist/internal/secret"
 )
 
 const (
@@ -41,11 +41,6 @@ const (
 	envFromKey   = "hoist_env_from"        // flag annotation set by applyEnv: the variable read, and the file
 	bareEnvKey   = "hoist_env_bare"        // command annotation: its flags also have HOIST_<FLAG> names
 )
-
-// maxSecretFile bounds what a …_FILE variable makes us read: a token, a
-// key or a database URL is far smaller, and a mistaken path (a log, a
-// device) must not fill memory.
-const maxSecretFile = 64 << 10
 
 // shareEnv gives the named flags of fs the scope of the family that shares
 // them ("" for hoist itself).
@@ -204,44 +199,11 @@ func envValue(c *cobra.Command, f *pflag.Flag, name string, getenv func(string) 
 	case path == "" || !slices.Contains(fileEnvNames(c, f), fileVar):
 		return "", "", "", nil // unset, or the variable of the command's own file flag
 	}
-	v, err = readSecretFile(path)
+	v, err = secret.ReadFile(path)
 	if err != nil {
 		return "", "", "", fmt.Errorf("$%s: %w", fileVar, err)
 	}
 	return v, fileVar, path, nil
-}
-
-// readSecretFile reads a secret from path, surrounding space (the final
-// newline) trimmed. Errors name the file, never its contents. A file
-// anyone may write is refused: anyone on the machine could swap the
-// server's database or key. One others may read is not, because the
-// secret mounts of containers are 0444 or 0644 by default, in folders
-// only their pod or service reaches.
-func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	if info.Mode().Perm()&0o002 != 0 {
-		return "", fmt.Errorf("%s is writable by anyone (mode %o): chmod o-w it", path, info.Mode().Perm())
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) > maxSecretFile {
-		return "", fmt.Errorf("%s is larger than %d KiB, which no secret is", path, maxSecretFile>>10)
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return "", errors.New(path + " is empty")
-	}
-	return v, nil
 }
 
 // envSource is where applyEnv took f's value from: the variable, and the

@@ -7,14 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/hoistdev/hoist/internal/metrics"
+	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcsagent/tunnel"
 )
@@ -44,11 +43,10 @@ func readMetricsKey(path string) (string, error) {
 	if path == "" {
 		return "", nil
 	}
-	b, err := os.ReadFile(path)
+	key, err := secret.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("metrics key: %w", err)
 	}
-	key := strings.TrimSpace(string(b))
 	if len(key) < minMetricsKey {
 		return "", fmt.Errorf("metrics key in %s: want at least %d characters", path, minMetricsKey)
 	}

@@ -151,14 +151,18 @@ func TestMetricsBehindAKeyOnTheMainListener(t *testing.T) {
 		t.Errorf("the keyed scrape lacks metrics: %d families", len(f))
 	}
 
-	short := filepath.Join(t.TempDir(), "short.key")
-	if err := os.WriteFile(short, []byte("short\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := h.Config
-	cfg.DataDir, cfg.Listen, cfg.MetricsKeyFile = t.TempDir(), "127.0.0.1:0", short
-	if srv, err := app.Start(t.Context(), cfg); err == nil {
-		srv.Close()
-		t.Error("a server started with a 5-character metrics key")
+	// A key too short to protect anything, and a file no key is as large
+	// as (read only up to the secret-file bound), both stop the start.
+	for name, content := range map[string]string{"short": "short\n", "huge": strings.Repeat("k", 1<<20)} {
+		path := filepath.Join(t.TempDir(), name+".key")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg := h.Config
+		cfg.DataDir, cfg.Listen, cfg.MetricsKeyFile = t.TempDir(), "127.0.0.1:0", path
+		if srv, err := app.Start(t.Context(), cfg); err == nil {
+			srv.Close()
+			t.Errorf("a server started with the %s metrics key file", name)
+		}
 	}
 }
