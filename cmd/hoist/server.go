@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/demo"
@@ -75,6 +76,8 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 	maxEntries := fs.Int("max-archive-entries", 0, "cap on the files, folders and links of a run's source archive (default 100000)")
 	writeLease := fs.Duration("gitlab-write-lease", 0, "how long the server holds a GitLab write while sending it; "+
 		"after a crash its pending writes wait this long (default 2m)")
+	leaseTTL := fs.Duration("lease-ttl", 0, "how long a run or a webhook's processing stays claimed by a worker or server that stopped "+
+		"renewing it (killed, cut off); the other replicas then take it over (default 30s; docs/ops.md)")
 	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics at GET /metrics, unauthenticated, on this address of their own "+
 		"(bind a private interface; default: no metrics listener; docs/metrics.md)")
 	metricsKeyFile := fs.String("metrics-key-file", "", "also serve GET /metrics on --listen, to requests with \"Authorization: Bearer <key>\" "+
@@ -94,6 +97,9 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 		if *shutdownTimeout < 0 {
 			return usageError{"server: --shutdown-timeout must not be negative"}
 		}
+		if *leaseTTL != 0 && *leaseTTL < time.Second {
+			return usageError{"server: --lease-ttl must be at least 1s: leases are renewed every third of it"}
+		}
 		key, err := encryptionKey(fs.Lookup("encryption-key"), *encKey)
 		if err != nil {
 			return err
@@ -107,7 +113,8 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 			DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, DatabaseURL: *databaseURL,
 			AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
 			WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath, ToolsDir: *toolsDir, GitLabWriteLease: *writeLease,
-			WorkDir: *workDir, UnsafeUnsandboxedRuns: *unsafeRuns, MaxArchiveEntries: *maxEntries,
+			LeaseTTL: *leaseTTL,
+			WorkDir:  *workDir, UnsafeUnsandboxedRuns: *unsafeRuns, MaxArchiveEntries: *maxEntries,
 			MaxGitLabResponseBytes: int64(maxResponse), MaxArchiveBytes: int64(maxArchive),
 			MetricsListen: *metricsListen, MetricsKeyFile: *metricsKeyFile,
 			EncryptionKey: key, SecretFiles: secretFiles(cmd),

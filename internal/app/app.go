@@ -84,7 +84,10 @@ type Config struct {
 	// MaxArchiveEntries caps the entries of a run's source archive
 	// (--max-archive-entries; 0: 100,000).
 	MaxArchiveEntries int
-	LeaseTTL          time.Duration // a run's lease without heartbeat (0: 30s)
+	// LeaseTTL is how long a run's lease, and a job's, lasts without
+	// renewal: another replica takes over a dead one's work after it
+	// (0: 30s).
+	LeaseTTL time.Duration
 	// GitLabWriteLease is how long this server holds a GitLab write key
 	// while writing it; a crashed server's keys wait this long (0: 2m).
 	GitLabWriteLease time.Duration

@@ -78,7 +78,10 @@ func (r *runs) start(ctx context.Context, handler http.Handler) error {
 	if err != nil {
 		return err
 	}
+	// Replicas on one host need their own worker ids: a lost worker's
+	// runs and the history name it.
 	host, _ := os.Hostname()
+	workerID := fmt.Sprintf("embedded@%s/%d", host, os.Getpid())
 	var sb *sandbox.Sandbox
 	if r.cfg.SimulateNoSandbox != "" {
 		sb = sandbox.New(ctx, sandbox.Options{SimulateUnavailable: r.cfg.SimulateNoSandbox, AllowUnsandboxed: r.cfg.UnsafeUnsandboxedRuns})
@@ -89,7 +92,7 @@ func (r *runs) start(ctx context.Context, handler http.Handler) error {
 	// secrets), the TLS and metrics keys, nor the files other secrets were
 	// read from.
 	r.pool, err = worker.Start(ctx, worker.Config{Server: worker.Local{Service: r.service, Pool: run.EmbeddedPool},
-		ID: "embedded@" + host, Slots: slots, TofuPath: r.cfg.TofuPath, ToolsDir: r.cfg.ToolsDir, StateURL: stateURL,
+		ID: workerID, Slots: slots, TofuPath: r.cfg.TofuPath, ToolsDir: r.cfg.ToolsDir, StateURL: stateURL,
 		RegistryHost: hostOf(r.cfg.PublicURL), TrustCAFile: r.cfg.TLSCertFile, WorkDir: r.cfg.WorkDir, Getenv: r.cfg.Getenv,
 		Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second,
 		Sandbox: sb, Hidden: r.hidden(), Limits: workspace.Limits{MaxBytes: r.cfg.MaxArchiveBytes, MaxEntries: r.cfg.MaxArchiveEntries}})

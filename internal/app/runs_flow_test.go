@@ -145,7 +145,7 @@ func TestProposedRunsRunConcurrentlyUpToTheSlots(t *testing.T) {
 		}
 		return fmt.Errorf("%d working and %d ready; want %d and %d", planning, ready, slots, branches-slots)
 	})
-	close(slow.release)
+	slow.release()
 	for _, id := range ids {
 		h.waitState(id, "FINISHED")
 	}

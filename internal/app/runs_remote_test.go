@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -114,19 +115,22 @@ func (h *harness) workerPool(name string) string {
 // a plan reading it through terraform_remote_state waits until released, so
 // a test knows the run is in PLANNING and stays there.
 type blockingState struct {
-	srv     *httptest.Server
-	arrived chan struct{}
-	release chan struct{}
-	once    sync.Once
+	srv      *httptest.Server
+	arrived  chan struct{}
+	gate     chan struct{}
+	once     sync.Once
+	openOnce sync.Once
+	requests atomic.Int32
 }
 
 func newBlockingState(t *testing.T) *blockingState {
 	t.Helper()
-	b := &blockingState{arrived: make(chan struct{}), release: make(chan struct{})}
+	b := &blockingState{arrived: make(chan struct{}), gate: make(chan struct{})}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.requests.Add(1)
 		b.once.Do(func() { close(b.arrived) })
 		select {
-		case <-b.release:
+		case <-b.gate:
 		case <-r.Context().Done():
 			return
 		}
@@ -134,14 +138,27 @@ func newBlockingState(t *testing.T) *blockingState {
 		_, _ = w.Write([]byte(`{"version":4,"serial":1,"lineage":"slow","outputs":{},"resources":[]}`))
 	}))
 	t.Cleanup(func() {
-		select {
-		case <-b.release:
-		default:
-			close(b.release)
-		}
+		b.release()
 		b.srv.Close()
 	})
 	return b
+}
+
+// release lets every plan through from now on.
+func (b *blockingState) release() { b.openOnce.Do(func() { close(b.gate) }) }
+
+// waitRequests waits until plans asked for the state n times in all.
+func (b *blockingState) waitRequests(t *testing.T, n int) {
+	t.Helper()
+	apptest.Eventually(t, 60*time.Second, fmt.Sprintf("plan %d to reach the slow state", n), func() bool {
+		return int(b.requests.Load()) >= n
+	})
+}
+
+// waitArrived waits for the first plan to ask for the state.
+func (b *blockingState) waitArrived(t *testing.T) {
+	t.Helper()
+	b.waitRequests(t, 1)
 }
 
 // config is a configuration whose plan blocks on the server.
@@ -154,36 +171,58 @@ resource "terraform_data" "hello" { input = "slow" }
 `
 }
 
-func (b *blockingState) waitArrived(t *testing.T) {
-	t.Helper()
-	select {
-	case <-b.arrived:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the plan never reached the slow state")
-	}
-}
-
-func TestRemoteWorkerKilledMidPlanFailsAsLost(t *testing.T) {
+// TestRemoteWorkerKilledMidPlanIsTakenOver: a worker killed in the middle
+// of a plan loses its lease; the run goes back to READY and the next
+// worker plans it from the start (issue 16: a dead replica loses nothing).
+// A run that kills its worker every time fails after maxTakeovers (2).
+func TestRemoteWorkerKilledMidPlanIsTakenOver(t *testing.T) {
 	t.Parallel()
 	const ttl = 2 * time.Second
 	h := runsSetup(t, func(c *app.Config) { c.WorkerSlots, c.LeaseTTL = -1, ttl })
 	token := h.workerPool("Remote")
-	kill := h.startRemoteWorker(token)
 	slow := newBlockingState(t)
 	sha := h.push("main", map[string]string{"infra/main.tf": slow.config()})
 	r := h.waitRunAt("web", sha, "TRACKED")
-	slow.waitArrived(t)
-	if got := h.getRun(r.ID); got.State != "PLANNING" {
-		t.Fatalf("state = %s, want PLANNING", got.State)
+	for loss := 1; loss <= 3; loss++ {
+		kill := h.startRemoteWorker(token)
+		slow.waitRequests(t, loss)
+		if got := h.getRun(r.ID); got.State != "PLANNING" {
+			t.Fatalf("loss %d: state = %s, want PLANNING", loss, got.State)
+		}
+		killed := time.Now()
+		kill()
+		want := "READY"
+		if loss == 3 {
+			want = "FAILED"
+		}
+		r = h.waitState(r.ID, want)
+		if took := time.Since(killed); took > ttl+2*time.Second {
+			t.Errorf("loss %d: the run left its worker %v after the kill; the lease is %v", loss, took, ttl)
+		}
+		last := r.History[len(r.History)-1].Note
+		if loss < 3 && !strings.HasPrefix(last, "worker lost: ") {
+			t.Fatalf("loss %d: the takeover's note is %q", loss, last)
+		}
+		if loss == 3 && (!strings.Contains(r.Error, "worker lost") || last != "worker lost") {
+			t.Fatalf("after the third loss: run = %+v", r)
+		}
 	}
-	killed := time.Now()
+	if got := strings.Count(strings.Join(runStates(r), " "), "PLANNING"); got != 3 {
+		t.Errorf("the run planned %d times, want 3: %v", got, runStates(r))
+	}
+
+	// Taken over once, a run finishes on the next worker as if nothing
+	// happened.
+	slow.release()
+	sha2 := h.push("main", map[string]string{"infra/main.tf": slow.config() + "# again\n"})
+	r2 := h.waitRunAt("web", sha2, "TRACKED")
+	kill := h.startRemoteWorker(token)
+	h.waitState(r2.ID, "PLANNING")
 	kill()
-	r = h.waitState(r.ID, "FAILED")
-	if took := time.Since(killed); took > ttl+2*time.Second {
-		t.Errorf("the run failed %v after the kill; the lease is %v", took, ttl)
-	}
-	if !strings.Contains(r.Error, "worker lost") || r.History[len(r.History)-1].Note != "worker lost" {
-		t.Fatalf("run = %+v", r)
+	h.waitState(r2.ID, "READY")
+	h.startRemoteWorker(token)
+	if r2 = h.waitState(r2.ID, "UNCONFIRMED"); r2.Error != "" {
+		t.Errorf("the run taken over has an error: %q", r2.Error)
 	}
 }
 

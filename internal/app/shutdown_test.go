@@ -54,7 +54,7 @@ func TestShutdownHandsBackAPlan(t *testing.T) {
 		t.Errorf("Shutdown took %v; the timeout is %v", took, timeout)
 	}
 
-	close(slow.release) // the next plan goes through
+	slow.release() // the next plan goes through
 	if err := h.Boot(); err != nil {
 		t.Fatal(err)
 	}

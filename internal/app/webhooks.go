@@ -32,7 +32,7 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 	log := cfg.Logger
 	exclusive := store.Dialect() == "sqlite"
 	queue := jobqueue.New(jobqueue.Config{Store: store, Logger: log.With("component", "jobqueue"), Clock: cfg.Clock,
-		Exclusive: exclusive, PollInterval: cfg.JobPoll})
+		Exclusive: exclusive, PollInterval: cfg.JobPoll, Lease: cfg.LeaseTTL})
 	// A delivery's job is taken by whichever server is free first: wake
 	// this one, and the others through the database.
 	wakes := store.Wakes()

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -59,9 +60,24 @@ func (s *Service) Schedule(ctx context.Context) {
 	}
 }
 
-// reapLeases fails every run whose lease ran out: "worker lost". A run
+// maxTakeovers bounds how often a run is taken over from a lost worker
+// before it fails: a run whose plan kills its worker (or its server) each
+// time must not take the replicas down one after the other.
+const maxTakeovers = 2
+
+// takeoverNote starts the history note of a run taken over from a lost
+// worker; counting these bounds the takeovers.
+const takeoverNote = "worker lost: "
+
+// reapLeases ends the lease of every run whose worker stopped
+// heartbeating (a server killed, a remote worker cut off). A run that had
+// not reported its plan or started applying is taken over: back to READY
+// (or CONFIRMED before its apply), for any worker to run from the start,
+// as a graceful hand-back does; GitLab is not told twice. Nothing was
+// applied: the move to APPLYING is recorded, under the lease, before
+// OpenTofu applies, and the lost worker's lease no longer holds. A run
 // that was applying is never handed to another worker: it fails, and its
-// plan is not applied again.
+// plan is not applied again. It returns how many runs it moved.
 func (s *Service) reapLeases(ctx context.Context) int {
 	now := s.now()
 	ids, err := s.cfg.Exec.ExpiredLeases(ctx, now)
@@ -75,14 +91,46 @@ func (s *Service) reapLeases(ctx context.Context) int {
 		if err != nil || e.LeaseID == "" {
 			continue
 		}
-		_, err = s.moveRun(ctx, Move{RunID: id, To: Failed, At: now, Actor: "scheduler", LeaseID: e.LeaseID,
-			LeaseExpired: true, Note: "worker lost", Error: "worker lost: worker " + e.LeaseOwner + " stopped heartbeating"})
-		if err != nil {
-			s.log.WarnContext(ctx, "fail run of a lost worker", "run_id", id, "error", err.Error())
+		m := Move{RunID: id, To: Failed, At: now, Actor: "scheduler", LeaseID: e.LeaseID,
+			LeaseExpired: true, Note: "worker lost", Error: "worker lost: worker " + e.LeaseOwner + " stopped heartbeating"}
+		if from, to, ok := s.takeover(ctx, id); ok {
+			m.From, m.To, m.Error, m.ReleaseLease = []State{from}, to, "", true
+			m.Note = takeoverNote + "worker " + e.LeaseOwner + " stopped heartbeating; another worker runs it again from the start"
+		}
+		if _, err := s.moveRun(ctx, m); err != nil {
+			s.log.WarnContext(ctx, "end the lease of a lost worker", "run_id", id, "error", err.Error())
 			continue
 		}
-		s.log.WarnContext(ctx, "run failed: worker lost", "run_id", id, "worker", e.LeaseOwner)
+		if m.To == Failed {
+			s.log.WarnContext(ctx, "run failed: worker lost", "run_id", id, "worker", e.LeaseOwner)
+		} else {
+			s.log.WarnContext(ctx, "run taken over from a lost worker", "run_id", id, "worker", e.LeaseOwner, "state", string(m.To))
+		}
 		n++
 	}
 	return n
+}
+
+// takeover says where run id goes from its state when its worker is
+// lost: ok when it may run again from the start (HandBackTarget) and was
+// not taken over maxTakeovers times already.
+func (s *Service) takeover(ctx context.Context, id string) (from, to State, ok bool) {
+	r, err := s.cfg.Runs.GetRun(ctx, id)
+	if err != nil {
+		return "", "", false
+	}
+	if to, ok = HandBackTarget(r.Type, r.State); !ok {
+		return "", "", false
+	}
+	h, err := s.cfg.Runs.RunHistory(ctx, id)
+	if err != nil {
+		return "", "", false
+	}
+	taken := 0
+	for _, t := range h {
+		if strings.HasPrefix(t.Note, takeoverNote) {
+			taken++
+		}
+	}
+	return r.State, to, taken < maxTakeovers
 }
