@@ -25,7 +25,7 @@ import (
 // replicas boots one server per tweak on one fresh PostgreSQL schema (the
 // test skips without HOIST_TEST_POSTGRES), together, as replicas racing to
 // bootstrap it, beside one simulator; all of them get the one admin key.
-func replicas(t *testing.T, tweaks ...func(*app.Config)) []*harness {
+func replicas(t testing.TB, tweaks ...func(*app.Config)) []*harness {
 	t.Helper()
 	dbURL := dbtest.PostgresURL(t)
 	key := make([]byte, 32)
