@@ -60,7 +60,7 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 	listen := fs.String("listen", app.DefaultListen, "address to listen on (port 0 picks a free port)")
 	publicURL := fs.String("public-url", "", "base URL users and GitLab reach this server at (default http://<listen address>)")
 	advertiseURL := fs.String("advertise-url", "", "with several servers on one PostgreSQL database: the URL the other servers reach this one at, "+
-		"to carry GitLab calls through its VCS agents (default http(s)://<host name>:<listen port>; docs/design/replicas.md)")
+		"to carry GitLab calls through its VCS agents (default: the listen address, or http(s)://<host name>:<port> when listening on every interface; docs/design/replicas.md)")
 	databaseURL := fs.String("database-url", "", "postgres://… to use PostgreSQL instead of SQLite in the data dir")
 	envAlias(fs, "database-url", "HOIST_DATABASE_URL")
 	secretFlag(fs, "database-url", "") // its password

@@ -38,10 +38,11 @@ func newCluster(cfg Config, store *sqlstore.Store, agents *tunnel.Registry, key 
 	return tunnel.NewCluster(cc), nil
 }
 
-// advertiseURL is --advertise-url, checked, or by default
-// <scheme>://<host name>:<listen port>: the name replicas usually know
-// each other by (a container's, a pod's), and the port this one listens
-// on.
+// advertiseURL is --advertise-url, checked, or by default where this
+// server listens: the listen address itself when it names one address (a
+// server bound to 127.0.0.1 is reachable there only), else
+// <scheme>://<host name>:<listen port>, the name replicas usually know each
+// other by (a container's, a pod's).
 func advertiseURL(flag, scheme string, listen net.Addr) (string, error) {
 	if flag != "" {
 		u, err := url.Parse(flag)
@@ -50,13 +51,16 @@ func advertiseURL(flag, scheme string, listen net.Addr) (string, error) {
 		}
 		return strings.TrimRight(flag, "/"), nil
 	}
+	ip, port, err := net.SplitHostPort(listen.String())
+	if err != nil {
+		return "", fmt.Errorf("listen address %s: %w", listen, err)
+	}
+	if a := net.ParseIP(ip); a != nil && !a.IsUnspecified() {
+		return scheme + "://" + listen.String(), nil
+	}
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		return "", fmt.Errorf("--advertise-url is unset and the host name is unknown (%v): set it to the URL other servers reach this one at", err)
-	}
-	_, port, err := net.SplitHostPort(listen.String())
-	if err != nil {
-		return "", fmt.Errorf("listen address %s: %w", listen, err)
 	}
 	return scheme + "://" + net.JoinHostPort(host, port), nil
 }
