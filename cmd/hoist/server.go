@@ -49,7 +49,7 @@ func (b *byteSize) Set(v string) error {
 	return nil
 }
 
-const serverSynopsis = "[--data-dir DIR] [--listen ADDR] [--public-url URL] [--database-url URL] [--allow-gitlab-host HOST]... " +
+const serverSynopsis = "[--data-dir DIR] [--listen ADDR] [--public-url URL] [--advertise-url URL] [--database-url URL] [--allow-gitlab-host HOST]... " +
 	"[--tls-cert FILE --tls-key FILE] [--max-gitlab-response SIZE] [--max-archive-size SIZE] [--tofu-path FILE] " +
 	"[--tools-dir DIR] [--work-dir DIR] [--metrics-listen ADDR] [--shutdown-timeout DURATION] [flags]"
 
@@ -60,6 +60,8 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 	dataDir := fs.String("data-dir", app.DefaultDataDir, "directory for the SQLite database, the encryption key and the first-start secrets")
 	listen := fs.String("listen", app.DefaultListen, "address to listen on (port 0 picks a free port)")
 	publicURL := fs.String("public-url", "", "base URL users and GitLab reach this server at (default http://<listen address>)")
+	advertiseURL := fs.String("advertise-url", "", "with several servers on one PostgreSQL database: the URL the other servers reach this one at, "+
+		"to carry GitLab calls through its VCS agents (default: the listen address, or http(s)://<host name>:<port> when listening on every interface; docs/design/replicas.md)")
 	databaseURL := fs.String("database-url", "", "postgres://… to use PostgreSQL instead of SQLite in the data dir")
 	envAlias(fs, "database-url", "HOIST_DATABASE_URL")
 	secretFlag(fs, "database-url", "") // its password
@@ -110,7 +112,7 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 			*tofuPath, tofuMissing = demo.FindTofu(e.getenv)
 		}
 		srv, err := app.Start(ctx, app.Config{
-			DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, DatabaseURL: *databaseURL,
+			DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, AdvertiseURL: *advertiseURL, DatabaseURL: *databaseURL,
 			AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
 			WorkerSlots: embeddedSlots(*workerSlots), TofuPath: *tofuPath, ToolsDir: *toolsDir, GitLabWriteLease: *writeLease,
 			LeaseTTL: *leaseTTL,

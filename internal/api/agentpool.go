@@ -27,7 +27,7 @@ type VCSAgentPool struct {
 	Description string `json:"description"`
 	// only in the answers to create and rotate-token
 	Token string `json:"token,omitempty"`
-	// agent processes connected to this server process
+	// agent processes connected to any live server process on the database
 	ConnectedAgents int `json:"connected_agents"`
 	// only for admins of the pool's space (absent, not empty, for its
 	// readers: "none connected" and "not yours to see" must not look alike)

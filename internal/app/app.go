@@ -53,9 +53,17 @@ const closeTimeout = 15 * time.Second
 
 // Config configures a server. Zero values take the defaults.
 type Config struct {
-	DataDir          string   // default ./hoist-data
-	Listen           string   // default 127.0.0.1:8080; port 0 picks a free port
-	PublicURL        string   // default http://<listen address>
+	DataDir   string // default ./hoist-data
+	Listen    string // default 127.0.0.1:8080; port 0 picks a free port
+	PublicURL string // default http://<listen address>
+	// AdvertiseURL is where the other servers on the same PostgreSQL
+	// database reach this one, to relay GitLab calls through its VCS
+	// agents (--advertise-url; default http(s)://<host name>:<listen
+	// port>; unused on SQLite).
+	AdvertiseURL string
+	// AgentHeartbeat is how often this server announces its VCS agents to
+	// the others; they count them for three heartbeats (0: 10s).
+	AgentHeartbeat   time.Duration
 	DatabaseURL      string   // "" for SQLite in DataDir; postgres://… for PostgreSQL
 	AllowGitLabHosts []string // GitLab hosts allowed to resolve to link-local addresses
 	TLSCertFile      string   // PEM certificate (chain) to serve HTTPS with; "" for plain HTTP
@@ -132,6 +140,7 @@ type Server struct {
 	runs      *runs
 	writeBack *writeBack
 	agents    *tunnel.Registry
+	cluster   *tunnel.Cluster // the agents of every server on the database
 	gitlab    *gitlab.Client
 	http      *http.Server
 	ready     *readiness
@@ -203,14 +212,18 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	}
 	cfg.PublicURL = publicURL // module sources name its host (the embedded workers' registry credential)
 	agents := tunnel.NewRegistry(log, cfg.Clock)
+	cluster, err := newCluster(cfg, store, agents, key, tlsCfg, ln)
+	if err != nil {
+		return nil, errors.Join(err, ln.Close())
+	}
 	m, err := newMetrics(cfg, store, agents)
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
-	gl := newGitLab(cfg, agents)
+	gl := newGitLab(cfg, cluster)
 	spaces := space.NewService(store, store, cfg.Clock)
 	ids := identity.NewService(store, store, cfg.Clock)
-	pools := vcsagent.NewService(vcsagent.Config{Store: store, Access: spaces, Agents: agents, UsersFunc: poolUsers(store),
+	pools := vcsagent.NewService(vcsagent.Config{Store: store, Access: spaces, Agents: cluster, UsersFunc: poolUsers(store),
 		Clock: cfg.Clock, Logger: log})
 	if err := bootstrap(ctx, log, ids, cfg.DataDir); err != nil {
 		return nil, errors.Join(err, ln.Close())
@@ -239,11 +252,11 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: agents, gitlab: gl, ready: ready,
+		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: agents, cluster: cluster, gitlab: gl, ready: ready,
 		url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
-			Handler:           routes(api, ui, modules.registry, hooks.intake, metricsOnMain(metricsKey, m.Handler())),
+			Handler:           routes(api, ui, modules.registry, hooks.intake, metricsOnMain(metricsKey, m.Handler()), cluster.Handler()),
 			TLSConfig:         tlsCfg,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
@@ -257,6 +270,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		return nil, errors.Join(err, ln.Close())
 	}
 	go func() { s.serveErr <- serveOn(s.http, ln) }()
+	cluster.Start(ctx)
 	writes.start(ctx)
 	if err := runs.start(ctx, s.http.Handler); err != nil {
 		return nil, errors.Join(err, s.Close())
@@ -307,6 +321,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.MaxArchiveBytes <= 0 {
 		cfg.MaxArchiveBytes = DefaultMaxArchiveBytes
+	}
+	if cfg.AgentHeartbeat <= 0 {
+		cfg.AgentHeartbeat = tunnel.DefaultHeartbeat
 	}
 	return cfg
 }

@@ -4,13 +4,19 @@ import (
 	"net/http"
 
 	"github.com/hoistdev/hoist/internal/registry"
+	"github.com/hoistdev/hoist/internal/vcsagent/tunnel"
 	"github.com/hoistdev/hoist/internal/web"
 )
 
 // routes is every path the server answers and who serves it, in one place.
 // The owners' own muxes route within what they are given here.
-func routes(api http.Handler, ui *web.UI, reg *registry.Handler, intake, metrics http.Handler) *http.ServeMux {
+func routes(api http.Handler, ui *web.UI, reg *registry.Handler, intake, metrics, relay http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
+	// GitLab calls other servers on the database relay to this one's VCS
+	// agents (behind the relay key), only on PostgreSQL.
+	if relay != nil {
+		mux.Handle(tunnel.RelayPath, relay)
+	}
 	// Prometheus, only with --metrics-key-file (behind its key); else
 	// metrics are on --metrics-listen alone.
 	if metrics != nil {

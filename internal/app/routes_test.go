@@ -21,15 +21,16 @@ func TestRoutesHaveOneOwnerEach(t *testing.T) {
 		body         string // a part of the body
 	}{
 		{"GET", "/login", 200, "text/html", "<form"},
-		{"GET", "/", 303, "", ""},                                                     // the UI sends a visitor to log in
-		{"GET", "/stacks/nothing/here", 404, "text/html", ""},                         // the UI's subtree: its own 404 page
-		{"GET", "/assets/hoist.css", 200, "text/css", ""},                             // the UI's assets
-		{"GET", "/.well-known/terraform.json", 200, "application/json", "modules.v1"}, // the registry
-		{"GET", "/healthz", 200, "application/json", ""},                              // the API
-		{"GET", "/api/v1/nothing", 404, "application/json", `"not_found"`},            // the API's JSON 404
-		{"GET", "/nothing", 404, "application/json", `"not_found"`},                   // unknown: the API's
-		{"POST", "/webhooks/gitlab/nope", 404, "", ""},                                // the intake: no such integration
-		{"GET", "/webhooks/gitlab/nope", 404, "application/json", ""},                 // not a webhook: the API's
+		{"GET", "/", 303, "", ""},                                                                   // the UI sends a visitor to log in
+		{"GET", "/stacks/nothing/here", 404, "text/html", ""},                                       // the UI's subtree: its own 404 page
+		{"GET", "/assets/hoist.css", 200, "text/css", ""},                                           // the UI's assets
+		{"GET", "/.well-known/terraform.json", 200, "application/json", "modules.v1"},               // the registry
+		{"GET", "/healthz", 200, "application/json", ""},                                            // the API
+		{"GET", "/api/v1/nothing", 404, "application/json", `"not_found"`},                          // the API's JSON 404
+		{"GET", "/nothing", 404, "application/json", `"not_found"`},                                 // unknown: the API's
+		{"POST", "/webhooks/gitlab/nope", 404, "", ""},                                              // the intake: no such integration
+		{"GET", "/webhooks/gitlab/nope", 404, "application/json", ""},                               // not a webhook: the API's
+		{"GET", "/internal/v1/agent-relay/lab/api/v4/user", 404, "application/json", `"not_found"`}, // no relay on SQLite
 	}
 	for _, tt := range tests {
 		req, err := http.NewRequestWithContext(t.Context(), tt.method, h.URL+tt.path, nil)

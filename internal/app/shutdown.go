@@ -88,6 +88,11 @@ func (s *Server) shutdown(ctx context.Context, now bool) error {
 	s.hooks.stop() // after the HTTP server: deliveries in flight are stored first
 	s.writeBack.stop()
 	s.agents.Close() // hijacked agent streams outlive http.Server.Shutdown
+	// The others stop relaying here at once, not after the presence
+	// lifetime; even when the shutdown's time is up.
+	stopCtx, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	s.cluster.Stop(stopCtx)
+	cancelStop()
 	s.gitlab.Close() // last: nothing calls GitLab any more
 	err := s.store.Close()
 	s.log.Info("hoist server stopped")

@@ -26,15 +26,9 @@ import (
 // tweaks change the config further.
 func privateSetup(t *testing.T, withTofu bool, tweaks ...func(*app.Config)) (*harness, string) {
 	t.Helper()
-	var simAddr atomic.Pointer[string]
-	block := func(_, address string, _ syscall.RawConn) error {
-		if p := simAddr.Load(); p != nil && address == *p {
-			return errors.New("direct route to the private GitLab blocked by the test")
-		}
-		return nil
-	}
+	block, blockSim := simBlocker(t)
 	tweak := func(c *app.Config) {
-		c.GitLabDialControl = block
+		block(c)
 		for _, tw := range tweaks {
 			tw(c)
 		}
@@ -43,17 +37,36 @@ func privateSetup(t *testing.T, withTofu bool, tweaks ...func(*app.Config)) (*ha
 		tweak = inproc.Runs(t, tweak)
 	}
 	h := setup(t, tweak)
-	u, err := url.Parse(h.SimURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	simAddr.Store(&u.Host)
+	blockSim(h.SimURL)
 	var pool struct{ ID, Token string }
 	h.Must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", h.AdminKey, map[string]any{"name": "Lab", "description": "the *lab* network"}).Decode(t, &pool)
 	if pool.ID != "lab" || !strings.HasPrefix(pool.Token, "hoist_pool_lab_") {
 		t.Fatalf("pool = %+v", pool)
 	}
 	return h, pool.Token
+}
+
+// simBlocker is a config tweak whose dial hook refuses the simulator's
+// address, from when blockSim is given the simulator's URL on (servers
+// start before the test knows it).
+func simBlocker(t *testing.T) (tweak func(*app.Config), blockSim func(simURL string)) {
+	var simAddr atomic.Pointer[string]
+	tweak = func(c *app.Config) {
+		c.GitLabDialControl = func(_, address string, _ syscall.RawConn) error {
+			if p := simAddr.Load(); p != nil && address == *p {
+				return errors.New("direct route to the private GitLab blocked by the test")
+			}
+			return nil
+		}
+	}
+	return tweak, func(simURL string) {
+		t.Helper()
+		u, err := url.Parse(simURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		simAddr.Store(&u.Host)
+	}
 }
 
 // startAgent runs `hoist vcs-agent` in-process against the server and the

@@ -16,10 +16,11 @@ import (
 // checks and webhooks, stack checks, changed files, source archives, the
 // write-back), built once so each integration has one client and one set
 // of connections: integrations whose API host is private://<pool> reach
-// GitLab through the VCS agents connected to this process (SPEC §2.5).
+// GitLab through the VCS agents of the pool (SPEC §2.5): this process's,
+// else another server's through the relay.
 // Every one gets the same caps and timeouts, whichever route an
 // integration takes.
-func newGitLab(cfg Config, agents *tunnel.Registry) *gitlab.Client {
+func newGitLab(cfg Config, agents *tunnel.Cluster) *gitlab.Client {
 	opts := []gitlab.Option{gitlab.WithCaps(cfg.MaxGitLabResponseBytes, cfg.MaxArchiveBytes)}
 	if agents != nil {
 		opts = append(opts, gitlab.WithAgents(agents.RoundTripper))

@@ -40,10 +40,10 @@ type AgentInfo struct {
 	ConnectedAt time.Time
 }
 
-// Agents is the registry of connected agents (tunnel.Registry implements
-// it). It is per server process.
+// Agents is the connected agents (tunnel.Cluster implements it): those of
+// every live server process on the database, merged by agent.
 type Agents interface {
-	Connected(pool string) []AgentInfo
+	Connected(ctx context.Context, pool string) []AgentInfo
 	// Disconnect closes the streams of pool that did not authenticate with
 	// keepTokenHash ("" closes them all).
 	Disconnect(pool, keepTokenHash string)
@@ -87,7 +87,7 @@ func NewService(cfg Config) *Service {
 // View is a pool as one caller sees it.
 type View struct {
 	Pool
-	Connected int         // agents of the pool connected to this server process
+	Connected int         // agents of the pool connected to any live server process
 	Agents    []AgentInfo // nil unless the caller may see details (CanSeeDetails)
 }
 
@@ -137,7 +137,7 @@ func (s *Service) Create(ctx context.Context, actor string, in CreateInput) (Wit
 		return WithToken{}, fmt.Errorf("create VCS agent pool %s: %w", p.ID, err)
 	}
 	s.log.InfoContext(ctx, "vcs agent pool created", "pool_id", p.ID, "space_id", p.SpaceID, "actor", actor)
-	return WithToken{View: s.view(p, true), Token: token}, nil
+	return WithToken{View: s.view(ctx, p, true), Token: token}, nil
 }
 
 func validateDescription(d string) error {
@@ -199,7 +199,7 @@ func (s *Service) List(ctx context.Context, actor, cursor string, limit int) ([]
 	out := make([]View, 0, len(pools))
 	for _, p := range pools {
 		if CanList(p, access) { // the filter already holds; this keeps the rule in one place
-			out = append(out, s.view(p, CanSeeDetails(p, access)))
+			out = append(out, s.view(ctx, p, CanSeeDetails(p, access)))
 		}
 	}
 	return out, next, nil
@@ -212,7 +212,7 @@ func (s *Service) Get(ctx context.Context, actor, id string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return s.view(p, CanSeeDetails(p, access)), nil
+	return s.view(ctx, p, CanSeeDetails(p, access)), nil
 }
 
 // load returns the pool and the caller's access, as NotFound when the
@@ -275,7 +275,7 @@ func (s *Service) Update(ctx context.Context, actor, id string, patch Patch) (Vi
 		}
 	}
 	if len(fields) == 0 {
-		return s.view(p, true), nil
+		return s.view(ctx, p, true), nil
 	}
 	detail := map[string]any{"fields": fields}
 	if next.SpaceID != p.SpaceID {
@@ -285,7 +285,7 @@ func (s *Service) Update(ctx context.Context, actor, id string, patch Patch) (Vi
 		return View{}, fmt.Errorf("update VCS agent pool %s: %w", id, err)
 	}
 	s.log.InfoContext(ctx, "vcs agent pool updated", "pool_id", id, "space_id", next.SpaceID, "actor", actor, "fields", fields)
-	return s.view(next, true), nil
+	return s.view(ctx, next, true), nil
 }
 
 func deref(s *string) string {
@@ -309,7 +309,7 @@ func (s *Service) RotateToken(ctx context.Context, actor, id string) (WithToken,
 	}
 	s.disconnect(p.ID, p.TokenHash)
 	s.log.InfoContext(ctx, "vcs agent pool token rotated", "pool_id", p.ID, "actor", actor)
-	return WithToken{View: s.view(p, true), Token: token}, nil
+	return WithToken{View: s.view(ctx, p, true), Token: token}, nil
 }
 
 // Delete removes a pool and disconnects its agents. Integrations naming it
@@ -352,10 +352,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Pool, error) 
 
 // view is p with its connected agents counted, and listed when details
 // is true.
-func (s *Service) view(p Pool, details bool) View {
+func (s *Service) view(ctx context.Context, p Pool, details bool) View {
 	var agents []AgentInfo
 	if s.cfg.Agents != nil {
-		agents = s.cfg.Agents.Connected(p.ID)
+		agents = s.cfg.Agents.Connected(ctx, p.ID)
 	}
 	v := View{Pool: p, Connected: len(agents)}
 	if details {

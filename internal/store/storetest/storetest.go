@@ -59,6 +59,7 @@ func Run(t *testing.T, h Harness) {
 		"StacksByRepo":        testStacksByRepository,
 		"AgentPools":          testAgentPools,
 		"AgentPoolSpaces":     testAgentPoolSpaces,
+		"AgentPresence":       testAgentPresence,
 		"Modules":             testModules,
 		"Transactions":        testTransactions,
 		"Runs":                testRuns,

@@ -20,11 +20,14 @@ type Registry struct {
 	log *slog.Logger
 	now func() time.Time
 
-	mu     sync.Mutex
-	pools  map[string]map[string]*agentConn // pool → agent id → agent
-	wake   chan struct{}                    // closed and replaced whenever a stream frees up or goes away
-	seq    uint64
-	closed bool
+	mu    sync.Mutex
+	pools map[string]map[string]*agentConn // pool → agent id → agent
+	wake  chan struct{}                    // closed and replaced whenever a stream frees up or goes away
+	// changed gets a token (never blocking, so bursts coalesce) whenever
+	// a stream connects or goes away: the cluster announces the change.
+	changed chan struct{}
+	seq     uint64
+	closed  bool
 }
 
 // agentConn is one agent process: the streams it opened with one id.
@@ -36,8 +39,6 @@ type agentConn struct {
 	lastPick       uint64
 }
 
-var _ vcsagent.Agents = (*Registry)(nil)
-
 // NewRegistry returns an empty registry. log may be nil; now defaults to
 // time.Now.
 func NewRegistry(log *slog.Logger, now func() time.Time) *Registry {
@@ -47,7 +48,19 @@ func NewRegistry(log *slog.Logger, now func() time.Time) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	return &Registry{log: log, now: now, pools: map[string]map[string]*agentConn{}, wake: make(chan struct{})}
+	return &Registry{log: log, now: now, pools: map[string]map[string]*agentConn{}, wake: make(chan struct{}),
+		changed: make(chan struct{}, 1)}
+}
+
+// Changes receives a value after streams connected or went away (several
+// changes may give one value).
+func (r *Registry) Changes() <-chan struct{} { return r.changed }
+
+func (r *Registry) signalChange() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
 }
 
 // notifyLocked wakes every caller waiting for a stream.
@@ -78,6 +91,7 @@ func (r *Registry) add(pool, agentID, name, tokenHash string, conn *websocket.Co
 	s := newStream(r, conn, a, tokenHash)
 	a.streams[s] = struct{}{}
 	r.notifyLocked()
+	r.signalChange()
 	return s, true
 }
 
@@ -103,6 +117,7 @@ func (r *Registry) remove(s *stream) {
 		r.log.Info("vcs agent disconnected", "pool_id", a.pool, "agent_id", a.id, "agent_name", a.name)
 	}
 	r.notifyLocked()
+	r.signalChange()
 }
 
 // acquire returns an idle stream of pool, marked busy, waiting while every
@@ -182,12 +197,38 @@ func (r *Registry) Connected(pool string) []vcsagent.AgentInfo {
 	for _, a := range r.pools[pool] {
 		out = append(out, vcsagent.AgentInfo{ID: a.id, Name: a.name, Streams: len(a.streams), Busy: a.busy, ConnectedAt: a.connectedAt})
 	}
-	slices.SortFunc(out, func(x, y vcsagent.AgentInfo) int {
+	sortAgents(out)
+	return out
+}
+
+// sortAgents orders agents oldest first, by id among equals.
+func sortAgents(agents []vcsagent.AgentInfo) {
+	slices.SortFunc(agents, func(x, y vcsagent.AgentInfo) int {
 		if c := x.ConnectedAt.Compare(y.ConnectedAt); c != 0 {
 			return c
 		}
 		return strings.Compare(x.ID, y.ID)
 	})
+}
+
+// pooledAgent is one connected agent and its pool.
+type pooledAgent struct {
+	pool string
+	vcsagent.AgentInfo
+}
+
+// all lists every connected agent of every pool (what the cluster
+// announces).
+func (r *Registry) all() []pooledAgent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []pooledAgent
+	for pool, agents := range r.pools {
+		for _, a := range agents {
+			out = append(out, pooledAgent{pool: pool, AgentInfo: vcsagent.AgentInfo{ID: a.id, Name: a.name,
+				Streams: len(a.streams), Busy: a.busy, ConnectedAt: a.connectedAt}})
+		}
+	}
 	return out
 }
 

@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -36,9 +37,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := req.Context()
+	return t.r.send(req.Context(), t.pool, req, body)
+}
+
+// send is RoundTrip with the body read already (the cluster's transport
+// and the relay handler send one body more than once).
+func (r *Registry) send(ctx context.Context, pool string, req *http.Request, body []byte) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
-		s, err := t.r.acquire(ctx, t.pool)
+		s, err := r.acquire(ctx, pool)
 		if err != nil {
 			return nil, err
 		}
@@ -48,15 +54,29 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		if broken.delivered && !replayable(req.Method) {
-			return nil, fmt.Errorf("%w; %s not sent again because GitLab may have applied it", err, req.Method)
+			return nil, &notReplayedError{method: req.Method, err: err}
 		}
 		if attempt >= maxAttempts {
 			return nil, fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
 		}
-		t.r.log.Warn("vcs agent stream broke under a request; sending it on another", "pool_id", t.pool,
+		r.log.Warn("vcs agent stream broke under a request; sending it on another", "pool_id", pool,
 			"agent_id", s.agent.id, "method", req.Method, "attempt", attempt)
 	}
 }
+
+// notReplayedError is a request that may have reached GitLab on a stream
+// that broke before the answer, and that is not idempotent: sending it
+// again could apply it twice.
+type notReplayedError struct {
+	method string
+	err    error
+}
+
+func (e *notReplayedError) Error() string {
+	return fmt.Sprintf("%v; %s not sent again because GitLab may have applied it", e.err, e.method)
+}
+
+func (e *notReplayedError) Unwrap() error { return e.err }
 
 // replayable methods are idempotent (RFC 9110 §9.2.2).
 func replayable(method string) bool {
