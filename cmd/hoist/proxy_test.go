@@ -132,12 +132,15 @@ func (p *rrProxy) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(resp.StatusCode)
-		_, copyErr := io.Copy(w, resp.Body)
+		// A client that hangs up is not the backend's failure; a backend
+		// that dies in the middle of its answer is.
+		src := &readErr{r: resp.Body}
+		_, _ = io.Copy(w, src)
 		resp.Body.Close()
-		if resp.StatusCode >= 500 || copyErr != nil {
+		if resp.StatusCode >= 500 || src.err != nil {
 			msg := ""
-			if copyErr != nil {
-				msg = copyErr.Error()
+			if src.err != nil {
+				msg = "answer cut: " + src.err.Error()
 			}
 			p.record(proxyAnswer{method: r.Method, path: r.URL.Path, backend: i, status: resp.StatusCode, start: start, end: time.Now(), err: msg})
 		}
@@ -174,4 +177,18 @@ func (p *rrProxy) waitUp(t *testing.T, i int, up bool) {
 func (a proxyAnswer) String() string {
 	return fmt.Sprintf("%s %s → backend %d: %d %s (%s–%s)", a.method, a.path, a.backend, a.status, a.err,
 		a.start.Format("15:04:05.000"), a.end.Format("15:04:05.000"))
+}
+
+// readErr remembers the error reading r ended with, other than io.EOF.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -143,11 +144,11 @@ func TestThreeReplicasBehindAProxyLoseNothing(t *testing.T) {
 	p1 := push("main", 1, replicaStacks, "v1")
 	expect(p1, "TRACKED", 1, replicaStacks)
 	// 2. Replica 1 dies (SIGKILL) while it runs some of them.
-	victim := fmt.Sprintf("/%d", replicas[1].Pid())
+	victim := fmt.Sprintf("/%d/", replicas[1].Pid()) // worker ids: embedded@<host>/<pid>/<slot>
 	held := waitWorkingOn(t, lb, key, victim)
 	killedAt := time.Now()
 	replicas[1].Kill()
-	t.Logf("replica 1 killed while its workers held %v", held)
+	t.Logf("replica 1 killed while its workers held runs %v", held)
 	// 3. A merge request touching half the stacks: proposed runs.
 	m1 := push("feature-1", 1, replicaStacks/2, "mr1")
 	if _, err := sim.CreateMergeRequest(t.Context(), gitlabsim.MROptions{Project: "acme/infra", SourceBranch: "feature-1", Title: "mr1"}); err != nil {
@@ -207,6 +208,19 @@ func TestThreeReplicasBehindAProxyLoseNothing(t *testing.T) {
 		}
 		if r.State != "FINISHED" && r.State != "SKIPPED" {
 			t.Logf("run %s of %s on %.8s: %s %s", r.ID, r.Stack, r.CommitSHA, r.State, r.Error)
+		}
+	}
+	// The killed replica's runs were taken over and finished elsewhere
+	// (or, caught applying, failed and were not applied again).
+	for _, id := range held {
+		var r api.Run
+		lb.Must(http.StatusOK, "GET", "/api/v1/runs/"+id, key, nil).Decode(t, &r)
+		notes := ""
+		for _, h := range r.History {
+			notes += h.State + " (" + h.Note + ") "
+		}
+		if !strings.Contains(notes, "worker lost") || (r.State != "FINISHED" && !strings.Contains(notes, "APPLYING")) {
+			t.Errorf("run %s held by the killed replica: %s, history %s", id, r.State, notes)
 		}
 	}
 	for k := range want {
@@ -293,9 +307,9 @@ func startAgentProcess(t *testing.T, server, token, target string) {
 	})
 }
 
-// waitWorkingOn waits until a worker whose id ends in suffix (a replica's
+// waitWorkingOn waits until a worker whose id contains part (a replica's
 // pid) holds a run, and returns the runs it holds.
-func waitWorkingOn(t *testing.T, c *apptest.Client, key, suffix string) []string {
+func waitWorkingOn(t *testing.T, c *apptest.Client, key, part string) []string {
 	t.Helper()
 	var held []string
 	apptest.Eventually(t, 2*time.Minute, "a run on the replica's workers", func() error {
@@ -310,8 +324,8 @@ func waitWorkingOn(t *testing.T, c *apptest.Client, key, suffix string) []string
 			}
 			var full api.Run
 			c.Must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID, key, nil).Decode(t, &full)
-			if h := full.History; len(h) > 0 && strings.HasSuffix(h[len(h)-1].Actor, suffix) {
-				held = append(held, r.Stack+" "+full.State)
+			if h := full.History; len(h) > 0 && strings.Contains(h[len(h)-1].Actor, part) {
+				held = append(held, full.ID)
 			}
 		}
 		if len(held) == 0 {
@@ -414,6 +428,7 @@ func readThroughProxy(t *testing.T, base, key, password string) (stop func() int
 				t.Errorf("GET %s through the proxy: %v", path, err)
 				return
 			}
+			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			reads.Add(1)
 			if resp.StatusCode != http.StatusOK && resp.StatusCode < 500 {
