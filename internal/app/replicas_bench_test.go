@@ -139,3 +139,56 @@ func postHook(c *http.Client, url, secret, key string, body []byte) bool {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode == http.StatusAccepted
 }
+
+// BenchmarkPushToPendingStatusAcrossReplicas is BenchmarkPushToPendingStatus
+// with a private integration on two replicas: the agent is connected to
+// A, GitLab's webhook lands on B, and neither server may dial the
+// simulator, so B's status write is relayed through A to the agent
+// (docs/design/replicas.md). One iteration is one push.
+func BenchmarkPushToPendingStatusAcrossReplicas(b *testing.B) {
+	block, blockSim := simBlocker(b)
+	noWorkers := func(c *app.Config) { block(c); c.WorkerSlots = -1 }
+	servers := replicas(b, noWorkers, noWorkers)
+	a, hb := servers[0], servers[1]
+	blockSim(a.SimURL)
+	ctx := b.Context()
+	user, err := a.Sim.CreateUser(ctx, gitlabsim.UserOptions{Username: "hoist-bot"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a.SimUser, hb.SimUser = user, user
+	if _, err := a.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: runsProject, Files: map[string]string{"infra/main.tf": infraTF("hello")}}); err != nil {
+		b.Fatal(err)
+	}
+	if err := a.Sim.AddMember(ctx, gitlabsim.MemberOptions{Project: runsProject, UserID: user.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		b.Fatal(err)
+	}
+	var pool struct{ ID, Token string }
+	a.Must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", a.AdminKey, map[string]any{"name": "Lab"}).Decode(b, &pool)
+	a.startAgent("agent-on-a", pool.Token, "")
+	hb.waitAgents(1)
+	var in api.Integration
+	hb.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", hb.AdminKey, map[string]any{"name": "Lab GitLab", "is_default": true,
+		"api_host": "private://lab", "user_facing_host": a.SimURL, "token": hb.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}})}).Decode(b, &in)
+	hb.Must(http.StatusCreated, "POST", "/api/v1/stacks", hb.AdminKey, map[string]any{"name": "web", "space": "root",
+		"repository": runsProject, "branch": "main", "project_root": "infra"})
+	if !strings.HasPrefix(in.WebhookEndpoint, hb.App.PublicURL()) {
+		b.Fatalf("webhook endpoint %s is not B's", in.WebhookEndpoint)
+	}
+	if _, err := a.Sim.AddHook(ctx, runsProject, gitlabsim.HookOptions{URL: in.WebhookEndpoint, Token: in.WebhookSecret}); err != nil {
+		b.Fatal(err)
+	}
+	var took []time.Duration
+	for b.Loop() {
+		sha := hb.push("main", map[string]string{"infra/main.tf": infraTF(time.Now().String())})
+		start := time.Now()
+		for statusOf(b, a.Sim, sha, "hoist/web").State == "" {
+			if time.Since(start) > 10*time.Second {
+				b.Fatalf("push %d: no status after 10 s", len(took))
+			}
+			time.Sleep(100 * time.Microsecond) // polling the simulator's memory, bounded above
+		}
+		took = append(took, time.Since(start))
+	}
+	reportLatencies(b, "", took)
+}

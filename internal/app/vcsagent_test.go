@@ -49,7 +49,7 @@ func privateSetup(t *testing.T, withTofu bool, tweaks ...func(*app.Config)) (*ha
 // simBlocker is a config tweak whose dial hook refuses the simulator's
 // address, from when blockSim is given the simulator's URL on (servers
 // start before the test knows it).
-func simBlocker(t *testing.T) (tweak func(*app.Config), blockSim func(simURL string)) {
+func simBlocker(t testing.TB) (tweak func(*app.Config), blockSim func(simURL string)) {
 	var simAddr atomic.Pointer[string]
 	tweak = func(c *app.Config) {
 		c.GitLabDialControl = func(_, address string, _ syscall.RawConn) error {
