@@ -30,7 +30,7 @@ func startBinary(t *testing.T, dataDir string, env []string, extra ...string) *a
 
 // infraProject creates in sim the project acme/infra holding files and
 // the user bot as its Maintainer, and returns an api token of the user.
-func infraProject(t *testing.T, sim *gitlabsim.Server, bot gitlabsim.UserOptions, files map[string]string) string {
+func infraProject(t testing.TB, sim *gitlabsim.Server, bot gitlabsim.UserOptions, files map[string]string) string {
 	t.Helper()
 	ctx := t.Context()
 	user, err := sim.CreateUser(ctx, bot)

@@ -80,6 +80,9 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 		"after a crash its pending writes wait this long (default 2m)")
 	leaseTTL := fs.Duration("lease-ttl", 0, "how long a run or a webhook's processing stays claimed by a worker or server that stopped "+
 		"renewing it (killed, cut off); the other replicas then take it over (default 30s; docs/ops.md)")
+	webhookWorkers := fs.Int("webhook-workers", app.DefaultWebhookWorkers, "webhook deliveries processed at once (they mostly wait for GitLab's changed files)")
+	gitlabConcurrent := fs.Int("gitlab-max-concurrent", app.DefaultGitLabMaxConcurrent, "API calls in flight to each integration's GitLab, "+
+		"processing and write-back together (GitLab's rate limits are per user)")
 	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics at GET /metrics, unauthenticated, on this address of their own "+
 		"(bind a private interface; default: no metrics listener; docs/metrics.md)")
 	metricsKeyFile := fs.String("metrics-key-file", "", "also serve GET /metrics on --listen, to requests with \"Authorization: Bearer <key>\" "+
@@ -119,6 +122,7 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 			WorkDir:  *workDir, UnsafeUnsandboxedRuns: *unsafeRuns, MaxArchiveEntries: *maxEntries,
 			MaxGitLabResponseBytes: int64(maxResponse), MaxArchiveBytes: int64(maxArchive),
 			MetricsListen: *metricsListen, MetricsKeyFile: *metricsKeyFile,
+			WebhookWorkers: *webhookWorkers, GitLabMaxConcurrent: *gitlabConcurrent,
 			EncryptionKey: key, SecretFiles: secretFiles(cmd),
 		})
 		if err != nil {

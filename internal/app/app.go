@@ -116,6 +116,16 @@ type Config struct {
 	// (0: 1s). Other servers on the same PostgreSQL database signal
 	// through it (docs/design/replicas.md); the poll is the safety net.
 	JobPoll time.Duration
+	// WebhookWorkers is how many deliveries this server processes at once
+	// (--webhook-workers; 0: DefaultWebhookWorkers). Processing mostly
+	// waits for GitLab (changed files), so it takes more than the CPUs to
+	// keep up with a burst; GitLabMaxConcurrent bounds what that costs
+	// GitLab.
+	WebhookWorkers int
+	// GitLabMaxConcurrent bounds the API calls in flight to each
+	// integration's GitLab, processing and write-back together
+	// (--gitlab-max-concurrent; 0: gitlab.DefaultMaxConcurrent).
+	GitLabMaxConcurrent int
 	// MetricsListen, when set, serves GET /metrics unauthenticated on a
 	// listener of its own (--metrics-listen; port 0 picks a free port).
 	MetricsListen string

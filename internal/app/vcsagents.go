@@ -21,7 +21,8 @@ import (
 // Every one gets the same caps and timeouts, whichever route an
 // integration takes.
 func newGitLab(cfg Config, agents *tunnel.Cluster) *gitlab.Client {
-	opts := []gitlab.Option{gitlab.WithCaps(cfg.MaxGitLabResponseBytes, cfg.MaxArchiveBytes)}
+	opts := []gitlab.Option{gitlab.WithCaps(cfg.MaxGitLabResponseBytes, cfg.MaxArchiveBytes),
+		gitlab.WithMaxConcurrent(cfg.GitLabMaxConcurrent)}
 	if agents != nil {
 		opts = append(opts, gitlab.WithAgents(agents.RoundTripper))
 	}

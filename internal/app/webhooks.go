@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/hoistdev/hoist/internal/ingest"
@@ -18,6 +19,20 @@ import (
 // outside /api/v1 and its API-key authentication: the secret authenticates.
 const webhookPath = "/webhooks/gitlab/"
 
+// DefaultWebhookWorkers is how many jobs (webhook deliveries) a server
+// processes at once by default. It stays at 4: on SQLite every processing
+// takes the one write connection three times (claim, runs and outbox,
+// job done), and under sustained load 32 workers measured slower than 4
+// and starved the intake of that connection (230 against 889 deliveries/s
+// acknowledged; docs/benchmarks.md, sustained load). More workers pay off
+// when GitLab is slow rather than the database busy, or on PostgreSQL:
+// --webhook-workers.
+const DefaultWebhookWorkers = 4
+
+// DefaultGitLabMaxConcurrent is gitlab.DefaultMaxConcurrent, for the
+// server's flag.
+const DefaultGitLabMaxConcurrent = gitlab.DefaultMaxConcurrent
+
 // webhooks is the intake of GitLab webhooks, the job queue that processes
 // them (and other background work), and the delivery log.
 type webhooks struct {
@@ -32,7 +47,8 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 	log := cfg.Logger
 	exclusive := store.Dialect() == "sqlite"
 	queue := jobqueue.New(jobqueue.Config{Store: store, Logger: log.With("component", "jobqueue"), Clock: cfg.Clock,
-		Exclusive: exclusive, PollInterval: cfg.JobPoll, Lease: cfg.LeaseTTL})
+		Exclusive: exclusive, PollInterval: cfg.JobPoll, Lease: cfg.LeaseTTL,
+		Workers: cmp.Or(cfg.WebhookWorkers, DefaultWebhookWorkers)})
 	// A delivery's job is taken by whichever server is free first: wake
 	// this one, and the others through the database.
 	wakes := store.Wakes()

@@ -2,9 +2,6 @@ package feedback
 
 import (
 	"math/rand/v2"
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/vcs"
@@ -79,26 +76,7 @@ func (b Backoff) Delay(attempt int, failed *vcs.Error, now time.Time, rnd func()
 	return min(d, b.Cap)
 }
 
-// askedWait reads the wait GitLab asked for: Retry-After (seconds or an
-// HTTP date), else RateLimit-Reset (Unix seconds).
-func askedWait(failed *vcs.Error, now time.Time) (time.Duration, bool) {
-	if failed == nil {
-		return 0, false
-	}
-	if v := strings.TrimSpace(failed.RetryAfter); v != "" {
-		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-			return time.Duration(s) * time.Second, true
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return max(t.Sub(now), 0), true
-		}
-	}
-	if v := strings.TrimSpace(failed.RateLimitReset); v != "" {
-		if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return max(time.Unix(s, 0).Sub(now), 0), true
-		}
-	}
-	return 0, false
-}
+// askedWait reads the wait GitLab asked for (vcs.AskedWait).
+func askedWait(failed *vcs.Error, now time.Time) (time.Duration, bool) { return failed.AskedWait(now) }
 
 func defaultRand() float64 { return rand.Float64() }

@@ -186,6 +186,14 @@ func (p *Processor) Handle(ctx context.Context, j jobqueue.Job) error {
 	if _, ferr := p.cfg.Store.FinishDelivery(ctx, o, run.Changes{}); ferr != nil {
 		log.Warn("record delivery error", "error", ferr)
 	}
+	// GitLab said when to come back (429): no sooner than that, whatever
+	// the queue's own backoff would say.
+	var ve *vcs.Error
+	if errors.As(err, &ve) && ve.Kind == vcs.KindRateLimited {
+		if d, ok := ve.AskedWait(p.now()); ok {
+			return jobqueue.RetryAfter(d, err)
+		}
+	}
 	return err
 }
 

@@ -1,6 +1,12 @@
 package vcs
 
-import "errors"
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // ErrorKind sorts failed calls to a VCS by what a caller can do about
 // them. The provider adapter decides the kind, once, from the answer's
@@ -58,4 +64,33 @@ func KindOf(err error) ErrorKind {
 		return e.Kind
 	}
 	return ""
+}
+
+// AskedWait reads the wait GitLab asked for: retryAfter (Retry-After:
+// seconds or an HTTP date) first, else rateLimitReset (RateLimit-Reset:
+// Unix seconds). ok is false when neither says anything usable.
+func AskedWait(retryAfter, rateLimitReset string, now time.Time) (d time.Duration, ok bool) {
+	if v := strings.TrimSpace(retryAfter); v != "" {
+		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+			return time.Duration(s) * time.Second, true
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(t.Sub(now), 0), true
+		}
+	}
+	if v := strings.TrimSpace(rateLimitReset); v != "" {
+		if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return max(time.Unix(s, 0).Sub(now), 0), true
+		}
+	}
+	return 0, false
+}
+
+// AskedWait is the wait the failed call's answer asked for (see the
+// function AskedWait); ok is false for e nil or without such headers.
+func (e *Error) AskedWait(now time.Time) (time.Duration, bool) {
+	if e == nil {
+		return 0, false
+	}
+	return AskedWait(e.RetryAfter, e.RateLimitReset, now)
 }

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
@@ -35,6 +36,9 @@ type Client struct {
 	maxResponse int64 // cap on an API answer's body; see WithCaps
 	maxArchive  int64 // cap on a source archive
 	timeouts    Timeouts
+	// maxConcurrent bounds each integration's API calls in flight; see
+	// WithMaxConcurrent.
+	maxConcurrent int
 
 	mu      sync.Mutex
 	entries map[string]*entry // by integration id
@@ -48,7 +52,8 @@ func New(allowHosts []string, log *slog.Logger, opts ...Option) *Client {
 	}
 	c := &Client{allowHosts: slices.Clone(allowHosts), log: log,
 		maxResponse: DefaultMaxResponseBytes, maxArchive: DefaultMaxArchiveBytes, timeouts: DefaultTimeouts(),
-		entries: map[string]*entry{}}
+		maxConcurrent: DefaultMaxConcurrent,
+		entries:       map[string]*entry{}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -161,10 +166,13 @@ func (c *Client) newEntry(ep vcs.Endpoint) (*entry, error) {
 	if t, ok := rt.(*http.Transport); ok {
 		e.closeIdle = t.CloseIdleConnections
 	}
+	// API calls go through the integration's gate (a bound on calls in
+	// flight, GitLab's pauses); downloads do not, see WithMaxConcurrent.
+	byKind := [2]http.RoundTripper{apiCall: newGate(rt, c.maxConcurrent, time.Now), download: rt}
 	for _, k := range []callKind{apiCall, download} {
 		client, err := gl.NewClient(ep.Token,
 			gl.WithBaseURL(baseURL),
-			gl.WithHTTPClient(c.httpClient(rt, k)),
+			gl.WithHTTPClient(c.httpClient(byKind[k], k)),
 			gl.WithoutRetries(),
 			gl.WithCustomLimiter(noLimiter{}),
 			gl.WithURLWarningLogger(c.log),

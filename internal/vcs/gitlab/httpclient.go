@@ -103,6 +103,10 @@ type transportOptions struct {
 	dialControl func(network, address string, c syscall.RawConn) error
 	// connect bounds dialing and the TLS handshake.
 	connect time.Duration
+	// idle is how many idle connections are kept: as many as the calls
+	// the integration may have in flight (WithMaxConcurrent), so a steady
+	// load reuses its connections instead of closing and dialing again.
+	idle int
 }
 
 // newTransport returns the transport of one integration's direct
@@ -132,7 +136,7 @@ func newTransport(opts transportOptions) (*http.Transport, error) {
 		TLSHandshakeTimeout:   opts.connect,
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   8,
+		MaxIdleConnsPerHost:   max(opts.idle, 8),
 		ForceAttemptHTTP2:     true,
 	}, nil
 }
@@ -230,6 +234,7 @@ func (c *Client) route(ep vcs.Endpoint) (http.RoundTripper, string, error) {
 			allowLinkLocal: hostAllowed(ep.APIHost, c.allowHosts),
 			dialControl:    c.dialControl,
 			connect:        c.timeouts.Connect,
+			idle:           c.maxConcurrent,
 		})
 		if err != nil {
 			return nil, "", err

@@ -1,0 +1,452 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+// Sustained webhook load (issue 16, acceptance 3); docs/benchmarks.md has
+// the commands and the figures.
+const (
+	// loadStacks is the number of stacks on the loaded repository; each
+	// delivery touches one of them.
+	loadStacks = 20
+	// loadSenders is the number of concurrent webhook senders.
+	loadSenders = 16
+	// gitLabLatency is how long the GitLab stand-in takes for every call.
+	gitLabLatency = 5 * time.Millisecond
+	// drainBound bounds the wait for the backlog once sending stopped.
+	drainBound = 15 * time.Minute
+)
+
+// loadDuration is how long the senders send: $HOIST_BENCH_LOAD (a Go
+// duration; the documented figures use 60s), default 10 s.
+func loadDuration(b *testing.B) time.Duration {
+	v := os.Getenv("HOIST_BENCH_LOAD")
+	if v == "" {
+		return 10 * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		b.Fatalf("HOIST_BENCH_LOAD: %v", err)
+	}
+	return d
+}
+
+// BenchmarkSustainedWebhookLoad runs the real hoist binary (SQLite, no
+// workers: runs stay QUEUED) against a GitLab stand-in that answers every
+// call after 5 ms, sends it unique GitLab push and merge request webhooks
+// from 16 senders for $HOIST_BENCH_LOAD, and waits until every accepted
+// delivery is processed and every pending commit status written. Run it
+// with -benchtime 1x: one iteration is one whole load. It reports
+//   - intake/s: deliveries acknowledged (202) per second of sending, while
+//     processing runs;
+//   - processed/s: deliveries processed (their job finished, their runs
+//     and outbox writes committed) per second, from the first send until
+//     the last one was processed;
+//   - statuses/s: pending commit statuses GitLab acknowledged, per second
+//     over the same span (until the last status);
+//   - drain-s: from the end of sending until the last delivery was
+//     processed; statuses-drain-s likewise for the statuses;
+//   - backlog-max: the most deliveries waiting, seen at the 1 s samples;
+//   - peak-rss-MiB: the server's VmHWM.
+func BenchmarkSustainedWebhookLoad(b *testing.B) {
+	loadBench(b, nil)
+}
+
+// loadBench runs the load against one server started with extra flags.
+func loadBench(b *testing.B, extra []string) {
+	if testing.Short() {
+		b.Skip("builds and runs the hoist binary")
+	}
+	// $HOIST_BENCH_FLAGS adds server flags, e.g. "--webhook-workers 32".
+	extra = append(extra, strings.Fields(os.Getenv("HOIST_BENCH_FLAGS"))...)
+	l := setupLoad(b, extra)
+	for b.Loop() {
+		l.run(b, loadDuration(b))
+	}
+}
+
+// load is one server loaded by the benchmark.
+type load struct {
+	srv        *apptest.Process
+	metricsURL string
+	secret     string
+	projectID  int64
+	project    string
+	push, mr   map[string]any // GitLab's documented payloads
+	standIn    *standIn
+	seq        atomic.Int64 // makes every delivery unique across iterations
+}
+
+func setupLoad(b *testing.B, extra []string) *load {
+	b.Helper()
+	sim, simURL := apptest.StartGitLab(b)
+	files := map[string]string{}
+	for i := range loadStacks {
+		files[fmt.Sprintf("stacks/s%02d/main.tf", i)] = "\n"
+	}
+	token := infraProject(b, sim, gitlabsim.UserOptions{Username: "hoist-bot"}, files)
+	si := newStandIn(b, simURL)
+
+	dataDir := b.TempDir()
+	args := append([]string{"server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--worker-slots", "0",
+		"--metrics-listen", "127.0.0.1:0"}, extra...)
+	srv := apptest.StartBinary(b, apptest.Command{Args: args})
+	_, line, _ := strings.Cut(srv.WaitOutput("Prometheus metrics at "), "Prometheus metrics at ")
+	l := &load{srv: srv, metricsURL: strings.Fields(line)[0], project: "acme/infra", standIn: si}
+	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "admin-api-key"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := strings.TrimSpace(string(keyBytes))
+	var in struct {
+		WebhookSecret string `json:"webhook_secret"`
+	}
+	srv.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
+		"api_host": si.srv.URL, "token": token}).Decode(b, &in)
+	l.secret = in.WebhookSecret
+	for i := range loadStacks {
+		var st struct {
+			ProjectID int64 `json:"project_id"`
+		}
+		srv.Must(http.StatusCreated, "POST", "/api/v1/stacks", key, map[string]any{"name": fmt.Sprintf("s%02d", i), "space": "root",
+			"repository": l.project, "branch": "main", "project_root": fmt.Sprintf("stacks/s%02d", i)}).Decode(b, &st)
+		l.projectID = st.ProjectID
+	}
+	l.push = readPayload(b, "push.json")
+	l.mr = readPayload(b, "merge_request.json")
+	return l
+}
+
+func readPayload(b *testing.B, name string) map[string]any {
+	b.Helper()
+	raw, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), "internal", "vcs", "gitlab", "testdata", name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// loadSHA is delivery n's head commit; stackOf(sha) is the stack its
+// change touches.
+func loadSHA(n int64) string {
+	sum := sha1.Sum(fmt.Appendf(nil, "load %d", n))
+	return hex.EncodeToString(sum[:])
+}
+
+func stackOf(sha string) int {
+	v, _ := strconv.ParseUint(sha[:4], 16, 32)
+	return int(v) % loadStacks
+}
+
+// delivery returns delivery n: even ones are pushes (GitLab's documented
+// push: 4 commits, 2 listed, so the change comes from the compare API) to
+// one of 64 feature branches, odd ones merge request openings (the change
+// comes from the MR diffs API).
+func (l *load) delivery(n int64) (event string, body []byte) {
+	sha := loadSHA(n)
+	proj := map[string]any{"id": l.projectID, "path_with_namespace": l.project, "default_branch": "main",
+		"name": "infra", "namespace": "acme"}
+	var p map[string]any
+	if n%2 == 0 {
+		event, p = "Push Hook", clonePayload(l.push)
+		p["ref"] = fmt.Sprintf("refs/heads/feature-%d", n%64)
+		p["before"], p["after"], p["checkout_sha"] = loadSHA(n-2), sha, sha
+		p["project_id"], p["project"] = l.projectID, proj
+	} else {
+		event, p = "Merge Request Hook", clonePayload(l.mr)
+		p["project"] = proj
+		a := p["object_attributes"].(map[string]any)
+		a["iid"], a["id"] = n, n
+		a["source_branch"], a["target_branch"] = fmt.Sprintf("mr-%d", n), "main"
+		a["source_project_id"], a["target_project_id"] = l.projectID, l.projectID
+		lc := a["last_commit"].(map[string]any)
+		lc["id"] = sha
+	}
+	body, _ = json.Marshal(p)
+	return event, body
+}
+
+// clonePayload copies the top level and object_attributes (the parts
+// delivery changes).
+func clonePayload(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	if a, ok := m["object_attributes"].(map[string]any); ok {
+		c := make(map[string]any, len(a))
+		for k, v := range a {
+			c[k] = v
+		}
+		if lc, ok := a["last_commit"].(map[string]any); ok {
+			lcc := make(map[string]any, len(lc))
+			for k, v := range lc {
+				lcc[k] = v
+			}
+			c["last_commit"] = lcc
+		}
+		out["object_attributes"] = c
+	}
+	return out
+}
+
+// sample is what the server's metrics and /proc said at one moment.
+type sample struct {
+	at        time.Time
+	processed int64 // hoist_webhook_processings_total{outcome="processed"}
+	statuses  int64 // hoist_gitlab_writes_total{kind="status",outcome="done"}
+	queued    int64 // hoist_jobs_queued{kind="webhook.process"}
+	rssKiB    int64
+}
+
+func (l *load) run(b *testing.B, d time.Duration) {
+	start0 := l.scrape(b)
+	statuses0 := l.standIn.statuses.Load()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadSenders}}
+	defer client.CloseIdleConnections()
+	var accepted, refused atomic.Int64
+	var samples []sample
+	sampleDone := make(chan struct{})
+	stopSampling := make(chan struct{})
+	go func() { // one sample a second, until told to stop
+		defer close(sampleDone)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-t.C:
+				samples = append(samples, l.scrape(b))
+			}
+		}
+	}()
+
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for range loadSenders {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				n := l.seq.Add(1)
+				event, body := l.delivery(n)
+				req, _ := http.NewRequest("POST", l.srv.URL+"/webhooks/gitlab/gitlab", bytes.NewReader(body))
+				req.Header.Set("X-Gitlab-Event", event)
+				req.Header.Set("X-Gitlab-Token", l.secret)
+				req.Header.Set("X-Gitlab-Event-UUID", fmt.Sprintf("load-%d", n))
+				resp, err := client.Do(req)
+				if err != nil {
+					refused.Add(1)
+					continue
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusAccepted {
+					accepted.Add(1)
+				} else {
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	sent := time.Since(start)
+	acc := accepted.Load()
+
+	// Drain: every accepted delivery processed, and every status the
+	// stand-in will see written (the count stops moving with nothing open).
+	var drained, statusesDone time.Time
+	bound := time.Now().Add(drainBound)
+	for {
+		s := l.scrape(b)
+		if drained.IsZero() && s.processed-start0.processed >= acc {
+			drained = s.at
+		}
+		if !drained.IsZero() && l.writesOpen(b) == 0 {
+			statusesDone = time.Now()
+			break
+		}
+		if time.Now().After(bound) {
+			b.Fatalf("not drained after %s: %d of %d processed", drainBound, s.processed-start0.processed, acc)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	close(stopSampling)
+	<-sampleDone
+	end := l.scrape(b)
+	processed := end.processed - start0.processed
+	statuses := l.standIn.statuses.Load() - statuses0
+	var backlog int64
+	for _, s := range samples {
+		backlog = max(backlog, s.queued)
+	}
+	b.ReportMetric(float64(acc)/sent.Seconds(), "intake/s")
+	b.ReportMetric(float64(processed)/drained.Sub(start).Seconds(), "processed/s")
+	b.ReportMetric(float64(statuses)/statusesDone.Sub(start).Seconds(), "statuses/s")
+	b.ReportMetric(drained.Sub(start.Add(sent)).Seconds(), "drain-s")
+	b.ReportMetric(statusesDone.Sub(start.Add(sent)).Seconds(), "statuses-drain-s")
+	b.ReportMetric(float64(backlog), "backlog-max")
+	b.ReportMetric(float64(l.hwmKiB(b))/1024, "peak-rss-MiB")
+	b.ReportMetric(float64(acc), "deliveries")
+	b.ReportMetric(float64(statuses), "statuses")
+	if r := refused.Load(); r > 0 {
+		b.Logf("%d deliveries not accepted", r)
+	}
+	b.Logf("sent %s: %d accepted; processed %d; %d statuses; %d GitLab reads; samples (s, processed, statuses, queued, RSS MiB):",
+		sent.Round(time.Millisecond), acc, processed, statuses, l.standIn.reads.Load())
+	for _, s := range samples {
+		b.Logf("  %5.1f %7d %7d %7d %5d", s.at.Sub(start).Seconds(), s.processed-start0.processed,
+			s.statuses-start0.statuses, s.queued, s.rssKiB/1024)
+	}
+}
+
+// scrape reads the server's counters and RSS.
+func (l *load) scrape(b *testing.B) sample {
+	b.Helper()
+	m := l.metrics(b)
+	s := sample{at: time.Now(), rssKiB: procStatus(b, l.srv.Pid(), "VmRSS")}
+	s.processed = int64(m[`hoist_webhook_processings_total{event="Merge Request Hook",integration="gitlab",outcome="processed"}`] +
+		m[`hoist_webhook_processings_total{event="Push Hook",integration="gitlab",outcome="processed"}`])
+	s.statuses = int64(m[`hoist_gitlab_writes_total{kind="status",outcome="done"}`])
+	s.queued = int64(m[`hoist_jobs_queued{kind="webhook.process"}`])
+	return s
+}
+
+func (l *load) writesOpen(b *testing.B) float64 {
+	return l.metrics(b)[`hoist_gitlab_writes_open{kind="status"}`]
+}
+
+func (l *load) hwmKiB(b *testing.B) int64 { return procStatus(b, l.srv.Pid(), "VmHWM") }
+
+// metrics reads the server's Prometheus text, series → value.
+func (l *load) metrics(b *testing.B) map[string]float64 {
+	b.Helper()
+	resp, err := http.Get(l.metricsURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+// procStatus reads a field of /proc/<pid>/status, in KiB.
+func procStatus(b *testing.B, pid int, field string) int64 {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	b.Fatalf("/proc/%d/status has no %s", pid, field)
+	return 0
+}
+
+// standIn is the GitLab the loaded server talks to: every call waits
+// gitLabLatency, then the hot calls of processing (compare, merge request
+// diffs, commit statuses, notes) are answered here in GitLab's documented
+// shapes, with the files of the stack the commit's SHA names, and
+// everything else (the token and project checks of the set-up) goes to
+// the simulator. The simulator itself checks every status's commit with a
+// git process and rewrites its whole state file on every write: under
+// this load it would measure itself, not Hoist.
+type standIn struct {
+	srv             *httptest.Server
+	statuses, reads atomic.Int64
+	ids             atomic.Int64
+}
+
+func newStandIn(b *testing.B, simURL string) *standIn {
+	u, err := url.Parse(simURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	s := &standIn{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v4/projects/{id}/statuses/{sha}", func(w http.ResponseWriter, r *http.Request) {
+		s.statuses.Add(1)
+		_ = r.ParseForm()
+		standInJSON(w, http.StatusCreated, map[string]any{"id": s.ids.Add(1), "sha": r.PathValue("sha"), "ref": r.Form.Get("ref"),
+			"status": r.Form.Get("state"), "name": r.Form.Get("name"), "target_url": r.Form.Get("target_url"),
+			"description": r.Form.Get("description"), "created_at": time.Now().UTC(), "allow_failure": false})
+	})
+	mux.HandleFunc("GET /api/v4/projects/{id}/repository/compare", func(w http.ResponseWriter, r *http.Request) {
+		s.reads.Add(1)
+		standInJSON(w, http.StatusOK, map[string]any{"commit": nil, "commits": []any{}, "compare_timeout": false,
+			"compare_same_ref": false, "diffs": diffsFor(stackOf(r.URL.Query().Get("to")))})
+	})
+	mux.HandleFunc("GET /api/v4/projects/{id}/merge_requests/{iid}/diffs", func(w http.ResponseWriter, r *http.Request) {
+		s.reads.Add(1)
+		iid, _ := strconv.ParseInt(r.PathValue("iid"), 10, 64)
+		standInJSON(w, http.StatusOK, diffsFor(stackOf(loadSHA(iid))))
+	})
+	mux.HandleFunc("POST /api/v4/projects/{id}/merge_requests/{iid}/notes", func(w http.ResponseWriter, r *http.Request) {
+		standInJSON(w, http.StatusCreated, map[string]any{"id": s.ids.Add(1), "body": "", "system": false})
+	})
+	mux.Handle("/", proxy)
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(gitLabLatency)
+		mux.ServeHTTP(w, r)
+	}))
+	b.Cleanup(s.srv.Close)
+	return s
+}
+
+// diffsFor is a change to one file of stack i, as GitLab lists diffs.
+func diffsFor(i int) []map[string]any {
+	p := fmt.Sprintf("stacks/s%02d/main.tf", i)
+	return []map[string]any{{"old_path": p, "new_path": p, "a_mode": "100644", "b_mode": "100644",
+		"new_file": false, "renamed_file": false, "deleted_file": false, "diff": "@@ -1 +1 @@\n-\n+# changed\n"}}
+}
+
+func standInJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
