@@ -3,6 +3,7 @@ package feedback_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func TestTransitionCommitsWithItsWrites(t *testing.T) {
 				store = refusing
 			}
 			at := time.Now().UTC().Truncate(time.Second)
-			clock := at.Add(time.Hour) // the lease taken at `at` ran out
+			clock := at
 			svc := run.NewService(run.Config{Runs: e.store, Exec: e.store, Clock: func() time.Time { return clock },
 				Outbox: feedback.NewService(feedback.Config{Store: store, Stacks: e.stacks, PublicURL: publicURL})})
 			r := newRun("app", run.Proposed, e.main, "feature", 0)
@@ -51,12 +52,16 @@ func TestTransitionCommitsWithItsWrites(t *testing.T) {
 			if _, err := e.store.PromoteQueued(e.ctx, at); err != nil {
 				t.Fatal(err)
 			}
-			if _, ok, err := e.store.LeaseRun(e.ctx, run.Lease{Pool: run.EmbeddedPool, Owner: "w", LeaseID: "lease-" + r.ID,
-				At: at, TTL: time.Second, StackIDs: []string{"app"}}); !ok || err != nil {
-				t.Fatalf("lease: %v, %v", ok, err)
+			// A lost worker's run is taken over twice (back to READY, no
+			// GitLab write); the third loss fails it, with its status.
+			for loss := 1; loss <= 3; loss++ {
+				if _, ok, err := e.store.LeaseRun(e.ctx, run.Lease{Pool: run.EmbeddedPool, Owner: "w", LeaseID: fmt.Sprintf("lease-%d-%s", loss, r.ID),
+					At: clock, TTL: time.Second, StackIDs: []string{"app"}}); !ok || err != nil {
+					t.Fatalf("lease %d: %v, %v", loss, ok, err)
+				}
+				clock = clock.Add(time.Hour) // the lease runs out
+				svc.Schedule(e.ctx)
 			}
-
-			svc.Schedule(e.ctx) // fails the run: its worker is lost
 
 			got, err := e.store.GetRun(e.ctx, r.ID)
 			if err != nil {
