@@ -32,12 +32,12 @@ const (
 // PackagePath is the package every policy must declare.
 const PackagePath = "hoist"
 
-// forbidden are the built-in functions a policy may not call: they reach
+// disabledBuiltins are the built-in functions a policy may not call: they reach
 // the network (http.send, net.lookup_ip_addr) or the server's environment
 // (opa.runtime returns its environment variables). Leaving them out of the
 // capabilities makes the compiler refuse a policy that calls them, so no
 // such call can happen at evaluation.
-var forbidden = []string{"http.send", "net.lookup_ip_addr", "opa.runtime"}
+var disabledBuiltins = []string{"http.send", "net.lookup_ip_addr", "opa.runtime"}
 
 // Engine compiles policies once per source and evaluates them with a
 // timeout. It is safe for concurrent use.
@@ -57,7 +57,7 @@ func NewEngine(timeout time.Duration) *Engine {
 	}
 	caps := ast.CapabilitiesForThisVersion()
 	caps.Builtins = slices.DeleteFunc(slices.Clone(caps.Builtins), func(b *ast.Builtin) bool {
-		return slices.Contains(forbidden, b.Name)
+		return slices.Contains(disabledBuiltins, b.Name)
 	})
 	return &Engine{timeout: timeout, caps: caps, cache: map[[sha256.Size]byte]*rego.PreparedEvalQuery{}}
 }
@@ -114,7 +114,7 @@ func (e *Engine) prepare(ctx context.Context, body string) (*rego.PreparedEvalQu
 }
 
 // compileMessage renders OPA's errors one per line as "line N: message",
-// and says why the forbidden functions are missing.
+// and says why the disabledBuiltins functions are missing.
 func compileMessage(err error) string {
 	var errs ast.Errors
 	if !errors.As(err, &errs) {
@@ -123,10 +123,10 @@ func compileMessage(err error) string {
 	lines := make([]string, 0, len(errs))
 	for _, e := range errs {
 		msg := e.Message
-		for _, f := range forbidden {
+		for _, f := range disabledBuiltins {
 			if strings.Contains(msg, "undefined function "+f) {
 				msg = fmt.Sprintf("%s is not available: policies cannot reach the network, files or the server's environment (%s are disabled)",
-					f, strings.Join(forbidden, ", "))
+					f, strings.Join(disabledBuiltins, ", "))
 			}
 		}
 		if e.Location != nil {

@@ -60,6 +60,7 @@ func Run(t *testing.T, h Harness) {
 		"AgentPools":          testAgentPools,
 		"AgentPoolSpaces":     testAgentPoolSpaces,
 		"Modules":             testModules,
+		"Policies":            testPolicies,
 		"Transactions":        testTransactions,
 		"Runs":                testRuns,
 		"RunList":             testListRuns,
