@@ -129,8 +129,22 @@ func (s *Service) tree(ctx context.Context) (space.Tree, error) {
 // RunEvaluations pages the evaluations recorded for a run the caller may
 // read, oldest first.
 func (s *Service) RunEvaluations(ctx context.Context, actor, runID, cursor string, limit int) ([]Evaluation, string, error) {
-	if _, err := s.cfg.Runs.Get(ctx, actor, runID); err != nil {
+	access, _, err := s.cfg.Access.Access(ctx, actor)
+	if err != nil {
 		return nil, "", err
+	}
+	r, err := s.cfg.Runs.GetRun(ctx, runID)
+	if err == nil {
+		var st stack.Stack
+		if st, err = s.cfg.Stacks.GetStack(ctx, r.StackID); err == nil && !stack.CanRead(st, access) {
+			err = apperr.Errorf(apperr.NotFound, "no run %q", runID)
+		}
+	}
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, "", apperr.Errorf(apperr.NotFound, "no run %q", runID)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("load run %s: %w", runID, err)
 	}
 	return s.cfg.Store.ListEvaluations(ctx, EvaluationFilter{RunID: runID}, cursor, limit)
 }

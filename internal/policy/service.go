@@ -33,10 +33,9 @@ type SpaceStore interface {
 	ListSpaces(ctx context.Context) ([]space.Space, error)
 }
 
-// RunReader reads a run for a principal, NotFound when they may not see it
-// (run.Service implements it).
-type RunReader interface {
-	Get(ctx context.Context, principal, id string) (run.View, error)
+// RunStore reads runs (run.Store implements it).
+type RunStore interface {
+	GetRun(ctx context.Context, id string) (run.Run, error)
 }
 
 // Config wires a Service.
@@ -45,7 +44,7 @@ type Config struct {
 	Stacks StackStore
 	Spaces SpaceStore
 	Access AccessResolver
-	Runs   RunReader
+	Runs   RunStore
 	Engine *Engine
 	Clock  func() time.Time
 	Logger *slog.Logger
