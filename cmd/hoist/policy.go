@@ -358,4 +358,3 @@ func policyTest(e *env, cmd *cobra.Command) runFunc {
 		return nil
 	}
 }
-

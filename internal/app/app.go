@@ -230,9 +230,9 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	policies := policy.NewService(policy.Config{Store: store, Stacks: store, Spaces: store, Access: spaces, Runs: store,
 		Engine: policy.NewEngine(cfg.PolicyTimeout), Clock: cfg.Clock, Logger: log})
 	writes := newWriteBack(cfg, store, box, gl, publicURL, m)
-	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m)
+	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m, policies)
 	modules := newModules(cfg, store, spaces, ids, runs.service, box, gl, key, publicURL, moduleStatuses{writes.service})
-	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, m, modules.tagFunc(), runs.notify)
+	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, m, modules.tagFunc(), policies.PushDecider, runs.notify)
 	ready := &readiness{store: store}
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
 		Stacks: stacks, Modules: modules.service, Policies: policies, Audit: store, ReadyFunc: ready.check, Launchpad: pad,

@@ -134,4 +134,3 @@ func (a *API) listRunPolicyEvaluations(w http.ResponseWriter, r *http.Request) e
 	writeJSON(w, http.StatusOK, pageOf(evs, next, toEvaluationJSON))
 	return nil
 }
-

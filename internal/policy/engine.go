@@ -146,14 +146,22 @@ var ErrTimeout = errors.New("policy evaluation timed out")
 // Errors: apperr Invalid (body does not compile), ErrTimeout, or the
 // evaluation's error; callers fail closed on any of them.
 func (e *Engine) Eval(ctx context.Context, body string, input any) (map[string]any, error) {
+	return e.eval(ctx, body, rego.EvalInput(input))
+}
+
+func (e *Engine) eval(ctx context.Context, body string, input rego.EvalOption) (map[string]any, error) {
 	pq, err := e.prepare(ctx, body)
 	if err != nil {
 		return nil, err
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	rs, err := pq.Eval(ctx, rego.EvalInput(input))
+	rs, err := pq.Eval(ctx, input)
 	if err != nil {
+		if parent.Err() != nil {
+			return nil, fmt.Errorf("evaluate: %w", parent.Err())
+		}
 		if topdown.IsCancel(err) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%w after %s", ErrTimeout, e.timeout)
 		}
@@ -167,4 +175,21 @@ func (e *Engine) Eval(ctx context.Context, body string, input any) (map[string]a
 		return map[string]any{}, nil
 	}
 	return doc, nil
+}
+
+// EvalValue is Eval with an input already converted to OPA's value, so
+// that a part shared by many evaluations (an event's changed files) is
+// converted once.
+func (e *Engine) EvalValue(ctx context.Context, body string, input ast.Value) (map[string]any, error) {
+	return e.eval(ctx, body, rego.EvalParsedInput(input))
+}
+
+// errorText is the message of an evaluation error for users: the
+// client-safe message of an apperr, else the error.
+func errorText(err error) string {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return ae.Message
+	}
+	return err.Error()
 }
