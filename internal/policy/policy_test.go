@@ -21,7 +21,9 @@ func TestCombinePush(t *testing.T) {
 	other := &vcs.Event{Kind: vcs.KindPush, Branch: "feature", After: "abc"}
 	st := trigger.Stack{ID: "web", Branch: "main"}
 	def := trigger.Decision{Run: trigger.RunTracked, MoveTrackedCommit: true, Reason: "push to tracked branch main touches infra/"}
-	r := func(p string, o Outcome, msgs ...string) pushResult { return pushResult{policy: p, outcome: o, messages: msgs} }
+	r := func(p string, o Outcome, msgs ...string) pushResult {
+		return pushResult{policy: p, outcome: o, messages: msgs}
+	}
 	tests := []struct {
 		name     string
 		ev       *vcs.Event
@@ -58,7 +60,9 @@ func TestCombinePush(t *testing.T) {
 func TestApplies(t *testing.T) {
 	t.Parallel()
 	tree := space.NewTree([]space.Space{{ID: "root"}, {ID: "a", ParentID: "root"}, {ID: "a1", ParentID: "a"}, {ID: "b", ParentID: "root"}})
-	st := func(sp string, labels ...string) stack.Stack { return stack.Stack{ID: "s", SpaceID: sp, Labels: labels} }
+	st := func(sp string, labels ...string) stack.Stack {
+		return stack.Stack{ID: "s", SpaceID: sp, Labels: labels}
+	}
 	p := func(sp string, labels ...string) Policy { return Policy{ID: "p", SpaceID: sp, Labels: labels} }
 	tests := []struct {
 		name     string
