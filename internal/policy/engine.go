@@ -75,13 +75,18 @@ func (e *Engine) Check(ctx context.Context, body string) error {
 // prepare returns the compiled query of body, from the cache when it was
 // compiled before. Errors are apperr Invalid on "body".
 func (e *Engine) prepare(ctx context.Context, body string) (*rego.PreparedEvalQuery, error) {
+	return e.prepareQuery(ctx, body, "data."+PackagePath)
+}
+
+// prepareQuery is prepare for any query over the policy.
+func (e *Engine) prepareQuery(ctx context.Context, body, query string) (*rego.PreparedEvalQuery, error) {
 	if len(body) > MaxBodyBytes {
 		return nil, apperr.InvalidField("body", "is %d bytes, more than the %d allowed", len(body), MaxBodyBytes)
 	}
 	if strings.TrimSpace(body) == "" {
 		return nil, apperr.InvalidField("body", "is required: the policy's Rego source")
 	}
-	key := sha256.Sum256([]byte(body))
+	key := sha256.Sum256([]byte(query + "\x00" + body))
 	e.mu.Lock()
 	pq, ok := e.cache[key]
 	e.mu.Unlock()
@@ -99,7 +104,7 @@ func (e *Engine) prepare(ctx context.Context, body string) (*rego.PreparedEvalQu
 	if c.Compile(map[string]*ast.Module{"policy.rego": mod}); c.Failed() {
 		return nil, apperr.InvalidField("body", "%s", compileMessage(c.Errors))
 	}
-	prepared, err := rego.New(rego.Query("data."+PackagePath), rego.Compiler(c), rego.Capabilities(e.caps),
+	prepared, err := rego.New(rego.Query(query), rego.Compiler(c), rego.Capabilities(e.caps),
 		rego.StrictBuiltinErrors(true)).PrepareForEval(ctx)
 	if err != nil {
 		return nil, apperr.InvalidField("body", "%s", compileMessage(err))
@@ -154,6 +159,50 @@ func (e *Engine) eval(ctx context.Context, body string, input rego.EvalOption) (
 	if err != nil {
 		return nil, err
 	}
+	rs, err := e.run(ctx, pq, input)
+	if err != nil || len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return map[string]any{}, err
+	}
+	doc, ok := rs[0].Expressions[0].Value.(map[string]any)
+	if !ok {
+		return map[string]any{}, nil
+	}
+	return doc, nil
+}
+
+// EvalRules evaluates only the named rules of body (package hoist) and
+// returns the value of each that is defined. Hoist's own decisions use
+// it rather than the whole document, whose helper rules (a comprehension
+// over every resource change) would be converted back to Go for nothing.
+// Errors as for Eval.
+func (e *Engine) EvalRules(ctx context.Context, body string, input ast.Value, rules ...string) (map[string]any, error) {
+	parts := make([]string, len(rules))
+	for i, r := range rules {
+		// A comprehension is never undefined: an undefined rule gives [].
+		parts[i] = fmt.Sprintf("%s := [x | x := data.%s.%s]", r, PackagePath, r)
+	}
+	pq, err := e.prepareQuery(ctx, body, strings.Join(parts, "; "))
+	if err != nil {
+		return nil, err
+	}
+	rs, err := e.run(ctx, pq, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	if len(rs) == 0 {
+		return out, nil
+	}
+	for _, r := range rules {
+		if vs, ok := rs[0].Bindings[r].([]any); ok && len(vs) == 1 {
+			out[r] = vs[0]
+		}
+	}
+	return out, nil
+}
+
+// run evaluates a prepared query under the timeout.
+func (e *Engine) run(ctx context.Context, pq *rego.PreparedEvalQuery, input rego.EvalOption) (rego.ResultSet, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
@@ -167,14 +216,7 @@ func (e *Engine) eval(ctx context.Context, body string, input rego.EvalOption) (
 		}
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
-	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
-		return map[string]any{}, nil
-	}
-	doc, ok := rs[0].Expressions[0].Value.(map[string]any)
-	if !ok {
-		return map[string]any{}, nil
-	}
-	return doc, nil
+	return rs, nil
 }
 
 // EvalValue is Eval with an input already converted to OPA's value, so

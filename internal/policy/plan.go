@@ -71,7 +71,7 @@ func (s *Service) CheckPlan(ctx context.Context, r run.Run, planJSON []byte) (ru
 			ev.Outcome, ev.Error = OutcomeError, inErr.Error()
 		} else {
 			start := time.Now()
-			doc, err := s.cfg.Engine.EvalValue(ctx, p.Body, input)
+			doc, err := s.cfg.Engine.EvalRules(ctx, p.Body, input, "deny", "warn")
 			ev.Duration = time.Since(start)
 			if err != nil {
 				ev.Outcome, ev.Error = OutcomeError, cleanMessage(errorText(err))
@@ -122,9 +122,13 @@ func PlanInput(r run.Run, st stack.Stack, planJSON []byte) (ast.Value, []byte, e
 		return nil, rec, fmt.Errorf("plan JSON: %w", err)
 	}
 	head["plan"] = MaskPlan(plan)
-	rec, err := json.Marshal(head)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode plan policy input: %w", err)
+	// The record keeps at most MaxRecordedInput: a plan JSON larger than
+	// that would be recorded as its size only, so it is not encoded again.
+	rec := []byte(fmt.Sprintf(`{"truncated":true,"bytes":%d}`, len(planJSON)))
+	if len(planJSON) <= MaxRecordedInput {
+		if rec, err = json.Marshal(head); err != nil {
+			return nil, nil, fmt.Errorf("encode plan policy input: %w", err)
+		}
 	}
 	val, err := ast.InterfaceToValue(head)
 	if err != nil {

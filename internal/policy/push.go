@@ -167,9 +167,9 @@ func (s *Service) PushDecider(ctx context.Context, deliveryID string, ev *vcs.Ev
 	}
 	affected := trigger.NewMatcher(ts).Match(files)
 	pe := PushEventInput(ev, files)
-	evValue, err := ast.InterfaceToValue(mustValue(pe))
+	evValue, err := EventValue(pe)
 	if err != nil {
-		return nil, fmt.Errorf("push policy input: %w", err)
+		return nil, err
 	}
 	recEvent := pe
 	if len(recEvent.ChangedFiles) > recordedFiles {
@@ -211,6 +211,25 @@ func (s *Service) PushDecider(ctx context.Context, deliveryID string, ev *vcs.Ev
 	}, nil
 }
 
+// EventValue converts an event for evaluation, once per delivery. The
+// changed files, up to thousands, are made terms directly rather than
+// through a JSON round trip.
+func EventValue(pe PushEvent) (ast.Value, error) {
+	files := pe.ChangedFiles
+	pe.ChangedFiles = nil
+	m := mustValue(pe)
+	list := make([]any, len(files))
+	for i, f := range files {
+		list[i] = f
+	}
+	m["changed_files"] = list
+	v, err := ast.InterfaceToValue(m)
+	if err != nil {
+		return nil, fmt.Errorf("push policy input: %w", err)
+	}
+	return v, nil
+}
+
 // pushResult is one push policy's answer.
 type pushResult struct {
 	policy   string
@@ -222,7 +241,7 @@ type pushResult struct {
 
 func (s *Service) evalPush(ctx context.Context, p Policy, input ast.Value) pushResult {
 	start := time.Now()
-	doc, err := s.cfg.Engine.EvalValue(ctx, p.Body, input)
+	doc, err := s.cfg.Engine.EvalRules(ctx, p.Body, input, "ignore", "track", "propose", "message")
 	r := pushResult{policy: p.ID, took: time.Since(start)}
 	if err != nil {
 		r.outcome, r.err = OutcomeError, cleanMessage(errorText(err))
