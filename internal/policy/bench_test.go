@@ -53,7 +53,7 @@ func benchPlanJSON(n int) []byte {
 		}
 		rcs[i] = map[string]any{"address": fmt.Sprintf("%s.r[%d]", typ, i), "mode": "managed", "type": typ, "name": "r", "index": i,
 			"change": map[string]any{"actions": []string{action}, "before": map[string]any{"name": fmt.Sprint(i), "password": "x", "tags": map[string]any{"team": "a"}},
-				"after": map[string]any{"name": fmt.Sprint(i), "password": "y", "tags": map[string]any{"team": "a"}},
+				"after":            map[string]any{"name": fmt.Sprint(i), "password": "y", "tags": map[string]any{"team": "a"}},
 				"before_sensitive": map[string]any{"password": true}, "after_sensitive": map[string]any{"password": true}}}
 	}
 	b, _ := json.Marshal(map[string]any{"format_version": "1.2", "resource_changes": rcs})
