@@ -79,7 +79,7 @@ func (s *Service) ForStack(ctx context.Context, actor, stackID string) ([]Attach
 	if err != nil {
 		return nil, fmt.Errorf("load stack %s: %w", stackID, err)
 	}
-	all, err := s.applying(ctx, []stack.Stack{st}, tree, Push, Plan)
+	all, err := s.applying(ctx, []stack.Stack{st}, &tree, Push, Plan)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,9 @@ func (s *Service) ForStack(ctx context.Context, actor, stackID string) ([]Attach
 }
 
 // applying resolves the policies of the given types that apply to stacks.
-func (s *Service) applying(ctx context.Context, stacks []stack.Stack, tree space.Tree, types ...Type) (map[string][]Attached, error) {
+// tree nil: the whole tree is loaded, only when such policies exist (the
+// common case of none costs webhook processing and runs one query).
+func (s *Service) applying(ctx context.Context, stacks []stack.Stack, tree *space.Tree, types ...Type) (map[string][]Attached, error) {
 	var ps []Policy
 	for _, t := range types {
 		got, err := s.cfg.Store.ListPoliciesOfType(ctx, t)
@@ -113,7 +115,14 @@ func (s *Service) applying(ctx context.Context, stacks []stack.Stack, tree space
 	if err != nil {
 		return nil, fmt.Errorf("list policy attachments: %w", err)
 	}
-	return Resolve(ps, stacks, tree, explicit), nil
+	if tree == nil {
+		t, err := s.tree(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tree = &t
+	}
+	return Resolve(ps, stacks, *tree, explicit), nil
 }
 
 // tree loads the whole space tree (no principal: webhook processing and

@@ -40,23 +40,15 @@ var planKeys = []string{"format_version", "terraform_version", "applyable", "com
 // evaluation on the run, and denies when any policy denies, fails or times
 // out (fail closed).
 func (s *Service) CheckPlan(ctx context.Context, r run.Run, planJSON []byte) (run.PlanVerdict, error) {
-	ps, err := s.cfg.Store.ListPoliciesOfType(ctx, Plan)
-	if err != nil || len(ps) == 0 {
-		return run.PlanVerdict{}, err
-	}
 	st, err := s.cfg.Stacks.GetStack(ctx, r.StackID)
 	if err != nil {
 		return run.PlanVerdict{}, fmt.Errorf("load stack %s: %w", r.StackID, err)
 	}
-	tree, err := s.tree(ctx)
+	all, err := s.applying(ctx, []stack.Stack{st}, nil, Plan)
 	if err != nil {
 		return run.PlanVerdict{}, err
 	}
-	explicit, err := s.cfg.Store.ListAttachments(ctx, []string{st.ID})
-	if err != nil {
-		return run.PlanVerdict{}, fmt.Errorf("list policy attachments: %w", err)
-	}
-	applying := Resolve(ps, []stack.Stack{st}, tree, explicit)[st.ID]
+	applying := all[st.ID]
 	if len(applying) == 0 {
 		return run.PlanVerdict{}, nil
 	}

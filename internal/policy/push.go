@@ -135,23 +135,10 @@ func (s *Service) PushDecider(ctx context.Context, deliveryID string, ev *vcs.Ev
 	if base == nil {
 		base = trigger.Default
 	}
-	ps, err := s.cfg.Store.ListPoliciesOfType(ctx, Push)
-	if err != nil || len(ps) == 0 {
-		return base, err
-	}
-	tree, err := s.tree(ctx)
+	applying, err := s.applying(ctx, stacks, nil, Push)
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(stacks))
-	for i, st := range stacks {
-		ids[i] = st.ID
-	}
-	explicit, err := s.cfg.Store.ListAttachments(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("list policy attachments: %w", err)
-	}
-	applying := Resolve(ps, stacks, tree, explicit)
 	if len(applying) == 0 {
 		return base, nil
 	}
