@@ -150,6 +150,8 @@ func TestPushAndPlanPoliciesEndToEnd(t *testing.T) {
 		t.Errorf("history of the [no-apply] run lacks the warning: %+v", r.History)
 	}
 	var evs api.Page[api.PolicyEvaluation]
+	h.space("Elsewhere", "root")
+	h.Must(http.StatusNotFound, "GET", "/api/v1/runs/"+r.ID+"/policy-evaluations", h.apiKey("reader-elsewhere", "elsewhere:read"), nil)
 	h.Must(http.StatusOK, "GET", "/api/v1/runs/"+r.ID+"/policy-evaluations", h.AdminKey, nil).Decode(t, &evs)
 	if len(evs.Items) != 1 || evs.Items[0].Policy != protect.ID || evs.Items[0].Outcome != "warn" || evs.Items[0].PolicyVersion != 1 ||
 		!strings.Contains(string(evs.Items[0].Input), `"resource_changes"`) {
@@ -292,6 +294,12 @@ func TestPolicyAPI(t *testing.T) {
 	_, msg, _ = h.Must(http.StatusBadRequest, "POST", "/api/v1/stacks/web/policies/"+other.ID, h.AdminKey, nil).APIError(t)
 	if !strings.Contains(msg, "only to stacks in that space or below") {
 		t.Errorf("attach across spaces: %q", msg)
+	}
+
+	// Modules: refused, with the reason, rather than stored and ignored.
+	_, msg, _ = h.Must(http.StatusBadRequest, "POST", "/api/v1/modules/any/policies/"+p.ID, h.AdminKey, nil).APIError(t)
+	if !strings.Contains(msg, "cannot be attached to modules yet") {
+		t.Errorf("attach to a module: %q", msg)
 	}
 
 	var audit api.Page[api.AuditEntry]

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/hoistdev/hoist/internal/api"
+	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/policy"
 )
 
@@ -17,6 +18,15 @@ func (a *API) registerPolicyRoutes() {
 	a.authed("POST /api/v1/stacks/{id}/policies/{policy_id}", a.attachPolicy(true))
 	a.authed("DELETE /api/v1/stacks/{id}/policies/{policy_id}", a.attachPolicy(false))
 	a.authed("GET /api/v1/runs/{id}/policy-evaluations", a.listRunPolicyEvaluations)
+	a.authed("POST /api/v1/modules/{id}/policies/{policy_id}", a.modulePolicies)
+	a.authed("DELETE /api/v1/modules/{id}/policies/{policy_id}", a.modulePolicies)
+}
+
+// modulePolicies refuses attaching policies to modules, with the reason:
+// nothing would evaluate them yet, and a setting Hoist does not honour is
+// never accepted.
+func (a *API) modulePolicies(http.ResponseWriter, *http.Request) error {
+	return apperr.InvalidField("policy", "policies cannot be attached to modules yet: modules have no plan runs that would evaluate them (issue 17 phase 1); attach them to the stacks that use the module")
 }
 
 func toPolicyJSON(p policy.Policy) api.Policy {
