@@ -5,8 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest"
 )
 
 const cliIgnoreDocs = `package hoist
@@ -100,5 +103,40 @@ test_code_is_ignored if hoist.ignore with input as {"event": {"changed_files": [
 	out, _, err = runLocal(t, "", nil, "policy", "test", dir)
 	if err == nil || exitCode(err) != 1 || !strings.Contains(out, "FAIL: data.hoist_test.test_code_is_ignored") {
 		t.Errorf("policy test with a failure = %s, %v", out, err)
+	}
+}
+
+// TestCLIRunShowsPlanPolicies: a plan policy attached with the CLI warns on
+// a proposed run; `hoist run show` prints the warning in the history and
+// the policy's outcome.
+func TestCLIRunShowsPlanPolicies(t *testing.T) {
+	t.Parallel()
+	const tf = `resource "terraform_data" "x" { input = "%s" }` + "\n"
+	h := setupRuns(t, strings.Replace(tf, "%s", "a", 1))
+	body := writeTemp(t, "warn.rego", "package hoist\n\nwarn contains sprintf(\"%d change(s)\", [count(input.plan.resource_changes)])\n")
+	h.ok(h.adminKey, "policy", "create", "--name", "Count", "--type", "plan", "--space", "root", "--body-file", body)
+	h.ok(h.adminKey, "policy", "attach", "count", "--stack", "web")
+	out := h.ok(h.adminKey, "policy", "list", "--stack", "web")
+	if !strings.Contains(out, "count") || !strings.Contains(out, "explicitly") {
+		t.Errorf("policy list --stack:\n%s", out)
+	}
+	after := h.pushMain("feature", strings.Replace(tf, "%s", "b", 1))
+	var id string
+	apptest.Eventually(t, 60*time.Second, "a finished proposed run", func() bool {
+		var runs []api.Run
+		h.jsonOut(&runs, h.adminKey, "run", "list", "web")
+		for _, r := range runs {
+			if r.CommitSHA == after && r.State == "FINISHED" {
+				id = r.ID
+				return true
+			}
+		}
+		return false
+	})
+	out = h.ok(h.adminKey, "run", "show", id)
+	for _, want := range []string{"plan policy warnings: count: 1 change(s)", "Policies:", "count v1  warn", "1 change(s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run show lacks %q:\n%s", want, out)
+		}
 	}
 }
