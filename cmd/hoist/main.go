@@ -62,6 +62,7 @@ func commands() []spec {
 		group("audit", "read the audit log", auditCommands()...),
 		leaf("server", "run the Hoist server", serverSynopsis, longRunning(serverCommand)),
 		group("module", "manage modules and their versions (module registry)", moduleCommands()...),
+		group("policy", "manage policies as code (Rego): push and plan policies", policyCommands()...),
 		group("stack", "manage stacks", stackCommands()...),
 		group("delivery", "list, show and redeliver GitLab webhook deliveries", deliveryCommands()...),
 		leaf("worker", "run a remote worker of a worker pool",

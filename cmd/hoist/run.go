@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/spf13/cobra"
@@ -92,8 +93,32 @@ func runShow(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		return printRun(e, cf, r)
+		if err := printRun(e, cf, r); err != nil || cf.json() || r.Delta == nil {
+			return err
+		}
+		evs, err := c.RunPolicyEvaluations(ctx, id)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		return printEvaluations(e, evs)
 	}
+}
+
+// printEvaluations is run show's "Policies" part: each plan policy's
+// outcome and what it said.
+func printEvaluations(e *env, evs []api.PolicyEvaluation) error {
+	var b strings.Builder
+	for _, ev := range evs {
+		fmt.Fprintf(&b, "%s v%d  %s  %s", ev.Policy, ev.PolicyVersion, ev.Outcome, time.Duration(ev.DurationUS)*time.Microsecond)
+		for _, m := range ev.Messages {
+			b.WriteString("\n  " + m)
+		}
+		if ev.Error != "" {
+			b.WriteString("\n  error: " + ev.Error)
+		}
+		b.WriteString("\n")
+	}
+	return details(e.stdout, nil, "Policies", b.String())
 }
 
 func printRun(e *env, cf *clientFlags, r *api.Run) error {

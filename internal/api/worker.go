@@ -5,6 +5,8 @@ package api
 // LeaseHeader. The lease answer is run.Job, which the server and the
 // worker share.
 
+import "encoding/json"
+
 // LeaseRequest is the body of POST /api/v1/workers/lease.
 type LeaseRequest struct {
 	// names the worker (1 to 200 characters)
@@ -38,6 +40,9 @@ type PlanReport struct {
 	HasChanges bool       `json:"has_changes"`
 	// the saved plan file, base64
 	Plan []byte `json:"plan"`
+	// tofu show -json of the plan, for plan policies (at most 32 MiB;
+	// left out when larger)
+	PlanJSON json.RawMessage `json:"plan_json,omitempty"`
 }
 
 // PlanAnswer is the answer to a plan report: whether the worker goes on

@@ -22,6 +22,7 @@ import (
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/launchpad"
+	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
@@ -71,6 +72,8 @@ type Config struct {
 	Logger           *slog.Logger
 	Getenv           func(string) string // default os.Getenv
 	Clock            func() time.Time    // default time.Now
+	// PolicyTimeout bounds one evaluation of a Rego policy (0: 1s).
+	PolicyTimeout time.Duration
 	// WorkerSlots is how many runs the embedded pool executes at once
 	// (0: DefaultWorkerSlots; negative: no embedded workers).
 	WorkerSlots int
@@ -247,13 +250,15 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Checker: gl, Tools: tools, Box: box, Clock: cfg.Clock, Logger: log})
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
 		RunsExistFunc: runsExist(store)})
+	policies := policy.NewService(policy.Config{Store: store, Stacks: store, Spaces: store, Access: spaces, Runs: store,
+		Engine: policy.NewEngine(cfg.PolicyTimeout), Clock: cfg.Clock, Logger: log})
 	writes := newWriteBack(cfg, store, box, gl, publicURL, m)
-	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m)
+	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m, policies)
 	modules := newModules(cfg, store, spaces, ids, runs.service, box, gl, key, publicURL, moduleStatuses{writes.service})
-	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, m, modules.tagFunc(), runs.notify)
+	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, m, modules.tagFunc(), policies.PushDecider, runs.notify)
 	ready := &readiness{store: store}
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
-		Stacks: stacks, Modules: modules.service, Audit: store, ReadyFunc: ready.check, Launchpad: pad,
+		Stacks: stacks, Modules: modules.service, Policies: policies, Audit: store, ReadyFunc: ready.check, Launchpad: pad,
 		Deliveries: hooks.log, Runs: runs.service, State: runs.state, GitLabWrites: writes.service,
 		AgentPools: pools, Agents: agents})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Identity: ids,

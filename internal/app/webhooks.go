@@ -43,7 +43,7 @@ type webhooks struct {
 }
 
 func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *space.Service, gl *gitlab.Client,
-	outbox run.Outbox, m *metrics.Metrics, tags ingest.TagFunc, consumers ...ingest.Consumer) *webhooks {
+	outbox run.Outbox, m *metrics.Metrics, tags ingest.TagFunc, push ingest.PushPolicyFunc, consumers ...ingest.Consumer) *webhooks {
 	log := cfg.Logger
 	exclusive := store.Dialect() == "sqlite"
 	queue := jobqueue.New(jobqueue.Config{Store: store, Logger: log.With("component", "jobqueue"), Clock: cfg.Clock,
@@ -63,7 +63,7 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 			Wake: wake, Metrics: m}),
 		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: wake, Clock: cfg.Clock}),
 		processor: ingest.New(ingest.Config{Store: store, Files: gl, Box: box, Outbox: outbox,
-			Parse: gitlab.ParseEvent, Tags: tags, Logger: log, Clock: cfg.Clock, Consumers: consumers, Metrics: m}),
+			Parse: gitlab.ParseEvent, Tags: tags, PushPolicy: push, Logger: log, Clock: cfg.Clock, Consumers: consumers, Metrics: m}),
 	}
 	w.processor.Register(queue)
 	return w

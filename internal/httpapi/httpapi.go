@@ -17,6 +17,7 @@ import (
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/launchpad"
 	"github.com/hoistdev/hoist/internal/module"
+	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
@@ -36,6 +37,7 @@ type Config struct {
 	Runs         *run.Service
 	State        *state.Service
 	Modules      *module.Service
+	Policies     *policy.Service
 	Audit        audit.Store
 	// ReadyFunc reports whether the server can serve (database reachable,
 	// migrations applied); nil means always ready. An apperr.Unavailable
@@ -142,6 +144,8 @@ func (a *API) registerRoutes() {
 	a.authed("GET /api/v1/modules/{id}/versions", a.listModuleVersions)
 	a.authed("POST /api/v1/modules/{id}/versions", a.createModuleVersion)
 	a.authed("POST /api/v1/modules/{id}/versions/{version}/mark-bad", a.markModuleVersionBad)
+
+	a.registerPolicyRoutes()
 
 	a.authed("GET /api/v1/launchpad", a.getLaunchpad)
 

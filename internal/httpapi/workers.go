@@ -109,7 +109,7 @@ func (a *API) workerPlan(w http.ResponseWriter, r *http.Request) error {
 		return decodeError(err)
 	}
 	apply, err := a.cfg.Runs.ReportPlan(r.Context(), r.PathValue("id"), lease(r),
-		run.PlanReport{Delta: run.Delta(req.Delta), HasChanges: req.HasChanges, Plan: req.Plan,
+		run.PlanReport{Delta: run.Delta(req.Delta), HasChanges: req.HasChanges, Plan: req.Plan, PlanJSON: req.PlanJSON,
 			Resources: convert(req.Resources, func(r api.Resource) run.Resource { return run.Resource(r) })})
 	if err != nil {
 		return err

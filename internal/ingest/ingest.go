@@ -56,6 +56,10 @@ type Files interface {
 // An error is retried like a GitLab failure.
 type Consumer func(ctx context.Context, integrationID string, ev *vcs.Event) error
 
+// PushPolicyFunc builds the push policy of one delivery's event (see
+// Config.PushPolicy); base is Config.Decide.
+type PushPolicyFunc func(ctx context.Context, deliveryID string, ev *vcs.Event, files []string, stacks []stack.Stack, base trigger.Decider) (trigger.Decider, error)
+
 // TagFunc handles a tag push for the modules of its repository and returns
 // the delivery log's line for each. An error is retried like a GitLab
 // failure; versions published before it are then reported as refused.
@@ -68,7 +72,12 @@ type Config struct {
 	Box    *secret.Box // opens integration tokens
 	Parse  func(event string, body []byte) (vcs.Event, error)
 	Decide trigger.Decider // nil means trigger.Default
-	RunCap int             // 0 means trigger.DefaultRunCap
+	// PushPolicy, when set, returns the decider for one event's candidate
+	// stacks: the push policies (internal/policy) that apply to them,
+	// evaluated over Decide's decisions and recorded. Its error is retried
+	// like a GitLab failure. Nil: Decide alone.
+	PushPolicy PushPolicyFunc
+	RunCap     int // 0 means trigger.DefaultRunCap
 	// Consumers run, in order, after the runs of each event are written.
 	Consumers []Consumer
 	// Tags publishes module versions from tag pushes

@@ -125,8 +125,14 @@ func (p *Processor) plan(ctx context.Context, d webhook.Delivery, ev *vcs.Event,
 	if err != nil {
 		return trigger.Plan{}, err
 	}
+	decide := p.cfg.Decide
+	if p.cfg.PushPolicy != nil {
+		if decide, err = p.cfg.PushPolicy(ctx, d.ID, ev, files, stacks, decide); err != nil {
+			return trigger.Plan{}, fmt.Errorf("push policies: %w", err)
+		}
+	}
 	return trigger.PlanRuns(trigger.Request{Event: ev, ChangedFiles: files, Matcher: trigger.NewMatcher(ts),
-		Runs: existing, Decide: p.cfg.Decide, RunCap: p.cfg.RunCap})
+		Runs: existing, Decide: decide, RunCap: p.cfg.RunCap})
 }
 
 // existingRuns loads the runs planning needs. Runs of events that arrived

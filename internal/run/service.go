@@ -58,6 +58,9 @@ type Config struct {
 	Box          *secret.Box
 	Clock        func() time.Time
 	Logger       *slog.Logger
+	// PlanPolicy evaluates plan policies after each plan (issue 17); nil:
+	// none.
+	PlanPolicy PlanChecker
 	// Outbox records the GitLab writes of every change to a run, in the
 	// change's transaction (Runs.InTx). Nil: no GitLab write-back.
 	Outbox Outbox

@@ -214,6 +214,27 @@ type PlanReport struct {
 	Resources  []Resource
 	HasChanges bool
 	Plan       []byte // the saved plan file
+	// PlanJSON is `tofu show -json` of the plan, for plan policies; empty
+	// when it was larger than MaxPlanJSON or the worker predates them.
+	PlanJSON []byte
+}
+
+// MaxPlanJSON bounds the plan JSON a worker sends for plan policies.
+const MaxPlanJSON = 32 << 20
+
+// PlanChecker evaluates the plan policies of a run's stack (issue 17;
+// internal/policy implements it) after the plan and before UNCONFIRMED,
+// APPLYING or FINISHED. Its error is a storage failure; a policy that
+// fails is a denial.
+type PlanChecker interface {
+	CheckPlan(ctx context.Context, r Run, planJSON []byte) (PlanVerdict, error)
+}
+
+// PlanVerdict is what a run's plan policies said: any Deny fails the run
+// with the messages; Warn are kept on the run's history.
+type PlanVerdict struct {
+	Deny []string
+	Warn []string
 }
 
 func planAAD(runID string) []byte { return secret.AAD("run_exec", runID, "plan") }
@@ -229,6 +250,18 @@ func (s *Service) ReportPlan(ctx context.Context, runID, leaseID string, rep Pla
 		Delta: &rep.Delta, Resources: rep.Resources, HasChanges: &rep.HasChanges}
 	if m.Resources == nil {
 		m.Resources = []Resource{}
+	}
+	var verdict PlanVerdict
+	if s.cfg.PlanPolicy != nil {
+		if _, err := s.holds(ctx, runID, leaseID); err != nil {
+			return false, err // evaluate only for the worker that holds the run
+		}
+		if verdict, err = s.cfg.PlanPolicy.CheckPlan(ctx, r, rep.PlanJSON); err != nil {
+			return false, fmt.Errorf("plan policies of run %s: %w", runID, err)
+		}
+	}
+	if len(verdict.Deny) > 0 {
+		return false, s.denyPlan(ctx, m, verdict)
 	}
 	switch {
 	case r.Type != Tracked:
@@ -249,11 +282,34 @@ func (s *Service) ReportPlan(ctx context.Context, runID, leaseID string, rep Pla
 			m.To, m.ReleaseLease, m.PlanSealed = Unconfirmed, true, s.cfg.Box.Seal(rep.Plan, planAAD(runID))
 		}
 	}
+	if len(verdict.Warn) > 0 {
+		m.Note = strings.TrimPrefix(m.Note+"; plan policy warnings: "+strings.Join(verdict.Warn, "; "), "; ")
+	}
 	if _, err := s.moveRun(ctx, m); err != nil {
 		return false, err
 	}
 	s.Notify()
 	return m.To == Applying, nil
+}
+
+// denyPlan fails a run whose plan a plan policy denied, with the messages
+// as its error (masked like a worker's error: they can quote the plan).
+func (s *Service) denyPlan(ctx context.Context, m Move, v PlanVerdict) error {
+	mask, err := s.masker(ctx, m.RunID)
+	if err != nil {
+		return err
+	}
+	msg := "plan denied by policy: " + strings.Join(v.Deny, "; ")
+	if len(v.Warn) > 0 {
+		msg += " (warnings: " + strings.Join(v.Warn, "; ") + ")"
+	}
+	m.To, m.Error = Failed, errorDetail(mask.Mask(msg))
+	m.Note = m.Error
+	if _, err := s.moveRun(ctx, m); err != nil {
+		return err
+	}
+	s.Notify()
+	return nil
 }
 
 // Finish ends a leased run: FINISHED when errMsg is empty (after an apply

@@ -35,6 +35,9 @@ type Plan struct {
 	// OutputsChanged is true when a root output changes even though no
 	// resource does; applying such a plan still writes a new state.
 	OutputsChanged bool `json:"outputs_changed"`
+	// JSON is the output of `tofu show -json` this summarises, for plan
+	// policies (nil when parsed from bytes by ParsePlan alone).
+	JSON []byte `json:"-"`
 }
 
 // HasChanges reports whether applying the plan would change anything.

@@ -163,7 +163,9 @@ func (r Runner) Show(ctx context.Context, dir, planFile string) (Plan, error) {
 	if stdout.over {
 		return Plan{}, fmt.Errorf("tofu show: the plan's JSON is larger than %d MiB", MaxShowBytes>>20)
 	}
-	return ParsePlan(stdout.Bytes())
+	p, err := ParsePlan(stdout.Bytes())
+	p.JSON = stdout.Bytes()
+	return p, err
 }
 
 // run runs tofu with args, sending stdout and stderr to sink line by line.

@@ -67,8 +67,12 @@ type Event struct {
 
 // Commit is one commit a push payload lists, with the paths it touched.
 type Commit struct {
-	SHA      string
-	Title    string
+	SHA   string
+	Title string
+	// Message is the whole commit message (push policies read it); the
+	// payload's, bounded by GitLab.
+	Message  string
+	Author   string // the commit author's name, as Git records it
 	Added    []string
 	Modified []string
 	Removed  []string
@@ -114,6 +118,10 @@ type MergeRequest struct {
 	Draft bool
 	Title string
 	URL   string
+	// Labels are the merge request's label titles; AuthorID is its
+	// author's GitLab user id (push policies read both).
+	Labels   []string
+	AuthorID int64
 }
 
 // NewCommits reports whether the event pushed code to the merge request:

@@ -142,7 +142,7 @@ func (c *Client) Advance(ctx context.Context, runID, leaseID string, step run.St
 // ReportPlan implements Server.
 func (c *Client) ReportPlan(ctx context.Context, runID, leaseID string, rep run.PlanReport) (bool, error) {
 	var out api.PlanAnswer
-	body := api.PlanReport{Delta: api.Delta(rep.Delta), HasChanges: rep.HasChanges, Plan: rep.Plan}
+	body := api.PlanReport{Delta: api.Delta(rep.Delta), HasChanges: rep.HasChanges, Plan: rep.Plan, PlanJSON: rep.PlanJSON}
 	if rep.Resources != nil {
 		body.Resources = make([]api.Resource, len(rep.Resources))
 		for i, r := range rep.Resources {

@@ -122,6 +122,9 @@ func (ex *execution) plan(ctx context.Context, f folders) error {
 	}
 	sink(fmt.Sprintf("Hoist: plan %s (import %d), changes: %v", p.Delta, p.Delta.Import, p.HasChanges()))
 	rep := run.PlanReport{Delta: run.Delta(p.Delta), HasChanges: p.HasChanges(), Resources: make([]run.Resource, 0, len(p.Resources))}
+	if len(p.JSON) <= run.MaxPlanJSON { // for plan policies; larger plans fail them closed on the server
+		rep.PlanJSON = p.JSON
+	}
 	for _, r := range p.Resources {
 		rep.Resources = append(rep.Resources, run.Resource{Address: r.Address, Action: r.Action})
 	}

@@ -31,6 +31,8 @@ var roots = []any{
 	api.Page[api.WorkerPool]{}, api.CreateWorkerPool{},
 	api.Page[api.Module]{}, api.CreateModule{}, api.Page[api.ModuleVersion]{},
 	api.CreateModuleVersion{}, api.MarkModuleVersionBad{},
+	api.Page[api.Policy]{}, api.CreatePolicy{}, api.UpdatePolicy{}, api.Page[api.StackPolicy]{},
+	api.Page[api.PolicyEvaluation]{},
 	api.Page[api.Delivery]{},
 	api.Page[api.VCSAgentPool]{}, api.CreateVCSAgentPool{}, api.UpdateVCSAgentPool{},
 	api.LeaseRequest{}, run.Job{}, api.RunState{}, api.Advance{}, api.PlanReport{},

@@ -270,6 +270,10 @@ func (s *Store) UpdateStack(ctx context.Context, st stack.Stack, e audit.Entry) 
 // DeleteStack implements stack.Store.
 func (s *Store) DeleteStack(ctx context.Context, id string, e audit.Entry) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Explicitly, not only by cascade (see DeleteModule).
+		if _, err := s.exec(ctx, tx, "DELETE FROM stack_policies WHERE stack_id = ?", id); err != nil {
+			return err
+		}
 		res, err := s.exec(ctx, tx, "DELETE FROM stacks WHERE id = ?", id)
 		if err != nil {
 			return err

@@ -61,6 +61,7 @@ func Run(t *testing.T, h Harness) {
 		"AgentPoolSpaces":     testAgentPoolSpaces,
 		"AgentPresence":       testAgentPresence,
 		"Modules":             testModules,
+		"Policies":            testPolicies,
 		"Transactions":        testTransactions,
 		"Runs":                testRuns,
 		"RunList":             testListRuns,

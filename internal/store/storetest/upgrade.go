@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/jobqueue"
+	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/webhook"
 )
@@ -26,6 +27,7 @@ func Upgrades() map[string]Upgrade {
 	return map[string]Upgrade{
 		"AgentPoolSpaces":     AgentPoolUpgrade,
 		"DeliveryProcessings": DeliveryProcessingsUpgrade,
+		"Policies":            PoliciesUpgrade,
 		"RunPlanned":          RunPlannedUpgrade,
 	}
 }
@@ -184,5 +186,32 @@ func RunPlannedUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) 
 		if err != nil || r.Planned != want || r.Delta.Add != 1 || r.ErrorDetail != "" {
 			t.Errorf("run %s after the upgrade = %+v, %v; want planned %v", id, r, err, want)
 		}
+	}
+}
+
+// policiesMigration names the migration that added policies (issue 17),
+// found by name so that renumbering it at a merge does not break the test.
+const policiesMigration = "_policies.sql"
+
+// PoliciesUpgrade is the upgrade test of that migration: a stack written
+// before it can have policies attached afterwards, and can still be
+// deleted with one attached.
+func PoliciesUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
+	t.Helper()
+	oldSchema(t, db, migrations, policiesMigration,
+		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('root', 'root', NULL, "+at0+", "+at0+")",
+		"INSERT INTO stacks (id, name, space_id, integration_ref, repository, repository_key, branch, created_at, updated_at) "+
+			"VALUES ('old', 'old', 'root', 'gl', 'acme/infra', 'acme/infra', 'main', "+at0+", "+at0+")")
+	s := openStore(t, open)
+	p := policy.Policy{ID: "p", Name: "p", Type: policy.Push, SpaceID: space.RootID, Body: "package hoist\n", Version: 1,
+		CreatedAt: base, UpdatedAt: base}
+	if err := s.CreatePolicy(ctx(), p, policyEntry("policy.create", "p")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AttachPolicy(ctx(), policy.Attachment{StackID: "old", PolicyID: "p", CreatedAt: base}, policyEntry("policy.attach", "p")); err != nil {
+		t.Fatalf("attach to a stack from before the upgrade: %v", err)
+	}
+	if err := s.DeleteStack(ctx(), "old", stackEntry("stack.delete", "old")); err != nil {
+		t.Errorf("delete a stack with a policy after the upgrade: %v", err)
 	}
 }

@@ -117,7 +117,7 @@ func fromPush(p *gl.PushEvent) (vcs.Event, error) {
 	commits := make([]vcs.Commit, 0, len(p.Commits))
 	for _, c := range p.Commits {
 		if c != nil {
-			commits = append(commits, vcs.Commit{SHA: c.ID, Title: c.Title,
+			commits = append(commits, vcs.Commit{SHA: c.ID, Title: c.Title, Message: c.Message, Author: c.Author.Name,
 				Added: c.Added, Modified: c.Modified, Removed: c.Removed})
 		}
 	}
@@ -146,7 +146,7 @@ func fromTagPush(p *gl.TagEvent) (vcs.Event, error) {
 	commits := make([]vcs.Commit, 0, len(p.Commits))
 	for _, c := range p.Commits {
 		if c != nil {
-			commits = append(commits, vcs.Commit{SHA: c.ID, Title: c.Title,
+			commits = append(commits, vcs.Commit{SHA: c.ID, Title: c.Title, Message: c.Message, Author: c.Author.Name,
 				Added: c.Added, Modified: c.Modified, Removed: c.Removed})
 		}
 	}
@@ -215,6 +215,12 @@ func fromMergeRequest(p *gl.MergeEvent) (vcs.Event, error) {
 		Draft:           a.Draft || a.WorkInProgress,
 		Title:           a.Title,
 		URL:             a.URL,
+		AuthorID:        a.AuthorID,
+	}
+	for _, l := range p.Labels {
+		if l != nil {
+			mr.Labels = append(mr.Labels, l.Title)
+		}
 	}
 	ev := vcs.Event{
 		Kind:          vcs.KindMergeRequest,

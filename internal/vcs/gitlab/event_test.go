@@ -42,8 +42,9 @@ func TestParseEventGitLabExamples(t *testing.T) {
 				CheckoutSHA: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
 				Commits: []vcs.Commit{
 					{SHA: "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327", Title: "Merge branch 'some-feature' into 'master'",
+						Message: "Merge branch 'some-feature' into 'master'\n\nRelease v1.0.0\n\nSee merge request jsmith/example!1", Author: "Jordi Mallach",
 						Added: []string{"CHANGELOG"}, Modified: []string{"app/controller/application.rb"}, Removed: []string{}},
-					{SHA: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", Title: "fixed readme",
+					{SHA: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", Title: "fixed readme", Message: "fixed readme\n", Author: "GitLab dev user",
 						Added: []string{"CHANGELOG"}, Modified: []string{"app/controller/application.rb"}, Removed: []string{}},
 				},
 				// The example lists 2 of 4 commits: the payload is not the whole change.
@@ -60,7 +61,7 @@ func TestParseEventGitLabExamples(t *testing.T) {
 				Before: zeroSHA, After: "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7", Created: true,
 				CheckoutSHA: "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7",
 				Commits: []vcs.Commit{{SHA: "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7",
-					Title: "Merge branch 'some-feature' into 'master'",
+					Title: "Merge branch 'some-feature' into 'master'", Message: "Merge branch 'some-feature' into 'master'\n\nRelease v1.0.0\n\nSee merge request jsmith/example!1", Author: "John Smith",
 					Added: []string{"CHANGELOG"}, Modified: []string{"UPGRADE.md"}, Removed: []string{}}},
 				TotalCommits: 1,
 				Sender:       vcs.User{ID: 1, Username: "jsmith"},
@@ -77,6 +78,7 @@ func TestParseEventGitLabExamples(t *testing.T) {
 					SourceProjectID: 14, TargetProjectID: 14,
 					HeadSHA: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
 					Title:   "MS-Viewport", URL: "http://example.com/diaspora/merge_requests/1",
+					Labels: []string{"API"}, AuthorID: 51,
 				},
 				Sender: vcs.User{ID: 1, Username: "user1"},
 			},
