@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
-
-	"github.com/hoistdev/hoist/internal/gitlabsim/hooks"
 )
 
 // mrObj renders a merge request (caller holds s.mu).
@@ -205,24 +202,16 @@ func (s *Server) createNote(c *call) error {
 	if !ok {
 		return paramError("body is missing")
 	}
-	if strings.TrimSpace(body) == "" {
-		return validationError("note", "can't be blank")
+	if problem := noteBodyProblem(body); problem != "" {
+		return validationError("note", problem)
 	}
-	if len(body) > 1_000_000 {
-		return validationError("note", "is too long (maximum is 1000000 characters)")
+	if c.user == nil {
+		return unauthorized()
 	}
-	var n Note
-	err = s.mutate(func(st *state) error {
-		now := s.now()
-		n = Note{ID: st.nextID("note"), ProjectID: p.ID, MRIID: m.IID, Body: body, AuthorID: c.user.ID,
-			Internal: c.boolParam("internal", false), CreatedAt: now, UpdatedAt: now}
-		st.Notes = append(st.Notes, &n)
-		return nil
-	})
+	n, err := s.addMRNote(c.r.Context(), p, m, *c.user, body, c.boolParam("internal", false))
 	if err != nil {
 		return err
 	}
-	s.fireNote(c, p, m, n, "create")
 	s.mu.Lock()
 	o := s.noteObj(&n)
 	s.mu.Unlock()
@@ -272,8 +261,8 @@ func (s *Server) updateNote(c *call) error {
 		if n.AuthorID != c.user.ID && !c.user.Admin {
 			return forbidden()
 		}
-		if strings.TrimSpace(body) == "" {
-			return validationError("note", "can't be blank")
+		if problem := noteBodyProblem(body); problem != "" {
+			return validationError("note", problem)
 		}
 		n.Body, n.UpdatedAt = body, s.now()
 		out = *n
@@ -282,7 +271,7 @@ func (s *Server) updateNote(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.fireNote(c, p, m, out, "update")
+	s.fireNote(c.r.Context(), p, out, "update")
 	s.mu.Lock()
 	o := s.noteObj(&out)
 	s.mu.Unlock()
@@ -315,24 +304,4 @@ func (s *Server) deleteNote(c *call) error {
 	}
 	c.w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// fireNote sends the Note Hook for a merge request comment.
-func (s *Server) fireNote(c *call, p Project, m MergeRequest, n Note, action string) {
-	hmr, err := s.hookMR(c.r.Context(), m)
-	if err != nil {
-		s.log.Warn("note hook: merge request", "error", err)
-		return
-	}
-	author, err := s.User(n.AuthorID)
-	if err != nil {
-		return
-	}
-	body, err := hooks.NotePayload(s.hookProject(p), hooks.Note{ID: n.ID, Body: n.Body, Author: hookUser(author), MR: hmr,
-		System: n.System, Action: action, CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt})
-	if err != nil {
-		s.log.Warn("note hook payload", "error", err)
-		return
-	}
-	s.fire(p.ID, hooks.EventNote, "", body)
 }
