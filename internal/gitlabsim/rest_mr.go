@@ -6,8 +6,9 @@ import (
 	"sort"
 )
 
-// mrObj renders a merge request (caller holds s.mu).
-func (s *Server) mrObj(p *Project, m *MergeRequest, single bool) obj {
+// mrObj renders a merge request with its detailed_merge_status, computed
+// beforehand without the lock (caller holds s.mu).
+func (s *Server) mrObj(p *Project, m *MergeRequest, detailed string, single bool) obj {
 	base := s.baseURLLocked()
 	author := s.userBasic(s.st.userByID(m.AuthorID))
 	var mergedBy, closedBy any
@@ -17,12 +18,9 @@ func (s *Server) mrObj(p *Project, m *MergeRequest, single bool) obj {
 	if m.ClosedByID != 0 {
 		closedBy = s.userBasic(s.st.userByID(m.ClosedByID))
 	}
-	status, detailed := "can_be_merged", "mergeable"
-	switch {
-	case m.State != "opened":
-		detailed = "not_open"
-	case m.Draft:
-		detailed = "draft_status"
+	status := "can_be_merged"
+	if detailed == "conflict" {
+		status = "cannot_be_merged"
 	}
 	var mergeSHA any
 	if m.MergeCommitSHA != "" {
@@ -45,7 +43,7 @@ func (s *Server) mrObj(p *Project, m *MergeRequest, single bool) obj {
 		"web_url":    fmt.Sprintf("%s/%s/-/merge_requests/%d", base, p.PathWithNamespace, m.IID),
 		"time_stats": obj{"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": nil, "human_total_time_spent": nil},
 		"squash":     false, "squash_on_merge": false, "task_completion_status": obj{"count": 0, "completed_count": 0},
-		"has_conflicts": false, "blocking_discussions_resolved": true,
+		"has_conflicts": detailed == "conflict", "blocking_discussions_resolved": true,
 	}
 	if single {
 		o["subscribed"], o["changes_count"], o["latest_build_started_at"], o["latest_build_finished_at"] = false, nil, nil, nil
@@ -74,20 +72,32 @@ func (s *Server) listMRs(c *call) error {
 	if err != nil {
 		return err
 	}
+	repo, err := s.repo(p)
+	if err != nil {
+		return err
+	}
 	state := c.str("state")
 	s.mu.Lock()
-	var list []*MergeRequest
+	var list []MergeRequest
 	for _, m := range s.st.MergeRequests {
 		if m.ProjectID == p.ID && (state == "" || state == "all" || state == m.State) &&
 			(c.str("source_branch") == "" || c.str("source_branch") == m.SourceBranch) {
-			list = append(list, m)
+			list = append(list, *m)
 		}
 	}
+	s.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool { return list[i].ID > list[j].ID }) // newest first
 	page := paginate(c, list)
+	statuses := make([]string, len(page))
+	for i, m := range page {
+		if statuses[i], err = s.detailedMergeStatus(c.r.Context(), p, repo, m); err != nil {
+			return err
+		}
+	}
 	out := make([]obj, 0, len(page))
-	for _, m := range page {
-		out = append(out, s.mrObj(&p, m, false))
+	s.mu.Lock()
+	for i := range page {
+		out = append(out, s.mrObj(&p, &page[i], statuses[i], false))
 	}
 	s.mu.Unlock()
 	return c.ok(http.StatusOK, out)
@@ -108,10 +118,18 @@ func (s *Server) getMR(c *call) error {
 		start, _ := repo.ResolveRef(ctx, "refs/heads/"+m.TargetBranch)
 		diffRefs = obj{"base_sha": base, "head_sha": m.HeadSHA, "start_sha": start}
 	}
+	detailed, err := s.detailedMergeStatus(ctx, p, repo, m)
+	if err != nil {
+		return err
+	}
+	changes, err := s.changesCount(ctx, repo, m)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
-	o := s.mrObj(&p, &m, true)
+	o := s.mrObj(&p, &m, detailed, true)
 	s.mu.Unlock()
-	o["diff_refs"] = diffRefs
+	o["diff_refs"], o["changes_count"] = diffRefs, changes
 	return c.ok(http.StatusOK, o)
 }
 
@@ -126,11 +144,7 @@ func (s *Server) listMRDiffs(c *call) error {
 	if err != nil {
 		return err
 	}
-	from := "refs/heads/" + m.TargetBranch
-	if m.State == "merged" && m.MergeCommitSHA != "" {
-		from = m.MergeCommitSHA + "^1"
-	}
-	diffs, err := repo.Diffs(c.r.Context(), from, m.HeadSHA, false)
+	diffs, err := mrDiffs(c.r.Context(), repo, m)
 	if err != nil {
 		return err
 	}
