@@ -194,6 +194,43 @@ func simMRCommands() []spec {
 		leaf("close", "close a merge request", "--project P --iid N", simMRState("close")),
 		leaf("reopen", "reopen a merge request", "--project P --iid N", simMRState("reopen")),
 		leaf("merge", "merge a merge request (a merge commit on the target branch)", "--project P --iid N", simMRState("merge")),
+		leaf("approve", "approve a merge request as a user (fires approval or approved)", "--project P --iid N --user-id U", simMRState("approve")),
+		leaf("unapprove", "withdraw a user's approval (fires unapproval or unapproved)", "--project P --iid N --user-id U", simMRState("unapprove")),
+		leaf("comment", "comment on a merge request as a user (fires the Note Hook)", "--project P --iid N --body TEXT [--user-id U]", simMRComment),
+	}
+}
+
+func simMRComment(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	sf := addSimFlags(fs)
+	var in struct {
+		Project string `json:"project"`
+		IID     int    `json:"iid"`
+		UserID  int    `json:"user_id,omitempty"`
+		Body    string `json:"body"`
+	}
+	fs.StringVar(&in.Project, "project", "", "target project path or ID")
+	fs.IntVar(&in.IID, "iid", 0, "merge request IID (the !N)")
+	fs.StringVar(&in.Body, "body", "", "the comment (e.g. \"/hoist plan\")")
+	fs.IntVar(&in.UserID, "user-id", 0, "author's simulator user ID (default root)")
+	return func(ctx context.Context, args []string) error {
+		if err := parseNoArgs(cmd, args); err != nil {
+			return err
+		}
+		if in.Project == "" || in.IID <= 0 || in.Body == "" {
+			return usageError{"gitlab-sim mr comment: --project, --iid and --body are required"}
+		}
+		c, err := sf.client(e)
+		if err != nil {
+			return err
+		}
+		var n struct {
+			ID int `json:"id"`
+		}
+		if err := c.call(ctx, http.MethodPost, "/-/sim/notes", in, &n); err != nil {
+			return fmt.Errorf("comment on merge request !%d: %w", in.IID, err)
+		}
+		return sf.print(e, n, fmt.Sprintf("note %d on merge request !%d", n.ID, in.IID))
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,32 @@ func TestGitlabSimPushCreatesUpdatesAndDeletes(t *testing.T) {
 	if out, err := simCLI(t, "", env, "mr", "update", "--project", "demo/infra", "--iid", "1", "--title", "Change x to 2"); err != nil ||
 		!strings.Contains(out, "Change x to 2") {
 		t.Fatalf("mr update: %v\n%s", err, out)
+	}
+	bob, err := sim.CreateUser(context.Background(), gitlabsim.UserOptions{Username: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.AddMember(context.Background(), gitlabsim.MemberOptions{Project: "demo/infra", UserID: bob.ID, AccessLevel: gitlabsim.Developer}); err != nil {
+		t.Fatal(err)
+	}
+	bobID := fmt.Sprint(bob.ID)
+	if out, err := simCLI(t, "", env, "mr", "comment", "--project", "demo/infra", "--iid", "1", "--user-id", bobID, "--body", "/hoist plan"); err != nil ||
+		!strings.Contains(out, "on merge request !1") {
+		t.Fatalf("mr comment: %v\n%s", err, out)
+	}
+	if notes, err := sim.Notes("demo/infra", 1); err != nil || len(notes) != 1 || notes[0].Body != "/hoist plan" || notes[0].AuthorID != bob.ID {
+		t.Fatalf("notes after mr comment = %+v, %v", notes, err)
+	}
+	for _, action := range []string{"approve", "unapprove", "approve"} {
+		if out, err := simCLI(t, "", env, "mr", action, "--project", "demo/infra", "--iid", "1", "--user-id", bobID); err != nil {
+			t.Fatalf("mr %s: %v\n%s", action, err, out)
+		}
+	}
+	if mr, err := sim.MergeRequest("demo/infra", 1); err != nil || len(mr.ApprovedBy) != 1 || mr.ApprovedBy[0] != bob.ID {
+		t.Fatalf("approved_by after approve = %+v, %v", mr.ApprovedBy, err)
+	}
+	if out, err := simCLI(t, "", env, "mr", "approve", "--project", "demo/infra", "--iid", "1", "--user-id", bobID); err == nil {
+		t.Fatalf("second approve succeeded: %s", out)
 	}
 	if out, err := simCLI(t, "", env, "mr", "merge", "--project", "demo/infra", "--iid", "1"); err != nil || !strings.Contains(out, "merged") {
 		t.Fatalf("mr merge: %v\n%s", err, out)

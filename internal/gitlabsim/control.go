@@ -96,8 +96,42 @@ type mrRequest struct {
 	MRUpdate
 }
 
+// noteRequest comments on a merge request (iid), a commit (sha) or an
+// issue (issue_iid).
+type noteRequest struct {
+	Project  string `json:"project"`
+	IID      int    `json:"iid,omitempty"`
+	SHA      string `json:"sha,omitempty"`
+	IssueIID int    `json:"issue_iid,omitempty"`
+	UserID   int    `json:"user_id,omitempty"`
+	Body     string `json:"body"`
+	SHAGuard string `json:"approve_sha,omitempty"`
+}
+
 func (s *Server) controlMRRoutes(mux *http.ServeMux, p string) {
 	mux.Handle("POST "+p+"merge_requests", jsonRoute(s.CreateMergeRequest))
+	mux.Handle("POST "+p+"notes", jsonRoute(func(ctx context.Context, in noteRequest) (Note, error) {
+		switch {
+		case in.SHA != "":
+			return s.CommentCommit(ctx, in.Project, in.SHA, in.UserID, in.Body)
+		case in.IssueIID != 0:
+			return s.CommentIssue(ctx, in.Project, in.IssueIID, in.UserID, in.Body)
+		}
+		return s.CommentMergeRequest(ctx, in.Project, in.IID, in.UserID, in.Body)
+	}))
+	mux.Handle("POST "+p+"issues", jsonRoute(s.CreateIssue))
+	mux.Handle("POST "+p+"merge_requests/approve", jsonRoute(func(ctx context.Context, in noteRequest) (MergeRequest, error) {
+		return s.ApproveMergeRequest(ctx, in.Project, in.IID, in.UserID, in.SHAGuard)
+	}))
+	mux.Handle("POST "+p+"merge_requests/unapprove", jsonRoute(func(ctx context.Context, in noteRequest) (MergeRequest, error) {
+		return s.UnapproveMergeRequest(ctx, in.Project, in.IID, in.UserID)
+	}))
+	mux.Handle("POST "+p+"projects/settings", jsonRoute(func(ctx context.Context, in struct {
+		Project string `json:"project"`
+		ProjectSettings
+	}) (Project, error) {
+		return s.SetProjectSettings(ctx, in.Project, in.ProjectSettings)
+	}))
 	mux.Handle("POST "+p+"merge_requests/update", jsonRoute(func(ctx context.Context, in mrRequest) (MergeRequest, error) {
 		in.MRUpdate.UserID = in.UserID
 		return s.UpdateMergeRequest(ctx, in.Project, in.IID, in.MRUpdate)

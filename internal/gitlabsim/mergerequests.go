@@ -367,8 +367,19 @@ func (s *Server) hookMR(ctx context.Context, mr MergeRequest) (hooks.MergeReques
 	return hooks.MergeRequest{ID: mr.ID, IID: mr.IID, Title: mr.Title, Description: mr.Description, State: mr.State,
 		SourceBranch: mr.SourceBranch, TargetBranch: mr.TargetBranch, SourceProject: s.hookProject(source),
 		TargetProject: s.hookProject(target), Author: hookUser(author), LastCommit: s.hookCommit(target, last),
-		Draft: mr.Draft, MergeCommitSHA: mr.MergeCommitSHA, MergeUserID: mr.MergedByID,
+		Draft: mr.Draft, MergeCommitSHA: mr.MergeCommitSHA, MergeUserID: mr.MergedByID, DetailedMergeStatus: s.hookMergeStatus(ctx, target, repo, mr),
 		CreatedAt: mr.CreatedAt, UpdatedAt: mr.UpdatedAt, URL: s.mrURL(target, mr.IID)}, nil
+}
+
+// hookMergeStatus is the detailed_merge_status a payload carries; "" (the
+// payload's own default) when it cannot be computed.
+func (s *Server) hookMergeStatus(ctx context.Context, p Project, repo *gitrepo.Repo, mr MergeRequest) string {
+	status, err := s.detailedMergeStatus(ctx, p, repo, mr)
+	if err != nil {
+		s.log.Warn("merge request hook: merge status", "iid", mr.IID, "error", err)
+		return ""
+	}
+	return status
 }
 
 func (s *Server) mrURL(p Project, iid int) string {

@@ -60,18 +60,25 @@ type Group struct {
 
 // Project is a project with its bare repository.
 type Project struct {
-	ID                int       `json:"id"`
-	Name              string    `json:"name"`
-	Path              string    `json:"path"`
-	PathWithNamespace string    `json:"path_with_namespace"`
-	Description       string    `json:"description"`
-	NamespaceID       int       `json:"namespace_id"`   // group ID or user ID
-	NamespaceKind     string    `json:"namespace_kind"` // "group" or "user"
-	DefaultBranch     string    `json:"default_branch"`
-	Visibility        string    `json:"visibility"` // private, internal, public
-	ForkedFromID      int       `json:"forked_from_id,omitempty"`
-	CreatedAt         time.Time `json:"created_at"`
-	LastActivityAt    time.Time `json:"last_activity_at"`
+	ID                int    `json:"id"`
+	Name              string `json:"name"`
+	Path              string `json:"path"`
+	PathWithNamespace string `json:"path_with_namespace"`
+	Description       string `json:"description"`
+	NamespaceID       int    `json:"namespace_id"`   // group ID or user ID
+	NamespaceKind     string `json:"namespace_kind"` // "group" or "user"
+	DefaultBranch     string `json:"default_branch"`
+	Visibility        string `json:"visibility"` // private, internal, public
+	ForkedFromID      int    `json:"forked_from_id,omitempty"`
+	// ApprovalsRequired is how many approvals a merge request needs (one
+	// "any approver" rule, as GitLab Premium's project setting).
+	ApprovalsRequired int `json:"approvals_required,omitempty"`
+	// OnlyAllowMergeIfPipelineSucceeds is GitLab's "Pipelines must
+	// succeed": merge requests whose head pipeline did not succeed say
+	// ci_must_pass and cannot be merged.
+	OnlyAllowMergeIfPipelineSucceeds bool      `json:"only_allow_merge_if_pipeline_succeeds,omitempty"`
+	CreatedAt                        time.Time `json:"created_at"`
+	LastActivityAt                   time.Time `json:"last_activity_at"`
 }
 
 // Namespace returns the project's namespace path ("group/sub").
@@ -102,6 +109,7 @@ type MergeRequest struct {
 	Draft           bool       `json:"draft"`
 	AuthorID        int        `json:"author_id"`
 	HeadSHA         string     `json:"head_sha"`
+	ApprovedBy      []int      `json:"approved_by,omitempty"` // user IDs, in approval order
 	MergeCommitSHA  string     `json:"merge_commit_sha,omitempty"`
 	MergedByID      int        `json:"merged_by_id,omitempty"`
 	ClosedByID      int        `json:"closed_by_id,omitempty"`
@@ -111,17 +119,55 @@ type MergeRequest struct {
 	ClosedAt        *time.Time `json:"closed_at,omitempty"`
 }
 
-// Note is a comment on a merge request.
+// Note is a comment on a merge request, a commit or an issue; exactly one
+// of MRIID, CommitSHA and IssueIID is set.
 type Note struct {
 	ID        int       `json:"id"`
 	ProjectID int       `json:"project_id"`
 	MRIID     int       `json:"mr_iid"`
+	CommitSHA string    `json:"commit_sha,omitempty"`
+	IssueIID  int       `json:"issue_iid,omitempty"`
 	Body      string    `json:"body"`
 	AuthorID  int       `json:"author_id"`
 	System    bool      `json:"system"`
 	Internal  bool      `json:"internal"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// NoteableType is what the note comments on, in GitLab's words.
+func (n Note) NoteableType() string {
+	switch {
+	case n.CommitSHA != "":
+		return "Commit"
+	case n.IssueIID != 0:
+		return "Issue"
+	}
+	return "MergeRequest"
+}
+
+// Issue is a project issue: only what notes on issues need.
+type Issue struct {
+	ID          int       `json:"id"`
+	IID         int       `json:"iid"`
+	ProjectID   int       `json:"project_id"`
+	Title       string    `json:"title"`
+	Description string    `json:"description,omitempty"`
+	State       string    `json:"state"` // opened
+	AuthorID    int       `json:"author_id"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// AwardEmoji is an emoji reaction on a merge request note.
+type AwardEmoji struct {
+	ID        int       `json:"id"`
+	Name      string    `json:"name"` // without colons: "eyes", "white_check_mark"
+	UserID    int       `json:"user_id"`
+	ProjectID int       `json:"project_id"`
+	MRIID     int       `json:"mr_iid"`
+	NoteID    int       `json:"note_id"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // CommitStatus is an external commit status.
@@ -201,6 +247,8 @@ type state struct {
 	Members       []*Member       `json:"members"`
 	MergeRequests []*MergeRequest `json:"merge_requests"`
 	Notes         []*Note         `json:"notes"`
+	Issues        []*Issue        `json:"issues,omitempty"`
+	AwardEmoji    []*AwardEmoji   `json:"award_emoji,omitempty"`
 	Statuses      []*CommitStatus `json:"statuses"`
 	Pipelines     map[string]int  `json:"pipelines"` // "projectID sha ref" → pipeline ID
 	Environments  []*Environment  `json:"environments"`

@@ -4,13 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
-
-	"github.com/hoistdev/hoist/internal/gitlabsim/hooks"
 )
 
-// mrObj renders a merge request (caller holds s.mu).
-func (s *Server) mrObj(p *Project, m *MergeRequest, single bool) obj {
+// mrObj renders a merge request with its detailed_merge_status, computed
+// beforehand without the lock (caller holds s.mu).
+func (s *Server) mrObj(p *Project, m *MergeRequest, detailed string, single bool) obj {
 	base := s.baseURLLocked()
 	author := s.userBasic(s.st.userByID(m.AuthorID))
 	var mergedBy, closedBy any
@@ -20,12 +18,9 @@ func (s *Server) mrObj(p *Project, m *MergeRequest, single bool) obj {
 	if m.ClosedByID != 0 {
 		closedBy = s.userBasic(s.st.userByID(m.ClosedByID))
 	}
-	status, detailed := "can_be_merged", "mergeable"
-	switch {
-	case m.State != "opened":
-		detailed = "not_open"
-	case m.Draft:
-		detailed = "draft_status"
+	status := "can_be_merged"
+	if detailed == "conflict" {
+		status = "cannot_be_merged"
 	}
 	var mergeSHA any
 	if m.MergeCommitSHA != "" {
@@ -48,7 +43,7 @@ func (s *Server) mrObj(p *Project, m *MergeRequest, single bool) obj {
 		"web_url":    fmt.Sprintf("%s/%s/-/merge_requests/%d", base, p.PathWithNamespace, m.IID),
 		"time_stats": obj{"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": nil, "human_total_time_spent": nil},
 		"squash":     false, "squash_on_merge": false, "task_completion_status": obj{"count": 0, "completed_count": 0},
-		"has_conflicts": false, "blocking_discussions_resolved": true,
+		"has_conflicts": detailed == "conflict", "blocking_discussions_resolved": true,
 	}
 	if single {
 		o["subscribed"], o["changes_count"], o["latest_build_started_at"], o["latest_build_finished_at"] = false, nil, nil, nil
@@ -77,20 +72,32 @@ func (s *Server) listMRs(c *call) error {
 	if err != nil {
 		return err
 	}
+	repo, err := s.repo(p)
+	if err != nil {
+		return err
+	}
 	state := c.str("state")
 	s.mu.Lock()
-	var list []*MergeRequest
+	var list []MergeRequest
 	for _, m := range s.st.MergeRequests {
 		if m.ProjectID == p.ID && (state == "" || state == "all" || state == m.State) &&
 			(c.str("source_branch") == "" || c.str("source_branch") == m.SourceBranch) {
-			list = append(list, m)
+			list = append(list, *m)
 		}
 	}
+	s.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool { return list[i].ID > list[j].ID }) // newest first
 	page := paginate(c, list)
+	statuses := make([]string, len(page))
+	for i, m := range page {
+		if statuses[i], err = s.detailedMergeStatus(c.r.Context(), p, repo, m); err != nil {
+			return err
+		}
+	}
 	out := make([]obj, 0, len(page))
-	for _, m := range page {
-		out = append(out, s.mrObj(&p, m, false))
+	s.mu.Lock()
+	for i := range page {
+		out = append(out, s.mrObj(&p, &page[i], statuses[i], false))
 	}
 	s.mu.Unlock()
 	return c.ok(http.StatusOK, out)
@@ -111,10 +118,18 @@ func (s *Server) getMR(c *call) error {
 		start, _ := repo.ResolveRef(ctx, "refs/heads/"+m.TargetBranch)
 		diffRefs = obj{"base_sha": base, "head_sha": m.HeadSHA, "start_sha": start}
 	}
+	detailed, err := s.detailedMergeStatus(ctx, p, repo, m)
+	if err != nil {
+		return err
+	}
+	changes, err := s.changesCount(ctx, repo, m)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
-	o := s.mrObj(&p, &m, true)
+	o := s.mrObj(&p, &m, detailed, true)
 	s.mu.Unlock()
-	o["diff_refs"] = diffRefs
+	o["diff_refs"], o["changes_count"] = diffRefs, changes
 	return c.ok(http.StatusOK, o)
 }
 
@@ -129,11 +144,7 @@ func (s *Server) listMRDiffs(c *call) error {
 	if err != nil {
 		return err
 	}
-	from := "refs/heads/" + m.TargetBranch
-	if m.State == "merged" && m.MergeCommitSHA != "" {
-		from = m.MergeCommitSHA + "^1"
-	}
-	diffs, err := repo.Diffs(c.r.Context(), from, m.HeadSHA, false)
+	diffs, err := mrDiffs(c.r.Context(), repo, m)
 	if err != nil {
 		return err
 	}
@@ -205,24 +216,16 @@ func (s *Server) createNote(c *call) error {
 	if !ok {
 		return paramError("body is missing")
 	}
-	if strings.TrimSpace(body) == "" {
-		return validationError("note", "can't be blank")
+	if problem := noteBodyProblem(body); problem != "" {
+		return validationError("note", problem)
 	}
-	if len(body) > 1_000_000 {
-		return validationError("note", "is too long (maximum is 1000000 characters)")
+	if c.user == nil {
+		return unauthorized()
 	}
-	var n Note
-	err = s.mutate(func(st *state) error {
-		now := s.now()
-		n = Note{ID: st.nextID("note"), ProjectID: p.ID, MRIID: m.IID, Body: body, AuthorID: c.user.ID,
-			Internal: c.boolParam("internal", false), CreatedAt: now, UpdatedAt: now}
-		st.Notes = append(st.Notes, &n)
-		return nil
-	})
+	n, err := s.addMRNote(c.r.Context(), p, m, *c.user, body, c.boolParam("internal", false))
 	if err != nil {
 		return err
 	}
-	s.fireNote(c, p, m, n, "create")
 	s.mu.Lock()
 	o := s.noteObj(&n)
 	s.mu.Unlock()
@@ -272,8 +275,8 @@ func (s *Server) updateNote(c *call) error {
 		if n.AuthorID != c.user.ID && !c.user.Admin {
 			return forbidden()
 		}
-		if strings.TrimSpace(body) == "" {
-			return validationError("note", "can't be blank")
+		if problem := noteBodyProblem(body); problem != "" {
+			return validationError("note", problem)
 		}
 		n.Body, n.UpdatedAt = body, s.now()
 		out = *n
@@ -282,7 +285,7 @@ func (s *Server) updateNote(c *call) error {
 	if err != nil {
 		return err
 	}
-	s.fireNote(c, p, m, out, "update")
+	s.fireNote(c.r.Context(), p, out, "update")
 	s.mu.Lock()
 	o := s.noteObj(&out)
 	s.mu.Unlock()
@@ -315,24 +318,4 @@ func (s *Server) deleteNote(c *call) error {
 	}
 	c.w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// fireNote sends the Note Hook for a merge request comment.
-func (s *Server) fireNote(c *call, p Project, m MergeRequest, n Note, action string) {
-	hmr, err := s.hookMR(c.r.Context(), m)
-	if err != nil {
-		s.log.Warn("note hook: merge request", "error", err)
-		return
-	}
-	author, err := s.User(n.AuthorID)
-	if err != nil {
-		return
-	}
-	body, err := hooks.NotePayload(s.hookProject(p), hooks.Note{ID: n.ID, Body: n.Body, Author: hookUser(author), MR: hmr,
-		System: n.System, Action: action, CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt})
-	if err != nil {
-		s.log.Warn("note hook payload", "error", err)
-		return
-	}
-	s.fire(p.ID, hooks.EventNote, "", body)
 }

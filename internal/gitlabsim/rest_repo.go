@@ -33,6 +33,7 @@ func (s *Server) restRoutes() *http.ServeMux {
 	rt.handle("GET", proj+"/merge_requests/{iid}/notes/{note_id}", s.getNote)
 	rt.handle("PUT", proj+"/merge_requests/{iid}/notes/{note_id}", s.updateNote)
 	rt.handle("DELETE", proj+"/merge_requests/{iid}/notes/{note_id}", s.deleteNote)
+	s.workflowRoutes(rt, proj)
 	rt.handle("POST", proj+"/statuses/{sha}", s.postStatus)
 	rt.handle("GET", proj+"/environments", s.listEnvironments)
 	rt.handle("POST", proj+"/environments", s.createEnvironment)

@@ -18,6 +18,11 @@ const (
 	KindNote         Kind = "note"          // a comment on a merge request
 )
 
+// MaxNoteBody is how much of a comment an event keeps. Commands are read
+// from the first line only; the rest is kept for context, bounded because
+// anyone who can comment writes it (GitLab allows 1,000,000 characters).
+const MaxNoteBody = 16 << 10
+
 // MaxPayloadCommits is how many commits a push payload lists at most. Past
 // it the payload's file lists cannot be trusted to be the whole change
 // (GitLab's push_event_hooks_limit default; SPEC §4.1).
@@ -62,7 +67,12 @@ type Event struct {
 	MergeRequest *MergeRequest // set for KindMergeRequest and KindNote
 	Note         *Note         // set for KindNote
 
-	Sender User // who pushed, or who acted on the merge request
+	Sender User // who pushed, acted on the merge request, or wrote or edited the note
+
+	// Reason says, for KindIgnored, why the event was not acted on when
+	// that is more than "Hoist does not handle this event" (a comment on a
+	// commit, not on a merge request), for the delivery log.
+	Reason string
 }
 
 // Commit is one commit a push payload lists, with the paths it touched.
@@ -130,13 +140,27 @@ func (mr *MergeRequest) NewCommits() bool {
 	return mr.Action == ActionUpdate && mr.OldRev != ""
 }
 
+// NoteableMergeRequest is the Note.NoteableType of a merge request
+// comment, the only kind of comment Hoist acts on.
+const NoteableMergeRequest = "MergeRequest"
+
 // Note is a comment on a merge request.
 type Note struct {
-	ID     int64
-	Body   string
-	Action string // "create" or "update"; empty on servers that do not say
-	System bool   // written by the provider itself (e.g. "added 1 commit")
-	URL    string
+	ID int64
+	// NoteableType is what was commented on, in the provider's words;
+	// NoteableMergeRequest for every KindNote event.
+	NoteableType string
+	// Body is the comment, cut to MaxNoteBody bytes on a rune boundary;
+	// Truncated says it was cut.
+	Body      string
+	Truncated bool
+	// AuthorID is who wrote the note. Sender is who caused the event,
+	// which can be someone else when an administrator edits the note; a
+	// bot ignoring its own notes checks both.
+	AuthorID int64
+	Action   string // "create" or "update"; empty on servers that do not say
+	System   bool   // written by the provider itself (e.g. "added 1 commit")
+	URL      string
 }
 
 // User is who caused an event.

@@ -73,3 +73,17 @@ func conflictError(paths []string) *MergeConflictError {
 	}
 	return e
 }
+
+// Conflicts lists the paths that conflict when merging source into target
+// (SHAs or refs), nil when the merge is clean. It writes objects, never a
+// ref, so the answer can be computed on every read of a merge request.
+func (r *Repo) Conflicts(ctx context.Context, target, source string) ([]string, error) {
+	out, err := r.git(ctx, "merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", target, source)
+	if err == nil {
+		return nil, nil
+	}
+	if fields := splitNul(out); exitCode(err) == 1 && len(fields) > 0 {
+		return conflictError(fields[1:]).Paths, nil
+	}
+	return nil, fmt.Errorf("conflicts of %s into %s: %w", source, target, err)
+}

@@ -6,32 +6,77 @@ import (
 	"time"
 )
 
-// Note is a comment on a merge request.
+// The noteable types of a Note Hook the simulator sends.
+const (
+	NoteableMergeRequest = "MergeRequest"
+	NoteableCommit       = "Commit"
+	NoteableIssue        = "Issue"
+)
+
+// Note is a comment on a merge request, a commit or an issue.
 type Note struct {
-	ID           int
-	Body         string
-	Author       User
+	ID     int
+	Body   string
+	Author User
+	// NoteableType says what was commented on; "" means
+	// NoteableMergeRequest. Exactly the matching one of MR, Commit and
+	// Issue describes it.
+	NoteableType string
 	MR           MergeRequest // the merge request commented on
+	Commit       Commit       // the commit commented on
+	Issue        Issue        // the issue commented on
 	System       bool         // written by GitLab itself, e.g. "added 1 commit"
 	Action       string       // create or update; "" means create
 	DiscussionID string       // "" is sent as null
 	CreatedAt    time.Time
 	UpdatedAt    time.Time // zero means CreatedAt
-	URL          string    // "" means the MR URL + "#note_<id>"
+	URL          string    // "" means the MR, commit or issue URL + "#note_<id>"
+}
+
+// Issue is the issue a note comments on.
+type Issue struct {
+	ID          int // global ID
+	IID         int // per-project ID
+	Title       string
+	Description string
+	State       string // opened or closed
+	AuthorID    int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	URL         string
+}
+
+type issueJSON struct {
+	ID          int         `json:"id"`
+	IID         int         `json:"iid"`
+	ProjectID   int         `json:"project_id"`
+	Title       string      `json:"title"`
+	Description string      `json:"description"`
+	State       string      `json:"state"`
+	AuthorID    int         `json:"author_id"`
+	AssigneeIDs []int       `json:"assignee_ids"`
+	AssigneeID  *int        `json:"assignee_id"`
+	MilestoneID *int        `json:"milestone_id"`
+	Position    int         `json:"position"`
+	BranchName  *string     `json:"branch_name"`
+	Labels      []labelJSON `json:"labels"`
+	CreatedAt   *string     `json:"created_at"`
+	UpdatedAt   *string     `json:"updated_at"`
+	URL         string      `json:"url"`
 }
 
 type noteAttrsJSON struct {
 	ID               int     `json:"id"`
 	Note             string  `json:"note"`
 	NoteableType     string  `json:"noteable_type"`
-	NoteableID       int     `json:"noteable_id"`
+	NoteableID       *int    `json:"noteable_id"`
 	AuthorID         int     `json:"author_id"`
 	CreatedAt        *string `json:"created_at"`
 	UpdatedAt        *string `json:"updated_at"`
 	ProjectID        int     `json:"project_id"`
 	Attachment       *string `json:"attachment"`
 	LineCode         *string `json:"line_code"`
-	CommitID         string  `json:"commit_id"`
+	CommitID         *string `json:"commit_id"`
 	DiscussionID     *string `json:"discussion_id"`
 	System           bool    `json:"system"`
 	Internal         bool    `json:"internal"`
@@ -65,14 +110,18 @@ type noteJSON struct {
 	Project          projectJSON    `json:"project"`
 	Repository       repositoryJSON `json:"repository"`
 	ObjectAttributes noteAttrsJSON  `json:"object_attributes"`
-	MergeRequest     noteMRJSON     `json:"merge_request"`
+	// Exactly one of these is sent, as GitLab sends only the block of
+	// what was commented on.
+	MergeRequest *noteMRJSON `json:"merge_request,omitempty"`
+	Commit       *commitJSON `json:"commit,omitempty"`
+	Issue        *issueJSON  `json:"issue,omitempty"`
 }
 
-// NotePayload builds the body of a Note Hook for a merge request comment.
-// project is the project the note belongs to: the MR's target project.
+// NotePayload builds the body of a Note Hook. project is the project the
+// note belongs to: for a merge request, its target project.
 func NotePayload(project Project, n Note) ([]byte, error) {
 	if n.ID == 0 {
-		return nil, fmt.Errorf("note payload on !%d: note without ID", n.MR.IID)
+		return nil, fmt.Errorf("note payload on %s: note without ID", n.noteable())
 	}
 	action := n.Action
 	if action == "" {
@@ -81,15 +130,6 @@ func NotePayload(project Project, n Note) ([]byte, error) {
 	updated := n.UpdatedAt
 	if updated.IsZero() {
 		updated = n.CreatedAt
-	}
-	url := n.URL
-	if url == "" {
-		url = fmt.Sprintf("%s#note_%d", n.MR.URL, n.ID)
-	}
-	var assignee *userJSON
-	if len(n.MR.Assignees) > 0 {
-		a := usersJSON(n.MR.Assignees[:1])[0]
-		assignee = &a
 	}
 	body := noteJSON{
 		ObjectKind: "note",
@@ -101,8 +141,7 @@ func NotePayload(project Project, n Note) ([]byte, error) {
 		ObjectAttributes: noteAttrsJSON{
 			ID:           n.ID,
 			Note:         n.Body,
-			NoteableType: "MergeRequest",
-			NoteableID:   n.MR.ID,
+			NoteableType: NoteableMergeRequest,
 			AuthorID:     n.Author.ID,
 			CreatedAt:    hookTime(n.CreatedAt),
 			UpdatedAt:    hookTime(updated),
@@ -111,13 +150,50 @@ func NotePayload(project Project, n Note) ([]byte, error) {
 			System:       n.System,
 			Description:  n.Body,
 			Action:       action,
-			URL:          url,
 		},
-		MergeRequest: noteMRJSON{mrAttrsJSON: n.MR.attrsJSON(), Assignee: assignee},
+	}
+	a := &body.ObjectAttributes
+	var pageURL string
+	switch n.NoteableType {
+	case "", NoteableMergeRequest:
+		var assignee *userJSON
+		if len(n.MR.Assignees) > 0 {
+			u := usersJSON(n.MR.Assignees[:1])[0]
+			assignee = &u
+		}
+		a.NoteableID, pageURL = nullInt(n.MR.ID), n.MR.URL
+		body.MergeRequest = &noteMRJSON{mrAttrsJSON: n.MR.attrsJSON(), Assignee: assignee}
+	case NoteableCommit:
+		// A commit note names its commit in commit_id; noteable_id is null.
+		a.NoteableType, a.CommitID, pageURL = NoteableCommit, &n.Commit.ID, n.Commit.URL
+		c := n.Commit.lastCommitJSON()
+		body.Commit = &c
+	case NoteableIssue:
+		a.NoteableType, a.NoteableID, pageURL = NoteableIssue, nullInt(n.Issue.ID), n.Issue.URL
+		body.Issue = &issueJSON{ID: n.Issue.ID, IID: n.Issue.IID, ProjectID: project.ID, Title: n.Issue.Title,
+			Description: n.Issue.Description, State: n.Issue.State, AuthorID: n.Issue.AuthorID, AssigneeIDs: []int{},
+			Labels: []labelJSON{}, CreatedAt: hookTime(n.Issue.CreatedAt), UpdatedAt: hookTime(n.Issue.UpdatedAt), URL: n.Issue.URL}
+	default:
+		return nil, fmt.Errorf("note payload: noteable type %q is not sent by the simulator", n.NoteableType)
+	}
+	a.URL = n.URL
+	if a.URL == "" {
+		a.URL = fmt.Sprintf("%s#note_%d", pageURL, n.ID)
 	}
 	out, err := json.Marshal(body)
 	if err != nil {
-		return nil, fmt.Errorf("note payload on !%d: %w", n.MR.IID, err)
+		return nil, fmt.Errorf("note payload on %s: %w", n.noteable(), err)
 	}
 	return out, nil
+}
+
+// noteable names what the note is on, for errors.
+func (n Note) noteable() string {
+	switch n.NoteableType {
+	case NoteableCommit:
+		return "commit " + n.Commit.ID
+	case NoteableIssue:
+		return fmt.Sprintf("issue #%d", n.Issue.IID)
+	}
+	return fmt.Sprintf("!%d", n.MR.IID)
 }

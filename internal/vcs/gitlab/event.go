@@ -62,9 +62,18 @@ func ParseEvent(eventHeader string, body []byte) (vcs.Event, error) {
 		return vcs.Event{}, apperr.Errorf(apperr.Invalid,
 			"%s payload has object_kind %q, want %q", eventHeader, truncate(env.ObjectKind), kind)
 	}
-	if name == gl.EventTypeNote && env.ObjectAttributes.NoteableType != "MergeRequest" {
+	if name == gl.EventTypeNote && env.ObjectAttributes.NoteableType != vcs.NoteableMergeRequest {
 		// Comments on commits, issues and snippets carry no command for stacks.
-		return ignored(eventHeader), nil
+		ev := ignored(eventHeader)
+		ev.Reason = "comment on something other than a merge request"
+		if t := safeName(env.ObjectAttributes.NoteableType); t != "" {
+			article := "a"
+			if strings.ContainsRune("AEIOUaeiou", rune(t[0])) {
+				article = "an"
+			}
+			ev.Reason = fmt.Sprintf("comment on %s %s, not a merge request", article, t)
+		}
+		return ev, nil
 	}
 	parsed, err := gl.ParseWebhook(name, body)
 	if err != nil {
@@ -266,7 +275,12 @@ func fromMergeRequestNote(p *gl.MergeCommentEvent, body []byte) (vcs.Event, erro
 			Title:           m.Title,
 			URL:             m.URL,
 		},
-		Note: &vcs.Note{ID: n.ID, Body: n.Note, Action: string(n.Action), System: n.System, URL: n.URL},
+		Note: &vcs.Note{ID: n.ID, NoteableType: n.NoteableType, AuthorID: n.AuthorID,
+			Action: string(n.Action), System: n.System, URL: n.URL},
+	}
+	ev.Note.Body, ev.Note.Truncated = cut(n.Note, vcs.MaxNoteBody)
+	if n.ID <= 0 {
+		return vcs.Event{}, errors.New("note has no id")
 	}
 	if p.User != nil {
 		ev.Sender = vcs.User{ID: p.User.ID, Username: p.User.Username}
@@ -321,15 +335,23 @@ func firstNonZero(a, b int64) int64 {
 // truncate keeps attacker-controlled strings short in error messages,
 // cutting on a rune boundary.
 func truncate(s string) string {
-	const limit = 80
+	if out, cutShort := cut(s, 80); cutShort {
+		return out + "…"
+	}
+	return s
+}
+
+// cut returns s cut to at most limit bytes on a rune boundary, and whether
+// anything was cut.
+func cut(s string, limit int) (string, bool) {
 	if len(s) <= limit {
-		return s
+		return s, false
 	}
 	n := limit
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n] + "…"
+	return s[:n], true
 }
 
 // safeName keeps an unknown event header fit for messages and the delivery

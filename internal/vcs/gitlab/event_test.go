@@ -1,12 +1,14 @@
 package gitlab
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/vcs"
@@ -95,10 +97,20 @@ func TestParseEventGitLabExamples(t *testing.T) {
 					Title:   "Tempora et eos debitis quae laborum et.",
 					URL:     "http://example.com/gitlab-org/gitlab-test/-/merge_requests/1",
 				},
-				Note: &vcs.Note{ID: 1244, Body: "This MR needs work.", Action: "create",
+				Note: &vcs.Note{ID: 1244, NoteableType: "MergeRequest", Body: "This MR needs work.", AuthorID: 1, Action: "create",
 					URL: "http://example.com/gitlab-org/gitlab-test/merge_requests/1#note_1244"},
 				Sender: vcs.User{ID: 1, Username: "root"},
 			},
+		},
+		{
+			file: "note_commit.json", header: "Note Hook",
+			want: vcs.Event{Kind: vcs.KindIgnored, Provider: "gitlab", Name: "Note Hook",
+				Reason: "comment on a Commit, not a merge request"},
+		},
+		{
+			file: "note_issue.json", header: "Note Hook",
+			want: vcs.Event{Kind: vcs.KindIgnored, Provider: "gitlab", Name: "Note Hook",
+				Reason: "comment on an Issue, not a merge request"},
 		},
 		{
 			file: "pipeline.json", header: "Pipeline Hook",
@@ -215,6 +227,41 @@ func want[T any](t *testing.T, what string, got, want T) {
 	}
 }
 
+// TestParseEventNoteBody: a comment is kept up to vcs.MaxNoteBody bytes,
+// cut on a rune boundary, and says so when cut.
+func TestParseEventNoteBody(t *testing.T) {
+	t.Parallel()
+	note := string(readTestdata(t, "note_merge_request.json"))
+	tests := []struct {
+		name          string
+		body          string
+		wantLen       int
+		wantTruncated bool
+	}{
+		{name: "short", body: "/hoist plan app", wantLen: 15},
+		{name: "at the bound", body: strings.Repeat("a", vcs.MaxNoteBody), wantLen: vcs.MaxNoteBody},
+		{name: "over the bound", body: strings.Repeat("a", vcs.MaxNoteBody+1), wantLen: vcs.MaxNoteBody, wantTruncated: true},
+		// "é" is two bytes: the cut backs off to keep the text valid UTF-8.
+		{name: "cut inside a rune", body: "a" + strings.Repeat("é", vcs.MaxNoteBody/2), wantLen: vcs.MaxNoteBody - 1, wantTruncated: true},
+		{name: "GitLab's maximum", body: strings.Repeat("x", 1_000_000), wantLen: vcs.MaxNoteBody, wantTruncated: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			quoted, _ := json.Marshal(tt.body)
+			body := strings.Replace(note, `"note": "This MR needs work."`, `"note": `+string(quoted), 1)
+			ev, err := ParseEvent("Note Hook", []byte(body))
+			if err != nil {
+				t.Fatalf("ParseEvent: %v", err)
+			}
+			want(t, "len(Body)", len(ev.Note.Body), tt.wantLen)
+			want(t, "Truncated", ev.Note.Truncated, tt.wantTruncated)
+			want(t, "valid UTF-8", utf8.ValidString(ev.Note.Body), true)
+			want(t, "prefix kept", strings.HasPrefix(tt.body, ev.Note.Body), true)
+		})
+	}
+}
+
 // TestParseEventIgnored: events Hoist does not act on are not errors, but
 // their body must still be a JSON object.
 func TestParseEventIgnored(t *testing.T) {
@@ -226,6 +273,8 @@ func TestParseEventIgnored(t *testing.T) {
 		{"Confidential Note Hook", `{"object_kind":"note","object_attributes":{"noteable_type":"MergeRequest"}}`},
 		{"Note Hook", `{"object_kind":"note","object_attributes":{"noteable_type":"Commit"}}`},
 		{"Note Hook", `{"object_kind":"note","object_attributes":{"noteable_type":"Issue"}}`},
+		{"Note Hook", `{"object_kind":"note","object_attributes":{"noteable_type":"Snippet"}}`},
+		{"Note Hook", `{"object_kind":"note","object_attributes":{}}`},
 		{"", `{"object_kind":"push"}`},
 	}
 	for _, tt := range tests {
@@ -246,6 +295,7 @@ func TestParseEventInvalid(t *testing.T) {
 	t.Parallel()
 	push := string(readTestdata(t, "push.json"))
 	mr := string(readTestdata(t, "merge_request.json"))
+	note := string(readTestdata(t, "note_merge_request.json"))
 	tests := []struct {
 		name, header, body, msg string
 	}{
@@ -264,6 +314,9 @@ func TestParseEventInvalid(t *testing.T) {
 		{"delete listing commits", "Push Hook", strings.Replace(push, `"after": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"`, `"after": "`+zeroSHA+`"`, 1), "deleted ref lists commits"},
 		{"open MR without head", "Merge Request Hook", strings.Replace(mr, `"id": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"`, `"id": ""`, 1), "no last_commit.id"},
 		{"MR without iid", "Merge Request Hook", strings.Replace(mr, `"iid": 1,`, `"iid": 0,`, 1), "no iid"},
+		{"note without id", "Note Hook", strings.Replace(note, `"id": 1244,`, `"id": 0,`, 1), "note has no id"},
+		{"note without merge request", "Note Hook", strings.Replace(note, `"merge_request": {`, `"merge_request_x": {`, 1), "no iid"},
+		{"note on a short head", "Note Hook", strings.Replace(note, `"562e173be03b8ff2efb05345d12df18815438a4b"`, `"562e173"`, 1), "not a full commit SHA"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
