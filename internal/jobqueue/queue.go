@@ -206,10 +206,13 @@ func (q *Queue) Shutdown(ctx context.Context) {
 	<-done
 }
 
-// loop fetches due jobs whenever a worker slot is free and there may be
+// loop fetches due jobs whenever worker slots are free and there may be
 // work: after a wake-up, a poll tick, or a fetch that filled every slot,
 // until quit is closed; then it waits for the running jobs (which ctx
-// cancels).
+// cancels). While jobs run it waits until half the slots are free before
+// it leases again (a poll tick leases for any free slot): under load one
+// lease statement then serves several jobs instead of one per finished
+// job, and on SQLite every lease takes the one write connection.
 func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 	defer close(q.done)
 	var running sync.WaitGroup
@@ -218,6 +221,8 @@ func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 	freed := make(chan struct{}, q.cfg.Workers)
 	tick := time.NewTicker(q.cfg.PollInterval)
 	defer tick.Stop()
+	batch := (q.cfg.Workers + 1) / 2
+	polled := true // the first look, like a tick, takes any free slot
 	for {
 		select {
 		case <-quit:
@@ -226,12 +231,13 @@ func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 		}
 		free := q.cfg.Workers - len(slots)
 		more := false
-		if free > 0 {
+		if free > 0 && (free >= batch || polled || len(slots) == 0) {
 			jobs, err := q.cfg.Store.LeaseJobs(ctx, q.cfg.WorkerID, q.kinds, q.cfg.Clock(), q.cfg.Lease, free)
 			if err != nil && ctx.Err() == nil {
 				q.log.Error("lease jobs", "error", err)
 			}
 			for _, j := range jobs {
+				j.held = &holding{store: q.cfg.Store, worker: q.cfg.WorkerID}
 				slots <- struct{}{}
 				running.Add(1)
 				go func() {
@@ -246,6 +252,7 @@ func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 			}
 			more = len(jobs) == free
 		}
+		polled = false
 		if more {
 			continue // a full batch: there may be more due already
 		}
@@ -256,6 +263,7 @@ func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 			return
 		case <-q.wake:
 		case <-tick.C:
+			polled = true
 		case <-freed:
 			// A slot freed after a full batch: look again.
 		}
