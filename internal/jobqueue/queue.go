@@ -209,10 +209,9 @@ func (q *Queue) Shutdown(ctx context.Context) {
 // loop fetches due jobs whenever worker slots are free and there may be
 // work: after a wake-up, a poll tick, or a fetch that filled every slot,
 // until quit is closed; then it waits for the running jobs (which ctx
-// cancels). While jobs run it waits until half the slots are free before
-// it leases again (a poll tick leases for any free slot): under load one
-// lease statement then serves several jobs instead of one per finished
-// job, and on SQLite every lease takes the one write connection.
+// cancels). It leases for any free slot: waiting for half the slots to
+// free up (fewer lease statements) cost more in lost concurrency than it
+// saved on SQLite's writer (docs/benchmarks.md).
 func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 	defer close(q.done)
 	var running sync.WaitGroup
@@ -221,8 +220,6 @@ func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 	freed := make(chan struct{}, q.cfg.Workers)
 	tick := time.NewTicker(q.cfg.PollInterval)
 	defer tick.Stop()
-	batch := (q.cfg.Workers + 1) / 2
-	polled := true // the first look, like a tick, takes any free slot
 	for {
 		select {
 		case <-quit:
@@ -231,7 +228,7 @@ func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 		}
 		free := q.cfg.Workers - len(slots)
 		more := false
-		if free > 0 && (free >= batch || polled || len(slots) == 0) {
+		if free > 0 {
 			jobs, err := q.cfg.Store.LeaseJobs(ctx, q.cfg.WorkerID, q.kinds, q.cfg.Clock(), q.cfg.Lease, free)
 			if err != nil && ctx.Err() == nil {
 				q.log.Error("lease jobs", "error", err)
@@ -252,7 +249,6 @@ func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 			}
 			more = len(jobs) == free
 		}
-		polled = false
 		if more {
 			continue // a full batch: there may be more due already
 		}
@@ -263,7 +259,6 @@ func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 			return
 		case <-q.wake:
 		case <-tick.C:
-			polled = true
 		case <-freed:
 			// A slot freed after a full batch: look again.
 		}
