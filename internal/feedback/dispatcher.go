@@ -185,22 +185,31 @@ func (d *Dispatcher) Notify() {
 func (d *Dispatcher) loop(claimCtx, ctx context.Context) {
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
+	polled := true
 	for {
-		d.dispatch(claimCtx, ctx)
+		d.dispatch(claimCtx, ctx, polled)
+		polled = false
 		select {
 		case <-claimCtx.Done():
 			return
 		case <-t.C:
+			polled = true
 		case <-d.wake:
 		}
 	}
 }
 
 // dispatch claims as many due keys as there are free slots and writes each
-// in its own goroutine.
-func (d *Dispatcher) dispatch(claimCtx, ctx context.Context) {
+// in its own goroutine. Woken while writes are in flight, it waits until
+// half the slots are free (a poll claims for any free slot): under load
+// one claim then serves several keys instead of one per finished write,
+// and on SQLite every claim takes the one write connection.
+func (d *Dispatcher) dispatch(claimCtx, ctx context.Context, polled bool) {
 	free := cap(d.slots) - len(d.slots)
 	if free == 0 || claimCtx.Err() != nil {
+		return
+	}
+	if busy := len(d.slots) > 0; busy && !polled && free < (cap(d.slots)+1)/2 {
 		return
 	}
 	keys, err := d.cfg.Store.ClaimWriteKeys(claimCtx, d.owner, d.cfg.Clock(), d.cfg.Lease, free, d.pausedIntegrations())

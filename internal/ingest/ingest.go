@@ -31,6 +31,8 @@ type Store interface {
 	// InTx runs fn in one transaction: the store methods fn calls with its
 	// ctx, and the Outbox's, join it.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// GetDelivery returns a delivery with its body (from the read pool).
+	GetDelivery(ctx context.Context, id string) (webhook.Delivery, error)
 	// ClaimDelivery counts an attempt of processing n of a delivery and
 	// returns the delivery with its body.
 	ClaimDelivery(ctx context.Context, id string, n int, now time.Time) (webhook.Delivery, error)
@@ -51,9 +53,9 @@ type Files interface {
 
 // Consumer is told about every translated event of a delivery after its
 // runs are written: the extension point for what else reacts to events
-// (module versions on tag pushes, SPEC §4.5). It must be idempotent: a
-// delivery is processed again when redelivered or when a later step fails.
-// An error is retried like a GitLab failure.
+// (the scheduler's wake-up). It must be idempotent: a delivery is processed
+// again when redelivered. It runs after the delivery's job was completed
+// with its runs, so an error is logged, not retried.
 type Consumer func(ctx context.Context, integrationID string, ev *vcs.Event) error
 
 // PushPolicyFunc builds the push policy of one delivery's event (see
@@ -158,7 +160,17 @@ func (p *Processor) Handle(ctx context.Context, j jobqueue.Job) error {
 	if err != nil {
 		return jobqueue.Permanent(err)
 	}
-	d, err := p.cfg.Store.ClaimDelivery(ctx, pl.DeliveryID, pl.Processing, p.now())
+	a := attempt{job: j, n: pl.Processing, started: p.now(), claim: j.Attempt <= 1}
+	var d webhook.Delivery
+	if a.claim {
+		// A first attempt reads the delivery on the read pool and is
+		// counted in the transaction that records its outcome: on SQLite
+		// every write transaction takes the one write connection.
+		d, err = p.cfg.Store.GetDelivery(ctx, pl.DeliveryID)
+	} else {
+		// A retry shows "processing" and its attempts while it runs.
+		d, err = p.cfg.Store.ClaimDelivery(ctx, pl.DeliveryID, pl.Processing, a.started)
+	}
 	if apperr.Is(err, apperr.NotFound) {
 		return nil // deleted with its integration: nothing to do
 	}
@@ -168,11 +180,14 @@ func (p *Processor) Handle(ctx context.Context, j jobqueue.Job) error {
 	log := p.log.With("delivery_id", d.ID, "processing", pl.Processing, "integration_id", d.IntegrationID, "event", d.Event)
 	var status webhook.Status
 	for range maxConflicts {
-		status, err = p.process(ctx, d, pl.Processing, log)
+		status, err = p.process(ctx, a, d, log)
 		if !apperr.Is(err, apperr.Conflict) {
 			break
 		}
 		log.Info("a run for this commit was written concurrently; planning again")
+	}
+	if errors.Is(err, jobqueue.ErrLeaseLost) {
+		return err // another worker holds the job now: write nothing
 	}
 	count := func(o Outcome) { p.cfg.Metrics.DeliveryProcessed(d.IntegrationID, webhook.EventLabel(d.Event), o) }
 	if err == nil {
@@ -192,7 +207,7 @@ func (p *Processor) Handle(ctx context.Context, j jobqueue.Job) error {
 	// Show the error while the queue retries.
 	o := webhook.Outcome{ID: d.ID, Processing: pl.Processing, Status: webhook.Processing, Project: d.Project, Ref: d.Ref,
 		Error: "will retry: " + apperr.MessageOf(err), At: p.now()}
-	if _, ferr := p.cfg.Store.FinishDelivery(ctx, o, run.Changes{}); ferr != nil {
+	if _, ferr := p.record(ctx, a, o, run.Changes{}, false); ferr != nil {
 		log.Warn("record delivery error", "error", ferr)
 	}
 	// GitLab said when to come back (429): no sooner than that, whatever
@@ -227,10 +242,11 @@ type permanentError struct{ err error }
 func (e *permanentError) Error() string { return e.err.Error() }
 
 // fail records a permanent failure on the delivery (with what is known of
-// it) and returns it as permanent.
-func (p *Processor) fail(ctx context.Context, o webhook.Outcome, cause error) error {
+// it) and returns it as permanent. The job stays, failed, for operators:
+// the queue marks it so.
+func (p *Processor) fail(ctx context.Context, a attempt, o webhook.Outcome, cause error) error {
 	o.Status, o.Error, o.At = webhook.Failed, apperr.MessageOf(cause), p.now()
-	if _, err := p.cfg.Store.FinishDelivery(ctx, o, run.Changes{}); err != nil {
+	if _, err := p.record(ctx, a, o, run.Changes{}, false); err != nil {
 		return fmt.Errorf("record failure of delivery %s: %w", o.ID, err)
 	}
 	return &permanentError{err: cause}

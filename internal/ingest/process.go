@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/jobqueue"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/trigger"
@@ -28,17 +29,17 @@ var (
 // status it recorded. Errors: *permanentError (the delivery is marked
 // failed already), apperr.Conflict (plan again), any other error is
 // transient.
-func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log *slog.Logger) (webhook.Status, error) {
-	o := webhook.Outcome{ID: d.ID, Processing: n, Project: d.Project, Ref: d.Ref}
+func (p *Processor) process(ctx context.Context, a attempt, d webhook.Delivery, log *slog.Logger) (webhook.Status, error) {
+	o := webhook.Outcome{ID: d.ID, Processing: a.n, Project: d.Project, Ref: d.Ref}
 	ev, err := p.cfg.Parse(d.Event, d.Body)
 	if err != nil {
-		return webhook.Failed, p.fail(ctx, o, err)
+		return webhook.Failed, p.fail(ctx, a, o, err)
 	}
 	o.Project, o.Ref = ev.Repository, refOf(&ev)
 	if ev.Kind == vcs.KindIgnored {
 		o.Status, o.At = webhook.Ignored, p.now()
 		o.Result = &webhook.Result{Summary: ev.Name + " events do not trigger runs", Stacks: []webhook.StackResult{}}
-		_, err := p.cfg.Store.FinishDelivery(ctx, o, run.Changes{})
+		_, err := p.record(ctx, a, o, run.Changes{}, true)
 		return webhook.Ignored, err
 	}
 	stacks, err := p.cfg.Store.ListStacksByRepository(ctx, d.IntegrationID, ev.ProjectID, ev.Repository)
@@ -51,7 +52,7 @@ func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log 
 		plan, planErr = p.plan(ctx, d, &ev, stacks)
 		if planErr != nil && !errors.Is(planErr, trigger.ErrRunCap) {
 			if isPermanent(planErr) {
-				return webhook.Failed, p.fail(ctx, o, planErr)
+				return webhook.Failed, p.fail(ctx, a, o, planErr)
 			}
 			return "", planErr
 		}
@@ -67,7 +68,9 @@ func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log 
 	if planErr != nil { // the run cap: a visible failure, with every stack's line
 		o.Status, o.Error = webhook.Failed, apperr.MessageOf(planErr)
 	}
-	applied, err := p.finish(ctx, o, changes)
+	// The run cap fails the delivery for good: its job is left to the
+	// queue, which keeps it failed.
+	applied, err := p.record(ctx, a, o, changes, planErr == nil)
 	if err != nil {
 		return "", err
 	}
@@ -75,7 +78,7 @@ func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log 
 		"runs_created", len(applied.Created), "runs_canceled", len(applied.Canceled))
 	for _, consume := range p.cfg.Consumers {
 		if err := consume(ctx, d.IntegrationID, &ev); err != nil {
-			return "", fmt.Errorf("event consumer: %w", err)
+			log.Error("event consumer", "error", err)
 		}
 	}
 	if planErr != nil {
@@ -84,12 +87,39 @@ func (p *Processor) process(ctx context.Context, d webhook.Delivery, n int, log 
 	return webhook.Processed, nil
 }
 
-// finish writes the delivery's outcome and its run changes, and hands the
-// runs' events to the outbox, in one transaction: the runs and their GitLab
-// writes commit together or not at all.
-func (p *Processor) finish(ctx context.Context, o webhook.Outcome, c run.Changes) (run.Applied, error) {
+// attempt is one run of a delivery's job, and what the transaction that
+// records its outcome writes besides.
+type attempt struct {
+	job     jobqueue.Job
+	n       int       // the processing number
+	started time.Time // when the attempt began (the processing's started_at)
+	// claim counts the attempt in the outcome's transaction: a first
+	// attempt writes nothing before it is done.
+	claim bool
+}
+
+// record writes an attempt's outcome, the run changes it implies and their
+// GitLab writes (the outbox) in one transaction: the runs and their
+// writes commit together or not at all. The transaction also claims the
+// delivery for a first attempt and, when final (the delivery processed or
+// ignored), completes the job: a processed delivery's job cannot run again,
+// and a worker that lost the job's lease commits nothing
+// (jobqueue.ErrLeaseLost).
+func (p *Processor) record(ctx context.Context, a attempt, o webhook.Outcome, c run.Changes, final bool) (run.Applied, error) {
 	var applied run.Applied
 	err := p.cfg.Store.InTx(ctx, func(ctx context.Context) error {
+		if final {
+			// First, so that on PostgreSQL the job's row is locked before
+			// anything else is written.
+			if err := a.job.Complete(ctx); err != nil {
+				return err
+			}
+		}
+		if a.claim {
+			if _, err := p.cfg.Store.ClaimDelivery(ctx, o.ID, a.n, a.started); err != nil {
+				return err
+			}
+		}
 		var err error
 		if applied, err = p.cfg.Store.FinishDelivery(ctx, o, c); err != nil || p.cfg.Outbox == nil {
 			return err

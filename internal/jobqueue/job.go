@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,6 +41,45 @@ type Job struct {
 	CreatedAt time.Time
 	GiveUpAt  time.Time // no retry is scheduled after this
 	LastError string    // the previous attempt's error, "" on the first run
+
+	held *holding // set by the Queue that leased the job; nil in a Job made by hand
+}
+
+// holding is a leased job's tie to its queue, shared by the copies of the
+// Job a handler makes.
+type holding struct {
+	store    Store
+	worker   string
+	complete atomic.Bool // Complete deleted the job (in the handler's transaction)
+}
+
+// ErrLeaseLost is Complete's answer when this worker no longer holds the
+// job: the transaction it was called in must roll back, since another
+// worker may be running the job.
+var ErrLeaseLost = errors.New("jobqueue: the job's lease was lost")
+
+// Complete ends the job as done inside the store transaction ctx carries
+// (sqlstore's InTx), so that the job's deletion commits together with the
+// work it did: one write less per job, a crash after the commit cannot run
+// the job again, and a worker whose lease ran out cannot commit
+// (ErrLeaseLost rolls the transaction back). A handler that called
+// Complete returns nil only once that transaction committed; the queue
+// then records nothing more. An error return after Complete is recorded
+// as usual (a retry of a job whose deletion committed does nothing). On a
+// Job not leased by a Queue (a test's) it does nothing.
+func (j Job) Complete(ctx context.Context) error {
+	if j.held == nil {
+		return nil
+	}
+	ok, err := j.held.store.CompleteJob(ctx, j.ID, j.held.worker)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrLeaseLost
+	}
+	j.held.complete.Store(true)
+	return nil
 }
 
 // FailedJob is a job that gave up: it stays in the queue's table.
@@ -87,8 +127,10 @@ type Store interface {
 	LeaseJobs(ctx context.Context, worker string, kinds []string, now time.Time, lease time.Duration, limit int) ([]Job, error)
 	// ExtendJobLease keeps holding a running job; false when the lease was lost.
 	ExtendJobLease(ctx context.Context, id int64, worker string, until time.Time) (bool, error)
-	// CompleteJob deletes a done job.
-	CompleteJob(ctx context.Context, id int64, worker string) error
+	// CompleteJob deletes a done job; false when the worker no longer
+	// held it (nothing was deleted). It joins the transaction of ctx
+	// (Job.Complete).
+	CompleteJob(ctx context.Context, id int64, worker string) (bool, error)
 	// RetryJob releases a job to run again at runAt, recording errMsg.
 	RetryJob(ctx context.Context, id int64, worker string, runAt time.Time, errMsg string) error
 	// FailJob marks a job failed for good, recording errMsg.

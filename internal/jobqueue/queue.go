@@ -206,10 +206,12 @@ func (q *Queue) Shutdown(ctx context.Context) {
 	<-done
 }
 
-// loop fetches due jobs whenever a worker slot is free and there may be
+// loop fetches due jobs whenever worker slots are free and there may be
 // work: after a wake-up, a poll tick, or a fetch that filled every slot,
 // until quit is closed; then it waits for the running jobs (which ctx
-// cancels).
+// cancels). It leases for any free slot: waiting for half the slots to
+// free up (fewer lease statements) cost more in lost concurrency than it
+// saved on SQLite's writer (docs/benchmarks.md).
 func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 	defer close(q.done)
 	var running sync.WaitGroup
@@ -232,6 +234,7 @@ func (q *Queue) loop(ctx context.Context, quit <-chan struct{}) {
 				q.log.Error("lease jobs", "error", err)
 			}
 			for _, j := range jobs {
+				j.held = &holding{store: q.cfg.Store, worker: q.cfg.WorkerID}
 				slots <- struct{}{}
 				running.Add(1)
 				go func() {

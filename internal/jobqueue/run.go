@@ -27,6 +27,9 @@ func (q *Queue) run(ctx context.Context, j Job) {
 		log.Warn("job lease lost; another worker may run it", "error", err)
 		return
 	}
+	if err == nil && j.held != nil && j.held.complete.Load() {
+		return // deleted in the handler's committed transaction
+	}
 	if oerr := q.record(octx, ctx, j, err, log); oerr != nil {
 		log.Error("record job outcome", "error", oerr)
 	}
@@ -63,6 +66,9 @@ func (q *Queue) renew(ctx context.Context, cancel context.CancelFunc, j Job, log
 					log.Warn("extend job lease", "error", err)
 					continue // the lease may still hold; try again next tick
 				}
+				if !ok && j.held != nil && j.held.complete.Load() {
+					return // the handler completed the job: its row is gone
+				}
 				if !ok {
 					cancel()
 					return
@@ -77,7 +83,8 @@ func (q *Queue) renew(ctx context.Context, cancel context.CancelFunc, j Job, log
 // queueCtx tells a handler that failed because the queue stopped.
 func (q *Queue) record(ctx, queueCtx context.Context, j Job, err error, log *slog.Logger) error {
 	if err == nil {
-		return q.cfg.Store.CompleteJob(ctx, j.ID, q.cfg.WorkerID)
+		_, err := q.cfg.Store.CompleteJob(ctx, j.ID, q.cfg.WorkerID)
+		return err
 	}
 	now := q.cfg.Clock()
 	if queueCtx.Err() != nil {

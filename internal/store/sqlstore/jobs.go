@@ -106,12 +106,18 @@ func (s *Store) ExtendJobLease(ctx context.Context, id int64, worker string, unt
 	return n == 1, err
 }
 
-// CompleteJob deletes a job the worker holds.
-func (s *Store) CompleteJob(ctx context.Context, id int64, worker string) error {
-	if _, err := s.exec(ctx, s.w, `DELETE FROM jobs WHERE id = ? AND locked_by = ?`, id, worker); err != nil {
-		return fmt.Errorf("complete job %d: %w", id, err)
+// CompleteJob deletes a job the worker holds, in the InTx transaction of
+// ctx when there is one; false when the worker no longer held it.
+func (s *Store) CompleteJob(ctx context.Context, id int64, worker string) (bool, error) {
+	res, err := s.exec(ctx, s.w, `DELETE FROM jobs WHERE id = ? AND locked_by = ? AND state = 'available'`, id, worker)
+	if err != nil {
+		return false, fmt.Errorf("complete job %d: %w", id, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("complete job %d: %w", id, err)
+	}
+	return n == 1, nil
 }
 
 // RetryJob releases a job to run again at runAt.

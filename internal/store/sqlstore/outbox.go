@@ -57,22 +57,27 @@ func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time,
 			args = append(args, id)
 		}
 	}
-	// queryAll closes the rows before the claims below write on s.w.
-	candidates, err := queryAll(ctx, s, s.w, scanString, q+" ORDER BY due_at LIMIT ?", append(args, limit)...)
+	// The due keys are looked up on the read pool, so a poll that finds
+	// nothing due never takes SQLite's one write connection, and those found
+	// are claimed in one statement: the UPDATE checks again that each is due
+	// and free.
+	candidates, err := queryAll(ctx, s, s.r, scanString, q+" ORDER BY due_at LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, wrapInternal(err, "find due gitlab writes")
 	}
-	var claimed []string
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	claimArgs := []any{owner, s.t(now.Add(lease))}
 	for _, k := range candidates {
-		res, err := s.exec(ctx, s.w, `UPDATE gitlab_write_keys SET lease_owner = ?, lease_until = ?
-			WHERE key = ? AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)`,
-			owner, s.t(now.Add(lease)), k, s.t(now))
-		if err != nil {
-			return claimed, wrapInternal(err, "claim gitlab write key")
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			claimed = append(claimed, k)
-		}
+		claimArgs = append(claimArgs, k)
+	}
+	claimArgs = append(claimArgs, s.t(now))
+	claimed, err := queryAll(ctx, s, s.w, scanString, `UPDATE gitlab_write_keys SET lease_owner = ?, lease_until = ?
+		WHERE key IN (`+placeholders(len(candidates))+`) AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)
+		RETURNING key`, claimArgs...)
+	if err != nil {
+		return nil, wrapInternal(err, "claim gitlab write keys")
 	}
 	return claimed, nil
 }
@@ -95,13 +100,16 @@ func (s *Store) listWrites(ctx context.Context, q querier, where string, args ..
 
 // PendingWrites implements feedback.Store.
 func (s *Store) PendingWrites(ctx context.Context, key string) ([]feedback.Write, feedback.Mark, error) {
-	ws, err := s.listWrites(ctx, s.w, "key = ? AND state IN ('pending', 'retrying')", key)
+	// On the read pool: the caller holds the key's lease, and a write
+	// enqueued after this read marks the key due again (ResolveWrites
+	// looks again inside its transaction).
+	ws, err := s.listWrites(ctx, s.r, "key = ? AND state IN ('pending', 'retrying')", key)
 	if err != nil {
 		return nil, feedback.Mark{}, wrapInternal(err, "load gitlab writes")
 	}
 	var m feedback.Mark
 	var ord sql.NullString
-	err = s.queryRow(ctx, s.w, "SELECT mark_ord, mark_rank, mark_id FROM gitlab_write_keys WHERE key = ?", key).
+	err = s.queryRow(ctx, s.r, "SELECT mark_ord, mark_rank, mark_id FROM gitlab_write_keys WHERE key = ?", key).
 		Scan(&ord, &m.Rank, &m.ID)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, feedback.Mark{}, wrapInternal(err, "load gitlab write mark")

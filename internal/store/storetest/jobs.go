@@ -110,11 +110,13 @@ func testJobHolder(t *testing.T, s *sqlstore.Store) {
 	for _, err := range []error{
 		s.RetryJob(ctx(), id, "w1", base, "not mine"),
 		s.FailJob(ctx(), id, "w1", base, "not mine"),
-		s.CompleteJob(ctx(), id, "w1"),
 	} {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	if ok, err := s.CompleteJob(ctx(), id, "w1"); err != nil || ok {
+		t.Fatalf("CompleteJob by the worker that lost the lease = %v, %v; want false (nothing deleted)", ok, err)
 	}
 	if ok, _ := s.ExtendJobLease(ctx(), id, "w2", base.Add(3*time.Minute)); !ok {
 		t.Fatal("the job was released or failed by a worker that no longer held it")
@@ -132,8 +134,8 @@ func testJobHolder(t *testing.T, s *sqlstore.Store) {
 	if len(got) != 1 || got[0].Attempt != 3 || got[0].LastError != "GitLab answered 502" {
 		t.Fatalf("retried job = %+v; want attempt 3 with the last error", got)
 	}
-	if err := s.CompleteJob(ctx(), id, "w3"); err != nil {
-		t.Fatal(err)
+	if ok, err := s.CompleteJob(ctx(), id, "w3"); err != nil || !ok {
+		t.Fatalf("CompleteJob by its holder = %v, %v; want true", ok, err)
 	}
 	if got := mustLeaseJobs(t, s, "w4", base.Add(24*time.Hour), 10, "h"); len(got) != 0 {
 		t.Error("a completed job ran again")
