@@ -93,11 +93,15 @@ func TestThreeReplicasBehindAProxyLoseNothing(t *testing.T) {
 	var pool struct{ ID, Token string }
 	lb.Must(http.StatusCreated, "POST", "/api/v1/vcs-agent-pools", key, map[string]any{"name": "Lab"}).Decode(t, &pool)
 	startAgentProcess(t, backends[0], pool.Token, simURL)
-	apptest.Eventually(t, 30*time.Second, "the agent to connect to replica 0", func() error {
-		var p api.VCSAgentPool
-		replicas[0].Must(http.StatusOK, "GET", "/api/v1/vcs-agent-pools/lab", key, nil).Decode(t, &p)
-		if len(p.Agents) != 1 {
-			return fmt.Errorf("%d agents", len(p.Agents))
+	// Every replica sees it (through the presence table) before the
+	// integration's token check goes through any of them.
+	apptest.Eventually(t, 30*time.Second, "every replica to see the agent connected to replica 0", func() error {
+		for i, r := range replicas {
+			var p api.VCSAgentPool
+			r.Must(http.StatusOK, "GET", "/api/v1/vcs-agent-pools/lab", key, nil).Decode(t, &p)
+			if len(p.Agents) != 1 {
+				return fmt.Errorf("replica %d lists %d agents", i, len(p.Agents))
+			}
 		}
 		return nil
 	})
