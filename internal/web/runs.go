@@ -12,6 +12,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/feedback"
+	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
 )
@@ -39,7 +40,14 @@ type runPage struct {
 	// Refused says why the action the viewer just asked for was refused.
 	Refused string
 	Writes  []feedback.WriteView // the run's writes to GitLab and their outcome
+	// Evaluations are the policies evaluated for the run (its plan
+	// policies), oldest first, at most maxRunEvaluations.
+	Evaluations []policy.Evaluation
 }
+
+// maxRunEvaluations bounds the policy evaluations a run page lists; the
+// API pages through the rest.
+const maxRunEvaluations = 100
 
 // actionButton is one action's form on the run page.
 type actionButton struct {
@@ -100,6 +108,12 @@ type RunWrites interface {
 	ListWrites(ctx context.Context, runID string) ([]feedback.WriteView, error)
 }
 
+// RunPolicies lists the policy evaluations recorded for a run the viewer
+// may read (policy.Service).
+type RunPolicies interface {
+	RunEvaluations(ctx context.Context, actor, runID, cursor string, limit int) ([]policy.Evaluation, string, error)
+}
+
 // Terminal reports whether the run is done for good.
 func (p runPage) Terminal() bool { return p.State.IsTerminal() }
 
@@ -133,6 +147,11 @@ func (u *UI) runDetails(w http.ResponseWriter, r *http.Request) error {
 	page := runPage{View: v, Stack: v.StackID}
 	if u.cfg.Writes != nil {
 		if page.Writes, err = u.cfg.Writes.ListWrites(ctx, v.ID); err != nil {
+			return err
+		}
+	}
+	if u.cfg.Policies != nil {
+		if page.Evaluations, _, err = u.cfg.Policies.RunEvaluations(ctx, p, v.ID, "", maxRunEvaluations); err != nil {
 			return err
 		}
 	}

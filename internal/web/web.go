@@ -50,6 +50,7 @@ type Config struct {
 	Deliveries   *webhook.Log      // nil leaves recent deliveries off the details page
 	Runs         *run.Service      // nil hides runs (needs Stacks)
 	Writes       RunWrites         // nil leaves the GitLab writes off the run page
+	Policies     RunPolicies       // nil leaves the policy evaluations off the run page
 	AgentPools   *vcsagent.Service // nil hides the VCS agent pools page
 	Audit        audit.Store
 	Clock        func() time.Time // default time.Now
