@@ -195,7 +195,8 @@ func TestThreeReplicasBehindAProxyLoseNothing(t *testing.T) {
 
 	// Each run exactly once; none applied twice; the state as applied.
 	got := map[runKey]int{}
-	applies := map[string]int{}
+	applied := map[string]bool{}    // runs that entered APPLYING
+	finished := map[string]string{} // tracked runs that finished applying → their stack
 	for _, r := range runs {
 		got[runKey{r.Stack, r.CommitSHA, r.Type}]++
 		n := 0
@@ -207,8 +208,9 @@ func TestThreeReplicasBehindAProxyLoseNothing(t *testing.T) {
 		if n > 1 {
 			t.Errorf("run %s (%s) entered APPLYING %d times", r.ID, r.Stack, n)
 		}
-		if r.Type == "TRACKED" && r.State == "FINISHED" {
-			applies[r.Stack]++
+		applied[r.ID] = n > 0
+		if r.Type == "TRACKED" && r.State == "FINISHED" && n > 0 {
+			finished[r.ID] = r.Stack
 		}
 		if r.State != "FINISHED" && r.State != "SKIPPED" {
 			t.Logf("run %s of %s on %.8s: %s %s", r.ID, r.Stack, r.CommitSHA, r.State, r.Error)
@@ -241,8 +243,25 @@ func TestThreeReplicasBehindAProxyLoseNothing(t *testing.T) {
 		name := fmt.Sprintf("s%02d", i)
 		var versions struct{ Items []api.StateVersion }
 		lb.Must(http.StatusOK, "GET", "/api/v1/stacks/"+name+"/state-versions", key, nil).Decode(t, &versions)
-		if len(versions.Items) != applies[name] {
-			t.Errorf("stack %s has %d state versions, %d tracked runs finished applying", name, len(versions.Items), applies[name])
+		// State is written only by runs that applied, each sending one
+		// document per change of serial; a finished apply left one.
+		serials := map[string]map[int64]bool{}
+		for _, v := range versions.Items {
+			if !applied[v.Run] {
+				t.Errorf("stack %s: state version %d (serial %d) written by run %s, which never applied", name, v.ID, v.Serial, v.Run)
+			}
+			if serials[v.Run] == nil {
+				serials[v.Run] = map[int64]bool{}
+			}
+			if serials[v.Run][v.Serial] {
+				t.Errorf("stack %s: run %s wrote serial %d twice", name, v.Run, v.Serial)
+			}
+			serials[v.Run][v.Serial] = true
+		}
+		for id, st := range finished {
+			if st == name && len(serials[id]) == 0 {
+				t.Errorf("stack %s: run %s finished applying and wrote no state", name, id)
+			}
 		}
 	}
 

@@ -5,6 +5,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -138,8 +139,34 @@ func (s *Service) Put(ctx context.Context, g Grant, lockID string, body []byte) 
 	case err != nil && !apperr.Is(err, apperr.NotFound):
 		return Version{}, err
 	}
+	if v, ok, err := s.repeated(ctx, g, h, body); err != nil || ok {
+		return v, err
+	}
 	v := Version{StackID: g.StackID, Serial: *h.Serial, Lineage: h.Lineage, RunID: g.RunID, Size: int64(len(body)), CreatedAt: s.now()}
 	return s.store.CreateStateVersion(ctx, v, s.box.Seal(body, aad(v.StackID, v.Lineage, v.Serial)))
+}
+
+// repeated returns the stack's newest version when body is that version
+// again, written by the same run: OpenTofu's http backend sends a state
+// again when the answer to the first POST did not reach it in time (a
+// loaded server), and a state persisted with nothing changed keeps its
+// serial. One write is one version.
+func (s *Service) repeated(ctx context.Context, g Grant, h header, body []byte) (Version, bool, error) {
+	last, sealed, err := s.store.LatestStateVersion(ctx, g.StackID)
+	if apperr.Is(err, apperr.NotFound) {
+		return Version{}, false, nil
+	}
+	if err != nil {
+		return Version{}, false, err
+	}
+	if last.RunID != g.RunID || last.Lineage != h.Lineage || last.Serial != *h.Serial || last.Size != int64(len(body)) {
+		return Version{}, false, nil
+	}
+	prev, err := s.box.Open(sealed, aad(last.StackID, last.Lineage, last.Serial))
+	if err != nil {
+		return Version{}, false, fmt.Errorf("open state version %d of stack %s: %w", last.ID, last.StackID, err)
+	}
+	return last, bytes.Equal(prev, body), nil
 }
 
 // lockInfo is the part of OpenTofu's lock info the service reads.

@@ -82,8 +82,15 @@ func TestStateVersionsAndLocks(t *testing.T) {
 				t.Fatalf("bad body = %v", err)
 			}
 			for i := 1; i <= 3; i++ {
-				if _, err := s.Put(ctx, g["tracked"], "lock-1", body(i)); err != nil {
+				first, err := s.Put(ctx, g["tracked"], "lock-1", body(i))
+				if err != nil {
 					t.Fatal(err)
+				}
+				// OpenTofu sends a state again when the answer was late:
+				// the same document is the same version.
+				again, err := s.Put(ctx, g["tracked"], "lock-1", body(i))
+				if err != nil || again.ID != first.ID {
+					t.Fatalf("serial %d sent twice: versions %d and %d (%v)", i, first.ID, again.ID, err)
 				}
 			}
 			if err := s.Unlock(ctx, g["tracked"], []byte(`{"ID":"lock-1"}`)); err != nil {
