@@ -3,13 +3,11 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -23,47 +21,10 @@ import (
 	"github.com/hoistdev/hoist/internal/store/dbtest"
 )
 
-// slowState poses as another configuration's state: a plan reading it
-// through terraform_remote_state waits until it is released, so the test
-// knows the run is in PLANNING and keeps it there.
-type slowState struct {
-	srv     *httptest.Server
-	arrived chan struct{}
-	release chan struct{}
-	once    sync.Once
-}
-
-func newSlowState(t *testing.T) *slowState {
-	t.Helper()
-	s := &slowState{arrived: make(chan struct{}), release: make(chan struct{})}
-	var arrive sync.Once
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrive.Do(func() { close(s.arrived) })
-		select {
-		case <-s.release:
-		case <-r.Context().Done():
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"version":4,"serial":1,"lineage":"slow","outputs":{},"resources":[]}`))
-	}))
-	t.Cleanup(func() {
-		s.open()
-		s.srv.Close()
-	})
-	return s
-}
-
-// open lets every plan through from now on.
-func (s *slowState) open() { s.once.Do(func() { close(s.release) }) }
-
-// mainTF is a configuration whose plan blocks on s and adds one resource.
-func (s *slowState) mainTF(input string) string {
-	return `data "terraform_remote_state" "slow" {
-  backend = "http"
-  config  = { address = "` + s.srv.URL + `/state" }
-}
-resource "terraform_data" "net" { input = "` + input + `" }
+// slowNetwork is a configuration whose plan waits on slow and adds one
+// resource.
+func slowNetwork(slow *apptest.SlowState, input string) string {
+	return slow.DataSource() + `resource "terraform_data" "net" { input = "` + input + `" }
 `
 }
 
@@ -126,17 +87,13 @@ func handBackAcrossShutdown(t *testing.T, dataDir string, first, next func() *ap
 	waitSettled(t, a, key, warmup)
 	postsBefore := gl.sim.CallCount("POST /api/v4/projects/*/statuses/*")
 
-	slow := newSlowState(t)
+	slow := apptest.NewSlowState(t)
 	push, err := gl.sim.Push(t.Context(), gitlabsim.PushOptions{Project: "acme/infra", Branch: "main", Commits: []gitlabsim.CommitSpec{
-		{Message: "read the shared state", Actions: []gitlabsim.FileAction{{Action: "update", Path: "network/main.tf", Content: slow.mainTF("10.1.0.0/16")}}}}})
+		{Message: "read the shared state", Actions: []gitlabsim.FileAction{{Action: "update", Path: "network/main.tf", Content: slowNetwork(slow, "10.1.0.0/16")}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-slow.arrived:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("the plan never reached the slow state:\n%s", a.Stderr())
-	}
+	slow.WaitRequests(t, 1, 2*time.Minute)
 	runID := waitRunState(t, a, key, stackID, "", "PLANNING")
 	apptest.Eventually(t, 30*time.Second, "GitLab to show the run running", func() bool {
 		return strings.HasSuffix(sentStatuses(t, a, key, runID), "running")
@@ -171,7 +128,7 @@ func handBackAcrossShutdown(t *testing.T, dataDir string, first, next func() *ap
 		t.Errorf("the server's log does not say it handed the run back:\n%s", a.Stderr())
 	}
 
-	slow.open()
+	slow.Release()
 	if !replica {
 		n = next()
 	}

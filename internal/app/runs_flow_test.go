@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,10 +66,10 @@ func TestDiscardStopAndRBAC(t *testing.T) {
 	_ = other
 
 	// Stop while PLANNING: the plan blocks on a slow remote state.
-	slow := newBlockingState(t)
-	sha = h.push("main", map[string]string{"infra/main.tf": slow.config()})
+	slow := apptest.NewSlowState(t)
+	sha = h.push("main", map[string]string{"infra/main.tf": slowConfig(slow)})
 	r = h.waitRunAt("web", sha, "TRACKED")
-	slow.waitArrived(t)
+	slow.WaitRequests(t, 1, planWait)
 	h.Must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/stop", writer, nil)
 	r = h.waitState(r.ID, "STOPPED")
 	if !slices.Contains(runStates(r), "PLANNING") {
@@ -106,21 +105,15 @@ func TestProposedRunsRunConcurrentlyUpToTheSlots(t *testing.T) {
 	t.Parallel()
 	const slots, branches = 3, 10
 	h := runsSetup(t, func(c *app.Config) { c.WorkerSlots = slots })
-	var arrived atomic.Int32
-	slow := newBlockingState(t)
-	counting := slow.srv.Config.Handler
-	slow.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived.Add(1)
-		counting.ServeHTTP(w, r)
-	})
+	slow := apptest.NewSlowState(t)
 	var ids []string
 	for i := range branches {
-		sha := h.push(fmt.Sprintf("feature-%d", i), map[string]string{"infra/main.tf": slow.config() + fmt.Sprintf("# branch %d\n", i)})
+		sha := h.push(fmt.Sprintf("feature-%d", i), map[string]string{"infra/main.tf": slowConfig(slow) + fmt.Sprintf("# branch %d\n", i)})
 		ids = append(ids, h.waitRunAt("web", sha, "PROPOSED").ID)
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	apptest.Eventually(t, time.Until(deadline), fmt.Sprintf("%d plans to start", slots), func() error {
-		if n := arrived.Load(); n < slots {
+		if n := slow.Requests(); n < slots {
 			return fmt.Errorf("%d started", n)
 		}
 		return nil
@@ -145,7 +138,7 @@ func TestProposedRunsRunConcurrentlyUpToTheSlots(t *testing.T) {
 		}
 		return fmt.Errorf("%d working and %d ready; want %d and %d", planning, ready, slots, branches-slots)
 	})
-	slow.release()
+	slow.Release()
 	for _, id := range ids {
 		h.waitState(id, "FINISHED")
 	}

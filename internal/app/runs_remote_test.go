@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -111,65 +109,15 @@ func (h *harness) workerPool(name string) string {
 	return p.Token
 }
 
-// blockingState is an HTTP server posing as another configuration's state:
-// a plan reading it through terraform_remote_state waits until released, so
-// a test knows the run is in PLANNING and stays there.
-type blockingState struct {
-	srv      *httptest.Server
-	arrived  chan struct{}
-	gate     chan struct{}
-	once     sync.Once
-	openOnce sync.Once
-	requests atomic.Int32
-}
-
-func newBlockingState(t *testing.T) *blockingState {
-	t.Helper()
-	b := &blockingState{arrived: make(chan struct{}), gate: make(chan struct{})}
-	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b.requests.Add(1)
-		b.once.Do(func() { close(b.arrived) })
-		select {
-		case <-b.gate:
-		case <-r.Context().Done():
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"version":4,"serial":1,"lineage":"slow","outputs":{},"resources":[]}`))
-	}))
-	t.Cleanup(func() {
-		b.release()
-		b.srv.Close()
-	})
-	return b
-}
-
-// release lets every plan through from now on.
-func (b *blockingState) release() { b.openOnce.Do(func() { close(b.gate) }) }
-
-// waitRequests waits until plans asked for the state n times in all.
-func (b *blockingState) waitRequests(t *testing.T, n int) {
-	t.Helper()
-	apptest.Eventually(t, 60*time.Second, fmt.Sprintf("plan %d to reach the slow state", n), func() bool {
-		return int(b.requests.Load()) >= n
-	})
-}
-
-// waitArrived waits for the first plan to ask for the state.
-func (b *blockingState) waitArrived(t *testing.T) {
-	t.Helper()
-	b.waitRequests(t, 1)
-}
-
-// config is a configuration whose plan blocks on the server.
-func (b *blockingState) config() string {
-	return `data "terraform_remote_state" "slow" {
-  backend = "http"
-  config  = { address = "` + b.srv.URL + `/state" }
-}
-resource "terraform_data" "hello" { input = "slow" }
+// slowConfig is a configuration whose plan waits on slow (PLANNING until
+// it is released) and adds one resource.
+func slowConfig(slow *apptest.SlowState) string {
+	return slow.DataSource() + `resource "terraform_data" "hello" { input = "slow" }
 `
 }
+
+// planWait bounds how long a test waits for a plan to reach a SlowState.
+const planWait = 60 * time.Second
 
 // TestRemoteWorkerKilledMidPlanIsTakenOver: a worker killed in the middle
 // of a plan loses its lease; the run goes back to READY and the next
@@ -180,12 +128,12 @@ func TestRemoteWorkerKilledMidPlanIsTakenOver(t *testing.T) {
 	const ttl = 2 * time.Second
 	h := runsSetup(t, func(c *app.Config) { c.WorkerSlots, c.LeaseTTL = -1, ttl })
 	token := h.workerPool("Remote")
-	slow := newBlockingState(t)
-	sha := h.push("main", map[string]string{"infra/main.tf": slow.config()})
+	slow := apptest.NewSlowState(t)
+	sha := h.push("main", map[string]string{"infra/main.tf": slowConfig(slow)})
 	r := h.waitRunAt("web", sha, "TRACKED")
 	for loss := 1; loss <= 3; loss++ {
 		kill := h.startRemoteWorker(token)
-		slow.waitRequests(t, loss)
+		slow.WaitRequests(t, loss, planWait)
 		if got := h.getRun(r.ID); got.State != "PLANNING" {
 			t.Fatalf("loss %d: state = %s, want PLANNING", loss, got.State)
 		}
@@ -213,8 +161,8 @@ func TestRemoteWorkerKilledMidPlanIsTakenOver(t *testing.T) {
 
 	// Taken over once, a run finishes on the next worker as if nothing
 	// happened.
-	slow.release()
-	sha2 := h.push("main", map[string]string{"infra/main.tf": slow.config() + "# again\n"})
+	slow.Release()
+	sha2 := h.push("main", map[string]string{"infra/main.tf": slowConfig(slow) + "# again\n"})
 	r2 := h.waitRunAt("web", sha2, "TRACKED")
 	kill := h.startRemoteWorker(token)
 	h.waitState(r2.ID, "PLANNING")

@@ -11,6 +11,7 @@ import (
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/worker"
 )
@@ -23,9 +24,9 @@ import (
 func TestShutdownHandsBackAPlan(t *testing.T) {
 	t.Parallel()
 	h := runsSetup(t, func(c *app.Config) { c.WorkerSlots = 1 })
-	slow := newBlockingState(t)
-	sha := h.push("main", map[string]string{"infra/main.tf": slow.config()})
-	slow.waitArrived(t)
+	slow := apptest.NewSlowState(t)
+	sha := h.push("main", map[string]string{"infra/main.tf": slowConfig(slow)})
+	slow.WaitRequests(t, 1, planWait)
 	r := h.waitState(h.waitRunAt("web", sha, "TRACKED").ID, "PLANNING")
 	h.waitRun(r.ID, "its running status sent", func(r api.Run) bool { return strings.HasSuffix(statusWrites(r), "running") })
 
@@ -54,7 +55,7 @@ func TestShutdownHandsBackAPlan(t *testing.T) {
 		t.Errorf("Shutdown took %v; the timeout is %v", took, timeout)
 	}
 
-	slow.release() // the next plan goes through
+	slow.Release() // the next plan goes through
 	if err := h.Boot(); err != nil {
 		t.Fatal(err)
 	}
