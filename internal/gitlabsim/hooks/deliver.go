@@ -129,10 +129,12 @@ func (d *Deliverer) send(ctx context.Context, hook Hook, event string, body []by
 		del.RequestHeaders.Set("X-Gitlab-Token", redacted)
 	}
 
+	// Timed from before the deadline is set: a receiver that never answers
+	// shows at least the timeout.
+	start := d.now()
 	timeout := d.timeout()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	start := d.now()
 	status, respBody, err := d.post(ctx, hook, header, body)
 	del.Duration = d.now().Sub(start)
 	del.StatusCode, del.ResponseBody = status, respBody
