@@ -43,13 +43,13 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.Store, 
 	if err := ownerOnly(path); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	w, err := sql.Open("sqlite", dsn(path, false))
+	w, err := openDB(dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", dsn(path, true))
+	r, err := openDB(dsn(path, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
