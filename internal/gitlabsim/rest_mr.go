@@ -1,9 +1,12 @@
 package gitlabsim
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sort"
+
+	"github.com/hoistdev/hoist/internal/gitlabsim/gitrepo"
 )
 
 // mrObj renders a merge request with its detailed_merge_status, computed
@@ -87,20 +90,29 @@ func (s *Server) listMRs(c *call) error {
 	}
 	s.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool { return list[i].ID > list[j].ID }) // newest first
-	page := paginate(c, list)
+	out, err := s.mrObjs(c.r.Context(), p, repo, paginate(c, list))
+	if err != nil {
+		return err
+	}
+	return c.ok(http.StatusOK, out)
+}
+
+// mrObjs presents a page of merge requests as the list endpoints do.
+func (s *Server) mrObjs(ctx context.Context, p Project, repo *gitrepo.Repo, page []MergeRequest) ([]obj, error) {
 	statuses := make([]string, len(page))
 	for i, m := range page {
-		if statuses[i], err = s.detailedMergeStatus(c.r.Context(), p, repo, m); err != nil {
-			return err
+		var err error
+		if statuses[i], err = s.detailedMergeStatus(ctx, p, repo, m); err != nil {
+			return nil, err
 		}
 	}
 	out := make([]obj, 0, len(page))
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	for i := range page {
 		out = append(out, s.mrObj(&p, &page[i], statuses[i], false))
 	}
-	s.mu.Unlock()
-	return c.ok(http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) getMR(c *call) error {

@@ -24,6 +24,7 @@ func (s *Server) restRoutes() *http.ServeMux {
 	rt.handle("GET", proj+"/repository/branches/{branch}", s.getBranch)
 	rt.handle("GET", proj+"/repository/commits/{sha}", s.getCommit)
 	rt.handle("GET", proj+"/repository/commits/{sha}/statuses", s.listStatuses)
+	rt.handle("GET", proj+"/repository/commits/{sha}/merge_requests", s.listCommitMRs)
 	rt.handle("GET", proj+"/repository/compare", s.compare)
 	rt.handle("GET", proj+"/merge_requests", s.listMRs)
 	rt.handle("GET", proj+"/merge_requests/{iid}", s.getMR)
