@@ -19,7 +19,8 @@ func runCommands() []spec {
 		leaf("show", "show a run with its history and plan", "RUN", runShow),
 		leaf("logs", "print a run's log (--follow streams it until the run ends)", "RUN [--follow]", runLogsCmd),
 		leaf("confirm", "confirm an UNCONFIRMED run: apply its plan", "RUN", runActionCmd("confirm")),
-		leaf("discard", "discard a run (QUEUED, READY or UNCONFIRMED)", "RUN", runActionCmd("discard")),
+		leaf("discard", "discard a run (QUEUED, READY, PENDING_REVIEW or UNCONFIRMED)", "RUN", runActionCmd("discard")),
+		leaf("review", "approve or reject a run that approval policies hold in PENDING_REVIEW", "RUN --approve|--reject [--note TEXT]", runReview),
 		leaf("stop", "stop a run (INITIALIZING or PLANNING)", "RUN", runActionCmd("stop")),
 	}
 }
@@ -97,10 +98,27 @@ func runShow(e *env, cmd *cobra.Command) runFunc {
 			return err
 		}
 		evs, err := c.RunPolicyEvaluations(ctx, id)
-		if err != nil || len(evs) == 0 {
+		if err != nil {
 			return err
 		}
-		return printEvaluations(e, evs)
+		if len(evs) > 0 {
+			if err := printEvaluations(e, evs); err != nil {
+				return err
+			}
+		}
+		reviews, err := c.RunReviews(ctx, id)
+		if err != nil || len(reviews) == 0 {
+			return err
+		}
+		var b strings.Builder
+		for _, rv := range reviews {
+			fmt.Fprintf(&b, "%s  %s (%s)  %s", fmtTime(rv.CreatedAt), rv.Decision, rv.Reviewer, rv.Role)
+			if rv.Note != "" {
+				b.WriteString("\n  " + rv.Note)
+			}
+			b.WriteString("\n")
+		}
+		return details(e.stdout, nil, "Reviews", b.String())
 	}
 }
 
@@ -197,6 +215,32 @@ func runLogsCmd(e *env, cmd *cobra.Command) runFunc {
 				return err
 			}
 		}
+	}
+}
+
+func runReview(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
+	approve := fs.Bool("approve", false, "approve the run")
+	reject := fs.Bool("reject", false, "reject the run (its approval policies then fail it)")
+	note := fs.String("note", "", "a note for the review (at most 4,000 bytes)")
+	return func(ctx context.Context, args []string) error {
+		if *approve == *reject {
+			return usageError{"give exactly one of --approve and --reject"}
+		}
+		c, id, err := cf.parseID(e, args, "run id")
+		if err != nil {
+			return err
+		}
+		in := api.CreateReview{Decision: "approve", Note: *note}
+		if *reject {
+			in.Decision = "reject"
+		}
+		res, err := c.ReviewRun(ctx, id, in)
+		if err != nil {
+			return err
+		}
+		return printRun(e, cf, &res.Run)
 	}
 }
 

@@ -11,7 +11,7 @@ type Policy struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	// push policies decide runs from Git events; plan policies check plans
-	Type  string `json:"type" enum:"push,plan"`
+	Type  string `json:"type" enum:"push,plan,approval"`
 	Space string `json:"space"`
 	// autoattach:<label> attaches the policy to every stack of its space and
 	// below carrying <label>; autoattach:* to all of them
@@ -30,9 +30,8 @@ type Policy struct {
 
 // CreatePolicy is the body of POST /api/v1/policies.
 type CreatePolicy struct {
-	Name string `json:"name"`
-	// approval policies are not available yet (issue 17 phase 2)
-	Type        string   `json:"type" enum:"push,plan"`
+	Name        string   `json:"name"`
+	Type        string   `json:"type" enum:"push,plan,approval"`
 	Space       string   `json:"space"`
 	Labels      []string `json:"labels,omitempty"`
 	Description string   `json:"description,omitempty"`
@@ -65,7 +64,7 @@ type PolicyEvaluation struct {
 	ID            int64  `json:"id"`
 	Policy        string `json:"policy"`
 	PolicyVersion int64  `json:"policy_version"`
-	Type          string `json:"type" enum:"push,plan"`
+	Type          string `json:"type" enum:"push,plan,approval"`
 	Stack         string `json:"stack"`
 	Run           string `json:"run,omitempty"`
 	Delivery      string `json:"delivery,omitempty"`
@@ -73,8 +72,9 @@ type PolicyEvaluation struct {
 	// {"truncated": true, "bytes": N}
 	Input json.RawMessage `json:"input"`
 	// track, propose, ignore, default (push); pass, warn, deny (plan);
+	// approve, reject, wait (approval);
 	// error when the policy failed or timed out (fail closed)
-	Outcome  string   `json:"outcome" enum:"track,propose,ignore,default,pass,warn,deny,error"`
+	Outcome  string   `json:"outcome" enum:"track,propose,ignore,default,pass,warn,deny,approve,reject,wait,error"`
 	Messages []string `json:"messages"`
 	Error    string   `json:"error,omitempty"`
 	// microseconds

@@ -10,7 +10,7 @@ type Run struct {
 	ID              string `json:"id"`
 	Stack           string `json:"stack"`
 	Type            string `json:"type" enum:"TRACKED,PROPOSED,TASK"`
-	State           string `json:"state" enum:"QUEUED,READY,PREPARING,INITIALIZING,PLANNING,UNCONFIRMED,CONFIRMED,PREPARING_APPLY,APPLYING,PERFORMING,FINISHED,FAILED,DISCARDED,STOPPED,CANCELED,SKIPPED"`
+	State           string `json:"state" enum:"QUEUED,READY,PREPARING,INITIALIZING,PLANNING,PENDING_REVIEW,UNCONFIRMED,CONFIRMED,PREPARING_APPLY,APPLYING,PERFORMING,FINISHED,FAILED,DISCARDED,STOPPED,CANCELED,SKIPPED"`
 	CommitSHA       string `json:"commit_sha"`
 	Branch          string `json:"branch"`
 	MergeRequestIID int64  `json:"merge_request_iid"`
@@ -151,4 +151,31 @@ type WorkerPool struct {
 // CreateWorkerPool is the body of POST /api/v1/worker-pools.
 type CreateWorkerPool struct {
 	Name string `json:"name"`
+}
+
+// Review is one user's review of a run that approval policies hold in
+// PENDING_REVIEW.
+type Review struct {
+	ID       int64  `json:"id"`
+	Run      string `json:"run"`
+	Reviewer string `json:"reviewer"`
+	// the reviewer's Hoist role on the stack's space when reviewing
+	Role      string    `json:"role" enum:"write,admin"`
+	Decision  string    `json:"decision" enum:"approve,reject"`
+	Note      string    `json:"note"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CreateReview is the body of POST /api/v1/runs/{id}/reviews.
+type CreateReview struct {
+	Decision string `json:"decision" enum:"approve,reject"`
+	// at most 4,000 bytes
+	Note string `json:"note,omitempty"`
+}
+
+// ReviewResult is the answer to a review: the review, and the run after
+// its approval policies were evaluated again.
+type ReviewResult struct {
+	Review Review `json:"review"`
+	Run    Run    `json:"run"`
 }

@@ -43,6 +43,24 @@ func (c *Client) RunAction(ctx context.Context, id, action string) (*api.Run, er
 	return &r, nil
 }
 
+// ReviewRun approves or rejects a run in PENDING_REVIEW.
+func (c *Client) ReviewRun(ctx context.Context, id string, in api.CreateReview) (*api.ReviewResult, error) {
+	var out api.ReviewResult
+	if err := c.do(ctx, http.MethodPost, "/api/v1/runs/"+esc(id)+"/reviews", nil, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RunReviews returns a run's reviews, oldest first.
+func (c *Client) RunReviews(ctx context.Context, id string) ([]api.Review, error) {
+	var out api.Page[api.Review]
+	if err := c.do(ctx, http.MethodGet, "/api/v1/runs/"+esc(id)+"/reviews", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Items, nil
+}
+
 // RunLogs returns the log chunks after after, and the run's state.
 func (c *Client) RunLogs(ctx context.Context, id string, after int64) ([]api.LogChunk, string, error) {
 	var out api.RunLogs

@@ -251,11 +251,13 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
 		RunsExistFunc: runsExist(store)})
 	policies := policy.NewService(policy.Config{Store: store, Stacks: store, Spaces: store, Access: spaces, Runs: store,
-		Engine: policy.NewEngine(cfg.PolicyTimeout), Clock: cfg.Clock, Logger: log})
+		Engine: policy.NewEngine(cfg.PolicyTimeout), GitLab: gitlabApprovals{store: store, box: box, gitlab: gl},
+		Clock: cfg.Clock, Logger: log})
 	writes := newWriteBack(cfg, store, box, gl, publicURL, m)
-	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m, policies)
+	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m, policies, policies)
 	modules := newModules(cfg, store, spaces, ids, runs.service, box, gl, key, publicURL, moduleStatuses{writes.service})
-	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, m, modules.tagFunc(), policies.PushDecider, runs.notify)
+	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, m, modules.tagFunc(), policies.PushDecider, runs.notify,
+		approvalConsumer(store, runs.service))
 	ready := &readiness{store: store}
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
 		Stacks: stacks, Modules: modules.service, Policies: policies, Audit: store, ReadyFunc: ready.check, Launchpad: pad,

@@ -231,7 +231,6 @@ func TestPolicyAPI(t *testing.T) {
 		{"Calls out", "push", "package hoist\n\nignore if {\n\thttp.send({\"method\": \"GET\", \"url\": \"http://169.254.169.254/\"}).status_code == 200\n}\n",
 			[]string{"line 4: http.send is not available"}},
 		{"Env", "plan", "package hoist\ndeny contains opa.runtime().env.HOIST_ENCRYPTION_KEY\n", []string{"opa.runtime is not available"}},
-		{"Approval", "approval", "package hoist\napprove := true\n", []string{"approval policies are not available yet (issue 17 phase 2)"}},
 	}
 	for _, r := range refusals {
 		resp := h.Must(http.StatusBadRequest, "POST", "/api/v1/policies", adminPlatform,

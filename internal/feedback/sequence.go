@@ -40,16 +40,17 @@ var steps = map[run.State]step{
 	run.Preparing:      {"running", 2},
 	run.Initializing:   {"running", 2},
 	run.Planning:       {"running", 2},
-	run.Unconfirmed:    {"success", 3},
-	run.Confirmed:      {"pending", 4},
-	run.PreparingApply: {"pending", 4},
-	run.Applying:       {"running", 5},
-	run.Finished:       {"success", 6},
-	run.Failed:         {"failed", 6},
-	run.Discarded:      {"canceled", 6},
-	run.Stopped:        {"canceled", 6},
-	run.Canceled:       {"canceled", 6},
-	run.Skipped:        {"canceled", 6},
+	run.PendingReview:  {"success", 3},
+	run.Unconfirmed:    {"success", 4},
+	run.Confirmed:      {"pending", 5},
+	run.PreparingApply: {"pending", 5},
+	run.Applying:       {"running", 6},
+	run.Finished:       {"success", 7},
+	run.Failed:         {"failed", 7},
+	run.Discarded:      {"canceled", 7},
+	run.Stopped:        {"canceled", 7},
+	run.Canceled:       {"canceled", 7},
+	run.Skipped:        {"canceled", 7},
 }
 
 // statusState maps a run state to the commit status state GitLab shows.
@@ -75,7 +76,7 @@ func inProgress(state string) bool { return state == "pending" || state == "runn
 
 // memberState is a run's state as a member of an aggregated status.
 func memberState(s run.State) string {
-	if s == run.Unconfirmed {
+	if s == run.Unconfirmed || s == run.PendingReview {
 		return memberWaiting
 	}
 	return statusState(s)
@@ -93,6 +94,8 @@ func description(r run.Run, to run.State, note string, autodeploy bool) string {
 			return "Planning, then applying any changes (autodeploy)"
 		}
 		return "Planning"
+	case run.PendingReview:
+		return "Planned " + Summary(r.Delta) + ", waiting for review"
 	case run.Unconfirmed:
 		return "Planned " + Summary(r.Delta) + ", waiting for confirmation"
 	case run.Confirmed, run.PreparingApply:

@@ -240,9 +240,9 @@ func deploymentStatus(r run.Run, from, to run.State) string {
 		return ""
 	}
 	switch {
-	case to == run.Unconfirmed, to == run.Applying && from == run.Planning:
+	case to == run.PendingReview, to == run.Unconfirmed && from != run.PendingReview, to == run.Applying && from == run.Planning:
 		return "running"
-	case from != run.Unconfirmed && from != run.Confirmed && from != run.PreparingApply && from != run.Applying:
+	case from != run.PendingReview && from != run.Unconfirmed && from != run.Confirmed && from != run.PreparingApply && from != run.Applying:
 		return "" // no deployment was started
 	case to == run.Finished:
 		return "success"

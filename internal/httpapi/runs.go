@@ -22,6 +22,8 @@ func (a *API) registerRunRoutes() {
 	a.authed("POST /api/v1/runs/{id}/discard", a.runAction(run.Discard))
 	a.authed("POST /api/v1/runs/{id}/stop", a.runAction(run.Stop))
 	a.authed("GET /api/v1/runs/{id}/logs", a.runLogs)
+	a.authed("GET /api/v1/runs/{id}/reviews", a.listReviews)
+	a.authed("POST /api/v1/runs/{id}/reviews", a.reviewRun)
 
 	a.authed("GET /api/v1/stacks/{id}/variables", a.listVariables)
 	a.authed("PUT /api/v1/stacks/{id}/variables/{name}", a.setVariable)
@@ -106,6 +108,34 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request) error {
 		out.GitLabWrites = convert(ws, toWriteJSON)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func toReviewJSON(r run.Review) api.Review {
+	return api.Review{ID: r.ID, Run: r.RunID, Reviewer: r.Reviewer, Role: string(r.Role), Decision: string(r.Decision),
+		Note: r.Note, CreatedAt: r.At}
+}
+
+func (a *API) listReviews(w http.ResponseWriter, r *http.Request) error {
+	rs, err := a.cfg.Runs.Reviews(r.Context(), principalOf(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, pageOf(rs, "", toReviewJSON))
+	return nil
+}
+
+func (a *API) reviewRun(w http.ResponseWriter, r *http.Request) error {
+	var req api.CreateReview
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	rv, v, err := a.cfg.Runs.AddReview(r.Context(), principalOf(r), r.PathValue("id"),
+		run.ReviewInput{Decision: run.Decision(req.Decision), Note: req.Note})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, api.ReviewResult{Review: toReviewJSON(rv), Run: toRunJSON(v)})
 	return nil
 }
 

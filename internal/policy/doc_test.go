@@ -53,8 +53,8 @@ func docExamples(t *testing.T) []docExample {
 func TestDocExamples(t *testing.T) {
 	t.Parallel()
 	exs := docExamples(t)
-	if len(exs) != 5 {
-		t.Fatalf("docs/policies.md has %d examples, want 5", len(exs))
+	if len(exs) != 6 {
+		t.Fatalf("docs/policies.md has %d examples, want 6", len(exs))
 	}
 	e := NewEngine(0)
 	for _, ex := range exs {

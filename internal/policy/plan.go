@@ -101,9 +101,7 @@ func (s *Service) CheckPlan(ctx context.Context, r run.Run, planJSON []byte) (ru
 // plan's sensitive values masked, as OPA's value and as JSON for the
 // record. An unusable plan is an error the caller fails closed on.
 func PlanInput(r run.Run, st stack.Stack, planJSON []byte) (ast.Value, []byte, error) {
-	ri := RunInput{ID: r.ID, Type: string(r.Type), Trigger: r.Trigger, TriggeredBy: r.TriggeredBy, Commit: r.CommitSHA,
-		Branch: r.Branch, MergeRequestIID: r.MergeRequestIID}
-	head := map[string]any{"run": mustValue(ri), "stack": mustValue(stackInput(st))}
+	head := map[string]any{"run": mustValue(runInput(r)), "stack": mustValue(stackInput(st))}
 	if len(planJSON) == 0 {
 		rec, _ := json.Marshal(head)
 		return nil, rec, fmt.Errorf("no plan JSON for plan policies: the plan was larger than %d MiB, or the worker predates plan policies", run.MaxPlanJSON>>20)

@@ -19,8 +19,7 @@ import (
 // Type is what a policy decides.
 type Type string
 
-// The policy types of issue 17. Approval policies are phase 2: the type is
-// known so that the refusal can say so, but no policy of it can be created.
+// The policy types of issue 17.
 const (
 	Push     Type = "push"
 	Plan     Type = "plan"
@@ -72,6 +71,9 @@ const (
 	OutcomePass    Outcome = "pass"    // plan: neither deny nor warn
 	OutcomeWarn    Outcome = "warn"    // plan: warnings only
 	OutcomeDeny    Outcome = "deny"    // plan: the run fails
+	OutcomeApprove Outcome = "approve" // approval: approve true, reject not
+	OutcomeReject  Outcome = "reject"  // approval: reject true; the run fails
+	OutcomeWait    Outcome = "wait"    // approval: neither yet; the run waits for reviews
 	OutcomeError   Outcome = "error"   // the policy failed or timed out: fail closed
 )
 

@@ -46,6 +46,9 @@ type Config struct {
 	Access AccessResolver
 	Runs   RunStore
 	Engine *Engine
+	// GitLab reads merge request approvals for approval policies; nil: they
+	// see none.
+	GitLab GitLabApprovals
 	Clock  func() time.Time
 	Logger *slog.Logger
 }

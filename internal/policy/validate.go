@@ -11,18 +11,15 @@ import (
 // MaxDescriptionBytes bounds a description, as for every other object.
 const MaxDescriptionBytes = 64 << 10
 
-// ParseType checks a policy type a caller asks for. Approval policies are
-// phase 2 of issue 17: refused rather than stored and never evaluated.
+// ParseType checks a policy type a caller asks for.
 func ParseType(s string) (Type, error) {
 	switch t := Type(strings.TrimSpace(s)); t {
-	case Push, Plan:
+	case Push, Plan, Approval:
 		return t, nil
-	case Approval:
-		return "", apperr.InvalidField("type", "approval policies are not available yet (issue 17 phase 2); use push or plan")
 	case "":
-		return "", apperr.InvalidField("type", "is required: push or plan")
+		return "", apperr.InvalidField("type", "is required: push, plan or approval")
 	default:
-		return "", apperr.InvalidField("type", "must be push or plan, got %q", s)
+		return "", apperr.InvalidField("type", "must be push, plan or approval, got %q", s)
 	}
 }
 

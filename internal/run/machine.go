@@ -36,8 +36,12 @@ var edges = map[State][]edge{
 	Ready:        {{Preparing, anyType}, {Discarded, anyType}, {Canceled, anyType}, {Failed, anyType}},
 	Preparing:    {{Initializing, anyType}, {Canceled, proposedOnly}, {Failed, anyType}},
 	Initializing: {{Planning, planTypes}, {Performing, taskOnly}, {Stopped, anyType}, {Canceled, proposedOnly}, {Failed, anyType}},
-	Planning: {{Finished, planTypes}, {Unconfirmed, trackedOnly}, {Applying, trackedOnly}, {Stopped, planTypes},
-		{Canceled, proposedOnly}, {Failed, planTypes}},
+	Planning: {{Finished, planTypes}, {PendingReview, trackedOnly}, {Unconfirmed, trackedOnly}, {Applying, trackedOnly},
+		{Stopped, planTypes}, {Canceled, proposedOnly}, {Failed, planTypes}},
+	// Approval policies decide (issue 17): approved, to UNCONFIRMED, or
+	// with autodeploy CONFIRMED for a worker to apply; rejected, FAILED.
+	// Only a review or a GitLab approval moves it on, never Confirm.
+	PendingReview:  {{Unconfirmed, trackedOnly}, {Confirmed, trackedOnly}, {Discarded, trackedOnly}, {Failed, trackedOnly}},
 	Unconfirmed:    {{Confirmed, trackedOnly}, {Discarded, trackedOnly}, {Failed, trackedOnly}},
 	Confirmed:      {{PreparingApply, trackedOnly}, {Failed, trackedOnly}},
 	PreparingApply: {{Applying, trackedOnly}, {Failed, trackedOnly}},
@@ -127,7 +131,7 @@ func ActionTarget(a Action, typ Type, from State) (State, error) {
 	if !ok {
 		return "", apperr.Errorf(apperr.Invalid, "unknown run action %q", a)
 	}
-	if canStep(typ, from, to) {
+	if actionAllowed(a, typ, from) {
 		return to, nil
 	}
 	return "", apperr.Errorf(apperr.Conflict, "%s", actionRefusal(a, typ, from))
@@ -139,23 +143,32 @@ func ActionTarget(a Action, typ Type, from State) (State, error) {
 func Actions(typ Type, from State) []Action {
 	var out []Action
 	for _, a := range []Action{Confirm, Discard, Stop} {
-		if canStep(typ, from, actionTarget[a]) {
+		if actionAllowed(a, typ, from) {
 			out = append(out, a)
 		}
 	}
 	return out
 }
 
+// actionAllowed reports whether a user may take action a: the machine
+// allows its move, and it is not a confirmation of a run that waits for
+// its reviews (the approval policies move it on, not Confirm).
+func actionAllowed(a Action, typ Type, from State) bool {
+	return canStep(typ, from, actionTarget[a]) && (a != Confirm || from != PendingReview)
+}
+
 func actionRefusal(a Action, typ Type, from State) string {
 	switch {
 	case from.IsTerminal():
 		return fmt.Sprintf("cannot %s the run: it has already ended (%s)", a, from)
+	case a == Confirm && from == PendingReview:
+		return "cannot confirm the run: it waits for reviews its approval policies ask for; approve or reject it (POST /api/v1/runs/{id}/reviews)"
 	case a == Confirm && typ != Tracked:
 		return fmt.Sprintf("cannot confirm a %s run: only tracked runs apply", typ)
 	case a == Confirm:
 		return fmt.Sprintf("cannot confirm the run while it is %s: only an UNCONFIRMED run can be confirmed", from)
 	case a == Discard:
-		return fmt.Sprintf("cannot discard the run while it is %s: a run can be discarded only while QUEUED, READY or UNCONFIRMED", from)
+		return fmt.Sprintf("cannot discard the run while it is %s: a run can be discarded only while QUEUED, READY, PENDING_REVIEW or UNCONFIRMED", from)
 	case a == Stop && (from == Confirmed || from == PreparingApply || from == Applying):
 		return fmt.Sprintf("cannot stop the run while it is %s: a confirmed run applies to the end", from)
 	default:

@@ -18,7 +18,11 @@ var legal = map[string]string{
 	"INITIALIZING>PLANNING": "TP", "INITIALIZING>PERFORMING": "K", "INITIALIZING>STOPPED": "TPK",
 	"INITIALIZING>FAILED": "TPK", "INITIALIZING>CANCELED": "P",
 	"PLANNING>FINISHED": "TP", "PLANNING>UNCONFIRMED": "T", "PLANNING>APPLYING": "T", "PLANNING>STOPPED": "TP",
-	"PLANNING>FAILED": "TP", "PLANNING>CANCELED": "P",
+	"PLANNING>FAILED": "TP", "PLANNING>CANCELED": "P", "PLANNING>PENDING_REVIEW": "T",
+	// Issue 17: approval policies wait for reviews; approved with
+	// autodeploy goes straight to CONFIRMED.
+	"PENDING_REVIEW>UNCONFIRMED": "T", "PENDING_REVIEW>CONFIRMED": "T", "PENDING_REVIEW>DISCARDED": "T",
+	"PENDING_REVIEW>FAILED": "T",
 	"UNCONFIRMED>CONFIRMED": "T", "UNCONFIRMED>DISCARDED": "T", "UNCONFIRMED>FAILED": "T",
 	"CONFIRMED>PREPARING_APPLY": "T", "CONFIRMED>FAILED": "T",
 	"PREPARING_APPLY>APPLYING": "T", "PREPARING_APPLY>FAILED": "T",
@@ -76,7 +80,10 @@ func TestActions(t *testing.T) {
 		{Discard, Tracked, Queued, Discarded, ""},
 		{Discard, Proposed, Ready, Discarded, ""},
 		{Discard, Tracked, Unconfirmed, Discarded, ""},
-		{Discard, Tracked, Planning, "", "only while QUEUED, READY or UNCONFIRMED"},
+		{Discard, Tracked, Planning, "", "only while QUEUED, READY, PENDING_REVIEW or UNCONFIRMED"},
+		{Discard, Tracked, PendingReview, Discarded, ""},
+		// Reviews move a run on, not Confirm.
+		{Confirm, Tracked, PendingReview, "", "waits for reviews"},
 		{Stop, Tracked, Initializing, Stopped, ""},
 		{Stop, Proposed, Planning, Stopped, ""},
 		{Stop, Tracked, Applying, "", "a confirmed run applies to the end"},

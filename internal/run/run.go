@@ -34,6 +34,7 @@ const (
 	Preparing      State = "PREPARING"
 	Initializing   State = "INITIALIZING"
 	Planning       State = "PLANNING"
+	PendingReview  State = "PENDING_REVIEW" // approval policies wait for reviews (issue 17)
 	Unconfirmed    State = "UNCONFIRMED"
 	Confirmed      State = "CONFIRMED"
 	PreparingApply State = "PREPARING_APPLY"
@@ -48,7 +49,7 @@ const (
 )
 
 // States lists every state in the order of SPEC §4.3.
-var States = []State{Queued, Ready, Preparing, Initializing, Planning, Unconfirmed, Confirmed,
+var States = []State{Queued, Ready, Preparing, Initializing, Planning, PendingReview, Unconfirmed, Confirmed,
 	PreparingApply, Applying, Performing, Finished, Failed, Discarded, Stopped, Canceled, Skipped}
 
 // Valid reports whether s is one of the run states.

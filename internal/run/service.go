@@ -61,6 +61,10 @@ type Config struct {
 	// PlanPolicy evaluates plan policies after each plan (issue 17); nil:
 	// none.
 	PlanPolicy PlanChecker
+	// Approvals evaluates approval policies between plan and apply, and
+	// Reviews keeps the reviews they read (issue 17); nil: none.
+	Approvals ApprovalChecker
+	Reviews   ReviewStore
 	// Outbox records the GitLab writes of every change to a run, in the
 	// change's transaction (Runs.InTx). Nil: no GitLab write-back.
 	Outbox Outbox

@@ -273,13 +273,28 @@ func (s *Service) ReportPlan(ctx context.Context, runID, leaseID string, rep Pla
 		if err != nil {
 			return false, err
 		}
-		if st.Autodeploy {
-			m.To, m.StartApply, m.Note = Applying, true, "autodeploy"
-		} else {
+		approval, err := s.checkApproval(ctx, r, st, rep.Delta)
+		if err != nil {
+			return false, err
+		}
+		switch {
+		case approval.Outcome == ApprovalRejected:
+			return false, s.rejectPlan(ctx, m, approval, verdict)
+		case approval.Outcome == ApprovalPending || !st.Autodeploy:
+			// Waiting for reviews or for a confirmation: the worker lets
+			// go, keeping the plan sealed for whoever applies it.
 			if len(rep.Plan) == 0 {
 				return false, apperr.InvalidField("plan", "a plan with changes needs its plan file")
 			}
 			m.To, m.ReleaseLease, m.PlanSealed = Unconfirmed, true, s.cfg.Box.Seal(rep.Plan, planAAD(runID))
+			if approval.Outcome == ApprovalPending {
+				m.To, m.Note = PendingReview, "waiting for review: "+strings.Join(approval.Messages, "; ")
+			}
+		default:
+			m.To, m.StartApply, m.Note = Applying, true, "autodeploy"
+		}
+		if approval.Outcome == ApprovalApproved {
+			m.Note = strings.TrimPrefix(m.Note+"; approved by approval policies", "; ")
 		}
 	}
 	if len(verdict.Warn) > 0 {
@@ -290,6 +305,36 @@ func (s *Service) ReportPlan(ctx context.Context, runID, leaseID string, rep Pla
 	}
 	s.Notify()
 	return m.To == Applying, nil
+}
+
+// checkApproval evaluates the approval policies of a tracked run whose
+// plan has changes (ApprovalNone without any).
+func (s *Service) checkApproval(ctx context.Context, r Run, st stack.Stack, delta Delta) (ApprovalVerdict, error) {
+	if s.cfg.Approvals == nil {
+		return ApprovalVerdict{Outcome: ApprovalNone}, nil
+	}
+	r.Delta = delta
+	v, err := s.cfg.Approvals.CheckApproval(ctx, r, st, nil)
+	if err != nil {
+		return ApprovalVerdict{}, fmt.Errorf("approval policies of run %s: %w", r.ID, err)
+	}
+	return v, nil
+}
+
+// rejectPlan fails a run its approval policies rejected as soon as it
+// planned.
+func (s *Service) rejectPlan(ctx context.Context, m Move, a ApprovalVerdict, v PlanVerdict) error {
+	msg := "rejected by approval policy: " + strings.Join(a.Messages, "; ")
+	if len(v.Warn) > 0 {
+		msg += " (plan policy warnings: " + strings.Join(v.Warn, "; ") + ")"
+	}
+	m.To, m.Error = Failed, errorDetail(msg)
+	m.Note = m.Error
+	if _, err := s.moveRun(ctx, m); err != nil {
+		return err
+	}
+	s.Notify()
+	return nil
 }
 
 // denyPlan fails a run whose plan a plan policy denied, with the messages

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -60,4 +61,53 @@ func cardOf(body, marker string) string {
 		return "(no " + marker + ")"
 	}
 	return body[i:min(len(body), i+1500)]
+}
+
+// TestRunPageReviews (issue 17: approval policies): a run its approval
+// policy holds in PENDING_REVIEW shows the Reviews card with Approve and
+// Reject; approving through the page records the review (note escaped)
+// and the policy lets the run go on to UNCONFIRMED.
+func TestRunPageReviews(t *testing.T) {
+	t.Parallel()
+	h := setup(t, inproc.Runs(t))
+	h.runStack(`resource "terraform_data" "hello" { input = "hello" }`+"\n", false)
+	h.api("POST", "/api/v1/policies", map[string]any{"name": "One approval", "type": "approval", "space": "root",
+		"labels": []string{"autoattach:*"}, "body": `package hoist
+
+approve if {
+	some r in input.reviews
+	r.decision == "approve"
+}
+
+message contains "one approval needed" if not approve
+`}, http.StatusCreated, nil)
+	c := h.client()
+	c.mustLogin("admin", h.AdminPassword)
+	var run struct{ ID string }
+	h.api("POST", "/api/v1/stacks/web/runs", map[string]any{}, http.StatusCreated, &run)
+	var page resp
+	waitPage(t, "the run to wait for review", func() bool {
+		page = c.get("/runs/" + run.ID)
+		return strings.Contains(page.body, `id="review-form"`)
+	})
+	for _, want := range []string{`id="review-waiting"`, `id="review-approve"`, `id="review-reject"`, "PENDING_REVIEW"} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the run page lacks %q:\n%s", want, cardOf(page.body, `id="reviews"`))
+		}
+	}
+	after := c.post("/runs/"+run.ID+"/reviews", url.Values{"csrf_token": {csrf(t, page)}, "decision": {"approve"},
+		"note": {"<i>ship it</i>"}})
+	if after.status != http.StatusSeeOther || after.header.Get("Location") != "/runs/"+run.ID+"#reviews" {
+		t.Fatalf("approving answered %d, Location %q", after.status, after.header.Get("Location"))
+	}
+	after = c.get("/runs/" + run.ID)
+	if !strings.Contains(after.body, "&lt;i&gt;ship it&lt;/i&gt;") ||
+		strings.Contains(after.body, `id="review-form"`) {
+		t.Fatalf("after approving (%d):\n%s", after.status, cardOf(after.body, `id="reviews"`))
+	}
+	var r struct{ State string }
+	h.api("GET", "/api/v1/runs/"+run.ID, nil, http.StatusOK, &r)
+	if r.State != "UNCONFIRMED" {
+		t.Fatalf("approved run is %s", r.State)
+	}
 }

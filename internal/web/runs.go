@@ -41,9 +41,18 @@ type runPage struct {
 	Refused string
 	Writes  []feedback.WriteView // the run's writes to GitLab and their outcome
 	// Evaluations are the policies evaluated for the run (its plan
-	// policies), oldest first, at most maxRunEvaluations.
+	// and approval policies), oldest first, at most maxRunEvaluations.
 	Evaluations []policy.Evaluation
+	// Reviews are the run's reviews; CanReview offers the approve and
+	// reject form (a writer, the run in PENDING_REVIEW).
+	Reviews   []run.Review
+	CanReview bool
+	// ReviewError says why the review just posted was refused.
+	ReviewError string
 }
+
+// WaitsForReview reports whether the run is held by approval policies.
+func (p runPage) WaitsForReview() bool { return p.State == run.PendingReview }
 
 // maxRunEvaluations bounds the policy evaluations a run page lists; the
 // API pages through the rest.
@@ -155,6 +164,12 @@ func (u *UI) runDetails(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if page.Reviews, err = u.cfg.Runs.Reviews(ctx, p, v.ID); err != nil {
+		return err
+	}
+	if msg := r.URL.Query().Get("review_refused"); msg != "" && v.State == run.PendingReview {
+		page.ReviewError = "Your review was not recorded: you need write access to the stack, and a decision."
+	}
 	var log strings.Builder
 	for _, c := range chunks {
 		log.WriteString(c.Body)
@@ -182,6 +197,7 @@ func (u *UI) runDetails(w http.ResponseWriter, r *http.Request) error {
 		if canAct {
 			page.Buttons = buttons(v.Type, v.State)
 		}
+		page.CanReview = canAct && v.State == run.PendingReview
 		page.Refused = refusal(r.URL.Query().Get("refused"), v, canAct)
 	}
 	return u.render(w, r, http.StatusOK, "run", view{Title: "Run " + shortSHA(v.ID), Nav: "stacks", Content: page})
@@ -249,6 +265,27 @@ func (u *UI) runAction(a run.Action) handlerFunc {
 		http.Redirect(w, r, "/runs/"+url.PathEscape(id), http.StatusSeeOther)
 		return nil
 	}
+}
+
+// reviewRun records the viewer's approval or rejection of a run in
+// PENDING_REVIEW (the run service checks access and state), then shows
+// the run: its approval policies have been evaluated again.
+func (u *UI) reviewRun(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	_, _, err := u.cfg.Runs.AddReview(r.Context(), principal(r), id,
+		run.ReviewInput{Decision: run.Decision(r.PostForm.Get("decision")), Note: r.PostForm.Get("note")})
+	switch {
+	case apperr.Is(err, apperr.Invalid), apperr.Is(err, apperr.Forbidden):
+		http.Redirect(w, r, "/runs/"+url.PathEscape(id)+"?review_refused=1", http.StatusSeeOther)
+		return nil
+	case apperr.Is(err, apperr.Conflict):
+		http.Redirect(w, r, "/runs/"+url.PathEscape(id), http.StatusSeeOther) // decided meanwhile: the page shows how
+		return nil
+	case err != nil:
+		return err
+	}
+	http.Redirect(w, r, "/runs/"+url.PathEscape(id)+"#reviews", http.StatusSeeOther)
+	return nil
 }
 
 // triggerRun starts a TRACKED run of a stack at its tracked commit.

@@ -168,6 +168,7 @@ func (u *UI) routes() {
 		u.handle("POST /runs/{id}/confirm", u.form(u.runAction(run.Confirm)))
 		u.handle("POST /runs/{id}/discard", u.form(u.runAction(run.Discard)))
 		u.handle("POST /runs/{id}/stop", u.form(u.runAction(run.Stop)))
+		u.handle("POST /runs/{id}/reviews", u.form(u.reviewRun))
 	}
 
 	u.mux.Handle("/", u.public(func(w http.ResponseWriter, r *http.Request) error {

@@ -236,7 +236,7 @@ func (s *Store) queuedRuns(ctx context.Context, tx *sql.Tx) ([]queuedRun, error)
 
 // exclusiveActive are the states in which a tracked run or task holds its
 // stack's lock: past QUEUED and not ended.
-var exclusiveActive = []run.State{run.Ready, run.Preparing, run.Initializing, run.Planning, run.Unconfirmed,
+var exclusiveActive = []run.State{run.Ready, run.Preparing, run.Initializing, run.Planning, run.PendingReview, run.Unconfirmed,
 	run.Confirmed, run.PreparingApply, run.Applying, run.Performing}
 
 var terminalStates = []run.State{run.Finished, run.Failed, run.Discarded, run.Stopped, run.Canceled, run.Skipped}
