@@ -104,7 +104,14 @@ func deliveryShow(e *env, cmd *cobra.Command) runFunc {
 		case payload:
 			return writeJSON(e.stdout, map[string]any{"headers": d.Headers, "body": d.Body})
 		}
-		return printDelivery(e, d)
+		if err := printDelivery(e, d); err != nil {
+			return err
+		}
+		evs, err := c.DeliveryPolicyEvaluations(ctx, id)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		return printEvaluations(e, evs)
 	}
 }
 

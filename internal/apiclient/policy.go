@@ -73,6 +73,12 @@ func (c *Client) RunPolicyEvaluations(ctx context.Context, runID string) ([]api.
 	return collect(pages[api.PolicyEvaluation](ctx, c, "/api/v1/runs/"+esc(runID)+"/policy-evaluations", nil))
 }
 
+// DeliveryPolicyEvaluations lists the push policy evaluations of a
+// delivery.
+func (c *Client) DeliveryPolicyEvaluations(ctx context.Context, deliveryID string) ([]api.PolicyEvaluation, error) {
+	return collect(pages[api.PolicyEvaluation](ctx, c, "/api/v1/deliveries/"+esc(deliveryID)+"/policy-evaluations", nil))
+}
+
 // ListPolicies returns every policy the caller may read (of one type when
 // typ is set).
 func (c *Client) ListPolicies(ctx context.Context, typ string) ([]api.Policy, error) {

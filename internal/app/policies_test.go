@@ -83,10 +83,11 @@ func (h *harness) pushCommit(branch, message string, actions ...gitlabsim.FileAc
 }
 
 // deliveryLine waits for the delivery log's line of stack for the push of
-// sha and returns it.
-func (h *harness) deliveryLine(stack, sha string) api.DeliveryStack {
+// sha and returns it, with the delivery's id.
+func (h *harness) deliveryLine(stack, sha string) (api.DeliveryStack, string) {
 	h.t.Helper()
 	var line api.DeliveryStack
+	var id string
 	apptest.Eventually(h.t, 30*time.Second, "the delivery of "+sha, func() error {
 		var page api.Page[api.Delivery]
 		h.Must(http.StatusOK, "GET", "/api/v1/deliveries?limit=50", h.AdminKey, nil).Decode(h.t, &page)
@@ -98,14 +99,14 @@ func (h *harness) deliveryLine(stack, sha string) api.DeliveryStack {
 			}
 			for _, l := range full.Result.Stacks {
 				if l.StackID == stack {
-					line = l
+					line, id = l, d.ID
 					return nil
 				}
 			}
 		}
 		return fmt.Errorf("no processed delivery for %s yet", sha)
 	})
-	return line
+	return line, id
 }
 
 // Issue 17 acceptance 1 (push and plan policies), 2 (looping policy fails
@@ -132,11 +133,19 @@ func TestPushAndPlanPoliciesEndToEnd(t *testing.T) {
 	// A push of Markdown only under the project root: Hoist would track it;
 	// the docs policy ignores it, and the delivery log says so.
 	sha := h.pushCommit("main", "Explain", gitlabsim.FileAction{Action: "create", Path: "infra/NOTES.md", Content: "# notes\n"})
-	line := h.deliveryLine("web", sha)
+	line, delivery := h.deliveryLine("web", sha)
 	if line.Result != "skipped" || !strings.Contains(line.Reason, "ignored by push policy ignore-docs: only documentation changed") ||
 		!strings.Contains(line.Reason, "default: push to tracked branch main") {
 		t.Errorf("docs-only push: %+v", line)
 	}
+	// The delivery's evaluations, for those who may read the delivery.
+	var devs api.Page[api.PolicyEvaluation]
+	h.Must(http.StatusOK, "GET", "/api/v1/deliveries/"+delivery+"/policy-evaluations", h.AdminKey, nil).Decode(t, &devs)
+	if len(devs.Items) != 2 || devs.Items[0].Stack != "web" || devs.Items[0].Type != "push" {
+		t.Errorf("delivery evaluations %+v", devs.Items)
+	}
+	h.space("Aside", "root")
+	h.Must(http.StatusNotFound, "GET", "/api/v1/deliveries/"+delivery+"/policy-evaluations", h.apiKey("reader-aside", "aside:read"), nil)
 
 	// [no-apply] on the tracked branch: a proposed run instead of a tracked
 	// one; the plan policy's warning is on its history.
@@ -197,7 +206,7 @@ func TestPushAndPlanPoliciesEndToEnd(t *testing.T) {
 	loop := h.createPolicy("Loop", "push", "platform", loopRego)
 	h.Must(http.StatusNoContent, "POST", "/api/v1/stacks/web/policies/"+loop.ID, h.AdminKey, nil)
 	sha = h.push("main", map[string]string{"infra/main.tf": infraTF("loop")})
-	line = h.deliveryLine("web", sha)
+	line, _ = h.deliveryLine("web", sha)
 	if line.Result != "skipped" || !strings.Contains(line.Reason, "push ignored: push policy failed (fail closed): loop: policy evaluation timed out after 500ms") {
 		t.Errorf("push under a looping policy: %+v", line)
 	}

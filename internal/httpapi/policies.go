@@ -18,6 +18,7 @@ func (a *API) registerPolicyRoutes() {
 	a.authed("POST /api/v1/stacks/{id}/policies/{policy_id}", a.attachPolicy(true))
 	a.authed("DELETE /api/v1/stacks/{id}/policies/{policy_id}", a.attachPolicy(false))
 	a.authed("GET /api/v1/runs/{id}/policy-evaluations", a.listRunPolicyEvaluations)
+	a.authed("GET /api/v1/deliveries/{id}/policy-evaluations", a.listDeliveryPolicyEvaluations)
 	a.authed("POST /api/v1/modules/{id}/policies/{policy_id}", a.modulePolicies)
 	a.authed("DELETE /api/v1/modules/{id}/policies/{policy_id}", a.modulePolicies)
 }
@@ -138,6 +139,23 @@ func (a *API) listRunPolicyEvaluations(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	evs, next, err := a.cfg.Policies.RunEvaluations(r.Context(), principalOf(r), r.PathValue("id"), cursor, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, pageOf(evs, next, toEvaluationJSON))
+	return nil
+}
+
+func (a *API) listDeliveryPolicyEvaluations(w http.ResponseWriter, r *http.Request) error {
+	cursor, limit, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	// The delivery log decides who may see the delivery at all.
+	if _, err := a.cfg.Deliveries.Get(r.Context(), principalOf(r), r.PathValue("id")); err != nil {
+		return err
+	}
+	evs, next, err := a.cfg.Policies.DeliveryEvaluations(r.Context(), principalOf(r), r.PathValue("id"), cursor, limit)
 	if err != nil {
 		return err
 	}

@@ -157,3 +157,35 @@ func (s *Service) RunEvaluations(ctx context.Context, actor, runID, cursor strin
 	}
 	return s.cfg.Store.ListEvaluations(ctx, EvaluationFilter{RunID: runID}, cursor, limit)
 }
+
+// DeliveryEvaluations pages the push policy evaluations of a delivery the
+// caller may read (the caller checks that first), keeping those of stacks
+// the actor may read: a delivery's reader may not see every stack it
+// touched.
+func (s *Service) DeliveryEvaluations(ctx context.Context, actor, deliveryID, cursor string, limit int) ([]Evaluation, string, error) {
+	access, _, err := s.cfg.Access.Access(ctx, actor)
+	if err != nil {
+		return nil, "", err
+	}
+	evs, next, err := s.cfg.Store.ListEvaluations(ctx, EvaluationFilter{DeliveryID: deliveryID}, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	readable := map[string]bool{}
+	out := evs[:0]
+	for _, ev := range evs {
+		ok, seen := readable[ev.StackID]
+		if !seen {
+			st, err := s.cfg.Stacks.GetStack(ctx, ev.StackID)
+			ok = err == nil && stack.CanRead(st, access)
+			if err != nil && !apperr.Is(err, apperr.NotFound) {
+				return nil, "", fmt.Errorf("load stack %s: %w", ev.StackID, err)
+			}
+			readable[ev.StackID] = ok
+		}
+		if ok {
+			out = append(out, ev)
+		}
+	}
+	return out, next, nil
+}
