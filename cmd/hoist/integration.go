@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
@@ -314,13 +315,21 @@ func gitlabCreateWebhook(e *env, cmd *cobra.Command) runFunc {
 		if cf.json() {
 			return writeJSON(e.stdout, h)
 		}
-		what := "updated the existing"
-		if h.Created {
-			what = "added the"
-		}
-		fmt.Fprintf(e.stdout, "%s webhook %d of %s (project %d) -> %s\n", what, h.HookID, h.Repository, h.ProjectID, h.URL)
+		fmt.Fprintf(e.stdout, "%s webhook %d of %s (project %d) -> %s\n", webhookOutcome(h), h.HookID, h.Repository, h.ProjectID, h.URL)
 		return nil
 	}
+}
+
+// webhookOutcome says what create-webhook did to the hook: added it, turned
+// on the triggers it lacked, or only set its secret token again.
+func webhookOutcome(h *api.GitLabWebhook) string {
+	switch {
+	case h.Created:
+		return "added the"
+	case len(h.TriggersAdded) > 0:
+		return "turned on " + strings.Join(h.TriggersAdded, ", ") + " of the existing"
+	}
+	return "set the secret token (triggers already on) of the existing"
 }
 
 func integrationList(e *env, cmd *cobra.Command) runFunc {

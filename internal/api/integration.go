@@ -108,4 +108,8 @@ type GitLabWebhook struct {
 	URL string `json:"url"`
 	// false when an existing hook was updated
 	Created bool `json:"created"`
+	// the triggers the existing hook lacked and now has, as GitLab's API
+	// names them (push_events, tag_push_events, merge_requests_events,
+	// note_events); empty when it was created or had them all
+	TriggersAdded []string `json:"triggers_added"`
 }

@@ -75,8 +75,8 @@ func (c *Client) RotateGitLabWebhookSecret(ctx context.Context, id string) (*api
 }
 
 // CreateGitLabWebhook has Hoist add its webhook to a GitLab project (push,
-// tag push and merge request events, SSL verification on), or update the
-// hook already pointing at the integration's endpoint.
+// tag push, merge request and comment events, SSL verification on), or
+// update the hook already pointing at the integration's endpoint.
 func (c *Client) CreateGitLabWebhook(ctx context.Context, id string, in api.CreateGitLabWebhook) (*api.GitLabWebhook, error) {
 	var h api.GitLabWebhook
 	if err := c.do(ctx, http.MethodPost, gitlabPath+"/"+esc(id)+"/webhooks", nil, in, &h); err != nil {

@@ -27,5 +27,6 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func toWebhookJSON(res integration.WebhookResult) api.GitLabWebhook {
-	return api.GitLabWebhook{Repository: res.Repository, ProjectID: res.ProjectID, HookID: res.HookID, URL: res.URL, Created: res.Created}
+	return api.GitLabWebhook{Repository: res.Repository, ProjectID: res.ProjectID, HookID: res.HookID, URL: res.URL,
+		Created: res.Created, TriggersAdded: nonNilStrings(res.TriggersAdded)}
 }

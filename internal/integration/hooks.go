@@ -13,20 +13,21 @@ import (
 )
 
 // Hoist creates a project's webhook itself when an admin asks (SPEC §2.4):
-// push, tag push and merge request events, SSL verification on, the
-// integration's endpoint and secret. The hooks it creates or updates are
-// recorded in the audit log (action ActionCreateWebhook, detail project_id
-// and hook_id) rather than in a table of their own: the log already keeps
-// who did it and when, and rotating the secret only needs to find them
-// again. Entries older than the integration (a deleted one of the same id)
-// are ignored.
+// push, tag push, merge request and comment events (comments carry the
+// merge request commands), SSL verification on, the integration's endpoint
+// and secret. The hooks it creates or updates are recorded in the audit log
+// (action ActionCreateWebhook, detail project_id and hook_id, and
+// triggers_added when it turned some on) rather than in a table of their
+// own: the log already keeps who did it and when, and rotating the secret
+// only needs to find them again. Entries older than the integration (a
+// deleted one of the same id) are ignored.
 
 // ActionCreateWebhook is the audit action of a hook Hoist created or updated.
 const ActionCreateWebhook = "integration.create_webhook"
 
 // HookClient lists, adds and edits project webhooks in GitLab. Add and Edit
-// set Hoist's events (push, tag push, merge requests) and SSL verification.
-// The gitlab package implements it.
+// set Hoist's events (push, tag push, merge requests, comments) and SSL
+// verification. The gitlab package implements it.
 type HookClient interface {
 	ProjectHooks(ctx context.Context, ep vcs.Endpoint, project string) (projectID int64, hooks []vcs.ProjectHook, err error)
 	AddProjectHook(ctx context.Context, ep vcs.Endpoint, projectID int64, url, token string) (hookID int64, err error)
@@ -42,11 +43,38 @@ type WebhookResult struct {
 	// Created is false when a hook with Hoist's endpoint already existed
 	// and was updated instead of adding a second one.
 	Created bool
+	// TriggersAdded are the triggers the existing hook lacked and now has,
+	// named as in GitLab's API (note_events for a hook created before
+	// Hoist needed comments); none when it was created or had them all.
+	TriggersAdded []string
+}
+
+// missingTriggers names, as GitLab's API does, the triggers Hoist's hook
+// needs that h lacks, in a fixed order.
+func missingTriggers(h vcs.ProjectHook) []string {
+	var out []string
+	for _, t := range []struct {
+		name string
+		on   bool
+	}{
+		{"push_events", h.PushEvents},
+		{"tag_push_events", h.TagPushEvents},
+		{"merge_requests_events", h.MergeRequestsEvents},
+		{"note_events", h.NoteEvents},
+	} {
+		if !t.on {
+			out = append(out, t.name)
+		}
+	}
+	return out
 }
 
 // CreateWebhook adds Hoist's webhook to a GitLab project, or updates the
-// one already pointing at the integration's endpoint (its secret token and
-// events), for those who may change the integration.
+// one already pointing at the integration's endpoint, for those who may
+// change the integration. An existing hook is always edited: GitLab never
+// shows its secret token, so Hoist sets it again (which is how a hook a
+// rotation could not reach is repaired); the result says which of its
+// triggers were missing and are now on.
 func (s *Service) CreateWebhook(ctx context.Context, actor, id, repository string) (WebhookResult, error) {
 	repository = strings.Trim(strings.TrimSpace(repository), "/")
 	if repository == "" || !strings.Contains(repository, "/") {
@@ -71,7 +99,7 @@ func (s *Service) CreateWebhook(ctx context.Context, actor, id, repository strin
 	res.ProjectID = pid
 	for _, h := range hooks {
 		if h.URL == res.URL {
-			res.HookID = h.ID
+			res.HookID, res.TriggersAdded = h.ID, missingTriggers(h)
 			break
 		}
 	}
@@ -85,14 +113,17 @@ func (s *Service) CreateWebhook(ctx context.Context, actor, id, repository strin
 		return WebhookResult{}, err
 	}
 	if s.cfg.Audit != nil {
-		entry := s.entry(actor, ActionCreateWebhook, it, map[string]any{"repository": repository, "project_id": pid,
-			"hook_id": res.HookID, "created": res.Created})
+		detail := map[string]any{"repository": repository, "project_id": pid, "hook_id": res.HookID, "created": res.Created}
+		if len(res.TriggersAdded) > 0 {
+			detail["triggers_added"] = res.TriggersAdded
+		}
+		entry := s.entry(actor, ActionCreateWebhook, it, detail)
 		if err := s.cfg.Audit.AppendAudit(ctx, entry); err != nil {
 			return res, fmt.Errorf("record webhook %d of %s: %w", res.HookID, repository, err)
 		}
 	}
 	s.log.InfoContext(ctx, "GitLab webhook set", "integration_id", it.ID, "repository", repository, "hook_id", res.HookID,
-		"created", res.Created, "actor", actor)
+		"created", res.Created, "triggers_added", res.TriggersAdded, "actor", actor)
 	return res, nil
 }
 

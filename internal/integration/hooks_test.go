@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,18 +72,21 @@ func TestCreateWebhookIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := onlyHook(t, f, "acme/one")
-	if !res.Created || res.HookID != int64(h.ID) || res.URL != endpoint || h.URL != endpoint || h.Token != webhookSecret(t, svc) ||
-		!h.PushEvents || !h.TagPushEvents || !h.MergeRequestsEvents || !h.EnableSSLVerification {
+	if !res.Created || res.HookID != int64(h.ID) || res.URL != endpoint || len(res.TriggersAdded) != 0 || h.URL != endpoint ||
+		h.Token != webhookSecret(t, svc) || !h.PushEvents || !h.TagPushEvents || !h.MergeRequestsEvents || !h.NoteEvents ||
+		!h.EnableSSLVerification {
 		t.Fatalf("created %+v, GitLab has %+v", res, h)
 	}
 	if e := f.lastAudit(t); e.Action != integration.ActionCreateWebhook || e.Actor != admin || e.Detail["repository"] != "acme/one" {
 		t.Errorf("audit = %+v", e)
 	}
 	again, err := svc.CreateWebhook(ctx, admin, "gl", "acme/one")
-	if err != nil || again.Created || again.HookID != res.HookID {
+	if err != nil || again.Created || again.HookID != res.HookID || len(again.TriggersAdded) != 0 {
 		t.Fatalf("second create = %+v, %v", again, err)
 	}
-	onlyHook(t, f, "acme/one")
+	if h2 := onlyHook(t, f, "acme/one"); h2 != h {
+		t.Errorf("second create changed the hook: %+v, was %+v", h2, h)
+	}
 
 	// A hook added by hand with Hoist's endpoint is taken over: its token
 	// and events are set, no second hook is added.
@@ -94,8 +98,63 @@ func TestCreateWebhookIsIdempotent(t *testing.T) {
 	if err != nil || two.Created {
 		t.Fatalf("create over a hand-made hook = %+v, %v", two, err)
 	}
-	if h := onlyHook(t, f, "acme/two"); h.Token != webhookSecret(t, svc) || !h.PushEvents || !h.TagPushEvents {
+	if h := onlyHook(t, f, "acme/two"); h.Token != webhookSecret(t, svc) || !h.PushEvents || !h.TagPushEvents || !h.NoteEvents {
 		t.Errorf("hand-made hook after create-webhook = %+v", h)
+	}
+}
+
+// TestCreateWebhookTurnsOnMissingTriggers: a hook with Hoist's endpoint
+// that lacks some of Hoist's triggers (one Hoist created before it needed
+// comments, one made by hand) gets them, and the result and the audit
+// entry name them; a second run finds nothing to add and leaves the hook
+// as it was.
+func TestCreateWebhookTurnsOnMissingTriggers(t *testing.T) {
+	t.Parallel()
+	on, off := true, false
+	tests := []struct {
+		name string
+		hook gitlabsim.HookOptions
+		want []string
+	}{
+		{"created by Hoist before comments", gitlabsim.HookOptions{TagPushEvents: true, MergeRequestsEvents: true},
+			[]string{"note_events"}},
+		{"by hand, push only", gitlabsim.HookOptions{}, []string{"tag_push_events", "merge_requests_events", "note_events"}},
+		{"by hand, comments only", gitlabsim.HookOptions{PushEvents: &off, NoteEvents: true},
+			[]string{"push_events", "tag_push_events", "merge_requests_events"}},
+		{"every trigger already", gitlabsim.HookOptions{PushEvents: &on, TagPushEvents: true, MergeRequestsEvents: true, NoteEvents: true}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, svc := hooksSetup(t)
+			ctx := t.Context()
+			tt.hook.URL, tt.hook.Token = endpoint, "stale"
+			made, err := f.sim.AddHook(ctx, "acme/one", tt.hook)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := svc.CreateWebhook(ctx, admin, "gl", "acme/one")
+			if err != nil || res.Created || res.HookID != int64(made.ID) || !slices.Equal(res.TriggersAdded, tt.want) {
+				t.Fatalf("create-webhook = %+v, %v; want hook %d updated, triggers added %v", res, err, made.ID, tt.want)
+			}
+			h := onlyHook(t, f, "acme/one")
+			if h.ID != made.ID || h.Token != webhookSecret(t, svc) || !h.PushEvents || !h.TagPushEvents || !h.MergeRequestsEvents ||
+				!h.NoteEvents || !h.EnableSSLVerification {
+				t.Errorf("hook after create-webhook = %+v", h)
+			}
+			added, _ := f.lastAudit(t).Detail["triggers_added"].([]any)
+			if len(added) != len(tt.want) {
+				t.Errorf("audited triggers_added = %v, want %v", added, tt.want)
+			}
+
+			again, err := svc.CreateWebhook(ctx, admin, "gl", "acme/one")
+			if err != nil || again.Created || again.HookID != res.HookID || len(again.TriggersAdded) != 0 {
+				t.Fatalf("second create-webhook = %+v, %v; want nothing added", again, err)
+			}
+			if h2 := onlyHook(t, f, "acme/one"); h2 != h {
+				t.Errorf("second create-webhook changed the hook: %+v, was %+v", h2, h)
+			}
+		})
 	}
 }
 

@@ -16,10 +16,15 @@ type Repo struct {
 	BranchSHA string // head of the branch
 }
 
-// ProjectHook is a project webhook as the VCS lists it.
+// ProjectHook is a project webhook as the VCS lists it, with the triggers
+// Hoist's hook needs (GitLab has more; the others are not read).
 type ProjectHook struct {
-	ID  int64
-	URL string
+	ID                  int64
+	URL                 string
+	PushEvents          bool
+	TagPushEvents       bool
+	MergeRequestsEvents bool
+	NoteEvents          bool // GitLab's "Comments" trigger
 }
 
 // CommitStatus is a status on a commit (a pipeline-like check), as the

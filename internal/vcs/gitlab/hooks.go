@@ -29,7 +29,8 @@ func (c *Client) ProjectHooks(ctx context.Context, ep vcs.Endpoint, project stri
 			return 0, nil, hookError(resp, err, "the hooks of "+project)
 		}
 		for _, h := range hooks {
-			out = append(out, vcs.ProjectHook{ID: h.ID, URL: h.URL})
+			out = append(out, vcs.ProjectHook{ID: h.ID, URL: h.URL, PushEvents: h.PushEvents, TagPushEvents: h.TagPushEvents,
+				MergeRequestsEvents: h.MergeRequestsEvents, NoteEvents: h.NoteEvents})
 		}
 		if resp == nil || resp.NextPage == 0 {
 			return p.ID, out, nil
@@ -40,7 +41,7 @@ func (c *Client) ProjectHooks(ctx context.Context, ep vcs.Endpoint, project stri
 
 // AddProjectHook implements integration.HookClient: POST
 // /projects/:id/hooks with Hoist's events (push, tag push, merge
-// requests) and SSL verification on.
+// requests, comments) and SSL verification on.
 func (c *Client) AddProjectHook(ctx context.Context, ep vcs.Endpoint, projectID int64, url, token string) (int64, error) {
 	client, release, err := c.clientFor(ep, apiCall)
 	if err != nil {
@@ -48,7 +49,7 @@ func (c *Client) AddProjectHook(ctx context.Context, ep vcs.Endpoint, projectID 
 	}
 	defer release()
 	h, resp, err := client.Projects.AddProjectHook(projectID, &gl.AddProjectHookOptions{URL: gl.Ptr(url), Token: gl.Ptr(token),
-		PushEvents: gl.Ptr(true), TagPushEvents: gl.Ptr(true), MergeRequestsEvents: gl.Ptr(true),
+		PushEvents: gl.Ptr(true), TagPushEvents: gl.Ptr(true), MergeRequestsEvents: gl.Ptr(true), NoteEvents: gl.Ptr(true),
 		EnableSSLVerification: gl.Ptr(true)}, gl.WithContext(ctx))
 	if err != nil {
 		return 0, hookError(resp, err, "a hook")
@@ -67,7 +68,7 @@ func (c *Client) EditProjectHook(ctx context.Context, ep vcs.Endpoint, projectID
 	defer release()
 	_, resp, err := client.Projects.EditProjectHook(projectID, hookID, &gl.EditProjectHookOptions{URL: gl.Ptr(url),
 		Token: gl.Ptr(token), PushEvents: gl.Ptr(true), TagPushEvents: gl.Ptr(true), MergeRequestsEvents: gl.Ptr(true),
-		EnableSSLVerification: gl.Ptr(true)}, gl.WithContext(ctx))
+		NoteEvents: gl.Ptr(true), EnableSSLVerification: gl.Ptr(true)}, gl.WithContext(ctx))
 	if err != nil {
 		return hookError(resp, err, "hook")
 	}
