@@ -76,6 +76,7 @@ func Run(t *testing.T, h Harness) {
 		"RunExecEffects":      testRunExecEffects,
 		"RunLeaseRace":        testRunLeaseRace,
 		"RunHandBack":         testRunHandBack,
+		"RunReviews":          testRunReviews,
 		"RunLogs":             testRunLogs,
 		"Deliveries":          testDeliveries,
 		"DeliveryProcessings": testDeliveryProcessings,
