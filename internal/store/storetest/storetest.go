@@ -85,6 +85,7 @@ func Run(t *testing.T, h Harness) {
 		"JobLeaseRace":        testJobLeaseRace,
 		"Outbox":              testOutbox,
 		"OutboxClaimRace":     testOutboxClaimRace,
+		"OutboxKinds":         testOutboxKinds,
 		"CommitRuns":          testCommitRuns,
 		"StateVersions":       testStateVersions,
 		"StateLocks":          testStateLocks,
