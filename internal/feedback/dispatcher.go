@@ -358,7 +358,7 @@ func (d *Dispatcher) try(ctx context.Context, w Write) (Resolution, bool, time.D
 	case apperr.Is(err, apperr.NotFound):
 		out = outcome{fail: &failure{message: "integration " + w.IntegrationID + " no longer exists"}}
 	case err != nil:
-		out = outcome{fail: &failure{retryable: true, message: err.Error()}}
+		out = retry(err)
 	default:
 		// The monotonic clock, not d.cfg.Clock: a latency, never stored.
 		start := time.Now()

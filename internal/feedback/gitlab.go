@@ -23,6 +23,9 @@ type GitLab interface {
 	UpdateDeployment(ctx context.Context, ep vcs.Endpoint, project string, id int64, status string) error
 	FindEnvironment(ctx context.Context, ep vcs.Endpoint, project, name string) (int64, error)
 	CreateEnvironment(ctx context.Context, ep vcs.Endpoint, project, name string) (int64, error)
+	// AwardNoteEmoji fails with kind vcs.KindUnchanged when the token's
+	// user has awarded that emoji on the note already.
+	AwardNoteEmoji(ctx context.Context, ep vcs.Endpoint, project string, iid, noteID int64, name string) error
 }
 
 // Refs keeps the ids GitLab gave to objects Hoist edits later.
@@ -46,6 +49,11 @@ type outcome struct {
 
 func done(format string, args ...any) outcome { return outcome{result: fmt.Sprintf(format, args...)} }
 
+// retry is the outcome of an attempt that failed before GitLab was asked
+// (reading the outbox's refs, an integration's endpoint): it is tried
+// again.
+func retry(err error) outcome { return outcome{fail: &failure{retryable: true, message: err.Error()}} }
+
 // failed is the outcome of a call that returned err.
 func failed(ep vcs.Endpoint, err error) outcome {
 	f := failureOf(ep, err)
@@ -61,6 +69,10 @@ func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 		return s.note(ctx, ep, w)
 	case KindDeployment:
 		return s.deployment(ctx, ep, w)
+	case KindAward:
+		return s.award(ctx, ep, w.Payload)
+	case KindReply:
+		return s.reply(ctx, ep, w)
 	}
 	return outcome{fail: &failure{message: fmt.Sprintf("unknown write kind %q", w.Kind)}}
 }
@@ -70,14 +82,60 @@ func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 func (s *sender) status(ctx context.Context, ep vcs.Endpoint, p Payload) outcome {
 	err := s.gitlab.SetCommitStatus(ctx, ep, vcs.CommitStatus{Project: p.Project, SHA: p.SHA, Ref: p.Ref, Name: p.Name,
 		State: p.State, Description: p.Description, TargetURL: p.TargetURL})
-	if err != nil {
-		out := failed(ep, err)
-		if vcs.KindOf(err) == vcs.KindUnchanged {
-			return done("already %s (GitLab: %s)", p.State, out.fail.message)
-		}
-		return out
+	return doneOrUnchanged(ep, err, "status "+p.State, "already "+p.State)
+}
+
+// doneOrUnchanged is the outcome of a call that returned err: done with
+// result, or with already when GitLab refused it because it has the
+// object in the asked-for state (vcs.KindUnchanged), or failed.
+func doneOrUnchanged(ep vcs.Endpoint, err error, result, already string) outcome {
+	if err == nil {
+		return done("%s", result)
 	}
-	return done("status %s", p.State)
+	out := failed(ep, err)
+	if vcs.KindOf(err) == vcs.KindUnchanged {
+		return done("%s (GitLab: %s)", already, out.fail.message)
+	}
+	return out
+}
+
+// award adds an award emoji to a command note. GitLab keeps one of each
+// emoji per user and note, so an emoji Hoist awarded already (an earlier
+// attempt whose answer was lost, a command taken twice) is done.
+func (s *sender) award(ctx context.Context, ep vcs.Endpoint, p Payload) outcome {
+	err := s.gitlab.AwardNoteEmoji(ctx, ep, p.Project, p.MergeRequestIID, p.NoteID, p.Emoji)
+	return doneOrUnchanged(ep, err, fmt.Sprintf("awarded :%s:", p.Emoji), fmt.Sprintf("already awarded :%s:", p.Emoji))
+}
+
+// replyMarker identifies Hoist's reply to command note noteID, so a reply
+// created by an attempt whose answer was lost is found instead of posted
+// twice.
+func replyMarker(noteID int64) string { return fmt.Sprintf("<!-- hoist:reply=%d -->", noteID) }
+
+// reply answers a command note with a note on its merge request, once: a
+// reply whose id is kept, or one found by its marker, is not posted again
+// (nor edited: the first answer to a command stands).
+func (s *sender) reply(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
+	p := w.Payload
+	id, ok, err := s.refs.GitLabRef(ctx, w.Key)
+	if err != nil {
+		return retry(err)
+	}
+	if ok {
+		return done("already replied in note %d", id)
+	}
+	marker := replyMarker(p.NoteID)
+	if id, err = s.gitlab.FindNote(ctx, ep, p.Project, p.MergeRequestIID, marker); err != nil {
+		return failed(ep, err)
+	}
+	if id != 0 {
+		return s.keepRef(ctx, w.Key, id, done("already replied in note %d", id))
+	}
+	id, err = s.gitlab.CreateNote(ctx, ep, p.Project, p.MergeRequestIID, p.Body+"\n\n"+marker)
+	if err != nil {
+		return failed(ep, err)
+	}
+	return s.keepRef(ctx, w.Key, id, done("replied in note %d", id))
 }
 
 // noteMarker identifies Hoist's note of a stack in a merge request, so a
@@ -91,7 +149,7 @@ func (s *sender) note(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 	p := w.Payload
 	id, ok, err := s.refs.GitLabRef(ctx, w.Key)
 	if err != nil {
-		return outcome{fail: &failure{retryable: true, message: err.Error()}}
+		return retry(err)
 	}
 	if !ok {
 		found, err := s.gitlab.FindNote(ctx, ep, p.Project, p.MergeRequestIID, noteMarker(p.StackID))
@@ -132,7 +190,7 @@ func (s *sender) deployment(ctx context.Context, ep vcs.Endpoint, w Write) outco
 	p := w.Payload
 	id, ok, err := s.refs.GitLabRef(ctx, w.Key)
 	if err != nil {
-		return outcome{fail: &failure{retryable: true, message: err.Error()}}
+		return retry(err)
 	}
 	if ok {
 		if err := s.gitlab.UpdateDeployment(ctx, ep, p.Project, id, p.State); err != nil {
@@ -157,7 +215,7 @@ func (s *sender) environment(ctx context.Context, ep vcs.Endpoint, integrationID
 	key := EnvironmentKey(integrationID, p.Project, p.Environment)
 	if _, ok, err := s.refs.GitLabRef(ctx, key); err != nil || ok {
 		if err != nil {
-			return outcome{fail: &failure{retryable: true, message: err.Error()}}
+			return retry(err)
 		}
 		return outcome{}
 	}

@@ -1,17 +1,22 @@
 // Package feedback writes Hoist's results back to GitLab (SPEC §5): commit
 // statuses per stack (or aggregated per commit), one merge request note per
-// (merge request, stack), and an environment and deployments per stack.
+// (merge request, stack), an environment and deployments per stack, and the
+// answers to merge request commands (award emoji on the command's note, a
+// reply note).
 //
 // Every write is first a row of a durable outbox, written in the same
-// transaction as the run transition that caused it: the code making the
-// transition calls Service.OnRunEvents inside its transaction.
+// transaction as the change that caused it: the code making a run
+// transition calls Service.OnRunEvents inside its transaction, the code
+// taking a command Service.EnqueueCommandFeedback inside the one that
+// creates its runs.
 // A Dispatcher per server sends them through one GitLab client per
 // integration, honouring Retry-After and RateLimit-Reset and backing off with
 // jitter on 429, 5xx and network errors for hours, so an outage or a restart
 // delays writes but loses none. Writes to one GitLab object (one status name
-// on one commit, one note, one deployment) are serialised and only move
-// forward: when several are pending only the newest is sent, and a write
-// older than what GitLab already has is skipped.
+// on one commit, one note, one deployment, one emoji on a note, the reply
+// to a command) are serialised and only move forward: when several are
+// pending only the newest is sent, and a write older than what GitLab
+// already has is skipped.
 package feedback
 
 import (
@@ -28,7 +33,12 @@ const (
 	KindStatus     Kind = "status"     // POST /projects/:id/statuses/:sha
 	KindNote       Kind = "note"       // the merge request note of a stack
 	KindDeployment Kind = "deployment" // a run's deployment in its stack's environment
+	KindAward      Kind = "award"      // an award emoji on a merge request note (a command's)
+	KindReply      Kind = "reply"      // a merge request note answering a command note
 )
+
+// Kinds are all the kinds, for monitoring.
+func Kinds() []Kind { return []Kind{KindStatus, KindNote, KindDeployment, KindAward, KindReply} }
 
 // WriteState is where a write is in the outbox.
 type WriteState string
@@ -54,10 +64,15 @@ type Payload struct {
 	Description string `json:"description,omitempty"`
 	TargetURL   string `json:"target_url,omitempty"`
 
-	// Merge request note.
+	// Merge request note; a reply to a command note (without StackID).
 	MergeRequestIID int64  `json:"merge_request_iid,omitempty"`
 	StackID         string `json:"stack_id,omitempty"`
 	Body            string `json:"body,omitempty"`
+
+	// Award emoji Emoji on note NoteID of merge request MergeRequestIID;
+	// for a reply, the command note it answers.
+	NoteID int64  `json:"note_id,omitempty"`
+	Emoji  string `json:"emoji,omitempty"` // without colons: "eyes"
 
 	// Deployment (State holds its status: running, success, failed, canceled).
 	Environment string `json:"environment,omitempty"`
@@ -119,6 +134,10 @@ func (w Write) Describe() string {
 		return fmt.Sprintf("merge request !%d comment", p.MergeRequestIID)
 	case KindDeployment:
 		return fmt.Sprintf("deployment to %s → %s", p.Environment, p.State)
+	case KindAward:
+		return fmt.Sprintf("award :%s: on merge request !%d comment %d", p.Emoji, p.MergeRequestIID, p.NoteID)
+	case KindReply:
+		return fmt.Sprintf("merge request !%d reply to comment %d", p.MergeRequestIID, p.NoteID)
 	}
 	return string(w.Kind)
 }
@@ -148,6 +167,18 @@ func NoteKey(integrationID, project string, iid int64, stackID string) string {
 // under it too.
 func DeploymentKey(integrationID, project, runID string) string {
 	return strings.Join([]string{"deployment", integrationID, project, runID}, "|")
+}
+
+// AwardKey is the key of award emoji emoji on note noteID of merge request
+// !iid: each emoji of a command note is written on its own.
+func AwardKey(integrationID, project string, iid, noteID int64, emoji string) string {
+	return strings.Join([]string{"award", integrationID, project, fmt.Sprint(iid), fmt.Sprint(noteID), emoji}, "|")
+}
+
+// ReplyKey is the key of the reply to command note noteID of merge request
+// !iid; the reply's note id is kept under it too.
+func ReplyKey(integrationID, project string, iid, noteID int64) string {
+	return strings.Join([]string{"reply", integrationID, project, fmt.Sprint(iid), fmt.Sprint(noteID)}, "|")
 }
 
 // EnvironmentKey is where the id of a stack's environment is kept.

@@ -79,7 +79,7 @@ func New(log *slog.Logger, extra ...prometheus.Collector) (*Metrics, error) {
 			Help:    "Time runs spent in a state before leaving it, by that state.",
 			Buckets: phaseBuckets}, []string{"phase"}),
 		writes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hoist_gitlab_writes_total",
-			Help: "Attempts to write to GitLab (commit status, merge request note, deployment), by kind and outcome."},
+			Help: "Attempts to write to GitLab (commit status, merge request note, deployment, award emoji, command reply), by kind and outcome."},
 			[]string{"kind", "outcome"}),
 		writeRetries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hoist_gitlab_write_retries_total",
 			Help: "Attempts to write to GitLab that retried an earlier failed attempt, by kind."},
@@ -90,7 +90,7 @@ func New(log *slog.Logger, extra ...prometheus.Collector) (*Metrics, error) {
 	}
 	// Series that exist from the start, so that rates begin at zero rather
 	// than at the first event.
-	for _, k := range []feedback.Kind{feedback.KindStatus, feedback.KindNote, feedback.KindDeployment} {
+	for _, k := range feedback.Kinds() {
 		for _, o := range []feedback.WriteState{feedback.StateDone, feedback.StateRetrying, feedback.StateFailed} {
 			m.writes.WithLabelValues(string(k), string(o))
 		}

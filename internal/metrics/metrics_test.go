@@ -76,6 +76,8 @@ func TestEventsMoveTheirMetrics(t *testing.T) {
 		{"hoist_gitlab_writes_total", []string{"kind", "status"}, 2},
 		{"hoist_gitlab_writes_total", []string{"kind", "note", "outcome", "failed"}, 1},
 		{"hoist_gitlab_writes_total", []string{"kind", "deployment"}, 0}, // present from the start
+		{"hoist_gitlab_writes_total", []string{"kind", "award", "outcome", "failed"}, 0},
+		{"hoist_gitlab_write_retries_total", []string{"kind", "reply"}, 0},
 		{"hoist_gitlab_write_retries_total", []string{"kind", "status"}, 1},
 		{"hoist_gitlab_write_seconds", nil, 2}, // calls GitLab answered
 	} {
@@ -83,8 +85,8 @@ func TestEventsMoveTheirMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", tc.name, tc.match, got, tc.want)
 		}
 	}
-	if got := len(f["hoist_gitlab_writes_total"].GetMetric()); got != 9 {
-		t.Errorf("hoist_gitlab_writes_total has %d series, want every kind × outcome (9)", got)
+	if got, want := len(f["hoist_gitlab_writes_total"].GetMetric()), 3*len(feedback.Kinds()); got != want {
+		t.Errorf("hoist_gitlab_writes_total has %d series, want every kind × outcome (%d)", got, want)
 	}
 	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total"} {
 		if f[name] == nil {
@@ -112,6 +114,7 @@ func TestStateIsReadAtScrape(t *testing.T) {
 		{"hoist_gitlab_writes_open", []string{"kind", "status"}, 2},
 		{"hoist_gitlab_writes_oldest_age_seconds", []string{"kind", "status"}, 60},
 		{"hoist_gitlab_writes_oldest_age_seconds", []string{"kind", "note"}, 0},
+		{"hoist_gitlab_writes_open", []string{"kind", "reply"}, 0}, // every kind, 0 included
 		{"hoist_runs", []string{"state", "QUEUED"}, 4},
 		{"hoist_runs", []string{"state", "FINISHED"}, 7},
 		{"hoist_vcs_agents_connected", []string{"pool", "pool-1"}, 2},

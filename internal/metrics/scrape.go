@@ -127,7 +127,7 @@ func (c *stateCollector) collectWrites(ctx context.Context, ch chan<- prometheus
 	for _, b := range open {
 		byKind[b.Kind] = b
 	}
-	for _, k := range []feedback.Kind{feedback.KindStatus, feedback.KindNote, feedback.KindDeployment} {
+	for _, k := range feedback.Kinds() {
 		b := byKind[k]
 		ch <- prometheus.MustNewConstMetric(c.writesOpen, prometheus.GaugeValue, float64(b.Open), string(k))
 		ch <- prometheus.MustNewConstMetric(c.writesAge, prometheus.GaugeValue, age(now, b.Oldest), string(k))

@@ -227,3 +227,53 @@ func testCommitRuns(t *testing.T, h Harness) {
 		}
 	}
 }
+
+// commandWrites are the writes answering a merge request command: an award
+// emoji on its note and a reply, of no run.
+func commandWrites(due time.Time) []feedback.Write {
+	p := feedback.Payload{Project: "acme/infra", MergeRequestIID: 4, NoteID: 77}
+	award, reply := p, p
+	award.Emoji, reply.Body = "eyes", "No stack `nope` in this repository."
+	return []feedback.Write{
+		{IntegrationID: "gl", Kind: feedback.KindAward, Key: feedback.AwardKey("gl", "acme/infra", 4, 77, "eyes"),
+			Payload: award, NextAttemptAt: due, CreatedAt: due},
+		{IntegrationID: "gl", Kind: feedback.KindReply, Key: feedback.ReplyKey("gl", "acme/infra", 4, 77),
+			Payload: reply, NextAttemptAt: due, CreatedAt: due},
+	}
+}
+
+// testOutboxKinds: a write of every kind is kept as it was enqueued, the
+// command answers' writes of no run included; a kind the schema does not
+// know is refused.
+func testOutboxKinds(t *testing.T, h Harness) {
+	s := fresh(t, h)
+	in := commandWrites(base)
+	for _, k := range feedback.Kinds() {
+		if k != feedback.KindAward && k != feedback.KindReply {
+			w := statusWrite("gl", "r1", string(k)+"|gl|x", 1, base)
+			w.Kind = k
+			in = append(in, w)
+		}
+	}
+	if err := s.EnqueueWrites(ctx(), in); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range in {
+		ws, _ := mustPending(t, s, want.Key)
+		if len(ws) != 1 {
+			t.Fatalf("pending writes of %s = %+v, want 1", want.Key, ws)
+		}
+		want.ID, want.State, want.UpdatedAt = ws[0].ID, feedback.StatePending, want.CreatedAt
+		if !reflect.DeepEqual(ws[0], want) {
+			t.Errorf("%s write = %+v\nwant %+v", want.Kind, ws[0], want)
+		}
+	}
+	bad := statusWrite("gl", "r1", "bogus|gl|x", 1, base)
+	bad.Kind = "bogus"
+	if err := s.EnqueueWrites(ctx(), []feedback.Write{bad}); err == nil {
+		t.Error("a write of an unknown kind was stored")
+	}
+	if ws, _ := mustPending(t, s, "bogus|gl|x"); len(ws) != 0 {
+		t.Errorf("writes of the refused enqueue = %+v", ws)
+	}
+}

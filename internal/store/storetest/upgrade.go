@@ -26,6 +26,7 @@ type Upgrade func(t *testing.T, db *sql.DB, migrations fs.FS, open Opener)
 func Upgrades() map[string]Upgrade {
 	return map[string]Upgrade{
 		"AgentPoolSpaces":     AgentPoolUpgrade,
+		"CommandWrites":       CommandWritesUpgrade,
 		"DeliveryProcessings": DeliveryProcessingsUpgrade,
 		"Policies":            PoliciesUpgrade,
 		"RunPlanned":          RunPlannedUpgrade,
