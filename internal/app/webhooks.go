@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"context"
 
+	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/ingest"
 	"github.com/hoistdev/hoist/internal/jobqueue"
 	"github.com/hoistdev/hoist/internal/metrics"
-	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
@@ -43,7 +43,7 @@ type webhooks struct {
 }
 
 func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *space.Service, gl *gitlab.Client,
-	outbox run.Outbox, m *metrics.Metrics, tags ingest.TagFunc, push ingest.PushPolicyFunc, consumers ...ingest.Consumer) *webhooks {
+	outbox *feedback.Service, m *metrics.Metrics, tags ingest.TagFunc, push ingest.PushPolicyFunc, consumers ...ingest.Consumer) *webhooks {
 	log := cfg.Logger
 	exclusive := store.Dialect() == "sqlite"
 	queue := jobqueue.New(jobqueue.Config{Store: store, Logger: log.With("component", "jobqueue"), Clock: cfg.Clock,
@@ -63,7 +63,8 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 			Wake: wake, Metrics: m}),
 		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: wake, Clock: cfg.Clock}),
 		processor: ingest.New(ingest.Config{Store: store, Files: gl, Box: box, Outbox: outbox,
-			Parse: gitlab.ParseEvent, Tags: tags, PushPolicy: push, Logger: log, Clock: cfg.Clock, Consumers: consumers, Metrics: m}),
+			Parse: gitlab.ParseEvent, Tags: tags, PushPolicy: push, Logger: log, Clock: cfg.Clock, Consumers: consumers, Metrics: m,
+			Commands: &ingest.Commands{Members: gl, Claims: store, Ack: commandAcks{outbox}}}),
 	}
 	w.processor.Register(queue)
 	return w
@@ -77,4 +78,13 @@ func (w *webhooks) start(ctx context.Context) error { return w.queue.Start(conte
 func (w *webhooks) stop() {
 	w.intake.Close()
 	w.queue.Stop()
+}
+
+// commandAcks queues the acknowledgement of a merge request command in
+// the outbox (ingest.Acknowledger).
+type commandAcks struct{ outbox *feedback.Service }
+
+func (c commandAcks) Acknowledge(ctx context.Context, a ingest.Ack) error {
+	return c.outbox.EnqueueCommandFeedback(ctx, feedback.CommandFeedback{IntegrationID: a.IntegrationID, Project: a.Project,
+		MergeRequestIID: a.MergeRequestIID, NoteID: a.NoteID, Emoji: a.Emoji, Reply: a.Reply})
 }

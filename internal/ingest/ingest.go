@@ -95,6 +95,9 @@ type Config struct {
 	// Metrics counts processings and the run transitions they commit;
 	// nil counts nothing.
 	Metrics Metrics
+	// Commands acts on merge request comment commands (command.go); nil:
+	// comments only go into the delivery log.
+	Commands *Commands
 }
 
 // Metrics is what processing reports for monitoring (internal/metrics

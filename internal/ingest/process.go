@@ -36,11 +36,11 @@ func (p *Processor) process(ctx context.Context, a attempt, d webhook.Delivery, 
 		return webhook.Failed, p.fail(ctx, a, o, err)
 	}
 	o.Project, o.Ref = ev.Repository, refOf(&ev)
+	if ev.Kind == vcs.KindNote && p.cfg.Commands != nil {
+		return p.command(ctx, a, d, o, &ev, log)
+	}
 	if ev.Kind == vcs.KindIgnored {
-		o.Status, o.At = webhook.Ignored, p.now()
-		o.Result = &webhook.Result{Summary: ev.Name + " events do not trigger runs", Stacks: []webhook.StackResult{}}
-		_, err := p.record(ctx, a, o, run.Changes{}, true)
-		return webhook.Ignored, err
+		return p.ignore(ctx, a, o, ev.Name+" events do not trigger runs")
 	}
 	stacks, err := p.cfg.Store.ListStacksByRepository(ctx, d.IntegrationID, ev.ProjectID, ev.Repository)
 	if err != nil {
@@ -105,13 +105,21 @@ type attempt struct {
 // ignored), completes the job: a processed delivery's job cannot run again,
 // and a worker that lost the job's lease commits nothing
 // (jobqueue.ErrLeaseLost).
-func (p *Processor) record(ctx context.Context, a attempt, o webhook.Outcome, c run.Changes, final bool) (run.Applied, error) {
+func (p *Processor) record(ctx context.Context, a attempt, o webhook.Outcome, c run.Changes, final bool,
+	extra ...func(ctx context.Context) error) (run.Applied, error) {
 	var applied run.Applied
 	err := p.cfg.Store.InTx(ctx, func(ctx context.Context) error {
 		if final {
 			// First, so that on PostgreSQL the job's row is locked before
 			// anything else is written.
 			if err := a.job.Complete(ctx); err != nil {
+				return err
+			}
+		}
+		// Then what else the outcome commits with (a command note's claim
+		// and acknowledgement): a claim that fails rolls it all back.
+		for _, write := range extra {
+			if err := write(ctx); err != nil {
 				return err
 			}
 		}
@@ -144,13 +152,7 @@ func (p *Processor) plan(ctx context.Context, d webhook.Delivery, ev *vcs.Event,
 	if err != nil {
 		return trigger.Plan{}, err
 	}
-	ts := make([]trigger.Stack, len(stacks))
-	ids := make([]string, len(stacks))
-	for i, st := range stacks {
-		ids[i] = st.ID
-		ts[i] = trigger.Stack{ID: st.ID, Branch: st.Branch, ProjectRoot: st.ProjectRoot,
-			AdditionalGlobs: st.AdditionalProjectGlobs, Labels: st.Labels, AllowForks: st.AllowForkMRs, Detached: st.Detached()}
-	}
+	ts, ids := triggerStacks(stacks)
 	existing, err := p.existingRuns(ctx, d, ev, ids)
 	if err != nil {
 		return trigger.Plan{}, err
@@ -163,6 +165,18 @@ func (p *Processor) plan(ctx context.Context, d webhook.Delivery, ev *vcs.Event,
 	}
 	return trigger.PlanRuns(trigger.Request{Event: ev, ChangedFiles: files, Matcher: trigger.NewMatcher(ts),
 		Runs: existing, Decide: decide, RunCap: p.cfg.RunCap})
+}
+
+// triggerStacks returns the stacks as the trigger sees them, and their ids.
+func triggerStacks(stacks []stack.Stack) ([]trigger.Stack, []string) {
+	ts := make([]trigger.Stack, len(stacks))
+	ids := make([]string, len(stacks))
+	for i, st := range stacks {
+		ids[i] = st.ID
+		ts[i] = trigger.Stack{ID: st.ID, Branch: st.Branch, ProjectRoot: st.ProjectRoot,
+			AdditionalGlobs: st.AdditionalProjectGlobs, Labels: st.Labels, AllowForks: st.AllowForkMRs, Detached: st.Detached()}
+	}
+	return ts, ids
 }
 
 // existingRuns loads the runs planning needs. Runs of events that arrived

@@ -48,6 +48,11 @@ type Decision struct {
 	// Reason says why, for the delivery log and the run's trigger, in words
 	// a user reads: "push to feature-x does not touch infra/".
 	Reason string
+	// Replan creates the run even when one of its type exists at the
+	// event's SHA: a person asked for the plan again (`/hoist plan` in a
+	// merge request comment, issue 18). The comment is acted on once, so a
+	// redelivery does not make a second run.
+	Replan bool
 }
 
 // Decider is a push policy: one pure function of (event, stack) → decision

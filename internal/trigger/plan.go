@@ -175,7 +175,7 @@ func (p *Plan) apply(ev *vcs.Event, st Stack, d Decision, runs []ExistingRun) St
 		}
 		return out
 	}
-	if existing, ok := findRun(runs, sha, d.Run); ok {
+	if existing, ok := findRun(runs, sha, d.Run); ok && !d.Replan {
 		// The first event won; moving the tracked commit again could move it
 		// backwards when an old delivery is redelivered.
 		out.Result, out.RunID = ResultDeduplicated, existing.ID
@@ -271,8 +271,10 @@ func runBranch(ev *vcs.Event) string {
 	return ev.Branch
 }
 
+// mrRef is the merge request a run of the event plans: that of a merge
+// request event, or of the comment whose command made the run.
 func mrRef(ev *vcs.Event) *MergeRequestRef {
-	if ev.Kind != vcs.KindMergeRequest || ev.MergeRequest == nil {
+	if ev.Kind != vcs.KindMergeRequest && ev.Kind != vcs.KindNote || ev.MergeRequest == nil {
 		return nil
 	}
 	return &MergeRequestRef{IID: ev.MergeRequest.IID, URL: ev.MergeRequest.URL}

@@ -266,3 +266,43 @@ func TestPlanIgnoresTagsAndIgnoredEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanReplanAtTheSameCommit: a decision with Replan (a `/hoist plan`
+// comment) creates a run even where one of its type exists at the SHA,
+// linked to the comment's merge request; without it, the run dedupes.
+func TestPlanReplanAtTheSameCommit(t *testing.T) {
+	t.Parallel()
+	note := mergeRequest("", "", false)
+	note.Kind, note.Name, note.Note = vcs.KindNote, "Note Hook", &vcs.Note{ID: 99, Body: "/hoist plan infra", Action: "create"}
+	existing := []ExistingRun{{ID: "r1", StackID: "infra", Type: RunProposed, SHA: sha2, Branch: "feature-x", State: "FINISHED", MergeRequestIID: 7}}
+	tests := []struct {
+		name   string
+		replan bool
+		want   Result
+	}{
+		{"replan", true, ResultCreated},
+		{"no replan", false, ResultDeduplicated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			decide := func(_ Input, st Stack) Decision {
+				if st.ID != "infra" {
+					return Decision{Reason: "not asked for"}
+				}
+				return Decision{Run: RunProposed, Replan: tt.replan, Reason: "/hoist plan"}
+			}
+			p := plan(t, Request{Event: note, ChangedFiles: []string{"infra/main.tf"}, Runs: existing, Decide: decide})
+			if got := results(p)["infra"]; got != tt.want {
+				t.Fatalf("infra: %s, want %s", got, tt.want)
+			}
+			if tt.replan && (len(p.Create) != 1 || p.Create[0].MergeRequest == nil || p.Create[0].MergeRequest.IID != 7 ||
+				p.Create[0].Trigger != vcs.KindNote) {
+				t.Fatalf("created %+v, want one run linked to !7", p.Create)
+			}
+			if len(p.Cancel) != 0 {
+				t.Fatalf("a replan canceled %+v", p.Cancel)
+			}
+		})
+	}
+}

@@ -77,6 +77,7 @@ func Run(t *testing.T, h Harness) {
 		"RunLeaseRace":        testRunLeaseRace,
 		"RunHandBack":         testRunHandBack,
 		"RunReviews":          testRunReviews,
+		"CommandNotes":        testCommandNotes,
 		"RunLogs":             testRunLogs,
 		"Deliveries":          testDeliveries,
 		"DeliveryProcessings": testDeliveryProcessings,

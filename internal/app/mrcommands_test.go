@@ -1,0 +1,269 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/api"
+	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+// Issue 18 (the comment commands built so far): through the simulator's
+// real webhooks, a Developer's `/hoist plan api` plans only api again; a
+// Reporter is refused with the reason; a typo and `/hoist apply` (not
+// built yet) are answered with one reply each; the integration user's own
+// comments, commit and issue comments make nothing; a comment processed
+// again acts once; every command note carries the emoji; the merge
+// request keeps one Hoist note per stack.
+func TestMergeRequestCommentCommands(t *testing.T) {
+	t.Parallel()
+	h := runsSetup(t, nil)
+	ctx := t.Context()
+	// The set-up's hook has no Comments: one more hook of Hoist's with
+	// only them.
+	hooks, err := h.Sim.Hooks(runsProject)
+	if err != nil || len(hooks) != 1 {
+		t.Fatalf("hooks %+v, %v", hooks, err)
+	}
+	no := false
+	if _, err := h.Sim.AddHook(ctx, runsProject, gitlabsim.HookOptions{URL: hooks[0].URL, Token: hooks[0].Token,
+		PushEvents: &no, NoteEvents: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.pushCommit("main", "Add api", gitlabsim.FileAction{Action: "create", Path: "api/main.tf", Content: infraTF("api")})
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": "api", "space": "platform",
+		"repository": runsProject, "branch": "main", "project_root": "api"})
+	dev, rep := h.simUser("dev", gitlabsim.Developer), h.simUser("rep", gitlabsim.Reporter)
+
+	sha := h.push("feature", map[string]string{"infra/main.tf": infraTF("web2"), "api/main.tf": infraTF("api2")})
+	mr, err := h.Sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: runsProject, SourceBranch: "feature", Title: "Both"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []string{"web", "api"} {
+		h.waitState(h.waitRunAt(st, sha, "PROPOSED").ID, "FINISHED")
+	}
+	proposed := func(stack string) int {
+		n := 0
+		for _, r := range h.runsOf(stack) {
+			if r.CommitSHA == sha && r.Type == "PROPOSED" {
+				n++
+			}
+		}
+		return n
+	}
+
+	// A Developer's /hoist plan api: one new run, of api only.
+	planAPI, err := h.Sim.CommentMergeRequest(ctx, runsProject, mr.IID, dev, "/hoist plan api\nplease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.Eventually(t, 30*time.Second, "a second proposed run of api", func() error {
+		if proposed("api") == 2 {
+			return nil
+		}
+		return fmt.Errorf("deliveries: %s", h.deliverySummaries())
+	})
+	h.waitEmoji(planAPI.ID, "eyes", "white_check_mark")
+
+	// Refusals and answers: one reply each, the x emoji, no run.
+	refused := map[string]struct {
+		user int
+		body string
+		want string
+	}{
+		"reporter": {rep, "/hoist plan", "needs developer access to the project; @rep has reporter"},
+		"typo":     {dev, "/hoist aply api", "Did you mean `/hoist apply`?"},
+		"apply":    {dev, "/hoist apply", "`/hoist apply` is not available in this version of Hoist yet"},
+		"unknown":  {dev, "/hoist plan nope", "No stack of acme/infra is called `nope`"},
+	}
+	for name, c := range refused {
+		n, err := h.Sim.CommentMergeRequest(ctx, runsProject, mr.IID, c.user, c.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.waitEmoji(n.ID, "eyes", "x")
+		reply := h.waitNote(mr.IID, fmt.Sprintf("<!-- hoist:reply=%d -->", n.ID))
+		if !strings.Contains(reply.Body, c.want) {
+			t.Errorf("%s: reply %q, want %q", name, reply.Body, c.want)
+		}
+	}
+
+	// Help answers with the list and a check mark.
+	help, err := h.Sim.CommentMergeRequest(ctx, runsProject, mr.IID, dev, "/HOIST help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitEmoji(help.ID, "eyes", "white_check_mark")
+	if reply := h.waitNote(mr.IID, fmt.Sprintf("<!-- hoist:reply=%d -->", help.ID)); !strings.Contains(reply.Body, "/hoist plan [stack…]") {
+		t.Errorf("help reply %q", reply.Body)
+	}
+
+	// Comments that make nothing: the integration user's own, a commit's,
+	// an issue's; and the plan comment processed again by Hoist.
+	own, err := h.Sim.CommentMergeRequest(ctx, runsProject, mr.IID, h.SimUser.ID, "/hoist plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Sim.CommentCommit(ctx, runsProject, sha, dev, "/hoist plan"); err != nil {
+		t.Fatal(err)
+	}
+	issue, err := h.Sim.CreateIssue(ctx, gitlabsim.IssueOptions{Project: runsProject, Title: "Question"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Sim.CommentIssue(ctx, runsProject, issue.IID, dev, "/hoist plan"); err != nil {
+		t.Fatal(err)
+	}
+	d := h.deliveryOf("/hoist plan api")
+	h.Must(http.StatusAccepted, "POST", "/api/v1/deliveries/"+d+"/redeliver", h.AdminKey, nil)
+	apptest.Eventually(t, 30*time.Second, "the second processing of the plan comment", func() error {
+		var full api.Delivery
+		h.Must(http.StatusOK, "GET", "/api/v1/deliveries/"+d, h.AdminKey, nil).Decode(t, &full)
+		if full.Status != "ignored" || full.Result == nil || !strings.Contains(full.Result.Summary, "acted on already") {
+			return fmt.Errorf("delivery %s: %s %+v", d, full.Status, full.Result)
+		}
+		return nil
+	})
+	if err := h.Sim.WaitHooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.waitDeliveriesDone()
+	if got := proposed("api"); got != 2 {
+		t.Errorf("api has %d proposed runs at the head, want 2 (the comment acted on once)", got)
+	}
+	if got := proposed("web"); got != 1 {
+		t.Errorf("web has %d proposed runs at the head, want 1", got)
+	}
+	if got, err := h.Sim.AwardEmoji(runsProject, own.ID); err != nil || len(got) != 0 {
+		t.Errorf("the integration user's own comment got emoji %+v, %v", got, err)
+	}
+
+	// One Hoist note per stack on the merge request, besides the replies.
+	notes, err := h.Sim.Notes(runsProject, mr.IID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []string{"web", "api"} {
+		n := 0
+		for _, note := range notes {
+			if strings.Contains(note.Body, "<!-- hoist:stack="+st+" -->") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("stack %s has %d notes on !%d, want 1", st, n, mr.IID)
+		}
+	}
+}
+
+// waitEmoji waits until note noteID carries exactly the emoji want (in any
+// order: each is a write of its own), all by the integration's user.
+func (h *harness) waitEmoji(noteID int, want ...string) {
+	h.t.Helper()
+	apptest.Eventually(h.t, 30*time.Second, fmt.Sprintf("emoji %v on note %d", want, noteID), func() error {
+		got, err := h.Sim.AwardEmoji(runsProject, noteID)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, a := range got {
+			if a.UserID != h.SimUser.ID {
+				return fmt.Errorf("emoji %s by user %d", a.Name, a.UserID)
+			}
+			names = append(names, a.Name)
+		}
+		slices.Sort(names)
+		if w := slices.Sorted(slices.Values(want)); !slices.Equal(names, w) {
+			return fmt.Errorf("emoji %v", names)
+		}
+		return nil
+	})
+}
+
+// waitNote waits for a note of the merge request holding marker.
+func (h *harness) waitNote(iid int, marker string) gitlabsim.Note {
+	h.t.Helper()
+	var found gitlabsim.Note
+	apptest.Eventually(h.t, 30*time.Second, "a note with "+marker, func() error {
+		notes, err := h.Sim.Notes(runsProject, iid)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, note := range notes {
+			if strings.Contains(note.Body, marker) {
+				found = note
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("%d notes with %s", n, marker)
+		}
+		return nil
+	})
+	return found
+}
+
+// deliveryOf finds the stored delivery of the comment whose text holds
+// needle.
+func (h *harness) deliveryOf(needle string) string {
+	h.t.Helper()
+	var id string
+	apptest.Eventually(h.t, 30*time.Second, "the delivery of the comment "+needle, func() error {
+		var page api.Page[api.Delivery]
+		h.Must(http.StatusOK, "GET", "/api/v1/deliveries?limit=100", h.AdminKey, nil).Decode(h.t, &page)
+		for _, d := range page.Items {
+			if d.Event != "Note Hook" {
+				continue
+			}
+			var full api.Delivery
+			h.Must(http.StatusOK, "GET", "/api/v1/deliveries/"+d.ID, h.AdminKey, nil).Decode(h.t, &full)
+			if strings.Contains(string(full.Body), needle) {
+				id = d.ID
+				return nil
+			}
+		}
+		return fmt.Errorf("no delivery of the comment %s", needle)
+	})
+	return id
+}
+
+// waitDeliveriesDone waits until no delivery is waiting to be processed.
+func (h *harness) waitDeliveriesDone() {
+	h.t.Helper()
+	apptest.Eventually(h.t, 30*time.Second, "every delivery processed", func() error {
+		var page api.Page[api.Delivery]
+		h.Must(http.StatusOK, "GET", "/api/v1/deliveries?limit=200", h.AdminKey, nil).Decode(h.t, &page)
+		for _, d := range page.Items {
+			if d.Status == "received" || d.Status == "processing" {
+				return fmt.Errorf("delivery %s is %s", d.ID, d.Status)
+			}
+		}
+		return nil
+	})
+}
+
+// deliverySummaries lists the latest deliveries' status and result, for
+// failure messages.
+func (h *harness) deliverySummaries() string {
+	var page api.Page[api.Delivery]
+	h.Must(http.StatusOK, "GET", "/api/v1/deliveries?limit=20", h.AdminKey, nil).Decode(h.t, &page)
+	var out []string
+	for _, d := range page.Items {
+		line := d.Event + " " + d.Status
+		if d.Result != nil {
+			line += ": " + d.Result.Summary
+		}
+		if d.Error != "" {
+			line += " (" + d.Error + ")"
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "; ")
+}

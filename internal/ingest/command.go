@@ -1,0 +1,303 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/mrcommand"
+	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/trigger"
+	"github.com/hoistdev/hoist/internal/vcs"
+	"github.com/hoistdev/hoist/internal/webhook"
+)
+
+// Merge request comment commands (issue 18, docs/merge-requests.md): the
+// first line of a comment on a merge request, `/hoist plan [stack…]`,
+// `/hoist help`. A command is acted on once (its note is claimed in the
+// transaction that writes what it did), acknowledged with award emoji on
+// the note, and answered with one reply note when it concerns the command
+// itself (an unknown command, a refusal). Results go into the stacks'
+// merge request notes, as for every run of a merge request.
+
+// Commands is what acting on comment commands needs; nil in Config leaves
+// comments to the delivery log only.
+type Commands struct {
+	Members Members
+	Claims  CommandClaims
+	Ack     Acknowledger
+}
+
+// Members reads a user's access level on a project (gitlab.Client).
+type Members interface {
+	ProjectAccessLevel(ctx context.Context, ep vcs.Endpoint, projectID, userID int64) (int64, error)
+}
+
+// CommandClaims claims a command note, in the caller's transaction; it
+// returns the delivery that claimed it first, or "" (sqlstore.Store).
+type CommandClaims interface {
+	ClaimCommandNote(ctx context.Context, integrationID string, projectID, noteID int64, deliveryID, command string, at time.Time) (string, error)
+}
+
+// Ack is the acknowledgement of one command note: award emoji in order
+// and an optional reply note.
+type Ack struct {
+	IntegrationID   string
+	Project         string
+	MergeRequestIID int64
+	NoteID          int64
+	Emoji           []string
+	Reply           string
+}
+
+// Acknowledger queues an Ack's GitLab writes in the caller's transaction
+// (the feedback outbox).
+type Acknowledger interface {
+	Acknowledge(ctx context.Context, a Ack) error
+}
+
+// The emoji of an acknowledgement: taken, then done or refused.
+const (
+	emojiTaken   = "eyes"
+	emojiDone    = "white_check_mark"
+	emojiRefused = "x"
+)
+
+// DefaultPlanMinAccess is the GitLab access a comment's author needs on
+// the project for `/hoist plan`: Developer.
+const DefaultPlanMinAccess = vcs.AccessDeveloper
+
+// errClaimed rolls back a command whose note another processing claimed
+// between the look and the transaction.
+var errClaimed = errors.New("command note claimed already")
+
+// command processes a comment on a merge request.
+func (p *Processor) command(ctx context.Context, a attempt, d webhook.Delivery, o webhook.Outcome, ev *vcs.Event,
+	log *slog.Logger) (webhook.Status, error) {
+	n, mr := ev.Note, ev.MergeRequest
+	if n == nil || mr == nil {
+		return webhook.Failed, p.fail(ctx, a, o, apperr.Errorf(apperr.Invalid, "comment event without its note or merge request"))
+	}
+	cmd, isCmd := mrcommand.Parse(n.Body)
+	switch {
+	case !isCmd:
+		return p.ignore(ctx, a, o, fmt.Sprintf("comment on !%d is not a /hoist command", mr.IID))
+	case n.System:
+		return p.ignore(ctx, a, o, fmt.Sprintf("comment on !%d was written by GitLab itself", mr.IID))
+	case n.Action != "" && n.Action != "create":
+		return p.ignore(ctx, a, o, fmt.Sprintf("comment on !%d was edited: an edited comment runs no command, write a new one", mr.IID))
+	}
+	it, err := p.cfg.Store.GetIntegration(ctx, d.IntegrationID)
+	if err != nil {
+		return "", fmt.Errorf("integration %s: %w", d.IntegrationID, err)
+	}
+	if it.TokenUserID != 0 && (n.AuthorID == it.TokenUserID || ev.Sender.ID == it.TokenUserID) {
+		return p.ignore(ctx, a, o, fmt.Sprintf("comment on !%d was written by the integration's own GitLab user", mr.IID))
+	}
+	stacks, err := p.cfg.Store.ListStacksByRepository(ctx, d.IntegrationID, ev.ProjectID, ev.Repository)
+	if err != nil {
+		return "", fmt.Errorf("stacks of %s: %w", ev.Repository, err)
+	}
+	if len(stacks) == 0 {
+		return p.ignore(ctx, a, o, fmt.Sprintf("comment on !%d: no stack uses %s", mr.IID, ev.Repository))
+	}
+	ack := Ack{IntegrationID: d.IntegrationID, Project: ev.Repository, MergeRequestIID: mr.IID, NoteID: n.ID,
+		Emoji: []string{emojiTaken, emojiDone}}
+	var plan trigger.Plan
+	switch cmd.Kind {
+	case mrcommand.Help:
+		ack.Reply = cmd.Reply()
+	case mrcommand.Invalid:
+		ack.Emoji[1], ack.Reply = emojiRefused, cmd.Reply()
+	case mrcommand.Apply, mrcommand.Unlock:
+		ack.Emoji[1] = emojiRefused
+		ack.Reply = fmt.Sprintf("`/hoist %s` is not available in this version of Hoist yet: apply runs from the stack's tracked "+
+			"branch after the merge (or from Hoist's API, CLI and web UI). See docs/merge-requests.md.", cmd.Kind)
+	case mrcommand.Plan:
+		var reply string
+		var ok bool
+		plan, reply, ok, err = p.planCommand(ctx, d, ev, cmd, stacks)
+		if err != nil {
+			if isPermanent(err) {
+				return webhook.Failed, p.fail(ctx, a, o, err)
+			}
+			return "", err
+		}
+		ack.Reply = reply
+		if !ok {
+			ack.Emoji[1] = emojiRefused
+		}
+	}
+	now := p.now()
+	changes, result := buildChanges(d, ev, plan, now)
+	result.Summary = fmt.Sprintf("comment on !%d by %s: /hoist %s: %s", mr.IID, orUnknown(ev.Sender.Username), cmd.Kind,
+		commandOutcome(ack, len(changes.Create)))
+	o.Status, o.Result, o.At = webhook.Processed, result, now
+	claim := func(ctx context.Context) error {
+		by, err := p.cfg.Commands.Claims.ClaimCommandNote(ctx, d.IntegrationID, ev.ProjectID, n.ID, d.ID, string(cmd.Kind), now)
+		if err != nil {
+			return err
+		}
+		if by != "" {
+			return fmt.Errorf("%w by delivery %s", errClaimed, by)
+		}
+		return p.cfg.Commands.Ack.Acknowledge(ctx, ack)
+	}
+	applied, err := p.record(ctx, a, o, changes, true, claim)
+	if errors.Is(err, errClaimed) {
+		return p.ignore(ctx, a, o, fmt.Sprintf("comment %d on !%d: its command was acted on already (%s)", n.ID, mr.IID, err))
+	}
+	if err != nil {
+		return "", err
+	}
+	log.Info("merge request command", "project", ev.Repository, "mr", mr.IID, "note", n.ID, "command", string(cmd.Kind),
+		"runs_created", len(applied.Created))
+	for _, consume := range p.cfg.Consumers {
+		if err := consume(ctx, d.IntegrationID, ev); err != nil {
+			log.Error("event consumer", "error", err)
+		}
+	}
+	return webhook.Processed, nil
+}
+
+// ignore records a delivery that triggers nothing, with why.
+func (p *Processor) ignore(ctx context.Context, a attempt, o webhook.Outcome, why string) (webhook.Status, error) {
+	o.Status, o.At = webhook.Ignored, p.now()
+	o.Result = &webhook.Result{Summary: why, RunsCreated: []webhook.RunRef{}, RunsCanceled: []string{}, Stacks: []webhook.StackResult{}}
+	_, err := p.record(ctx, a, o, run.Changes{}, true)
+	return webhook.Ignored, err
+}
+
+func commandOutcome(a Ack, created int) string {
+	switch {
+	case a.Emoji[len(a.Emoji)-1] == emojiRefused:
+		return "refused"
+	case created > 0:
+		return fmt.Sprintf("%d run(s) created", created)
+	}
+	return "answered"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown user"
+	}
+	return s
+}
+
+// planCommand works out `/hoist plan [stack…]`: a new proposed run on the
+// merge request's head for every named stack of the repository (every
+// affected one when none is named) that the author may plan. It returns
+// the plan, the reply (empty when all went well) and whether anything was
+// planned.
+func (p *Processor) planCommand(ctx context.Context, d webhook.Delivery, ev *vcs.Event, cmd mrcommand.Command,
+	stacks []stack.Stack) (trigger.Plan, string, bool, error) {
+	mr := ev.MergeRequest
+	if mr.State != "" && mr.State != "opened" {
+		return trigger.Plan{}, fmt.Sprintf("!%d is %s: only an open merge request is planned.", mr.IID, mr.State), false, nil
+	}
+	if !vcs.IsSHA(mr.HeadSHA) {
+		return trigger.Plan{}, "", false, apperr.Errorf(apperr.Invalid, "comment on !%d: the merge request's head commit is unknown", mr.IID)
+	}
+	ep, err := p.endpoint(ctx, d.IntegrationID)
+	if err != nil {
+		return trigger.Plan{}, "", false, err
+	}
+	files, err := p.cfg.Files.MergeRequestFiles(ctx, ep, ev.ProjectID, mr.IID)
+	if err != nil {
+		return trigger.Plan{}, "", false, err
+	}
+	ts, ids := triggerStacks(stacks)
+	matcher := trigger.NewMatcher(ts)
+	affected := matcher.Match(files)
+	// The stacks asked for: those named (by id or name), else every
+	// affected one.
+	chosen := map[string]bool{}
+	var unknown []string
+	for _, name := range cmd.Stacks {
+		i := slices.IndexFunc(stacks, func(st stack.Stack) bool { return st.ID == name || strings.EqualFold(st.Name, name) })
+		if i < 0 {
+			unknown = append(unknown, name)
+			continue
+		}
+		chosen[stacks[i].ID] = true
+	}
+	if len(cmd.Stacks) == 0 {
+		for i, st := range stacks {
+			if affected[i] {
+				chosen[st.ID] = true
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		return trigger.Plan{}, fmt.Sprintf("No stack of %s is called %s. Its stacks: %s.", ev.Repository,
+			quoteList(unknown), quoteList(ids)), false, nil
+	}
+	if len(chosen) == 0 {
+		return trigger.Plan{}, fmt.Sprintf("!%d changes no stack's files; name the stacks to plan: `/hoist plan <stack>` (stacks of %s: %s).",
+			mr.IID, ev.Repository, quoteList(ids)), false, nil
+	}
+	level, err := p.cfg.Commands.Members.ProjectAccessLevel(ctx, ep, ev.ProjectID, ev.Note.AuthorID)
+	if err != nil {
+		return trigger.Plan{}, "", false, fmt.Errorf("access of the comment's author: %w", err)
+	}
+	refused := map[string]string{}
+	for _, st := range stacks {
+		if !chosen[st.ID] {
+			continue
+		}
+		if need := DefaultPlanMinAccess; level < need {
+			refused[st.ID] = fmt.Sprintf("`/hoist plan` of %s needs %s access to the project; @%s has %s", st.ID,
+				vcs.AccessName(need), orUnknown(ev.Sender.Username), vcs.AccessName(level))
+		} else if mr.Fork && !st.AllowForkMRs {
+			refused[st.ID] = fmt.Sprintf("%s does not plan merge requests from forks", st.ID)
+		}
+	}
+	who := orUnknown(ev.Sender.Username)
+	decide := func(in trigger.Input, st trigger.Stack) trigger.Decision {
+		switch {
+		case !chosen[st.ID]:
+			return trigger.Decision{Reason: fmt.Sprintf("/hoist plan by %s does not ask for %s", who, st.ID)}
+		case refused[st.ID] != "":
+			return trigger.Decision{Reason: "refused: " + refused[st.ID]}
+		case st.Detached:
+			return trigger.Decision{Reason: "the stack is detached from its integration"}
+		}
+		return trigger.Decision{Run: trigger.RunProposed, Replan: true,
+			Reason: fmt.Sprintf("/hoist plan by %s in a comment on !%d", who, mr.IID)}
+	}
+	existing, err := p.existingRuns(ctx, d, ev, ids)
+	if err != nil {
+		return trigger.Plan{}, "", false, err
+	}
+	plan, err := trigger.PlanRuns(trigger.Request{Event: ev, ChangedFiles: files, Matcher: matcher, Runs: existing,
+		Decide: decide, RunCap: p.cfg.RunCap})
+	if err != nil {
+		return trigger.Plan{}, "", false, err
+	}
+	var reasons []string
+	for _, st := range stacks {
+		if why := refused[st.ID]; why != "" {
+			reasons = append(reasons, "- "+why)
+		}
+	}
+	reply := ""
+	if len(reasons) > 0 {
+		reply = "Not planned:\n" + strings.Join(reasons, "\n")
+	}
+	return plan, reply, len(plan.Create) > 0, nil
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "`" + n + "`"
+	}
+	return strings.Join(q, ", ")
+}
