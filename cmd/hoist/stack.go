@@ -26,6 +26,7 @@ func stackCommands() []spec {
 type stackFields struct {
 	name, space, integration, repository, branch, projectRoot string
 	description, descFile, tool, toolVersion, workerPool      string
+	mrPlanMinAccess                                           string
 	globs, labels                                             listFlag
 	autodeploy, allowForkMRs                                  bool
 }
@@ -46,11 +47,13 @@ func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
 	fs.StringVar(&f.toolVersion, "tool-version", "", "pin a version of the server's tools folder, e.g. 1.10.6 (default: the workers' default OpenTofu)")
 	fs.StringVar(&f.workerPool, "worker-pool", "", "worker pool the runs go to (default: embedded)")
 	fs.BoolVar(&f.allowForkMRs, "allow-fork-mrs", false, "let merge requests from forks trigger proposed runs")
+	fs.StringVar(&f.mrPlanMinAccess, "mr-plan-min-access", "", "GitLab access a merge request comment's author needs for /hoist plan: "+
+		"guest, reporter, developer (default), maintainer or owner")
 }
 
 const stackCreateSynopsis = "--name N --space S --repository NAMESPACE/PROJECT --branch B [--integration I] " +
 	"[--project-root DIR] [--glob G]... [--label L]... [--autodeploy] [--description D | --description-file F] " +
-	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs]"
+	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs] [--mr-plan-min-access LEVEL]"
 
 func stackCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -78,7 +81,7 @@ func stackCreate(e *env, cmd *cobra.Command) runFunc {
 			Name: f.name, Space: f.space, Integration: f.integration, Repository: f.repository, Branch: f.branch,
 			ProjectRoot: f.projectRoot, AdditionalProjectGlobs: f.globs, Labels: f.labels, Autodeploy: f.autodeploy,
 			Description: desc, Tool: f.tool, ToolVersion: f.toolVersion, WorkerPool: f.workerPool,
-			AllowForkMRs: f.allowForkMRs})
+			AllowForkMRs: f.allowForkMRs, MRPlanMinAccess: f.mrPlanMinAccess})
 		if err != nil {
 			return err
 		}
@@ -124,7 +127,7 @@ func stackShow(e *env, cmd *cobra.Command) runFunc {
 
 const stackUpdateSynopsis = "ID [--name N] [--space S] [--integration I] [--repository R] [--branch B] [--project-root DIR] " +
 	"[--glob G... | --clear-globs] [--label L... | --clear-labels] [--autodeploy[=false]] [--description D | --description-file F] " +
-	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]]"
+	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]] [--mr-plan-min-access LEVEL]"
 
 func stackUpdate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -167,6 +170,7 @@ func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLa
 		"repository": {&f.repository, &in.Repository}, "branch": {&f.branch, &in.Branch},
 		"project-root": {&f.projectRoot, &in.ProjectRoot}, "tool": {&f.tool, &in.Tool},
 		"tool-version": {&f.toolVersion, &in.ToolVersion}, "worker-pool": {&f.workerPool, &in.WorkerPool},
+		"mr-plan-min-access": {&f.mrPlanMinAccess, &in.MRPlanMinAccess},
 	} {
 		if set[flagName] {
 			*dst.out = dst.v
@@ -283,6 +287,7 @@ func printStack(e *env, cf *clientFlags, st *api.Stack) error {
 		{"Tool", stackTool(*st)},
 		{"Worker pool", st.WorkerPool},
 		{"Fork MRs", yesNo(st.AllowForkMRs)},
+		{"/hoist plan", st.MRPlanMinAccess + " or above"},
 		{"Tracked commit", tracked},
 		{"Created", fmtTime(st.CreatedAt)},
 		{"Updated", fmtTime(st.UpdatedAt)},

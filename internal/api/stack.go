@@ -40,6 +40,9 @@ type Stack struct {
 	AllowForkMRs bool `json:"allow_fork_mrs"`
 	// not supported yet: always false
 	GitCheckout bool `json:"git_checkout"`
+	// the GitLab access a merge request comment's author needs for
+	// `/hoist plan` (docs/merge-requests.md)
+	MRPlanMinAccess string `json:"mr_plan_min_access" enum:"guest,reporter,developer,maintainer,owner"`
 	// the tracked branch's head when the stack was created or its branch
 	// changed, then the SHA of each tracked push
 	TrackedCommit *TrackedCommit `json:"tracked_commit"`
@@ -91,6 +94,9 @@ type CreateStack struct {
 	// not supported yet: true is refused; workspaces always come from
 	// GitLab's archive API
 	GitCheckout bool `json:"git_checkout,omitempty"`
+	// the GitLab access a merge request comment's author needs for
+	// `/hoist plan`; default developer
+	MRPlanMinAccess string `json:"mr_plan_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
 }
 
 // UpdateStack is the body of PATCH /api/v1/stacks/{id}: absent fields are
@@ -114,4 +120,5 @@ type UpdateStack struct {
 	WorkerPool             *string   `json:"worker_pool,omitempty"`
 	AllowForkMRs           *bool     `json:"allow_fork_mrs,omitempty"`
 	GitCheckout            *bool     `json:"git_checkout,omitempty"`
+	MRPlanMinAccess        *string   `json:"mr_plan_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
 }

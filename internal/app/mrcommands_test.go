@@ -94,6 +94,21 @@ func TestMergeRequestCommentCommands(t *testing.T) {
 		}
 	}
 
+	// A stack may ask for more: with api at maintainer, the Developer's
+	// plan of it is refused, web's goes on.
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/api", h.AdminKey, map[string]any{"mr_plan_min_access": "maintainer"})
+	h.Must(http.StatusBadRequest, "PATCH", "/api/v1/stacks/api", h.AdminKey, map[string]any{"mr_plan_min_access": "admin"})
+	both, err := h.Sim.CommentMergeRequest(ctx, runsProject, mr.IID, dev, "/hoist plan web api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitEmoji(both.ID, "eyes", "white_check_mark")
+	if reply := h.waitNote(mr.IID, fmt.Sprintf("<!-- hoist:reply=%d -->", both.ID)); !strings.Contains(reply.Body,
+		"`/hoist plan` of api needs maintainer access to the project; @dev has developer") {
+		t.Errorf("reply to a plan of web and api: %q", reply.Body)
+	}
+	apptest.Eventually(t, 30*time.Second, "a second proposed run of web", func() bool { return proposed("web") == 2 })
+
 	// Help answers with the list and a check mark.
 	help, err := h.Sim.CommentMergeRequest(ctx, runsProject, mr.IID, dev, "/HOIST help")
 	if err != nil {
@@ -137,8 +152,8 @@ func TestMergeRequestCommentCommands(t *testing.T) {
 	if got := proposed("api"); got != 2 {
 		t.Errorf("api has %d proposed runs at the head, want 2 (the comment acted on once)", got)
 	}
-	if got := proposed("web"); got != 1 {
-		t.Errorf("web has %d proposed runs at the head, want 1", got)
+	if got := proposed("web"); got != 2 {
+		t.Errorf("web has %d proposed runs at the head, want 2", got)
 	}
 	if got, err := h.Sim.AwardEmoji(runsProject, own.ID); err != nil || len(got) != 0 {
 		t.Errorf("the integration user's own comment got emoji %+v, %v", got, err)

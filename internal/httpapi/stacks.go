@@ -14,7 +14,7 @@ func toStackJSON(v stack.View) api.Stack {
 		Repository: st.Repository, ProjectID: st.ProjectID, Branch: st.Branch, ProjectRoot: st.ProjectRoot,
 		AdditionalProjectGlobs: nonNilStrings(st.AdditionalProjectGlobs), Labels: nonNilStrings(st.Labels),
 		Autodeploy: st.Autodeploy, Description: st.Description, Tool: string(st.Tool), ToolVersion: st.ToolVersion,
-		WorkerPool: st.WorkerPool, AllowForkMRs: st.AllowForkMRs, GitCheckout: st.GitCheckout,
+		WorkerPool: st.WorkerPool, AllowForkMRs: st.AllowForkMRs, GitCheckout: st.GitCheckout, MRPlanMinAccess: st.MRPlanMinAccess,
 		CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt, Warnings: v.Warnings}
 	if !st.Detached() {
 		id := st.IntegrationID
@@ -86,7 +86,7 @@ func (a *API) updateStack(w http.ResponseWriter, r *http.Request) error {
 		Name: req.Name, Space: req.Space, Integration: req.Integration, Repository: req.Repository, Branch: req.Branch,
 		ProjectRoot: req.ProjectRoot, AdditionalProjectGlobs: req.AdditionalProjectGlobs, Labels: req.Labels,
 		Autodeploy: req.Autodeploy, Description: req.Description, Tool: req.Tool, ToolVersion: req.ToolVersion,
-		WorkerPool: req.WorkerPool, AllowForkMRs: req.AllowForkMRs, GitCheckout: req.GitCheckout})
+		WorkerPool: req.WorkerPool, AllowForkMRs: req.AllowForkMRs, GitCheckout: req.GitCheckout, MRPlanMinAccess: req.MRPlanMinAccess})
 	if err != nil {
 		return err
 	}

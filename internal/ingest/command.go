@@ -69,9 +69,15 @@ const (
 	emojiRefused = "x"
 )
 
-// DefaultPlanMinAccess is the GitLab access a comment's author needs on
-// the project for `/hoist plan`: Developer.
-const DefaultPlanMinAccess = vcs.AccessDeveloper
+// planMinAccess is the GitLab access a comment's author needs on the
+// project for `/hoist plan` of st (its mr_plan_min_access, Developer
+// unless it says).
+func planMinAccess(st stack.Stack) int64 {
+	if level, ok := stack.MRAccessLevels[st.MRPlanMinAccess]; ok {
+		return level
+	}
+	return stack.MRAccessLevels[stack.DefaultMRPlanMinAccess]
+}
 
 // errClaimed rolls back a command whose note another processing claimed
 // between the look and the transaction.
@@ -252,7 +258,7 @@ func (p *Processor) planCommand(ctx context.Context, d webhook.Delivery, ev *vcs
 		if !chosen[st.ID] {
 			continue
 		}
-		if need := DefaultPlanMinAccess; level < need {
+		if need := planMinAccess(st); level < need {
 			refused[st.ID] = fmt.Sprintf("`/hoist plan` of %s needs %s access to the project; @%s has %s", st.ID,
 				vcs.AccessName(need), orUnknown(ev.Sender.Username), vcs.AccessName(level))
 		} else if mr.Fork && !st.AllowForkMRs {

@@ -108,6 +108,7 @@ type CreateInput struct {
 	WorkerPool             string
 	AllowForkMRs           bool
 	GitCheckout            bool
+	MRPlanMinAccess        string
 }
 
 // Create validates in, checks that the integration is usable from the
@@ -118,7 +119,7 @@ func (s *Service) Create(ctx context.Context, actor string, in CreateInput) (Vie
 	st := Stack{Name: in.Name, SpaceID: strings.TrimSpace(in.Space), Repository: in.Repository, Branch: in.Branch,
 		ProjectRoot: in.ProjectRoot, AdditionalProjectGlobs: in.AdditionalProjectGlobs, Labels: in.Labels,
 		Autodeploy: in.Autodeploy, Description: in.Description, Tool: Tool(in.Tool), ToolVersion: in.ToolVersion,
-		WorkerPool: in.WorkerPool, AllowForkMRs: in.AllowForkMRs, GitCheckout: in.GitCheckout}
+		WorkerPool: in.WorkerPool, AllowForkMRs: in.AllowForkMRs, GitCheckout: in.GitCheckout, MRPlanMinAccess: in.MRPlanMinAccess}
 	if err := Validate(&st); err != nil {
 		return View{}, err
 	}

@@ -57,10 +57,14 @@ type Stack struct {
 	WorkerPool             string
 	AllowForkMRs           bool // merge requests from forks may trigger proposed runs (SPEC §4.2)
 	GitCheckout            bool // SPEC §4.4's git clone instead of the archive API: not supported yet, always false (Validate refuses it)
-	TrackedCommit          *TrackedCommit
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
-	CreatedBy              string // principal
+	// MRPlanMinAccess is the GitLab access level a merge request comment's
+	// author needs on the project for `/hoist plan` (issue 18): a name of
+	// MRAccessLevels, "developer" by default.
+	MRPlanMinAccess string
+	TrackedCommit   *TrackedCommit
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	CreatedBy       string // principal
 }
 
 // TrackedCommit is the commit a stack's tracked branch was last seen at:

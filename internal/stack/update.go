@@ -28,6 +28,7 @@ type Patch struct {
 	WorkerPool             *string
 	AllowForkMRs           *bool
 	GitCheckout            *bool
+	MRPlanMinAccess        *string
 }
 
 // Update changes a stack, for admins of its space (and of the new space
@@ -135,6 +136,7 @@ func applyPatch(st Stack, p Patch) Stack {
 	setString(&next.WorkerPool, p.WorkerPool)
 	setBool(&next.AllowForkMRs, p.AllowForkMRs)
 	setBool(&next.GitCheckout, p.GitCheckout)
+	setString(&next.MRPlanMinAccess, p.MRPlanMinAccess)
 	if next.SpaceID != st.SpaceID {
 		next.SpaceID = strings.TrimSpace(next.SpaceID)
 	}
@@ -173,6 +175,7 @@ func changedFields(a, b Stack) []string {
 		"worker_pool":              a.WorkerPool != b.WorkerPool,
 		"allow_fork_mrs":           a.AllowForkMRs != b.AllowForkMRs,
 		"git_checkout":             a.GitCheckout != b.GitCheckout,
+		"mr_plan_min_access":       a.MRPlanMinAccess != b.MRPlanMinAccess,
 	} {
 		if differs {
 			out = append(out, name)

@@ -9,6 +9,7 @@ import (
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/toolchain"
 	"github.com/hoistdev/hoist/internal/trigger"
+	"github.com/hoistdev/hoist/internal/vcs"
 )
 
 // Limits on user-supplied fields. Names, labels and descriptions share the
@@ -60,7 +61,31 @@ func Validate(st *Stack) error {
 	if len(st.Description) > MaxDescriptionBytes {
 		return apperr.InvalidField("description", "must be at most %d KiB, got %d bytes", MaxDescriptionBytes>>10, len(st.Description))
 	}
+	if st.MRPlanMinAccess, err = ValidateMRAccess("mr_plan_min_access", st.MRPlanMinAccess); err != nil {
+		return err
+	}
 	return validateRuntime(st)
+}
+
+// MRAccessLevels are the GitLab access levels a comment command may
+// require, by the names settings use.
+var MRAccessLevels = map[string]int64{"guest": vcs.AccessGuest, "reporter": vcs.AccessReporter,
+	"developer": vcs.AccessDeveloper, "maintainer": vcs.AccessMaintainer, "owner": vcs.AccessOwner}
+
+// DefaultMRPlanMinAccess is who may `/hoist plan` unless the stack says.
+const DefaultMRPlanMinAccess = "developer"
+
+// ValidateMRAccess checks a minimum access setting ("" is the default,
+// developer).
+func ValidateMRAccess(field, v string) (string, error) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v == "" {
+		return DefaultMRPlanMinAccess, nil
+	}
+	if _, ok := MRAccessLevels[v]; !ok {
+		return "", apperr.InvalidField(field, "must be guest, reporter, developer, maintainer or owner, got %q", v)
+	}
+	return v, nil
 }
 
 // validateRuntime checks the fields about how runs execute.

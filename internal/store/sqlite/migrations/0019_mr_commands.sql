@@ -16,3 +16,6 @@ CREATE TABLE mr_command_notes (
 -- leaves runs of comments out.
 DROP INDEX runs_event_dedupe;
 CREATE UNIQUE INDEX runs_event_dedupe ON runs (stack_id, commit_sha, type) WHERE delivery_id <> '' AND trigger_kind <> 'note';
+
+-- The GitLab access level a comment's author needs for `/hoist plan`.
+ALTER TABLE stacks ADD COLUMN mr_plan_min_access TEXT NOT NULL DEFAULT 'developer';
