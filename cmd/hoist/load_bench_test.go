@@ -22,6 +22,8 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
+	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/store/dbtest"
 )
 
 // Sustained webhook load (issue 16, acceptance 3); docs/benchmarks.md has
@@ -70,27 +72,36 @@ func loadDuration(b *testing.B) time.Duration {
 //   - backlog-max: the most deliveries waiting, seen at the 1 s samples;
 //   - peak-rss-MiB: the server's VmHWM.
 func BenchmarkSustainedWebhookLoad(b *testing.B) {
-	loadBench(b, nil)
+	loadBench(b, 1, nil)
 }
 
-// loadBench runs the load against one server started with extra flags.
-func loadBench(b *testing.B, extra []string) {
+// BenchmarkSustainedWebhookLoadThreeReplicas is the same load spread
+// round-robin by the senders over three servers on one PostgreSQL
+// database ($HOIST_TEST_POSTGRES); the figures sum the servers' counters,
+// and peak-rss-MiB is the largest server's.
+func BenchmarkSustainedWebhookLoadThreeReplicas(b *testing.B) {
+	loadBench(b, 3, nil)
+}
+
+// loadBench runs the load against n servers started with extra flags
+// (one: SQLite; more: PostgreSQL).
+func loadBench(b *testing.B, n int, extra []string) {
 	if testing.Short() {
 		b.Skip("builds and runs the hoist binary")
 	}
 	// $HOIST_BENCH_FLAGS adds server flags, e.g. "--webhook-workers 32".
 	extra = append(extra, strings.Fields(os.Getenv("HOIST_BENCH_FLAGS"))...)
-	l := setupLoad(b, extra)
+	l := setupLoad(b, n, extra)
 	for b.Loop() {
 		l.run(b, loadDuration(b))
 	}
 }
 
-// load is one server loaded by the benchmark.
+// load is the servers loaded by the benchmark.
 type load struct {
-	srv        *apptest.Process
-	metricsURL string
-	secret     string
+	srvs        []*apptest.Process
+	metricsURLs []string
+	secret      string
 	projectID  int64
 	project    string
 	push, mr   map[string]any // GitLab's documented payloads
@@ -98,8 +109,12 @@ type load struct {
 	seq        atomic.Int64 // makes every delivery unique across iterations
 }
 
-func setupLoad(b *testing.B, extra []string) *load {
+func setupLoad(b *testing.B, n int, extra []string) *load {
 	b.Helper()
+	var db string
+	if n > 1 {
+		db = dbtest.PostgresURL(b) // skips without HOIST_TEST_POSTGRES
+	}
 	sim, simURL := apptest.StartGitLab(b)
 	files := map[string]string{}
 	for i := range loadStacks {
@@ -108,13 +123,31 @@ func setupLoad(b *testing.B, extra []string) *load {
 	token := infraProject(b, sim, gitlabsim.UserOptions{Username: "hoist-bot"}, files)
 	si := newStandIn(b, simURL)
 
-	dataDir := b.TempDir()
-	args := append([]string{"server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--worker-slots", "0",
-		"--metrics-listen", "127.0.0.1:0"}, extra...)
-	srv := apptest.StartBinary(b, apptest.Command{Args: args})
-	_, line, _ := strings.Cut(srv.WaitOutput("Prometheus metrics at "), "Prometheus metrics at ")
-	l := &load{srv: srv, metricsURL: strings.Fields(line)[0], project: "acme/infra", standIn: si}
-	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "admin-api-key"))
+	l := &load{project: "acme/infra", standIn: si}
+	dirs := make([]string, n)
+	for i := range n {
+		dirs[i] = b.TempDir()
+		listen := "127.0.0.1:0"
+		if db != "" {
+			listen = freePort(b)
+		}
+		args := []string{"server", "--listen", listen, "--data-dir", dirs[i], "--worker-slots", "0",
+			"--metrics-listen", "127.0.0.1:0"}
+		if db != "" {
+			// Replicas: one database, one encryption key (the first
+			// server's, written before the others start), each reachable
+			// by the others.
+			args = append(args, "--advertise-url", "http://"+listen, "--database-url", db)
+			if i > 0 {
+				copyFile(b, filepath.Join(dirs[0], secret.KeyFileName), filepath.Join(dirs[i], secret.KeyFileName))
+			}
+		}
+		srv := apptest.StartBinary(b, apptest.Command{Args: append(args, extra...)})
+		_, line, _ := strings.Cut(srv.WaitOutput("Prometheus metrics at "), "Prometheus metrics at ")
+		l.srvs, l.metricsURLs = append(l.srvs, srv), append(l.metricsURLs, strings.Fields(line)[0])
+	}
+	srv := l.srvs[0]
+	keyBytes, err := os.ReadFile(filepath.Join(dirs[0], "admin-api-key"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -255,7 +288,8 @@ func (l *load) run(b *testing.B, d time.Duration) {
 			for time.Now().Before(deadline) {
 				n := l.seq.Add(1)
 				event, body := l.delivery(n)
-				req, _ := http.NewRequest("POST", l.srv.URL+"/webhooks/gitlab/gitlab", bytes.NewReader(body))
+				srv := l.srvs[int(n)%len(l.srvs)] // round-robin over the servers
+				req, _ := http.NewRequest("POST", srv.URL+"/webhooks/gitlab/gitlab", bytes.NewReader(body))
 				req.Header.Set("X-Gitlab-Event", event)
 				req.Header.Set("X-Gitlab-Token", l.secret)
 				req.Header.Set("X-Gitlab-Event-UUID", fmt.Sprintf("load-%d", n))
@@ -324,28 +358,56 @@ func (l *load) run(b *testing.B, d time.Duration) {
 	}
 }
 
-// scrape reads the server's counters and RSS.
+// scrape reads the servers' counters (summed), the job backlog (the
+// largest a server reports: it is the database's) and RSS (the largest).
 func (l *load) scrape(b *testing.B) sample {
 	b.Helper()
-	m := l.metrics(b)
-	s := sample{at: time.Now(), rssKiB: procStatus(b, l.srv.Pid(), "VmRSS")}
-	s.processed = int64(m[`hoist_webhook_processings_total{event="Merge Request Hook",integration="gitlab",outcome="processed"}`] +
-		m[`hoist_webhook_processings_total{event="Push Hook",integration="gitlab",outcome="processed"}`])
-	s.statuses = int64(m[`hoist_gitlab_writes_total{kind="status",outcome="done"}`])
-	s.queued = int64(m[`hoist_jobs_queued{kind="webhook.process"}`])
+	s := sample{at: time.Now()}
+	for i, url := range l.metricsURLs {
+		m := scrapeMetrics(b, url)
+		s.rssKiB = max(s.rssKiB, procStatus(b, l.srvs[i].Pid(), "VmRSS"))
+		s.processed += int64(m[`hoist_webhook_processings_total{event="Merge Request Hook",integration="gitlab",outcome="processed"}`] +
+			m[`hoist_webhook_processings_total{event="Push Hook",integration="gitlab",outcome="processed"}`])
+		s.statuses += int64(m[`hoist_gitlab_writes_total{kind="status",outcome="done"}`])
+		s.queued = max(s.queued, int64(m[`hoist_jobs_queued{kind="webhook.process"}`]))
+	}
 	return s
 }
 
+// writesOpen is the status writes open on any server.
 func (l *load) writesOpen(b *testing.B) float64 {
-	return l.metrics(b)[`hoist_gitlab_writes_open{kind="status"}`]
+	var open float64
+	for _, url := range l.metricsURLs {
+		open += scrapeMetrics(b, url)[`hoist_gitlab_writes_open{kind="status"}`]
+	}
+	return open
 }
 
-func (l *load) hwmKiB(b *testing.B) int64 { return procStatus(b, l.srv.Pid(), "VmHWM") }
+// hwmKiB is the largest peak RSS of the servers.
+func (l *load) hwmKiB(b *testing.B) int64 {
+	var hwm int64
+	for _, srv := range l.srvs {
+		hwm = max(hwm, procStatus(b, srv.Pid(), "VmHWM"))
+	}
+	return hwm
+}
 
-// metrics reads the server's Prometheus text, series → value.
-func (l *load) metrics(b *testing.B) map[string]float64 {
+// copyFile copies a small file (a key), owner-only.
+func copyFile(b *testing.B, from, to string) {
 	b.Helper()
-	resp, err := http.Get(l.metricsURL)
+	raw, err := os.ReadFile(from)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(to, raw, 0o600); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// scrapeMetrics reads a server's Prometheus text, series → value.
+func scrapeMetrics(b *testing.B, url string) map[string]float64 {
+	b.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		b.Fatal(err)
 	}

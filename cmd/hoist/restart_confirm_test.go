@@ -103,7 +103,7 @@ func confirmAndCheck(t *testing.T, p *apptest.Process, key, stackID, runID strin
 }
 
 // freePort is a loopback address nothing listens on at the time of the call.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -219,3 +219,43 @@ resource "terraform_data" "b" {
 		}
 	}
 }
+
+// TestRunPageReviewInTheBrowser (issue 17): a run its approval policy
+// holds shows Approve and Reject on the run page as soon as it waits
+// (the page reloads itself once); approving there lets it go on.
+func TestRunPageReviewInTheBrowser(t *testing.T) {
+	t.Parallel()
+	h := setup(t, inproc.Runs(t))
+	h.runStack(`resource "terraform_data" "hello" { input = "hello" }`+"\n", false)
+	h.api("POST", "/api/v1/policies", map[string]any{"name": "One approval", "type": "approval", "space": "root",
+		"labels": []string{"autoattach:*"}, "body": "package hoist\n\napprove if {\n\tsome r in input.reviews\n\tr.decision == \"approve\"\n}\n"},
+		http.StatusCreated, nil)
+	x := tabT{t: t, ctx: tab(t)}
+	base := h.URL
+	x.login(base, "admin", h.AdminPassword)
+	x.navigate("/stacks/web", base)
+	x.click("#trigger-run")
+	// The page reloads itself when the run starts waiting: look again
+	// until the reload is done (an evaluation cut by it is retried).
+	apptest.Eventually(t, 90*time.Second, "Approve on the run page", func() error {
+		ok, err := chromedp.Run(x.ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !!document.getElementById("review-approve")`))
+		if err != nil || !ok {
+			return fmt.Errorf("not yet (%v)", err)
+		}
+		return nil
+	})
+	if st := x.text("#run-state"); st != "PENDING_REVIEW" {
+		t.Errorf("state = %q, want PENDING_REVIEW", st)
+	}
+	x.screenshot("run-pending-review")
+	// Approving posts the form; the answer is the run page again.
+	if _, err := chromedp.Run(x.ctx, chromedp.WaitEvent(page.LoadEventFired, nil,
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("review-approve").click()`))); err != nil {
+		t.Fatal(err)
+	}
+	x.do(chromedp.Poll[chromedp.Void](`document.querySelector("#run-state .state").dataset.state === "UNCONFIRMED" &&
+		!document.getElementById("review-form")`, chromedp.WithPollingTimeout(30*time.Second)))
+	if got := x.text("#review-list"); !strings.Contains(got, "approve") {
+		t.Errorf("reviews listed: %q", got)
+	}
+}

@@ -85,6 +85,10 @@ document.addEventListener("keydown", function (ev) {
         render(data);
         // A run that just failed: the page shows why once reloaded.
         if (data.terminal && data.state === "FAILED" && !document.getElementById("run-failure")) { window.location.reload(); return; }
+        // A run that starts or stops waiting for review: the reviews card
+        // (and its Approve and Reject) comes with the page.
+        var waiting = data.state === "PENDING_REVIEW";
+        if (waiting !== !!document.getElementById("review-waiting")) { window.location.reload(); return; }
         if (!data.terminal) { setTimeout(poll, data.chunks.length >= 500 ? 0 : 1000); }
       })
       .catch(function () { setTimeout(poll, 3000); });
