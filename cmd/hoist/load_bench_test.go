@@ -102,11 +102,11 @@ type load struct {
 	srvs        []*apptest.Process
 	metricsURLs []string
 	secret      string
-	projectID  int64
-	project    string
-	push, mr   map[string]any // GitLab's documented payloads
-	standIn    *standIn
-	seq        atomic.Int64 // makes every delivery unique across iterations
+	projectID   int64
+	project     string
+	push, mr    map[string]any // GitLab's documented payloads
+	standIn     *standIn
+	seq         atomic.Int64 // makes every delivery unique across iterations
 }
 
 func setupLoad(b *testing.B, n int, extra []string) *load {
