@@ -26,9 +26,9 @@ func stackCommands() []spec {
 type stackFields struct {
 	name, space, integration, repository, branch, projectRoot string
 	description, descFile, tool, toolVersion, workerPool      string
-	mrPlanMinAccess                                           string
+	mrPlanMinAccess, mrApplyMinAccess                         string
 	globs, labels                                             listFlag
-	autodeploy, allowForkMRs                                  bool
+	autodeploy, allowForkMRs, mrApply                         bool
 }
 
 func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
@@ -49,11 +49,15 @@ func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
 	fs.BoolVar(&f.allowForkMRs, "allow-fork-mrs", false, "let merge requests from forks trigger proposed runs")
 	fs.StringVar(&f.mrPlanMinAccess, "mr-plan-min-access", "", "GitLab access a merge request comment's author needs for /hoist plan: "+
 		"guest, reporter, developer (default), maintainer or owner")
+	fs.BoolVar(&f.mrApply, "mr-apply", false, "let the stack apply before merge with the /hoist apply merge request comment")
+	fs.StringVar(&f.mrApplyMinAccess, "mr-apply-min-access", "", "GitLab access a merge request comment's author needs for "+
+		"/hoist apply and /hoist unlock: guest, reporter, developer, maintainer (default) or owner")
 }
 
 const stackCreateSynopsis = "--name N --space S --repository NAMESPACE/PROJECT --branch B [--integration I] " +
 	"[--project-root DIR] [--glob G]... [--label L]... [--autodeploy] [--description D | --description-file F] " +
-	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs] [--mr-plan-min-access LEVEL]"
+	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs] [--mr-plan-min-access LEVEL] " +
+	"[--mr-apply] [--mr-apply-min-access LEVEL]"
 
 func stackCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -81,7 +85,8 @@ func stackCreate(e *env, cmd *cobra.Command) runFunc {
 			Name: f.name, Space: f.space, Integration: f.integration, Repository: f.repository, Branch: f.branch,
 			ProjectRoot: f.projectRoot, AdditionalProjectGlobs: f.globs, Labels: f.labels, Autodeploy: f.autodeploy,
 			Description: desc, Tool: f.tool, ToolVersion: f.toolVersion, WorkerPool: f.workerPool,
-			AllowForkMRs: f.allowForkMRs, MRPlanMinAccess: f.mrPlanMinAccess})
+			AllowForkMRs: f.allowForkMRs, MRPlanMinAccess: f.mrPlanMinAccess, MRApply: f.mrApply,
+			MRApplyMinAccess: f.mrApplyMinAccess})
 		if err != nil {
 			return err
 		}
@@ -127,7 +132,8 @@ func stackShow(e *env, cmd *cobra.Command) runFunc {
 
 const stackUpdateSynopsis = "ID [--name N] [--space S] [--integration I] [--repository R] [--branch B] [--project-root DIR] " +
 	"[--glob G... | --clear-globs] [--label L... | --clear-labels] [--autodeploy[=false]] [--description D | --description-file F] " +
-	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]] [--mr-plan-min-access LEVEL]"
+	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]] [--mr-plan-min-access LEVEL] " +
+	"[--mr-apply[=false]] [--mr-apply-min-access LEVEL]"
 
 func stackUpdate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -170,7 +176,8 @@ func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLa
 		"repository": {&f.repository, &in.Repository}, "branch": {&f.branch, &in.Branch},
 		"project-root": {&f.projectRoot, &in.ProjectRoot}, "tool": {&f.tool, &in.Tool},
 		"tool-version": {&f.toolVersion, &in.ToolVersion}, "worker-pool": {&f.workerPool, &in.WorkerPool},
-		"mr-plan-min-access": {&f.mrPlanMinAccess, &in.MRPlanMinAccess},
+		"mr-plan-min-access":  {&f.mrPlanMinAccess, &in.MRPlanMinAccess},
+		"mr-apply-min-access": {&f.mrApplyMinAccess, &in.MRApplyMinAccess},
 	} {
 		if set[flagName] {
 			*dst.out = dst.v
@@ -179,7 +186,8 @@ func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLa
 	for flagName, dst := range map[string]struct {
 		v   *bool
 		out **bool
-	}{"autodeploy": {&f.autodeploy, &in.Autodeploy}, "allow-fork-mrs": {&f.allowForkMRs, &in.AllowForkMRs}} {
+	}{"autodeploy": {&f.autodeploy, &in.Autodeploy}, "allow-fork-mrs": {&f.allowForkMRs, &in.AllowForkMRs},
+		"mr-apply": {&f.mrApply, &in.MRApply}} {
 		if set[flagName] {
 			*dst.out = dst.v
 		}
@@ -273,6 +281,10 @@ func printStack(e *env, cf *clientFlags, st *api.Stack) error {
 	if c := st.TrackedCommit; c != nil {
 		tracked = fmt.Sprintf("%s on %s (since %s)", c.SHA, c.Branch, fmtTime(c.MovedAt))
 	}
+	mrLock := "-"
+	if l := st.MRLock; l != nil {
+		mrLock = fmt.Sprintf("!%d by %s since %s", l.MergeRequestIID, l.LockedBy, fmtTime(l.LockedAt))
+	}
 	return details(e.stdout, []kv{
 		{"ID", st.ID},
 		{"Name", st.Name},
@@ -288,6 +300,9 @@ func printStack(e *env, cf *clientFlags, st *api.Stack) error {
 		{"Worker pool", st.WorkerPool},
 		{"Fork MRs", yesNo(st.AllowForkMRs)},
 		{"/hoist plan", st.MRPlanMinAccess + " or above"},
+		{"MR apply", yesNo(st.MRApply)},
+		{"/hoist apply", st.MRApplyMinAccess + " or above"},
+		{"MR lock", mrLock},
 		{"Tracked commit", tracked},
 		{"Created", fmtTime(st.CreatedAt)},
 		{"Updated", fmtTime(st.UpdatedAt)},

@@ -43,12 +43,32 @@ type Stack struct {
 	// the GitLab access a merge request comment's author needs for
 	// `/hoist plan` (docs/merge-requests.md)
 	MRPlanMinAccess string `json:"mr_plan_min_access" enum:"guest,reporter,developer,maintainer,owner"`
+	// the stack applies before merge with the `/hoist apply` merge request
+	// comment (docs/merge-requests.md)
+	MRApply bool `json:"mr_apply"`
+	// the GitLab access a merge request comment's author needs for
+	// `/hoist apply` and `/hoist unlock`
+	MRApplyMinAccess string `json:"mr_apply_min_access" enum:"guest,reporter,developer,maintainer,owner"`
+	// the merge request holding the stack between its `/hoist apply` and
+	// its merge or close (or `/hoist unlock`); null when none does
+	MRLock *StackMRLock `json:"mr_lock"`
 	// the tracked branch's head when the stack was created or its branch
 	// changed, then the SHA of each tracked push
 	TrackedCommit *TrackedCommit `json:"tracked_commit"`
 	CreatedAt     time.Time      `json:"created_at"`
 	UpdatedAt     time.Time      `json:"updated_at"`
 	Warnings      []string       `json:"warnings,omitempty"`
+}
+
+// StackMRLock is the merge request a stack is locked for.
+type StackMRLock struct {
+	MergeRequestIID int64  `json:"merge_request_iid"`
+	MergeRequestURL string `json:"merge_request_url"`
+	// the GitLab username who commented `/hoist apply`
+	LockedBy string `json:"locked_by"`
+	// id of the apply run; empty until it is created
+	Run      string    `json:"run"`
+	LockedAt time.Time `json:"locked_at"`
 }
 
 // TrackedCommit is the commit a stack's tracked branch was last seen at.
@@ -97,6 +117,12 @@ type CreateStack struct {
 	// the GitLab access a merge request comment's author needs for
 	// `/hoist plan`; default developer
 	MRPlanMinAccess string `json:"mr_plan_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
+	// the stack applies before merge with the `/hoist apply` merge request
+	// comment
+	MRApply bool `json:"mr_apply,omitempty"`
+	// the GitLab access a merge request comment's author needs for
+	// `/hoist apply` and `/hoist unlock`; default maintainer
+	MRApplyMinAccess string `json:"mr_apply_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
 }
 
 // UpdateStack is the body of PATCH /api/v1/stacks/{id}: absent fields are
@@ -121,4 +147,6 @@ type UpdateStack struct {
 	AllowForkMRs           *bool     `json:"allow_fork_mrs,omitempty"`
 	GitCheckout            *bool     `json:"git_checkout,omitempty"`
 	MRPlanMinAccess        *string   `json:"mr_plan_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
+	MRApply                *bool     `json:"mr_apply,omitempty"`
+	MRApplyMinAccess       *string   `json:"mr_apply_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
 }

@@ -15,10 +15,15 @@ func toStackJSON(v stack.View) api.Stack {
 		AdditionalProjectGlobs: nonNilStrings(st.AdditionalProjectGlobs), Labels: nonNilStrings(st.Labels),
 		Autodeploy: st.Autodeploy, Description: st.Description, Tool: string(st.Tool), ToolVersion: st.ToolVersion,
 		WorkerPool: st.WorkerPool, AllowForkMRs: st.AllowForkMRs, GitCheckout: st.GitCheckout, MRPlanMinAccess: st.MRPlanMinAccess,
+		MRApply: st.MRApply, MRApplyMinAccess: st.MRApplyMinAccess,
 		CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt, Warnings: v.Warnings}
 	if !st.Detached() {
 		id := st.IntegrationID
 		out.Integration = &id
+	}
+	if l := v.MRLock; l != nil {
+		out.MRLock = &api.StackMRLock{MergeRequestIID: l.MergeRequestIID, MergeRequestURL: l.MergeRequestURL,
+			LockedBy: l.LockedBy, Run: l.RunID, LockedAt: l.LockedAt}
 	}
 	if c := st.TrackedCommit; c != nil {
 		out.TrackedCommit = &api.TrackedCommit{SHA: c.SHA, Branch: c.Branch, MovedAt: c.MovedAt}
@@ -86,7 +91,8 @@ func (a *API) updateStack(w http.ResponseWriter, r *http.Request) error {
 		Name: req.Name, Space: req.Space, Integration: req.Integration, Repository: req.Repository, Branch: req.Branch,
 		ProjectRoot: req.ProjectRoot, AdditionalProjectGlobs: req.AdditionalProjectGlobs, Labels: req.Labels,
 		Autodeploy: req.Autodeploy, Description: req.Description, Tool: req.Tool, ToolVersion: req.ToolVersion,
-		WorkerPool: req.WorkerPool, AllowForkMRs: req.AllowForkMRs, GitCheckout: req.GitCheckout, MRPlanMinAccess: req.MRPlanMinAccess})
+		WorkerPool: req.WorkerPool, AllowForkMRs: req.AllowForkMRs, GitCheckout: req.GitCheckout, MRPlanMinAccess: req.MRPlanMinAccess,
+		MRApply: req.MRApply, MRApplyMinAccess: req.MRApplyMinAccess})
 	if err != nil {
 		return err
 	}

@@ -88,6 +88,8 @@ func NewService(cfg Config) *Service {
 // be checked.
 type View struct {
 	Stack
+	// MRLock is the merge request holding the stack, nil when none does.
+	MRLock   *MRLock
 	Warnings []string
 }
 
@@ -109,6 +111,8 @@ type CreateInput struct {
 	AllowForkMRs           bool
 	GitCheckout            bool
 	MRPlanMinAccess        string
+	MRApply                bool
+	MRApplyMinAccess       string
 }
 
 // Create validates in, checks that the integration is usable from the
@@ -119,7 +123,8 @@ func (s *Service) Create(ctx context.Context, actor string, in CreateInput) (Vie
 	st := Stack{Name: in.Name, SpaceID: strings.TrimSpace(in.Space), Repository: in.Repository, Branch: in.Branch,
 		ProjectRoot: in.ProjectRoot, AdditionalProjectGlobs: in.AdditionalProjectGlobs, Labels: in.Labels,
 		Autodeploy: in.Autodeploy, Description: in.Description, Tool: Tool(in.Tool), ToolVersion: in.ToolVersion,
-		WorkerPool: in.WorkerPool, AllowForkMRs: in.AllowForkMRs, GitCheckout: in.GitCheckout, MRPlanMinAccess: in.MRPlanMinAccess}
+		WorkerPool: in.WorkerPool, AllowForkMRs: in.AllowForkMRs, GitCheckout: in.GitCheckout, MRPlanMinAccess: in.MRPlanMinAccess,
+		MRApply: in.MRApply, MRApplyMinAccess: in.MRApplyMinAccess}
 	if err := Validate(&st); err != nil {
 		return View{}, err
 	}
@@ -264,9 +269,20 @@ func (s *Service) List(ctx context.Context, actor, spaceID, cursor string, limit
 		return nil, "", fmt.Errorf("list stacks: %w", err)
 	}
 	out := make([]View, 0, len(items))
+	ids := make([]string, 0, len(items))
 	for _, st := range items {
 		if CanRead(st, access) { // the filter already holds; this keeps the rule in one place
 			out = append(out, View{Stack: st})
+			ids = append(ids, st.ID)
+		}
+	}
+	locks, err := s.cfg.Store.StackMRLocks(ctx, ids)
+	if err != nil {
+		return nil, "", fmt.Errorf("list stacks' merge request locks: %w", err)
+	}
+	for i := range out {
+		if l, ok := locks[out[i].ID]; ok {
+			out[i].MRLock = &l
 		}
 	}
 	return out, next, nil
@@ -278,7 +294,17 @@ func (s *Service) Get(ctx context.Context, actor, id string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return View{Stack: st}, nil
+	return s.withLock(ctx, View{Stack: st})
+}
+
+// withLock adds the stack's merge request lock to v.
+func (s *Service) withLock(ctx context.Context, v View) (View, error) {
+	l, err := s.cfg.Store.StackMRLock(ctx, v.ID)
+	if err != nil {
+		return View{}, fmt.Errorf("load merge request lock of stack %s: %w", v.ID, err)
+	}
+	v.MRLock = l
+	return v, nil
 }
 
 // load returns the stack and the caller's access, NotFound when the caller

@@ -61,10 +61,17 @@ type Stack struct {
 	// author needs on the project for `/hoist plan` (issue 18): a name of
 	// MRAccessLevels, "developer" by default.
 	MRPlanMinAccess string
-	TrackedCommit   *TrackedCommit
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	CreatedBy       string // principal
+	// MRApply lets the stack apply before merge with the `/hoist apply`
+	// merge request comment (issue 18).
+	MRApply bool
+	// MRApplyMinAccess is the GitLab access level a comment's author needs
+	// for `/hoist apply` and `/hoist unlock`: a name of MRAccessLevels,
+	// "maintainer" by default.
+	MRApplyMinAccess string
+	TrackedCommit    *TrackedCommit
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	CreatedBy        string // principal
 }
 
 // TrackedCommit is the commit a stack's tracked branch was last seen at:
@@ -135,4 +142,10 @@ type Store interface {
 	// is still the stack's tracked branch, and reports whether it moved.
 	// A missing stack is NotFound.
 	MoveTrackedCommit(ctx context.Context, stackID string, c TrackedCommit) (bool, error)
+	// StackMRLock returns the merge request lock of a stack, nil when it
+	// has none (or there is no such stack).
+	StackMRLock(ctx context.Context, stackID string) (*MRLock, error)
+	// StackMRLocks returns, in one query, the merge request locks of the
+	// stacks among stackIDs that have one, by stack id.
+	StackMRLocks(ctx context.Context, stackIDs []string) (map[string]MRLock, error)
 }

@@ -29,6 +29,8 @@ type Patch struct {
 	AllowForkMRs           *bool
 	GitCheckout            *bool
 	MRPlanMinAccess        *string
+	MRApply                *bool
+	MRApplyMinAccess       *string
 }
 
 // Update changes a stack, for admins of its space (and of the new space
@@ -68,7 +70,7 @@ func (s *Service) Update(ctx context.Context, actor, id string, p Patch) (View, 
 	}
 	changed := changedFields(st, next)
 	if len(changed) == 0 {
-		return View{Stack: st, Warnings: warnings}, nil
+		return s.withLock(ctx, View{Stack: st, Warnings: warnings})
 	}
 	next.UpdatedAt = s.now()
 	if err := s.cfg.Store.UpdateStack(ctx, next, s.entry(actor, "stack.update", next, map[string]any{"fields": changed})); err != nil {
@@ -78,7 +80,7 @@ func (s *Service) Update(ctx context.Context, actor, id string, p Patch) (View, 
 	if next.TrackedCommit == nil {
 		next.TrackedCommit = st.TrackedCommit // unchanged in the store
 	}
-	return View{Stack: next, Warnings: warnings}, nil
+	return s.withLock(ctx, View{Stack: next, Warnings: warnings})
 }
 
 // recheck checks what an update changed: the integration must be usable
@@ -137,6 +139,8 @@ func applyPatch(st Stack, p Patch) Stack {
 	setBool(&next.AllowForkMRs, p.AllowForkMRs)
 	setBool(&next.GitCheckout, p.GitCheckout)
 	setString(&next.MRPlanMinAccess, p.MRPlanMinAccess)
+	setBool(&next.MRApply, p.MRApply)
+	setString(&next.MRApplyMinAccess, p.MRApplyMinAccess)
 	if next.SpaceID != st.SpaceID {
 		next.SpaceID = strings.TrimSpace(next.SpaceID)
 	}
@@ -176,6 +180,8 @@ func changedFields(a, b Stack) []string {
 		"allow_fork_mrs":           a.AllowForkMRs != b.AllowForkMRs,
 		"git_checkout":             a.GitCheckout != b.GitCheckout,
 		"mr_plan_min_access":       a.MRPlanMinAccess != b.MRPlanMinAccess,
+		"mr_apply":                 a.MRApply != b.MRApply,
+		"mr_apply_min_access":      a.MRApplyMinAccess != b.MRApplyMinAccess,
 	} {
 		if differs {
 			out = append(out, name)

@@ -61,7 +61,10 @@ func Validate(st *Stack) error {
 	if len(st.Description) > MaxDescriptionBytes {
 		return apperr.InvalidField("description", "must be at most %d KiB, got %d bytes", MaxDescriptionBytes>>10, len(st.Description))
 	}
-	if st.MRPlanMinAccess, err = ValidateMRAccess("mr_plan_min_access", st.MRPlanMinAccess); err != nil {
+	if st.MRPlanMinAccess, err = ValidateMRAccess("mr_plan_min_access", st.MRPlanMinAccess, DefaultMRPlanMinAccess); err != nil {
+		return err
+	}
+	if st.MRApplyMinAccess, err = ValidateMRAccess("mr_apply_min_access", st.MRApplyMinAccess, DefaultMRApplyMinAccess); err != nil {
 		return err
 	}
 	return validateRuntime(st)
@@ -72,15 +75,20 @@ func Validate(st *Stack) error {
 var MRAccessLevels = map[string]int64{"guest": vcs.AccessGuest, "reporter": vcs.AccessReporter,
 	"developer": vcs.AccessDeveloper, "maintainer": vcs.AccessMaintainer, "owner": vcs.AccessOwner}
 
-// DefaultMRPlanMinAccess is who may `/hoist plan` unless the stack says.
-const DefaultMRPlanMinAccess = "developer"
+// The minimum access levels of the comment commands unless the stack says.
+const (
+	// DefaultMRPlanMinAccess is who may `/hoist plan`.
+	DefaultMRPlanMinAccess = "developer"
+	// DefaultMRApplyMinAccess is who may `/hoist apply` and `/hoist unlock`.
+	DefaultMRApplyMinAccess = "maintainer"
+)
 
-// ValidateMRAccess checks a minimum access setting ("" is the default,
-// developer).
-func ValidateMRAccess(field, v string) (string, error) {
+// ValidateMRAccess checks a minimum access setting named field, a name of
+// MRAccessLevels in any case; "" is def.
+func ValidateMRAccess(field, v, def string) (string, error) {
 	v = strings.ToLower(strings.TrimSpace(v))
 	if v == "" {
-		return DefaultMRPlanMinAccess, nil
+		return def, nil
 	}
 	if _, ok := MRAccessLevels[v]; !ok {
 		return "", apperr.InvalidField(field, "must be guest, reporter, developer, maintainer or owner, got %q", v)

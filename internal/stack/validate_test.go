@@ -19,6 +19,7 @@ func TestValidateNormalises(t *testing.T) {
 		Name: "  Infra prod ", Repository: " /acme/platform/infra.git/ ", Branch: " refs/heads/release/1.x ",
 		ProjectRoot: "infra/prod/", AdditionalProjectGlobs: []string{" modules/** ", "/shared/", "modules/**"},
 		Labels: []string{"b", " a ", "b"}, Tool: " OpenTofu ", ToolVersion: " v1.9.0 ", MRPlanMinAccess: " Maintainer ",
+		MRApply: true, MRApplyMinAccess: " OWNER ",
 	}
 	if err := Validate(&st); err != nil {
 		t.Fatal(err)
@@ -27,6 +28,7 @@ func TestValidateNormalises(t *testing.T) {
 		Name: "Infra prod", Repository: "acme/platform/infra", Branch: "release/1.x", ProjectRoot: "infra/prod",
 		AdditionalProjectGlobs: []string{"modules/**", "/shared/"}, Labels: []string{"a", "b"}, Tool: OpenTofu,
 		ToolVersion: "1.9.0", WorkerPool: DefaultWorkerPool, MRPlanMinAccess: "maintainer",
+		MRApply: true, MRApplyMinAccess: "owner",
 	}
 	if !reflect.DeepEqual(st, want) {
 		t.Errorf("Validate =\n%+v\nwant\n%+v", st, want)
@@ -34,7 +36,7 @@ func TestValidateNormalises(t *testing.T) {
 	tf := valid()
 	tf.Tool, tf.WorkerPool, tf.ProjectRoot = "terraform", "eu-workers", "/"
 	if err := Validate(&tf); err != nil || tf.Tool != Terraform || tf.WorkerPool != "eu-workers" || tf.ProjectRoot != "" ||
-		tf.MRPlanMinAccess != DefaultMRPlanMinAccess {
+		tf.MRPlanMinAccess != DefaultMRPlanMinAccess || tf.MRApply || tf.MRApplyMinAccess != DefaultMRApplyMinAccess {
 		t.Errorf("terraform stack: %+v, %v", tf, err)
 	}
 }
@@ -56,6 +58,8 @@ func TestValidateRefuses(t *testing.T) {
 		{"repository", func(s *Stack) { s.Repository = "acme/in fra" }, "not a GitLab path"},
 		{"branch", func(s *Stack) { s.Branch = "" }, "required"},
 		{"mr_plan_min_access", func(s *Stack) { s.MRPlanMinAccess = "admin" }, "must be guest, reporter, developer, maintainer or owner"},
+		{"mr_apply_min_access", func(s *Stack) { s.MRApplyMinAccess = "admin" }, "must be guest, reporter, developer, maintainer or owner"},
+		{"mr_apply_min_access", func(s *Stack) { s.MRApplyMinAccess = "maintainers" }, "must be guest, reporter, developer, maintainer or owner"},
 		{"branch", func(s *Stack) { s.Branch = "feature..x" }, "not a valid Git branch name"},
 		{"branch", func(s *Stack) { s.Branch = "a b" }, "not a valid Git branch name"},
 		{"branch", func(s *Stack) { s.Branch = "x.lock" }, "not a valid Git branch name"},

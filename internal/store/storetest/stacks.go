@@ -61,6 +61,7 @@ func testStacks(t *testing.T, h Harness) {
 	full.ProjectRoot, full.AdditionalProjectGlobs, full.Labels = "infra/prod", []string{"modules/**", "*.tfvars"}, []string{"eu", "prod"}
 	full.Autodeploy, full.Description, full.Tool, full.ToolVersion = true, "# Infra", stack.Terraform, "1.9.0"
 	full.WorkerPool, full.AllowForkMRs, full.GitCheckout = "private", true, true
+	full.MRPlanMinAccess, full.MRApply, full.MRApplyMinAccess = "reporter", true, "owner"
 	full.TrackedCommit = &stack.TrackedCommit{SHA: strings.Repeat("a", 40), Branch: "release/1.x", MovedAt: base}
 	mustStack(t, s, full)
 	got, err := s.GetStack(ctx(), full.ID)
@@ -114,6 +115,7 @@ func testStacks(t *testing.T, h Harness) {
 		st.ProjectRoot, st.AdditionalProjectGlobs, st.Labels = "x", []string{"y/**"}, []string{"z"}
 		st.Autodeploy, st.Description, st.Tool, st.ToolVersion, st.WorkerPool = true, "d", stack.Terraform, "1.5.7", "pool"
 		st.AllowForkMRs, st.GitCheckout, st.UpdatedAt = true, true, base.Add(time.Hour)
+		st.MRPlanMinAccess, st.MRApply, st.MRApplyMinAccess = "maintainer", true, "developer"
 		st.CreatedAt, st.CreatedBy = base.Add(time.Hour), "ignored" // immutable
 		if err := s.UpdateStack(ctx(), st, stackEntry("stack.update", st.ID)); err != nil {
 			t.Fatal(err)

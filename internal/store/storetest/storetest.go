@@ -78,6 +78,8 @@ func Run(t *testing.T, h Harness) {
 		"RunHandBack":         testRunHandBack,
 		"RunReviews":          testRunReviews,
 		"CommandNotes":        testCommandNotes,
+		"MRLocks":             testMRLocks,
+		"MRLockRace":          testMRLockRace,
 		"RunLogs":             testRunLogs,
 		"Deliveries":          testDeliveries,
 		"DeliveryProcessings": testDeliveryProcessings,

@@ -1,0 +1,182 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/store/sqlstore"
+)
+
+// testMRLocks: a stack is locked for one merge request at a time. The same
+// merge request locks it again (a new apply run); another is refused and
+// told who holds it; releasing frees only the merge request's own locks;
+// a lock goes with its stack; a lock rolled back with its transaction was
+// never taken; of merge requests locking at once, exactly one wins.
+func testMRLocks(t *testing.T, h Harness) {
+	s := stackFixture(t, h)
+	for _, id := range []string{"s1", "s2", "s3"} {
+		mustStack(t, s, testStack(id, space.RootID, "gl"))
+	}
+	lock := func(ctx context.Context, stackID string, iid int64, run string, at time.Time) (stack.MRLock, stack.MRLock, bool) {
+		t.Helper()
+		l := stack.MRLock{StackID: stackID, MergeRequestIID: iid, MergeRequestURL: fmt.Sprintf("https://gitlab.example/acme/infra/-/merge_requests/%d", iid),
+			LockedBy: fmt.Sprintf("user%d", iid), RunID: run, LockedAt: at}
+		holder, locked, err := s.LockStackForMR(ctx, l)
+		if err != nil {
+			t.Fatalf("LockStackForMR(%s, !%d) = %v", stackID, iid, err)
+		}
+		return l, holder, locked
+	}
+	read := func(stackID string) *stack.MRLock {
+		t.Helper()
+		l, err := s.StackMRLock(ctx(), stackID)
+		if err != nil {
+			t.Fatalf("StackMRLock(%s) = %v", stackID, err)
+		}
+		return l
+	}
+
+	if l := read("s1"); l != nil {
+		t.Fatalf("a new stack is locked: %+v", l)
+	}
+	first, holder, locked := lock(ctx(), "s1", 7, "", base)
+	if !locked || holder != first {
+		t.Fatalf("first lock = %+v, %v", holder, locked)
+	}
+	if l := read("s1"); l == nil || *l != first {
+		t.Fatalf("StackMRLock = %+v, want %+v", l, first)
+	}
+	again, holder, locked := lock(ctx(), "s1", 7, "r2", base.Add(time.Minute))
+	if !locked || holder != again {
+		t.Fatalf("the same merge request's relock = %+v, %v", holder, locked)
+	}
+	if l := read("s1"); l == nil || *l != again {
+		t.Fatalf("after a relock StackMRLock = %+v, want %+v", l, again)
+	}
+	if _, holder, locked := lock(ctx(), "s1", 8, "r3", base.Add(2*time.Minute)); locked || holder != again {
+		t.Fatalf("another merge request's lock = %+v, %v; want refused, held by %+v", holder, locked, again)
+	}
+	if l := read("s1"); l == nil || *l != again {
+		t.Fatalf("a refused lock changed it: %+v", l)
+	}
+	other, _, _ := lock(ctx(), "s2", 8, "r4", base)
+	_, _, err := s.LockStackForMR(ctx(), stack.MRLock{StackID: "ghost", MergeRequestIID: 1, LockedBy: "u", LockedAt: base})
+	wantCode(t, err, apperr.NotFound)
+
+	locks, err := s.StackMRLocks(ctx(), []string{"s1", "s2", "s3", "ghost"})
+	if want := map[string]stack.MRLock{"s1": again, "s2": other}; err != nil || !reflect.DeepEqual(locks, want) {
+		t.Errorf("StackMRLocks = %+v, %v\nwant %+v", locks, err, want)
+	}
+	if locks, err := s.StackMRLocks(ctx(), nil); err != nil || len(locks) != 0 {
+		t.Errorf("StackMRLocks(nil) = %+v, %v", locks, err)
+	}
+
+	rollback := errors.New("roll back")
+	err = s.InTx(ctx(), func(ctx context.Context) error {
+		if _, _, locked := lock(ctx, "s3", 9, "r5", base); !locked {
+			t.Error("lock in a transaction refused")
+		}
+		return rollback
+	})
+	if !errors.Is(err, rollback) {
+		t.Fatalf("InTx = %v", err)
+	}
+	if l := read("s3"); l != nil {
+		t.Errorf("a rolled-back lock survived: %+v", l)
+	}
+
+	// Release: only merge request 7's own lock, of the stacks named.
+	if got, err := s.ReleaseMRLocks(ctx(), []string{"s2", "s3"}, 7); err != nil || len(got) != 0 {
+		t.Errorf("ReleaseMRLocks of stacks !7 does not hold = %v, %v", got, err)
+	}
+	if got, err := s.ReleaseMRLocks(ctx(), []string{"s1", "s2", "s3"}, 7); err != nil || !slices.Equal(got, []string{"s1"}) {
+		t.Errorf("ReleaseMRLocks(!7) = %v, %v; want [s1]", got, err)
+	}
+	if l := read("s1"); l != nil {
+		t.Errorf("released lock still there: %+v", l)
+	}
+	if l := read("s2"); l == nil || *l != other {
+		t.Errorf("another merge request's lock was released: %+v", l)
+	}
+	if _, holder, locked := lock(ctx(), "s1", 8, "r6", base); !locked || holder.MergeRequestIID != 8 {
+		t.Errorf("lock after a release = %+v, %v", holder, locked)
+	}
+	if got, err := s.ReleaseMRLocks(ctx(), []string{"s2", "s1"}, 8); err != nil || !slices.Equal(got, []string{"s1", "s2"}) {
+		t.Errorf("ReleaseMRLocks(!8) = %v, %v; want [s1 s2], sorted", got, err)
+	}
+	if got, err := s.ReleaseMRLocks(ctx(), nil, 8); err != nil || len(got) != 0 {
+		t.Errorf("ReleaseMRLocks(nil) = %v, %v", got, err)
+	}
+
+	// A lock goes with its stack.
+	lock(ctx(), "s3", 9, "", base)
+	if err := s.DeleteStack(ctx(), "s3", stackEntry("stack.delete", "s3")); err != nil {
+		t.Fatalf("delete a locked stack: %v", err)
+	}
+	if l := read("s3"); l != nil {
+		t.Errorf("the lock of a deleted stack survived: %+v", l)
+	}
+
+}
+
+// testMRLockRace: merge requests locking one stack at once, on two stores
+// (two servers on one database): exactly one wins, and every other is
+// told that one holds the stack.
+func testMRLockRace(t *testing.T, h Harness) {
+	s1, s2 := twoServers(t, h)
+	it := testIntegration("gl", space.RootID, true)
+	if err := s1.CreateIntegration(ctx(), it, entry("integration.create", it.ID)); err != nil {
+		t.Fatal(err)
+	}
+	mustStack(t, s1, testStack("infra", space.RootID, "gl"))
+	const n = 8
+	type result struct {
+		iid    int64
+		holder stack.MRLock
+		locked bool
+		err    error
+	}
+	results := make(chan result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			iid := int64(i + 1)
+			holder, locked, err := []*sqlstore.Store{s1, s2}[i%2].LockStackForMR(ctx(),
+				stack.MRLock{StackID: "infra", MergeRequestIID: iid, LockedBy: "u", LockedAt: base})
+			results <- result{iid, holder, locked, err}
+		})
+	}
+	wg.Wait()
+	close(results)
+	var winners []int64
+	var all []result
+	for r := range results {
+		if r.err != nil {
+			t.Fatalf("LockStackForMR(!%d) = %v", r.iid, r.err)
+		}
+		if r.locked {
+			winners = append(winners, r.iid)
+		}
+		all = append(all, r)
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d merge requests locked the stack (%v), want 1", len(winners), winners)
+	}
+	for _, r := range all {
+		if r.holder.MergeRequestIID != winners[0] {
+			t.Errorf("!%d was told !%d holds the stack; !%d does", r.iid, r.holder.MergeRequestIID, winners[0])
+		}
+	}
+	if l, err := s2.StackMRLock(ctx(), "infra"); err != nil || l == nil || l.MergeRequestIID != winners[0] {
+		t.Errorf("StackMRLock = %+v, %v; want !%d", l, err, winners[0])
+	}
+}
