@@ -24,17 +24,7 @@ func TestMergeRequestCommentCommands(t *testing.T) {
 	t.Parallel()
 	h := runsSetup(t, nil)
 	ctx := t.Context()
-	// The set-up's hook has no Comments: one more hook of Hoist's with
-	// only them.
-	hooks, err := h.Sim.Hooks(runsProject)
-	if err != nil || len(hooks) != 1 {
-		t.Fatalf("hooks %+v, %v", hooks, err)
-	}
-	no := false
-	if _, err := h.Sim.AddHook(ctx, runsProject, gitlabsim.HookOptions{URL: hooks[0].URL, Token: hooks[0].Token,
-		PushEvents: &no, NoteEvents: true}); err != nil {
-		t.Fatal(err)
-	}
+	h.commentsHook()
 	h.pushCommit("main", "Add api", gitlabsim.FileAction{Action: "create", Path: "api/main.tf", Content: infraTF("api")})
 	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": "api", "space": "platform",
 		"repository": runsProject, "branch": "main", "project_root": "api"})
@@ -79,7 +69,7 @@ func TestMergeRequestCommentCommands(t *testing.T) {
 	}{
 		"reporter": {rep, "/hoist plan", "needs developer access to the project; @rep has reporter"},
 		"typo":     {dev, "/hoist aply api", "Did you mean `/hoist apply`?"},
-		"apply":    {dev, "/hoist apply", "`/hoist apply` is not available in this version of Hoist yet"},
+		"apply":    {dev, "/hoist apply", "web does not apply before merge (its `mr_apply` setting is off)"},
 		"unknown":  {dev, "/hoist plan nope", "No stack of acme/infra is called `nope`"},
 	}
 	for name, c := range refused {
@@ -175,6 +165,121 @@ func TestMergeRequestCommentCommands(t *testing.T) {
 			t.Errorf("stack %s has %d notes on !%d, want 1", st, n, mr.IID)
 		}
 	}
+}
+
+// commentsHook adds a hook of Hoist's with only the Comments trigger (the
+// set-up's hook has none).
+func (h *harness) commentsHook() {
+	h.t.Helper()
+	hooks, err := h.Sim.Hooks(runsProject)
+	if err != nil || len(hooks) != 1 {
+		h.t.Fatalf("hooks %+v, %v", hooks, err)
+	}
+	no := false
+	if _, err := h.Sim.AddHook(h.t.Context(), runsProject, gitlabsim.HookOptions{URL: hooks[0].URL, Token: hooks[0].Token,
+		PushEvents: &no, NoteEvents: true}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// comment writes a comment on a merge request as user and returns it.
+func (h *harness) comment(iid, user int, body string) gitlabsim.Note {
+	h.t.Helper()
+	n, err := h.Sim.CommentMergeRequest(h.t.Context(), runsProject, iid, user, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+// stackLock is a stack's merge request lock as the API shows it (nil:
+// none).
+func (h *harness) stackLock(id string) *api.StackMRLock {
+	h.t.Helper()
+	var st api.Stack
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/"+id, h.AdminKey, nil).Decode(h.t, &st)
+	return st.MRLock
+}
+
+// Issue 18, apply before merge: a Developer's /hoist apply is refused
+// (access); a Maintainer's applies the merge request's head at once and
+// locks the stack to it; another merge request's apply is refused with a
+// link to the first; a push to the tracked branch queues behind the lock;
+// merging releases it and the queued run goes on; /hoist unlock releases
+// a lock by hand.
+func TestMergeRequestApplyBeforeMerge(t *testing.T) {
+	t.Parallel()
+	h := runsSetup(t, nil)
+	ctx := t.Context()
+	h.commentsHook()
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"mr_apply": true})
+	dev, mia := h.simUser("dev", gitlabsim.Developer), h.simUser("mia", gitlabsim.Maintainer)
+
+	sha1 := h.push("feature-1", map[string]string{"infra/main.tf": infraTF("one")})
+	mr1, err := h.Sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: runsProject, SourceBranch: "feature-1", Title: "One"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(h.waitRunAt("web", sha1, "PROPOSED").ID, "FINISHED")
+	refused := h.comment(mr1.IID, dev, "/hoist apply")
+	h.waitEmoji(refused.ID, "eyes", "x")
+	if reply := h.waitNote(mr1.IID, fmt.Sprintf("<!-- hoist:reply=%d -->", refused.ID)); !strings.Contains(reply.Body,
+		"`/hoist apply` of web needs maintainer access to the project; @dev has developer") {
+		t.Errorf("reply to a Developer's apply: %q", reply.Body)
+	}
+
+	applied := h.comment(mr1.IID, mia, "/hoist apply")
+	r := h.waitRun(h.waitRunAt("web", sha1, "TRACKED").ID, "FINISHED", func(r api.Run) bool { return isTerminal(r.State) })
+	if r.State != "FINISHED" || r.MergeRequestIID != int64(mr1.IID) || strings.Contains(states(r), "UNCONFIRMED") {
+		t.Fatalf("the apply run: %s, !%d, history %s (%s)", r.State, r.MergeRequestIID, states(r), r.Error)
+	}
+	h.waitEmoji(applied.ID, "eyes", "white_check_mark")
+	if l := h.stackLock("web"); l == nil || l.MergeRequestIID != int64(mr1.IID) || l.LockedBy != "mia" {
+		t.Fatalf("lock after the apply: %+v", l)
+	}
+
+	// Another merge request cannot apply the stack meanwhile.
+	sha2 := h.push("feature-2", map[string]string{"infra/main.tf": infraTF("two")})
+	mr2, err := h.Sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: runsProject, SourceBranch: "feature-2", Title: "Two"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(h.waitRunAt("web", sha2, "PROPOSED").ID, "FINISHED")
+	other := h.comment(mr2.IID, mia, "/hoist apply")
+	h.waitEmoji(other.ID, "eyes", "x")
+	if reply := h.waitNote(mr2.IID, fmt.Sprintf("<!-- hoist:reply=%d -->", other.ID)); !strings.Contains(reply.Body,
+		fmt.Sprintf("web is locked by !%d", mr1.IID)) {
+		t.Errorf("reply to the second merge request's apply: %q", reply.Body)
+	}
+
+	// A push to the tracked branch waits for the lock.
+	// (Another file than the merge request's, so that it still merges.)
+	shaMain := h.pushCommit("main", "Extra", gitlabsim.FileAction{Action: "create", Path: "infra/extra.tf",
+		Content: `output "extra" { value = "x" }` + "\n"})
+	pushed := h.waitRunAt("web", shaMain, "TRACKED")
+	time.Sleep(2 * time.Second) // a few scheduling passes
+	if got := h.getRun(pushed.ID); got.State != "QUEUED" || got.BlockedBy != r.ID {
+		t.Fatalf("a push to main while !%d holds web: %s, blocked by %q", mr1.IID, got.State, got.BlockedBy)
+	}
+
+	// Merging releases the lock; the queued run goes on.
+	if _, err := h.Sim.MergeMergeRequest(ctx, runsProject, mr1.IID, mia); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Eventually(t, 30*time.Second, "the lock released by the merge", func() bool { return h.stackLock("web") == nil })
+	h.waitRun(pushed.ID, "past QUEUED", func(r api.Run) bool { return r.State != "QUEUED" && r.State != "READY" })
+
+	// /hoist unlock releases a lock by hand: the second merge request
+	// applies, then unlocks.
+	again := h.comment(mr2.IID, mia, "/hoist apply")
+	h.waitEmoji(again.ID, "eyes", "white_check_mark")
+	apptest.Eventually(t, 30*time.Second, "web locked by the second merge request", func() bool {
+		l := h.stackLock("web")
+		return l != nil && l.MergeRequestIID == int64(mr2.IID)
+	})
+	unlock := h.comment(mr2.IID, mia, "/hoist unlock")
+	h.waitEmoji(unlock.ID, "eyes", "white_check_mark")
+	apptest.Eventually(t, 30*time.Second, "the lock released by /hoist unlock", func() bool { return h.stackLock("web") == nil })
 }
 
 // waitEmoji waits until note noteID carries exactly the emoji want (in any

@@ -64,7 +64,7 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: wake, Clock: cfg.Clock}),
 		processor: ingest.New(ingest.Config{Store: store, Files: gl, Box: box, Outbox: outbox,
 			Parse: gitlab.ParseEvent, Tags: tags, PushPolicy: push, Logger: log, Clock: cfg.Clock, Consumers: consumers, Metrics: m,
-			Commands: &ingest.Commands{Members: gl, Claims: store, Ack: commandAcks{outbox}}}),
+			Commands: &ingest.Commands{Members: gl, Claims: store, Ack: commandAcks{outbox}, Locks: store}}),
 	}
 	w.processor.Register(queue)
 	return w

@@ -32,6 +32,16 @@ type Commands struct {
 	Members Members
 	Claims  CommandClaims
 	Ack     Acknowledger
+	Locks   MRLocks
+}
+
+// MRLocks keeps the stacks a merge request applied before its merge
+// locked to it (sqlstore.Store); the lock methods join the caller's
+// transaction.
+type MRLocks interface {
+	LockStackForMR(ctx context.Context, l stack.MRLock) (holder stack.MRLock, locked bool, err error)
+	StackMRLock(ctx context.Context, stackID string) (*stack.MRLock, error)
+	ReleaseMRLocks(ctx context.Context, stackIDs []string, iid int64) ([]string, error)
 }
 
 // Members reads a user's access level on a project (gitlab.Client).
@@ -68,16 +78,6 @@ const (
 	emojiDone    = "white_check_mark"
 	emojiRefused = "x"
 )
-
-// planMinAccess is the GitLab access a comment's author needs on the
-// project for `/hoist plan` of st (its mr_plan_min_access, Developer
-// unless it says).
-func planMinAccess(st stack.Stack) int64 {
-	if level, ok := stack.MRAccessLevels[st.MRPlanMinAccess]; ok {
-		return level
-	}
-	return stack.MRAccessLevels[stack.DefaultMRPlanMinAccess]
-}
 
 // errClaimed rolls back a command whose note another processing claimed
 // between the look and the transaction.
@@ -116,23 +116,31 @@ func (p *Processor) command(ctx context.Context, a attempt, d webhook.Delivery, 
 	ack := Ack{IntegrationID: d.IntegrationID, Project: ev.Repository, MergeRequestIID: mr.IID, NoteID: n.ID,
 		Emoji: []string{emojiTaken, emojiDone}}
 	var plan trigger.Plan
+	var unlock []string // stacks /hoist unlock releases
 	switch cmd.Kind {
 	case mrcommand.Help:
 		ack.Reply = cmd.Reply()
 	case mrcommand.Invalid:
 		ack.Emoji[1], ack.Reply = emojiRefused, cmd.Reply()
-	case mrcommand.Apply, mrcommand.Unlock:
-		ack.Emoji[1] = emojiRefused
-		ack.Reply = fmt.Sprintf("`/hoist %s` is not available in this version of Hoist yet: apply runs from the stack's tracked "+
-			"branch after the merge (or from Hoist's API, CLI and web UI). See docs/merge-requests.md.", cmd.Kind)
-	case mrcommand.Plan:
+	case mrcommand.Plan, mrcommand.Apply:
 		var reply string
 		var ok bool
-		plan, reply, ok, err = p.planCommand(ctx, d, ev, cmd, stacks)
+		plan, reply, ok, err = p.runCommand(ctx, d, ev, cmd, stacks)
 		if err != nil {
 			if isPermanent(err) {
 				return webhook.Failed, p.fail(ctx, a, o, err)
 			}
+			return "", err
+		}
+		ack.Reply = reply
+		if !ok {
+			ack.Emoji[1] = emojiRefused
+		}
+	case mrcommand.Unlock:
+		var reply string
+		var ok bool
+		unlock, reply, ok, err = p.unlockCommand(ctx, d, ev, cmd, stacks)
+		if err != nil {
 			return "", err
 		}
 		ack.Reply = reply
@@ -152,6 +160,14 @@ func (p *Processor) command(ctx context.Context, a attempt, d webhook.Delivery, 
 		}
 		if by != "" {
 			return fmt.Errorf("%w by delivery %s", errClaimed, by)
+		}
+		if err := p.lockApplied(ctx, ev, changes, now); err != nil {
+			return err
+		}
+		if len(unlock) > 0 {
+			if _, err := p.cfg.Commands.Locks.ReleaseMRLocks(ctx, unlock, mr.IID); err != nil {
+				return err
+			}
 		}
 		return p.cfg.Commands.Ack.Acknowledge(ctx, ack)
 	}
@@ -197,16 +213,18 @@ func orUnknown(s string) string {
 	return s
 }
 
-// planCommand works out `/hoist plan [stack…]`: a new proposed run on the
-// merge request's head for every named stack of the repository (every
-// affected one when none is named) that the author may plan. It returns
-// the plan, the reply (empty when all went well) and whether anything was
-// planned.
-func (p *Processor) planCommand(ctx context.Context, d webhook.Delivery, ev *vcs.Event, cmd mrcommand.Command,
+// runCommand works out `/hoist plan [stack…]` and `/hoist apply
+// [stack…]`: a new run on the merge request's head — proposed for plan,
+// tracked (applied without a confirmation: the comment is one) for apply
+// — for every named stack of the repository (every affected one when none
+// is named) that the author may run it for; an apply also needs the
+// stack's mr_apply and no other merge request's lock on it. It returns the
+// plan, the reply (empty when all went well) and whether any run is made.
+func (p *Processor) runCommand(ctx context.Context, d webhook.Delivery, ev *vcs.Event, cmd mrcommand.Command,
 	stacks []stack.Stack) (trigger.Plan, string, bool, error) {
 	mr := ev.MergeRequest
 	if mr.State != "" && mr.State != "opened" {
-		return trigger.Plan{}, fmt.Sprintf("!%d is %s: only an open merge request is planned.", mr.IID, mr.State), false, nil
+		return trigger.Plan{}, fmt.Sprintf("!%d is %s: only an open merge request is planned or applied.", mr.IID, mr.State), false, nil
 	}
 	if !vcs.IsSHA(mr.HeadSHA) {
 		return trigger.Plan{}, "", false, apperr.Errorf(apperr.Invalid, "comment on !%d: the merge request's head commit is unknown", mr.IID)
@@ -246,8 +264,8 @@ func (p *Processor) planCommand(ctx context.Context, d webhook.Delivery, ev *vcs
 			quoteList(unknown), quoteList(ids)), false, nil
 	}
 	if len(chosen) == 0 {
-		return trigger.Plan{}, fmt.Sprintf("!%d changes no stack's files; name the stacks to plan: `/hoist plan <stack>` (stacks of %s: %s).",
-			mr.IID, ev.Repository, quoteList(ids)), false, nil
+		return trigger.Plan{}, fmt.Sprintf("!%d changes no stack's files; name the stacks: `/hoist %s <stack>` (stacks of %s: %s).",
+			mr.IID, cmd.Kind, ev.Repository, quoteList(ids)), false, nil
 	}
 	level, err := p.cfg.Commands.Members.ProjectAccessLevel(ctx, ep, ev.ProjectID, ev.Note.AuthorID)
 	if err != nil {
@@ -258,25 +276,28 @@ func (p *Processor) planCommand(ctx context.Context, d webhook.Delivery, ev *vcs
 		if !chosen[st.ID] {
 			continue
 		}
-		if need := planMinAccess(st); level < need {
-			refused[st.ID] = fmt.Sprintf("`/hoist plan` of %s needs %s access to the project; @%s has %s", st.ID,
-				vcs.AccessName(need), orUnknown(ev.Sender.Username), vcs.AccessName(level))
-		} else if mr.Fork && !st.AllowForkMRs {
-			refused[st.ID] = fmt.Sprintf("%s does not plan merge requests from forks", st.ID)
+		if why, err := p.refusal(ctx, cmd.Kind, st, ev, level); err != nil {
+			return trigger.Plan{}, "", false, err
+		} else if why != "" {
+			refused[st.ID] = why
 		}
 	}
 	who := orUnknown(ev.Sender.Username)
+	run := trigger.RunProposed
+	if cmd.Kind == mrcommand.Apply {
+		run = trigger.RunTracked
+	}
 	decide := func(in trigger.Input, st trigger.Stack) trigger.Decision {
 		switch {
 		case !chosen[st.ID]:
-			return trigger.Decision{Reason: fmt.Sprintf("/hoist plan by %s does not ask for %s", who, st.ID)}
+			return trigger.Decision{Reason: fmt.Sprintf("/hoist %s by %s does not ask for %s", cmd.Kind, who, st.ID)}
 		case refused[st.ID] != "":
 			return trigger.Decision{Reason: "refused: " + refused[st.ID]}
 		case st.Detached:
 			return trigger.Decision{Reason: "the stack is detached from its integration"}
 		}
-		return trigger.Decision{Run: trigger.RunProposed, Replan: true,
-			Reason: fmt.Sprintf("/hoist plan by %s in a comment on !%d", who, mr.IID)}
+		return trigger.Decision{Run: run, Replan: true,
+			Reason: fmt.Sprintf("/hoist %s by %s in a comment on !%d", cmd.Kind, who, mr.IID)}
 	}
 	existing, err := p.existingRuns(ctx, d, ev, ids)
 	if err != nil {
@@ -295,9 +316,126 @@ func (p *Processor) planCommand(ctx context.Context, d webhook.Delivery, ev *vcs
 	}
 	reply := ""
 	if len(reasons) > 0 {
-		reply = "Not planned:\n" + strings.Join(reasons, "\n")
+		reply = map[mrcommand.Kind]string{mrcommand.Plan: "Not planned:\n", mrcommand.Apply: "Not applied:\n"}[cmd.Kind] +
+			strings.Join(reasons, "\n")
 	}
 	return plan, reply, len(plan.Create) > 0, nil
+}
+
+// refusal says why the author of the comment may not run command kind
+// for st ("" when they may): their access, the stack's mr_apply, a fork,
+// another merge request's lock.
+func (p *Processor) refusal(ctx context.Context, kind mrcommand.Kind, st stack.Stack, ev *vcs.Event, level int64) (string, error) {
+	mr, who := ev.MergeRequest, orUnknown(ev.Sender.Username)
+	need := minAccess(kind, st)
+	switch {
+	case kind == mrcommand.Apply && !st.MRApply:
+		return fmt.Sprintf("%s does not apply before merge (its `mr_apply` setting is off): it applies from %s after the merge", st.ID, st.Branch), nil
+	case level < need:
+		return fmt.Sprintf("`/hoist %s` of %s needs %s access to the project; @%s has %s", kind, st.ID,
+			vcs.AccessName(need), who, vcs.AccessName(level)), nil
+	case mr.Fork && !st.AllowForkMRs:
+		return fmt.Sprintf("%s does not run merge requests from forks", st.ID), nil
+	case kind != mrcommand.Apply:
+		return "", nil
+	}
+	lock, err := p.cfg.Commands.Locks.StackMRLock(ctx, st.ID)
+	if err != nil || lock == nil || lock.MergeRequestIID == mr.IID {
+		return "", err
+	}
+	return fmt.Sprintf("%s is locked by !%d %s (applied there before its merge) until it is merged or closed, or `/hoist unlock` there",
+		st.ID, lock.MergeRequestIID, lock.MergeRequestURL), nil
+}
+
+// minAccess is the GitLab access a command needs on st.
+func minAccess(kind mrcommand.Kind, st stack.Stack) int64 {
+	name, def := st.MRPlanMinAccess, stack.DefaultMRPlanMinAccess
+	if kind != mrcommand.Plan {
+		name, def = st.MRApplyMinAccess, stack.DefaultMRApplyMinAccess
+	}
+	if level, ok := stack.MRAccessLevels[name]; ok {
+		return level
+	}
+	return stack.MRAccessLevels[def]
+}
+
+// lockApplied locks every stack a /hoist apply made a run for to the
+// merge request, in the command's transaction. A lock another merge
+// request took meanwhile rolls it all back: the next attempt refuses.
+func (p *Processor) lockApplied(ctx context.Context, ev *vcs.Event, c run.Changes, now time.Time) error {
+	mr := ev.MergeRequest
+	for _, r := range c.Create {
+		if r.Type != run.Tracked {
+			continue
+		}
+		holder, locked, err := p.cfg.Commands.Locks.LockStackForMR(ctx, stack.MRLock{StackID: r.StackID, MergeRequestIID: mr.IID,
+			MergeRequestURL: mr.URL, LockedBy: orUnknown(ev.Sender.Username), RunID: r.ID, LockedAt: now})
+		if err != nil {
+			return err
+		}
+		if !locked {
+			return fmt.Errorf("stack %s was locked by !%d meanwhile", r.StackID, holder.MergeRequestIID)
+		}
+	}
+	return nil
+}
+
+// unlockCommand works out `/hoist unlock [stack…]`: the named stacks (or
+// every one) this merge request holds locked, those the author may
+// unlock.
+func (p *Processor) unlockCommand(ctx context.Context, d webhook.Delivery, ev *vcs.Event, cmd mrcommand.Command,
+	stacks []stack.Stack) ([]string, string, bool, error) {
+	mr := ev.MergeRequest
+	held := map[string]bool{}
+	for _, st := range stacks {
+		lock, err := p.cfg.Commands.Locks.StackMRLock(ctx, st.ID)
+		if err != nil {
+			return nil, "", false, err
+		}
+		held[st.ID] = lock != nil && lock.MergeRequestIID == mr.IID
+	}
+	for _, n := range cmd.Stacks {
+		if !slices.ContainsFunc(stacks, func(st stack.Stack) bool { return st.ID == n || strings.EqualFold(st.Name, n) }) {
+			return nil, fmt.Sprintf("No stack of %s is called `%s`.", ev.Repository, n), false, nil
+		}
+	}
+	var asked []stack.Stack
+	for _, st := range stacks {
+		named := slices.ContainsFunc(cmd.Stacks, func(n string) bool { return st.ID == n || strings.EqualFold(st.Name, n) })
+		if named && !held[st.ID] {
+			return nil, fmt.Sprintf("!%d does not hold %s locked.", mr.IID, st.ID), false, nil
+		}
+		if named || (len(cmd.Stacks) == 0 && held[st.ID]) {
+			asked = append(asked, st)
+		}
+	}
+	if len(asked) == 0 {
+		return nil, fmt.Sprintf("!%d holds no stack locked.", mr.IID), false, nil
+	}
+	ep, err := p.endpoint(ctx, d.IntegrationID)
+	if err != nil {
+		return nil, "", false, err
+	}
+	level, err := p.cfg.Commands.Members.ProjectAccessLevel(ctx, ep, ev.ProjectID, ev.Note.AuthorID)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("access of the comment's author: %w", err)
+	}
+	var out []string
+	var reasons []string
+	for _, st := range asked {
+		if why, err := p.refusal(ctx, mrcommand.Unlock, st, ev, level); err != nil {
+			return nil, "", false, err
+		} else if why != "" {
+			reasons = append(reasons, "- "+why)
+			continue
+		}
+		out = append(out, st.ID)
+	}
+	reply := ""
+	if len(reasons) > 0 {
+		reply = "Not unlocked:\n" + strings.Join(reasons, "\n")
+	}
+	return out, reply, len(out) > 0, nil
 }
 
 func quoteList(names []string) string {

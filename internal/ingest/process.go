@@ -70,9 +70,18 @@ func (p *Processor) process(ctx context.Context, a attempt, d webhook.Delivery, 
 	}
 	// The run cap fails the delivery for good: its job is left to the
 	// queue, which keeps it failed.
-	applied, err := p.record(ctx, a, o, changes, planErr == nil)
+	var released []string
+	release := func(ctx context.Context) error {
+		var err error
+		released, err = p.releaseLocks(ctx, &ev, stacks)
+		return err
+	}
+	applied, err := p.record(ctx, a, o, changes, planErr == nil, release)
 	if err != nil {
 		return "", err
+	}
+	if len(released) > 0 {
+		log.Info("merge request locks released", "project", ev.Repository, "mr", ev.MergeRequest.IID, "stacks", released)
 	}
 	log.Info("delivery processed", "project", ev.Repository, "ref", o.Ref, "stacks", len(stacks),
 		"runs_created", len(applied.Created), "runs_canceled", len(applied.Canceled))
@@ -85,6 +94,19 @@ func (p *Processor) process(ctx context.Context, a attempt, d webhook.Delivery, 
 		return webhook.Failed, &permanentError{err: planErr}
 	}
 	return webhook.Processed, nil
+}
+
+// releaseLocks releases, in the delivery's transaction, the stacks a merge
+// request that was merged or closed held locked since its /hoist apply
+// (issue 18).
+func (p *Processor) releaseLocks(ctx context.Context, ev *vcs.Event, stacks []stack.Stack) ([]string, error) {
+	mr := ev.MergeRequest
+	if p.cfg.Commands == nil || ev.Kind != vcs.KindMergeRequest || mr == nil || len(stacks) == 0 ||
+		mr.Action != vcs.ActionMerge && mr.Action != vcs.ActionClose {
+		return nil, nil
+	}
+	_, ids := triggerStacks(stacks)
+	return p.cfg.Commands.Locks.ReleaseMRLocks(ctx, ids, mr.IID)
 }
 
 // attempt is one run of a delivery's job, and what the transaction that

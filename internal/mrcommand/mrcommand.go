@@ -70,8 +70,8 @@ type Command struct {
 // after every Invalid command.
 const HelpText = "Hoist commands (first line of a comment):\n" +
 	"- `/hoist plan [stack…]`: plan the merge request's head again, for the named stacks or every affected one\n" +
-	"- `/hoist apply [stack…]`: apply before merge (not available in this version yet)\n" +
-	"- `/hoist unlock [stack…]`: release the stacks this merge request holds locked (not available in this version yet)\n" +
+	"- `/hoist apply [stack…]`: apply before merge, for the named stacks or every affected one\n" +
+	"- `/hoist unlock [stack…]`: release the stacks this merge request holds locked\n" +
 	"- `/hoist help`: this list"
 
 // Reply is what to answer a Help or Invalid command with; empty for the

@@ -11,6 +11,7 @@ import (
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/vcs"
 )
 
 // Approval policies (issue 17) hold a tracked run whose plan has changes in
@@ -168,8 +169,8 @@ func (s *Service) Reevaluate(ctx context.Context, id, why string) (ApprovalOutco
 	switch v.Outcome {
 	case ApprovalApproved, ApprovalNone: // none: the policies were detached meanwhile
 		m.To, m.Note = Unconfirmed, "approved ("+why+")"
-		if st.Autodeploy {
-			m.To, m.Note = Confirmed, "approved ("+why+"); autodeploy"
+		if st.Autodeploy || r.Trigger == string(vcs.KindNote) { // a /hoist apply was its confirmation
+			m.To, m.Note = Confirmed, "approved ("+why+"); applying"
 		}
 	case ApprovalRejected:
 		m.To, m.Error = Failed, errorDetail("rejected by approval policy ("+why+"): "+strings.Join(v.Messages, "; "))

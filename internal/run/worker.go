@@ -13,6 +13,7 @@ import (
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/toolchain"
+	"github.com/hoistdev/hoist/internal/vcs"
 )
 
 // The worker protocol, the same for the embedded pool and remote workers:
@@ -280,7 +281,7 @@ func (s *Service) ReportPlan(ctx context.Context, runID, leaseID string, rep Pla
 		switch {
 		case approval.Outcome == ApprovalRejected:
 			return false, s.rejectPlan(ctx, m, approval, verdict)
-		case approval.Outcome == ApprovalPending || !st.Autodeploy:
+		case approval.Outcome == ApprovalPending || !st.Autodeploy && r.Trigger != string(vcs.KindNote):
 			// Waiting for reviews or for a confirmation: the worker lets
 			// go, keeping the plan sealed for whoever applies it.
 			if len(rep.Plan) == 0 {
@@ -290,8 +291,10 @@ func (s *Service) ReportPlan(ctx context.Context, runID, leaseID string, rep Pla
 			if approval.Outcome == ApprovalPending {
 				m.To, m.Note = PendingReview, "waiting for review: "+strings.Join(approval.Messages, "; ")
 			}
-		default:
+		case st.Autodeploy:
 			m.To, m.StartApply, m.Note = Applying, true, "autodeploy"
+		default: // a merge request's /hoist apply: the comment was the confirmation
+			m.To, m.StartApply, m.Note = Applying, true, "applying: "+r.Reason
 		}
 		if approval.Outcome == ApprovalApproved {
 			m.Note = strings.TrimPrefix(m.Note+"; approved by approval policies", "; ")

@@ -160,6 +160,7 @@ func (s *Store) ensureExec(ctx context.Context, tx *sql.Tx, runID, stackID strin
 type queuedRun struct {
 	id, stackID string
 	typ         run.Type
+	mrIID       int64 // the merge request the run belongs to, 0 for none
 }
 
 // PromoteQueued implements run.ExecStore.
@@ -189,7 +190,27 @@ func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion,
 			return err
 		}
 		holder := map[string]string{} // stack → run holding its lock
+		mrLocks := map[string]*mrLockRef{}
 		for _, q := range queued {
+			if q.typ == run.Tracked {
+				// A stack a merge request applied before its merge is
+				// its alone until it is merged or closed: other tracked
+				// runs wait (issue 18).
+				l, seen := mrLocks[q.stackID]
+				if !seen {
+					if l, err = s.mrLockOf(ctx, tx, q.stackID); err != nil {
+						return err
+					}
+					mrLocks[q.stackID] = l
+				}
+				if l != nil && l.iid != q.mrIID {
+					p.Blocked[q.id] = l.runID
+					if err := s.setBlockedBy(ctx, tx, q, l.runID); err != nil {
+						return err
+					}
+					continue
+				}
+			}
 			if q.typ == run.Proposed {
 				evs, err := s.promote(ctx, tx, q, at)
 				if err != nil {
@@ -228,10 +249,29 @@ func (s *Store) queuedRuns(ctx context.Context, tx *sql.Tx) ([]queuedRun, error)
 	return queryAll(ctx, s, tx, func(row rowScanner) (queuedRun, error) {
 		var q queuedRun
 		var typ string
-		err := row.Scan(&q.id, &q.stackID, &typ)
+		err := row.Scan(&q.id, &q.stackID, &typ, &q.mrIID)
 		q.typ = run.Type(typ)
 		return q, err
-	}, "SELECT id, stack_id, type FROM runs WHERE state = ? ORDER BY id", string(run.Queued))
+	}, "SELECT id, stack_id, type, merge_request_iid FROM runs WHERE state = ? ORDER BY id", string(run.Queued))
+}
+
+// mrLockRef is a stack's merge request lock as the scheduler needs it.
+type mrLockRef struct {
+	iid   int64
+	runID string
+}
+
+// mrLockOf returns the merge request lock of a stack, or nil.
+func (s *Store) mrLockOf(ctx context.Context, tx *sql.Tx, stackID string) (*mrLockRef, error) {
+	var l mrLockRef
+	err := s.queryRow(ctx, tx, "SELECT merge_request_iid, run_id FROM stack_mr_locks WHERE stack_id = ?", stackID).Scan(&l.iid, &l.runID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &l, nil
 }
 
 // exclusiveActive are the states in which a tracked run or task holds its

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
@@ -178,5 +179,35 @@ func testMRLockRace(t *testing.T, h Harness) {
 	}
 	if l, err := s2.StackMRLock(ctx(), "infra"); err != nil || l == nil || l.MergeRequestIID != winners[0] {
 		t.Errorf("StackMRLock = %+v, %v; want !%d", l, err, winners[0])
+	}
+}
+
+// testMRLockScheduling: while a merge request holds a stack locked, the
+// scheduler keeps the stack's other tracked runs QUEUED (blocked by the
+// run that took the lock) and promotes the merge request's own; proposed
+// runs are not held. Released, the others go on.
+func testMRLockScheduling(t *testing.T, h Harness) {
+	s := stackFixture(t, h)
+	mustStack(t, s, testStack("web", space.RootID, "gl"))
+	own := newRun("r2", "web", run.Tracked, "b")
+	own.MergeRequestIID = 7
+	mustRuns(t, s, newRun("r1", "web", run.Tracked, "a"), own, newRun("r3", "web", run.Proposed, "c"))
+	if _, locked, err := s.LockStackForMR(ctx(), stack.MRLock{StackID: "web", MergeRequestIID: 7, LockedBy: "mia",
+		RunID: "r0", LockedAt: base}); err != nil || !locked {
+		t.Fatalf("lock: %v, %v", locked, err)
+	}
+	p := mustPromote(t, s)
+	if want := []string{"r2", "r3"}; !slices.Equal(p.Ready, want) {
+		t.Errorf("ready = %v, want %v (the merge request's run and the proposed one)", p.Ready, want)
+	}
+	if want := map[string]string{"r1": "r0"}; !reflect.DeepEqual(p.Blocked, want) {
+		t.Errorf("blocked = %v, want %v", p.Blocked, want)
+	}
+	if _, err := s.ReleaseMRLocks(ctx(), []string{"web"}, 7); err != nil {
+		t.Fatal(err)
+	}
+	move(t, s, "r2", run.Discarded)
+	if p := mustPromote(t, s); !slices.Equal(p.Ready, []string{"r1"}) {
+		t.Errorf("after the release: ready = %v, want [r1]", p.Ready)
 	}
 }

@@ -78,6 +78,7 @@ func Run(t *testing.T, h Harness) {
 		"RunHandBack":         testRunHandBack,
 		"RunReviews":          testRunReviews,
 		"CommandNotes":        testCommandNotes,
+		"MRLockScheduling":    testMRLockScheduling,
 		"MRLocks":             testMRLocks,
 		"MRLockRace":          testMRLockRace,
 		"RunLogs":             testRunLogs,
