@@ -32,6 +32,7 @@ type rrProxy struct {
 
 	mu      sync.Mutex
 	answers []proxyAnswer
+	downs   map[int][]time.Time // when the proxy saw each backend go down
 }
 
 // proxyAnswer is one request the proxy answered with a 5xx.
@@ -77,7 +78,7 @@ func (p *rrProxy) check(ctx context.Context, done chan<- struct{}) {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
-			p.up[i].Store(ok)
+			p.setUp(i, ok)
 		}
 		select {
 		case <-ctx.Done():
@@ -122,7 +123,7 @@ func (p *rrProxy) serve(w http.ResponseWriter, r *http.Request) {
 		resp, err := p.client.Do(req)
 		if err != nil {
 			if errors.Is(err, syscall.ECONNREFUSED) {
-				p.up[i].Store(false) // down until the next check says otherwise
+				p.setUp(i, false) // down until the next check says otherwise
 				continue
 			}
 			p.fail(w, r, i, start, err.Error())
@@ -151,6 +152,31 @@ func (p *rrProxy) serve(w http.ResponseWriter, r *http.Request) {
 func (p *rrProxy) fail(w http.ResponseWriter, r *http.Request, backend int, start time.Time, msg string) {
 	http.Error(w, "proxy: "+msg, http.StatusBadGateway)
 	p.record(proxyAnswer{method: r.Method, path: r.URL.Path, backend: backend, status: http.StatusBadGateway, start: start, end: time.Now(), err: msg})
+}
+
+// setUp records backend i's health, and when it goes down.
+func (p *rrProxy) setUp(i int, up bool) {
+	if p.up[i].Swap(up) && !up {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.downs == nil {
+			p.downs = map[int][]time.Time{}
+		}
+		p.downs[i] = append(p.downs[i], time.Now())
+	}
+}
+
+// downAfter is the first time at or after t that the proxy saw backend i
+// go down; the zero time when it has not.
+func (p *rrProxy) downAfter(i int, t time.Time) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range p.downs[i] {
+		if !d.Before(t) {
+			return d
+		}
+	}
+	return time.Time{}
 }
 
 func (p *rrProxy) record(a proxyAnswer) {
