@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/httpapi"
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/integration"
@@ -251,7 +252,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
 		RunsExistFunc: runsExist(store)})
 	policies := policy.NewService(policy.Config{Store: store, Stacks: store, Spaces: store, Access: spaces, Runs: store,
-		Engine: policy.NewEngine(cfg.PolicyTimeout), GitLab: gitlabApprovals{store: store, box: box, gitlab: gl},
+		Engine: policy.NewEngine(cfg.PolicyTimeout), GitLab: gitlabApprovals{endpoints: feedback.NewEndpoints(store, box), gitlab: gl},
 		Clock: cfg.Clock, Logger: log})
 	writes := newWriteBack(cfg, store, box, gl, publicURL, m)
 	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m, policies, policies)

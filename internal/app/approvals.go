@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/run"
-	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs"
@@ -23,21 +23,15 @@ type approvalReader interface {
 // or else the merge request that holds its commit — merged into the
 // tracked branch (its merge commit), or open from it (its head).
 type gitlabApprovals struct {
-	store  *sqlstore.Store
-	box    *secret.Box
-	gitlab approvalReader
+	endpoints feedback.EndpointSource
+	gitlab    approvalReader
 }
 
 func (g gitlabApprovals) RunApprovals(ctx context.Context, st stack.Stack, r run.Run) (*vcs.Approvals, error) {
-	it, err := g.store.GetIntegration(ctx, st.IntegrationID)
+	ep, err := g.endpoints.Endpoint(ctx, st.IntegrationID)
 	if err != nil {
 		return nil, fmt.Errorf("integration %s: %w", st.IntegrationID, err)
 	}
-	token, err := g.box.Open(it.TokenSealed, secret.AAD("integration", it.ID, "token"))
-	if err != nil {
-		return nil, fmt.Errorf("open token of %s: %w", it.ID, err)
-	}
-	ep := it.Endpoint(string(token))
 	iid := r.MergeRequestIID
 	if iid == 0 && vcs.IsSHA(r.CommitSHA) {
 		mrs, err := g.gitlab.CommitMergeRequests(ctx, ep, st.ProjectID, r.CommitSHA)

@@ -83,6 +83,8 @@ func TestApprovalPoliciesEndToEnd(t *testing.T) {
 	h.Must(http.StatusBadRequest, "POST", "/api/v1/runs/"+r.ID+"/reviews", writerA, map[string]any{"decision": "maybe"})
 	h.Must(http.StatusBadRequest, "POST", "/api/v1/runs/"+r.ID+"/reviews", writerA,
 		map[string]any{"decision": "approve", "note": "looks \x1b[31mgood"})
+	h.Must(http.StatusBadRequest, "POST", "/api/v1/runs/"+r.ID+"/reviews", writerA,
+		map[string]any{"decision": "approve", "note": strings.Repeat("x", 4001)})
 	if got := h.review(writerA, r.ID, "approve", "looks good"); got.State != "PENDING_REVIEW" {
 		t.Fatalf("after one approval: %s", got.State)
 	}

@@ -78,7 +78,7 @@ func TestMergeRequestCommentCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.waitEmoji(n.ID, "eyes", "x")
-		reply := h.waitNote(mr.IID, fmt.Sprintf("<!-- hoist:reply=%d -->", n.ID))
+		reply := h.waitReply(mr.IID, n.ID)
 		if !strings.Contains(reply.Body, c.want) {
 			t.Errorf("%s: reply %q, want %q", name, reply.Body, c.want)
 		}
@@ -93,7 +93,7 @@ func TestMergeRequestCommentCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitEmoji(both.ID, "eyes", "white_check_mark")
-	if reply := h.waitNote(mr.IID, fmt.Sprintf("<!-- hoist:reply=%d -->", both.ID)); !strings.Contains(reply.Body,
+	if reply := h.waitReply(mr.IID, both.ID); !strings.Contains(reply.Body,
 		"`/hoist plan` of api needs maintainer access to the project; @dev has developer") {
 		t.Errorf("reply to a plan of web and api: %q", reply.Body)
 	}
@@ -105,7 +105,7 @@ func TestMergeRequestCommentCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitEmoji(help.ID, "eyes", "white_check_mark")
-	if reply := h.waitNote(mr.IID, fmt.Sprintf("<!-- hoist:reply=%d -->", help.ID)); !strings.Contains(reply.Body, "/hoist plan [stack…]") {
+	if reply := h.waitReply(mr.IID, help.ID); !strings.Contains(reply.Body, "/hoist plan [stack…]") {
 		t.Errorf("help reply %q", reply.Body)
 	}
 
@@ -223,7 +223,7 @@ func TestMergeRequestApplyBeforeMerge(t *testing.T) {
 	h.waitState(h.waitRunAt("web", sha1, "PROPOSED").ID, "FINISHED")
 	refused := h.comment(mr1.IID, dev, "/hoist apply")
 	h.waitEmoji(refused.ID, "eyes", "x")
-	if reply := h.waitNote(mr1.IID, fmt.Sprintf("<!-- hoist:reply=%d -->", refused.ID)); !strings.Contains(reply.Body,
+	if reply := h.waitReply(mr1.IID, refused.ID); !strings.Contains(reply.Body,
 		"`/hoist apply` of web needs maintainer access to the project; @dev has developer") {
 		t.Errorf("reply to a Developer's apply: %q", reply.Body)
 	}
@@ -247,7 +247,7 @@ func TestMergeRequestApplyBeforeMerge(t *testing.T) {
 	h.waitState(h.waitRunAt("web", sha2, "PROPOSED").ID, "FINISHED")
 	other := h.comment(mr2.IID, mia, "/hoist apply")
 	h.waitEmoji(other.ID, "eyes", "x")
-	if reply := h.waitNote(mr2.IID, fmt.Sprintf("<!-- hoist:reply=%d -->", other.ID)); !strings.Contains(reply.Body,
+	if reply := h.waitReply(mr2.IID, other.ID); !strings.Contains(reply.Body,
 		fmt.Sprintf("web is locked by !%d", mr1.IID)) {
 		t.Errorf("reply to the second merge request's apply: %q", reply.Body)
 	}
@@ -304,6 +304,12 @@ func (h *harness) waitEmoji(noteID int, want ...string) {
 		}
 		return nil
 	})
+}
+
+// waitReply waits for Hoist's one reply to the command note noteID.
+func (h *harness) waitReply(iid, noteID int) gitlabsim.Note {
+	h.t.Helper()
+	return h.waitNote(iid, fmt.Sprintf("<!-- hoist:reply=%d -->", noteID))
 }
 
 // waitNote waits for a note of the merge request holding marker.

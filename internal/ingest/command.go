@@ -106,6 +106,10 @@ func (p *Processor) command(ctx context.Context, a attempt, d webhook.Delivery, 
 	if it.TokenUserID != 0 && (n.AuthorID == it.TokenUserID || ev.Sender.ID == it.TokenUserID) {
 		return p.ignore(ctx, a, o, fmt.Sprintf("comment on !%d was written by the integration's own GitLab user", mr.IID))
 	}
+	ep, err := p.endpointOf(it)
+	if err != nil {
+		return "", err
+	}
 	stacks, err := p.cfg.Store.ListStacksByRepository(ctx, d.IntegrationID, ev.ProjectID, ev.Repository)
 	if err != nil {
 		return "", fmt.Errorf("stacks of %s: %w", ev.Repository, err)
@@ -125,7 +129,7 @@ func (p *Processor) command(ctx context.Context, a attempt, d webhook.Delivery, 
 	case mrcommand.Plan, mrcommand.Apply:
 		var reply string
 		var ok bool
-		plan, reply, ok, err = p.runCommand(ctx, d, ev, cmd, stacks)
+		plan, reply, ok, err = p.runCommand(ctx, ep, d, ev, cmd, stacks)
 		if err != nil {
 			if isPermanent(err) {
 				return webhook.Failed, p.fail(ctx, a, o, err)
@@ -139,7 +143,7 @@ func (p *Processor) command(ctx context.Context, a attempt, d webhook.Delivery, 
 	case mrcommand.Unlock:
 		var reply string
 		var ok bool
-		unlock, reply, ok, err = p.unlockCommand(ctx, d, ev, cmd, stacks)
+		unlock, reply, ok, err = p.unlockCommand(ctx, ep, ev, cmd, stacks)
 		if err != nil {
 			return "", err
 		}
@@ -220,7 +224,7 @@ func orUnknown(s string) string {
 // is named) that the author may run it for; an apply also needs the
 // stack's mr_apply and no other merge request's lock on it. It returns the
 // plan, the reply (empty when all went well) and whether any run is made.
-func (p *Processor) runCommand(ctx context.Context, d webhook.Delivery, ev *vcs.Event, cmd mrcommand.Command,
+func (p *Processor) runCommand(ctx context.Context, ep vcs.Endpoint, d webhook.Delivery, ev *vcs.Event, cmd mrcommand.Command,
 	stacks []stack.Stack) (trigger.Plan, string, bool, error) {
 	mr := ev.MergeRequest
 	if mr.State != "" && mr.State != "opened" {
@@ -228,10 +232,6 @@ func (p *Processor) runCommand(ctx context.Context, d webhook.Delivery, ev *vcs.
 	}
 	if !vcs.IsSHA(mr.HeadSHA) {
 		return trigger.Plan{}, "", false, apperr.Errorf(apperr.Invalid, "comment on !%d: the merge request's head commit is unknown", mr.IID)
-	}
-	ep, err := p.endpoint(ctx, d.IntegrationID)
-	if err != nil {
-		return trigger.Plan{}, "", false, err
 	}
 	files, err := p.cfg.Files.MergeRequestFiles(ctx, ep, ev.ProjectID, mr.IID)
 	if err != nil {
@@ -245,7 +245,7 @@ func (p *Processor) runCommand(ctx context.Context, d webhook.Delivery, ev *vcs.
 	chosen := map[string]bool{}
 	var unknown []string
 	for _, name := range cmd.Stacks {
-		i := slices.IndexFunc(stacks, func(st stack.Stack) bool { return st.ID == name || strings.EqualFold(st.Name, name) })
+		i := slices.IndexFunc(stacks, func(st stack.Stack) bool { return named(st, name) })
 		if i < 0 {
 			unknown = append(unknown, name)
 			continue
@@ -383,7 +383,7 @@ func (p *Processor) lockApplied(ctx context.Context, ev *vcs.Event, c run.Change
 // unlockCommand works out `/hoist unlock [stack…]`: the named stacks (or
 // every one) this merge request holds locked, those the author may
 // unlock.
-func (p *Processor) unlockCommand(ctx context.Context, d webhook.Delivery, ev *vcs.Event, cmd mrcommand.Command,
+func (p *Processor) unlockCommand(ctx context.Context, ep vcs.Endpoint, ev *vcs.Event, cmd mrcommand.Command,
 	stacks []stack.Stack) ([]string, string, bool, error) {
 	mr := ev.MergeRequest
 	held := map[string]bool{}
@@ -395,26 +395,22 @@ func (p *Processor) unlockCommand(ctx context.Context, d webhook.Delivery, ev *v
 		held[st.ID] = lock != nil && lock.MergeRequestIID == mr.IID
 	}
 	for _, n := range cmd.Stacks {
-		if !slices.ContainsFunc(stacks, func(st stack.Stack) bool { return st.ID == n || strings.EqualFold(st.Name, n) }) {
+		if !slices.ContainsFunc(stacks, func(st stack.Stack) bool { return named(st, n) }) {
 			return nil, fmt.Sprintf("No stack of %s is called `%s`.", ev.Repository, n), false, nil
 		}
 	}
 	var asked []stack.Stack
 	for _, st := range stacks {
-		named := slices.ContainsFunc(cmd.Stacks, func(n string) bool { return st.ID == n || strings.EqualFold(st.Name, n) })
-		if named && !held[st.ID] {
+		asks := slices.ContainsFunc(cmd.Stacks, func(n string) bool { return named(st, n) })
+		if asks && !held[st.ID] {
 			return nil, fmt.Sprintf("!%d does not hold %s locked.", mr.IID, st.ID), false, nil
 		}
-		if named || (len(cmd.Stacks) == 0 && held[st.ID]) {
+		if asks || (len(cmd.Stacks) == 0 && held[st.ID]) {
 			asked = append(asked, st)
 		}
 	}
 	if len(asked) == 0 {
 		return nil, fmt.Sprintf("!%d holds no stack locked.", mr.IID), false, nil
-	}
-	ep, err := p.endpoint(ctx, d.IntegrationID)
-	if err != nil {
-		return nil, "", false, err
 	}
 	level, err := p.cfg.Commands.Members.ProjectAccessLevel(ctx, ep, ev.ProjectID, ev.Note.AuthorID)
 	if err != nil {
@@ -436,6 +432,12 @@ func (p *Processor) unlockCommand(ctx context.Context, d webhook.Delivery, ev *v
 		reply = "Not unlocked:\n" + strings.Join(reasons, "\n")
 	}
 	return out, reply, len(out) > 0, nil
+}
+
+// named reports whether a command's stack name names st: its id, or its
+// name in any case.
+func named(st stack.Stack, name string) bool {
+	return st.ID == name || strings.EqualFold(st.Name, name)
 }
 
 func quoteList(names []string) string {

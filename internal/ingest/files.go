@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/vcs"
 )
@@ -68,6 +69,11 @@ func (p *Processor) endpoint(ctx context.Context, integrationID string) (vcs.End
 	if err != nil {
 		return vcs.Endpoint{}, fmt.Errorf("integration %s: %w", integrationID, err)
 	}
+	return p.endpointOf(it)
+}
+
+// endpointOf is how to reach an integration already read.
+func (p *Processor) endpointOf(it integration.Integration) (vcs.Endpoint, error) {
 	token, err := p.cfg.Box.Open(it.TokenSealed, secret.AAD("integration", it.ID, "token"))
 	if err != nil {
 		return vcs.Endpoint{}, fmt.Errorf("open token of %s: %w", it.ID, err)
