@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/spf13/cobra"
@@ -26,7 +27,7 @@ func stackCommands() []spec {
 type stackFields struct {
 	name, space, integration, repository, branch, projectRoot string
 	description, descFile, tool, toolVersion, workerPool      string
-	mrPlanMinAccess, mrApplyMinAccess                         string
+	mrPlanMinAccess, mrApplyMinAccess, applyRequirements      string
 	globs, labels                                             listFlag
 	autodeploy, allowForkMRs, mrApply                         bool
 }
@@ -52,12 +53,25 @@ func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
 	fs.BoolVar(&f.mrApply, "mr-apply", false, "let the stack apply before merge with the /hoist apply merge request comment")
 	fs.StringVar(&f.mrApplyMinAccess, "mr-apply-min-access", "", "GitLab access a merge request comment's author needs for "+
 		"/hoist apply and /hoist unlock: guest, reporter, developer, maintainer (default) or owner")
+	fs.StringVar(&f.applyRequirements, "apply-requirements", "", "what GitLab must say about a merge request before /hoist apply, "+
+		"comma-separated: approved, mergeable, undiverged (\"\" for none)")
+}
+
+// requirementList splits --apply-requirements: "" is none.
+func requirementList(v string) []string {
+	out := []string{}
+	for r := range strings.SplitSeq(v, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 const stackCreateSynopsis = "--name N --space S --repository NAMESPACE/PROJECT --branch B [--integration I] " +
 	"[--project-root DIR] [--glob G]... [--label L]... [--autodeploy] [--description D | --description-file F] " +
 	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs] [--mr-plan-min-access LEVEL] " +
-	"[--mr-apply] [--mr-apply-min-access LEVEL]"
+	"[--mr-apply] [--mr-apply-min-access LEVEL] [--apply-requirements R,…]"
 
 func stackCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -86,7 +100,7 @@ func stackCreate(e *env, cmd *cobra.Command) runFunc {
 			ProjectRoot: f.projectRoot, AdditionalProjectGlobs: f.globs, Labels: f.labels, Autodeploy: f.autodeploy,
 			Description: desc, Tool: f.tool, ToolVersion: f.toolVersion, WorkerPool: f.workerPool,
 			AllowForkMRs: f.allowForkMRs, MRPlanMinAccess: f.mrPlanMinAccess, MRApply: f.mrApply,
-			MRApplyMinAccess: f.mrApplyMinAccess})
+			MRApplyMinAccess: f.mrApplyMinAccess, ApplyRequirements: requirementList(f.applyRequirements)})
 		if err != nil {
 			return err
 		}
@@ -133,7 +147,7 @@ func stackShow(e *env, cmd *cobra.Command) runFunc {
 const stackUpdateSynopsis = "ID [--name N] [--space S] [--integration I] [--repository R] [--branch B] [--project-root DIR] " +
 	"[--glob G... | --clear-globs] [--label L... | --clear-labels] [--autodeploy[=false]] [--description D | --description-file F] " +
 	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]] [--mr-plan-min-access LEVEL] " +
-	"[--mr-apply[=false]] [--mr-apply-min-access LEVEL]"
+	"[--mr-apply[=false]] [--mr-apply-min-access LEVEL] [--apply-requirements R,…]"
 
 func stackUpdate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -191,6 +205,10 @@ func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLa
 		if set[flagName] {
 			*dst.out = dst.v
 		}
+	}
+	if set["apply-requirements"] {
+		reqs := requirementList(f.applyRequirements)
+		in.ApplyRequirements = &reqs
 	}
 	var err error
 	if in.AdditionalProjectGlobs, err = listPatch("glob", f.globs, clearGlobs); err != nil {
@@ -302,6 +320,7 @@ func printStack(e *env, cf *clientFlags, st *api.Stack) error {
 		{"/hoist plan", st.MRPlanMinAccess + " or above"},
 		{"MR apply", yesNo(st.MRApply)},
 		{"/hoist apply", st.MRApplyMinAccess + " or above"},
+		{"Apply requirements", joinOrDash(st.ApplyRequirements)},
 		{"MR lock", mrLock},
 		{"Tracked commit", tracked},
 		{"Created", fmtTime(st.CreatedAt)},

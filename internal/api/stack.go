@@ -49,6 +49,10 @@ type Stack struct {
 	// the GitLab access a merge request comment's author needs for
 	// `/hoist apply` and `/hoist unlock`
 	MRApplyMinAccess string `json:"mr_apply_min_access" enum:"guest,reporter,developer,maintainer,owner"`
+	// what GitLab must say about a merge request before `/hoist apply`
+	// applies the stack from it (docs/merge-requests.md): approved,
+	// mergeable, undiverged; empty for none
+	ApplyRequirements []string `json:"apply_requirements"`
 	// the merge request holding the stack between its `/hoist apply` and
 	// its merge or close (or `/hoist unlock`); null when none does
 	MRLock *StackMRLock `json:"mr_lock"`
@@ -123,6 +127,9 @@ type CreateStack struct {
 	// the GitLab access a merge request comment's author needs for
 	// `/hoist apply` and `/hoist unlock`; default maintainer
 	MRApplyMinAccess string `json:"mr_apply_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
+	// what GitLab must say about a merge request before `/hoist apply`:
+	// approved, mergeable, undiverged; none by default
+	ApplyRequirements []string `json:"apply_requirements,omitempty"`
 }
 
 // UpdateStack is the body of PATCH /api/v1/stacks/{id}: absent fields are
@@ -149,4 +156,5 @@ type UpdateStack struct {
 	MRPlanMinAccess        *string   `json:"mr_plan_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
 	MRApply                *bool     `json:"mr_apply,omitempty"`
 	MRApplyMinAccess       *string   `json:"mr_apply_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
+	ApplyRequirements      *[]string `json:"apply_requirements,omitempty"`
 }

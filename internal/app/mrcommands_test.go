@@ -3,6 +3,7 @@ package app_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -392,4 +393,153 @@ func (h *harness) deliverySummaries() string {
 		out = append(out, line)
 	}
 	return strings.Join(out, "; ")
+}
+
+// Issue 18's apply requirements: a stack requiring approved, mergeable and
+// undiverged refuses `/hoist apply` on a merge request that is not
+// approved, whose CI job is still pending and whose target branch moved
+// on, naming each; a merge request meeting them (its only commit status
+// Hoist's own) applies.
+func TestMergeRequestApplyRequirements(t *testing.T) {
+	t.Parallel()
+	h := runsSetup(t, nil)
+	ctx := t.Context()
+	h.commentsHook()
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"mr_apply": true,
+		"apply_requirements": []string{"undiverged", "Approved", "mergeable"}})
+	var st api.Stack
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/web", h.AdminKey, nil).Decode(t, &st)
+	if want := []string{"approved", "mergeable", "undiverged"}; !slices.Equal(st.ApplyRequirements, want) {
+		t.Fatalf("apply_requirements = %q, want %q (ordered, lower case)", st.ApplyRequirements, want)
+	}
+	if _, msg, field := h.Must(http.StatusBadRequest, "PATCH", "/api/v1/stacks/web", h.AdminKey,
+		map[string]any{"apply_requirements": []string{"green"}}).APIError(t); field != "apply_requirements" ||
+		!strings.Contains(msg, `must be among approved, mergeable and undiverged, got "green"`) {
+		t.Errorf("an unknown requirement: %s: %s", field, msg)
+	}
+	one, two := 1, true
+	if _, err := h.Sim.SetProjectSettings(ctx, runsProject, gitlabsim.ProjectSettings{ApprovalsRequired: &one,
+		OnlyAllowMergeIfPipelineSucceeds: &two}); err != nil {
+		t.Fatal(err)
+	}
+	mia, bob := h.simUser("mia", gitlabsim.Maintainer), h.simUser("bob", gitlabsim.Developer)
+
+	// !1: not approved, a CI job pending, and main moves on after it.
+	sha1 := h.push("feature-1", map[string]string{"infra/main.tf": infraTF("one")})
+	mr1, err := h.Sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: runsProject, SourceBranch: "feature-1", Title: "One"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(h.waitRunAt("web", sha1, "PROPOSED").ID, "FINISHED")
+	h.simStatus(sha1, "feature-1", "unit-tests", "pending")
+	h.pushCommit("main", "Extra", gitlabsim.FileAction{Action: "create", Path: "docs/extra.md", Content: "x\n"})
+	refused := h.comment(mr1.IID, mia, "/hoist apply")
+	h.waitEmoji(refused.ID, "eyes", "x")
+	reply := h.waitReply(mr1.IID, refused.ID).Body
+	for _, want := range []string{"web: apply requirements not met", "`approved`: GitLab says it needs 1 more approval(s)",
+		"`mergeable`: the pipeline must succeed: `unit-tests` is pending", "`undiverged`: `main` has 1 commit(s)"} {
+		if !strings.Contains(reply, want) {
+			t.Errorf("reply to an apply of an unready merge request lacks %q:\n%s", want, reply)
+		}
+	}
+	for _, r := range h.runsOf("web") {
+		if r.Type == "TRACKED" {
+			t.Errorf("a refused apply made a run: %s at %s", r.ID, r.CommitSHA)
+		}
+	}
+
+	// !2 from the new main: approved by bob, its only status Hoist's own.
+	sha2 := h.push("feature-2", map[string]string{"infra/main.tf": infraTF("two")})
+	mr2, err := h.Sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: runsProject, SourceBranch: "feature-2", Title: "Two"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(h.waitRunAt("web", sha2, "PROPOSED").ID, "FINISHED")
+	early := h.comment(mr2.IID, mia, "/hoist apply")
+	h.waitEmoji(early.ID, "eyes", "x")
+	if reply := h.waitReply(mr2.IID, early.ID).Body; !strings.Contains(reply, "`approved`") || strings.Contains(reply, "`undiverged`") {
+		t.Errorf("reply to an apply before approval: %s", reply)
+	}
+	if _, err := h.Sim.ApproveMergeRequest(ctx, runsProject, mr2.IID, bob, ""); err != nil {
+		t.Fatal(err)
+	}
+	applied := h.comment(mr2.IID, mia, "/hoist apply")
+	h.waitEmoji(applied.ID, "eyes", "white_check_mark")
+	r := h.waitRun(h.waitRunAt("web", sha2, "TRACKED").ID, "FINISHED", func(r api.Run) bool { return isTerminal(r.State) })
+	if r.State != "FINISHED" {
+		t.Fatalf("the apply after approval: %s (%s), history %s", r.State, r.Error, states(r))
+	}
+}
+
+// simStatus posts a commit status as the simulator's user, as a CI job
+// would.
+func (h *harness) simStatus(sha, ref, name, state string) {
+	h.t.Helper()
+	tok := h.Token(gitlabsim.TokenOptions{Name: "ci-" + name})
+	form := url.Values{"state": {state}, "name": {name}, "ref": {ref}}
+	req, err := http.NewRequestWithContext(h.t.Context(), "POST",
+		h.SimURL+"/api/v4/projects/"+url.PathEscape(runsProject)+"/statuses/"+sha, strings.NewReader(form.Encode()))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("PRIVATE-TOKEN", tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		h.t.Fatalf("status %s on %s: %s", name, sha, resp.Status)
+	}
+}
+
+// Issue 18: a merge request that applied before its merge and then got
+// another commit is merged without applying it again: the tracked
+// branch's run on the merge commit still plans changes, and the stack's
+// note on the merge request says so (the same, single note).
+func TestMergeRequestChangesLeftAfterMerge(t *testing.T) {
+	t.Parallel()
+	h := runsSetup(t, nil)
+	ctx := t.Context()
+	h.commentsHook()
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"mr_apply": true})
+	mia := h.simUser("mia", gitlabsim.Maintainer)
+
+	sha1 := h.push("feature-1", map[string]string{"infra/main.tf": infraTF("one")})
+	mr, err := h.Sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: runsProject, SourceBranch: "feature-1", Title: "One"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(h.waitRunAt("web", sha1, "PROPOSED").ID, "FINISHED")
+	applied := h.comment(mr.IID, mia, "/hoist apply")
+	h.waitEmoji(applied.ID, "eyes", "white_check_mark")
+	h.waitState(h.waitRunAt("web", sha1, "TRACKED").ID, "FINISHED")
+	note := h.waitNote(mr.IID, "<!-- hoist:stack=web -->")
+	if !strings.Contains(note.Body, "Applied: 1 added, 0 changed, 0 destroyed") || !strings.Contains(note.Body, "1 added</summary>") || !strings.Contains(note.Body, "locked to this merge request") {
+		t.Errorf("the note after /hoist apply:\n%s", note.Body)
+	}
+
+	// Another commit, merged without applying it.
+	sha2 := h.push("feature-1", map[string]string{"infra/main.tf": infraTF("two")})
+	h.waitState(h.waitRunAt("web", sha2, "PROPOSED").ID, "FINISHED")
+	merged, err := h.Sim.MergeMergeRequest(ctx, runsProject, mr.IID, mia)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := h.waitRun(h.waitRunAt("web", merged.MergeCommitSHA, "TRACKED").ID, "planned",
+		func(r api.Run) bool { return r.State == "UNCONFIRMED" || isTerminal(r.State) })
+	if after.State != "UNCONFIRMED" || after.Delta.Change != 1 {
+		t.Fatalf("the tracked run after the merge: %s %+v (%s)", after.State, after.Delta, after.Error)
+	}
+	apptest.Eventually(t, 30*time.Second, "the note saying changes are left", func() error {
+		n := h.waitNote(mr.IID, "<!-- hoist:stack=web -->")
+		for _, want := range []string{"merged, but the tracked branch still has changes", "still plans +0 ~1 -0", after.ID,
+			"terraform_data.hello"} {
+			if !strings.Contains(n.Body, want) {
+				return fmt.Errorf("note lacks %q:\n%s", want, n.Body)
+			}
+		}
+		return nil
+	})
 }

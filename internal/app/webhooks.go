@@ -64,7 +64,8 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: wake, Clock: cfg.Clock}),
 		processor: ingest.New(ingest.Config{Store: store, Files: gl, Box: box, Outbox: outbox,
 			Parse: gitlab.ParseEvent, Tags: tags, PushPolicy: push, Logger: log, Clock: cfg.Clock, Consumers: consumers, Metrics: m,
-			Commands: &ingest.Commands{Members: gl, Claims: store, Ack: commandAcks{outbox}, Locks: store}}),
+			Commands: &ingest.Commands{Members: gl, Claims: store, Ack: commandAcks{outbox}, Locks: store,
+				Checks: gl, OwnStatus: feedback.OwnStatus}}),
 	}
 	w.processor.Register(queue)
 	return w

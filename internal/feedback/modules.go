@@ -33,7 +33,7 @@ func (s *Service) OnModuleStatus(ctx context.Context, m ModuleStatus) error {
 	now := s.now()
 	w := Write{IntegrationID: m.IntegrationID, Kind: KindStatus, Ord: m.Ord, Rank: statusRank(m.State),
 		NextAttemptAt: now, CreatedAt: now,
-		Payload: Payload{Project: m.Project, SHA: m.SHA, Ref: m.Tag, Name: "hoist/module/" + m.ModuleID,
+		Payload: Payload{Project: m.Project, SHA: m.SHA, Ref: m.Tag, Name: StatusPrefix + "module/" + m.ModuleID,
 			State: m.State, Description: m.Description, TargetURL: m.TargetURL}}
 	agg, err := s.cfg.Store.AggregateStatuses(ctx, m.IntegrationID)
 	if err != nil {

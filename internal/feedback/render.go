@@ -64,15 +64,57 @@ func noteBody(r run.Run, to run.State, note, runURL string, res *Resources) stri
 	if to == run.Failed && r.ErrorDetail != "" {
 		b.WriteString("\nOpenTofu's error:\n\n" + codeBlock(r.ErrorDetail))
 	}
-	if to == run.Finished {
+	if r.Type == run.Tracked {
+		fmt.Fprintf(&b, "\n🔒 Applied before merge: `%s` is locked to this merge request until it is merged or closed, or `/hoist unlock`.\n", r.StackID)
+	}
+	switch {
+	case to == run.Finished && r.Type == run.Tracked:
+		fmt.Fprintf(&b, "\n**Applied: %d added, %d changed, %d destroyed.**\n", r.Delta.Add, r.Delta.Change, r.Delta.Destroy)
+		writeResourceLists(&b, res, "added", "changed", "destroyed")
+	case to == run.Finished:
 		fmt.Fprintf(&b, "\n**Plan: %d to add, %d to change, %d to destroy.**\n", r.Delta.Add, r.Delta.Change, r.Delta.Destroy)
-		if res != nil {
-			writeResources(&b, "to add", res.Add)
-			writeResources(&b, "to change", res.Change)
-			writeResources(&b, "to destroy", res.Destroy)
-		}
+		writeResourceLists(&b, res, "to add", "to change", "to destroy")
 	}
 	return b.String()
+}
+
+// afterMergeBody renders the stack's merge request note once the tracked
+// branch's run after the merge has planned: no changes (the merge request
+// applied what was merged), changes (it did not: something else reached
+// the branch, or the apply was not the merged code), or a failure.
+func afterMergeBody(r run.Run, to run.State, branch, runURL string, res *Resources) string {
+	var b strings.Builder
+	b.WriteString(noteMarker(r.StackID) + "\n")
+	ref := fmt.Sprintf("the run [`%s`](%s) of `%s` at commit `%s`", r.ID, runURL, branch, shortSHA(r.CommitSHA))
+	switch {
+	case to == run.Failed:
+		fmt.Fprintf(&b, "### %s Hoist · stack `%s` · after the merge: the tracked branch's plan failed\n\n", stateIcons["failed"], r.StackID)
+		fmt.Fprintf(&b, "Merged. After the merge, %s failed, so whether the merged code matches what this merge request applied is unknown.\n", ref)
+		if r.ErrorDetail != "" {
+			b.WriteString("\nOpenTofu's error:\n\n" + codeBlock(r.ErrorDetail))
+		}
+	case !hasChanges(r.Delta):
+		fmt.Fprintf(&b, "### %s Hoist · stack `%s` · merged: no changes left\n\n", stateIcons["success"], r.StackID)
+		fmt.Fprintf(&b, "Merged. After the merge, %s plans **no changes**: what this merge request applied before its merge is what was merged.\n", ref)
+	default:
+		fmt.Fprintf(&b, "### ⚠️ Hoist · stack `%s` · merged, but the tracked branch still has changes\n\n", r.StackID)
+		fmt.Fprintf(&b, "Merged. After the merge, %s **still plans %s** — what this merge request applied before its merge is not "+
+			"what was merged (another change reached `%s`, or the merge changed the code). The run is %s.\n",
+			ref, Summary(r.Delta), branch, strings.ToLower(string(to)))
+		writeResourceLists(&b, res, "to add", "to change", "to destroy")
+	}
+	return b.String()
+}
+
+// writeResourceLists lists a plan's resources by action, when known, each
+// list headed by its word ("to add", or "added" once applied).
+func writeResourceLists(b *strings.Builder, res *Resources, add, change, destroy string) {
+	if res == nil {
+		return
+	}
+	writeResources(b, add, res.Add)
+	writeResources(b, change, res.Change)
+	writeResources(b, destroy, res.Destroy)
 }
 
 // maxFailureDescription bounds a failure's commit status description,

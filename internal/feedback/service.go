@@ -15,6 +15,13 @@ import (
 // DisablePRCommentsLabel on a stack turns its merge request notes off.
 const DisablePRCommentsLabel = "feature:disable_pr_comments"
 
+// StatusPrefix starts the name of every commit status Hoist writes
+// (hoist/<stack-id>, the aggregates, hoist/module/<module-id>).
+const StatusPrefix = "hoist/"
+
+// OwnStatus reports whether a commit status name is one Hoist writes.
+func OwnStatus(name string) bool { return strings.HasPrefix(name, StatusPrefix) }
+
 // Aggregated status names (SPEC §5), used instead of hoist/<stack-id> when
 // the integration's aggregate_statuses setting is on.
 const (
@@ -28,6 +35,13 @@ type Stacks interface {
 	GetStack(ctx context.Context, id string) (stack.Stack, error)
 }
 
+// Merges finds the merge request that applied a stack before its merge
+// and whose merge made sha the stack's tracked commit (sqlstore.Store);
+// nil when none did.
+type Merges interface {
+	MRMergeAt(ctx context.Context, stackID, sha string) (*stack.MRMerge, error)
+}
+
 // ResourcesFunc lists the resources a run's plan changes, read in the
 // transaction of ctx (the one recording the run's transition, which may
 // have written them).
@@ -38,7 +52,10 @@ type Config struct {
 	Store     Store
 	Stacks    Stacks
 	Resources ResourcesFunc // optional: without it notes show counts only
-	PublicURL string        // Hoist's public base URL, for links to runs
+	// Merges is optional: without it the tracked branch's run after a
+	// merge request applied before its merge is not reported on it.
+	Merges    Merges
+	PublicURL string // Hoist's public base URL, for links to runs
 	Clock     func() time.Time
 	Logger    *slog.Logger
 	// Notify wakes the dispatcher (Dispatcher.Notify); optional.
@@ -118,9 +135,16 @@ func (s *Service) OnRunTransition(ctx context.Context, r run.Run, from, to run.S
 			return err
 		}
 		ws = append(ws, sw)
-		if r.Type == run.Proposed && r.MergeRequestIID != 0 && !slices.Contains(st.Labels, DisablePRCommentsLabel) {
+		// Proposed runs of a merge request, and the tracked runs its
+		// `/hoist apply` made, report in the stack's note on it.
+		if r.Type != run.Task && r.MergeRequestIID != 0 && !slices.Contains(st.Labels, DisablePRCommentsLabel) {
 			ws = append(ws, s.noteWrite(ctx, base, st, r, to, note))
 		}
+	}
+	if mw, ok, err := s.afterMergeWrite(ctx, base, st, r, from, to); err != nil {
+		return err
+	} else if ok {
+		ws = append(ws, mw)
 	}
 	if d := deploymentStatus(r, from, to); d != "" {
 		w := base
@@ -162,7 +186,7 @@ func (s *Service) statusWrite(ctx context.Context, base Write, st stack.Stack, r
 	state := statusState(to)
 	w := base
 	w.Kind = KindStatus
-	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, Name: "hoist/" + st.ID, State: state,
+	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, Name: StatusPrefix + st.ID, State: state,
 		Description: description(r, to, note, st.Autodeploy), TargetURL: s.RunURL(r.ID)}
 	w.Rank = steps[to].rank
 	agg, err := s.cfg.Store.AggregateStatuses(ctx, st.IntegrationID)
@@ -206,6 +230,32 @@ func (s *Service) noteWrite(ctx context.Context, base Write, st stack.Stack, r r
 	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, MergeRequestIID: r.MergeRequestIID,
 		StackID: st.ID, State: statusState(to), Body: noteBody(r, to, note, s.RunURL(r.ID), res)}
 	return w
+}
+
+// afterMergeWrite is the merge request note write of the tracked branch's
+// run on a commit that a merge request, applied before its merge, made the
+// stack's tracked commit: when its plan is known, the note says whether it
+// found changes the merge request had not applied.
+func (s *Service) afterMergeWrite(ctx context.Context, base Write, st stack.Stack, r run.Run, from, to run.State) (Write, bool, error) {
+	if s.cfg.Merges == nil || r.Type != run.Tracked || r.MergeRequestIID != 0 || from != run.Planning ||
+		to == run.Initializing || slices.Contains(st.Labels, DisablePRCommentsLabel) {
+		return Write{}, false, nil
+	}
+	m, err := s.cfg.Merges.MRMergeAt(ctx, st.ID, r.CommitSHA)
+	if err != nil || m == nil {
+		return Write{}, false, err
+	}
+	var res *Resources
+	if hasChanges(r.Delta) && s.cfg.Resources != nil {
+		if got, err := s.cfg.Resources(ctx, r.ID); err == nil {
+			res = byAction(got)
+		}
+	}
+	w := base
+	w.Kind, w.Key, w.Rank = KindNote, NoteKey(st.IntegrationID, st.Repository, m.MergeRequestIID, st.ID), steps[to].rank
+	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, MergeRequestIID: m.MergeRequestIID,
+		StackID: st.ID, State: statusState(to), Body: afterMergeBody(r, to, st.Branch, s.RunURL(r.ID), res)}
+	return w, true, nil
 }
 
 // OnMergeRequestAttached records, in the transaction of ctx, the merge

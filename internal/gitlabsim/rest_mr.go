@@ -138,10 +138,19 @@ func (s *Server) getMR(c *call) error {
 	if err != nil {
 		return err
 	}
+	var diverged int
+	if c.str("include_diverged_commits_count") == "true" {
+		// GitLab counts the target branch's commits the source lacks.
+		behind, err := repo.Log(ctx, m.HeadSHA, "refs/heads/"+m.TargetBranch)
+		if err != nil {
+			return err
+		}
+		diverged = len(behind)
+	}
 	s.mu.Lock()
 	o := s.mrObj(&p, &m, detailed, true)
 	s.mu.Unlock()
-	o["diff_refs"], o["changes_count"] = diffRefs, changes
+	o["diff_refs"], o["changes_count"], o["diverged_commits_count"] = diffRefs, changes, diverged
 	return c.ok(http.StatusOK, o)
 }
 

@@ -3,6 +3,7 @@ package gitlabsim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -262,5 +263,31 @@ func TestVersion(t *testing.T) {
 	anon := newClient(t, f.url, "")
 	if _, _, err := anon.Version.GetVersion(); statusOf(err) != http.StatusUnauthorized {
 		t.Errorf("anonymous version: %v, want 401", err)
+	}
+}
+
+// diverged_commits_count, when asked for, counts the target branch's
+// commits the merge request's branch lacks.
+func TestDivergedCommitsCount(t *testing.T) {
+	t.Parallel()
+	f, _, mr, _, _ := mrFixture(t)
+	pid, iid := f.project.ID, int64(mr.IID)
+	count := func() int64 {
+		t.Helper()
+		got, _, err := f.client.MergeRequests.GetMergeRequest(pid, iid, &gitlab.GetMergeRequestsOptions{IncludeDivergedCommitsCount: gitlab.Ptr(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.DivergedCommitsCount
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("diverged_commits_count of a fresh branch = %d", n)
+	}
+	for i := range 2 {
+		mustPush(t, f.sim, PushOptions{Project: f.project.PathWithNamespace, Branch: "main", Commits: []CommitSpec{{Message: "main moves",
+			Actions: []FileAction{{Action: "create", Path: fmt.Sprintf("other%d.md", i), Content: "x"}}}}})
+	}
+	if n := count(); n != 2 {
+		t.Errorf("diverged_commits_count after two commits on main = %d, want 2", n)
 	}
 }

@@ -33,6 +33,17 @@ type Commands struct {
 	Claims  CommandClaims
 	Ack     Acknowledger
 	Locks   MRLocks
+	// Checks reads what GitLab says about merging a merge request, for the
+	// stacks' apply requirements.
+	Checks MergeChecker
+	// OwnStatus tells the commit statuses Hoist writes itself (the
+	// `mergeable` requirement ignores them).
+	OwnStatus func(name string) bool
+}
+
+// MergeChecker reads a merge request's merge checks (gitlab.Client).
+type MergeChecker interface {
+	MergeRequestChecks(ctx context.Context, ep vcs.Endpoint, projectID, iid int64) (vcs.MergeChecks, error)
 }
 
 // MRLocks keeps the stacks a merge request applied before its merge
@@ -42,6 +53,7 @@ type MRLocks interface {
 	LockStackForMR(ctx context.Context, l stack.MRLock) (holder stack.MRLock, locked bool, err error)
 	StackMRLock(ctx context.Context, stackID string) (*stack.MRLock, error)
 	ReleaseMRLocks(ctx context.Context, stackIDs []string, iid int64) ([]string, error)
+	RecordMRMerges(ctx context.Context, ms []stack.MRMerge) error
 }
 
 // Members reads a user's access level on a project (gitlab.Client).
@@ -282,6 +294,11 @@ func (p *Processor) runCommand(ctx context.Context, ep vcs.Endpoint, d webhook.D
 			refused[st.ID] = why
 		}
 	}
+	if cmd.Kind == mrcommand.Apply {
+		if err := p.checkRequirements(ctx, ep, ev, stacks, chosen, refused); err != nil {
+			return trigger.Plan{}, "", false, err
+		}
+	}
 	who := orUnknown(ev.Sender.Username)
 	run := trigger.RunProposed
 	if cmd.Kind == mrcommand.Apply {
@@ -345,6 +362,41 @@ func (p *Processor) refusal(ctx context.Context, kind mrcommand.Kind, st stack.S
 	}
 	return fmt.Sprintf("%s is locked by !%d %s (applied there before its merge) until it is merged or closed, or `/hoist unlock` there",
 		st.ID, lock.MergeRequestIID, lock.MergeRequestURL), nil
+}
+
+// checkRequirements refuses, in refused, each chosen stack whose apply
+// requirements GitLab's merge checks do not meet, naming each unmet one.
+// The checks are read once, and only when a stack has requirements; a
+// merge request whose head moved since the comment is refused (what was
+// approved may not be what the comment saw).
+func (p *Processor) checkRequirements(ctx context.Context, ep vcs.Endpoint, ev *vcs.Event, stacks []stack.Stack,
+	chosen map[string]bool, refused map[string]string) error {
+	mr := ev.MergeRequest
+	var checks *vcs.MergeChecks
+	for _, st := range stacks {
+		if !chosen[st.ID] || refused[st.ID] != "" || len(st.ApplyRequirements) == 0 {
+			continue
+		}
+		if checks == nil {
+			if p.cfg.Commands.Checks == nil {
+				return errors.New("apply requirements: no GitLab merge checks configured")
+			}
+			c, err := p.cfg.Commands.Checks.MergeRequestChecks(ctx, ep, ev.ProjectID, mr.IID)
+			if err != nil {
+				return fmt.Errorf("merge checks of !%d: %w", mr.IID, err)
+			}
+			checks = &c
+		}
+		if checks.HeadSHA != mr.HeadSHA {
+			refused[st.ID] = fmt.Sprintf("%s: !%d's head moved to `%.12s` since the comment; comment again to apply it",
+				st.ID, mr.IID, checks.HeadSHA)
+			continue
+		}
+		if unmet := mrcommand.Unmet(st.ApplyRequirements, *checks, mr.TargetBranch, p.cfg.Commands.OwnStatus); len(unmet) > 0 {
+			refused[st.ID] = fmt.Sprintf("%s: apply requirements not met: %s", st.ID, strings.Join(unmet, "; "))
+		}
+	}
+	return nil
 }
 
 // minAccess is the GitLab access a command needs on st.

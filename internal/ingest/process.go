@@ -106,7 +106,18 @@ func (p *Processor) releaseLocks(ctx context.Context, ev *vcs.Event, stacks []st
 		return nil, nil
 	}
 	_, ids := triggerStacks(stacks)
-	return p.cfg.Commands.Locks.ReleaseMRLocks(ctx, ids, mr.IID)
+	released, err := p.cfg.Commands.Locks.ReleaseMRLocks(ctx, ids, mr.IID)
+	if err != nil || mr.Action != vcs.ActionMerge || len(released) == 0 {
+		return released, err
+	}
+	// The tracked branch's run on the merged commit tells whether what the
+	// merge request applied is what was merged (feedback's note).
+	merges := make([]stack.MRMerge, 0, len(released))
+	for _, id := range released {
+		merges = append(merges, stack.MRMerge{StackID: id, MergeRequestIID: mr.IID, MergeRequestURL: mr.URL,
+			HeadSHA: mr.HeadSHA, MergeCommitSHA: mr.MergeCommitSHA, MergedAt: p.now()})
+	}
+	return released, p.cfg.Commands.Locks.RecordMRMerges(ctx, merges)
 }
 
 // attempt is one run of a delivery's job, and what the transaction that

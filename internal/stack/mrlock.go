@@ -12,3 +12,16 @@ type MRLock struct {
 	RunID           string // the apply run, "" until it is created
 	LockedAt        time.Time
 }
+
+// MRMerge is a merge request that applied a stack before its merge (it
+// held the stack's lock) and was merged. The tracked branch's run on the
+// merged commit should plan no changes; the merge request's note says
+// whether it did.
+type MRMerge struct {
+	StackID         string
+	MergeRequestIID int64
+	MergeRequestURL string
+	HeadSHA         string // the merge request's head when merged
+	MergeCommitSHA  string // "" for a fast-forward merge
+	MergedAt        time.Time
+}

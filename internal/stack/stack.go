@@ -68,10 +68,14 @@ type Stack struct {
 	// for `/hoist apply` and `/hoist unlock`: a name of MRAccessLevels,
 	// "maintainer" by default.
 	MRApplyMinAccess string
-	TrackedCommit    *TrackedCommit
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	CreatedBy        string // principal
+	// ApplyRequirements are what GitLab must say about a merge request
+	// before `/hoist apply` applies the stack from it: names of
+	// ApplyRequirementNames, in that order, none by default.
+	ApplyRequirements []string
+	TrackedCommit     *TrackedCommit
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	CreatedBy         string // principal
 }
 
 // TrackedCommit is the commit a stack's tracked branch was last seen at:

@@ -31,6 +31,7 @@ type Patch struct {
 	MRPlanMinAccess        *string
 	MRApply                *bool
 	MRApplyMinAccess       *string
+	ApplyRequirements      *[]string
 }
 
 // Update changes a stack, for admins of its space (and of the new space
@@ -141,6 +142,9 @@ func applyPatch(st Stack, p Patch) Stack {
 	setString(&next.MRPlanMinAccess, p.MRPlanMinAccess)
 	setBool(&next.MRApply, p.MRApply)
 	setString(&next.MRApplyMinAccess, p.MRApplyMinAccess)
+	if p.ApplyRequirements != nil {
+		next.ApplyRequirements = *p.ApplyRequirements
+	}
 	if next.SpaceID != st.SpaceID {
 		next.SpaceID = strings.TrimSpace(next.SpaceID)
 	}
@@ -182,6 +186,7 @@ func changedFields(a, b Stack) []string {
 		"mr_plan_min_access":       a.MRPlanMinAccess != b.MRPlanMinAccess,
 		"mr_apply":                 a.MRApply != b.MRApply,
 		"mr_apply_min_access":      a.MRApplyMinAccess != b.MRApplyMinAccess,
+		"apply_requirements":       !sameStrings(a.ApplyRequirements, b.ApplyRequirements),
 	} {
 		if differs {
 			out = append(out, name)

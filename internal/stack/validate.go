@@ -2,6 +2,7 @@ package stack
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -67,7 +68,49 @@ func Validate(st *Stack) error {
 	if st.MRApplyMinAccess, err = ValidateMRAccess("mr_apply_min_access", st.MRApplyMinAccess, DefaultMRApplyMinAccess); err != nil {
 		return err
 	}
+	if st.ApplyRequirements, err = ValidateApplyRequirements(st.ApplyRequirements); err != nil {
+		return err
+	}
 	return validateRuntime(st)
+}
+
+// The apply requirements a stack may set (docs/merge-requests.md), in the
+// order they are checked and stored.
+const (
+	// RequireApproved: GitLab's approvals API says approved, approval
+	// rules included.
+	RequireApproved = "approved"
+	// RequireMergeable: GitLab's detailed_merge_status says mergeable,
+	// Hoist's own commit statuses aside.
+	RequireMergeable = "mergeable"
+	// RequireUndiverged: the source branch contains the target's head.
+	RequireUndiverged = "undiverged"
+)
+
+// ApplyRequirementNames are the apply requirements, in order.
+var ApplyRequirementNames = []string{RequireApproved, RequireMergeable, RequireUndiverged}
+
+// ValidateApplyRequirements checks and orders apply requirements: names of
+// ApplyRequirementNames in any case, each once; nil is none.
+func ValidateApplyRequirements(reqs []string) ([]string, error) {
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		r = strings.ToLower(strings.TrimSpace(r))
+		if !slices.Contains(ApplyRequirementNames, r) {
+			return nil, apperr.InvalidField("apply_requirements", "must be among approved, mergeable and undiverged, got %.40q", r)
+		}
+		seen[r] = true
+	}
+	out := []string{}
+	for _, name := range ApplyRequirementNames {
+		if seen[name] {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }
 
 // MRAccessLevels are the GitLab access levels a comment command may

@@ -56,3 +56,23 @@ func AccessName(level int64) string {
 	}
 	return "level " + strconv.FormatInt(level, 10)
 }
+
+// MergeChecks is what GitLab says about whether a merge request may be
+// merged: the facts `/hoist apply`'s requirements are checked against.
+type MergeChecks struct {
+	IID     int64
+	State   string // opened, merged, closed, locked
+	HeadSHA string
+	// DetailedMergeStatus is GitLab's verdict (mergeable, not_approved,
+	// ci_must_pass, checking, …): the first check that fails.
+	DetailedMergeStatus string
+	// DivergedCommits is how many commits of the target branch the source
+	// branch lacks.
+	DivergedCommits int64
+	Approved        bool // the approvals API's verdict, approval rules included
+	ApprovalsLeft   int64
+	// Statuses are the head commit's statuses on the source branch, read
+	// only when GitLab says a pipeline must pass (StatusesRead).
+	Statuses     []CommitStatus
+	StatusesRead bool
+}

@@ -124,6 +124,9 @@ type MergeRequest struct {
 	// OldRev is the previous head, set only when the event brought new
 	// commits; an update without it changed only metadata (title, labels…).
 	OldRev string
+	// MergeCommitSHA is the merge commit of a merged merge request; "" for
+	// a fast-forward merge (HeadSHA is then on the target branch).
+	MergeCommitSHA string
 
 	Draft bool
 	Title string

@@ -130,3 +130,41 @@ func (s *Store) ReleaseMRLocks(ctx context.Context, stackIDs []string, iid int64
 	slices.Sort(released)
 	return released, nil
 }
+
+const mrMergeCols = `stack_id, merge_request_iid, merge_request_url, head_sha, merge_commit_sha, merged_at`
+
+// RecordMRMerges records merge requests merged after applying stacks
+// before their merge; a merge request recorded again (a redelivered merge
+// event) keeps one row per stack, updated.
+func (s *Store) RecordMRMerges(ctx context.Context, ms []stack.MRMerge) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, m := range ms {
+			_, err := s.exec(ctx, tx, `INSERT INTO stack_mr_merges (`+mrMergeCols+`) VALUES (?, ?, ?, ?, ?, ?)
+				ON CONFLICT (stack_id, merge_request_iid) DO UPDATE SET merge_request_url = excluded.merge_request_url,
+				head_sha = excluded.head_sha, merge_commit_sha = excluded.merge_commit_sha, merged_at = excluded.merged_at`,
+				m.StackID, m.MergeRequestIID, m.MergeRequestURL, m.HeadSHA, m.MergeCommitSHA, s.t(m.MergedAt))
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrapInternal(err, "record %d merged merge request(s)", len(ms))
+}
+
+// MRMergeAt returns the merge request, applied before its merge, whose
+// merge made commit sha the stack's tracked commit (its merge commit, or
+// its head for a fast-forward merge); nil when there is none.
+func (s *Store) MRMergeAt(ctx context.Context, stackID, sha string) (*stack.MRMerge, error) {
+	var m stack.MRMerge
+	err := s.queryRow(ctx, s.r, `SELECT `+mrMergeCols+` FROM stack_mr_merges
+		WHERE stack_id = ? AND (merge_commit_sha = ? OR head_sha = ?) ORDER BY merged_at DESC LIMIT 1`, stackID, sha, sha).
+		Scan(&m.StackID, &m.MergeRequestIID, &m.MergeRequestURL, &m.HeadSHA, &m.MergeCommitSHA, timeScan{&m.MergedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrapInternal(err, "load the merge request merged into %s of stack %s", sha, stackID)
+	}
+	return &m, nil
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -209,5 +210,54 @@ func testMRLockScheduling(t *testing.T, h Harness) {
 	move(t, s, "r2", run.Discarded)
 	if p := mustPromote(t, s); !slices.Equal(p.Ready, []string{"r1"}) {
 		t.Errorf("after the release: ready = %v, want [r1]", p.Ready)
+	}
+}
+
+// testMRMerges: a merge request merged after applying stacks is found by
+// its merge commit or, for a fast-forward merge, its head; a redelivered
+// merge event updates the one row; other stacks and commits find nothing;
+// the rows go with their stack.
+func testMRMerges(t *testing.T, h Harness) {
+	s := stackFixture(t, h)
+	for _, id := range []string{"s1", "s2"} {
+		mustStack(t, s, testStack(id, space.RootID, "gl"))
+	}
+	head, merge, other := strings.Repeat("a", 40), strings.Repeat("b", 40), strings.Repeat("c", 40)
+	m := stack.MRMerge{StackID: "s1", MergeRequestIID: 7, MergeRequestURL: "https://gitlab.example/acme/infra/-/merge_requests/7",
+		HeadSHA: head, MergeCommitSHA: merge, MergedAt: base}
+	ff := stack.MRMerge{StackID: "s2", MergeRequestIID: 8, HeadSHA: other, MergedAt: base}
+	if err := s.RecordMRMerges(ctx(), []stack.MRMerge{m, ff}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		stack, sha string
+		want       *stack.MRMerge
+	}{
+		{"s1", merge, &m}, {"s1", head, &m}, {"s1", other, nil}, {"s2", other, &ff}, {"s2", merge, nil}, {"ghost", merge, nil},
+	} {
+		got, err := s.MRMergeAt(ctx(), tc.stack, tc.sha)
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("MRMergeAt(%s, %.8s) = %+v, %v; want %+v", tc.stack, tc.sha, got, err, tc.want)
+		}
+	}
+	again := m
+	again.MergedAt = base.Add(time.Minute)
+	if err := s.RecordMRMerges(ctx(), []stack.MRMerge{again}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.MRMergeAt(ctx(), "s1", merge); err != nil || got == nil || !got.MergedAt.Equal(again.MergedAt) {
+		t.Errorf("after a redelivery: %+v, %v", got, err)
+	}
+	if err := s.RecordMRMerges(ctx(), nil); err != nil {
+		t.Errorf("RecordMRMerges(nil) = %v", err)
+	}
+	if err := s.RecordMRMerges(ctx(), []stack.MRMerge{{StackID: "ghost", MergeRequestIID: 1, HeadSHA: head, MergedAt: base}}); err == nil {
+		t.Error("a merge of a missing stack was recorded")
+	}
+	if err := s.DeleteStack(ctx(), "s1", stackEntry("stack.delete", "s1")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.MRMergeAt(ctx(), "s1", merge); err != nil || got != nil {
+		t.Errorf("after the stack's deletion: %+v, %v", got, err)
 	}
 }

@@ -17,7 +17,7 @@ import (
 func testStack(id, spaceID, integrationID string) stack.Stack {
 	return stack.Stack{
 		ID: id, Name: id, SpaceID: spaceID, IntegrationID: integrationID, Repository: "acme/infra", ProjectID: 7,
-		Branch: "main", ProjectRoot: "", AdditionalProjectGlobs: []string{}, Labels: []string{}, Tool: stack.OpenTofu,
+		Branch: "main", ProjectRoot: "", AdditionalProjectGlobs: []string{}, Labels: []string{}, ApplyRequirements: []string{}, Tool: stack.OpenTofu,
 		WorkerPool: stack.DefaultWorkerPool, CreatedAt: base, UpdatedAt: base, CreatedBy: "user:admin",
 	}
 }
@@ -62,6 +62,7 @@ func testStacks(t *testing.T, h Harness) {
 	full.Autodeploy, full.Description, full.Tool, full.ToolVersion = true, "# Infra", stack.Terraform, "1.9.0"
 	full.WorkerPool, full.AllowForkMRs, full.GitCheckout = "private", true, true
 	full.MRPlanMinAccess, full.MRApply, full.MRApplyMinAccess = "reporter", true, "owner"
+	full.ApplyRequirements = []string{"approved", "undiverged"}
 	full.TrackedCommit = &stack.TrackedCommit{SHA: strings.Repeat("a", 40), Branch: "release/1.x", MovedAt: base}
 	mustStack(t, s, full)
 	got, err := s.GetStack(ctx(), full.ID)
@@ -116,6 +117,7 @@ func testStacks(t *testing.T, h Harness) {
 		st.Autodeploy, st.Description, st.Tool, st.ToolVersion, st.WorkerPool = true, "d", stack.Terraform, "1.5.7", "pool"
 		st.AllowForkMRs, st.GitCheckout, st.UpdatedAt = true, true, base.Add(time.Hour)
 		st.MRPlanMinAccess, st.MRApply, st.MRApplyMinAccess = "maintainer", true, "developer"
+		st.ApplyRequirements = []string{"mergeable"}
 		st.CreatedAt, st.CreatedBy = base.Add(time.Hour), "ignored" // immutable
 		if err := s.UpdateStack(ctx(), st, stackEntry("stack.update", st.ID)); err != nil {
 			t.Fatal(err)

@@ -80,6 +80,7 @@ func Run(t *testing.T, h Harness) {
 		"CommandNotes":        testCommandNotes,
 		"MRLockScheduling":    testMRLockScheduling,
 		"MRLocks":             testMRLocks,
+		"MRMerges":            testMRMerges,
 		"MRLockRace":          testMRLockRace,
 		"RunLogs":             testRunLogs,
 		"Deliveries":          testDeliveries,

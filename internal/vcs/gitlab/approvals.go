@@ -174,3 +174,63 @@ func (c *Client) CommitMergeRequests(ctx context.Context, ep vcs.Endpoint, proje
 	}
 	return nil, fmt.Errorf("merge requests of commit %s in project %d: more than %d pages", short(sha), projectID, maxCommitMRPages)
 }
+
+// maxStatusPages bounds the pages of a commit's statuses read for
+// MergeRequestChecks (100 each).
+const maxStatusPages = 5
+
+// MergeRequestChecks returns what GitLab says about merging !iid: its
+// detailed_merge_status and diverged commit count (GET
+// /projects/:id/merge_requests/:iid?include_diverged_commits_count=true),
+// its approval verdict (GET …/:iid/approvals), and, when GitLab says a
+// pipeline must pass, the head commit's statuses on the source branch (GET
+// /projects/:id/repository/commits/:sha/statuses?ref=), so that the
+// caller can tell its own statuses from the project's CI. An unknown
+// project or merge request is apperr.NotFound.
+func (c *Client) MergeRequestChecks(ctx context.Context, ep vcs.Endpoint, projectID, iid int64) (vcs.MergeChecks, error) {
+	client, release, err := c.clientFor(ep, apiCall)
+	if err != nil {
+		return vcs.MergeChecks{}, err
+	}
+	defer release()
+	mr, resp, err := client.MergeRequests.GetMergeRequest(projectID, iid,
+		&gl.GetMergeRequestsOptions{IncludeDivergedCommitsCount: gl.Ptr(true)}, gl.WithContext(ctx))
+	if err != nil {
+		return vcs.MergeChecks{}, apiError(resp, err, "merge request !%d in project %d", iid, projectID)
+	}
+	if mr == nil || mr.IID != iid {
+		return vcs.MergeChecks{}, fmt.Errorf("merge request !%d in project %d: GitLab answered another or none", iid, projectID)
+	}
+	a, resp, err := client.MergeRequestApprovals.GetConfiguration(projectID, iid, gl.WithContext(ctx))
+	if err != nil {
+		return vcs.MergeChecks{}, apiError(resp, err, "approvals of merge request !%d in project %d", iid, projectID)
+	}
+	if a == nil {
+		return vcs.MergeChecks{}, fmt.Errorf("approvals of merge request !%d in project %d: empty answer", iid, projectID)
+	}
+	out := vcs.MergeChecks{IID: iid, State: mr.State, HeadSHA: mr.SHA, DetailedMergeStatus: cutRunes(mr.DetailedMergeStatus, 64),
+		DivergedCommits: mr.DivergedCommitsCount, Approved: a.Approved, ApprovalsLeft: a.ApprovalsLeft}
+	if out.DetailedMergeStatus != "ci_must_pass" && out.DetailedMergeStatus != "ci_still_running" || !vcs.IsSHA(mr.SHA) {
+		return out, nil
+	}
+	opt := &gl.GetCommitStatusesOptions{Ref: gl.Ptr(mr.SourceBranch), ListOptions: gl.ListOptions{PerPage: 100}}
+	for page := 1; ; page++ {
+		if page > maxStatusPages {
+			return vcs.MergeChecks{}, fmt.Errorf("statuses of commit %s in project %d: more than %d pages", short(mr.SHA), mr.SourceProjectID, maxStatusPages)
+		}
+		opt.Page = int64(page)
+		sts, resp, err := client.Commits.GetCommitStatuses(mr.SourceProjectID, mr.SHA, opt, gl.WithContext(ctx))
+		if err != nil {
+			return vcs.MergeChecks{}, apiError(resp, err, "statuses of commit %s in project %d", short(mr.SHA), mr.SourceProjectID)
+		}
+		for _, st := range sts {
+			if st != nil {
+				out.Statuses = append(out.Statuses, vcs.CommitStatus{SHA: mr.SHA, Ref: mr.SourceBranch, Name: cutRunes(st.Name, 255), State: st.Status})
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			out.StatusesRead = true
+			return out, nil
+		}
+	}
+}

@@ -221,6 +221,7 @@ func fromMergeRequest(p *gl.MergeEvent) (vcs.Event, error) {
 		TargetProjectID: a.TargetProjectID,
 		HeadSHA:         a.LastCommit.ID,
 		OldRev:          a.OldRev,
+		MergeCommitSHA:  a.MergeCommitSHA,
 		Draft:           a.Draft || a.WorkInProgress,
 		Title:           a.Title,
 		URL:             a.URL,
@@ -303,6 +304,8 @@ func checkMergeRequest(ev *vcs.Event) error {
 		return fmt.Errorf("last_commit.id %q is not a full commit SHA", truncate(mr.HeadSHA))
 	case mr.OldRev != "" && !vcs.IsSHA(mr.OldRev):
 		return fmt.Errorf("oldrev %q is not a full commit SHA", truncate(mr.OldRev))
+	case mr.MergeCommitSHA != "" && !vcs.IsSHA(mr.MergeCommitSHA):
+		return fmt.Errorf("merge_commit_sha %q is not a full commit SHA", truncate(mr.MergeCommitSHA))
 	case mr.HeadSHA == "" && needsHead(ev):
 		return errors.New("merge request has no last_commit.id")
 	}
