@@ -295,7 +295,7 @@ func policyEval(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return fmt.Errorf("input %s: %w", inputFile, err)
 		}
-		doc, err := policy.NewEngine(0).Eval(ctx, string(body), input)
+		doc, err := policy.NewEngine(policy.Limits{}).Eval(ctx, string(body), input)
 		if err != nil {
 			return err
 		}
@@ -330,7 +330,7 @@ func policyTest(e *env, cmd *cobra.Command) runFunc {
 		if len(files) == 0 {
 			return fmt.Errorf("no .rego files under %s", dir)
 		}
-		results, err := policy.NewEngine(0).RunTests(ctx, files)
+		results, err := policy.NewEngine(policy.Limits{}).RunTests(ctx, files)
 		if err != nil {
 			return err
 		}

@@ -75,6 +75,9 @@ type Config struct {
 	Clock            func() time.Time    // default time.Now
 	// PolicyTimeout bounds one evaluation of a Rego policy (0: 1s).
 	PolicyTimeout time.Duration
+	// PolicyMemory bounds how many bytes one evaluation may grow the
+	// heap by (0: 128 MiB; docs/design/policy-limits.md).
+	PolicyMemory int64
 	// WorkerSlots is how many runs the embedded pool executes at once
 	// (0: DefaultWorkerSlots; negative: no embedded workers).
 	WorkerSlots int
@@ -252,7 +255,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	pad := launchpad.New(launchpad.Config{Integrations: store, Identity: store, StacksExistFunc: stacksExist(store),
 		RunsExistFunc: runsExist(store)})
 	policies := policy.NewService(policy.Config{Store: store, Stacks: store, Spaces: store, Access: spaces, Runs: store,
-		Engine: policy.NewEngine(cfg.PolicyTimeout), GitLab: gitlabApprovals{endpoints: feedback.NewEndpoints(store, box), gitlab: gl},
+		Engine: policy.NewEngine(policy.Limits{Timeout: cfg.PolicyTimeout, Memory: cfg.PolicyMemory}), GitLab: gitlabApprovals{endpoints: feedback.NewEndpoints(store, box), gitlab: gl},
 		Clock: cfg.Clock, Logger: log})
 	writes := newWriteBack(cfg, store, box, gl, publicURL, m)
 	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m, policies, policies)

@@ -21,9 +21,7 @@ const (
 
 docs_only if {
 	count(input.event.changed_files) > 0
-	every f in input.event.changed_files {
-		endswith(f, ".md")
-	}
+	input.event.changed_extensions[".md"] == count(input.event.changed_files)
 }
 
 ignore if docs_only

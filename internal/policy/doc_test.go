@@ -56,7 +56,7 @@ func TestDocExamples(t *testing.T) {
 	if len(exs) != 6 {
 		t.Fatalf("docs/policies.md has %d examples, want 6", len(exs))
 	}
-	e := NewEngine(0)
+	e := NewEngine(Limits{})
 	for _, ex := range exs {
 		t.Run(ex.name, func(t *testing.T) {
 			t.Parallel()

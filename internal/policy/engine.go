@@ -22,7 +22,7 @@ const (
 	// MaxBodyBytes bounds a policy's Rego source: policies are rules, not
 	// data; 64 KiB is far more than any of ours.
 	MaxBodyBytes = 64 << 10
-	// DefaultTimeout bounds one evaluation (issue 17).
+	// DefaultTimeout bounds one evaluation's time (issue 17).
 	DefaultTimeout = time.Second
 	// maxCached bounds the compiled queries kept; past it the cache starts
 	// over (compiling again is milliseconds, and only for policies in use).
@@ -39,30 +39,39 @@ const PackagePath = "hoist"
 // such call can happen at evaluation.
 var disabledBuiltins = []string{"http.send", "net.lookup_ip_addr", "opa.runtime"}
 
-// Engine compiles policies once per source and evaluates them with a
-// timeout. It is safe for concurrent use.
+// Limits bound one evaluation; zero fields take the defaults.
+type Limits struct {
+	Timeout time.Duration // DefaultTimeout
+	Memory  int64         // bytes the heap may grow by; DefaultMemory
+}
+
+// Engine compiles policies once per source and evaluates them within
+// Limits. It is safe for concurrent use.
 type Engine struct {
 	timeout time.Duration
+	memory  int64
 	caps    *ast.Capabilities
 
 	mu    sync.Mutex
 	cache map[[sha256.Size]byte]*rego.PreparedEvalQuery
 }
 
-// NewEngine returns an Engine whose evaluations stop after timeout (0:
-// DefaultTimeout).
-func NewEngine(timeout time.Duration) *Engine {
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+// NewEngine returns an Engine whose evaluations stop at l's bounds.
+func NewEngine(l Limits) *Engine {
+	if l.Timeout <= 0 {
+		l.Timeout = DefaultTimeout
+	}
+	if l.Memory <= 0 {
+		l.Memory = DefaultMemory
 	}
 	caps := ast.CapabilitiesForThisVersion()
 	caps.Builtins = slices.DeleteFunc(slices.Clone(caps.Builtins), func(b *ast.Builtin) bool {
 		return slices.Contains(disabledBuiltins, b.Name)
 	})
-	return &Engine{timeout: timeout, caps: caps, cache: map[[sha256.Size]byte]*rego.PreparedEvalQuery{}}
+	return &Engine{timeout: l.Timeout, memory: l.Memory, caps: caps, cache: map[[sha256.Size]byte]*rego.PreparedEvalQuery{}}
 }
 
-// Timeout is the per-evaluation bound.
+// Timeout is the per-evaluation time bound.
 func (e *Engine) Timeout() time.Duration { return e.timeout }
 
 // Check compiles body and returns an apperr Invalid on field "body" with
@@ -148,8 +157,8 @@ var ErrTimeout = errors.New("policy evaluation timed out")
 // Eval evaluates body (package hoist) against input, a value made of
 // JSON's types (map[string]any, []any, string, json.Number or float64,
 // bool, nil), and returns the package's document: every rule by name.
-// Errors: apperr Invalid (body does not compile), ErrTimeout, or the
-// evaluation's error; callers fail closed on any of them.
+// Errors: apperr Invalid (body does not compile), ErrTimeout, ErrMemory,
+// or the evaluation's error; callers fail closed on any of them.
 func (e *Engine) Eval(ctx context.Context, body string, input any) (map[string]any, error) {
 	return e.eval(ctx, body, rego.EvalInput(input))
 }
@@ -201,13 +210,22 @@ func (e *Engine) EvalRules(ctx context.Context, body string, input ast.Value, ru
 	return out, nil
 }
 
-// run evaluates a prepared query under the timeout.
+// run evaluates a prepared query under the timeout and the memory bound.
+// The guard is OPA's cancellation for the query: the timeout and the
+// caller's context stop it through context.AfterFunc (no goroutine per
+// evaluation, unlike OPA's own context watcher), the heap check through
+// its Cancelled.
 func (e *Engine) run(ctx context.Context, pq *rego.PreparedEvalQuery, input rego.EvalOption) (rego.ResultSet, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	rs, err := pq.Eval(ctx, input)
+	g := newGuard(e.memory)
+	defer g.watch(ctx)()
+	rs, err := pq.Eval(ctx, input, rego.EvalExternalCancel(g))
 	if err != nil {
+		if merr := g.err(); merr != nil {
+			return nil, merr
+		}
 		if parent.Err() != nil {
 			return nil, fmt.Errorf("evaluate: %w", parent.Err())
 		}

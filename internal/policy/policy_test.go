@@ -3,11 +3,14 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
@@ -128,7 +131,7 @@ func TestRunTests(t *testing.T) {
 		}
 		files[name] = string(b)
 	}
-	rs, err := NewEngine(0).RunTests(context.Background(), files)
+	rs, err := NewEngine(Limits{}).RunTests(context.Background(), files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +143,52 @@ func TestRunTests(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("results = %v, want %v", got, want)
 	}
-	_, err = NewEngine(0).RunTests(context.Background(), map[string]string{"x.rego": "package hoist\nx := http.send({})\n"})
+	_, err = NewEngine(Limits{}).RunTests(context.Background(), map[string]string{"x.rego": "package hoist\nx := http.send({})\n"})
 	if err == nil || !strings.Contains(err.Error(), "http.send is not available") {
 		t.Errorf("RunTests with http.send = %v", err)
+	}
+}
+
+// TestChangedExtensions: the counts a push policy gets, and docs example 1
+// written over them decides as the same policy walking every file does.
+func TestChangedExtensions(t *testing.T) {
+	t.Parallel()
+	e := NewEngine(Limits{})
+	tests := []struct {
+		name   string
+		files  []string
+		want   map[string]int
+		ignore bool
+	}{
+		{"no files", nil, map[string]int{}, false},
+		{"Markdown only", []string{"README.md", "docs/a.md", "infra/.md"}, map[string]int{".md": 3}, true},
+		{"one Terraform file among Markdown", []string{"README.md", "infra/main.tf", "docs/a.md"}, map[string]int{".md": 2, ".tf": 1}, false},
+		{"a directory named like Markdown", []string{"docs.md/Makefile", "a.md"}, map[string]int{"": 1, ".md": 1}, false},
+		{"the last extension counts", []string{"notes.md.bak", "x.tar.gz", "CHANGELOG.MD"}, map[string]int{".bak": 1, ".gz": 1, ".MD": 1}, false},
+		{"dot files", []string{".gitignore", "infra/.terraform.lock.hcl"}, map[string]int{".gitignore": 1, ".hcl": 1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pe := PushEventInput(&vcs.Event{Kind: vcs.KindPush, Branch: "main"}, tt.files)
+			if !maps.Equal(pe.ChangedExtensions, tt.want) {
+				t.Errorf("changed_extensions = %v, want %v", pe.ChangedExtensions, tt.want)
+			}
+			ev, err := EventValue(pe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			input := ast.NewObject(ast.Item(ast.StringTerm("event"), ast.NewTerm(ev)),
+				ast.Item(ast.StringTerm("stack"), ast.NewTerm(mustAST(stackInput(stack.Stack{ID: "s"})))))
+			for name, body := range map[string]string{"counts": benchPushPolicy, "every": benchPushPolicyEvery} {
+				doc, err := e.EvalRules(context.Background(), body, input, "ignore")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := doc["ignore"] == true; got != tt.ignore {
+					t.Errorf("%s: ignore = %v, want %v", name, got, tt.ignore)
+				}
+			}
+		})
 	}
 }

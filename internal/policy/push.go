@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -23,18 +24,23 @@ type PushInput struct {
 
 // PushEvent is the Git event as a push policy sees it.
 type PushEvent struct {
-	Kind         string          `json:"kind"` // push, tag, merge_request, note
-	Ref          string          `json:"ref"`
-	Branch       string          `json:"branch"`
-	Tag          string          `json:"tag"`
-	Before       string          `json:"before"`
-	After        string          `json:"after"`
-	Created      bool            `json:"created"`
-	Deleted      bool            `json:"deleted"`
-	Author       string          `json:"author"` // username of who pushed or acted on the merge request
-	Commits      []CommitInput   `json:"commits"`
-	ChangedFiles []string        `json:"changed_files"`
-	MergeRequest *MergeRequestIn `json:"merge_request"`
+	Kind         string        `json:"kind"` // push, tag, merge_request, note
+	Ref          string        `json:"ref"`
+	Branch       string        `json:"branch"`
+	Tag          string        `json:"tag"`
+	Before       string        `json:"before"`
+	After        string        `json:"after"`
+	Created      bool          `json:"created"`
+	Deleted      bool          `json:"deleted"`
+	Author       string        `json:"author"` // username of who pushed or acted on the merge request
+	Commits      []CommitInput `json:"commits"`
+	ChangedFiles []string      `json:"changed_files"`
+	// ChangedExtensions counts ChangedFiles by extension (path.Ext: ".md",
+	// ".tf"; "" for none). Hoist counts once per delivery, in Go, what a
+	// policy would otherwise walk the files for in every stack's
+	// evaluation: OPA steps through a list at about 0.3 µs an element.
+	ChangedExtensions map[string]int  `json:"changed_extensions"`
+	MergeRequest      *MergeRequestIn `json:"merge_request"`
 }
 
 // CommitInput is one commit of a push.
@@ -93,7 +99,7 @@ func nonNil(s []string) []string {
 func PushEventInput(ev *vcs.Event, files []string) PushEvent {
 	out := PushEvent{Kind: string(ev.Kind), Ref: ev.Ref, Branch: ev.Branch, Tag: ev.Tag, Before: ev.Before, After: ev.After,
 		Created: ev.Created, Deleted: ev.Deleted, Author: ev.Sender.Username, Commits: make([]CommitInput, 0, len(ev.Commits)),
-		ChangedFiles: nonNil(files)}
+		ChangedFiles: nonNil(files), ChangedExtensions: countExtensions(files)}
 	for _, c := range ev.Commits {
 		msg := c.Message
 		if msg == "" {
@@ -110,6 +116,14 @@ func PushEventInput(ev *vcs.Event, files []string) PushEvent {
 		}
 	}
 	return out
+}
+
+func countExtensions(files []string) map[string]int {
+	n := map[string]int{}
+	for _, f := range files {
+		n[path.Ext(f)]++
+	}
+	return n
 }
 
 func runName(r trigger.RunType) string {

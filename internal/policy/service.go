@@ -71,7 +71,7 @@ func NewService(cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Engine == nil {
-		cfg.Engine = NewEngine(0)
+		cfg.Engine = NewEngine(Limits{})
 	}
 	return &Service{cfg: cfg, now: func() time.Time { return now().UTC() }, log: cfg.Logger}
 }
