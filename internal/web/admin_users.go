@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 
-	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/space"
 )
@@ -168,9 +167,6 @@ func (u *UI) adminGrant(w http.ResponseWriter, r *http.Request) error {
 func (u *UI) adminRevoke(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if err := u.cfg.Identity.Revoke(r.Context(), principal(r), identity.UserPrincipal(id), r.PostForm.Get("space")); err != nil {
-		if apperr.Is(err, apperr.NotFound) {
-			err = apperr.Errorf(apperr.NotFound, "User %s has no role on space %q.", id, r.PostForm.Get("space"))
-		}
 		return u.adminRefused(w, r, err, "", adminUserPage{})
 	}
 	return adminDone(w, r, "revoked")
