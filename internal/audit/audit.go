@@ -24,6 +24,14 @@ type Entry struct {
 type Filter struct {
 	ResourceType string
 	ResourceID   string
+	Actor        string // a principal, exactly: "user:admin", "apikey:<id>", "anonymous"
+	// Action is one action ("user.disable"), or, without a dot, a family:
+	// "user" matches every "user.…" action.
+	Action  string
+	SpaceID string
+	// Since and Until bound At to [Since, Until); a zero time leaves that
+	// side open.
+	Since, Until time.Time
 }
 
 // Store persists audit entries.

@@ -162,3 +162,21 @@ func (s *Service) Active(ctx context.Context, principal string) (string, error) 
 	}
 	return "API key “" + k.Name + "”", nil
 }
+
+// GetAPIKey returns one API key (without its hash) with its roles, for
+// root admins.
+func (s *Service) GetAPIKey(ctx context.Context, actor, id string) (KeyWithRoles, error) {
+	if err := s.requireRootAdmin(ctx, actor, "see API keys"); err != nil {
+		return KeyWithRoles{}, err
+	}
+	k, err := s.store.GetAPIKey(ctx, id)
+	if err != nil {
+		return KeyWithRoles{}, fmt.Errorf("load api key %s: %w", id, err)
+	}
+	bs, err := s.store.Bindings(ctx, k.Principal())
+	if err != nil {
+		return KeyWithRoles{}, fmt.Errorf("bindings of %s: %w", k.ID, err)
+	}
+	k.SecretHash = ""
+	return KeyWithRoles{Key: k, Roles: bs}, nil
+}

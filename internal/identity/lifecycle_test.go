@@ -195,3 +195,39 @@ func sessionOf(principal string) session.Session {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	return session.Session{IDHash: "h-" + principal, Principal: principal, CSRFToken: "c", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 }
+
+// TestGetUserAndKey: root admins read one user or key with its roles and
+// without its hash; others are refused, unknown ids are NotFound.
+func TestGetUserAndKey(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	ids, _, _, boot := setup(t)
+	admin, err := ids.Authenticate(ctx, boot.APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ids.CreateUser(ctx, admin, "Ann", "pw-ann-0123456789", []identity.RoleInput{{Space: "root", Role: "read"}}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := ids.GetUser(ctx, admin, "ann")
+	if err != nil || u.User.Username != "Ann" || u.User.PasswordHash != "" || len(u.Roles) != 1 || u.Roles[0].Role != "read" {
+		t.Errorf("GetUser = %+v, %v; want Ann with read on root and no hash", u, err)
+	}
+	nk, err := ids.CreateAPIKey(ctx, admin, identity.KeyInput{Name: "ci", Roles: []identity.RoleInput{{Space: "root", Role: "write"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ids.GetAPIKey(ctx, admin, nk.Key.ID)
+	if err != nil || k.Key.Name != "ci" || k.Key.SecretHash != "" || len(k.Roles) != 1 || k.Roles[0].Role != "write" {
+		t.Errorf("GetAPIKey = %+v, %v; want ci with write on root and no hash", k, err)
+	}
+	_, err = ids.GetUser(ctx, admin, "nobody")
+	wantErr(t, "unknown user", err, apperr.NotFound, "")
+	_, err = ids.GetAPIKey(ctx, admin, "nokey")
+	wantErr(t, "unknown key", err, apperr.NotFound, "")
+	reader := identity.UserPrincipal("ann")
+	_, err = ids.GetUser(ctx, reader, "admin")
+	wantErr(t, "a reader reading a user", err, apperr.Forbidden, "only root admins may see users")
+	_, err = ids.GetAPIKey(ctx, reader, nk.Key.ID)
+	wantErr(t, "a reader reading a key", err, apperr.Forbidden, "only root admins may see API keys")
+}

@@ -143,3 +143,21 @@ func (s *Service) EnsureBootstrap(ctx context.Context) (Bootstrap, error) {
 	}
 	return Bootstrap{Created: true, AdminPassword: nu.Password, APIKey: nk.Secret}, nil
 }
+
+// GetUser returns one user (never the hash, for callers that render it)
+// with its roles, for root admins.
+func (s *Service) GetUser(ctx context.Context, actor, id string) (UserWithRoles, error) {
+	if err := s.requireRootAdmin(ctx, actor, "see users"); err != nil {
+		return UserWithRoles{}, err
+	}
+	u, err := s.store.GetUser(ctx, id)
+	if err != nil {
+		return UserWithRoles{}, wrapLoad(err, id)
+	}
+	bs, err := s.store.Bindings(ctx, u.Principal())
+	if err != nil {
+		return UserWithRoles{}, fmt.Errorf("bindings of %s: %w", u.ID, err)
+	}
+	u.PasswordHash = ""
+	return UserWithRoles{User: u, Roles: bs}, nil
+}

@@ -170,6 +170,7 @@ func (u *UI) routes() {
 		u.handle("POST /runs/{id}/stop", u.form(u.runAction(run.Stop)))
 		u.handle("POST /runs/{id}/reviews", u.form(u.reviewRun))
 	}
+	u.adminRoutes()
 
 	u.mux.Handle("/", u.public(func(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/audit"
@@ -60,6 +62,8 @@ func (s *Store) ListAudit(ctx context.Context, f audit.Filter, cursor string, li
 		where += " AND resource_id = ?"
 		args = append(args, f.ResourceID)
 	}
+	w, a := s.auditFilter(f)
+	where, args = where+w, append(args, a...)
 	out, err := queryAll(ctx, s, s.r, func(row rowScanner) (audit.Entry, error) {
 		var e audit.Entry
 		err := row.Scan(&e.ID, timeScan{&e.At}, &e.Actor, &e.Action, &e.ResourceType, &e.ResourceID,
@@ -72,4 +76,39 @@ func (s *Store) ListAudit(ctx context.Context, f audit.Filter, cursor string, li
 	}
 	out, next := page(out, limit, func(e audit.Entry) string { return strconv.FormatInt(e.ID, 10) })
 	return out, next, nil
+}
+
+// auditFilter is the SQL of the filters beyond the resource: actor, action
+// (one, or a family by its prefix), space and the time range.
+func (s *Store) auditFilter(f audit.Filter) (string, []any) {
+	where, args := "", []any{}
+	if f.Actor != "" {
+		where += " AND actor = ?"
+		args = append(args, f.Actor)
+	}
+	switch {
+	case f.Action == "":
+	case strings.Contains(f.Action, "."):
+		where += " AND action = ?"
+		args = append(args, f.Action)
+	default:
+		// substr rather than LIKE: no wildcard in the value to escape,
+		// and the same (case-sensitive) answer on both databases.
+		prefix := f.Action + "."
+		where += " AND substr(action, 1, ?) = ?"
+		args = append(args, utf8.RuneCountInString(prefix), prefix)
+	}
+	if f.SpaceID != "" {
+		where += " AND space_id = ?"
+		args = append(args, f.SpaceID)
+	}
+	if !f.Since.IsZero() {
+		where += " AND at >= ?"
+		args = append(args, s.t(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where += " AND at < ?"
+		args = append(args, s.t(f.Until))
+	}
+	return where, args
 }
