@@ -29,7 +29,7 @@ type stackFields struct {
 	description, descFile, tool, toolVersion, workerPool      string
 	mrPlanMinAccess, mrApplyMinAccess, applyRequirements      string
 	globs, labels                                             listFlag
-	autodeploy, allowForkMRs, mrApply                         bool
+	autodeploy, allowForkMRs, mrApply, mrAutomerge            bool
 }
 
 func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
@@ -53,6 +53,7 @@ func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
 	fs.BoolVar(&f.mrApply, "mr-apply", false, "let the stack apply before merge with the /hoist apply merge request comment")
 	fs.StringVar(&f.mrApplyMinAccess, "mr-apply-min-access", "", "GitLab access a merge request comment's author needs for "+
 		"/hoist apply and /hoist unlock: guest, reporter, developer, maintainer (default) or owner")
+	fs.BoolVar(&f.mrAutomerge, "mr-automerge", false, "merge a merge request once every stack it changes has applied from it (needs --mr-apply)")
 	fs.StringVar(&f.applyRequirements, "apply-requirements", "", "what GitLab must say about a merge request before /hoist apply, "+
 		"comma-separated: approved, mergeable, undiverged (\"\" for none)")
 }
@@ -71,7 +72,7 @@ func requirementList(v string) []string {
 const stackCreateSynopsis = "--name N --space S --repository NAMESPACE/PROJECT --branch B [--integration I] " +
 	"[--project-root DIR] [--glob G]... [--label L]... [--autodeploy] [--description D | --description-file F] " +
 	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs] [--mr-plan-min-access LEVEL] " +
-	"[--mr-apply] [--mr-apply-min-access LEVEL] [--apply-requirements R,…]"
+	"[--mr-apply] [--mr-apply-min-access LEVEL] [--apply-requirements R,…] [--mr-automerge]"
 
 func stackCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -100,7 +101,8 @@ func stackCreate(e *env, cmd *cobra.Command) runFunc {
 			ProjectRoot: f.projectRoot, AdditionalProjectGlobs: f.globs, Labels: f.labels, Autodeploy: f.autodeploy,
 			Description: desc, Tool: f.tool, ToolVersion: f.toolVersion, WorkerPool: f.workerPool,
 			AllowForkMRs: f.allowForkMRs, MRPlanMinAccess: f.mrPlanMinAccess, MRApply: f.mrApply,
-			MRApplyMinAccess: f.mrApplyMinAccess, ApplyRequirements: requirementList(f.applyRequirements)})
+			MRApplyMinAccess: f.mrApplyMinAccess, ApplyRequirements: requirementList(f.applyRequirements),
+			MRAutomerge: f.mrAutomerge})
 		if err != nil {
 			return err
 		}
@@ -147,7 +149,7 @@ func stackShow(e *env, cmd *cobra.Command) runFunc {
 const stackUpdateSynopsis = "ID [--name N] [--space S] [--integration I] [--repository R] [--branch B] [--project-root DIR] " +
 	"[--glob G... | --clear-globs] [--label L... | --clear-labels] [--autodeploy[=false]] [--description D | --description-file F] " +
 	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]] [--mr-plan-min-access LEVEL] " +
-	"[--mr-apply[=false]] [--mr-apply-min-access LEVEL] [--apply-requirements R,…]"
+	"[--mr-apply[=false]] [--mr-apply-min-access LEVEL] [--apply-requirements R,…] [--mr-automerge[=false]]"
 
 func stackUpdate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -201,7 +203,7 @@ func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLa
 		v   *bool
 		out **bool
 	}{"autodeploy": {&f.autodeploy, &in.Autodeploy}, "allow-fork-mrs": {&f.allowForkMRs, &in.AllowForkMRs},
-		"mr-apply": {&f.mrApply, &in.MRApply}} {
+		"mr-apply": {&f.mrApply, &in.MRApply}, "mr-automerge": {&f.mrAutomerge, &in.MRAutomerge}} {
 		if set[flagName] {
 			*dst.out = dst.v
 		}
@@ -321,6 +323,7 @@ func printStack(e *env, cf *clientFlags, st *api.Stack) error {
 		{"MR apply", yesNo(st.MRApply)},
 		{"/hoist apply", st.MRApplyMinAccess + " or above"},
 		{"Apply requirements", joinOrDash(st.ApplyRequirements)},
+		{"MR automerge", yesNo(st.MRAutomerge)},
 		{"MR lock", mrLock},
 		{"Tracked commit", tracked},
 		{"Created", fmtTime(st.CreatedAt)},

@@ -53,6 +53,9 @@ type Stack struct {
 	// applies the stack from it (docs/merge-requests.md): approved,
 	// mergeable, undiverged; empty for none
 	ApplyRequirements []string `json:"apply_requirements"`
+	// Hoist merges a merge request once every stack it changes has applied
+	// from it with `/hoist apply` (each with this on); needs mr_apply
+	MRAutomerge bool `json:"mr_automerge"`
 	// the merge request holding the stack between its `/hoist apply` and
 	// its merge or close (or `/hoist unlock`); null when none does
 	MRLock *StackMRLock `json:"mr_lock"`
@@ -130,6 +133,9 @@ type CreateStack struct {
 	// what GitLab must say about a merge request before `/hoist apply`:
 	// approved, mergeable, undiverged; none by default
 	ApplyRequirements []string `json:"apply_requirements,omitempty"`
+	// merge the merge request once every stack it changes applied from it;
+	// needs mr_apply
+	MRAutomerge bool `json:"mr_automerge,omitempty"`
 }
 
 // UpdateStack is the body of PATCH /api/v1/stacks/{id}: absent fields are
@@ -157,4 +163,5 @@ type UpdateStack struct {
 	MRApply                *bool     `json:"mr_apply,omitempty"`
 	MRApplyMinAccess       *string   `json:"mr_apply_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
 	ApplyRequirements      *[]string `json:"apply_requirements,omitempty"`
+	MRAutomerge            *bool     `json:"mr_automerge,omitempty"`
 }

@@ -33,7 +33,7 @@ func newWriteBack(cfg Config, store *sqlstore.Store, box *secret.Box, gl *gitlab
 		d.Notify()
 		wakes.Publish(sqlstore.TopicWrites)
 	}
-	svc := feedback.NewService(feedback.Config{Store: store, Stacks: store, Resources: store.RunResources, Merges: store,
+	svc := feedback.NewService(feedback.Config{Store: store, Stacks: store, Resources: store.RunResources, Merges: store, Automerge: store,
 		PublicURL: publicURL, Clock: cfg.Clock, Logger: log, Notify: notify})
 	return &writeBack{service: svc, dispatcher: d}
 }

@@ -543,3 +543,65 @@ func TestMergeRequestChangesLeftAfterMerge(t *testing.T) {
 		return nil
 	})
 }
+
+// Issue 18's automerge: a merge request changing two stacks with
+// mr_automerge is not merged after the first one's `/hoist apply`, and is
+// merged by Hoist (at the applied head) once the second has applied; the
+// stacks' notes say Hoist merged it and that nothing was left to change.
+func TestMergeRequestAutomerge(t *testing.T) {
+	t.Parallel()
+	h := runsSetup(t, nil)
+	ctx := t.Context()
+	h.commentsHook()
+	if _, msg, field := h.Must(http.StatusBadRequest, "PATCH", "/api/v1/stacks/web", h.AdminKey,
+		map[string]any{"mr_automerge": true}).APIError(t); field != "mr_automerge" || !strings.Contains(msg, "needs mr_apply") {
+		t.Errorf("automerge without mr_apply: %s: %s", field, msg)
+	}
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"mr_apply": true, "mr_automerge": true})
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": "extra", "space": "platform",
+		"repository": runsProject, "branch": "main", "project_root": "extra", "mr_apply": true, "mr_automerge": true})
+	mia := h.simUser("mia", gitlabsim.Maintainer)
+
+	head := h.pushCommit("feature", "Both", gitlabsim.FileAction{Action: "update", Path: "infra/main.tf", Content: infraTF("two")},
+		gitlabsim.FileAction{Action: "create", Path: "extra/main.tf", Content: infraTF("extra")})
+	mr, err := h.Sim.CreateMergeRequest(ctx, gitlabsim.MROptions{Project: runsProject, SourceBranch: "feature", Title: "Both"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(h.waitRunAt("web", head, "PROPOSED").ID, "FINISHED")
+	h.waitState(h.waitRunAt("extra", head, "PROPOSED").ID, "FINISHED")
+
+	first := h.comment(mr.IID, mia, "/hoist apply web")
+	h.waitEmoji(first.ID, "eyes", "white_check_mark")
+	h.waitState(h.waitRunAt("web", head, "TRACKED").ID, "FINISHED")
+	time.Sleep(time.Second) // the dispatcher's passes: no merge may be on its way
+	if m, err := h.Sim.MergeRequest(runsProject, mr.IID); err != nil || m.State != "opened" {
+		t.Fatalf("after one of two stacks applied: %+v, %v; want it open", m.State, err)
+	}
+
+	second := h.comment(mr.IID, mia, "/hoist apply extra")
+	h.waitEmoji(second.ID, "eyes", "white_check_mark")
+	h.waitState(h.waitRunAt("extra", head, "TRACKED").ID, "FINISHED")
+	var merged gitlabsim.MergeRequest
+	apptest.Eventually(t, 30*time.Second, "the merge request merged by Hoist", func() error {
+		m, err := h.Sim.MergeRequest(runsProject, mr.IID)
+		if err != nil || m.State != "merged" {
+			return fmt.Errorf("state %s, %v", m.State, err)
+		}
+		merged = m
+		return nil
+	})
+	if merged.MergedByID != h.SimUser.ID {
+		t.Errorf("merged by user %d, want the integration's %d", merged.MergedByID, h.SimUser.ID)
+	}
+	for _, stack := range []string{"web", "extra"} {
+		h.waitState(h.waitRunAt(stack, merged.MergeCommitSHA, "TRACKED").ID, "FINISHED")
+		apptest.Eventually(t, 30*time.Second, stack+"'s note after the automerge", func() error {
+			n := h.waitNote(mr.IID, "<!-- hoist:stack="+stack+" -->")
+			if !strings.Contains(n.Body, "**Merged by Hoist** (automerge") || !strings.Contains(n.Body, "merged: no changes left") {
+				return fmt.Errorf("note:\n%s", n.Body)
+			}
+			return nil
+		})
+	}
+}

@@ -26,6 +26,9 @@ type GitLab interface {
 	// AwardNoteEmoji fails with kind vcs.KindUnchanged when the token's
 	// user has awarded that emoji on the note already.
 	AwardNoteEmoji(ctx context.Context, ep vcs.Endpoint, project string, iid, noteID int64, name string) error
+	// MergeMergeRequest fails with kind vcs.KindUnchanged when the merge
+	// request is merged already.
+	MergeMergeRequest(ctx context.Context, ep vcs.Endpoint, project string, iid int64, sha string) error
 }
 
 // Refs keeps the ids GitLab gave to objects Hoist edits later.
@@ -73,6 +76,9 @@ func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 		return s.award(ctx, ep, w.Payload)
 	case KindReply:
 		return s.reply(ctx, ep, w)
+	case KindMerge:
+		err := s.gitlab.MergeMergeRequest(ctx, ep, w.Payload.Project, w.Payload.MergeRequestIID, w.Payload.SHA)
+		return doneOrUnchanged(ep, err, fmt.Sprintf("merged !%d", w.Payload.MergeRequestIID), "already merged")
 	}
 	return outcome{fail: &failure{message: fmt.Sprintf("unknown write kind %q", w.Kind)}}
 }

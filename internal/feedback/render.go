@@ -82,25 +82,29 @@ func noteBody(r run.Run, to run.State, note, runURL string, res *Resources) stri
 // branch's run after the merge has planned: no changes (the merge request
 // applied what was merged), changes (it did not: something else reached
 // the branch, or the apply was not the merged code), or a failure.
-func afterMergeBody(r run.Run, to run.State, branch, runURL string, res *Resources) string {
+func afterMergeBody(r run.Run, to run.State, branch, runURL string, res *Resources, byHoist bool) string {
 	var b strings.Builder
 	b.WriteString(noteMarker(r.StackID) + "\n")
 	ref := fmt.Sprintf("the run [`%s`](%s) of `%s` at commit `%s`", r.ID, runURL, branch, shortSHA(r.CommitSHA))
+	merged := "Merged."
+	if byHoist {
+		merged = "**Merged by Hoist** (automerge: every stack this merge request changes had applied)."
+	}
 	switch {
 	case to == run.Failed:
 		fmt.Fprintf(&b, "### %s Hoist · stack `%s` · after the merge: the tracked branch's plan failed\n\n", stateIcons["failed"], r.StackID)
-		fmt.Fprintf(&b, "Merged. After the merge, %s failed, so whether the merged code matches what this merge request applied is unknown.\n", ref)
+		fmt.Fprintf(&b, "%s After the merge, %s failed, so whether the merged code matches what this merge request applied is unknown.\n", merged, ref)
 		if r.ErrorDetail != "" {
 			b.WriteString("\nOpenTofu's error:\n\n" + codeBlock(r.ErrorDetail))
 		}
 	case !hasChanges(r.Delta):
 		fmt.Fprintf(&b, "### %s Hoist · stack `%s` · merged: no changes left\n\n", stateIcons["success"], r.StackID)
-		fmt.Fprintf(&b, "Merged. After the merge, %s plans **no changes**: what this merge request applied before its merge is what was merged.\n", ref)
+		fmt.Fprintf(&b, "%s After the merge, %s plans **no changes**: what this merge request applied before its merge is what was merged.\n", merged, ref)
 	default:
 		fmt.Fprintf(&b, "### ⚠️ Hoist · stack `%s` · merged, but the tracked branch still has changes\n\n", r.StackID)
-		fmt.Fprintf(&b, "Merged. After the merge, %s **still plans %s** — what this merge request applied before its merge is not "+
+		fmt.Fprintf(&b, "%s After the merge, %s **still plans %s** — what this merge request applied before its merge is not "+
 			"what was merged (another change reached `%s`, or the merge changed the code). The run is %s.\n",
-			ref, Summary(r.Delta), branch, strings.ToLower(string(to)))
+			merged, ref, Summary(r.Delta), branch, strings.ToLower(string(to)))
 		writeResourceLists(&b, res, "to add", "to change", "to destroy")
 	}
 	return b.String()

@@ -42,6 +42,12 @@ type Merges interface {
 	MRMergeAt(ctx context.Context, stackID, sha string) (*stack.MRMerge, error)
 }
 
+// Automerge tells whether a finishing apply run completes its merge
+// request's applies (sqlstore.Store, in the run's transaction).
+type Automerge interface {
+	MRAutomergeReady(ctx context.Context, stackID, runID string) (bool, stack.MRLock, error)
+}
+
 // ResourcesFunc lists the resources a run's plan changes, read in the
 // transaction of ctx (the one recording the run's transition, which may
 // have written them).
@@ -54,7 +60,9 @@ type Config struct {
 	Resources ResourcesFunc // optional: without it notes show counts only
 	// Merges is optional: without it the tracked branch's run after a
 	// merge request applied before its merge is not reported on it.
-	Merges    Merges
+	Merges Merges
+	// Automerge is optional: without it no merge request is merged.
+	Automerge Automerge
 	PublicURL string // Hoist's public base URL, for links to runs
 	Clock     func() time.Time
 	Logger    *slog.Logger
@@ -142,6 +150,11 @@ func (s *Service) OnRunTransition(ctx context.Context, r run.Run, from, to run.S
 		}
 	}
 	if mw, ok, err := s.afterMergeWrite(ctx, base, st, r, from, to); err != nil {
+		return err
+	} else if ok {
+		ws = append(ws, mw)
+	}
+	if mw, ok, err := s.automergeWrite(ctx, base, st, r, to); err != nil {
 		return err
 	} else if ok {
 		ws = append(ws, mw)
@@ -254,7 +267,24 @@ func (s *Service) afterMergeWrite(ctx context.Context, base Write, st stack.Stac
 	w := base
 	w.Kind, w.Key, w.Rank = KindNote, NoteKey(st.IntegrationID, st.Repository, m.MergeRequestIID, st.ID), steps[to].rank
 	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, MergeRequestIID: m.MergeRequestIID,
-		StackID: st.ID, State: statusState(to), Body: afterMergeBody(r, to, st.Branch, s.RunURL(r.ID), res)}
+		StackID: st.ID, State: statusState(to), Body: afterMergeBody(r, to, st.Branch, s.RunURL(r.ID), res, m.ByHoist)}
+	return w, true, nil
+}
+
+// automergeWrite is the merge of a merge request whose last stack's apply
+// run (r) just finished, when every stack it changes applied from it at
+// the same head and has mr_automerge on.
+func (s *Service) automergeWrite(ctx context.Context, base Write, st stack.Stack, r run.Run, to run.State) (Write, bool, error) {
+	if s.cfg.Automerge == nil || to != run.Finished || r.Type != run.Tracked || r.MergeRequestIID == 0 || !st.MRAutomerge {
+		return Write{}, false, nil
+	}
+	ready, lock, err := s.cfg.Automerge.MRAutomergeReady(ctx, st.ID, r.ID)
+	if err != nil || !ready {
+		return Write{}, false, err
+	}
+	w := base
+	w.Kind, w.Key, w.Rank = KindMerge, MergeKey(st.IntegrationID, st.Repository, lock.MergeRequestIID), 0
+	w.Payload = Payload{Project: st.Repository, SHA: lock.HeadSHA, MergeRequestIID: lock.MergeRequestIID}
 	return w, true, nil
 }
 

@@ -35,10 +35,13 @@ const (
 	KindDeployment Kind = "deployment" // a run's deployment in its stack's environment
 	KindAward      Kind = "award"      // an award emoji on a merge request note (a command's)
 	KindReply      Kind = "reply"      // a merge request note answering a command note
+	KindMerge      Kind = "merge"      // merging a merge request whose stacks all applied (automerge)
 )
 
 // Kinds are all the kinds, for monitoring.
-func Kinds() []Kind { return []Kind{KindStatus, KindNote, KindDeployment, KindAward, KindReply} }
+func Kinds() []Kind {
+	return []Kind{KindStatus, KindNote, KindDeployment, KindAward, KindReply, KindMerge}
+}
 
 // WriteState is where a write is in the outbox.
 type WriteState string
@@ -138,6 +141,8 @@ func (w Write) Describe() string {
 		return fmt.Sprintf("award :%s: on merge request !%d comment %d", p.Emoji, p.MergeRequestIID, p.NoteID)
 	case KindReply:
 		return fmt.Sprintf("merge request !%d reply to comment %d", p.MergeRequestIID, p.NoteID)
+	case KindMerge:
+		return fmt.Sprintf("merge of merge request !%d at %s (automerge)", p.MergeRequestIID, shortSHA(p.SHA))
 	}
 	return string(w.Kind)
 }
@@ -167,6 +172,11 @@ func NoteKey(integrationID, project string, iid int64, stackID string) string {
 // under it too.
 func DeploymentKey(integrationID, project, runID string) string {
 	return strings.Join([]string{"deployment", integrationID, project, runID}, "|")
+}
+
+// MergeKey is the key of merging merge request !iid.
+func MergeKey(integrationID, project string, iid int64) string {
+	return strings.Join([]string{"merge", integrationID, project, fmt.Sprint(iid)}, "|")
 }
 
 // AwardKey is the key of award emoji emoji on note noteID of merge request

@@ -16,7 +16,8 @@ func toStackJSON(v stack.View) api.Stack {
 		Autodeploy: st.Autodeploy, Description: st.Description, Tool: string(st.Tool), ToolVersion: st.ToolVersion,
 		WorkerPool: st.WorkerPool, AllowForkMRs: st.AllowForkMRs, GitCheckout: st.GitCheckout, MRPlanMinAccess: st.MRPlanMinAccess,
 		MRApply: st.MRApply, MRApplyMinAccess: st.MRApplyMinAccess, ApplyRequirements: nonNilStrings(st.ApplyRequirements),
-		CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt, Warnings: v.Warnings}
+		MRAutomerge: st.MRAutomerge,
+		CreatedAt:   st.CreatedAt, UpdatedAt: st.UpdatedAt, Warnings: v.Warnings}
 	if !st.Detached() {
 		id := st.IntegrationID
 		out.Integration = &id
@@ -92,7 +93,8 @@ func (a *API) updateStack(w http.ResponseWriter, r *http.Request) error {
 		ProjectRoot: req.ProjectRoot, AdditionalProjectGlobs: req.AdditionalProjectGlobs, Labels: req.Labels,
 		Autodeploy: req.Autodeploy, Description: req.Description, Tool: req.Tool, ToolVersion: req.ToolVersion,
 		WorkerPool: req.WorkerPool, AllowForkMRs: req.AllowForkMRs, GitCheckout: req.GitCheckout, MRPlanMinAccess: req.MRPlanMinAccess,
-		MRApply: req.MRApply, MRApplyMinAccess: req.MRApplyMinAccess, ApplyRequirements: req.ApplyRequirements})
+		MRApply: req.MRApply, MRApplyMinAccess: req.MRApplyMinAccess, ApplyRequirements: req.ApplyRequirements,
+		MRAutomerge: req.MRAutomerge})
 	if err != nil {
 		return err
 	}

@@ -132,7 +132,8 @@ func (p *Processor) command(ctx context.Context, a attempt, d webhook.Delivery, 
 	ack := Ack{IntegrationID: d.IntegrationID, Project: ev.Repository, MergeRequestIID: mr.IID, NoteID: n.ID,
 		Emoji: []string{emojiTaken, emojiDone}}
 	var plan trigger.Plan
-	var unlock []string // stacks /hoist unlock releases
+	var changed []string // the stacks the merge request changes (plan, apply)
+	var unlock []string  // stacks /hoist unlock releases
 	switch cmd.Kind {
 	case mrcommand.Help:
 		ack.Reply = cmd.Reply()
@@ -141,7 +142,7 @@ func (p *Processor) command(ctx context.Context, a attempt, d webhook.Delivery, 
 	case mrcommand.Plan, mrcommand.Apply:
 		var reply string
 		var ok bool
-		plan, reply, ok, err = p.runCommand(ctx, ep, d, ev, cmd, stacks)
+		plan, reply, ok, err = p.runCommand(ctx, ep, d, ev, cmd, stacks, &changed)
 		if err != nil {
 			if isPermanent(err) {
 				return webhook.Failed, p.fail(ctx, a, o, err)
@@ -177,7 +178,7 @@ func (p *Processor) command(ctx context.Context, a attempt, d webhook.Delivery, 
 		if by != "" {
 			return fmt.Errorf("%w by delivery %s", errClaimed, by)
 		}
-		if err := p.lockApplied(ctx, ev, changes, now); err != nil {
+		if err := p.lockApplied(ctx, ev, changes, changed, now); err != nil {
 			return err
 		}
 		if len(unlock) > 0 {
@@ -237,7 +238,7 @@ func orUnknown(s string) string {
 // stack's mr_apply and no other merge request's lock on it. It returns the
 // plan, the reply (empty when all went well) and whether any run is made.
 func (p *Processor) runCommand(ctx context.Context, ep vcs.Endpoint, d webhook.Delivery, ev *vcs.Event, cmd mrcommand.Command,
-	stacks []stack.Stack) (trigger.Plan, string, bool, error) {
+	stacks []stack.Stack, changed *[]string) (trigger.Plan, string, bool, error) {
 	mr := ev.MergeRequest
 	if mr.State != "" && mr.State != "opened" {
 		return trigger.Plan{}, fmt.Sprintf("!%d is %s: only an open merge request is planned or applied.", mr.IID, mr.State), false, nil
@@ -252,6 +253,11 @@ func (p *Processor) runCommand(ctx context.Context, ep vcs.Endpoint, d webhook.D
 	ts, ids := triggerStacks(stacks)
 	matcher := trigger.NewMatcher(ts)
 	affected := matcher.Match(files)
+	for i, st := range stacks {
+		if affected[i] {
+			*changed = append(*changed, st.ID)
+		}
+	}
 	// The stacks asked for: those named (by id or name), else every
 	// affected one.
 	chosen := map[string]bool{}
@@ -412,16 +418,19 @@ func minAccess(kind mrcommand.Kind, st stack.Stack) int64 {
 }
 
 // lockApplied locks every stack a /hoist apply made a run for to the
-// merge request, in the command's transaction. A lock another merge
-// request took meanwhile rolls it all back: the next attempt refuses.
-func (p *Processor) lockApplied(ctx context.Context, ev *vcs.Event, c run.Changes, now time.Time) error {
+// merge request, in the command's transaction, with the head applied and
+// the stacks the merge request changes (for automerge). A lock another
+// merge request took meanwhile rolls it all back: the next attempt
+// refuses.
+func (p *Processor) lockApplied(ctx context.Context, ev *vcs.Event, c run.Changes, changed []string, now time.Time) error {
 	mr := ev.MergeRequest
 	for _, r := range c.Create {
 		if r.Type != run.Tracked {
 			continue
 		}
 		holder, locked, err := p.cfg.Commands.Locks.LockStackForMR(ctx, stack.MRLock{StackID: r.StackID, MergeRequestIID: mr.IID,
-			MergeRequestURL: mr.URL, LockedBy: orUnknown(ev.Sender.Username), RunID: r.ID, LockedAt: now})
+			MergeRequestURL: mr.URL, LockedBy: orUnknown(ev.Sender.Username), RunID: r.ID, LockedAt: now,
+			HeadSHA: r.CommitSHA, MRStacks: changed})
 		if err != nil {
 			return err
 		}

@@ -73,7 +73,7 @@ func (p *Processor) process(ctx context.Context, a attempt, d webhook.Delivery, 
 	var released []string
 	release := func(ctx context.Context) error {
 		var err error
-		released, err = p.releaseLocks(ctx, &ev, stacks)
+		released, err = p.releaseLocks(ctx, d.IntegrationID, &ev, stacks)
 		return err
 	}
 	applied, err := p.record(ctx, a, o, changes, planErr == nil, release)
@@ -99,7 +99,7 @@ func (p *Processor) process(ctx context.Context, a attempt, d webhook.Delivery, 
 // releaseLocks releases, in the delivery's transaction, the stacks a merge
 // request that was merged or closed held locked since its /hoist apply
 // (issue 18).
-func (p *Processor) releaseLocks(ctx context.Context, ev *vcs.Event, stacks []stack.Stack) ([]string, error) {
+func (p *Processor) releaseLocks(ctx context.Context, integrationID string, ev *vcs.Event, stacks []stack.Stack) ([]string, error) {
 	mr := ev.MergeRequest
 	if p.cfg.Commands == nil || ev.Kind != vcs.KindMergeRequest || mr == nil || len(stacks) == 0 ||
 		mr.Action != vcs.ActionMerge && mr.Action != vcs.ActionClose {
@@ -111,11 +111,18 @@ func (p *Processor) releaseLocks(ctx context.Context, ev *vcs.Event, stacks []st
 		return released, err
 	}
 	// The tracked branch's run on the merged commit tells whether what the
-	// merge request applied is what was merged (feedback's note).
+	// merge request applied is what was merged (feedback's note), and the
+	// note says when Hoist merged it itself (automerge): the merge event's
+	// user is the integration's.
+	it, err := p.cfg.Store.GetIntegration(ctx, integrationID)
+	if err != nil {
+		return nil, fmt.Errorf("integration %s: %w", integrationID, err)
+	}
+	byHoist := it.TokenUserID != 0 && ev.Sender.ID == it.TokenUserID
 	merges := make([]stack.MRMerge, 0, len(released))
 	for _, id := range released {
 		merges = append(merges, stack.MRMerge{StackID: id, MergeRequestIID: mr.IID, MergeRequestURL: mr.URL,
-			HeadSHA: mr.HeadSHA, MergeCommitSHA: mr.MergeCommitSHA, MergedAt: p.now()})
+			HeadSHA: mr.HeadSHA, MergeCommitSHA: mr.MergeCommitSHA, MergedAt: p.now(), ByHoist: byHoist})
 	}
 	return released, p.cfg.Commands.Locks.RecordMRMerges(ctx, merges)
 }

@@ -11,6 +11,11 @@ type MRLock struct {
 	LockedBy        string // the GitLab username who ran /hoist apply
 	RunID           string // the apply run, "" until it is created
 	LockedAt        time.Time
+	// HeadSHA is the merge request head the apply ran on, and MRStacks the
+	// stacks the merge request changed then: automerge waits for all of
+	// them to have applied at that head.
+	HeadSHA  string
+	MRStacks []string
 }
 
 // MRMerge is a merge request that applied a stack before its merge (it
@@ -24,4 +29,5 @@ type MRMerge struct {
 	HeadSHA         string // the merge request's head when merged
 	MergeCommitSHA  string // "" for a fast-forward merge
 	MergedAt        time.Time
+	ByHoist         bool // Hoist merged it (automerge)
 }

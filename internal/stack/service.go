@@ -114,6 +114,7 @@ type CreateInput struct {
 	MRApply                bool
 	MRApplyMinAccess       string
 	ApplyRequirements      []string
+	MRAutomerge            bool
 }
 
 // Create validates in, checks that the integration is usable from the
@@ -125,7 +126,7 @@ func (s *Service) Create(ctx context.Context, actor string, in CreateInput) (Vie
 		ProjectRoot: in.ProjectRoot, AdditionalProjectGlobs: in.AdditionalProjectGlobs, Labels: in.Labels,
 		Autodeploy: in.Autodeploy, Description: in.Description, Tool: Tool(in.Tool), ToolVersion: in.ToolVersion,
 		WorkerPool: in.WorkerPool, AllowForkMRs: in.AllowForkMRs, GitCheckout: in.GitCheckout, MRPlanMinAccess: in.MRPlanMinAccess,
-		MRApply: in.MRApply, MRApplyMinAccess: in.MRApplyMinAccess, ApplyRequirements: in.ApplyRequirements}
+		MRApply: in.MRApply, MRApplyMinAccess: in.MRApplyMinAccess, ApplyRequirements: in.ApplyRequirements, MRAutomerge: in.MRAutomerge}
 	if err := Validate(&st); err != nil {
 		return View{}, err
 	}

@@ -72,10 +72,14 @@ type Stack struct {
 	// before `/hoist apply` applies the stack from it: names of
 	// ApplyRequirementNames, in that order, none by default.
 	ApplyRequirements []string
-	TrackedCommit     *TrackedCommit
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	CreatedBy         string // principal
+	// MRAutomerge lets Hoist merge a merge request through GitLab's API
+	// once every stack it changes has applied from it with `/hoist apply`
+	// (each of those stacks must have it on); it needs MRApply.
+	MRAutomerge   bool
+	TrackedCommit *TrackedCommit
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	CreatedBy     string // principal
 }
 
 // TrackedCommit is the commit a stack's tracked branch was last seen at:

@@ -32,6 +32,7 @@ type Patch struct {
 	MRApply                *bool
 	MRApplyMinAccess       *string
 	ApplyRequirements      *[]string
+	MRAutomerge            *bool
 }
 
 // Update changes a stack, for admins of its space (and of the new space
@@ -142,6 +143,7 @@ func applyPatch(st Stack, p Patch) Stack {
 	setString(&next.MRPlanMinAccess, p.MRPlanMinAccess)
 	setBool(&next.MRApply, p.MRApply)
 	setString(&next.MRApplyMinAccess, p.MRApplyMinAccess)
+	setBool(&next.MRAutomerge, p.MRAutomerge)
 	if p.ApplyRequirements != nil {
 		next.ApplyRequirements = *p.ApplyRequirements
 	}
@@ -187,6 +189,7 @@ func changedFields(a, b Stack) []string {
 		"mr_apply":                 a.MRApply != b.MRApply,
 		"mr_apply_min_access":      a.MRApplyMinAccess != b.MRApplyMinAccess,
 		"apply_requirements":       !sameStrings(a.ApplyRequirements, b.ApplyRequirements),
+		"mr_automerge":             a.MRAutomerge != b.MRAutomerge,
 	} {
 		if differs {
 			out = append(out, name)

@@ -71,6 +71,9 @@ func Validate(st *Stack) error {
 	if st.ApplyRequirements, err = ValidateApplyRequirements(st.ApplyRequirements); err != nil {
 		return err
 	}
+	if st.MRAutomerge && !st.MRApply {
+		return apperr.InvalidField("mr_automerge", "needs mr_apply: only a merge request that applied the stack before its merge is merged by Hoist")
+	}
 	return validateRuntime(st)
 }
 

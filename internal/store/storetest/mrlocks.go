@@ -31,7 +31,8 @@ func testMRLocks(t *testing.T, h Harness) {
 	lock := func(ctx context.Context, stackID string, iid int64, run string, at time.Time) (stack.MRLock, stack.MRLock, bool) {
 		t.Helper()
 		l := stack.MRLock{StackID: stackID, MergeRequestIID: iid, MergeRequestURL: fmt.Sprintf("https://gitlab.example/acme/infra/-/merge_requests/%d", iid),
-			LockedBy: fmt.Sprintf("user%d", iid), RunID: run, LockedAt: at}
+			LockedBy: fmt.Sprintf("user%d", iid), RunID: run, LockedAt: at, HeadSHA: strings.Repeat(run+"0", 40)[:40],
+			MRStacks: []string{stackID, "s3"}}
 		holder, locked, err := s.LockStackForMR(ctx, l)
 		if err != nil {
 			t.Fatalf("LockStackForMR(%s, !%d) = %v", stackID, iid, err)
@@ -51,23 +52,23 @@ func testMRLocks(t *testing.T, h Harness) {
 		t.Fatalf("a new stack is locked: %+v", l)
 	}
 	first, holder, locked := lock(ctx(), "s1", 7, "", base)
-	if !locked || holder != first {
+	if !locked || !reflect.DeepEqual(holder, first) {
 		t.Fatalf("first lock = %+v, %v", holder, locked)
 	}
-	if l := read("s1"); l == nil || *l != first {
+	if l := read("s1"); l == nil || !reflect.DeepEqual(*l, first) {
 		t.Fatalf("StackMRLock = %+v, want %+v", l, first)
 	}
 	again, holder, locked := lock(ctx(), "s1", 7, "r2", base.Add(time.Minute))
-	if !locked || holder != again {
+	if !locked || !reflect.DeepEqual(holder, again) {
 		t.Fatalf("the same merge request's relock = %+v, %v", holder, locked)
 	}
-	if l := read("s1"); l == nil || *l != again {
+	if l := read("s1"); l == nil || !reflect.DeepEqual(*l, again) {
 		t.Fatalf("after a relock StackMRLock = %+v, want %+v", l, again)
 	}
-	if _, holder, locked := lock(ctx(), "s1", 8, "r3", base.Add(2*time.Minute)); locked || holder != again {
+	if _, holder, locked := lock(ctx(), "s1", 8, "r3", base.Add(2*time.Minute)); locked || !reflect.DeepEqual(holder, again) {
 		t.Fatalf("another merge request's lock = %+v, %v; want refused, held by %+v", holder, locked, again)
 	}
-	if l := read("s1"); l == nil || *l != again {
+	if l := read("s1"); l == nil || !reflect.DeepEqual(*l, again) {
 		t.Fatalf("a refused lock changed it: %+v", l)
 	}
 	other, _, _ := lock(ctx(), "s2", 8, "r4", base)
@@ -106,7 +107,7 @@ func testMRLocks(t *testing.T, h Harness) {
 	if l := read("s1"); l != nil {
 		t.Errorf("released lock still there: %+v", l)
 	}
-	if l := read("s2"); l == nil || *l != other {
+	if l := read("s2"); l == nil || !reflect.DeepEqual(*l, other) {
 		t.Errorf("another merge request's lock was released: %+v", l)
 	}
 	if _, holder, locked := lock(ctx(), "s1", 8, "r6", base); !locked || holder.MergeRequestIID != 8 {
@@ -259,5 +260,75 @@ func testMRMerges(t *testing.T, h Harness) {
 	}
 	if got, err := s.MRMergeAt(ctx(), "s1", merge); err != nil || got != nil {
 		t.Errorf("after the stack's deletion: %+v, %v", got, err)
+	}
+}
+
+// testMRAutomerge: a merge request is ready to merge when the finishing
+// apply run completes it — every stack it changed locked by it at the same
+// head, with its apply run finished and mr_automerge on — and not before,
+// nor for an older head, nor when a stack has automerge off.
+func testMRAutomerge(t *testing.T, h Harness) {
+	s := stackFixture(t, h)
+	for _, id := range []string{"s1", "s2", "s3"} {
+		st := testStack(id, space.RootID, "gl")
+		st.MRApply, st.MRAutomerge = true, id != "s3"
+		mustStack(t, s, st)
+	}
+	head, old := strings.Repeat("a", 40), strings.Repeat("b", 40)
+	mustRuns(t, s, newRun("r1", "s1", run.Tracked, head), newRun("r2", "s2", run.Tracked, head), newRun("r3", "s3", run.Tracked, head))
+	lock := func(stackID, runID, sha string, stacks ...string) {
+		t.Helper()
+		if _, locked, err := s.LockStackForMR(ctx(), stack.MRLock{StackID: stackID, MergeRequestIID: 7, LockedBy: "mia", RunID: runID,
+			LockedAt: base, HeadSHA: sha, MRStacks: stacks}); err != nil || !locked {
+			t.Fatalf("lock %s: %v, %v", stackID, locked, err)
+		}
+	}
+	ready := func(stackID, runID string) bool {
+		t.Helper()
+		ok, l, err := s.MRAutomergeReady(ctx(), stackID, runID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && (l.MergeRequestIID != 7 || l.HeadSHA != head) {
+			t.Errorf("ready with lock %+v", l)
+		}
+		return ok
+	}
+	finish := func(id string) {
+		t.Helper()
+		for _, to := range []run.State{run.Ready, run.Preparing, run.Initializing, run.Planning, run.Applying, run.Finished} {
+			move(t, s, id, to)
+		}
+	}
+
+	if ready("s1", "r1") {
+		t.Error("ready without a lock")
+	}
+	lock("s1", "r1", head, "s1", "s2")
+	if ready("s1", "r1") {
+		t.Error("ready while s2, which the merge request changes, has not applied")
+	}
+	lock("s2", "r2", old, "s1", "s2")
+	if ready("s1", "r1") {
+		t.Error("ready with s2 applied at an older head")
+	}
+	lock("s2", "r2", head, "s1", "s2")
+	if ready("s1", "r1") {
+		t.Error("ready while s2's apply run has not finished")
+	}
+	finish("r2")
+	if !ready("s1", "r1") {
+		t.Error("not ready once s2 finished and s1's run finishes")
+	}
+	if ready("s1", "r9") {
+		t.Error("ready for a run that does not hold s1's lock")
+	}
+	finish("r1")
+	lock("s3", "r3", head, "s1", "s2", "s3")
+	if !ready("s2", "r2") {
+		t.Error("s1 and s2 finished: not ready for s2's run")
+	}
+	if ready("s3", "r3") {
+		t.Error("ready although s3 has automerge off")
 	}
 }

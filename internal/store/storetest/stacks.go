@@ -62,7 +62,7 @@ func testStacks(t *testing.T, h Harness) {
 	full.Autodeploy, full.Description, full.Tool, full.ToolVersion = true, "# Infra", stack.Terraform, "1.9.0"
 	full.WorkerPool, full.AllowForkMRs, full.GitCheckout = "private", true, true
 	full.MRPlanMinAccess, full.MRApply, full.MRApplyMinAccess = "reporter", true, "owner"
-	full.ApplyRequirements = []string{"approved", "undiverged"}
+	full.ApplyRequirements, full.MRAutomerge = []string{"approved", "undiverged"}, true
 	full.TrackedCommit = &stack.TrackedCommit{SHA: strings.Repeat("a", 40), Branch: "release/1.x", MovedAt: base}
 	mustStack(t, s, full)
 	got, err := s.GetStack(ctx(), full.ID)

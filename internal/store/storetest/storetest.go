@@ -81,6 +81,7 @@ func Run(t *testing.T, h Harness) {
 		"MRLockScheduling":    testMRLockScheduling,
 		"MRLocks":             testMRLocks,
 		"MRMerges":            testMRMerges,
+		"MRAutomerge":         testMRAutomerge,
 		"MRLockRace":          testMRLockRace,
 		"RunLogs":             testRunLogs,
 		"Deliveries":          testDeliveries,

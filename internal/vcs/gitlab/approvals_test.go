@@ -2,6 +2,7 @@ package gitlab_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -268,5 +269,62 @@ func TestApprovalsBoundHostileAnswers(t *testing.T) {
 	}
 	if _, err := c.CommitMergeRequests(ctx, hostileGitLab(t, 0, ""), 1, strings.Repeat("b", 40)); err == nil || !strings.Contains(err.Error(), "more than 10 pages") {
 		t.Errorf("endless pages: err = %v, want refused", err)
+	}
+}
+
+// MergeRequestChecks reads GitLab's verdicts; MergeMergeRequest merges at
+// the applied head only, says unchanged for a merged one, and refuses for
+// good (kind invalid) what GitLab will not merge or a moved head.
+func TestMergeRequestChecksAndMerge(t *testing.T) {
+	t.Parallel()
+	f := approvalSetup(t)
+	ctx := t.Context()
+	checks := func(mr gitlabsim.MergeRequest) vcs.MergeChecks {
+		t.Helper()
+		c, err := f.c.MergeRequestChecks(ctx, f.ep, f.projectID, int64(mr.IID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := checks(f.pending); c.DetailedMergeStatus != "not_approved" || c.Approved || c.ApprovalsLeft != 1 ||
+		c.HeadSHA != f.pending.HeadSHA || c.DivergedCommits != 2 || c.StatusesRead {
+		// main got the merged merge request's commit and merge commit
+		// after the pending one branched off
+		t.Errorf("checks of an unapproved merge request = %+v", c)
+	}
+	if c := checks(f.approved); c.DetailedMergeStatus != "mergeable" || !c.Approved || c.ApprovalsLeft != 0 {
+		t.Errorf("checks of an approved merge request = %+v", c)
+	}
+	if _, err := f.c.MergeRequestChecks(ctx, f.ep, f.projectID, 999); vcs.KindOf(err) != vcs.KindNotFound {
+		t.Errorf("checks of a missing merge request: %v", err)
+	}
+
+	const path = "acme/infra"
+	for _, tc := range []struct {
+		name string
+		mr   gitlabsim.MergeRequest
+		sha  string
+		kind vcs.ErrorKind
+		msg  string
+	}{
+		{"merged already", f.merged, f.merged.HeadSHA, vcs.KindUnchanged, "merged already"},
+		{"head moved", f.approved, f.approvedFirstSHA, vcs.KindInvalid, "head moved"},
+		{"not approved", f.pending, f.pending.HeadSHA, vcs.KindInvalid, "GitLab will not merge it"},
+	} {
+		err := f.c.MergeMergeRequest(ctx, f.ep, path, int64(tc.mr.IID), tc.sha)
+		var e *vcs.Error
+		if !errors.As(err, &e) || e.Kind != tc.kind || !strings.Contains(e.Message, tc.msg) {
+			t.Errorf("%s: MergeMergeRequest = %v (kind %s), want kind %s with %q", tc.name, err, vcs.KindOf(err), tc.kind, tc.msg)
+		}
+	}
+	if err := f.c.MergeMergeRequest(ctx, f.ep, path, int64(f.approved.IID), "main"); apperr.CodeOf(err) != apperr.Invalid {
+		t.Errorf("merge at a branch name: %v", err)
+	}
+	if err := f.c.MergeMergeRequest(ctx, f.ep, path, int64(f.approved.IID), f.approved.HeadSHA); err != nil {
+		t.Fatalf("merge of an approved merge request at its head: %v", err)
+	}
+	if m, err := f.sim.MergeRequest(path, f.approved.IID); err != nil || m.State != "merged" || m.MergedByID != f.user.ID {
+		t.Errorf("after the merge: %s by %d, %v", m.State, m.MergedByID, err)
 	}
 }
