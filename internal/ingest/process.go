@@ -268,7 +268,7 @@ func buildChanges(d webhook.Delivery, ev *vcs.Event, plan trigger.Plan, now time
 	created := map[string]string{} // stack → new run id
 	for _, nr := range plan.Create {
 		r := run.Run{ID: run.NewID(now), StackID: nr.StackID, Type: run.Type(nr.Type), State: run.Queued,
-			CommitSHA: nr.SHA, Branch: nr.Branch, Trigger: string(nr.Trigger),
+			CommitSHA: nr.SHA, CommitTitle: commitTitle(ev, nr.SHA), Branch: nr.Branch, Trigger: string(nr.Trigger),
 			TriggeredBy: run.TriggeredBy("gitlab", string(nr.Trigger), nr.TriggeredBy),
 			Reason:      nr.Reason, DeliveryID: d.ID, CreatedAt: now, UpdatedAt: now}
 		if nr.MergeRequest != nil {
@@ -303,6 +303,22 @@ func buildChanges(d webhook.Delivery, ev *vcs.Event, plan trigger.Plan, now time
 	}
 	res.Summary = summary(ev, len(plan.Stacks), counts, len(c.Cancel))
 	return c, res
+}
+
+// commitTitle is the title the event gives commit sha: a pushed commit's,
+// or the merge request head's; "" when it gives none. One line, at most
+// run.MaxCommitTitle bytes.
+func commitTitle(ev *vcs.Event, sha string) string {
+	title := ""
+	if mr := ev.MergeRequest; mr != nil && mr.HeadSHA == sha {
+		title = mr.HeadTitle
+	}
+	for _, c := range ev.Commits {
+		if title == "" && c.SHA == sha {
+			title = c.Title
+		}
+	}
+	return run.CleanCommitTitle(title)
 }
 
 func summary(ev *vcs.Event, stacks int, counts map[trigger.Result]int, cancels int) string {

@@ -6,7 +6,9 @@ package run
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hoistdev/hoist/internal/ulid"
 )
@@ -87,7 +89,10 @@ type Run struct {
 	State   State
 
 	CommitSHA string
-	Branch    string // the pushed branch, or the merge request's source branch
+	// CommitTitle is the commit's title (its message's first line) as the
+	// event that made the run told it; "" when the run was made otherwise.
+	CommitTitle string
+	Branch      string // the pushed branch, or the merge request's source branch
 	// MergeRequestIID links the run to the merge request it plans (0: none);
 	// MergeRequestURL is that merge request's web page.
 	MergeRequestIID int64
@@ -128,6 +133,24 @@ type Transition struct {
 	At    time.Time
 	Actor string // who moved it: "gitlab/push:<user>", "worker:<id>", "api:<principal>", "system"
 	Note  string // why, when there is more to say ("superseded by 1a2b3c4d on main")
+}
+
+// MaxCommitTitle bounds a run's CommitTitle, in bytes.
+const MaxCommitTitle = 200
+
+// CleanCommitTitle makes title fit CommitTitle: its first line, trimmed,
+// cut to MaxCommitTitle bytes on a rune boundary, valid UTF-8.
+func CleanCommitTitle(title string) string {
+	title, _, _ = strings.Cut(title, "\n")
+	title = strings.TrimSpace(strings.ToValidUTF8(title, "\uFFFD"))
+	if len(title) <= MaxCommitTitle {
+		return title
+	}
+	cut := MaxCommitTitle
+	for cut > 0 && !utf8.RuneStart(title[cut]) {
+		cut--
+	}
+	return title[:cut]
 }
 
 // NewID returns a new run id for a run created at now.

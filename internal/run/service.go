@@ -220,6 +220,33 @@ func (s *Service) List(ctx context.Context, principal, stackID, cursor string, l
 	return out, next, nil
 }
 
+// Search lists, newest first, the runs q selects among those of the
+// stacks the principal may read; q's visibility fields are set here.
+func (s *Service) Search(ctx context.Context, principal string, q Query, cursor string, limit int) ([]Listed, string, error) {
+	a, _, err := s.cfg.Access.Access(ctx, principal)
+	if err != nil {
+		return nil, "", err
+	}
+	q.All, q.Spaces = a.IsRootAdmin(), nil
+	if !q.All {
+		if q.Spaces = a.Spaces(space.Read); len(q.Spaces) == 0 {
+			return []Listed{}, "", nil
+		}
+	}
+	return s.cfg.Runs.SearchRuns(ctx, q, cursor, limit)
+}
+
+// knownTitle is the title an event gave commit sha on the stack's latest
+// run at it, for a run made by hand ("" when none did): the event knew
+// the commit, the trigger does not.
+func (s *Service) knownTitle(ctx context.Context, st stack.Stack, sha string) (string, error) {
+	runs, _, err := s.cfg.Runs.SearchRuns(ctx, Query{Spaces: []string{st.SpaceID}, StackID: st.ID, CommitSHA: sha}, "", 1)
+	if err != nil || len(runs) == 0 {
+		return "", err
+	}
+	return runs[0].CommitTitle, nil
+}
+
 // TriggerInput asks for a run by hand.
 type TriggerInput struct {
 	Type      Type   // TRACKED (default) or PROPOSED
@@ -258,6 +285,9 @@ func (s *Service) Trigger(ctx context.Context, principal, stackID string, in Tri
 	}
 	if st.Detached() {
 		return View{}, apperr.Errorf(apperr.Conflict, "stack %q is detached: %s", st.ID, st.DetachedReason())
+	}
+	if r.CommitTitle, err = s.knownTitle(ctx, st, r.CommitSHA); err != nil {
+		return View{}, err
 	}
 	err = s.record(ctx, func(ctx context.Context) ([]Event, error) {
 		applied, err := s.cfg.Runs.ApplyRunChanges(ctx, Changes{At: now, Actor: r.TriggeredBy, Create: []Run{r}})

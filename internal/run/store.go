@@ -12,6 +12,28 @@ type Filter struct {
 	States     []State
 }
 
+// Query selects runs across stacks, for the runs list (issue 19). Zero
+// fields match everything, except visibility: unless All, only the runs
+// of stacks in one of Spaces are listed (none when Spaces is empty).
+type Query struct {
+	All    bool
+	Spaces []string
+
+	Space     string // the stack's space
+	StackID   string
+	CommitSHA string // a prefix of the commit SHA, lower-case hexadecimal
+	States    []State
+	Type      Type
+}
+
+// Listed is a run as the runs list shows it: with its stack's name and
+// space.
+type Listed struct {
+	Run
+	StackName string
+	SpaceID   string
+}
+
 // Cancel cancels a run, only while it is still in one of States (so a run
 // that moved on in the meantime is left alone).
 type Cancel struct {
@@ -92,6 +114,10 @@ type Store interface {
 	GetRun(ctx context.Context, id string) (Run, error)
 	// ListRuns lists runs newest first (see the store's cursor conventions).
 	ListRuns(ctx context.Context, f Filter, cursor string, limit int) ([]Run, string, error)
+	// SearchRuns lists the runs q selects, newest first, with their
+	// stacks' names and spaces; filtering and paging happen in the
+	// database (see the store's cursor conventions).
+	SearchRuns(ctx context.Context, q Query, cursor string, limit int) ([]Listed, string, error)
 	// RunHistory returns a run's transitions, oldest first.
 	RunHistory(ctx context.Context, id string) ([]Transition, error)
 	// RunsForEvent returns, among the runs of stackIDs, every run at sha and

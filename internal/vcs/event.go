@@ -120,7 +120,8 @@ type MergeRequest struct {
 	// untrusted and must not run with the stack's secrets by default.
 	Fork bool
 
-	HeadSHA string // the newest commit of the source branch
+	HeadSHA   string // the newest commit of the source branch
+	HeadTitle string // that commit's title, when the event tells it
 	// OldRev is the previous head, set only when the event brought new
 	// commits; an update without it changed only metadata (title, labels…).
 	OldRev string

@@ -68,6 +68,25 @@ func (h *harness) infraStack(it map[string]any, hook gitlabsim.HookOptions) {
 	}
 }
 
+// hookedProject makes project acme/infra holding main.tf, with hoist-bot
+// Maintainer of it, the default integration "GitLab" and the project's
+// webhook to it.
+func (h *harness) hookedProject() {
+	h.t.Helper()
+	ctx := h.t.Context()
+	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"main.tf": "\n"}}); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Project: "acme/infra", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		h.t.Fatal(err)
+	}
+	it := h.createIntegration("GitLab")
+	if _, err := h.Sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it["webhook_endpoint"].(string),
+		Token: it["webhook_secret"].(string)}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // createUser adds a user with a read role on root and returns its password.
 func (h *harness) createUser(name, role string) string {
 	h.t.Helper()
@@ -80,18 +99,22 @@ func (h *harness) createUser(name, role string) string {
 // client is a browser-like HTTP client: a cookie jar, no redirects
 // followed (tests look at them).
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	http *http.Client
 }
 
-func (h *harness) client() *client {
-	h.t.Helper()
+func (h *harness) client() *client { h.t.Helper(); return newClient(h.t, h.URL) }
+
+// newClient is a client of the server at base (benchmarks have no
+// harness).
+func newClient(t testing.TB, base string) *client {
+	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
-	return &client{t: h.t, base: h.URL, http: &http.Client{Jar: jar, Transport: apitest.Transport(h.t, nil),
+	return &client{t: t, base: base, http: &http.Client{Jar: jar, Transport: apitest.Transport(t, nil),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -136,7 +159,7 @@ func (c *client) post(path string, form url.Values) resp {
 var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
 // csrf returns the CSRF token of a rendered page.
-func csrf(t *testing.T, p resp) string {
+func csrf(t testing.TB, p resp) string {
 	t.Helper()
 	m := csrfRe.FindStringSubmatch(p.body)
 	if m == nil {

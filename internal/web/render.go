@@ -19,7 +19,8 @@ type renderer struct {
 	pages map[string]*template.Template
 }
 
-func newRenderer(fsys fs.FS) (*renderer, error) {
+// newRenderer parses every page; now is the clock relative times read.
+func newRenderer(fsys fs.FS, now func() time.Time) (*renderer, error) {
 	names, err := fs.Glob(fsys, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
@@ -30,7 +31,10 @@ func newRenderer(fsys fs.FS) (*renderer, error) {
 		if base == "layout.html" {
 			continue
 		}
-		t, err := template.New(base).Funcs(funcs).ParseFS(fsys, "templates/layout.html", n)
+		t, err := template.New(base).Funcs(funcs).Funcs(template.FuncMap{
+			// ago is a relative time with the absolute one on hover.
+			"ago": func(t time.Time) template.HTML { return ago(t, now()) },
+		}).ParseFS(fsys, "templates/layout.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", base, err)
 		}
@@ -74,6 +78,7 @@ type view struct {
 	Flash   string
 	Status  int
 	Stacks  bool // the stack pages exist
+	Runs    bool // the runs list exists
 	Content any
 }
 
@@ -94,7 +99,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	if s, ok := sessionOf(r); ok {
 		v.Viewer, v.CSRF = s.viewer, s.sess.CSRFToken
 	}
-	v.Status, v.Stacks = status, u.cfg.Stacks != nil
+	v.Status, v.Stacks, v.Runs = status, u.cfg.Stacks != nil, u.cfg.Stacks != nil && u.cfg.Runs != nil
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)

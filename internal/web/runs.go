@@ -141,6 +141,16 @@ func (p runPage) Unsandboxed() string {
 // ShortSHA is the run's commit, shortened.
 func (p runPage) ShortSHA() string { return shortSHA(p.CommitSHA) }
 
+// Heading names the run as people know it: its stack, its type and its
+// commit's title (the short SHA when the title is not known).
+func (p runPage) Heading() string {
+	what := p.CommitTitle
+	if what == "" {
+		what = "commit " + p.ShortSHA()
+	}
+	return p.Stack + " · " + string(p.Type) + " · " + what
+}
+
 // runDetails shows a run: state, history, plan summary, resources and
 // the log, which the page's script keeps following while the run lives.
 func (u *UI) runDetails(w http.ResponseWriter, r *http.Request) error {
@@ -200,7 +210,7 @@ func (u *UI) runDetails(w http.ResponseWriter, r *http.Request) error {
 		page.CanReview = canAct && v.State == run.PendingReview
 		page.Refused = refusal(r.URL.Query().Get("refused"), v, canAct)
 	}
-	return u.render(w, r, http.StatusOK, "run", view{Title: "Run " + shortSHA(v.ID), Nav: "stacks", Content: page})
+	return u.render(w, r, http.StatusOK, "run", view{Title: page.Heading(), Nav: "runs", Content: page})
 }
 
 // runLogJSON is what the run page's script polls: Delta is null until the
@@ -249,7 +259,8 @@ func (u *UI) runLog(w http.ResponseWriter, r *http.Request) error {
 }
 
 // runAction confirms, discards or stops a run (writers; the run service
-// decides), then shows the run again. A refused action (the state does
+// decides), then shows the run again, or the runs list it was asked from
+// (a return field). A refused action (the state does
 // not allow it, or the viewer may not) shows the run too, saying why.
 func (u *UI) runAction(a run.Action) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -262,7 +273,11 @@ func (u *UI) runAction(a run.Action) handlerFunc {
 		case err != nil:
 			return err
 		}
-		http.Redirect(w, r, "/runs/"+url.PathEscape(id), http.StatusSeeOther)
+		to := "/runs/" + url.PathEscape(id)
+		if ret := listReturn(r); ret != "" { // asked from the runs list: back to it, as it was
+			to = ret
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
 	}
 }

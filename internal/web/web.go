@@ -83,7 +83,7 @@ func New(cfg Config) (*UI, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	pages, err := newRenderer(templateFS)
+	pages, err := newRenderer(templateFS, cfg.Clock)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (u *UI) routes() {
 	}
 	if u.cfg.Stacks != nil && u.cfg.Runs != nil {
 		u.handle("POST /stacks/{id}/runs", u.form(u.triggerRun))
-		u.handle("GET /runs", u.page(u.commitRuns))
+		u.handle("GET /runs", u.page(u.runsList))
 		u.handle("GET /runs/{id}", u.page(u.runDetails))
 		u.handle("GET /runs/{id}/log", u.page(u.runLog))
 		u.handle("POST /runs/{id}/confirm", u.form(u.runAction(run.Confirm)))

@@ -19,17 +19,7 @@ func TestRunPageShowsGitLabWrites(t *testing.T) {
 	t.Parallel()
 	h := setup(t, func(c *app.Config) { c.WorkerSlots = -1 }) // runs stay queued
 	ctx := t.Context()
-	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: "acme/infra", Files: map[string]string{"main.tf": "\n"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Project: "acme/infra", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
-		t.Fatal(err)
-	}
-	it := h.createIntegration("GitLab")
-	if _, err := h.Sim.AddHook(ctx, "acme/infra", gitlabsim.HookOptions{URL: it["webhook_endpoint"].(string),
-		Token: it["webhook_secret"].(string)}); err != nil {
-		t.Fatal(err)
-	}
+	h.hookedProject()
 	h.api("POST", "/api/v1/stacks", map[string]any{"name": "web", "space": "root", "repository": "acme/infra", "branch": "main"},
 		http.StatusCreated, nil)
 	_, err := h.Sim.AddFault(gitlabsim.Fault{Method: "POST", Path: "/api/v4/projects/*/statuses/*", Status: 503})

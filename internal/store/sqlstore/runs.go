@@ -15,14 +15,14 @@ import (
 
 var _ run.Store = (*Store)(nil)
 
-const runColumns = `id, stack_id, type, state, commit_sha, branch, merge_request_iid, merge_request_url,
+const runColumns = `id, stack_id, type, state, commit_sha, commit_title, branch, merge_request_iid, merge_request_url,
 	trigger_kind, triggered_by, reason, delivery_id, delta_add, delta_change, delta_destroy, delta_import,
 	planned, error_detail, created_at, updated_at`
 
 func scanRun(row interface{ Scan(...any) error }) (run.Run, error) {
 	var r run.Run
 	var typ, state string
-	err := row.Scan(&r.ID, &r.StackID, &typ, &state, &r.CommitSHA, &r.Branch, &r.MergeRequestIID, &r.MergeRequestURL,
+	err := row.Scan(&r.ID, &r.StackID, &typ, &state, &r.CommitSHA, &r.CommitTitle, &r.Branch, &r.MergeRequestIID, &r.MergeRequestURL,
 		&r.Trigger, &r.TriggeredBy, &r.Reason, &r.DeliveryID, &r.Delta.Add, &r.Delta.Change, &r.Delta.Destroy, &r.Delta.Import,
 		&r.Planned, &r.ErrorDetail, timeScan{&r.CreatedAt}, timeScan{&r.UpdatedAt})
 	r.Type, r.State = run.Type(typ), run.State(state)
@@ -90,8 +90,8 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor stri
 		return run.Event{}, fmt.Errorf("create run %q: want a new QUEUED run with a type, got %s %s", r.ID, r.Type, r.State)
 	}
 	_, err := s.exec(ctx, tx, `INSERT INTO runs (`+runColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.StackID, string(r.Type), string(r.State), r.CommitSHA, r.Branch, r.MergeRequestIID, r.MergeRequestURL,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.StackID, string(r.Type), string(r.State), r.CommitSHA, r.CommitTitle, r.Branch, r.MergeRequestIID, r.MergeRequestURL,
 		r.Trigger, r.TriggeredBy, r.Reason, r.DeliveryID, r.Delta.Add, r.Delta.Change, r.Delta.Destroy, r.Delta.Import,
 		r.Planned, r.ErrorDetail, s.t(r.CreatedAt), s.t(r.UpdatedAt))
 	if s.d.IsUniqueViolation(err) {

@@ -77,6 +77,7 @@ func testRuns(t *testing.T, h Harness) {
 func testRunCreate(t *testing.T, s *sqlstore.Store) {
 	r := newRun("r01", "web", run.Tracked, "a1")
 	r.Branch, r.MergeRequestIID, r.MergeRequestURL = "main", 7, "https://gitlab.example.com/acme/infra/-/merge_requests/7"
+	r.CommitTitle = "Add the web stack ✓"
 	r.Trigger, r.TriggeredBy, r.Reason, r.DeliveryID = "push", "gitlab/push:ana", "push to main", "d1"
 	r.Delta, r.Planned, r.ErrorDetail = run.Delta{Add: 1, Change: 2, Destroy: 3, Import: 4}, true, "Error: x"
 	a := mustRuns(t, s, r)
@@ -222,22 +223,9 @@ func testListRuns(t *testing.T, h Harness) {
 		{"nothing", run.Filter{StackID: "none"}, []string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			cursor := ""
-			for pages := 0; pages < 10; pages++ {
-				page, next, err := s.ListRuns(ctx(), tc.f, cursor, 2)
-				if err != nil || len(page) > 2 {
-					t.Fatalf("page %d: %d runs, %v", pages, len(page), err)
-				}
-				got = append(got, runIDs(page)...)
-				if next == "" {
-					break
-				}
-				cursor = next
-			}
-			if got == nil {
-				got = []string{}
-			}
+			got := allPages(t, 2, func(cursor string) ([]run.Run, string, error) {
+				return s.ListRuns(ctx(), tc.f, cursor, 2)
+			}, func(r run.Run) string { return r.ID })
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("listed %v, want %v", got, tc.want)
 			}

@@ -65,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 		"Transactions":        testTransactions,
 		"Runs":                testRuns,
 		"RunList":             testListRuns,
+		"RunSearch":           testSearchRuns,
 		"RunsForEvent":        testRunsForEvent,
 		"RunVariables":        testRunVariables,
 		"WorkerPools":         testWorkerPools,
