@@ -37,6 +37,16 @@ if ! command -v chromium >/dev/null; then
   $sudo apt-get update
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core
 fi
+# axe-core (npm), which the browser tests inject into every page to check
+# its accessibility (internal/web/a11y_test.go).
+if [ ! -f "$tools/axe/node_modules/axe-core/axe.min.js" ]; then
+  if ! command -v npm >/dev/null; then
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y npm
+  fi
+  mkdir -p "$tools/axe"
+  npm install --prefix "$tools/axe" --no-audit --no-fund --no-save axe-core@4.11.0
+fi
 
 step "lint"
 unformatted=$(gofmt -l $(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go'))

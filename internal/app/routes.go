@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/hoistdev/hoist/internal/registry"
 	"github.com/hoistdev/hoist/internal/vcsagent/tunnel"
@@ -35,7 +36,28 @@ func routes(api http.Handler, ui *web.UI, reg *registry.Handler, intake, metrics
 	}
 	// Everything else is the API's: /api/v1/… (the JSON API, the state
 	// backend, the worker protocol, the VCS agents' tunnel), /healthz,
-	// /readyz, and JSON 404s for unknown paths.
-	mux.Handle("/", api)
+	// /readyz, and JSON 404s for unknown paths — except that a browser
+	// asking for a page outside /api/ gets the UI's 404 page, with the
+	// navigation.
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if browserPage(r) {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
 	return mux
+}
+
+// browserPage reports whether r is a browser's page load outside the
+// API's own paths: a GET (or HEAD) whose Accept names HTML first.
+func browserPage(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if p := r.URL.Path; strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/internal/") {
+		return false
+	}
+	accept := r.Header.Get("Accept")
+	return strings.HasPrefix(accept, "text/html") || strings.HasPrefix(accept, "application/xhtml+xml")
 }

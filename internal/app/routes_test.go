@@ -28,6 +28,7 @@ func TestRoutesHaveOneOwnerEach(t *testing.T) {
 		{"GET", "/healthz", 200, "application/json", ""},                                            // the API
 		{"GET", "/api/v1/nothing", 404, "application/json", `"not_found"`},                          // the API's JSON 404
 		{"GET", "/nothing", 404, "application/json", `"not_found"`},                                 // unknown: the API's
+		{"GET", "/nothing?browser", 404, "text/html", "There is no such page"},                      // unknown, from a browser: the UI's page
 		{"POST", "/webhooks/gitlab/nope", 404, "", ""},                                              // the intake: no such integration
 		{"GET", "/webhooks/gitlab/nope", 404, "application/json", ""},                               // not a webhook: the API's
 		{"GET", "/internal/v1/agent-relay/lab/api/v4/user", 404, "application/json", `"not_found"`}, // no relay on SQLite
@@ -36,6 +37,9 @@ func TestRoutesHaveOneOwnerEach(t *testing.T) {
 		req, err := http.NewRequestWithContext(t.Context(), tt.method, h.URL+tt.path, nil)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if strings.HasSuffix(tt.path, "?browser") {
+			req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
 		}
 		resp, err := client.Do(req)
 		if err != nil {
