@@ -74,6 +74,7 @@ type view struct {
 	Flash   string
 	Status  int
 	Stacks  bool // the stack pages exist
+	Modules bool // the Modules pages exist
 	Content any
 }
 
@@ -95,6 +96,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 		v.Viewer, v.CSRF = s.viewer, s.sess.CSRFToken
 	}
 	v.Status, v.Stacks = status, u.cfg.Stacks != nil
+	v.Modules = u.cfg.Modules != nil
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
