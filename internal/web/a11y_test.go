@@ -110,6 +110,7 @@ func TestPagesAccessibleAndScreenshots(t *testing.T) {
 		struct{ name, path string }{"runs", "/runs"},
 		struct{ name, path string }{"runs-attention", "/runs?attention=1"},
 		struct{ name, path string }{"run", "/runs/" + waiting.ID},
+		struct{ name, path string }{"modules", "/modules"},
 		struct{ name, path string }{"admin-users", "/admin/users"},
 		struct{ name, path string }{"admin-api-keys", "/admin/api-keys"},
 		struct{ name, path string }{"admin-audit", "/admin/audit"},

@@ -17,6 +17,7 @@ type detailsPage struct {
 	Test        *integration.TestResult // after "Test"
 	Deliveries  []webhook.Delivery      // the latest webhook deliveries
 	ExpiresSoon bool                    // the token expires within vcs.LoudExpiryWindow (or has)
+	Webhook     webhookForm             // Create webhook: the projects, and the outcomes after a submit
 }
 
 // recentDeliveries is how many deliveries the details page lists.
@@ -42,6 +43,12 @@ func (u *UI) showDetails(w http.ResponseWriter, r *http.Request, status int, p d
 			return err
 		}
 		p.Deliveries = ds
+	}
+	if p.Webhook.Projects == "" && p.Webhook.Error == "" {
+		var err error
+		if p.Webhook.Projects, err = u.webhookSuggestions(r.Context(), principal(r), p.Integration); err != nil {
+			return err
+		}
 	}
 	return u.render(w, r, status, "integration_details", view{Title: p.Name, Nav: "source-control", Flash: flash, Content: p})
 }

@@ -79,6 +79,7 @@ type view struct {
 	Status  int
 	Stacks  bool // the stack pages exist
 	Runs    bool // the runs list exists
+	Modules bool // the Modules pages exist
 	Content any
 }
 
@@ -100,6 +101,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 		v.Viewer, v.CSRF = s.viewer, s.sess.CSRFToken
 	}
 	v.Status, v.Stacks, v.Runs = status, u.cfg.Stacks != nil, u.cfg.Stacks != nil && u.cfg.Runs != nil
+	v.Modules = u.cfg.Modules != nil
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)

@@ -23,6 +23,7 @@ import (
 	"github.com/hoistdev/hoist/internal/identity"
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/launchpad"
+	"github.com/hoistdev/hoist/internal/module"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
@@ -52,8 +53,13 @@ type Config struct {
 	Writes       RunWrites         // nil leaves the GitLab writes off the run page
 	Policies     RunPolicies       // nil leaves the policy evaluations off the run page
 	AgentPools   *vcsagent.Service // nil hides the VCS agent pools page
+	Modules      *module.Service   // nil hides the Modules pages
 	Audit        audit.Store
 	Clock        func() time.Time // default time.Now
+
+	// DeliveryPolicies lists a delivery's push policy evaluations; nil
+	// leaves them off the delivery page.
+	DeliveryPolicies DeliveryPolicies
 
 	// Login rate limit per username and per client address; zero values
 	// take session.DefaultMaxFailures (5) and session.DefaultWindow (15m).
@@ -73,6 +79,7 @@ type UI struct {
 	paths    []string // Paths
 	secure   bool     // cookies get Secure (public URL is https)
 	origin   string   // scheme://host of the public URL, for Origin checks
+	host     string   // host[:port] of the public URL: the module registry's host
 }
 
 // New returns the UI with its routes registered.
@@ -93,6 +100,7 @@ func New(cfg Config) (*UI, error) {
 	if pu, err := url.Parse(cfg.PublicURL); err == nil && pu.Host != "" {
 		u.secure = pu.Scheme == "https"
 		u.origin = pu.Scheme + "://" + pu.Host
+		u.host = pu.Host
 	}
 	u.routes()
 	return u, nil
@@ -151,6 +159,11 @@ func (u *UI) routes() {
 	u.handle("POST /source-control/gitlab/{id}/rotate-secret", u.form(u.rotateSecret))
 	u.handle("GET /source-control/gitlab/{id}/delete", u.page(u.deleteIntegrationPage))
 	u.handle("POST /source-control/gitlab/{id}/delete", u.form(u.deleteIntegration))
+	u.handle("POST /source-control/gitlab/{id}/webhooks", u.form(u.createWebhooks))
+	if u.cfg.Deliveries != nil {
+		u.handle("GET /source-control/deliveries/{id}", u.page(u.deliveryDetails))
+		u.handle("POST /source-control/deliveries/{id}/redeliver", u.form(u.redeliver))
+	}
 	if u.cfg.AgentPools != nil {
 		u.handle("GET /source-control/vcs-agent-pools", u.page(u.agentPools))
 		u.handle("POST /source-control/vcs-agent-pools", u.form(u.createAgentPool))
@@ -171,6 +184,9 @@ func (u *UI) routes() {
 		u.handle("POST /runs/{id}/reviews", u.form(u.reviewRun))
 	}
 	u.adminRoutes()
+	if u.cfg.Modules != nil {
+		u.moduleRoutes()
+	}
 
 	u.mux.Handle("/", u.public(func(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound

@@ -31,6 +31,11 @@ var acceptedEvents = map[string]bool{
 // proxy may have added.
 var droppedHeaders = map[string]bool{"X-Gitlab-Token": true, "Authorization": true, "Cookie": true, "Proxy-Authorization": true}
 
+// SecretHeader reports whether a header is one Hoist never stores: the
+// webhook secret and credentials. Whoever shows stored headers checks it
+// too, so that no row, however it was written, shows one.
+func SecretHeader(name string) bool { return droppedHeaders[http.CanonicalHeaderKey(name)] }
+
 // Config configures the Intake. Zero values take the defaults.
 type Config struct {
 	Store  Store
