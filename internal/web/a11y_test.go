@@ -113,6 +113,7 @@ func TestPagesAccessibleAndScreenshots(t *testing.T) {
 		struct{ name, path string }{"modules", "/modules"},
 		struct{ name, path string }{"admin-users", "/admin/users"},
 		struct{ name, path string }{"admin-api-keys", "/admin/api-keys"},
+		struct{ name, path string }{"admin-spaces", "/admin/spaces"},
 		struct{ name, path string }{"admin-audit", "/admin/audit"},
 		struct{ name, path string }{"not-found", "/no/such/page"},
 	)

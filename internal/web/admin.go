@@ -35,6 +35,7 @@ func (u *UI) adminRoutes() {
 	u.handle("GET /admin/api-keys/{id}/revoke", u.adminPage(u.adminRevokeKeyPage))
 	u.handle("POST /admin/api-keys/{id}/revoke", u.adminForm(u.adminRevokeKey))
 	u.handle("GET /admin/audit", u.adminPage(u.adminAudit))
+	u.adminSpaceRoutes()
 }
 
 var errNotAdmin = apperr.Errorf(apperr.Forbidden, "Only root admins may use the Administration pages.")
@@ -69,13 +70,16 @@ func (u *UI) adminForm(h handlerFunc) http.Handler {
 // adminFlashes are the fixed messages an Administration redirect may ask
 // for with ?done=.
 var adminFlashes = map[string]string{
-	"user-created": "User created.",
-	"disabled":     "User disabled: its sessions ended and its API keys stopped working.",
-	"enabled":      "User enabled: it can log in again and its API keys work again.",
-	"password":     "Password changed: every session of the user ended.",
-	"granted":      "Role granted.",
-	"revoked":      "Role revoked.",
-	"key-revoked":  "API key revoked: it no longer works.",
+	"user-created":  "User created.",
+	"disabled":      "User disabled: its sessions ended and its API keys stopped working.",
+	"enabled":       "User enabled: it can log in again and its API keys work again.",
+	"password":      "Password changed: every session of the user ended.",
+	"granted":       "Role granted.",
+	"revoked":       "Role revoked.",
+	"key-revoked":   "API key revoked: it no longer works.",
+	"space-created": "Space created.",
+	"space-moved":   "Space moved: its stacks, integrations and roles went with it.",
+	"space-deleted": "Space deleted.",
 }
 
 func adminFlash(r *http.Request) string { return adminFlashes[r.URL.Query().Get("done")] }
