@@ -1,7 +1,9 @@
 package web
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -62,8 +64,13 @@ var stackFormFields = []string{"name", "space", "integration", "repository", "br
 	"additional_project_globs", "labels", "description", "tool", "tool_version", "worker_pool",
 	"mr_plan_min_access", "mr_apply_min_access", "apply_requirements"}
 
-// accessLevelNames are the GitLab access levels, lowest first.
-var accessLevelNames = []string{"guest", "reporter", "developer", "maintainer", "owner"}
+// accessLevelNames are the names of stack.MRAccessLevels, lowest level
+// first.
+var accessLevelNames = func() []string {
+	names := slices.Collect(maps.Keys(stack.MRAccessLevels))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(stack.MRAccessLevels[a], stack.MRAccessLevels[b]) })
+	return names
+}()
 
 func (u *UI) newStackPage(w http.ResponseWriter, r *http.Request) error {
 	f := stackForm{Tool: string(stack.OpenTofu), WorkerPool: stack.DefaultWorkerPool,

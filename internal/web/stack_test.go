@@ -271,3 +271,53 @@ func TestStackVariablesCard(t *testing.T) {
 	}
 	h.AssertNoTokenLeaked()
 }
+
+// TestStackFormsHostileInput: oversized, malformed and foreign values get
+// a message next to their field (or about the form) and a 4xx, never a
+// 500, and create nothing.
+func TestStackFormsHostileInput(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	h.stackProject()
+	admin, _, post := adminOn(t, h, "/stacks/new")
+	many := make([]string, 101)
+	for i := range many {
+		many[i] = "l" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strings.Repeat("y", i/26)
+	}
+	for _, tt := range []struct {
+		what, field, msg string
+		set              map[string]string
+	}{
+		{"a 5,000-character name", "name", "", map[string]string{"name": strings.Repeat("n", 5000)}},
+		{"a label with a control character", "labels", "control characters", map[string]string{"labels": "ok\nbad\x01label"}},
+		{"101 labels", "labels", "at most", map[string]string{"labels": strings.Join(many, "\n")}},
+		{"a 70 KiB description", "description", "at most", map[string]string{"description": strings.Repeat("d", 70<<10)}},
+		{"a space that does not exist", "space", "no space", map[string]string{"space": "nope"}},
+		{"an integration that does not exist", "integration", "no integration", map[string]string{"integration": "nope"}},
+		{"a tool Hoist does not know", "tool", "must be opentofu or terraform", map[string]string{"tool": "pulumi"}},
+		{"a worker pool that is not a slug", "worker_pool", "must be the id of a worker pool", map[string]string{"worker_pool": "../../etc"}},
+		{"an absolute project root", "project_root", "not an absolute path", map[string]string{"project_root": "/etc"}},
+		{"a NUL in the branch", "branch", "not a valid Git branch name", map[string]string{"branch": "ma\x00in"}},
+	} {
+		form := stackForm()
+		for k, v := range tt.set {
+			form.Set(k, v)
+		}
+		wantField(t, tt.what, post("/stacks/new", form), http.StatusBadRequest, tt.field, tt.msg)
+	}
+	big := stackForm()
+	big.Set("description", strings.Repeat("d", 2<<20))
+	if p := post("/stacks/new", big); p.status != http.StatusBadRequest || !strings.Contains(p.body, "The form is larger than") {
+		t.Errorf("a 2 MiB form = %d:\n%.800s", p.status, p.body)
+	}
+	for _, path := range []string{"/stacks/%00/edit", "/stacks/..%2f..%2fetc/delete", "/stacks/" + strings.Repeat("x", 4000)} {
+		if p := admin.get(path); p.status != http.StatusNotFound {
+			t.Errorf("GET %.60s = %d, want 404", path, p.status)
+		}
+	}
+	var list struct{ Items []any }
+	h.api("GET", "/api/v1/stacks", nil, http.StatusOK, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("hostile forms created %d stacks", len(list.Items))
+	}
+}
