@@ -118,7 +118,7 @@ func (l *LaunchPad) Compute(ctx context.Context) (Status, error) {
 				Detail: "Set up a GitLab integration so Hoist can read your repositories and receive their webhooks."},
 			{Number: 2, Key: CloudAccount, Title: "Connect a cloud account", Available: false,
 				Detail: "Cloud integrations are not part of Hoist yet: give runs their cloud credentials through secret environment variables on the stack."},
-			{Number: 3, Key: FirstStack, Title: "Create the first stack", Done: stacks, Available: l.cfg.StacksExistFunc != nil, Link: "/stacks",
+			{Number: 3, Key: FirstStack, Title: "Create the first stack", Done: stacks, Available: l.cfg.StacksExistFunc != nil, Link: "/stacks/new",
 				Detail: "A stack is one deployable project root in a repository, with a tracked branch."},
 			{Number: 4, Key: Teammate, Title: "Invite a teammate", Done: teammate, Available: true,
 				Detail: "Create a second user or an API key for a colleague or a pipeline (hoist user create, hoist api-key create)."},

@@ -131,6 +131,9 @@ type Store interface {
 	GetStack(ctx context.Context, id string) (Stack, error)
 	// ListStacks pages the stacks matching f, ordered by id.
 	ListStacks(ctx context.Context, f Filter, cursor string, limit int) ([]Stack, string, error)
+	// ListStackSummaries pages the stacks matching f, ordered by id, each
+	// with its newest run; every filter is applied in SQL.
+	ListStackSummaries(ctx context.Context, f SummaryFilter, cursor string, limit int) ([]Summary, string, error)
 	// UpdateStack replaces every field but ID, TrackedCommit (owned by
 	// MoveTrackedCommit; see there), CreatedAt and CreatedBy. A stack whose
 	// branch changes gets st.TrackedCommit when it is not nil.

@@ -312,12 +312,3 @@ func (u *UI) triggerRun(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, "/runs/"+v.ID, http.StatusSeeOther)
 	return nil
 }
-
-// stackRuns lists a stack's latest runs for its page (nil without runs).
-func (u *UI) stackRuns(r *http.Request, stackID string) ([]run.View, error) {
-	if u.cfg.Runs == nil {
-		return nil, nil
-	}
-	views, _, err := u.cfg.Runs.List(r.Context(), principal(r), stackID, "", 20)
-	return views, err
-}

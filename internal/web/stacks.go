@@ -3,8 +3,13 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
@@ -32,76 +37,203 @@ func shortSHA(s string) string {
 	return s
 }
 
-type stacksPage struct {
-	Rows []stackRow
-	More string
+// stackListRow is one row of the stacks list: the stack and its last run.
+type stackListRow struct {
+	stackRow
+	LastRun *stack.LastRun
+	RunWhen moment // when the last run last changed
 }
 
-// stacksList lists the stacks the viewer may read (the stack service's
-// rule).
+// stackFilters are the stacks list's filters, as the query string spells
+// them.
+type stackFilters struct {
+	Space, Label, State, Q string
+}
+
+// Any reports whether a filter is set.
+func (f stackFilters) Any() bool { return f != stackFilters{} }
+
+// query is the filters as a query string, with cursor when given.
+func (f stackFilters) query(cursor string) string {
+	q := url.Values{}
+	for k, v := range map[string]string{"space": f.Space, "label": f.Label, "state": f.State, "q": f.Q, "cursor": cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q.Encode()
+}
+
+type stacksPage struct {
+	Rows      []stackListRow
+	More      string // the next page's query string
+	Filters   stackFilters
+	Spaces    []space.Space // the filter's choices: the spaces the viewer reads
+	States    []run.State
+	Error     string // a refused filter
+	CanCreate bool   // the viewer is admin of a space
+}
+
+// stacksList lists the stacks the viewer may read with their last run,
+// filtered and paged in SQL (stack.Service.ListSummaries).
 func (u *UI) stacksList(w http.ResponseWriter, r *http.Request) error {
-	views, next, err := u.cfg.Stacks.List(r.Context(), principal(r), "", r.URL.Query().Get("cursor"), 100)
+	ctx, p, q := r.Context(), principal(r), r.URL.Query()
+	pg := stacksPage{States: run.States,
+		Filters: stackFilters{Space: q.Get("space"), Label: q.Get("label"), State: q.Get("state"), Q: q.Get("q")}}
+	spaces, err := u.cfg.Spaces.List(ctx, p)
 	if err != nil {
 		return err
 	}
-	hosts, err := u.userFacingHosts(r.Context(), principal(r))
+	pg.Spaces = spaces
+	if pg.CanCreate, err = u.canCreateStacks(ctx, p); err != nil {
+		return err
+	}
+	status := http.StatusOK
+	sums, next, err := u.listSummaries(ctx, p, pg.Filters, q.Get("cursor"))
+	if err != nil {
+		_, msg, code, err := fieldError(err)
+		if err != nil {
+			return err
+		}
+		pg.Error, status = msg, code
+	}
+	hosts, err := u.userFacingHosts(ctx, p)
 	if err != nil {
 		return err
 	}
-	p := stacksPage{More: next}
-	for _, v := range views {
-		p.Rows = append(p.Rows, rowOf(v, hosts))
+	for _, sm := range sums {
+		row := stackListRow{stackRow: rowOf(stack.View{Stack: sm.Stack}, hosts), LastRun: sm.LastRun}
+		if sm.LastRun != nil {
+			row.RunWhen = u.moment(sm.LastRun.UpdatedAt)
+		}
+		pg.Rows = append(pg.Rows, row)
 	}
-	return u.render(w, r, http.StatusOK, "stacks", view{Title: "Stacks", Nav: "stacks", Content: p})
+	if next != "" {
+		pg.More = pg.Filters.query(next)
+	}
+	return u.render(w, r, status, "stacks", view{Title: "Stacks", Nav: "stacks", Flash: stackFlashes[q.Get("done")], Content: pg})
+}
+
+// listSummaries checks the state filter (the run package owns the states)
+// and asks the stack service for one page.
+func (u *UI) listSummaries(ctx context.Context, p string, f stackFilters, cursor string) ([]stack.Summary, string, error) {
+	if f.State != "" && f.State != stack.NoRuns && !slices.Contains(run.States, run.State(f.State)) {
+		return nil, "", apperr.InvalidField("state", "No run state %.40q: pick one of the list.", f.State)
+	}
+	return u.cfg.Stacks.ListSummaries(ctx, p, stack.SummaryQuery{Space: f.Space, Label: f.Label, LastRunState: f.State, Text: f.Q}, cursor, 50)
+}
+
+// canCreateStacks reports whether p is admin of a space, where stacks can
+// be created.
+func (u *UI) canCreateStacks(ctx context.Context, p string) (bool, error) {
+	access, _, err := u.cfg.Spaces.Access(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	return len(access.Spaces(space.Admin)) > 0, nil
+}
+
+// StackPolicies lists the policies that apply to a stack the viewer may
+// read (policy.Service); the stack page shows them when Config.Policies
+// offers it.
+type StackPolicies interface {
+	ForStack(ctx context.Context, actor, stackID string) ([]policy.Attached, error)
 }
 
 type stackPage struct {
 	stackRow
-	BranchURL  string
-	Runs       []run.View
-	ShowRuns   bool // runs are wired
-	CanTrigger bool // the viewer may write to the stack's space
+	BranchURL    string
+	Runs         []run.View
+	OlderRuns    string // the cursor of the next page of runs
+	ShowRuns     bool   // runs are wired
+	CanTrigger   bool   // the viewer may write to the stack's space
+	CanManage    bool   // the viewer is admin of the stack's space: edit, delete, variables
+	LockWhen     moment
+	ShowPolicies bool
+	Policies     []policy.Attached
+	Vars         *varsCard // nil without runs
 }
 
 func (u *UI) stackDetails(w http.ResponseWriter, r *http.Request) error {
-	v, err := u.cfg.Stacks.Get(r.Context(), principal(r), r.PathValue("id"))
+	return u.showStack(w, r, http.StatusOK, nil)
+}
+
+// showStack renders the stack page; form, when not nil, is the variables
+// form after a refusal.
+func (u *UI) showStack(w http.ResponseWriter, r *http.Request, status int, form *varForm) error {
+	ctx, p := r.Context(), principal(r)
+	v, err := u.cfg.Stacks.Get(ctx, p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	hosts, err := u.userFacingHosts(r.Context(), principal(r))
+	hosts, err := u.userFacingHosts(ctx, p)
 	if err != nil {
 		return err
 	}
-	p := stackPage{stackRow: rowOf(v, hosts)}
-	if p.RepoURL != "" {
-		p.BranchURL = p.RepoURL + "/-/tree/" + v.Branch
+	access, _, err := u.cfg.Spaces.Access(ctx, p)
+	if err != nil {
+		return err
 	}
-	if p.ShowRuns = u.cfg.Runs != nil; p.ShowRuns {
-		if p.Runs, err = u.stackRuns(r, v.ID); err != nil {
+	pg := stackPage{stackRow: rowOf(v, hosts), CanManage: stack.CanManage(v.SpaceID, access)}
+	if pg.RepoURL != "" {
+		pg.BranchURL = pg.RepoURL + "/-/tree/" + v.Branch
+	}
+	if v.MRLock != nil {
+		pg.LockWhen = u.moment(v.MRLock.LockedAt)
+	}
+	if sp, ok := u.cfg.Policies.(StackPolicies); ok && sp != nil {
+		pg.ShowPolicies = true
+		if pg.Policies, err = sp.ForStack(ctx, p, v.ID); err != nil {
 			return err
 		}
-		access, _, err := u.cfg.Spaces.Access(r.Context(), principal(r))
-		if err != nil {
+	}
+	if pg.ShowRuns = u.cfg.Runs != nil; pg.ShowRuns {
+		if pg.Runs, pg.OlderRuns, err = u.cfg.Runs.List(ctx, p, v.ID, r.URL.Query().Get("runs"), 20); err != nil {
 			return err
 		}
-		p.CanTrigger = access.Has(v.SpaceID, space.Write) && !v.Detached()
+		pg.CanTrigger = access.Has(v.SpaceID, space.Write) && !v.Detached()
+		if pg.Vars, err = u.varsCard(ctx, p, v.ID, form); err != nil {
+			return err
+		}
 	}
-	return u.render(w, r, http.StatusOK, "stack", view{Title: v.Name, Nav: "stacks", Content: p})
+	return u.render(w, r, status, "stack", view{Title: v.Name, Nav: "stacks", Flash: stackFlashes[r.URL.Query().Get("done")], Content: pg})
+}
+
+// stackFlashes are the fixed messages a stack redirect may ask for with
+// ?done=.
+var stackFlashes = map[string]string{
+	"created":           "Stack created. Push to its tracked branch, or trigger a run.",
+	"created-unchecked": "Stack created. Its repository and branch were not checked: its integration is reached through a VCS agent pool and no agent of it is connected.",
+	"updated":           "Stack saved.",
+	"deleted":           "Stack deleted, with its variables. Its runs and state versions are kept.",
+	"var-set":           "Variable saved: new runs get it.",
+	"var-deleted":       "Variable deleted.",
 }
 
 // userFacingHosts maps the integrations the viewer may list to their
 // user-facing hosts, for repository links.
 func (u *UI) userFacingHosts(ctx context.Context, p string) (map[string]string, error) {
-	out := map[string]string{}
+	views, err := u.visibleIntegrations(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(views))
+	for _, v := range views {
+		out[v.ID] = v.UserFacingHost
+	}
+	return out, nil
+}
+
+// visibleIntegrations lists every integration the viewer may list.
+func (u *UI) visibleIntegrations(ctx context.Context, p string) ([]integration.View, error) {
+	var out []integration.View
 	cursor := ""
 	for range 20 { // 2,000 integrations is far beyond any real account
 		views, next, err := u.cfg.Integrations.List(ctx, p, cursor, 100)
 		if err != nil {
 			return nil, err
 		}
-		for _, v := range views {
-			out[v.ID] = v.UserFacingHost
-		}
+		out = append(out, views...)
 		if cursor = next; cursor == "" {
 			break
 		}

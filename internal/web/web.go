@@ -172,9 +172,12 @@ func (u *UI) routes() {
 	if u.cfg.Stacks != nil {
 		u.handle("GET /stacks", u.page(u.stacksList))
 		u.handle("GET /stacks/{id}", u.page(u.stackDetails))
+		u.stackRoutes()
 	}
 	if u.cfg.Stacks != nil && u.cfg.Runs != nil {
 		u.handle("POST /stacks/{id}/runs", u.form(u.triggerRun))
+		u.handle("POST /stacks/{id}/variables", u.form(u.setStackVariable))
+		u.handle("POST /stacks/{id}/variables/delete", u.form(u.deleteStackVariable))
 		u.handle("GET /runs", u.page(u.runsList))
 		u.handle("GET /runs/{id}", u.page(u.runDetails))
 		u.handle("GET /runs/{id}/log", u.page(u.runLog))

@@ -143,23 +143,34 @@ func (s *Store) ListStacks(ctx context.Context, f stack.Filter, cursor string, l
 	if err != nil {
 		return nil, "", err
 	}
-	if f.Space != "" {
-		where += " AND space_id = ?"
-		args = append(args, f.Space)
+	cond, spaceArgs, ok := spaceFilter(f, "space_id")
+	if !ok {
+		return []stack.Stack{}, "", nil
 	}
-	if !f.All {
-		if len(f.Spaces) == 0 {
-			return []stack.Stack{}, "", nil
-		}
-		cond, spaceArgs := in("space_id", f.Spaces)
-		where, args = where+" AND "+cond, append(args, spaceArgs...)
-	}
+	where, args = where+cond, append(args, spaceArgs...)
 	out, err := queryAll(ctx, s, s.r, scanStack, "SELECT "+stackCols+" FROM stacks WHERE "+where+" ORDER BY id LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list stacks: %w", err)
 	}
 	out, next := page(out, limit, func(st stack.Stack) string { return idCursor(st.ID) })
 	return out, next, nil
+}
+
+// spaceFilter is the SQL of f's space conditions on column col, to append
+// to a WHERE clause; ok is false when f can match nothing (no readable
+// space).
+func spaceFilter(f stack.Filter, col string) (cond string, args []any, ok bool) {
+	if f.Space != "" {
+		cond, args = " AND "+col+" = ?", []any{f.Space}
+	}
+	if !f.All {
+		if len(f.Spaces) == 0 {
+			return "", nil, false
+		}
+		inCond, inArgs := in(col, f.Spaces)
+		cond, args = cond+" AND "+inCond, append(args, inArgs...)
+	}
+	return cond, args, true
 }
 
 // ListStacksByRepository implements stack.Store.

@@ -56,6 +56,7 @@ func Run(t *testing.T, h Harness) {
 		"Stacks":              testStacks,
 		"StackDetach":         testStackDetach,
 		"StackList":           testStackList,
+		"StackSummaries":      testStackSummaries,
 		"StacksByRepo":        testStacksByRepository,
 		"AgentPools":          testAgentPools,
 		"AgentPoolSpaces":     testAgentPoolSpaces,

@@ -95,3 +95,28 @@ document.addEventListener("keydown", function (ev) {
   };
   poll();
 })();
+// The stack form's integration picker offers only the integrations the
+// chosen space may use (each option names them in data-spaces); the
+// server refuses the others anyway, with a message saying why.
+(function () {
+  var form = document.getElementById("stack-form");
+  var spaceSel = form && document.getElementById("space");
+  var itSel = form && document.getElementById("integration");
+  if (!spaceSel || !itSel) { return; }
+  var filter = function () {
+    var sp = spaceSel.value;
+    var current = itSel.options[itSel.selectedIndex];
+    Array.prototype.forEach.call(itSel.options, function (o) {
+      if (o.dataset.spaces === undefined) { return; }
+      var ok = (" " + o.dataset.spaces + " ").indexOf(" " + sp + " ") >= 0;
+      o.hidden = !ok;
+      o.disabled = !ok;
+    });
+    if (current && current.disabled) {
+      var first = Array.prototype.find.call(itSel.options, function (o) { return !o.disabled; });
+      if (first) { itSel.value = first.value; }
+    }
+  };
+  spaceSel.addEventListener("change", filter);
+  filter();
+})();

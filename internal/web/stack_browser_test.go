@@ -1,0 +1,88 @@
+package web_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hoistdev/hoist/internal/gitlabsim"
+)
+
+// TestStackCreateInBrowser (issue 19, acceptance 1): from the LaunchPad,
+// an admin creates a stack in the browser — the integration picker offers
+// only what the chosen space may use, and a branch GitLab lacks is refused
+// next to its field — then a push to the tracked branch in the GitLab
+// simulator makes the stack's first run, which appears on its page.
+func TestStackCreateInBrowser(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	it := h.stackProject()
+	if _, err := h.Sim.AddHook(t.Context(), "acme/infra", gitlabsim.HookOptions{URL: it["webhook_endpoint"].(string),
+		Token: it["webhook_secret"].(string)}); err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	h.api("POST", "/api/v1/spaces", map[string]any{"name": "Team", "parent": "root", "inherit": &no}, http.StatusCreated, nil)
+	h.api("POST", "/api/v1/integrations/gitlab", map[string]any{"name": "Team GitLab", "space": "team",
+		"api_host": h.SimURL, "token": h.Token(gitlabsim.TokenOptions{})}, http.StatusCreated, nil)
+
+	x := tabT{t: t, ctx: tab(t)}
+	x.login(h.URL, "admin", h.AdminPassword)
+	x.navigate("/launchpad", h.URL)
+	x.click("#step-3 a.button")
+	if p := x.path(); p != "/stacks/new" {
+		t.Fatalf("the LaunchPad's Create the first stack led to %s", p)
+	}
+	if x.count("#integration option[value='team-gitlab']:not([disabled])") != 0 {
+		t.Error("space root is offered Team's integration")
+	}
+	x.do(chromedp.SetValue(chromedp.ID("space"), "team"), chromedp.Evaluate[chromedp.Void](`document.getElementById("space").dispatchEvent(new Event("change"))`))
+	if x.count("#integration option[value='team-gitlab']:not([disabled])") != 1 {
+		t.Error("space team is not offered its own integration")
+	}
+	x.do(chromedp.SetValue(chromedp.ID("space"), "root"), chromedp.Evaluate[chromedp.Void](`document.getElementById("space").dispatchEvent(new Event("change"))`))
+	if v := x.value("#integration"); v != "acme-gitlab" {
+		t.Errorf("back in root the picker holds %q, want the default", v)
+	}
+
+	x.do(
+		chromedp.SendKeys(chromedp.ID("name"), "Network"),
+		chromedp.SendKeys(chromedp.ID("repository"), "acme/infra"),
+		chromedp.SendKeys(chromedp.ID("branch"), "mian"),
+		chromedp.SendKeys(chromedp.ID("project_root"), "infra"),
+		chromedp.SendKeys(chromedp.ID("labels"), "eu"),
+	)
+	x.click("#save-stack")
+	if e := x.text("#branch-error"); !strings.Contains(e, "mian") {
+		t.Fatalf("a missing branch: error next to the field = %q", e)
+	}
+	x.screenshot("stack-new-refused")
+	x.do(chromedp.SetValue(chromedp.ID("branch"), "main"))
+	x.click("#save-stack")
+	if p := x.path(); p != "/stacks/network?done=created" {
+		t.Fatalf("after creating: %s (%q)", p, x.text("main"))
+	}
+	if x.count("#no-runs") != 1 || !strings.Contains(x.text(".flash"), "Stack created") {
+		t.Errorf("the new stack's page: %q", x.text("main"))
+	}
+
+	if _, err := h.Sim.Push(t.Context(), gitlabsim.PushOptions{Project: "acme/infra", Branch: "main",
+		Commits: []gitlabsim.CommitSpec{{Message: "network change", Actions: []gitlabsim.FileAction{{Action: "update", Path: "infra/main.tf", Content: "# x\n"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, "the stack's first run on its page", func() bool {
+		x.navigate("/stacks/network", h.URL)
+		return x.count("#runs tbody tr") == 1
+	})
+	if typ := x.text("#runs tbody td[data-label=Type]"); typ != "TRACKED" {
+		t.Errorf("the first run's type = %q", typ)
+	}
+	x.screenshot("stack-first-run")
+	x.navigate("/stacks", h.URL)
+	if x.count("#stack-network .last-run .state") != 1 {
+		t.Errorf("the list shows no last run for the stack: %q", x.text("#stacks"))
+	}
+	x.screenshot("stacks-list")
+}
