@@ -70,6 +70,22 @@ type Resource struct {
 	Address string `json:"address"`
 	// create, update, delete, replace, read, import
 	Action string `json:"action"`
+	// the top-level attributes the plan sets or changes, in name order
+	// (at most 50 per resource, 2,000 per plan)
+	Changes []AttrChange `json:"changes,omitempty"`
+}
+
+// AttrChange is one attribute of a resource as the plan changes it.
+type AttrChange struct {
+	Name string `json:"name"`
+	// the value before and after, as compact JSON cut to 256 bytes;
+	// absent when null, sensitive, or (after) unknown until the apply
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+	// the value is sensitive: never shown
+	Sensitive bool `json:"sensitive,omitempty"`
+	// the value is known only after the apply
+	Unknown bool `json:"unknown,omitempty"`
 }
 
 // GitLabWrite is one of a run's writes to GitLab and its outcome.

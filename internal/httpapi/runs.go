@@ -58,7 +58,21 @@ func toRunJSON(v run.View) api.Run {
 	return out
 }
 
-func toResourceJSON(r run.Resource) api.Resource { return api.Resource(r) }
+func toResourceJSON(r run.Resource) api.Resource {
+	out := api.Resource{Address: r.Address, Action: r.Action}
+	for _, c := range r.Changes {
+		out.Changes = append(out.Changes, api.AttrChange(c))
+	}
+	return out
+}
+
+func fromResourceJSON(r api.Resource) run.Resource {
+	out := run.Resource{Address: r.Address, Action: r.Action}
+	for _, c := range r.Changes {
+		out.Changes = append(out.Changes, run.AttrChange(c))
+	}
+	return out
+}
 
 func toWriteJSON(w feedback.WriteView) api.GitLabWrite {
 	return api.GitLabWrite{ID: w.ID, Kind: string(w.Kind), Target: w.Target, State: string(w.State), Attempts: w.Attempts,

@@ -110,7 +110,7 @@ func (a *API) workerPlan(w http.ResponseWriter, r *http.Request) error {
 	}
 	apply, err := a.cfg.Runs.ReportPlan(r.Context(), r.PathValue("id"), lease(r),
 		run.PlanReport{Delta: run.Delta(req.Delta), HasChanges: req.HasChanges, Plan: req.Plan, PlanJSON: req.PlanJSON,
-			Resources: convert(req.Resources, func(r api.Resource) run.Resource { return run.Resource(r) })})
+			Resources: convert(req.Resources, fromResourceJSON)})
 	if err != nil {
 		return err
 	}

@@ -3,12 +3,74 @@ package run
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 )
 
 // Resource is one resource a run's plan touches.
 type Resource struct {
 	Address string `json:"address"`
 	Action  string `json:"action"` // create, update, delete, replace, read, import
+	// Changes are the attributes the plan sets or changes (tofu.AttrChange),
+	// sensitive values masked by the worker.
+	Changes []AttrChange `json:"changes,omitempty"`
+}
+
+// AttrChange is one attribute of a resource as the plan changes it: its
+// values as compact JSON, "" when sensitive or unknown until the apply.
+type AttrChange struct {
+	Name      string `json:"name"`
+	Before    string `json:"before,omitempty"`
+	After     string `json:"after,omitempty"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+	Unknown   bool   `json:"unknown,omitempty"`
+}
+
+// Bounds on what a worker's plan report may record per plan: the server
+// keeps no more, whatever a worker sends.
+const (
+	maxResourceChanges  = 2000 // attribute changes of one plan
+	maxAttrsPerResource = 50
+	maxAttrText         = 256 // bytes of a name or value
+)
+
+// BoundResources applies the bounds to resources a worker reported: at
+// most maxAttrsPerResource attributes each, maxResourceChanges in all,
+// names and values cut; a sensitive attribute's values are dropped even if
+// a worker sent them.
+func BoundResources(rs []Resource) []Resource {
+	budget := maxResourceChanges
+	for i := range rs {
+		cs := rs[i].Changes
+		if len(cs) > maxAttrsPerResource {
+			cs = cs[:maxAttrsPerResource]
+		}
+		if len(cs) > budget {
+			cs = cs[:budget]
+		}
+		budget -= len(cs)
+		for j := range cs {
+			cs[j].Name, cs[j].Before, cs[j].After = cutText(cs[j].Name), cutText(cs[j].Before), cutText(cs[j].After)
+			if cs[j].Sensitive {
+				cs[j].Before, cs[j].After = "", ""
+			}
+		}
+		if len(cs) == 0 {
+			cs = nil
+		}
+		rs[i].Changes = cs
+	}
+	return rs
+}
+
+func cutText(s string) string {
+	if len(s) <= maxAttrText {
+		return s
+	}
+	n := maxAttrText
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // Exec is how a run executes: what it waits for, which worker holds it,

@@ -248,7 +248,7 @@ func (s *Service) ReportPlan(ctx context.Context, runID, leaseID string, rep Pla
 		return false, err
 	}
 	m := Move{RunID: runID, From: []State{Planning}, At: s.now(), Actor: s.workerActor(ctx, runID), LeaseID: leaseID,
-		Delta: &rep.Delta, Resources: rep.Resources, HasChanges: &rep.HasChanges}
+		Delta: &rep.Delta, Resources: BoundResources(rep.Resources), HasChanges: &rep.HasChanges}
 	if m.Resources == nil {
 		m.Resources = []Resource{}
 	}

@@ -83,8 +83,18 @@ func TestPlanShowApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Delta != (Delta{Add: 2}) || !p.HasChanges() || len(p.Resources) != 2 || p.Resources[0] != (Resource{"terraform_data.a", "create"}) {
+	if p.Delta != (Delta{Add: 2}) || !p.HasChanges() || len(p.Resources) != 2 || p.Resources[0].Address != "terraform_data.a" ||
+		p.Resources[0].Action != "create" {
 		t.Fatalf("plan = %+v", p)
+	}
+	// Real tofu's JSON: the input is known, the output and id only after
+	// the apply.
+	byName := map[string]AttrChange{}
+	for _, c := range p.Resources[0].Changes {
+		byName[c.Name] = c
+	}
+	if in := byName["input"]; !strings.HasPrefix(in.After, `"`) || in.Unknown || in.Sensitive || !byName["output"].Unknown || !byName["id"].Unknown {
+		t.Errorf("attribute changes of terraform_data.a = %+v", p.Resources[0].Changes)
 	}
 	if err := r.Apply(ctx, dir, "plan.bin", out.sink); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out.text())

@@ -123,4 +123,12 @@ func TestPagesAccessibleAndScreenshots(t *testing.T) {
 	for _, p := range pages {
 		check(p.name, p.path)
 	}
+	// The run page's resource diff: the attribute the plan sets, its new
+	// value, and what only the apply will know.
+	x.navigate("/runs/"+waiting.ID, base)
+	x.do(chromedp.Click(chromedp.CSS("#resources details.attr-changes summary")))
+	if d := x.text("#resources"); x.count("#resources details.attr-changes") != 1 || !strings.Contains(d, "input") ||
+		!strings.Contains(d, `"hello"`) || !strings.Contains(d, "(known after apply)") {
+		t.Errorf("the run's resource diff: %q", d)
+	}
 }

@@ -146,7 +146,10 @@ func (c *Client) ReportPlan(ctx context.Context, runID, leaseID string, rep run.
 	if rep.Resources != nil {
 		body.Resources = make([]api.Resource, len(rep.Resources))
 		for i, r := range rep.Resources {
-			body.Resources[i] = api.Resource(r)
+			body.Resources[i] = api.Resource{Address: r.Address, Action: r.Action}
+			for _, c := range r.Changes {
+				body.Resources[i].Changes = append(body.Resources[i].Changes, api.AttrChange(c))
+			}
 		}
 	}
 	err := c.call(ctx, http.MethodPost, runPath(runID, "plan"), leaseID, body, &out)

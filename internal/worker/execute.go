@@ -126,7 +126,11 @@ func (ex *execution) plan(ctx context.Context, f folders) error {
 		rep.PlanJSON = p.JSON
 	}
 	for _, r := range p.Resources {
-		rep.Resources = append(rep.Resources, run.Resource{Address: r.Address, Action: r.Action})
+		res := run.Resource{Address: r.Address, Action: r.Action}
+		for _, c := range r.Changes {
+			res.Changes = append(res.Changes, run.AttrChange(c))
+		}
+		rep.Resources = append(rep.Resources, res)
 	}
 	if rep.HasChanges && ex.job.Type == run.Tracked {
 		// Through the project root, refusing a symlink: the run's code
