@@ -81,7 +81,7 @@ func TestRunPageLiveLogsAndConfirm(t *testing.T) {
 	}
 	x.navigate(x.path(), base)
 	x.screenshot("run-finished")
-	if x.count("#history .state-FINISHED") != 1 || x.count("#resources tbody tr") != 1 {
+	if x.count("#history .state-FINISHED") != 1 || x.count("#resources > tbody > tr") != 1 {
 		t.Errorf("history/resources after reload: %q / %q", x.text("#history"), x.text("main"))
 	}
 	x.navigate("/stacks/web", base)
