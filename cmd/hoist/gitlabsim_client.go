@@ -1,6 +1,6 @@
 package main
 
-// `hoist gitlab-sim push|mr|statuses|notes`: thin clients of a running
+// `hoist gitlab-sim push|mr|statuses|notes|group|oauth-app`: thin clients of a running
 // simulator's control and REST APIs (docs/gitlab-sim.md), so that the demo's
 // printed commands and the docs need nothing but the hoist binary.
 
@@ -33,6 +33,8 @@ func gitlabSimClientCommands() []spec {
 		group("mr", "open, update, close, reopen or merge simulated merge requests", simMRCommands()...),
 		leaf("statuses", "list the commit statuses on a branch head or commit", "--project P (--ref BRANCH | --sha SHA)", simStatuses),
 		leaf("notes", "list the notes of a merge request", "--project P --iid N", simNotes),
+		group("group", "create groups and manage their members (the OpenID Connect groups claims)", simGroupCommands()...),
+		group("oauth-app", "register OAuth applications (OpenID Connect clients)", simOAuthAppCommands()...),
 	}
 }
 

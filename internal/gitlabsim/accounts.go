@@ -230,23 +230,11 @@ func (s *Server) AddMember(ctx context.Context, o MemberOptions) error {
 		if st.userByID(o.UserID) == nil {
 			return fmt.Errorf("user %d: %w", o.UserID, ErrNotFound)
 		}
-		m := Member{UserID: o.UserID, AccessLevel: o.AccessLevel, CreatedAt: s.now()}
-		switch {
-		case o.Project != "" && o.Group == "":
-			p, err := st.projectByRef(o.Project)
-			if err != nil {
-				return err
-			}
-			m.SourceKind, m.SourceID = "project", p.ID
-		case o.Group != "" && o.Project == "":
-			g := st.groupByPath(o.Group)
-			if g == nil {
-				return fmt.Errorf("group %q: %w", o.Group, ErrNotFound)
-			}
-			m.SourceKind, m.SourceID = "group", g.ID
-		default:
-			return fmt.Errorf("member needs exactly one of project and group: %w", ErrInvalid)
+		kind, id, err := st.memberSource(o)
+		if err != nil {
+			return err
 		}
+		m := Member{SourceKind: kind, SourceID: id, UserID: o.UserID, AccessLevel: o.AccessLevel, CreatedAt: s.now()}
 		for _, old := range st.Members {
 			if old.SourceKind == m.SourceKind && old.SourceID == m.SourceID && old.UserID == m.UserID {
 				old.AccessLevel = m.AccessLevel
@@ -256,6 +244,74 @@ func (s *Server) AddMember(ctx context.Context, o MemberOptions) error {
 		st.Members = append(st.Members, &m)
 		return nil
 	})
+}
+
+// RemoveMember removes a direct membership of o.UserID in o.Project or
+// o.Group (AccessLevel is ignored). Tokens are untouched; what the user may
+// do, and the OpenID Connect groups claims, follow at once.
+func (s *Server) RemoveMember(ctx context.Context, o MemberOptions) error {
+	return s.mutate(func(st *state) error {
+		kind, id, err := st.memberSource(o)
+		if err != nil {
+			return err
+		}
+		n := len(st.Members)
+		st.Members = slices.DeleteFunc(st.Members, func(m *Member) bool {
+			return m.SourceKind == kind && m.SourceID == id && m.UserID == o.UserID
+		})
+		if len(st.Members) == n {
+			return fmt.Errorf("user %d is no direct member of %s %q: %w", o.UserID, kind, o.Project+o.Group, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// GroupMember is a direct member of a group, with the user's name.
+type GroupMember struct {
+	UserID      int    `json:"user_id"`
+	Username    string `json:"username"`
+	AccessLevel int    `json:"access_level"`
+}
+
+// GroupMembers lists a group's direct members, by user ID.
+func (s *Server) GroupMembers(group string) ([]GroupMember, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.st.groupByPath(group)
+	if g == nil {
+		return nil, fmt.Errorf("group %q: %w", group, ErrNotFound)
+	}
+	out := []GroupMember{}
+	for _, m := range s.st.Members {
+		if m.SourceKind == "group" && m.SourceID == g.ID {
+			gm := GroupMember{UserID: m.UserID, AccessLevel: m.AccessLevel}
+			if u := s.st.userByID(m.UserID); u != nil {
+				gm.Username = u.Username
+			}
+			out = append(out, gm)
+		}
+	}
+	slices.SortFunc(out, func(a, b GroupMember) int { return a.UserID - b.UserID })
+	return out, nil
+}
+
+// memberSource resolves exactly one of o.Project and o.Group.
+func (st *state) memberSource(o MemberOptions) (kind string, id int, err error) {
+	switch {
+	case o.Project != "" && o.Group == "":
+		p, err := st.projectByRef(o.Project)
+		if err != nil {
+			return "", 0, err
+		}
+		return "project", p.ID, nil
+	case o.Group != "" && o.Project == "":
+		g := st.groupByPath(o.Group)
+		if g == nil {
+			return "", 0, fmt.Errorf("group %q: %w", o.Group, ErrNotFound)
+		}
+		return "group", g.ID, nil
+	}
+	return "", 0, fmt.Errorf("member needs exactly one of project and group: %w", ErrInvalid)
 }
 
 func (st *state) userByID(id int) *User {

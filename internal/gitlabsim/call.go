@@ -50,7 +50,7 @@ func (c *call) authenticate() error {
 	}
 	s := c.s
 	s.mu.Lock()
-	t := s.tokenByValue[value]
+	t := s.apiTokenLocked(value)
 	var u *User
 	if t != nil {
 		u = s.st.userByID(t.UserID)
@@ -92,6 +92,22 @@ func (c *call) authenticate() error {
 		}
 	}
 	return insufficientScope(allowed)
+}
+
+// apiTokenLocked finds a personal, project or group token, or an OAuth
+// access token (GitLab's API takes those as Bearer tokens too) presented
+// as a Token of kind oauth. Callers hold s.mu.
+func (s *Server) apiTokenLocked(value string) *Token {
+	if t := s.tokenByValue[value]; t != nil {
+		return t
+	}
+	ot := s.oauth.byAccess[value]
+	if ot == nil {
+		return nil
+	}
+	exp := ot.ExpiresAt
+	return &Token{ID: ot.ID, Name: "oauth", Value: value, UserID: ot.UserID, Kind: TokenOAuth, Scopes: ot.Scopes,
+		ExpiresAt: &exp, Revoked: ot.Revoked, CreatedAt: ot.CreatedAt}
 }
 
 func (t *Token) expired(now time.Time) bool {

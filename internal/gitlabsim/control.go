@@ -41,6 +41,18 @@ func (s *Server) controlHandler() http.Handler {
 	mux.Handle("POST "+p+"members", jsonRoute(func(ctx context.Context, in MemberOptions) (MemberOptions, error) {
 		return in, s.AddMember(ctx, in)
 	}))
+	mux.Handle("POST "+p+"members/remove", jsonRoute(func(ctx context.Context, in MemberOptions) (map[string]bool, error) {
+		return map[string]bool{"removed": true}, s.RemoveMember(ctx, in)
+	}))
+	mux.HandleFunc("GET "+p+"members", func(w http.ResponseWriter, r *http.Request) {
+		ms, err := s.GroupMembers(r.URL.Query().Get("group"))
+		if err != nil {
+			writeControlError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, ms)
+	})
+	mux.Handle("POST "+p+"oauth_apps", jsonRoute(s.CreateOAuthApp))
 	mux.Handle("POST "+p+"push", jsonRoute(s.Push))
 	mux.Handle("POST "+p+"branches", jsonRoute(func(ctx context.Context, in branchRequest) (PushResult, error) {
 		sha, err := s.CreateBranch(ctx, in.Project, in.Branch, in.Ref, in.UserID)

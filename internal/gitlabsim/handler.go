@@ -18,6 +18,7 @@ const controlPrefix = "/-/sim/"
 func (s *Server) buildHandler() http.Handler {
 	api := s.restRoutes()
 	control := s.controlHandler()
+	oidc := s.oidcHandler()
 	git := gitrepo.NewSmartHTTPHandler(gitrepo.SmartHTTPConfig{
 		Root:      filepath.Join(s.cfg.DataDir, "repos"),
 		Authorize: s.authorizeGit,
@@ -39,6 +40,8 @@ func (s *Server) buildHandler() http.Handler {
 			api.ServeHTTP(w, r)
 		case strings.Contains(path, ".git/"):
 			git.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), pusherKey{}, s.basicAuthUser(r))))
+		case strings.HasPrefix(path, "/oauth/") || path == "/.well-known/openid-configuration":
+			oidc.ServeHTTP(w, r)
 		case path == "/-/health" || path == "/-/readiness" || path == "/-/liveness":
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		default:

@@ -13,7 +13,8 @@ const (
 )
 
 // Token kinds. Project and group tokens act as a bot user that is a member
-// of the project or group with the token's access level, as in GitLab.
+// of the project or group with the token's access level, as in GitLab. An
+// OAuth access token reaches the REST API as a Token of kind TokenOAuth.
 const (
 	TokenPersonal = "personal"
 	TokenProject  = "project"
@@ -254,6 +255,11 @@ type state struct {
 	Environments  []*Environment  `json:"environments"`
 	Deployments   []*Deployment   `json:"deployments"`
 	Hooks         []*Hook         `json:"hooks"`
+	// OIDCKey is the PKCS #8 PEM of the RS256 key that signs ID tokens,
+	// made on first use of the OpenID Connect provider.
+	OIDCKey     string        `json:"oidc_key,omitempty"`
+	OAuthApps   []*OAuthApp   `json:"oauth_apps,omitempty"`
+	OAuthTokens []*OAuthToken `json:"oauth_tokens,omitempty"`
 }
 
 // nextID hands out the next ID for kind; IDs are per kind, starting at 1.

@@ -1,7 +1,8 @@
 // Package gitlabsim is a GitLab simulator: a real HTTP server on loopback,
 // backed by real bare Git repositories on disk, that speaks a subset of
 // GitLab's REST v4 API, serves Git over smart HTTP, delivers GitLab's
-// webhooks, and injects faults. Hoist's tests, benchmarks and demo run
+// webhooks, acts as an OpenID Connect provider (oidc*.go), and injects
+// faults. Hoist's tests, benchmarks and demo run
 // against it; of the program, only the demo (internal/demo) and the CLI's
 // `hoist gitlab-sim` import it — the server never talks to it but through
 // GitLab's API, like to any GitLab.
@@ -53,10 +54,11 @@ type Server struct {
 	now      func() time.Time
 	statePth string
 
-	mu           sync.Mutex // guards st, tokenByValue, baseURL
+	mu           sync.Mutex // guards st, tokenByValue, baseURL and the OAuth fields
 	st           *state
 	tokenByValue map[string]*Token
 	baseURL      string
+	oauth        oauthIndex
 
 	gitMu sync.Mutex // serialises writes to repositories and their hooks
 
@@ -141,6 +143,7 @@ func (s *Server) load() error {
 	for _, t := range s.st.Tokens {
 		s.tokenByValue[t.Value] = t
 	}
+	s.oauth = newOAuthIndex(s.st)
 	return s.persistLocked()
 }
 
