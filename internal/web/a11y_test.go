@@ -13,6 +13,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/apptest/inproc"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
 // axeScript is axe-core (npm), which scripts/test.sh installs into
@@ -75,6 +76,31 @@ func TestPagesAccessibleAndScreenshots(t *testing.T) {
 		h.api("GET", "/api/v1/runs/"+waiting.ID, nil, http.StatusOK, &waiting)
 		return fmt.Errorf("it is %s", waiting.State)
 	})
+	// A delivery for the delivery page: a push that changes no stack.
+	var itd struct {
+		WebhookEndpoint string `json:"webhook_endpoint"`
+		WebhookSecret   string `json:"webhook_secret"`
+	}
+	h.api("GET", "/api/v1/integrations/gitlab/acme-gitlab", nil, http.StatusOK, &itd)
+	if _, err := h.Sim.AddHook(t.Context(), "acme/infra", gitlabsim.HookOptions{URL: itd.WebhookEndpoint, Token: itd.WebhookSecret}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Sim.Push(t.Context(), gitlabsim.PushOptions{Project: "acme/infra", Branch: "main", Commits: []gitlabsim.CommitSpec{{
+		Message: "Docs", Actions: []gitlabsim.FileAction{{Action: "create", Path: "README.md", Content: "# infra\n"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var delivery string
+	apptest.Eventually(t, 30*time.Second, "the push's delivery processed", func() bool {
+		var page struct{ Items []struct{ ID, Status string } }
+		h.api("GET", "/api/v1/deliveries?integration=acme-gitlab", nil, http.StatusOK, &page)
+		for _, d := range page.Items {
+			if d.Status == "processed" || d.Status == "ignored" {
+				delivery = d.ID
+				return true
+			}
+		}
+		return false
+	})
 	h.createUser("rita", "read")
 	var integrations struct{ Items []struct{ ID string } }
 	h.api("GET", "/api/v1/integrations", nil, http.StatusOK, &integrations)
@@ -105,6 +131,7 @@ func TestPagesAccessibleAndScreenshots(t *testing.T) {
 		struct{ name, path string }{"integration-edit", "/source-control/gitlab/" + it + "/edit"},
 		struct{ name, path string }{"integration-delete", "/source-control/gitlab/" + it + "/delete"},
 		struct{ name, path string }{"agent-pools", "/source-control/vcs-agent-pools"},
+		struct{ name, path string }{"delivery", "/source-control/deliveries/" + delivery},
 		struct{ name, path string }{"stacks", "/stacks"},
 		struct{ name, path string }{"stack", "/stacks/web"},
 		struct{ name, path string }{"stack-new", "/stacks/new"},
