@@ -176,6 +176,15 @@ output "token" { value = var.token }
 	if !strings.Contains(logs, "token is *****") || !strings.Contains(logs, "eu-1") {
 		t.Fatalf("log does not show the masked secret:\n%s", logs)
 	}
+	// The resource diff drops the input that holds the secret (the code
+	// does not declare it sensitive), and keeps the others.
+	for _, res := range h.getRun(r.ID).Resources {
+		for _, c := range res.Changes {
+			if res.Address == "terraform_data.t" && c.Name == "input" && (!c.Sensitive || c.After != "") {
+				t.Errorf("the input holding the secret: %+v", c)
+			}
+		}
+	}
 	h.WatchSecret(secretValue)
 	h.AssertNoTokenLeaked()
 }

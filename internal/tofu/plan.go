@@ -35,8 +35,10 @@ type Resource struct {
 }
 
 // AttrChange is one attribute of a resource as the plan changes it, its
-// values as compact JSON cut to maxValue bytes. A sensitive value is
-// never carried: Before and After are "" and Sensitive is true.
+// values as compact JSON (whole: the worker masks its run's secrets in
+// them before anything cuts them, so no cut can split a secret). A value
+// tofu marks sensitive is never carried: Before and After are "" and
+// Sensitive is true.
 type AttrChange struct {
 	Name      string `json:"name"`
 	Before    string `json:"before,omitempty"`
@@ -49,7 +51,6 @@ type AttrChange struct {
 // with the run and shown on its page, and a plan is the repository's
 // code's output.
 const (
-	maxValue       = 200  // bytes of one value's JSON
 	maxAttrs       = 50   // attributes of one resource
 	maxChanges     = 2000 // attribute changes of one plan
 	maxAttrNameLen = 128
@@ -219,10 +220,10 @@ func attrChanges(before, after map[string]json.RawMessage, unknown, beforeSens, 
 			c.Sensitive = true
 		} else {
 			if !isNull(b) {
-				c.Before = cut(compact(b), maxValue)
+				c.Before = compact(b)
 			}
 			if !isNull(a) && !isUnknown {
-				c.After = cut(compact(a), maxValue)
+				c.After = compact(a)
 			}
 		}
 		out = append(out, c)

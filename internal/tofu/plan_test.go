@@ -42,7 +42,7 @@ func TestParsePlan(t *testing.T) {
 					{Name: "password", Sensitive: true}, {Name: "size", Before: "1", After: "2"},
 					{Name: "tags", Before: `{"a":"1"}`, After: `{"a":"2"}`}}},
 				{Address: "a.new", Action: "create", Changes: []AttrChange{{Name: "id", Unknown: true},
-					{Name: "input", After: `"` + strings.Repeat("x", 199) + "…"}}},
+					{Name: "input", After: `"` + strings.Repeat("x", 300) + `"`}}},
 				{Address: "a.secret", Action: "create", Changes: []AttrChange{{Name: "k", Sensitive: true}}},
 				{Address: "a.odd", Action: "update"}}}},
 		{"outputs only", `{"format_version":"1.2","output_changes":{"o":{"actions":["update"]},"p":{"actions":["no-op"]}}}`,

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -128,10 +129,18 @@ func (ex *execution) plan(ctx context.Context, f folders) error {
 	for _, r := range p.Resources {
 		res := run.Resource{Address: r.Address, Action: r.Action}
 		for _, c := range r.Changes {
-			res.Changes = append(res.Changes, run.AttrChange(c))
+			ac := run.AttrChange(c)
+			// A value holding one of the run's secrets (not declared
+			// sensitive in the code) is dropped whole, as tofu's own
+			// sensitive values are: before any cut, so no part leaks.
+			if secretIn(ex.logs.mask, ac.Before) || secretIn(ex.logs.mask, ac.After) {
+				ac.Before, ac.After, ac.Sensitive = "", "", true
+			}
+			res.Changes = append(res.Changes, ac)
 		}
 		rep.Resources = append(rep.Resources, res)
 	}
+	rep.Resources = run.BoundResources(rep.Resources)
 	if rep.HasChanges && ex.job.Type == run.Tracked {
 		// Through the project root, refusing a symlink: the run's code
 		// may have replaced the plan with one.
@@ -320,4 +329,39 @@ func (ex *execution) fetch(ctx context.Context, dest string) error {
 		return fmt.Errorf("fetch source: %w", serr)
 	}
 	return xerr
+}
+
+// secretIn reports whether a JSON value holds a secret the masker knows:
+// in its text, or in any string inside it once JSON's escapes (\u0026 for
+// "&", \" …) are undone.
+func secretIn(m run.Masker, value string) bool {
+	if value == "" {
+		return false
+	}
+	if m.Mask(value) != value {
+		return true
+	}
+	var v any
+	if json.Unmarshal([]byte(value), &v) != nil {
+		return false
+	}
+	var found bool
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			found = found || m.Mask(x) != x
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			for k, e := range x {
+				walk(k)
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return found
 }
