@@ -156,6 +156,11 @@ func TestExternalUserRoles(t *testing.T) {
 	if ok, err := ids.IsRootAdmin(ctx, u.Principal()); err != nil || ok {
 		t.Errorf("IsRootAdmin = %v, %v", ok, err)
 	}
+	// Access checks see mapped roles like hand-given ones.
+	acc, _, err := space.NewService(st, st, nil).Access(ctx, u.Principal())
+	if err != nil || acc.Role("platform") != space.Admin || acc.Role(space.RootID) != space.Read {
+		t.Errorf("Access: platform %s, root %s, %v", acc.Role("platform"), acc.Role(space.RootID), err)
+	}
 
 	// A local role given by hand survives every recompute.
 	if err := ids.Grant(ctx, admin, u.Principal(), identity.RoleInput{Space: "platform", Role: "read"}); err != nil {
