@@ -171,7 +171,8 @@ type ExternalProfile struct {
 	Groups   []string // full group paths
 }
 
-// ErrNoSubject refuses an identity without issuer or subject.
+// errNoSubject refuses an identity without issuer or subject (or with
+// oversized ones).
 var errNoSubject = apperr.Errorf(apperr.Invalid, "an external identity needs an issuer and a subject")
 
 // UpsertExternalUser is the identity side of an OpenID Connect login: the

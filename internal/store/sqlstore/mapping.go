@@ -83,8 +83,9 @@ const maxUsernameTries = 100
 func (s *Store) UpsertExternalUser(ctx context.Context, u identity.User, groups []string, e audit.Entry) (identity.User, error) {
 	var out identity.User
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// One login or refresh of a user at a time: each replaces the
-		// user's mapped roles as a whole.
+		// One login or refresh at a time (one lock for all users: logins
+		// are rare): each replaces a user's mapped roles as a whole, and
+		// two first logins must not both pick the same free username.
 		if err := s.d.Lock(ctx, tx, "identity.external"); err != nil {
 			return err
 		}
