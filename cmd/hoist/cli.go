@@ -259,6 +259,19 @@ func parseRoles(vals []string, roleOptional bool) ([]api.RoleBinding, error) {
 	return out, nil
 }
 
+// fmtUserRoles is fmtRoles for a user's roles, marking those from role
+// mappings: "platform:admin (mapped)".
+func fmtUserRoles(rs []api.UserRole) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = r.Space + ":" + r.Role
+		if r.Source == "mapping" {
+			parts[i] += " (mapped)"
+		}
+	}
+	return joinOrDash(parts)
+}
+
 func fmtRoles(rs []api.RoleBinding) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {

@@ -58,6 +58,7 @@ func commands() []spec {
 		group("integration", "manage VCS integrations (GitLab)", integrationCommands()...),
 		group("space", "manage spaces", spaceCommands()...),
 		group("api-key", "manage API keys and their roles", apiKeyCommands()...),
+		group("role-mapping", "manage role mappings: roles from groups at an OpenID Connect issuer", roleMappingCommands()...),
 		group("user", "manage users, their roles and passwords", userCommands()...),
 		group("audit", "read the audit log", auditCommands()...),
 		leaf("server", "run the Hoist server", serverSynopsis, longRunning(serverCommand)),

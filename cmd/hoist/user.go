@@ -59,7 +59,7 @@ func userCreate(e *env, cmd *cobra.Command) runFunc {
 		if cf.json() {
 			return writeJSON(e.stdout, u)
 		}
-		lines := []kv{{"ID", u.ID}, {"Username", u.Username}, {"Roles", fmtRoles(u.Roles)}}
+		lines := []kv{{"ID", u.ID}, {"Username", u.Username}, {"Roles", fmtUserRoles(u.Roles)}}
 		if u.Password != "" {
 			lines = append(lines, kv{"Password", u.Password})
 		}
@@ -86,7 +86,7 @@ func userList(e *env, cmd *cobra.Command) runFunc {
 					status += " since " + fmtTime(*u.DisabledAt)
 				}
 			}
-			return []string{u.ID, u.Username, fmtRoles(u.Roles), fmtTime(u.CreatedAt), status}
+			return []string{u.ID, u.Username, fmtUserRoles(u.Roles), fmtTime(u.CreatedAt), status}
 		})
 	}
 }

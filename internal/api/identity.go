@@ -43,9 +43,15 @@ type User struct {
 	ID       string `json:"id"`
 	Username string `json:"username"`
 	// only when generated, in the create answer
-	Password  string        `json:"password,omitempty"`
-	Roles     []RoleBinding `json:"roles"`
-	CreatedAt time.Time     `json:"created_at"`
+	Password  string     `json:"password,omitempty"`
+	Roles     []UserRole `json:"roles"`
+	CreatedAt time.Time  `json:"created_at"`
+	// the OpenID Connect issuer the user logs in through; "" for a local
+	// user (who logs in with a password)
+	Issuer string `json:"issuer"`
+	// the issuer's name and email for the user, refreshed at every login
+	Name  string `json:"name"`
+	Email string `json:"email"`
 	// a disabled user cannot log in and its API keys do not work
 	Disabled bool `json:"disabled"`
 	// null while enabled
@@ -63,4 +69,45 @@ type CreateUser struct {
 // SetPassword is the body of POST /api/v1/users/{id}/password.
 type SetPassword struct {
 	Password string `json:"password"`
+}
+
+// UserRole is a role a user holds on a space: given by hand (local) or
+// from a role mapping (mapping), recomputed from the user's groups at
+// every login. Only local roles can be revoked by hand.
+type UserRole struct {
+	Space  string `json:"space"`
+	Role   string `json:"role" enum:"read,write,admin"`
+	Source string `json:"source" enum:"local,mapping"`
+	// the role mapping that gives it; only with source mapping
+	MappingID string `json:"mapping_id,omitempty"`
+}
+
+// RoleMapping gives the members of a group at an OpenID Connect issuer a
+// role on a space.
+type RoleMapping struct {
+	ID string `json:"id"`
+	// "" matches any issuer
+	Issuer string `json:"issuer"`
+	// full group path, lower case: acme/platform
+	Group     string    `json:"group"`
+	Space     string    `json:"space"`
+	Role      string    `json:"role" enum:"read,write,admin"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+}
+
+// CreateRoleMapping is the body of POST /api/v1/role-mappings.
+type CreateRoleMapping struct {
+	// an https issuer URL; omit for any issuer
+	Issuer string `json:"issuer,omitempty"`
+	// full group path such as acme/platform; matched case-insensitively
+	Group string `json:"group"`
+	Space string `json:"space"`
+	Role  string `json:"role" enum:"read,write,admin"`
+}
+
+// RoleMappings is the answer of GET /api/v1/role-mappings: every mapping,
+// unpaged (there are few).
+type RoleMappings struct {
+	Items []RoleMapping `json:"items"`
 }

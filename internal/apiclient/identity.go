@@ -102,3 +102,26 @@ func (c *Client) EnableUser(ctx context.Context, id string) error {
 func (c *Client) DeleteUser(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/users/"+esc(id), nil, nil, nil)
 }
+
+// CreateRoleMapping maps a group at an issuer to a role on a space.
+func (c *Client) CreateRoleMapping(ctx context.Context, in api.CreateRoleMapping) (*api.RoleMapping, error) {
+	var m api.RoleMapping
+	if err := c.do(ctx, http.MethodPost, "/api/v1/role-mappings", nil, in, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// ListRoleMappings returns every role mapping.
+func (c *Client) ListRoleMappings(ctx context.Context) ([]api.RoleMapping, error) {
+	var out api.RoleMappings
+	if err := c.do(ctx, http.MethodGet, "/api/v1/role-mappings", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Items, nil
+}
+
+// DeleteRoleMapping removes a role mapping and the roles it gave.
+func (c *Client) DeleteRoleMapping(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/role-mappings/"+esc(id), nil, nil, nil)
+}

@@ -104,6 +104,9 @@ func (a *API) registerRoutes() {
 	a.authed("PATCH /api/v1/spaces/{id}", a.updateSpace)
 	a.authed("DELETE /api/v1/spaces/{id}", a.deleteSpace)
 
+	a.authed("GET /api/v1/role-mappings", a.listRoleMappings)
+	a.authed("POST /api/v1/role-mappings", a.createRoleMapping)
+	a.authed("DELETE /api/v1/role-mappings/{id}", a.identityAction(a.cfg.Identity.DeleteRoleMapping))
 	a.authed("GET /api/v1/api-keys", a.listAPIKeys)
 	a.authed("POST /api/v1/api-keys", a.createAPIKey)
 	a.authed("DELETE /api/v1/api-keys/{id}", a.identityAction(a.cfg.Identity.DeleteAPIKey))

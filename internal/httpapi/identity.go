@@ -69,8 +69,20 @@ func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 }
 
 func toUser(u identity.User, roles []space.Binding) api.User {
-	return api.User{ID: u.ID, Username: u.Username, Roles: toRoles(roles), CreatedAt: u.CreatedAt,
-		Disabled: u.DisabledAt != nil, DisabledAt: u.DisabledAt}
+	return api.User{ID: u.ID, Username: u.Username, Roles: toUserRoles(roles), CreatedAt: u.CreatedAt,
+		Disabled: u.DisabledAt != nil, DisabledAt: u.DisabledAt, Issuer: u.Issuer, Name: u.Name, Email: u.Email}
+}
+
+func toUserRoles(bs []space.Binding) []api.UserRole {
+	out := make([]api.UserRole, 0, len(bs))
+	for _, b := range bs {
+		r := api.UserRole{Space: b.SpaceID, Role: string(b.Role), Source: "local", MappingID: b.MappingID}
+		if b.MappingID != "" {
+			r.Source = "mapping"
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {

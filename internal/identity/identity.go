@@ -30,7 +30,15 @@ type User struct {
 	// DisabledAt is set while the user is disabled: no login, no session,
 	// and none of the user's API keys work.
 	DisabledAt *time.Time
+	// Issuer and Subject name a user who logs in through an OpenID Connect
+	// issuer (both "" for a local user); Name and Email are the issuer's,
+	// refreshed at every login. Such a user has no password hash.
+	Issuer, Subject string
+	Name, Email     string
 }
+
+// External reports whether the user comes from an OpenID Connect issuer.
+func (u User) External() bool { return u.Issuer != "" }
 
 // Principal returns "user:<id>".
 func (u User) Principal() string { return UserPrincipal(u.ID) }
@@ -119,6 +127,9 @@ type Store interface {
 	Grant(ctx context.Context, b space.Binding, e audit.Entry) error
 	// Revoke removes principal's binding on spaceID; NotFound if none.
 	Revoke(ctx context.Context, principal, spaceID string, e audit.Entry) error
-	// Bindings returns every binding of one principal, ordered by space.
+	// Bindings returns every binding of one principal, ordered by space:
+	// the hand-given ones and those from role mappings (MappingID set).
 	Bindings(ctx context.Context, principal string) ([]space.Binding, error)
+
+	MappingStore
 }

@@ -58,4 +58,7 @@ type Binding struct {
 	Principal string // "user:<user-id>" or "apikey:<key-id>"
 	SpaceID   string
 	Role      Role
+	// MappingID is set when the role comes from a role mapping (a group
+	// of the user at an OpenID Connect issuer) rather than given by hand.
+	MappingID string
 }

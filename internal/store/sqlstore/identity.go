@@ -14,8 +14,7 @@ import (
 // CreateUser implements identity.Store.
 func (s *Store) CreateUser(ctx context.Context, u identity.User, roles []space.Binding, e audit.Entry) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, "INSERT INTO users (id, username, password_hash, created_at, disabled_at) VALUES (?, ?, ?, ?, ?)",
-			u.ID, u.Username, u.PasswordHash, s.t(u.CreatedAt), s.nullTime(u.DisabledAt))
+		_, err := s.exec(ctx, tx, s.insertUser(), userArgs(s, u)...)
 		if err != nil {
 			return err
 		}
@@ -61,11 +60,20 @@ func wrapInternal(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
-const userCols = "id, username, password_hash, created_at, disabled_at"
+const userCols = "id, username, password_hash, created_at, disabled_at, issuer, subject, name, email"
+
+func (s *Store) insertUser() string {
+	return "INSERT INTO users (" + userCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+}
+
+func userArgs(s *Store, u identity.User) []any {
+	return []any{u.ID, u.Username, u.PasswordHash, s.t(u.CreatedAt), s.nullTime(u.DisabledAt), u.Issuer, u.Subject, u.Name, u.Email}
+}
 
 func scanUser(row rowScanner) (identity.User, error) {
 	var u identity.User
-	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, timeScan{&u.CreatedAt}, nullTimeScan{&u.DisabledAt})
+	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, timeScan{&u.CreatedAt}, nullTimeScan{&u.DisabledAt},
+		&u.Issuer, &u.Subject, &u.Name, &u.Email)
 	return u, err
 }
 
@@ -229,17 +237,22 @@ func (s *Store) Revoke(ctx context.Context, principal, spaceID string, e audit.E
 	return wrapInternal(err, "revoke %s on %s", principal, spaceID)
 }
 
-// Bindings implements identity.Store.
+// Bindings implements identity.Store: hand-given roles first on each space,
+// then mapped ones in mapping order.
 func (s *Store) Bindings(ctx context.Context, principal string) ([]space.Binding, error) {
-	out, err := queryAll(ctx, s, s.r, func(row rowScanner) (space.Binding, error) {
-		var b space.Binding
-		var role string
-		err := row.Scan(&b.Principal, &b.SpaceID, &role)
-		b.Role = space.Role(role)
-		return b, err
-	}, "SELECT principal, space_id, role FROM role_bindings WHERE principal = ? ORDER BY space_id", principal)
+	out, err := queryAll(ctx, s, s.r, scanBinding, `SELECT principal, space_id, role, '' AS mapping_id FROM role_bindings WHERE principal = ?
+		UNION ALL SELECT principal, space_id, role, mapping_id FROM mapped_roles WHERE principal = ?
+		ORDER BY space_id, mapping_id`, principal, principal)
 	if err != nil {
 		return nil, fmt.Errorf("bindings of %s: %w", principal, err)
 	}
 	return out, nil
+}
+
+func scanBinding(row rowScanner) (space.Binding, error) {
+	var b space.Binding
+	var role string
+	err := row.Scan(&b.Principal, &b.SpaceID, &role, &b.MappingID)
+	b.Role = space.Role(role)
+	return b, err
 }

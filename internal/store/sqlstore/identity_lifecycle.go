@@ -59,8 +59,10 @@ func (s *Store) DeleteUser(ctx context.Context, userID string, e audit.Entry) er
 					return err
 				}
 			}
-			if _, err := s.exec(ctx, tx, "DELETE FROM role_bindings WHERE principal = ?", principal); err != nil {
-				return err
+			for _, table := range []string{"role_bindings", "mapped_roles"} {
+				if _, err := s.exec(ctx, tx, "DELETE FROM "+table+" WHERE principal = ?", principal); err != nil {
+					return err
+				}
 			}
 			res, err := s.exec(ctx, tx, "DELETE FROM users WHERE id = ?", userID)
 			if err != nil {

@@ -170,8 +170,12 @@ func (s *Store) DeleteSpace(ctx context.Context, id string) error {
 			return apperr.Errorf(apperr.Conflict, "space %q is not empty: %s; delete or move them first",
 				id, describeContents(children, integrations, pools))
 		}
-		if _, err := s.exec(ctx, tx, "DELETE FROM role_bindings WHERE space_id = ?", id); err != nil {
-			return err
+		// Roles and role mappings on the space go with it (mapped roles
+		// before the mappings they reference).
+		for _, table := range []string{"role_bindings", "mapped_roles", "role_mappings"} {
+			if _, err := s.exec(ctx, tx, "DELETE FROM "+table+" WHERE space_id = ?", id); err != nil {
+				return err
+			}
 		}
 		_, err = s.exec(ctx, tx, "DELETE FROM spaces WHERE id = ?", id)
 		return err

@@ -45,6 +45,7 @@ func Run(t *testing.T, h Harness) {
 		"Users":               testUsers,
 		"APIKeys":             testAPIKeys,
 		"Bindings":            testBindings,
+		"RoleMappings":        testRoleMappings,
 		"UserLifecycle":       testUserLifecycle,
 		"AdminsRace":          testAdminsRace,
 		"LoginAttempts":       testLoginAttempts,
