@@ -515,10 +515,15 @@ func TestMergeRequestChangesLeftAfterMerge(t *testing.T) {
 	applied := h.comment(mr.IID, mia, "/hoist apply")
 	h.waitEmoji(applied.ID, "eyes", "white_check_mark")
 	h.waitState(h.waitRunAt("web", sha1, "TRACKED").ID, "FINISHED")
-	note := h.waitNote(mr.IID, "<!-- hoist:stack=web -->")
-	if !strings.Contains(note.Body, "Applied: 1 added, 0 changed, 0 destroyed") || !strings.Contains(note.Body, "1 added</summary>") || !strings.Contains(note.Body, "locked to this merge request") {
-		t.Errorf("the note after /hoist apply:\n%s", note.Body)
-	}
+	// The note follows the run: wait until it shows the apply.
+	apptest.Eventually(t, 30*time.Second, "the note after /hoist apply", func() error {
+		note := h.waitNote(mr.IID, "<!-- hoist:stack=web -->")
+		if !strings.Contains(note.Body, "Applied: 1 added, 0 changed, 0 destroyed") || !strings.Contains(note.Body, "1 added</summary>") ||
+			!strings.Contains(note.Body, "locked to this merge request") {
+			return fmt.Errorf("note:\n%s", note.Body)
+		}
+		return nil
+	})
 
 	// Another commit, merged without applying it.
 	sha2 := h.push("feature-1", map[string]string{"infra/main.tf": infraTF("two")})
