@@ -230,18 +230,34 @@ func (s *Service) statusWrite(ctx context.Context, base Write, st stack.Stack, r
 // noteWrite is the merge request note write of a proposed run.
 func (s *Service) noteWrite(ctx context.Context, base Write, st stack.Stack, r run.Run, to run.State, note string) Write {
 	var res *Resources
-	if to == run.Finished && s.cfg.Resources != nil {
-		if got, err := s.cfg.Resources(ctx, r.ID); err == nil {
-			res = byAction(got)
-		} else {
-			// The note still shows the counts; the list is a nicety.
-			s.log.WarnContext(ctx, "plan resources for merge request note", "run_id", r.ID, "error", err)
-		}
+	if to == run.Finished {
+		res = s.planResources(ctx, r)
 	}
+	return stackNote(base, st, r, r.MergeRequestIID, to, noteBody(r, to, note, s.RunURL(r.ID), res))
+}
+
+// planResources lists the resources a run's plan changes, by action, for
+// a note; nil when they cannot be read (the note still shows the counts;
+// the list is a nicety).
+func (s *Service) planResources(ctx context.Context, r run.Run) *Resources {
+	if s.cfg.Resources == nil {
+		return nil
+	}
+	got, err := s.cfg.Resources(ctx, r.ID)
+	if err != nil {
+		s.log.WarnContext(ctx, "plan resources for merge request note", "run_id", r.ID, "error", err)
+		return nil
+	}
+	return byAction(got)
+}
+
+// stackNote is the write of st's note on merge request !iid, at r's move
+// to `to`, with body.
+func stackNote(base Write, st stack.Stack, r run.Run, iid int64, to run.State, body string) Write {
 	w := base
-	w.Kind, w.Key, w.Rank = KindNote, NoteKey(st.IntegrationID, st.Repository, r.MergeRequestIID, st.ID), steps[to].rank
-	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, MergeRequestIID: r.MergeRequestIID,
-		StackID: st.ID, State: statusState(to), Body: noteBody(r, to, note, s.RunURL(r.ID), res)}
+	w.Kind, w.Key, w.Rank = KindNote, NoteKey(st.IntegrationID, st.Repository, iid, st.ID), steps[to].rank
+	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, MergeRequestIID: iid,
+		StackID: st.ID, State: statusState(to), Body: body}
 	return w
 }
 
@@ -259,16 +275,10 @@ func (s *Service) afterMergeWrite(ctx context.Context, base Write, st stack.Stac
 		return Write{}, false, err
 	}
 	var res *Resources
-	if hasChanges(r.Delta) && s.cfg.Resources != nil {
-		if got, err := s.cfg.Resources(ctx, r.ID); err == nil {
-			res = byAction(got)
-		}
+	if hasChanges(r.Delta) {
+		res = s.planResources(ctx, r)
 	}
-	w := base
-	w.Kind, w.Key, w.Rank = KindNote, NoteKey(st.IntegrationID, st.Repository, m.MergeRequestIID, st.ID), steps[to].rank
-	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, MergeRequestIID: m.MergeRequestIID,
-		StackID: st.ID, State: statusState(to), Body: afterMergeBody(r, to, st.Branch, s.RunURL(r.ID), res, m.ByHoist)}
-	return w, true, nil
+	return stackNote(base, st, r, m.MergeRequestIID, to, afterMergeBody(r, to, st.Branch, s.RunURL(r.ID), res, m.ByHoist)), true, nil
 }
 
 // automergeWrite is the merge of a merge request whose last stack's apply

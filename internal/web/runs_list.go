@@ -174,9 +174,11 @@ func listReturn(r *http.Request) string {
 	return ""
 }
 
+// truncate cuts s to n bytes, on a character boundary (cutUTF8), marking
+// the cut.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return cutUTF8(s, n) + "…"
 }
