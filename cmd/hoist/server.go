@@ -13,6 +13,7 @@ import (
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/demo"
 	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/sso"
 	"github.com/hoistdev/hoist/internal/transfer"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -89,6 +90,15 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 		"holding the key in this `FILE` (at least 16 characters)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", app.DefaultShutdownTimeout, "on SIGTERM or SIGINT, how long runs in progress, "+
 		"GitLab writes and requests get to finish; plans not done by half of it are handed back for another worker (docs/ops.md)")
+	oidcIssuer := fs.String("oidc-issuer", "", "let people log in through this OpenID Connect issuer: https://gitlab.com, your GitLab's URL, "+
+		"or any other issuer (docs/sso.md)")
+	oidcClientID := fs.String("oidc-client-id", "", "the OAuth application ID registered at --oidc-issuer")
+	oidcSecretFile := fs.String("oidc-client-secret-file", "", "`FILE` holding the OAuth application's secret")
+	oidcName := fs.String("oidc-name", "GitLab", "what the login button calls the issuer: \"Log in with <name>\"")
+	oidcRefresh := fs.Duration("oidc-refresh", sso.DefaultRefresh, "how often roles from role mappings are recomputed from the issuer "+
+		"between logins; a user removed from a group loses its roles within this time")
+	localLogin := fs.Bool("local-login", true, "allow logging in to the web UI with a password; false is refused until an enabled user "+
+		"is root admin through a role mapping")
 	demoMode := fs.Bool("demo", false, "also run the GitLab simulator with a sample project, integration and stacks, and print what to try")
 	var allow hostList
 	fs.Var(&allow, "allow-gitlab-host", "GitLab host allowed to resolve to a link-local/cloud-metadata address (repeatable)")
@@ -124,6 +134,8 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 			MetricsListen: *metricsListen, MetricsKeyFile: *metricsKeyFile,
 			WebhookWorkers: *webhookWorkers, GitLabMaxConcurrent: *gitlabConcurrent,
 			EncryptionKey: key, SecretFiles: secretFiles(cmd),
+			OIDC: sso.Settings{Issuer: *oidcIssuer, ClientID: *oidcClientID, Name: *oidcName, Refresh: *oidcRefresh},
+			OIDCClientSecretFile: *oidcSecretFile, NoLocalLogin: !*localLogin,
 		})
 		if err != nil {
 			return err

@@ -27,6 +27,7 @@ import (
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/sso"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/store/postgres"
 	"github.com/hoistdev/hoist/internal/store/sqlite"
@@ -144,6 +145,18 @@ type Config struct {
 	// from any of its variables); nil reads HOIST_ENCRYPTION_KEY through
 	// Getenv, then the data dir's key file.
 	EncryptionKey []byte
+	// OIDC, with an Issuer, adds logging in through that OpenID Connect
+	// issuer (--oidc-*; the RedirectURL is derived from the public URL).
+	OIDC sso.Settings
+	// OIDCClientSecretFile holds the OAuth client secret of OIDC
+	// (--oidc-client-secret-file); runs never see it.
+	OIDCClientSecretFile string
+	// OIDCClient, when set, is the HTTP client for the issuer (tests).
+	OIDCClient *http.Client
+	// NoLocalLogin refuses password logins in the web UI
+	// (--local-login=false); refused at start unless a mapped root
+	// admin exists.
+	NoLocalLogin bool
 	// SecretFiles are files that secrets of this configuration were read
 	// from (the CLI's …_FILE variables): runs never see them.
 	SecretFiles []string
@@ -156,6 +169,7 @@ type Server struct {
 	hooks     *webhooks
 	runs      *runs
 	writeBack *writeBack
+	sso       *ssoLogin
 	agents    *tunnel.Registry
 	cluster   *tunnel.Cluster // the agents of every server on the database
 	gitlab    *gitlab.Client
@@ -245,6 +259,10 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	if err := bootstrap(ctx, log, ids, cfg.DataDir); err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
+	ssoLogin, err := newSSO(ctx, cfg, store, ids, box, publicURL)
+	if err != nil {
+		return nil, errors.Join(err, ln.Close())
+	}
 	integrations := integration.NewService(integration.Config{
 		Store: store, Access: spaces, Pools: store, Checker: gl, Box: box, Audit: store,
 		Hooks: gl, Clients: gl,
@@ -269,12 +287,12 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		AgentPools: pools, Agents: agents})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Identity: ids,
 		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Writes: writes.service, Policies: policies, AgentPools: pools, Audit: store, Clock: cfg.Clock,
-		Modules: modules.service, DeliveryPolicies: policies})
+		Modules: modules.service, DeliveryPolicies: policies, SSO: ssoLogin.service, NoLocalLogin: cfg.NoLocalLogin})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: agents, cluster: cluster, gitlab: gl, ready: ready,
+		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, sso: ssoLogin, agents: agents, cluster: cluster, gitlab: gl, ready: ready,
 		url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
@@ -294,6 +312,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	go func() { s.serveErr <- serveOn(s.http, ln) }()
 	cluster.Start(ctx)
 	writes.start(ctx)
+	ssoLogin.start(ctx)
 	if err := runs.start(ctx, s.http.Handler); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -357,7 +376,7 @@ func withDefaults(cfg Config) Config {
 // data dir gave every run log four "Unable to open CLI configuration
 // file" warnings).
 func absPaths(cfg Config) (Config, error) {
-	err := AbsPaths(&cfg.DataDir, &cfg.WorkDir, &cfg.TofuPath, &cfg.ToolsDir, &cfg.TLSCertFile, &cfg.TLSKeyFile)
+	err := AbsPaths(&cfg.DataDir, &cfg.WorkDir, &cfg.TofuPath, &cfg.ToolsDir, &cfg.TLSCertFile, &cfg.TLSKeyFile, &cfg.OIDCClientSecretFile)
 	return cfg, err
 }
 

@@ -102,7 +102,7 @@ func (r *runs) start(ctx context.Context, handler http.Handler) error {
 
 // hidden are the paths runs must never see.
 func (r *runs) hidden() []string {
-	return sandbox.RealPaths(append([]string{r.cfg.DataDir, r.cfg.TLSKeyFile, r.cfg.MetricsKeyFile}, r.cfg.SecretFiles...)...)
+	return sandbox.RealPaths(append([]string{r.cfg.DataDir, r.cfg.TLSKeyFile, r.cfg.MetricsKeyFile, r.cfg.OIDCClientSecretFile}, r.cfg.SecretFiles...)...)
 }
 
 // stopLeasing hands out no more runs: to the embedded slots (first, so

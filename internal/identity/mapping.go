@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -61,6 +62,9 @@ type MappingStore interface {
 	// userID with those the mappings give groups (for a refresh between
 	// logins). e is written only when they changed.
 	SyncMappedRoles(ctx context.Context, userID string, groups []string, e audit.Entry) error
+	// CountMappedRootAdmins counts the enabled users who are admin of
+	// root through a role mapping.
+	CountMappedRootAdmins(ctx context.Context) (int, error)
 }
 
 // MappingInput is a role mapping as a root admin asks for it.
@@ -122,21 +126,40 @@ func (s *Service) DeleteRoleMapping(ctx context.Context, actor, id string) error
 	return nil
 }
 
-// ValidateIssuer accepts "" (any issuer) or an absolute https URL without
-// query or fragment, as OpenID Connect requires of an issuer.
+// ValidateIssuer accepts "" (any issuer) or an issuer URL
+// (ValidateIssuerURL).
 func ValidateIssuer(field, issuer string) (string, error) {
 	issuer = strings.TrimSpace(issuer)
 	if issuer == "" {
 		return "", nil
 	}
-	if len(issuer) > MaxIssuerLen {
-		return "", apperr.InvalidField(field, "must be at most %d bytes", MaxIssuerLen)
-	}
-	u, err := url.Parse(issuer)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", apperr.InvalidField(field, "must be an https URL without user, query or fragment (or empty for any issuer), not %q", issuer)
+	if err := ValidateIssuerURL(issuer); err != nil {
+		return "", apperr.InvalidField(field, "%s (or empty for any issuer)", err.Error())
 	}
 	return issuer, nil
+}
+
+// ValidateIssuerURL checks an OpenID Connect issuer URL: https without
+// user, query or fragment, as the specification requires — or http on a
+// loopback host, where no one can listen in (tests, the demo's simulator).
+func ValidateIssuerURL(issuer string) error {
+	if len(issuer) > MaxIssuerLen {
+		return fmt.Errorf("must be at most %d bytes", MaxIssuerLen)
+	}
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" ||
+		(u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		return fmt.Errorf("must be an https URL without user, query or fragment (http only on a loopback host), not %q", issuer)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ValidateGroupPath checks a full group path such as "acme/platform" and
@@ -223,6 +246,16 @@ func (s *Service) SyncMappedRoles(ctx context.Context, userID string, groups []s
 		return fmt.Errorf("sync mapped roles of %s: %w", userID, err)
 	}
 	return nil
+}
+
+// MappedRootAdmins counts the enabled users who hold root admin through a
+// role mapping: the server's check before it switches password logins off.
+func (s *Service) MappedRootAdmins(ctx context.Context) (int, error) {
+	n, err := s.store.CountMappedRootAdmins(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count mapped root admins: %w", err)
+	}
+	return n, nil
 }
 
 // normalizeGroups lower-cases the groups an issuer gave, dropping any that

@@ -196,3 +196,29 @@ func TestExternalUserRoles(t *testing.T) {
 		t.Errorf("oversized profile = %q %d, %v", long.Username, len(long.Name), err)
 	}
 }
+
+func TestValidateIssuerURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		issuer string
+		ok     bool
+	}{
+		{"https://gitlab.com", true},
+		{"https://gitlab.example.com/gitlab", true}, // a self-managed GitLab under a path
+		{"http://127.0.0.1:8929", true},             // loopback: tests and the demo's simulator
+		{"http://localhost:8080", true},
+		{"http://[::1]:8080", true},
+		{"http://gitlab.example.com", false},
+		{"http://10.0.0.1", false},
+		{"https://user@gitlab.com", false},
+		{"https://gitlab.com?x=1", false},
+		{"https://gitlab.com#f", false},
+		{"gitlab.com", false},
+		{"https://" + strings.Repeat("a", identity.MaxIssuerLen), false},
+	}
+	for _, tt := range tests {
+		if err := identity.ValidateIssuerURL(tt.issuer); (err == nil) != tt.ok {
+			t.Errorf("ValidateIssuerURL(%.40q) = %v, want ok %v", tt.issuer, err, tt.ok)
+		}
+	}
+}

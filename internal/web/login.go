@@ -37,7 +37,12 @@ type loginForm struct {
 	Next     string
 	Username string
 	Error    string
-	Method   string // "password" or "api_key": which form the error is about
+	Method   string // "password", "api_key" or "oidc": which form the error is about
+	// SSOName names the issuer on the "Log in with …" button ("" without
+	// single sign-on); NoPassword hides the password form
+	// (--local-login=false).
+	SSOName    string
+	NoPassword bool
 }
 
 // loginPage shows the login forms; the login CSRF token is a random value
@@ -52,6 +57,10 @@ func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) showLogin(w http.ResponseWriter, r *http.Request, status int, f loginForm) error {
+	if u.cfg.SSO != nil {
+		f.SSOName = u.cfg.SSO.Name()
+	}
+	f.NoPassword = u.cfg.NoLocalLogin
 	token := session.NewToken()
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: token, Path: "/login", HttpOnly: true,
 		Secure: u.secure, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
@@ -73,6 +82,13 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) error {
 	if key := strings.TrimSpace(r.PostForm.Get("api_key")); key != "" {
 		f.Method, f.Username = "api_key", ""
 		return u.loginWithKey(w, r, f, key, addr)
+	}
+	if u.cfg.NoLocalLogin {
+		f.Error = "Logging in with a password is switched off on this server."
+		if u.cfg.SSO != nil {
+			f.Error += " Log in with " + u.cfg.SSO.Name() + "."
+		}
+		return u.loginFailed(w, r, f, addr, reasonNoLocalLogin)
 	}
 	userKey := "user:" + slug.Make(clipUsername(f.Username))
 	a, err := u.reserve(r.Context(), f, addr, userKey, session.AddressKey(addr))
@@ -143,6 +159,10 @@ func (u *UI) checkPassword(ctx context.Context, username, password string) (iden
 	return usr, ""
 }
 
+// reasonNoLocalLogin is a password login on a server with
+// --local-login=false.
+const reasonNoLocalLogin = "local_login_disabled"
+
 // loginFailed audits the failure (the limiter already counts it: the
 // attempt's reservation stays) and shows the form again with one message
 // whatever went wrong, unless the right secret earned a precise one.
@@ -154,6 +174,8 @@ func (u *UI) loginFailed(w http.ResponseWriter, r *http.Request, f loginForm, ad
 	switch {
 	case reason == identity.ReasonDisabled:
 		status, f.Error = http.StatusForbidden, "This user is disabled. Ask a root admin to enable it."
+	case reason == reasonNoLocalLogin:
+		status = http.StatusForbidden
 	case f.Error == "":
 		f.Error = "Wrong username or password."
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/hoistdev/hoist/internal/module"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/sso"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/vcsagent"
 	"github.com/hoistdev/hoist/internal/web/session"
@@ -60,6 +61,11 @@ type Config struct {
 	// DeliveryPolicies lists a delivery's push policy evaluations; nil
 	// leaves them off the delivery page.
 	DeliveryPolicies DeliveryPolicies
+
+	// SSO, when set, adds "Log in with <issuer>" (OpenID Connect);
+	// NoLocalLogin refuses password logins (--local-login=false).
+	SSO          *sso.Service
+	NoLocalLogin bool
 
 	// Login rate limit per username and per client address; zero values
 	// take session.DefaultMaxFailures (5) and session.DefaultWindow (15m).
@@ -145,6 +151,9 @@ func (u *UI) routes() {
 	u.handle("GET /login", u.public(u.loginPage))
 	u.handle("POST /login", u.public(u.login))
 	u.handle("POST /logout", u.form(u.logout))
+	if u.cfg.SSO != nil {
+		u.oidcRoutes()
+	}
 	if u.cfg.Launchpad != nil {
 		u.handle("GET /launchpad", u.page(u.launchpadPage))
 	}

@@ -224,6 +224,14 @@ func (s *Store) syncMapped(ctx context.Context, tx *sql.Tx, u identity.User, gro
 	return added, removed, nil
 }
 
+// CountMappedRootAdmins implements identity.MappingStore.
+func (s *Store) CountMappedRootAdmins(ctx context.Context) (int, error) {
+	var n int
+	err := s.queryRow(ctx, s.r, `SELECT COUNT(DISTINCT u.id) FROM mapped_roles m JOIN users u ON m.principal = 'user:' || u.id
+		WHERE m.space_id = ? AND m.role = ? AND u.disabled_at IS NULL`, space.RootID, string(space.Admin)).Scan(&n)
+	return n, wrapInternal(err, "count mapped root admins")
+}
+
 func withRoleChanges(d map[string]any, added, removed []string) map[string]any {
 	out := maps.Clone(d)
 	if out == nil {

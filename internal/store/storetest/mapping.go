@@ -97,6 +97,29 @@ func testRoleMappings(t *testing.T, h Harness) {
 	wantBindings(p, space.Binding{Principal: p, SpaceID: "platform", Role: space.Write})
 	wantCode(t, s.DeleteRoleMapping(ctx(), "m1", idEntry("role_mapping.delete", "m1")), apperr.NotFound)
 
+	// Root admins through a mapping: counted while enabled.
+	wantAdmins := func(want int) {
+		t.Helper()
+		if n, err := s.CountMappedRootAdmins(ctx()); err != nil || n != want {
+			t.Errorf("CountMappedRootAdmins = %d, %v; want %d", n, err, want)
+		}
+	}
+	wantAdmins(0) // m2 gives read on root, and hand-given roles do not count
+	if err := s.CreateRoleMapping(ctx(), mapping("m7", testIssuer, "acme", space.RootID, space.Admin), idEntry("role_mapping.create", "m7")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncMappedRoles(ctx(), "alice-2", []string{"acme"}, idEntry("user.sync_roles", "alice-2")); err != nil {
+		t.Fatal(err)
+	}
+	wantAdmins(1)
+	if err := s.DeleteRoleMapping(ctx(), "m7", idEntry("role_mapping.delete", "m7")); err != nil {
+		t.Fatal(err)
+	}
+	wantAdmins(0)
+	if err := s.SyncMappedRoles(ctx(), "alice-2", nil, idEntry("user.sync_roles", "alice-2")); err != nil {
+		t.Fatal(err)
+	}
+
 	// A disabled user comes back unchanged: no new roles, old name.
 	at := base.Add(time.Hour)
 	if err := s.SetUserDisabled(ctx(), "alice-2", &at, idEntry("user.disable", "alice-2")); err != nil {
@@ -118,7 +141,7 @@ func testRoleMappings(t *testing.T, h Harness) {
 	for _, e := range entries {
 		actions[e.Action]++
 	}
-	if actions["user.create_external"] != 1 || actions["user.sync_roles"] != 3 {
+	if actions["user.create_external"] != 1 || actions["user.sync_roles"] != 5 {
 		t.Errorf("audit actions = %v", actions)
 	}
 

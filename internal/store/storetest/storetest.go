@@ -46,6 +46,8 @@ func Run(t *testing.T, h Harness) {
 		"APIKeys":             testAPIKeys,
 		"Bindings":            testBindings,
 		"RoleMappings":        testRoleMappings,
+		"OIDCGrants":          testOIDCGrants,
+		"OIDCGrantRace":       testOIDCGrantRace,
 		"UserLifecycle":       testUserLifecycle,
 		"AdminsRace":          testAdminsRace,
 		"LoginAttempts":       testLoginAttempts,

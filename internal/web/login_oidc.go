@@ -1,0 +1,106 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/hoistdev/hoist/internal/identity"
+	"github.com/hoistdev/hoist/internal/sso"
+	"github.com/hoistdev/hoist/internal/web/session"
+)
+
+// oidcCookie holds a login between the redirect to the issuer and its
+// callback, sealed with the server's key (any replica can open it). It
+// is SameSite=Lax: the callback is a top-level navigation from the
+// issuer's site, which Strict would strip the cookie from.
+const oidcCookie = "hoist_oidc_login"
+
+const oidcPath = "/login/oidc"
+
+func (u *UI) oidcRoutes() {
+	u.handle("GET "+oidcPath, u.public(u.beginOIDC))
+	u.handle("GET "+oidcPath+"/callback", u.public(u.finishOIDC))
+}
+
+// ssoFailed is all the person logging in is told about a failed login
+// through the issuer: the reason goes to the server log and the audit log.
+func ssoFailed(name string) string {
+	return "Logging in with " + name + " did not work. Try again; if it keeps failing, an admin can find the reason in the server log."
+}
+
+// beginOIDC sends the browser to the issuer, keeping the login's state,
+// nonce and PKCE verifier in a sealed cookie.
+func (u *UI) beginOIDC(w http.ResponseWriter, r *http.Request) error {
+	next := localPath(r.URL.Query().Get("next"))
+	if _, ok := sessionOf(r); ok {
+		http.Redirect(w, r, u.afterLogin(r.Context(), next), http.StatusSeeOther)
+		return nil
+	}
+	f := loginForm{Next: next, Method: "oidc"}
+	sealed, authURL, err := u.cfg.SSO.Begin(r.Context(), next)
+	if err != nil {
+		u.log.WarnContext(r.Context(), "oidc login: cannot start", "issuer", u.cfg.SSO.Issuer(), "reason", sso.ReasonOf(err), "error", err.Error())
+		if aerr := u.auditLogin(r.Context(), "login.failed", "", f, clientAddress(r), sso.ReasonOf(err)); aerr != nil {
+			return aerr
+		}
+		f.Error = ssoFailed(u.cfg.SSO.Name())
+		return u.showLogin(w, r, http.StatusBadGateway, f)
+	}
+	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Value: sealed, Path: oidcPath, HttpOnly: true, Secure: u.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(sso.LoginTTL.Seconds())})
+	http.Redirect(w, r, authURL, http.StatusSeeOther)
+	return nil
+}
+
+// finishOIDC is the issuer's callback: the login is checked (sso.Service
+// Finish), under the login rate limit of the client's address, and a
+// session starts.
+func (u *UI) finishOIDC(w http.ResponseWriter, r *http.Request) error {
+	// The pending login is for one use, whatever happens next.
+	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Path: oidcPath, MaxAge: -1, HttpOnly: true, Secure: u.secure,
+		SameSite: http.SameSiteLaxMode})
+	addr := clientAddress(r)
+	f := loginForm{Method: "oidc"}
+	a, err := u.reserve(r.Context(), f, addr, session.AddressKey(addr))
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		// The issuer refused (the person canceled, or the application
+		// is misconfigured): its words are logged, cut, never shown.
+		u.log.WarnContext(r.Context(), "oidc login: the issuer answered an error", "issuer", u.cfg.SSO.Issuer(),
+			"error", strings.ToValidUTF8(cutUTF8(e, 100), ""), "description", strings.ToValidUTF8(cutUTF8(q.Get("error_description"), 300), ""))
+		return u.ssoLoginFailed(w, r, f, addr, "issuer_error")
+	}
+	sealed := ""
+	if ck, err := r.Cookie(oidcCookie); err == nil {
+		sealed = ck.Value
+	}
+	usr, next, err := u.cfg.SSO.Finish(r.Context(), sealed, q.Get("state"), q.Get("code"))
+	var refused *sso.Error
+	switch {
+	case identity.IsExternalDisabled(err):
+		return u.loginFailed(w, r, f, addr, identity.ReasonDisabled)
+	case errors.As(err, &refused):
+		u.log.WarnContext(r.Context(), "oidc login refused", "issuer", u.cfg.SSO.Issuer(), "reason", refused.Reason,
+			"client_address", addr, "error", err.Error())
+		return u.ssoLoginFailed(w, r, f, addr, refused.Reason)
+	case err != nil:
+		return err
+	}
+	if err := u.limiter.Succeeded(r.Context(), a); err != nil {
+		return err
+	}
+	f.Next, f.Username = next, usr.Username
+	return u.startSession(w, r, usr.Principal(), f, addr, func(ctx context.Context) error {
+		return u.cfg.Identity.Unchanged(ctx, usr)
+	})
+}
+
+func (u *UI) ssoLoginFailed(w http.ResponseWriter, r *http.Request, f loginForm, addr, reason string) error {
+	f.Error = ssoFailed(u.cfg.SSO.Name())
+	return u.loginFailed(w, r, f, addr, reason)
+}
