@@ -134,7 +134,7 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 			MetricsListen: *metricsListen, MetricsKeyFile: *metricsKeyFile,
 			WebhookWorkers: *webhookWorkers, GitLabMaxConcurrent: *gitlabConcurrent,
 			EncryptionKey: key, SecretFiles: secretFiles(cmd),
-			OIDC: sso.Settings{Issuer: *oidcIssuer, ClientID: *oidcClientID, Name: *oidcName, Refresh: *oidcRefresh},
+			OIDC:                 sso.Settings{Issuer: *oidcIssuer, ClientID: *oidcClientID, Name: *oidcName, Refresh: *oidcRefresh},
 			OIDCClientSecretFile: *oidcSecretFile, NoLocalLogin: !*localLogin,
 		})
 		if err != nil {
