@@ -109,6 +109,28 @@ func (s *Server) CreateOAuthApp(ctx context.Context, o OAuthAppOptions) (OAuthAp
 	return app, err
 }
 
+// SetOAuthRedirectURIs replaces the redirect URIs of the application with
+// clientID, as an admin edits an application's callback URL in GitLab
+// (a server started on a free port learns its URL only once listening).
+func (s *Server) SetOAuthRedirectURIs(ctx context.Context, clientID string, uris []string) error {
+	if len(uris) == 0 || len(uris) > maxRedirectURI {
+		return fmt.Errorf("want 1 to %d redirect URIs: %w", maxRedirectURI, ErrInvalid)
+	}
+	for _, ru := range uris {
+		if err := checkRedirectURI(ru); err != nil {
+			return err
+		}
+	}
+	return s.mutate(func(st *state) error {
+		app := st.appByClientID(clientID)
+		if app == nil {
+			return fmt.Errorf("OAuth application %q: %w", clientID, ErrNotFound)
+		}
+		app.RedirectURIs = slices.Clone(uris)
+		return nil
+	})
+}
+
 // checkRedirectURI accepts absolute http(s) URLs without a fragment.
 func checkRedirectURI(ru string) error {
 	u, err := url.Parse(ru)
