@@ -19,6 +19,10 @@ const oidcCookie = "hoist_oidc_login"
 
 const oidcPath = "/login/oidc"
 
+// reasonIssuerError is a callback carrying the issuer's error instead of
+// a code (the person canceled, or the application is misconfigured).
+const reasonIssuerError = "issuer_error"
+
 func (u *UI) oidcRoutes() {
 	u.handle("GET "+oidcPath, u.public(u.beginOIDC))
 	u.handle("GET "+oidcPath+"/callback", u.public(u.finishOIDC))
@@ -71,9 +75,9 @@ func (u *UI) finishOIDC(w http.ResponseWriter, r *http.Request) error {
 	if e := q.Get("error"); e != "" {
 		// The issuer refused (the person canceled, or the application
 		// is misconfigured): its words are logged, cut, never shown.
-		u.log.WarnContext(r.Context(), "oidc login: the issuer answered an error", "issuer", u.cfg.SSO.Issuer(),
-			"error", strings.ToValidUTF8(cutUTF8(e, 100), ""), "description", strings.ToValidUTF8(cutUTF8(q.Get("error_description"), 300), ""))
-		return u.ssoLoginFailed(w, r, f, addr, "issuer_error")
+		u.log.WarnContext(r.Context(), "oidc login refused", "issuer", u.cfg.SSO.Issuer(), "reason", reasonIssuerError,
+			"client_address", addr, "error", strings.ToValidUTF8(cutUTF8(e, 100), ""), "description", strings.ToValidUTF8(cutUTF8(q.Get("error_description"), 300), ""))
+		return u.ssoLoginFailed(w, r, f, addr, reasonIssuerError)
 	}
 	sealed := ""
 	if ck, err := r.Cookie(oidcCookie); err == nil {
