@@ -124,6 +124,19 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 		if *demoMode && *tofuPath == "" {
 			*tofuPath, tofuMissing = demo.FindTofu(e.getenv)
 		}
+		oidc := sso.Settings{Issuer: *oidcIssuer, ClientID: *oidcClientID, Name: *oidcName, Refresh: *oidcRefresh}
+		var d *demo.Demo
+		if *demoMode {
+			// The simulator starts first: it is the demo's OpenID Connect
+			// issuer unless --oidc-issuer names another.
+			if d, err = demo.Open(ctx, demo.Config{DataDir: *dataDir, Logger: logger}); err != nil {
+				return err
+			}
+			defer d.Close()
+			if oidc.Issuer == "" {
+				oidc.Issuer, oidc.ClientID, oidc.ClientSecret = d.OIDC()
+			}
+		}
 		srv, err := app.Start(ctx, app.Config{
 			DataDir: *dataDir, Listen: *listen, PublicURL: *publicURL, AdvertiseURL: *advertiseURL, DatabaseURL: *databaseURL,
 			AllowGitLabHosts: allow, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, Logger: logger, Getenv: e.getenv,
@@ -134,8 +147,7 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 			MetricsListen: *metricsListen, MetricsKeyFile: *metricsKeyFile,
 			WebhookWorkers: *webhookWorkers, GitLabMaxConcurrent: *gitlabConcurrent,
 			EncryptionKey: key, SecretFiles: secretFiles(cmd),
-			OIDC:                 sso.Settings{Issuer: *oidcIssuer, ClientID: *oidcClientID, Name: *oidcName, Refresh: *oidcRefresh},
-			OIDCClientSecretFile: *oidcSecretFile, NoLocalLogin: !*localLogin,
+			OIDC: oidc, OIDCClientSecretFile: *oidcSecretFile, NoLocalLogin: !*localLogin,
 		})
 		if err != nil {
 			return err
@@ -144,12 +156,10 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 		if u := srv.MetricsURL(); u != "" {
 			fmt.Fprintf(e.stdout, "Prometheus metrics at %s/metrics\n", u)
 		}
-		if *demoMode {
-			d, err := startDemo(ctx, e, srv, *dataDir, tofuMissing, logger)
-			if err != nil {
+		if d != nil {
+			if err := seedDemo(ctx, e, d, srv, *dataDir, tofuMissing, oidc.Issuer == d.SimURL()); err != nil {
 				return errors.Join(err, srv.Close())
 			}
-			defer d.Close()
 		}
 		select {
 		case <-ctx.Done():
@@ -177,18 +187,12 @@ func encryptionKey(f *pflag.Flag, text string) ([]byte, error) {
 	return key, nil
 }
 
-// startDemo is the --demo part of `hoist server`: the simulator and the
+// seedDemo is the --demo part of `hoist server` once the server runs: the
 // sample, then the banner.
-func startDemo(ctx context.Context, e *env, srv *app.Server, dataDir string, tofuMissing bool, logger *slog.Logger) (*demo.Demo, error) {
-	d, err := demo.Start(ctx, demo.Config{DataDir: dataDir, ServerURL: srv.URL(),
-		APIKeyFile: filepath.Join(dataDir, app.AdminAPIKeyFile), Logger: logger})
-	if err != nil {
-		return nil, err
+func seedDemo(ctx context.Context, e *env, d *demo.Demo, srv *app.Server, dataDir string, tofuMissing, simSSO bool) error {
+	if err := d.Seed(ctx, srv.URL(), srv.PublicURL(), filepath.Join(dataDir, app.AdminAPIKeyFile)); err != nil {
+		return err
 	}
-	err = d.WriteBanner(e.stdout, demo.BannerConfig{UIURL: srv.URL(), DataDir: dataDir,
-		Command: demo.SelfCommand(os.Args[0]), TofuMissing: tofuMissing})
-	if err != nil {
-		return nil, errors.Join(err, d.Close())
-	}
-	return d, nil
+	return d.WriteBanner(e.stdout, demo.BannerConfig{UIURL: srv.URL(), DataDir: dataDir,
+		Command: demo.SelfCommand(os.Args[0]), TofuMissing: tofuMissing, SimSSO: simSSO})
 }

@@ -98,7 +98,7 @@ type RoleMapping struct {
 
 // CreateRoleMapping is the body of POST /api/v1/role-mappings.
 type CreateRoleMapping struct {
-	// an https issuer URL; omit for any issuer
+	// the issuer URL (https, or http on a loopback host); omit for any issuer
 	Issuer string `json:"issuer,omitempty"`
 	// full group path such as acme/platform; matched case-insensitively
 	Group string `json:"group"`

@@ -22,6 +22,9 @@ type BannerConfig struct {
 	Command string
 	// TofuMissing says OpenTofu was not found: runs would fail.
 	TofuMissing bool
+	// SimSSO says the server logs in through the simulator ("Log in with
+	// GitLab" works), as --demo sets up unless --oidc-issuer names another.
+	SimSSO bool
 }
 
 // SelfCommand is how a user re-runs this program, from the process's
@@ -50,6 +53,9 @@ func (d *Demo) WriteBanner(w io.Writer, b BannerConfig) error {
 	line("")
 	line("  Web UI:   %s   (user admin; the password is in %s)", b.UIURL, shellQuote(filepath.Join(b.DataDir, "admin-password")))
 	line("%scat %s", CommandPrefix, shellQuote(filepath.Join(b.DataDir, "admin-password")))
+	if b.SimSSO {
+		line("            or \"Log in with GitLab\" and pick %s: a member of GitLab group %s, which a role mapping makes root admin", PersonUsername, Group)
+	}
 	line("  CLI/API:  export HOIST_URL=%s HOIST_TOKEN=$(cat %s)", b.UIURL, shellQuote(filepath.Join(b.DataDir, "admin-api-key")))
 	line("  GitLab:   simulator at %s, project %s, integration %q, stacks %s and %s (autodeploy)",
 		d.SimURL(), Project, d.integration.ID, NetworkStack, AppStack)

@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -265,6 +269,18 @@ func TestDemoRestartDuplicatesNothing(t *testing.T) {
 		t.Errorf("hooks after a restart (server at %s): %+v", second.URL, hooks)
 	}
 
+	// "Log in with GitLab" works after the restart too (the OAuth
+	// application follows the server's address), and makes alice root
+	// admin through the demo group's mapping, created once.
+	demoSSOLogin(t, second.URL)
+	var ms struct{ Items []struct{ Group string } }
+	if err := getJSON(ctx, "Authorization", "Bearer "+key, second.URL+"/api/v1/role-mappings", &ms); err != nil {
+		t.Fatal(err)
+	}
+	if len(ms.Items) != 1 || ms.Items[0].Group != demo.Group {
+		t.Errorf("role mappings after a restart: %+v", ms.Items)
+	}
+
 	// The re-registered webhook works: a push becomes a delivery with a run.
 	shell(t, work, env, second.commands[1])
 	apptest.Eventually(t, time.Minute, "delivery with a run after the restart", func() error {
@@ -286,4 +302,62 @@ func TestDemoRestartDuplicatesNothing(t *testing.T) {
 		}
 		return fmt.Errorf("deliveries: %+v", ds.Items)
 	})
+}
+
+var (
+	hiddenRe = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	personRe = regexp.MustCompile(`name="user_id" value="(\d+)" data-username="` + demo.PersonUsername + `"`)
+)
+
+// demoSSOLogin logs in as the demo's person the way a browser does: the
+// login button, the simulator's authorize page, the callback; then the
+// Administration answers (root admin through the mapping).
+func demoSSOLogin(t *testing.T, serverURL string) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(u string) (*http.Response, string) {
+		t.Helper()
+		res, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	res, _ := get(serverURL + "/login/oidc")
+	authorize := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.Contains(authorize, "/oauth/authorize?") {
+		t.Fatalf("the login button answered %d to %q", res.StatusCode, authorize)
+	}
+	_, page := get(authorize)
+	form := url.Values{}
+	for _, m := range hiddenRe.FindAllStringSubmatch(page, -1) {
+		form.Set(m[1], html.UnescapeString(m[2]))
+	}
+	person := personRe.FindStringSubmatch(page)
+	if person == nil {
+		t.Fatalf("no %s on the authorize page:\n%s", demo.PersonUsername, page)
+	}
+	form.Set("user_id", person[1])
+	au, _ := url.Parse(authorize)
+	res, err = c.PostForm(au.Scheme+"://"+au.Host+"/oauth/authorize", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	callback := res.Header.Get("Location")
+	if !strings.HasPrefix(callback, serverURL+"/login/oidc/callback?") {
+		t.Fatalf("the simulator sent the browser to %q (%d)", callback, res.StatusCode)
+	}
+	if res, body := get(callback); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback = %d: %.300s", res.StatusCode, body)
+	}
+	if res, body := get(serverURL + "/admin/users"); res.StatusCode != http.StatusOK || !strings.Contains(body, demo.PersonUsername) {
+		t.Errorf("alice's /admin/users = %d: %.300s", res.StatusCode, body)
+	}
 }

@@ -1,7 +1,9 @@
 // Package demo is `hoist server --demo`: the GitLab simulator in-process, a
 // sample group and project with OpenTofu code, a default GitLab integration
 // whose webhook is registered in the simulator, two stacks, a token of the
-// machine user for following docs/gitlab.md, and the banner that tells a
+// machine user for following docs/gitlab.md, single sign-on (the simulator
+// is the OpenID Connect issuer; alice, in the demo group, is root admin
+// through a role mapping), and the banner that tells a
 // newcomer what to type next. Everything is created through the
 // simulator's Go API and Hoist's own JSON API, exactly as an administrator
 // would, and only when missing: restarting on the same data dir reuses it.
@@ -27,9 +29,7 @@ const SimDir = "gitlab-sim"
 
 // Config configures the demo.
 type Config struct {
-	DataDir    string // Hoist's data dir; the simulator keeps its state in DataDir/gitlab-sim
-	ServerURL  string // where Hoist answers (http://127.0.0.1:8080)
-	APIKeyFile string // the root-admin API key Hoist wrote on first start
+	DataDir string // Hoist's data dir; the simulator keeps its state in DataDir/gitlab-sim
 	// SimListen is the simulator's address; "" reuses the last one when it
 	// is free, else any free loopback port.
 	SimListen string
@@ -39,25 +39,20 @@ type Config struct {
 // Demo is the running simulator with the seeded sample.
 type Demo struct {
 	sim         *gitlabsim.Server
+	oauthApp    gitlabsim.OAuthApp
+	log         *slog.Logger
 	integration *api.Integration
 	hook        gitlabsim.Hook
 	simDir      string
 	guideToken  string // the file holding the machine user's token for docs/gitlab.md
 }
 
-// Start starts the simulator and seeds the simulator and Hoist. Close the
-// Demo to stop the simulator.
-func Start(ctx context.Context, cfg Config) (*Demo, error) {
+// Open starts the simulator, before the server: its URL and the OAuth
+// application Hoist logs in through (OIDC) are known before the server
+// starts. Seed then fills in the rest once the server runs.
+func Open(ctx context.Context, cfg Config) (*Demo, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	key, err := os.ReadFile(cfg.APIKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("demo: read the admin API key (written on the first start): %w", err)
-	}
-	hoist, err := apiclient.New(cfg.ServerURL, strings.TrimSpace(string(key)), apiclient.WithUserAgent("hoist-demo"))
-	if err != nil {
-		return nil, err
 	}
 	simDir := filepath.Join(cfg.DataDir, SimDir)
 	if err := os.MkdirAll(simDir, 0o700); err != nil {
@@ -67,19 +62,49 @@ func Start(ctx context.Context, cfg Config) (*Demo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: open the simulator: %w", err)
 	}
-	d := &Demo{sim: sim, simDir: simDir}
-	if err := d.start(ctx, cfg, hoist); err != nil {
+	d := &Demo{sim: sim, simDir: simDir, log: cfg.Logger}
+	if err := d.listen(ctx, cfg.SimListen); err != nil {
+		return nil, errors.Join(fmt.Errorf("demo: %w", err), sim.Close())
+	}
+	if d.oauthApp, err = ensureOAuthApp(ctx, sim); err != nil {
 		return nil, errors.Join(fmt.Errorf("demo: %w", err), sim.Close())
 	}
 	return d, nil
 }
 
-func (d *Demo) start(ctx context.Context, cfg Config, hoist *apiclient.Client) error {
-	if err := d.listen(ctx, cfg.SimListen); err != nil {
+// OIDC is the single sign-on of the demo: the simulator as the issuer,
+// its OAuth application "Hoist demo" as the client.
+func (d *Demo) OIDC() (issuer, clientID, clientSecret string) {
+	return d.sim.URL(), d.oauthApp.ClientID, d.oauthApp.Secret
+}
+
+// Seed seeds the simulator and the running Hoist at serverURL (public URL
+// publicURL, the OAuth callback's base) with the root-admin API key in
+// apiKeyFile.
+func (d *Demo) Seed(ctx context.Context, serverURL, publicURL, apiKeyFile string) error {
+	key, err := os.ReadFile(apiKeyFile)
+	if err != nil {
+		return fmt.Errorf("demo: read the admin API key (written on the first start): %w", err)
+	}
+	hoist, err := apiclient.New(serverURL, strings.TrimSpace(string(key)), apiclient.WithUserAgent("hoist-demo"))
+	if err != nil {
+		return err
+	}
+	if err := d.seed(ctx, hoist, publicURL); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return nil
+}
+
+func (d *Demo) seed(ctx context.Context, hoist *apiclient.Client, publicURL string) error {
+	if err := d.sim.SetOAuthRedirectURIs(ctx, d.oauthApp.ClientID, []string{strings.TrimRight(publicURL, "/") + "/login/oidc/callback"}); err != nil {
 		return err
 	}
 	botID, err := seedGitLab(ctx, d.sim)
 	if err != nil {
+		return err
+	}
+	if err := ensurePeople(ctx, d.sim, hoist); err != nil {
 		return err
 	}
 	if d.integration, err = ensureIntegration(ctx, d.sim, hoist, botID); err != nil {
@@ -94,7 +119,7 @@ func (d *Demo) start(ctx context.Context, cfg Config, hoist *apiclient.Client) e
 	if d.guideToken, err = ensureGuideToken(ctx, d.sim, botID, d.simDir); err != nil {
 		return err
 	}
-	cfg.Logger.Info("demo ready", "gitlab_url", d.sim.URL(), "project", Project, "integration", d.integration.ID)
+	d.log.Info("demo ready", "gitlab_url", d.sim.URL(), "project", Project, "integration", d.integration.ID)
 	return nil
 }
 

@@ -156,3 +156,50 @@ func ensureStacks(ctx context.Context, hoist *apiclient.Client, it *api.Integrat
 	}
 	return nil
 }
+
+// The demo's person: a GitLab user in the demo group, who logs in to
+// Hoist with "Log in with GitLab" and is root admin through a role mapping.
+const (
+	PersonUsername = "alice"
+	oauthAppName   = "Hoist demo"
+)
+
+// ensureOAuthApp registers the OAuth application Hoist logs in through,
+// once; its callback is set when the server's URL is known (Seed).
+func ensureOAuthApp(ctx context.Context, sim *gitlabsim.Server) (gitlabsim.OAuthApp, error) {
+	app, err := sim.OAuthAppByName(oauthAppName)
+	if errors.Is(err, gitlabsim.ErrNotFound) {
+		app, err = sim.CreateOAuthApp(ctx, gitlabsim.OAuthAppOptions{Name: oauthAppName,
+			RedirectURIs: []string{"http://127.0.0.1/login/oidc/callback"}})
+	}
+	if err != nil {
+		return gitlabsim.OAuthApp{}, fmt.Errorf("OAuth application %s: %w", oauthAppName, err)
+	}
+	return app, nil
+}
+
+// ensurePeople makes sure alice is a Developer of the demo group and that
+// the group maps to admin of root at this issuer.
+func ensurePeople(ctx context.Context, sim *gitlabsim.Server, hoist *apiclient.Client) error {
+	alice, err := sim.UserByUsername(PersonUsername)
+	if errors.Is(err, gitlabsim.ErrNotFound) {
+		alice, err = sim.CreateUser(ctx, gitlabsim.UserOptions{Username: PersonUsername, Name: "Alice Demo", Email: "alice@demo.example"})
+	}
+	if err != nil {
+		return fmt.Errorf("user %s: %w", PersonUsername, err)
+	}
+	if err := sim.AddMember(ctx, gitlabsim.MemberOptions{Group: Group, UserID: alice.ID, AccessLevel: gitlabsim.Developer}); err != nil {
+		return fmt.Errorf("make %s Developer of %s: %w", PersonUsername, Group, err)
+	}
+	ms, err := hoist.ListRoleMappings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.Group == Group && m.Issuer == sim.URL() && m.Space == "root" {
+			return nil
+		}
+	}
+	_, err = hoist.CreateRoleMapping(ctx, api.CreateRoleMapping{Issuer: sim.URL(), Group: Group, Space: "root", Role: "admin"})
+	return err
+}

@@ -3,6 +3,11 @@ package gitlabsim
 // Read accessors for tests that assert what a client wrote to GitLab
 // without going through the REST API. All return copies, oldest first.
 
+import (
+	"fmt"
+	"slices"
+)
+
 // CommitStatuses lists every status posted on sha in the project,
 // including replaced ones (Retried).
 func (s *Server) CommitStatuses(project, sha string) ([]CommitStatus, error) {
@@ -77,4 +82,19 @@ func collect[T any](s *Server, project string, fn func(*state, *Project) []T) ([
 		return nil, err
 	}
 	return fn(s.st, p), nil
+}
+
+// OAuthAppByName is the first OAuth application called name.
+func (s *Server) OAuthAppByName(name string) (OAuthApp, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.st.OAuthApps {
+		if a.Name == name {
+			out := *a
+			out.RedirectURIs = slices.Clone(a.RedirectURIs)
+			out.Scopes = slices.Clone(a.Scopes)
+			return out, nil
+		}
+	}
+	return OAuthApp{}, fmt.Errorf("OAuth application %q: %w", name, ErrNotFound)
 }
