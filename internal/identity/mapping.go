@@ -213,10 +213,12 @@ func (s *Service) UpsertExternalUser(ctx context.Context, issuer, subject string
 		return User{}, err
 	}
 	// The username comes from the profile; the store appends "-2", "-3"…
-	// to it (and to the id, its slug) when a user, local or not, holds it.
+	// to it (and to the id, its slug) when a user, local or not, holds it,
+	// and follows a rename at the issuer while the new name is free. ""
+	// (no usable name) creates "user", "user-2"… and renames nothing.
 	username := clip(strings.TrimSpace(p.Username))
 	if _, err := space.ValidateName("username", username); err != nil {
-		username = "user"
+		username = ""
 	}
 	u := User{Username: username, Issuer: issuer, Subject: subject, Name: clip(p.Name), Email: clip(p.Email), CreatedAt: s.now().UTC()}
 	e := s.entry(BootstrapActorExternal, "user.sync_roles", "user", "", map[string]any{"issuer": issuer, "subject": subject})

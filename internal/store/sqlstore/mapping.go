@@ -102,11 +102,10 @@ func (s *Store) UpsertExternalUser(ctx context.Context, u identity.User, groups 
 		case got.DisabledAt != nil:
 			out = got
 			return nil
-		case got.Name != u.Name || got.Email != u.Email:
-			if _, err := s.exec(ctx, tx, "UPDATE users SET name = ?, email = ? WHERE id = ?", u.Name, u.Email, got.ID); err != nil {
+		default:
+			if got, err = s.refreshExternalUser(ctx, tx, got, u); err != nil {
 				return err
 			}
-			got.Name, got.Email = u.Name, u.Email
 		}
 		added, removed, err := s.syncMapped(ctx, tx, got, groups)
 		if err != nil {
@@ -130,11 +129,38 @@ func (s *Store) UpsertExternalUser(ctx context.Context, u identity.User, groups 
 	return out, wrapInternal(err, "upsert external user %s", u.Subject)
 }
 
+// refreshExternalUser brings got's name, email and username up to date
+// with the issuer's u. The username follows a rename only when no other
+// user holds the new one (or its slug as id); the id never changes.
+func (s *Store) refreshExternalUser(ctx context.Context, tx *sql.Tx, got, u identity.User) (identity.User, error) {
+	username := got.Username
+	if u.Username != "" && u.Username != got.Username {
+		taken, err := s.exists(ctx, tx, "SELECT 1 FROM users WHERE (id = ? OR username = ?) AND id <> ?", slug.Make(u.Username), u.Username, got.ID)
+		if err != nil {
+			return got, err
+		}
+		if !taken {
+			username = u.Username
+		}
+	}
+	if got.Name == u.Name && got.Email == u.Email && got.Username == username {
+		return got, nil
+	}
+	if _, err := s.exec(ctx, tx, "UPDATE users SET name = ?, email = ?, username = ? WHERE id = ?", u.Name, u.Email, username, got.ID); err != nil {
+		return got, err
+	}
+	got.Name, got.Email, got.Username = u.Name, u.Email, username
+	return got, nil
+}
+
 // insertExternalUser creates u under the first free username among
 // u.Username, u.Username-2, u.Username-3…: a local user (or another
 // issuer's) keeps its name, and the id stays the slug of the username.
 func (s *Store) insertExternalUser(ctx context.Context, tx *sql.Tx, u identity.User) (identity.User, error) {
 	base := u.Username
+	if base == "" {
+		base = "user"
+	}
 	for n := 1; n <= maxUsernameTries; n++ {
 		name := base
 		if n > 1 {

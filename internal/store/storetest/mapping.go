@@ -80,6 +80,16 @@ func testRoleMappings(t *testing.T, h Harness) {
 	wantBindings(p, space.Binding{Principal: p, SpaceID: "platform", Role: space.Write},
 		space.Binding{Principal: p, SpaceID: space.RootID, Role: space.Read, MappingID: "m2"})
 
+	// Renamed at the issuer: the username follows while the new name is
+	// free (the id never changes); a name another user holds is not taken.
+	for _, tc := range []struct{ in, want string }{{"alicia", "alicia"}, {"alice", "alicia"}, {"", "alicia"}, {"alice-2", "alice-2"}} {
+		in.Username = tc.in
+		u, err = s.UpsertExternalUser(ctx(), in, []string{"acme"}, idEntry("user.sync_roles", ""))
+		if err != nil || u.ID != "alice-2" || u.Username != tc.want {
+			t.Errorf("login as %q = %+v, %v; want username %q", tc.in, u, err, tc.want)
+		}
+	}
+
 	if err := s.SyncMappedRoles(ctx(), "alice-2", nil, idEntry("user.sync_roles", "alice-2")); err != nil {
 		t.Fatal(err)
 	}
