@@ -343,7 +343,8 @@ const (
 	ReasonIDToken   = "id_token_invalid"   // signature, issuer, audience or expiry wrong
 	ReasonNonce     = "nonce_mismatch"     // an ID token of another login
 	ReasonUserinfo  = "userinfo_failed"
-	ReasonRevoked   = "grant_revoked" // a refresh refused: the user or the application was revoked
+	ReasonRevoked   = "grant_revoked"   // a refresh refused: the user or the application was revoked
+	ReasonProfile   = "profile_invalid" // the issuer's profile is unusable (oversized subject, too many groups)
 )
 
 // Error is a refused login or refresh.
@@ -352,7 +353,18 @@ type Error struct {
 	Err    error
 }
 
-func (e *Error) Error() string { return "oidc " + e.Reason + ": " + e.Err.Error() }
+// Error cuts the cause: oauth2 quotes the issuer's whole answer in its
+// errors, and these go to the log.
+func (e *Error) Error() string {
+	msg := e.Err.Error()
+	if len(msg) > maxErrorText {
+		msg = strings.ToValidUTF8(msg[:maxErrorText], "") + "…"
+	}
+	return "oidc " + e.Reason + ": " + msg
+}
+
+const maxErrorText = 500
+
 func (e *Error) Unwrap() error { return e.Err }
 
 // ReasonOf is err's Reason, or "error".

@@ -120,6 +120,11 @@ func (s *Service) Finish(ctx context.Context, sealed, state, code string) (ident
 		return identity.User{}, "", err
 	}
 	u, err := s.cfg.Users.UpsertExternalUser(ctx, s.Issuer(), id.Subject, id.Profile)
+	if apperr.Is(err, apperr.Invalid) {
+		// The issuer's profile is unusable (an oversized subject, too
+		// many groups): a refused login like any other.
+		return identity.User{}, "", &Error{Reason: ReasonProfile, Err: err}
+	}
 	if err != nil {
 		return identity.User{}, "", err
 	}
@@ -239,7 +244,12 @@ func (s *Service) refresh(ctx context.Context, g Grant) error {
 	if err != nil {
 		return s.refreshFailed(ctx, log, g, err)
 	}
-	if err := s.cfg.Users.SyncMappedRoles(ctx, g.UserID, id.Profile.Groups); err != nil {
+	switch err := s.cfg.Users.SyncMappedRoles(ctx, g.UserID, id.Profile.Groups); {
+	case apperr.Is(err, apperr.Invalid):
+		return s.refreshFailed(ctx, log, g, &Error{Reason: ReasonProfile, Err: err})
+	case apperr.Is(err, apperr.NotFound):
+		return nil // deleted meanwhile, and its grant with it
+	case err != nil:
 		return fmt.Errorf("sync mapped roles of %s: %w", g.UserID, err)
 	}
 	if err := s.keep(ctx, g.UserID, g.Subject, id.RefreshToken); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -244,6 +245,15 @@ func TestForgedLoginsAreRefused(t *testing.T) {
 	}
 	if _, _, err := f.svc.Finish(t.Context(), sealed, state, code); sso.ReasonOf(err) != sso.ReasonExchange {
 		t.Errorf("replayed code: %v, want %s", err, sso.ReasonExchange)
+	}
+	// An issuer sending more groups than Hoist considers: refused.
+	many := make([]string, identity.MaxGroups+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("g%d", i)
+	}
+	f.issuer.SetUser(ssotest.User{Subject: "s-alice", Username: "alice", Groups: many})
+	if _, err := f.login(t, nil); sso.ReasonOf(err) != sso.ReasonProfile {
+		t.Errorf("%d groups: %v, want %s", len(many), err, sso.ReasonProfile)
 	}
 	// A login that took longer than LoginTTL is refused.
 	sealed, authURL, err = f.svc.Begin(t.Context(), "")
