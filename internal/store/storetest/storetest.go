@@ -46,6 +46,7 @@ func Run(t *testing.T, h Harness) {
 		"APIKeys":             testAPIKeys,
 		"Bindings":            testBindings,
 		"RoleMappings":        testRoleMappings,
+		"PersonalKeys":        testPersonalKeys,
 		"UserLifecycle":       testUserLifecycle,
 		"AdminsRace":          testAdminsRace,
 		"LoginAttempts":       testLoginAttempts,
