@@ -100,8 +100,9 @@ func (s *Service) CreatePersonalKey(ctx context.Context, actor, name string, exp
 const maxLifetimeDays = int(MaxPersonalKeyLifetime / (24 * time.Hour))
 
 // ListPersonalKeys returns the personal keys of the user actor acts for
-// (never their hashes), newest first.
-func (s *Service) ListPersonalKeys(ctx context.Context, actor string) ([]APIKey, error) {
+// (never their hashes), newest first, each with the owner's roles of now:
+// what every one of them acts with.
+func (s *Service) ListPersonalKeys(ctx context.Context, actor string) ([]KeyWithRoles, error) {
 	owner, err := s.personalOwner(ctx, actor)
 	if err != nil {
 		return nil, err
@@ -110,10 +111,16 @@ func (s *Service) ListPersonalKeys(ctx context.Context, actor string) ([]APIKey,
 	if err != nil {
 		return nil, fmt.Errorf("list personal keys of %s: %w", owner, err)
 	}
-	for i := range keys {
-		keys[i].SecretHash = ""
+	roles, err := s.store.Bindings(ctx, UserPrincipal(owner))
+	if err != nil {
+		return nil, fmt.Errorf("bindings of %s: %w", owner, err)
 	}
-	return keys, nil
+	out := make([]KeyWithRoles, 0, len(keys))
+	for _, k := range keys {
+		k.SecretHash = ""
+		out = append(out, KeyWithRoles{Key: k, Roles: roles})
+	}
+	return out, nil
 }
 
 // DeletePersonalKey revokes one of the personal keys of the user actor

@@ -70,7 +70,7 @@ func TestPersonalKeys(t *testing.T) {
 		t.Fatalf("a personal key creating one: %+v, %v", second.Key, err)
 	}
 	keys, err := ids.ListPersonalKeys(ctx, pk)
-	if err != nil || len(keys) != 2 || keys[0].SecretHash != "" || keys[1].SecretHash != "" {
+	if err != nil || len(keys) != 2 || keys[0].Key.SecretHash != "" || keys[1].Key.SecretHash != "" || len(keys[0].Roles) != 1 {
 		t.Errorf("ListPersonalKeys = %+v, %v", keys, err)
 	}
 	if keys, err := ids.ListPersonalKeys(ctx, "user:admin"); err != nil || len(keys) != 0 {
