@@ -35,13 +35,13 @@ func (a *API) createPersonalKey(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) listPersonalKeys(w http.ResponseWriter, r *http.Request) error {
-	keys, err := a.cfg.Identity.ListPersonalKeys(r.Context(), principalOf(r))
+	mine, err := a.cfg.Identity.ListPersonalKeys(r.Context(), principalOf(r))
 	if err != nil {
 		return err
 	}
-	out := api.PersonalAPIKeys{Items: make([]api.APIKey, 0, len(keys))}
-	for _, k := range keys {
-		out.Items = append(out.Items, toAPIKey(k.Key, k.Roles))
+	out := api.PersonalAPIKeys{Items: make([]api.APIKey, 0, len(mine.Keys))}
+	for _, k := range mine.Keys {
+		out.Items = append(out.Items, toAPIKey(k, mine.Roles))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

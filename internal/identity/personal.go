@@ -99,28 +99,33 @@ func (s *Service) CreatePersonalKey(ctx context.Context, actor, name string, exp
 
 const maxLifetimeDays = int(MaxPersonalKeyLifetime / (24 * time.Hour))
 
+// PersonalKeys are one user's personal keys and the roles every one of
+// them acts with: the user's own, as they are now.
+type PersonalKeys struct {
+	Owner string // user id
+	Keys  []APIKey
+	Roles []space.Binding
+}
+
 // ListPersonalKeys returns the personal keys of the user actor acts for
-// (never their hashes), newest first, each with the owner's roles of now:
-// what every one of them acts with.
-func (s *Service) ListPersonalKeys(ctx context.Context, actor string) ([]KeyWithRoles, error) {
+// (never their hashes), newest first.
+func (s *Service) ListPersonalKeys(ctx context.Context, actor string) (PersonalKeys, error) {
 	owner, err := s.personalOwner(ctx, actor)
 	if err != nil {
-		return nil, err
+		return PersonalKeys{}, err
 	}
 	keys, err := s.store.ListPersonalKeys(ctx, owner)
 	if err != nil {
-		return nil, fmt.Errorf("list personal keys of %s: %w", owner, err)
+		return PersonalKeys{}, fmt.Errorf("list personal keys of %s: %w", owner, err)
 	}
 	roles, err := s.store.Bindings(ctx, UserPrincipal(owner))
 	if err != nil {
-		return nil, fmt.Errorf("bindings of %s: %w", owner, err)
+		return PersonalKeys{}, fmt.Errorf("bindings of %s: %w", owner, err)
 	}
-	out := make([]KeyWithRoles, 0, len(keys))
-	for _, k := range keys {
-		k.SecretHash = ""
-		out = append(out, KeyWithRoles{Key: k, Roles: roles})
+	for i := range keys {
+		keys[i].SecretHash = ""
 	}
-	return out, nil
+	return PersonalKeys{Owner: owner, Keys: keys, Roles: roles}, nil
 }
 
 // DeletePersonalKey revokes one of the personal keys of the user actor

@@ -69,11 +69,11 @@ func TestPersonalKeys(t *testing.T) {
 	if err != nil || second.Key.Owner() != "bob" {
 		t.Fatalf("a personal key creating one: %+v, %v", second.Key, err)
 	}
-	keys, err := ids.ListPersonalKeys(ctx, pk)
-	if err != nil || len(keys) != 2 || keys[0].Key.SecretHash != "" || keys[1].Key.SecretHash != "" || len(keys[0].Roles) != 1 {
-		t.Errorf("ListPersonalKeys = %+v, %v", keys, err)
+	mine, err := ids.ListPersonalKeys(ctx, pk)
+	if err != nil || mine.Owner != "bob" || len(mine.Keys) != 2 || mine.Keys[0].SecretHash != "" || mine.Keys[1].SecretHash != "" || len(mine.Roles) != 1 {
+		t.Errorf("ListPersonalKeys = %+v, %v", mine, err)
 	}
-	if keys, err := ids.ListPersonalKeys(ctx, "user:admin"); err != nil || len(keys) != 0 {
+	if keys, err := ids.ListPersonalKeys(ctx, "user:admin"); err != nil || len(keys.Keys) != 0 || keys.Owner != "admin" {
 		t.Errorf("admin sees %+v, %v", keys, err)
 	}
 
