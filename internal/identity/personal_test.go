@@ -108,6 +108,11 @@ func TestPersonalKeys(t *testing.T) {
 	_, err = ids.Authenticate(ctx, nk.Secret)
 	wantErr(t, "the key of a disabled owner", err, apperr.Unauthorized, "disabled")
 
+	// An expired personal key says where to make a new one.
+	*now = month.Add(time.Second)
+	_, err = ids.Authenticate(ctx, adminPK.Secret)
+	wantErr(t, "an expired personal key", err, apperr.Unauthorized, "create a new one under Your API keys")
+
 	es, _, err := st.ListAudit(ctx, audit.Filter{ResourceType: "api_key", ResourceID: second.Key.ID}, "", 10)
 	if err != nil || len(es) != 2 || es[0].Action != "api_key.delete" || es[1].Action != "api_key.create" ||
 		es[1].Actor != pk || es[1].Detail["personal"] != true || es[1].Detail["owner"] != "bob" {
