@@ -16,9 +16,10 @@ import (
 
 func apiKeyCommands() []spec {
 	return []spec{
-		leaf("create", "create an API key (its secret is shown once)", "--name N [--role SPACE:ROLE]... [--expires-in DURATION]", apiKeyCreate),
-		leaf("list", "list API keys", "", apiKeyList),
-		leaf("delete", "delete (revoke) an API key at once", "ID", apiKeyDelete),
+		leaf("create", "create an API key (its secret is shown once)",
+			"--name N [--role SPACE:ROLE]... [--expires-in DURATION] | --personal --name N --expires-in DURATION", apiKeyCreate),
+		leaf("list", "list API keys (--personal: your own personal keys)", "[--personal]", apiKeyList),
+		leaf("delete", "delete (revoke) an API key at once", "[--personal] ID", apiKeyDelete),
 		leaf("grant", "give an API key a role on a space", rolesSynopsis, apiKeyGrant),
 		leaf("revoke", "take an API key's role on a space away", rolesSynopsis, apiKeyRevoke),
 	}
@@ -29,15 +30,22 @@ func apiKeyCreate(e *env, cmd *cobra.Command) runFunc {
 	cf := addClientFlags(cmd)
 	var name, expiresIn string
 	var roles listFlag
+	var personal bool
 	fs.StringVar(&name, "name", "", "name of the key")
 	fs.Var(&roles, "role", "a role as `SPACE:ROLE` with ROLE read, write or admin (repeatable)")
-	fs.StringVar(&expiresIn, "expires-in", "", "the key stops working after `DURATION`, e.g. 90d, 12h or 1d12h (default: never)")
+	fs.StringVar(&expiresIn, "expires-in", "", "the key stops working after `DURATION`, e.g. 90d, 12h or 1d12h (default: never; required with --personal, at most 366d)")
+	fs.BoolVar(&personal, "personal", false, "a personal key of the user whose personal key --token is: no roles of its own, it acts with that user's")
 	return func(ctx context.Context, args []string) error {
 		if err := parseNoArgs(cmd, args); err != nil {
 			return err
 		}
-		if name == "" {
+		switch {
+		case name == "":
 			return usageError{"--name is required"}
+		case personal && len(roles) > 0:
+			return usageError{"--personal takes no --role: a personal key acts with its owner's roles"}
+		case personal && expiresIn == "":
+			return usageError{"--personal needs --expires-in: every personal key expires (at most 366d)"}
 		}
 		rbs, err := parseRoles(roles, false)
 		if err != nil {
@@ -56,7 +64,12 @@ func apiKeyCreate(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		k, err := c.CreateAPIKey(ctx, in)
+		var k *api.APIKey
+		if personal {
+			k, err = c.CreatePersonalAPIKey(ctx, api.CreatePersonalAPIKey{Name: in.Name, ExpiresAt: in.ExpiresAt})
+		} else {
+			k, err = c.CreateAPIKey(ctx, in)
+		}
 		if err != nil {
 			return err
 		}
@@ -109,24 +122,42 @@ func fmtExpiry(t *time.Time) string {
 
 func apiKeyList(e *env, cmd *cobra.Command) runFunc {
 	cf := addClientFlags(cmd)
+	var personal bool
+	cmd.Flags().BoolVar(&personal, "personal", false, "list the personal keys of the user whose personal key --token is")
 	return func(ctx context.Context, args []string) error {
 		c, err := cf.parseNone(e, args)
 		if err != nil {
 			return err
 		}
-		keys, err := c.ListAPIKeys(ctx)
+		var keys []api.APIKey
+		if personal {
+			keys, err = c.ListPersonalAPIKeys(ctx)
+		} else {
+			keys, err = c.ListAPIKeys(ctx)
+		}
 		if err != nil {
 			return err
 		}
 		return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "CREATED", "CREATED BY", "EXPIRES"}, func(k api.APIKey) []string {
-			return []string{k.ID, k.Name, fmtRoles(k.Roles), fmtTime(k.CreatedAt), orDash(k.CreatedBy), fmtExpiry(k.ExpiresAt)}
+			createdBy := orDash(k.CreatedBy)
+			if k.Personal {
+				createdBy += " (personal)"
+			}
+			return []string{k.ID, k.Name, fmtRoles(k.Roles), fmtTime(k.CreatedAt), createdBy, fmtExpiry(k.ExpiresAt)}
 		})
 	}
 }
 
 func apiKeyDelete(e *env, cmd *cobra.Command) runFunc {
+	var personal bool
+	cmd.Flags().BoolVar(&personal, "personal", false, "delete one of your personal keys (with a personal key as --token)")
 	return identityAction(e, cmd, "API key id", "deleted API key %s\n",
-		func(ctx context.Context, c *apiclient.Client, id string) error { return c.DeleteAPIKey(ctx, id) })
+		func(ctx context.Context, c *apiclient.Client, id string) error {
+			if personal {
+				return c.DeletePersonalAPIKey(ctx, id)
+			}
+			return c.DeleteAPIKey(ctx, id)
+		})
 }
 
 // identityAction is the body of the commands that act on one API key or

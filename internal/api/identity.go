@@ -28,6 +28,23 @@ type APIKey struct {
 	CreatedBy string `json:"created_by"`
 	// null: never expires; after it the key is refused with 401
 	ExpiresAt *time.Time `json:"expires_at"`
+	// a personal key holds no roles of its own: it acts with the current
+	// roles of its owner (created_by), which roles shows
+	Personal bool `json:"personal"`
+}
+
+// CreatePersonalAPIKey is the body of POST /api/v1/me/api-keys.
+type CreatePersonalAPIKey struct {
+	Name string `json:"name"`
+	// RFC 3339, in the future and at most 366 days away: every personal
+	// key expires
+	ExpiresAt string `json:"expires_at" format:"date-time"`
+}
+
+// PersonalAPIKeys is the answer of GET /api/v1/me/api-keys: the caller's
+// personal keys, newest first, unpaged (a user holds at most 20).
+type PersonalAPIKeys struct {
+	Items []APIKey `json:"items"`
 }
 
 // CreateAPIKey is the body of POST /api/v1/api-keys.

@@ -125,3 +125,29 @@ func (c *Client) ListRoleMappings(ctx context.Context) ([]api.RoleMapping, error
 func (c *Client) DeleteRoleMapping(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/role-mappings/"+esc(id), nil, nil, nil)
 }
+
+// CreatePersonalAPIKey makes a personal key for the user the client's
+// (personal) key belongs to; the answer holds its secret, shown only this
+// once.
+func (c *Client) CreatePersonalAPIKey(ctx context.Context, in api.CreatePersonalAPIKey) (*api.APIKey, error) {
+	var k api.APIKey
+	if err := c.do(ctx, http.MethodPost, "/api/v1/me/api-keys", nil, in, &k); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// ListPersonalAPIKeys returns the personal keys of the client's user.
+func (c *Client) ListPersonalAPIKeys(ctx context.Context) ([]api.APIKey, error) {
+	var out api.PersonalAPIKeys
+	if err := c.do(ctx, http.MethodGet, "/api/v1/me/api-keys", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Items, nil
+}
+
+// DeletePersonalAPIKey revokes one of the personal keys of the client's
+// user at once.
+func (c *Client) DeletePersonalAPIKey(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/me/api-keys/"+esc(id), nil, nil, nil)
+}

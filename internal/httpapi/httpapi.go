@@ -112,6 +112,7 @@ func (a *API) registerRoutes() {
 	a.authed("DELETE /api/v1/api-keys/{id}", a.identityAction(a.cfg.Identity.DeleteAPIKey))
 	a.authed("POST /api/v1/api-keys/{id}/roles", a.grantRole(identity.APIKeyPrincipal))
 	a.authed("DELETE /api/v1/api-keys/{id}/roles", a.revokeRole(identity.APIKeyPrincipal))
+	a.personalKeyRoutes()
 
 	a.authed("GET /api/v1/users", a.listUsers)
 	a.authed("POST /api/v1/users", a.createUser)

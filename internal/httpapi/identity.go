@@ -29,7 +29,8 @@ func fromRoles(rs []api.RoleBinding) []identity.RoleInput {
 }
 
 func toAPIKey(k identity.APIKey, roles []space.Binding) api.APIKey {
-	return api.APIKey{ID: k.ID, Name: k.Name, Roles: toRoles(roles), CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, ExpiresAt: k.ExpiresAt}
+	return api.APIKey{ID: k.ID, Name: k.Name, Roles: toRoles(roles), CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, ExpiresAt: k.ExpiresAt,
+		Personal: k.Personal}
 }
 
 func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) error {

@@ -52,6 +52,10 @@ type APIKey struct {
 	CreatedAt  time.Time
 	CreatedBy  string     // principal that created it; a user here owns the key
 	ExpiresAt  *time.Time // nil: never expires
+	// Personal keys belong to the user who created them and have no roles
+	// of their own: they act with the owner's current roles (hand-given
+	// and mapped), so they never exceed them and follow every change.
+	Personal bool
 }
 
 // Owner is the id of the user the key belongs to: the user who created it
@@ -91,10 +95,11 @@ func ParsePrincipal(p string) (kind, id string, err error) {
 // also delete the web sessions they end, in that transaction, so a session
 // never outlives its credentials. The changes that can take rights away
 // (DisableUser, DeleteUser, DeleteAPIKey, Grant, Revoke) refuse with
-// apperr Conflict when
-// they would leave no enabled root-admin user, or no usable root-admin API
-// key (unexpired, its owner enabled), where there was one before: the API,
-// which only takes keys, is the only way to manage users and keys.
+// apperr Conflict when they would leave no enabled root-admin user, or no
+// usable root-admin API key (unexpired, its owner enabled, not personal:
+// a personal key is only as strong as its owner's roles of the moment),
+// where there was one before: the API, which only takes keys, is the only
+// way to manage users and keys.
 type Store interface {
 	// CreateUser inserts u together with its initial role bindings, all or
 	// nothing. The bindings' Principal is set from u.
@@ -114,22 +119,32 @@ type Store interface {
 	DeleteUser(ctx context.Context, userID string, e audit.Entry) error
 
 	// CreateAPIKey inserts k together with its initial role bindings, all
-	// or nothing. The bindings' Principal is set from k.
+	// or nothing. The bindings' Principal is set from k. A personal key
+	// takes no bindings and must be created by a user (its owner), who may
+	// hold at most MaxPersonalKeys of them (Conflict beyond).
 	CreateAPIKey(ctx context.Context, k APIKey, roles []space.Binding, e audit.Entry) error
 	GetAPIKey(ctx context.Context, id string) (APIKey, error)
 	// ListAPIKeys pages keys newest first.
 	ListAPIKeys(ctx context.Context, cursor string, limit int) ([]APIKey, string, error)
+	// ListPersonalKeys returns the personal keys of user userID, newest
+	// first (at most MaxPersonalKeys).
+	ListPersonalKeys(ctx context.Context, userID string) ([]APIKey, error)
 	// DeleteAPIKey removes the key, its bindings and its web sessions.
 	DeleteAPIKey(ctx context.Context, id string, e audit.Entry) error
 
 	// Grant sets b.Principal's role on b.SpaceID to b.Role (replacing any
-	// previous role there). The principal must exist.
+	// previous role there). The principal must exist and not be a
+	// personal key (Invalid: it has no roles of its own).
 	Grant(ctx context.Context, b space.Binding, e audit.Entry) error
 	// Revoke removes principal's binding on spaceID; NotFound if none.
 	Revoke(ctx context.Context, principal, spaceID string, e audit.Entry) error
 	// Bindings returns every binding of one principal, ordered by space:
 	// the hand-given ones and those from role mappings (MappingID set).
+	// For a personal key they are its owner's, as they are now.
 	Bindings(ctx context.Context, principal string) ([]space.Binding, error)
 
 	MappingStore
 }
+
+// MaxPersonalKeys bounds the personal API keys one user may hold.
+const MaxPersonalKeys = 20

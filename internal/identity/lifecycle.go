@@ -108,8 +108,12 @@ func wrapLoad(err error, id string) error {
 // The messages say why: they reach only the holder of the right secret.
 func (s *Service) checkKey(ctx context.Context, k APIKey) error {
 	if k.ExpiresAt != nil && !s.now().Before(*k.ExpiresAt) {
-		return apperr.Errorf(apperr.Unauthorized, "API key %q expired at %s: ask a root admin for a new one",
-			k.Name, k.ExpiresAt.UTC().Format(time.RFC3339))
+		next := "ask a root admin for a new one"
+		if k.Personal {
+			next = "create a new one under Your API keys in the web UI"
+		}
+		return apperr.Errorf(apperr.Unauthorized, "API key %q expired at %s: %s",
+			k.Name, k.ExpiresAt.UTC().Format(time.RFC3339), next)
 	}
 	owner := k.Owner()
 	if owner == "" {

@@ -144,9 +144,17 @@ type KeyInput struct {
 	ExpiresAt *time.Time // nil: the key never expires; else it must be in the future
 }
 
-// CreateAPIKey mints a key with the given roles.
+// CreateAPIKey mints a key with the given roles. A personal key may not:
+// the new key would hold roles of its own and outlive the owner's.
 func (s *Service) CreateAPIKey(ctx context.Context, actor string, in KeyInput) (NewKey, error) {
 	if err := s.requireRootAdmin(ctx, actor, "create API keys"); err != nil {
+		return NewKey{}, err
+	}
+	if personal, err := s.isPersonalKey(ctx, actor); err != nil || personal {
+		if err == nil {
+			err = apperr.Errorf(apperr.Forbidden, "a personal API key cannot create API keys with roles: "+
+				"create personal keys (/api/v1/me/api-keys), or log in to create keys with roles")
+		}
 		return NewKey{}, err
 	}
 	name, err := space.ValidateName("name", in.Name)
@@ -178,6 +186,9 @@ func (s *Service) createKey(ctx context.Context, actor string, k APIKey, bs []sp
 		bs[i].Principal = k.Principal()
 	}
 	detail := map[string]any{"name": k.Name, "roles": roleNames(bs)}
+	if k.Personal {
+		detail["personal"], detail["owner"] = true, k.Owner()
+	}
 	if k.ExpiresAt != nil {
 		detail["expires_at"] = k.ExpiresAt.Format(time.RFC3339)
 	}

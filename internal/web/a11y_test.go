@@ -102,6 +102,8 @@ func TestPagesAccessibleAndScreenshots(t *testing.T) {
 		return false
 	})
 	h.createUser("rita", "read")
+	var mapping struct{ ID string }
+	h.api("POST", "/api/v1/role-mappings", map[string]any{"group": "acme/platform", "space": "root", "role": "read"}, http.StatusCreated, &mapping)
 	var integrations struct{ Items []struct{ ID string } }
 	h.api("GET", "/api/v1/integrations", nil, http.StatusOK, &integrations)
 	if len(integrations.Items) != 1 {
@@ -144,7 +146,10 @@ func TestPagesAccessibleAndScreenshots(t *testing.T) {
 		struct{ name, path string }{"admin-users", "/admin/users"},
 		struct{ name, path string }{"admin-api-keys", "/admin/api-keys"},
 		struct{ name, path string }{"admin-spaces", "/admin/spaces"},
+		struct{ name, path string }{"admin-role-mappings", "/admin/role-mappings"},
+		struct{ name, path string }{"admin-role-mapping-delete", "/admin/role-mappings/" + mapping.ID + "/delete"},
 		struct{ name, path string }{"admin-audit", "/admin/audit"},
+		struct{ name, path string }{"account-api-keys", "/account/api-keys"},
 		struct{ name, path string }{"not-found", "/no/such/page"},
 	)
 	for _, p := range pages {

@@ -13,9 +13,9 @@ import (
 	"github.com/hoistdev/hoist/internal/space"
 )
 
-// The Administration pages (users, API keys, the audit log) are for root
-// admins: the identity service lets nobody else manage users or keys, and
-// the audit log spans every space.
+// The Administration pages (users, API keys, spaces, role mappings, the
+// audit log) are for root admins: the identity service lets nobody else
+// manage users or keys, and the audit log spans every space.
 
 func (u *UI) adminRoutes() {
 	u.handle("GET /admin", u.adminPage(func(w http.ResponseWriter, r *http.Request) error {
@@ -36,6 +36,7 @@ func (u *UI) adminRoutes() {
 	u.handle("POST /admin/api-keys/{id}/revoke", u.adminForm(u.adminRevokeKey))
 	u.handle("GET /admin/audit", u.adminPage(u.adminAudit))
 	u.adminSpaceRoutes()
+	u.adminMappingRoutes()
 }
 
 var errNotAdmin = apperr.Errorf(apperr.Forbidden, "Only root admins may use the Administration pages.")
@@ -70,16 +71,20 @@ func (u *UI) adminForm(h handlerFunc) http.Handler {
 // adminFlashes are the fixed messages an Administration redirect may ask
 // for with ?done=.
 var adminFlashes = map[string]string{
-	"user-created":  "User created.",
-	"disabled":      "User disabled: its sessions ended and its API keys stopped working.",
-	"enabled":       "User enabled: it can log in again and its API keys work again.",
-	"password":      "Password changed: every session of the user ended.",
-	"granted":       "Role granted.",
-	"revoked":       "Role revoked.",
-	"key-revoked":   "API key revoked: it no longer works.",
-	"space-created": "Space created.",
-	"space-moved":   "Space moved: its stacks, integrations and roles went with it.",
-	"space-deleted": "Space deleted.",
+	"user-created":    "User created.",
+	"disabled":        "User disabled: its sessions ended and its API keys stopped working.",
+	"enabled":         "User enabled: it can log in again and its API keys work again.",
+	"password":        "Password changed: every session of the user ended.",
+	"granted":         "Role granted.",
+	"revoked":         "Role revoked.",
+	"key-revoked":     "API key revoked: it no longer works.",
+	"space-created":   "Space created.",
+	"space-moved":     "Space moved: its stacks, integrations and roles went with it.",
+	"space-deleted":   "Space deleted.",
+	"mapping-created": "Role mapping created: its members get the role at their next login or refresh.",
+	"mapping-deleted": "Role mapping deleted: the roles it gave are gone.",
+	// not an Administration page's: the account's own keys
+	"personal-key-deleted": "API key deleted: it no longer works.",
 }
 
 func adminFlash(r *http.Request) string { return adminFlashes[r.URL.Query().Get("done")] }

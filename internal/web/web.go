@@ -196,6 +196,7 @@ func (u *UI) routes() {
 		u.handle("POST /runs/{id}/reviews", u.form(u.reviewRun))
 	}
 	u.adminRoutes()
+	u.accountRoutes()
 	if u.cfg.Modules != nil {
 		u.moduleRoutes()
 	}

@@ -22,6 +22,7 @@ var roots = []any{
 	api.Page[api.Space]{}, api.CreateSpace{}, api.UpdateSpace{},
 	api.Page[api.APIKey]{}, api.CreateAPIKey{}, api.Page[api.User]{}, api.CreateUser{},
 	api.RevokeRole{}, api.SetPassword{}, api.RoleMappings{}, api.CreateRoleMapping{},
+	api.PersonalAPIKeys{}, api.CreatePersonalAPIKey{},
 	api.Page[api.Integration]{}, api.CreateGitLabIntegration{}, api.UpdateGitLabIntegration{},
 	api.TestResult{}, api.CreateGitLabWebhook{}, api.GitLabWebhook{},
 	api.Page[api.AuditEntry]{}, api.Launchpad{},

@@ -122,9 +122,18 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, e audi
 
 // CreateAPIKey implements identity.Store.
 func (s *Store) CreateAPIKey(ctx context.Context, k identity.APIKey, roles []space.Binding, e audit.Entry) error {
+	owner := k.Owner()
+	if k.Personal && (owner == "" || len(roles) > 0) {
+		return apperr.Errorf(apperr.Invalid, "a personal API key needs a user as its owner and takes no roles of its own")
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, `INSERT INTO api_keys (id, name, secret_hash, created_at, created_by, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, k.ID, k.Name, k.SecretHash, s.t(k.CreatedAt), k.CreatedBy, s.nullTime(k.ExpiresAt))
+		if k.Personal {
+			if err := s.roomForPersonalKey(ctx, tx, owner); err != nil {
+				return err
+			}
+		}
+		_, err := s.exec(ctx, tx, `INSERT INTO api_keys (id, name, secret_hash, created_at, created_by, expires_at, personal)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, k.ID, k.Name, k.SecretHash, s.t(k.CreatedAt), k.CreatedBy, s.nullTime(k.ExpiresAt), k.Personal)
 		if err != nil {
 			return err
 		}
@@ -139,11 +148,28 @@ func (s *Store) CreateAPIKey(ctx context.Context, k identity.APIKey, roles []spa
 	return wrapInternal(err, "create API key %s", k.ID)
 }
 
-const apiKeyCols = "id, name, secret_hash, created_at, created_by, expires_at"
+// roomForPersonalKey refuses a personal key beyond identity.MaxPersonalKeys
+// of one owner; the lock makes two creations at once count each other.
+func (s *Store) roomForPersonalKey(ctx context.Context, tx *sql.Tx, owner string) error {
+	if err := s.d.Lock(ctx, tx, "identity.personal_keys."+owner); err != nil {
+		return err
+	}
+	var n int
+	if err := s.queryRow(ctx, tx, "SELECT COUNT(*) FROM api_keys WHERE created_by = ? AND personal",
+		identity.UserPrincipal(owner)).Scan(&n); err != nil {
+		return err
+	}
+	if n >= identity.MaxPersonalKeys {
+		return apperr.Errorf(apperr.Conflict, "you already have %d personal API keys, the most Hoist keeps: delete one first", n)
+	}
+	return nil
+}
+
+const apiKeyCols = "id, name, secret_hash, created_at, created_by, expires_at, personal"
 
 func scanAPIKey(row interface{ Scan(...any) error }) (identity.APIKey, error) {
 	var k identity.APIKey
-	err := row.Scan(&k.ID, &k.Name, &k.SecretHash, timeScan{&k.CreatedAt}, &k.CreatedBy, nullTimeScan{&k.ExpiresAt})
+	err := row.Scan(&k.ID, &k.Name, &k.SecretHash, timeScan{&k.CreatedAt}, &k.CreatedBy, nullTimeScan{&k.ExpiresAt}, &k.Personal)
 	return k, err
 }
 
@@ -170,6 +196,16 @@ func (s *Store) ListAPIKeys(ctx context.Context, cursor string, limit int) ([]id
 	}
 	out, next := page(out, limit, func(k identity.APIKey) string { return timeCursor(k.CreatedAt, k.ID) })
 	return out, next, nil
+}
+
+// ListPersonalKeys implements identity.Store.
+func (s *Store) ListPersonalKeys(ctx context.Context, userID string) ([]identity.APIKey, error) {
+	out, err := queryAll(ctx, s, s.r, scanAPIKey, "SELECT "+apiKeyCols+" FROM api_keys WHERE created_by = ? AND personal"+
+		" ORDER BY created_at DESC, id DESC LIMIT ?", identity.UserPrincipal(userID), identity.MaxPersonalKeys)
+	if err != nil {
+		return nil, fmt.Errorf("list personal API keys of %s: %w", userID, err)
+	}
+	return out, nil
 }
 
 // beforeTime returns the keyset condition for a newest-first listing
@@ -216,6 +252,15 @@ func (s *Store) principalExists(ctx context.Context, q querier, principal string
 		return apperr.Errorf(apperr.NotFound, "%s %q not found", map[string]string{
 			identity.KindUser: "user", identity.KindAPIKey: "API key"}[kind], id)
 	}
+	if kind == identity.KindAPIKey {
+		personal, err := s.exists(ctx, q, "SELECT 1 FROM api_keys WHERE id = ? AND personal", id)
+		if err != nil {
+			return err
+		}
+		if personal {
+			return apperr.Errorf(apperr.Invalid, "API key %q is personal: it has no roles of its own and acts with its owner's", id)
+		}
+	}
 	return nil
 }
 
@@ -238,11 +283,19 @@ func (s *Store) Revoke(ctx context.Context, principal, spaceID string, e audit.E
 }
 
 // Bindings implements identity.Store: hand-given roles first on each space,
-// then mapped ones in mapping order.
+// then mapped ones in mapping order. A personal key's principal is
+// replaced by its owner's in the same statement, so the key reads the
+// owner's roles as they are at this moment and never holds its own.
 func (s *Store) Bindings(ctx context.Context, principal string) ([]space.Binding, error) {
-	out, err := queryAll(ctx, s, s.r, scanBinding, `SELECT principal, space_id, role, '' AS mapping_id FROM role_bindings WHERE principal = ?
-		UNION ALL SELECT principal, space_id, role, mapping_id FROM mapped_roles WHERE principal = ?
-		ORDER BY space_id, mapping_id`, principal, principal)
+	keyID := "" // matches no key
+	if kind, id, err := identity.ParsePrincipal(principal); err == nil && kind == identity.KindAPIKey {
+		keyID = id
+	}
+	out, err := queryAll(ctx, s, s.r, scanBinding, `WITH p (principal) AS (SELECT COALESCE(
+			(SELECT created_by FROM api_keys WHERE id = ? AND personal), ?))
+		SELECT b.principal, b.space_id, b.role, '' AS mapping_id FROM role_bindings b JOIN p ON b.principal = p.principal
+		UNION ALL SELECT m.principal, m.space_id, m.role, m.mapping_id FROM mapped_roles m JOIN p ON m.principal = p.principal
+		ORDER BY space_id, mapping_id`, keyID, principal)
 	if err != nil {
 		return nil, fmt.Errorf("bindings of %s: %w", principal, err)
 	}

@@ -151,7 +151,8 @@ func (s *Store) keepAdmins(ctx context.Context, tx *sql.Tx, at time.Time, what s
 }
 
 // countAdmins counts the enabled root-admin users and the root-admin API
-// keys usable at at (unexpired, owner enabled).
+// keys usable at at (unexpired, owner enabled). Personal keys never count:
+// they hold no bindings and lose root admin with their owner.
 func (s *Store) countAdmins(ctx context.Context, tx *sql.Tx, at time.Time) (users, keys int, err error) {
 	err = s.queryRow(ctx, tx, `SELECT COUNT(*) FROM users u JOIN role_bindings b ON b.principal = 'user:' || u.id
 		WHERE b.space_id = ? AND b.role = ? AND u.disabled_at IS NULL`, space.RootID, string(space.Admin)).Scan(&users)
@@ -159,7 +160,7 @@ func (s *Store) countAdmins(ctx context.Context, tx *sql.Tx, at time.Time) (user
 		return 0, 0, err
 	}
 	err = s.queryRow(ctx, tx, `SELECT COUNT(*) FROM api_keys k JOIN role_bindings b ON b.principal = 'apikey:' || k.id
-		WHERE b.space_id = ? AND b.role = ? AND (k.expires_at IS NULL OR k.expires_at > ?)
+		WHERE b.space_id = ? AND b.role = ? AND NOT k.personal AND (k.expires_at IS NULL OR k.expires_at > ?)
 		AND NOT EXISTS (SELECT 1 FROM users u WHERE 'user:' || u.id = k.created_by AND u.disabled_at IS NOT NULL)`,
 		space.RootID, string(space.Admin), s.t(at)).Scan(&keys)
 	return users, keys, err

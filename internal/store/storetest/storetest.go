@@ -48,6 +48,7 @@ func Run(t *testing.T, h Harness) {
 		"RoleMappings":        testRoleMappings,
 		"OIDCGrants":          testOIDCGrants,
 		"OIDCGrantRace":       testOIDCGrantRace,
+		"PersonalKeys":        testPersonalKeys,
 		"UserLifecycle":       testUserLifecycle,
 		"AdminsRace":          testAdminsRace,
 		"LoginAttempts":       testLoginAttempts,
