@@ -48,7 +48,7 @@ CREATE INDEX notification_deliveries_target ON notification_deliveries (target_i
 CREATE TABLE notification_attempts (
     delivery_id BIGINT NOT NULL REFERENCES notification_deliveries (id) ON DELETE CASCADE,
     number      INTEGER NOT NULL CHECK (number >= 1),
-    at          TEXT NOT NULL,
+    at          TIMESTAMPTZ NOT NULL,
     status_code INTEGER NOT NULL DEFAULT 0,
     error       TEXT NOT NULL DEFAULT '',
     duration_ms BIGINT NOT NULL DEFAULT 0,
