@@ -116,6 +116,9 @@ type Config struct {
 	// reach GitLab directly (tests make the simulator reachable only
 	// through VCS agents with it).
 	GitLabDialControl func(network, address string, c syscall.RawConn) error
+	// TokenCheckInterval is how often integration tokens' expiry is
+	// checked for token_expiring notifications (0: an hour).
+	TokenCheckInterval time.Duration
 	// SchedulerPoll is how often the scheduler looks for work without a
 	// signal (0: 1s).
 	SchedulerPoll time.Duration
@@ -156,6 +159,7 @@ type Server struct {
 	hooks     *webhooks
 	runs      *runs
 	writeBack *writeBack
+	notes     *notifications
 	agents    *tunnel.Registry
 	cluster   *tunnel.Cluster // the agents of every server on the database
 	gitlab    *gitlab.Client
@@ -258,13 +262,14 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Engine: policy.NewEngine(policy.Limits{Timeout: cfg.PolicyTimeout, Memory: cfg.PolicyMemory}), GitLab: gitlabApprovals{endpoints: feedback.NewEndpoints(store, box), gitlab: gl},
 		Clock: cfg.Clock, Logger: log})
 	writes := newWriteBack(cfg, store, box, gl, publicURL, m)
-	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m, policies, policies)
+	notes := newNotifications(cfg, store, box, spaces, publicURL, m)
+	runs := newRuns(cfg, store, spaces, box, gl, writes.service, notes.service, m, policies, policies)
 	modules := newModules(cfg, store, spaces, ids, runs.service, box, gl, key, publicURL, moduleStatuses{writes.service})
 	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, m, modules.tagFunc(), policies.PushDecider, runs.notify,
 		approvalConsumer(store, runs.service))
 	ready := &readiness{store: store}
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
-		Stacks: stacks, Modules: modules.service, Policies: policies, Audit: store, ReadyFunc: ready.check, Launchpad: pad,
+		Stacks: stacks, Modules: modules.service, Policies: policies, Notifications: notes.service, Audit: store, ReadyFunc: ready.check, Launchpad: pad,
 		Deliveries: hooks.log, Runs: runs.service, State: runs.state, GitLabWrites: writes.service,
 		AgentPools: pools, Agents: agents})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Identity: ids,
@@ -274,7 +279,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, agents: agents, cluster: cluster, gitlab: gl, ready: ready,
+		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, notes: notes, agents: agents, cluster: cluster, gitlab: gl, ready: ready,
 		url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
@@ -294,6 +299,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	go func() { s.serveErr <- serveOn(s.http, ln) }()
 	cluster.Start(ctx)
 	writes.start(ctx)
+	notes.start(ctx)
 	if err := runs.start(ctx, s.http.Handler); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
