@@ -280,3 +280,49 @@ func TestRedeliver(t *testing.T) {
 		t.Error("the redelivery's signature does not verify")
 	}
 }
+
+// TestSlackMessage: a slack target gets a Slack incoming webhook message,
+// text and blocks, unsigned when it has no secret.
+func TestSlackMessage(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite")
+	rcv := newReceiver(t)
+	tg, err := e.svc.Create(context.Background(), admin, notify.CreateInput{Name: "Chat", Space: "a", Kind: "slack",
+		URL: rcv.URL + "/services/T0/B0/x", Events: []string{"drift_detected"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := make([]notify.ResourceChange, 12)
+	for i := range changes {
+		changes[i] = notify.ResourceChange{Address: fmt.Sprintf("null_resource.r<%d>", i), Action: "update"}
+	}
+	if err := e.svc.DriftChanged(context.Background(), "net", true, changes); err != nil {
+		t.Fatal(err)
+	}
+	startDispatcher(t, e, notify.DispatcherConfig{})
+	apptest.Eventually(t, 10*time.Second, "delivered", func() bool {
+		ds := e.deliveries(t, tg.ID)
+		return len(ds) == 1 && ds[0].State == notify.StateDelivered
+	})
+	r := rcv.requests()[0]
+	var msg struct {
+		Text   string `json:"text"`
+		Blocks []struct {
+			Type     string `json:"type"`
+			Text     *struct{ Type, Text string }
+			Elements []struct{ Type, Text string }
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(r.body, &msg); err != nil {
+		t.Fatalf("body %s: %v", r.body, err)
+	}
+	if r.headers.Get("X-Hoist-Signature") != "" {
+		t.Error("an unsigned target's message carries a signature")
+	}
+	if !strings.Contains(msg.Text, "stack net drifted: 12 resources") || len(msg.Blocks) != 3 ||
+		!strings.Contains(msg.Blocks[0].Text.Text, "<https://hoist.example.com/stacks/net|") ||
+		!strings.Contains(msg.Blocks[1].Text.Text, "`null_resource.r&lt;0&gt;` update") ||
+		!strings.Contains(msg.Blocks[1].Text.Text, "… and 2 more") || msg.Blocks[2].Type != "context" {
+		t.Errorf("slack message = %s", r.body)
+	}
+}
