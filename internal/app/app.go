@@ -274,7 +274,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		AgentPools: pools, Agents: agents})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Identity: ids,
 		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Writes: writes.service, Policies: policies, AgentPools: pools, Audit: store, Clock: cfg.Clock,
-		Modules: modules.service, DeliveryPolicies: policies})
+		Modules: modules.service, DeliveryPolicies: policies, Notifications: notes.service})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
