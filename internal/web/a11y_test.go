@@ -108,6 +108,8 @@ func TestPagesAccessibleAndScreenshots(t *testing.T) {
 		t.Fatalf("integrations: %+v", integrations.Items)
 	}
 	it := integrations.Items[0].ID
+	h.api("POST", "/api/v1/notification-targets", map[string]any{"name": "Ops", "space": "root", "kind": "slack",
+		"url": "https://hooks.example.com/services/x", "events": []string{"run_failed"}}, http.StatusCreated, nil)
 
 	x := tabT{t: t, ctx: tab(t)}
 	base := h.URL
@@ -145,6 +147,8 @@ func TestPagesAccessibleAndScreenshots(t *testing.T) {
 		struct{ name, path string }{"admin-api-keys", "/admin/api-keys"},
 		struct{ name, path string }{"admin-spaces", "/admin/spaces"},
 		struct{ name, path string }{"admin-audit", "/admin/audit"},
+		struct{ name, path string }{"admin-notifications", "/admin/notifications"},
+		struct{ name, path string }{"notification-target", "/admin/notifications/ops"},
 		struct{ name, path string }{"not-found", "/no/such/page"},
 	)
 	for _, p := range pages {
