@@ -36,6 +36,15 @@ func (s *Service) OnRunEvents(ctx context.Context, evs []run.Event) error {
 		if e == "" || ev.Attached || ev.Reentered {
 			continue
 		}
+		// Targets first: most transitions interest none, and then cost
+		// this transaction one small read.
+		targets, err := s.cfg.Store.TargetsForEvent(ctx, e)
+		if err != nil {
+			return fmt.Errorf("notifications for run %s: %w", ev.Run.ID, err)
+		}
+		if len(targets) == 0 {
+			continue
+		}
 		st, err := s.cfg.Stacks.GetStack(ctx, ev.Run.StackID)
 		if err != nil {
 			return fmt.Errorf("notifications for run %s: %w", ev.Run.ID, err)
@@ -46,7 +55,7 @@ func (s *Service) OnRunEvents(ctx context.Context, evs []run.Event) error {
 			Run: &RunRef{ID: r.ID, Type: string(r.Type), State: string(ev.To), PreviousState: string(ev.From), CommitSHA: r.CommitSHA,
 				CommitTitle: r.CommitTitle, Branch: r.Branch, MergeRequestIID: r.MergeRequestIID, TriggeredBy: r.TriggeredBy,
 				Note: ev.Note, URL: s.cfg.PublicURL + "/runs/" + r.ID}}
-		more, err := s.deliveries(ctx, n)
+		more, err := s.deliveries(ctx, n, targets)
 		if err != nil {
 			return err
 		}
@@ -87,19 +96,27 @@ func (s *Service) DriftChanged(ctx context.Context, stackID string, drifted bool
 	}
 	n := Notification{Event: e, Space: st.SpaceID, Summary: summary, URL: s.cfg.PublicURL + "/stacks/" + st.ID,
 		Stack: &StackRef{ID: st.ID, Name: st.Name}, Drift: &DriftRef{Drifted: drifted, Changes: changes}}
-	ds, err := s.deliveries(ctx, n)
+	return s.notify(ctx, n)
+}
+
+// notify enqueues n for every target that wants it (deliveries).
+func (s *Service) notify(ctx context.Context, n Notification) error {
+	targets, err := s.cfg.Store.TargetsForEvent(ctx, n.Event)
+	if err != nil {
+		return fmt.Errorf("notifications: %w", err)
+	}
+	ds, err := s.deliveries(ctx, n, targets)
 	if err != nil {
 		return err
 	}
 	return s.enqueue(ctx, ds)
 }
 
-// deliveries makes n into one delivery per target that chose its event in
-// n's space or above: nothing reaches a target outside.
-func (s *Service) deliveries(ctx context.Context, n Notification) ([]Delivery, error) {
-	targets, err := s.cfg.Store.TargetsForEvent(ctx, n.Event)
-	if err != nil || len(targets) == 0 {
-		return nil, err
+// deliveries makes n into one delivery per target among targets that
+// chose its event in n's space or above: nothing reaches a target outside.
+func (s *Service) deliveries(ctx context.Context, n Notification, targets []Target) ([]Delivery, error) {
+	if len(targets) == 0 {
+		return nil, nil
 	}
 	spaces, err := s.cfg.Spaces.ListSpaces(ctx)
 	if err != nil {

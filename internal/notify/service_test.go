@@ -13,6 +13,7 @@ import (
 	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/notify"
+	"github.com/hoistdev/hoist/internal/run"
 )
 
 func TestCreateValidates(t *testing.T) {
@@ -235,4 +236,44 @@ func TestTokenWatch(t *testing.T) {
 
 func auditEntry() audit.Entry {
 	return audit.Entry{At: start, Actor: admin, Action: "integration.update", ResourceType: "integration", ResourceID: "gl"}
+}
+
+// TestRunEvents: which run transitions notify, with what; handed-back
+// runs re-entering a state and merge request attachments do not.
+func TestRunEvents(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite")
+	tg := e.target(t, "Runs", "a", "https://x.example.com", "run_finished", "run_failed", "run_needs_confirmation", "run_needs_review")
+	r := run.Run{ID: "01run", StackID: "net", Type: run.Tracked, CommitSHA: strings.Repeat("c", 40), Branch: "main", TriggeredBy: "push:alice"}
+	other := r
+	other.StackID = "web" // in space b
+	evs := []run.Event{
+		{Run: r, From: run.Ready, To: run.Preparing},
+		{Run: r, From: run.Planning, To: run.PendingReview},
+		{Run: r, From: run.PendingReview, To: run.Unconfirmed},
+		{Run: r, From: run.Planning, To: run.Unconfirmed, Reentered: true},
+		{Run: r, Attached: true},
+		{Run: r, From: run.Applying, To: run.Finished},
+		{Run: r, From: run.Planning, To: run.Failed, Note: "plan failed"},
+		{Run: other, From: run.Planning, To: run.Failed},
+	}
+	if err := e.store.InTx(context.Background(), func(ctx context.Context) error { return e.svc.OnRunEvents(ctx, evs) }); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range e.deliveries(t, tg.ID) {
+		var n notify.Notification
+		if err := json.Unmarshal(d.Payload, &n); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %s>%s %s", n.Event, n.Run.PreviousState, n.Run.State, n.Run.Note))
+		if n.Run.ID != "01run" || n.Stack.ID != "net" || n.URL != "https://hoist.example.com/runs/01run" || n.Run.TriggeredBy != "push:alice" {
+			t.Errorf("body = %s", d.Payload)
+		}
+	}
+	want := []string{"run_needs_review PLANNING>PENDING_REVIEW ", "run_needs_confirmation PENDING_REVIEW>UNCONFIRMED ",
+		"run_finished APPLYING>FINISHED ", "run_failed PLANNING>FAILED plan failed"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("notifications = %q\nwant %q", got, want)
+	}
 }

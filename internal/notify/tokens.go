@@ -89,11 +89,7 @@ func (s *Service) checkToken(ctx context.Context, it integration.Integration, no
 			Summary: fmt.Sprintf("the token of integration %s expires in %d days (%s): renew it before runs and GitLab write-back stop",
 				it.Name, days, exp.Format("2006-01-02")),
 			Integration: &IntegrationRef{ID: it.ID, Name: it.Name, TokenExpiresAt: exp, DaysLeft: days}}
-		ds, err := s.deliveries(ctx, n)
-		if err != nil {
-			return err
-		}
-		return s.enqueue(ctx, ds)
+		return s.notify(ctx, n)
 	})
 	if err != nil {
 		return fmt.Errorf("token expiry of integration %s: %w", it.ID, err)
