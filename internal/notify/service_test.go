@@ -277,3 +277,28 @@ func TestRunEvents(t *testing.T) {
 		t.Errorf("notifications = %q\nwant %q", got, want)
 	}
 }
+
+// TestDriftChangedJoinsTheTransaction: called inside the drift code's
+// InTx, a notification commits or rolls back with the mark.
+func TestDriftChangedJoinsTheTransaction(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite")
+	tg := e.target(t, "Drift", "a", "https://x.example.com", "drift_detected", "drift_cleared")
+	ctx := context.Background()
+	rollback := errors.New("the mark's write failed")
+	err := e.store.InTx(ctx, func(ctx context.Context) error {
+		if err := e.svc.DriftChanged(ctx, "net", true, nil); err != nil {
+			return err
+		}
+		return rollback
+	})
+	if !errors.Is(err, rollback) || len(e.deliveries(t, tg.ID)) != 0 {
+		t.Fatalf("after a rollback: %v, %d deliveries", err, len(e.deliveries(t, tg.ID)))
+	}
+	if err := e.store.InTx(ctx, func(ctx context.Context) error { return e.svc.DriftChanged(ctx, "net", false, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	if ds := e.deliveries(t, tg.ID); len(ds) != 1 || ds[0].Event != notify.DriftCleared {
+		t.Errorf("after a commit: %+v", ds)
+	}
+}
