@@ -326,3 +326,54 @@ func TestSlackMessage(t *testing.T) {
 		t.Errorf("slack message = %s", r.body)
 	}
 }
+
+// TestTwoDispatchersDeliverOnceInOrder: two servers' dispatchers on one
+// database share the targets through leases; each notification reaches
+// its receiver once, in the order it happened, even through failures.
+func TestTwoDispatchersDeliverOnceInOrder(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, dialect)
+			rcv := newReceiver(t, 500, 200, 200, 503) // failures in the middle of the stream
+			tg := e.target(t, "Stream", "a", rcv.URL, "drift_detected", "drift_cleared")
+			const n = 12
+			ctx := context.Background()
+			for i := range n {
+				changes := []notify.ResourceChange{{Address: fmt.Sprintf("null_resource.r%d", i), Action: "update"}}
+				if err := e.svc.DriftChanged(ctx, "net", true, changes); err != nil {
+					t.Fatal(err)
+				}
+			}
+			startDispatcher(t, e, notify.DispatcherConfig{Concurrency: 2})
+			startDispatcher(t, e, notify.DispatcherConfig{Concurrency: 2})
+			apptest.Eventually(t, 20*time.Second, "every delivery delivered", func() error {
+				for _, d := range e.deliveries(t, tg.ID) {
+					if d.State != notify.StateDelivered {
+						return fmt.Errorf("delivery %d is %s", d.ID, d.State)
+					}
+				}
+				return nil
+			})
+			var order []string
+			for _, r := range rcv.requests() {
+				if r.status != http.StatusOK {
+					continue
+				}
+				var got notify.Notification
+				if err := json.Unmarshal(r.body, &got); err != nil {
+					t.Fatal(err)
+				}
+				order = append(order, got.Drift.Changes[0].Address)
+			}
+			var want []string
+			for i := range n {
+				want = append(want, fmt.Sprintf("null_resource.r%d", i))
+			}
+			if fmt.Sprint(order) != fmt.Sprint(want) {
+				t.Errorf("accepted %v\nwant     %v", order, want)
+			}
+		})
+	}
+}
