@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/api"
+	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/store/dbtest"
 )
 
 // hookReceiver is a loopback webhook receiver that records what it gets.
@@ -69,7 +71,17 @@ func (r *hookReceiver) received(t *testing.T, secret string) []map[string]any {
 // delivery is redelivered.
 func TestRunNotifications(t *testing.T) {
 	t.Parallel()
-	h := runsSetup(t, nil)
+	runNotifications(t, runsSetup(t, nil))
+}
+
+func TestRunNotificationsOnPostgreSQL(t *testing.T) {
+	t.Parallel()
+	url := dbtest.PostgresURL(t) // skips without HOIST_TEST_POSTGRES
+	runNotifications(t, runsSetup(t, func(c *app.Config) { c.DatabaseURL = url }))
+}
+
+func runNotifications(t *testing.T, h *harness) {
+	t.Helper()
 	h.space("Other", "root")
 	mine, theirs := newHookReceiver(t), newHookReceiver(t)
 	const secret = "platform-webhook-secret-0123456789"
