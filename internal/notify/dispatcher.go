@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/vcs"
 )
 
@@ -193,6 +194,9 @@ func (d *Dispatcher) process(ctx context.Context, targetID string) error {
 		return d.cfg.Store.ResolveNotification(ctx, targetID, d.owner, nil, nil, d.now())
 	}
 	t, err := d.cfg.Store.GetNotificationTarget(ctx, targetID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil // deleted since it was claimed, with its deliveries
+	}
 	if err != nil {
 		return err
 	}

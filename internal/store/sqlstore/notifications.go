@@ -229,8 +229,12 @@ func (s *Store) ResolveNotification(ctx context.Context, targetID, owner string,
 		// Lock the target's row first: a delivery enqueued concurrently
 		// either committed before (and is seen below) or marks the target
 		// due after this transaction.
-		if _, err := s.exec(ctx, tx, "UPDATE notification_targets SET lease_owner = lease_owner WHERE id = ?", targetID); err != nil {
+		res, err := s.exec(ctx, tx, "UPDATE notification_targets SET lease_owner = lease_owner WHERE id = ?", targetID)
+		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // deleted while its delivery was sent: its log went with it
 		}
 		if a != nil {
 			if _, err := s.exec(ctx, tx, `INSERT INTO notification_attempts (delivery_id, number, at, status_code, error, duration_ms)
@@ -247,7 +251,7 @@ func (s *Store) ResolveNotification(ctx context.Context, targetID, owner string,
 		}
 		// Due when the oldest open delivery is: the later ones wait for it.
 		var due *time.Time
-		err := s.queryRow(ctx, tx, `SELECT next_attempt_at FROM notification_deliveries
+		err = s.queryRow(ctx, tx, `SELECT next_attempt_at FROM notification_deliveries
 			WHERE target_id = ? AND state IN ('pending', 'retrying') ORDER BY id LIMIT 1`, targetID).Scan(nullTimeScan{&due})
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err

@@ -182,6 +182,23 @@ func testNotificationOutbox(t *testing.T, h Harness) {
 	}
 	_, _, err = s.ListNotifications(ctx(), "one", "garbage!", 2)
 	wantField(t, err, "cursor")
+	// A target deleted while its delivery was sent: the result has nowhere
+	// to go, and that is no error.
+	if err := s.CreateNotificationTarget(ctx(), testTarget("gone", space.RootID, notify.RunFailed), targetEntry("x", "gone")); err != nil {
+		t.Fatal(err)
+	}
+	gids, err := s.EnqueueNotifications(ctx(), []notify.Delivery{testDelivery("gone", "g1", base)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, _, _ := s.NextNotification(ctx(), "gone")
+	if err := s.DeleteNotificationTarget(ctx(), "gone", targetEntry("x", "gone")); err != nil {
+		t.Fatal(err)
+	}
+	gone.State, gone.Attempts = notify.StateDelivered, 1
+	if err := s.ResolveNotification(ctx(), "gone", "a", &gone, &notify.Attempt{DeliveryID: gids[0], Number: 1, At: base}, base); err != nil {
+		t.Errorf("resolving a deleted target's delivery: %v", err)
+	}
 	// Nothing open: resolving with nothing clears the target's due time.
 	if err := s.ResolveNotification(ctx(), "two", "nobody", nil, nil, base); err != nil {
 		t.Fatal(err)
