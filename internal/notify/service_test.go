@@ -302,3 +302,42 @@ func TestDriftChangedJoinsTheTransaction(t *testing.T) {
 		t.Errorf("after a commit: %+v", ds)
 	}
 }
+
+// TestSecretsSealedAtRest: the database holds neither a target's URL nor
+// its secret in the clear, nor does the audit log.
+func TestSecretsSealedAtRest(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite")
+	const url = "https://hooks.example.com/services/T0/B0/plaintext-path"
+	e.target(t, "Sealed", "a", url, "run_failed")
+	newURL, newSecret := url+"-2", "another-secret-0123456789"
+	if _, err := e.svc.Update(context.Background(), admin, "sealed", notify.Patch{URL: &newURL, Secret: &newSecret}); err != nil {
+		t.Fatal(err)
+	}
+	var raw strings.Builder
+	rows, err := e.store.DB().QueryContext(context.Background(),
+		`SELECT url_sealed, COALESCE(secret_sealed, x''), url_host FROM notification_targets
+		 UNION ALL SELECT action, detail, '' FROM audit_log`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, b []byte
+		var c string
+		if err := rows.Scan(&a, &b, &c); err != nil {
+			t.Fatal(err)
+		}
+		raw.Write(a)
+		raw.Write(b)
+		raw.WriteString(c)
+	}
+	for _, plain := range []string{"plaintext-path", testSecret, newSecret} {
+		if strings.Contains(raw.String(), plain) {
+			t.Errorf("the database holds %q in the clear", plain)
+		}
+	}
+	if !strings.Contains(raw.String(), "hooks.example.com") {
+		t.Error("the host, which is shown, is not stored")
+	}
+}
