@@ -36,7 +36,7 @@ type receiver struct {
 	answers []int
 }
 
-func newReceiver(t *testing.T, answers ...int) *receiver {
+func newReceiver(t testing.TB, answers ...int) *receiver {
 	t.Helper()
 	r := &receiver{answers: answers}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -61,7 +61,7 @@ const (
 	aAdmin = "user:a-admin"
 )
 
-func setup(t *testing.T, dialect string) *env {
+func setup(t testing.TB, dialect string) *env {
 	t.Helper()
 	s := dbtest.Open(t, dialect)
 	ctx := context.Background()
@@ -104,7 +104,7 @@ func setup(t *testing.T, dialect string) *env {
 }
 
 // target creates a webhook target as the root admin.
-func (e *env) target(t *testing.T, name, spaceID, url string, events ...string) notify.Target {
+func (e *env) target(t testing.TB, name, spaceID, url string, events ...string) notify.Target {
 	t.Helper()
 	tg, err := e.svc.Create(context.Background(), admin, notify.CreateInput{Name: name, Space: spaceID, Kind: "webhook",
 		URL: url, Secret: testSecret, Events: events})
@@ -117,7 +117,7 @@ func (e *env) target(t *testing.T, name, spaceID, url string, events ...string) 
 const testSecret = "a-shared-secret-of-32-bytes-long"
 
 // deliveries returns a target's deliveries, oldest first.
-func (e *env) deliveries(t *testing.T, targetID string) []notify.DeliveryView {
+func (e *env) deliveries(t testing.TB, targetID string) []notify.DeliveryView {
 	t.Helper()
 	ds, _, err := e.svc.Deliveries(context.Background(), admin, targetID, "", 100)
 	if err != nil {
