@@ -14,9 +14,8 @@ import (
 func BenchmarkDeliver(b *testing.B) {
 	e := setup(b, "sqlite")
 	rcv := newReceiver(b)
-	var targets []notify.Target
 	for _, name := range []string{"t1", "t2", "t3", "t4"} {
-		targets = append(targets, e.target(b, name, "a", rcv.URL, "drift_detected"))
+		e.target(b, name, "a", rcv.URL, "drift_detected")
 	}
 	ctx := context.Background()
 	d := notify.NewDispatcher(notify.DispatcherConfig{Service: e.svc, Store: e.store, Poll: 10 * time.Millisecond})
