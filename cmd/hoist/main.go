@@ -64,6 +64,7 @@ func commands() []spec {
 		leaf("server", "run the Hoist server", serverSynopsis, longRunning(serverCommand)),
 		group("module", "manage modules and their versions (module registry)", moduleCommands()...),
 		group("policy", "manage policies as code (Rego): push and plan policies", policyCommands()...),
+		group("notification-target", "manage notification targets (webhooks, Slack) and their delivery log", notificationTargetCommands()...),
 		group("stack", "manage stacks", stackCommands()...),
 		group("delivery", "list, show and redeliver GitLab webhook deliveries", deliveryCommands()...),
 		leaf("worker", "run a remote worker of a worker pool",

@@ -117,6 +117,9 @@ type Config struct {
 	// reach GitLab directly (tests make the simulator reachable only
 	// through VCS agents with it).
 	GitLabDialControl func(network, address string, c syscall.RawConn) error
+	// TokenCheckInterval is how often integration tokens' expiry is
+	// checked for token_expiring notifications (0: an hour).
+	TokenCheckInterval time.Duration
 	// SchedulerPoll is how often the scheduler looks for work without a
 	// signal (0: 1s).
 	SchedulerPoll time.Duration
@@ -170,6 +173,7 @@ type Server struct {
 	runs      *runs
 	writeBack *writeBack
 	sso       *ssoLogin
+	notes     *notifications
 	agents    *tunnel.Registry
 	cluster   *tunnel.Cluster // the agents of every server on the database
 	gitlab    *gitlab.Client
@@ -276,23 +280,26 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Engine: policy.NewEngine(policy.Limits{Timeout: cfg.PolicyTimeout, Memory: cfg.PolicyMemory}), GitLab: gitlabApprovals{endpoints: feedback.NewEndpoints(store, box), gitlab: gl},
 		Clock: cfg.Clock, Logger: log})
 	writes := newWriteBack(cfg, store, box, gl, publicURL, m)
-	runs := newRuns(cfg, store, spaces, box, gl, writes.service, m, policies, policies)
+	notes := newNotifications(cfg, store, box, spaces, publicURL, m)
+	runs := newRuns(cfg, store, spaces, box, gl, writes.service, notes.service, m, policies, policies)
 	modules := newModules(cfg, store, spaces, ids, runs.service, box, gl, key, publicURL, moduleStatuses{writes.service})
 	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, m, modules.tagFunc(), policies.PushDecider, runs.notify,
 		approvalConsumer(store, runs.service))
 	ready := &readiness{store: store}
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
-		Stacks: stacks, Modules: modules.service, Policies: policies, Audit: store, ReadyFunc: ready.check, Launchpad: pad,
+		Stacks: stacks, Modules: modules.service, Policies: policies, Notifications: notes.service, Audit: store, ReadyFunc: ready.check, Launchpad: pad,
 		Deliveries: hooks.log, Runs: runs.service, State: runs.state, GitLabWrites: writes.service,
 		AgentPools: pools, Agents: agents})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Identity: ids,
 		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Writes: writes.service, Policies: policies, AgentPools: pools, Audit: store, Clock: cfg.Clock,
-		Modules: modules.service, DeliveryPolicies: policies, SSO: ssoLogin.service, NoLocalLogin: cfg.NoLocalLogin})
+		Modules: modules.service, DeliveryPolicies: policies, Notifications: notes.service, SSO: ssoLogin.service,
+		NoLocalLogin: cfg.NoLocalLogin})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}
 	s := &Server{
-		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, sso: ssoLogin, agents: agents, cluster: cluster, gitlab: gl, ready: ready,
+		log: log, store: store, hooks: hooks, runs: runs, writeBack: writes, sso: ssoLogin, notes: notes, agents: agents, cluster: cluster,
+		gitlab: gl, ready: ready,
 		url: schemeOf(tlsCfg) + "://" + ln.Addr().String(), publicURL: publicURL, dataDir: cfg.DataDir,
 		serveErr: make(chan error, 1),
 		http: &http.Server{
@@ -313,6 +320,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	cluster.Start(ctx)
 	writes.start(ctx)
 	ssoLogin.start(ctx)
+	notes.start(ctx)
 	if err := runs.start(ctx, s.http.Handler); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}

@@ -40,10 +40,10 @@ type runs struct {
 }
 
 func newRuns(cfg Config, store *sqlstore.Store, spaces *space.Service, box *secret.Box, gl *gitlab.Client,
-	outbox run.Outbox, m *metrics.Metrics, plans run.PlanChecker, approvals run.ApprovalChecker) *runs {
+	outbox, notes run.Outbox, m *metrics.Metrics, plans run.PlanChecker, approvals run.ApprovalChecker) *runs {
 	wakes := store.Wakes()
 	svc := run.NewService(run.Config{Runs: store, Exec: store, Vars: store, Pools: store, Stacks: store,
-		Integrations: store, Access: spaces, Archiver: gl, Outbox: outbox, PlanPolicy: plans,
+		Integrations: store, Access: spaces, Archiver: gl, Outbox: outbox, Notifications: notes, PlanPolicy: plans,
 		Approvals: approvals, Reviews: store,
 		Box: box, Clock: cfg.Clock, Logger: cfg.Logger.With("component", "runs"), LeaseTTL: cfg.LeaseTTL,
 		PollInterval: cfg.SchedulerPoll, Metrics: m, PublishFunc: func() { wakes.Publish(sqlstore.TopicRuns) }})

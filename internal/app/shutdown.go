@@ -88,6 +88,7 @@ func (s *Server) shutdown(ctx context.Context, now bool) error {
 	s.hooks.stop() // after the HTTP server: deliveries in flight are stored first
 	s.writeBack.stop()
 	s.sso.stop()
+	s.notes.stop()
 	s.agents.Close() // hijacked agent streams outlive http.Server.Shutdown
 	// The others stop relaying here at once, not after the presence
 	// lifetime; even when the shutdown's time is up.

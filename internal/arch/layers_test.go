@@ -14,7 +14,7 @@ const module = "github.com/hoistdev/hoist/"
 // and adapters into them.
 var (
 	domain = []string{"apperr", "audit", "feedback", "identity", "ingest", "integration", "jobqueue", "launchpad",
-		"module", "mrcommand", "policy", "run", "secret", "slug", "space", "stack", "state", "trigger", "ulid", "vcs", "vcsagent", "webhook"}
+		"module", "mrcommand", "notify", "policy", "run", "secret", "slug", "space", "stack", "state", "trigger", "ulid", "vcs", "vcsagent", "webhook"}
 	// outer packages: stores, transports (HTTP API, web UI, API client),
 	// adapters (GitLab, the simulator, Prometheus), the worker, the
 	// composition root.

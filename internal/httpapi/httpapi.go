@@ -17,6 +17,7 @@ import (
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/launchpad"
 	"github.com/hoistdev/hoist/internal/module"
+	"github.com/hoistdev/hoist/internal/notify"
 	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
@@ -38,7 +39,9 @@ type Config struct {
 	State        *state.Service
 	Modules      *module.Service
 	Policies     *policy.Service
-	Audit        audit.Store
+	// Notifications manages notification targets and their delivery log.
+	Notifications *notify.Service
+	Audit         audit.Store
 	// ReadyFunc reports whether the server can serve (database reachable,
 	// migrations applied); nil means always ready. An apperr.Unavailable
 	// error (shutting down) is shown with its message.
@@ -150,6 +153,7 @@ func (a *API) registerRoutes() {
 	a.authed("POST /api/v1/modules/{id}/versions/{version}/mark-bad", a.markModuleVersionBad)
 
 	a.registerPolicyRoutes()
+	a.registerNotificationRoutes()
 
 	a.authed("GET /api/v1/launchpad", a.getLaunchpad)
 

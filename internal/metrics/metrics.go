@@ -20,6 +20,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/ingest"
+	"github.com/hoistdev/hoist/internal/notify"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/webhook"
 )
@@ -29,13 +30,14 @@ type Metrics struct {
 	reg *prometheus.Registry
 	log *slog.Logger
 
-	deliveries   *prometheus.CounterVec
-	intake       prometheus.Histogram
-	processings  *prometheus.CounterVec
-	phases       *prometheus.HistogramVec
-	writes       *prometheus.CounterVec
-	writeRetries *prometheus.CounterVec
-	writeSeconds *prometheus.HistogramVec
+	deliveries    *prometheus.CounterVec
+	intake        prometheus.Histogram
+	processings   *prometheus.CounterVec
+	phases        *prometheus.HistogramVec
+	writes        *prometheus.CounterVec
+	writeRetries  *prometheus.CounterVec
+	writeSeconds  *prometheus.HistogramVec
+	notifications *prometheus.CounterVec
 }
 
 // The domain interfaces Metrics implements.
@@ -44,6 +46,7 @@ var (
 	_ ingest.Metrics   = (*Metrics)(nil)
 	_ run.Metrics      = (*Metrics)(nil)
 	_ feedback.Metrics = (*Metrics)(nil)
+	_ notify.Metrics   = (*Metrics)(nil)
 )
 
 // Buckets, in seconds. A delivery is answered after its group commit
@@ -87,6 +90,9 @@ func New(log *slog.Logger, extra ...prometheus.Collector) (*Metrics, error) {
 		writeSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hoist_gitlab_write_seconds",
 			Help:    "Time GitLab took to answer a write, by kind.",
 			Buckets: writeBuckets}, []string{"kind"}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hoist_notification_attempts_total",
+			Help: "Attempts to send a notification, by target kind (webhook, slack) and outcome (delivered, retrying, failed)."},
+			[]string{"kind", "outcome"}),
 	}
 	// Series that exist from the start, so that rates begin at zero rather
 	// than at the first event.
@@ -99,7 +105,7 @@ func New(log *slog.Logger, extra ...prometheus.Collector) (*Metrics, error) {
 	cs := []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.deliveries, m.intake, m.processings, m.phases, m.writes, m.writeRetries, m.writeSeconds,
+		m.deliveries, m.intake, m.processings, m.phases, m.writes, m.writeRetries, m.writeSeconds, m.notifications,
 	}
 	for _, c := range append(cs, extra...) {
 		if err := m.reg.Register(c); err != nil {
@@ -154,4 +160,9 @@ func (m *Metrics) GitLabWrite(kind feedback.Kind, outcome feedback.WriteState, r
 	if took > 0 {
 		m.writeSeconds.WithLabelValues(string(kind)).Observe(took.Seconds())
 	}
+}
+
+// NotificationAttempt implements notify.Metrics.
+func (m *Metrics) NotificationAttempt(kind, outcome string) {
+	m.notifications.WithLabelValues(kind, outcome).Inc()
 }

@@ -68,6 +68,10 @@ type Config struct {
 	// Outbox records the GitLab writes of every change to a run, in the
 	// change's transaction (Runs.InTx). Nil: no GitLab write-back.
 	Outbox Outbox
+	// Notifications records, in the same transaction, the notifications
+	// of every change to a run (notify.Service: run finished, failed,
+	// waiting for confirmation or review). Nil: none.
+	Notifications Outbox
 	// LeaseTTL is how long a worker's lease lasts without a heartbeat
 	// (default 30s); a run whose lease runs out fails with "worker lost".
 	LeaseTTL time.Duration
@@ -120,6 +124,9 @@ func NewService(cfg Config) *Service {
 	}
 	if cfg.Outbox == nil {
 		cfg.Outbox = noOutbox{}
+	}
+	if cfg.Notifications == nil {
+		cfg.Notifications = noOutbox{}
 	}
 	return &Service{cfg: cfg, now: func() time.Time { return cfg.Clock().UTC() }, log: cfg.Logger,
 		changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1),
@@ -331,8 +338,9 @@ func (s *Service) Act(ctx context.Context, principal, id string, a Action) (View
 }
 
 // record runs write, a store write that changes runs, and hands the events
-// it returns to the outbox, in one transaction: a run's change and the
-// GitLab writes it causes commit together or not at all.
+// it returns to the outbox and to the notifications, in one transaction: a
+// run's change, the GitLab writes and the notifications it causes commit
+// together or not at all.
 func (s *Service) record(ctx context.Context, write func(ctx context.Context) ([]Event, error)) error {
 	var evs []Event
 	err := s.cfg.Runs.InTx(ctx, func(ctx context.Context) error {
@@ -340,7 +348,10 @@ func (s *Service) record(ctx context.Context, write func(ctx context.Context) ([
 		if evs, err = write(ctx); err != nil {
 			return err
 		}
-		return s.cfg.Outbox.OnRunEvents(ctx, evs)
+		if err := s.cfg.Outbox.OnRunEvents(ctx, evs); err != nil {
+			return err
+		}
+		return s.cfg.Notifications.OnRunEvents(ctx, evs)
 	})
 	if err == nil {
 		ObservePhases(s.cfg.Metrics, evs)
@@ -362,7 +373,8 @@ func (s *Service) moveRun(ctx context.Context, m Move) (Run, error) {
 	return r, nil
 }
 
-// noOutbox stands in when nothing is written back to GitLab.
+// noOutbox stands in when nothing is written back to GitLab, or nothing
+// notified.
 type noOutbox struct{}
 
 func (noOutbox) OnRunEvents(context.Context, []Event) error { return nil }

@@ -110,6 +110,8 @@ func TestPagesAccessibleAndScreenshots(t *testing.T) {
 		t.Fatalf("integrations: %+v", integrations.Items)
 	}
 	it := integrations.Items[0].ID
+	h.api("POST", "/api/v1/notification-targets", map[string]any{"name": "Ops", "space": "root", "kind": "slack",
+		"url": "https://hooks.example.com/services/x", "events": []string{"run_failed"}}, http.StatusCreated, nil)
 
 	x := tabT{t: t, ctx: tab(t)}
 	base := h.URL
@@ -150,6 +152,8 @@ func TestPagesAccessibleAndScreenshots(t *testing.T) {
 		struct{ name, path string }{"admin-role-mapping-delete", "/admin/role-mappings/" + mapping.ID + "/delete"},
 		struct{ name, path string }{"admin-audit", "/admin/audit"},
 		struct{ name, path string }{"account-api-keys", "/account/api-keys"},
+		struct{ name, path string }{"admin-notifications", "/admin/notifications"},
+		struct{ name, path string }{"notification-target", "/admin/notifications/ops"},
 		struct{ name, path string }{"not-found", "/no/such/page"},
 	)
 	for _, p := range pages {

@@ -80,6 +80,9 @@ type view struct {
 	Stacks  bool // the stack pages exist
 	Runs    bool // the runs list exists
 	Modules bool // the Modules pages exist
+	// Banners are warnings every page shows its viewer: integration
+	// tokens about to expire, to the admins of their spaces.
+	Banners []string
 	Content any
 }
 
@@ -99,6 +102,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	}
 	if s, ok := sessionOf(r); ok {
 		v.Viewer, v.CSRF = s.viewer, s.sess.CSRFToken
+		v.Banners = u.tokenBanners(r.Context(), s.viewer.Principal)
 	}
 	v.Status, v.Stacks, v.Runs = status, u.cfg.Stacks != nil, u.cfg.Stacks != nil && u.cfg.Runs != nil
 	v.Modules = u.cfg.Modules != nil

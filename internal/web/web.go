@@ -24,6 +24,7 @@ import (
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/launchpad"
 	"github.com/hoistdev/hoist/internal/module"
+	"github.com/hoistdev/hoist/internal/notify"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/sso"
@@ -55,8 +56,10 @@ type Config struct {
 	Policies     RunPolicies       // nil leaves the policy evaluations off the run page
 	AgentPools   *vcsagent.Service // nil hides the VCS agent pools page
 	Modules      *module.Service   // nil hides the Modules pages
-	Audit        audit.Store
-	Clock        func() time.Time // default time.Now
+	// Notifications manages notification targets; nil hides their pages.
+	Notifications *notify.Service
+	Audit         audit.Store
+	Clock         func() time.Time // default time.Now
 
 	// DeliveryPolicies lists a delivery's push policy evaluations; nil
 	// leaves them off the delivery page.
@@ -197,6 +200,9 @@ func (u *UI) routes() {
 	}
 	u.adminRoutes()
 	u.accountRoutes()
+	if u.cfg.Notifications != nil {
+		u.notificationRoutes()
+	}
 	if u.cfg.Modules != nil {
 		u.moduleRoutes()
 	}

@@ -34,6 +34,8 @@ var roots = []any{
 	api.CreateModuleVersion{}, api.MarkModuleVersionBad{},
 	api.Page[api.Policy]{}, api.CreatePolicy{}, api.UpdatePolicy{}, api.Page[api.StackPolicy]{},
 	api.Page[api.PolicyEvaluation]{},
+	api.Page[api.NotificationTarget]{}, api.CreateNotificationTarget{}, api.UpdateNotificationTarget{},
+	api.Page[api.NotificationDelivery]{},
 	api.Page[api.Delivery]{},
 	api.Page[api.VCSAgentPool]{}, api.CreateVCSAgentPool{}, api.UpdateVCSAgentPool{},
 	api.LeaseRequest{}, run.Job{}, api.RunState{}, api.Advance{}, api.PlanReport{},

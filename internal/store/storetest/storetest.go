@@ -105,6 +105,8 @@ func Run(t *testing.T, h Harness) {
 		"Sessions":            testSessions,
 		"LoginAttemptRace":    testLoginAttemptRace,
 		"Backlogs":            testBacklogs,
+		"NotificationTargets": testNotificationTargets,
+		"NotificationOutbox":  testNotificationOutbox,
 	}
 	for name, fn := range groups {
 		t.Run(name, func(t *testing.T) {

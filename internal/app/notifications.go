@@ -1,0 +1,41 @@
+package app
+
+import (
+	"context"
+
+	"github.com/hoistdev/hoist/internal/metrics"
+	"github.com/hoistdev/hoist/internal/notify"
+	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/store/sqlstore"
+)
+
+// notifications are issue 21's notification targets: the service (the
+// run service's Notifications, called in its transactions; the drift code
+// calls DriftChanged the same way), the dispatcher that sends the outbox,
+// and the periodic check of integration token expiry.
+type notifications struct {
+	service    *notify.Service
+	dispatcher *notify.Dispatcher
+	tokens     *notify.TokenWatch
+}
+
+func newNotifications(cfg Config, store *sqlstore.Store, box *secret.Box, access notify.AccessResolver, publicURL string,
+	m *metrics.Metrics) *notifications {
+	log := cfg.Logger.With("component", "notifications")
+	n := &notifications{}
+	n.service = notify.NewService(notify.Config{Store: store, Access: access, Spaces: store, Stacks: store, Integrations: store,
+		Box: box, PublicURL: publicURL, Clock: cfg.Clock, Logger: log, Notify: func() { n.dispatcher.Notify() }})
+	n.dispatcher = notify.NewDispatcher(notify.DispatcherConfig{Service: n.service, Store: store, Clock: cfg.Clock, Metrics: m})
+	n.tokens = n.service.WatchTokens(cfg.TokenCheckInterval)
+	return n
+}
+
+func (n *notifications) start(ctx context.Context) {
+	n.dispatcher.Start(ctx)
+	n.tokens.Start(ctx)
+}
+
+func (n *notifications) stop() {
+	n.tokens.Stop()
+	n.dispatcher.Stop()
+}
