@@ -148,7 +148,9 @@ type attempt struct {
 func (p *Processor) record(ctx context.Context, a attempt, o webhook.Outcome, c run.Changes, final bool,
 	extra ...func(ctx context.Context) error) (run.Applied, error) {
 	var applied run.Applied
-	err := p.cfg.Store.InTx(ctx, func(ctx context.Context) error {
+	// Group-committed with other deliveries' outcomes: on SQLite one
+	// commit then serves many deliveries (docs/design/transactions.md).
+	err := p.cfg.Store.InGroupTx(ctx, func(ctx context.Context) error {
 		if final {
 			// First, so that on PostgreSQL the job's row is locked before
 			// anything else is written.

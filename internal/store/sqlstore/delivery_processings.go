@@ -56,7 +56,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, n int, now time.Ti
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var body []byte
 		var err error
-		d, err = scanDelivery(s.queryRow(ctx, tx, "SELECT "+deliveryColumns+", body FROM webhook_deliveries WHERE id = ?", id), &body)
+		d, err = scanDelivery(s.queryRow(ctx, tx, "SELECT "+deliveryColumnsD+", "+deliveryBody+deliveryFrom+" WHERE d.id = ?", id), &body)
 		if err != nil {
 			return wrapInternal(notFound(err, "delivery %q not found", id), "claim delivery %s", id)
 		}

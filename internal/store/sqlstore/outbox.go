@@ -120,7 +120,9 @@ func (s *Store) PendingWrites(ctx context.Context, key string) ([]feedback.Write
 
 // ResolveWrites implements feedback.Store.
 func (s *Store) ResolveWrites(ctx context.Context, key, owner string, rs []feedback.Resolution, mark *feedback.Mark, now time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	// Group-committed: the dispatcher resolves keys from several slots at
+	// once, and each result is a few small updates.
+	err := s.inGroupTx(ctx, func(tx *sql.Tx) error {
 		// Lock the key's row first: a write enqueued concurrently either
 		// committed before (and is seen by the MIN below) or waits and marks
 		// the key due after this transaction.
