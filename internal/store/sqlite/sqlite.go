@@ -143,7 +143,7 @@ func dsn(path string, readOnly bool) string {
 	// first changes cost a write(2), a fifth of the server's CPU under
 	// sustained webhook load. They hold a group's changed pages at most.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	q.Set("_txlock", "immediate")           // take the write lock at BEGIN: no deadlocking upgrades
+	q.Set("_txlock", "immediate") // take the write lock at BEGIN: no deadlocking upgrades
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	}
