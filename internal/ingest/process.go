@@ -140,8 +140,8 @@ type attempt struct {
 
 // record writes an attempt's outcome, the run changes it implies and their
 // GitLab writes (the outbox) in one transaction: the runs and their
-// writes commit together or not at all. The transaction also claims the
-// delivery for a first attempt and, when final (the delivery processed or
+// writes commit together or not at all. The outcome also counts a first
+// attempt (Outcome.Started: it was not claimed before) and, when final (the delivery processed or
 // ignored), completes the job: a processed delivery's job cannot run again,
 // and a worker that lost the job's lease commits nothing
 // (jobqueue.ErrLeaseLost).
@@ -166,9 +166,7 @@ func (p *Processor) record(ctx context.Context, a attempt, o webhook.Outcome, c 
 			}
 		}
 		if a.claim {
-			if _, err := p.cfg.Store.ClaimDelivery(ctx, o.ID, a.n, a.started); err != nil {
-				return err
-			}
+			o.Started = a.started // counted with the outcome, not claimed first
 		}
 		var err error
 		if applied, err = p.cfg.Store.FinishDelivery(ctx, o, c); err != nil || p.cfg.Outbox == nil {

@@ -73,9 +73,15 @@ func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time,
 		claimArgs = append(claimArgs, k)
 	}
 	claimArgs = append(claimArgs, s.t(now))
-	claimed, err := queryAll(ctx, s, s.w, scanString, `UPDATE gitlab_write_keys SET lease_owner = ?, lease_until = ?
-		WHERE key IN (`+placeholders(len(candidates))+`) AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)
-		RETURNING key`, claimArgs...)
+	// Group-committed (group.go) with processing and results.
+	var claimed []string
+	err = s.InGroupTx(ctx, func(ctx context.Context) error {
+		var err error
+		claimed, err = queryAll(ctx, s, s.w, scanString, `UPDATE gitlab_write_keys SET lease_owner = ?, lease_until = ?
+			WHERE key IN (`+placeholders(len(candidates))+`) AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)
+			RETURNING key`, claimArgs...)
+		return err
+	})
 	if err != nil {
 		return nil, wrapInternal(err, "claim gitlab write keys")
 	}
