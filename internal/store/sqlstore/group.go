@@ -52,14 +52,16 @@ type groupCommit struct {
 // InGroupTx is InTx whose transaction may be shared with other callers'
 // (group commit, on SQLite): fn's writes commit with theirs, or roll back
 // alone when fn returns an error; InGroupTx returns once they committed.
-// fn runs in a savepoint of the shared transaction, possibly on another
-// caller's goroutine, with ctx's values but not its cancellation (an
-// interrupted statement would roll back the whole group): fn must do
-// database work only, and what follows the commit (wake-ups, metrics)
-// belongs after InGroupTx returns. Inside an InTx it joins that one.
+// A panic in fn is returned as its error. fn runs in a savepoint of the
+// shared transaction, possibly on another caller's goroutine, with ctx's
+// values but not its cancellation (an interrupted statement would roll
+// back the whole group): fn must do database work only, and what follows
+// the commit (wake-ups, metrics) belongs after InGroupTx returns. Inside
+// an InTx it joins that one.
 func (s *Store) InGroupTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if s.ambient(ctx) != nil || s.d.Name() != "sqlite" {
-		return s.InTx(ctx, fn)
+		// A panic is fn's error here too, as in a group.
+		return s.InTx(ctx, func(ctx context.Context) error { return callUnit(ctx, fn) })
 	}
 	if err := ctx.Err(); err != nil {
 		return err
