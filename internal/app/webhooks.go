@@ -23,11 +23,11 @@ const webhookPath = "/webhooks/gitlab/"
 // processes at once by default. On SQLite the deliveries' outcomes are
 // group-committed (docs/design/transactions.md), so more workers no longer
 // starve the intake as they did (32 workers: 230 against 889 deliveries/s
-// acknowledged), but they still take the one writer's turns from it: on
-// 2 shared cores 16 workers processed 166 deliveries/s and acknowledged
-// 340/s, 4 workers 133/s and 716/s (docs/benchmarks.md, sustained load).
-// The default keeps the acknowledgements fast; more workers pay off when
-// GitLab is slow rather than the database busy, or on PostgreSQL:
+// acknowledged), but they still take the one writer's turns from it, and
+// on the shared 2-core benchmark machine the figures with 4, 16 and 32
+// workers overlap (docs/benchmarks.md, sustained load). The default stays
+// until a quiet machine says otherwise; more workers pay off when GitLab
+// is slow rather than the database busy, or on PostgreSQL:
 // --webhook-workers.
 const DefaultWebhookWorkers = 4
 
