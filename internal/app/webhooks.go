@@ -20,12 +20,14 @@ import (
 const webhookPath = "/webhooks/gitlab/"
 
 // DefaultWebhookWorkers is how many jobs (webhook deliveries) a server
-// processes at once by default. It stays at 4: on SQLite every processing
-// takes the one write connection three times (claim, runs and outbox,
-// job done), and under sustained load 32 workers measured slower than 4
-// and starved the intake of that connection (230 against 889 deliveries/s
-// acknowledged; docs/benchmarks.md, sustained load). More workers pay off
-// when GitLab is slow rather than the database busy, or on PostgreSQL:
+// processes at once by default. On SQLite the deliveries' outcomes are
+// group-committed (docs/design/transactions.md), so more workers no longer
+// starve the intake as they did (32 workers: 230 against 889 deliveries/s
+// acknowledged), but they still take the one writer's turns from it, and
+// on the shared 2-core benchmark machine the figures with 4, 16 and 32
+// workers overlap (docs/benchmarks.md, sustained load). The default stays
+// until a quiet machine says otherwise; more workers pay off when GitLab
+// is slow rather than the database busy, or on PostgreSQL:
 // --webhook-workers.
 const DefaultWebhookWorkers = 4
 

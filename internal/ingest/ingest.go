@@ -31,6 +31,11 @@ type Store interface {
 	// InTx runs fn in one transaction: the store methods fn calls with its
 	// ctx, and the Outbox's, join it.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// InGroupTx is InTx whose transaction may be shared with other
+	// callers' (sqlstore's group commit): fn's writes commit with theirs,
+	// or roll back alone. fn runs without ctx's cancellation, maybe on
+	// another goroutine.
+	InGroupTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// GetDelivery returns a delivery with its body (from the read pool).
 	GetDelivery(ctx context.Context, id string) (webhook.Delivery, error)
 	// ClaimDelivery counts an attempt of processing n of a delivery and

@@ -37,7 +37,7 @@ func TestProcessingIsCounted(t *testing.T) {
 	process(t, p, first)
 	process(t, p, second) // cancels the first delivery's run
 	bad, _ := deliver(t, s, t0.Add(2*time.Second), "feature", "infra/c.tf", 3)
-	if _, err := s.DB().Exec("UPDATE webhook_deliveries SET body = ? WHERE id = ?", []byte(`{"object_kind":"tag_push"}`), bad); err != nil {
+	if _, err := s.DB().Exec("UPDATE webhook_delivery_bodies SET body = ? WHERE delivery_id = ?", []byte(`{"object_kind":"tag_push"}`), bad); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Handle(context.Background(), jobqueue.Job{ID: 1, Kind: webhook.ProcessKind, Attempt: 1,

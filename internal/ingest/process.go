@@ -140,15 +140,17 @@ type attempt struct {
 
 // record writes an attempt's outcome, the run changes it implies and their
 // GitLab writes (the outbox) in one transaction: the runs and their
-// writes commit together or not at all. The transaction also claims the
-// delivery for a first attempt and, when final (the delivery processed or
+// writes commit together or not at all. The outcome also counts a first
+// attempt (Outcome.Started: it was not claimed before) and, when final (the delivery processed or
 // ignored), completes the job: a processed delivery's job cannot run again,
 // and a worker that lost the job's lease commits nothing
 // (jobqueue.ErrLeaseLost).
 func (p *Processor) record(ctx context.Context, a attempt, o webhook.Outcome, c run.Changes, final bool,
 	extra ...func(ctx context.Context) error) (run.Applied, error) {
 	var applied run.Applied
-	err := p.cfg.Store.InTx(ctx, func(ctx context.Context) error {
+	// Group-committed with other deliveries' outcomes: on SQLite one
+	// commit then serves many deliveries (docs/design/transactions.md).
+	err := p.cfg.Store.InGroupTx(ctx, func(ctx context.Context) error {
 		if final {
 			// First, so that on PostgreSQL the job's row is locked before
 			// anything else is written.
@@ -164,9 +166,7 @@ func (p *Processor) record(ctx context.Context, a attempt, o webhook.Outcome, c 
 			}
 		}
 		if a.claim {
-			if _, err := p.cfg.Store.ClaimDelivery(ctx, o.ID, a.n, a.started); err != nil {
-				return err
-			}
+			o.Started = a.started // counted with the outcome, not claimed first
 		}
 		var err error
 		if applied, err = p.cfg.Store.FinishDelivery(ctx, o, c); err != nil || p.cfg.Outbox == nil {

@@ -76,3 +76,72 @@ func TestCompleteInTheHandlersTransaction(t *testing.T) {
 		}
 	})
 }
+
+// Jobs completed in group-committed transactions (sqlstore's InGroupTx, as
+// webhook processing does): each member's job ends with its work, and a
+// member whose worker lost the lease commits nothing while the others of
+// its group commit.
+func TestCompleteInAGroupCommit(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, s *sqlstore.Store) {
+		const jobs = 4
+		q := setup(t, s, func(c *jobqueue.Config) { c.Workers = jobs })
+		arrived := make(chan struct{}, jobs)
+		all := make(chan struct{})
+		results := make(chan error, jobs)
+		q.Register("work", func(ctx context.Context, j jobqueue.Job) error {
+			if string(j.Payload) == "stolen" {
+				// Another worker holds the job now, as after a lease that
+				// ran out unnoticed.
+				if _, err := s.DB().ExecContext(ctx, rebind(s, "UPDATE jobs SET locked_by = 'thief' WHERE id = ?"), j.ID); err != nil {
+					return err
+				}
+			}
+			// Every handler commits at once, so their transactions group.
+			arrived <- struct{}{}
+			<-all
+			err := s.InGroupTx(ctx, func(ctx context.Context) error {
+				if err := s.EnqueueJobs(ctx, time.Now(), []jobqueue.NewJob{{Kind: "effect-" + string(j.Payload)}}); err != nil {
+					return err
+				}
+				return j.Complete(ctx)
+			})
+			results <- err
+			return err
+		})
+		payloads := []string{"a", "b", "stolen", "c"}
+		for _, p := range payloads {
+			if err := s.EnqueueJobs(t.Context(), time.Now(), []jobqueue.NewJob{{Kind: "work", Payload: []byte(p)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start(t, q)
+		for range jobs {
+			waitFor(t, arrived, "the handlers")
+		}
+		close(all)
+		lost := 0
+		for range jobs {
+			if err := waitFor(t, results, "a handler's commit"); errors.Is(err, jobqueue.ErrLeaseLost) {
+				lost++
+			} else if err != nil {
+				t.Fatalf("complete in a group: %v", err)
+			}
+		}
+		if lost != 1 {
+			t.Errorf("%d handlers lost their lease; want the stolen one", lost)
+		}
+		for _, p := range payloads {
+			want := 1
+			if p == "stolen" {
+				want = 0
+			}
+			if n := countKind(t, s, "effect-"+p); n != want {
+				t.Errorf("job %s: its work committed %d times; want %d", p, n, want)
+			}
+		}
+		if n := countKind(t, s, "work"); n != 1 {
+			t.Errorf("%d work jobs left; want only the stolen one, kept for its new holder", n)
+		}
+	})
+}

@@ -25,17 +25,33 @@ func (s *Service) Stop() {
 	<-s.done
 }
 
+// passGap is the least time between the starts of two scheduling passes.
+// Every processed delivery wakes the scheduler; under load a pass per
+// wake-up took SQLite's one write connection once per delivery. Wake-ups
+// that come sooner than passGap after a pass wait for the rest of it and
+// are served by one pass (the wake-up channel holds one): at most passGap
+// of delay, and only when passes follow each other that closely.
+const passGap = 25 * time.Millisecond
+
 func (s *Service) loop(ctx context.Context) {
 	defer close(s.done)
 	tick := time.NewTicker(s.cfg.PollInterval)
 	defer tick.Stop()
 	for {
+		started := time.Now()
 		s.Schedule(ctx)
 		select {
 		case <-s.stop:
 			return
 		case <-tick.C:
 		case <-s.kick:
+		}
+		if wait := passGap - time.Since(started); wait > 0 {
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(wait):
+			}
 		}
 	}
 }

@@ -227,4 +227,9 @@ type Outcome struct {
 	Result     *Result // RunsCanceled is filled by the store with the runs it did cancel
 	Error      string
 	At         time.Time
+	// Started, when set, counts the attempt that began then in the same
+	// writes (what ClaimDelivery does): a first attempt is not claimed
+	// before it is done, and one transaction of fewer statements records
+	// it (docs/design/transactions.md).
+	Started time.Time
 }

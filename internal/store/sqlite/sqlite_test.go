@@ -66,6 +66,10 @@ func TestOpenSetsPragmas(t *testing.T) {
 	if err := db.QueryRow("PRAGMA busy_timeout").Scan(&busy); err != nil || busy != 5000 {
 		t.Errorf("busy_timeout = %d, %v", busy, err)
 	}
+	var temp int
+	if err := db.QueryRow("PRAGMA temp_store").Scan(&temp); err != nil || temp != 2 {
+		t.Errorf("temp_store = %d, %v; want 2 (memory)", temp, err)
+	}
 	if s.Dialect() != "sqlite" {
 		t.Errorf("dialect %q", s.Dialect())
 	}

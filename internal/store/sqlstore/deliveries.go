@@ -61,6 +61,10 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) 
 	if err != nil {
 		return nil, err
 	}
+	bodyInsert, err := s.hotStmt(ctx, s.w, bodyRowsQuery(len(ds)))
+	if err != nil {
+		return nil, err
+	}
 	var out []webhook.Inserted
 	err = s.inDurableTx(ctx, func(tx *sql.Tx) error {
 		out = make([]webhook.Inserted, len(ds))
@@ -76,6 +80,7 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) 
 			return err
 		}
 		var jobs []jobqueue.NewJob
+		var stored []webhook.NewDelivery
 		for i, d := range ds {
 			switch {
 			case out[i].SecretChanged:
@@ -85,10 +90,17 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) 
 				}
 			default:
 				out[i] = webhook.Inserted{ID: d.ID, Status: d.Status}
+				stored = append(stored, d)
 				if d.Job != nil {
 					jobs = append(jobs, *d.Job)
 				}
 			}
+		}
+		if len(stored) != len(ds) {
+			bodyInsert = nil
+		}
+		if err := s.insertBodyRows(ctx, tx, bodyInsert, stored); err != nil {
+			return err
 		}
 		return s.insertJobRows(ctx, tx, jobInsert, len(ds), ds[0].ReceivedAt, jobs)
 	})
@@ -148,7 +160,7 @@ func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, insert *sql.
 		if err != nil {
 			return nil, err
 		}
-		args = append(args, d.ID, d.IntegrationID, d.DedupeKey, d.Event, d.Project, d.Ref, headers, d.Body,
+		args = append(args, d.ID, d.IntegrationID, d.DedupeKey, d.Event, d.Project, d.Ref, headers, s.legacyBody(d.Body),
 			string(d.Status), s.t(d.ReceivedAt), s.t(d.UpdatedAt))
 	}
 	var rows *sql.Rows
@@ -175,6 +187,61 @@ func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, insert *sql.
 	}
 	return inserted, nil
 }
+
+// bodyRowsQuery is the multi-row INSERT of n deliveries' bodies.
+func bodyRowsQuery(n int) string {
+	return "INSERT INTO webhook_delivery_bodies (delivery_id, body) VALUES " +
+		strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ")
+}
+
+// insertBodyRows stores the bodies of the deliveries ds, inserted in tx,
+// with the prepared statement for their number (nil: build it). A body
+// lives in a table of its own, written once: processing updates the
+// delivery's row several times, and SQLite rewrites a whole row on update,
+// a body's overflow pages with it (docs/design/transactions.md).
+func (s *Store) insertBodyRows(ctx context.Context, tx *sql.Tx, insert *sql.Stmt, ds []webhook.NewDelivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 2*len(ds))
+	for _, d := range ds {
+		body := d.Body
+		if body == nil {
+			body = []byte{} // NOT NULL
+		}
+		args = append(args, d.ID, body)
+	}
+	var err error
+	if insert != nil {
+		_, err = tx.StmtContext(ctx, insert).ExecContext(ctx, args...)
+	} else {
+		_, err = s.exec(ctx, tx, bodyRowsQuery(len(ds)), args...)
+	}
+	if err != nil {
+		return fmt.Errorf("store webhook delivery bodies: %w", err)
+	}
+	return nil
+}
+
+// legacyBody is what a new delivery's row keeps in its old body column:
+// nothing on SQLite (one server, migrated at start); on PostgreSQL the
+// body too, for replicas of the previous version, which read only that
+// column, while a rolling upgrade runs. Reads take webhook_delivery_bodies
+// first (deliveryBody).
+func (s *Store) legacyBody(body []byte) []byte {
+	if s.d.Name() == "postgres" && body != nil {
+		return body
+	}
+	return []byte{}
+}
+
+// deliveryBody selects a delivery's body, from its own table or, for a
+// delivery stored before it (a replica of the previous version during a
+// rolling upgrade), from the delivery's row: use with deliveryFrom.
+const (
+	deliveryBody = "COALESCE(b.body, d.body)"
+	deliveryFrom = " FROM webhook_deliveries d LEFT JOIN webhook_delivery_bodies b ON b.delivery_id = d.id"
+)
 
 // deliveryInsertError names a deleted integration (a foreign key
 // violation) as NotFound.
@@ -271,6 +338,10 @@ func (s *Store) inDurableTx(ctx context.Context, fn func(tx *sql.Tx) error) erro
 const deliveryColumns = `id, integration_id, dedupe_key, event, project, ref, headers, status, result, error, attempts,
 	received_at, updated_at`
 
+// deliveryColumnsD is deliveryColumns of the table named d (deliveryFrom).
+const deliveryColumnsD = `d.id, d.integration_id, d.dedupe_key, d.event, d.project, d.ref, d.headers, d.status, d.result,
+	d.error, d.attempts, d.received_at, d.updated_at`
+
 func scanDelivery(row interface{ Scan(...any) error }, body *[]byte) (webhook.Delivery, error) {
 	var d webhook.Delivery
 	var status string
@@ -293,7 +364,7 @@ func scanDelivery(row interface{ Scan(...any) error }, body *[]byte) (webhook.De
 // GetDelivery implements webhook.Store.
 func (s *Store) GetDelivery(ctx context.Context, id string) (webhook.Delivery, error) {
 	var body []byte
-	d, err := scanDelivery(s.queryRow(ctx, s.r, "SELECT "+deliveryColumns+", body FROM webhook_deliveries WHERE id = ?", id), &body)
+	d, err := scanDelivery(s.queryRow(ctx, s.r, "SELECT "+deliveryColumnsD+", "+deliveryBody+deliveryFrom+" WHERE d.id = ?", id), &body)
 	if err != nil {
 		return webhook.Delivery{}, wrapInternal(notFound(err, "delivery %q not found", id), "get delivery %s", id)
 	}

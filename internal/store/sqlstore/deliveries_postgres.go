@@ -93,7 +93,8 @@ const pgIntakeColumns = 16
 // pgIntakeQuery is the one statement storing n deliveries: v holds the
 // requests, ok those whose integration still has the secret they were
 // checked against, ins the deliveries inserted (duplicates skipped), and
-// their jobs are inserted in arrival order. It returns the position of
+// their jobs are inserted in arrival order, their bodies also into
+// webhook_delivery_bodies (legacyBody). It returns the position of
 // every checked delivery once, and once more if it was inserted. The last
 // parameter is the batch's time (the jobs' run_at and created_at).
 func pgIntakeQuery(n int) string {
@@ -116,7 +117,9 @@ func pgIntakeQuery(n int) string {
 		ON CONFLICT (integration_id, dedupe_key) DO NOTHING RETURNING id),
 	jb AS (INSERT INTO jobs (kind, payload, run_at, created_at, give_up_at)
 		SELECT ok.job_kind, ok.job_payload, ?::timestamptz, ?::timestamptz, ok.job_give_up_at
-		FROM ok JOIN ins ON ins.id = ok.id WHERE ok.job_kind IS NOT NULL ORDER BY ok.ord)
+		FROM ok JOIN ins ON ins.id = ok.id WHERE ok.job_kind IS NOT NULL ORDER BY ok.ord),
+	bd AS (INSERT INTO webhook_delivery_bodies (delivery_id, body)
+		SELECT ok.id, ok.body FROM ok JOIN ins ON ins.id = ok.id)
 	SELECT ord, 'checked' FROM ok
 	UNION ALL SELECT ok.ord, 'inserted' FROM ok JOIN ins ON ins.id = ok.id`)
 	return q.String()

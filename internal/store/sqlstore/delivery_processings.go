@@ -56,7 +56,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, n int, now time.Ti
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var body []byte
 		var err error
-		d, err = scanDelivery(s.queryRow(ctx, tx, "SELECT "+deliveryColumns+", body FROM webhook_deliveries WHERE id = ?", id), &body)
+		d, err = scanDelivery(s.queryRow(ctx, tx, "SELECT "+deliveryColumnsD+", "+deliveryBody+deliveryFrom+" WHERE d.id = ?", id), &body)
 		if err != nil {
 			return wrapInternal(notFound(err, "delivery %q not found", id), "claim delivery %s", id)
 		}
@@ -124,8 +124,12 @@ func (s *Store) FinishDelivery(ctx context.Context, o webhook.Outcome, c run.Cha
 		}
 		// Project and ref are known once the body is parsed; an outcome
 		// written without them (a job that gave up) keeps what is stored.
-		res, err := s.exec(ctx, tx, `UPDATE webhook_deliveries SET project = COALESCE(NULLIF(?, ''), project),
-			ref = COALESCE(NULLIF(?, ''), ref) WHERE id = ?`, o.Project, o.Ref, o.ID)
+		claimed := 0
+		if !o.Started.IsZero() {
+			claimed = 1
+		}
+		res, err := s.exec(ctx, tx, `UPDATE webhook_deliveries SET attempts = attempts + ?, project = COALESCE(NULLIF(?, ''), project),
+			ref = COALESCE(NULLIF(?, ''), ref) WHERE id = ?`, claimed, o.Project, o.Ref, o.ID)
 		if err != nil {
 			return fmt.Errorf("record outcome of delivery %s: %w", o.ID, err)
 		}
@@ -136,8 +140,13 @@ func (s *Store) FinishDelivery(ctx context.Context, o webhook.Outcome, c run.Cha
 		if o.Status != webhook.Processing { // Processing: a retry follows
 			finished = s.t(o.At)
 		}
-		if _, err := s.exec(ctx, tx, `UPDATE webhook_delivery_processings SET status = ?, result = ?, error = ?, finished_at = ?
-			WHERE delivery_id = ? AND number = ?`, string(o.Status), result, o.Error, finished, o.ID, o.Processing); err != nil {
+		if claimed == 1 {
+			err = s.claimedOutcome(ctx, tx, o, result, finished)
+		} else {
+			_, err = s.exec(ctx, tx, `UPDATE webhook_delivery_processings SET status = ?, result = ?, error = ?, finished_at = ?
+				WHERE delivery_id = ? AND number = ?`, string(o.Status), result, o.Error, finished, o.ID, o.Processing)
+		}
+		if err != nil {
 			return fmt.Errorf("record outcome of delivery %s: %w", o.ID, err)
 		}
 		latest, err := s.isLatestProcessing(ctx, tx, o.ID, o.Processing)
@@ -151,6 +160,26 @@ func (s *Store) FinishDelivery(ctx context.Context, o webhook.Outcome, c run.Cha
 		return nil
 	})
 	return applied, err
+}
+
+// claimedOutcome writes the processing row of an outcome that also counts
+// its attempt (Outcome.Started): what ClaimDelivery and the outcome write
+// to it, in one statement. Processing 0 gets its row here, requested when
+// the delivery arrived; a redelivery's exists since it was asked for.
+func (s *Store) claimedOutcome(ctx context.Context, tx *sql.Tx, o webhook.Outcome, result string, finished any) error {
+	kind := webhook.TriggerReceived
+	if o.Processing > 0 {
+		kind = webhook.TriggerRedelivered
+	}
+	_, err := s.exec(ctx, tx, `INSERT INTO webhook_delivery_processings
+		(delivery_id, number, kind, requested_at, started_at, status, result, error, finished_at, attempts)
+		VALUES (?, ?, ?, CASE WHEN ? = 0 THEN (SELECT received_at FROM webhook_deliveries WHERE id = ?) ELSE ? END,
+			?, ?, ?, ?, ?, 1)
+		ON CONFLICT (delivery_id, number) DO UPDATE SET status = excluded.status, result = excluded.result,
+			error = excluded.error, finished_at = excluded.finished_at, attempts = webhook_delivery_processings.attempts + 1,
+			started_at = COALESCE(webhook_delivery_processings.started_at, excluded.started_at)`,
+		o.ID, o.Processing, string(kind), o.Processing, o.ID, s.t(o.Started), s.t(o.Started), string(o.Status), result, o.Error, finished)
+	return err
 }
 
 // deliveryPasses loads the processings of the deliveries ids, oldest

@@ -68,7 +68,10 @@ func (s *Store) LeaseJobs(ctx context.Context, worker string, kinds []string, no
 			ORDER BY run_at, id LIMIT ?` + lock + `)
 		RETURNING id, kind, payload, attempts, created_at, give_up_at, last_error`
 	var jobs []jobqueue.Job
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	// Group-committed (group.go): with many workers a lease follows
+	// almost every finished job, and would otherwise be a commit of its
+	// own per delivery.
+	err := s.inGroupTx(ctx, func(tx *sql.Tx) error {
 		rows, err := s.query(ctx, tx, q, args...)
 		if err != nil {
 			return err

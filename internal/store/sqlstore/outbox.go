@@ -73,9 +73,15 @@ func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time,
 		claimArgs = append(claimArgs, k)
 	}
 	claimArgs = append(claimArgs, s.t(now))
-	claimed, err := queryAll(ctx, s, s.w, scanString, `UPDATE gitlab_write_keys SET lease_owner = ?, lease_until = ?
-		WHERE key IN (`+placeholders(len(candidates))+`) AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)
-		RETURNING key`, claimArgs...)
+	// Group-committed (group.go) with processing and results.
+	var claimed []string
+	err = s.InGroupTx(ctx, func(ctx context.Context) error {
+		var err error
+		claimed, err = queryAll(ctx, s, s.w, scanString, `UPDATE gitlab_write_keys SET lease_owner = ?, lease_until = ?
+			WHERE key IN (`+placeholders(len(candidates))+`) AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)
+			RETURNING key`, claimArgs...)
+		return err
+	})
 	if err != nil {
 		return nil, wrapInternal(err, "claim gitlab write keys")
 	}
@@ -120,7 +126,9 @@ func (s *Store) PendingWrites(ctx context.Context, key string) ([]feedback.Write
 
 // ResolveWrites implements feedback.Store.
 func (s *Store) ResolveWrites(ctx context.Context, key, owner string, rs []feedback.Resolution, mark *feedback.Mark, now time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	// Group-committed: the dispatcher resolves keys from several slots at
+	// once, and each result is a few small updates.
+	err := s.inGroupTx(ctx, func(tx *sql.Tx) error {
 		// Lock the key's row first: a write enqueued concurrently either
 		// committed before (and is seen by the MIN below) or waits and marks
 		// the key due after this transaction.

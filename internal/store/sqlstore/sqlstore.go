@@ -55,6 +55,8 @@ type Store struct {
 	wakes Wakes
 	// hot holds prepared statements of per-request queries (hot.go).
 	hot hotStatements
+	// group queues transactions for SQLite's group commit (group.go).
+	group groupCommit
 }
 
 var (

@@ -90,8 +90,50 @@ func testDeliveryProcessings(t *testing.T, h Harness) {
 		t.Errorf("finished processing = %+v", p)
 	}
 
+	t.Run("outcomes that count their attempt", func(t *testing.T) { testClaimedOutcomes(t, h) })
 	t.Run("refused outcomes write nothing", func(t *testing.T) { testRefusedOutcomes(t, s, result) })
 	t.Run("redeliveries", func(t *testing.T) { testRedeliveries(t, s) })
+}
+
+// testClaimedOutcomes: an outcome with Started counts the attempt it
+// ends, as ClaimDelivery would have, in the same writes: processing 0's
+// row appears finished, requested when the delivery arrived; a
+// redelivery's row, there since it was asked for, takes its start and
+// outcome; a retry of either counts one attempt more.
+func testClaimedOutcomes(t *testing.T, h Harness) {
+	s := deliveryFixture(t, h)
+	mustDeliver(t, s, newDelivery("c1", "gl", "k1", webhook.Received))
+	t1, t2, t3, t4 := base.Add(time.Second), base.Add(2*time.Second), base.Add(3*time.Second), base.Add(4*time.Second)
+	mustFinish(t, s, webhook.Outcome{ID: "c1", Status: webhook.Processing, Error: "GitLab answered 502", At: t2, Started: t1}, run.Changes{})
+	d := mustGetDelivery(t, s, "c1")
+	want := webhook.Pass{Number: 0, Trigger: webhook.TriggerReceived, RequestedAt: base, StartedAt: &t1, Status: webhook.Processing,
+		Attempts: 1, Error: "GitLab answered 502"}
+	if d.Status != webhook.Processing || d.Attempts != 1 || len(d.Processings) != 1 || !reflect.DeepEqual(d.Processings[0], want) {
+		t.Errorf("a first attempt's outcome: %s, %d attempts, processings %+v\nwant %+v", d.Status, d.Attempts, d.Processings, want)
+	}
+	mustFinish(t, s, webhook.Outcome{ID: "c1", Status: webhook.Ignored, Result: &webhook.Result{Summary: "note"}, At: t4, Started: t3}, run.Changes{})
+	d = mustGetDelivery(t, s, "c1")
+	if p := d.Processings[0]; d.Status != webhook.Ignored || d.Attempts != 2 || p.Attempts != 2 || !p.StartedAt.Equal(t1) ||
+		p.FinishedAt == nil || !p.FinishedAt.Equal(t4) || p.Error != "" || p.Result == nil || p.Result.Summary != "note" {
+		t.Errorf("a retry's outcome: %s, %d attempts, processing %+v", d.Status, d.Attempts, p)
+	}
+	job := func(n int) jobqueue.NewJob { return webhook.RedeliverJob("c1", n) }
+	if err := s.RedeliverDelivery(ctx(), "c1", "user:admin", t4, job); err != nil {
+		t.Fatal(err)
+	}
+	t5, t6 := base.Add(5*time.Second), base.Add(6*time.Second)
+	mustFinish(t, s, webhook.Outcome{ID: "c1", Processing: 1, Status: webhook.Processed, Result: &webhook.Result{Summary: "again"}, At: t6, Started: t5},
+		run.Changes{})
+	d = mustGetDelivery(t, s, "c1")
+	if len(d.Processings) != 2 {
+		t.Fatalf("processings after a redelivery = %+v", d.Processings)
+	}
+	if p := d.Processings[1]; d.Status != webhook.Processed || d.Attempts != 3 || p.Trigger != webhook.TriggerRedelivered ||
+		p.RequestedBy != "user:admin" || !p.RequestedAt.Equal(t4) || p.StartedAt == nil || !p.StartedAt.Equal(t5) || p.Attempts != 1 {
+		t.Errorf("a redelivery's outcome: %s, %d attempts, processing %+v", d.Status, d.Attempts, p)
+	}
+	_, err := s.FinishDelivery(ctx(), webhook.Outcome{ID: "nope", Status: webhook.Processed, At: t6, Started: t5}, run.Changes{})
+	wantCode(t, err, apperr.NotFound)
 }
 
 // testRefusedOutcomes: an outcome whose run changes conflict, or whose

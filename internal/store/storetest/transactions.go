@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,6 +119,59 @@ func testTransactions(t *testing.T, h Harness) {
 		})
 		if err != nil || !written(t, other, "r1") {
 			t.Fatalf("InTx returned %v; want the run committed", err)
+		}
+	})
+
+	t.Run("GroupCommit", func(t *testing.T) {
+		t.Parallel()
+		s := fresh(t, h)
+		// Members of a group commit: each commits or rolls back alone,
+		// whatever the others do (fail, panic), and returns once committed.
+		const n = 24
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				errs[i] = s.InGroupTx(ctx(), func(ctx context.Context) error {
+					if err := createWithWrite(ctx, s, fmt.Sprintf("r%02d", i)); err != nil {
+						return err
+					}
+					switch i % 6 {
+					case 1:
+						return errRefused
+					case 2:
+						panic("member panics")
+					}
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			want := i%6 != 1 && i%6 != 2
+			if got := written(t, s, fmt.Sprintf("r%02d", i)); got != want || (err == nil) != want {
+				t.Errorf("member %d: InGroupTx = %v, committed %v; want committed %v", i, err, got, want)
+			}
+			if i%6 == 1 && !errors.Is(err, errRefused) {
+				t.Errorf("member %d: InGroupTx = %v; want its own error", i, err)
+			}
+		}
+		// Inside InTx it joins that transaction and rolls back with it.
+		err := s.InTx(ctx(), func(ctx context.Context) error {
+			if err := s.InGroupTx(ctx, func(ctx context.Context) error { return createWithWrite(ctx, s, "r-joined") }); err != nil {
+				return err
+			}
+			return errRefused
+		})
+		if !errors.Is(err, errRefused) || written(t, s, "r-joined") {
+			t.Fatalf("InTx returned %v; want the joined InGroupTx rolled back with it", err)
+		}
+		// A caller that gave up before its turn writes nothing.
+		canceled, cancel := context.WithCancel(ctx())
+		cancel()
+		if err := s.InGroupTx(canceled, func(ctx context.Context) error { return createWithWrite(ctx, s, "r-canceled") }); err == nil ||
+			written(t, s, "r-canceled") {
+			t.Fatalf("InGroupTx with a canceled context = %v; want an error and nothing written", err)
 		}
 	})
 

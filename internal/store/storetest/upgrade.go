@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/jobqueue"
 	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/space"
@@ -28,6 +30,7 @@ func Upgrades() map[string]Upgrade {
 		"AgentPoolSpaces":     AgentPoolUpgrade,
 		"CommandWrites":       CommandWritesUpgrade,
 		"DeliveryProcessings": DeliveryProcessingsUpgrade,
+		"DeliveryBodies":      DeliveryBodiesUpgrade,
 		"Policies":            PoliciesUpgrade,
 		"RunPlanned":          RunPlannedUpgrade,
 	}
@@ -148,6 +151,50 @@ func DeliveryProcessingsUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open
 	}
 	if d1, err = s.GetDelivery(ctx(), "d1"); err != nil || len(d1.Processings) != 2 || d1.Processings[1].Number != 1 {
 		t.Errorf("redelivered after the upgrade: %+v, %v", d1.Processings, err)
+	}
+}
+
+// deliveryBodiesMigration names the migration that moved delivery bodies
+// into a table of their own.
+const deliveryBodiesMigration = "_delivery_bodies.sql"
+
+// DeliveryBodiesUpgrade is the upgrade test of that migration: a delivery
+// stored before it keeps its body for processing (read and claimed), one
+// stored after has its own, and deleting the integration still deletes
+// them. Arguments as for AgentPoolUpgrade.
+func DeliveryBodiesUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
+	t.Helper()
+	oldSchema(t, db, migrations, deliveryBodiesMigration,
+		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('root', 'root', NULL, "+at0+", "+at0+")",
+		"INSERT INTO integrations (id, provider, name, is_default, space_id, api_host, user_facing_host, token_sealed, "+
+			"webhook_secret_sealed, created_at, updated_at) VALUES ('acme', 'gitlab', 'acme', false, 'root', "+
+			"'https://gitlab.example.com', 'https://gitlab.example.com', 'x', 'x', "+at0+", "+at0+")",
+		"INSERT INTO webhook_deliveries (id, integration_id, dedupe_key, event, headers, body, status, "+
+			"received_at, updated_at) VALUES ('d1', 'acme', 'k1', 'Push Hook', '{}', '{\"old\":1}', 'received', "+at0+", "+at0+")")
+	s := openStore(t, open)
+	d, err := s.GetDelivery(ctx(), "d1")
+	if err != nil || string(d.Body) != `{"old":1}` {
+		t.Fatalf("delivery stored before the upgrade: body %q, %v; want it kept", d.Body, err)
+	}
+	if d, err = s.ClaimDelivery(ctx(), "d1", 0, base); err != nil || string(d.Body) != `{"old":1}` {
+		t.Fatalf("claimed after the upgrade: body %q, %v; want it kept", d.Body, err)
+	}
+	at := base.Add(time.Hour)
+	in, err := s.InsertDeliveries(ctx(), []webhook.NewDelivery{{Delivery: webhook.Delivery{ID: "d2", IntegrationID: "acme",
+		DedupeKey: "k2", Event: "Push Hook", Body: []byte(`{"new":2}`), Status: webhook.Received, ReceivedAt: at, UpdatedAt: at},
+		CheckedSecret: []byte("x")}})
+	if err != nil || len(in) != 1 || in[0].ID != "d2" {
+		t.Fatalf("insert after the upgrade = %+v, %v", in, err)
+	}
+	if d, err = s.GetDelivery(ctx(), "d2"); err != nil || string(d.Body) != `{"new":2}` {
+		t.Fatalf("delivery stored after the upgrade: body %q, %v", d.Body, err)
+	}
+	if err := s.DeleteIntegration(ctx(), "acme", audit.Entry{At: at, Actor: "user:admin", Action: "integration.delete",
+		ResourceType: "integration", ResourceID: "acme"}); err != nil {
+		t.Fatalf("delete the integration after the upgrade: %v", err)
+	}
+	if _, err := s.GetDelivery(ctx(), "d2"); !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("delivery of a deleted integration: %v; want NotFound", err)
 	}
 }
 

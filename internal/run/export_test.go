@@ -1,0 +1,4 @@
+package run
+
+// PassGap is passGap, for the scheduler's tests.
+const PassGap = passGap
