@@ -52,16 +52,9 @@ func (s *Store) GetAgentPool(ctx context.Context, id string) (vcsagent.Pool, err
 // ListAgentPools implements vcsagent.Store.
 func (s *Store) ListAgentPools(ctx context.Context, f vcsagent.Filter, cursor string, limit int) ([]vcsagent.Pool, string, error) {
 	limit = clampLimit(limit)
-	where, args, err := afterID(cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	if !f.All {
-		if len(f.Spaces) == 0 {
-			return []vcsagent.Pool{}, "", nil
-		}
-		inSpaces, spaceArgs := in("space_id", f.Spaces)
-		where, args = where+" AND "+inSpaces, append(args, spaceArgs...)
+	where, args, none, err := inSpaces(cursor, f.All, f.Spaces)
+	if err != nil || none {
+		return []vcsagent.Pool{}, "", err
 	}
 	out, err := queryAll(ctx, s, s.r, scanAgentPool, "SELECT "+agentPoolCols+" FROM vcs_agent_pools WHERE "+where+" ORDER BY id LIMIT ?",
 		append(args, limit+1)...)

@@ -62,16 +62,9 @@ func (s *Store) GetModule(ctx context.Context, id string) (module.Module, error)
 // ListModules implements module.Store.
 func (s *Store) ListModules(ctx context.Context, f module.Filter, cursor string, limit int) ([]module.Module, string, error) {
 	limit = clampLimit(limit)
-	where, args, err := afterID(cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	if !f.All {
-		if len(f.Spaces) == 0 {
-			return []module.Module{}, "", nil
-		}
-		cond, spaceArgs := in("space_id", f.Spaces)
-		where, args = where+" AND "+cond, append(args, spaceArgs...)
+	where, args, none, err := inSpaces(cursor, f.All, f.Spaces)
+	if err != nil || none {
+		return []module.Module{}, "", err
 	}
 	out, err := queryAll(ctx, s, s.r, scanModule, "SELECT "+moduleCols+" FROM modules WHERE "+where+" ORDER BY id LIMIT ?", append(args, limit+1)...)
 	if err != nil {

@@ -66,16 +66,9 @@ func (s *Store) GetNotificationTarget(ctx context.Context, id string) (notify.Ta
 // ListNotificationTargets implements notify.Store.
 func (s *Store) ListNotificationTargets(ctx context.Context, f notify.Filter, cursor string, limit int) ([]notify.Target, string, error) {
 	limit = clampLimit(limit)
-	where, args, err := afterID(cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	if !f.All {
-		if len(f.Spaces) == 0 {
-			return []notify.Target{}, "", nil
-		}
-		cond, spaceArgs := in("space_id", f.Spaces)
-		where, args = where+" AND "+cond, append(args, spaceArgs...)
+	where, args, none, err := inSpaces(cursor, f.All, f.Spaces)
+	if err != nil || none {
+		return []notify.Target{}, "", err
 	}
 	out, err := queryAll(ctx, s, s.r, scanTarget, "SELECT "+targetCols+" FROM notification_targets WHERE "+where+" ORDER BY id LIMIT ?", append(args, limit+1)...)
 	if err != nil {

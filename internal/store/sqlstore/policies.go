@@ -62,16 +62,9 @@ func (s *Store) GetPolicy(ctx context.Context, id string) (policy.Policy, error)
 // ListPolicies implements policy.Store.
 func (s *Store) ListPolicies(ctx context.Context, f policy.Filter, cursor string, limit int) ([]policy.Policy, string, error) {
 	limit = clampLimit(limit)
-	where, args, err := afterID(cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	if !f.All {
-		if len(f.Spaces) == 0 {
-			return []policy.Policy{}, "", nil
-		}
-		cond, spaceArgs := in("space_id", f.Spaces)
-		where, args = where+" AND "+cond, append(args, spaceArgs...)
+	where, args, none, err := inSpaces(cursor, f.All, f.Spaces)
+	if err != nil || none {
+		return []policy.Policy{}, "", err
 	}
 	if f.Type != "" {
 		where, args = where+" AND type = ?", append(args, string(f.Type))

@@ -58,6 +58,21 @@ func afterID(cursor string) (string, []any, error) {
 	return "id > ?", []any{after}, nil
 }
 
+// inSpaces is the WHERE of a page of things listed by id that belong to
+// spaces: after cursor, and in spaces unless all. none says the reader may
+// see no space at all: the page is empty, without a query.
+func inSpaces(cursor string, all bool, spaces []string) (where string, args []any, none bool, err error) {
+	where, args, err = afterID(cursor)
+	if err != nil || all {
+		return where, args, false, err
+	}
+	if len(spaces) == 0 {
+		return "", nil, true, nil
+	}
+	cond, spaceArgs := in("space_id", spaces)
+	return where + " AND " + cond, append(args, spaceArgs...), false, nil
+}
+
 // in returns "col IN (?, …)" over vals, with vals as arguments; vals must
 // not be empty.
 func in(col string, vals []string) (string, []any) {
