@@ -119,6 +119,9 @@ type Config struct {
 	// SchedulerPoll is how often the scheduler looks for work without a
 	// signal (0: 1s).
 	SchedulerPoll time.Duration
+	// SchedulePoll is how often the stacks' schedules are looked at
+	// without a signal (0: 5s; issue 21).
+	SchedulePoll time.Duration
 	// JobPoll is how often the job queue looks for jobs without a signal
 	// (0: 1s). Other servers on the same PostgreSQL database signal
 	// through it (docs/design/replicas.md); the poll is the safety net.
