@@ -19,6 +19,7 @@ import (
 	"github.com/hoistdev/hoist/internal/module"
 	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/schedule"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/state"
@@ -35,10 +36,12 @@ type Config struct {
 	Integrations *integration.Service
 	Stacks       *stack.Service
 	Runs         *run.Service
-	State        *state.Service
-	Modules      *module.Service
-	Policies     *policy.Service
-	Audit        audit.Store
+	// Schedules are the stacks' schedules (issue 21).
+	Schedules *schedule.Service
+	State     *state.Service
+	Modules   *module.Service
+	Policies  *policy.Service
+	Audit     audit.Store
 	// ReadyFunc reports whether the server can serve (database reachable,
 	// migrations applied); nil means always ready. An apperr.Unavailable
 	// error (shutting down) is shown with its message.
@@ -139,6 +142,7 @@ func (a *API) registerRoutes() {
 	a.authed("PATCH /api/v1/stacks/{id}", a.updateStack)
 	a.authed("DELETE /api/v1/stacks/{id}", a.deleteStack)
 	a.registerRunRoutes()
+	a.registerScheduleRoutes()
 
 	a.authed("GET /api/v1/modules", a.listModules)
 	a.authed("POST /api/v1/modules", a.createModule)

@@ -22,11 +22,24 @@ const runColumns = `id, stack_id, type, state, commit_sha, commit_title, branch,
 func scanRun(row interface{ Scan(...any) error }) (run.Run, error) {
 	var r run.Run
 	var typ, state string
-	err := row.Scan(&r.ID, &r.StackID, &typ, &state, &r.CommitSHA, &r.CommitTitle, &r.Branch, &r.MergeRequestIID, &r.MergeRequestURL,
-		&r.Trigger, &r.TriggeredBy, &r.Reason, &r.DeliveryID, &r.Delta.Add, &r.Delta.Change, &r.Delta.Destroy, &r.Delta.Import,
-		&r.Planned, &r.ErrorDetail, jsonScan{&r.TaskCommand}, &r.ScheduleID, timeScan{&r.CreatedAt}, timeScan{&r.UpdatedAt})
-	r.Type, r.State = run.Type(typ), run.State(state)
+	err := row.Scan(runDest(&r, &typ, &state)...)
+	finishRun(&r, typ, state)
 	return r, err
+}
+
+// runDest are the scan destinations of runColumns.
+func runDest(r *run.Run, typ, state *string) []any {
+	return []any{&r.ID, &r.StackID, typ, state, &r.CommitSHA, &r.CommitTitle, &r.Branch, &r.MergeRequestIID, &r.MergeRequestURL,
+		&r.Trigger, &r.TriggeredBy, &r.Reason, &r.DeliveryID, &r.Delta.Add, &r.Delta.Change, &r.Delta.Destroy, &r.Delta.Import,
+		&r.Planned, &r.ErrorDetail, jsonScan{&r.TaskCommand}, &r.ScheduleID, timeScan{&r.CreatedAt}, timeScan{&r.UpdatedAt}}
+}
+
+// finishRun sets what scanning runColumns left as text.
+func finishRun(r *run.Run, typ, state string) {
+	r.Type, r.State = run.Type(typ), run.State(state)
+	if len(r.TaskCommand) == 0 {
+		r.TaskCommand = nil // only tasks have one
+	}
 }
 
 // ApplyRunChanges implements run.Store.

@@ -102,6 +102,9 @@ func Run(t *testing.T, h Harness) {
 		"Sessions":            testSessions,
 		"LoginAttemptRace":    testLoginAttemptRace,
 		"Backlogs":            testBacklogs,
+		"Schedules":           testSchedules,
+		"ScheduleClaimRace":   testScheduleClaimRace,
+		"StackDrift":          testStackDrift,
 	}
 	for name, fn := range groups {
 		t.Run(name, func(t *testing.T) {
