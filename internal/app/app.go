@@ -122,6 +122,9 @@ type Config struct {
 	// SchedulePoll is how often the stacks' schedules are looked at
 	// without a signal (0: 5s; issue 21).
 	SchedulePoll time.Duration
+	// ScheduleClock is the time schedules fire by (default Clock): tests
+	// move it across firings without moving the leases of runs.
+	ScheduleClock func() time.Time
 	// JobPoll is how often the job queue looks for jobs without a signal
 	// (0: 1s). Other servers on the same PostgreSQL database signal
 	// through it (docs/design/replicas.md); the poll is the safety net.
@@ -340,6 +343,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	if cfg.ScheduleClock == nil {
+		cfg.ScheduleClock = cfg.Clock
 	}
 	if cfg.MaxGitLabResponseBytes <= 0 {
 		cfg.MaxGitLabResponseBytes = DefaultMaxGitLabResponseBytes

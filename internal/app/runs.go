@@ -60,9 +60,9 @@ func newRuns(cfg Config, store *sqlstore.Store, spaces *space.Service, box *secr
 		PollInterval: cfg.SchedulerPoll, Metrics: m, PublishFunc: func() { wakes.Publish(sqlstore.TopicRuns) }})
 	wakes.Subscribe(sqlstore.TopicRuns, svc.Wake)
 	reconcile.svc = svc
-	schedules := schedule.NewService(schedule.Config{Store: store, Stacks: store, Access: spaces, Clock: cfg.Clock,
+	schedules := schedule.NewService(schedule.Config{Store: store, Stacks: store, Access: spaces, Clock: cfg.ScheduleClock,
 		Logger: cfg.Logger.With("component", "schedules")})
-	scheduler := schedule.NewScheduler(schedule.SchedulerConfig{Store: store, Runs: svc, Clock: cfg.Clock,
+	scheduler := schedule.NewScheduler(schedule.SchedulerConfig{Store: store, Runs: svc, Clock: cfg.ScheduleClock,
 		Logger: cfg.Logger.With("component", "schedules"), Poll: cfg.SchedulePoll})
 	return &runs{service: svc, state: state.NewService(store, box, svc, cfg.Clock), schedules: schedules,
 		scheduler: scheduler, cfg: cfg}
