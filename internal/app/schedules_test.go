@@ -12,6 +12,7 @@ import (
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
 // manualClock is the schedules' clock in these tests: it moves only when
@@ -162,4 +163,173 @@ func TestDriftScheduleMarksReconcilesAndClears(t *testing.T) {
 	if got := len(slices.DeleteFunc(h.runsOf("web"), func(r api.Run) bool { return r.Trigger != "reconcile" })); got != 1 {
 		t.Fatalf("%d reconcile runs, want 1", got)
 	}
+}
+
+// scheduledRuns are the runs a schedule made, oldest first.
+func (h *harness) scheduledRuns(stack, id string) []api.Run {
+	h.t.Helper()
+	var out []api.Run
+	for _, r := range h.runsOf(stack) {
+		if r.Schedule == id {
+			out = append(out, r)
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// TestMissedFiringsRunOnceAfterRestart is issue 21's acceptance 2, first
+// half: a server down across three firings fires the schedule once at
+// start, then waits for the next time after now.
+func TestMissedFiringsRunOnceAfterRestart(t *testing.T) {
+	t.Parallel()
+	clock := newManualClock(time.Date(2026, 12, 7, 3, 1, 0, 0, time.UTC))
+	h := runsSetup(t, func(c *app.Config) {
+		scheduleClock(clock)(c)
+		c.WorkerSlots = -1 // the runs wait: only their creation counts
+	})
+	sc := h.createSchedule("web", map[string]any{"kind": "task", "cron": "*/10 * * * *",
+		"command": []string{"tofu", "state", "list"}})
+	if err := h.App.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(time.Date(2026, 12, 7, 3, 35, 0, 0, time.UTC)) // 03:10, 03:20, 03:30 missed
+	if err := h.Boot(); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Eventually(t, 30*time.Second, "the missed firing", func() bool { return len(h.scheduledRuns("web", sc.ID)) > 0 })
+	time.Sleep(300 * time.Millisecond) // six polls: any further firing would show
+	runs := h.scheduledRuns("web", sc.ID)
+	if len(runs) != 1 || runs[0].Type != "TASK" || runs[0].Trigger != "schedule" ||
+		!slices.Equal(runs[0].Command, []string{"tofu", "state", "list"}) {
+		t.Fatalf("runs after restart = %+v; want one task", runs)
+	}
+	got := h.getSchedule("web", sc.ID)
+	if want := time.Date(2026, 12, 7, 3, 40, 0, 0, time.UTC); !got.NextRunAt.Equal(want) || got.LastRun != runs[0].ID {
+		t.Fatalf("schedule after the missed firing = %+v; want next %s", got, want)
+	}
+}
+
+// TestReplicasFireEachFiringOnce is issue 21's acceptance 2, second half:
+// three servers on one PostgreSQL database, their schedulers on one clock,
+// fire each firing of a schedule once.
+func TestReplicasFireEachFiringOnce(t *testing.T) {
+	t.Parallel()
+	clock := newManualClock(time.Date(2026, 12, 7, 3, 1, 0, 0, time.UTC))
+	tweak := func(c *app.Config) {
+		scheduleClock(clock)(c)
+		c.SchedulePoll, c.WorkerSlots = 5*time.Millisecond, -1
+	}
+	hs := replicas(t, tweak, tweak, tweak)
+	h := hs[0]
+	stackOnSim(t, h)
+	sc := h.createSchedule("web", map[string]any{"kind": "drift", "cron": "*/10 * * * *"})
+	for i, at := range []time.Time{sc.NextRunAt, sc.NextRunAt.Add(10 * time.Minute), sc.NextRunAt.Add(20 * time.Minute)} {
+		clock.Set(at)
+		apptest.Eventually(t, 30*time.Second, "firing "+at.String(), func() bool { return len(h.scheduledRuns("web", sc.ID)) > i })
+		time.Sleep(100 * time.Millisecond) // twenty polls of each server
+		if n := len(h.scheduledRuns("web", sc.ID)); n != i+1 {
+			t.Fatalf("after firing %d: %d runs, want %d", i+1, n, i+1)
+		}
+	}
+}
+
+// stackOnSim creates the project acme/infra in h's simulator, a default
+// integration, and the stack "web" on it in the root space.
+func stackOnSim(t *testing.T, h *harness) {
+	t.Helper()
+	ctx := t.Context()
+	if h.SimUser.ID == 0 {
+		var err error
+		if h.SimUser, err = h.Sim.CreateUser(ctx, gitlabsim.UserOptions{Username: "hoist-bot"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.Sim.CreateProject(ctx, gitlabsim.ProjectOptions{Path: runsProject,
+		Files: map[string]string{"infra/main.tf": infraTF("hello")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Sim.AddMember(ctx, gitlabsim.MemberOptions{Group: "acme", UserID: h.SimUser.ID, AccessLevel: gitlabsim.Maintainer}); err != nil {
+		t.Fatal(err)
+	}
+	h.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", h.AdminKey,
+		h.integrationBody("GitLab", "", h.Token(gitlabsim.TokenOptions{Scopes: []string{"api"}})))
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks", h.AdminKey, map[string]any{"name": "web", "space": "root",
+		"repository": runsProject, "branch": "main", "project_root": "infra"})
+}
+
+// TestScheduleAccessAndValidation: readers of the stack's space read its
+// schedules, only its admins write them (writers neither), and what is
+// not built or not valid is refused naming the field.
+func TestScheduleAccessAndValidation(t *testing.T) {
+	t.Parallel()
+	h := setup(t, func(c *app.Config) { c.WorkerSlots = -1 })
+	stackOnSim(t, h)
+	reader, writer := h.apiKey("reader", "root:read"), h.apiKey("writer", "root:write")
+	sc := h.createSchedule("web", map[string]any{"kind": "drift", "cron": "@daily"})
+	if sc.TimeZone != "UTC" || sc.Reconcile || len(sc.Command) != 0 || sc.CreatedBy == "" {
+		t.Fatalf("created %+v", sc)
+	}
+	var list api.Schedules
+	h.Must(http.StatusOK, "GET", "/api/v1/stacks/web/schedules", reader, nil).Decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != sc.ID {
+		t.Fatalf("reader's list = %+v", list)
+	}
+	drift := map[string]any{"kind": "drift", "cron": "0 * * * *"}
+	for _, key := range []string{reader, writer} {
+		h.Must(http.StatusForbidden, "POST", "/api/v1/stacks/web/schedules", key, drift)
+		h.Must(http.StatusForbidden, "PATCH", "/api/v1/stacks/web/schedules/"+sc.ID, key, map[string]any{"cron": "0 1 * * *"})
+		h.Must(http.StatusForbidden, "DELETE", "/api/v1/stacks/web/schedules/"+sc.ID, key, nil)
+	}
+	outsider := h.apiKey("outsider")
+	h.Must(http.StatusNotFound, "GET", "/api/v1/stacks/web/schedules", outsider, nil)
+
+	for _, tc := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"kind": "destroy", "cron": "@daily"}, "kind"},
+		{map[string]any{"kind": "drift", "cron": "@every 1s"}, "cron"},
+		{map[string]any{"kind": "drift", "cron": "TZ=UTC 0 * * * *"}, "cron"},
+		{map[string]any{"kind": "drift", "cron": "61 * * * *"}, "cron"},
+		{map[string]any{"kind": "drift", "cron": "0 0 30 2 *"}, "cron"}, // never
+		{map[string]any{"kind": "drift", "cron": "@daily", "time_zone": "Mars/Olympus"}, "time_zone"},
+		{map[string]any{"kind": "drift", "cron": "@daily", "time_zone": "Local"}, "time_zone"},
+		{map[string]any{"kind": "drift", "cron": "@daily", "command": []string{"tofu", "plan"}}, "command"},
+		{map[string]any{"kind": "task", "cron": "@daily"}, "command"},
+		{map[string]any{"kind": "task", "cron": "@daily", "command": []string{"sh", "-c", "id"}}, "command"},
+		{map[string]any{"kind": "task", "cron": "@daily", "command": []string{"tofu", "output"}, "reconcile": true}, "reconcile"},
+	} {
+		var e struct{ Error struct{ Field string } }
+		h.Must(http.StatusBadRequest, "POST", "/api/v1/stacks/web/schedules", h.AdminKey, tc.body).Decode(t, &e)
+		if e.Error.Field != tc.field {
+			t.Errorf("%v refused on %q, want %q", tc.body, e.Error.Field, tc.field)
+		}
+	}
+
+	var patched api.Schedule
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web/schedules/"+sc.ID, h.AdminKey,
+		map[string]any{"cron": "30 6 * * 1-5", "time_zone": "America/New_York", "reconcile": true}).Decode(t, &patched)
+	if patched.Cron != "30 6 * * 1-5" || patched.TimeZone != "America/New_York" || !patched.Reconcile ||
+		patched.NextRunAt.Equal(sc.NextRunAt) {
+		t.Fatalf("patched = %+v", patched)
+	}
+	if ny, _ := time.LoadLocation("America/New_York"); patched.NextRunAt.In(ny).Hour() != 6 || patched.NextRunAt.In(ny).Minute() != 30 {
+		t.Fatalf("next firing %s is not 06:30 in New York", patched.NextRunAt)
+	}
+	h.Must(http.StatusNoContent, "DELETE", "/api/v1/stacks/web/schedules/"+sc.ID, h.AdminKey, nil)
+	h.Must(http.StatusNotFound, "GET", "/api/v1/stacks/web/schedules/"+sc.ID, h.AdminKey, nil)
+
+	// Tasks by hand: writers yes, readers no; the command is checked.
+	task := map[string]any{"type": "TASK", "command": []string{"tofu", "state", "list"}}
+	h.Must(http.StatusForbidden, "POST", "/api/v1/stacks/web/runs", reader, task)
+	var r api.Run
+	h.Must(http.StatusCreated, "POST", "/api/v1/stacks/web/runs", writer, task).Decode(t, &r)
+	if r.Type != "TASK" || !slices.Equal(r.Command, []string{"tofu", "state", "list"}) || r.Trigger != "api" {
+		t.Fatalf("task run = %+v", r)
+	}
+	h.Must(http.StatusBadRequest, "POST", "/api/v1/stacks/web/runs", writer, map[string]any{"type": "TASK",
+		"command": []string{"/bin/sh", "-c", "cat /etc/passwd"}})
+	h.Must(http.StatusBadRequest, "POST", "/api/v1/stacks/web/runs", writer, map[string]any{"type": "TRACKED",
+		"command": []string{"tofu", "state", "list"}})
 }
