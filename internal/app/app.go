@@ -274,7 +274,7 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Deliveries: hooks.log, Runs: runs.service, Schedules: runs.schedules, State: runs.state, GitLabWrites: writes.service,
 		AgentPools: pools, Agents: agents})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Identity: ids,
-		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Writes: writes.service, Policies: policies, AgentPools: pools, Audit: store, Clock: cfg.Clock,
+		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Schedules: runs.schedules, Writes: writes.service, Policies: policies, AgentPools: pools, Audit: store, Clock: cfg.Clock,
 		Modules: modules.service, DeliveryPolicies: policies})
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
