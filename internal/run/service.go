@@ -162,12 +162,8 @@ func (s *Service) stackFor(ctx context.Context, principal, stackID string, min s
 	if err != nil {
 		return stack.Stack{}, space.Access{}, err
 	}
-	if !a.Has(st.SpaceID, space.Read) {
-		return stack.Stack{}, space.Access{}, apperr.Errorf(apperr.NotFound, "stack %q not found", stackID)
-	}
-	if !a.Has(st.SpaceID, min) {
-		return stack.Stack{}, space.Access{}, apperr.Errorf(apperr.Forbidden,
-			"you need the %s role on space %q for this on stack %q", min, st.SpaceID, stackID)
+	if err := stack.CheckRole(st, a, min); err != nil {
+		return stack.Stack{}, space.Access{}, err
 	}
 	return st, a, nil
 }

@@ -61,14 +61,7 @@ func (s *Service) stackFor(ctx context.Context, principal, stackID string, min s
 	if err != nil {
 		return stack.Stack{}, err
 	}
-	if !a.Has(st.SpaceID, space.Read) {
-		return stack.Stack{}, apperr.Errorf(apperr.NotFound, "stack %q not found", stackID)
-	}
-	if !a.Has(st.SpaceID, min) {
-		return stack.Stack{}, apperr.Errorf(apperr.Forbidden,
-			"you need the %s role on space %q to change the schedules of stack %q", min, st.SpaceID, stackID)
-	}
-	return st, nil
+	return st, stack.CheckRole(st, a, min)
 }
 
 // Create adds a schedule to a stack (space admins).
