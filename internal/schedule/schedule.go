@@ -12,6 +12,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/run"
 )
 
@@ -148,12 +149,14 @@ func check(sc Schedule) error {
 // Store keeps schedules. Every method is safe with several servers on one
 // database; ClaimFiring is the one that decides which server fires.
 type Store interface {
-	CreateSchedule(ctx context.Context, sc Schedule) error
+	// CreateSchedule, UpdateSchedule and DeleteSchedule write e to the
+	// audit log in the same transaction.
+	CreateSchedule(ctx context.Context, sc Schedule, e audit.Entry) error
 	// GetSchedule returns a schedule of the stack (NotFound otherwise).
 	GetSchedule(ctx context.Context, stackID, id string) (Schedule, error)
 	ListSchedules(ctx context.Context, stackID string) ([]Schedule, error)
-	UpdateSchedule(ctx context.Context, sc Schedule) error
-	DeleteSchedule(ctx context.Context, stackID, id string) error
+	UpdateSchedule(ctx context.Context, sc Schedule, e audit.Entry) error
+	DeleteSchedule(ctx context.Context, stackID, id string, e audit.Entry) error
 	// DueSchedules lists up to limit schedules whose NextRunAt is at or
 	// before at, the most overdue first.
 	DueSchedules(ctx context.Context, at time.Time, limit int) ([]Schedule, error)

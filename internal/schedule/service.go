@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/ulid"
@@ -83,7 +84,7 @@ func (s *Service) Create(ctx context.Context, principal, stackID string, in Inpu
 	if len(existing) >= MaxPerStack {
 		return Schedule{}, apperr.Errorf(apperr.Conflict, "stack %q has %d schedules already, the most it may have", st.ID, MaxPerStack)
 	}
-	if err := s.cfg.Store.CreateSchedule(ctx, sc); err != nil {
+	if err := s.cfg.Store.CreateSchedule(ctx, sc, s.entry(principal, "schedule.create", st, sc)); err != nil {
 		return Schedule{}, fmt.Errorf("create schedule of stack %s: %w", st.ID, err)
 	}
 	s.cfg.Logger.InfoContext(ctx, "schedule created", "stack_id", st.ID, "schedule_id", sc.ID, "kind", string(sc.Kind))
@@ -156,7 +157,7 @@ func (s *Service) Update(ctx context.Context, principal, stackID, id string, p P
 		sc.NextRunAt = next // the same times: a firing due now stays due
 	}
 	sc.UpdatedAt = now
-	if err := s.cfg.Store.UpdateSchedule(ctx, sc); err != nil {
+	if err := s.cfg.Store.UpdateSchedule(ctx, sc, s.entry(principal, "schedule.update", st, sc)); err != nil {
 		return Schedule{}, fmt.Errorf("update schedule %s: %w", id, err)
 	}
 	return sc, nil
@@ -168,5 +169,20 @@ func (s *Service) Delete(ctx context.Context, principal, stackID, id string) err
 	if err != nil {
 		return err
 	}
-	return s.cfg.Store.DeleteSchedule(ctx, st.ID, id)
+	return s.cfg.Store.DeleteSchedule(ctx, st.ID, id, s.entry(principal, "schedule.delete", st, Schedule{ID: id}))
+}
+
+// entry is the audit entry of a change to a schedule of st: what it runs
+// is in the detail, since a task schedule runs commands with write access
+// to the stack's state.
+func (s *Service) entry(actor, action string, st stack.Stack, sc Schedule) audit.Entry {
+	detail := map[string]any{"stack": st.ID}
+	if sc.Kind != "" {
+		detail["kind"], detail["cron"], detail["time_zone"], detail["reconcile"] = string(sc.Kind), sc.Cron, sc.TimeZone, sc.Reconcile
+		if len(sc.Command) > 0 {
+			detail["command"] = sc.Command
+		}
+	}
+	return audit.Entry{At: s.now(), Actor: actor, Action: action, ResourceType: "schedule", ResourceID: sc.ID,
+		SpaceID: st.SpaceID, Detail: detail}
 }

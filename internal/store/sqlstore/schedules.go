@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/schedule"
 )
 
@@ -26,18 +27,24 @@ func scanSchedule(row rowScanner) (schedule.Schedule, error) {
 }
 
 // CreateSchedule implements schedule.Store.
-func (s *Store) CreateSchedule(ctx context.Context, sc schedule.Schedule) error {
+func (s *Store) CreateSchedule(ctx context.Context, sc schedule.Schedule, e audit.Entry) error {
 	command, err := jsonArg(nonNil(sc.Command))
 	if err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, s.w, `INSERT INTO stack_schedules (`+scheduleCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		sc.ID, sc.StackID, string(sc.Kind), sc.Cron, sc.TimeZone, command, sc.Reconcile, s.t(sc.NextRunAt),
-		s.nullTime(sc.LastRunAt), sc.LastRunID, sc.LastError, sc.CreatedBy, s.t(sc.CreatedAt), s.t(sc.UpdatedAt))
-	if s.d.IsForeignKeyViolation(err) {
-		return apperr.Errorf(apperr.NotFound, "stack %q not found", sc.StackID)
-	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, `INSERT INTO stack_schedules (`+scheduleCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sc.ID, sc.StackID, string(sc.Kind), sc.Cron, sc.TimeZone, command, sc.Reconcile, s.t(sc.NextRunAt),
+			s.nullTime(sc.LastRunAt), sc.LastRunID, sc.LastError, sc.CreatedBy, s.t(sc.CreatedAt), s.t(sc.UpdatedAt))
+		if s.d.IsForeignKeyViolation(err) {
+			return apperr.Errorf(apperr.NotFound, "stack %q not found", sc.StackID)
+		}
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, e)
+	})
 	return wrapInternal(err, "create schedule %s", sc.ID)
 }
 
@@ -58,26 +65,38 @@ func (s *Store) ListSchedules(ctx context.Context, stackID string) ([]schedule.S
 }
 
 // UpdateSchedule implements schedule.Store.
-func (s *Store) UpdateSchedule(ctx context.Context, sc schedule.Schedule) error {
+func (s *Store) UpdateSchedule(ctx context.Context, sc schedule.Schedule, e audit.Entry) error {
 	command, err := jsonArg(nonNil(sc.Command))
 	if err != nil {
 		return err
 	}
-	res, err := s.exec(ctx, s.w, `UPDATE stack_schedules SET cron = ?, time_zone = ?, command = ?, reconcile = ?,
-		next_run_at = ?, updated_at = ? WHERE stack_id = ? AND id = ?`,
-		sc.Cron, sc.TimeZone, command, sc.Reconcile, s.t(sc.NextRunAt), s.t(sc.UpdatedAt), sc.StackID, sc.ID)
-	if err == nil {
-		err = affected(res, "schedule %q of stack %q not found", sc.ID, sc.StackID)
-	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `UPDATE stack_schedules SET cron = ?, time_zone = ?, command = ?, reconcile = ?,
+			next_run_at = ?, updated_at = ? WHERE stack_id = ? AND id = ?`,
+			sc.Cron, sc.TimeZone, command, sc.Reconcile, s.t(sc.NextRunAt), s.t(sc.UpdatedAt), sc.StackID, sc.ID)
+		if err == nil {
+			err = affected(res, "schedule %q of stack %q not found", sc.ID, sc.StackID)
+		}
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, e)
+	})
 	return wrapInternal(err, "update schedule %s", sc.ID)
 }
 
 // DeleteSchedule implements schedule.Store.
-func (s *Store) DeleteSchedule(ctx context.Context, stackID, id string) error {
-	res, err := s.exec(ctx, s.w, `DELETE FROM stack_schedules WHERE stack_id = ? AND id = ?`, stackID, id)
-	if err == nil {
-		err = affected(res, "schedule %q of stack %q not found", id, stackID)
-	}
+func (s *Store) DeleteSchedule(ctx context.Context, stackID, id string, e audit.Entry) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `DELETE FROM stack_schedules WHERE stack_id = ? AND id = ?`, stackID, id)
+		if err == nil {
+			err = affected(res, "schedule %q of stack %q not found", id, stackID)
+		}
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, e)
+	})
 	return wrapInternal(err, "delete schedule %s", id)
 }
 

@@ -7,12 +7,18 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/schedule"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 )
+
+func scheduleEntry(action, id string) audit.Entry {
+	return audit.Entry{At: base, Actor: "user:admin", Action: action, ResourceType: "schedule", ResourceID: id,
+		SpaceID: space.RootID, Detail: map[string]any{"stack": "web"}}
+}
 
 func testSchedule(id, stackID string, kind schedule.Kind, next time.Time) schedule.Schedule {
 	sc := schedule.Schedule{ID: id, StackID: stackID, Kind: kind, Cron: "0 6 * * *", TimeZone: "Europe/Paris",
@@ -32,11 +38,11 @@ func testSchedules(t *testing.T, h Harness) {
 	task := testSchedule("sc2", "web", schedule.Task, base.Add(2*time.Hour))
 	other := testSchedule("sc3", "api", schedule.Drift, base.Add(3*time.Hour))
 	for _, sc := range []schedule.Schedule{drift, task, other} {
-		if err := s.CreateSchedule(ctx(), sc); err != nil {
+		if err := s.CreateSchedule(ctx(), sc, scheduleEntry("schedule.create", sc.ID)); err != nil {
 			t.Fatalf("CreateSchedule(%s) = %v", sc.ID, err)
 		}
 	}
-	wantCode(t, s.CreateSchedule(ctx(), testSchedule("sc9", "gone", schedule.Drift, base)), apperr.NotFound)
+	wantCode(t, s.CreateSchedule(ctx(), testSchedule("sc9", "gone", schedule.Drift, base), scheduleEntry("schedule.create", "sc9")), apperr.NotFound)
 
 	got, err := s.GetSchedule(ctx(), "web", "sc2")
 	if err != nil || !reflect.DeepEqual(got, task) {
@@ -80,16 +86,23 @@ func testSchedules(t *testing.T, h Harness) {
 	// Update keeps the claim fields and changes what it is given.
 	task.Cron, task.TimeZone, task.Command, task.NextRunAt = "*/5 * * * *", "UTC", []string{"tofu", "output"}, base.Add(5*time.Minute)
 	task.UpdatedAt = base.Add(time.Minute)
-	if err := s.UpdateSchedule(ctx(), task); err != nil {
+	if err := s.UpdateSchedule(ctx(), task, scheduleEntry("schedule.update", task.ID)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ = s.GetSchedule(ctx(), "web", "sc2"); !reflect.DeepEqual(got, task) {
 		t.Fatalf("after update %+v, want %+v", got, task)
 	}
-	wantCode(t, s.UpdateSchedule(ctx(), testSchedule("nope", "web", schedule.Drift, base)), apperr.NotFound)
-	wantCode(t, s.DeleteSchedule(ctx(), "api", "sc2"), apperr.NotFound)
-	if err := s.DeleteSchedule(ctx(), "web", "sc2"); err != nil {
+	wantCode(t, s.UpdateSchedule(ctx(), testSchedule("nope", "web", schedule.Drift, base), scheduleEntry("schedule.update", "nope")), apperr.NotFound)
+	wantCode(t, s.DeleteSchedule(ctx(), "api", "sc2", scheduleEntry("schedule.delete", "sc2")), apperr.NotFound)
+	if err := s.DeleteSchedule(ctx(), "web", "sc2", scheduleEntry("schedule.delete", "sc2")); err != nil {
 		t.Fatal(err)
+	}
+	// Every write is in the audit log; a refused one is not.
+	for id, want := range map[string]int{"sc2": 3, "nope": 0, "sc9": 0} { // create, update, delete; refusals none
+		es, _, err := s.ListAudit(ctx(), audit.Filter{ResourceType: "schedule", ResourceID: id}, "", 10)
+		if err != nil || len(es) != want {
+			t.Errorf("audit entries of %s = %d, %v; want %d", id, len(es), err, want)
+		}
 	}
 	// A stack's schedules go with it.
 	if err := s.DeleteStack(ctx(), "api", stackEntry("stack.delete", "api")); err != nil {
@@ -118,7 +131,7 @@ func testScheduleClaimRace(t *testing.T, h Harness) {
 	}
 	mustStack(t, s1, testStack("infra", space.RootID, "gl"))
 	sc := testSchedule("sc1", "infra", schedule.Drift, base)
-	if err := s1.CreateSchedule(ctx(), sc); err != nil {
+	if err := s1.CreateSchedule(ctx(), sc, scheduleEntry("schedule.create", sc.ID)); err != nil {
 		t.Fatal(err)
 	}
 	const n = 8
