@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 func runCommands() []spec {
 	return []spec{
 		leaf("trigger", "trigger a run of a stack (TRACKED at its tracked commit, or --proposed --commit SHA)", "STACK [--proposed --commit SHA]", runTrigger),
+		leaf("task", "run a command in a stack's workspace at its tracked commit and stream its log (writers)", "--stack STACK [--no-follow] -- tofu ARGS...", runTask),
 		leaf("list", "list a stack's runs, newest first", "STACK", runList),
 		leaf("show", "show a run with its history and plan", "RUN", runShow),
 		leaf("logs", "print a run's log (--follow streams it until the run ends)", "RUN [--follow]", runLogsCmd),
@@ -50,6 +52,49 @@ func runTrigger(e *env, cmd *cobra.Command) runFunc {
 			return err
 		}
 		return printRun(e, cf, r)
+	}
+}
+
+// runTask triggers a TASK run and, unless --no-follow, streams its log
+// until it ends: the exit code says whether the command succeeded.
+func runTask(e *env, cmd *cobra.Command) runFunc {
+	fs := cmd.Flags()
+	cf := addClientFlags(cmd)
+	stack := fs.String("stack", "", "the `STACK` whose workspace runs the command")
+	noFollow := fs.Bool("no-follow", false, "print the run and return at once instead of streaming its log")
+	return func(ctx context.Context, args []string) error {
+		if *stack == "" {
+			return usageError{"--stack is required"}
+		}
+		if cmd.ArgsLenAtDash() != 0 || len(args) == 0 {
+			return usageError{"give the command after --: hoist run task --stack S -- tofu state list"}
+		}
+		c, err := cf.client(e)
+		if err != nil {
+			return err
+		}
+		r, err := c.TriggerRun(ctx, *stack, api.TriggerRun{Type: "TASK", Command: args})
+		if err != nil {
+			return err
+		}
+		if *noFollow || cf.json() {
+			return printRun(e, cf, r)
+		}
+		fmt.Fprintf(e.stderr, "task run %s of %s\n", r.ID, r.Stack)
+		if err := c.FollowRunLogs(ctx, r.ID, e.stdout); err != nil {
+			return err
+		}
+		if r, err = c.GetRun(ctx, r.ID); err != nil {
+			return err
+		}
+		if r.State != "FINISHED" {
+			msg := fmt.Sprintf("task run %s ended %s", r.ID, r.State)
+			if r.Error != "" {
+				msg += ": " + r.Error
+			}
+			return errors.New(msg)
+		}
+		return nil
 	}
 }
 

@@ -19,6 +19,7 @@ func stackCommands() []spec {
 		leaf("show", "show a stack", "ID", stackShow),
 		leaf("update", "change a stack (all but its id); --integration re-attaches a detached stack", stackUpdateSynopsis, stackUpdate),
 		leaf("delete", "delete a stack", "ID", stackDelete),
+		group("schedule", "a stack's schedules: drift detection and tasks", scheduleCommands()...),
 	}
 }
 
@@ -325,8 +326,24 @@ func printStack(e *env, cf *clientFlags, st *api.Stack) error {
 		{"Apply requirements", joinOrDash(st.ApplyRequirements)},
 		{"MR automerge", yesNo(st.MRAutomerge)},
 		{"MR lock", mrLock},
+		{"Drift", driftText(st.Drift)},
 		{"Tracked commit", tracked},
 		{"Created", fmtTime(st.CreatedAt)},
 		{"Updated", fmtTime(st.UpdatedAt)},
 	}, "Description", st.Description)
+}
+
+// driftText is what stack show says of the stack's drift mark.
+func driftText(d *api.StackDrift) string {
+	switch {
+	case d == nil:
+		return "never checked"
+	case !d.Drifted:
+		return fmt.Sprintf("none (run %s, %s)", d.Run, fmtTime(d.CheckedAt))
+	}
+	var rs []string
+	for _, r := range d.Resources {
+		rs = append(rs, r.Action+" "+r.Address)
+	}
+	return fmt.Sprintf("DRIFTED since %s (run %s): %s", fmtTime(d.ChangedAt), d.Run, strings.Join(rs, ", "))
 }

@@ -15,9 +15,16 @@ type Run struct {
 	Branch          string `json:"branch"`
 	MergeRequestIID int64  `json:"merge_request_iid"`
 	MergeRequestURL string `json:"merge_request_url,omitempty"`
-	Trigger         string `json:"trigger"`
-	TriggeredBy     string `json:"triggered_by"`
-	Reason          string `json:"reason"`
+	// what made the run: push, merge_request, api, …; drift for a
+	// drift-detection run, schedule for a scheduled task, reconcile for a
+	// run a drifted result started (docs/drift.md)
+	Trigger     string `json:"trigger"`
+	TriggeredBy string `json:"triggered_by"`
+	Reason      string `json:"reason"`
+	// a TASK run's command
+	Command []string `json:"command,omitempty"`
+	// the schedule that made the run; absent for runs made otherwise
+	Schedule string `json:"schedule,omitempty"`
 	// what the plan does; null until the run has a plan (a run that failed
 	// or stopped before planning)
 	Delta   *Delta       `json:"delta"`
@@ -106,10 +113,15 @@ type GitLabWrite struct {
 }
 
 // TriggerRun is the body of POST /api/v1/stacks/{id}/runs (optional):
-// TRACKED at the stack's tracked commit, or PROPOSED at commit_sha.
+// TRACKED at the stack's tracked commit, PROPOSED at commit_sha, or a
+// TASK running command at the stack's tracked commit.
 type TriggerRun struct {
-	Type      string `json:"type,omitempty" enum:"TRACKED,PROPOSED"`
+	Type      string `json:"type,omitempty" enum:"TRACKED,PROPOSED,TASK"`
 	CommitSHA string `json:"commit_sha,omitempty"`
+	// TASK only: the command's arguments, starting with tofu or terraform
+	// (the stack's tool), such as ["tofu", "state", "list"]; at most 64
+	// arguments
+	Command []string `json:"command,omitempty"`
 }
 
 // RunLogs is the answer of GET /api/v1/runs/{id}/logs without follow: the

@@ -59,6 +59,10 @@ type Stack struct {
 	// the merge request holding the stack between its `/hoist apply` and
 	// its merge or close (or `/hoist unlock`); null when none does
 	MRLock *StackMRLock `json:"mr_lock"`
+	// the last drift run found changes (docs/drift.md)
+	Drifted bool `json:"drifted"`
+	// what the last drift run found; null until a drift run finished
+	Drift *StackDrift `json:"drift"`
 	// the tracked branch's head when the stack was created or its branch
 	// changed, then the SHA of each tracked push
 	TrackedCommit *TrackedCommit `json:"tracked_commit"`

@@ -123,6 +123,12 @@ type Config struct {
 	// SchedulerPoll is how often the scheduler looks for work without a
 	// signal (0: 1s).
 	SchedulerPoll time.Duration
+	// SchedulePoll is how often the stacks' schedules are looked at
+	// without a signal (0: 5s; issue 21).
+	SchedulePoll time.Duration
+	// ScheduleClock is the time schedules fire by (default Clock): tests
+	// move it across firings without moving the leases of runs.
+	ScheduleClock func() time.Time
 	// JobPoll is how often the job queue looks for jobs without a signal
 	// (0: 1s). Other servers on the same PostgreSQL database signal
 	// through it (docs/design/replicas.md); the poll is the safety net.
@@ -288,10 +294,10 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 	ready := &readiness{store: store}
 	api := httpapi.New(httpapi.Config{Logger: log, Identity: ids, Spaces: spaces, Integrations: integrations,
 		Stacks: stacks, Modules: modules.service, Policies: policies, Notifications: notes.service, Audit: store, ReadyFunc: ready.check, Launchpad: pad,
-		Deliveries: hooks.log, Runs: runs.service, State: runs.state, GitLabWrites: writes.service,
+		Deliveries: hooks.log, Runs: runs.service, Schedules: runs.schedules, State: runs.state, GitLabWrites: writes.service,
 		AgentPools: pools, Agents: agents})
 	ui, err := web.New(web.Config{Logger: log, PublicURL: publicURL, Sessions: store, Identity: ids,
-		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Writes: writes.service, Policies: policies, AgentPools: pools, Audit: store, Clock: cfg.Clock,
+		Spaces: spaces, Integrations: integrations, Launchpad: pad, Stacks: stacks, Deliveries: hooks.log, Runs: runs.service, Schedules: runs.schedules, Writes: writes.service, Policies: policies, AgentPools: pools, Audit: store, Clock: cfg.Clock,
 		Modules: modules.service, DeliveryPolicies: policies, Notifications: notes.service, SSO: ssoLogin.service,
 		NoLocalLogin: cfg.NoLocalLogin})
 	if err != nil {
@@ -364,6 +370,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	if cfg.ScheduleClock == nil {
+		cfg.ScheduleClock = cfg.Clock
 	}
 	if cfg.MaxGitLabResponseBytes <= 0 {
 		cfg.MaxGitLabResponseBytes = DefaultMaxGitLabResponseBytes

@@ -6,6 +6,7 @@ import (
 	"github.com/hoistdev/hoist/internal/metrics"
 	"github.com/hoistdev/hoist/internal/notify"
 	"github.com/hoistdev/hoist/internal/secret"
+	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 )
 
@@ -38,4 +39,17 @@ func (n *notifications) start(ctx context.Context) {
 func (n *notifications) stop() {
 	n.tokens.Stop()
 	n.dispatcher.Stop()
+}
+
+// driftNotices tells notification targets that a stack's drift mark
+// changed (drift_detected, drift_cleared), in the transaction that
+// records the mark.
+type driftNotices struct{ svc *notify.Service }
+
+func (d driftNotices) DriftChanged(ctx context.Context, st stack.Stack, dr stack.Drift) error {
+	changes := make([]notify.ResourceChange, 0, len(dr.Changes))
+	for _, c := range dr.Changes {
+		changes = append(changes, notify.ResourceChange{Address: c.Address, Action: c.Action})
+	}
+	return d.svc.DriftChanged(ctx, st.ID, dr.Drifted, changes)
 }

@@ -12,9 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/drift"
 	"github.com/hoistdev/hoist/internal/metrics"
+	"github.com/hoistdev/hoist/internal/notify"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/sandbox"
+	"github.com/hoistdev/hoist/internal/schedule"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/state"
@@ -34,21 +37,57 @@ type runs struct {
 	service *run.Service
 	state   *state.Service
 	pool    *worker.Pool
-	cfg     Config
+	// schedules are the stacks' schedules, and scheduler fires them
+	// (issue 21).
+	schedules *schedule.Service
+	scheduler *schedule.Scheduler
+	cfg       Config
 	// loopback serves the state backend to the embedded pool's OpenTofu.
 	loopback *http.Server
 }
 
 func newRuns(cfg Config, store *sqlstore.Store, spaces *space.Service, box *secret.Box, gl *gitlab.Client,
-	outbox, notes run.Outbox, m *metrics.Metrics, plans run.PlanChecker, approvals run.ApprovalChecker) *runs {
+	outbox run.Outbox, notes *notify.Service, m *metrics.Metrics, plans run.PlanChecker, approvals run.ApprovalChecker) *runs {
 	wakes := store.Wakes()
+	// The drift tracker reconciles through the run service it is an
+	// outbox of: bound once the service exists, before it starts.
+	reconcile := &lateRuns{}
+	tracker := drift.NewTracker(drift.Config{Store: store, Reconciler: reconcile, Observers: []drift.Observer{driftNotices{notes}},
+		Logger: cfg.Logger.With("component", "drift")})
 	svc := run.NewService(run.Config{Runs: store, Exec: store, Vars: store, Pools: store, Stacks: store,
-		Integrations: store, Access: spaces, Archiver: gl, Outbox: outbox, Notifications: notes, PlanPolicy: plans,
+		Integrations: store, Access: spaces, Archiver: gl, Outbox: outboxes{outbox, tracker}, Notifications: notes, PlanPolicy: plans,
 		Approvals: approvals, Reviews: store,
 		Box: box, Clock: cfg.Clock, Logger: cfg.Logger.With("component", "runs"), LeaseTTL: cfg.LeaseTTL,
 		PollInterval: cfg.SchedulerPoll, Metrics: m, PublishFunc: func() { wakes.Publish(sqlstore.TopicRuns) }})
 	wakes.Subscribe(sqlstore.TopicRuns, svc.Wake)
-	return &runs{service: svc, state: state.NewService(store, box, svc, cfg.Clock), cfg: cfg}
+	reconcile.svc = svc
+	schedules := schedule.NewService(schedule.Config{Store: store, Stacks: store, Access: spaces, Clock: cfg.ScheduleClock,
+		Logger: cfg.Logger.With("component", "schedules")})
+	scheduler := schedule.NewScheduler(schedule.SchedulerConfig{Store: store, Runs: svc, Clock: cfg.ScheduleClock,
+		Logger: cfg.Logger.With("component", "schedules"), Poll: cfg.SchedulePoll})
+	return &runs{service: svc, state: state.NewService(store, box, svc, cfg.Clock), schedules: schedules,
+		scheduler: scheduler, cfg: cfg}
+}
+
+// outboxes hands run events to each outbox in turn, in the event's
+// transaction: GitLab write-back, then the drift tracker.
+type outboxes []run.Outbox
+
+func (o outboxes) OnRunEvents(ctx context.Context, evs []run.Event) error {
+	for _, b := range o {
+		if err := b.OnRunEvents(ctx, evs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lateRuns is the run service for the drift tracker, which the service
+// needs as its outbox before it exists.
+type lateRuns struct{ svc *run.Service }
+
+func (l *lateRuns) CreateScheduled(ctx context.Context, in run.Scheduled) (run.Run, error) {
+	return l.svc.CreateScheduled(ctx, in)
 }
 
 // notify is the ingest consumer that wakes the scheduler after an event
@@ -68,6 +107,7 @@ func (r *runs) notify(context.Context, string, *vcs.Event) error {
 // may be an interface or a name that only clients resolve).
 func (r *runs) start(ctx context.Context, handler http.Handler) error {
 	r.service.Start(ctx)
+	r.scheduler.Start(ctx)
 	if r.cfg.WorkerSlots < 0 {
 		return nil // no embedded workers: remote workers only
 	}
@@ -108,6 +148,7 @@ func (r *runs) hidden() []string {
 // stopLeasing hands out no more runs: to the embedded slots (first, so
 // that they do not ask the draining service), then to remote workers.
 func (r *runs) stopLeasing() {
+	r.scheduler.Stop() // a server that stops fires nothing more; the others do
 	if r.pool != nil {
 		r.pool.StopLeasing()
 	}
@@ -123,6 +164,7 @@ func (r *runs) shutdown(ctx context.Context) {
 	if r.loopback != nil {
 		_ = r.loopback.Close() // after the pool: no OpenTofu is left to call it
 	}
+	r.scheduler.Stop()
 	r.service.Stop()
 }
 

@@ -120,11 +120,13 @@ func (s *Service) OnRunEvents(ctx context.Context, evs []run.Event) error {
 // request note, its deployment. from is "" for a new run. note says why (a
 // failure's reason).
 func (s *Service) OnRunTransition(ctx context.Context, r run.Run, from, to run.State, note string) error {
-	// Tasks are commands, not verdicts on a commit; and a move within one
+	// Tasks are commands, and drift runs look at the infrastructure, not
+	// at the commit: neither is a verdict on a commit (a drift run's
+	// outcome is the stack's drift mark, docs/drift.md). A move within one
 	// step (PREPARING → PLANNING) changes nothing GitLab shows but,
 	// perhaps, the deployment.
 	statusChanged := statusMoves(from, to)
-	if r.Type == run.Task || (!statusChanged && deploymentStatus(r, from, to) == "") {
+	if r.Type == run.Task || r.IsDrift() || (!statusChanged && deploymentStatus(r, from, to) == "") {
 		return nil
 	}
 	st, err := s.cfg.Stacks.GetStack(ctx, r.StackID)

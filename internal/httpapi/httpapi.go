@@ -20,6 +20,7 @@ import (
 	"github.com/hoistdev/hoist/internal/notify"
 	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/schedule"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/state"
@@ -36,9 +37,11 @@ type Config struct {
 	Integrations *integration.Service
 	Stacks       *stack.Service
 	Runs         *run.Service
-	State        *state.Service
-	Modules      *module.Service
-	Policies     *policy.Service
+	// Schedules are the stacks' schedules (issue 21).
+	Schedules *schedule.Service
+	State     *state.Service
+	Modules   *module.Service
+	Policies  *policy.Service
 	// Notifications manages notification targets and their delivery log.
 	Notifications *notify.Service
 	Audit         audit.Store
@@ -143,6 +146,7 @@ func (a *API) registerRoutes() {
 	a.authed("PATCH /api/v1/stacks/{id}", a.updateStack)
 	a.authed("DELETE /api/v1/stacks/{id}", a.deleteStack)
 	a.registerRunRoutes()
+	a.registerScheduleRoutes()
 
 	a.authed("GET /api/v1/modules", a.listModules)
 	a.authed("POST /api/v1/modules", a.createModule)

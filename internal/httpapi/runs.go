@@ -44,7 +44,7 @@ func toRunJSON(v run.View) api.Run {
 	r := v.Run
 	out := api.Run{ID: r.ID, Stack: r.StackID, Type: string(r.Type), State: string(r.State), CommitSHA: r.CommitSHA,
 		Branch: r.Branch, MergeRequestIID: r.MergeRequestIID, MergeRequestURL: r.MergeRequestURL, Trigger: r.Trigger,
-		TriggeredBy: r.TriggeredBy, Reason: r.Reason, BlockedBy: v.BlockedBy,
+		TriggeredBy: r.TriggeredBy, Reason: r.Reason, Command: r.TaskCommand, Schedule: r.ScheduleID, BlockedBy: v.BlockedBy,
 		Resources: convert(v.Resources, toResourceJSON), Error: v.Error, ErrorDetail: r.ErrorDetail, Tool: v.Binary.Tool, ToolVersion: v.Binary.Version,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		History: make([]api.Transition, 0, len(v.History))}
@@ -100,7 +100,7 @@ func (a *API) triggerRun(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	v, err := a.cfg.Runs.Trigger(r.Context(), principalOf(r), r.PathValue("id"),
-		run.TriggerInput{Type: run.Type(req.Type), CommitSHA: req.CommitSHA})
+		run.TriggerInput{Type: run.Type(req.Type), CommitSHA: req.CommitSHA, Command: req.Command})
 	if err != nil {
 		return err
 	}

@@ -16,8 +16,8 @@ func toStackJSON(v stack.View) api.Stack {
 		Autodeploy: st.Autodeploy, Description: st.Description, Tool: string(st.Tool), ToolVersion: st.ToolVersion,
 		WorkerPool: st.WorkerPool, AllowForkMRs: st.AllowForkMRs, GitCheckout: st.GitCheckout, MRPlanMinAccess: st.MRPlanMinAccess,
 		MRApply: st.MRApply, MRApplyMinAccess: st.MRApplyMinAccess, ApplyRequirements: nonNilStrings(st.ApplyRequirements),
-		MRAutomerge: st.MRAutomerge,
-		CreatedAt:   st.CreatedAt, UpdatedAt: st.UpdatedAt, Warnings: v.Warnings}
+		MRAutomerge: st.MRAutomerge, Drifted: v.Drift != nil && v.Drift.Drifted, Drift: toDriftJSON(v.Drift),
+		CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt, Warnings: v.Warnings}
 	if !st.Detached() {
 		id := st.IntegrationID
 		out.Integration = &id

@@ -21,10 +21,11 @@ var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // fakeStore answers a scrape's reads; err fails them all.
 type fakeStore struct {
-	jobs   []jobqueue.Backlog
-	writes []feedback.Backlog
-	runs   map[run.State]int
-	err    error
+	jobs    []jobqueue.Backlog
+	writes  []feedback.Backlog
+	runs    map[run.State]int
+	drifted int
+	err     error
 }
 
 func (f fakeStore) JobBacklog(context.Context) ([]jobqueue.Backlog, error)   { return f.jobs, f.err }
@@ -32,6 +33,7 @@ func (f fakeStore) WriteBacklog(context.Context) ([]feedback.Backlog, error) { r
 func (f fakeStore) CountRunsByState(context.Context) (map[run.State]int, error) {
 	return f.runs, f.err
 }
+func (f fakeStore) CountDriftedStacks(context.Context) (int, error) { return f.drifted, f.err }
 
 type fakeAgents map[string]int
 
@@ -98,9 +100,10 @@ func TestEventsMoveTheirMetrics(t *testing.T) {
 func TestStateIsReadAtScrape(t *testing.T) {
 	t.Parallel()
 	_, url := serve(t, fakeStore{
-		jobs:   []jobqueue.Backlog{{Kind: webhook.ProcessKind, Queued: 3, Failed: 1, Oldest: now.Add(-90 * time.Second)}},
-		writes: []feedback.Backlog{{Kind: feedback.KindStatus, Open: 2, Oldest: now.Add(-time.Minute)}},
-		runs:   map[run.State]int{run.Queued: 4, run.Finished: 7},
+		jobs:    []jobqueue.Backlog{{Kind: webhook.ProcessKind, Queued: 3, Failed: 1, Oldest: now.Add(-90 * time.Second)}},
+		writes:  []feedback.Backlog{{Kind: feedback.KindStatus, Open: 2, Oldest: now.Add(-time.Minute)}},
+		runs:    map[run.State]int{run.Queued: 4, run.Finished: 7},
+		drifted: 2,
 	})
 	f := metricstest.Scrape(t, url, "")
 	for _, tc := range []struct {
@@ -117,6 +120,7 @@ func TestStateIsReadAtScrape(t *testing.T) {
 		{"hoist_gitlab_writes_open", []string{"kind", "reply"}, 0}, // every kind, 0 included
 		{"hoist_runs", []string{"state", "QUEUED"}, 4},
 		{"hoist_runs", []string{"state", "FINISHED"}, 7},
+		{"hoist_stacks_drifted", nil, 2},
 		{"hoist_vcs_agents_connected", []string{"pool", "pool-1"}, 2},
 	} {
 		if got := f.Value(tc.name, tc.match...); got != tc.want {

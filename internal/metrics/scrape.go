@@ -19,6 +19,9 @@ type Store interface {
 	JobBacklog(ctx context.Context) ([]jobqueue.Backlog, error)
 	WriteBacklog(ctx context.Context) ([]feedback.Backlog, error)
 	CountRunsByState(ctx context.Context) (map[run.State]int, error)
+	// CountDriftedStacks counts the stacks whose last drift run found
+	// changes (issue 21).
+	CountDriftedStacks(ctx context.Context) (int, error)
 }
 
 // Agents tells how many VCS agents are connected to this server, by pool
@@ -48,6 +51,7 @@ type stateCollector struct {
 	jobsQueued, jobsFailed, jobsAge *prometheus.Desc
 	writesOpen, writesAge           *prometheus.Desc
 	runs                            *prometheus.Desc
+	drifted                         *prometheus.Desc
 	agents                          *prometheus.Desc
 }
 
@@ -78,13 +82,15 @@ func NewStateCollector(cfg StateConfig) prometheus.Collector {
 			"Age of the oldest open GitLab write, by kind (0 when none is open).", kind, nil),
 		runs: prometheus.NewDesc("hoist_runs",
 			"Runs in the database, by state.", []string{"state"}, nil),
+		drifted: prometheus.NewDesc("hoist_stacks_drifted",
+			"Stacks whose last drift run found changes (docs/drift.md).", nil, nil),
 		agents: prometheus.NewDesc("hoist_vcs_agents_connected",
 			"VCS agents connected to this server, by pool (pools with none are absent).", []string{"pool"}, nil),
 	}
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.jobsQueued, c.jobsFailed, c.jobsAge, c.writesOpen, c.writesAge, c.runs, c.agents} {
+	for _, d := range []*prometheus.Desc{c.jobsQueued, c.jobsFailed, c.jobsAge, c.writesOpen, c.writesAge, c.runs, c.drifted, c.agents} {
 		ch <- d
 	}
 }
@@ -97,6 +103,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	c.collectJobs(ctx, ch, now)
 	c.collectWrites(ctx, ch, now)
 	c.collectRuns(ctx, ch)
+	if n, err := c.cfg.Store.CountDriftedStacks(ctx); err != nil {
+		ch <- prometheus.NewInvalidMetric(c.drifted, err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(c.drifted, prometheus.GaugeValue, float64(n))
+	}
 	if c.cfg.Agents != nil {
 		for pool, n := range c.cfg.Agents.Counts() {
 			ch <- prometheus.MustNewConstMetric(c.agents, prometheus.GaugeValue, float64(n), pool)

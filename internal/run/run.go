@@ -108,6 +108,10 @@ type Run struct {
 	// DeliveryID is the webhook delivery that created the run; "" for runs
 	// created otherwise.
 	DeliveryID string
+	// TaskCommand is a TASK run's command, its arguments (nil for other
+	// runs); ScheduleID the schedule that made the run ("" when none did).
+	TaskCommand []string
+	ScheduleID  string
 
 	// Delta counts what the run's plan does; Planned says whether there is
 	// a plan yet (not for a run that failed or stopped before its plan, nor
@@ -125,6 +129,21 @@ type Run struct {
 
 // IsTerminal reports whether the run is done for good.
 func (r *Run) IsTerminal() bool { return r.State.IsTerminal() }
+
+// The triggers of runs Hoist makes by itself (issue 21).
+const (
+	// TriggerDrift is a drift-detection run: a PROPOSED run on the stack's
+	// tracked commit whose plan says whether the infrastructure drifted.
+	TriggerDrift = "drift"
+	// TriggerSchedule is a task a schedule started.
+	TriggerSchedule = "schedule"
+	// TriggerReconcile is a TRACKED run a drifted result started, for a
+	// schedule with reconcile on.
+	TriggerReconcile = "reconcile"
+)
+
+// IsDrift reports whether r is a drift-detection run.
+func (r *Run) IsDrift() bool { return r.Trigger == TriggerDrift && r.Type == Proposed }
 
 // Transition is one entry of a run's history: it entered State at At.
 type Transition struct {

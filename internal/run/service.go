@@ -169,12 +169,8 @@ func (s *Service) stackFor(ctx context.Context, principal, stackID string, min s
 	if err != nil {
 		return stack.Stack{}, space.Access{}, err
 	}
-	if !a.Has(st.SpaceID, space.Read) {
-		return stack.Stack{}, space.Access{}, apperr.Errorf(apperr.NotFound, "stack %q not found", stackID)
-	}
-	if !a.Has(st.SpaceID, min) {
-		return stack.Stack{}, space.Access{}, apperr.Errorf(apperr.Forbidden,
-			"you need the %s role on space %q for this on stack %q", min, st.SpaceID, stackID)
+	if err := stack.CheckRole(st, a, min); err != nil {
+		return stack.Stack{}, space.Access{}, err
 	}
 	return st, a, nil
 }
@@ -256,8 +252,9 @@ func (s *Service) knownTitle(ctx context.Context, st stack.Stack, sha string) (s
 
 // TriggerInput asks for a run by hand.
 type TriggerInput struct {
-	Type      Type   // TRACKED (default) or PROPOSED
-	CommitSHA string // PROPOSED only; TRACKED runs use the stack's tracked commit
+	Type      Type     // TRACKED (default), PROPOSED or TASK
+	CommitSHA string   // PROPOSED only; TRACKED runs and tasks use the stack's tracked commit
+	Command   []string // TASK only: the command, starting with tofu or terraform
 }
 
 // Trigger creates a run of a stack (writers only).
@@ -269,46 +266,112 @@ func (s *Service) Trigger(ctx context.Context, principal, stackID string, in Tri
 	if in.Type == "" {
 		in.Type = Tracked
 	}
-	now := s.now()
-	r := Run{ID: NewID(now), StackID: st.ID, Type: in.Type, State: Queued, Trigger: "api",
-		TriggeredBy: "api:" + principal, CreatedAt: now, UpdatedAt: now}
+	if in.Type != Task && len(in.Command) > 0 {
+		return View{}, apperr.InvalidField("command", "only a TASK run has a command")
+	}
+	r, err := s.newRun(st, in.Type, "api", "api:"+principal)
+	if err != nil {
+		return View{}, err
+	}
 	switch in.Type {
 	case Tracked:
 		if in.CommitSHA != "" {
 			return View{}, apperr.InvalidField("commit_sha", "a tracked run runs the stack's tracked commit; leave commit_sha out")
 		}
-		if st.TrackedCommit == nil || st.TrackedCommit.SHA == "" {
-			return View{}, apperr.Errorf(apperr.Conflict, "stack %q has no tracked commit yet: push to %s first", st.ID, st.Branch)
-		}
-		r.CommitSHA, r.Branch, r.Reason = st.TrackedCommit.SHA, st.Branch, "triggered by hand at the tracked commit"
+		r.Reason = "triggered by hand at the tracked commit"
 	case Proposed:
 		sha := strings.ToLower(strings.TrimSpace(in.CommitSHA))
 		if !vcs.IsSHA(sha) {
 			return View{}, apperr.InvalidField("commit_sha", "must be a full 40-character commit SHA")
 		}
-		r.CommitSHA, r.Reason = sha, "triggered by hand"
-	default:
-		return View{}, apperr.InvalidField("type", "must be TRACKED or PROPOSED")
+		r.CommitSHA, r.Branch, r.Reason = sha, "", "triggered by hand"
+	case Task:
+		if in.CommitSHA != "" {
+			return View{}, apperr.InvalidField("commit_sha", "a task runs at the stack's tracked commit; leave commit_sha out")
+		}
+		if err := CheckTaskCommand("command", in.Command); err != nil {
+			return View{}, err
+		}
+		r.TaskCommand, r.Reason = in.Command, "task triggered by hand at the tracked commit"
 	}
-	if st.Detached() {
-		return View{}, apperr.Errorf(apperr.Conflict, "stack %q is detached: %s", st.ID, st.DetachedReason())
-	}
-	if r.CommitTitle, err = s.knownTitle(ctx, st, r.CommitSHA); err != nil {
-		return View{}, err
-	}
-	err = s.record(ctx, func(ctx context.Context) ([]Event, error) {
-		applied, err := s.cfg.Runs.ApplyRunChanges(ctx, Changes{At: now, Actor: r.TriggeredBy, Create: []Run{r}})
-		return applied.Events, err
-	})
-	if err != nil {
-		return View{}, fmt.Errorf("create run: %w", err)
-	}
-	s.Notify()
-	r, err = s.cfg.Runs.GetRun(ctx, r.ID)
-	if err != nil {
+	if r, err = s.create(ctx, st, r); err != nil {
 		return View{}, err
 	}
 	return s.view(ctx, r)
+}
+
+// Scheduled asks for a run that Hoist starts by itself (issue 21): a
+// drift run, a scheduled task, a reconcile run.
+type Scheduled struct {
+	StackID    string
+	Type       Type     // PROPOSED for drift, TASK, TRACKED for reconcile
+	Trigger    string   // TriggerDrift, TriggerSchedule, TriggerReconcile
+	ScheduleID string   // the schedule that asked
+	Command    []string // TASK only
+	Reason     string
+}
+
+// CreateScheduled creates a run at the stack's tracked commit with no
+// principal's access check: the schedule's author was checked when it was
+// written. It joins the caller's transaction (Runs.InTx), and tells the
+// outbox as every run creation does; the caller calls Notify after commit.
+// A stack that cannot run (detached, no tracked commit) is a Conflict.
+func (s *Service) CreateScheduled(ctx context.Context, in Scheduled) (Run, error) {
+	st, err := s.cfg.Stacks.GetStack(ctx, in.StackID)
+	if err != nil {
+		return Run{}, err
+	}
+	r, err := s.newRun(st, in.Type, in.Trigger, "schedule:"+in.ScheduleID)
+	if err != nil {
+		return Run{}, err
+	}
+	if in.Type == Task {
+		if err := CheckTaskCommand("command", in.Command); err != nil {
+			return Run{}, err
+		}
+		r.TaskCommand = in.Command
+	}
+	r.ScheduleID, r.Reason = in.ScheduleID, in.Reason
+	return s.create(ctx, st, r)
+}
+
+// newRun returns a QUEUED run of st at its tracked commit, refusing a
+// stack that cannot run.
+func (s *Service) newRun(st stack.Stack, typ Type, trigger, by string) (Run, error) {
+	if !typ.Valid() {
+		return Run{}, apperr.InvalidField("type", "must be TRACKED, PROPOSED or TASK")
+	}
+	if st.Detached() {
+		return Run{}, apperr.Errorf(apperr.Conflict, "stack %q is detached: %s", st.ID, st.DetachedReason())
+	}
+	now := s.now()
+	r := Run{ID: NewID(now), StackID: st.ID, Type: typ, State: Queued, Trigger: trigger, TriggeredBy: by,
+		CreatedAt: now, UpdatedAt: now}
+	if typ == Proposed && trigger == "api" {
+		return r, nil // runs the commit the caller names
+	}
+	if st.TrackedCommit == nil || st.TrackedCommit.SHA == "" {
+		return Run{}, apperr.Errorf(apperr.Conflict, "stack %q has no tracked commit yet: push to %s first", st.ID, st.Branch)
+	}
+	r.CommitSHA, r.Branch = st.TrackedCommit.SHA, st.Branch
+	return r, nil
+}
+
+// create writes a new run with its outbox writes and returns it as stored.
+func (s *Service) create(ctx context.Context, st stack.Stack, r Run) (Run, error) {
+	var err error
+	if r.CommitTitle, err = s.knownTitle(ctx, st, r.CommitSHA); err != nil {
+		return Run{}, err
+	}
+	err = s.record(ctx, func(ctx context.Context) ([]Event, error) {
+		applied, err := s.cfg.Runs.ApplyRunChanges(ctx, Changes{At: r.CreatedAt, Actor: r.TriggeredBy, Create: []Run{r}})
+		return applied.Events, err
+	})
+	if err != nil {
+		return Run{}, fmt.Errorf("create run: %w", err)
+	}
+	s.Notify()
+	return s.cfg.Runs.GetRun(ctx, r.ID)
 }
 
 // Act performs a user's confirm, discard or stop (writers only).

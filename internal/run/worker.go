@@ -44,6 +44,9 @@ type Job struct {
 	StateWrite bool   `json:"state_write"`
 	// LeaseTTLSeconds is how long the lease lasts without a heartbeat.
 	LeaseTTLSeconds float64 `json:"lease_ttl_seconds"`
+	// Command is a task's command (phase task): its first argument names
+	// the stack's tool, which the worker replaces by the binary it runs.
+	Command []string `json:"command,omitempty"`
 }
 
 // LeaseTTL returns the lease duration.
@@ -124,7 +127,8 @@ func (s *Service) job(ctx context.Context, r Run, leaseID string, phase Phase) (
 	}
 	job := Job{RunID: r.ID, LeaseID: leaseID, Phase: phase, StackID: r.StackID, Type: r.Type, CommitSHA: r.CommitSHA,
 		Branch: r.Branch, Repository: st.Repository, ProjectRoot: st.ProjectRoot, GitCheckout: st.GitCheckout,
-		Tool: string(st.Tool), ToolVersion: st.ToolVersion, Env: env, StateUser: r.ID, LeaseTTLSeconds: s.cfg.LeaseTTL.Seconds()}
+		Tool: string(st.Tool), ToolVersion: st.ToolVersion, Env: env, StateUser: r.ID, LeaseTTLSeconds: s.cfg.LeaseTTL.Seconds(),
+		Command: r.TaskCommand}
 	if phase == PhaseApply && st.ToolVersion != "" {
 		// A saved plan applies only with the version that made it: the
 		// stack's pin may have moved since the plan.

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/space"
 )
@@ -14,6 +15,19 @@ import (
 
 // CanRead reports whether the principal may see st.
 func CanRead(st Stack, a space.Access) bool { return a.Has(st.SpaceID, space.Read) }
+
+// CheckRole returns nil when a grants role min on st's space. A stack the
+// principal cannot read is NotFound, so its existence is not told; one it
+// reads but lacks min on is Forbidden.
+func CheckRole(st Stack, a space.Access, min space.Role) error {
+	if !CanRead(st, a) {
+		return apperr.Errorf(apperr.NotFound, "stack %q not found", st.ID)
+	}
+	if !a.Has(st.SpaceID, min) {
+		return apperr.Errorf(apperr.Forbidden, "you need the %s role on space %q for this on stack %q", min, st.SpaceID, st.ID)
+	}
+	return nil
+}
 
 // CanManage reports whether the principal may create, change or delete
 // stacks in the space spaceID.

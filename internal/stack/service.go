@@ -89,7 +89,9 @@ func NewService(cfg Config) *Service {
 type View struct {
 	Stack
 	// MRLock is the merge request holding the stack, nil when none does.
-	MRLock   *MRLock
+	MRLock *MRLock
+	// Drift is the stack's drift mark, nil until a drift run finished.
+	Drift    *Drift
 	Warnings []string
 }
 
@@ -282,9 +284,16 @@ func (s *Service) List(ctx context.Context, actor, spaceID, cursor string, limit
 	if err != nil {
 		return nil, "", fmt.Errorf("list stacks' merge request locks: %w", err)
 	}
+	drifts, err := s.cfg.Store.StackDrifts(ctx, ids)
+	if err != nil {
+		return nil, "", fmt.Errorf("list stacks' drift marks: %w", err)
+	}
 	for i := range out {
 		if l, ok := locks[out[i].ID]; ok {
 			out[i].MRLock = &l
+		}
+		if d, ok := drifts[out[i].ID]; ok {
+			out[i].Drift = &d
 		}
 	}
 	return out, next, nil
@@ -299,13 +308,16 @@ func (s *Service) Get(ctx context.Context, actor, id string) (View, error) {
 	return s.withLock(ctx, View{Stack: st})
 }
 
-// withLock adds the stack's merge request lock to v.
+// withLock adds the stack's merge request lock and drift mark to v.
 func (s *Service) withLock(ctx context.Context, v View) (View, error) {
 	l, err := s.cfg.Store.StackMRLock(ctx, v.ID)
 	if err != nil {
 		return View{}, fmt.Errorf("load merge request lock of stack %s: %w", v.ID, err)
 	}
 	v.MRLock = l
+	if v.Drift, err = s.cfg.Store.StackDrift(ctx, v.ID); err != nil {
+		return View{}, fmt.Errorf("load drift mark of stack %s: %w", v.ID, err)
+	}
 	return v, nil
 }
 

@@ -159,4 +159,9 @@ type Store interface {
 	// StackMRLocks returns, in one query, the merge request locks of the
 	// stacks among stackIDs that have one, by stack id.
 	StackMRLocks(ctx context.Context, stackIDs []string) (map[string]MRLock, error)
+	// StackDrift returns the drift mark of a stack, nil when it has none.
+	StackDrift(ctx context.Context, stackID string) (*Drift, error)
+	// StackDrifts returns, in one query, the drift marks of the stacks
+	// among stackIDs that have one, by stack id.
+	StackDrifts(ctx context.Context, stackIDs []string) (map[string]Drift, error)
 }

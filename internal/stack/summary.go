@@ -15,6 +15,8 @@ type Summary struct {
 	Stack
 	// LastRun is the stack's newest run of any type, nil when it has none.
 	LastRun *LastRun
+	// Drift is the stack's drift mark, nil until a drift run finished.
+	Drift *Drift
 }
 
 // LastRun is what a listing shows of a stack's newest run.
@@ -70,9 +72,20 @@ func (s *Service) ListSummaries(ctx context.Context, actor string, q SummaryQuer
 		return nil, "", fmt.Errorf("list stack summaries: %w", err)
 	}
 	out := items[:0]
+	ids := make([]string, 0, len(items))
 	for _, it := range items {
 		if CanRead(it.Stack, access) { // the filter already holds; this keeps the rule in one place
 			out = append(out, it)
+			ids = append(ids, it.ID)
+		}
+	}
+	drifts, err := s.cfg.Store.StackDrifts(ctx, ids)
+	if err != nil {
+		return nil, "", fmt.Errorf("list stacks' drift marks: %w", err)
+	}
+	for i := range out {
+		if d, ok := drifts[out[i].ID]; ok {
+			out[i].Drift = &d
 		}
 	}
 	return out, next, nil

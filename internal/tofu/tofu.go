@@ -148,6 +148,15 @@ func (r Runner) Apply(ctx context.Context, dir, planFile string, sink LineFunc) 
 	return r.run(ctx, dir, sink, "apply", "-input=false", "-no-color", planFile)
 }
 
+// Exec runs tofu with args (a task's command, issue 21), its output to
+// sink like a plan's.
+func (r Runner) Exec(ctx context.Context, dir string, sink LineFunc, args ...string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("tofu: no command")
+	}
+	return r.run(ctx, dir, sink, args...)
+}
+
 // Show runs `tofu show -json` of the saved plan and summarises it.
 func (r Runner) Show(ctx context.Context, dir, planFile string) (Plan, error) {
 	stdout := &limitedBuffer{max: MaxShowBytes, Buffer: &bytes.Buffer{}}

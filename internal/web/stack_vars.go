@@ -52,7 +52,7 @@ func (u *UI) setStackVariable(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		f.Errors, f.Error = fieldMessage(field, msg, "name", "value")
-		return u.showStack(w, r, status, &f)
+		return u.showStack(w, r, status, stackForms{vars: &f})
 	}
 	http.Redirect(w, r, "/stacks/"+url.PathEscape(id)+"?done=var-set#variables", http.StatusSeeOther)
 	return nil

@@ -102,7 +102,7 @@ func (u *UI) stacksList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, sm := range sums {
-		row := stackListRow{stackRow: rowOf(stack.View{Stack: sm.Stack}, hosts), LastRun: sm.LastRun}
+		row := stackListRow{stackRow: rowOf(stack.View{Stack: sm.Stack, Drift: sm.Drift}, hosts), LastRun: sm.LastRun}
 		if sm.LastRun != nil {
 			row.RunWhen = u.moment(sm.LastRun.UpdatedAt)
 		}
@@ -151,16 +151,23 @@ type stackPage struct {
 	LockWhen     moment
 	ShowPolicies bool
 	Policies     []policy.Attached
-	Vars         *varsCard // nil without runs
+	Vars         *varsCard      // nil without runs
+	Schedules    *schedulesCard // nil without runs or schedules
+	DriftWhen    moment
 }
 
 func (u *UI) stackDetails(w http.ResponseWriter, r *http.Request) error {
-	return u.showStack(w, r, http.StatusOK, nil)
+	return u.showStack(w, r, http.StatusOK, stackForms{})
 }
 
-// showStack renders the stack page; form, when not nil, is the variables
-// form after a refusal.
-func (u *UI) showStack(w http.ResponseWriter, r *http.Request, status int, form *varForm) error {
+// stackForms are the stack page's forms after a refusal (nil: fresh).
+type stackForms struct {
+	vars     *varForm
+	schedule *scheduleForm
+}
+
+// showStack renders the stack page with forms as refused, if any.
+func (u *UI) showStack(w http.ResponseWriter, r *http.Request, status int, forms stackForms) error {
 	ctx, p := r.Context(), principal(r)
 	v, err := u.cfg.Stacks.Get(ctx, p, r.PathValue("id"))
 	if err != nil {
@@ -181,6 +188,9 @@ func (u *UI) showStack(w http.ResponseWriter, r *http.Request, status int, form 
 	if v.MRLock != nil {
 		pg.LockWhen = u.moment(v.MRLock.LockedAt)
 	}
+	if v.Drift != nil {
+		pg.DriftWhen = u.moment(v.Drift.ChangedAt)
+	}
 	if sp, ok := u.cfg.Policies.(StackPolicies); ok && sp != nil {
 		pg.ShowPolicies = true
 		if pg.Policies, err = sp.ForStack(ctx, p, v.ID); err != nil {
@@ -192,7 +202,10 @@ func (u *UI) showStack(w http.ResponseWriter, r *http.Request, status int, form 
 			return err
 		}
 		pg.CanTrigger = access.Has(v.SpaceID, space.Write) && !v.Detached()
-		if pg.Vars, err = u.varsCard(ctx, p, v.ID, form); err != nil {
+		if pg.Vars, err = u.varsCard(ctx, p, v.ID, forms.vars); err != nil {
+			return err
+		}
+		if pg.Schedules, err = u.schedulesCard(ctx, p, v.ID, forms.schedule); err != nil {
 			return err
 		}
 	}
@@ -208,6 +221,8 @@ var stackFlashes = map[string]string{
 	"deleted":           "Stack deleted, with its variables. Its runs and state versions are kept.",
 	"var-set":           "Variable saved: new runs get it.",
 	"var-deleted":       "Variable deleted.",
+	"schedule-created":  "Schedule created.",
+	"schedule-deleted":  "Schedule deleted.",
 }
 
 // userFacingHosts maps the integrations the viewer may list to their

@@ -26,6 +26,7 @@ import (
 	"github.com/hoistdev/hoist/internal/module"
 	"github.com/hoistdev/hoist/internal/notify"
 	"github.com/hoistdev/hoist/internal/run"
+	"github.com/hoistdev/hoist/internal/schedule"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/sso"
 	"github.com/hoistdev/hoist/internal/stack"
@@ -52,6 +53,7 @@ type Config struct {
 	Stacks       *stack.Service    // nil hides the stack pages
 	Deliveries   *webhook.Log      // nil leaves recent deliveries off the details page
 	Runs         *run.Service      // nil hides runs (needs Stacks)
+	Schedules    *schedule.Service // nil hides schedules (needs Runs)
 	Writes       RunWrites         // nil leaves the GitLab writes off the run page
 	Policies     RunPolicies       // nil leaves the policy evaluations off the run page
 	AgentPools   *vcsagent.Service // nil hides the VCS agent pools page
@@ -190,6 +192,10 @@ func (u *UI) routes() {
 		u.handle("POST /stacks/{id}/runs", u.form(u.triggerRun))
 		u.handle("POST /stacks/{id}/variables", u.form(u.setStackVariable))
 		u.handle("POST /stacks/{id}/variables/delete", u.form(u.deleteStackVariable))
+		if u.cfg.Schedules != nil {
+			u.handle("POST /stacks/{id}/schedules", u.form(u.createSchedule))
+			u.handle("POST /stacks/{id}/schedules/delete", u.form(u.deleteSchedule))
+		}
 		u.handle("GET /runs", u.page(u.runsList))
 		u.handle("GET /runs/{id}", u.page(u.runDetails))
 		u.handle("GET /runs/{id}/log", u.page(u.runLog))

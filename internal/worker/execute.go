@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -57,9 +58,6 @@ func newFolders(root string) folders {
 }
 
 func (ex *execution) run(ctx context.Context) error {
-	if ex.job.Phase == run.PhaseTask {
-		return fmt.Errorf("tasks are not supported by this worker yet")
-	}
 	if err := ex.pool.sandbox.Refusal(); err != nil {
 		return err
 	}
@@ -77,8 +75,11 @@ func (ex *execution) run(ctx context.Context) error {
 			ex.project.Close()
 		}
 	}()
-	if ex.job.Phase == run.PhaseApply {
+	switch ex.job.Phase {
+	case run.PhaseApply:
 		return ex.apply(ctx, newFolders(root))
+	case run.PhaseTask:
+		return ex.task(ctx, newFolders(root))
 	}
 	return ex.plan(ctx, newFolders(root))
 }
@@ -95,18 +96,9 @@ func (ex *execution) note() string {
 // the server answers "apply" and the same worker applies at once.
 func (ex *execution) plan(ctx context.Context, f folders) error {
 	s := ex.pool.cfg.Server
-	// Chosen first, so that the run's record says what runs it from
-	// INITIALIZING on, and a missing version fails it before any work.
-	bin, err := ex.chooseBinary(ctx, "initializing")
-	if err != nil {
-		return err
-	}
-	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Step{To: run.Initializing, Note: ex.note(), Binary: bin.Binary}); err != nil {
-		return err
-	}
 	// tofu writes the plan: nothing of the repository may stand there.
 	clearPlan := func(p *workspace.Project) error { return p.Clear(planFile) }
-	if err := ex.prepare(ctx, f, bin.path, "initializing", clearPlan); err != nil {
+	if err := ex.initialize(ctx, f, clearPlan); err != nil {
 		return err
 	}
 	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Step{To: run.Planning}); err != nil {
@@ -161,6 +153,49 @@ func (ex *execution) plan(ctx context.Context, f folders) error {
 		return nil
 	}
 	return ex.runApply(ctx)
+}
+
+// initialize is the INITIALIZING phase of a plan or a task: the binary
+// chosen, the move recorded, the workspace built (then, before any
+// program of the run starts) and init run.
+func (ex *execution) initialize(ctx context.Context, f folders, then func(*workspace.Project) error) error {
+	// Chosen first, so that the run's record says what runs it from
+	// INITIALIZING on, and a missing version fails it before any work.
+	bin, err := ex.chooseBinary(ctx, "initializing")
+	if err != nil {
+		return err
+	}
+	step := run.Step{To: run.Initializing, Note: ex.note(), Binary: bin.Binary}
+	if err := ex.pool.cfg.Server.Advance(ctx, ex.job.RunID, ex.job.LeaseID, step); err != nil {
+		return err
+	}
+	return ex.prepare(ctx, f, bin.path, "initializing", then)
+}
+
+// task: INITIALIZING (workspace, init) → PERFORMING (the command, with the
+// stack's tool in the same sandbox as a plan); the worker's Finish ends
+// it. The command's first argument names the tool and is replaced by the
+// binary the stack runs with, so a task never picks another program.
+func (ex *execution) task(ctx context.Context, f folders) error {
+	if err := run.CheckTaskCommand("command", ex.job.Command); err != nil {
+		return fmt.Errorf("task: %w", err)
+	}
+	s := ex.pool.cfg.Server
+	if err := ex.initialize(ctx, f, nil); err != nil {
+		return err
+	}
+	if !ex.commit() {
+		return errHandedBack
+	}
+	if err := s.Advance(ctx, ex.job.RunID, ex.job.LeaseID, run.Step{To: run.Performing}); err != nil {
+		return err
+	}
+	sink := ex.logs.phase("performing")
+	sink("Hoist: $ " + strings.Join(ex.job.Command, " "))
+	if err := ex.tofu.Exec(ctx, ex.project.Dir, sink, ex.job.Command[1:]...); err != nil {
+		return fmt.Errorf("task failed: %w", err)
+	}
+	return nil
 }
 
 // apply: PREPARING_APPLY (workspace, init, the confirmed plan) → APPLYING.

@@ -27,6 +27,7 @@ var roots = []any{
 	api.TestResult{}, api.CreateGitLabWebhook{}, api.GitLabWebhook{},
 	api.Page[api.AuditEntry]{}, api.Launchpad{},
 	api.Page[api.Stack]{}, api.CreateStack{}, api.UpdateStack{},
+	api.Schedule{}, api.Schedules{}, api.CreateSchedule{}, api.UpdateSchedule{},
 	api.Page[api.Run]{}, api.TriggerRun{}, api.RunLogs{}, api.Page[api.Review]{}, api.CreateReview{}, api.ReviewResult{},
 	api.Page[api.Variable]{}, api.SetVariable{}, api.Page[api.StateVersion]{},
 	api.Page[api.WorkerPool]{}, api.CreateWorkerPool{},

@@ -17,16 +17,29 @@ var _ run.Store = (*Store)(nil)
 
 const runColumns = `id, stack_id, type, state, commit_sha, commit_title, branch, merge_request_iid, merge_request_url,
 	trigger_kind, triggered_by, reason, delivery_id, delta_add, delta_change, delta_destroy, delta_import,
-	planned, error_detail, created_at, updated_at`
+	planned, error_detail, task_command, schedule_id, created_at, updated_at`
 
 func scanRun(row interface{ Scan(...any) error }) (run.Run, error) {
 	var r run.Run
 	var typ, state string
-	err := row.Scan(&r.ID, &r.StackID, &typ, &state, &r.CommitSHA, &r.CommitTitle, &r.Branch, &r.MergeRequestIID, &r.MergeRequestURL,
-		&r.Trigger, &r.TriggeredBy, &r.Reason, &r.DeliveryID, &r.Delta.Add, &r.Delta.Change, &r.Delta.Destroy, &r.Delta.Import,
-		&r.Planned, &r.ErrorDetail, timeScan{&r.CreatedAt}, timeScan{&r.UpdatedAt})
-	r.Type, r.State = run.Type(typ), run.State(state)
+	err := row.Scan(runDest(&r, &typ, &state)...)
+	finishRun(&r, typ, state)
 	return r, err
+}
+
+// runDest are the scan destinations of runColumns.
+func runDest(r *run.Run, typ, state *string) []any {
+	return []any{&r.ID, &r.StackID, typ, state, &r.CommitSHA, &r.CommitTitle, &r.Branch, &r.MergeRequestIID, &r.MergeRequestURL,
+		&r.Trigger, &r.TriggeredBy, &r.Reason, &r.DeliveryID, &r.Delta.Add, &r.Delta.Change, &r.Delta.Destroy, &r.Delta.Import,
+		&r.Planned, &r.ErrorDetail, jsonScan{&r.TaskCommand}, &r.ScheduleID, timeScan{&r.CreatedAt}, timeScan{&r.UpdatedAt}}
+}
+
+// finishRun sets what scanning runColumns left as text.
+func finishRun(r *run.Run, typ, state string) {
+	r.Type, r.State = run.Type(typ), run.State(state)
+	if len(r.TaskCommand) == 0 {
+		r.TaskCommand = nil // only tasks have one
+	}
 }
 
 // ApplyRunChanges implements run.Store.
@@ -89,11 +102,15 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor stri
 	if r.State != run.Queued || !r.Type.Valid() || r.ID == "" {
 		return run.Event{}, fmt.Errorf("create run %q: want a new QUEUED run with a type, got %s %s", r.ID, r.Type, r.State)
 	}
-	_, err := s.exec(ctx, tx, `INSERT INTO runs (`+runColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	command, err := jsonArg(nonNil(r.TaskCommand))
+	if err != nil {
+		return run.Event{}, err
+	}
+	_, err = s.exec(ctx, tx, `INSERT INTO runs (`+runColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.StackID, string(r.Type), string(r.State), r.CommitSHA, r.CommitTitle, r.Branch, r.MergeRequestIID, r.MergeRequestURL,
 		r.Trigger, r.TriggeredBy, r.Reason, r.DeliveryID, r.Delta.Add, r.Delta.Change, r.Delta.Destroy, r.Delta.Import,
-		r.Planned, r.ErrorDetail, s.t(r.CreatedAt), s.t(r.UpdatedAt))
+		r.Planned, r.ErrorDetail, command, r.ScheduleID, s.t(r.CreatedAt), s.t(r.UpdatedAt))
 	if s.d.IsUniqueViolation(err) {
 		return run.Event{}, apperr.Wrap(apperr.Conflict, err, "stack %s already has a %s run at %s", r.StackID, r.Type, r.CommitSHA)
 	}

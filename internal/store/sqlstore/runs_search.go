@@ -23,10 +23,8 @@ func scanListed(row rowScanner) (run.Listed, error) {
 	var l run.Listed
 	var typ, state string
 	r := &l.Run
-	err := row.Scan(&r.ID, &r.StackID, &typ, &state, &r.CommitSHA, &r.CommitTitle, &r.Branch, &r.MergeRequestIID, &r.MergeRequestURL,
-		&r.Trigger, &r.TriggeredBy, &r.Reason, &r.DeliveryID, &r.Delta.Add, &r.Delta.Change, &r.Delta.Destroy, &r.Delta.Import,
-		&r.Planned, &r.ErrorDetail, timeScan{&r.CreatedAt}, timeScan{&r.UpdatedAt}, &l.StackName, &l.SpaceID)
-	r.Type, r.State = run.Type(typ), run.State(state)
+	err := row.Scan(append(runDest(r, &typ, &state), &l.StackName, &l.SpaceID)...)
+	finishRun(r, typ, state)
 	return l, err
 }
 

@@ -107,6 +107,9 @@ func Run(t *testing.T, h Harness) {
 		"Backlogs":            testBacklogs,
 		"NotificationTargets": testNotificationTargets,
 		"NotificationOutbox":  testNotificationOutbox,
+		"Schedules":           testSchedules,
+		"ScheduleClaimRace":   testScheduleClaimRace,
+		"StackDrift":          testStackDrift,
 	}
 	for name, fn := range groups {
 		t.Run(name, func(t *testing.T) {
