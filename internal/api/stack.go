@@ -56,6 +56,11 @@ type Stack struct {
 	// Hoist merges a merge request once every stack it changes has applied
 	// from it with `/hoist apply` (each with this on); needs mr_apply
 	MRAutomerge bool `json:"mr_automerge"`
+	// Hoist keeps one GitLab issue in the stack's project open while the
+	// stack is drifted (docs/drift.md)
+	DriftIssue bool `json:"drift_issue"`
+	// the labels of that issue; empty for none
+	DriftIssueLabels []string `json:"drift_issue_labels"`
 	// the merge request holding the stack between its `/hoist apply` and
 	// its merge or close (or `/hoist unlock`); null when none does
 	MRLock *StackMRLock `json:"mr_lock"`
@@ -140,6 +145,11 @@ type CreateStack struct {
 	// merge the merge request once every stack it changes applied from it;
 	// needs mr_apply
 	MRAutomerge bool `json:"mr_automerge,omitempty"`
+	// keep one GitLab issue in the stack's project open while the stack is
+	// drifted (docs/drift.md)
+	DriftIssue bool `json:"drift_issue,omitempty"`
+	// labels of that issue (at most 20, no commas); needs drift_issue
+	DriftIssueLabels []string `json:"drift_issue_labels,omitempty"`
 }
 
 // UpdateStack is the body of PATCH /api/v1/stacks/{id}: absent fields are
@@ -168,4 +178,6 @@ type UpdateStack struct {
 	MRApplyMinAccess       *string   `json:"mr_apply_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
 	ApplyRequirements      *[]string `json:"apply_requirements,omitempty"`
 	MRAutomerge            *bool     `json:"mr_automerge,omitempty"`
+	DriftIssue             *bool     `json:"drift_issue,omitempty"`
+	DriftIssueLabels       *[]string `json:"drift_issue_labels,omitempty"`
 }

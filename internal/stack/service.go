@@ -117,6 +117,8 @@ type CreateInput struct {
 	MRApplyMinAccess       string
 	ApplyRequirements      []string
 	MRAutomerge            bool
+	DriftIssue             bool
+	DriftIssueLabels       []string
 }
 
 // Create validates in, checks that the integration is usable from the
@@ -128,7 +130,8 @@ func (s *Service) Create(ctx context.Context, actor string, in CreateInput) (Vie
 		ProjectRoot: in.ProjectRoot, AdditionalProjectGlobs: in.AdditionalProjectGlobs, Labels: in.Labels,
 		Autodeploy: in.Autodeploy, Description: in.Description, Tool: Tool(in.Tool), ToolVersion: in.ToolVersion,
 		WorkerPool: in.WorkerPool, AllowForkMRs: in.AllowForkMRs, GitCheckout: in.GitCheckout, MRPlanMinAccess: in.MRPlanMinAccess,
-		MRApply: in.MRApply, MRApplyMinAccess: in.MRApplyMinAccess, ApplyRequirements: in.ApplyRequirements, MRAutomerge: in.MRAutomerge}
+		MRApply: in.MRApply, MRApplyMinAccess: in.MRApplyMinAccess, ApplyRequirements: in.ApplyRequirements, MRAutomerge: in.MRAutomerge,
+		DriftIssue: in.DriftIssue, DriftIssueLabels: in.DriftIssueLabels}
 	if err := Validate(&st); err != nil {
 		return View{}, err
 	}

@@ -75,8 +75,13 @@ type Stack struct {
 	// MRAutomerge lets Hoist merge a merge request through GitLab's API
 	// once every stack it changes has applied from it with `/hoist apply`
 	// (each of those stacks must have it on); it needs MRApply.
-	MRAutomerge   bool
-	TrackedCommit *TrackedCommit
+	MRAutomerge bool
+	// DriftIssue has Hoist keep one GitLab issue in the stack's project
+	// open while the stack is drifted (issue 21), labelled with
+	// DriftIssueLabels (a set in the given order; needs DriftIssue).
+	DriftIssue       bool
+	DriftIssueLabels []string
+	TrackedCommit    *TrackedCommit
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	CreatedBy     string // principal

@@ -33,6 +33,8 @@ type Patch struct {
 	MRApplyMinAccess       *string
 	ApplyRequirements      *[]string
 	MRAutomerge            *bool
+	DriftIssue             *bool
+	DriftIssueLabels       *[]string
 }
 
 // Update changes a stack, for admins of its space (and of the new space
@@ -147,6 +149,10 @@ func applyPatch(st Stack, p Patch) Stack {
 	if p.ApplyRequirements != nil {
 		next.ApplyRequirements = *p.ApplyRequirements
 	}
+	setBool(&next.DriftIssue, p.DriftIssue)
+	if p.DriftIssueLabels != nil {
+		next.DriftIssueLabels = *p.DriftIssueLabels
+	}
 	if next.SpaceID != st.SpaceID {
 		next.SpaceID = strings.TrimSpace(next.SpaceID)
 	}
@@ -190,6 +196,8 @@ func changedFields(a, b Stack) []string {
 		"mr_apply_min_access":      a.MRApplyMinAccess != b.MRApplyMinAccess,
 		"apply_requirements":       !sameStrings(a.ApplyRequirements, b.ApplyRequirements),
 		"mr_automerge":             a.MRAutomerge != b.MRAutomerge,
+		"drift_issue":              a.DriftIssue != b.DriftIssue,
+		"drift_issue_labels":       !sameStrings(a.DriftIssueLabels, b.DriftIssueLabels),
 	} {
 		if differs {
 			out = append(out, name)
