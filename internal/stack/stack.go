@@ -82,9 +82,9 @@ type Stack struct {
 	DriftIssue       bool
 	DriftIssueLabels []string
 	TrackedCommit    *TrackedCommit
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	CreatedBy     string // principal
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	CreatedBy        string // principal
 }
 
 // TrackedCommit is the commit a stack's tracked branch was last seen at:
