@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/drift"
+	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/metrics"
 	"github.com/hoistdev/hoist/internal/notify"
 	"github.com/hoistdev/hoist/internal/run"
@@ -20,6 +21,7 @@ import (
 	"github.com/hoistdev/hoist/internal/schedule"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/state"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
 	"github.com/hoistdev/hoist/internal/vcs"
@@ -47,15 +49,15 @@ type runs struct {
 }
 
 func newRuns(cfg Config, store *sqlstore.Store, spaces *space.Service, box *secret.Box, gl *gitlab.Client,
-	outbox run.Outbox, notes *notify.Service, m *metrics.Metrics, plans run.PlanChecker, approvals run.ApprovalChecker) *runs {
+	writes *feedback.Service, notes *notify.Service, m *metrics.Metrics, plans run.PlanChecker, approvals run.ApprovalChecker) *runs {
 	wakes := store.Wakes()
 	// The drift tracker reconciles through the run service it is an
 	// outbox of: bound once the service exists, before it starts.
 	reconcile := &lateRuns{}
 	tracker := drift.NewTracker(drift.Config{Store: store, Reconciler: reconcile, Observers: []drift.Observer{driftNotices{notes}},
-		Logger: cfg.Logger.With("component", "drift")})
+		Checked: []drift.Observer{driftIssues{writes}}, Logger: cfg.Logger.With("component", "drift")})
 	svc := run.NewService(run.Config{Runs: store, Exec: store, Vars: store, Pools: store, Stacks: store,
-		Integrations: store, Access: spaces, Archiver: gl, Outbox: outboxes{outbox, tracker}, Notifications: notes, PlanPolicy: plans,
+		Integrations: store, Access: spaces, Archiver: gl, Outbox: outboxes{writes, tracker}, Notifications: notes, PlanPolicy: plans,
 		Approvals: approvals, Reviews: store,
 		Box: box, Clock: cfg.Clock, Logger: cfg.Logger.With("component", "runs"), LeaseTTL: cfg.LeaseTTL,
 		PollInterval: cfg.SchedulerPoll, Metrics: m, PublishFunc: func() { wakes.Publish(sqlstore.TopicRuns) }})
@@ -80,6 +82,15 @@ func (o outboxes) OnRunEvents(ctx context.Context, evs []run.Event) error {
 		}
 	}
 	return nil
+}
+
+// driftIssues keeps the GitLab issue of a drifted stack in step with its
+// mark (feedback.Service.DriftChecked), in the transaction that records
+// the mark.
+type driftIssues struct{ svc *feedback.Service }
+
+func (d driftIssues) DriftChanged(ctx context.Context, st stack.Stack, dr stack.Drift) error {
+	return d.svc.DriftChecked(ctx, st, dr)
 }
 
 // lateRuns is the run service for the drift tracker, which the service

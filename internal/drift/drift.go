@@ -51,7 +51,12 @@ type Config struct {
 	Reconciler Reconciler
 	// Observers hear of every change of a stack's mark; none is fine.
 	Observers []Observer
-	Logger    *slog.Logger
+	// Checked hear, the same way, the outcome of every drift run that
+	// found the stack drifted or cleared its mark: a stack still drifted
+	// too (a GitLab issue kept up to date). A clean stack found clean
+	// again is not news.
+	Checked []Observer
+	Logger  *slog.Logger
 }
 
 // Tracker is a run.Outbox: it sees every run event in the event's
@@ -107,11 +112,16 @@ func (t *Tracker) finished(ctx context.Context, r run.Run) error {
 	t.cfg.Logger.InfoContext(ctx, "drift checked", "stack_id", r.StackID, "run_id", r.ID, "drifted", d.Drifted,
 		"resources", len(d.Changes))
 	wasDrifted := prev != nil && prev.Drifted
+	var hear []Observer
 	if d.Drifted != wasDrifted {
-		for _, o := range t.cfg.Observers {
-			if err := o.DriftChanged(ctx, st, d); err != nil {
-				return err
-			}
+		hear = t.cfg.Observers
+	}
+	if d.Drifted || wasDrifted {
+		hear = append(hear[:len(hear):len(hear)], t.cfg.Checked...)
+	}
+	for _, o := range hear {
+		if err := o.DriftChanged(ctx, st, d); err != nil {
+			return err
 		}
 	}
 	if d.Drifted {

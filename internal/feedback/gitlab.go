@@ -29,6 +29,10 @@ type GitLab interface {
 	// MergeMergeRequest fails with kind vcs.KindUnchanged when the merge
 	// request is merged already.
 	MergeMergeRequest(ctx context.Context, ep vcs.Endpoint, project string, iid int64, sha string) error
+	CreateIssue(ctx context.Context, ep vcs.Endpoint, is vcs.Issue) (int64, error)
+	// UpdateIssue fails with kind vcs.KindNotFound when the issue was
+	// deleted.
+	UpdateIssue(ctx context.Context, ep vcs.Endpoint, iid int64, is vcs.Issue) error
 }
 
 // Refs keeps the ids GitLab gave to objects Hoist edits later.
@@ -76,6 +80,8 @@ func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 		return s.award(ctx, ep, w.Payload)
 	case KindReply:
 		return s.reply(ctx, ep, w)
+	case KindIssue:
+		return s.issue(ctx, ep, w)
 	case KindMerge:
 		err := s.gitlab.MergeMergeRequest(ctx, ep, w.Payload.Project, w.Payload.MergeRequestIID, w.Payload.SHA)
 		return doneOrUnchanged(ep, err, fmt.Sprintf("merged !%d", w.Payload.MergeRequestIID), "already merged")

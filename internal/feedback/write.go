@@ -36,11 +36,12 @@ const (
 	KindAward      Kind = "award"      // an award emoji on a merge request note (a command's)
 	KindReply      Kind = "reply"      // a merge request note answering a command note
 	KindMerge      Kind = "merge"      // merging a merge request whose stacks all applied (automerge)
+	KindIssue      Kind = "issue"      // a drifted stack's GitLab issue: opened, edited, closed, reopened
 )
 
 // Kinds are all the kinds, for monitoring.
 func Kinds() []Kind {
-	return []Kind{KindStatus, KindNote, KindDeployment, KindAward, KindReply, KindMerge}
+	return []Kind{KindStatus, KindNote, KindDeployment, KindAward, KindReply, KindMerge, KindIssue}
 }
 
 // WriteState is where a write is in the outbox.
@@ -79,6 +80,12 @@ type Payload struct {
 
 	// Deployment (State holds its status: running, success, failed, canceled).
 	Environment string `json:"environment,omitempty"`
+
+	// A stack's drift issue (with StackID and Body): its whole title and
+	// labels, and whether it should be open.
+	Title  string   `json:"title,omitempty"`
+	Labels []string `json:"labels,omitempty"`
+	Open   bool     `json:"open,omitempty"`
 }
 
 // Write is one intended write to GitLab, as kept in the outbox.
@@ -143,6 +150,11 @@ func (w Write) Describe() string {
 		return fmt.Sprintf("merge request !%d reply to comment %d", p.MergeRequestIID, p.NoteID)
 	case KindMerge:
 		return fmt.Sprintf("merge of merge request !%d at %s (automerge)", p.MergeRequestIID, shortSHA(p.SHA))
+	case KindIssue:
+		if p.Open {
+			return "drift issue of stack " + p.StackID + " → open"
+		}
+		return "drift issue of stack " + p.StackID + " → closed"
 	}
 	return string(w.Kind)
 }

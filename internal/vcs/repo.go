@@ -47,3 +47,13 @@ type Deployment struct {
 	SHA         string
 	Status      string // created, running, success, failed, canceled
 }
+
+// Issue is what Hoist writes to a project's issue: a whole title,
+// description and set of labels, and whether the issue should be open.
+type Issue struct {
+	Project     string
+	Title       string
+	Description string
+	Labels      []string
+	Open        bool
+}
