@@ -61,6 +61,21 @@ func (s *Server) Deployments(project string) ([]Deployment, error) {
 	})
 }
 
+// Issues lists a project's issues, oldest first.
+func (s *Server) Issues(project string) ([]Issue, error) {
+	return collect(s, project, func(st *state, p *Project) []Issue {
+		var out []Issue
+		for _, is := range st.Issues {
+			if is.ProjectID == p.ID {
+				c := *is
+				c.Labels = slices.Clone(is.Labels)
+				out = append(out, c)
+			}
+		}
+		return out
+	})
+}
+
 // MergeRequests lists a project's merge requests (as target).
 func (s *Server) MergeRequests(project string) ([]MergeRequest, error) {
 	return collect(s, project, func(st *state, p *Project) []MergeRequest {

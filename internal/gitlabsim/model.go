@@ -147,17 +147,21 @@ func (n Note) NoteableType() string {
 	return "MergeRequest"
 }
 
-// Issue is a project issue: only what notes on issues need.
+// Issue is a project issue: what notes on issues and the issues REST API
+// (create, edit, close, reopen) need.
 type Issue struct {
-	ID          int       `json:"id"`
-	IID         int       `json:"iid"`
-	ProjectID   int       `json:"project_id"`
-	Title       string    `json:"title"`
-	Description string    `json:"description,omitempty"`
-	State       string    `json:"state"` // opened
-	AuthorID    int       `json:"author_id"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          int        `json:"id"`
+	IID         int        `json:"iid"`
+	ProjectID   int        `json:"project_id"`
+	Title       string     `json:"title"`
+	Description string     `json:"description,omitempty"`
+	Labels      []string   `json:"labels,omitempty"`
+	State       string     `json:"state"` // opened, closed
+	AuthorID    int        `json:"author_id"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	ClosedAt    *time.Time `json:"closed_at,omitempty"`
+	ClosedByID  int        `json:"closed_by_id,omitempty"`
 }
 
 // AwardEmoji is an emoji reaction on a merge request note.

@@ -82,8 +82,8 @@ type IssueOptions struct {
 	UserID      int    `json:"user_id,omitempty"` // author; 0 means root
 }
 
-// CreateIssue opens an issue. Issues exist so that tests can comment on
-// one; there is no Issue Hook and no issues REST API.
+// CreateIssue opens an issue, for tests to comment on one. There is no
+// Issue Hook; the REST API is in rest_issues.go.
 func (s *Server) CreateIssue(ctx context.Context, o IssueOptions) (Issue, error) {
 	if strings.TrimSpace(o.Title) == "" {
 		return Issue{}, fmt.Errorf("issue title: %w", ErrInvalid)

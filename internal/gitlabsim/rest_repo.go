@@ -43,6 +43,7 @@ func (s *Server) restRoutes() *http.ServeMux {
 	rt.handle("POST", proj+"/deployments", s.createDeployment)
 	rt.handle("GET", proj+"/deployments/{deployment_id}", s.getDeployment)
 	rt.handle("PUT", proj+"/deployments/{deployment_id}", s.updateDeployment)
+	s.issueRoutes(rt, proj)
 	rt.handle("GET", proj+"/hooks", s.listHooks)
 	rt.handle("POST", proj+"/hooks", s.createHook)
 	rt.handle("GET", proj+"/hooks/{hook_id}", s.getHook)
