@@ -98,7 +98,7 @@ type AttrChange struct {
 // GitLabWrite is one of a run's writes to GitLab and its outcome.
 type GitLabWrite struct {
 	ID   int64  `json:"id"`
-	Kind string `json:"kind" enum:"status,note,deployment,award,reply,merge"`
+	Kind string `json:"kind" enum:"status,note,deployment,award,reply,merge,issue"`
 	// what it writes: "commit status hoist/app → success on 1a2b3c4d"
 	Target   string `json:"target"`
 	State    string `json:"state" enum:"pending,retrying,done,skipped,failed"`
