@@ -19,7 +19,7 @@ func TestValidateNormalises(t *testing.T) {
 		Name: "  Infra prod ", Repository: " /acme/platform/infra.git/ ", Branch: " refs/heads/release/1.x ",
 		ProjectRoot: "infra/prod/", AdditionalProjectGlobs: []string{" modules/** ", "/shared/", "modules/**"},
 		Labels: []string{"b", " a ", "b"}, Tool: " OpenTofu ", ToolVersion: " v1.9.0 ", MRPlanMinAccess: " Maintainer ",
-		MRApply: true, MRApplyMinAccess: " OWNER ",
+		MRApply: true, MRApplyMinAccess: " OWNER ", DriftIssue: true, DriftIssueLabels: []string{" drift ", "team::infra", "drift"},
 	}
 	if err := Validate(&st); err != nil {
 		t.Fatal(err)
@@ -28,7 +28,7 @@ func TestValidateNormalises(t *testing.T) {
 		Name: "Infra prod", Repository: "acme/platform/infra", Branch: "release/1.x", ProjectRoot: "infra/prod",
 		AdditionalProjectGlobs: []string{"modules/**", "/shared/"}, Labels: []string{"a", "b"}, Tool: OpenTofu,
 		ToolVersion: "1.9.0", WorkerPool: DefaultWorkerPool, MRPlanMinAccess: "maintainer",
-		MRApply: true, MRApplyMinAccess: "owner",
+		MRApply: true, MRApplyMinAccess: "owner", DriftIssue: true, DriftIssueLabels: []string{"drift", "team::infra"},
 	}
 	if !reflect.DeepEqual(st, want) {
 		t.Errorf("Validate =\n%+v\nwant\n%+v", st, want)
@@ -79,6 +79,19 @@ func TestValidateRefuses(t *testing.T) {
 		{"tool_version", func(s *Stack) { s.ToolVersion = "latest" }, "release version"},
 		{"worker_pool", func(s *Stack) { s.WorkerPool = "Bad Pool" }, "worker pool"},
 		{"git_checkout", func(s *Stack) { s.GitCheckout = true }, "not supported yet"},
+		{"drift_issue_labels", func(s *Stack) { s.DriftIssueLabels = []string{"drift"} }, "needs drift_issue"},
+		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = true, []string{"a,b"} }, "comma"},
+		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = true, []string{" "} }, "empty label"},
+		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = true, []string{"a\nb"} }, "control characters"},
+		{"drift_issue_labels", func(s *Stack) {
+			s.DriftIssue, s.DriftIssueLabels = true, []string{strings.Repeat("l", MaxDriftIssueLabelLen+1)}
+		}, "at most 255 characters"},
+		{"drift_issue_labels", func(s *Stack) {
+			s.DriftIssue = true
+			for i := range MaxDriftIssueLabels + 1 {
+				s.DriftIssueLabels = append(s.DriftIssueLabels, strings.Repeat("l", i+1))
+			}
+		}, "at most 20 labels"},
 	}
 	for _, tt := range tests {
 		st := valid()

@@ -17,7 +17,8 @@ import (
 func testStack(id, spaceID, integrationID string) stack.Stack {
 	return stack.Stack{
 		ID: id, Name: id, SpaceID: spaceID, IntegrationID: integrationID, Repository: "acme/infra", ProjectID: 7,
-		Branch: "main", ProjectRoot: "", AdditionalProjectGlobs: []string{}, Labels: []string{}, ApplyRequirements: []string{}, Tool: stack.OpenTofu,
+		Branch: "main", ProjectRoot: "", AdditionalProjectGlobs: []string{}, Labels: []string{}, ApplyRequirements: []string{}, DriftIssueLabels: []string{},
+		Tool: stack.OpenTofu,
 		WorkerPool: stack.DefaultWorkerPool, CreatedAt: base, UpdatedAt: base, CreatedBy: "user:admin",
 	}
 }
@@ -63,6 +64,7 @@ func testStacks(t *testing.T, h Harness) {
 	full.WorkerPool, full.AllowForkMRs, full.GitCheckout = "private", true, true
 	full.MRPlanMinAccess, full.MRApply, full.MRApplyMinAccess = "reporter", true, "owner"
 	full.ApplyRequirements, full.MRAutomerge = []string{"approved", "undiverged"}, true
+	full.DriftIssue, full.DriftIssueLabels = true, []string{"drift", "team::infra"}
 	full.TrackedCommit = &stack.TrackedCommit{SHA: strings.Repeat("a", 40), Branch: "release/1.x", MovedAt: base}
 	mustStack(t, s, full)
 	got, err := s.GetStack(ctx(), full.ID)
@@ -118,6 +120,7 @@ func testStacks(t *testing.T, h Harness) {
 		st.AllowForkMRs, st.GitCheckout, st.UpdatedAt = true, true, base.Add(time.Hour)
 		st.MRPlanMinAccess, st.MRApply, st.MRApplyMinAccess = "maintainer", true, "developer"
 		st.ApplyRequirements = []string{"mergeable"}
+		st.DriftIssue, st.DriftIssueLabels = true, []string{"drifted"}
 		st.CreatedAt, st.CreatedBy = base.Add(time.Hour), "ignored" // immutable
 		if err := s.UpdateStack(ctx(), st, stackEntry("stack.update", st.ID)); err != nil {
 			t.Fatal(err)
