@@ -18,7 +18,7 @@ func testStack(id, spaceID, integrationID string) stack.Stack {
 	return stack.Stack{
 		ID: id, Name: id, SpaceID: spaceID, IntegrationID: integrationID, Repository: "acme/infra", ProjectID: 7,
 		Branch: "main", ProjectRoot: "", AdditionalProjectGlobs: []string{}, Labels: []string{}, ApplyRequirements: []string{}, DriftIssueLabels: []string{},
-		Tool: stack.OpenTofu,
+		Tool:       stack.OpenTofu,
 		WorkerPool: stack.DefaultWorkerPool, CreatedAt: base, UpdatedAt: base, CreatedBy: "user:admin",
 	}
 }
