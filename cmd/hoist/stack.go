@@ -29,8 +29,10 @@ type stackFields struct {
 	name, space, integration, repository, branch, projectRoot string
 	description, descFile, tool, toolVersion, workerPool      string
 	mrPlanMinAccess, mrApplyMinAccess, applyRequirements      string
+	driftIssueLabels                                          string
 	globs, labels                                             listFlag
 	autodeploy, allowForkMRs, mrApply, mrAutomerge            bool
+	driftIssue                                                bool
 }
 
 func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
@@ -57,10 +59,25 @@ func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
 	fs.BoolVar(&f.mrAutomerge, "mr-automerge", false, "merge a merge request once every stack it changes has applied from it (needs --mr-apply)")
 	fs.StringVar(&f.applyRequirements, "apply-requirements", "", "what GitLab must say about a merge request before /hoist apply, "+
 		"comma-separated: approved, mergeable, undiverged (\"\" for none)")
+	fs.BoolVar(&f.driftIssue, "drift-issue", false, "keep one GitLab issue in the stack's project open while the stack is drifted")
+	fs.StringVar(&f.driftIssueLabels, "drift-issue-labels", "", "labels of that issue, comma-separated (\"\" for none; needs --drift-issue)")
 }
 
-// requirementList splits --apply-requirements: "" is none.
-func requirementList(v string) []string {
+// driftIssueText says whether the stack keeps a drift issue, and its
+// labels.
+func driftIssueText(st api.Stack) string {
+	if !st.DriftIssue {
+		return "no"
+	}
+	if len(st.DriftIssueLabels) == 0 {
+		return "yes"
+	}
+	return "yes, labels " + strings.Join(st.DriftIssueLabels, ", ")
+}
+
+// commaList splits a comma-separated flag (--apply-requirements,
+// --drift-issue-labels): "" is none.
+func commaList(v string) []string {
 	out := []string{}
 	for r := range strings.SplitSeq(v, ",") {
 		if r = strings.TrimSpace(r); r != "" {
@@ -73,7 +90,8 @@ func requirementList(v string) []string {
 const stackCreateSynopsis = "--name N --space S --repository NAMESPACE/PROJECT --branch B [--integration I] " +
 	"[--project-root DIR] [--glob G]... [--label L]... [--autodeploy] [--description D | --description-file F] " +
 	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs] [--mr-plan-min-access LEVEL] " +
-	"[--mr-apply] [--mr-apply-min-access LEVEL] [--apply-requirements R,…] [--mr-automerge]"
+	"[--mr-apply] [--mr-apply-min-access LEVEL] [--apply-requirements R,…] [--mr-automerge] " +
+	"[--drift-issue] [--drift-issue-labels L,…]"
 
 func stackCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -102,8 +120,8 @@ func stackCreate(e *env, cmd *cobra.Command) runFunc {
 			ProjectRoot: f.projectRoot, AdditionalProjectGlobs: f.globs, Labels: f.labels, Autodeploy: f.autodeploy,
 			Description: desc, Tool: f.tool, ToolVersion: f.toolVersion, WorkerPool: f.workerPool,
 			AllowForkMRs: f.allowForkMRs, MRPlanMinAccess: f.mrPlanMinAccess, MRApply: f.mrApply,
-			MRApplyMinAccess: f.mrApplyMinAccess, ApplyRequirements: requirementList(f.applyRequirements),
-			MRAutomerge: f.mrAutomerge})
+			MRApplyMinAccess: f.mrApplyMinAccess, ApplyRequirements: commaList(f.applyRequirements),
+			MRAutomerge: f.mrAutomerge, DriftIssue: f.driftIssue, DriftIssueLabels: commaList(f.driftIssueLabels)})
 		if err != nil {
 			return err
 		}
@@ -150,7 +168,8 @@ func stackShow(e *env, cmd *cobra.Command) runFunc {
 const stackUpdateSynopsis = "ID [--name N] [--space S] [--integration I] [--repository R] [--branch B] [--project-root DIR] " +
 	"[--glob G... | --clear-globs] [--label L... | --clear-labels] [--autodeploy[=false]] [--description D | --description-file F] " +
 	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]] [--mr-plan-min-access LEVEL] " +
-	"[--mr-apply[=false]] [--mr-apply-min-access LEVEL] [--apply-requirements R,…] [--mr-automerge[=false]]"
+	"[--mr-apply[=false]] [--mr-apply-min-access LEVEL] [--apply-requirements R,…] [--mr-automerge[=false]] " +
+	"[--drift-issue[=false]] [--drift-issue-labels L,…]"
 
 func stackUpdate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -204,14 +223,19 @@ func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLa
 		v   *bool
 		out **bool
 	}{"autodeploy": {&f.autodeploy, &in.Autodeploy}, "allow-fork-mrs": {&f.allowForkMRs, &in.AllowForkMRs},
-		"mr-apply": {&f.mrApply, &in.MRApply}, "mr-automerge": {&f.mrAutomerge, &in.MRAutomerge}} {
+		"mr-apply": {&f.mrApply, &in.MRApply}, "mr-automerge": {&f.mrAutomerge, &in.MRAutomerge},
+		"drift-issue": {&f.driftIssue, &in.DriftIssue}} {
 		if set[flagName] {
 			*dst.out = dst.v
 		}
 	}
 	if set["apply-requirements"] {
-		reqs := requirementList(f.applyRequirements)
+		reqs := commaList(f.applyRequirements)
 		in.ApplyRequirements = &reqs
+	}
+	if set["drift-issue-labels"] {
+		labels := commaList(f.driftIssueLabels)
+		in.DriftIssueLabels = &labels
 	}
 	var err error
 	if in.AdditionalProjectGlobs, err = listPatch("glob", f.globs, clearGlobs); err != nil {
@@ -325,6 +349,7 @@ func printStack(e *env, cf *clientFlags, st *api.Stack) error {
 		{"/hoist apply", st.MRApplyMinAccess + " or above"},
 		{"Apply requirements", joinOrDash(st.ApplyRequirements)},
 		{"MR automerge", yesNo(st.MRAutomerge)},
+		{"Drift issue", driftIssueText(*st)},
 		{"MR lock", mrLock},
 		{"Drift", driftText(st.Drift)},
 		{"Tracked commit", tracked},
