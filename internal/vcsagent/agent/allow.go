@@ -21,7 +21,8 @@ type route struct {
 // allowList is exactly the GitLab API Hoist calls (SPEC §2.2, §4, §5):
 // token checks, project and member checks for stacks, branches, changed
 // files, source archives, module tags, and the write-back of commit
-// statuses, merge request notes, environments, deployments and hooks.
+// statuses, merge request notes, environments, deployments and hooks,
+// and drift issues.
 // Module versions resolve abbreviated SHAs with repository/commits/:sha.
 var allowList = []route{
 	{"GET", "personal_access_tokens/self"},
@@ -46,6 +47,9 @@ var allowList = []route{
 	{"GET PUT", "projects/:id/deployments/:n"},
 	{"GET POST", "projects/:id/hooks"},
 	{"GET PUT", "projects/:id/hooks/:n"},
+	// A drifted stack's issue (docs/drift.md): opened, then edited.
+	{"POST", "projects/:id/issues"},
+	{"PUT", "projects/:id/issues/:n"},
 }
 
 // apiRoot separates the GitLab relative URL root (private://pool/<root>)
