@@ -215,6 +215,7 @@ func TestForgedLoginsAreRefused(t *testing.T) {
 		{name: "wrong issuer", forge: ssotest.Forge{Issuer: "https://evil.example"}, reason: sso.ReasonIDToken},
 		{name: "wrong nonce", forge: ssotest.Forge{Nonce: "another-login"}, reason: sso.ReasonNonce},
 		{name: "no ID token", forge: ssotest.Forge{NoIDToken: true}, reason: sso.ReasonIDToken},
+		{name: "oversized userinfo", forge: ssotest.Forge{HugeUserinfo: 2 * sso.MaxResponse}, reason: sso.ReasonUserinfo},
 		{name: "state of another login", tamper: func(_, state, _ *string) { *state = "x" + *state }, reason: sso.ReasonState},
 		{name: "no pending login (other browser)", tamper: func(sealed, _, _ *string) { *sealed = "" }, reason: sso.ReasonState},
 		{name: "pending login tampered", tamper: flipMiddle, reason: sso.ReasonState},

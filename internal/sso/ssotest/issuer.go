@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -55,13 +56,14 @@ type Issuer struct {
 
 // Forge makes the next ID tokens wrong in one way.
 type Forge struct {
-	Signature bool          // signed with a key the JWKS does not hold
-	Audience  string        // another audience than the client
-	Expired   bool          // exp in the past
-	Nonce     string        // another nonce than the login's
-	Issuer    string        // another iss
-	NoIDToken bool          // the code grant answers without an ID token
-	Lifetime  time.Duration // ID token lifetime (default 5 minutes)
+	Signature    bool          // signed with a key the JWKS does not hold
+	Audience     string        // another audience than the client
+	Expired      bool          // exp in the past
+	Nonce        string        // another nonce than the login's
+	Issuer       string        // another iss
+	NoIDToken    bool          // the code grant answers without an ID token
+	HugeUserinfo int64         // userinfo answers this many bytes of JSON (a hostile or broken issuer)
+	Lifetime     time.Duration // ID token lifetime (default 5 minutes)
 }
 
 type code struct {
@@ -260,14 +262,32 @@ func (is *Issuer) userinfo(w http.ResponseWriter, r *http.Request) {
 	is.mu.Lock()
 	sub, known := is.access[tok]
 	u := is.users[sub]
+	huge := is.forge.HugeUserinfo
 	is.mu.Unlock()
 	if !ok || !known {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		http.Error(w, "invalid token", http.StatusUnauthorized)
 		return
 	}
+	if huge > 0 {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"sub":"`+u.Subject+`","name":"`)
+		_, _ = io.CopyN(w, letters{}, huge)
+		_, _ = io.WriteString(w, `"}`)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"sub": u.Subject, "preferred_username": u.Username, "name": u.Name,
 		"email": u.Email, "groups": u.Groups})
+}
+
+// letters reads as an endless run of 'a'.
+type letters struct{}
+
+func (letters) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'a'
+	}
+	return len(p), nil
 }
 
 func bearer(r *http.Request) (string, bool) {
