@@ -383,22 +383,38 @@ func (s *Service) Act(ctx context.Context, principal, id string, a Action) (View
 	if _, _, err := s.stackFor(ctx, principal, r.StackID, space.Write); err != nil {
 		return View{}, err
 	}
-	to, err := ActionTarget(a, r.Type, r.State)
-	if err != nil {
-		return View{}, err
+	for attempt := 1; ; attempt++ {
+		to, err := ActionTarget(a, r.Type, r.State)
+		if err != nil {
+			return View{}, err
+		}
+		m := Move{RunID: id, From: []State{r.State}, To: to, At: s.now(), Actor: "api:" + principal,
+			Note: string(a) + "ed by " + principal}
+		if a == Stop {
+			m.Note = "stopped by " + principal
+		}
+		moved, err := s.moveRun(ctx, m)
+		if err == nil {
+			s.Notify()
+			return s.view(ctx, moved)
+		}
+		// The run moved between the read and the move (the scheduler
+		// promoted a QUEUED run to READY): decide again on its new state,
+		// a few times at most.
+		if !apperr.Is(err, apperr.Conflict) || attempt == maxActAttempts {
+			return View{}, err
+		}
+		now, gerr := s.cfg.Runs.GetRun(ctx, id)
+		if gerr != nil || now.State == r.State {
+			return View{}, err
+		}
+		r = now
 	}
-	m := Move{RunID: id, From: []State{r.State}, To: to, At: s.now(), Actor: "api:" + principal,
-		Note: string(a) + "ed by " + principal}
-	if a == Stop {
-		m.Note = "stopped by " + principal
-	}
-	r, err = s.moveRun(ctx, m)
-	if err != nil {
-		return View{}, err
-	}
-	s.Notify()
-	return s.view(ctx, r)
 }
+
+// maxActAttempts bounds how often a user's action is decided again when
+// the run keeps moving under it.
+const maxActAttempts = 3
 
 // record runs write, a store write that changes runs, and hands the events
 // it returns to the outbox and to the notifications, in one transaction: a
