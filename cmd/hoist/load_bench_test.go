@@ -260,6 +260,7 @@ type sample struct {
 func (l *load) run(b *testing.B, d time.Duration) {
 	start0 := l.scrape(b)
 	statuses0 := l.standIn.statuses.Load()
+	cpu0 := l.cpuTicks(b)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadSenders}}
 	defer client.CloseIdleConnections()
 	var accepted, refused atomic.Int64
@@ -346,6 +347,10 @@ func (l *load) run(b *testing.B, d time.Duration) {
 	b.ReportMetric(float64(backlog), "backlog-max")
 	b.ReportMetric(float64(l.hwmKiB(b))/1024, "peak-rss-MiB")
 	b.ReportMetric(float64(acc), "deliveries")
+	// The servers' CPU (user + system) over the whole run, per delivery
+	// processed: intake, processing and the status write-back together.
+	// Less noisy than the rates on a shared machine.
+	b.ReportMetric(float64(l.cpuTicks(b)-cpu0)*1000/clockTicks/float64(max(processed, 1)), "server-cpu-ms/delivery")
 	b.ReportMetric(float64(statuses), "statuses")
 	if r := refused.Load(); r > 0 {
 		b.Logf("%d deliveries not accepted", r)
@@ -390,6 +395,29 @@ func (l *load) hwmKiB(b *testing.B) int64 {
 		hwm = max(hwm, procStatus(b, srv.Pid(), "VmHWM"))
 	}
 	return hwm
+}
+
+// clockTicks is the unit of /proc/<pid>/stat's CPU times (USER_HZ,
+// 100 on Linux).
+const clockTicks = 100
+
+// cpuTicks is the servers' user + system CPU time so far, summed.
+func (l *load) cpuTicks(b *testing.B) int64 {
+	b.Helper()
+	var sum int64
+	for _, srv := range l.srvs {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", srv.Pid()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		// The command (field 2) may hold spaces: count from its ")".
+		_, rest, _ := strings.Cut(string(raw), ") ")
+		f := strings.Fields(rest)
+		utime, _ := strconv.ParseInt(f[11], 10, 64) // field 14
+		stime, _ := strconv.ParseInt(f[12], 10, 64) // field 15
+		sum += utime + stime
+	}
+	return sum
 }
 
 // copyFile copies a small file (a key), owner-only.

@@ -44,7 +44,7 @@ type Store interface {
 	// FinishDelivery writes a processing's outcome and the run changes in
 	// one transaction; a concurrent duplicate run is an apperr.Conflict.
 	FinishDelivery(ctx context.Context, o webhook.Outcome, c run.Changes) (run.Applied, error)
-	RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []run.State) ([]run.Run, error)
+	RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []run.State) ([]run.EventRun, error)
 	ListStacksByRepository(ctx context.Context, integrationID string, projectID int64, path string) ([]stack.Stack, error)
 	GetIntegration(ctx context.Context, id string) (integration.Integration, error)
 }

@@ -252,7 +252,7 @@ func (p *Processor) existingRuns(ctx context.Context, d webhook.Delivery, ev *vc
 // after delivery d: a run made by a later delivery (delivery ids sort by
 // arrival), or a run made otherwise after d arrived. What matters is the
 // order the events arrived in, not when they were processed.
-func newerEvent(r run.Run, d webhook.Delivery) bool {
+func newerEvent(r run.EventRun, d webhook.Delivery) bool {
 	if r.DeliveryID != "" {
 		return r.DeliveryID > d.ID
 	}

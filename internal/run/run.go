@@ -81,6 +81,20 @@ type Delta struct {
 	Import  int `json:"import"`
 }
 
+// EventRun is what planning an event reads of an existing run
+// (Store.RunsForEvent): every webhook reads these, so only these.
+type EventRun struct {
+	ID              string
+	StackID         string
+	Type            Type
+	State           State
+	CommitSHA       string
+	Branch          string
+	MergeRequestIID int64
+	DeliveryID      string // "" for a run no delivery made
+	CreatedAt       time.Time
+}
+
 // Run is one execution against a stack.
 type Run struct {
 	ID      string // a ulid: sorts by creation

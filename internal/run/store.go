@@ -123,5 +123,5 @@ type Store interface {
 	// RunsForEvent returns, among the runs of stackIDs, every run at sha and
 	// every PROPOSED run in one of active whose branch is branch or whose
 	// merge request is mrIID (when not 0): what planning an event needs.
-	RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []State) ([]Run, error)
+	RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []State) ([]EventRun, error)
 }

@@ -432,12 +432,15 @@ func (s *Store) ExpiredLeases(ctx context.Context, at time.Time) ([]string, erro
 	for _, st := range terminalStates {
 		args = append(args, string(st))
 	}
+	// Sorted here, not by ORDER BY run_id: SQLite would then walk every
+	// run_exec row in key order instead of searching the lease index, on
+	// every scheduler pass.
 	ids, err := queryAll(ctx, s, s.r, scanString, `SELECT e.run_id FROM run_exec e JOIN runs r ON r.id = e.run_id
-		WHERE e.lease_id <> '' AND e.lease_expires_at < ? AND r.state NOT IN (`+placeholders(len(terminalStates))+`)
-		ORDER BY e.run_id`, args...)
+		WHERE e.lease_id <> '' AND e.lease_expires_at < ? AND r.state NOT IN (`+placeholders(len(terminalStates))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list expired leases: %w", err)
 	}
+	slices.Sort(ids)
 	return ids, nil
 }
 

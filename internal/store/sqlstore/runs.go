@@ -252,10 +252,11 @@ func (s *Store) RunHistory(ctx context.Context, id string) ([]run.Transition, er
 	return out, nil
 }
 
-// RunsForEvent implements run.Store. Each part uses an index (commit_sha;
-// branch, state; merge_request_iid) and the stack filter is applied here,
-// so a repository with thousands of stacks needs no huge IN list.
-func (s *Store) RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []run.State) ([]run.Run, error) {
+// RunsForEvent implements run.Store, in one statement: each part uses an
+// index (commit_sha; branch, state; merge_request_iid) and the stack
+// filter is applied here, so a repository with thousands of stacks needs
+// no huge IN list.
+func (s *Store) RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []run.State) ([]run.EventRun, error) {
 	want := make(map[string]bool, len(stackIDs))
 	for _, id := range stackIDs {
 		want[id] = true
@@ -264,32 +265,38 @@ func (s *Store) RunsForEvent(ctx context.Context, stackIDs []string, sha, branch
 	for _, st := range active {
 		states = append(states, string(st))
 	}
-	type part struct {
-		on    bool
-		where string
-		args  []any
-	}
+	const cols = "SELECT id, stack_id, type, state, commit_sha, branch, merge_request_iid, delivery_id, created_at FROM runs WHERE "
 	inActive := " AND type = 'PROPOSED' AND state IN (" + placeholders(len(states)) + ")"
-	parts := []part{
-		{sha != "", "commit_sha = ?", []any{sha}},
-		{branch != "" && len(states) > 0, "branch = ?" + inActive, append([]any{branch}, states...)},
-		{mrIID != 0 && len(states) > 0, "merge_request_iid = ?" + inActive, append([]any{mrIID}, states...)},
+	var parts []string
+	var args []any
+	if sha != "" {
+		parts, args = append(parts, cols+"commit_sha = ?"), append(args, sha)
+	}
+	if branch != "" && len(states) > 0 {
+		parts, args = append(parts, cols+"branch = ?"+inActive), append(append(args, branch), states...)
+	}
+	if mrIID != 0 && len(states) > 0 {
+		parts, args = append(parts, cols+"merge_request_iid = ?"+inActive), append(append(args, mrIID), states...)
+	}
+	if len(parts) == 0 || len(want) == 0 {
+		return []run.EventRun{}, nil
+	}
+	runs, err := queryAll(ctx, s, s.r, func(row rowScanner) (run.EventRun, error) {
+		var r run.EventRun
+		var typ, state string
+		err := row.Scan(&r.ID, &r.StackID, &typ, &state, &r.CommitSHA, &r.Branch, &r.MergeRequestIID, &r.DeliveryID, timeScan{&r.CreatedAt})
+		r.Type, r.State = run.Type(typ), run.State(state)
+		return r, err
+	}, strings.Join(parts, " UNION ALL "), args...)
+	if err != nil {
+		return nil, fmt.Errorf("runs for event: %w", err)
 	}
 	seen := map[string]bool{}
-	var out []run.Run
-	for _, p := range parts {
-		if !p.on {
-			continue
-		}
-		runs, err := queryAll(ctx, s, s.r, scanRun, "SELECT "+runColumns+" FROM runs WHERE "+p.where, p.args...)
-		if err != nil {
-			return nil, fmt.Errorf("runs for event: %w", err)
-		}
-		for _, r := range runs {
-			if want[r.StackID] && !seen[r.ID] {
-				seen[r.ID] = true
-				out = append(out, r)
-			}
+	out := []run.EventRun{}
+	for _, r := range runs {
+		if want[r.StackID] && !seen[r.ID] {
+			seen[r.ID] = true
+			out = append(out, r)
 		}
 	}
 	return out, nil

@@ -57,6 +57,8 @@ type Store struct {
 	hot hotStatements
 	// group queues transactions for SQLite's group commit (group.go).
 	group groupCommit
+	// cache keeps stacks and integrations between reads (readcache.go).
+	cache readCache
 }
 
 var (

@@ -184,12 +184,15 @@ func (s *Store) ListStacksByRepository(ctx context.Context, integrationID string
 	if query == "" {
 		return []stack.Stack{}, nil
 	}
-	out, err := queryAll(ctx, s, s.r, scanStack, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list stacks of %s project %d (%s): %w", integrationID, projectID, path, err)
-	}
-	slices.SortFunc(out, func(a, b stack.Stack) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	// Every webhook reads its repository's stacks: cached (readcache.go).
+	return s.cachedListStacks(ctx, repoKey{integrationID, projectID, path}, func() ([]stack.Stack, error) {
+		out, err := queryAll(ctx, s, s.r, scanStack, query, args...)
+		if err != nil {
+			return nil, fmt.Errorf("list stacks of %s project %d (%s): %w", integrationID, projectID, path, err)
+		}
+		slices.SortFunc(out, func(a, b stack.Stack) int { return strings.Compare(a.ID, b.ID) })
+		return out, nil
+	})
 }
 
 // ListTriggerStacks implements stack.Store: ListStacksByRepository reading

@@ -52,14 +52,6 @@ func historyStates(t *testing.T, s *sqlstore.Store, id string) []run.State {
 	return out
 }
 
-func runIDs(rs []run.Run) []string {
-	out := []string{}
-	for _, r := range rs {
-		out = append(out, r.ID)
-	}
-	return out
-}
-
 // testRuns: ApplyRunChanges creates, cancels, links and moves in one
 // transaction; GetRun and RunHistory read it back. The steps share one
 // database, in order.
@@ -254,6 +246,15 @@ func testRunsForEvent(t *testing.T, h Harness) {
 		mk("r6", "web", run.Proposed, "s5", "other", 4),
 	)
 	move(t, s, "r3", run.Canceled)
+	t.Run("fields", func(t *testing.T) {
+		rs, err := s.RunsForEvent(ctx(), []string{"web"}, "s2", "", 0, nil)
+		full := mustGetRun(t, s, "r2")
+		want := run.EventRun{ID: full.ID, StackID: full.StackID, Type: full.Type, State: full.State, CommitSHA: full.CommitSHA,
+			Branch: full.Branch, MergeRequestIID: full.MergeRequestIID, DeliveryID: full.DeliveryID, CreatedAt: full.CreatedAt}
+		if err != nil || len(rs) != 1 || !reflect.DeepEqual(rs[0], want) {
+			t.Errorf("RunsForEvent = %+v, %v\nwant %+v", rs, err, want)
+		}
+	})
 	active := []run.State{run.Queued, run.Ready}
 	for _, tc := range []struct {
 		name   string
@@ -275,7 +276,10 @@ func testRunsForEvent(t *testing.T, h Harness) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs, err := s.RunsForEvent(ctx(), tc.stacks, tc.sha, tc.branch, tc.mr, tc.active)
-			got := runIDs(rs)
+			got := []string{}
+			for _, r := range rs {
+				got = append(got, r.ID)
+			}
 			slices.Sort(got)
 			if err != nil || !slices.Equal(got, tc.want) {
 				t.Errorf("RunsForEvent = %v, %v; want %v", got, err, tc.want)

@@ -58,6 +58,7 @@ func Run(t *testing.T, h Harness) {
 		"Secrets":             testSecretsAtRest,
 		"ConcurrentWrites":    testConcurrentWrites,
 		"Stacks":              testStacks,
+		"ReadCache":           testReadCache,
 		"StackDetach":         testStackDetach,
 		"StackList":           testStackList,
 		"StackSummaries":      testStackSummaries,

@@ -1,0 +1,139 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/space"
+	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/store/sqlstore"
+)
+
+// testReadCache: a server keeps a repository's stacks and the
+// integrations between reads (sqlstore/readcache.go), and still sees at
+// its next read every change another server made — creations, updates,
+// tracked commit moves, deletions — and, inside a transaction, the
+// transaction's own writes. What a caller gets is its own to change. A
+// migration that rebuilt stacks or integrations and lost the generation
+// triggers fails here.
+// errRollback ends a transaction without committing it.
+var errRollback = errors.New("roll back")
+
+func testReadCache(t *testing.T, h Harness) {
+	open := h.NewDB(t)
+	writer, reader := openStore(t, open), openStore(t, open) // two servers
+	mustSpace(t, writer, space.Space{ID: space.RootID, Name: "root"})
+	mustSpace(t, writer, space.Space{ID: "a"})
+	for _, id := range []string{"gl", "gl-2"} {
+		it := testIntegration(id, space.RootID, id == "gl")
+		if err := writer.CreateIntegration(ctx(), it, entry("integration.create", it.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(s *sqlstore.Store) []stack.Stack {
+		t.Helper()
+		got, err := s.ListStacksByRepository(ctx(), "gl", 7, "acme/infra")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	ids := func(sts []stack.Stack) string {
+		var out []string
+		for _, st := range sts {
+			out = append(out, st.ID)
+		}
+		return strings.Join(out, ",")
+	}
+
+	x := mustStack(t, writer, testStack("x", "a", "gl"))
+	if got := list(reader); ids(got) != "x" || !reflect.DeepEqual(got[0], x) {
+		t.Fatalf("first read = %+v\nwant %+v", got, x)
+	}
+	got := list(reader) // from the cache
+	got[0].Labels = append(got[0].Labels, "changed by the caller")
+	got[0].Name = "changed by the caller"
+	if again := list(reader); !reflect.DeepEqual(again[0], x) {
+		t.Errorf("a caller's change reached the cache: %+v", again[0])
+	}
+
+	x.Labels, x.Description = []string{"eu"}, "updated"
+	if err := writer.UpdateStack(ctx(), x, stackEntry("stack.update", x.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(reader); len(got) != 1 || !slices.Equal(got[0].Labels, []string{"eu"}) || got[0].Description != "updated" {
+		t.Errorf("after another server's update: %+v", got)
+	}
+	moved := stack.TrackedCommit{SHA: strings.Repeat("c", 40), Branch: "main", MovedAt: base}
+	if ok, err := writer.MoveTrackedCommit(ctx(), x.ID, moved); err != nil || !ok {
+		t.Fatalf("MoveTrackedCommit = %v, %v", ok, err)
+	}
+	if got := list(reader); got[0].TrackedCommit == nil || got[0].TrackedCommit.SHA != moved.SHA {
+		t.Errorf("after another server moved the tracked commit: %+v", got[0].TrackedCommit)
+	}
+	mustStack(t, writer, testStack("y", "a", "gl"))
+	if got := list(reader); ids(got) != "x,y" {
+		t.Errorf("after another server's creation: %s", ids(got))
+	}
+	if err := writer.DeleteStack(ctx(), x.ID, stackEntry("stack.delete", x.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(reader); ids(got) != "y" {
+		t.Errorf("after another server's deletion: %s", ids(got))
+	}
+
+	t.Run("a transaction reads its own writes", func(t *testing.T) {
+		list(reader) // cached
+		err := reader.InTx(ctx(), func(ctx context.Context) error {
+			z := testStack("z", "a", "gl")
+			if err := reader.CreateStack(ctx, z, stackEntry("stack.create", z.ID)); err != nil {
+				return err
+			}
+			got, err := reader.ListStacksByRepository(ctx, "gl", 7, "acme/infra")
+			if err != nil {
+				return err
+			}
+			if ids(got) != "y,z" {
+				t.Errorf("inside the transaction: %s", ids(got))
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatal(err)
+		}
+		if got := list(reader); ids(got) != "y" {
+			t.Errorf("after the rollback: %s", ids(got))
+		}
+	})
+
+	t.Run("integrations", func(t *testing.T) {
+		get := func(s *sqlstore.Store, id string) (string, error) {
+			it, err := s.GetIntegration(ctx(), id)
+			return it.Description, err
+		}
+		if d, err := get(reader, "gl-2"); err != nil || d != "" {
+			t.Fatalf("first read = %q, %v", d, err)
+		}
+		it, err := writer.GetIntegration(ctx(), "gl-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		it.Description = "changed elsewhere"
+		if err := writer.UpdateIntegration(ctx(), it, entry("integration.update", it.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := get(reader, "gl-2"); err != nil || d != "changed elsewhere" {
+			t.Errorf("after another server's update = %q, %v", d, err)
+		}
+		if err := writer.DeleteIntegration(ctx(), "gl-2", entry("integration.delete", "gl-2")); err != nil {
+			t.Fatal(err)
+		}
+		_, err = get(reader, "gl-2")
+		wantCode(t, err, apperr.NotFound)
+	})
+}
