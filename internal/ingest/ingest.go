@@ -36,8 +36,10 @@ type Store interface {
 	// or roll back alone. fn runs without ctx's cancellation, maybe on
 	// another goroutine.
 	InGroupTx(ctx context.Context, fn func(ctx context.Context) error) error
-	// GetDelivery returns a delivery with its body (from the read pool).
-	GetDelivery(ctx context.Context, id string) (webhook.Delivery, error)
+	// DeliveryToProcess returns what processing reads of a delivery: its
+	// ID, IntegrationID, Event, Project, Ref, ReceivedAt and Body (from
+	// the read pool); the other fields are left zero.
+	DeliveryToProcess(ctx context.Context, id string) (webhook.Delivery, error)
 	// ClaimDelivery counts an attempt of processing n of a delivery and
 	// returns the delivery with its body.
 	ClaimDelivery(ctx context.Context, id string, n int, now time.Time) (webhook.Delivery, error)
@@ -174,7 +176,7 @@ func (p *Processor) Handle(ctx context.Context, j jobqueue.Job) error {
 		// A first attempt reads the delivery on the read pool and is
 		// counted in the transaction that records its outcome: on SQLite
 		// every write transaction takes the one write connection.
-		d, err = p.cfg.Store.GetDelivery(ctx, pl.DeliveryID)
+		d, err = p.cfg.Store.DeliveryToProcess(ctx, pl.DeliveryID)
 	} else {
 		// A retry shows "processing" and its attempts while it runs.
 		d, err = p.cfg.Store.ClaimDelivery(ctx, pl.DeliveryID, pl.Processing, a.started)

@@ -377,6 +377,20 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (webhook.Delivery, e
 	return d, nil
 }
 
+// DeliveryToProcess implements ingest.Store: what processing reads of a
+// delivery (id, integration, event, project, ref, arrival and body), in
+// one statement on the read pool; not its headers, outcome or passes,
+// which every webhook would otherwise decode for nothing.
+func (s *Store) DeliveryToProcess(ctx context.Context, id string) (webhook.Delivery, error) {
+	d := webhook.Delivery{ID: id}
+	err := s.queryRow(ctx, s.r, "SELECT d.integration_id, d.event, d.project, d.ref, d.received_at, "+deliveryBody+deliveryFrom+" WHERE d.id = ?", id).
+		Scan(&d.IntegrationID, &d.Event, &d.Project, &d.Ref, timeScan{&d.ReceivedAt}, &d.Body)
+	if err != nil {
+		return webhook.Delivery{}, wrapInternal(notFound(err, "delivery %q not found", id), "get delivery %s", id)
+	}
+	return d, nil
+}
+
 // ListDeliveries implements webhook.Store: newest first (ids are ulids),
 // with their processings.
 func (s *Store) ListDeliveries(ctx context.Context, f webhook.Filter, cursor string, limit int) ([]webhook.Delivery, string, error) {

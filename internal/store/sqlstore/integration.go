@@ -78,7 +78,7 @@ func (s *Store) integrationConflict(ctx context.Context, in integration.Integrat
 func (s *Store) GetIntegration(ctx context.Context, id string) (integration.Integration, error) {
 	// Every webhook and GitLab write reads its integration: cached
 	// (readcache.go).
-	return s.cachedGetIntegration(ctx, id, func() (integration.Integration, error) {
+	return throughCache(ctx, s, integrationsTable, &s.cache.integrations, id, cloneIntegration, func() (integration.Integration, error) {
 		in, err := scanIntegration(s.queryRow(ctx, s.r, "SELECT "+integrationCols+" FROM integrations WHERE id = ?", id))
 		if err != nil {
 			return integration.Integration{}, wrapInternal(notFound(err, "integration %q not found", id), "get integration %s", id)

@@ -10,8 +10,8 @@ import (
 )
 
 // readCache keeps the rows that every webhook reads and that rarely
-// change: a repository's stacks (ListStacksByRepository) and the
-// integrations (GetIntegration). An entry holds while its table's
+// change: a repository's stacks (ListStacksByRepository), a stack
+// (GetStack) and the integrations (GetIntegration). An entry holds while its table's
 // generation (table_generations, bumped by triggers on every insert,
 // update and delete, whoever writes) is the one read before the rows, so
 // a change made by any server is seen at the next read, as without the
@@ -21,8 +21,9 @@ import (
 // they must see the transaction's own writes.
 type readCache struct {
 	mu           sync.Mutex
-	stacks       map[repoKey]cachedStacks
-	integrations map[string]cachedIntegration
+	repositories map[repoKey]cached[[]stack.Stack]
+	stacks       map[string]cached[stack.Stack]
+	integrations map[string]cached[integration.Integration]
 }
 
 type repoKey struct {
@@ -31,115 +32,78 @@ type repoKey struct {
 	path          string
 }
 
-type cachedStacks struct {
+// cached is a value and the generation of its table read before it.
+type cached[V any] struct {
 	generation int64
-	stacks     []stack.Stack
+	value      V
 }
 
-type cachedIntegration struct {
-	generation int64
-	it         integration.Integration
-}
-
-// maxCachedRepositories bounds the stacks entries (and the integrations):
-// past it the cache starts again empty, which costs one read per
-// repository, not memory without end.
-const maxCachedRepositories = 4096
+// maxCachedEntries bounds each map: past it the map starts again empty,
+// which costs one read per key, not memory without end.
+const maxCachedEntries = 4096
 
 const (
 	stacksTable       = "stacks"
 	integrationsTable = "integrations"
 )
 
-// generation reads a table's generation; ok false inside a transaction
-// (no caching there).
-func (s *Store) generation(ctx context.Context, table string) (gen int64, ok bool, err error) {
+// throughCache answers key from *m while table's generation stands, else
+// from load, and keeps load's answer (errors are not kept). clone copies a
+// value deeply: callers own what they get. Inside a transaction it only
+// loads.
+func throughCache[K comparable, V any](ctx context.Context, s *Store, table string, m *map[K]cached[V], key K,
+	clone func(V) V, load func() (V, error)) (V, error) {
 	if s.ambient(ctx) != nil {
-		return 0, false, nil
-	}
-	if err := s.hotQueryRow(ctx, "SELECT generation FROM table_generations WHERE name = ?", table).Scan(&gen); err != nil {
-		return 0, false, wrapInternal(err, "read the generation of %s", table)
-	}
-	return gen, true, nil
-}
-
-// cachedListStacks is ListStacksByRepository through the cache; load
-// reads the rows.
-func (s *Store) cachedListStacks(ctx context.Context, key repoKey, load func() ([]stack.Stack, error)) ([]stack.Stack, error) {
-	gen, ok, err := s.generation(ctx, stacksTable)
-	if err != nil || !ok {
-		if err != nil {
-			return nil, err
-		}
 		return load()
+	}
+	var gen int64
+	if err := s.hotQueryRow(ctx, "SELECT generation FROM table_generations WHERE name = ?", table).Scan(&gen); err != nil {
+		var zero V
+		return zero, wrapInternal(err, "read the generation of %s", table)
 	}
 	c := &s.cache
 	c.mu.Lock()
-	e, hit := c.stacks[key]
+	e, hit := (*m)[key]
 	c.mu.Unlock()
 	if hit && e.generation == gen {
-		return cloneStacks(e.stacks), nil
+		return clone(e.value), nil
 	}
-	out, err := load()
+	v, err := load()
 	if err != nil {
-		return nil, err
+		return v, err
 	}
 	c.mu.Lock()
-	if c.stacks == nil || len(c.stacks) >= maxCachedRepositories {
-		c.stacks = map[repoKey]cachedStacks{}
+	if *m == nil || len(*m) >= maxCachedEntries {
+		*m = map[K]cached[V]{}
 	}
 	// Rows read after gen are at least as new as gen: keeping them under
 	// gen can only cause one read too many, never a stale answer.
-	c.stacks[key] = cachedStacks{generation: gen, stacks: cloneStacks(out)}
+	(*m)[key] = cached[V]{generation: gen, value: clone(v)}
 	c.mu.Unlock()
-	return out, nil
+	return v, nil
 }
 
-// cachedGetIntegration is GetIntegration through the cache.
-func (s *Store) cachedGetIntegration(ctx context.Context, id string, load func() (integration.Integration, error)) (integration.Integration, error) {
-	gen, ok, err := s.generation(ctx, integrationsTable)
-	if err != nil || !ok {
-		if err != nil {
-			return integration.Integration{}, err
-		}
-		return load()
-	}
-	c := &s.cache
-	c.mu.Lock()
-	e, hit := c.integrations[id]
-	c.mu.Unlock()
-	if hit && e.generation == gen {
-		return cloneIntegration(e.it), nil
-	}
-	it, err := load()
-	if err != nil {
-		return integration.Integration{}, err
-	}
-	c.mu.Lock()
-	if c.integrations == nil || len(c.integrations) >= maxCachedRepositories {
-		c.integrations = map[string]cachedIntegration{}
-	}
-	c.integrations[id] = cachedIntegration{generation: gen, it: cloneIntegration(it)}
-	c.mu.Unlock()
-	return it, nil
-}
-
-// cloneStacks copies stacks deeply: callers own what they get and may
-// change it. readcache_test.go checks every reference field is copied.
+// cloneStacks copies stacks deeply.
 func cloneStacks(in []stack.Stack) []stack.Stack {
 	out := make([]stack.Stack, len(in))
 	for i, st := range in {
-		st.AdditionalProjectGlobs = slices.Clone(st.AdditionalProjectGlobs)
-		st.Labels = slices.Clone(st.Labels)
-		st.ApplyRequirements = slices.Clone(st.ApplyRequirements)
-		st.DriftIssueLabels = slices.Clone(st.DriftIssueLabels)
-		if st.TrackedCommit != nil {
-			tc := *st.TrackedCommit
-			st.TrackedCommit = &tc
-		}
-		out[i] = st
+		out[i] = cloneStack(st)
 	}
 	return out
+}
+
+// cloneStack copies a stack deeply. readcache_test.go checks every
+// reference field is copied.
+func cloneStack(st stack.Stack) stack.Stack {
+	st.AdditionalProjectGlobs = slices.Clone(st.AdditionalProjectGlobs)
+	st.Labels = slices.Clone(st.Labels)
+	st.ApplyRequirements = slices.Clone(st.ApplyRequirements)
+	st.DriftIssueLabels = slices.Clone(st.DriftIssueLabels)
+	if st.TrackedCommit != nil {
+		tc := *st.TrackedCommit
+		st.TrackedCommit = &tc
+	}
+	return st
 }
 
 // cloneIntegration copies an integration deeply.

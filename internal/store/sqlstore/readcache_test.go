@@ -18,7 +18,8 @@ func TestCloneCopiesEveryReference(t *testing.T) {
 		value any
 		clone func(v any) any
 	}{
-		{"stack", &stack.Stack{}, func(v any) any { return &cloneStacks([]stack.Stack{*v.(*stack.Stack)})[0] }},
+		{"stack", &stack.Stack{}, func(v any) any { c := cloneStack(*v.(*stack.Stack)); return &c }},
+		{"stacks", &stack.Stack{}, func(v any) any { return &cloneStacks([]stack.Stack{*v.(*stack.Stack)})[0] }},
 		{"integration", &integration.Integration{}, func(v any) any { c := cloneIntegration(*v.(*integration.Integration)); return &c }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

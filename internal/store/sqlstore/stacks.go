@@ -134,11 +134,15 @@ func (s *Store) stackWriteError(ctx context.Context, st stack.Stack, err error, 
 
 // GetStack implements stack.Store.
 func (s *Store) GetStack(ctx context.Context, id string) (stack.Stack, error) {
-	st, err := scanStack(s.queryRow(ctx, s.r, "SELECT "+stackCols+" FROM stacks WHERE id = ?", id))
-	if err != nil {
-		return stack.Stack{}, wrapInternal(notFound(err, "stack %q not found", id), "get stack %s", id)
-	}
-	return st, nil
+	// Every run event's GitLab writes read their stack: cached
+	// (readcache.go).
+	return throughCache(ctx, s, stacksTable, &s.cache.stacks, id, cloneStack, func() (stack.Stack, error) {
+		st, err := scanStack(s.queryRow(ctx, s.r, "SELECT "+stackCols+" FROM stacks WHERE id = ?", id))
+		if err != nil {
+			return stack.Stack{}, wrapInternal(notFound(err, "stack %q not found", id), "get stack %s", id)
+		}
+		return st, nil
+	})
 }
 
 // ListStacks implements stack.Store.
@@ -185,7 +189,8 @@ func (s *Store) ListStacksByRepository(ctx context.Context, integrationID string
 		return []stack.Stack{}, nil
 	}
 	// Every webhook reads its repository's stacks: cached (readcache.go).
-	return s.cachedListStacks(ctx, repoKey{integrationID, projectID, path}, func() ([]stack.Stack, error) {
+	key := repoKey{integrationID, projectID, path}
+	return throughCache(ctx, s, stacksTable, &s.cache.repositories, key, cloneStacks, func() ([]stack.Stack, error) {
 		out, err := queryAll(ctx, s, s.r, scanStack, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("list stacks of %s project %d (%s): %w", integrationID, projectID, path, err)

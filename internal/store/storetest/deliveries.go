@@ -126,6 +126,14 @@ func testDeliveries(t *testing.T, h Harness) {
 	for _, id := range []string{"d02", "d05", "d06", "d11", "nope"} {
 		_, err := s.GetDelivery(ctx(), id)
 		wantCode(t, err, apperr.NotFound)
+		_, err = s.DeliveryToProcess(ctx(), id)
+		wantCode(t, err, apperr.NotFound)
+	}
+	d := newDelivery("d01", "gl", "k1", webhook.Received).Delivery
+	process := webhook.Delivery{ID: d.ID, IntegrationID: d.IntegrationID, Event: d.Event, Project: d.Project, Ref: d.Ref,
+		ReceivedAt: d.ReceivedAt, Body: d.Body}
+	if got, err := s.DeliveryToProcess(ctx(), "d01"); err != nil || !reflect.DeepEqual(got, process) {
+		t.Errorf("DeliveryToProcess = %+v, %v\nwant %+v", got, err, process)
 	}
 	testListDeliveries(t, s)
 }

@@ -62,9 +62,15 @@ func testReadCache(t *testing.T, h Harness) {
 		t.Errorf("a caller's change reached the cache: %+v", again[0])
 	}
 
+	if got, err := reader.GetStack(ctx(), x.ID); err != nil || !reflect.DeepEqual(got, x) {
+		t.Fatalf("GetStack = %+v, %v", got, err)
+	}
 	x.Labels, x.Description = []string{"eu"}, "updated"
 	if err := writer.UpdateStack(ctx(), x, stackEntry("stack.update", x.ID)); err != nil {
 		t.Fatal(err)
+	}
+	if got, err := reader.GetStack(ctx(), x.ID); err != nil || got.Description != "updated" {
+		t.Errorf("GetStack after another server's update = %+v, %v", got, err)
 	}
 	if got := list(reader); len(got) != 1 || !slices.Equal(got[0].Labels, []string{"eu"}) || got[0].Description != "updated" {
 		t.Errorf("after another server's update: %+v", got)
@@ -86,6 +92,8 @@ func testReadCache(t *testing.T, h Harness) {
 	if got := list(reader); ids(got) != "y" {
 		t.Errorf("after another server's deletion: %s", ids(got))
 	}
+	_, err := reader.GetStack(ctx(), x.ID)
+	wantCode(t, err, apperr.NotFound)
 
 	t.Run("a transaction reads its own writes", func(t *testing.T) {
 		list(reader) // cached
