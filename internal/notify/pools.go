@@ -184,7 +184,9 @@ func (w *PoolWatcher) Check(ctx context.Context) error {
 }
 
 func (w *PoolWatcher) checkPool(ctx context.Context, p PoolWatch, agents []vcsagent.AgentInfo) error {
-	now := w.svc.now()
+	// At the databases' precision: the time recorded is the time sent
+	// (created_at of agent_pool_empty, empty_since of the recovery).
+	now := w.svc.now().Truncate(time.Microsecond)
 	if len(agents) > 0 {
 		// Another server (or this one) refreshed the sighting lately: no
 		// write, so that N servers cost one write per pool and interval.
@@ -198,7 +200,7 @@ func (w *PoolWatcher) checkPool(ctx context.Context, p PoolWatch, agents []vcsag
 				return err
 			}
 			w.svc.log.InfoContext(ctx, "vcs agent pool has an agent again", "pool_id", p.PoolID, "agents", len(agents))
-			return w.svc.notify(ctx, Notification{Event: AgentPoolRecovered, Space: p.SpaceID, URL: w.svc.poolURL(p.PoolID),
+			return w.svc.notify(ctx, Notification{Event: AgentPoolRecovered, Space: p.SpaceID, CreatedAt: now, URL: w.svc.poolURL(p.PoolID),
 				Summary: fmt.Sprintf("VCS agent pool %s has %d connected agent(s) again", p.Name, len(agents)),
 				Pool: &PoolRef{ID: p.PoolID, Name: p.Name, Agents: len(agents), EmptySince: &since,
 					Agent: &AgentRef{ID: a.ID, Name: a.Name}}})
@@ -222,7 +224,7 @@ func (w *PoolWatcher) checkPool(ctx context.Context, p PoolWatch, agents []vcsag
 		w.svc.log.WarnContext(ctx, "vcs agent pool has no connected agent", "pool_id", p.PoolID,
 			"last_agent", p.LastAgentName, "last_seen_at", p.LastSeenAt)
 		seen := p.LastSeenAt
-		return w.svc.notify(ctx, Notification{Event: AgentPoolEmpty, Space: p.SpaceID, URL: w.svc.poolURL(p.PoolID),
+		return w.svc.notify(ctx, Notification{Event: AgentPoolEmpty, Space: p.SpaceID, CreatedAt: now, URL: w.svc.poolURL(p.PoolID),
 			Summary: fmt.Sprintf("VCS agent pool %s has no connected agent: GitLab calls of its integrations fail until one connects (last agent %s seen %s)",
 				p.Name, p.LastAgentName, seen.Format(time.RFC3339)),
 			Pool: &PoolRef{ID: p.PoolID, Name: p.Name, LastAgent: &AgentRef{ID: p.LastAgentID, Name: p.LastAgentName, SeenAt: &seen}}})
