@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -177,10 +178,16 @@ func (w *PoolWatcher) Check(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("agent pool %s: %w", p.PoolID, err))
 		}
 	}
-	if len(errs) > 0 {
-		return errs[0]
+	return errors.Join(errs...)
+}
+
+// agentLabel names an agent in a summary: its host name, or its id when it
+// reported none.
+func agentLabel(name, id string) string {
+	if name != "" {
+		return name
 	}
-	return nil
+	return id
 }
 
 func (w *PoolWatcher) checkPool(ctx context.Context, p PoolWatch, agents []vcsagent.AgentInfo) error {
@@ -226,7 +233,7 @@ func (w *PoolWatcher) checkPool(ctx context.Context, p PoolWatch, agents []vcsag
 		seen := p.LastSeenAt
 		return w.svc.notify(ctx, Notification{Event: AgentPoolEmpty, Space: p.SpaceID, CreatedAt: now, URL: w.svc.poolURL(p.PoolID),
 			Summary: fmt.Sprintf("VCS agent pool %s has no connected agent: GitLab calls of its integrations fail until one connects (last agent %s seen %s)",
-				p.Name, p.LastAgentName, seen.Format(time.RFC3339)),
+				p.Name, agentLabel(p.LastAgentName, p.LastAgentID), seen.Format(time.RFC3339)),
 			Pool: &PoolRef{ID: p.PoolID, Name: p.Name, LastAgent: &AgentRef{ID: p.LastAgentID, Name: p.LastAgentName, SeenAt: &seen}}})
 	})
 }
