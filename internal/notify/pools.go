@@ -109,8 +109,9 @@ type PoolWatcher struct {
 
 // WatchPools returns a PoolWatcher checking every interval (0:
 // DefaultPoolCheck) and finding a pool empty after grace without agents
-// (0: DefaultPoolGrace; at least twice the interval, since a pool's last
-// sighting is refreshed once per interval).
+// (0: DefaultPoolGrace; at least three intervals: while agents are
+// connected, a pool's last sighting is refreshed when it is an interval
+// old, so it may lag by up to two).
 func (s *Service) WatchPools(store PoolStore, agents AgentLister, interval, grace time.Duration) *PoolWatcher {
 	if interval <= 0 {
 		interval = DefaultPoolCheck
@@ -118,7 +119,7 @@ func (s *Service) WatchPools(store PoolStore, agents AgentLister, interval, grac
 	if grace <= 0 {
 		grace = DefaultPoolGrace
 	}
-	grace = max(grace, 2*interval)
+	grace = max(grace, 3*interval)
 	return &PoolWatcher{svc: s, store: store, agents: agents, interval: interval, grace: grace,
 		stop: make(chan struct{}), done: make(chan struct{})}
 }
