@@ -55,7 +55,8 @@ func (f *notificationSecretFlags) read(e *env) (url, secret string, err error) {
 	return url, secret, err
 }
 
-const eventNames = "run_finished, run_failed, run_needs_confirmation, run_needs_review, drift_detected, drift_cleared, token_expiring"
+const eventNames = "run_finished, run_failed, run_needs_confirmation, run_needs_review, drift_detected, drift_cleared, token_expiring, " +
+	"agent_pool_empty, agent_pool_recovered"
 
 func notificationCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()

@@ -24,7 +24,7 @@ func TestCLINotificationTargetRoundTrip(t *testing.T) {
 		}
 	}
 	h.fails(apperr.Invalid, admin, "notification-target", "create", "--name", "Bad", "--space", "platform", "--kind", "webhook",
-		"--event", "agent_pool_empty", "--url-file", urlFile, "--secret-file", secretFile)
+		"--event", "agent_pool_exploded", "--url-file", urlFile, "--secret-file", secretFile)
 	var list []struct {
 		ID, Kind string
 		URLHost  string `json:"url_host"`

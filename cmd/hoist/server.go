@@ -12,6 +12,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/app"
 	"github.com/hoistdev/hoist/internal/demo"
+	"github.com/hoistdev/hoist/internal/notify"
 	"github.com/hoistdev/hoist/internal/secret"
 	"github.com/hoistdev/hoist/internal/sso"
 	"github.com/hoistdev/hoist/internal/transfer"
@@ -100,6 +101,9 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 	localLogin := fs.Bool("local-login", true, "allow logging in to the web UI with a password; false is refused until an enabled user "+
 		"is root admin through a role mapping")
 	demoMode := fs.Bool("demo", false, "also run the GitLab simulator with a sample project, integration and stacks, and print what to try")
+	notifyAllow := fs.StringSlice("notify-allow-hosts", nil, "limit notification targets to these hosts: `PATTERN`s hooks.example.com, "+
+		"*.example.com, an IP or a CIDR range, comma-separated or repeated; a host resolving to a loopback, private or link-local "+
+		"address is refused unless an IP or CIDR pattern holds it (default: any host; docs/notifications.md)")
 	var allow hostList
 	fs.Var(&allow, "allow-gitlab-host", "GitLab host allowed to resolve to a link-local/cloud-metadata address (repeatable)")
 	maxResponse, maxArchive := byteSize(app.DefaultMaxGitLabResponseBytes), byteSize(app.DefaultMaxArchiveBytes)
@@ -114,6 +118,13 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 		}
 		if *leaseTTL != 0 && *leaseTTL < time.Second {
 			return usageError{"server: --lease-ttl must be at least 1s: leases are renewed every third of it"}
+		}
+		if _, err := notify.ParseAllowList(*notifyAllow); err != nil {
+			msg := "server: " + err.Error()
+			if o := flagOrigin(fs.Lookup("notify-allow-hosts")); o != "--notify-allow-hosts" {
+				msg += " (from " + o + ")"
+			}
+			return usageError{msg}
 		}
 		key, err := encryptionKey(fs.Lookup("encryption-key"), *encKey)
 		if err != nil {
@@ -148,6 +159,7 @@ func serverCommand(e *env, cmd *cobra.Command) runFunc {
 			WebhookWorkers: *webhookWorkers, GitLabMaxConcurrent: *gitlabConcurrent,
 			EncryptionKey: key, SecretFiles: secretFiles(cmd),
 			OIDC: oidc, OIDCClientSecretFile: *oidcSecretFile, NoLocalLogin: !*localLogin,
+			NotifyAllowHosts: *notifyAllow,
 		})
 		if err != nil {
 			return err

@@ -90,13 +90,24 @@ func stopServer(t *testing.T, cancel context.CancelFunc, done <-chan error) {
 
 func TestServerCommandUsage(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"--no-such-flag"}, {"extra"}, {"--allow-gitlab-host", "http://x/"}} {
+	for _, args := range [][]string{{"--no-such-flag"}, {"extra"}, {"--allow-gitlab-host", "http://x/"}, {"--notify-allow-hosts", "hooks.example.com:443"},
+		{"--notify-allow-hosts", "*"}} {
 		_, _, err := runLocal(t, "", nil, append([]string{"server"}, args...)...)
 		if _, ok := err.(usageError); !ok {
 			t.Errorf("hoist server %q = %v, want a usage error", args, err)
 		}
 	}
-	_, _, err := runLocal(t, "", nil, "server", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--database-url", "mysql://x")
+	// --notify-allow-hosts has its variables, like every flag; a bad
+	// pattern names the variable it came from.
+	_, _, err := runLocal(t, "", map[string]string{"HOIST_NOTIFY_ALLOW_HOSTS": "hooks.example.com,10.0.0.0/99"}, "server")
+	if _, ok := err.(usageError); !ok || !strings.Contains(err.Error(), `pattern "10.0.0.0/99"`) || !strings.Contains(err.Error(), "$HOIST_NOTIFY_ALLOW_HOSTS") {
+		t.Errorf("a bad HOIST_NOTIFY_ALLOW_HOSTS: %v", err)
+	}
+	out, _, err := runLocal(t, "", map[string]string{"HOIST_SERVER_NOTIFY_ALLOW_HOSTS": "hooks.example.com,*.corp.example"}, "server", "--print-config")
+	if err != nil || !regexp.MustCompile(`--notify-allow-hosts +\[hooks.example.com,\*.corp.example\] +\$HOIST_SERVER_NOTIFY_ALLOW_HOSTS`).MatchString(out) {
+		t.Errorf("--print-config with HOIST_SERVER_NOTIFY_ALLOW_HOSTS: %v\n%s", err, out)
+	}
+	_, _, err = runLocal(t, "", nil, "server", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--database-url", "mysql://x")
 	if err == nil || !strings.Contains(err.Error(), "postgres://") {
 		t.Errorf("mysql URL: %v", err)
 	}

@@ -32,13 +32,15 @@ type CreateNotificationTarget struct {
 	Name  string `json:"name"`
 	Space string `json:"space"`
 	Kind  string `json:"kind" enum:"webhook,slack"`
-	// http:// or https://, at most 2048 bytes; write-only
+	// http:// or https://, at most 2048 bytes, a host the server's
+	// --notify-allow-hosts allows when it is set; write-only
 	URL string `json:"url"`
 	// 16 to 256 bytes; required for webhook targets, optional for slack;
 	// write-only
 	Secret string `json:"secret,omitempty"`
 	// among run_finished, run_failed, run_needs_confirmation,
-	// run_needs_review, drift_detected, drift_cleared, token_expiring
+	// run_needs_review, drift_detected, drift_cleared, token_expiring,
+	// agent_pool_empty, agent_pool_recovered
 	Events []string `json:"events"`
 }
 

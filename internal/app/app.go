@@ -120,6 +120,14 @@ type Config struct {
 	// TokenCheckInterval is how often integration tokens' expiry is
 	// checked for token_expiring notifications (0: an hour).
 	TokenCheckInterval time.Duration
+	// AgentPoolCheck is how often VCS agent pools are checked for
+	// agent_pool_empty (0: notify.DefaultPoolCheck), and AgentPoolGrace
+	// how long a pool must be without agents first (0:
+	// notify.DefaultPoolGrace).
+	AgentPoolCheck, AgentPoolGrace time.Duration
+	// NotifyAllowHosts is the allow-list of notification target hosts
+	// (--notify-allow-hosts; notify.ParseAllowList); none: every host.
+	NotifyAllowHosts []string
 	// SchedulerPoll is how often the scheduler looks for work without a
 	// signal (0: 1s).
 	SchedulerPoll time.Duration
@@ -286,7 +294,10 @@ func start(ctx context.Context, cfg Config, store *sqlstore.Store) (*Server, err
 		Engine: policy.NewEngine(policy.Limits{Timeout: cfg.PolicyTimeout, Memory: cfg.PolicyMemory}), GitLab: gitlabApprovals{endpoints: feedback.NewEndpoints(store, box), gitlab: gl},
 		Clock: cfg.Clock, Logger: log})
 	writes := newWriteBack(cfg, store, box, gl, publicURL, m)
-	notes := newNotifications(cfg, store, box, spaces, publicURL, m)
+	notes, err := newNotifications(cfg, store, box, spaces, publicURL, m, cluster)
+	if err != nil {
+		return nil, errors.Join(err, ln.Close())
+	}
 	runs := newRuns(cfg, store, spaces, box, gl, writes.service, notes.service, m, policies, policies)
 	modules := newModules(cfg, store, spaces, ids, runs.service, box, gl, key, publicURL, moduleStatuses{writes.service})
 	hooks := newWebhooks(cfg, store, box, spaces, gl, writes.service, m, modules.tagFunc(), policies.PushDecider, runs.notify,

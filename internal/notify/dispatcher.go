@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -59,6 +60,19 @@ type Metrics interface {
 	NotificationAttempt(kind string, state string)
 }
 
+// transport is the default client's: Go's default transport, and with an
+// allow-list, one that checks every address it dials and uses no proxy
+// (through a proxy, the address dialed would be the proxy's, not the
+// receiver's, and could not be checked).
+func transport(allow *AllowList, timeout time.Duration) http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if allow.Enabled() {
+		d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: allow.dialControl}
+		t.DialContext, t.Proxy = d.DialContext, nil
+	}
+	return t
+}
+
 // Dispatcher sends the due deliveries, per target oldest first: a target's
 // next delivery waits until the one before is delivered or has failed for
 // good. Several servers on one database share targets through leases.
@@ -83,7 +97,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		cfg.Timeout = 10 * time.Second
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: cfg.Timeout,
+		cfg.Client = &http.Client{Timeout: cfg.Timeout, Transport: transport(cfg.Service.cfg.AllowHosts, cfg.Timeout),
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if cfg.Poll <= 0 {
@@ -246,6 +260,13 @@ func (d *Dispatcher) post(ctx context.Context, t Target, del Delivery) (outcome,
 	if err != nil {
 		return permanent, 0, 0, err.Error()
 	}
+	// Again at every attempt: the list may have changed since the target
+	// was saved, and targets saved before it existed are held to it.
+	if pu, err := url.Parse(u); err != nil {
+		return permanent, 0, 0, "the target's URL does not parse"
+	} else if err := d.cfg.Service.cfg.AllowHosts.CheckHost(pu.Hostname()); err != nil {
+		return permanent, 0, 0, "refused: " + err.Error()
+	}
 	body := []byte(del.Payload)
 	if t.Kind == Slack {
 		if body, err = renderSlack(del.Payload); err != nil {
@@ -273,6 +294,9 @@ func (d *Dispatcher) post(ctx context.Context, t Target, del Delivery) (outcome,
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
+		}
+		if refused := (*RefusedAddrError)(nil); errors.As(err, &refused) {
+			return permanent, 0, 0, "refused: " + t.URLHost + " resolved to " + refused.Error()
 		}
 		return retry, 0, 0, "send to " + t.URLHost + ": " + err.Error()
 	}

@@ -124,7 +124,10 @@ func (s *Service) deliveries(ctx context.Context, n Notification, targets []Targ
 	}
 	tree := space.NewTree(spaces)
 	now := s.now()
-	n.ID, n.CreatedAt = ulid.New(now), now
+	if n.CreatedAt.IsZero() { // the cause may say when it happened
+		n.CreatedAt = now
+	}
+	n.ID = ulid.New(now)
 	var out []Delivery
 	for _, t := range targets {
 		if !t.Wants(n.Event) || !tree.Within(n.Space, t.SpaceID) {

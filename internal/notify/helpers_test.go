@@ -53,6 +53,7 @@ type env struct {
 	store *sqlstore.Store
 	svc   *notify.Service
 	clock *clock
+	cfg   notify.Config // svc's, for a second server on the same database
 }
 
 const (
@@ -61,7 +62,7 @@ const (
 	aAdmin = "user:a-admin"
 )
 
-func setup(t testing.TB, dialect string) *env {
+func setup(t testing.TB, dialect string, tweaks ...func(*notify.Config)) *env {
 	t.Helper()
 	s := dbtest.Open(t, dialect)
 	ctx := context.Background()
@@ -98,9 +99,12 @@ func setup(t testing.TB, dialect string) *env {
 		reader: {{Principal: reader, SpaceID: "a", Role: space.Read}},
 		aAdmin: {{Principal: aAdmin, SpaceID: "a", Role: space.Admin}},
 	}}
-	svc := notify.NewService(notify.Config{Store: s, Access: acc, Spaces: s, Stacks: s, Integrations: s, Box: box,
-		PublicURL: "https://hoist.example.com", Clock: c.Now})
-	return &env{store: s, svc: svc, clock: c}
+	cfg := notify.Config{Store: s, Access: acc, Spaces: s, Stacks: s, Integrations: s, Box: box,
+		PublicURL: "https://hoist.example.com", Clock: c.Now}
+	for _, tw := range tweaks {
+		tw(&cfg)
+	}
+	return &env{store: s, svc: notify.NewService(cfg), clock: c, cfg: cfg}
 }
 
 // target creates a webhook target as the root admin.

@@ -62,7 +62,8 @@ func renderSlack(payload []byte) ([]byte, error) {
 		headline = fmt.Sprintf("<%s|%s>", slackEscape(n.URL), headline)
 	}
 	icon := map[Event]string{RunFinished: ":white_check_mark:", RunFailed: ":x:", RunNeedsConfirmation: ":raised_hand:",
-		RunNeedsReview: ":eyes:", DriftDetected: ":warning:", DriftCleared: ":white_check_mark:", TokenExpiring: ":hourglass:"}[n.Event]
+		RunNeedsReview: ":eyes:", DriftDetected: ":warning:", DriftCleared: ":white_check_mark:", TokenExpiring: ":hourglass:",
+		AgentPoolEmpty: ":rotating_light:", AgentPoolRecovered: ":white_check_mark:"}[n.Event]
 	msg := slackMessage{Text: strings.TrimSpace(icon + " " + slackEscape(n.Summary)),
 		Blocks: []slackBlock{{Type: "section", Text: &slackText{Type: "mrkdwn", Text: strings.TrimSpace(icon + " *" + headline + "*")}}}}
 	var ctx []string

@@ -43,13 +43,15 @@ const (
 	DriftCleared         Event = "drift_cleared"
 	TokenExpiring        Event = "token_expiring"
 	AgentPoolEmpty       Event = "agent_pool_empty"
+	AgentPoolRecovered   Event = "agent_pool_recovered"
 )
 
 // Events is every event a target may choose, in documentation order.
-var Events = []Event{RunFinished, RunFailed, RunNeedsConfirmation, RunNeedsReview, DriftDetected, DriftCleared, TokenExpiring}
+var Events = []Event{RunFinished, RunFailed, RunNeedsConfirmation, RunNeedsReview, DriftDetected, DriftCleared, TokenExpiring,
+	AgentPoolEmpty, AgentPoolRecovered}
 
 // ParseEvents checks a target's event list: known names, each once, at
-// least one. agent_pool_empty is refused until it is built.
+// least one.
 func ParseEvents(field string, names []string) ([]Event, error) {
 	if len(names) == 0 {
 		return nil, apperr.InvalidField(field, "choose at least one event: %s", joinEvents(Events))
@@ -58,8 +60,6 @@ func ParseEvents(field string, names []string) ([]Event, error) {
 	for _, n := range names {
 		e := Event(strings.TrimSpace(n))
 		switch {
-		case e == AgentPoolEmpty:
-			return nil, apperr.InvalidField(field, "%s is not built yet: Hoist does not yet notify when a VCS agent pool loses its last agent", e)
 		case !slices.Contains(Events, e):
 			return nil, apperr.InvalidField(field, "unknown event %q: choose among %s", n, joinEvents(Events))
 		case slices.Contains(out, e):
@@ -195,6 +195,7 @@ type Notification struct {
 	Run         *RunRef           `json:"run,omitempty"`
 	Drift       *DriftRef         `json:"drift,omitempty"`
 	Integration *IntegrationRef   `json:"integration,omitempty"`
+	Pool        *PoolRef          `json:"agent_pool,omitempty"`
 	Target      NotificationOwner `json:"target"`
 }
 

@@ -60,6 +60,9 @@ type Config struct {
 	Logger       *slog.Logger
 	// Notify wakes the dispatcher (Dispatcher.Notify); optional.
 	Notify func()
+	// AllowHosts is the operator's allow-list of target hosts; nil allows
+	// every host (ParseAllowList).
+	AllowHosts *AllowList
 }
 
 // Service is the business operations on notification targets, and turns
@@ -146,6 +149,10 @@ func (s *Service) setURL(t *Target, raw string) error {
 	raw = strings.TrimSpace(raw)
 	host, err := ValidateURL(raw)
 	if err != nil {
+		return err
+	}
+	u, _ := url.Parse(raw) // ValidateURL parsed it
+	if err := s.cfg.AllowHosts.checkURLHost(u.Hostname()); err != nil {
 		return err
 	}
 	t.URLSealed, t.URLHost = s.cfg.Box.Seal([]byte(raw), secret.AAD("notification_targets", t.ID, "url")), host

@@ -34,7 +34,6 @@ func TestCreateValidates(t *testing.T) {
 		{"no events", func(in *notify.CreateInput) { in.Events = nil }, admin, apperr.Invalid, "events", ""},
 		{"unknown event", func(in *notify.CreateInput) { in.Events = []string{"run_exploded"} }, admin, apperr.Invalid, "events", "unknown event"},
 		{"twice", func(in *notify.CreateInput) { in.Events = []string{"run_failed", "run_failed"} }, admin, apperr.Invalid, "events", "twice"},
-		{"agent pools not built", func(in *notify.CreateInput) { in.Events = []string{"agent_pool_empty"} }, admin, apperr.Invalid, "events", "not built yet"},
 		{"ftp", func(in *notify.CreateInput) { in.URL = "ftp://example.com/x" }, admin, apperr.Invalid, "url", "http"},
 		{"no host", func(in *notify.CreateInput) { in.URL = "https:///x" }, admin, apperr.Invalid, "url", "host"},
 		{"user info", func(in *notify.CreateInput) { in.URL = "https://u:p@example.com/" }, admin, apperr.Invalid, "url", "password"},

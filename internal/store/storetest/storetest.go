@@ -66,6 +66,7 @@ func Run(t *testing.T, h Harness) {
 		"AgentPools":          testAgentPools,
 		"AgentPoolSpaces":     testAgentPoolSpaces,
 		"AgentPresence":       testAgentPresence,
+		"AgentPoolWatch":      testAgentPoolWatch,
 		"Modules":             testModules,
 		"Policies":            testPolicies,
 		"Transactions":        testTransactions,

@@ -271,14 +271,54 @@ func (c *Cluster) Connected(ctx context.Context, pool string) []vcsagent.AgentIn
 		c.log.WarnContext(ctx, "could not read the other servers' VCS agents; listing this server's", "pool_id", pool, "error", err.Error())
 		return out
 	}
+	var mine []vcsagent.Presence
+	for _, p := range rows {
+		if p.Pool == pool {
+			mine = append(mine, p)
+		}
+	}
+	return merge(out, mine)
+}
+
+// AgentsByPool lists the connected agents of every pool that has one, on
+// every live server, merged as Connected merges them. Unlike Connected it
+// fails when the other servers' agents cannot be read: whoever decides
+// that a pool has no agent (agent_pool_empty) must not decide it on this
+// server's agents alone.
+func (c *Cluster) AgentsByPool(ctx context.Context) (map[string][]vcsagent.AgentInfo, error) {
+	rows, err := c.others(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the other servers' VCS agents: %w", err)
+	}
+	local := map[string][]vcsagent.AgentInfo{}
+	for _, a := range c.local.all() {
+		local[a.pool] = append(local[a.pool], a.AgentInfo)
+	}
+	remote := map[string][]vcsagent.Presence{}
+	for _, p := range rows {
+		remote[p.Pool] = append(remote[p.Pool], p)
+	}
+	out := make(map[string][]vcsagent.AgentInfo, len(local)+len(remote))
+	for pool, as := range local {
+		out[pool] = merge(as, remote[pool])
+	}
+	for pool, ps := range remote {
+		if _, ok := out[pool]; !ok {
+			out[pool] = merge(nil, ps)
+		}
+	}
+	return out, nil
+}
+
+// merge adds the presence rows of one pool to that pool's local agents, by
+// agent: an agent's streams may be spread over several servers (their
+// counts add up, the earliest connection counts).
+func merge(out []vcsagent.AgentInfo, rows []vcsagent.Presence) []vcsagent.AgentInfo {
 	at := make(map[string]int, len(out))
 	for i, a := range out {
 		at[a.ID] = i
 	}
 	for _, p := range rows {
-		if p.Pool != pool {
-			continue
-		}
 		i, ok := at[p.AgentID]
 		if !ok {
 			at[p.AgentID] = len(out)

@@ -275,6 +275,13 @@ func TestClusterConnectedMergesServers(t *testing.T) {
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("Connected = %+v\nwant %+v", got, want)
 	}
+	store.rows = append(store.rows, vcsagent.Presence{ServerID: "c", Address: "http://c", Pool: "edge", AgentID: "z", Streams: 1, SeenAt: t0})
+	later := t0.Add(DefaultPresenceCache)
+	now.Store(&later)
+	all, err := c.AgentsByPool(t.Context())
+	if err != nil || len(all) != 2 || len(all["lab"]) != 2 || all["lab"][0] != want[0] || len(all["edge"]) != 1 || all["edge"][0].ID != "z" {
+		t.Errorf("AgentsByPool = %+v, %v", all, err)
+	}
 }
 
 // TestRelayHandlerRefusesWithoutKey: only a request with the relay key is
