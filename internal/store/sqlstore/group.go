@@ -119,6 +119,24 @@ func (s *Store) commitGroup(units []*groupUnit) []error {
 		return fail(fmt.Errorf("begin: %w", err))
 	}
 	a := &ambientTx{tx: tx}
+	// A unit alone needs no savepoint: when it fails, the whole
+	// transaction is rolled back, which is all a savepoint would undo.
+	if len(units) == 1 {
+		u := units[0]
+		if errs[0] = u.ctx.Err(); errs[0] == nil {
+			errs[0] = callUnit(context.WithValue(context.WithoutCancel(u.ctx), txKey{s}, a), u.fn)
+		}
+		if errs[0] != nil {
+			if err := ignoreDone(tx.Rollback()); err != nil {
+				errs[0] = errors.Join(errs[0], err)
+			}
+			return errs
+		}
+		if err := tx.Commit(); err != nil {
+			return fail(fmt.Errorf("commit: %w", err))
+		}
+		return errs
+	}
 	for i, u := range units {
 		if err := u.ctx.Err(); err != nil {
 			errs[i] = err // gave up before its turn: nothing of it ran

@@ -129,10 +129,15 @@ func (s *Store) ResolveWrites(ctx context.Context, key, owner string, rs []feedb
 	// Group-committed: the dispatcher resolves keys from several slots at
 	// once, and each result is a few small updates.
 	err := s.inGroupTx(ctx, func(tx *sql.Tx) error {
-		// Lock the key's row first: a write enqueued concurrently either
-		// committed before (and is seen by the MIN below) or waits and marks
-		// the key due after this transaction.
-		if _, err := s.exec(ctx, tx, "UPDATE gitlab_write_keys SET lease_owner = lease_owner WHERE key = ?", key); err != nil {
+		// Lock the key's row first (moving its mark, when the write was
+		// sent, does): a write enqueued concurrently either committed
+		// before (and is seen by the MIN below) or waits and marks the key
+		// due after this transaction.
+		lock, args := "UPDATE gitlab_write_keys SET lease_owner = lease_owner WHERE key = ?", []any{key}
+		if mark != nil {
+			lock, args = "UPDATE gitlab_write_keys SET mark_ord = ?, mark_rank = ?, mark_id = ? WHERE key = ?", []any{mark.Ord, mark.Rank, mark.ID, key}
+		}
+		if _, err := s.exec(ctx, tx, lock, args...); err != nil {
 			return err
 		}
 		for _, r := range rs {
@@ -142,21 +147,12 @@ func (s *Store) ResolveWrites(ctx context.Context, key, owner string, rs []feedb
 				return err
 			}
 		}
-		if mark != nil {
-			if _, err := s.exec(ctx, tx, "UPDATE gitlab_write_keys SET mark_ord = ?, mark_rank = ?, mark_id = ? WHERE key = ?",
-				mark.Ord, mark.Rank, mark.ID, key); err != nil {
-				return err
-			}
-		}
-		var due *time.Time
-		if err := s.queryRow(ctx, tx, `SELECT MIN(next_attempt_at) FROM gitlab_writes
-			WHERE key = ? AND state IN ('pending', 'retrying')`, key).Scan(nullTimeScan{&due}); err != nil {
-			return err
-		}
-		_, err := s.exec(ctx, tx, `UPDATE gitlab_write_keys SET due_at = ?,
+		// Due again when its earliest open write is; the lease ends.
+		_, err := s.exec(ctx, tx, `UPDATE gitlab_write_keys SET
+			due_at = (SELECT MIN(next_attempt_at) FROM gitlab_writes WHERE key = ? AND state IN ('pending', 'retrying')),
 			lease_until = CASE WHEN lease_owner = ? THEN NULL ELSE lease_until END,
 			lease_owner = CASE WHEN lease_owner = ? THEN '' ELSE lease_owner END WHERE key = ?`,
-			s.nullTime(due), owner, owner, key)
+			key, owner, owner, key)
 		return err
 	})
 	return wrapInternal(err, "record gitlab writes of %s", key)

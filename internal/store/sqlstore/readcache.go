@@ -17,8 +17,8 @@ import (
 // a change made by any server is seen at the next read, as without the
 // cache. Reading the generation is one single-column row; the rows it
 // saves are tens of columns each, and on SQLite every column read is
-// several calls into the driver. Reads inside a transaction bypass it:
-// they must see the transaction's own writes.
+// several calls into the driver. Reads inside a transaction must see the
+// transaction's own writes: see throughCache.
 type readCache struct {
 	mu           sync.Mutex
 	repositories map[repoKey]cached[[]stack.Stack]
@@ -49,13 +49,18 @@ const (
 
 // throughCache answers key from *m while table's generation stands, else
 // from load, and keeps load's answer (errors are not kept). clone copies a
-// value deeply: callers own what they get. Inside a transaction it only
-// loads.
+// value deeply: callers own what they get.
+//
+// Inside a transaction it reads the generation in the transaction and
+// never keeps what it loads: a transaction that changed the table sees
+// its own, uncommitted generation, which no kept entry has (entries are
+// read outside transactions, from committed states, and while the
+// transaction holds its bump no other can commit one), so it loads its
+// own writes; one that did not sees the committed generation and may use
+// the entry, as it would read the committed rows.
 func throughCache[K comparable, V any](ctx context.Context, s *Store, table string, m *map[K]cached[V], key K,
 	clone func(V) V, load func() (V, error)) (V, error) {
-	if s.ambient(ctx) != nil {
-		return load()
-	}
+	inTx := s.ambient(ctx) != nil
 	var gen int64
 	if err := s.hotQueryRow(ctx, "SELECT generation FROM table_generations WHERE name = ?", table).Scan(&gen); err != nil {
 		var zero V
@@ -69,7 +74,7 @@ func throughCache[K comparable, V any](ctx context.Context, s *Store, table stri
 		return clone(e.value), nil
 	}
 	v, err := load()
-	if err != nil {
+	if err != nil || inTx {
 		return v, err
 	}
 	c.mu.Lock()

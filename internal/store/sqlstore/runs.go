@@ -117,12 +117,23 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor stri
 	if err != nil {
 		return run.Event{}, fmt.Errorf("create run of %s: %w", r.StackID, err)
 	}
-	ev, err := s.recordRunTransition(ctx, tx, run.Transition{RunID: r.ID, State: run.Queued, At: r.CreatedAt, Actor: actor, Note: r.Reason})
-	if err != nil {
+	// The event of a new run needs no reads: the run is what was just
+	// written (as the database gives it back: UTC, microseconds), and it
+	// has no history before QUEUED. Every webhook creates runs.
+	if _, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
+		r.ID, string(run.Queued), s.t(r.CreatedAt), actor, r.Reason); err != nil {
 		return run.Event{}, fmt.Errorf("record run %s queued: %w", r.ID, err)
 	}
-	return ev, nil
+	r.CreatedAt, r.UpdatedAt = storedTime(r.CreatedAt), storedTime(r.UpdatedAt)
+	if len(r.TaskCommand) == 0 {
+		r.TaskCommand = nil // as scanRun reads it
+	}
+	return run.Event{Run: r, To: run.Queued, Note: r.Reason}, nil
 }
+
+// storedTime is t as the database gives it back: UTC, to the microsecond
+// (TimeText on SQLite, TIMESTAMPTZ on PostgreSQL).
+func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // cancelRun cancels a run still in one of cn.States and reports whether it
 // did.

@@ -117,6 +117,24 @@ func testReadCache(t *testing.T, h Harness) {
 		if got := list(reader); ids(got) != "y" {
 			t.Errorf("after the rollback: %s", ids(got))
 		}
+		// The rolled-back transaction's rows were not kept under the
+		// generation it had: another change committed now takes that
+		// generation, and must be what is read.
+		mustStack(t, writer, testStack("w", "a", "gl"))
+		if got := list(reader); ids(got) != "w,y" {
+			t.Errorf("after a commit that took the rolled-back generation: %s", ids(got))
+		}
+		// A transaction that changes nothing reads through the cache.
+		err = reader.InTx(ctx(), func(ctx context.Context) error {
+			got, err := reader.GetStack(ctx, "w")
+			if err == nil && got.ID != "w" {
+				t.Errorf("GetStack in a transaction = %+v", got)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("integrations", func(t *testing.T) {

@@ -87,6 +87,14 @@ func testRunCreate(t *testing.T, s *sqlstore.Store) {
 	if err != nil || !reflect.DeepEqual(h, want) {
 		t.Errorf("RunHistory = %+v, %v; want %+v", h, err, want)
 	}
+	// The event is the run as stored, also when the caller's times carry
+	// nanoseconds and a zone the database does not keep.
+	odd := newRun("r01b", "web", run.Proposed, "a1b")
+	odd.CreatedAt = base.Add(789 * time.Nanosecond).In(time.FixedZone("UTC+1", 3600))
+	odd.UpdatedAt, odd.TaskCommand = odd.CreatedAt, []string{}
+	if a := mustRuns(t, s, odd); len(a.Events) != 1 || !reflect.DeepEqual(a.Events[0].Run, mustGetRun(t, s, "r01b")) {
+		t.Errorf("creation event's run = %+v\nstored %+v", a.Events, mustGetRun(t, s, "r01b"))
+	}
 	_, err = s.GetRun(ctx(), "nope")
 	wantCode(t, err, apperr.NotFound)
 	if h, err := s.RunHistory(ctx(), "nope"); err != nil || len(h) != 0 {

@@ -156,6 +156,25 @@ func testTransactions(t *testing.T, h Harness) {
 				t.Errorf("member %d: InGroupTx = %v; want its own error", i, err)
 			}
 		}
+		// A member alone in its group (no savepoint) likewise: its own
+		// error, nothing written; a panic is an error; success commits.
+		for _, tc := range []struct {
+			id   string
+			fail func() error
+		}{{"r-alone-refused", func() error { return errRefused }}, {"r-alone-panics", func() error { panic("alone") }}, {"r-alone", nil}} {
+			err := s.InGroupTx(ctx(), func(ctx context.Context) error {
+				if err := createWithWrite(ctx, s, tc.id); err != nil || tc.fail == nil {
+					return err
+				}
+				return tc.fail()
+			})
+			if want := tc.fail == nil; written(t, s, tc.id) != want || (err == nil) != want {
+				t.Errorf("%s: InGroupTx = %v; want committed %v", tc.id, err, want)
+			}
+			if tc.id == "r-alone-refused" && !errors.Is(err, errRefused) {
+				t.Errorf("%s: InGroupTx = %v; want its own error", tc.id, err)
+			}
+		}
 		// Inside InTx it joins that transaction and rolls back with it.
 		err := s.InTx(ctx(), func(ctx context.Context) error {
 			if err := s.InGroupTx(ctx, func(ctx context.Context) error { return createWithWrite(ctx, s, "r-joined") }); err != nil {
