@@ -51,9 +51,23 @@ func (s *Service) DriftChecked(ctx context.Context, st stack.Stack, d stack.Drif
 	return nil
 }
 
+// issueMarker identifies the drift issue of a stack in its description,
+// so an issue opened by an attempt whose answer was lost (a crash, a
+// timeout) is found and adopted instead of opened twice. Stack ids are
+// slugs: they cannot end the comment.
+func issueMarker(stackID string) string { return "<!-- hoist:drift stack=" + stackID + " -->" }
+
 // issueBody is the description of a stack's drift issue: what the drift
-// run found, with a link to it.
+// run found, with a link to it, and the stack's marker. "<!--" in the
+// text (a stack's name, a resource address) is broken up so that it
+// cannot pass for another stack's marker.
 func (s *Service) issueBody(st stack.Stack, d stack.Drift) string {
+	text := strings.ReplaceAll(s.issueText(st, d), "<!--", "<!-\u200b-")
+	return text + "\n" + issueMarker(st.ID) + "\n"
+}
+
+// issueText is the visible part of a drift issue's description.
+func (s *Service) issueText(st stack.Stack, d stack.Drift) string {
 	var b strings.Builder
 	runLink := fmt.Sprintf("[drift run %s](%s)", d.RunID, s.RunURL(d.RunID))
 	if !d.Drifted {
@@ -77,7 +91,9 @@ func (s *Service) issueBody(st stack.Stack, d stack.Drift) string {
 
 // issue writes a stack's drift issue: the kept issue edited (and reopened
 // or closed), or a new one opened when there is none yet or someone
-// deleted it. Closing an issue never opened is done at once.
+// deleted it. Without a kept iid, an open issue holding the stack's
+// marker is adopted first: GitLab may have opened one for an attempt
+// whose answer was lost. Closing an issue never opened is done at once.
 func (s *sender) issue(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 	p := w.Payload
 	is := vcs.Issue{Project: p.Project, Title: p.Title, Description: p.Body, Labels: p.Labels, Open: p.Open}
@@ -85,13 +101,26 @@ func (s *sender) issue(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 	if err != nil {
 		return retry(err)
 	}
+	found := ""
+	if !ok {
+		if iid, err = s.gitlab.FindIssue(ctx, ep, p.Project, p.StackID, issueMarker(p.StackID)); err != nil {
+			return failed(ep, err)
+		}
+		ok, found = iid != 0, " (found by its marker)"
+	}
 	if ok {
 		err := s.gitlab.UpdateIssue(ctx, ep, iid, is)
 		switch {
-		case err == nil && p.Open:
-			return done("issue #%d open", iid)
 		case err == nil:
-			return done("closed issue #%d", iid)
+			out := done("closed issue #%d", iid)
+			if p.Open {
+				out = done("issue #%d open", iid)
+			}
+			if found == "" {
+				return out
+			}
+			out.result += found
+			return s.keepRef(ctx, w.Key, iid, out)
 		case vcs.KindOf(err) != vcs.KindNotFound:
 			return failed(ep, err)
 		}
