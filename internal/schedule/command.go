@@ -129,8 +129,8 @@ func unescape(s, escapable string) string {
 }
 
 // FormatCommand writes args as one line that ParseCommand reads back as
-// args: an argument that is not plain is put in single quotes (a ' in it
-// as '\”).
+// args: an argument that is not plain is put in single quotes (a quote
+// in it closes them, is escaped, and opens them again).
 func FormatCommand(args []string) string {
 	out := make([]string, len(args))
 	for i, a := range args {
