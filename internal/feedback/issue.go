@@ -23,15 +23,23 @@ const maxIssueChanges = 200
 // DriftChecked records, in the transaction of ctx, the GitLab write that
 // keeps a stack's drift issue in step with its mark d (drift.Observer, for
 // every drift run that found the stack drifted or cleared it): open (or
-// edit, or reopen) while drifted, closed when not. A stack without
-// drift_issue writes nothing, except the closing of an issue it opened
-// before the setting was turned off.
+// edit, or reopen) while drifted, closed when not. A stack that does not
+// turn drift_issue on takes its integration's setting (labels included);
+// with neither, it writes nothing, except the closing of an issue it
+// opened before the setting was turned off.
 func (s *Service) DriftChecked(ctx context.Context, st stack.Stack, d stack.Drift) error {
 	if st.Detached() {
 		return nil
 	}
+	on, labels := st.DriftIssue, st.DriftIssueLabels
+	if !on {
+		var err error
+		if on, labels, err = s.cfg.Store.IntegrationDriftIssue(ctx, st.IntegrationID); err != nil {
+			return fmt.Errorf("drift issue of stack %s: %w", st.ID, err)
+		}
+	}
 	key := IssueKey(st.IntegrationID, st.Repository, st.ID)
-	if !st.DriftIssue {
+	if !on {
 		if d.Drifted {
 			return nil
 		}
@@ -43,7 +51,7 @@ func (s *Service) DriftChecked(ctx context.Context, st stack.Stack, d stack.Drif
 	w := Write{IntegrationID: st.IntegrationID, RunID: d.RunID, Kind: KindIssue, Key: key, Ord: d.RunID,
 		NextAttemptAt: now, CreatedAt: now,
 		Payload: Payload{Project: st.Repository, StackID: st.ID, Title: "Drift: stack " + st.Name,
-			Body: s.issueBody(st, d), Labels: st.DriftIssueLabels, Open: d.Drifted}}
+			Body: s.issueBody(st, d), Labels: labels, Open: d.Drifted}}
 	if err := s.cfg.Store.EnqueueWrites(ctx, []Write{w}); err != nil {
 		return fmt.Errorf("drift issue of stack %s: %w", st.ID, err)
 	}

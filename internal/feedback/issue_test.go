@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/run"
@@ -140,5 +141,52 @@ func TestDriftIssueAnswerLost(t *testing.T) {
 			t.Errorf("%d searches after the iid was kept", n-searches)
 		}
 		apptest.Eventually(t, 5*time.Second, "the trickled answer to end", func() bool { return e.sim.Faults()[0].Cut == 1 })
+	})
+}
+
+// TestDriftIssueIntegrationDefault: a stack that does not turn
+// drift_issue on takes its integration's setting and labels; a stack that
+// turns it on keeps its own labels; with the integration's setting off
+// again, the first stack's issue is still closed when its drift is gone.
+func TestDriftIssueIntegrationDefault(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		setIntegration := func(on bool, labels []string) {
+			t.Helper()
+			it, err := e.store.GetIntegration(e.ctx, integ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it.DriftIssue, it.DriftIssueLabels = on, labels
+			if err := e.store.UpdateIntegration(e.ctx, it, audit.Entry{At: time.Now(), Actor: "test",
+				Action: "integration.update", ResourceType: "integration", ResourceID: integ}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		inherits := stack.Stack{ID: "app", Name: "App", IntegrationID: integ, Repository: project}
+		own := stack.Stack{ID: "own", Name: "Own", IntegrationID: integ, Repository: project, DriftIssue: true,
+			DriftIssueLabels: []string{"mine"}}
+		e.start(e.store, feedback.DispatcherConfig{})
+
+		// The integration's setting off: only the stack that turns it on.
+		if ws, _ := e.store.ListWrites(e.ctx, e.driftRun(inherits, 1, true)); len(ws) != 0 {
+			t.Fatalf("writes of a stack and integration without drift_issue: %+v", ws)
+		}
+		wantLanded(t, e.settle(e.driftRun(own, 2, true)))
+
+		setIntegration(true, []string{"drift", "team::infra"})
+		wantLanded(t, e.settle(e.driftRun(inherits, 3, true)))
+		wantLanded(t, e.settle(e.driftRun(own, 4, true)))
+		is := e.issues()
+		if len(is) != 2 || is[0].Title != "Drift: stack Own" || !slices.Equal(is[0].Labels, []string{"mine"}) ||
+			is[1].Title != "Drift: stack App" || !slices.Equal(is[1].Labels, []string{"drift", "team::infra"}) {
+			t.Fatalf("issues %+v; want Own's with its labels, App's with the integration's", is)
+		}
+
+		setIntegration(false, nil)
+		wantLanded(t, e.settle(e.driftRun(inherits, 5, false)))
+		if is := e.issues(); len(is) != 2 || is[1].State != "closed" || is[0].State != "opened" {
+			t.Fatalf("after App's drift is gone with the integration's setting off: %+v", is)
+		}
 	})
 }
