@@ -81,7 +81,6 @@ func Validate(st *Stack) error {
 	return validateRuntime(st)
 }
 
-
 // The apply requirements a stack may set (docs/merge-requests.md), in the
 // order they are checked and stored.
 const (
