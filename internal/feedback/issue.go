@@ -63,7 +63,12 @@ func (s *Service) DriftChecked(ctx context.Context, st stack.Stack, d stack.Drif
 // so an issue opened by an attempt whose answer was lost (a crash, a
 // timeout) is found and adopted instead of opened twice. Stack ids are
 // slugs: they cannot end the comment.
-func issueMarker(stackID string) string { return "<!-- hoist:drift stack=" + stackID + " -->" }
+func issueMarker(stackID string) string { return "<!-- " + issueSearch(stackID) + " -->" }
+
+// issueSearch is what GitLab's issue search is asked for: the marker's
+// words. Not the bare stack id: GitLab matches a term shorter than 3
+// characters only as a whole title or description.
+func issueSearch(stackID string) string { return "hoist:drift stack=" + stackID }
 
 // issueBody is the description of a stack's drift issue: what the drift
 // run found, with a link to it, and the stack's marker. "<!--" in the
@@ -111,7 +116,7 @@ func (s *sender) issue(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 	}
 	found := ""
 	if !ok {
-		if iid, err = s.gitlab.FindIssue(ctx, ep, p.Project, p.StackID, issueMarker(p.StackID)); err != nil {
+		if iid, err = s.gitlab.FindIssue(ctx, ep, p.Project, issueSearch(p.StackID), issueMarker(p.StackID)); err != nil {
 			return failed(ep, err)
 		}
 		ok, found = iid != 0, " (found by its marker)"
