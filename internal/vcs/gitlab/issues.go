@@ -51,11 +51,15 @@ func (c *Client) UpdateIssue(ctx context.Context, ep vcs.Endpoint, iid int64, is
 	return nil
 }
 
-// maxIssuePages bounds FindIssue's search (100 issues a page).
-const maxIssuePages = 5
+// FindIssue's bounds: 200 issues, 20 a page, so that a page of issues
+// with long descriptions (up to 1 MB each) stays under the answer cap.
+const (
+	issuesPerPage = 20
+	maxIssuePages = 10
+)
 
 // FindIssue returns the iid of the newest open issue of project whose
-// description contains marker, among the 500 newest open issues that
+// description contains marker, among the 200 newest open issues that
 // GitLab's search for term finds; 0 when there is none. term narrows the
 // list on GitLab's side (it searches titles and descriptions); the marker
 // is checked here, so a loose search cannot adopt someone else's issue.
@@ -65,7 +69,7 @@ func (c *Client) FindIssue(ctx context.Context, ep vcs.Endpoint, project, term, 
 		return 0, err
 	}
 	defer release()
-	opt := &gl.ListProjectIssuesOptions{ListOptions: gl.ListOptions{PerPage: 100, Page: 1},
+	opt := &gl.ListProjectIssuesOptions{ListOptions: gl.ListOptions{PerPage: issuesPerPage, Page: 1},
 		State: gl.Ptr("opened"), Search: gl.Ptr(term), In: gl.Ptr("description"),
 		OrderBy: gl.Ptr("created_at"), Sort: gl.Ptr("desc")}
 	for range maxIssuePages {
