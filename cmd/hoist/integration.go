@@ -436,7 +436,7 @@ func printIntegration(e *env, cf *clientFlags, it *api.Integration) error {
 		{"User-facing host", orDash(it.UserFacingHost)},
 		{"Private", yesNo(it.Private)},
 		{"Aggregate statuses", yesNo(it.AggregateStatuses)},
-		{"Drift issue", driftIssueText(it.DriftIssue, it.DriftIssueLabels)},
+		{"Drift issue", driftIssueText(it.DriftIssue, it.DriftIssueLabels, "no")},
 		{"Labels", joinOrDash(it.Labels)},
 		{"Token user", orDash(it.TokenUser)},
 		{"Token scopes", joinOrDash(it.TokenScopes)},

@@ -14,7 +14,7 @@ import (
 func TestCLIIntegrationDriftIssueFlags(t *testing.T) {
 	t.Parallel()
 	h := setupE2E(t)
-	_, tokFile := h.gitlabToken("hoist-bot", nil, "api")
+	tokFile, _, _ := h.botProject("acme/infra", map[string]string{"main.tf": "\n"})
 
 	var it struct {
 		ID               string   `json:"id"`
@@ -28,6 +28,10 @@ func TestCLIIntegrationDriftIssueFlags(t *testing.T) {
 	}
 	if out := h.ok(h.adminKey, "integration", "show", "acme"); !regexp.MustCompile(`Drift issue:\s+yes, labels drift, team::infra`).MatchString(out) {
 		t.Errorf("show does not give the drift issue setting:\n%s", out)
+	}
+	h.ok(h.adminKey, "stack", "create", "--name", "web", "--space", "root", "--repository", "acme/infra", "--branch", "main")
+	if out := h.ok(h.adminKey, "stack", "show", "web"); !regexp.MustCompile(`Drift issue:\s+as the integration says`).MatchString(out) {
+		t.Errorf("stack show of a stack without its own setting:\n%s", out)
 	}
 	_, _, err := h.run(h.adminKey, nil, "integration", "gitlab", "update", "acme", "--drift-issue=false")
 	if err == nil || !strings.Contains(err.Error(), "drift_issue_labels: needs drift_issue") {

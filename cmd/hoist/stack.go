@@ -64,10 +64,10 @@ func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
 }
 
 // driftIssueText says whether a stack (or an integration's stacks) keeps a
-// drift issue, and its labels.
-func driftIssueText(on bool, labels []string) string {
+// drift issue, and its labels; off is what to say when it is not on.
+func driftIssueText(on bool, labels []string, off string) string {
 	if !on {
-		return "no"
+		return off
 	}
 	if len(labels) == 0 {
 		return "yes"
@@ -349,7 +349,7 @@ func printStack(e *env, cf *clientFlags, st *api.Stack) error {
 		{"/hoist apply", st.MRApplyMinAccess + " or above"},
 		{"Apply requirements", joinOrDash(st.ApplyRequirements)},
 		{"MR automerge", yesNo(st.MRAutomerge)},
-		{"Drift issue", driftIssueText(st.DriftIssue, st.DriftIssueLabels)},
+		{"Drift issue", driftIssueText(st.DriftIssue, st.DriftIssueLabels, "as the integration says")},
 		{"MR lock", mrLock},
 		{"Drift", driftText(st.Drift)},
 		{"Tracked commit", tracked},
