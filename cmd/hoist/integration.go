@@ -57,7 +57,7 @@ const (
 
 const gitlabCreateSynopsis = "--name N --api-host URL --token-file F|--token-env V [--default | --space S] " +
 	"[--user-facing-host URL] [--label L]... [--description D | --description-file F] [--ca-bundle-file F] " +
-	"[--aggregate-statuses]"
+	"[--aggregate-statuses] [--drift-issue] [--drift-issue-labels L,…]"
 
 func gitlabCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -76,6 +76,9 @@ func gitlabCreate(e *env, cmd *cobra.Command) runFunc {
 	fs.StringVar(&descFile, "description-file", "", "read the description from `FILE`")
 	fs.StringVar(&caFile, "ca-bundle-file", "", "PEM `FILE` of CAs trusted for this GitLab only")
 	fs.BoolVar(&in.AggregateStatuses, "aggregate-statuses", false, aggregateUsage)
+	var driftLabels string
+	fs.BoolVar(&in.DriftIssue, "drift-issue", false, driftIssueUsage)
+	fs.StringVar(&driftLabels, "drift-issue-labels", "", driftIssueLabelsUsage)
 	return func(ctx context.Context, args []string) error {
 		if err := parseNoArgs(cmd, args); err != nil {
 			return err
@@ -91,6 +94,7 @@ func gitlabCreate(e *env, cmd *cobra.Command) runFunc {
 		case !in.IsDefault && in.Space == "":
 			return usageError{"give --default (all spaces) or --space S (one space)"}
 		}
+		in.DriftIssueLabels = commaList(driftLabels)
 		var err error
 		if in.Description, _, err = textOrFile(e, "description", in.Description, descFile, set["description"]); err != nil {
 			return err
@@ -130,10 +134,16 @@ func readCABundle(e *env, file string) (string, error) {
 
 const gitlabUpdateSynopsis = "ID [--api-host URL] [--user-facing-host URL] [--token-file F|--token-env V] " +
 	"[--label L... | --clear-labels] [--description D | --description-file F] [--ca-bundle-file F | --clear-ca-bundle] " +
-	"[--default | --space S] [--aggregate-statuses[=BOOL]]"
+	"[--default | --space S] [--aggregate-statuses[=BOOL]] [--drift-issue[=BOOL]] [--drift-issue-labels L,…]"
 
 const aggregateUsage = "write only the commit statuses hoist/tracked, hoist/proposed and hoist/modules, " +
 	"not one per stack (for monorepos with many stacks)"
+
+const (
+	driftIssueUsage = "keep one GitLab issue per drifted stack in its project, for the stacks of this integration " +
+		"that do not turn --drift-issue on themselves"
+	driftIssueLabelsUsage = "labels of those issues, comma-separated (\"\" for none; needs --drift-issue)"
+)
 
 func gitlabUpdate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -141,7 +151,8 @@ func gitlabUpdate(e *env, cmd *cobra.Command) runFunc {
 	tok := addGitLabTokenFlags(fs)
 	var apiHost, ufHost, desc, descFile, caFile, space, name string
 	var labels listFlag
-	var clearLabels, makeDefault, clearCA, aggregate bool
+	var clearLabels, makeDefault, clearCA, aggregate, driftIssue bool
+	var driftLabels string
 	fs.StringVar(&apiHost, "api-host", "", apiHostUsage)
 	fs.StringVar(&ufHost, "user-facing-host", "", userFacingHostUsage)
 	fs.Var(&labels, "label", "a label (repeatable; replaces all labels)")
@@ -153,6 +164,8 @@ func gitlabUpdate(e *env, cmd *cobra.Command) runFunc {
 	fs.BoolVar(&makeDefault, "default", false, "make it the default integration (it moves to root)")
 	fs.BoolVar(&clearCA, "clear-ca-bundle", false, "trust the system CAs again")
 	fs.BoolVar(&aggregate, "aggregate-statuses", false, aggregateUsage+"; =false goes back to one per stack")
+	fs.BoolVar(&driftIssue, "drift-issue", false, driftIssueUsage+"; =false turns the default off")
+	fs.StringVar(&driftLabels, "drift-issue-labels", "", driftIssueLabelsUsage)
 	// Registered only to refuse it with a clear message rather than
 	// "unknown flag".
 	fs.StringVar(&name, "name", "", "not allowed: names are immutable")
@@ -168,7 +181,8 @@ func gitlabUpdate(e *env, cmd *cobra.Command) runFunc {
 		}
 		in, err := gitlabPatch(e, set, tok, gitlabPatchArgs{
 			apiHost: apiHost, ufHost: ufHost, desc: desc, descFile: descFile, caFile: caFile, space: space,
-			labels: labels, clearLabels: clearLabels, makeDefault: makeDefault, clearCA: clearCA, aggregate: aggregate})
+			labels: labels, clearLabels: clearLabels, makeDefault: makeDefault, clearCA: clearCA, aggregate: aggregate,
+			driftIssue: driftIssue, driftLabels: driftLabels})
 		if err != nil {
 			return err
 		}
@@ -185,9 +199,9 @@ func gitlabUpdate(e *env, cmd *cobra.Command) runFunc {
 }
 
 type gitlabPatchArgs struct {
-	apiHost, ufHost, desc, descFile, caFile, space string
-	labels                                         []string
-	clearLabels, makeDefault, clearCA, aggregate   bool
+	apiHost, ufHost, desc, descFile, caFile, space, driftLabels string
+	labels                                                      []string
+	clearLabels, makeDefault, clearCA, aggregate, driftIssue    bool
 }
 
 // gitlabPatch builds the PATCH body from the flags that were given, so that
@@ -238,6 +252,13 @@ func gitlabPatch(e *env, set map[string]bool, tok *gitlabTokenFlags, a gitlabPat
 	}
 	if set["aggregate-statuses"] {
 		in.AggregateStatuses = &a.aggregate
+	}
+	if set["drift-issue"] {
+		in.DriftIssue = &a.driftIssue
+	}
+	if set["drift-issue-labels"] {
+		labels := commaList(a.driftLabels)
+		in.DriftIssueLabels = &labels
 	}
 	t, err := tok.read(e)
 	if err != nil {
@@ -415,6 +436,7 @@ func printIntegration(e *env, cf *clientFlags, it *api.Integration) error {
 		{"User-facing host", orDash(it.UserFacingHost)},
 		{"Private", yesNo(it.Private)},
 		{"Aggregate statuses", yesNo(it.AggregateStatuses)},
+		{"Drift issue", driftIssueText(it.DriftIssue, it.DriftIssueLabels, "no")},
 		{"Labels", joinOrDash(it.Labels)},
 		{"Token user", orDash(it.TokenUser)},
 		{"Token scopes", joinOrDash(it.TokenScopes)},

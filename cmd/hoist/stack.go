@@ -63,16 +63,16 @@ func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
 	fs.StringVar(&f.driftIssueLabels, "drift-issue-labels", "", "labels of that issue, comma-separated (\"\" for none; needs --drift-issue)")
 }
 
-// driftIssueText says whether the stack keeps a drift issue, and its
-// labels.
-func driftIssueText(st api.Stack) string {
-	if !st.DriftIssue {
-		return "no"
+// driftIssueText says whether a stack (or an integration's stacks) keeps a
+// drift issue, and its labels; off is what to say when it is not on.
+func driftIssueText(on bool, labels []string, off string) string {
+	if !on {
+		return off
 	}
-	if len(st.DriftIssueLabels) == 0 {
+	if len(labels) == 0 {
 		return "yes"
 	}
-	return "yes, labels " + strings.Join(st.DriftIssueLabels, ", ")
+	return "yes, labels " + strings.Join(labels, ", ")
 }
 
 // commaList splits a comma-separated flag (--apply-requirements,
@@ -349,7 +349,7 @@ func printStack(e *env, cf *clientFlags, st *api.Stack) error {
 		{"/hoist apply", st.MRApplyMinAccess + " or above"},
 		{"Apply requirements", joinOrDash(st.ApplyRequirements)},
 		{"MR automerge", yesNo(st.MRAutomerge)},
-		{"Drift issue", driftIssueText(*st)},
+		{"Drift issue", driftIssueText(st.DriftIssue, st.DriftIssueLabels, "as the integration says")},
 		{"MR lock", mrLock},
 		{"Drift", driftText(st.Drift)},
 		{"Tracked commit", tracked},

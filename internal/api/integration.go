@@ -20,9 +20,14 @@ type Integration struct {
 	Private bool `json:"private"`
 	// post only hoist/tracked, hoist/proposed and hoist/modules per commit
 	// instead of one status per stack
-	AggregateStatuses bool      `json:"aggregate_statuses"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	AggregateStatuses bool `json:"aggregate_statuses"`
+	// the default of the integration's stacks that do not turn drift_issue
+	// on themselves: Hoist keeps one GitLab issue per drifted stack
+	DriftIssue bool `json:"drift_issue"`
+	// labels of those issues (with drift_issue)
+	DriftIssueLabels []string  `json:"drift_issue_labels"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 
 	// details only: <public-url>/webhooks/gitlab/<id>
 	WebhookEndpoint string `json:"webhook_endpoint,omitempty"`
@@ -60,6 +65,11 @@ type CreateGitLabIntegration struct {
 	// post only hoist/tracked, hoist/proposed and hoist/modules per commit
 	// instead of one status per stack
 	AggregateStatuses bool `json:"aggregate_statuses,omitempty"`
+	// the default of the integration's stacks that do not turn drift_issue
+	// on themselves: Hoist keeps one GitLab issue per drifted stack
+	DriftIssue bool `json:"drift_issue,omitempty"`
+	// labels of those issues (at most 20, no commas); needs drift_issue
+	DriftIssueLabels []string `json:"drift_issue_labels,omitempty"`
 }
 
 // UpdateGitLabIntegration is the body of PATCH
@@ -79,6 +89,11 @@ type UpdateGitLabIntegration struct {
 	// post only hoist/tracked, hoist/proposed and hoist/modules per commit
 	// instead of one status per stack
 	AggregateStatuses *bool `json:"aggregate_statuses,omitempty"`
+	// the default of the integration's stacks that do not turn drift_issue
+	// on themselves
+	DriftIssue *bool `json:"drift_issue,omitempty"`
+	// labels of those issues (at most 20, no commas); needs drift_issue
+	DriftIssueLabels *[]string `json:"drift_issue_labels,omitempty"`
 }
 
 // TestResult is the answer of POST /api/v1/integrations/gitlab/{id}/test;

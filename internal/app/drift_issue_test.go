@@ -19,10 +19,7 @@ import (
 // clearing the drift closes it, and drifting again reopens the same issue.
 func TestDriftIssueOpensUpdatesClosesReopens(t *testing.T) {
 	t.Parallel()
-	clock := newManualClock(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC))
-	h := runsSetup(t, scheduleClock(clock))
-	sha := h.push("main", map[string]string{"infra/main.tf": infraTF("hi")})
-	h.applyTracked(h.waitRunAt("web", sha, "TRACKED").ID)
+	h, clock := appliedSetup(t)
 
 	// Labels without the setting would be ignored: refused.
 	h.Must(http.StatusBadRequest, "PATCH", "/api/v1/stacks/web", h.AdminKey,
@@ -83,6 +80,17 @@ func TestDriftIssueOpensUpdatesClosesReopens(t *testing.T) {
 	}
 }
 
+// appliedSetup is runsSetup with a schedule clock the test moves and
+// stack web applied once, in step with its infrastructure.
+func appliedSetup(t *testing.T) (*harness, *manualClock) {
+	t.Helper()
+	clock := newManualClock(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC))
+	h := runsSetup(t, scheduleClock(clock))
+	sha := h.push("main", map[string]string{"infra/main.tf": infraTF("hi")})
+	h.applyTracked(h.waitRunAt("web", sha, "TRACKED").ID)
+	return h, clock
+}
+
 // applyTracked confirms tracked run id and waits for it to finish.
 func (h *harness) applyTracked(id string) {
 	h.t.Helper()
@@ -123,4 +131,33 @@ func (h *harness) waitIssue(state, runID string) gitlabsim.Issue {
 		return nil
 	})
 	return got
+}
+
+// TestDriftIssueFromIntegration: a stack that does not turn drift_issue
+// on takes its integration's setting: the integration's labels are
+// validated like a stack's, and a drift opens the issue with them.
+func TestDriftIssueFromIntegration(t *testing.T) {
+	t.Parallel()
+	h, clock := appliedSetup(t)
+
+	_, msg, field := h.Call("PATCH", "/api/v1/integrations/gitlab/gitlab", h.AdminKey,
+		map[string]any{"drift_issue_labels": []string{"drift"}}).APIError(t)
+	if field != "drift_issue_labels" || !strings.Contains(msg, "needs drift_issue") {
+		t.Fatalf("labels without drift_issue: %s %q", field, msg)
+	}
+	var it api.Integration
+	h.Must(http.StatusOK, "PATCH", "/api/v1/integrations/gitlab/gitlab", h.AdminKey, map[string]any{"drift_issue": true,
+		"drift_issue_labels": []string{"drift", " team::infra "}}).Decode(t, &it)
+	if !it.DriftIssue || !slices.Equal(it.DriftIssueLabels, []string{"drift", "team::infra"}) {
+		t.Fatalf("integration after PATCH: drift_issue %v, labels %q", it.DriftIssue, it.DriftIssueLabels)
+	}
+	if st := h.getStack("web"); st.DriftIssue {
+		t.Fatal("the stack's own setting changed with its integration's")
+	}
+	sc := h.createSchedule("web", map[string]any{"kind": "drift", "cron": "0 * * * *"})
+	h.stateRm()
+	d := h.waitState(h.fire(clock, "web", sc.ID).ID, "FINISHED")
+	if is := h.waitIssue("opened", d.ID); !slices.Equal(is.Labels, []string{"drift", "team::infra"}) {
+		t.Fatalf("drift issue labels %q, want the integration's", is.Labels)
+	}
 }

@@ -29,6 +29,10 @@ type GitLab interface {
 	// MergeMergeRequest fails with kind vcs.KindUnchanged when the merge
 	// request is merged already.
 	MergeMergeRequest(ctx context.Context, ep vcs.Endpoint, project string, iid int64, sha string) error
+	// FindIssue returns the iid of an open issue of project found by a
+	// search for term whose description holds marker; 0 when there is
+	// none.
+	FindIssue(ctx context.Context, ep vcs.Endpoint, project, term, marker string) (int64, error)
 	CreateIssue(ctx context.Context, ep vcs.Endpoint, is vcs.Issue) (int64, error)
 	// UpdateIssue fails with kind vcs.KindNotFound when the issue was
 	// deleted.

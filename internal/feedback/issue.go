@@ -23,15 +23,23 @@ const maxIssueChanges = 200
 // DriftChecked records, in the transaction of ctx, the GitLab write that
 // keeps a stack's drift issue in step with its mark d (drift.Observer, for
 // every drift run that found the stack drifted or cleared it): open (or
-// edit, or reopen) while drifted, closed when not. A stack without
-// drift_issue writes nothing, except the closing of an issue it opened
-// before the setting was turned off.
+// edit, or reopen) while drifted, closed when not. A stack that does not
+// turn drift_issue on takes its integration's setting (labels included);
+// with neither, it writes nothing, except the closing of an issue it
+// opened before the setting was turned off.
 func (s *Service) DriftChecked(ctx context.Context, st stack.Stack, d stack.Drift) error {
 	if st.Detached() {
 		return nil
 	}
+	on, labels := st.DriftIssue, st.DriftIssueLabels
+	if !on {
+		var err error
+		if on, labels, err = s.cfg.Store.IntegrationDriftIssue(ctx, st.IntegrationID); err != nil {
+			return fmt.Errorf("drift issue of stack %s: %w", st.ID, err)
+		}
+	}
 	key := IssueKey(st.IntegrationID, st.Repository, st.ID)
-	if !st.DriftIssue {
+	if !on {
 		if d.Drifted {
 			return nil
 		}
@@ -43,7 +51,7 @@ func (s *Service) DriftChecked(ctx context.Context, st stack.Stack, d stack.Drif
 	w := Write{IntegrationID: st.IntegrationID, RunID: d.RunID, Kind: KindIssue, Key: key, Ord: d.RunID,
 		NextAttemptAt: now, CreatedAt: now,
 		Payload: Payload{Project: st.Repository, StackID: st.ID, Title: "Drift: stack " + st.Name,
-			Body: s.issueBody(st, d), Labels: st.DriftIssueLabels, Open: d.Drifted}}
+			Body: s.issueBody(st, d), Labels: labels, Open: d.Drifted}}
 	if err := s.cfg.Store.EnqueueWrites(ctx, []Write{w}); err != nil {
 		return fmt.Errorf("drift issue of stack %s: %w", st.ID, err)
 	}
@@ -51,9 +59,28 @@ func (s *Service) DriftChecked(ctx context.Context, st stack.Stack, d stack.Drif
 	return nil
 }
 
+// issueMarker identifies the drift issue of a stack in its description,
+// so an issue opened by an attempt whose answer was lost (a crash, a
+// timeout) is found and adopted instead of opened twice. Stack ids are
+// slugs: they cannot end the comment.
+func issueMarker(stackID string) string { return "<!-- " + issueSearch(stackID) + " -->" }
+
+// issueSearch is what GitLab's issue search is asked for: the marker's
+// words. Not the bare stack id: GitLab matches a term shorter than 3
+// characters only as a whole title or description.
+func issueSearch(stackID string) string { return "hoist:drift stack=" + stackID }
+
 // issueBody is the description of a stack's drift issue: what the drift
-// run found, with a link to it.
+// run found, with a link to it, and the stack's marker. "<!--" in the
+// text (a stack's name, a resource address) is broken up so that it
+// cannot pass for another stack's marker.
 func (s *Service) issueBody(st stack.Stack, d stack.Drift) string {
+	text := strings.ReplaceAll(s.issueText(st, d), "<!--", "<!-\u200b-")
+	return text + "\n" + issueMarker(st.ID) + "\n"
+}
+
+// issueText is the visible part of a drift issue's description.
+func (s *Service) issueText(st stack.Stack, d stack.Drift) string {
 	var b strings.Builder
 	runLink := fmt.Sprintf("[drift run %s](%s)", d.RunID, s.RunURL(d.RunID))
 	if !d.Drifted {
@@ -77,7 +104,9 @@ func (s *Service) issueBody(st stack.Stack, d stack.Drift) string {
 
 // issue writes a stack's drift issue: the kept issue edited (and reopened
 // or closed), or a new one opened when there is none yet or someone
-// deleted it. Closing an issue never opened is done at once.
+// deleted it. Without a kept iid, an open issue holding the stack's
+// marker is adopted first: GitLab may have opened one for an attempt
+// whose answer was lost. Closing an issue never opened is done at once.
 func (s *sender) issue(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 	p := w.Payload
 	is := vcs.Issue{Project: p.Project, Title: p.Title, Description: p.Body, Labels: p.Labels, Open: p.Open}
@@ -85,13 +114,26 @@ func (s *sender) issue(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 	if err != nil {
 		return retry(err)
 	}
+	found := ""
+	if !ok {
+		if iid, err = s.gitlab.FindIssue(ctx, ep, p.Project, issueSearch(p.StackID), issueMarker(p.StackID)); err != nil {
+			return failed(ep, err)
+		}
+		ok, found = iid != 0, " (found by its marker)"
+	}
 	if ok {
 		err := s.gitlab.UpdateIssue(ctx, ep, iid, is)
 		switch {
-		case err == nil && p.Open:
-			return done("issue #%d open", iid)
 		case err == nil:
-			return done("closed issue #%d", iid)
+			out := done("closed issue #%d", iid)
+			if p.Open {
+				out = done("issue #%d open", iid)
+			}
+			if found == "" {
+				return out
+			}
+			out.result += found
+			return s.keepRef(ctx, w.Key, iid, out)
 		case vcs.KindOf(err) != vcs.KindNotFound:
 			return failed(ep, err)
 		}

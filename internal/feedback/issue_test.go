@@ -6,10 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
+	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/feedback"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/stack"
+	"github.com/hoistdev/hoist/internal/vcs/gitlab"
 )
 
 func (e *env) issues() []gitlabsim.Issue {
@@ -86,6 +89,104 @@ func TestDriftIssue(t *testing.T) {
 		ws = e.settle(e.driftRun(other, 7, false))
 		if len(ws) != 1 || ws[0].Result != "no issue to close" || len(e.issues()) != 1 {
 			t.Fatalf("closing an issue never opened: %+v", ws)
+		}
+	})
+}
+
+// TestDriftIssueAnswerLost: GitLab opens the drift issue but its answer
+// never arrives (the client gives up waiting); the retry finds the issue
+// by its marker and adopts it instead of opening a second one, and later
+// writes edit and close that one.
+func TestDriftIssueAnswerLost(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		app := stack.Stack{ID: "app", Name: "App", IntegrationID: integ, Repository: project, DriftIssue: true,
+			DriftIssueLabels: []string{"drift"}}
+		// Another stack's issue whose text quotes app's marker (a hostile
+		// resource address) must not pass for app's issue.
+		other := stack.Stack{ID: "other", Name: "Other", IntegrationID: integ, Repository: project, DriftIssue: true}
+		id := run.NewID(time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC))
+		if err := e.svc.DriftChecked(e.ctx, other, stack.Drift{StackID: other.ID, Drifted: true, RunID: id, CheckedAt: time.Now(),
+			Changes: []stack.DriftChange{{Address: "null_resource.x <!-- hoist:drift stack=app -->", Action: "create"}}}); err != nil {
+			t.Fatal(err)
+		}
+		e.start(e.store, feedback.DispatcherConfig{})
+		wantLanded(t, e.settle(id))
+		e.disp.Stop()
+
+		if _, err := e.sim.AddFault(gitlabsim.Fault{Method: "POST", Path: "/api/v4/projects/*/issues",
+			Trickle: 2 * time.Second, TrickleBytes: 1, Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		short := gitlab.Timeouts{APIHeader: 300 * time.Millisecond, API: 300 * time.Millisecond}
+		e.start(e.store, feedback.DispatcherConfig{GitLab: gitlab.New(nil, nil, gitlab.WithTimeouts(short))})
+		ws := e.settle(e.driftRun(app, 1, true))
+		wantLanded(t, ws)
+		if len(ws) != 1 || ws[0].Attempts != 2 || ws[0].Result != "issue #2 open (found by its marker)" || ws[0].LastError == "" {
+			t.Fatalf("writes %+v; want app's issue adopted at the second attempt, the lost answer as its last error", ws)
+		}
+		if is := e.issues(); len(is) != 2 || is[1].Title != "Drift: stack App" || is[1].State != "opened" {
+			t.Fatalf("issues %+v; want other's and app's", is)
+		}
+		if n := e.sim.CallCount("POST /api/v4/projects/*/issues"); n != 2 {
+			t.Errorf("%d issues created, want one per stack", n)
+		}
+		// The adopted iid is kept: clearing closes that issue without a search.
+		searches := e.sim.CallCount("GET /api/v4/projects/*/issues")
+		wantLanded(t, e.settle(e.driftRun(app, 2, false)))
+		if is := e.issues(); len(is) != 2 || is[1].State != "closed" || is[0].State != "opened" {
+			t.Fatalf("after clearing: %+v", is)
+		}
+		if n := e.sim.CallCount("GET /api/v4/projects/*/issues"); n != searches {
+			t.Errorf("%d searches after the iid was kept", n-searches)
+		}
+		apptest.Eventually(t, 5*time.Second, "the trickled answer to end", func() bool { return e.sim.Faults()[0].Cut == 1 })
+	})
+}
+
+// TestDriftIssueIntegrationDefault: a stack that does not turn
+// drift_issue on takes its integration's setting and labels; a stack that
+// turns it on keeps its own labels; with the integration's setting off
+// again, the first stack's issue is still closed when its drift is gone.
+func TestDriftIssueIntegrationDefault(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		setIntegration := func(on bool, labels []string) {
+			t.Helper()
+			it, err := e.store.GetIntegration(e.ctx, integ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it.DriftIssue, it.DriftIssueLabels = on, labels
+			if err := e.store.UpdateIntegration(e.ctx, it, audit.Entry{At: time.Now(), Actor: "test",
+				Action: "integration.update", ResourceType: "integration", ResourceID: integ}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		inherits := stack.Stack{ID: "app", Name: "App", IntegrationID: integ, Repository: project}
+		own := stack.Stack{ID: "own", Name: "Own", IntegrationID: integ, Repository: project, DriftIssue: true,
+			DriftIssueLabels: []string{"mine"}}
+		e.start(e.store, feedback.DispatcherConfig{})
+
+		// The integration's setting off: only the stack that turns it on.
+		if ws, _ := e.store.ListWrites(e.ctx, e.driftRun(inherits, 1, true)); len(ws) != 0 {
+			t.Fatalf("writes of a stack and integration without drift_issue: %+v", ws)
+		}
+		wantLanded(t, e.settle(e.driftRun(own, 2, true)))
+
+		setIntegration(true, []string{"drift", "team::infra"})
+		wantLanded(t, e.settle(e.driftRun(inherits, 3, true)))
+		wantLanded(t, e.settle(e.driftRun(own, 4, true)))
+		is := e.issues()
+		if len(is) != 2 || is[0].Title != "Drift: stack Own" || !slices.Equal(is[0].Labels, []string{"mine"}) ||
+			is[1].Title != "Drift: stack App" || !slices.Equal(is[1].Labels, []string{"drift", "team::infra"}) {
+			t.Fatalf("issues %+v; want Own's with its labels, App's with the integration's", is)
+		}
+
+		setIntegration(false, nil)
+		wantLanded(t, e.settle(e.driftRun(inherits, 5, false)))
+		if is := e.issues(); len(is) != 2 || is[1].State != "closed" || is[0].State != "opened" {
+			t.Fatalf("after App's drift is gone with the integration's setting off: %+v", is)
 		}
 	})
 }

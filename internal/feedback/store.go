@@ -35,6 +35,9 @@ type Store interface {
 	// AggregateStatuses reports whether the integration posts aggregated
 	// statuses.
 	AggregateStatuses(ctx context.Context, integrationID string) (bool, error)
+	// IntegrationDriftIssue returns the integration's drift issue setting,
+	// the default of its stacks that do not turn drift_issue on.
+	IntegrationDriftIssue(ctx context.Context, integrationID string) (bool, []string, error)
 }
 
 // Resolution is the outcome of a write.

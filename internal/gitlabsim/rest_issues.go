@@ -88,7 +88,8 @@ func issueText(title, description string) error {
 }
 
 // listIssues is GET /projects/:id/issues, newest first, filtered by state
-// (opened, closed, all) and labels (all of them).
+// (opened, closed, all), labels (all of them) and search (each word, case
+// insensitive, in the fields that in names: title, description or both).
 func (s *Server) listIssues(c *call) error {
 	p, err := c.project(Guest)
 	if err != nil {
@@ -99,6 +100,10 @@ func (s *Server) listIssues(c *call) error {
 		return paramError("state does not have a valid value")
 	}
 	want, _ := c.issueLabels()
+	match, err := issueSearch(c.str("search"), c.str("in"))
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var list []*Issue
@@ -106,7 +111,7 @@ func (s *Server) listIssues(c *call) error {
 		if is.ProjectID != p.ID || (state != "" && state != "all" && is.State != state) {
 			continue
 		}
-		if !containsAll(is.Labels, want) {
+		if !containsAll(is.Labels, want) || !match(is) {
 			continue
 		}
 		list = append(list, is)
@@ -117,6 +122,36 @@ func (s *Server) listIssues(c *call) error {
 		out = append(out, s.issueObj(is))
 	}
 	return c.ok(http.StatusOK, out)
+}
+
+// issueSearch is the filter of the search and in parameters: GitLab
+// matches every word of search in any of the fields in names (default
+// title and description).
+func issueSearch(search, in string) (func(*Issue) bool, error) {
+	title, description := true, true
+	if in != "" {
+		title, description = false, false
+		for f := range strings.SplitSeq(in, ",") {
+			switch strings.TrimSpace(f) {
+			case "title":
+				title = true
+			case "description":
+				description = true
+			default:
+				return nil, paramError("in does not have a valid value")
+			}
+		}
+	}
+	words := strings.Fields(strings.ToLower(search))
+	return func(is *Issue) bool {
+		for _, w := range words {
+			if !(title && strings.Contains(strings.ToLower(is.Title), w)) &&
+				!(description && strings.Contains(strings.ToLower(is.Description), w)) {
+				return false
+			}
+		}
+		return true
+	}, nil
 }
 
 func containsAll(have, want []string) bool {

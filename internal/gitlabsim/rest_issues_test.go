@@ -58,3 +58,50 @@ func TestIssuesREST(t *testing.T) {
 		t.Errorf("edit of an unknown issue: %v", err)
 	}
 }
+
+// TestIssuesSearch: search matches every word, case insensitive, in the
+// fields in names; an unknown in is a 400.
+func TestIssuesSearch(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	pid := f.project.ID
+	for _, o := range []gitlab.CreateIssueOptions{
+		{Title: gitlab.Ptr("Drift: stack app"), Description: gitlab.Ptr("changes\n<!-- hoist:drift stack=app -->")},
+		{Title: gitlab.Ptr("Question about app"), Description: gitlab.Ptr("how do I deploy?")},
+	} {
+		if _, _, err := f.client.Issues.CreateIssue(pid, &o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		search, in string
+		want       []int64
+	}{
+		{"APP", "", []int64{2, 1}},
+		{"app", "description", []int64{1}},
+		{"stack=app hoist:drift", "description", []int64{1}},
+		{"deploy", "title", nil},
+		{"question app", "title,description", []int64{2}},
+		{"", "", []int64{2, 1}},
+	} {
+		o := &gitlab.ListProjectIssuesOptions{Search: gitlab.Ptr(tc.search)}
+		if tc.in != "" {
+			o.In = gitlab.Ptr(tc.in)
+		}
+		list, _, err := f.client.Issues.ListProjectIssues(pid, o)
+		if err != nil {
+			t.Fatalf("search %q in %q: %v", tc.search, tc.in, err)
+		}
+		var got []int64
+		for _, is := range list {
+			got = append(got, is.IID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("search %q in %q = %v, want %v", tc.search, tc.in, got, tc.want)
+		}
+	}
+	if _, _, err := f.client.Issues.ListProjectIssues(pid, &gitlab.ListProjectIssuesOptions{Search: gitlab.Ptr("app"),
+		In: gitlab.Ptr("notes")}); statusOf(err) != 400 {
+		t.Errorf("unknown in: %v", err)
+	}
+}

@@ -14,7 +14,8 @@ func toIntegrationJSON(v integration.View) api.Integration {
 	it := v.Integration
 	out := api.Integration{ID: it.ID, Name: it.Name, Provider: string(it.Provider), IsDefault: it.IsDefault, Space: it.SpaceID,
 		APIHost: it.APIHost, UserFacingHost: it.UserFacingHost, Labels: nonNilStrings(it.Labels), Description: it.Description,
-		Private: it.Private(), AggregateStatuses: it.AggregateStatuses, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
+		Private: it.Private(), AggregateStatuses: it.AggregateStatuses,
+		DriftIssue: it.DriftIssue, DriftIssueLabels: nonNilStrings(it.DriftIssueLabels), CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
 	if v.Details != nil {
 		out.WebhookEndpoint, out.WebhookSecret = v.Details.WebhookEndpoint, v.Details.WebhookSecret
 		out.CABundle = it.CABundle
@@ -76,7 +77,7 @@ func (a *API) updateIntegration(w http.ResponseWriter, r *http.Request) error {
 	v, err := a.cfg.Integrations.Update(r.Context(), principalOf(r), r.PathValue("id"), integration.Patch{
 		Space: req.Space, IsDefault: req.IsDefault, APIHost: req.APIHost, UserFacingHost: req.UserFacingHost,
 		Token: req.Token, Labels: req.Labels, Description: req.Description, CABundle: req.CABundle,
-		AggregateStatuses: req.AggregateStatuses})
+		AggregateStatuses: req.AggregateStatuses, DriftIssue: req.DriftIssue, DriftIssueLabels: req.DriftIssueLabels})
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,12 @@ type Integration struct {
 	CABundle       string // PEM, "" for the system roots
 	// AggregateStatuses posts only hoist/tracked, hoist/proposed and
 	// hoist/modules per commit instead of one status per stack (SPEC §5).
-	AggregateStatuses   bool
+	AggregateStatuses bool
+	// DriftIssue is the default of the integration's stacks that do not
+	// turn drift_issue on themselves: Hoist keeps one GitLab issue per
+	// drifted stack, labelled DriftIssueLabels (docs/drift.md).
+	DriftIssue          bool
+	DriftIssueLabels    []string
 	TokenSealed         []byte
 	WebhookSecretSealed []byte
 	TokenUser           string

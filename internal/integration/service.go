@@ -102,8 +102,10 @@ type CreateInput struct {
 	Labels         []string
 	Description    string
 	CABundle       string
-	// AggregateStatuses: see Integration.
+	// AggregateStatuses, DriftIssue, DriftIssueLabels: see Integration.
 	AggregateStatuses bool
+	DriftIssue        bool
+	DriftIssueLabels  []string
 }
 
 // Create validates in, checks the token against GitLab, seals the token and
@@ -115,7 +117,7 @@ func (s *Service) Create(ctx context.Context, actor string, in CreateInput) (Vie
 	}
 	it := Integration{Provider: GitLab, Name: in.Name, IsDefault: in.IsDefault, SpaceID: strings.TrimSpace(in.Space),
 		APIHost: in.APIHost, UserFacingHost: in.UserFacingHost, Labels: in.Labels, Description: in.Description, CABundle: in.CABundle,
-		AggregateStatuses: in.AggregateStatuses}
+		AggregateStatuses: in.AggregateStatuses, DriftIssue: in.DriftIssue, DriftIssueLabels: in.DriftIssueLabels}
 	if err := Validate(&it); err != nil {
 		return View{}, err
 	}
@@ -249,7 +251,8 @@ func setFields(in CreateInput) []string {
 		f = append(f, "space")
 	}
 	for name, set := range map[string]bool{"user_facing_host": in.UserFacingHost != "", "labels": len(in.Labels) > 0,
-		"description": in.Description != "", "ca_bundle": in.CABundle != "", "aggregate_statuses": in.AggregateStatuses} {
+		"description": in.Description != "", "ca_bundle": in.CABundle != "", "aggregate_statuses": in.AggregateStatuses,
+		"drift_issue": in.DriftIssue, "drift_issue_labels": len(in.DriftIssueLabels) > 0} {
 		if set {
 			f = append(f, name)
 		}

@@ -102,8 +102,10 @@ type Patch struct {
 	Labels         *[]string
 	Description    *string
 	CABundle       *string
-	// AggregateStatuses: see Integration.
+	// AggregateStatuses, DriftIssue, DriftIssueLabels: see Integration.
 	AggregateStatuses *bool
+	DriftIssue        *bool
+	DriftIssueLabels  *[]string
 }
 
 // Update changes everything but the name. A new token, API host or CA
@@ -235,6 +237,12 @@ func applyPatch(it Integration, p Patch) (Integration, error) {
 	if p.AggregateStatuses != nil {
 		next.AggregateStatuses = *p.AggregateStatuses
 	}
+	if p.DriftIssue != nil {
+		next.DriftIssue = *p.DriftIssue
+	}
+	if p.DriftIssueLabels != nil {
+		next.DriftIssueLabels = *p.DriftIssueLabels
+	}
 	return next, nil
 }
 
@@ -251,6 +259,8 @@ func changedFields(a, b Integration, tokenSet bool) []string {
 		"description":        a.Description != b.Description,
 		"ca_bundle":          a.CABundle != b.CABundle,
 		"aggregate_statuses": a.AggregateStatuses != b.AggregateStatuses,
+		"drift_issue":        a.DriftIssue != b.DriftIssue,
+		"drift_issue_labels": !slices.Equal(a.DriftIssueLabels, b.DriftIssueLabels),
 		"token":              tokenSet,
 	} {
 		if differs {

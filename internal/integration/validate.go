@@ -58,6 +58,9 @@ func Validate(in *Integration) error {
 	if len(in.Description) > MaxDescriptionBytes {
 		return apperr.InvalidField("description", "must be at most %d KiB, got %d bytes", MaxDescriptionBytes>>10, len(in.Description))
 	}
+	if in.DriftIssueLabels, err = ValidateDriftIssue(in.DriftIssue, in.DriftIssueLabels); err != nil {
+		return err
+	}
 	return ValidateCABundle(in.CABundle)
 }
 

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/netip"
 	"slices"
@@ -108,6 +109,14 @@ func TestValidate(t *testing.T) {
 		{"1 MiB description", func(i *Integration) { i.Description = strings.Repeat("d", 1<<20) }, "description"},
 		{"empty label", func(i *Integration) { i.Labels = []string{""} }, "labels"},
 		{"ca bundle", func(i *Integration) { i.CABundle = "not pem" }, "ca_bundle"},
+		{"drift issue labels without drift issue", func(i *Integration) { i.DriftIssueLabels = []string{"drift"} }, "drift_issue_labels"},
+		{"drift issue label with a comma", func(i *Integration) { i.DriftIssue, i.DriftIssueLabels = true, []string{"a,b"} }, "drift_issue_labels"},
+		{"21 drift issue labels", func(i *Integration) {
+			i.DriftIssue = true
+			for n := range MaxDriftIssueLabels + 1 {
+				i.DriftIssueLabels = append(i.DriftIssueLabels, fmt.Sprint("l", n))
+			}
+		}, "drift_issue_labels"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/toolchain"
 	"github.com/hoistdev/hoist/internal/trigger"
@@ -74,48 +75,10 @@ func Validate(st *Stack) error {
 	if st.MRAutomerge && !st.MRApply {
 		return apperr.InvalidField("mr_automerge", "needs mr_apply: only a merge request that applied the stack before its merge is merged by Hoist")
 	}
-	if st.DriftIssueLabels, err = ValidateDriftIssueLabels(st.DriftIssueLabels); err != nil {
+	if st.DriftIssueLabels, err = integration.ValidateDriftIssue(st.DriftIssue, st.DriftIssueLabels); err != nil {
 		return err
 	}
-	if len(st.DriftIssueLabels) > 0 && !st.DriftIssue {
-		return apperr.InvalidField("drift_issue_labels", "needs drift_issue: labels of an issue Hoist does not open would be ignored")
-	}
 	return validateRuntime(st)
-}
-
-// Limits on a drift issue's labels. GitLab takes labels as one
-// comma-separated parameter, so a label cannot hold a comma.
-const (
-	MaxDriftIssueLabels   = 20
-	MaxDriftIssueLabelLen = 255
-)
-
-// ValidateDriftIssueLabels checks and trims the labels of a stack's drift
-// issue: at most MaxDriftIssueLabels, each 1 to MaxDriftIssueLabelLen
-// characters without commas or control characters; duplicates are
-// dropped, the order kept. nil is none.
-func ValidateDriftIssueLabels(labels []string) ([]string, error) {
-	if len(labels) > MaxDriftIssueLabels {
-		return nil, apperr.InvalidField("drift_issue_labels", "must be at most %d labels, got %d", MaxDriftIssueLabels, len(labels))
-	}
-	var out []string
-	for _, l := range labels {
-		l = strings.TrimSpace(l)
-		switch {
-		case l == "":
-			return nil, apperr.InvalidField("drift_issue_labels", "must not hold an empty label")
-		case len([]rune(l)) > MaxDriftIssueLabelLen:
-			return nil, apperr.InvalidField("drift_issue_labels", "labels must be at most %d characters, got %.40q…", MaxDriftIssueLabelLen, l)
-		case strings.ContainsRune(l, ','):
-			return nil, apperr.InvalidField("drift_issue_labels", "labels must not hold a comma, got %.40q", l)
-		case strings.IndexFunc(l, unicode.IsControl) >= 0:
-			return nil, apperr.InvalidField("drift_issue_labels", "labels must not hold control characters, got %.40q", l)
-		}
-		if !slices.Contains(out, l) {
-			out = append(out, l)
-		}
-	}
-	return out, nil
 }
 
 // The apply requirements a stack may set (docs/merge-requests.md), in the

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/integration"
 )
 
 func valid() Stack {
@@ -84,11 +85,11 @@ func TestValidateRefuses(t *testing.T) {
 		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = true, []string{" "} }, "empty label"},
 		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = true, []string{"a\nb"} }, "control characters"},
 		{"drift_issue_labels", func(s *Stack) {
-			s.DriftIssue, s.DriftIssueLabels = true, []string{strings.Repeat("l", MaxDriftIssueLabelLen+1)}
+			s.DriftIssue, s.DriftIssueLabels = true, []string{strings.Repeat("l", integration.MaxDriftIssueLabelLen+1)}
 		}, "at most 255 characters"},
 		{"drift_issue_labels", func(s *Stack) {
 			s.DriftIssue = true
-			for i := range MaxDriftIssueLabels + 1 {
+			for i := range integration.MaxDriftIssueLabels + 1 {
 				s.DriftIssueLabels = append(s.DriftIssueLabels, strings.Repeat("l", i+1))
 			}
 		}, "at most 20 labels"},

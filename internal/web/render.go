@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/schedule"
 )
 
 // renderer holds one template set per page, each with the shared layout.
@@ -46,6 +47,8 @@ func newRenderer(fsys fs.FS, now func() time.Time) (*renderer, error) {
 var funcs = template.FuncMap{
 	"markdown": renderMarkdown,
 	"join":     strings.Join,
+	// shellWords writes a task's arguments as the schedule form reads them.
+	"shellWords": schedule.FormatCommand,
 	"time": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

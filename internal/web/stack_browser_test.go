@@ -86,3 +86,62 @@ func TestStackCreateInBrowser(t *testing.T) {
 	}
 	x.screenshot("stacks-list")
 }
+
+// TestStackDriftIssueAndTaskInBrowser: an admin turns the stack's drift
+// issue on in the edit form (a label with a comma is refused next to its
+// field, as the API refuses it), then adds a task schedule whose command
+// quotes an argument with spaces; a command substitution is refused next
+// to the command.
+func TestStackDriftIssueAndTaskInBrowser(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	h.stackProject()
+	h.api("POST", "/api/v1/stacks", map[string]any{"name": "Infra", "space": "root", "repository": "acme/infra", "branch": "main"}, http.StatusCreated, nil)
+
+	x := tabT{t: t, ctx: tab(t)}
+	x.login(h.URL, "admin", h.AdminPassword)
+	x.navigate("/stacks/infra/edit", h.URL)
+	x.do(chromedp.Click(chromedp.ID("drift_issue")))
+	x.do(chromedp.SendKeys(chromedp.ID("drift_issue_labels"), "drift\nteam,infra"))
+	x.click("#save-stack")
+	if e := x.text("#drift_issue_labels-error"); !strings.Contains(e, "labels must not hold a comma") {
+		t.Fatalf("a label with a comma: error next to the field = %q", e)
+	}
+	x.do(chromedp.SetValue(chromedp.ID("drift_issue_labels"), "drift\nteam::infra"))
+	x.click("#save-stack")
+	if p := x.path(); p != "/stacks/infra?done=updated" {
+		t.Fatalf("after saving: %s (%q)", p, x.text("main"))
+	}
+	var st struct {
+		DriftIssue       bool     `json:"drift_issue"`
+		DriftIssueLabels []string `json:"drift_issue_labels"`
+	}
+	h.api("GET", "/api/v1/stacks/infra", nil, http.StatusOK, &st)
+	if !st.DriftIssue || strings.Join(st.DriftIssueLabels, ",") != "drift,team::infra" {
+		t.Errorf("the stack's drift issue after the form = %+v", st)
+	}
+
+	if d := x.text("#drift-issue"); d != "on, labelled drift team::infra" {
+		t.Errorf("the stack page's drift issue = %q", d)
+	}
+	x.navigate("/stacks/infra", h.URL)
+	x.do(chromedp.SetValue(chromedp.ID("schedule-kind"), "task"), chromedp.SetValue(chromedp.ID("schedule-cron"), "@daily"),
+		chromedp.SendKeys(chromedp.ID("schedule-command"), "tofu state rm $(cat old)"))
+	x.click("#create-schedule")
+	if e := x.text("#schedule-command-error"); !strings.Contains(e, "command substitution") {
+		t.Fatalf("a command substitution: error next to the command = %q", e)
+	}
+	x.do(chromedp.SetValue(chromedp.ID("schedule-command"), `tofu state show 'aws_instance.web["a b"]'`))
+	x.click("#create-schedule")
+	if p := x.path(); p != "/stacks/infra?done=schedule-created#schedules" {
+		t.Fatalf("after adding the schedule: %s (%q)", p, x.text("main"))
+	}
+	if c := x.text("#schedules tbody code"); !strings.Contains(c, `tofu state show 'aws_instance.web["a b"]'`) {
+		t.Errorf("the schedule's command on the page = %q", c)
+	}
+	var list struct{ Items []struct{ Command []string } }
+	h.api("GET", "/api/v1/stacks/infra/schedules", nil, http.StatusOK, &list)
+	if len(list.Items) != 1 || strings.Join(list.Items[0].Command, "|") != `tofu|state|show|aws_instance.web["a b"]` {
+		t.Errorf("schedules = %+v", list.Items)
+	}
+}

@@ -41,6 +41,8 @@ type stackForm struct {
 	MRPlanMinAccess, MRApplyMinAccess                         string
 	Require                                                   map[string]bool // apply requirements picked
 	Description                                               string
+	DriftIssue                                                bool
+	DriftIssueLabels                                          string // one per line
 
 	Spaces       []space.Space // where the viewer may put a stack: admin spaces
 	Integrations []integrationChoice
@@ -62,7 +64,7 @@ type integrationChoice struct {
 // them in its errors; a message about another field goes on top.
 var stackFormFields = []string{"name", "space", "integration", "repository", "branch", "project_root",
 	"additional_project_globs", "labels", "description", "tool", "tool_version", "worker_pool",
-	"mr_plan_min_access", "mr_apply_min_access", "apply_requirements"}
+	"mr_plan_min_access", "mr_apply_min_access", "apply_requirements", "drift_issue", "drift_issue_labels"}
 
 // accessLevelNames are the names of stack.MRAccessLevels, lowest level
 // first.
@@ -134,7 +136,8 @@ func readStackForm(r *http.Request) stackForm {
 		Branch: g("branch"), ProjectRoot: g("project_root"), Globs: g("additional_project_globs"), Labels: g("labels"),
 		Autodeploy: g("autodeploy") == "on", Tool: g("tool"), ToolVersion: g("tool_version"), WorkerPool: g("worker_pool"),
 		AllowForkMRs: g("allow_fork_mrs") == "on", MRApply: g("mr_apply") == "on", MRPlanMinAccess: g("mr_plan_min_access"),
-		MRApplyMinAccess: g("mr_apply_min_access"), Description: g("description"), Require: map[string]bool{}}
+		MRApplyMinAccess: g("mr_apply_min_access"), Description: g("description"), Require: map[string]bool{},
+		DriftIssue: g("drift_issue") == "on", DriftIssueLabels: g("drift_issue_labels")}
 	for _, req := range r.PostForm["apply_requirements"] {
 		f.Require[req] = true
 	}
@@ -159,7 +162,7 @@ func (u *UI) createStack(w http.ResponseWriter, r *http.Request) error {
 		AdditionalProjectGlobs: lines(f.Globs), Labels: lines(f.Labels), Autodeploy: f.Autodeploy, Description: f.Description,
 		Tool: f.Tool, ToolVersion: f.ToolVersion, WorkerPool: f.WorkerPool, AllowForkMRs: f.AllowForkMRs,
 		MRPlanMinAccess: f.MRPlanMinAccess, MRApply: f.MRApply, MRApplyMinAccess: f.MRApplyMinAccess,
-		ApplyRequirements: r.PostForm["apply_requirements"]})
+		ApplyRequirements: r.PostForm["apply_requirements"], DriftIssue: f.DriftIssue, DriftIssueLabels: lines(f.DriftIssueLabels)})
 	if err != nil {
 		return u.refuseStackForm(w, r, f, err)
 	}
@@ -209,7 +212,8 @@ func (u *UI) editStackPage(w http.ResponseWriter, r *http.Request) error {
 		Repository: v.Repository, Branch: v.Branch, ProjectRoot: v.ProjectRoot, Globs: strings.Join(v.AdditionalProjectGlobs, "\n"),
 		Labels: strings.Join(v.Labels, "\n"), Autodeploy: v.Autodeploy, Tool: string(v.Tool), ToolVersion: v.ToolVersion,
 		WorkerPool: v.WorkerPool, AllowForkMRs: v.AllowForkMRs, MRApply: v.MRApply, MRPlanMinAccess: v.MRPlanMinAccess,
-		MRApplyMinAccess: v.MRApplyMinAccess, Description: v.Description, Require: map[string]bool{}}
+		MRApplyMinAccess: v.MRApplyMinAccess, Description: v.Description, Require: map[string]bool{},
+		DriftIssue: v.DriftIssue, DriftIssueLabels: strings.Join(v.DriftIssueLabels, "\n")}
 	for _, req := range v.ApplyRequirements {
 		f.Require[req] = true
 	}
@@ -228,11 +232,13 @@ func (u *UI) updateStack(w http.ResponseWriter, r *http.Request) error {
 	f := readStackForm(r)
 	f.Edit, f.ID, f.Detached = true, cur.ID, cur.DetachedReason()
 	globs, labels, reqs := lines(f.Globs), lines(f.Labels), slices.Clone(r.PostForm["apply_requirements"])
+	issueLabels := lines(f.DriftIssueLabels)
 	pt := stack.Patch{Name: &f.Name, Space: &f.Space, Repository: &f.Repository, Branch: &f.Branch,
 		ProjectRoot: &f.ProjectRoot, AdditionalProjectGlobs: &globs, Labels: &labels, Autodeploy: &f.Autodeploy,
 		Description: &f.Description, Tool: &f.Tool, ToolVersion: &f.ToolVersion, WorkerPool: &f.WorkerPool,
 		AllowForkMRs: &f.AllowForkMRs, MRPlanMinAccess: &f.MRPlanMinAccess, MRApply: &f.MRApply,
-		MRApplyMinAccess: &f.MRApplyMinAccess, ApplyRequirements: &reqs}
+		MRApplyMinAccess: &f.MRApplyMinAccess, ApplyRequirements: &reqs, DriftIssue: &f.DriftIssue,
+		DriftIssueLabels: &issueLabels}
 	if it := strings.TrimSpace(f.Integration); it != cur.IntegrationID && (it != "" || !cur.Detached()) {
 		pt.Integration = &it
 	}

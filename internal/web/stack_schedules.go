@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/hoistdev/hoist/internal/schedule"
 )
@@ -43,14 +42,18 @@ func (u *UI) schedulesCard(ctx context.Context, p, stackID string, form *schedul
 }
 
 // createSchedule adds a schedule; a refusal shows the stack page again
-// with the message next to the field. The command is split at spaces: a
-// task's arguments are tofu's, which need no quoting.
+// with the message next to the field. The command is one line of shell
+// words (schedule.ParseCommand: quotes group, nothing is expanded or run;
+// docs/design/schedules.md says why).
 func (u *UI) createSchedule(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	f := scheduleForm{Kind: r.PostForm.Get("kind"), Cron: r.PostForm.Get("cron"), TimeZone: r.PostForm.Get("time_zone"),
 		Command: r.PostForm.Get("command"), Reconcile: r.PostForm.Get("reconcile") == "on"}
-	_, err := u.cfg.Schedules.Create(r.Context(), principal(r), id, schedule.Input{Kind: schedule.Kind(f.Kind), Cron: f.Cron,
-		TimeZone: f.TimeZone, Command: strings.Fields(f.Command), Reconcile: f.Reconcile})
+	args, err := schedule.ParseCommand(f.Command)
+	if err == nil {
+		_, err = u.cfg.Schedules.Create(r.Context(), principal(r), id, schedule.Input{Kind: schedule.Kind(f.Kind), Cron: f.Cron,
+			TimeZone: f.TimeZone, Command: args, Reconcile: f.Reconcile})
+	}
 	if err != nil {
 		field, msg, status, err := fieldError(err)
 		if err != nil {

@@ -70,6 +70,8 @@ func TestStackCreateEditDelete(t *testing.T) {
 		{"an unknown apply requirement", map[string]string{"apply_requirements": "green"}, "apply_requirements"},
 		{"a version the server cannot run", map[string]string{"tool_version": "1.9.0"}, "tool_version"},
 		{"an empty name", map[string]string{"name": " "}, "name"},
+		{"drift issue labels without the drift issue", map[string]string{"drift_issue_labels": "drift"}, "drift_issue_labels"},
+		{"a drift issue label with a comma", map[string]string{"drift_issue": "on", "drift_issue_labels": "drift\na,b"}, "drift_issue_labels"},
 	} {
 		form, body := stackForm(), map[string]any{}
 		for k, v := range form {
@@ -84,6 +86,12 @@ func TestStackCreateEditDelete(t *testing.T) {
 		}
 		if k, ok := body["apply_requirements"].(string); ok {
 			body["apply_requirements"] = []string{k}
+		}
+		if k, ok := body["drift_issue_labels"].(string); ok {
+			body["drift_issue_labels"] = strings.Split(k, "\n")
+		}
+		if _, ok := body["drift_issue"]; ok {
+			body["drift_issue"] = true
 		}
 		field, msg := h.apiMessage(body)
 		if field != tt.field || msg == "" {
@@ -108,6 +116,8 @@ func TestStackCreateEditDelete(t *testing.T) {
 		Autodeploy        bool                  `json:"autodeploy"`
 		MRApply           bool                  `json:"mr_apply"`
 		ApplyRequirements []string              `json:"apply_requirements"`
+		DriftIssue        bool                  `json:"drift_issue"`
+		DriftIssueLabels  []string              `json:"drift_issue_labels"`
 		MRPlanMinAccess   string                `json:"mr_plan_min_access"`
 		TrackedCommit     *struct{ SHA string } `json:"tracked_commit"`
 	}
@@ -133,13 +143,20 @@ func TestStackCreateEditDelete(t *testing.T) {
 	edit.Set("mr_apply", "on")
 	edit.Set("mr_plan_min_access", "maintainer")
 	edit["apply_requirements"] = []string{"undiverged", "approved"}
+	edit.Set("drift_issue", "on")
+	edit.Set("drift_issue_labels", " drift\n\nteam::infra\ndrift\n")
 	if p := post("/stacks/infra/edit", edit); p.status != http.StatusSeeOther || p.header.Get("Location") != "/stacks/infra?done=updated" {
 		t.Fatalf("edit = %d %s:\n%.1500s", p.status, p.header.Get("Location"), p.body)
 	}
 	h.api("GET", "/api/v1/stacks/infra", nil, http.StatusOK, &st)
 	if strings.Join(st.Labels, ",") != "prod" || !st.Autodeploy || !st.MRApply || st.MRPlanMinAccess != "maintainer" ||
-		strings.Join(st.ApplyRequirements, ",") != "approved,undiverged" {
+		strings.Join(st.ApplyRequirements, ",") != "approved,undiverged" || !st.DriftIssue ||
+		strings.Join(st.DriftIssueLabels, ",") != "drift,team::infra" {
 		t.Errorf("edited stack = %+v", st)
+	}
+	if p := admin.get("/stacks/infra/edit"); !strings.Contains(p.body, `id="drift_issue" checked`) ||
+		!strings.Contains(p.body, "drift\nteam::infra</textarea>") {
+		t.Errorf("the edit form does not show the drift issue setting:\n%.6000s", p.body)
 	}
 	if p := admin.get("/stacks/infra"); !strings.Contains(p.body, `<span class="label">approved</span> <span class="label">undiverged</span>`) ||
 		!strings.Contains(p.body, "allowed before merge, for maintainer or above") {

@@ -12,7 +12,7 @@ import (
 
 const integrationCols = `id, provider, name, is_default, space_id, api_host, user_facing_host, labels, description,
 	ca_bundle, token_sealed, webhook_secret_sealed, token_user, token_user_id, token_scopes, token_expires_at,
-	created_at, updated_at, created_by, aggregate_statuses`
+	created_at, updated_at, created_by, aggregate_statuses, drift_issue, drift_issue_labels`
 
 func scanIntegration(row interface{ Scan(...any) error }) (integration.Integration, error) {
 	var in integration.Integration
@@ -20,9 +20,10 @@ func scanIntegration(row interface{ Scan(...any) error }) (integration.Integrati
 	err := row.Scan(&in.ID, &provider, &in.Name, &in.IsDefault, &in.SpaceID, &in.APIHost, &in.UserFacingHost,
 		jsonScan{&in.Labels}, &in.Description, &in.CABundle, &in.TokenSealed, &in.WebhookSecretSealed,
 		&in.TokenUser, &in.TokenUserID, jsonScan{&in.TokenScopes}, nullTimeScan{&in.TokenExpiresAt},
-		timeScan{&in.CreatedAt}, timeScan{&in.UpdatedAt}, &in.CreatedBy, &in.AggregateStatuses)
+		timeScan{&in.CreatedAt}, timeScan{&in.UpdatedAt}, &in.CreatedBy, &in.AggregateStatuses, &in.DriftIssue,
+		jsonScan{&in.DriftIssueLabels})
 	in.Provider = integration.Provider(provider)
-	in.Labels, in.TokenScopes = nonNil(in.Labels), nonNil(in.TokenScopes)
+	in.Labels, in.TokenScopes, in.DriftIssueLabels = nonNil(in.Labels), nonNil(in.TokenScopes), nonNil(in.DriftIssueLabels)
 	return in, err
 }
 
@@ -36,15 +37,20 @@ func (s *Store) CreateIntegration(ctx context.Context, in integration.Integratio
 	if err != nil {
 		return err
 	}
+	issueLabels, err := jsonArg(nonNil(in.DriftIssueLabels))
+	if err != nil {
+		return err
+	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.spaceExists(ctx, tx, in.SpaceID, "space"); err != nil {
 			return err
 		}
 		_, err := s.exec(ctx, tx, "INSERT INTO integrations ("+integrationCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.ID, string(in.Provider), in.Name, in.IsDefault, in.SpaceID, in.APIHost, in.UserFacingHost, labels,
 			in.Description, in.CABundle, in.TokenSealed, in.WebhookSecretSealed, in.TokenUser, in.TokenUserID,
-			scopes, s.nullTime(in.TokenExpiresAt), s.t(in.CreatedAt), s.t(in.UpdatedAt), in.CreatedBy, in.AggregateStatuses)
+			scopes, s.nullTime(in.TokenExpiresAt), s.t(in.CreatedAt), s.t(in.UpdatedAt), in.CreatedBy, in.AggregateStatuses,
+			in.DriftIssue, issueLabels)
 		if err != nil {
 			return err
 		}
@@ -126,6 +132,10 @@ func (s *Store) UpdateIntegration(ctx context.Context, in integration.Integratio
 	if err != nil {
 		return err
 	}
+	issueLabels, err := jsonArg(nonNil(in.DriftIssueLabels))
+	if err != nil {
+		return err
+	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.spaceExists(ctx, tx, in.SpaceID, "space"); err != nil {
 			return err
@@ -133,10 +143,10 @@ func (s *Store) UpdateIntegration(ctx context.Context, in integration.Integratio
 		res, err := s.exec(ctx, tx, `UPDATE integrations SET is_default = ?, space_id = ?, api_host = ?,
 			user_facing_host = ?, labels = ?, description = ?, ca_bundle = ?, token_sealed = ?,
 			webhook_secret_sealed = ?, token_user = ?, token_user_id = ?, token_scopes = ?, token_expires_at = ?,
-			updated_at = ?, aggregate_statuses = ? WHERE id = ?`,
+			updated_at = ?, aggregate_statuses = ?, drift_issue = ?, drift_issue_labels = ? WHERE id = ?`,
 			in.IsDefault, in.SpaceID, in.APIHost, in.UserFacingHost, labels, in.Description, in.CABundle,
 			in.TokenSealed, in.WebhookSecretSealed, in.TokenUser, in.TokenUserID, scopes,
-			s.nullTime(in.TokenExpiresAt), s.t(in.UpdatedAt), in.AggregateStatuses, in.ID)
+			s.nullTime(in.TokenExpiresAt), s.t(in.UpdatedAt), in.AggregateStatuses, in.DriftIssue, issueLabels, in.ID)
 		if err != nil {
 			return err
 		}

@@ -224,6 +224,18 @@ func (s *Store) AggregateStatuses(ctx context.Context, integrationID string) (bo
 	return on, wrapInternal(err, "load integration %s", integrationID)
 }
 
+// IntegrationDriftIssue implements feedback.Store.
+func (s *Store) IntegrationDriftIssue(ctx context.Context, integrationID string) (bool, []string, error) {
+	var on bool
+	var labels []string
+	err := s.queryRow(ctx, s.r, "SELECT drift_issue, drift_issue_labels FROM integrations WHERE id = ?", integrationID).
+		Scan(&on, jsonScan{&labels})
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil, apperr.Errorf(apperr.NotFound, "no integration %q", integrationID)
+	}
+	return on, nonNil(labels), wrapInternal(err, "load integration %s", integrationID)
+}
+
 // RunResources returns the resources of a run's plan, as recorded in the
 // InTx transaction of ctx when there is one (feedback.ResourcesFunc).
 func (s *Store) RunResources(ctx context.Context, runID string) ([]run.Resource, error) {

@@ -117,6 +117,7 @@ func cloneIntegration(it integration.Integration) integration.Integration {
 	it.TokenSealed = slices.Clone(it.TokenSealed)
 	it.WebhookSecretSealed = slices.Clone(it.WebhookSecretSealed)
 	it.TokenScopes = slices.Clone(it.TokenScopes)
+	it.DriftIssueLabels = slices.Clone(it.DriftIssueLabels)
 	if it.TokenExpiresAt != nil {
 		t := *it.TokenExpiresAt
 		it.TokenExpiresAt = &t

@@ -17,7 +17,7 @@ func testIntegration(id, spaceID string, isDefault bool) integration.Integration
 	return integration.Integration{
 		ID: id, Provider: integration.GitLab, Name: id, IsDefault: isDefault, SpaceID: spaceID,
 		APIHost: "https://gitlab.example.com", UserFacingHost: "https://gitlab.example.com",
-		Labels: []string{}, TokenScopes: []string{"api"}, TokenSealed: []byte{1, 2, 3}, WebhookSecretSealed: []byte{4, 5, 6},
+		Labels: []string{}, DriftIssueLabels: []string{}, TokenScopes: []string{"api"}, TokenSealed: []byte{1, 2, 3}, WebhookSecretSealed: []byte{4, 5, 6},
 		TokenUser: "hoist-bot", TokenUserID: 42, CreatedAt: base, UpdatedAt: base, CreatedBy: "user:admin",
 	}
 }
@@ -46,6 +46,7 @@ func testIntegrations(t *testing.T, h Harness) {
 	def := testIntegration("acme-gitlab", space.RootID, true)
 	def.Labels, def.Description, def.CABundle, def.TokenExpiresAt = []string{"eu", "prod"}, "# hi", "PEM", &exp
 	def.UserFacingHost = "private://pool"
+	def.DriftIssue, def.DriftIssueLabels = true, []string{"drift", "team::infra"}
 	if err := s.CreateIntegration(ctx(), def, entry("integration.create", def.ID)); err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +118,7 @@ func testIntegrations(t *testing.T, h Harness) {
 		}
 		in.SpaceID, in.APIHost, in.UserFacingHost = "b", "http://10.0.0.1:8080", "https://gitlab.corp"
 		in.Labels, in.Description, in.CABundle = []string{"x"}, "new", "PEM2"
+		in.DriftIssue, in.DriftIssueLabels = true, []string{"drifted"}
 		in.TokenSealed, in.WebhookSecretSealed = []byte("new-token"), []byte("new-secret")
 		in.TokenUser, in.TokenUserID, in.TokenScopes = "other", 7, []string{"api", "read_repository"}
 		in.UpdatedAt = base.Add(time.Hour)

@@ -202,6 +202,9 @@ func testCommitRuns(t *testing.T, h Harness) {
 	for _, id := range []string{"gl", "gl2"} {
 		in := testIntegration(id, space.RootID, id == "gl")
 		in.AggregateStatuses = id == "gl"
+		if id == "gl2" {
+			in.DriftIssue, in.DriftIssueLabels = true, []string{"drift", "infra"}
+		}
 		if err := s.CreateIntegration(ctx(), in, entry("integration.create", id)); err != nil {
 			t.Fatal(err)
 		}
@@ -212,6 +215,13 @@ func testCommitRuns(t *testing.T, h Harness) {
 		}
 	}
 	_, err := s.AggregateStatuses(ctx(), "nope")
+	wantCode(t, err, apperr.NotFound)
+	for id, want := range map[string][]string{"gl": {}, "gl2": {"drift", "infra"}} {
+		if on, labels, err := s.IntegrationDriftIssue(ctx(), id); err != nil || on != (id == "gl2") || !slices.Equal(labels, want) {
+			t.Errorf("IntegrationDriftIssue(%s) = %v, %q, %v", id, on, labels, err)
+		}
+	}
+	_, _, err = s.IntegrationDriftIssue(ctx(), "nope")
 	wantCode(t, err, apperr.NotFound)
 
 	key := feedback.NoteKey("gl", "acme/infra", 4, "web")

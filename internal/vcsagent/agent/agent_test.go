@@ -125,8 +125,8 @@ func TestRefusals(t *testing.T) {
 	wantRefused(t, err, "DELETE /api/v4/projects/infra%2Fnet is not on the agent's allow-list")
 	_, _, err = c.Users.ListUsers(nil, gl.WithContext(ctx))
 	wantRefused(t, err, "not on the agent's allow-list")
-	// A drift issue is opened and edited through the agent; reading the
-	// project's issues is not what Hoist does.
+	// A drift issue is looked for, opened and edited through the agent;
+	// reading one issue is not what Hoist does.
 	is, _, err := c.Issues.CreateIssue("infra/net", &gl.CreateIssueOptions{Title: gl.Ptr("Drift: stack net")}, gl.WithContext(ctx))
 	if err != nil {
 		t.Fatalf("drift issue through the agent: %v", err)
@@ -134,8 +134,12 @@ func TestRefusals(t *testing.T) {
 	if _, _, err := c.Issues.UpdateIssue("infra/net", is.IID, &gl.UpdateIssueOptions{StateEvent: gl.Ptr("close")}, gl.WithContext(ctx)); err != nil {
 		t.Fatalf("closing the drift issue through the agent: %v", err)
 	}
-	_, _, err = c.Issues.ListProjectIssues("infra/net", nil, gl.WithContext(ctx))
-	wantRefused(t, err, "/api/v4/projects/infra%2Fnet/issues is not on the agent's allow-list")
+	if list, _, err := c.Issues.ListProjectIssues("infra/net", &gl.ListProjectIssuesOptions{State: gl.Ptr("opened"),
+		Search: gl.Ptr("net")}, gl.WithContext(ctx)); err != nil || len(list) != 0 {
+		t.Fatalf("looking for an open drift issue through the agent: %v, %d issues (want none: it was closed)", err, len(list))
+	}
+	_, _, err = c.Issues.GetIssue("infra/net", is.IID, nil, gl.WithContext(ctx))
+	wantRefused(t, err, "is not on the agent's allow-list")
 
 	// A path that climbs out of the API is refused before any call.
 	resp, err := (&http.Client{Transport: e.reg.RoundTripper(pool)}).Get("http://private.lab/api/v4/projects/infra%2Fnet/repository/branches/..%2F..%2Fadmin")

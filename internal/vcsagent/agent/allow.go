@@ -47,8 +47,9 @@ var allowList = []route{
 	{"GET PUT", "projects/:id/deployments/:n"},
 	{"GET POST", "projects/:id/hooks"},
 	{"GET PUT", "projects/:id/hooks/:n"},
-	// A drifted stack's issue (docs/drift.md): opened, then edited.
-	{"POST", "projects/:id/issues"},
+	// A drifted stack's issue (docs/drift.md): found again by its marker
+	// (listing the project's open issues), opened, then edited.
+	{"GET POST", "projects/:id/issues"},
 	{"PUT", "projects/:id/issues/:n"},
 }
 
