@@ -60,6 +60,14 @@ const (
 // the entry, as it would read the committed rows.
 func throughCache[K comparable, V any](ctx context.Context, s *Store, table string, m *map[K]cached[V], key K,
 	clone func(V) V, load func() (V, error)) (V, error) {
+	return throughCacheAlso(ctx, s, table, m, key, clone, load, nil)
+}
+
+// throughCacheAlso is throughCache that, when it keeps a loaded value, also
+// calls also with it and its generation under the cache's lock (to keep
+// what the value holds under other keys).
+func throughCacheAlso[K comparable, V any](ctx context.Context, s *Store, table string, m *map[K]cached[V], key K,
+	clone func(V) V, load func() (V, error), also func(c *readCache, gen int64, v V)) (V, error) {
 	inTx := s.ambient(ctx) != nil
 	var gen int64
 	if err := s.hotQueryRow(ctx, "SELECT generation FROM table_generations WHERE name = ?", table).Scan(&gen); err != nil {
@@ -84,6 +92,9 @@ func throughCache[K comparable, V any](ctx context.Context, s *Store, table stri
 	// Rows read after gen are at least as new as gen: keeping them under
 	// gen can only cause one read too many, never a stale answer.
 	(*m)[key] = cached[V]{generation: gen, value: clone(v)}
+	if also != nil {
+		also(c, gen, v)
+	}
 	c.mu.Unlock()
 	return v, nil
 }
@@ -123,4 +134,16 @@ func cloneIntegration(it integration.Integration) integration.Integration {
 		it.TokenExpiresAt = &t
 	}
 	return it
+}
+
+// keepStacksByID keeps a repository's stacks, just read at gen, as GetStack
+// answers too: every run event's GitLab writes read their stack by id, in
+// the delivery's transaction, where nothing is kept.
+func keepStacksByID(c *readCache, gen int64, sts []stack.Stack) {
+	if c.stacks == nil || len(c.stacks)+len(sts) > maxCachedEntries {
+		c.stacks = map[string]cached[stack.Stack]{}
+	}
+	for _, st := range sts {
+		c.stacks[st.ID] = cached[stack.Stack]{generation: gen, value: cloneStack(st)}
+	}
 }

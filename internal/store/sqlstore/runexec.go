@@ -307,10 +307,11 @@ func (s *Store) promote(ctx context.Context, tx *sql.Tx, q queuedRun, at time.Ti
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return nil, err
 	}
-	if err := s.ensureExec(ctx, tx, q.id, q.stackID); err != nil {
-		return nil, err
-	}
-	if _, err := s.exec(ctx, tx, "UPDATE run_exec SET blocked_by = '' WHERE run_id = ?", q.id); err != nil {
+	// The run's execution row, no longer blocked: one upsert (every
+	// webhook's run is promoted).
+	if _, err := s.exec(ctx, tx, `INSERT INTO run_exec (run_id, worker_pool)
+		VALUES (?, COALESCE((SELECT worker_pool FROM stacks WHERE id = ?), 'embedded'))
+		ON CONFLICT (run_id) DO UPDATE SET blocked_by = ''`, q.id, q.stackID); err != nil {
 		return nil, err
 	}
 	ev, err := s.recordRunTransition(ctx, tx, run.Transition{RunID: q.id, State: run.Ready, At: at, Actor: "scheduler"})

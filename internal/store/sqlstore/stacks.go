@@ -190,14 +190,14 @@ func (s *Store) ListStacksByRepository(ctx context.Context, integrationID string
 	}
 	// Every webhook reads its repository's stacks: cached (readcache.go).
 	key := repoKey{integrationID, projectID, path}
-	return throughCache(ctx, s, stacksTable, &s.cache.repositories, key, cloneStacks, func() ([]stack.Stack, error) {
+	return throughCacheAlso(ctx, s, stacksTable, &s.cache.repositories, key, cloneStacks, func() ([]stack.Stack, error) {
 		out, err := queryAll(ctx, s, s.r, scanStack, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("list stacks of %s project %d (%s): %w", integrationID, projectID, path, err)
 		}
 		slices.SortFunc(out, func(a, b stack.Stack) int { return strings.Compare(a.ID, b.ID) })
 		return out, nil
-	})
+	}, keepStacksByID)
 }
 
 // ListTriggerStacks implements stack.Store: ListStacksByRepository reading
