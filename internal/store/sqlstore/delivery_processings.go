@@ -124,12 +124,21 @@ func (s *Store) FinishDelivery(ctx context.Context, o webhook.Outcome, c run.Cha
 		}
 		// Project and ref are known once the body is parsed; an outcome
 		// written without them (a job that gave up) keeps what is stored.
+		// The delivery shows the outcome when this is its latest
+		// processing (checked before this processing's row is written:
+		// n >= the others' largest number either way). One statement:
+		// every webhook comes here.
 		claimed := 0
 		if !o.Started.IsZero() {
 			claimed = 1
 		}
-		res, err := s.exec(ctx, tx, `UPDATE webhook_deliveries SET attempts = attempts + ?, project = COALESCE(NULLIF(?, ''), project),
-			ref = COALESCE(NULLIF(?, ''), ref) WHERE id = ?`, claimed, o.Project, o.Ref, o.ID)
+		res, err := s.exec(ctx, tx, `UPDATE webhook_deliveries SET attempts = attempts + ?,
+			project = COALESCE(NULLIF(?, ''), project), ref = COALESCE(NULLIF(?, ''), ref),
+			status = CASE WHEN l.latest THEN ? ELSE status END, result = CASE WHEN l.latest THEN ? ELSE result END,
+			error = CASE WHEN l.latest THEN ? ELSE error END, updated_at = CASE WHEN l.latest THEN ? ELSE updated_at END
+			FROM (SELECT COALESCE(MAX(number), 0) <= ? AS latest FROM webhook_delivery_processings WHERE delivery_id = ?) AS l
+			WHERE webhook_deliveries.id = ?`,
+			claimed, o.Project, o.Ref, string(o.Status), result, o.Error, s.t(o.At), o.Processing, o.ID, o.ID)
 		if err != nil {
 			return fmt.Errorf("record outcome of delivery %s: %w", o.ID, err)
 		}
@@ -147,14 +156,6 @@ func (s *Store) FinishDelivery(ctx context.Context, o webhook.Outcome, c run.Cha
 				WHERE delivery_id = ? AND number = ?`, string(o.Status), result, o.Error, finished, o.ID, o.Processing)
 		}
 		if err != nil {
-			return fmt.Errorf("record outcome of delivery %s: %w", o.ID, err)
-		}
-		latest, err := s.isLatestProcessing(ctx, tx, o.ID, o.Processing)
-		if err != nil || !latest {
-			return err
-		}
-		if _, err := s.exec(ctx, tx, "UPDATE webhook_deliveries SET status = ?, result = ?, error = ?, updated_at = ? WHERE id = ?",
-			string(o.Status), result, o.Error, s.t(o.At), o.ID); err != nil {
 			return fmt.Errorf("record outcome of delivery %s: %w", o.ID, err)
 		}
 		return nil
