@@ -91,6 +91,10 @@ type viewer struct {
 	Principal string
 	Name      string
 	RootAdmin bool
+	// PersonalKeys: a user, or a personal key of one, whose personal keys
+	// /account/api-keys shows; a session logged in with an ordinary key
+	// has no user, so the page would only refuse it.
+	PersonalKeys bool
 }
 
 // render writes a page with status; templates render into a buffer first so

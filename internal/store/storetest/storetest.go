@@ -49,6 +49,7 @@ func Run(t *testing.T, h Harness) {
 		"OIDCGrants":          testOIDCGrants,
 		"OIDCGrantRace":       testOIDCGrantRace,
 		"PersonalKeys":        testPersonalKeys,
+		"KeyCeilings":         testKeyCeilings,
 		"UserLifecycle":       testUserLifecycle,
 		"AdminsRace":          testAdminsRace,
 		"LoginAttempts":       testLoginAttempts,
