@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -57,6 +58,9 @@ type Store struct {
 	hot hotStatements
 	// group queues transactions for SQLite's group commit (group.go).
 	group groupCommit
+	// keepMapped: keepAdmins also keeps a mapped root admin
+	// (KeepMappedRootAdmin).
+	keepMapped atomic.Bool
 }
 
 var (

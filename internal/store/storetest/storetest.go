@@ -50,6 +50,7 @@ func Run(t *testing.T, h Harness) {
 		"OIDCGrantRace":       testOIDCGrantRace,
 		"PersonalKeys":        testPersonalKeys,
 		"KeyCeilings":         testKeyCeilings,
+		"MappedAdminGuard":    testMappedAdminGuard,
 		"UserLifecycle":       testUserLifecycle,
 		"AdminsRace":          testAdminsRace,
 		"LoginAttempts":       testLoginAttempts,
