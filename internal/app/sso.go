@@ -37,6 +37,7 @@ func newSSO(ctx context.Context, cfg Config, store *sqlstore.Store, ids *identit
 			set.ClientSecret = sec
 		}
 		set.RedirectURL = publicURL + "/login/oidc/callback"
+		set.PostLogoutURL = publicURL + "/login"
 		if set.Refresh == 0 {
 			set.Refresh = sso.DefaultRefresh
 		}

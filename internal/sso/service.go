@@ -106,32 +106,69 @@ func (s *Service) Begin(ctx context.Context, next string) (sealed, authURL strin
 	return base64.RawURLEncoding.EncodeToString(s.cfg.Box.Seal(b, pendingAAD)), u, nil
 }
 
+// Login is a finished login: the user, the page to return to, and the
+// sealed hint the browser keeps for logging out at the issuer.
+type Login struct {
+	User identity.User
+	Next string
+	// LogoutHint is the ID token sealed with the server's key ("" when
+	// it would not fit in a cookie: the logout then goes without
+	// id_token_hint).
+	LogoutHint string
+}
+
+// maxLogoutHint keeps the logout cookie within what browsers store (4 KiB
+// with its name and attributes); an ID token with many groups may not fit.
+const maxLogoutHint = 3500
+
+// logoutAAD binds a sealed logout hint to its use.
+var logoutAAD = secret.AAD("oidc_login", "", "logout")
+
 // Finish completes the login the sealed cookie holds with the callback's
 // state and code: the user (created on first login, mapped roles
 // recomputed) and the page to return to. A refusal is an *Error (or
 // identity.IsExternalDisabled); anything else is the server failing.
-func (s *Service) Finish(ctx context.Context, sealed, state, code string) (identity.User, string, error) {
+func (s *Service) Finish(ctx context.Context, sealed, state, code string) (Login, error) {
 	pl, err := s.open(sealed)
 	if err != nil {
-		return identity.User{}, "", err
+		return Login{}, err
 	}
 	id, err := s.prov.Finish(ctx, pl, state, code)
 	if err != nil {
-		return identity.User{}, "", err
+		return Login{}, err
 	}
 	u, err := s.cfg.Users.UpsertExternalUser(ctx, s.Issuer(), id.Subject, id.Profile)
 	if apperr.Is(err, apperr.Invalid) {
 		// The issuer's profile is unusable (an oversized subject, too
 		// many groups): a refused login like any other.
-		return identity.User{}, "", &Error{Reason: ReasonProfile, Err: err}
+		return Login{}, &Error{Reason: ReasonProfile, Err: err}
 	}
 	if err != nil {
-		return identity.User{}, "", err
+		return Login{}, err
 	}
 	if err := s.keep(ctx, u.ID, id.Subject, id.RefreshToken); err != nil {
-		return identity.User{}, "", err
+		return Login{}, err
 	}
-	return u, pl.Next, nil
+	l := Login{User: u, Next: pl.Next}
+	if hint := base64.RawURLEncoding.EncodeToString(s.cfg.Box.Seal([]byte(id.IDToken), logoutAAD)); len(hint) <= maxLogoutHint {
+		l.LogoutHint = hint
+	}
+	return l, nil
+}
+
+// LogoutURL is where to send a browser that logs out of Hoist so that it
+// logs out at the issuer too: the issuer's end_session_endpoint with the
+// ID token of the login (hint, as Finish sealed it; "" for none) — or ""
+// when the issuer offers no such endpoint. A hint that does not open is
+// left out, not an error: the issuer then asks the person to confirm.
+func (s *Service) LogoutURL(ctx context.Context, hint string) (string, error) {
+	var idToken string
+	if b, err := base64.RawURLEncoding.DecodeString(hint); err == nil && hint != "" {
+		if plain, err := s.cfg.Box.Open(b, logoutAAD); err == nil {
+			idToken = string(plain)
+		}
+	}
+	return s.prov.LogoutURL(ctx, idToken)
 }
 
 func (s *Service) open(sealed string) (Pending, error) {

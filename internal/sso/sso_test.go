@@ -97,11 +97,11 @@ func (f *fixture) login(t *testing.T, tamper func(sealed, state, code *string)) 
 	if tamper != nil {
 		tamper(&sealed, &state, &code)
 	}
-	u, next, err := f.svc.Finish(t.Context(), sealed, state, code)
-	if err == nil && next != "/stacks" {
-		t.Errorf("next = %q, want /stacks", next)
+	l, err := f.svc.Finish(t.Context(), sealed, state, code)
+	if err == nil && l.Next != "/stacks" {
+		t.Errorf("next = %q, want /stacks", l.Next)
 	}
-	return u, err
+	return l.User, err
 }
 
 // authorize follows the authorization URL to the issuer and reads the
@@ -241,10 +241,10 @@ func TestForgedLoginsAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	state, code := f.authorize(t, authURL)
-	if _, _, err := f.svc.Finish(t.Context(), sealed, state, code); err != nil {
+	if _, err := f.svc.Finish(t.Context(), sealed, state, code); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.Finish(t.Context(), sealed, state, code); sso.ReasonOf(err) != sso.ReasonExchange {
+	if _, err := f.svc.Finish(t.Context(), sealed, state, code); sso.ReasonOf(err) != sso.ReasonExchange {
 		t.Errorf("replayed code: %v, want %s", err, sso.ReasonExchange)
 	}
 	// An issuer sending more groups than Hoist considers: refused.
@@ -263,7 +263,7 @@ func TestForgedLoginsAreRefused(t *testing.T) {
 	}
 	state, code = f.authorize(t, authURL)
 	f.advance(sso.LoginTTL)
-	if _, _, err := f.svc.Finish(t.Context(), sealed, state, code); sso.ReasonOf(err) != sso.ReasonExpired {
+	if _, err := f.svc.Finish(t.Context(), sealed, state, code); sso.ReasonOf(err) != sso.ReasonExpired {
 		t.Errorf("slow login: %v, want %s", err, sso.ReasonExpired)
 	}
 	// Only the one good login (and the replayed code's first use) made a user.

@@ -269,7 +269,8 @@ func clipUsername(name string) string {
 	return name
 }
 
-// logout ends the session.
+// logout ends the session, and the issuer's too when the session began
+// there and the issuer offers RP-initiated logout.
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) error {
 	if ck, err := r.Cookie(u.cookieName()); err == nil {
 		if err := u.sessions.Delete(r.Context(), ck.Value); err != nil {
@@ -278,6 +279,10 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.SetCookie(w, &http.Cookie{Name: u.cookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: u.secure, SameSite: http.SameSiteLaxMode})
+	if to := u.issuerLogout(w, r); to != "" {
+		return u.render(w, noSession(r), http.StatusOK, "logged_out", view{Title: "Logged out", Refresh: to,
+			Content: loggedOutPage{Issuer: u.cfg.SSO.Name(), URL: to}})
+	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }

@@ -83,6 +83,9 @@ type view struct {
 	// Banners are warnings every page shows its viewer: integration
 	// tokens about to expire, to the admins of their spaces.
 	Banners []string
+	// Refresh sends the browser on to this URL at once (the issuer's
+	// logout, which a redirect could not reach: see loggedOutPage).
+	Refresh string
 	Content any
 }
 
