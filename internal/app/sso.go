@@ -45,7 +45,7 @@ func newSSO(ctx context.Context, cfg Config, store *sqlstore.Store, ids *identit
 			return nil, err
 		}
 		l.service = sso.New(sso.Config{Settings: set, Users: ids, Grants: store, Box: box, Logger: cfg.Logger.With("component", "sso"),
-			Clock: cfg.Clock, Client: cfg.OIDCClient})
+			Clock: cfg.Clock, Client: cfg.OIDCClient, WatchRootAdmins: cfg.NoLocalLogin})
 	}
 	if !cfg.NoLocalLogin {
 		return l, nil

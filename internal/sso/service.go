@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -42,6 +43,9 @@ type GrantStore interface {
 type Users interface {
 	UpsertExternalUser(ctx context.Context, issuer, subject string, p identity.ExternalProfile) (identity.User, error)
 	SyncMappedRoles(ctx context.Context, userID string, groups []string) error
+	// MappedRootAdmins counts the enabled users who are root admin
+	// through a role mapping (Config.WatchRootAdmins).
+	MappedRootAdmins(ctx context.Context) (int, error)
 }
 
 // Config wires a Service.
@@ -52,6 +56,11 @@ type Config struct {
 	Box      *secret.Box
 	Logger   *slog.Logger
 	Clock    func() time.Time
+	// WatchRootAdmins: password logins are off (--local-login=false), so
+	// a refresh that leaves no enabled user root admin through a mapping
+	// leaves nobody to administer the server from the web UI. Hoist cannot
+	// refuse the issuer's word; it logs an error when that happens.
+	WatchRootAdmins bool
 	// Client, when set, is the HTTP client for the issuer (tests trust
 	// their issuer's certificate with it); answers are bounded either way.
 	Client *http.Client
@@ -63,6 +72,9 @@ type Service struct {
 	prov *Provider
 	log  *slog.Logger
 	now  func() time.Time
+	// rootAdmins is the last count of mapped root admins a refresh saw
+	// (-1: none yet), for WatchRootAdmins to log the drop to zero once.
+	rootAdmins atomic.Int64
 }
 
 // New returns the service; cfg.Settings must be valid (Settings.Validate).
@@ -79,7 +91,9 @@ func New(cfg Config) *Service {
 	if cfg.Settings.Name == "" {
 		cfg.Settings.Name = "GitLab"
 	}
-	return &Service{cfg: cfg, prov: NewProvider(cfg.Settings, cfg.Client, cfg.Clock), log: cfg.Logger, now: cfg.Clock}
+	s := &Service{cfg: cfg, prov: NewProvider(cfg.Settings, cfg.Client, cfg.Clock), log: cfg.Logger, now: cfg.Clock}
+	s.rootAdmins.Store(-1)
+	return s
 }
 
 // Name is the issuer's name for the login button.
@@ -252,9 +266,28 @@ func (s *Service) RefreshDue(ctx context.Context) (int, error) {
 			n++
 		}
 		if len(gs) < claimBatch {
-			return n, nil
+			return n, s.watchRootAdmins(ctx, n)
 		}
 	}
+}
+
+// watchRootAdmins logs, once each time it happens, refreshes leaving no
+// enabled user root admin through a mapping while password logins are off.
+func (s *Service) watchRootAdmins(ctx context.Context, refreshed int) error {
+	if !s.cfg.WatchRootAdmins || refreshed == 0 {
+		return nil
+	}
+	n, err := s.cfg.Users.MappedRootAdmins(ctx)
+	if err != nil {
+		return err
+	}
+	if prev := s.rootAdmins.Swap(int64(n)); n == 0 && prev != 0 {
+		s.log.ErrorContext(ctx, "oidc refresh: no enabled user is root admin through a role mapping any more, and password "+
+			"logins are off (--local-login=false): nobody can administer Hoist from the web UI until a member of a group "+
+			"mapped to admin of root logs in; root-admin API keys still work, and restarting without --local-login=false "+
+			"brings the password login back")
+	}
+	return nil
 }
 
 // refresh recomputes one user's mapped roles from the issuer. Whenever

@@ -31,7 +31,8 @@ type fixture struct {
 	store  *sqlstore.Store
 	ids    *identity.Service
 	svc    *sso.Service
-	admin  string // a root-admin principal
+	cfg    sso.Config // svc's
+	admin  string     // a root-admin principal
 	logs   *syncBuffer
 
 	mu  sync.Mutex
@@ -78,10 +79,11 @@ func setup(t *testing.T, dialect string) *fixture {
 	f.issuer.SetUser(ssotest.User{Subject: "s-alice", Username: "alice", Name: "Alice", Email: "alice@example.com",
 		Groups: []string{"acme/platform", "acme"}})
 	f.issuer.LogInAs("s-alice")
-	f.svc = sso.New(sso.Config{Settings: sso.Settings{Issuer: f.issuer.URL, ClientID: f.issuer.ClientID,
+	f.cfg = sso.Config{Settings: sso.Settings{Issuer: f.issuer.URL, ClientID: f.issuer.ClientID,
 		ClientSecret: f.issuer.ClientSecret, Name: "Example", RedirectURL: "https://hoist.example/login/oidc/callback", Refresh: refresh},
 		Users: f.ids, Grants: f.store, Box: box, Clock: f.clock, Client: f.issuer.Client(),
-		Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
+		Logger: slog.New(slog.NewTextHandler(f.logs, nil))}
+	f.svc = sso.New(f.cfg)
 	return f
 }
 
