@@ -108,11 +108,9 @@ func (u *UI) finishOIDC(w http.ResponseWriter, r *http.Request) error {
 	f.Next, f.Username = next, usr.Username
 	hint := l.LogoutHint
 	if hint == "" {
-		hint = "-"
+		hint = "-" // too big for a cookie: log out at the issuer without it
 	}
-	http.SetCookie(w, &http.Cookie{Name: oidcLogoutCookie, Value: hint, Path: "/logout", HttpOnly: true, Secure: u.secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(u.sessions.TTL().Seconds())})
-	return u.startSession(w, r, usr.Principal(), f, addr, func(ctx context.Context) error {
+	return u.startSession(w, r, usr.Principal(), f, addr, hint, func(ctx context.Context) error {
 		return u.cfg.Identity.Unchanged(ctx, usr)
 	})
 }

@@ -70,6 +70,28 @@ func TestLogoutAtIssuer(t *testing.T) {
 	if p := c.post("/logout", url.Values{}); p.status == http.StatusOK {
 		t.Errorf("a second logout went to the issuer again:\n%.1000s", p.body)
 	}
+
+	// A browser whose session from the issuer ended (alice was disabled
+	// meanwhile), then logged in with a password: that session logs out
+	// of Hoist only.
+	both := h.client()
+	if p := ssoLogin(t, both, is); p.status != http.StatusSeeOther {
+		t.Fatalf("alice's login = %d", p.status)
+	}
+	var users struct {
+		Items []struct{ ID, Username string }
+	}
+	h.api("GET", "/api/v1/users", nil, http.StatusOK, &users)
+	for _, u := range users.Items {
+		if u.Username == "alice" {
+			h.api("POST", "/api/v1/users/"+u.ID+"/disable", nil, http.StatusNoContent, nil)
+			h.api("POST", "/api/v1/users/"+u.ID+"/enable", nil, http.StatusNoContent, nil)
+		}
+	}
+	both.mustLogin("admin", h.AdminPassword)
+	if p := both.post("/logout", url.Values{"csrf_token": {csrf(t, both.get("/launchpad"))}}); p.status != http.StatusSeeOther {
+		t.Errorf("logging out the password session that followed an SSO one = %d, want a local logout", p.status)
+	}
 }
 
 // TestLogoutWithoutIssuerLogout: an issuer whose discovery names no
