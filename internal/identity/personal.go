@@ -195,6 +195,9 @@ type PersonalKeys struct {
 	Owner string // user id
 	Keys  []APIKey
 	Roles []space.Binding
+	// Limited: the caller is one of these keys and has a ceiling, so it
+	// may list them but neither create nor delete any.
+	Limited bool
 }
 
 // ListPersonalKeys returns the personal keys of the user actor acts for
@@ -215,7 +218,8 @@ func (s *Service) ListPersonalKeys(ctx context.Context, actor string) (PersonalK
 	for i := range keys {
 		keys[i].SecretHash = ""
 	}
-	return PersonalKeys{Owner: owner, Keys: keys, Roles: roles}, nil
+	limited := slices.ContainsFunc(keys, func(k APIKey) bool { return k.Principal() == actor && !k.Ceiling.IsZero() })
+	return PersonalKeys{Owner: owner, Keys: keys, Roles: roles, Limited: limited}, nil
 }
 
 // DeletePersonalKey revokes one of the personal keys of the user actor

@@ -127,6 +127,14 @@ func TestAccountAPIKeyCeiling(t *testing.T) {
 	if keys := admin.get("/admin/api-keys"); !strings.Contains(keys.body, `<span class="muted">limited to</span> <span class="label">at most read</span>`) {
 		t.Errorf("the admin's key list does not show the limits:\n%.4000s", keys.body)
 	}
+	// Logged in with the limited key: the list, without the means to
+	// create or delete.
+	limited := h.client()
+	limited.mustLoginKey(m[1])
+	if p := limited.get("/account/api-keys"); p.status != http.StatusOK || !strings.Contains(p.body, `id="limited-key"`) ||
+		strings.Contains(p.body, `id="new-key"`) || strings.Contains(p.body, `class="revoke"`) {
+		t.Errorf("the limited key's page = %d:\n%.4000s", p.status, p.body)
+	}
 	p = admin.post("/account/api-keys", url.Values{"csrf_token": {token}, "name": {"bad"}, "expires_at": {day}, "max_role": {"owner"}})
 	wantField(t, "an unknown role", p, http.StatusBadRequest, "max_role", "role must be read, write or admin")
 	p = admin.post("/account/api-keys", url.Values{"csrf_token": {token}, "name": {"bad"}, "expires_at": {day}, "spaces": {"nowhere"}})
