@@ -29,12 +29,15 @@ func apiKeyCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
 	cf := addClientFlags(cmd)
 	var name, expiresIn string
-	var roles listFlag
+	var roles, spaces listFlag
 	var personal bool
+	var maxRole string
 	fs.StringVar(&name, "name", "", "name of the key")
 	fs.Var(&roles, "role", "a role as `SPACE:ROLE` with ROLE read, write or admin (repeatable)")
 	fs.StringVar(&expiresIn, "expires-in", "", "the key stops working after `DURATION`, e.g. 90d, 12h or 1d12h (default: never; required with --personal, at most 366d)")
 	fs.BoolVar(&personal, "personal", false, "a personal key of the user whose personal key --token is: no roles of its own, it acts with that user's")
+	fs.StringVar(&maxRole, "max-role", "", "with --personal: the key acts at most as `ROLE` (read, write or admin) in any space, never above its owner's role there")
+	fs.Var(&spaces, "space", "with --personal: the key acts only in space `ID` and the spaces below it (repeatable)")
 	return func(ctx context.Context, args []string) error {
 		if err := parseNoArgs(cmd, args); err != nil {
 			return err
@@ -46,6 +49,8 @@ func apiKeyCreate(e *env, cmd *cobra.Command) runFunc {
 			return usageError{"--personal takes no --role: a personal key acts with its owner's roles"}
 		case personal && expiresIn == "":
 			return usageError{"--personal needs --expires-in: every personal key expires (at most 366d)"}
+		case !personal && (maxRole != "" || len(spaces) > 0):
+			return usageError{"--max-role and --space limit a personal key: use them with --personal (give an ordinary key just the --role it needs)"}
 		}
 		rbs, err := parseRoles(roles, false)
 		if err != nil {
@@ -66,7 +71,8 @@ func apiKeyCreate(e *env, cmd *cobra.Command) runFunc {
 		}
 		var k *api.APIKey
 		if personal {
-			k, err = c.CreatePersonalAPIKey(ctx, api.CreatePersonalAPIKey{Name: in.Name, ExpiresAt: in.ExpiresAt})
+			k, err = c.CreatePersonalAPIKey(ctx, api.CreatePersonalAPIKey{Name: in.Name, ExpiresAt: in.ExpiresAt,
+				MaxRole: maxRole, Spaces: spaces})
 		} else {
 			k, err = c.CreateAPIKey(ctx, in)
 		}
@@ -77,13 +83,12 @@ func apiKeyCreate(e *env, cmd *cobra.Command) runFunc {
 		if cf.json() {
 			return writeJSON(e.stdout, k)
 		}
-		return details(e.stdout, []kv{
-			{"ID", k.ID},
-			{"Name", k.Name},
-			{"Roles", fmtRoles(k.Roles)},
-			{"Expires", fmtExpiry(k.ExpiresAt)},
-			{"Secret", k.Secret},
-		}, "", "")
+		rows := []kv{{"ID", k.ID}, {"Name", k.Name}, {"Roles", fmtRoles(k.Roles)}}
+		if k.Personal {
+			rows = append(rows, kv{"Limits", fmtCeiling(k.Ceiling)})
+		}
+		rows = append(rows, kv{"Expires", fmtExpiry(k.ExpiresAt)}, kv{"Secret", k.Secret})
+		return details(e.stdout, rows, "", "")
 	}
 }
 
@@ -112,6 +117,26 @@ func parseExpiresIn(v string) (time.Duration, error) {
 	return d, nil
 }
 
+// fmtCeiling shows a personal key's ceiling: "at most read in a, b",
+// or "owner's roles" when it has none.
+func fmtCeiling(c *api.KeyCeiling) string {
+	if c == nil {
+		return "owner's roles"
+	}
+	var parts []string
+	if c.MaxRole != "" {
+		parts = append(parts, "at most "+c.MaxRole)
+	}
+	if c.Spaces != nil {
+		in := "no space left"
+		if len(*c.Spaces) > 0 {
+			in = strings.Join(*c.Spaces, ", ")
+		}
+		parts = append(parts, "in "+in)
+	}
+	return strings.Join(parts, " ")
+}
+
 // fmtExpiry shows when a key expires, or "never".
 func fmtExpiry(t *time.Time) string {
 	if t == nil {
@@ -138,12 +163,13 @@ func apiKeyList(e *env, cmd *cobra.Command) runFunc {
 		if err != nil {
 			return err
 		}
-		return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "CREATED", "CREATED BY", "EXPIRES"}, func(k api.APIKey) []string {
-			createdBy := orDash(k.CreatedBy)
+		return printList(e, cf, keys, []string{"ID", "NAME", "ROLES", "LIMITS", "CREATED", "CREATED BY", "EXPIRES"}, func(k api.APIKey) []string {
+			createdBy, limits := orDash(k.CreatedBy), "-"
 			if k.Personal {
 				createdBy += " (personal)"
+				limits = fmtCeiling(k.Ceiling)
 			}
-			return []string{k.ID, k.Name, fmtRoles(k.Roles), fmtTime(k.CreatedAt), createdBy, fmtExpiry(k.ExpiresAt)}
+			return []string{k.ID, k.Name, fmtRoles(k.Roles), limits, fmtTime(k.CreatedAt), createdBy, fmtExpiry(k.ExpiresAt)}
 		})
 	}
 }

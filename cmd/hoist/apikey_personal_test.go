@@ -30,7 +30,7 @@ func TestCLIPersonalKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	first, err := identity.NewService(st, st, nil).CreatePersonalKey(t.Context(), "user:rob", "laptop", time.Now().Add(time.Hour))
+	first, err := identity.NewService(st, st, nil).CreatePersonalKey(t.Context(), "user:rob", identity.PersonalKeyInput{Name: "laptop", ExpiresAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,4 +72,28 @@ func TestCLIPersonalKeys(t *testing.T) {
 	}
 	h.fails(apperr.Unauthorized, k.Secret, "space", "list")
 	h.fails(apperr.NotFound, rob, "api-key", "delete", "--personal", k.ID)
+
+	// A ceiling: --max-role and --space, shown in the listing; only with
+	// --personal, and only spaces the owner holds a role on.
+	var limited struct {
+		ID      string `json:"id"`
+		Ceiling *struct {
+			MaxRole string    `json:"max_role"`
+			Spaces  *[]string `json:"spaces"`
+		} `json:"ceiling"`
+	}
+	h.jsonOut(&limited, rob, "api-key", "create", "--personal", "--name", "ro", "--expires-in", "1d", "--max-role", "read", "--space", "root")
+	if c := limited.Ceiling; c == nil || c.MaxRole != "read" || c.Spaces == nil || len(*c.Spaces) != 1 || (*c.Spaces)[0] != "root" {
+		t.Errorf("created with a ceiling: %+v", limited)
+	}
+	if out := h.ok(rob, "api-key", "list", "--personal"); !strings.Contains(out, "LIMITS") || !strings.Contains(out, "at most read in root") ||
+		!strings.Contains(out, "owner's roles") {
+		t.Errorf("api-key list --personal does not show the ceilings:\n%s", out)
+	}
+	if _, _, err := h.run(h.adminKey, nil, "api-key", "create", "--name", "x", "--max-role", "read"); err == nil ||
+		!strings.Contains(err.Error(), "with --personal") {
+		t.Errorf("--max-role without --personal: %v", err)
+	}
+	h.fails(apperr.Invalid, rob, "api-key", "create", "--personal", "--name", "x", "--expires-in", "1d", "--space", "nowhere")
+	h.fails(apperr.Invalid, rob, "api-key", "create", "--personal", "--name", "x", "--expires-in", "1d", "--max-role", "owner")
 }

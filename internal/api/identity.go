@@ -31,6 +31,20 @@ type APIKey struct {
 	// a personal key holds no roles of its own: it acts with the current
 	// roles of its owner (created_by), which roles shows
 	Personal bool `json:"personal"`
+	// a personal key's ceiling: it acts with its owner's roles bounded by
+	// it; null for a personal key without one and for other keys
+	Ceiling *KeyCeiling `json:"ceiling"`
+}
+
+// KeyCeiling bounds a personal key below its owner's roles: in each space
+// the key acts with the lower of the owner's role there and max_role, and
+// with nothing outside spaces (and their descendants) when spaces is set.
+type KeyCeiling struct {
+	// absent: the owner's role, whatever it is
+	MaxRole string `json:"max_role,omitempty" enum:"read,write,admin"`
+	// null: every space; a list (empty once all its spaces were deleted):
+	// only these spaces and their descendants
+	Spaces *[]string `json:"spaces"`
 }
 
 // CreatePersonalAPIKey is the body of POST /api/v1/me/api-keys.
@@ -39,6 +53,13 @@ type CreatePersonalAPIKey struct {
 	// RFC 3339, in the future and at most 366 days away: every personal
 	// key expires
 	ExpiresAt string `json:"expires_at" format:"date-time"`
+	// caps the key's role in every space; omit for the owner's roles as
+	// they are. A cap above the owner's role is accepted but grants
+	// nothing more
+	MaxRole string `json:"max_role,omitempty" enum:"read,write,admin"`
+	// limits the key to these spaces and their descendants (at most 20,
+	// each one the owner holds a role on); omit for every space
+	Spaces []string `json:"spaces,omitempty"`
 }
 
 // PersonalAPIKeys is the answer of GET /api/v1/me/api-keys: the caller's

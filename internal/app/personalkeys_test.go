@@ -41,7 +41,7 @@ func TestPersonalKeysAPI(t *testing.T) {
 	month := time.Now().Add(30 * 24 * time.Hour)
 	first := func(user string) string {
 		t.Helper()
-		nk, err := ids.CreatePersonalKey(t.Context(), identity.UserPrincipal(user), "laptop", month)
+		nk, err := ids.CreatePersonalKey(t.Context(), identity.UserPrincipal(user), identity.PersonalKeyInput{Name: "laptop", ExpiresAt: month})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,5 +123,98 @@ func TestPersonalKeysAPI(t *testing.T) {
 	h.Must(http.StatusUnauthorized, "GET", "/api/v1/spaces", robKey, nil)
 	h.Must(http.StatusNoContent, "POST", "/api/v1/users/"+ada.ID+"/disable", h.AdminKey, nil)
 	h.Must(http.StatusUnauthorized, "GET", "/api/v1/me/api-keys", adaKey, nil)
+	h.AssertNoTokenLeaked()
+}
+
+// TestPersonalKeyCeilingAPI: a personal key limited by its owner acts with
+// the lower of the owner's role and its ceiling, and nothing outside its
+// spaces — a read-limited key of the root admin writes nothing and is not
+// root admin — and a limited key makes and deletes no personal keys.
+func TestPersonalKeyCeilingAPI(t *testing.T) {
+	t.Parallel()
+	h := setup(t, nil)
+	h.space("Platform", "root")
+	h.space("Data", "root")
+	st, err := sqlite.Open(t.Context(), filepath.Join(h.Config.DataDir, sqlite.FileName), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	nk, err := identity.NewService(st, st, nil).CreatePersonalKey(t.Context(), "user:admin",
+		identity.PersonalKeyInput{Name: "laptop", ExpiresAt: time.Now().Add(30 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.WatchSecret(nk.Secret)
+	adminPK := nk.Secret
+
+	type ceiling struct {
+		MaxRole string    `json:"max_role"`
+		Spaces  *[]string `json:"spaces"`
+	}
+	type key struct {
+		ID, Secret string
+		Ceiling    *ceiling
+	}
+	expires := time.Now().UTC().Add(10 * 24 * time.Hour).Format(time.RFC3339)
+	create := func(body map[string]any) key {
+		t.Helper()
+		body["expires_at"] = expires
+		var k key
+		h.Must(http.StatusCreated, "POST", "/api/v1/me/api-keys", adminPK, body).Decode(t, &k)
+		return k
+	}
+	reader := create(map[string]any{"name": "reader", "max_role": "read"})
+	if reader.Ceiling == nil || reader.Ceiling.MaxRole != "read" || reader.Ceiling.Spaces != nil {
+		t.Errorf("reader's ceiling = %+v", reader.Ceiling)
+	}
+	// The owner is root admin; the key reads and is refused every write,
+	// and everything only a root admin may do.
+	h.Must(http.StatusOK, "GET", "/api/v1/spaces/platform", reader.Secret, nil)
+	h.Must(http.StatusForbidden, "PATCH", "/api/v1/spaces/platform", reader.Secret, map[string]any{"description": "x"})
+	h.Must(http.StatusForbidden, "POST", "/api/v1/spaces", reader.Secret, map[string]any{"name": "Mine", "parent": "root"})
+	h.Must(http.StatusForbidden, "GET", "/api/v1/users", reader.Secret, nil)
+	// Nor does it make keys (an unlimited one would escape the limit) or
+	// delete its owner's others; it lists them.
+	h.Must(http.StatusForbidden, "POST", "/api/v1/me/api-keys", reader.Secret, map[string]any{"name": "escape", "expires_at": expires})
+	h.Must(http.StatusForbidden, "DELETE", "/api/v1/me/api-keys/"+nk.Key.ID, reader.Secret, nil)
+	h.Must(http.StatusOK, "GET", "/api/v1/me/api-keys", reader.Secret, nil)
+
+	// Limited to platform as admin: admin there, nothing in data or root.
+	scoped := create(map[string]any{"name": "platform", "max_role": "admin", "spaces": []string{"platform"}})
+	if scoped.Ceiling == nil || scoped.Ceiling.Spaces == nil || len(*scoped.Ceiling.Spaces) != 1 {
+		t.Errorf("scoped ceiling = %+v", scoped.Ceiling)
+	}
+	h.Must(http.StatusOK, "PATCH", "/api/v1/spaces/platform", scoped.Secret, map[string]any{"description": "ok"})
+	h.Must(http.StatusNotFound, "GET", "/api/v1/spaces/data", scoped.Secret, nil)
+	h.Must(http.StatusNotFound, "GET", "/api/v1/spaces/root", scoped.Secret, nil)
+	var spaces struct{ Items []struct{ ID string } }
+	h.Must(http.StatusOK, "GET", "/api/v1/spaces", scoped.Secret, nil).Decode(t, &spaces)
+	if len(spaces.Items) != 1 || spaces.Items[0].ID != "platform" {
+		t.Errorf("the scoped key lists %+v, want platform only", spaces.Items)
+	}
+
+	for name, body := range map[string]map[string]any{
+		"unknown role":  {"name": "x", "max_role": "owner"},
+		"unknown space": {"name": "x", "spaces": []string{"nowhere"}},
+		"empty space":   {"name": "x", "spaces": []string{" "}},
+	} {
+		body["expires_at"] = expires
+		if r := h.Call("POST", "/api/v1/me/api-keys", adminPK, body); r.Status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, r.Status, r.Body)
+		}
+	}
+	// Listed with their ceilings, to the owner and to root admins.
+	var list struct{ Items []key }
+	h.Must(http.StatusOK, "GET", "/api/v1/me/api-keys", adminPK, nil).Decode(t, &list)
+	limited := 0
+	for _, k := range list.Items {
+		if k.Ceiling != nil {
+			limited++
+		}
+	}
+	if len(list.Items) != 3 || limited != 2 {
+		t.Errorf("admin's personal keys = %+v", list.Items)
+	}
 	h.AssertNoTokenLeaked()
 }

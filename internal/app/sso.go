@@ -23,7 +23,8 @@ type ssoLogin struct {
 // newSSO checks the single sign-on settings and --local-login=false.
 // Switching local logins off is refused unless single sign-on is set up
 // and an enabled user holds root admin through a role mapping: otherwise
-// the server would start with nobody able to administer it from the UI.
+// the server would start with nobody able to administer it from the UI,
+// and afterwards the store refuses the changes that would get there.
 func newSSO(ctx context.Context, cfg Config, store *sqlstore.Store, ids *identity.Service, box *secret.Box, publicURL string) (*ssoLogin, error) {
 	l := &ssoLogin{}
 	if cfg.OIDC.Issuer != "" {
@@ -36,6 +37,7 @@ func newSSO(ctx context.Context, cfg Config, store *sqlstore.Store, ids *identit
 			set.ClientSecret = sec
 		}
 		set.RedirectURL = publicURL + "/login/oidc/callback"
+		set.PostLogoutURL = publicURL + "/login"
 		if set.Refresh == 0 {
 			set.Refresh = sso.DefaultRefresh
 		}
@@ -43,7 +45,7 @@ func newSSO(ctx context.Context, cfg Config, store *sqlstore.Store, ids *identit
 			return nil, err
 		}
 		l.service = sso.New(sso.Config{Settings: set, Users: ids, Grants: store, Box: box, Logger: cfg.Logger.With("component", "sso"),
-			Clock: cfg.Clock, Client: cfg.OIDCClient})
+			Clock: cfg.Clock, Client: cfg.OIDCClient, WatchRootAdmins: cfg.NoLocalLogin})
 	}
 	if !cfg.NoLocalLogin {
 		return l, nil
@@ -60,6 +62,9 @@ func newSSO(ctx context.Context, cfg Config, store *sqlstore.Store, ids *identit
 			"map a group to admin of root (hoist role-mapping create --space root --role admin …), log in once with single sign-on " +
 			"as a member, then switch local logins off (docs/sso.md)")
 	}
+	// And it keeps holding: this server refuses to delete the last such
+	// mapping, or to disable or delete the last such user.
+	store.KeepMappedRootAdmin()
 	return l, nil
 }
 

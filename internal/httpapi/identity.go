@@ -30,7 +30,20 @@ func fromRoles(rs []api.RoleBinding) []identity.RoleInput {
 
 func toAPIKey(k identity.APIKey, roles []space.Binding) api.APIKey {
 	return api.APIKey{ID: k.ID, Name: k.Name, Roles: toRoles(roles), CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, ExpiresAt: k.ExpiresAt,
-		Personal: k.Personal}
+		Personal: k.Personal, Ceiling: toCeiling(k.Ceiling)}
+}
+
+// toCeiling is a key's ceiling on the wire; nil when it has none.
+func toCeiling(c space.Ceiling) *api.KeyCeiling {
+	if c.IsZero() {
+		return nil
+	}
+	out := &api.KeyCeiling{MaxRole: string(c.Max)}
+	if c.Limited {
+		spaces := append([]string{}, c.Spaces...)
+		out.Spaces = &spaces
+	}
+	return out
 }
 
 func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) error {

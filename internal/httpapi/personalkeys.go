@@ -6,6 +6,7 @@ import (
 
 	"github.com/hoistdev/hoist/internal/api"
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/identity"
 )
 
 // The caller's personal API keys (issue 20): /api/v1/me/api-keys answers
@@ -16,15 +17,15 @@ func (a *API) createPersonalKey(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	var expires time.Time
+	in := identity.PersonalKeyInput{Name: req.Name, MaxRole: req.MaxRole, Spaces: req.Spaces}
 	if req.ExpiresAt != "" {
 		t, err := time.Parse(time.RFC3339, req.ExpiresAt)
 		if err != nil {
 			return apperr.InvalidField("expires_at", "must be an RFC 3339 time such as 2027-01-31T00:00:00Z")
 		}
-		expires = t
+		in.ExpiresAt = t
 	}
-	nk, err := a.cfg.Identity.CreatePersonalKey(r.Context(), principalOf(r), req.Name, expires)
+	nk, err := a.cfg.Identity.CreatePersonalKey(r.Context(), principalOf(r), in)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ type APIKey struct {
 	// of their own: they act with the owner's current roles (hand-given
 	// and mapped), so they never exceed them and follow every change.
 	Personal bool
+	// Ceiling bounds a personal key below its owner's roles (the zero
+	// Ceiling: the owner's roles as they are). Other keys have none.
+	Ceiling space.Ceiling
 }
 
 // Owner is the id of the user the key belongs to: the user who created it
@@ -142,6 +145,9 @@ type Store interface {
 	// the hand-given ones and those from role mappings (MappingID set).
 	// For a personal key they are its owner's, as they are now.
 	Bindings(ctx context.Context, principal string) ([]space.Binding, error)
+	// Ceiling returns the ceiling of a personal key (its Spaces those
+	// not deleted since), the zero Ceiling for any other principal.
+	Ceiling(ctx context.Context, principal string) (space.Ceiling, error)
 
 	MappingStore
 }

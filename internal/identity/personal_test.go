@@ -39,18 +39,18 @@ func TestPersonalKeys(t *testing.T) {
 		{"an expiry past 366 days", "cli", now.Add(367 * 24 * time.Hour), "expires_at", "at most 366 days"},
 		{"no name", " ", month, "name", "required"},
 	} {
-		_, err := ids.CreatePersonalKey(ctx, bob, tt.name, tt.expires)
+		_, err := ids.CreatePersonalKey(ctx, bob, identity.PersonalKeyInput{Name: tt.name, ExpiresAt: tt.expires})
 		var ae *apperr.Error
 		if !errors.As(err, &ae) || ae.Code != apperr.Invalid || ae.Field != tt.field || !strings.Contains(ae.Message, tt.msg) {
 			t.Errorf("%s: %v, want invalid %s saying %q", tt.what, err, tt.field, tt.msg)
 		}
 	}
 	wantErr(t, "an ordinary key creating a personal key", func() error {
-		_, err := ids.CreatePersonalKey(ctx, adminKey, "mine", month)
+		_, err := ids.CreatePersonalKey(ctx, adminKey, identity.PersonalKeyInput{Name: "mine", ExpiresAt: month})
 		return err
-	}(), apperr.Forbidden, "personal API keys are managed by a logged-in user")
+	}(), apperr.Forbidden, "personal API keys belong to a user")
 
-	nk, err := ids.CreatePersonalKey(ctx, bob, "laptop", now.Add(identity.MaxPersonalKeyLifetime))
+	nk, err := ids.CreatePersonalKey(ctx, bob, identity.PersonalKeyInput{Name: "laptop", ExpiresAt: now.Add(identity.MaxPersonalKeyLifetime)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestPersonalKeys(t *testing.T) {
 		t.Errorf("a reader's personal key is root admin: %v, %v", ok, err)
 	}
 	// The key itself makes a second key for its owner, and lists both.
-	second, err := ids.CreatePersonalKey(ctx, pk, "ci", month)
+	second, err := ids.CreatePersonalKey(ctx, pk, identity.PersonalKeyInput{Name: "ci", ExpiresAt: month})
 	if err != nil || second.Key.Owner() != "bob" {
 		t.Fatalf("a personal key creating one: %+v, %v", second.Key, err)
 	}
@@ -88,7 +88,7 @@ func TestPersonalKeys(t *testing.T) {
 
 	// A root admin's personal key acts as root admin, but mints no keys
 	// with roles.
-	adminPK, err := ids.CreatePersonalKey(ctx, "user:admin", "admin laptop", month)
+	adminPK, err := ids.CreatePersonalKey(ctx, "user:admin", identity.PersonalKeyInput{Name: "admin laptop", ExpiresAt: month})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,13 +73,21 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (string, erro
 	return k.Principal(), nil
 }
 
-// IsRootAdmin reports whether principal is admin of root.
+// IsRootAdmin reports whether principal is admin of root: its bindings
+// make it one and its ceiling (a personal key's) leaves it so.
 func (s *Service) IsRootAdmin(ctx context.Context, principal string) (bool, error) {
 	bs, err := s.store.Bindings(ctx, principal)
 	if err != nil {
 		return false, fmt.Errorf("bindings of %s: %w", principal, err)
 	}
-	return space.IsRootAdmin(bs), nil
+	if !space.IsRootAdmin(bs) {
+		return false, nil
+	}
+	c, err := s.store.Ceiling(ctx, principal)
+	if err != nil {
+		return false, fmt.Errorf("ceiling of %s: %w", principal, err)
+	}
+	return c.AllowsRootAdmin(), nil
 }
 
 func (s *Service) requireRootAdmin(ctx context.Context, actor, what string) error {
@@ -188,6 +196,12 @@ func (s *Service) createKey(ctx context.Context, actor string, k APIKey, bs []sp
 	detail := map[string]any{"name": k.Name, "roles": roleNames(bs)}
 	if k.Personal {
 		detail["personal"], detail["owner"] = true, k.Owner()
+	}
+	if k.Ceiling.Max != space.None {
+		detail["max_role"] = string(k.Ceiling.Max)
+	}
+	if k.Ceiling.Limited {
+		detail["spaces"] = k.Ceiling.Spaces
 	}
 	if k.ExpiresAt != nil {
 		detail["expires_at"] = k.ExpiresAt.Format(time.RFC3339)

@@ -12,9 +12,11 @@ import (
 )
 
 // BindingStore is what the Service needs from the identity store: the role
-// bindings of one principal.
+// bindings of one principal, and the ceiling that bounds them (a personal
+// API key's; the zero Ceiling for everyone else).
 type BindingStore interface {
 	Bindings(ctx context.Context, principal string) ([]Binding, error)
+	Ceiling(ctx context.Context, principal string) (Ceiling, error)
 }
 
 // Service is the business operations on spaces, with SPEC §1's access rules:
@@ -44,8 +46,12 @@ func (s *Service) Access(ctx context.Context, principal string) (Access, Tree, e
 	if err != nil {
 		return Access{}, Tree{}, fmt.Errorf("bindings of %s: %w", principal, err)
 	}
+	c, err := s.bindings.Ceiling(ctx, principal)
+	if err != nil {
+		return Access{}, Tree{}, fmt.Errorf("ceiling of %s: %w", principal, err)
+	}
 	tree := NewTree(spaces)
-	return Resolve(tree, bs), tree, nil
+	return c.Limit(tree, Resolve(tree, bs)), tree, nil
 }
 
 // CreateInput is a new space as a caller asks for it.

@@ -19,6 +19,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,11 @@ type Settings struct {
 	// Refresh is how often a user's mapped roles are recomputed between
 	// logins (--oidc-refresh).
 	Refresh time.Duration
+	// PostLogoutURL is where the issuer sends the browser back after
+	// logging it out (RP-initiated logout, when the issuer offers it):
+	// <public URL>/login, registered with the issuer. Empty: Hoist never
+	// sends a browser to the issuer's logout.
+	PostLogoutURL string
 }
 
 // Bounds on the issuer's answers and on a login.
@@ -186,6 +192,7 @@ type Identity struct {
 	Subject      string
 	Profile      identity.ExternalProfile
 	RefreshToken string
+	IDToken      string // the verified ID token as sent, for id_token_hint at logout ("" on a refresh without one)
 }
 
 // Finish checks the callback against the pending login: the state, then
@@ -301,8 +308,41 @@ func (p *Provider) identify(ctx context.Context, pr *oidc.Provider, tok *oauth2.
 	if username == "" {
 		username, _, _ = strings.Cut(c.Email, "@")
 	}
-	return Identity{Subject: c.Subject, RefreshToken: tok.RefreshToken,
+	return Identity{Subject: c.Subject, RefreshToken: tok.RefreshToken, IDToken: raw,
 		Profile: identity.ExternalProfile{Username: username, Name: c.Name, Email: c.Email, Groups: groups}}, nil
+}
+
+// LogoutURL is the issuer's end_session_endpoint (OpenID Connect
+// RP-Initiated Logout 1.0) with id_token_hint (when idToken is set),
+// client_id and post_logout_redirect_uri; "" when the issuer's discovery
+// names none, or Settings.PostLogoutURL is empty. An endpoint that is not
+// https (http on loopback) with no query is refused: Hoist sends browsers
+// there.
+func (p *Provider) LogoutURL(ctx context.Context, idToken string) (string, error) {
+	if p.set.PostLogoutURL == "" {
+		return "", nil
+	}
+	pr, err := p.discover(ctx)
+	if err != nil {
+		return "", err
+	}
+	var d struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := pr.Claims(&d); err != nil {
+		return "", &Error{Reason: ReasonDiscovery, Err: err}
+	}
+	if d.EndSession == "" {
+		return "", nil
+	}
+	if err := identity.ValidateIssuerURL(d.EndSession); err != nil {
+		return "", &Error{Reason: ReasonDiscovery, Err: fmt.Errorf("end_session_endpoint %w", err)}
+	}
+	q := url.Values{"client_id": {p.set.ClientID}, "post_logout_redirect_uri": {p.set.PostLogoutURL}}
+	if idToken != "" {
+		q.Set("id_token_hint", idToken)
+	}
+	return d.EndSession + "?" + q.Encode(), nil
 }
 
 // userinfo reads the userinfo endpoint into c: it must name the same

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -42,6 +43,9 @@ type GrantStore interface {
 type Users interface {
 	UpsertExternalUser(ctx context.Context, issuer, subject string, p identity.ExternalProfile) (identity.User, error)
 	SyncMappedRoles(ctx context.Context, userID string, groups []string) error
+	// MappedRootAdmins counts the enabled users who are root admin
+	// through a role mapping (Config.WatchRootAdmins).
+	MappedRootAdmins(ctx context.Context) (int, error)
 }
 
 // Config wires a Service.
@@ -52,6 +56,11 @@ type Config struct {
 	Box      *secret.Box
 	Logger   *slog.Logger
 	Clock    func() time.Time
+	// WatchRootAdmins: password logins are off (--local-login=false), so
+	// a refresh that leaves no enabled user root admin through a mapping
+	// leaves nobody to administer the server from the web UI. Hoist cannot
+	// refuse the issuer's word; it logs an error when that happens.
+	WatchRootAdmins bool
 	// Client, when set, is the HTTP client for the issuer (tests trust
 	// their issuer's certificate with it); answers are bounded either way.
 	Client *http.Client
@@ -63,6 +72,9 @@ type Service struct {
 	prov *Provider
 	log  *slog.Logger
 	now  func() time.Time
+	// rootAdmins is the last count of mapped root admins a refresh saw
+	// (-1: none yet), for WatchRootAdmins to log the drop to zero once.
+	rootAdmins atomic.Int64
 }
 
 // New returns the service; cfg.Settings must be valid (Settings.Validate).
@@ -79,7 +91,9 @@ func New(cfg Config) *Service {
 	if cfg.Settings.Name == "" {
 		cfg.Settings.Name = "GitLab"
 	}
-	return &Service{cfg: cfg, prov: NewProvider(cfg.Settings, cfg.Client, cfg.Clock), log: cfg.Logger, now: cfg.Clock}
+	s := &Service{cfg: cfg, prov: NewProvider(cfg.Settings, cfg.Client, cfg.Clock), log: cfg.Logger, now: cfg.Clock}
+	s.rootAdmins.Store(-1)
+	return s
 }
 
 // Name is the issuer's name for the login button.
@@ -106,32 +120,69 @@ func (s *Service) Begin(ctx context.Context, next string) (sealed, authURL strin
 	return base64.RawURLEncoding.EncodeToString(s.cfg.Box.Seal(b, pendingAAD)), u, nil
 }
 
+// Login is a finished login: the user, the page to return to, and the
+// sealed hint the browser keeps for logging out at the issuer.
+type Login struct {
+	User identity.User
+	Next string
+	// LogoutHint is the ID token sealed with the server's key ("" when
+	// it would not fit in a cookie: the logout then goes without
+	// id_token_hint).
+	LogoutHint string
+}
+
+// maxLogoutHint keeps the logout cookie within what browsers store (4 KiB
+// with its name and attributes); an ID token with many groups may not fit.
+const maxLogoutHint = 3500
+
+// logoutAAD binds a sealed logout hint to its use.
+var logoutAAD = secret.AAD("oidc_login", "", "logout")
+
 // Finish completes the login the sealed cookie holds with the callback's
 // state and code: the user (created on first login, mapped roles
 // recomputed) and the page to return to. A refusal is an *Error (or
 // identity.IsExternalDisabled); anything else is the server failing.
-func (s *Service) Finish(ctx context.Context, sealed, state, code string) (identity.User, string, error) {
+func (s *Service) Finish(ctx context.Context, sealed, state, code string) (Login, error) {
 	pl, err := s.open(sealed)
 	if err != nil {
-		return identity.User{}, "", err
+		return Login{}, err
 	}
 	id, err := s.prov.Finish(ctx, pl, state, code)
 	if err != nil {
-		return identity.User{}, "", err
+		return Login{}, err
 	}
 	u, err := s.cfg.Users.UpsertExternalUser(ctx, s.Issuer(), id.Subject, id.Profile)
 	if apperr.Is(err, apperr.Invalid) {
 		// The issuer's profile is unusable (an oversized subject, too
 		// many groups): a refused login like any other.
-		return identity.User{}, "", &Error{Reason: ReasonProfile, Err: err}
+		return Login{}, &Error{Reason: ReasonProfile, Err: err}
 	}
 	if err != nil {
-		return identity.User{}, "", err
+		return Login{}, err
 	}
 	if err := s.keep(ctx, u.ID, id.Subject, id.RefreshToken); err != nil {
-		return identity.User{}, "", err
+		return Login{}, err
 	}
-	return u, pl.Next, nil
+	l := Login{User: u, Next: pl.Next}
+	if hint := base64.RawURLEncoding.EncodeToString(s.cfg.Box.Seal([]byte(id.IDToken), logoutAAD)); len(hint) <= maxLogoutHint {
+		l.LogoutHint = hint
+	}
+	return l, nil
+}
+
+// LogoutURL is where to send a browser that logs out of Hoist so that it
+// logs out at the issuer too: the issuer's end_session_endpoint with the
+// ID token of the login (hint, as Finish sealed it; "" for none) — or ""
+// when the issuer offers no such endpoint. A hint that does not open is
+// left out, not an error: the issuer then asks the person to confirm.
+func (s *Service) LogoutURL(ctx context.Context, hint string) (string, error) {
+	var idToken string
+	if b, err := base64.RawURLEncoding.DecodeString(hint); err == nil && hint != "" {
+		if plain, err := s.cfg.Box.Open(b, logoutAAD); err == nil {
+			idToken = string(plain)
+		}
+	}
+	return s.prov.LogoutURL(ctx, idToken)
 }
 
 func (s *Service) open(sealed string) (Pending, error) {
@@ -215,9 +266,28 @@ func (s *Service) RefreshDue(ctx context.Context) (int, error) {
 			n++
 		}
 		if len(gs) < claimBatch {
-			return n, nil
+			return n, s.watchRootAdmins(ctx, n)
 		}
 	}
+}
+
+// watchRootAdmins logs, once each time it happens, refreshes leaving no
+// enabled user root admin through a mapping while password logins are off.
+func (s *Service) watchRootAdmins(ctx context.Context, refreshed int) error {
+	if !s.cfg.WatchRootAdmins || refreshed == 0 {
+		return nil
+	}
+	n, err := s.cfg.Users.MappedRootAdmins(ctx)
+	if err != nil {
+		return err
+	}
+	if prev := s.rootAdmins.Swap(int64(n)); n == 0 && prev != 0 {
+		s.log.ErrorContext(ctx, "oidc refresh: no enabled user is root admin through a role mapping any more, and password "+
+			"logins are off (--local-login=false): nobody can administer Hoist from the web UI until a member of a group "+
+			"mapped to admin of root logs in; root-admin API keys still work, and restarting without --local-login=false "+
+			"brings the password login back")
+	}
+	return nil
 }
 
 // refresh recomputes one user's mapped roles from the issuer. Whenever

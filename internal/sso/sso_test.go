@@ -31,7 +31,8 @@ type fixture struct {
 	store  *sqlstore.Store
 	ids    *identity.Service
 	svc    *sso.Service
-	admin  string // a root-admin principal
+	cfg    sso.Config // svc's
+	admin  string     // a root-admin principal
 	logs   *syncBuffer
 
 	mu  sync.Mutex
@@ -78,10 +79,11 @@ func setup(t *testing.T, dialect string) *fixture {
 	f.issuer.SetUser(ssotest.User{Subject: "s-alice", Username: "alice", Name: "Alice", Email: "alice@example.com",
 		Groups: []string{"acme/platform", "acme"}})
 	f.issuer.LogInAs("s-alice")
-	f.svc = sso.New(sso.Config{Settings: sso.Settings{Issuer: f.issuer.URL, ClientID: f.issuer.ClientID,
+	f.cfg = sso.Config{Settings: sso.Settings{Issuer: f.issuer.URL, ClientID: f.issuer.ClientID,
 		ClientSecret: f.issuer.ClientSecret, Name: "Example", RedirectURL: "https://hoist.example/login/oidc/callback", Refresh: refresh},
 		Users: f.ids, Grants: f.store, Box: box, Clock: f.clock, Client: f.issuer.Client(),
-		Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
+		Logger: slog.New(slog.NewTextHandler(f.logs, nil))}
+	f.svc = sso.New(f.cfg)
 	return f
 }
 
@@ -97,11 +99,11 @@ func (f *fixture) login(t *testing.T, tamper func(sealed, state, code *string)) 
 	if tamper != nil {
 		tamper(&sealed, &state, &code)
 	}
-	u, next, err := f.svc.Finish(t.Context(), sealed, state, code)
-	if err == nil && next != "/stacks" {
-		t.Errorf("next = %q, want /stacks", next)
+	l, err := f.svc.Finish(t.Context(), sealed, state, code)
+	if err == nil && l.Next != "/stacks" {
+		t.Errorf("next = %q, want /stacks", l.Next)
 	}
-	return u, err
+	return l.User, err
 }
 
 // authorize follows the authorization URL to the issuer and reads the
@@ -241,10 +243,10 @@ func TestForgedLoginsAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	state, code := f.authorize(t, authURL)
-	if _, _, err := f.svc.Finish(t.Context(), sealed, state, code); err != nil {
+	if _, err := f.svc.Finish(t.Context(), sealed, state, code); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.Finish(t.Context(), sealed, state, code); sso.ReasonOf(err) != sso.ReasonExchange {
+	if _, err := f.svc.Finish(t.Context(), sealed, state, code); sso.ReasonOf(err) != sso.ReasonExchange {
 		t.Errorf("replayed code: %v, want %s", err, sso.ReasonExchange)
 	}
 	// An issuer sending more groups than Hoist considers: refused.
@@ -263,7 +265,7 @@ func TestForgedLoginsAreRefused(t *testing.T) {
 	}
 	state, code = f.authorize(t, authURL)
 	f.advance(sso.LoginTTL)
-	if _, _, err := f.svc.Finish(t.Context(), sealed, state, code); sso.ReasonOf(err) != sso.ReasonExpired {
+	if _, err := f.svc.Finish(t.Context(), sealed, state, code); sso.ReasonOf(err) != sso.ReasonExpired {
 		t.Errorf("slow login: %v, want %s", err, sso.ReasonExpired)
 	}
 	// Only the one good login (and the replayed code's first use) made a user.

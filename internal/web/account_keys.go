@@ -2,11 +2,13 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
 	"github.com/hoistdev/hoist/internal/identity"
+	"github.com/hoistdev/hoist/internal/space"
 )
 
 // Personal API keys (issue 20): any logged-in user makes keys for the CLI
@@ -30,6 +32,8 @@ type accountKeysPage struct {
 	Form    personalKeyForm
 	Created *identity.NewKey // just created: its secret is shown this once
 	MaxDays int
+	// Spaces are those the viewer may limit a key to: the ones it reads.
+	Spaces []space.Space
 }
 
 // personalKeyForm is the create form as typed, with the service's
@@ -38,9 +42,14 @@ type personalKeyForm struct {
 	Name      string
 	ExpiresAt string // YYYY-MM-DD as the date input sends it
 	Max       string // the latest date the service accepts
+	MaxRole   string // "" for the owner's roles as they are
+	Spaces    []string
 	Errors    map[string]string
 	Error     string
 }
+
+// Picked reports whether the form had space id ticked.
+func (f personalKeyForm) Picked(id string) bool { return slices.Contains(f.Spaces, id) }
 
 func (u *UI) accountKeys(w http.ResponseWriter, r *http.Request) error {
 	return u.showAccountKeys(w, r, http.StatusOK, accountKeysPage{Form: u.blankKeyForm()})
@@ -63,11 +72,15 @@ func (u *UI) showAccountKeys(w http.ResponseWriter, r *http.Request, status int,
 	}
 	// A date means 00:00 UTC that day: the last one within the lifetime.
 	pg.Form.Max = now.UTC().Add(identity.MaxPersonalKeyLifetime).Format(time.DateOnly)
+	if pg.Spaces, err = u.cfg.Spaces.List(r.Context(), principal(r)); err != nil {
+		return err
+	}
 	return u.render(w, r, status, "account_api_keys", view{Title: "Your API keys", Nav: "account", Flash: adminFlash(r), Content: pg})
 }
 
 func (u *UI) accountCreateKey(w http.ResponseWriter, r *http.Request) error {
-	f := personalKeyForm{Name: r.PostForm.Get("name"), ExpiresAt: strings.TrimSpace(r.PostForm.Get("expires_at"))}
+	f := personalKeyForm{Name: r.PostForm.Get("name"), ExpiresAt: strings.TrimSpace(r.PostForm.Get("expires_at")),
+		MaxRole: r.PostForm.Get("max_role"), Spaces: r.PostForm["spaces"]}
 	var expires time.Time
 	var err error
 	if f.ExpiresAt != "" {
@@ -78,14 +91,15 @@ func (u *UI) accountCreateKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	var nk identity.NewKey
 	if err == nil {
-		nk, err = u.cfg.Identity.CreatePersonalKey(r.Context(), principal(r), f.Name, expires)
+		nk, err = u.cfg.Identity.CreatePersonalKey(r.Context(), principal(r),
+			identity.PersonalKeyInput{Name: f.Name, ExpiresAt: expires, MaxRole: f.MaxRole, Spaces: f.Spaces})
 	}
 	if err != nil {
 		field, msg, status, err := fieldError(err)
 		if err != nil {
 			return err
 		}
-		f.Errors, f.Error = fieldMessage(field, msg, "name", "expires_at")
+		f.Errors, f.Error = fieldMessage(field, msg, "name", "expires_at", "max_role", "spaces")
 		return u.showAccountKeys(w, r, status, accountKeysPage{Form: f})
 	}
 	return u.showAccountKeys(w, r, http.StatusCreated, accountKeysPage{Created: &nk, Form: u.blankKeyForm()})

@@ -190,10 +190,7 @@ func TestSessionsEndWithTheirCredentials(t *testing.T) {
 	h.api("POST", "/api/v1/api-keys", map[string]any{"name": "kiosk", "roles": []map[string]string{{"space": "root", "role": "read"}}},
 		http.StatusCreated, &key)
 	byKey := h.client()
-	token := csrf(t, byKey.get("/login"))
-	if p := byKey.post("/login", url.Values{"csrf_token": {token}, "api_key": {key.Secret}}); p.status != http.StatusSeeOther {
-		t.Fatalf("API key login = %d", p.status)
-	}
+	byKey.mustLoginKey(key.Secret)
 	if !loggedIn(byKey) {
 		t.Fatal("the API key session does not work to begin with")
 	}

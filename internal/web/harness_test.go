@@ -175,6 +175,15 @@ func (c *client) login(username, password string) resp {
 	return c.post("/login", url.Values{"csrf_token": {token}, "username": {username}, "password": {password}})
 }
 
+// mustLoginKey logs c in with an API key and fails unless it worked.
+func (c *client) mustLoginKey(secret string) {
+	c.t.Helper()
+	token := csrf(c.t, c.get("/login"))
+	if p := c.post("/login", url.Values{"csrf_token": {token}, "api_key": {secret}}); p.status != http.StatusSeeOther {
+		c.t.Fatalf("API key login = %d", p.status)
+	}
+}
+
 // mustLogin logs in and fails unless it worked.
 func (c *client) mustLogin(username, password string) {
 	c.t.Helper()

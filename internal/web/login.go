@@ -102,7 +102,7 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) error {
 	if err := u.limiter.Succeeded(r.Context(), a, userKey); err != nil {
 		return err
 	}
-	return u.startSession(w, r, usr.Principal(), f, addr, func(ctx context.Context) error {
+	return u.startSession(w, r, usr.Principal(), f, addr, "", func(ctx context.Context) error {
 		return u.cfg.Identity.Unchanged(ctx, usr)
 	})
 }
@@ -126,7 +126,7 @@ func (u *UI) loginWithKey(w http.ResponseWriter, r *http.Request, f loginForm, k
 	if err := u.limiter.Succeeded(r.Context(), a); err != nil {
 		return err
 	}
-	return u.startSession(w, r, p, f, addr, nil)
+	return u.startSession(w, r, p, f, addr, "", nil)
 }
 
 // reserve takes this attempt's slot under every key before any secret is
@@ -184,8 +184,9 @@ func (u *UI) loginFailed(w http.ResponseWriter, r *http.Request, f loginForm, ad
 
 // startSession starts a session for principal and sends the browser on.
 // keep, when set, runs once the session exists and ends it again when it
-// fails (identity.Service.Unchanged says why).
-func (u *UI) startSession(w http.ResponseWriter, r *http.Request, principal string, f loginForm, addr string,
+// fails (identity.Service.Unchanged says why). issuerHint is the sealed ID
+// token of a login at the issuer, for logging out there ("" for others).
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, principal string, f loginForm, addr, issuerHint string,
 	keep func(context.Context) error) error {
 	if err := u.limiter.Prune(r.Context()); err != nil {
 		u.log.WarnContext(r.Context(), "prune sessions", "error", err.Error())
@@ -211,6 +212,14 @@ func (u *UI) startSession(w http.ResponseWriter, r *http.Request, principal stri
 	http.SetCookie(w, &http.Cookie{Name: u.cookieName(), Value: id, Path: "/", HttpOnly: true, Secure: u.secure,
 		SameSite: http.SameSiteLaxMode, Expires: s.ExpiresAt, MaxAge: int(u.sessions.TTL().Seconds())})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/login", MaxAge: -1, HttpOnly: true, Secure: u.secure})
+	// Only a session that began at the issuer logs out there: any other
+	// login drops an earlier one's hint.
+	logout := &http.Cookie{Name: oidcLogoutCookie, Value: issuerHint, Path: "/logout", HttpOnly: true, Secure: u.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(u.sessions.TTL().Seconds())}
+	if issuerHint == "" {
+		logout.MaxAge = -1
+	}
+	http.SetCookie(w, logout)
 	http.Redirect(w, r, u.afterLogin(r.Context(), f.Next), http.StatusSeeOther)
 	return nil
 }
@@ -269,7 +278,8 @@ func clipUsername(name string) string {
 	return name
 }
 
-// logout ends the session.
+// logout ends the session, and the issuer's too when the session began
+// there and the issuer offers RP-initiated logout.
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) error {
 	if ck, err := r.Cookie(u.cookieName()); err == nil {
 		if err := u.sessions.Delete(r.Context(), ck.Value); err != nil {
@@ -278,6 +288,10 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.SetCookie(w, &http.Cookie{Name: u.cookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: u.secure, SameSite: http.SameSiteLaxMode})
+	if to := u.issuerLogout(w, r); to != "" {
+		return u.render(w, noSession(r), http.StatusOK, "logged_out", view{Title: "Logged out", Refresh: to,
+			Content: loggedOutPage{Issuer: u.cfg.SSO.Name(), URL: to}})
+	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }

@@ -19,6 +19,12 @@ const oidcCookie = "hoist_oidc_login"
 
 const oidcPath = "/login/oidc"
 
+// oidcLogoutCookie marks a session that began at the issuer, for logging
+// out there too (RP-initiated logout): it holds the login's ID token
+// sealed with the server's key ("-" when it was too big for a cookie).
+// Only /logout reads it.
+const oidcLogoutCookie = "hoist_oidc_logout"
+
 // reasonIssuerError is a callback carrying the issuer's error instead of
 // a code (the person canceled, or the application is misconfigured).
 const reasonIssuerError = "issuer_error"
@@ -83,7 +89,8 @@ func (u *UI) finishOIDC(w http.ResponseWriter, r *http.Request) error {
 	if ck, err := r.Cookie(oidcCookie); err == nil {
 		sealed = ck.Value
 	}
-	usr, next, err := u.cfg.SSO.Finish(r.Context(), sealed, q.Get("state"), q.Get("code"))
+	l, err := u.cfg.SSO.Finish(r.Context(), sealed, q.Get("state"), q.Get("code"))
+	usr, next := l.User, l.Next
 	var refused *sso.Error
 	switch {
 	case identity.IsExternalDisabled(err):
@@ -99,7 +106,11 @@ func (u *UI) finishOIDC(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f.Next, f.Username = next, usr.Username
-	return u.startSession(w, r, usr.Principal(), f, addr, func(ctx context.Context) error {
+	hint := l.LogoutHint
+	if hint == "" {
+		hint = "-" // too big for a cookie: log out at the issuer without it
+	}
+	return u.startSession(w, r, usr.Principal(), f, addr, hint, func(ctx context.Context) error {
 		return u.cfg.Identity.Unchanged(ctx, usr)
 	})
 }
@@ -107,4 +118,39 @@ func (u *UI) finishOIDC(w http.ResponseWriter, r *http.Request) error {
 func (u *UI) ssoLoginFailed(w http.ResponseWriter, r *http.Request, f loginForm, addr, reason string) error {
 	f.Error = ssoFailed(u.cfg.SSO.Name())
 	return u.loginFailed(w, r, f, addr, reason)
+}
+
+// issuerLogout is where a browser logging out goes next when its session
+// began at the issuer and the issuer offers RP-initiated logout: the
+// issuer's end_session_endpoint, which sends it back to /login. "" for a
+// local logout (no such session, no such endpoint, or the issuer could not
+// be asked: Hoist's own session is over either way).
+func (u *UI) issuerLogout(w http.ResponseWriter, r *http.Request) string {
+	ck, err := r.Cookie(oidcLogoutCookie)
+	if err != nil || u.cfg.SSO == nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: oidcLogoutCookie, Path: "/logout", MaxAge: -1, HttpOnly: true, Secure: u.secure,
+		SameSite: http.SameSiteLaxMode})
+	to, err := u.cfg.SSO.LogoutURL(r.Context(), ck.Value)
+	if err != nil {
+		u.log.WarnContext(r.Context(), "oidc logout: logged out of Hoist only", "issuer", u.cfg.SSO.Issuer(),
+			"reason", sso.ReasonOf(err), "error", err.Error())
+		return ""
+	}
+	return to
+}
+
+// loggedOutPage is the page that sends the browser on to the issuer's
+// logout. A redirect would not do: the logout is a form POST, and the
+// pages' Content-Security-Policy (form-action 'self') stops a form's
+// navigation from being redirected to another site.
+type loggedOutPage struct {
+	Issuer string // the issuer's name
+	URL    string
+}
+
+// noSession hides the session that just ended from the layout.
+func noSession(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), sessionKey, false))
 }

@@ -167,6 +167,9 @@ func (u *UI) viewerOf(ctx context.Context, p string) (*viewer, error) {
 	if v.RootAdmin, err = u.cfg.Identity.IsRootAdmin(ctx, p); err != nil {
 		return nil, err
 	}
+	if v.PersonalKeys, err = u.cfg.Identity.CanHavePersonalKeys(ctx, p); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 

@@ -86,6 +86,9 @@ type view struct {
 	// Banners are warnings every page shows its viewer: integration
 	// tokens about to expire, to the admins of their spaces.
 	Banners []string
+	// Refresh sends the browser on to this URL at once (the issuer's
+	// logout, which a redirect could not reach: see loggedOutPage).
+	Refresh string
 	Content any
 }
 
@@ -94,6 +97,10 @@ type viewer struct {
 	Principal string
 	Name      string
 	RootAdmin bool
+	// PersonalKeys: a user, or a personal key of one, whose personal keys
+	// /account/api-keys shows; a session logged in with an ordinary key
+	// has no user, so the page would only refuse it.
+	PersonalKeys bool
 }
 
 // render writes a page with status; templates render into a buffer first so

@@ -208,4 +208,44 @@ func TestLocalLoginOff(t *testing.T) {
 	if p := ssoLogin(t, h.client(), is); p.status != http.StatusSeeOther {
 		t.Errorf("alice's login = %d", p.status)
 	}
+
+	// And it keeps holding: alice is the only root admin through a
+	// mapping, so the mapping stays, and so does she (409, saying why).
+	var mappings struct{ Items []struct{ ID string } }
+	h.api("GET", "/api/v1/role-mappings", nil, http.StatusOK, &mappings)
+	if len(mappings.Items) != 1 {
+		t.Fatalf("mappings = %+v", mappings.Items)
+	}
+	id := mappings.Items[0].ID
+	var refusal struct{ Error struct{ Message string } }
+	h.api("DELETE", "/api/v1/role-mappings/"+id, nil, http.StatusConflict, &refusal)
+	if !strings.Contains(refusal.Error.Message, "--local-login=false") {
+		t.Errorf("refusal = %+v", refusal)
+	}
+	var users struct {
+		Items []struct{ ID, Username string }
+	}
+	h.api("GET", "/api/v1/users", nil, http.StatusOK, &users)
+	for _, u := range users.Items {
+		if u.Username == "alice" {
+			h.api("POST", "/api/v1/users/"+u.ID+"/disable", nil, http.StatusConflict, nil)
+			h.api("DELETE", "/api/v1/users/"+u.ID, nil, http.StatusConflict, nil)
+		}
+	}
+	// The web UI says the same where the admin deletes it.
+	confirm := c.get("/admin/role-mappings/" + id + "/delete")
+	if p := c.post("/admin/role-mappings/"+id+"/delete", url.Values{"csrf_token": {csrf(t, confirm)}}); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, "password logins are switched off on this server") {
+		t.Errorf("deleting the last mapping in the UI = %d: %.3000s", p.status, p.body)
+	}
+	// A second group mapped to root admin, with a member logged in: now
+	// the first mapping may go.
+	is.SetUser(ssotest.User{Subject: "s-bob", Username: "bob", Groups: []string{"acme/ops"}})
+	is.LogInAs("s-bob")
+	h.api("POST", "/api/v1/role-mappings", map[string]any{"issuer": is.URL, "group": "acme/ops", "space": "root", "role": "admin"},
+		http.StatusCreated, nil)
+	if p := ssoLogin(t, h.client(), is); p.status != http.StatusSeeOther {
+		t.Fatalf("bob's login = %d", p.status)
+	}
+	h.api("DELETE", "/api/v1/role-mappings/"+id, nil, http.StatusNoContent, nil)
 }

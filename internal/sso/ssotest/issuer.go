@@ -52,6 +52,10 @@ type Issuer struct {
 	access  map[string]string // access token → subject
 	forge   Forge
 	now     func() time.Time
+	// postLogout is the registered post_logout_redirect_uri; "" while
+	// the issuer offers no end_session_endpoint (OfferLogout).
+	postLogout string
+	logouts    []Logout
 }
 
 // Forge makes the next ID tokens wrong in one way.
@@ -89,6 +93,7 @@ func New(t testing.TB) *Issuer {
 	mux.HandleFunc("GET /authorize", is.authorize)
 	mux.HandleFunc("POST /token", is.token)
 	mux.HandleFunc("GET /userinfo", is.userinfo)
+	mux.HandleFunc("GET /logout", is.logout)
 	is.srv = httptest.NewTLSServer(mux)
 	is.URL = is.srv.URL
 	t.Cleanup(is.srv.Close)
@@ -129,10 +134,16 @@ func (is *Issuer) RevokeRefreshTokens() {
 }
 
 func (is *Issuer) discovery(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"issuer": is.URL, "authorization_endpoint": is.URL + "/authorize",
+	d := map[string]any{"issuer": is.URL, "authorization_endpoint": is.URL + "/authorize",
 		"token_endpoint": is.URL + "/token", "jwks_uri": is.URL + "/jwks", "userinfo_endpoint": is.URL + "/userinfo",
 		"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"}, "code_challenge_methods_supported": []string{"S256"}})
+		"id_token_signing_alg_values_supported": []string{"RS256"}, "code_challenge_methods_supported": []string{"S256"}}
+	is.mu.Lock()
+	if is.postLogout != "" {
+		d["end_session_endpoint"] = is.URL + "/logout"
+	}
+	is.mu.Unlock()
+	writeJSON(w, http.StatusOK, d)
 }
 
 func (is *Issuer) jwks(w http.ResponseWriter, _ *http.Request) {

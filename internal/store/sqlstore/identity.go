@@ -126,15 +126,22 @@ func (s *Store) CreateAPIKey(ctx context.Context, k identity.APIKey, roles []spa
 	if k.Personal && (owner == "" || len(roles) > 0) {
 		return apperr.Errorf(apperr.Invalid, "a personal API key needs a user as its owner and takes no roles of its own")
 	}
+	if !k.Personal && !k.Ceiling.IsZero() {
+		return apperr.Errorf(apperr.Invalid, "only a personal API key has a ceiling: give an ordinary key the roles it needs")
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if k.Personal {
 			if err := s.roomForPersonalKey(ctx, tx, owner); err != nil {
 				return err
 			}
 		}
-		_, err := s.exec(ctx, tx, `INSERT INTO api_keys (id, name, secret_hash, created_at, created_by, expires_at, personal)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, k.ID, k.Name, k.SecretHash, s.t(k.CreatedAt), k.CreatedBy, s.nullTime(k.ExpiresAt), k.Personal)
+		_, err := s.exec(ctx, tx, `INSERT INTO api_keys (id, name, secret_hash, created_at, created_by, expires_at, personal,
+			max_role, space_limited) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, k.ID, k.Name, k.SecretHash, s.t(k.CreatedAt), k.CreatedBy,
+			s.nullTime(k.ExpiresAt), k.Personal, string(k.Ceiling.Max), k.Ceiling.Limited)
 		if err != nil {
+			return err
+		}
+		if err := s.insertKeySpaces(ctx, tx, k); err != nil {
 			return err
 		}
 		if err := s.grantAll(ctx, tx, k.Principal(), roles); err != nil {
@@ -165,11 +172,15 @@ func (s *Store) roomForPersonalKey(ctx context.Context, tx *sql.Tx, owner string
 	return nil
 }
 
-const apiKeyCols = "id, name, secret_hash, created_at, created_by, expires_at, personal"
+const apiKeyCols = "id, name, secret_hash, created_at, created_by, expires_at, personal, max_role, space_limited"
 
+// scanAPIKey reads a key without its ceiling's spaces (withKeySpaces).
 func scanAPIKey(row interface{ Scan(...any) error }) (identity.APIKey, error) {
 	var k identity.APIKey
-	err := row.Scan(&k.ID, &k.Name, &k.SecretHash, timeScan{&k.CreatedAt}, &k.CreatedBy, nullTimeScan{&k.ExpiresAt}, &k.Personal)
+	var maxRole string
+	err := row.Scan(&k.ID, &k.Name, &k.SecretHash, timeScan{&k.CreatedAt}, &k.CreatedBy, nullTimeScan{&k.ExpiresAt}, &k.Personal,
+		&maxRole, &k.Ceiling.Limited)
+	k.Ceiling.Max = space.Role(maxRole)
 	return k, err
 }
 
@@ -179,7 +190,11 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (identity.APIKey, erro
 	if err != nil {
 		return identity.APIKey{}, wrapInternal(notFound(err, "API key %q not found", id), "get API key %s", id)
 	}
-	return k, nil
+	keys, err := s.withKeySpaces(ctx, []identity.APIKey{k})
+	if err != nil {
+		return identity.APIKey{}, fmt.Errorf("get API key %s: %w", id, err)
+	}
+	return keys[0], nil
 }
 
 // ListAPIKeys implements identity.Store.
@@ -195,6 +210,9 @@ func (s *Store) ListAPIKeys(ctx context.Context, cursor string, limit int) ([]id
 		return nil, "", fmt.Errorf("list API keys: %w", err)
 	}
 	out, next := page(out, limit, func(k identity.APIKey) string { return timeCursor(k.CreatedAt, k.ID) })
+	if out, err = s.withKeySpaces(ctx, out); err != nil {
+		return nil, "", fmt.Errorf("list API keys: %w", err)
+	}
 	return out, next, nil
 }
 
@@ -203,6 +221,9 @@ func (s *Store) ListPersonalKeys(ctx context.Context, userID string) ([]identity
 	out, err := queryAll(ctx, s, s.r, scanAPIKey, "SELECT "+apiKeyCols+" FROM api_keys WHERE created_by = ? AND personal"+
 		" ORDER BY created_at DESC, id DESC LIMIT ?", identity.UserPrincipal(userID), identity.MaxPersonalKeys)
 	if err != nil {
+		return nil, fmt.Errorf("list personal API keys of %s: %w", userID, err)
+	}
+	if out, err = s.withKeySpaces(ctx, out); err != nil {
 		return nil, fmt.Errorf("list personal API keys of %s: %w", userID, err)
 	}
 	return out, nil

@@ -128,40 +128,65 @@ func (s *Store) keepAdmins(ctx context.Context, tx *sql.Tx, at time.Time, what s
 	if err := s.d.Lock(ctx, tx, adminsLock); err != nil {
 		return err
 	}
-	users, keys, err := s.countAdmins(ctx, tx, at)
+	before, err := s.countAdmins(ctx, tx, at)
 	if err != nil {
 		return err
 	}
 	if err := change(); err != nil {
 		return err
 	}
-	usersAfter, keysAfter, err := s.countAdmins(ctx, tx, at)
+	after, err := s.countAdmins(ctx, tx, at)
 	if err != nil {
 		return err
 	}
-	if users > 0 && usersAfter == 0 {
+	if before.users > 0 && after.users == 0 {
 		return apperr.Errorf(apperr.Conflict,
 			"%s would leave no enabled user with admin on root: make another user admin of root first", what)
 	}
-	if keys > 0 && keysAfter == 0 {
+	if before.keys > 0 && after.keys == 0 {
 		return apperr.Errorf(apperr.Conflict, "%s would leave no usable API key with admin on root, and only API keys "+
 			"can manage users and keys: create another root-admin API key first (a key created by a user stops with that user)", what)
+	}
+	if s.keepMapped.Load() && before.mapped > 0 && after.mapped == 0 {
+		return apperr.Errorf(apperr.Conflict, "%s would leave no enabled user who is admin of root through a role mapping, "+
+			"and password logins are switched off on this server (--local-login=false): nobody could log in to the web UI as root admin. "+
+			"Map another group to admin of root and log in once as a member first, or restart the server without --local-login=false", what)
 	}
 	return nil
 }
 
+// adminCounts are the safety nets keepAdmins keeps: enabled root-admin
+// users (by hand-given roles), usable root-admin API keys, and enabled
+// users who are root admin through a role mapping.
+type adminCounts struct{ users, keys, mapped int }
+
 // countAdmins counts the enabled root-admin users and the root-admin API
-// keys usable at at (unexpired, owner enabled). Personal keys never count:
-// they hold no bindings and lose root admin with their owner.
-func (s *Store) countAdmins(ctx context.Context, tx *sql.Tx, at time.Time) (users, keys int, err error) {
-	err = s.queryRow(ctx, tx, `SELECT COUNT(*) FROM users u JOIN role_bindings b ON b.principal = 'user:' || u.id
-		WHERE b.space_id = ? AND b.role = ? AND u.disabled_at IS NULL`, space.RootID, string(space.Admin)).Scan(&users)
+// keys usable at at (unexpired, owner enabled), and the mapped root
+// admins. Personal keys never count: they hold no bindings and lose root
+// admin with their owner.
+func (s *Store) countAdmins(ctx context.Context, tx *sql.Tx, at time.Time) (adminCounts, error) {
+	var c adminCounts
+	err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM users u JOIN role_bindings b ON b.principal = 'user:' || u.id
+		WHERE b.space_id = ? AND b.role = ? AND u.disabled_at IS NULL`, space.RootID, string(space.Admin)).Scan(&c.users)
 	if err != nil {
-		return 0, 0, err
+		return c, err
 	}
 	err = s.queryRow(ctx, tx, `SELECT COUNT(*) FROM api_keys k JOIN role_bindings b ON b.principal = 'apikey:' || k.id
 		WHERE b.space_id = ? AND b.role = ? AND NOT k.personal AND (k.expires_at IS NULL OR k.expires_at > ?)
 		AND NOT EXISTS (SELECT 1 FROM users u WHERE 'user:' || u.id = k.created_by AND u.disabled_at IS NOT NULL)`,
-		space.RootID, string(space.Admin), s.t(at)).Scan(&keys)
-	return users, keys, err
+		space.RootID, string(space.Admin), s.t(at)).Scan(&c.keys)
+	if err != nil {
+		return c, err
+	}
+	c.mapped, err = s.countMappedRootAdmins(ctx, tx)
+	return c, err
 }
+
+// KeepMappedRootAdmin makes the store refuse, from now on, any change of
+// its own that takes away the last enabled user who is admin of root
+// through a role mapping: deleting the mapping, disabling or deleting the
+// user. A server with password logins off (--local-login=false) calls it
+// once its start check passed, so that check keeps holding. A refresh
+// that finds the user out of the group is the issuer's word and is not
+// refused (docs/sso.md).
+func (s *Store) KeepMappedRootAdmin() { s.keepMapped.Store(true) }

@@ -61,17 +61,19 @@ func (s *Store) ListRoleMappings(ctx context.Context) ([]identity.RoleMapping, e
 // DeleteRoleMapping implements identity.MappingStore.
 func (s *Store) DeleteRoleMapping(ctx context.Context, id string, e audit.Entry) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, "DELETE FROM mapped_roles WHERE mapping_id = ?", id); err != nil {
-			return err
-		}
-		res, err := s.exec(ctx, tx, "DELETE FROM role_mappings WHERE id = ?", id)
-		if err != nil {
-			return err
-		}
-		if err := affected(res, "role mapping %q not found", id); err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, e)
+		return s.keepAdmins(ctx, tx, e.At, "deleting role mapping "+id, func() error {
+			if _, err := s.exec(ctx, tx, "DELETE FROM mapped_roles WHERE mapping_id = ?", id); err != nil {
+				return err
+			}
+			res, err := s.exec(ctx, tx, "DELETE FROM role_mappings WHERE id = ?", id)
+			if err != nil {
+				return err
+			}
+			if err := affected(res, "role mapping %q not found", id); err != nil {
+				return err
+			}
+			return s.appendAudit(ctx, tx, e)
+		})
 	})
 	return wrapInternal(err, "delete role mapping %s", id)
 }
@@ -252,10 +254,15 @@ func (s *Store) syncMapped(ctx context.Context, tx *sql.Tx, u identity.User, gro
 
 // CountMappedRootAdmins implements identity.MappingStore.
 func (s *Store) CountMappedRootAdmins(ctx context.Context) (int, error) {
-	var n int
-	err := s.queryRow(ctx, s.r, `SELECT COUNT(DISTINCT u.id) FROM mapped_roles m JOIN users u ON m.principal = 'user:' || u.id
-		WHERE m.space_id = ? AND m.role = ? AND u.disabled_at IS NULL`, space.RootID, string(space.Admin)).Scan(&n)
+	n, err := s.countMappedRootAdmins(ctx, s.r)
 	return n, wrapInternal(err, "count mapped root admins")
+}
+
+func (s *Store) countMappedRootAdmins(ctx context.Context, q querier) (int, error) {
+	var n int
+	err := s.queryRow(ctx, q, `SELECT COUNT(DISTINCT u.id) FROM mapped_roles m JOIN users u ON m.principal = 'user:' || u.id
+		WHERE m.space_id = ? AND m.role = ? AND u.disabled_at IS NULL`, space.RootID, string(space.Admin)).Scan(&n)
+	return n, err
 }
 
 func withRoleChanges(d map[string]any, added, removed []string) map[string]any {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -59,6 +60,9 @@ type Store struct {
 	group groupCommit
 	// cache keeps stacks and integrations between reads (readcache.go).
 	cache readCache
+	// keepMapped: keepAdmins also keeps a mapped root admin
+	// (KeepMappedRootAdmin).
+	keepMapped atomic.Bool
 }
 
 var (

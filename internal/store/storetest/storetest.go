@@ -49,6 +49,8 @@ func Run(t *testing.T, h Harness) {
 		"OIDCGrants":          testOIDCGrants,
 		"OIDCGrantRace":       testOIDCGrantRace,
 		"PersonalKeys":        testPersonalKeys,
+		"KeyCeilings":         testKeyCeilings,
+		"MappedAdminGuard":    testMappedAdminGuard,
 		"UserLifecycle":       testUserLifecycle,
 		"AdminsRace":          testAdminsRace,
 		"LoginAttempts":       testLoginAttempts,
