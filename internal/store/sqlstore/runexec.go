@@ -299,26 +299,29 @@ func (s *Store) lockHolder(ctx context.Context, tx *sql.Tx, stackID string) (str
 // promote moves q to READY; it returns no event when another server
 // promoted it first.
 func (s *Store) promote(ctx context.Context, tx *sql.Tx, q queuedRun, at time.Time) ([]run.Event, error) {
-	res, err := s.exec(ctx, tx, "UPDATE runs SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
-		string(run.Ready), s.t(at), q.id, string(run.Queued))
+	// The run as it is now, from the update itself (every webhook's run is
+	// promoted): its event needs no reads. A run enters QUEUED only when
+	// it is created (the machine has no way back), so it leaves QUEUED for
+	// READY the first time, and was QUEUED since it was created.
+	r, err := scanRun(s.queryRow(ctx, tx, "UPDATE runs SET state = ?, updated_at = ? WHERE id = ? AND state = ? RETURNING "+runColumns,
+		string(run.Ready), s.t(at), q.id, string(run.Queued)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil // moved meanwhile
+	}
 	if err != nil {
 		return nil, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return nil, err
-	}
-	// The run's execution row, no longer blocked: one upsert (every
-	// webhook's run is promoted).
+	// The run's execution row, no longer blocked: one upsert.
 	if _, err := s.exec(ctx, tx, `INSERT INTO run_exec (run_id, worker_pool)
 		VALUES (?, COALESCE((SELECT worker_pool FROM stacks WHERE id = ?), 'embedded'))
 		ON CONFLICT (run_id) DO UPDATE SET blocked_by = ''`, q.id, q.stackID); err != nil {
 		return nil, err
 	}
-	ev, err := s.recordRunTransition(ctx, tx, run.Transition{RunID: q.id, State: run.Ready, At: at, Actor: "scheduler"})
-	if err != nil {
+	if _, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
+		q.id, string(run.Ready), s.t(at), "scheduler", ""); err != nil {
 		return nil, err
 	}
-	return []run.Event{ev}, nil
+	return []run.Event{{Run: r, From: run.Queued, To: run.Ready, Since: r.CreatedAt}}, nil
 }
 
 func (s *Store) setBlockedBy(ctx context.Context, tx *sql.Tx, q queuedRun, by string) error {

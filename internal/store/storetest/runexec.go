@@ -74,8 +74,11 @@ func testRunScheduling(t *testing.T, h Harness) {
 		t.Errorf("blocked = %v, want %v", p.Blocked, want)
 	}
 	for i, ev := range p.Events {
-		if ev.Run.ID != p.Ready[i] || ev.From != run.Queued || ev.To != run.Ready || ev.Run.State != run.Ready {
-			t.Errorf("event %d = %+v", i, ev)
+		// The event is the run as stored, left QUEUED, where it was since
+		// its creation.
+		want := run.Event{Run: mustGetRun(t, s, p.Ready[i]), From: run.Queued, To: run.Ready, Since: base}
+		if !reflect.DeepEqual(ev, want) {
+			t.Errorf("event %d = %+v\nwant %+v", i, ev, want)
 		}
 	}
 	if h, _ := s.RunHistory(ctx(), "r1"); len(h) != 2 || h[1].Actor != "scheduler" {
