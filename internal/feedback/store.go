@@ -20,7 +20,8 @@ type Store interface {
 	// now+lease. A key is held by one owner at a time.
 	ClaimWriteKeys(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]string, error)
 	// PendingWrites returns a key's pending and retrying writes, oldest
-	// first, and the newest write GitLab has for it.
+	// first, and the newest write GitLab has for it (the zero Mark when
+	// no write is open: there is nothing to compare it with).
 	PendingWrites(ctx context.Context, key string) ([]Write, Mark, error)
 	// ResolveWrites records what happened to some of a key's writes, moves
 	// its mark forward when mark is not nil, sets when the key is next due

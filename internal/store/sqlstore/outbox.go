@@ -104,23 +104,31 @@ func (s *Store) listWrites(ctx context.Context, q querier, where string, args ..
 	return queryAll(ctx, s, q, scanWrite, "SELECT "+writeCols+" FROM gitlab_writes WHERE "+where+" ORDER BY id", args...)
 }
 
-// PendingWrites implements feedback.Store.
+// PendingWrites implements feedback.Store, in one statement on the read
+// pool (the caller holds the key's lease, and a write enqueued after this
+// read marks the key due again: ResolveWrites looks again inside its
+// transaction). The mark rides on each write's row: with no open write it
+// is the zero Mark, and nothing is sent.
 func (s *Store) PendingWrites(ctx context.Context, key string) ([]feedback.Write, feedback.Mark, error) {
-	// On the read pool: the caller holds the key's lease, and a write
-	// enqueued after this read marks the key due again (ResolveWrites
-	// looks again inside its transaction).
-	ws, err := s.listWrites(ctx, s.r, "key = ? AND state IN ('pending', 'retrying')", key)
+	var m feedback.Mark
+	ws, err := queryAll(ctx, s, s.r, func(row rowScanner) (feedback.Write, error) {
+		var w feedback.Write
+		var kind, state string
+		var ord sql.NullString
+		var rank, id sql.NullInt64
+		err := row.Scan(&w.ID, &w.IntegrationID, &w.RunID, &kind, &w.Key, &w.Ord, &w.Rank, jsonScan{&w.Payload}, &state,
+			&w.Attempts, timeScan{&w.NextAttemptAt}, &w.LastError, &w.Result, timeScan{&w.CreatedAt}, timeScan{&w.UpdatedAt},
+			&ord, &rank, &id)
+		w.Kind, w.State = feedback.Kind(kind), feedback.WriteState(state)
+		m = feedback.Mark{Ord: ord.String, Rank: int(rank.Int64), ID: id.Int64}
+		return w, err
+	}, `SELECT w.id, w.integration_id, w.run_id, w.kind, w.key, w.ord, w.rank, w.payload, w.state, w.attempts, w.next_attempt_at,
+		w.last_error, w.result, w.created_at, w.updated_at, k.mark_ord, k.mark_rank, k.mark_id
+		FROM gitlab_writes w LEFT JOIN gitlab_write_keys k ON k.key = w.key
+		WHERE w.key = ? AND w.state IN ('pending', 'retrying') ORDER BY w.id`, key)
 	if err != nil {
 		return nil, feedback.Mark{}, wrapInternal(err, "load gitlab writes")
 	}
-	var m feedback.Mark
-	var ord sql.NullString
-	err = s.queryRow(ctx, s.r, "SELECT mark_ord, mark_rank, mark_id FROM gitlab_write_keys WHERE key = ?", key).
-		Scan(&ord, &m.Rank, &m.ID)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, feedback.Mark{}, wrapInternal(err, "load gitlab write mark")
-	}
-	m.Ord = ord.String
 	return ws, m, nil
 }
 

@@ -113,8 +113,10 @@ func testResolveWrites(t *testing.T, s *sqlstore.Store, keyA, keyB, keyC string)
 		{ID: pending[0].ID, State: feedback.StateSkipped, NextAttemptAt: pending[0].NextAttemptAt},
 		{ID: pending[1].ID, State: feedback.StateDone, Attempts: 1, NextAttemptAt: pending[1].NextAttemptAt, Result: "set running"},
 	}, &newest, now)
-	if ws, m := mustPending(t, s, keyA); len(ws) != 0 || m != newest {
-		t.Errorf("after resolving: pending %+v, mark %+v; want none and the mark moved", ws, m)
+	// No open write, no mark to compare with; the moved mark shows with
+	// the next write (the end of this test).
+	if ws, m := mustPending(t, s, keyA); len(ws) != 0 || m != (feedback.Mark{}) {
+		t.Errorf("after resolving: pending %+v, mark %+v; want none", ws, m)
 	}
 	ws, _ := s.ListWrites(ctx(), "r1")
 	if ws[0].State != feedback.StateSkipped || ws[1].State != feedback.StateDone || ws[1].Result != "set running" ||
