@@ -117,7 +117,7 @@ type CreateInput struct {
 	MRApplyMinAccess       string
 	ApplyRequirements      []string
 	MRAutomerge            bool
-	DriftIssue             bool
+	DriftIssue             DriftIssueMode // "" is inherit
 	DriftIssueLabels       []string
 }
 

@@ -33,7 +33,7 @@ type Patch struct {
 	MRApplyMinAccess       *string
 	ApplyRequirements      *[]string
 	MRAutomerge            *bool
-	DriftIssue             *bool
+	DriftIssue             *DriftIssueMode
 	DriftIssueLabels       *[]string
 }
 
@@ -149,7 +149,14 @@ func applyPatch(st Stack, p Patch) Stack {
 	if p.ApplyRequirements != nil {
 		next.ApplyRequirements = *p.ApplyRequirements
 	}
-	setBool(&next.DriftIssue, p.DriftIssue)
+	if p.DriftIssue != nil {
+		next.DriftIssue = *p.DriftIssue
+		// Labels are only kept with the issue on: leaving on drops them
+		// rather than refusing the change for labels nobody sent.
+		if next.DriftIssue != DriftIssueOn && p.DriftIssueLabels == nil {
+			next.DriftIssueLabels = nil
+		}
+	}
 	if p.DriftIssueLabels != nil {
 		next.DriftIssueLabels = *p.DriftIssueLabels
 	}
