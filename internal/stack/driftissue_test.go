@@ -12,7 +12,6 @@ import (
 func TestDriftIssueSetting(t *testing.T) {
 	t.Parallel()
 	yes, no := true, false
-	str := func(s string) *string { return &s }
 	tests := []struct {
 		name    string
 		flag    *bool
@@ -23,15 +22,15 @@ func TestDriftIssueSetting(t *testing.T) {
 		{"neither", nil, nil, "", ""},
 		{"true is on", &yes, nil, DriftIssueOn, ""},
 		{"false is inherit, as documented before the mode", &no, nil, DriftIssueInherit, ""},
-		{"mode off", nil, str("off"), DriftIssueOff, ""},
-		{"mode inherit", nil, str("inherit"), DriftIssueInherit, ""},
-		{"empty mode is inherit", nil, str(""), DriftIssueInherit, ""},
-		{"both agree on", &yes, str("on"), DriftIssueOn, ""},
-		{"both agree inherit", &no, str("inherit"), DriftIssueInherit, ""},
-		{"true contradicts off", &yes, str("off"), "", "off contradicts drift_issue: true"},
-		{"false contradicts off", &no, str("off"), "", "off contradicts drift_issue: false"},
-		{"false contradicts on", &no, str("on"), "", "on contradicts drift_issue: false"},
-		{"unknown mode", nil, str("ON"), "", `must be inherit, on or off, got "ON"`},
+		{"mode off", nil, ptr("off"), DriftIssueOff, ""},
+		{"mode inherit", nil, ptr("inherit"), DriftIssueInherit, ""},
+		{"empty mode is inherit", nil, ptr(""), DriftIssueInherit, ""},
+		{"both agree on", &yes, ptr("on"), DriftIssueOn, ""},
+		{"both agree inherit", &no, ptr("inherit"), DriftIssueInherit, ""},
+		{"true contradicts off", &yes, ptr("off"), "", "off contradicts drift_issue: true"},
+		{"false contradicts off", &no, ptr("off"), "", "off contradicts drift_issue: false"},
+		{"false contradicts on", &no, ptr("on"), "", "on contradicts drift_issue: false"},
+		{"unknown mode", nil, ptr("ON"), "", `must be inherit, on or off, got "ON"`},
 	}
 	for _, tt := range tests {
 		got, err := DriftIssueSetting(tt.flag, tt.mode)
@@ -61,20 +60,25 @@ func TestApplyPatchDriftIssue(t *testing.T) {
 	t.Parallel()
 	on := valid()
 	on.DriftIssue, on.DriftIssueLabels = DriftIssueOn, []string{"drift"}
-	for _, m := range []DriftIssueMode{DriftIssueOff, DriftIssueInherit} {
-		next := applyPatch(on, Patch{DriftIssue: &m})
-		if next.DriftIssue != m || next.DriftIssueLabels != nil {
-			t.Errorf("patch %s: %q, labels %q", m, next.DriftIssue, next.DriftIssueLabels)
+	no := false
+	for _, p := range []Patch{{DriftIssueMode: ptr("off")}, {DriftIssueMode: ptr("inherit")}, {DriftIssue: &no}} {
+		next, err := applyPatch(on, p)
+		if err != nil || next.DriftIssue == DriftIssueOn || next.DriftIssueLabels != nil {
+			t.Errorf("patch %+v: %q, labels %q, %v", p, next.DriftIssue, next.DriftIssueLabels, err)
 		}
 	}
-	m := DriftIssueOn
-	if next := applyPatch(on, Patch{DriftIssue: &m}); !slices.Equal(next.DriftIssueLabels, []string{"drift"}) {
-		t.Errorf("patch on: labels %q", next.DriftIssueLabels)
+	if next, err := applyPatch(on, Patch{DriftIssueMode: ptr("on")}); err != nil || !slices.Equal(next.DriftIssueLabels, []string{"drift"}) {
+		t.Errorf("patch on: labels %q, %v", next.DriftIssueLabels, err)
 	}
-	off, labels := DriftIssueOff, []string{"x"}
-	next := applyPatch(on, Patch{DriftIssue: &off, DriftIssueLabels: &labels})
+	next, err := applyPatch(on, Patch{DriftIssueMode: ptr("off"), DriftIssueLabels: &[]string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := Validate(&next); err == nil || !strings.Contains(err.Error(), "needs drift_issue") {
 		t.Errorf("off with labels: %v", err)
 	}
+	yes := true
+	if _, err := applyPatch(on, Patch{DriftIssue: &yes, DriftIssueMode: ptr("off")}); err == nil {
+		t.Error("drift_issue true with mode off: no error")
+	}
 }
-

@@ -129,12 +129,15 @@ func TestDetachedReason(t *testing.T) {
 func TestChangedFields(t *testing.T) {
 	t.Parallel()
 	a := valid()
-	b := applyPatch(a, Patch{Labels: &[]string{"x"}, Branch: ptr("dev"), Autodeploy: ptr(true)})
+	b, err := applyPatch(a, Patch{Labels: &[]string{"x"}, Branch: ptr("dev"), Autodeploy: ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := strings.Join(changedFields(a, b), ","); got != "autodeploy,branch,labels" {
 		t.Errorf("changedFields = %s", got)
 	}
-	if got := changedFields(a, applyPatch(a, Patch{})); len(got) != 0 {
-		t.Errorf("empty patch changed %v", got)
+	if c, _ := applyPatch(a, Patch{}); len(changedFields(a, c)) != 0 {
+		t.Errorf("empty patch changed %v", changedFields(a, c))
 	}
 }
 
