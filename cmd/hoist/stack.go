@@ -29,7 +29,7 @@ type stackFields struct {
 	name, space, integration, repository, branch, projectRoot string
 	description, descFile, tool, toolVersion, workerPool      string
 	mrPlanMinAccess, mrApplyMinAccess, applyRequirements      string
-	driftIssueLabels                                          string
+	driftIssueLabels, driftIssueMode                          string
 	globs, labels                                             listFlag
 	autodeploy, allowForkMRs, mrApply, mrAutomerge            bool
 	driftIssue                                                bool
@@ -59,8 +59,23 @@ func addStackFlags(fs *pflag.FlagSet, f *stackFields) {
 	fs.BoolVar(&f.mrAutomerge, "mr-automerge", false, "merge a merge request once every stack it changes has applied from it (needs --mr-apply)")
 	fs.StringVar(&f.applyRequirements, "apply-requirements", "", "what GitLab must say about a merge request before /hoist apply, "+
 		"comma-separated: approved, mergeable, undiverged (\"\" for none)")
-	fs.BoolVar(&f.driftIssue, "drift-issue", false, "keep one GitLab issue in the stack's project open while the stack is drifted")
-	fs.StringVar(&f.driftIssueLabels, "drift-issue-labels", "", "labels of that issue, comma-separated (\"\" for none; needs --drift-issue)")
+	fs.BoolVar(&f.driftIssue, "drift-issue", false, "keep one GitLab issue in the stack's project open while the stack is drifted "+
+		"(--drift-issue-mode on; =false is inherit)")
+	fs.StringVar(&f.driftIssueMode, "drift-issue-mode", "", "that issue: inherit (as the integration says; default), on, or off "+
+		"(none even when the integration turns it on)")
+	fs.StringVar(&f.driftIssueLabels, "drift-issue-labels", "", "labels of that issue, comma-separated (\"\" for none; needs the issue on)")
+}
+
+// stackDriftIssueText says what a stack's drift issue setting is; a
+// server without drift_issue_mode sends only drift_issue.
+func stackDriftIssueText(st api.Stack) string {
+	switch {
+	case st.DriftIssueMode == "off":
+		return "no (off on this stack, whatever the integration says)"
+	case st.DriftIssueMode == "on" || st.DriftIssue:
+		return driftIssueText(true, st.DriftIssueLabels, "")
+	}
+	return "as the integration says"
 }
 
 // driftIssueText says whether a stack (or an integration's stacks) keeps a
@@ -91,7 +106,7 @@ const stackCreateSynopsis = "--name N --space S --repository NAMESPACE/PROJECT -
 	"[--project-root DIR] [--glob G]... [--label L]... [--autodeploy] [--description D | --description-file F] " +
 	"[--tool opentofu|terraform] [--tool-version V] [--worker-pool P] [--allow-fork-mrs] [--mr-plan-min-access LEVEL] " +
 	"[--mr-apply] [--mr-apply-min-access LEVEL] [--apply-requirements R,…] [--mr-automerge] " +
-	"[--drift-issue] [--drift-issue-labels L,…]"
+	"[--drift-issue | --drift-issue-mode inherit|on|off] [--drift-issue-labels L,…]"
 
 func stackCreate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -121,7 +136,8 @@ func stackCreate(e *env, cmd *cobra.Command) runFunc {
 			Description: desc, Tool: f.tool, ToolVersion: f.toolVersion, WorkerPool: f.workerPool,
 			AllowForkMRs: f.allowForkMRs, MRPlanMinAccess: f.mrPlanMinAccess, MRApply: f.mrApply,
 			MRApplyMinAccess: f.mrApplyMinAccess, ApplyRequirements: commaList(f.applyRequirements),
-			MRAutomerge: f.mrAutomerge, DriftIssue: f.driftIssue, DriftIssueLabels: commaList(f.driftIssueLabels)})
+			MRAutomerge: f.mrAutomerge, DriftIssue: f.driftIssue, DriftIssueMode: f.driftIssueMode,
+			DriftIssueLabels: commaList(f.driftIssueLabels)})
 		if err != nil {
 			return err
 		}
@@ -169,7 +185,7 @@ const stackUpdateSynopsis = "ID [--name N] [--space S] [--integration I] [--repo
 	"[--glob G... | --clear-globs] [--label L... | --clear-labels] [--autodeploy[=false]] [--description D | --description-file F] " +
 	"[--tool T] [--tool-version V] [--worker-pool P] [--allow-fork-mrs[=false]] [--mr-plan-min-access LEVEL] " +
 	"[--mr-apply[=false]] [--mr-apply-min-access LEVEL] [--apply-requirements R,…] [--mr-automerge[=false]] " +
-	"[--drift-issue[=false]] [--drift-issue-labels L,…]"
+	"[--drift-issue[=false] | --drift-issue-mode inherit|on|off] [--drift-issue-labels L,…]"
 
 func stackUpdate(e *env, cmd *cobra.Command) runFunc {
 	fs := cmd.Flags()
@@ -214,6 +230,7 @@ func stackPatch(e *env, set map[string]bool, f *stackFields, clearGlobs, clearLa
 		"tool-version": {&f.toolVersion, &in.ToolVersion}, "worker-pool": {&f.workerPool, &in.WorkerPool},
 		"mr-plan-min-access":  {&f.mrPlanMinAccess, &in.MRPlanMinAccess},
 		"mr-apply-min-access": {&f.mrApplyMinAccess, &in.MRApplyMinAccess},
+		"drift-issue-mode":    {&f.driftIssueMode, &in.DriftIssueMode},
 	} {
 		if set[flagName] {
 			*dst.out = dst.v
@@ -349,7 +366,7 @@ func printStack(e *env, cf *clientFlags, st *api.Stack) error {
 		{"/hoist apply", st.MRApplyMinAccess + " or above"},
 		{"Apply requirements", joinOrDash(st.ApplyRequirements)},
 		{"MR automerge", yesNo(st.MRAutomerge)},
-		{"Drift issue", driftIssueText(st.DriftIssue, st.DriftIssueLabels, "as the integration says")},
+		{"Drift issue", stackDriftIssueText(*st)},
 		{"MR lock", mrLock},
 		{"Drift", driftText(st.Drift)},
 		{"Tracked commit", tracked},

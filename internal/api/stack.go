@@ -56,10 +56,13 @@ type Stack struct {
 	// Hoist merges a merge request once every stack it changes has applied
 	// from it with `/hoist apply` (each with this on); needs mr_apply
 	MRAutomerge bool `json:"mr_automerge"`
-	// Hoist keeps one GitLab issue in the stack's project open while the
-	// stack is drifted (docs/drift.md)
+	// the stack's own drift issue is on: drift_issue_mode is on
 	DriftIssue bool `json:"drift_issue"`
-	// the labels of that issue; empty for none
+	// whether Hoist keeps one GitLab issue in the stack's project open
+	// while the stack is drifted (docs/drift.md): inherit (as the
+	// integration says), on (with drift_issue_labels), off
+	DriftIssueMode string `json:"drift_issue_mode" enum:"inherit,on,off"`
+	// the labels of that issue when on; empty for none
 	DriftIssueLabels []string `json:"drift_issue_labels"`
 	// the merge request holding the stack between its `/hoist apply` and
 	// its merge or close (or `/hoist unlock`); null when none does
@@ -145,10 +148,13 @@ type CreateStack struct {
 	// merge the merge request once every stack it changes applied from it;
 	// needs mr_apply
 	MRAutomerge bool `json:"mr_automerge,omitempty"`
-	// keep one GitLab issue in the stack's project open while the stack is
-	// drifted (docs/drift.md)
+	// true is drift_issue_mode on; false (the default) is inherit
 	DriftIssue bool `json:"drift_issue,omitempty"`
-	// labels of that issue (at most 20, no commas); needs drift_issue
+	// keep one GitLab issue in the stack's project open while the stack is
+	// drifted (docs/drift.md): inherit (the default: as the integration
+	// says), on, off; must agree with drift_issue when both are sent
+	DriftIssueMode string `json:"drift_issue_mode,omitempty" enum:"inherit,on,off"`
+	// labels of that issue (at most 20, no commas); needs the issue on
 	DriftIssueLabels []string `json:"drift_issue_labels,omitempty"`
 }
 
@@ -178,6 +184,9 @@ type UpdateStack struct {
 	MRApplyMinAccess       *string   `json:"mr_apply_min_access,omitempty" enum:"guest,reporter,developer,maintainer,owner"`
 	ApplyRequirements      *[]string `json:"apply_requirements,omitempty"`
 	MRAutomerge            *bool     `json:"mr_automerge,omitempty"`
-	DriftIssue             *bool     `json:"drift_issue,omitempty"`
-	DriftIssueLabels       *[]string `json:"drift_issue_labels,omitempty"`
+	// true is drift_issue_mode on, false is inherit
+	DriftIssue *bool `json:"drift_issue,omitempty"`
+	// inherit, on or off; leaving on drops drift_issue_labels
+	DriftIssueMode   *string   `json:"drift_issue_mode,omitempty" enum:"inherit,on,off"`
+	DriftIssueLabels *[]string `json:"drift_issue_labels,omitempty"`
 }

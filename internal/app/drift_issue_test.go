@@ -133,9 +133,11 @@ func (h *harness) waitIssue(state, runID string) gitlabsim.Issue {
 	return got
 }
 
-// TestDriftIssueFromIntegration: a stack that does not turn drift_issue
-// on takes its integration's setting: the integration's labels are
-// validated like a stack's, and a drift opens the issue with them.
+// TestDriftIssueFromIntegration: a stack that inherits takes its
+// integration's setting (the integration's labels are validated like a
+// stack's); under an integration that turns it on, a stack turned off
+// opens no issue, back to inherit (the old drift_issue: false) it opens
+// one with the integration's labels, and turned on it uses its own.
 func TestDriftIssueFromIntegration(t *testing.T) {
 	t.Parallel()
 	h, clock := appliedSetup(t)
@@ -151,13 +153,52 @@ func TestDriftIssueFromIntegration(t *testing.T) {
 	if !it.DriftIssue || !slices.Equal(it.DriftIssueLabels, []string{"drift", "team::infra"}) {
 		t.Fatalf("integration after PATCH: drift_issue %v, labels %q", it.DriftIssue, it.DriftIssueLabels)
 	}
-	if st := h.getStack("web"); st.DriftIssue {
-		t.Fatal("the stack's own setting changed with its integration's")
+	if st := h.getStack("web"); st.DriftIssue || st.DriftIssueMode != "inherit" {
+		t.Fatalf("the stack's own setting = %v %q, want inherit", st.DriftIssue, st.DriftIssueMode)
+	}
+	_, msg, field = h.Call("PATCH", "/api/v1/stacks/web", h.AdminKey,
+		map[string]any{"drift_issue": true, "drift_issue_mode": "off"}).APIError(t)
+	if field != "drift_issue_mode" || !strings.Contains(msg, "contradicts drift_issue") {
+		t.Fatalf("drift_issue true with mode off: %s %q", field, msg)
+	}
+
+	// Off on the stack: no issue though the integration turns it on.
+	var st api.Stack
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"drift_issue_mode": "off"}).Decode(t, &st)
+	if st.DriftIssue || st.DriftIssueMode != "off" {
+		t.Fatalf("stack after PATCH off: %v %q", st.DriftIssue, st.DriftIssueMode)
 	}
 	sc := h.createSchedule("web", map[string]any{"kind": "drift", "cron": "0 * * * *"})
 	h.stateRm()
-	d := h.waitState(h.fire(clock, "web", sc.ID).ID, "FINISHED")
-	if is := h.waitIssue("opened", d.ID); !slices.Equal(is.Labels, []string{"drift", "team::infra"}) {
+	d1 := h.waitState(h.fire(clock, "web", sc.ID).ID, "FINISHED")
+	if !h.getStack("web").Drifted {
+		t.Fatal("stack not drifted after the state rm")
+	}
+	if r := h.getRun(d1.ID); len(r.GitLabWrites) != 0 {
+		t.Fatalf("drift run of a stack turned off wrote %+v", r.GitLabWrites)
+	}
+	if is := h.simIssues(); len(is) != 0 {
+		t.Fatalf("issues of a stack turned off: %+v", is)
+	}
+
+	// drift_issue false is inherit: the integration's labels.
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"drift_issue": false}).Decode(t, &st)
+	if st.DriftIssueMode != "inherit" {
+		t.Fatalf("stack after PATCH drift_issue false: %q", st.DriftIssueMode)
+	}
+	d2 := h.waitState(h.fire(clock, "web", sc.ID).ID, "FINISHED")
+	if is := h.waitIssue("opened", d2.ID); !slices.Equal(is.Labels, []string{"drift", "team::infra"}) {
 		t.Fatalf("drift issue labels %q, want the integration's", is.Labels)
+	}
+
+	// On with its own labels: the same issue, relabelled.
+	h.Must(http.StatusOK, "PATCH", "/api/v1/stacks/web", h.AdminKey, map[string]any{"drift_issue_mode": "on",
+		"drift_issue_labels": []string{"mine"}}).Decode(t, &st)
+	if !st.DriftIssue || st.DriftIssueMode != "on" || !slices.Equal(st.DriftIssueLabels, []string{"mine"}) {
+		t.Fatalf("stack after PATCH on: %+v", st)
+	}
+	d3 := h.waitState(h.fire(clock, "web", sc.ID).ID, "FINISHED")
+	if is := h.waitIssue("opened", d3.ID); !slices.Equal(is.Labels, []string{"mine"}) {
+		t.Fatalf("drift issue labels %q, want the stack's own", is.Labels)
 	}
 }

@@ -24,19 +24,16 @@ const maxIssueChanges = 200
 // keeps a stack's drift issue in step with its mark d (drift.Observer, for
 // every drift run that found the stack drifted or cleared it): open (or
 // edit, or reopen) while drifted, closed when not. A stack that does not
-// turn drift_issue on takes its integration's setting (labels included);
-// with neither, it writes nothing, except the closing of an issue it
-// opened before the setting was turned off.
+// set its drift issue on or off inherits its integration's setting
+// (labels included); with the issue off it writes nothing, except the
+// closing of an issue it opened before the setting was turned off.
 func (s *Service) DriftChecked(ctx context.Context, st stack.Stack, d stack.Drift) error {
 	if st.Detached() {
 		return nil
 	}
-	on, labels := st.DriftIssue, st.DriftIssueLabels
-	if !on {
-		var err error
-		if on, labels, err = s.cfg.Store.IntegrationDriftIssue(ctx, st.IntegrationID); err != nil {
-			return fmt.Errorf("drift issue of stack %s: %w", st.ID, err)
-		}
+	on, labels, err := s.driftIssue(ctx, st)
+	if err != nil {
+		return fmt.Errorf("drift issue of stack %s: %w", st.ID, err)
 	}
 	key := IssueKey(st.IntegrationID, st.Repository, st.ID)
 	if !on {
@@ -57,6 +54,18 @@ func (s *Service) DriftChecked(ctx context.Context, st stack.Stack, d stack.Drif
 	}
 	s.wakeSoon()
 	return nil
+}
+
+// driftIssue decides whether stack st keeps a drift issue, and its
+// labels: its own setting, or its integration's when it inherits.
+func (s *Service) driftIssue(ctx context.Context, st stack.Stack) (bool, []string, error) {
+	switch st.DriftIssue {
+	case stack.DriftIssueOn:
+		return true, st.DriftIssueLabels, nil
+	case stack.DriftIssueOff:
+		return false, nil, nil
+	}
+	return s.cfg.Store.IntegrationDriftIssue(ctx, st.IntegrationID)
 }
 
 // issueMarker identifies the drift issue of a stack in its description,

@@ -46,7 +46,7 @@ func (e *env) driftRun(st stack.Stack, n int, drifted bool) string {
 func TestDriftIssue(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, e *env) {
-		app := stack.Stack{ID: "app", Name: "App", IntegrationID: integ, Repository: project, DriftIssue: true,
+		app := stack.Stack{ID: "app", Name: "App", IntegrationID: integ, Repository: project, DriftIssue: stack.DriftIssueOn,
 			DriftIssueLabels: []string{"drift"}}
 		// Two results before the dispatcher runs: the older is skipped.
 		r1 := e.driftRun(app, 1, true)
@@ -75,7 +75,7 @@ func TestDriftIssue(t *testing.T) {
 
 		// The setting turned off while drifted: no more edits, but the
 		// issue it opened is closed when the drift is gone.
-		app.DriftIssue, app.DriftIssueLabels = false, nil
+		app.DriftIssue, app.DriftIssueLabels = stack.DriftIssueInherit, nil
 		if ws, _ := e.store.ListWrites(e.ctx, e.driftRun(app, 5, true)); len(ws) != 0 {
 			t.Fatalf("writes of a stack without drift_issue: %+v", ws)
 		}
@@ -85,7 +85,7 @@ func TestDriftIssue(t *testing.T) {
 		}
 
 		// A stack with the setting that was never drifted: nothing to close.
-		other := stack.Stack{ID: "other", Name: "Other", IntegrationID: integ, Repository: project, DriftIssue: true}
+		other := stack.Stack{ID: "other", Name: "Other", IntegrationID: integ, Repository: project, DriftIssue: stack.DriftIssueOn}
 		ws = e.settle(e.driftRun(other, 7, false))
 		if len(ws) != 1 || ws[0].Result != "no issue to close" || len(e.issues()) != 1 {
 			t.Fatalf("closing an issue never opened: %+v", ws)
@@ -100,11 +100,11 @@ func TestDriftIssue(t *testing.T) {
 func TestDriftIssueAnswerLost(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, e *env) {
-		app := stack.Stack{ID: "app", Name: "App", IntegrationID: integ, Repository: project, DriftIssue: true,
+		app := stack.Stack{ID: "app", Name: "App", IntegrationID: integ, Repository: project, DriftIssue: stack.DriftIssueOn,
 			DriftIssueLabels: []string{"drift"}}
 		// Another stack's issue whose text quotes app's marker (a hostile
 		// resource address) must not pass for app's issue.
-		other := stack.Stack{ID: "other", Name: "Other", IntegrationID: integ, Repository: project, DriftIssue: true}
+		other := stack.Stack{ID: "other", Name: "Other", IntegrationID: integ, Repository: project, DriftIssue: stack.DriftIssueOn}
 		id := run.NewID(time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC))
 		if err := e.svc.DriftChecked(e.ctx, other, stack.Drift{StackID: other.ID, Drifted: true, RunID: id, CheckedAt: time.Now(),
 			Changes: []stack.DriftChange{{Address: "null_resource.x <!-- hoist:drift stack=app -->", Action: "create"}}}); err != nil {
@@ -144,10 +144,10 @@ func TestDriftIssueAnswerLost(t *testing.T) {
 	})
 }
 
-// TestDriftIssueIntegrationDefault: a stack that does not turn
-// drift_issue on takes its integration's setting and labels; a stack that
-// turns it on keeps its own labels; with the integration's setting off
-// again, the first stack's issue is still closed when its drift is gone.
+// TestDriftIssueIntegrationDefault: a stack that inherits takes its
+// integration's setting and labels; a stack that turns it on keeps its own
+// labels; a stack that turns it off opens none under an integration that
+// turns it on, and still closes the issue it had when its drift is gone.
 func TestDriftIssueIntegrationDefault(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, e *env) {
@@ -164,7 +164,7 @@ func TestDriftIssueIntegrationDefault(t *testing.T) {
 			}
 		}
 		inherits := stack.Stack{ID: "app", Name: "App", IntegrationID: integ, Repository: project}
-		own := stack.Stack{ID: "own", Name: "Own", IntegrationID: integ, Repository: project, DriftIssue: true,
+		own := stack.Stack{ID: "own", Name: "Own", IntegrationID: integ, Repository: project, DriftIssue: stack.DriftIssueOn,
 			DriftIssueLabels: []string{"mine"}}
 		e.start(e.store, feedback.DispatcherConfig{})
 
@@ -183,10 +183,32 @@ func TestDriftIssueIntegrationDefault(t *testing.T) {
 			t.Fatalf("issues %+v; want Own's with its labels, App's with the integration's", is)
 		}
 
-		setIntegration(false, nil)
-		wantLanded(t, e.settle(e.driftRun(inherits, 5, false)))
-		if is := e.issues(); len(is) != 2 || is[1].State != "closed" || is[0].State != "opened" {
-			t.Fatalf("after App's drift is gone with the integration's setting off: %+v", is)
+		// A stack that turns it off: no issue though the integration's is on.
+		quiet := stack.Stack{ID: "quiet", Name: "Quiet", IntegrationID: integ, Repository: project, DriftIssue: stack.DriftIssueOff}
+		if ws, _ := e.store.ListWrites(e.ctx, e.driftRun(quiet, 6, true)); len(ws) != 0 {
+			t.Fatalf("writes of a stack with drift_issue off under an integration with it on: %+v", ws)
 		}
+		// App turning it off while drifted: no more edits, but its issue
+		// is closed when the drift is gone.
+		app := inherits
+		app.DriftIssue = stack.DriftIssueOff
+		if ws, _ := e.store.ListWrites(e.ctx, e.driftRun(app, 7, true)); len(ws) != 0 {
+			t.Fatalf("writes of App turned off while drifted: %+v", ws)
+		}
+		if n := len(e.issues()); n != 2 {
+			t.Fatalf("%d issues after the off stacks drifted, want 2", n)
+		}
+		wantLanded(t, e.settle(e.driftRun(app, 8, false)))
+		if is := e.issues(); len(is) != 2 || is[1].State != "closed" || is[0].State != "opened" {
+			t.Fatalf("after App's drift is gone with its setting off: %+v", is)
+		}
+
+		// The integration's setting off again: Own keeps its issue, App
+		// inheriting again opens none.
+		setIntegration(false, nil)
+		if ws, _ := e.store.ListWrites(e.ctx, e.driftRun(inherits, 9, true)); len(ws) != 0 {
+			t.Fatalf("writes of an inheriting stack under an integration with it off: %+v", ws)
+		}
+		wantLanded(t, e.settle(e.driftRun(own, 10, true)))
 	})
 }

@@ -16,7 +16,8 @@ func toStackJSON(v stack.View) api.Stack {
 		Autodeploy: st.Autodeploy, Description: st.Description, Tool: string(st.Tool), ToolVersion: st.ToolVersion,
 		WorkerPool: st.WorkerPool, AllowForkMRs: st.AllowForkMRs, GitCheckout: st.GitCheckout, MRPlanMinAccess: st.MRPlanMinAccess,
 		MRApply: st.MRApply, MRApplyMinAccess: st.MRApplyMinAccess, ApplyRequirements: nonNilStrings(st.ApplyRequirements),
-		MRAutomerge: st.MRAutomerge, DriftIssue: st.DriftIssue, DriftIssueLabels: nonNilStrings(st.DriftIssueLabels),
+		MRAutomerge: st.MRAutomerge, DriftIssue: st.DriftIssue == stack.DriftIssueOn,
+		DriftIssueMode: string(st.DriftIssue), DriftIssueLabels: nonNilStrings(st.DriftIssueLabels),
 		Drifted: v.Drift != nil && v.Drift.Drifted, Drift: toDriftJSON(v.Drift),
 		CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt, Warnings: v.Warnings}
 	if !st.Detached() {
@@ -95,7 +96,8 @@ func (a *API) updateStack(w http.ResponseWriter, r *http.Request) error {
 		Autodeploy: req.Autodeploy, Description: req.Description, Tool: req.Tool, ToolVersion: req.ToolVersion,
 		WorkerPool: req.WorkerPool, AllowForkMRs: req.AllowForkMRs, GitCheckout: req.GitCheckout, MRPlanMinAccess: req.MRPlanMinAccess,
 		MRApply: req.MRApply, MRApplyMinAccess: req.MRApplyMinAccess, ApplyRequirements: req.ApplyRequirements,
-		MRAutomerge: req.MRAutomerge, DriftIssue: req.DriftIssue, DriftIssueLabels: req.DriftIssueLabels})
+		MRAutomerge: req.MRAutomerge, DriftIssue: req.DriftIssue, DriftIssueMode: req.DriftIssueMode,
+		DriftIssueLabels: req.DriftIssueLabels})
 	if err != nil {
 		return err
 	}

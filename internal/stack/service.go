@@ -117,8 +117,11 @@ type CreateInput struct {
 	MRApplyMinAccess       string
 	ApplyRequirements      []string
 	MRAutomerge            bool
-	DriftIssue             bool
-	DriftIssueLabels       []string
+	// DriftIssue and DriftIssueMode: see DriftIssueSetting (a false
+	// DriftIssue is not sent).
+	DriftIssue       bool
+	DriftIssueMode   string
+	DriftIssueLabels []string
 }
 
 // Create validates in, checks that the integration is usable from the
@@ -131,7 +134,21 @@ func (s *Service) Create(ctx context.Context, actor string, in CreateInput) (Vie
 		Autodeploy: in.Autodeploy, Description: in.Description, Tool: Tool(in.Tool), ToolVersion: in.ToolVersion,
 		WorkerPool: in.WorkerPool, AllowForkMRs: in.AllowForkMRs, GitCheckout: in.GitCheckout, MRPlanMinAccess: in.MRPlanMinAccess,
 		MRApply: in.MRApply, MRApplyMinAccess: in.MRApplyMinAccess, ApplyRequirements: in.ApplyRequirements, MRAutomerge: in.MRAutomerge,
-		DriftIssue: in.DriftIssue, DriftIssueLabels: in.DriftIssueLabels}
+		DriftIssueLabels: in.DriftIssueLabels}
+	var flag, mode = &in.DriftIssue, &in.DriftIssueMode
+	if !in.DriftIssue {
+		flag = nil
+	}
+	if in.DriftIssueMode == "" {
+		mode = nil
+	}
+	issue, err := DriftIssueSetting(flag, mode)
+	if err != nil {
+		return View{}, err
+	}
+	if issue != nil {
+		st.DriftIssue = *issue
+	}
 	if err := Validate(&st); err != nil {
 		return View{}, err
 	}

@@ -76,10 +76,11 @@ type Stack struct {
 	// once every stack it changes has applied from it with `/hoist apply`
 	// (each of those stacks must have it on); it needs MRApply.
 	MRAutomerge bool
-	// DriftIssue has Hoist keep one GitLab issue in the stack's project
-	// open while the stack is drifted (issue 21), labelled with
-	// DriftIssueLabels (a set in the given order; needs DriftIssue).
-	DriftIssue       bool
+	// DriftIssue says whether Hoist keeps one GitLab issue in the stack's
+	// project open while the stack is drifted (issue 21): as the
+	// integration says (the default), on labelled with DriftIssueLabels (a
+	// set in the given order; only when on), or off.
+	DriftIssue       DriftIssueMode
 	DriftIssueLabels []string
 	TrackedCommit    *TrackedCommit
 	CreatedAt        time.Time

@@ -33,8 +33,10 @@ type Patch struct {
 	MRApplyMinAccess       *string
 	ApplyRequirements      *[]string
 	MRAutomerge            *bool
-	DriftIssue             *bool
-	DriftIssueLabels       *[]string
+	// DriftIssue and DriftIssueMode: see DriftIssueSetting.
+	DriftIssue       *bool
+	DriftIssueMode   *string
+	DriftIssueLabels *[]string
 }
 
 // Update changes a stack, for admins of its space (and of the new space
@@ -52,7 +54,10 @@ func (s *Service) Update(ctx context.Context, actor, id string, p Patch) (View, 
 	if p.Integration != nil && strings.TrimSpace(*p.Integration) == "" {
 		return View{}, apperr.InvalidField("integration", "cannot be empty: a stack always uses an integration")
 	}
-	next := applyPatch(st, p)
+	next, err := applyPatch(st, p)
+	if err != nil {
+		return View{}, err
+	}
 	if err := Validate(&next); err != nil {
 		return View{}, err
 	}
@@ -115,7 +120,11 @@ func (s *Service) recheck(ctx context.Context, st Stack, next *Stack, integratio
 }
 
 // applyPatch returns st with p applied (not yet validated).
-func applyPatch(st Stack, p Patch) Stack {
+func applyPatch(st Stack, p Patch) (Stack, error) {
+	issue, err := DriftIssueSetting(p.DriftIssue, p.DriftIssueMode)
+	if err != nil {
+		return Stack{}, err
+	}
 	next := st
 	next.AdditionalProjectGlobs = slices.Clone(st.AdditionalProjectGlobs)
 	next.Labels = slices.Clone(st.Labels)
@@ -149,14 +158,21 @@ func applyPatch(st Stack, p Patch) Stack {
 	if p.ApplyRequirements != nil {
 		next.ApplyRequirements = *p.ApplyRequirements
 	}
-	setBool(&next.DriftIssue, p.DriftIssue)
+	if issue != nil {
+		next.DriftIssue = *issue
+		// Labels are only kept with the issue on: leaving on drops them
+		// rather than refusing the change for labels nobody sent.
+		if next.DriftIssue != DriftIssueOn && p.DriftIssueLabels == nil {
+			next.DriftIssueLabels = nil
+		}
+	}
 	if p.DriftIssueLabels != nil {
 		next.DriftIssueLabels = *p.DriftIssueLabels
 	}
 	if next.SpaceID != st.SpaceID {
 		next.SpaceID = strings.TrimSpace(next.SpaceID)
 	}
-	return next
+	return next, nil
 }
 
 func setString(dst *string, v *string) {

@@ -75,7 +75,10 @@ func Validate(st *Stack) error {
 	if st.MRAutomerge && !st.MRApply {
 		return apperr.InvalidField("mr_automerge", "needs mr_apply: only a merge request that applied the stack before its merge is merged by Hoist")
 	}
-	if st.DriftIssueLabels, err = integration.ValidateDriftIssue(st.DriftIssue, st.DriftIssueLabels); err != nil {
+	if st.DriftIssue, err = ParseDriftIssueMode(string(st.DriftIssue)); err != nil {
+		return err
+	}
+	if st.DriftIssueLabels, err = integration.ValidateDriftIssue(st.DriftIssue == DriftIssueOn, st.DriftIssueLabels); err != nil {
 		return err
 	}
 	return validateRuntime(st)

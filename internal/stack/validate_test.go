@@ -20,7 +20,7 @@ func TestValidateNormalises(t *testing.T) {
 		Name: "  Infra prod ", Repository: " /acme/platform/infra.git/ ", Branch: " refs/heads/release/1.x ",
 		ProjectRoot: "infra/prod/", AdditionalProjectGlobs: []string{" modules/** ", "/shared/", "modules/**"},
 		Labels: []string{"b", " a ", "b"}, Tool: " OpenTofu ", ToolVersion: " v1.9.0 ", MRPlanMinAccess: " Maintainer ",
-		MRApply: true, MRApplyMinAccess: " OWNER ", DriftIssue: true, DriftIssueLabels: []string{" drift ", "team::infra", "drift"},
+		MRApply: true, MRApplyMinAccess: " OWNER ", DriftIssue: DriftIssueOn, DriftIssueLabels: []string{" drift ", "team::infra", "drift"},
 	}
 	if err := Validate(&st); err != nil {
 		t.Fatal(err)
@@ -29,7 +29,7 @@ func TestValidateNormalises(t *testing.T) {
 		Name: "Infra prod", Repository: "acme/platform/infra", Branch: "release/1.x", ProjectRoot: "infra/prod",
 		AdditionalProjectGlobs: []string{"modules/**", "/shared/"}, Labels: []string{"a", "b"}, Tool: OpenTofu,
 		ToolVersion: "1.9.0", WorkerPool: DefaultWorkerPool, MRPlanMinAccess: "maintainer",
-		MRApply: true, MRApplyMinAccess: "owner", DriftIssue: true, DriftIssueLabels: []string{"drift", "team::infra"},
+		MRApply: true, MRApplyMinAccess: "owner", DriftIssue: DriftIssueOn, DriftIssueLabels: []string{"drift", "team::infra"},
 	}
 	if !reflect.DeepEqual(st, want) {
 		t.Errorf("Validate =\n%+v\nwant\n%+v", st, want)
@@ -81,14 +81,16 @@ func TestValidateRefuses(t *testing.T) {
 		{"worker_pool", func(s *Stack) { s.WorkerPool = "Bad Pool" }, "worker pool"},
 		{"git_checkout", func(s *Stack) { s.GitCheckout = true }, "not supported yet"},
 		{"drift_issue_labels", func(s *Stack) { s.DriftIssueLabels = []string{"drift"} }, "needs drift_issue"},
-		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = true, []string{"a,b"} }, "comma"},
-		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = true, []string{" "} }, "empty label"},
-		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = true, []string{"a\nb"} }, "control characters"},
+		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = DriftIssueOff, []string{"drift"} }, "needs drift_issue"},
+		{"drift_issue_mode", func(s *Stack) { s.DriftIssue = "sometimes" }, "must be inherit, on or off"},
+		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = DriftIssueOn, []string{"a,b"} }, "comma"},
+		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = DriftIssueOn, []string{" "} }, "empty label"},
+		{"drift_issue_labels", func(s *Stack) { s.DriftIssue, s.DriftIssueLabels = DriftIssueOn, []string{"a\nb"} }, "control characters"},
 		{"drift_issue_labels", func(s *Stack) {
-			s.DriftIssue, s.DriftIssueLabels = true, []string{strings.Repeat("l", integration.MaxDriftIssueLabelLen+1)}
+			s.DriftIssue, s.DriftIssueLabels = DriftIssueOn, []string{strings.Repeat("l", integration.MaxDriftIssueLabelLen+1)}
 		}, "at most 255 characters"},
 		{"drift_issue_labels", func(s *Stack) {
-			s.DriftIssue = true
+			s.DriftIssue = DriftIssueOn
 			for i := range integration.MaxDriftIssueLabels + 1 {
 				s.DriftIssueLabels = append(s.DriftIssueLabels, strings.Repeat("l", i+1))
 			}
@@ -127,12 +129,15 @@ func TestDetachedReason(t *testing.T) {
 func TestChangedFields(t *testing.T) {
 	t.Parallel()
 	a := valid()
-	b := applyPatch(a, Patch{Labels: &[]string{"x"}, Branch: ptr("dev"), Autodeploy: ptr(true)})
+	b, err := applyPatch(a, Patch{Labels: &[]string{"x"}, Branch: ptr("dev"), Autodeploy: ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := strings.Join(changedFields(a, b), ","); got != "autodeploy,branch,labels" {
 		t.Errorf("changedFields = %s", got)
 	}
-	if got := changedFields(a, applyPatch(a, Patch{})); len(got) != 0 {
-		t.Errorf("empty patch changed %v", got)
+	if c, _ := applyPatch(a, Patch{}); len(changedFields(a, c)) != 0 {
+		t.Errorf("empty patch changed %v", changedFields(a, c))
 	}
 }
 

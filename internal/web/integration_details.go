@@ -96,7 +96,8 @@ func (u *UI) editIntegrationPage(w http.ResponseWriter, r *http.Request) error {
 
 func formOf(it integration.Integration) integrationForm {
 	f := integrationForm{Edit: true, ID: it.ID, Name: it.Name, Type: "space", Space: it.SpaceID, APIHost: it.APIHost,
-		UserFacingHost: it.UserFacingHost, Labels: strings.Join(it.Labels, ", "), Description: it.Description, CABundle: it.CABundle}
+		UserFacingHost: it.UserFacingHost, Labels: strings.Join(it.Labels, ", "), Description: it.Description, CABundle: it.CABundle,
+		AggregateStatuses: it.AggregateStatuses, DriftIssue: it.DriftIssue, DriftIssueLabels: strings.Join(it.DriftIssueLabels, "\n")}
 	if it.IsDefault {
 		f.Type, f.Space = "default", ""
 	}
@@ -113,7 +114,9 @@ func (u *UI) updateIntegration(w http.ResponseWriter, r *http.Request) error {
 	f.Edit, f.ID, f.Name = true, cur.ID, cur.Name
 	isDefault := f.Type == "default"
 	labels := splitLabels(f.Labels)
-	p := integration.Patch{IsDefault: &isDefault, APIHost: &f.APIHost, Labels: &labels, Description: &f.Description, CABundle: &f.CABundle}
+	issueLabels := lines(f.DriftIssueLabels)
+	p := integration.Patch{IsDefault: &isDefault, APIHost: &f.APIHost, Labels: &labels, Description: &f.Description, CABundle: &f.CABundle,
+		AggregateStatuses: &f.AggregateStatuses, DriftIssue: &f.DriftIssue, DriftIssueLabels: &issueLabels}
 	if !isDefault {
 		p.Space = &f.Space
 	}

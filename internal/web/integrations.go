@@ -56,6 +56,11 @@ type integrationForm struct {
 	Labels         string
 	Description    string
 	CABundle       string
+	// AggregateStatuses, DriftIssue, DriftIssueLabels (one per line): the
+	// settings of its stacks' GitLab writes (docs/gitlab.md, docs/drift.md).
+	AggregateStatuses bool
+	DriftIssue        bool
+	DriftIssueLabels  string
 	// Token is what was pasted, put back only when the form comes back
 	// with an error about another field, so it need not be pasted again.
 	Token      string
@@ -143,7 +148,9 @@ func formFields(r *http.Request) integrationForm {
 	get := func(k string) string { return r.PostForm.Get(k) }
 	return integrationForm{Name: strings.TrimSpace(get("name")), Type: get("type"), Space: get("space"),
 		APIHost: strings.TrimSpace(get("api_host")), UserFacingHost: strings.TrimSpace(get("user_facing_host")),
-		Labels: get("labels"), Description: get("description"), CABundle: get("ca_bundle")}
+		Labels: get("labels"), Description: get("description"), CABundle: get("ca_bundle"),
+		AggregateStatuses: get("aggregate_statuses") == "on", DriftIssue: get("drift_issue") == "on",
+		DriftIssueLabels: get("drift_issue_labels")}
 }
 
 // splitLabels reads "a, b, c" (commas or new lines) as a set of labels; the
@@ -162,7 +169,8 @@ func (u *UI) createIntegration(w http.ResponseWriter, r *http.Request) error {
 	f := formFields(r)
 	in := integration.CreateInput{Name: f.Name, IsDefault: f.Type == "default", APIHost: f.APIHost,
 		UserFacingHost: f.UserFacingHost, Token: r.PostForm.Get("token"), Labels: splitLabels(f.Labels),
-		Description: f.Description, CABundle: f.CABundle}
+		Description: f.Description, CABundle: f.CABundle, AggregateStatuses: f.AggregateStatuses,
+		DriftIssue: f.DriftIssue, DriftIssueLabels: lines(f.DriftIssueLabels)}
 	if !in.IsDefault {
 		in.Space = f.Space
 	}
@@ -214,7 +222,8 @@ func formField(f string) string {
 	if f == "is_default" {
 		return "type"
 	}
-	if slices.Contains([]string{"name", "space", "api_host", "user_facing_host", "token", "labels", "description", "ca_bundle"}, f) {
+	if slices.Contains([]string{"name", "space", "api_host", "user_facing_host", "token", "labels", "description", "ca_bundle",
+		"aggregate_statuses", "drift_issue", "drift_issue_labels"}, f) {
 		return f
 	}
 	return ""

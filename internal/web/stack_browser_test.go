@@ -89,7 +89,8 @@ func TestStackCreateInBrowser(t *testing.T) {
 
 // TestStackDriftIssueAndTaskInBrowser: an admin turns the stack's drift
 // issue on in the edit form (a label with a comma is refused next to its
-// field, as the API refuses it), then adds a task schedule whose command
+// field, as the API refuses it), then off (labels left are refused), then
+// adds a task schedule whose command
 // quotes an argument with spaces; a command substitution is refused next
 // to the command.
 func TestStackDriftIssueAndTaskInBrowser(t *testing.T) {
@@ -101,7 +102,7 @@ func TestStackDriftIssueAndTaskInBrowser(t *testing.T) {
 	x := tabT{t: t, ctx: tab(t)}
 	x.login(h.URL, "admin", h.AdminPassword)
 	x.navigate("/stacks/infra/edit", h.URL)
-	x.do(chromedp.Click(chromedp.ID("drift_issue")))
+	x.do(chromedp.Click(chromedp.ID("drift_issue_mode-on")))
 	x.do(chromedp.SendKeys(chromedp.ID("drift_issue_labels"), "drift\nteam,infra"))
 	x.click("#save-stack")
 	if e := x.text("#drift_issue_labels-error"); !strings.Contains(e, "labels must not hold a comma") {
@@ -123,6 +124,25 @@ func TestStackDriftIssueAndTaskInBrowser(t *testing.T) {
 
 	if d := x.text("#drift-issue"); d != "on, labelled drift team::infra" {
 		t.Errorf("the stack page's drift issue = %q", d)
+	}
+	// Off, by its label: the labels must go with it.
+	x.navigate("/stacks/infra/edit", h.URL)
+	x.do(chromedp.Click(chromedp.CSS(`label:has(#drift_issue_mode-off)`)))
+	x.click("#save-stack")
+	if e := x.text("#drift_issue_labels-error"); !strings.Contains(e, "needs drift_issue") {
+		t.Fatalf("labels with the issue off: error next to the field = %q", e)
+	}
+	x.do(chromedp.Clear(chromedp.ID("drift_issue_labels")))
+	x.click("#save-stack")
+	if p := x.path(); p != "/stacks/infra?done=updated" {
+		t.Fatalf("after saving off: %s (%q)", p, x.text("main"))
+	}
+	if d := x.text("#drift-issue"); d != "off, whatever the integration says" {
+		t.Errorf("the stack page's drift issue turned off = %q", d)
+	}
+	h.api("GET", "/api/v1/stacks/infra", nil, http.StatusOK, &st)
+	if st.DriftIssue || len(st.DriftIssueLabels) != 0 {
+		t.Errorf("the stack's drift issue after turning it off = %+v", st)
 	}
 	x.navigate("/stacks/infra", h.URL)
 	x.do(chromedp.SetValue(chromedp.ID("schedule-kind"), "task"), chromedp.SetValue(chromedp.ID("schedule-cron"), "@daily"),

@@ -41,7 +41,7 @@ type stackForm struct {
 	MRPlanMinAccess, MRApplyMinAccess                         string
 	Require                                                   map[string]bool // apply requirements picked
 	Description                                               string
-	DriftIssue                                                bool
+	DriftIssue                                                string // inherit, on, off
 	DriftIssueLabels                                          string // one per line
 
 	Spaces       []space.Space // where the viewer may put a stack: admin spaces
@@ -64,7 +64,7 @@ type integrationChoice struct {
 // them in its errors; a message about another field goes on top.
 var stackFormFields = []string{"name", "space", "integration", "repository", "branch", "project_root",
 	"additional_project_globs", "labels", "description", "tool", "tool_version", "worker_pool",
-	"mr_plan_min_access", "mr_apply_min_access", "apply_requirements", "drift_issue", "drift_issue_labels"}
+	"mr_plan_min_access", "mr_apply_min_access", "apply_requirements", "drift_issue_mode", "drift_issue_labels"}
 
 // accessLevelNames are the names of stack.MRAccessLevels, lowest level
 // first.
@@ -137,7 +137,10 @@ func readStackForm(r *http.Request) stackForm {
 		Autodeploy: g("autodeploy") == "on", Tool: g("tool"), ToolVersion: g("tool_version"), WorkerPool: g("worker_pool"),
 		AllowForkMRs: g("allow_fork_mrs") == "on", MRApply: g("mr_apply") == "on", MRPlanMinAccess: g("mr_plan_min_access"),
 		MRApplyMinAccess: g("mr_apply_min_access"), Description: g("description"), Require: map[string]bool{},
-		DriftIssue: g("drift_issue") == "on", DriftIssueLabels: g("drift_issue_labels")}
+		DriftIssue: g("drift_issue_mode"), DriftIssueLabels: g("drift_issue_labels")}
+	if f.DriftIssue == "" && g("drift_issue") == "on" {
+		f.DriftIssue = string(stack.DriftIssueOn) // a page from before the mode: its checkbox
+	}
 	for _, req := range r.PostForm["apply_requirements"] {
 		f.Require[req] = true
 	}
@@ -162,7 +165,8 @@ func (u *UI) createStack(w http.ResponseWriter, r *http.Request) error {
 		AdditionalProjectGlobs: lines(f.Globs), Labels: lines(f.Labels), Autodeploy: f.Autodeploy, Description: f.Description,
 		Tool: f.Tool, ToolVersion: f.ToolVersion, WorkerPool: f.WorkerPool, AllowForkMRs: f.AllowForkMRs,
 		MRPlanMinAccess: f.MRPlanMinAccess, MRApply: f.MRApply, MRApplyMinAccess: f.MRApplyMinAccess,
-		ApplyRequirements: r.PostForm["apply_requirements"], DriftIssue: f.DriftIssue, DriftIssueLabels: lines(f.DriftIssueLabels)})
+		ApplyRequirements: r.PostForm["apply_requirements"], DriftIssueMode: f.DriftIssue,
+		DriftIssueLabels: lines(f.DriftIssueLabels)})
 	if err != nil {
 		return u.refuseStackForm(w, r, f, err)
 	}
@@ -213,7 +217,7 @@ func (u *UI) editStackPage(w http.ResponseWriter, r *http.Request) error {
 		Labels: strings.Join(v.Labels, "\n"), Autodeploy: v.Autodeploy, Tool: string(v.Tool), ToolVersion: v.ToolVersion,
 		WorkerPool: v.WorkerPool, AllowForkMRs: v.AllowForkMRs, MRApply: v.MRApply, MRPlanMinAccess: v.MRPlanMinAccess,
 		MRApplyMinAccess: v.MRApplyMinAccess, Description: v.Description, Require: map[string]bool{},
-		DriftIssue: v.DriftIssue, DriftIssueLabels: strings.Join(v.DriftIssueLabels, "\n")}
+		DriftIssue: string(v.DriftIssue), DriftIssueLabels: strings.Join(v.DriftIssueLabels, "\n")}
 	for _, req := range v.ApplyRequirements {
 		f.Require[req] = true
 	}
@@ -237,7 +241,7 @@ func (u *UI) updateStack(w http.ResponseWriter, r *http.Request) error {
 		ProjectRoot: &f.ProjectRoot, AdditionalProjectGlobs: &globs, Labels: &labels, Autodeploy: &f.Autodeploy,
 		Description: &f.Description, Tool: &f.Tool, ToolVersion: &f.ToolVersion, WorkerPool: &f.WorkerPool,
 		AllowForkMRs: &f.AllowForkMRs, MRPlanMinAccess: &f.MRPlanMinAccess, MRApply: &f.MRApply,
-		MRApplyMinAccess: &f.MRApplyMinAccess, ApplyRequirements: &reqs, DriftIssue: &f.DriftIssue,
+		MRApplyMinAccess: &f.MRApplyMinAccess, ApplyRequirements: &reqs, DriftIssueMode: &f.DriftIssue,
 		DriftIssueLabels: &issueLabels}
 	if it := strings.TrimSpace(f.Integration); it != cur.IntegrationID && (it != "" || !cur.Detached()) {
 		pt.Integration = &it

@@ -71,7 +71,9 @@ func TestStackCreateEditDelete(t *testing.T) {
 		{"a version the server cannot run", map[string]string{"tool_version": "1.9.0"}, "tool_version"},
 		{"an empty name", map[string]string{"name": " "}, "name"},
 		{"drift issue labels without the drift issue", map[string]string{"drift_issue_labels": "drift"}, "drift_issue_labels"},
-		{"a drift issue label with a comma", map[string]string{"drift_issue": "on", "drift_issue_labels": "drift\na,b"}, "drift_issue_labels"},
+		{"a drift issue label with a comma", map[string]string{"drift_issue_mode": "on", "drift_issue_labels": "drift\na,b"}, "drift_issue_labels"},
+		{"drift issue labels with the drift issue off", map[string]string{"drift_issue_mode": "off", "drift_issue_labels": "drift"}, "drift_issue_labels"},
+		{"an unknown drift issue mode", map[string]string{"drift_issue_mode": "sometimes"}, "drift_issue_mode"},
 	} {
 		form, body := stackForm(), map[string]any{}
 		for k, v := range form {
@@ -89,9 +91,6 @@ func TestStackCreateEditDelete(t *testing.T) {
 		}
 		if k, ok := body["drift_issue_labels"].(string); ok {
 			body["drift_issue_labels"] = strings.Split(k, "\n")
-		}
-		if _, ok := body["drift_issue"]; ok {
-			body["drift_issue"] = true
 		}
 		field, msg := h.apiMessage(body)
 		if field != tt.field || msg == "" {
@@ -117,12 +116,13 @@ func TestStackCreateEditDelete(t *testing.T) {
 		MRApply           bool                  `json:"mr_apply"`
 		ApplyRequirements []string              `json:"apply_requirements"`
 		DriftIssue        bool                  `json:"drift_issue"`
+		DriftIssueMode    string                `json:"drift_issue_mode"`
 		DriftIssueLabels  []string              `json:"drift_issue_labels"`
 		MRPlanMinAccess   string                `json:"mr_plan_min_access"`
 		TrackedCommit     *struct{ SHA string } `json:"tracked_commit"`
 	}
 	h.api("GET", "/api/v1/stacks/infra", nil, http.StatusOK, &st)
-	if strings.Join(st.Labels, ",") != "eu,prod" || st.ProjectRoot != "infra" || st.TrackedCommit == nil {
+	if strings.Join(st.Labels, ",") != "eu,prod" || st.ProjectRoot != "infra" || st.TrackedCommit == nil || st.DriftIssueMode != "inherit" {
 		t.Errorf("created stack = %+v", st)
 	}
 	if p := admin.get("/stacks/infra?done=created"); !strings.Contains(p.body, "Stack created.") || !strings.Contains(p.body, `id="edit-stack"`) ||
@@ -143,20 +143,43 @@ func TestStackCreateEditDelete(t *testing.T) {
 	edit.Set("mr_apply", "on")
 	edit.Set("mr_plan_min_access", "maintainer")
 	edit["apply_requirements"] = []string{"undiverged", "approved"}
-	edit.Set("drift_issue", "on")
+	edit.Set("drift_issue_mode", "on")
 	edit.Set("drift_issue_labels", " drift\n\nteam::infra\ndrift\n")
 	if p := post("/stacks/infra/edit", edit); p.status != http.StatusSeeOther || p.header.Get("Location") != "/stacks/infra?done=updated" {
 		t.Fatalf("edit = %d %s:\n%.1500s", p.status, p.header.Get("Location"), p.body)
 	}
 	h.api("GET", "/api/v1/stacks/infra", nil, http.StatusOK, &st)
 	if strings.Join(st.Labels, ",") != "prod" || !st.Autodeploy || !st.MRApply || st.MRPlanMinAccess != "maintainer" ||
-		strings.Join(st.ApplyRequirements, ",") != "approved,undiverged" || !st.DriftIssue ||
+		strings.Join(st.ApplyRequirements, ",") != "approved,undiverged" || !st.DriftIssue || st.DriftIssueMode != "on" ||
 		strings.Join(st.DriftIssueLabels, ",") != "drift,team::infra" {
 		t.Errorf("edited stack = %+v", st)
 	}
-	if p := admin.get("/stacks/infra/edit"); !strings.Contains(p.body, `id="drift_issue" checked`) ||
-		!strings.Contains(p.body, "drift\nteam::infra</textarea>") {
+	if p := admin.get("/stacks/infra/edit"); !strings.Contains(p.body, `id="drift_issue_mode-on" checked`) ||
+		strings.Contains(p.body, `id="drift_issue_mode-inherit" checked`) || !strings.Contains(p.body, "drift\nteam::infra</textarea>") {
 		t.Errorf("the edit form does not show the drift issue setting:\n%.6000s", p.body)
+	}
+	// Off: kept with no labels, shown on the form and the stack's page.
+	off := stackForm()
+	for k, v := range edit {
+		off[k] = v
+	}
+	off.Set("drift_issue_mode", "off")
+	off.Set("drift_issue_labels", "")
+	if p := post("/stacks/infra/edit", off); p.status != http.StatusSeeOther {
+		t.Fatalf("edit to off = %d:\n%.1500s", p.status, p.body)
+	}
+	h.api("GET", "/api/v1/stacks/infra", nil, http.StatusOK, &st)
+	if st.DriftIssue || st.DriftIssueMode != "off" || len(st.DriftIssueLabels) != 0 {
+		t.Errorf("stack turned off in the form = %+v", st)
+	}
+	if p := admin.get("/stacks/infra/edit"); !strings.Contains(p.body, `id="drift_issue_mode-off" checked`) {
+		t.Errorf("the edit form does not show the drift issue off:\n%.6000s", p.body)
+	}
+	if p := admin.get("/stacks/infra"); !strings.Contains(p.body, `<dd id="drift-issue">off, whatever the integration says</dd>`) {
+		t.Errorf("the stack page does not show the drift issue off:\n%.6000s", p.body)
+	}
+	if p := post("/stacks/infra/edit", edit); p.status != http.StatusSeeOther {
+		t.Fatalf("edit back to on = %d:\n%.1500s", p.status, p.body)
 	}
 	if p := admin.get("/stacks/infra"); !strings.Contains(p.body, `<span class="label">approved</span> <span class="label">undiverged</span>`) ||
 		!strings.Contains(p.body, "allowed before merge, for maintainer or above") {

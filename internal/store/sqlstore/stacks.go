@@ -18,7 +18,7 @@ var _ stack.Store = (*Store)(nil)
 
 const stackCols = `id, name, space_id, integration_id, integration_ref, repository, project_id, branch, project_root,
 	additional_project_globs, labels, autodeploy, description, tool, tool_version, worker_pool, allow_fork_mrs,
-	git_checkout, mr_plan_min_access, mr_apply, mr_apply_min_access, apply_requirements, mr_automerge, drift_issue, drift_issue_labels, tracked_sha, tracked_branch, tracked_moved_at, created_at,
+	git_checkout, mr_plan_min_access, mr_apply, mr_apply_min_access, apply_requirements, mr_automerge, drift_issue, drift_issue_off, drift_issue_labels, tracked_sha, tracked_branch, tracked_moved_at, created_at,
 	updated_at, created_by`
 
 func scanStack(row interface{ Scan(...any) error }) (stack.Stack, error) {
@@ -26,14 +26,16 @@ func scanStack(row interface{ Scan(...any) error }) (stack.Stack, error) {
 	var integrationID, trackedSHA, trackedBranch sql.NullString
 	var tool string
 	var movedAt *time.Time
+	var issueOn, issueOff bool
 	err := row.Scan(&st.ID, &st.Name, &st.SpaceID, &integrationID, &st.DetachedFrom, &st.Repository, &st.ProjectID,
 		&st.Branch, &st.ProjectRoot, stringsScan{&st.AdditionalProjectGlobs}, stringsScan{&st.Labels}, &st.Autodeploy,
 		&st.Description, &tool, &st.ToolVersion, &st.WorkerPool, &st.AllowForkMRs, &st.GitCheckout, &st.MRPlanMinAccess,
-		&st.MRApply, &st.MRApplyMinAccess, stringsScan{&st.ApplyRequirements}, &st.MRAutomerge, &st.DriftIssue, stringsScan{&st.DriftIssueLabels}, &trackedSHA, &trackedBranch, nullTimeScan{&movedAt}, timeScan{&st.CreatedAt}, timeScan{&st.UpdatedAt}, &st.CreatedBy)
+		&st.MRApply, &st.MRApplyMinAccess, stringsScan{&st.ApplyRequirements}, &st.MRAutomerge, &issueOn, &issueOff, stringsScan{&st.DriftIssueLabels}, &trackedSHA, &trackedBranch, nullTimeScan{&movedAt}, timeScan{&st.CreatedAt}, timeScan{&st.UpdatedAt}, &st.CreatedBy)
 	if err != nil {
 		return stack.Stack{}, err
 	}
 	st.Tool = stack.Tool(tool)
+	st.DriftIssue = driftIssueMode(issueOn, issueOff)
 	st.AdditionalProjectGlobs, st.Labels = nonNil(st.AdditionalProjectGlobs), nonNil(st.Labels)
 	st.ApplyRequirements, st.DriftIssueLabels = nonNil(st.ApplyRequirements), nonNil(st.DriftIssueLabels)
 	if integrationID.Valid {
@@ -74,7 +76,7 @@ func (s *Store) stackArgs(st stack.Stack) ([]any, error) {
 	}
 	return []any{st.Name, st.SpaceID, integrationID, ref, st.Repository, strings.ToLower(st.Repository), st.ProjectID,
 		st.Branch, st.ProjectRoot, globs, labels, st.Autodeploy, st.Description, string(st.Tool), st.ToolVersion,
-		st.WorkerPool, st.AllowForkMRs, st.GitCheckout, st.MRPlanMinAccess, st.MRApply, st.MRApplyMinAccess, reqs, st.MRAutomerge, st.DriftIssue, issueLabels, s.t(st.UpdatedAt)}, nil
+		st.WorkerPool, st.AllowForkMRs, st.GitCheckout, st.MRPlanMinAccess, st.MRApply, st.MRApplyMinAccess, reqs, st.MRAutomerge, st.DriftIssue == stack.DriftIssueOn, st.DriftIssue == stack.DriftIssueOff, issueLabels, s.t(st.UpdatedAt)}, nil
 }
 
 func (s *Store) trackedArgs(c *stack.TrackedCommit) []any {
@@ -98,9 +100,9 @@ func (s *Store) CreateStack(ctx context.Context, st stack.Stack, e audit.Entry) 
 		_, err := s.exec(ctx, tx, `INSERT INTO stacks (id, name, space_id, integration_id, integration_ref, repository,
 			repository_key, project_id, branch, project_root, additional_project_globs, labels, autodeploy, description,
 			tool, tool_version, worker_pool, allow_fork_mrs, git_checkout, mr_plan_min_access, mr_apply, mr_apply_min_access,
-			apply_requirements, mr_automerge, drift_issue, drift_issue_labels, updated_at, tracked_sha, tracked_branch,
-			tracked_moved_at, created_at, created_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			apply_requirements, mr_automerge, drift_issue, drift_issue_off, drift_issue_labels, updated_at, tracked_sha,
+			tracked_branch, tracked_moved_at, created_at, created_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		if err != nil {
 			return err
 		}
@@ -268,6 +270,18 @@ func (ss stringsScan) Scan(src any) error {
 	return jsonScan{ss.v}.Scan(src)
 }
 
+// driftIssueMode reads a stack's drift issue setting from its two columns
+// (migration 0034): neither set is "as the integration says".
+func driftIssueMode(on, off bool) stack.DriftIssueMode {
+	switch {
+	case on:
+		return stack.DriftIssueOn
+	case off:
+		return stack.DriftIssueOff
+	}
+	return stack.DriftIssueInherit
+}
+
 // UpdateStack implements stack.Store.
 func (s *Store) UpdateStack(ctx context.Context, st stack.Stack, e audit.Entry) error {
 	args, err := s.stackArgs(st)
@@ -278,7 +292,7 @@ func (s *Store) UpdateStack(ctx context.Context, st stack.Stack, e audit.Entry) 
 		project_id = ?, branch = ?, project_root = ?, additional_project_globs = ?, labels = ?, autodeploy = ?,
 		description = ?, tool = ?, tool_version = ?, worker_pool = ?, allow_fork_mrs = ?, git_checkout = ?,
 		mr_plan_min_access = ?, mr_apply = ?, mr_apply_min_access = ?, apply_requirements = ?, mr_automerge = ?,
-		drift_issue = ?, drift_issue_labels = ?, updated_at = ?`
+		drift_issue = ?, drift_issue_off = ?, drift_issue_labels = ?, updated_at = ?`
 	if st.TrackedCommit != nil {
 		set += ", tracked_sha = ?, tracked_branch = ?, tracked_moved_at = ?"
 		args = append(args, s.trackedArgs(st.TrackedCommit)...)

@@ -18,7 +18,7 @@ func testStack(id, spaceID, integrationID string) stack.Stack {
 	return stack.Stack{
 		ID: id, Name: id, SpaceID: spaceID, IntegrationID: integrationID, Repository: "acme/infra", ProjectID: 7,
 		Branch: "main", ProjectRoot: "", AdditionalProjectGlobs: []string{}, Labels: []string{}, ApplyRequirements: []string{}, DriftIssueLabels: []string{},
-		Tool:       stack.OpenTofu,
+		Tool: stack.OpenTofu, DriftIssue: stack.DriftIssueInherit,
 		WorkerPool: stack.DefaultWorkerPool, CreatedAt: base, UpdatedAt: base, CreatedBy: "user:admin",
 	}
 }
@@ -64,7 +64,7 @@ func testStacks(t *testing.T, h Harness) {
 	full.WorkerPool, full.AllowForkMRs, full.GitCheckout = "private", true, true
 	full.MRPlanMinAccess, full.MRApply, full.MRApplyMinAccess = "reporter", true, "owner"
 	full.ApplyRequirements, full.MRAutomerge = []string{"approved", "undiverged"}, true
-	full.DriftIssue, full.DriftIssueLabels = true, []string{"drift", "team::infra"}
+	full.DriftIssue, full.DriftIssueLabels = stack.DriftIssueOn, []string{"drift", "team::infra"}
 	full.TrackedCommit = &stack.TrackedCommit{SHA: strings.Repeat("a", 40), Branch: "release/1.x", MovedAt: base}
 	mustStack(t, s, full)
 	got, err := s.GetStack(ctx(), full.ID)
@@ -120,7 +120,7 @@ func testStacks(t *testing.T, h Harness) {
 		st.AllowForkMRs, st.GitCheckout, st.UpdatedAt = true, true, base.Add(time.Hour)
 		st.MRPlanMinAccess, st.MRApply, st.MRApplyMinAccess = "maintainer", true, "developer"
 		st.ApplyRequirements = []string{"mergeable"}
-		st.DriftIssue, st.DriftIssueLabels = true, []string{"drifted"}
+		st.DriftIssue, st.DriftIssueLabels = stack.DriftIssueOn, []string{"drifted"}
 		st.CreatedAt, st.CreatedBy = base.Add(time.Hour), "ignored" // immutable
 		if err := s.UpdateStack(ctx(), st, stackEntry("stack.update", st.ID)); err != nil {
 			t.Fatal(err)
@@ -137,6 +137,17 @@ func testStacks(t *testing.T, h Harness) {
 		}
 		if got, _ := s.GetStack(ctx(), st.ID); got.TrackedCommit == nil || *got.TrackedCommit != head {
 			t.Errorf("tracked commit after a branch change = %+v, want %+v", got.TrackedCommit, head)
+		}
+		// The three drift issue modes round-trip (migration 0034's two
+		// columns); off is not on with no labels.
+		for _, m := range []stack.DriftIssueMode{stack.DriftIssueOff, stack.DriftIssueInherit, stack.DriftIssueOn, stack.DriftIssueOff} {
+			st.DriftIssue, st.DriftIssueLabels = m, []string{}
+			if err := s.UpdateStack(ctx(), st, stackEntry("stack.update", st.ID)); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.GetStack(ctx(), st.ID); got.DriftIssue != m {
+				t.Errorf("drift issue after update to %s = %q", m, got.DriftIssue)
+			}
 		}
 		renamed := st
 		renamed.Name = "Infra"
