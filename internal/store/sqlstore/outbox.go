@@ -175,7 +175,10 @@ func (s *Store) ListWrites(ctx context.Context, runID string) ([]feedback.Write,
 // GitLabRef implements feedback.Refs.
 func (s *Store) GitLabRef(ctx context.Context, key string) (int64, bool, error) {
 	var id int64
-	err := s.queryRow(ctx, s.w, "SELECT gitlab_id FROM gitlab_refs WHERE key = ?", key).Scan(&id)
+	// On the read pool: SetGitLabRef's commit is seen by every read that
+	// starts after it, and on SQLite the write connection is the group
+	// commit's.
+	err := s.queryRow(ctx, s.r, "SELECT gitlab_id FROM gitlab_refs WHERE key = ?", key).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
