@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/vcsagent"
@@ -94,17 +92,13 @@ type AgentRef struct {
 // server runs one; the store's compare-and-sets make each change notified
 // once across them.
 type PoolWatcher struct {
-	svc      *Service
-	store    PoolStore
-	agents   AgentLister
-	interval time.Duration
-	grace    time.Duration
-	started  time.Time // no pool is judged empty before started+grace: agents reconnect after a restart
+	svc     *Service
+	store   PoolStore
+	agents  AgentLister
+	grace   time.Duration
+	started time.Time // no pool is judged empty before started+grace: agents reconnect after a restart
 
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
-	running atomic.Bool
+	periodic
 }
 
 // WatchPools returns a PoolWatcher checking every interval (0:
@@ -120,43 +114,16 @@ func (s *Service) WatchPools(store PoolStore, agents AgentLister, interval, grac
 		grace = DefaultPoolGrace
 	}
 	grace = max(grace, 3*interval)
-	return &PoolWatcher{svc: s, store: store, agents: agents, interval: interval, grace: grace,
-		stop: make(chan struct{}), done: make(chan struct{})}
+	return &PoolWatcher{svc: s, store: store, agents: agents, grace: grace, periodic: newPeriodic(interval)}
 }
 
 // Start checks at once, then every interval, until Stop or ctx ends.
+// The server stops it before it disconnects its own agents at shutdown,
+// so that its own leaving is judged by the others, who still see theirs.
 func (w *PoolWatcher) Start(ctx context.Context) {
 	w.started = w.svc.now()
-	w.running.Store(true)
-	go func() {
-		defer close(w.done)
-		t := time.NewTicker(w.interval)
-		defer t.Stop()
-		for {
-			if err := w.Check(ctx); err != nil && ctx.Err() == nil {
-				w.svc.log.WarnContext(ctx, "check VCS agent pools", "error", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-w.stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-}
-
-// Stop stops the checks and waits for one in flight. The server stops it
-// before it disconnects its own agents at shutdown, so that its own
-// leaving is judged by the others, who still see their agents. Safe to
-// call twice, or without Start.
-func (w *PoolWatcher) Stop() {
-	w.once.Do(func() {
-		close(w.stop)
-		if w.running.Load() {
-			<-w.done
-		}
+	w.start(ctx, w.Check, func(ctx context.Context, err error) {
+		w.svc.log.WarnContext(ctx, "check VCS agent pools", "error", err)
 	})
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/integration"
@@ -102,12 +100,8 @@ func (s *Service) checkToken(ctx context.Context, it integration.Integration, no
 
 // TokenWatch checks integration tokens periodically (CheckTokens).
 type TokenWatch struct {
-	svc      *Service
-	interval time.Duration
-	stop     chan struct{}
-	done     chan struct{}
-	once     sync.Once
-	started  atomic.Bool
+	svc *Service
+	periodic
 }
 
 // WatchTokens returns a TokenWatch checking every interval (0: an hour).
@@ -115,38 +109,12 @@ func (s *Service) WatchTokens(interval time.Duration) *TokenWatch {
 	if interval <= 0 {
 		interval = time.Hour
 	}
-	return &TokenWatch{svc: s, interval: interval, stop: make(chan struct{}), done: make(chan struct{})}
+	return &TokenWatch{svc: s, periodic: newPeriodic(interval)}
 }
 
 // Start checks at once, then every interval, until Stop or ctx ends.
 func (w *TokenWatch) Start(ctx context.Context) {
-	w.started.Store(true)
-	go func() {
-		defer close(w.done)
-		t := time.NewTicker(w.interval)
-		defer t.Stop()
-		for {
-			if err := w.svc.CheckTokens(ctx); err != nil && ctx.Err() == nil {
-				w.svc.log.ErrorContext(ctx, "check integration token expiry", "error", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-w.stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-}
-
-// Stop stops the checks and waits for one in flight. Safe to call twice,
-// or without Start.
-func (w *TokenWatch) Stop() {
-	w.once.Do(func() {
-		close(w.stop)
-		if w.started.Load() {
-			<-w.done
-		}
+	w.start(ctx, w.svc.CheckTokens, func(ctx context.Context, err error) {
+		w.svc.log.ErrorContext(ctx, "check integration token expiry", "error", err)
 	})
 }
