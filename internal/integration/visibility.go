@@ -39,8 +39,6 @@ func CanCreate(spaceID string, isDefault bool, a space.Access) bool {
 // ListFilter returns the store filter holding exactly the integrations
 // CanList allows.
 func ListFilter(a space.Access) Filter {
-	if a.IsRootAdmin() {
-		return Filter{All: true}
-	}
-	return Filter{Spaces: a.Spaces(space.Read)}
+	all, spaces := a.ReadScope()
+	return Filter{All: all, Spaces: spaces}
 }

@@ -218,10 +218,8 @@ func (s *Service) List(ctx context.Context, actor, cursor string, limit int) ([]
 	if err != nil {
 		return nil, "", err
 	}
-	f := Filter{All: access.IsRootAdmin()}
-	if !f.All {
-		f.Spaces = access.Spaces(space.Read)
-	}
+	var f Filter
+	f.All, f.Spaces = access.ReadScope()
 	items, next, err := s.cfg.Store.ListModules(ctx, f, cursor, limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("list modules: %w", err)

@@ -228,11 +228,9 @@ func (s *Service) List(ctx context.Context, actor, cursor string, limit int) ([]
 	if err != nil {
 		return nil, "", err
 	}
-	f := Filter{All: access.IsRootAdmin()}
-	if !f.All {
-		if f.Spaces = access.Spaces(space.Read); len(f.Spaces) == 0 {
-			return []Target{}, "", nil
-		}
+	var f Filter
+	if f.All, f.Spaces = access.ReadScope(); !f.All && len(f.Spaces) == 0 {
+		return []Target{}, "", nil
 	}
 	return s.cfg.Store.ListNotificationTargets(ctx, f, cursor, limit)
 }

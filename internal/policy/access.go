@@ -22,10 +22,8 @@ func CanManage(spaceID string, a space.Access) bool { return a.Has(spaceID, spac
 // ListFilter returns the store filter holding exactly the policies CanRead
 // allows.
 func ListFilter(a space.Access) Filter {
-	if a.IsRootAdmin() {
-		return Filter{All: true}
-	}
-	return Filter{Spaces: a.Spaces(space.Read)}
+	all, spaces := a.ReadScope()
+	return Filter{All: all, Spaces: spaces}
 }
 
 // AutoattachPrefix starts the labels that attach a policy automatically:

@@ -230,11 +230,8 @@ func (s *Service) Search(ctx context.Context, principal string, q Query, cursor 
 	if err != nil {
 		return nil, "", err
 	}
-	q.All, q.Spaces = a.IsRootAdmin(), nil
-	if !q.All {
-		if q.Spaces = a.Spaces(space.Read); len(q.Spaces) == 0 {
-			return []Listed{}, "", nil
-		}
+	if q.All, q.Spaces = a.ReadScope(); !q.All && len(q.Spaces) == 0 {
+		return []Listed{}, "", nil
 	}
 	return s.cfg.Runs.SearchRuns(ctx, q, cursor, limit)
 }

@@ -132,6 +132,15 @@ func (a Access) Has(spaceID string, min Role) bool {
 // IsRootAdmin reports whether the principal is admin of root.
 func (a Access) IsRootAdmin() bool { return a.roles[RootID] == Admin }
 
+// ReadScope is what a list filters on: every space for a root admin (all
+// true), else the spaces the principal may read (none at all: empty).
+func (a Access) ReadScope() (all bool, spaces []string) {
+	if a.IsRootAdmin() {
+		return true, nil
+	}
+	return false, a.Spaces(Read)
+}
+
 // Spaces returns the ids of spaces where the role is at least min, unordered.
 func (a Access) Spaces(min Role) []string {
 	var out []string

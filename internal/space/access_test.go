@@ -170,3 +170,28 @@ func TestWithin(t *testing.T) {
 		}
 	}
 }
+
+func TestReadScope(t *testing.T) {
+	t.Parallel()
+	tree := testTree()
+	for _, tc := range []struct {
+		name     string
+		bindings []Binding
+		all      bool
+		spaces   []string
+	}{
+		{"root admin: all", []Binding{bind(RootID, Admin)}, true, nil},
+		{"root writer: every space, listed", []Binding{bind(RootID, Write)}, false,
+			[]string{"a", "a1", "a1x", "a2", "a2x", "b", "b1", RootID}},
+		{"reader below: its spaces and the inherited read up", []Binding{bind("a1", Read)}, false, []string{"a", "a1", "a1x", RootID}},
+		{"nothing", nil, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			all, spaces := Resolve(tree, tc.bindings).ReadScope()
+			slices.Sort(spaces)
+			if all != tc.all || !slices.Equal(spaces, tc.spaces) {
+				t.Errorf("ReadScope = %v, %v; want %v, %v", all, spaces, tc.all, tc.spaces)
+			}
+		})
+	}
+}

@@ -36,10 +36,8 @@ func CanManage(spaceID string, a space.Access) bool { return a.Has(spaceID, spac
 // ListFilter returns the store filter holding exactly the stacks CanRead
 // allows.
 func ListFilter(a space.Access) Filter {
-	if a.IsRootAdmin() {
-		return Filter{All: true}
-	}
-	return Filter{Spaces: a.Spaces(space.Read)}
+	all, spaces := a.ReadScope()
+	return Filter{All: all, Spaces: spaces}
 }
 
 // IntegrationUsable reports whether a stack in the space stackSpace may use

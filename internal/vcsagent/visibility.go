@@ -28,10 +28,8 @@ func CanCreate(spaceID string, a space.Access) bool { return a.Has(spaceID, spac
 // ListFilter returns the store filter holding exactly the pools CanList
 // allows.
 func ListFilter(a space.Access) Filter {
-	if a.IsRootAdmin() {
-		return Filter{All: true}
-	}
-	return Filter{Spaces: a.Spaces(space.Read)}
+	all, spaces := a.ReadScope()
+	return Filter{All: all, Spaces: spaces}
 }
 
 // UsableBy reports whether an integration in the space integrationSpace may
