@@ -11,14 +11,14 @@ import (
 
 // readCache keeps the rows that every webhook reads and that rarely
 // change: a repository's stacks (ListStacksByRepository), a stack
-// (GetStack) and the integrations (GetIntegration). An entry holds while its table's
-// generation (table_generations, bumped by triggers on every insert,
-// update and delete, whoever writes) is the one read before the rows, so
-// a change made by any server is seen at the next read, as without the
-// cache. Reading the generation is one single-column row; the rows it
-// saves are tens of columns each, and on SQLite every column read is
-// several calls into the driver. Reads inside a transaction must see the
-// transaction's own writes: see throughCache.
+// (GetStack) and the integrations (GetIntegration). An entry holds while
+// its table's generation (table_generations, bumped by triggers on every
+// insert, update and delete, whoever writes) is the one read before the
+// rows, so a change made by any server is seen at the next read, as
+// without the cache. Reading the generation is one single-column row; the
+// rows it saves are tens of columns each, and on SQLite every column read
+// is several calls into the driver. Reads inside a transaction must see
+// the transaction's own writes: see throughCache.
 type readCache struct {
 	mu           sync.Mutex
 	repositories map[repoKey]cached[[]stack.Stack]
