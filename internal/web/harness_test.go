@@ -103,7 +103,9 @@ func (h *harness) settleDeliveries() {
 		h.t.Fatalf("wait for the simulator's webhooks: %v", err)
 	}
 	apptest.Eventually(h.t, 60*time.Second, "every delivery processed", func() error {
-		var page struct{ Items []struct{ ID, Status, Error string } }
+		var page struct {
+			Items []struct{ ID, Status, Error string }
+		}
 		h.api("GET", "/api/v1/deliveries", nil, http.StatusOK, &page)
 		for _, d := range page.Items {
 			switch d.Status {
