@@ -258,7 +258,11 @@ func TestMergeRequestApplyBeforeMerge(t *testing.T) {
 	shaMain := h.pushCommit("main", "Extra", gitlabsim.FileAction{Action: "create", Path: "infra/extra.tf",
 		Content: `output "extra" { value = "x" }` + "\n"})
 	pushed := h.waitRunAt("web", shaMain, "TRACKED")
-	time.Sleep(2 * time.Second) // a few scheduling passes
+	// The scheduler records who blocks the run on its first pass over it,
+	// however late that comes on a loaded machine; a few passes later the
+	// run must still wait.
+	h.waitRun(pushed.ID, "blocked", func(p api.Run) bool { return p.State != "QUEUED" || p.BlockedBy != "" })
+	time.Sleep(time.Second) // a few more scheduling passes
 	if got := h.getRun(pushed.ID); got.State != "QUEUED" || got.BlockedBy != r.ID {
 		t.Fatalf("a push to main while !%d holds web: %s, blocked by %q", mr1.IID, got.State, got.BlockedBy)
 	}

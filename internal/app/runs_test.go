@@ -133,7 +133,7 @@ func (h *harness) runsOf(stack string) []api.Run {
 func (h *harness) waitRunAt(stack, sha, typ string) api.Run {
 	h.t.Helper()
 	var run api.Run
-	apptest.Eventually(h.t, 30*time.Second, fmt.Sprintf("a %s run of %s at %s", typ, stack, sha), func() bool {
+	apptest.Eventually(h.t, 60*time.Second, fmt.Sprintf("a %s run of %s at %s", typ, stack, sha), func() bool {
 		for _, r := range h.runsOf(stack) {
 			if r.CommitSHA == sha && r.Type == typ {
 				run = r

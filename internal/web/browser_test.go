@@ -54,6 +54,9 @@ func chromiumPath() string {
 	return ""
 }
 
+// tabTimeout bounds a test's use of its tab (tab).
+const tabTimeout = 5 * time.Minute
+
 // tab returns a fresh browser context for one test, or skips the test when
 // Chromium is missing outside CI (in CI the browser tests must run).
 func tab(t *testing.T) context.Context {
@@ -69,7 +72,15 @@ func tab(t *testing.T) context.Context {
 	if browser.err != nil {
 		t.Fatalf("start chromium: %v", browser.err)
 	}
-	ctx, cancel := context.WithTimeout(browser.ctx, 90*time.Second)
+	// A bound on the whole test's browsing, not on one step: the page
+	// checks of the longest test take over 20 s on a quiet machine and
+	// several times that on a loaded one. It ends before the test binary's
+	// own deadline, so that a hung browser fails its test by name.
+	deadline := time.Now().Add(tabTimeout)
+	if d, ok := t.Deadline(); ok && d.Add(-30*time.Second).Before(deadline) {
+		deadline = d.Add(-30 * time.Second)
+	}
+	ctx, cancel := context.WithDeadline(browser.ctx, deadline)
 	t.Cleanup(cancel)
 	ctx, cancelTab := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancelTab)

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -8,9 +9,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/api/apitest"
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/apptest/inproc"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
@@ -85,6 +88,36 @@ func (h *harness) hookedProject() {
 		Token: it["webhook_secret"].(string)}); err != nil {
 		h.t.Fatal(err)
 	}
+}
+
+// settleDeliveries waits until the simulator has sent every webhook it
+// queued and Hoist has processed each delivery (processed or ignored). The
+// simulator sends webhooks in the background and Hoist processes them in
+// the background: a test that pushes and then creates or changes stacks
+// must wait for this, or the push may be processed against the stacks as
+// they are afterwards (a push to another branch then makes a proposed run
+// of a stack created after it).
+func (h *harness) settleDeliveries() {
+	h.t.Helper()
+	if err := h.Sim.WaitHooks(h.t.Context()); err != nil {
+		h.t.Fatalf("wait for the simulator's webhooks: %v", err)
+	}
+	apptest.Eventually(h.t, 60*time.Second, "every delivery processed", func() error {
+		var page struct {
+			Items []struct{ ID, Status, Error string }
+		}
+		h.api("GET", "/api/v1/deliveries", nil, http.StatusOK, &page)
+		for _, d := range page.Items {
+			switch d.Status {
+			case "processed", "ignored":
+			case "failed":
+				h.t.Fatalf("delivery %s failed: %s", d.ID, d.Error)
+			default:
+				return fmt.Errorf("delivery %s is %s", d.ID, d.Status)
+			}
+		}
+		return nil
+	})
 }
 
 // createUser adds a user with a read role on root and returns its password.

@@ -8,12 +8,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
 )
 
-// listFixture is a server whose runs stay QUEUED (no workers), with
+// listFixture is a server whose runs stay QUEUED or READY (no workers), with
 // stack web in root and stack api in space team-a, both on acme/infra;
 // carol writes team-a, bob reads team-b (and so reads root, which read
 // flows up to, but not team-a). The push to main makes a TRACKED run of
@@ -24,8 +26,7 @@ type listFixture struct {
 	*harness
 	pushRun   string   // web's run made by the push
 	pushSHA   string   // its commit
-	apiRuns   []string // api's runs, newest first
-	apiState  string   // the state of api's runs not discarded (no worker takes them)
+	apiRuns   []string // api's runs, newest first; all READY but the discarded one
 	carolPw   string
 	bobPw     string
 	webHashes []string // the SHAs of web's runs triggered by hand
@@ -42,6 +43,9 @@ func newListFixture(t *testing.T) *listFixture {
 		Message: "Release", Actions: []gitlabsim.FileAction{{Action: "update", Path: "main.tf", Content: "# r\n"}}}}}); err != nil {
 		t.Fatal(err)
 	}
+	// Processed later, the push to release would make a proposed run of
+	// web, created next.
+	h.settleDeliveries()
 	h.api("POST", "/api/v1/spaces", map[string]any{"name": "Team A"}, http.StatusCreated, nil)
 	h.api("POST", "/api/v1/spaces", map[string]any{"name": "Team B"}, http.StatusCreated, nil)
 	h.api("POST", "/api/v1/stacks", map[string]any{"name": "web", "space": "root", "repository": "acme/infra", "branch": "main"},
@@ -61,14 +65,18 @@ func newListFixture(t *testing.T) *listFixture {
 		t.Fatal(err)
 	}
 	f.pushSHA = push.After
-	waitPage(t, "the push's run", func() bool {
-		var page struct{ Items []struct{ ID string } }
-		h.api("GET", "/api/v1/stacks/web/runs", nil, http.StatusOK, &page)
-		if len(page.Items) == 1 {
-			f.pushRun = page.Items[0].ID
+	h.settleDeliveries()
+	var pushed struct {
+		Items []struct {
+			ID, Type  string
+			CommitSHA string `json:"commit_sha"`
 		}
-		return f.pushRun != ""
-	})
+	}
+	h.api("GET", "/api/v1/stacks/web/runs", nil, http.StatusOK, &pushed)
+	if len(pushed.Items) != 1 || pushed.Items[0].Type != "TRACKED" || pushed.Items[0].CommitSHA != push.After {
+		t.Fatalf("web's runs after the push to main: %+v, want one TRACKED run at %s", pushed.Items, push.After)
+	}
+	f.pushRun = pushed.Items[0].ID
 	trigger := func(stackID, typ, sha string) string {
 		var r struct{ ID string }
 		body := map[string]any{"type": typ}
@@ -87,15 +95,25 @@ func newListFixture(t *testing.T) *listFixture {
 	trigger("api", "PROPOSED", strings.Repeat("2", 40))
 	h.api("POST", "/api/v1/runs/"+discard+"/discard", nil, http.StatusOK, nil)
 	trigger("api", "TRACKED", "")
+	// The scheduler makes api's runs READY (the tracked one: no other
+	// tracked run of api is past QUEUED), where they stay, no worker taking
+	// them; until then some may still be QUEUED.
 	var page struct{ Items []struct{ ID, State string } }
-	h.api("GET", "/api/v1/stacks/api/runs", nil, http.StatusOK, &page)
+	apptest.Eventually(t, 60*time.Second, "api's runs READY but the discarded one", func() error {
+		h.api("GET", "/api/v1/stacks/api/runs", nil, http.StatusOK, &page)
+		for _, it := range page.Items {
+			if it.ID != discard && it.State != "READY" {
+				return fmt.Errorf("run %s is %s", it.ID, it.State)
+			}
+		}
+		return nil
+	})
 	for _, it := range page.Items {
 		f.apiRuns = append(f.apiRuns, it.ID)
 	}
 	if len(f.apiRuns) != 4 || f.apiRuns[2] != discard {
 		t.Fatalf("api's runs: %+v", page.Items)
 	}
-	f.apiState = page.Items[1].State
 	return f
 }
 
@@ -158,7 +176,7 @@ func TestRunsList(t *testing.T) {
 			{"space=team-a&type=TRACKED", []string{f.apiRuns[0]}, 1},
 			{"type=tracked&stack=web", []string{f.pushRun}, 1},
 			{"state=DISCARDED", []string{f.apiRuns[2]}, 1},
-			{"state=" + strings.ToLower(f.apiState) + "&stack=api&type=PROPOSED", []string{f.apiRuns[1], f.apiRuns[3]}, 2},
+			{"state=ready&stack=api&type=PROPOSED", []string{f.apiRuns[1], f.apiRuns[3]}, 2},
 			{"commit=" + f.pushSHA, nil, 2}, // one delivery made both: same millisecond
 			{"commit=" + f.pushSHA + "&stack=web", []string{f.pushRun}, 1},
 			{"commit=" + f.webHashes[3], nil, 1},
@@ -244,13 +262,13 @@ func TestRunsList(t *testing.T) {
 			t.Error("Confirm offered on runs that are not UNCONFIRMED")
 		}
 		token := csrf(t, p)
-		back := "/runs?stack=api&state=" + f.apiState
+		back := "/runs?stack=api&state=READY"
 		res := carol.post("/runs/"+f.apiRuns[1]+"/discard", url.Values{"csrf_token": {token}, "return": {back}})
 		if loc := res.header.Get("Location"); res.status != http.StatusSeeOther || loc != back {
 			t.Errorf("discard from the list = %d to %q, want back to %s", res.status, loc, back)
 		}
 		if got := rows(carol.get(back).body); !slices.Equal(got, []string{f.apiRuns[0], f.apiRuns[3]}) {
-			t.Errorf("after the discard the %s runs are %v", f.apiState, got)
+			t.Errorf("after the discard the READY runs are %v", got)
 		}
 		for _, ret := range []string{"https://evil.example/runs", "//evil.example", "/stacks/api", "/runsx"} {
 			res := carol.post("/runs/"+f.apiRuns[0]+"/confirm", url.Values{"csrf_token": {token}, "return": {ret}})

@@ -92,5 +92,5 @@ func section(body, id string) string {
 // waitPage polls cond (bounded).
 func waitPage(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	apptest.Eventually(t, 30*time.Second, what, cond)
+	apptest.Eventually(t, 60*time.Second, what, cond)
 }
