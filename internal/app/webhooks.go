@@ -20,16 +20,18 @@ import (
 const webhookPath = "/webhooks/gitlab/"
 
 // DefaultWebhookWorkers is how many jobs (webhook deliveries) a server
-// processes at once by default. On SQLite the deliveries' outcomes are
-// group-committed (docs/design/transactions.md), so more workers no longer
-// starve the intake as they did (32 workers: 230 against 889 deliveries/s
-// acknowledged), but they still take the one writer's turns from it, and
-// on the shared 2-core benchmark machine the figures with 4, 16 and 32
-// workers overlap (docs/benchmarks.md, sustained load). The default stays
-// until a quiet machine says otherwise; more workers pay off when GitLab
-// is slow rather than the database busy, or on PostgreSQL:
-// --webhook-workers.
-const DefaultWebhookWorkers = 4
+// processes at once by default. A worker mostly waits for GitLab (the
+// changed files), holding no database connection meanwhile, and on SQLite
+// the workers' outcomes share group commits, so more workers widen
+// processing instead of starving the intake. Measured on a quiet 2-core
+// machine (docs/benchmarks.md, sustained load, 10 s of 16 senders):
+// 4 workers acknowledged 2,924 deliveries/s but processed 370/s (69 s to
+// drain), 16: 1,687 and 698/s (14 s), 32: 1,208 and 887/s (3.6 s), 64:
+// 956 and 945/s (no backlog; the machine's CPU is the limit). 32 keeps a
+// flood's backlog to seconds while still acknowledging faster than it
+// processes; on PostgreSQL (20 connections per server) about a quarter
+// of the workers are in the database at a time. --webhook-workers.
+const DefaultWebhookWorkers = 32
 
 // DefaultGitLabMaxConcurrent is gitlab.DefaultMaxConcurrent, for the
 // server's flag.
