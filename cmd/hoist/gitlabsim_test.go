@@ -68,7 +68,12 @@ func TestGitlabSimCommand(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /api/v4/user with the admin token = %d", resp.StatusCode)
 	}
-	if out := stdout.String(); !strings.Contains(out, info.URL) {
-		t.Errorf("stdout does not show the URL: %q", out)
-	}
+	// The command prints the URL once the simulator has written its file:
+	// a moment after the file is there.
+	apptest.Eventually(t, 10*time.Second, "the URL on stdout", func() error {
+		if out := stdout.String(); !strings.Contains(out, info.URL) {
+			return fmt.Errorf("stdout does not show the URL: %q", out)
+		}
+		return nil
+	})
 }
