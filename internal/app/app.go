@@ -137,6 +137,10 @@ type Config struct {
 	// ScheduleClock is the time schedules fire by (default Clock): tests
 	// move it across firings without moving the leases of runs.
 	ScheduleClock func() time.Time
+	// WorkerLeaseWait is how long an idle embedded worker waits for a run
+	// before it asks again (0: 30s): wake-ups end the wait at once, this
+	// is the safety net (tests lengthen it to show the wake-ups work).
+	WorkerLeaseWait time.Duration
 	// JobPoll is how often the job queue looks for jobs without a signal
 	// (0: 1s). Other servers on the same PostgreSQL database signal
 	// through it (docs/design/replicas.md); the poll is the safety net.

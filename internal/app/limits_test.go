@@ -125,7 +125,9 @@ func TestStopCancelsTheSourceDownload(t *testing.T) {
 			stopped := time.Now()
 			h.waitState(r.ID, "STOPPED")
 			waitGitLab(t, "the download to be cut", func() bool { return fault(t, h.Sim, id).Cut == 1 })
-			if took := time.Since(stopped); took > 10*time.Second {
+			// Half the whole download: a loaded machine may take
+			// seconds to stop, never the full minute.
+			if took := time.Since(stopped); took > 30*time.Second {
 				t.Errorf("the download went on for %s after the stop", took)
 			}
 		})

@@ -80,7 +80,11 @@ func replicas(t testing.TB, tweaks ...func(*app.Config)) []*harness {
 // NOTIFY can explain it.
 func TestReplicasWakeEachOther(t *testing.T) {
 	t.Parallel()
-	slow := func(c *app.Config) { c.SchedulerPoll, c.JobPoll = time.Minute, time.Minute }
+	// Every fallback slow: only wake-ups can hand B the run within the
+	// bound below.
+	slow := func(c *app.Config) {
+		c.SchedulerPoll, c.JobPoll, c.WorkerLeaseWait = 10*time.Minute, 10*time.Minute, 10*time.Minute
+	}
 	servers := replicas(t,
 		func(c *app.Config) { slow(c); c.WorkerSlots = -1 },
 		inproc.Runs(t, slow))
@@ -108,12 +112,14 @@ func TestReplicasWakeEachOther(t *testing.T) {
 	if f.hook, err = a.Sim.AddHook(ctx, f.project, gitlabsim.HookOptions{URL: in.WebhookEndpoint, Token: in.WebhookSecret}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // B's workers are waiting for a lease: the 30 s wait has begun
+	time.Sleep(200 * time.Millisecond) // B's workers are waiting for a lease: their long wait has begun
 
 	start := time.Now()
 	f.push("feature", []string{"infra/change.tf"})
 	f.settle()
-	apptest.Eventually(t, 2*time.Second, "server B's workers to lease the run A's webhook made", func() error {
+	// Without the wake-ups B would wait minutes; a loaded machine may take
+	// seconds.
+	apptest.Eventually(t, time.Minute, "server B's workers to lease the run A's webhook made", func() error {
 		var page struct{ Items []api.Run }
 		b.Must(http.StatusOK, "GET", "/api/v1/stacks/infra/runs", b.AdminKey, nil).Decode(t, &page)
 		if len(page.Items) != 1 {

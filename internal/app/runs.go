@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -146,7 +147,7 @@ func (r *runs) start(ctx context.Context, handler http.Handler) error {
 	r.pool, err = worker.Start(ctx, worker.Config{Server: worker.Local{Service: r.service, Pool: run.EmbeddedPool},
 		ID: workerID, Slots: slots, TofuPath: r.cfg.TofuPath, ToolsDir: r.cfg.ToolsDir, StateURL: stateURL,
 		RegistryHost: hostOf(r.cfg.PublicURL), TrustCAFile: r.cfg.TLSCertFile, WorkDir: r.cfg.WorkDir, Getenv: r.cfg.Getenv,
-		Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: 30 * time.Second,
+		Logger: r.cfg.Logger.With("component", "worker"), LeaseWait: cmp.Or(r.cfg.WorkerLeaseWait, 30*time.Second),
 		Sandbox: sb, Hidden: r.hidden(), Limits: workspace.Limits{MaxBytes: r.cfg.MaxArchiveBytes, MaxEntries: r.cfg.MaxArchiveEntries}})
 	return err
 }
