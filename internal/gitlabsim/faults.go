@@ -70,10 +70,49 @@ func newFaults() *faults { return &faults{counts: map[string]int{}} }
 
 // AddFault adds a fault rule and returns it with its ID.
 func (s *Server) AddFault(f Fault) (Fault, error) {
+	if err := checkFault(&f); err != nil {
+		return Fault{}, err
+	}
+	fs := s.faults
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.add(f), nil
+}
+
+// ReplaceFaults replaces every fault rule by fs at once, and returns them
+// with their IDs: no request is served between the old rules and the new
+// ones (ClearFaults then AddFault leaves a moment without any).
+func (s *Server) ReplaceFaults(fs ...Fault) ([]Fault, error) {
+	for i := range fs {
+		if err := checkFault(&fs[i]); err != nil {
+			return nil, err
+		}
+	}
+	all := s.faults
+	all.mu.Lock()
+	defer all.mu.Unlock()
+	all.rules = nil
+	out := make([]Fault, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, all.add(f))
+	}
+	return out, nil
+}
+
+// add appends a checked rule and gives it its ID; fs.mu is held.
+func (fs *faults) add(f Fault) Fault {
+	fs.seq++
+	f.ID, f.Hits, f.Cut = fs.seq, 0, 0
+	fs.rules = append(fs.rules, &f)
+	return f
+}
+
+// checkFault validates f and compiles its pattern.
+func checkFault(f *Fault) error {
 	var err error
 	switch {
 	case f.PathRegexp != "" && f.Path != "":
-		return Fault{}, fmt.Errorf("fault: set path or path_regexp, not both: %w", ErrInvalid)
+		return fmt.Errorf("fault: set path or path_regexp, not both: %w", ErrInvalid)
 	case f.PathRegexp != "":
 		f.re, err = regexp.Compile(f.PathRegexp)
 	default:
@@ -83,25 +122,19 @@ func (s *Server) AddFault(f Fault) (Fault, error) {
 		f.re, err = globRegexp(f.Path)
 	}
 	if err != nil {
-		return Fault{}, fmt.Errorf("fault pattern: %v: %w", err, ErrInvalid)
+		return fmt.Errorf("fault pattern: %v: %w", err, ErrInvalid)
 	}
 	if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
-		return Fault{}, fmt.Errorf("fault status %d: %w", f.Status, ErrInvalid)
+		return fmt.Errorf("fault status %d: %w", f.Status, ErrInvalid)
 	}
 	if f.Latency == 0 && f.Status == 0 && !f.Reset && f.Flood == 0 && f.Trickle == 0 {
-		return Fault{}, fmt.Errorf("fault needs latency, status, reset, flood or trickle: %w", ErrInvalid)
+		return fmt.Errorf("fault needs latency, status, reset, flood or trickle: %w", ErrInvalid)
 	}
 	if f.Flood < 0 || f.Trickle < 0 || f.TrickleBytes < 0 {
-		return Fault{}, fmt.Errorf("fault flood, trickle and trickle_bytes cannot be negative: %w", ErrInvalid)
+		return fmt.Errorf("fault flood, trickle and trickle_bytes cannot be negative: %w", ErrInvalid)
 	}
 	f.Method = strings.ToUpper(f.Method)
-	fs := s.faults
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	fs.seq++
-	f.ID, f.Hits, f.Cut = fs.seq, 0, 0
-	fs.rules = append(fs.rules, &f)
-	return f, nil
+	return nil
 }
 
 // Faults lists the fault rules with their hit counts.

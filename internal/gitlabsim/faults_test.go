@@ -49,6 +49,30 @@ func TestFaultInjection(t *testing.T) {
 		}
 	})
 
+	t.Run("replaced at once", func(t *testing.T) {
+		t.Cleanup(f.sim.ClearFaults)
+		if _, err := f.sim.AddFault(Fault{Path: "/api/v4/user", Status: 503}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.sim.ReplaceFaults(Fault{Path: "/api/v4/user", Status: 403})
+		if err != nil || len(got) != 1 || got[0].ID == 0 {
+			t.Fatalf("ReplaceFaults = %+v, %v", got, err)
+		}
+		if rules := f.sim.Faults(); len(rules) != 1 || rules[0].Status != 403 {
+			t.Errorf("rules after the replacement = %+v", rules)
+		}
+		if resp, err := getWithToken(t, userURL, f.token); err != nil || resp.StatusCode != 403 {
+			t.Errorf("GET /user = %v, %v; want the new rule's 403", resp, err)
+		}
+		// A bad rule replaces nothing.
+		if _, err := f.sim.ReplaceFaults(Fault{Path: "/api/v4/user", Status: 200}); err == nil {
+			t.Error("ReplaceFaults took a 200 fault")
+		}
+		if rules := f.sim.Faults(); len(rules) != 1 || rules[0].Status != 403 {
+			t.Errorf("rules after a refused replacement = %+v", rules)
+		}
+	})
+
 	t.Run("5xx then recovers", func(t *testing.T) {
 		if _, err := f.sim.AddFault(Fault{Path: "/api/v4/user", Status: 503, Count: 2}); err != nil {
 			t.Fatal(err)

@@ -55,8 +55,8 @@ func TestRunPageShowsGitLabWrites(t *testing.T) {
 	}
 
 	// GitLab now refuses for good: the write fails with GitLab's answer.
-	h.Sim.ClearFaults()
-	if _, err := h.Sim.AddFault(gitlabsim.Fault{Method: "POST", Path: "/api/v4/projects/*/statuses/*", Status: 403}); err != nil {
+	// (Replaced at once: a retry between the two rules would succeed.)
+	if _, err := h.Sim.ReplaceFaults(gitlabsim.Fault{Method: "POST", Path: "/api/v4/projects/*/statuses/*", Status: 403}); err != nil {
 		t.Fatal(err)
 	}
 	waitPage(t, "the write failed on the run page", func() bool {
