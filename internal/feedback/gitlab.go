@@ -16,6 +16,7 @@ import (
 // happened before a request (building the integration's client).
 type GitLab interface {
 	SetCommitStatus(ctx context.Context, ep vcs.Endpoint, s vcs.CommitStatus) error
+	HasCommitStatus(ctx context.Context, ep vcs.Endpoint, s vcs.CommitStatus) (bool, error)
 	FindNote(ctx context.Context, ep vcs.Endpoint, project string, iid int64, marker string) (int64, error)
 	CreateNote(ctx context.Context, ep vcs.Endpoint, project string, iid int64, body string) (int64, error)
 	UpdateNote(ctx context.Context, ep vcs.Endpoint, project string, iid, noteID int64, body string) error
@@ -75,7 +76,7 @@ func failed(ep vcs.Endpoint, err error) outcome {
 func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 	switch w.Kind {
 	case KindStatus:
-		return s.status(ctx, ep, w.Payload)
+		return s.status(ctx, ep, w)
 	case KindNote:
 		return s.note(ctx, ep, w)
 	case KindDeployment:
@@ -94,11 +95,32 @@ func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 }
 
 // status posts a commit status. A status already in that state (or past
-// it) is done.
-func (s *sender) status(ctx context.Context, ep vcs.Endpoint, p Payload) outcome {
-	err := s.gitlab.SetCommitStatus(ctx, ep, vcs.CommitStatus{Project: p.Project, SHA: p.SHA, Ref: p.Ref, Name: p.Name,
-		State: p.State, Description: p.Description, TargetURL: p.TargetURL})
+// it) is done. GitLab refuses pending → pending and running → running, but
+// takes a finished state again as a new status, so a finished state is
+// looked for first: the same status (state, run, description) as GitLab's
+// latest is done. That is a write sent again after its answer was lost, or after
+// its server was killed before it recorded the answer (the write cannot
+// tell: a killed server recorded nothing), at one read per finished run.
+func (s *sender) status(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
+	p := w.Payload
+	cs := vcs.CommitStatus{Project: p.Project, SHA: p.SHA, Ref: p.Ref, Name: p.Name,
+		State: p.State, Description: p.Description, TargetURL: p.TargetURL}
+	if finishedStatus(p.State) {
+		has, err := s.gitlab.HasCommitStatus(ctx, ep, cs)
+		if err != nil {
+			return failed(ep, err)
+		}
+		if has {
+			return done("already %s (found in GitLab)", p.State)
+		}
+	}
+	err := s.gitlab.SetCommitStatus(ctx, ep, cs)
 	return doneOrUnchanged(ep, err, "status "+p.State, "already "+p.State)
+}
+
+// finishedStatus reports whether GitLab takes state again as a new status.
+func finishedStatus(state string) bool {
+	return state == "success" || state == "failed" || state == "canceled"
 }
 
 // doneOrUnchanged is the outcome of a call that returned err: done with

@@ -212,3 +212,42 @@ func TestDriftIssueIntegrationDefault(t *testing.T) {
 		wantLanded(t, e.settle(e.driftRun(own, 10, true)))
 	})
 }
+
+// TestFinishedStatusAnswerLost: GitLab takes a finished state again as a
+// new status, so a finished status whose answer was lost (or whose server
+// died before it recorded the answer) is looked for before it is sent
+// again: GitLab shows it once.
+func TestFinishedStatusAnswerLost(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, e *env) {
+		e.stacks.add(stack.Stack{ID: "app", Branch: "main"})
+		sha := e.push("main", "# v2\n")
+		r := newRun("app", run.Tracked, sha, "main", 0)
+		e.start(e.store, feedback.DispatcherConfig{})
+		e.move(r, "", run.Queued, run.Preparing, run.Planning)
+		wantLanded(t, e.settle(r.ID))
+		e.disp.Stop()
+		posts := e.sim.CallCount("POST /api/v4/projects/*/statuses/*")
+
+		if _, err := e.sim.AddFault(gitlabsim.Fault{Method: "POST", Path: "/api/v4/projects/*/statuses/*",
+			Trickle: 2 * time.Second, TrickleBytes: 1, Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		short := gitlab.Timeouts{APIHeader: 300 * time.Millisecond, API: 300 * time.Millisecond}
+		e.start(e.store, feedback.DispatcherConfig{GitLab: gitlab.New(nil, nil, gitlab.WithTimeouts(short))})
+		e.move(r, "", run.Finished)
+		ws := e.settle(r.ID)
+		wantLanded(t, ws)
+		last := ws[len(ws)-1]
+		if last.Payload.State != "success" || last.Attempts != 2 || !strings.HasPrefix(last.Result, "already success (found in GitLab)") {
+			t.Fatalf("the finished status's write = %+v; want it found in GitLab at its second attempt", last)
+		}
+		if n := e.sim.CallCount("POST /api/v4/projects/*/statuses/*") - posts; n != 1 {
+			t.Errorf("the finished status was posted %d times; want once", n)
+		}
+		if sts := e.statuses(sha); len(sts) != 1 || sts[0].State != "success" {
+			t.Errorf("GitLab's statuses = %+v; want app's success", sts)
+		}
+		apptest.Eventually(t, 5*time.Second, "the trickled answer to end", func() bool { return e.sim.Faults()[0].Cut == 1 })
+	})
+}

@@ -48,6 +48,34 @@ func (c *Client) SetCommitStatus(ctx context.Context, ep vcs.Endpoint, s vcs.Com
 	return nil
 }
 
+// HasCommitStatus reports whether GitLab's latest status named s.Name on
+// s.SHA (and s.Ref when set) is s: the same state, target URL and
+// description (as SetCommitStatus sends it). GitLab lists only the latest
+// status per name and ref without all=true.
+func (c *Client) HasCommitStatus(ctx context.Context, ep vcs.Endpoint, s vcs.CommitStatus) (bool, error) {
+	client, release, err := c.clientFor(ep, apiCall)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	opt := &gl.GetCommitStatusesOptions{Name: gl.Ptr(s.Name), ListOptions: gl.ListOptions{PerPage: 20}}
+	if s.Ref != "" {
+		opt.Ref = gl.Ptr(s.Ref)
+	}
+	sts, resp, err := client.Commits.GetCommitStatuses(s.Project, s.SHA, opt, gl.WithContext(ctx))
+	if err != nil {
+		return false, classify(resp, err)
+	}
+	var latest *gl.CommitStatus
+	for _, st := range sts {
+		if st != nil && st.Name == s.Name && (latest == nil || st.ID > latest.ID) {
+			latest = st
+		}
+	}
+	return latest != nil && latest.Status == s.State && latest.TargetURL == s.TargetURL &&
+		latest.Description == cutRunes(s.Description, maxDescription), nil
+}
+
 // maxNotePages bounds FindNote's search (100 notes a page).
 const maxNotePages = 5
 
