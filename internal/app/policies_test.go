@@ -199,13 +199,17 @@ func TestPushAndPlanPoliciesEndToEnd(t *testing.T) {
 		return st.State == "failed" && strings.Contains(st.Description, "plan denied by policy")
 	})
 
-	// A looping push policy fails closed by the timeout: the push is
-	// ignored for the stack, with the error in the delivery log.
+	// A looping push policy fails closed by its bounds: the push is
+	// ignored for the stack, with the error in the delivery log. Which
+	// bound stops it first, the 500 ms or the heap's growth, depends on
+	// the machine's speed and what else the process allocates meanwhile.
 	loop := h.createPolicy("Loop", "push", "platform", loopRego)
 	h.Must(http.StatusNoContent, "POST", "/api/v1/stacks/web/policies/"+loop.ID, h.AdminKey, nil)
 	sha = h.push("main", map[string]string{"infra/main.tf": infraTF("loop")})
 	line, _ = h.deliveryLine("web", sha)
-	if line.Result != "skipped" || !strings.Contains(line.Reason, "push ignored: push policy failed (fail closed): loop: policy evaluation timed out after 500ms") {
+	const failed = "push ignored: push policy failed (fail closed): loop: policy evaluation "
+	if line.Result != "skipped" || !strings.Contains(line.Reason, failed+"timed out after 500ms") &&
+		!strings.Contains(line.Reason, failed+"stopped: it used more memory than allowed") {
 		t.Errorf("push under a looping policy: %+v", line)
 	}
 }
