@@ -91,11 +91,19 @@ func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time,
 const writeCols = `id, integration_id, run_id, kind, key, ord, rank, payload, state, attempts, next_attempt_at,
 	last_error, result, created_at, updated_at`
 
-func scanWrite(row interface{ Scan(...any) error }) (feedback.Write, error) {
+// writeColsW is writeCols of the table named w.
+const writeColsW = `w.id, w.integration_id, w.run_id, w.kind, w.key, w.ord, w.rank, w.payload, w.state, w.attempts,
+	w.next_attempt_at, w.last_error, w.result, w.created_at, w.updated_at`
+
+func scanWrite(row rowScanner) (feedback.Write, error) { return scanWriteWith(row) }
+
+// scanWriteWith scans writeCols, then the columns after them into extra.
+func scanWriteWith(row rowScanner, extra ...any) (feedback.Write, error) {
 	var w feedback.Write
 	var kind, state string
-	err := row.Scan(&w.ID, &w.IntegrationID, &w.RunID, &kind, &w.Key, &w.Ord, &w.Rank, jsonScan{&w.Payload}, &state,
-		&w.Attempts, timeScan{&w.NextAttemptAt}, &w.LastError, &w.Result, timeScan{&w.CreatedAt}, timeScan{&w.UpdatedAt})
+	dest := append([]any{&w.ID, &w.IntegrationID, &w.RunID, &kind, &w.Key, &w.Ord, &w.Rank, jsonScan{&w.Payload}, &state,
+		&w.Attempts, timeScan{&w.NextAttemptAt}, &w.LastError, &w.Result, timeScan{&w.CreatedAt}, timeScan{&w.UpdatedAt}}, extra...)
+	err := row.Scan(dest...)
 	w.Kind, w.State = feedback.Kind(kind), feedback.WriteState(state)
 	return w, err
 }
@@ -112,18 +120,12 @@ func (s *Store) listWrites(ctx context.Context, q querier, where string, args ..
 func (s *Store) PendingWrites(ctx context.Context, key string) ([]feedback.Write, feedback.Mark, error) {
 	var m feedback.Mark
 	ws, err := queryAll(ctx, s, s.r, func(row rowScanner) (feedback.Write, error) {
-		var w feedback.Write
-		var kind, state string
 		var ord sql.NullString
 		var rank, id sql.NullInt64
-		err := row.Scan(&w.ID, &w.IntegrationID, &w.RunID, &kind, &w.Key, &w.Ord, &w.Rank, jsonScan{&w.Payload}, &state,
-			&w.Attempts, timeScan{&w.NextAttemptAt}, &w.LastError, &w.Result, timeScan{&w.CreatedAt}, timeScan{&w.UpdatedAt},
-			&ord, &rank, &id)
-		w.Kind, w.State = feedback.Kind(kind), feedback.WriteState(state)
+		w, err := scanWriteWith(row, &ord, &rank, &id)
 		m = feedback.Mark{Ord: ord.String, Rank: int(rank.Int64), ID: id.Int64}
 		return w, err
-	}, `SELECT w.id, w.integration_id, w.run_id, w.kind, w.key, w.ord, w.rank, w.payload, w.state, w.attempts, w.next_attempt_at,
-		w.last_error, w.result, w.created_at, w.updated_at, k.mark_ord, k.mark_rank, k.mark_id
+	}, `SELECT `+writeColsW+`, k.mark_ord, k.mark_rank, k.mark_id
 		FROM gitlab_writes w LEFT JOIN gitlab_write_keys k ON k.key = w.key
 		WHERE w.key = ? AND w.state IN ('pending', 'retrying') ORDER BY w.id`, key)
 	if err != nil {

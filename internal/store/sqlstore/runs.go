@@ -124,16 +124,12 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor stri
 		r.ID, string(run.Queued), s.t(r.CreatedAt), actor, r.Reason); err != nil {
 		return run.Event{}, fmt.Errorf("record run %s queued: %w", r.ID, err)
 	}
-	r.CreatedAt, r.UpdatedAt = storedTime(r.CreatedAt), storedTime(r.UpdatedAt)
+	r.CreatedAt, r.UpdatedAt = dbTime(r.CreatedAt), dbTime(r.UpdatedAt)
 	if len(r.TaskCommand) == 0 {
 		r.TaskCommand = nil // as scanRun reads it
 	}
 	return run.Event{Run: r, To: run.Queued, Note: r.Reason}, nil
 }
-
-// storedTime is t as the database gives it back: UTC, to the microsecond
-// (TimeText on SQLite, TIMESTAMPTZ on PostgreSQL).
-func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // cancelRun cancels a run still in one of cn.States and reports whether it
 // did.
