@@ -229,10 +229,10 @@ func (d *Dispatcher) dispatch(claimCtx, ctx context.Context, polled bool) {
 		go func() {
 			defer func() { <-d.slots; d.writes.Done() }()
 			if err := d.process(ctx, key); err != nil && ctx.Err() == nil {
-				d.log.ErrorContext(ctx, "gitlab write", "key", key, "error", err)
+				d.log.ErrorContext(ctx, "gitlab write", "key", key.Key, "error", err)
 			}
 			if ctx.Err() != nil && d.release.Load() {
-				d.giveBack(ctx, key)
+				d.giveBack(ctx, key.Key)
 			}
 			d.Notify() // the key may be due again, or a slot is free
 		}()
@@ -240,11 +240,12 @@ func (d *Dispatcher) dispatch(claimCtx, ctx context.Context, polled bool) {
 }
 
 // giveBack releases this dispatcher's lease on key, recording nothing
-// else: the canceled write is sent by whoever claims the key next.
+// else: the canceled write is sent by whoever claims the key next, who
+// takes it over (it may have reached GitLab before the cancel).
 func (d *Dispatcher) giveBack(ctx context.Context, key string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	if err := d.cfg.Store.ResolveWrites(ctx, key, d.owner, nil, nil, d.cfg.Clock()); err != nil {
+	if err := d.cfg.Store.GiveBackWriteKey(ctx, key, d.owner); err != nil {
 		d.log.WarnContext(ctx, "give back gitlab write key; it waits for its lease to run out", "key", key, "error", err)
 	}
 }
@@ -274,7 +275,8 @@ func (d *Dispatcher) pause(integrationID string, until time.Time) {
 // process sends the next pending write of a key (nextWrite); older pending
 // ones are superseded by it, and it is skipped itself when GitLab already
 // has a newer one. Newer ones wait for the next round.
-func (d *Dispatcher) process(ctx context.Context, key string) error {
+func (d *Dispatcher) process(ctx context.Context, claimed ClaimedKey) error {
+	key := claimed.Key
 	ws, mark, err := d.cfg.Store.PendingWrites(ctx, key)
 	if err != nil {
 		return err
@@ -299,7 +301,9 @@ func (d *Dispatcher) process(ctx context.Context, key string) error {
 	case next.NextAttemptAt.After(now):
 		return d.cfg.Store.ResolveWrites(ctx, key, d.owner, rs, nil, now)
 	}
-	r, sent := d.attempt(ctx, next)
+	// Sent before, perhaps: an attempt that failed may have reached
+	// GitLab, and so may one whose server lost the key unresolved.
+	r, sent := d.attempt(ctx, next, next.Attempts > 0 || claimed.TakenOver)
 	if ctx.Err() != nil {
 		return ctx.Err() // stopping: the attempt does not count
 	}
@@ -342,9 +346,9 @@ func nextWrite(ws []Write) Write {
 }
 
 // attempt sends w once and says what to record; sent is true when GitLab
-// has it.
-func (d *Dispatcher) attempt(ctx context.Context, w Write) (Resolution, bool) {
-	r, sent, took := d.try(ctx, w)
+// has it. inDoubt: w may have reached GitLab already.
+func (d *Dispatcher) attempt(ctx context.Context, w Write, inDoubt bool) (Resolution, bool) {
+	r, sent, took := d.try(ctx, w, inDoubt)
 	if ctx.Err() == nil { // a stopping server's attempt does not count
 		d.cfg.Metrics.GitLabWrite(w.Kind, r.State, w.Attempts > 0, took)
 	}
@@ -353,7 +357,7 @@ func (d *Dispatcher) attempt(ctx context.Context, w Write) (Resolution, bool) {
 
 // try is attempt without the counting; it also returns how long GitLab
 // took (0 when it was not called).
-func (d *Dispatcher) try(ctx context.Context, w Write) (Resolution, bool, time.Duration) {
+func (d *Dispatcher) try(ctx context.Context, w Write, inDoubt bool) (Resolution, bool, time.Duration) {
 	r := Resolution{ID: w.ID, Attempts: w.Attempts + 1, LastError: w.LastError}
 	var out outcome
 	var took time.Duration
@@ -366,7 +370,7 @@ func (d *Dispatcher) try(ctx context.Context, w Write) (Resolution, bool, time.D
 	default:
 		// The monotonic clock, not d.cfg.Clock: a latency, never stored.
 		start := time.Now()
-		out = d.send.send(ctx, ep, w)
+		out = d.send.send(ctx, ep, w, inDoubt)
 		took = time.Since(start)
 	}
 	now := d.cfg.Clock()

@@ -72,11 +72,12 @@ func failed(ep vcs.Endpoint, err error) outcome {
 	return outcome{fail: &f}
 }
 
-// send performs w through ep.
-func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
+// send performs w through ep; inDoubt: an earlier attempt may have
+// reached GitLab.
+func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write, inDoubt bool) outcome {
 	switch w.Kind {
 	case KindStatus:
-		return s.status(ctx, ep, w)
+		return s.status(ctx, ep, w, inDoubt)
 	case KindNote:
 		return s.note(ctx, ep, w)
 	case KindDeployment:
@@ -96,16 +97,17 @@ func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 
 // status posts a commit status. A status already in that state (or past
 // it) is done. GitLab refuses pending → pending and running → running, but
-// takes a finished state again as a new status, so a finished state is
-// looked for first: the same status (state, run, description) as GitLab's
-// latest is done. That is a write sent again after its answer was lost, or after
-// its server was killed before it recorded the answer (the write cannot
-// tell: a killed server recorded nothing), at one read per finished run.
-func (s *sender) status(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
+// takes a finished state again as a new status, so a finished state in
+// doubt is looked for first: the same status (state, run, description) as
+// GitLab's latest is done. In doubt is a write sent again after an attempt
+// failed (its answer may have been lost), or whose key was taken over from
+// a server killed or stopped before it recorded the answer; a first
+// attempt costs no read.
+func (s *sender) status(ctx context.Context, ep vcs.Endpoint, w Write, inDoubt bool) outcome {
 	p := w.Payload
 	cs := vcs.CommitStatus{Project: p.Project, SHA: p.SHA, Ref: p.Ref, Name: p.Name,
 		State: p.State, Description: p.Description, TargetURL: p.TargetURL}
-	if finishedStatus(p.State) {
+	if inDoubt && finishedStatus(p.State) {
 		has, err := s.gitlab.HasCommitStatus(ctx, ep, cs)
 		if err != nil {
 			return failed(ep, err)

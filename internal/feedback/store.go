@@ -18,7 +18,10 @@ type Store interface {
 	// ClaimWriteKeys leases up to limit keys that have a due write and no
 	// live lease, skipping keys of the integrations in skip, until
 	// now+lease. A key is held by one owner at a time.
-	ClaimWriteKeys(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]string, error)
+	ClaimWriteKeys(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]ClaimedKey, error)
+	// GiveBackWriteKey ends owner's lease on key at once, as if it had run
+	// out: the next claim of the key is TakenOver.
+	GiveBackWriteKey(ctx context.Context, key, owner string) error
 	// PendingWrites returns a key's pending and retrying writes, oldest
 	// first, and the newest write GitLab has for it (the zero Mark when
 	// no write is open: there is nothing to compare it with).
@@ -39,6 +42,15 @@ type Store interface {
 	// IntegrationDriftIssue returns the integration's drift issue setting,
 	// the default of its stacks that do not turn drift_issue on.
 	IntegrationDriftIssue(ctx context.Context, integrationID string) (bool, []string, error)
+}
+
+// ClaimedKey is a key ClaimWriteKeys leased.
+type ClaimedKey struct {
+	Key string
+	// TakenOver: the key's last lease ended without its owner resolving
+	// it (the owner was killed, stopped mid-write, or outlived its lease),
+	// so a write of it may have reached GitLab unrecorded.
+	TakenOver bool
 }
 
 // Resolution is the outcome of a write.

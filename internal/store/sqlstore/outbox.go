@@ -46,9 +46,11 @@ func (s *Store) EnqueueWrites(ctx context.Context, ws []feedback.Write) error {
 }
 
 // ClaimWriteKeys implements feedback.Store. Each key is claimed with a
-// compare-and-set on its lease, so two processes never hold one key.
-func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]string, error) {
-	q := `SELECT key FROM gitlab_write_keys WHERE due_at IS NOT NULL AND due_at <= ?
+// compare-and-set on its lease, so two processes never hold one key. A
+// resolved key's lease is cleared (NULL); one that is set but past is a
+// lease that ended unresolved: the claim is TakenOver.
+func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]feedback.ClaimedKey, error) {
+	q := `SELECT key, lease_until IS NOT NULL FROM gitlab_write_keys WHERE due_at IS NOT NULL AND due_at <= ?
 		AND (lease_until IS NULL OR lease_until < ?)`
 	args := []any{s.t(now), s.t(now)}
 	if len(skip) > 0 {
@@ -61,31 +63,65 @@ func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time,
 	// nothing due never takes SQLite's one write connection, and those found
 	// are claimed in one statement: the UPDATE checks again that each is due
 	// and free.
-	candidates, err := queryAll(ctx, s, s.r, scanString, q+" ORDER BY due_at LIMIT ?", append(args, limit)...)
+	candidates, err := queryAll(ctx, s, s.r, func(row rowScanner) (feedback.ClaimedKey, error) {
+		var k feedback.ClaimedKey
+		return k, row.Scan(&k.Key, &k.TakenOver)
+	}, q+" ORDER BY due_at LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, wrapInternal(err, "find due gitlab writes")
 	}
 	if len(candidates) == 0 {
 		return nil, nil
 	}
-	claimArgs := []any{owner, s.t(now.Add(lease))}
+	// A key read as resolved is claimed only if it still is: had another
+	// process claimed it meanwhile and its lease run out, this claim would
+	// take it over unawares. A key read as taken over stays so even if it
+	// was resolved meanwhile (one look too many at GitLab, no harm).
+	var keys, takenOver []any
+	over := map[string]bool{}
 	for _, k := range candidates {
-		claimArgs = append(claimArgs, k)
+		keys = append(keys, k.Key)
+		if k.TakenOver {
+			takenOver = append(takenOver, k.Key)
+			over[k.Key] = true
+		}
 	}
-	claimArgs = append(claimArgs, s.t(now))
+	cond := "lease_until IS NULL"
+	claimArgs := append([]any{owner, s.t(now.Add(lease))}, keys...)
+	if len(takenOver) > 0 {
+		cond += " OR lease_until < ? AND key IN (" + placeholders(len(takenOver)) + ")"
+		claimArgs = append(append(claimArgs, s.t(now)), takenOver...)
+	}
 	// Group-committed (group.go) with processing and results.
 	var claimed []string
 	err = s.InGroupTx(ctx, func(ctx context.Context) error {
 		var err error
 		claimed, err = queryAll(ctx, s, s.w, scanString, `UPDATE gitlab_write_keys SET lease_owner = ?, lease_until = ?
-			WHERE key IN (`+placeholders(len(candidates))+`) AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)
+			WHERE key IN (`+placeholders(len(keys))+`) AND due_at IS NOT NULL AND (`+cond+`)
 			RETURNING key`, claimArgs...)
 		return err
 	})
 	if err != nil {
 		return nil, wrapInternal(err, "claim gitlab write keys")
 	}
-	return claimed, nil
+	out := make([]feedback.ClaimedKey, len(claimed))
+	for i, k := range claimed {
+		out[i] = feedback.ClaimedKey{Key: k, TakenOver: over[k]}
+	}
+	return out, nil
+}
+
+// longPast is the lease end GiveBackWriteKey sets: past for any clock.
+var longPast = time.Unix(0, 0).UTC()
+
+// GiveBackWriteKey implements feedback.Store.
+func (s *Store) GiveBackWriteKey(ctx context.Context, key, owner string) error {
+	err := s.inGroupTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, "UPDATE gitlab_write_keys SET lease_until = ? WHERE key = ? AND lease_owner = ? AND lease_until IS NOT NULL",
+			s.t(longPast), key, owner)
+		return err
+	})
+	return wrapInternal(err, "give back gitlab write key %s", key)
 }
 
 const writeCols = `id, integration_id, run_id, kind, key, ord, rank, payload, state, attempts, next_attempt_at,

@@ -20,13 +20,28 @@ func statusWrite(integrationID, runID, key string, rank int, due time.Time) feed
 		NextAttemptAt: due, CreatedAt: base}
 }
 
+// mustClaimKeys claims keys for owner; a key taken over (its last lease
+// ended unresolved) is returned as key+takenOver.
 func mustClaimKeys(t *testing.T, s *sqlstore.Store, owner string, now time.Time, limit int, skip ...string) []string {
 	t.Helper()
 	keys, err := s.ClaimWriteKeys(ctx(), owner, now, time.Minute, limit, skip)
 	if err != nil {
 		t.Fatalf("claim write keys: %v", err)
 	}
-	return keys
+	return claimedKeys(keys)
+}
+
+const takenOver = " (taken over)"
+
+func claimedKeys(keys []feedback.ClaimedKey) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.Key
+		if k.TakenOver {
+			out[i] += takenOver
+		}
+	}
+	return out
 }
 
 func mustPending(t *testing.T, s *sqlstore.Store, key string) ([]feedback.Write, feedback.Mark) {
@@ -91,8 +106,8 @@ func testOutbox(t *testing.T, h Harness) {
 		{"due only", "o1", base, 10, nil, []string{keyA}},
 		{"held keys are not claimed again", "o1", at, 10, nil, []string{keyB}},
 		{"by nobody else either", "o2", at, 10, nil, []string{}},
-		{"skipping an integration", "o2", expired, 10, []string{"gl"}, []string{keyB}},
-		{"up to the limit", "o2", expired, 1, nil, []string{keyA}},
+		{"skipping an integration; o1's lease ran out", "o2", expired, 10, []string{"gl"}, []string{keyB + takenOver}},
+		{"up to the limit", "o2", expired, 1, nil, []string{keyA + takenOver}},
 	} {
 		if got := mustClaimKeys(t, s, tc.owner, tc.now, tc.limit, tc.skip...); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: claimed %v, want %v", tc.name, got, tc.want)
@@ -124,8 +139,8 @@ func testResolveWrites(t *testing.T, s *sqlstore.Store, keyA, keyB, keyC string)
 		t.Errorf("resolved writes = %+v", ws[:2])
 	}
 	// keyA has nothing left: it is not claimed again; keyB's lease ran out.
-	if got := mustClaimKeys(t, s, "o3", base.Add(2*time.Hour), 10); !slices.Equal(got, []string{keyB, keyC}) {
-		t.Errorf("claimed %v, want keyB and keyC", got)
+	if got := mustClaimKeys(t, s, "o3", base.Add(2*time.Hour), 10); !slices.Equal(got, []string{keyB + takenOver, keyC}) {
+		t.Errorf("claimed %v, want keyB taken over and keyC", got)
 	}
 	// A retry makes the key due at its next attempt, and the owner's lease
 	// ends at once.
@@ -139,7 +154,7 @@ func testResolveWrites(t *testing.T, s *sqlstore.Store, keyA, keyB, keyC string)
 		t.Errorf("claimed %v before the retry was due and while o3 holds keyC", got)
 	}
 	if got := mustClaimKeys(t, s, "o4", retryAt, 10); !slices.Equal(got, []string{keyB}) {
-		t.Errorf("claimed %v at the retry; want keyB only, released by o3, and not keyC, still o3's", got)
+		t.Errorf("claimed %v at the retry; want keyB only, released by o3 (not taken over), and not keyC, still o3's", got)
 	}
 	if pending, m := mustPending(t, s, keyB); len(pending) != 1 || pending[0].State != feedback.StateRetrying ||
 		pending[0].LastError != "GitLab answered 502" || !pending[0].NextAttemptAt.Equal(retryAt) || m != (feedback.Mark{}) {
@@ -156,6 +171,20 @@ func testResolveWrites(t *testing.T, s *sqlstore.Store, keyA, keyB, keyC string)
 	if ws, m := mustPending(t, s, keyA); len(ws) != 1 || ws[0].RunID != "r3" || m != newest {
 		t.Errorf("pending = %+v, mark %+v", ws, m)
 	}
+	// A key given back (a stopping server's) is free at once, and taken
+	// over: its write may have reached GitLab. Only its owner gives it back.
+	if err := s.GiveBackWriteKey(ctx(), keyA, "someone else"); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustClaimKeys(t, s, "o6", later, 10, "gl2"); slices.Contains(got, keyA) || slices.Contains(got, keyA+takenOver) {
+		t.Errorf("claimed %v while o5 holds keyA", got)
+	}
+	if err := s.GiveBackWriteKey(ctx(), keyA, "o5"); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustClaimKeys(t, s, "o6", later, 10, "gl2"); !slices.Contains(got, keyA+takenOver) {
+		t.Errorf("claimed %v after o5 gave keyA back; want keyA taken over", got)
+	}
 }
 
 // testOutboxClaimRace: two servers claiming at once never hold one key
@@ -171,7 +200,8 @@ func testOutboxClaimRace(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	claimRace(t, s1, s2, 6, keys, func(s *sqlstore.Store, claimer int) ([]string, error) {
-		return s.ClaimWriteKeys(ctx(), fmt.Sprint("o", claimer), base, time.Minute, 4, nil)
+		keys, err := s.ClaimWriteKeys(ctx(), fmt.Sprint("o", claimer), base, time.Minute, 4, nil)
+		return claimedKeys(keys), err
 	})
 }
 
