@@ -61,13 +61,15 @@ func newWebhooks(cfg Config, store *sqlstore.Store, box *secret.Box, spaces *spa
 		queue.Wake()
 		wakes.Publish(sqlstore.TopicJobs)
 	}
+	recent := webhook.NewRecent(cfg.Clock)
 	w := &webhooks{
 		queue: queue,
 		intake: webhook.NewIntake(webhook.Config{Store: store, Box: box, Logger: log, Clock: cfg.Clock,
-			Wake: wake, Metrics: m}),
+			Wake: wake, Metrics: m, Recent: recent}),
 		log: webhook.NewLog(webhook.LogConfig{Store: store, Integrations: store, Access: spaces, Wake: wake, Clock: cfg.Clock}),
 		processor: ingest.New(ingest.Config{Store: store, Files: gl, Box: box, Outbox: outbox,
 			Parse: gitlab.ParseEvent, Tags: tags, PushPolicy: push, Logger: log, Clock: cfg.Clock, Consumers: consumers, Metrics: m,
+			Recent: recent,
 			Commands: &ingest.Commands{Members: gl, Claims: store, Ack: commandAcks{outbox}, Locks: store,
 				Checks: gl, OwnStatus: feedback.OwnStatus}}),
 	}

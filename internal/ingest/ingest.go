@@ -105,6 +105,12 @@ type Config struct {
 	// Commands acts on merge request comment commands (command.go); nil:
 	// comments only go into the delivery log.
 	Commands *Commands
+	// Recent holds the deliveries this server's intake just received
+	// (webhook.Recent); a first attempt takes its delivery from there
+	// instead of the store when it can. Nil: always the store.
+	Recent interface {
+		Take(id string) (webhook.Delivery, bool)
+	}
 }
 
 // Metrics is what processing reports for monitoring (internal/metrics
@@ -158,6 +164,16 @@ func (p *Processor) Register(q *jobqueue.Queue) {
 	q.OnFail(webhook.ProcessKind, p.gaveUp)
 }
 
+// delivery is what a first attempt processes of delivery id.
+func (p *Processor) delivery(ctx context.Context, id string) (webhook.Delivery, error) {
+	if p.cfg.Recent != nil {
+		if d, ok := p.cfg.Recent.Take(id); ok {
+			return d, nil
+		}
+	}
+	return p.cfg.Store.DeliveryToProcess(ctx, id)
+}
+
 // maxConflicts bounds re-planning when another server wrote a run for the
 // same commit at the same moment.
 const maxConflicts = 3
@@ -173,10 +189,11 @@ func (p *Processor) Handle(ctx context.Context, j jobqueue.Job) error {
 	a := attempt{job: j, n: pl.Processing, started: p.now(), claim: j.Attempt <= 1}
 	var d webhook.Delivery
 	if a.claim {
-		// A first attempt reads the delivery on the read pool and is
-		// counted in the transaction that records its outcome: on SQLite
-		// every write transaction takes the one write connection.
-		d, err = p.cfg.Store.DeliveryToProcess(ctx, pl.DeliveryID)
+		// A first attempt reads the delivery (handed over by this server's
+		// intake, else on the read pool) and is counted in the transaction
+		// that records its outcome: on SQLite every write transaction
+		// takes the one write connection.
+		d, err = p.delivery(ctx, pl.DeliveryID)
 	} else {
 		// A retry shows "processing" and its attempts while it runs.
 		d, err = p.cfg.Store.ClaimDelivery(ctx, pl.DeliveryID, pl.Processing, a.started)

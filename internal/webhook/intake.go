@@ -54,6 +54,9 @@ type Config struct {
 	Writers int
 	// Metrics counts the answers; nil counts nothing.
 	Metrics Metrics
+	// Recent is handed each accepted delivery, for this server's own
+	// processing; nil hands nothing.
+	Recent *Recent
 }
 
 // Intake is the handler of POST /webhooks/gitlab/{id}; the route must
@@ -64,6 +67,7 @@ type Intake struct {
 	metrics Metrics
 	secrets *secretCache
 	batch   *batcher
+	recent  *Recent
 	bufs    sync.Pool
 }
 
@@ -91,6 +95,7 @@ func NewIntake(cfg Config) *Intake {
 		log: cfg.Logger, clock: cfg.Clock, metrics: cfg.Metrics,
 		secrets: newSecretCache(cfg.Store, cfg.Box),
 		batch:   newBatcher(cfg.Store, cfg.Logger, cfg.MaxBatch, cfg.Writers, cfg.Wake),
+		recent:  cfg.Recent,
 		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 }
@@ -138,6 +143,12 @@ func (in *Intake) receive(w http.ResponseWriter, r *http.Request, id string) Int
 			if d, status, msg = in.read(w, r, id); status != 0 {
 				fail(w, status, msg)
 				return IntakeInvalid
+			}
+			if d.Job != nil {
+				// Before it is stored: its job may be taken as soon as it
+				// commits. One that is not stored (a duplicate, a failed
+				// batch) is never asked for and expires.
+				in.recent.put(d.Delivery)
 			}
 		}
 		d.CheckedSecret = sealed

@@ -52,12 +52,14 @@ type groupCommit struct {
 // InGroupTx is InTx whose transaction may be shared with other callers'
 // (group commit, on SQLite): fn's writes commit with theirs, or roll back
 // alone when fn returns an error; InGroupTx returns once they committed.
-// A panic in fn is returned as its error. fn runs in a savepoint of the
-// shared transaction, possibly on another caller's goroutine, with ctx's
-// values but not its cancellation (an interrupted statement would roll
-// back the whole group): fn must do database work only, and what follows
-// the commit (wake-ups, metrics) belongs after InGroupTx returns. Inside
-// an InTx it joins that one.
+// A panic in fn is returned as its error. fn runs in the shared
+// transaction, possibly on another caller's goroutine, with ctx's values
+// but not its cancellation (an interrupted statement would roll back the
+// whole group): fn must do database work only, and what follows the
+// commit (wake-ups, metrics) belongs after InGroupTx returns. fn may run
+// twice (again after another member's failure rolled the group back): what
+// it returns through its closure it must set, not add to. Inside an InTx
+// it joins that one.
 func (s *Store) InGroupTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if s.ambient(ctx) != nil || s.d.Name() != "sqlite" {
 		// A panic is fn's error here too, as in a group.
@@ -101,26 +103,70 @@ func (s *Store) InGroupTx(ctx context.Context, fn func(ctx context.Context) erro
 	return errs[0]
 }
 
-// commitGroup runs the units in one transaction, each in a savepoint, and
-// commits it; it returns each unit's error. A unit that fails is rolled
-// back to its savepoint. When the transaction itself fails (begin, a
-// savepoint, the commit), every unit fails: nothing of the group was
-// written.
+// commitGroup runs the units in one transaction and commits it; it
+// returns each unit's error. A unit alone needs no savepoint: when it
+// fails, the whole transaction is rolled back, which is all a savepoint
+// would undo. Several run first one after the other without savepoints
+// (commitAll): a savepoint costs two statements and a copy of every page
+// its unit first changes, and units rarely fail. When one does, that
+// transaction is rolled back and the group runs again with a savepoint
+// per unit (commitEach), so each unit's fn may run twice. When the
+// transaction itself fails (begin, a savepoint, the commit), every unit
+// fails: nothing of the group was written.
 func (s *Store) commitGroup(units []*groupUnit) []error {
-	errs := make([]error, len(units))
-	fail := func(err error) []error {
-		for i := range errs {
-			errs[i] = err
+	if len(units) > 1 {
+		if errs, again := s.commitAll(units); !again {
+			return errs
 		}
-		return errs
 	}
+	return s.commitEach(units)
+}
+
+// commitAll runs the units without savepoints; again is true when one of
+// them failed: nothing was written, and the group must run unit by unit.
+func (s *Store) commitAll(units []*groupUnit) (errs []error, again bool) {
+	errs = make([]error, len(units))
+	tx, err := s.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		return failAll(errs, fmt.Errorf("begin: %w", err)), false
+	}
+	a := &ambientTx{tx: tx}
+	for i, u := range units {
+		if errs[i] = u.ctx.Err(); errs[i] != nil {
+			continue // gave up before its turn: nothing of it runs
+		}
+		if err := callUnit(context.WithValue(context.WithoutCancel(u.ctx), txKey{s}, a), u.fn); err != nil {
+			if err := ignoreDone(tx.Rollback()); err != nil {
+				return failAll(errs, fmt.Errorf("roll back: %w", err)), false
+			}
+			return nil, true
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return failAll(errs, fmt.Errorf("commit: %w", err)), false
+	}
+	return errs, false
+}
+
+// failAll sets every unit's error to err.
+func failAll(errs []error, err error) []error {
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
+// commitEach runs the units in one transaction, each in a savepoint (but
+// a lone one), and commits it. A unit that fails is rolled back to its
+// savepoint.
+func (s *Store) commitEach(units []*groupUnit) []error {
+	errs := make([]error, len(units))
+	fail := func(err error) []error { return failAll(errs, err) }
 	tx, err := s.w.BeginTx(context.Background(), nil)
 	if err != nil {
 		return fail(fmt.Errorf("begin: %w", err))
 	}
 	a := &ambientTx{tx: tx}
-	// A unit alone needs no savepoint: when it fails, the whole
-	// transaction is rolled back, which is all a savepoint would undo.
 	if len(units) == 1 {
 		u := units[0]
 		if errs[0] = u.ctx.Err(); errs[0] == nil {

@@ -72,6 +72,7 @@ func (s *Store) LeaseJobs(ctx context.Context, worker string, kinds []string, no
 	// almost every finished job, and would otherwise be a commit of its
 	// own per delivery.
 	err := s.inGroupTx(ctx, func(tx *sql.Tx) error {
+		jobs = nil // this may run twice (InGroupTx)
 		rows, err := s.query(ctx, tx, q, args...)
 		if err != nil {
 			return err
