@@ -174,17 +174,24 @@ func (s *Store) PendingWrites(ctx context.Context, key string) ([]feedback.Write
 func (s *Store) ResolveWrites(ctx context.Context, key, owner string, rs []feedback.Resolution, mark *feedback.Mark, now time.Time) error {
 	// Group-committed: the dispatcher resolves keys from several slots at
 	// once, and each result is a few small updates.
+	// The mark moves with the key's last update, or, on PostgreSQL, with
+	// its first.
+	setMark, markArgs := "", []any(nil)
+	if mark != nil {
+		setMark, markArgs = "mark_ord = ?, mark_rank = ?, mark_id = ?, ", []any{mark.Ord, mark.Rank, mark.ID}
+	}
 	err := s.inGroupTx(ctx, func(tx *sql.Tx) error {
-		// Lock the key's row first (moving its mark, when the write was
-		// sent, does): a write enqueued concurrently either committed
-		// before (and is seen by the MIN below) or waits and marks the key
-		// due after this transaction.
-		lock, args := "UPDATE gitlab_write_keys SET lease_owner = lease_owner WHERE key = ?", []any{key}
-		if mark != nil {
-			lock, args = "UPDATE gitlab_write_keys SET mark_ord = ?, mark_rank = ?, mark_id = ? WHERE key = ?", []any{mark.Ord, mark.Rank, mark.ID, key}
-		}
-		if _, err := s.exec(ctx, tx, lock, args...); err != nil {
-			return err
+		setMark, markArgs := setMark, markArgs // this may run twice (InGroupTx)
+		if s.d.Name() != "sqlite" {
+			// Lock the key's row first: a write enqueued concurrently
+			// either committed before (and is seen by the MIN below) or
+			// waits and marks the key due after this transaction. (SQLite
+			// has one writer: nothing runs concurrently.)
+			lock := "UPDATE gitlab_write_keys SET " + setMark + "lease_owner = lease_owner WHERE key = ?"
+			if _, err := s.exec(ctx, tx, lock, append(markArgs, key)...); err != nil {
+				return err
+			}
+			setMark, markArgs = "", nil
 		}
 		for _, r := range rs {
 			if _, err := s.exec(ctx, tx, `UPDATE gitlab_writes SET state = ?, attempts = ?, next_attempt_at = ?,
@@ -194,11 +201,11 @@ func (s *Store) ResolveWrites(ctx context.Context, key, owner string, rs []feedb
 			}
 		}
 		// Due again when its earliest open write is; the lease ends.
-		_, err := s.exec(ctx, tx, `UPDATE gitlab_write_keys SET
+		_, err := s.exec(ctx, tx, `UPDATE gitlab_write_keys SET `+setMark+`
 			due_at = (SELECT MIN(next_attempt_at) FROM gitlab_writes WHERE key = ? AND state IN ('pending', 'retrying')),
 			lease_until = CASE WHEN lease_owner = ? THEN NULL ELSE lease_until END,
 			lease_owner = CASE WHEN lease_owner = ? THEN '' ELSE lease_owner END WHERE key = ?`,
-			key, owner, owner, key)
+			append(markArgs, key, owner, owner, key)...)
 		return err
 	})
 	return wrapInternal(err, "record gitlab writes of %s", key)
