@@ -54,15 +54,19 @@ func ParseEvent(eventHeader string, body []byte) (vcs.Event, error) {
 		}
 		return ignored(eventHeader), nil
 	}
+	if name != gl.EventTypeNote {
+		return parseTyped(eventHeader, name, kind, body)
+	}
+	// A comment's type decides what it is decoded into: a first pass reads
+	// it (the client's own parsing peeks at it likewise).
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return vcs.Event{}, apperr.Wrap(apperr.Invalid, err, "malformed %s payload", eventHeader)
 	}
 	if env.ObjectKind != kind {
-		return vcs.Event{}, apperr.Errorf(apperr.Invalid,
-			"%s payload has object_kind %q, want %q", eventHeader, truncate(env.ObjectKind), kind)
+		return vcs.Event{}, kindMismatch(eventHeader, env.ObjectKind, kind)
 	}
-	if name == gl.EventTypeNote && env.ObjectAttributes.NoteableType != vcs.NoteableMergeRequest {
+	if env.ObjectAttributes.NoteableType != vcs.NoteableMergeRequest {
 		// Comments on commits, issues and snippets carry no command for stacks.
 		ev := ignored(eventHeader)
 		ev.Reason = "comment on something other than a merge request"
@@ -75,6 +79,17 @@ func ParseEvent(eventHeader string, body []byte) (vcs.Event, error) {
 		}
 		return ev, nil
 	}
+	return parseTyped(eventHeader, name, kind, body)
+}
+
+// kindMismatch refuses a payload whose object_kind is not its header's.
+func kindMismatch(eventHeader, got, want string) error {
+	return apperr.Errorf(apperr.Invalid, "%s payload has object_kind %q, want %q", eventHeader, truncate(got), want)
+}
+
+// parseTyped decodes body into the client's type for event name, in one
+// pass, checks its object_kind and translates it.
+func parseTyped(eventHeader string, name gl.EventType, kind string, body []byte) (vcs.Event, error) {
 	parsed, err := gl.ParseWebhook(name, body)
 	if err != nil {
 		return vcs.Event{}, apperr.Wrap(apperr.Invalid, err, "malformed %s payload", eventHeader)
@@ -82,12 +97,21 @@ func ParseEvent(eventHeader string, body []byte) (vcs.Event, error) {
 	var ev vcs.Event
 	switch p := parsed.(type) {
 	case *gl.PushEvent:
+		if p.ObjectKind != kind {
+			return vcs.Event{}, kindMismatch(eventHeader, p.ObjectKind, kind)
+		}
 		ev, err = fromPush(p)
 	case *gl.TagEvent:
+		if p.ObjectKind != kind {
+			return vcs.Event{}, kindMismatch(eventHeader, p.ObjectKind, kind)
+		}
 		ev, err = fromTagPush(p)
 	case *gl.MergeEvent:
+		if p.ObjectKind != kind {
+			return vcs.Event{}, kindMismatch(eventHeader, p.ObjectKind, kind)
+		}
 		ev, err = fromMergeRequest(p)
-	case *gl.MergeCommentEvent:
+	case *gl.MergeCommentEvent: // object_kind checked by ParseEvent
 		ev, err = fromMergeRequestNote(p, body)
 	default:
 		// Unreachable while objectKinds and the client agree; refuse rather

@@ -307,6 +307,10 @@ func TestParseEventInvalid(t *testing.T) {
 		{"empty body", "Push Hook", ``, "malformed"},
 		{"kind mismatch", "Push Hook", mr, `object_kind "merge_request", want "push"`},
 		{"kind missing", "Merge Request Hook", `{"object_attributes":{}}`, `object_kind "", want "merge_request"`},
+		{"a push as a tag push", "Tag Push Hook", push, `object_kind "push", want "tag_push"`},
+		{"a push as a merge request", "Merge Request Hook", `{"object_kind":"push"}`, `object_kind "push", want "merge_request"`},
+		{"a merge request as a comment", "Note Hook", mr, `object_kind "merge_request", want "note"`},
+		{"JSON array as a push", "Push Hook", `[1]`, "malformed"},
 		{"field of wrong type", "Push Hook", `{"object_kind":"push","before":5}`, "malformed"},
 		{"tag ref in a push", "Push Hook", strings.Replace(push, "refs/heads/master", "refs/tags/v1", 1), "not a branch"},
 		{"short after", "Push Hook", strings.Replace(push, `"after": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"`, `"after": "da15608"`, 1), "not a full commit SHA"},
@@ -332,6 +336,24 @@ func TestParseEventInvalid(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q does not mention %q", err, tt.msg)
+			}
+		})
+	}
+}
+
+// BenchmarkParseEvent parses GitLab's documented push and merge request
+// payloads, as processing does once per delivery.
+func BenchmarkParseEvent(b *testing.B) {
+	for _, tc := range []struct{ header, file string }{
+		{"Push Hook", "push.json"}, {"Merge Request Hook", "merge_request.json"},
+	} {
+		body := readTestdata(b, tc.file)
+		b.Run(tc.header, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := ParseEvent(tc.header, body); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
