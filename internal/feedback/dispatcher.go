@@ -276,11 +276,7 @@ func (d *Dispatcher) pause(integrationID string, until time.Time) {
 // ones are superseded by it, and it is skipped itself when GitLab already
 // has a newer one. Newer ones wait for the next round.
 func (d *Dispatcher) process(ctx context.Context, claimed ClaimedKey) error {
-	key := claimed.Key
-	ws, mark, err := d.cfg.Store.PendingWrites(ctx, key)
-	if err != nil {
-		return err
-	}
+	key, ws, mark := claimed.Key, claimed.Writes, claimed.Mark
 	now := d.cfg.Clock()
 	if len(ws) == 0 {
 		return d.cfg.Store.ResolveWrites(ctx, key, d.owner, nil, nil, now)

@@ -17,15 +17,12 @@ type Store interface {
 	EnqueueWrites(ctx context.Context, ws []Write) error
 	// ClaimWriteKeys leases up to limit keys that have a due write and no
 	// live lease, skipping keys of the integrations in skip, until
-	// now+lease. A key is held by one owner at a time.
+	// now+lease, and returns them with their open writes. A key is held by
+	// one owner at a time.
 	ClaimWriteKeys(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]ClaimedKey, error)
 	// GiveBackWriteKey ends owner's lease on key at once, as if it had run
 	// out: the next claim of the key is TakenOver.
 	GiveBackWriteKey(ctx context.Context, key, owner string) error
-	// PendingWrites returns a key's pending and retrying writes, oldest
-	// first, and the newest write GitLab has for it (the zero Mark when
-	// no write is open: there is nothing to compare it with).
-	PendingWrites(ctx context.Context, key string) ([]Write, Mark, error)
 	// ResolveWrites records what happened to some of a key's writes, moves
 	// its mark forward when mark is not nil, sets when the key is next due
 	// (its earliest remaining write) and releases owner's lease, in one
@@ -47,6 +44,12 @@ type Store interface {
 // ClaimedKey is a key ClaimWriteKeys leased.
 type ClaimedKey struct {
 	Key string
+	// Writes are its pending and retrying writes, oldest first, as the
+	// claim found them (one enqueued later makes the key due again).
+	Writes []Write
+	// Mark is the newest write GitLab has for it; the zero Mark when no
+	// write is open (there is nothing to compare it with).
+	Mark Mark
 	// TakenOver: the key's last lease ended without its owner resolving
 	// it (the owner was killed, stopped mid-write, or outlived its lease),
 	// so a write of it may have reached GitLab unrecorded.

@@ -92,21 +92,63 @@ func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time,
 		cond += " OR lease_until < ? AND key IN (" + placeholders(len(takenOver)) + ")"
 		claimArgs = append(append(claimArgs, s.t(now)), takenOver...)
 	}
-	// Group-committed (group.go) with processing and results.
-	var claimed []string
+	// Group-committed (group.go) with processing and results; the open
+	// writes are read in the same transaction (on SQLite the write
+	// connection's pages are fresh, a reader's are re-read after every
+	// commit).
+	var out []feedback.ClaimedKey
 	err = s.InGroupTx(ctx, func(ctx context.Context) error {
-		var err error
-		claimed, err = queryAll(ctx, s, s.w, scanString, `UPDATE gitlab_write_keys SET lease_owner = ?, lease_until = ?
+		claimed, err := queryAll(ctx, s, s.w, scanString, `UPDATE gitlab_write_keys SET lease_owner = ?, lease_until = ?
 			WHERE key IN (`+placeholders(len(keys))+`) AND due_at IS NOT NULL AND (`+cond+`)
 			RETURNING key`, claimArgs...)
+		if err != nil || len(claimed) == 0 {
+			out = nil
+			return err
+		}
+		open, err := s.openWrites(ctx, s.w, claimed)
+		out = make([]feedback.ClaimedKey, len(claimed))
+		for i, k := range claimed {
+			out[i] = feedback.ClaimedKey{Key: k, TakenOver: over[k], Writes: open[k].writes, Mark: open[k].mark}
+		}
 		return err
 	})
 	if err != nil {
 		return nil, wrapInternal(err, "claim gitlab write keys")
 	}
-	out := make([]feedback.ClaimedKey, len(claimed))
-	for i, k := range claimed {
-		out[i] = feedback.ClaimedKey{Key: k, TakenOver: over[k]}
+	return out, nil
+}
+
+// keyWrites are a key's open writes and its mark.
+type keyWrites struct {
+	writes []feedback.Write
+	mark   feedback.Mark
+}
+
+// openWrites reads the pending and retrying writes of keys, oldest first,
+// in one statement. The mark rides on each write's row: with no open write
+// it is the zero Mark, and nothing is sent.
+func (s *Store) openWrites(ctx context.Context, q querier, keys []string) (map[string]keyWrites, error) {
+	out := make(map[string]keyWrites, len(keys))
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	_, err := queryAll(ctx, s, q, func(row rowScanner) (struct{}, error) {
+		var ord sql.NullString
+		var rank, id sql.NullInt64
+		w, err := scanWriteWith(row, &ord, &rank, &id)
+		if err == nil {
+			kw := out[w.Key]
+			kw.writes = append(kw.writes, w)
+			kw.mark = feedback.Mark{Ord: ord.String, Rank: int(rank.Int64), ID: id.Int64}
+			out[w.Key] = kw
+		}
+		return struct{}{}, err
+	}, `SELECT `+writeColsW+`, k.mark_ord, k.mark_rank, k.mark_id
+		FROM gitlab_writes w LEFT JOIN gitlab_write_keys k ON k.key = w.key
+		WHERE w.key IN (`+placeholders(len(keys))+`) AND w.state IN ('pending', 'retrying') ORDER BY w.id`, args...)
+	if err != nil {
+		return nil, wrapInternal(err, "load gitlab writes")
 	}
 	return out, nil
 }
@@ -148,26 +190,15 @@ func (s *Store) listWrites(ctx context.Context, q querier, where string, args ..
 	return queryAll(ctx, s, q, scanWrite, "SELECT "+writeCols+" FROM gitlab_writes WHERE "+where+" ORDER BY id", args...)
 }
 
-// PendingWrites implements feedback.Store, in one statement on the read
-// pool (the caller holds the key's lease, and a write enqueued after this
-// read marks the key due again: ResolveWrites looks again inside its
-// transaction). The mark rides on each write's row: with no open write it
-// is the zero Mark, and nothing is sent.
+// PendingWrites returns a key's open writes, oldest first, and its mark,
+// as ClaimWriteKeys returns them with the key; the conformance suite looks
+// at keys through it.
 func (s *Store) PendingWrites(ctx context.Context, key string) ([]feedback.Write, feedback.Mark, error) {
-	var m feedback.Mark
-	ws, err := queryAll(ctx, s, s.r, func(row rowScanner) (feedback.Write, error) {
-		var ord sql.NullString
-		var rank, id sql.NullInt64
-		w, err := scanWriteWith(row, &ord, &rank, &id)
-		m = feedback.Mark{Ord: ord.String, Rank: int(rank.Int64), ID: id.Int64}
-		return w, err
-	}, `SELECT `+writeColsW+`, k.mark_ord, k.mark_rank, k.mark_id
-		FROM gitlab_writes w LEFT JOIN gitlab_write_keys k ON k.key = w.key
-		WHERE w.key = ? AND w.state IN ('pending', 'retrying') ORDER BY w.id`, key)
+	open, err := s.openWrites(ctx, s.r, []string{key})
 	if err != nil {
-		return nil, feedback.Mark{}, wrapInternal(err, "load gitlab writes")
+		return nil, feedback.Mark{}, err
 	}
-	return ws, m, nil
+	return open[key].writes, open[key].mark, nil
 }
 
 // ResolveWrites implements feedback.Store.

@@ -28,6 +28,13 @@ func mustClaimKeys(t *testing.T, s *sqlstore.Store, owner string, now time.Time,
 	if err != nil {
 		t.Fatalf("claim write keys: %v", err)
 	}
+	// Each comes with its open writes and mark, as read after the claim.
+	for _, k := range keys {
+		ws, m := mustPending(t, s, k.Key)
+		if len(k.Writes) == 0 || !reflect.DeepEqual(k.Writes, ws) || k.Mark != m {
+			t.Errorf("claimed %s with writes %+v, mark %+v\nwant %+v, mark %+v", k.Key, k.Writes, k.Mark, ws, m)
+		}
+	}
 	return claimedKeys(keys)
 }
 
