@@ -46,38 +46,58 @@ func (p *Processor) process(ctx context.Context, a attempt, d webhook.Delivery, 
 	if err != nil {
 		return "", fmt.Errorf("stacks of %s: %w", ev.Repository, err)
 	}
-	var plan trigger.Plan
-	var planErr error
+	var in planInput
 	if len(stacks) > 0 {
-		plan, planErr = p.plan(ctx, d, &ev, stacks)
-		if planErr != nil && !errors.Is(planErr, trigger.ErrRunCap) {
-			if isPermanent(planErr) {
-				return webhook.Failed, p.fail(ctx, a, o, planErr)
+		if in, err = p.prepare(ctx, d, &ev, stacks); err != nil {
+			if isPermanent(err) {
+				return webhook.Failed, p.fail(ctx, a, o, err)
 			}
-			return "", planErr
+			return "", err
 		}
 	}
 	now := p.now()
-	changes, result := buildChanges(d, &ev, plan, now)
+	var modules []webhook.ModuleResult
 	if ev.Kind == vcs.KindTag && p.cfg.Tags != nil {
-		if result.Modules, err = p.cfg.Tags(ctx, d.IntegrationID, ev); err != nil {
+		if modules, err = p.cfg.Tags(ctx, d.IntegrationID, ev); err != nil {
 			return "", fmt.Errorf("module versions: %w", err)
 		}
 	}
-	o.Status, o.Result, o.At = webhook.Processed, result, now
-	if planErr != nil { // the run cap: a visible failure, with every stack's line
-		o.Status, o.Error = webhook.Failed, apperr.MessageOf(planErr)
+	// The plan is made in the transaction that writes it, from the runs
+	// it reads there: nothing written meanwhile is missed, and on SQLite
+	// the write connection's pages are fresh (a reader re-reads its pages
+	// after every commit).
+	var planErr error
+	build := func(ctx context.Context) (webhook.Outcome, run.Changes, bool, error) {
+		var plan trigger.Plan
+		planErr = nil
+		if len(stacks) > 0 {
+			plan, planErr = p.plan(ctx, d, &ev, in)
+			if planErr != nil && !errors.Is(planErr, trigger.ErrRunCap) {
+				return o, run.Changes{}, false, planErr
+			}
+		}
+		changes, result := buildChanges(d, &ev, plan, now)
+		result.Modules = modules
+		o := o
+		o.Status, o.Result, o.At = webhook.Processed, result, now
+		if planErr != nil { // the run cap: a visible failure, with every stack's line
+			o.Status, o.Error = webhook.Failed, apperr.MessageOf(planErr)
+		}
+		// The run cap fails the delivery for good: its job is left to the
+		// queue, which keeps it failed.
+		return o, changes, planErr == nil, nil
 	}
-	// The run cap fails the delivery for good: its job is left to the
-	// queue, which keeps it failed.
 	var released []string
 	release := func(ctx context.Context) error {
 		var err error
 		released, err = p.releaseLocks(ctx, d.IntegrationID, &ev, stacks)
 		return err
 	}
-	applied, err := p.record(ctx, a, o, changes, planErr == nil, release)
+	applied, err := p.recordWith(ctx, a, build, release)
 	if err != nil {
+		if planErr != nil && isPermanent(planErr) && !errors.Is(planErr, trigger.ErrRunCap) {
+			return webhook.Failed, p.fail(ctx, a, o, planErr)
+		}
 		return "", err
 	}
 	if len(released) > 0 {
@@ -147,13 +167,28 @@ type attempt struct {
 // (jobqueue.ErrLeaseLost).
 func (p *Processor) record(ctx context.Context, a attempt, o webhook.Outcome, c run.Changes, final bool,
 	extra ...func(ctx context.Context) error) (run.Applied, error) {
+	return p.recordWith(ctx, a, func(context.Context) (webhook.Outcome, run.Changes, bool, error) { return o, c, final, nil }, extra...)
+}
+
+// recordWith is record whose outcome, changes and finality build works
+// out inside the transaction, reading only, before anything is written;
+// an error from build rolls it all back. build may run twice
+// (Store.InGroupTx).
+func (p *Processor) recordWith(ctx context.Context, a attempt,
+	build func(ctx context.Context) (webhook.Outcome, run.Changes, bool, error),
+	extra ...func(ctx context.Context) error) (run.Applied, error) {
 	var applied run.Applied
 	// Group-committed with other deliveries' outcomes: on SQLite one
 	// commit then serves many deliveries (docs/design/transactions.md).
 	err := p.cfg.Store.InGroupTx(ctx, func(ctx context.Context) error {
+		applied = run.Applied{}
+		o, c, final, err := build(ctx) // reads only
+		if err != nil {
+			return err
+		}
 		if final {
-			// First, so that on PostgreSQL the job's row is locked before
-			// anything else is written.
+			// First written, so that on PostgreSQL the job's row is
+			// locked before anything else.
 			if err := a.job.Complete(ctx); err != nil {
 				return err
 			}
@@ -168,7 +203,6 @@ func (p *Processor) record(ctx context.Context, a attempt, o webhook.Outcome, c 
 		if a.claim {
 			o.Started = a.started // counted with the outcome, not claimed first
 		}
-		var err error
 		if applied, err = p.cfg.Store.FinishDelivery(ctx, o, c); err != nil || p.cfg.Outbox == nil {
 			return err
 		}
@@ -186,25 +220,38 @@ func isPermanent(err error) bool {
 	return apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.Invalid)
 }
 
-// plan works out changed files and existing runs and runs the policy.
-func (p *Processor) plan(ctx context.Context, d webhook.Delivery, ev *vcs.Event, stacks []stack.Stack) (trigger.Plan, error) {
+// planInput is what planning needs from outside the database: the
+// changed files (from GitLab) and the decider (with the push policies).
+type planInput struct {
+	files  []string
+	stacks []stack.Stack
+	decide trigger.Decider
+}
+
+// prepare works out the changed files and runs the push policies.
+func (p *Processor) prepare(ctx context.Context, d webhook.Delivery, ev *vcs.Event, stacks []stack.Stack) (planInput, error) {
 	files, err := p.changedFiles(ctx, d.IntegrationID, ev)
 	if err != nil {
-		return trigger.Plan{}, err
-	}
-	ts, ids := triggerStacks(stacks)
-	existing, err := p.existingRuns(ctx, d, ev, ids)
-	if err != nil {
-		return trigger.Plan{}, err
+		return planInput{}, err
 	}
 	decide := p.cfg.Decide
 	if p.cfg.PushPolicy != nil {
 		if decide, err = p.cfg.PushPolicy(ctx, d.ID, ev, files, stacks, decide); err != nil {
-			return trigger.Plan{}, fmt.Errorf("push policies: %w", err)
+			return planInput{}, fmt.Errorf("push policies: %w", err)
 		}
 	}
-	return trigger.PlanRuns(trigger.Request{Event: ev, ChangedFiles: files, Matcher: trigger.NewMatcher(ts),
-		Runs: existing, Decide: decide, RunCap: p.cfg.RunCap})
+	return planInput{files: files, stacks: stacks, decide: decide}, nil
+}
+
+// plan reads the existing runs (in the transaction of ctx) and plans.
+func (p *Processor) plan(ctx context.Context, d webhook.Delivery, ev *vcs.Event, in planInput) (trigger.Plan, error) {
+	ts, ids := triggerStacks(in.stacks)
+	existing, err := p.existingRuns(ctx, d, ev, ids)
+	if err != nil {
+		return trigger.Plan{}, err
+	}
+	return trigger.PlanRuns(trigger.Request{Event: ev, ChangedFiles: in.files, Matcher: trigger.NewMatcher(ts),
+		Runs: existing, Decide: in.decide, RunCap: p.cfg.RunCap})
 }
 
 // triggerStacks returns the stacks as the trigger sees them, and their ids.
