@@ -77,9 +77,12 @@ func (s *Store) ListPolicies(ctx context.Context, f policy.Filter, cursor string
 	return out, next, nil
 }
 
-// ListPoliciesOfType implements policy.Store.
+// ListPoliciesOfType implements policy.Store, through the read cache
+// (readcache.go): every push delivery lists the push policies.
 func (s *Store) ListPoliciesOfType(ctx context.Context, t policy.Type) ([]policy.Policy, error) {
-	out, err := queryAll(ctx, s, s.r, scanPolicy, "SELECT "+policyCols+" FROM policies WHERE type = ? ORDER BY id", string(t))
+	out, err := throughCache(ctx, s, "policies", &s.cache.policies, t, clonePolicies, func() ([]policy.Policy, error) {
+		return queryAll(ctx, s, s.r, scanPolicy, "SELECT "+policyCols+" FROM policies WHERE type = ? ORDER BY id", string(t))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list %s policies: %w", t, err)
 	}

@@ -6,12 +6,14 @@ import (
 	"sync"
 
 	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/stack"
 )
 
 // readCache keeps the rows that every webhook reads and that rarely
 // change: a repository's stacks (ListStacksByRepository), a stack
-// (GetStack) and the integrations (GetIntegration). An entry holds while
+// (GetStack), the integrations (GetIntegration) and the policies of a type
+// (ListPoliciesOfType). An entry holds while
 // its table's generation (table_generations, bumped by triggers on every
 // insert, update and delete, whoever writes) is the one read before the
 // rows, so a change made by any server is seen at the next read, as
@@ -24,6 +26,7 @@ type readCache struct {
 	repositories map[repoKey]cached[[]stack.Stack]
 	stacks       map[string]cached[stack.Stack]
 	integrations map[string]cached[integration.Integration]
+	policies     map[policy.Type]cached[[]policy.Policy]
 }
 
 type repoKey struct {
@@ -120,6 +123,16 @@ func cloneStack(st stack.Stack) stack.Stack {
 		st.TrackedCommit = &tc
 	}
 	return st
+}
+
+// clonePolicies copies policies deeply.
+func clonePolicies(in []policy.Policy) []policy.Policy {
+	out := make([]policy.Policy, len(in))
+	for i, p := range in {
+		p.Labels = slices.Clone(p.Labels)
+		out[i] = p
+	}
+	return out
 }
 
 // cloneIntegration copies an integration deeply.

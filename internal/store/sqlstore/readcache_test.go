@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hoistdev/hoist/internal/integration"
+	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/stack"
 )
 
@@ -21,6 +22,7 @@ func TestCloneCopiesEveryReference(t *testing.T) {
 		{"stack", &stack.Stack{}, func(v any) any { c := cloneStack(*v.(*stack.Stack)); return &c }},
 		{"stacks", &stack.Stack{}, func(v any) any { return &cloneStacks([]stack.Stack{*v.(*stack.Stack)})[0] }},
 		{"integration", &integration.Integration{}, func(v any) any { c := cloneIntegration(*v.(*integration.Integration)); return &c }},
+		{"policies", &policy.Policy{}, func(v any) any { return &clonePolicies([]policy.Policy{*v.(*policy.Policy)})[0] }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			orig := reflect.ValueOf(tc.value).Elem()

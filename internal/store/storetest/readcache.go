@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/policy"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
@@ -134,6 +135,45 @@ func testReadCache(t *testing.T, h Harness) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("policies", func(t *testing.T) {
+		list := func(s *sqlstore.Store) []policy.Policy {
+			t.Helper()
+			got, err := s.ListPoliciesOfType(ctx(), policy.Push)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := list(reader); len(got) != 0 {
+			t.Fatalf("first read = %+v; want none", got)
+		}
+		p := testPolicy("guard", "a", policy.Push)
+		if err := writer.CreatePolicy(ctx(), p, policyEntry("policy.create", p.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if got := list(reader); len(got) != 1 || !reflect.DeepEqual(got[0], p) {
+			t.Fatalf("after another server's creation = %+v\nwant %+v", got, p)
+		}
+		got := list(reader) // from the cache
+		got[0].Labels = append(got[0].Labels, "changed by the caller")
+		if again := list(reader); !reflect.DeepEqual(again[0], p) {
+			t.Errorf("a caller's change reached the cache: %+v", again[0])
+		}
+		p.Body, p.Version = "package hoist\n\nignore := true\n", 2
+		if err := writer.UpdatePolicy(ctx(), p, policyEntry("policy.update", p.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if got := list(reader); len(got) != 1 || got[0].Version != 2 || got[0].Body != p.Body {
+			t.Errorf("after another server's update = %+v", got)
+		}
+		if err := writer.DeletePolicy(ctx(), p.ID, policyEntry("policy.delete", p.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if got := list(reader); len(got) != 0 {
+			t.Errorf("after another server's deletion = %+v", got)
 		}
 	})
 
