@@ -223,6 +223,13 @@ func (d *Dispatcher) dispatch(claimCtx, ctx context.Context, polled bool) {
 		}
 		return
 	}
+	if len(keys) > 0 {
+		// The integrations as they are now, for this round's writes. Only
+		// a shortcut: without it each write reads the state itself.
+		if scoped, err := d.cfg.Store.CacheScope(ctx); err == nil {
+			ctx = scoped
+		}
+	}
 	for _, key := range keys {
 		d.slots <- struct{}{}
 		d.writes.Add(1)

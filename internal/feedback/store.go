@@ -23,6 +23,10 @@ type Store interface {
 	// GiveBackWriteKey ends owner's lease on key at once, as if it had run
 	// out: the next claim of the key is TakenOver.
 	GiveBackWriteKey(ctx context.Context, key, owner string) error
+	// CacheScope returns ctx with the store's cached tables' state as of
+	// now: the integrations a round of writes reads are checked once
+	// (sqlstore's read cache).
+	CacheScope(ctx context.Context) (context.Context, error)
 	// ResolveWrites records what happened to some of a key's writes, moves
 	// its mark forward when mark is not nil, sets when the key is next due
 	// (its earliest remaining write) and releases owner's lease, in one

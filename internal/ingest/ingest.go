@@ -49,6 +49,10 @@ type Store interface {
 	RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []run.State) ([]run.EventRun, error)
 	ListStacksByRepository(ctx context.Context, integrationID string, projectID int64, path string) ([]stack.Stack, error)
 	GetIntegration(ctx context.Context, id string) (integration.Integration, error)
+	// CacheScope returns ctx with the store's cached tables' state as of
+	// now: the reads of one delivery's processing check it once
+	// (sqlstore's read cache).
+	CacheScope(ctx context.Context) (context.Context, error)
 }
 
 // Files reads changed files from the provider (gitlab.Client).
@@ -187,6 +191,11 @@ func (p *Processor) Handle(ctx context.Context, j jobqueue.Job) error {
 		return jobqueue.Permanent(err)
 	}
 	a := attempt{job: j, n: pl.Processing, started: p.now(), claim: j.Attempt <= 1}
+	// The stacks, the integration and the policies as they are now, for
+	// the whole processing.
+	if ctx, err = p.cfg.Store.CacheScope(ctx); err != nil {
+		return err
+	}
 	var d webhook.Delivery
 	if a.claim {
 		// A first attempt reads the delivery (handed over by this server's

@@ -80,7 +80,7 @@ func (s *Store) ListPolicies(ctx context.Context, f policy.Filter, cursor string
 // ListPoliciesOfType implements policy.Store, through the read cache
 // (readcache.go): every push delivery lists the push policies.
 func (s *Store) ListPoliciesOfType(ctx context.Context, t policy.Type) ([]policy.Policy, error) {
-	out, err := throughCache(ctx, s, "policies", &s.cache.policies, t, clonePolicies, func() ([]policy.Policy, error) {
+	out, err := throughCache(ctx, s, policiesTable, &s.cache.policies, t, clonePolicies, func() ([]policy.Policy, error) {
 		return queryAll(ctx, s, s.r, scanPolicy, "SELECT "+policyCols+" FROM policies WHERE type = ? ORDER BY id", string(t))
 	})
 	if err != nil {

@@ -48,6 +48,7 @@ const maxCachedEntries = 4096
 const (
 	stacksTable       = "stacks"
 	integrationsTable = "integrations"
+	policiesTable     = "policies"
 )
 
 // throughCache answers key from *m while table's generation stands, else
@@ -72,10 +73,12 @@ func throughCache[K comparable, V any](ctx context.Context, s *Store, table stri
 func throughCacheAlso[K comparable, V any](ctx context.Context, s *Store, table string, m *map[K]cached[V], key K,
 	clone func(V) V, load func() (V, error), also func(c *readCache, gen int64, v V)) (V, error) {
 	inTx := s.ambient(ctx) != nil
-	var gen int64
-	if err := s.hotQueryRow(ctx, "SELECT generation FROM table_generations WHERE name = ?", table).Scan(&gen); err != nil {
-		var zero V
-		return zero, wrapInternal(err, "read the generation of %s", table)
+	gen, scoped := scopedGeneration(ctx, s, table)
+	if inTx || !scoped {
+		if err := s.hotQueryRow(ctx, "SELECT generation FROM table_generations WHERE name = ?", table).Scan(&gen); err != nil {
+			var zero V
+			return zero, wrapInternal(err, "read the generation of %s", table)
+		}
 	}
 	c := &s.cache
 	c.mu.Lock()
@@ -100,6 +103,44 @@ func throughCacheAlso[K comparable, V any](ctx context.Context, s *Store, table 
 	}
 	c.mu.Unlock()
 	return v, nil
+}
+
+// scopeKey is the context key of a Store's CacheScope.
+type scopeKey struct{ s *Store }
+
+// CacheScope returns ctx carrying the generations of the read cache's
+// tables as they are now, read in one statement: cached reads made with it
+// outside a transaction compare their entries with these instead of each
+// reading its table's generation (on SQLite a read of the read pool
+// re-reads its pages after every commit). It is for one short piece of
+// work that reads several cached tables (a delivery's processing, a round
+// of GitLab writes): what it reads is at least as new as the moment the
+// scope was taken, as if it had all been read then. A row loaded under a
+// scope is kept under the scope's generation: a newer reader reads it once
+// more, none reads anything older.
+func (s *Store) CacheScope(ctx context.Context) (context.Context, error) {
+	gens := map[string]int64{}
+	_, err := queryAll(ctx, s, s.r, func(row rowScanner) (struct{}, error) {
+		var name string
+		var gen int64
+		err := row.Scan(&name, &gen)
+		gens[name] = gen
+		return struct{}{}, err
+	}, "SELECT name, generation FROM table_generations")
+	if err != nil {
+		return ctx, wrapInternal(err, "read the generations of the cached tables")
+	}
+	return context.WithValue(ctx, scopeKey{s}, gens), nil
+}
+
+// scopedGeneration is table's generation in ctx's CacheScope, if any.
+func scopedGeneration(ctx context.Context, s *Store, table string) (int64, bool) {
+	gens, ok := ctx.Value(scopeKey{s}).(map[string]int64)
+	if !ok {
+		return 0, false
+	}
+	gen, ok := gens[table]
+	return gen, ok
 }
 
 // cloneStacks copies stacks deeply.

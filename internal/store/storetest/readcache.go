@@ -138,6 +138,56 @@ func testReadCache(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("a scope", func(t *testing.T) {
+		sc := mustStack(t, writer, testStack("scoped", "a", "gl"))
+		describe := func(ctx context.Context) string {
+			t.Helper()
+			got, err := reader.GetStack(ctx, sc.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got.Description
+		}
+		describe(ctx()) // cached
+		before, err := reader.CacheScope(ctx())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Description = "changed after the scope"
+		if err := writer.UpdateStack(ctx(), sc, stackEntry("stack.update", sc.ID)); err != nil {
+			t.Fatal(err)
+		}
+		// A scope reads as of when it was taken (here from the cache, no
+		// generation read); a later one, or none, sees the change.
+		if d := describe(before); d != "" {
+			t.Errorf("in a scope taken before the change: %q; want the stack as it was", d)
+		}
+		after, err := reader.CacheScope(ctx())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := describe(after); d != sc.Description {
+			t.Errorf("in a scope taken after the change: %q", d)
+		}
+		if d := describe(ctx()); d != sc.Description {
+			t.Errorf("without a scope: %q", d)
+		}
+		// A transaction reads its own writes whatever its scope.
+		err = reader.InTx(before, func(ctx context.Context) error {
+			sc.Description = "changed in the transaction"
+			if err := reader.UpdateStack(ctx, sc, stackEntry("stack.update", sc.ID)); err != nil {
+				return err
+			}
+			if d := describe(ctx); d != sc.Description {
+				t.Errorf("in a transaction in a scope: %q", d)
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("policies", func(t *testing.T) {
 		list := func(s *sqlstore.Store) []policy.Policy {
 			t.Helper()
