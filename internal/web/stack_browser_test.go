@@ -102,6 +102,9 @@ func TestStackDriftIssueAndTaskInBrowser(t *testing.T) {
 	x := tabT{t: t, ctx: tab(t)}
 	x.login(h.URL, "admin", h.AdminPassword)
 	x.navigate("/stacks/infra/edit", h.URL)
+	if now := x.text("#drift-inherit-now"); now != "(now off)" {
+		t.Errorf("next to Follow the integration: %q; want the integration's setting", now)
+	}
 	x.do(chromedp.Click(chromedp.ID("drift_issue_mode-on")))
 	x.do(chromedp.SendKeys(chromedp.ID("drift_issue_labels"), "drift\nteam,infra"))
 	x.click("#save-stack")

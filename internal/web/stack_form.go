@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hoistdev/hoist/internal/apperr"
+	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/stack"
 )
@@ -46,6 +47,7 @@ type stackForm struct {
 
 	Spaces       []space.Space // where the viewer may put a stack: admin spaces
 	Integrations []integrationChoice
+	InheritDrift string // the picked integration's Drift
 	Requirements []string
 	Errors       map[string]string
 	Error        string
@@ -58,6 +60,21 @@ type integrationChoice struct {
 	ID, Name string
 	Default  bool
 	Spaces   string // space ids, separated by spaces
+	// Drift is the integration's drift issue setting, which a stack that
+	// follows it takes: hoist.js shows the picked one's next to
+	// "Follow the integration".
+	Drift string
+}
+
+// driftSetting says an integration's drift issue setting in a few words.
+func driftSetting(it integration.Integration) string {
+	if !it.DriftIssue {
+		return "now off"
+	}
+	if len(it.DriftIssueLabels) == 0 {
+		return "now on"
+	}
+	return "now on, labelled " + strings.Join(it.DriftIssueLabels, " ")
 }
 
 // stackFormFields are the fields the form shows, as the service names
@@ -115,10 +132,16 @@ func (u *UI) showStackForm(w http.ResponseWriter, r *http.Request, status int, f
 			}
 		}
 		if len(usable) > 0 || it.ID == f.Integration {
-			f.Integrations = append(f.Integrations, integrationChoice{ID: it.ID, Name: it.Name, Default: it.IsDefault, Spaces: strings.Join(usable, " ")})
+			f.Integrations = append(f.Integrations, integrationChoice{ID: it.ID, Name: it.Name, Default: it.IsDefault,
+				Spaces: strings.Join(usable, " "), Drift: driftSetting(it.Integration)})
 		}
 		if it.IsDefault && f.Integration == "" && !f.Edit {
 			f.Integration = it.ID
+		}
+	}
+	for _, c := range f.Integrations {
+		if c.ID == f.Integration {
+			f.InheritDrift = c.Drift
 		}
 	}
 	f.Requirements = stack.ApplyRequirementNames

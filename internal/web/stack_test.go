@@ -50,7 +50,7 @@ func TestStackCreateEditDelete(t *testing.T) {
 	h := setup(t, nil)
 	h.stackProject()
 	admin, page, post := adminOn(t, h, "/stacks/new")
-	for _, want := range []string{`<option value="acme-gitlab" data-spaces="root" selected>Acme GitLab (default)</option>`,
+	for _, want := range []string{`<option value="acme-gitlab" data-spaces="root" data-drift="now off" selected>Acme GitLab (default)</option>`,
 		`<option value="root" selected>`, `name="apply_requirements" value="undiverged"`, `<label for="repository">`} {
 		if !strings.Contains(page.body, want) {
 			t.Fatalf("the create form lacks %s:\n%.3000s", want, page.body)
@@ -136,6 +136,16 @@ func TestStackCreateEditDelete(t *testing.T) {
 	if p := admin.get("/stacks/infra/edit"); p.status != http.StatusOK || !strings.Contains(p.body, `value="acme/infra"`) ||
 		!strings.Contains(p.body, "eu\nprod</textarea>") {
 		t.Fatalf("edit form = %d:\n%.3000s", p.status, p.body)
+	}
+	// "Follow the integration" says what the integration's setting is now.
+	if p := admin.get("/stacks/infra/edit"); !strings.Contains(p.body, `<span class="muted" id="drift-inherit-now">(now off)</span>`) ||
+		!strings.Contains(p.body, `data-drift="now off"`) {
+		t.Errorf("the edit form does not say the integration's drift issue is off:\n%.6000s", p.body)
+	}
+	h.api("PATCH", "/api/v1/integrations/gitlab/acme-gitlab", map[string]any{"drift_issue": true, "drift_issue_labels": []string{"drift", "infra"}},
+		http.StatusOK, nil)
+	if p := admin.get("/stacks/new"); !strings.Contains(p.body, `id="drift-inherit-now">(now on, labelled drift infra)</span>`) {
+		t.Errorf("the new stack form does not say the integration's drift issue is on:\n%.6000s", p.body)
 	}
 	edit := stackForm()
 	edit.Set("labels", "prod")

@@ -117,6 +117,15 @@ document.addEventListener("keydown", function (ev) {
       if (first) { itSel.value = first.value; }
     }
   };
-  spaceSel.addEventListener("change", filter);
+  // "Follow the integration" says what the picked one's drift issue
+  // setting is now.
+  var inheritNow = document.getElementById("drift-inherit-now");
+  var showDrift = function () {
+    var o = itSel.options[itSel.selectedIndex];
+    if (inheritNow) { inheritNow.textContent = o && o.dataset.drift ? "(" + o.dataset.drift + ")" : ""; }
+  };
+  spaceSel.addEventListener("change", function () { filter(); showDrift(); });
+  itSel.addEventListener("change", showDrift);
   filter();
+  showDrift();
 })();
