@@ -147,6 +147,9 @@ func TestStackCreateEditDelete(t *testing.T) {
 	if p := admin.get("/stacks/new"); !strings.Contains(p.body, `id="drift-inherit-now">(now on, labelled drift infra)</span>`) {
 		t.Errorf("the new stack form does not say the integration's drift issue is on:\n%.6000s", p.body)
 	}
+	if p := admin.get("/stacks/infra"); !strings.Contains(p.body, `as the integration says (now on, labelled drift infra)`) {
+		t.Errorf("the stack page does not say the integration's drift issue is on:\n%.6000s", p.body)
+	}
 	edit := stackForm()
 	edit.Set("labels", "prod")
 	edit.Set("autodeploy", "on")

@@ -154,6 +154,9 @@ type stackPage struct {
 	Vars         *varsCard      // nil without runs
 	Schedules    *schedulesCard // nil without runs or schedules
 	DriftWhen    moment
+	// InheritDrift is the integration's drift issue setting, for a stack
+	// that follows it; "" when the viewer may not read the integration.
+	InheritDrift string
 }
 
 func (u *UI) stackDetails(w http.ResponseWriter, r *http.Request) error {
@@ -190,6 +193,14 @@ func (u *UI) showStack(w http.ResponseWriter, r *http.Request, status int, forms
 	}
 	if v.Drift != nil {
 		pg.DriftWhen = u.moment(v.Drift.ChangedAt)
+	}
+	if v.DriftIssue != stack.DriftIssueOn && v.DriftIssue != stack.DriftIssueOff && v.IntegrationID != "" && u.cfg.Integrations != nil {
+		switch it, err := u.cfg.Integrations.Get(ctx, p, v.IntegrationID); {
+		case err == nil:
+			pg.InheritDrift = driftSetting(it.Integration)
+		case !apperr.Is(err, apperr.NotFound) && !apperr.Is(err, apperr.Forbidden):
+			return err
+		}
 	}
 	if sp, ok := u.cfg.Policies.(StackPolicies); ok && sp != nil {
 		pg.ShowPolicies = true
