@@ -146,6 +146,17 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_txlock", "immediate") // take the write lock at BEGIN: no deadlocking upgrades
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
+	} else {
+		// The writer checkpoints when the WAL reaches 10,000 pages (about
+		// 40 MiB) instead of SQLite's 1,000: a checkpoint copies each page
+		// the WAL holds back into the database, once however often it was
+		// rewritten, so under sustained writes (the same job, outbox and
+		// index pages, commit after commit) fewer checkpoints copy far
+		// fewer pages. Inline checkpoints were a third of the commits' CPU
+		// under sustained webhook load; with this, +10 % deliveries
+		// processed a second (docs/benchmarks.md). The WAL file grows to
+		// that size on disk, and a crash replays at most that much.
+		q.Add("_pragma", "wal_autocheckpoint(10000)")
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
