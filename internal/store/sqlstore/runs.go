@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -137,23 +138,37 @@ func (s *Store) cancelRun(ctx context.Context, tx *sql.Tx, cn run.Cancel, at tim
 	if len(cn.States) == 0 {
 		return run.Event{}, false, nil
 	}
+	// The event without re-reads (every newer push cancels its branch's
+	// older runs): the state the run leaves and since when are its last
+	// history row, read before; the run as it is now comes from the
+	// update. CANCELED is final, so the run was never in it before.
+	var from string
+	var since time.Time
+	err := s.queryRow(ctx, tx, "SELECT state, at FROM run_transitions WHERE run_id = ? ORDER BY id DESC LIMIT 1", cn.RunID).
+		Scan(&from, timeScan{&since})
+	if errors.Is(err, sql.ErrNoRows) {
+		return run.Event{}, false, nil // no such run
+	}
+	if err != nil {
+		return run.Event{}, false, fmt.Errorf("load run %s history: %w", cn.RunID, err)
+	}
 	args := []any{s.t(at), cn.RunID}
 	for _, st := range cn.States {
 		args = append(args, string(st))
 	}
-	res, err := s.exec(ctx, tx, `UPDATE runs SET state = 'CANCELED', updated_at = ?
-		WHERE id = ? AND state IN (`+placeholders(len(cn.States))+`)`, args...)
+	r, err := scanRun(s.queryRow(ctx, tx, `UPDATE runs SET state = 'CANCELED', updated_at = ?
+		WHERE id = ? AND state IN (`+placeholders(len(cn.States))+`) RETURNING `+runColumns, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return run.Event{}, false, nil // in none of those states
+	}
 	if err != nil {
 		return run.Event{}, false, fmt.Errorf("cancel run %s: %w", cn.RunID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return run.Event{}, false, err
-	}
-	ev, err := s.recordRunTransition(ctx, tx, run.Transition{RunID: cn.RunID, State: run.Canceled, At: at, Actor: actor, Note: cn.Note})
-	if err != nil {
+	if _, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
+		cn.RunID, string(run.Canceled), s.t(at), actor, cn.Note); err != nil {
 		return run.Event{}, false, fmt.Errorf("record run %s canceled: %w", cn.RunID, err)
 	}
-	return ev, true, nil
+	return run.Event{Run: r, From: run.State(from), Since: since, To: run.Canceled, Note: cn.Note}, true, nil
 }
 
 // recordRunTransition appends one row to a run's history and returns the

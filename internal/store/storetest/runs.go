@@ -137,8 +137,10 @@ func testRunCancel(t *testing.T, s *sqlstore.Store) {
 	if err != nil || !reflect.DeepEqual(a.Canceled, []string{"r10"}) || len(a.Events) != 1 {
 		t.Fatalf("applied = %+v, %v; want r10 canceled", a, err)
 	}
-	if ev := a.Events[0]; ev.From != run.Queued || ev.To != run.Canceled || ev.Note != "superseded" || ev.Run.State != run.Canceled {
-		t.Errorf("cancel event = %+v", ev)
+	created := mustGetRun(t, s, "r12").CreatedAt // as r10's
+	if ev := a.Events[0]; ev.From != run.Queued || !ev.Since.Equal(created) || ev.To != run.Canceled || ev.Note != "superseded" ||
+		ev.Reentered || !reflect.DeepEqual(ev.Run, mustGetRun(t, s, "r10")) {
+		t.Errorf("cancel event = %+v; want r10 as stored, from QUEUED since %s", ev, created)
 	}
 	for id, want := range map[string]run.State{"r10": run.Canceled, "r11": run.Ready, "r12": run.Queued} {
 		if got := mustGetRun(t, s, id); got.State != want {
