@@ -143,14 +143,17 @@ func scopedGeneration(ctx context.Context, s *Store, table string) (int64, bool)
 	return gen, ok
 }
 
-// cloneStacks copies stacks deeply.
-func cloneStacks(in []stack.Stack) []stack.Stack {
-	out := make([]stack.Stack, len(in))
-	for i, st := range in {
-		out[i] = cloneStack(st)
+// cloneAll copies each of in with clone.
+func cloneAll[T any](in []T, clone func(T) T) []T {
+	out := make([]T, len(in))
+	for i, v := range in {
+		out[i] = clone(v)
 	}
 	return out
 }
+
+// cloneStacks copies stacks deeply.
+func cloneStacks(in []stack.Stack) []stack.Stack { return cloneAll(in, cloneStack) }
 
 // cloneStack copies a stack deeply. readcache_test.go checks every
 // reference field is copied.
@@ -168,12 +171,10 @@ func cloneStack(st stack.Stack) stack.Stack {
 
 // clonePolicies copies policies deeply.
 func clonePolicies(in []policy.Policy) []policy.Policy {
-	out := make([]policy.Policy, len(in))
-	for i, p := range in {
+	return cloneAll(in, func(p policy.Policy) policy.Policy {
 		p.Labels = slices.Clone(p.Labels)
-		out[i] = p
-	}
-	return out
+		return p
+	})
 }
 
 // cloneIntegration copies an integration deeply.

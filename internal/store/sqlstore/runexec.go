@@ -317,8 +317,7 @@ func (s *Store) promote(ctx context.Context, tx *sql.Tx, q queuedRun, at time.Ti
 		ON CONFLICT (run_id) DO UPDATE SET blocked_by = ''`, q.id, q.stackID); err != nil {
 		return nil, err
 	}
-	if _, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
-		q.id, string(run.Ready), s.t(at), "scheduler", ""); err != nil {
+	if err := s.insertTransition(ctx, tx, run.Transition{RunID: q.id, State: run.Ready, At: at, Actor: "scheduler"}); err != nil {
 		return nil, err
 	}
 	return []run.Event{{Run: r, From: run.Queued, To: run.Ready, Since: r.CreatedAt}}, nil

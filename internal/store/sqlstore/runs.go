@@ -121,8 +121,7 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor stri
 	// The event of a new run needs no reads: the run is what was just
 	// written (as the database gives it back: UTC, microseconds), and it
 	// has no history before QUEUED. Every webhook creates runs.
-	if _, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
-		r.ID, string(run.Queued), s.t(r.CreatedAt), actor, r.Reason); err != nil {
+	if err := s.insertTransition(ctx, tx, run.Transition{RunID: r.ID, State: run.Queued, At: r.CreatedAt, Actor: actor, Note: r.Reason}); err != nil {
 		return run.Event{}, fmt.Errorf("record run %s queued: %w", r.ID, err)
 	}
 	r.CreatedAt, r.UpdatedAt = dbTime(r.CreatedAt), dbTime(r.UpdatedAt)
@@ -164,19 +163,23 @@ func (s *Store) cancelRun(ctx context.Context, tx *sql.Tx, cn run.Cancel, at tim
 	if err != nil {
 		return run.Event{}, false, fmt.Errorf("cancel run %s: %w", cn.RunID, err)
 	}
-	if _, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
-		cn.RunID, string(run.Canceled), s.t(at), actor, cn.Note); err != nil {
+	if err := s.insertTransition(ctx, tx, run.Transition{RunID: cn.RunID, State: run.Canceled, At: at, Actor: actor, Note: cn.Note}); err != nil {
 		return run.Event{}, false, fmt.Errorf("record run %s canceled: %w", cn.RunID, err)
 	}
 	return run.Event{Run: r, From: run.State(from), Since: since, To: run.Canceled, Note: cn.Note}, true, nil
 }
 
+// insertTransition appends one row to a run's history.
+func (s *Store) insertTransition(ctx context.Context, tx *sql.Tx, t run.Transition) error {
+	_, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
+		t.RunID, string(t.State), s.t(t.At), t.Actor, t.Note)
+	return err
+}
+
 // recordRunTransition appends one row to a run's history and returns the
 // transition's event: the run as it is now in tx, and the state it left.
 func (s *Store) recordRunTransition(ctx context.Context, tx *sql.Tx, t run.Transition) (run.Event, error) {
-	_, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
-		t.RunID, string(t.State), s.t(t.At), t.Actor, t.Note)
-	if err != nil {
+	if err := s.insertTransition(ctx, tx, t); err != nil {
 		return run.Event{}, err
 	}
 	r, err := s.runInTx(ctx, tx, t.RunID)
