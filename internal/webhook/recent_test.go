@@ -54,6 +54,14 @@ func TestRecent(t *testing.T) {
 		}
 	}
 
+	// A body larger than all it may hold (MaxBody is far larger) is left
+	// to the store.
+	huge := NewRecent(nil)
+	huge.put(Delivery{ID: "huge", Body: make([]byte, recentMaxBytes+1)})
+	if _, ok := huge.Take("huge"); ok || huge.size != 0 {
+		t.Errorf("a body over the bound was held (size %d)", huge.size)
+	}
+
 	var nilRecent *Recent // no Recent configured: nothing held
 	nilRecent.put(d)
 	if _, ok := nilRecent.Take("d1"); ok {
