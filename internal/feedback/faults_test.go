@@ -33,8 +33,12 @@ func TestRateLimitThenOutage(t *testing.T) {
 		if _, err := e.sim.AddFault(gitlabsim.Fault{Path: "/api/v4/projects/**", Status: 429, RetryAfter: 2, Count: 3}); err != nil {
 			t.Fatal(err)
 		}
-		outageEnd := time.Now().Add(5 * time.Second)
-		if _, err := e.sim.AddFault(gitlabsim.Fault{Path: "/api/v4/projects/**", Status: 503, Until: outageEnd}); err != nil {
+		// The outage lasts at least minOutage and until every final write
+		// has met it: a slow machine that takes seconds to finish the runs
+		// still sees them retried.
+		const minOutage = 5 * time.Second
+		outageStart := time.Now()
+		if _, err := e.sim.AddFault(gitlabsim.Fault{Path: "/api/v4/projects/**", Status: 503}); err != nil {
 			t.Fatal(err)
 		}
 		e.start(e.store, feedback.DispatcherConfig{})
@@ -51,6 +55,31 @@ func TestRateLimitThenOutage(t *testing.T) {
 			runs[id].Delta = run.Delta{Add: i}
 			e.move(runs[id], "", run.Finished)
 		}
+		apptest.Eventually(t, 30*time.Second, "every final write to have met the outage", func() error {
+			for _, id := range stacks {
+				ws, err := e.store.ListWrites(e.ctx, runs[id].ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				newest := map[string]feedback.Write{}
+				for _, w := range ws {
+					if n, ok := newest[w.Key]; !ok || w.After(n.Mark()) {
+						newest[w.Key] = w
+					}
+				}
+				for _, w := range newest {
+					if w.Attempts == 0 || !strings.Contains(w.LastError, "503") {
+						return fmt.Errorf("%s: write %d (%s) not yet failed with 503: attempts %d, %q", id, w.ID, w.Describe(), w.Attempts, w.LastError)
+					}
+				}
+			}
+			if time.Since(outageStart) < minOutage {
+				return fmt.Errorf("outage shorter than %s", minOutage)
+			}
+			return nil
+		})
+		e.sim.ClearFaults()
+		outageEnd := time.Now()
 		retried := 0
 		for _, id := range stacks {
 			ws := e.settleWithin(runs[id].ID, 30*time.Second)
