@@ -97,22 +97,39 @@ func (s *Service) RunURL(runID string) string { return s.cfg.PublicURL + "/runs/
 // (run.Outbox). The run service and the delivery processing call it inside
 // the transaction that records the events, so both commit together.
 func (s *Service) OnRunEvents(ctx context.Context, evs []run.Event) error {
+	// The transitions' writes are enqueued together: one statement per
+	// table for a delivery that creates a run and cancels another.
+	var ws []Write
+	flush := func() error {
+		if len(ws) == 0 {
+			return nil
+		}
+		err := s.enqueue(ctx, ws)
+		ws = nil
+		return err
+	}
 	for _, ev := range evs {
-		var err error
 		switch {
 		case ev.Attached:
-			err = s.OnMergeRequestAttached(ctx, ev.Run)
+			// Enqueued after the writes of the events before it, in order.
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := s.OnMergeRequestAttached(ctx, ev.Run); err != nil {
+				return err
+			}
 		case ev.Reentered:
 			// A handed-back run leased again: GitLab shows it running
 			// still, and would refuse running once more.
 		default:
-			err = s.OnRunTransition(ctx, ev.Run, ev.From, ev.To, ev.Note)
-		}
-		if err != nil {
-			return err
+			tw, err := s.transitionWrites(ctx, ev.Run, ev.From, ev.To, ev.Note)
+			if err != nil {
+				return err
+			}
+			ws = append(ws, tw...)
 		}
 	}
-	return nil
+	return flush()
 }
 
 // OnRunTransition records, in the transaction of ctx, the GitLab writes a
@@ -120,6 +137,28 @@ func (s *Service) OnRunEvents(ctx context.Context, evs []run.Event) error {
 // request note, its deployment. from is "" for a new run. note says why (a
 // failure's reason).
 func (s *Service) OnRunTransition(ctx context.Context, r run.Run, from, to run.State, note string) error {
+	ws, err := s.transitionWrites(ctx, r, from, to, note)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(ctx, ws)
+}
+
+// enqueue records ws in the transaction of ctx and wakes the dispatcher
+// soon after.
+func (s *Service) enqueue(ctx context.Context, ws []Write) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	if err := s.cfg.Store.EnqueueWrites(ctx, ws); err != nil {
+		return err
+	}
+	s.wakeSoon()
+	return nil
+}
+
+// transitionWrites are the writes of OnRunTransition.
+func (s *Service) transitionWrites(ctx context.Context, r run.Run, from, to run.State, note string) ([]Write, error) {
 	// Tasks are commands, and drift runs look at the infrastructure, not
 	// at the commit: neither is a verdict on a commit (a drift run's
 	// outcome is the stack's drift mark, docs/drift.md). A move within one
@@ -127,14 +166,14 @@ func (s *Service) OnRunTransition(ctx context.Context, r run.Run, from, to run.S
 	// perhaps, the deployment.
 	statusChanged := statusMoves(from, to)
 	if r.Type == run.Task || r.IsDrift() || (!statusChanged && deploymentStatus(r, from, to) == "") {
-		return nil
+		return nil, nil
 	}
 	st, err := s.cfg.Stacks.GetStack(ctx, r.StackID)
 	if err != nil {
-		return fmt.Errorf("feedback for run %s: %w", r.ID, err)
+		return nil, fmt.Errorf("feedback for run %s: %w", r.ID, err)
 	}
 	if st.Detached() || r.CommitSHA == "" {
-		return nil
+		return nil, nil
 	}
 	now := s.now()
 	base := Write{IntegrationID: st.IntegrationID, RunID: r.ID, Ord: r.ID, NextAttemptAt: now, CreatedAt: now}
@@ -142,7 +181,7 @@ func (s *Service) OnRunTransition(ctx context.Context, r run.Run, from, to run.S
 	if statusChanged {
 		sw, err := s.statusWrite(ctx, base, st, r, to, note)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ws = append(ws, sw)
 		// Proposed runs of a merge request, and the tracked runs its
@@ -152,12 +191,12 @@ func (s *Service) OnRunTransition(ctx context.Context, r run.Run, from, to run.S
 		}
 	}
 	if mw, ok, err := s.afterMergeWrite(ctx, base, st, r, from, to); err != nil {
-		return err
+		return nil, err
 	} else if ok {
 		ws = append(ws, mw)
 	}
 	if mw, ok, err := s.automergeWrite(ctx, base, st, r, to); err != nil {
-		return err
+		return nil, err
 	} else if ok {
 		ws = append(ws, mw)
 	}
@@ -167,11 +206,7 @@ func (s *Service) OnRunTransition(ctx context.Context, r run.Run, from, to run.S
 		w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, Environment: st.ID, State: d}
 		ws = append(ws, w)
 	}
-	if err := s.cfg.Store.EnqueueWrites(ctx, ws); err != nil {
-		return err
-	}
-	s.wakeSoon()
-	return nil
+	return ws, nil
 }
 
 // wakeSoon wakes the dispatcher shortly after the caller's transaction has

@@ -277,10 +277,15 @@ func (s *Store) RunHistory(ctx context.Context, id string) ([]run.Transition, er
 	return out, nil
 }
 
+// maxStackFilter is the most stacks RunsForEvent names in its statement.
+const maxStackFilter = 32
+
 // RunsForEvent implements run.Store, in one statement: each part uses an
-// index (commit_sha; branch, state; merge_request_iid) and the stack
-// filter is applied here, so a repository with thousands of stacks needs
-// no huge IN list.
+// index (commit_sha; branch, state; merge_request_iid). The stack filter
+// is in the statement when the event concerns a few stacks (a branch's
+// runs of every other stack are then not read out), and applied here
+// otherwise, so a repository with thousands of stacks needs no huge IN
+// list.
 func (s *Store) RunsForEvent(ctx context.Context, stackIDs []string, sha, branch string, mrIID int64, active []run.State) ([]run.EventRun, error) {
 	want := make(map[string]bool, len(stackIDs))
 	for _, id := range stackIDs {
@@ -292,16 +297,25 @@ func (s *Store) RunsForEvent(ctx context.Context, stackIDs []string, sha, branch
 	}
 	const cols = "SELECT id, stack_id, type, state, commit_sha, branch, merge_request_iid, delivery_id, created_at FROM runs WHERE "
 	inActive := " AND type = 'PROPOSED' AND state IN (" + placeholders(len(states)) + ")"
+	inStacks, stackArgs := "", []any(nil)
+	if len(want) <= maxStackFilter {
+		inStacks = " AND stack_id IN (" + placeholders(len(want)) + ")"
+		for id := range want {
+			stackArgs = append(stackArgs, id)
+		}
+	}
 	var parts []string
 	var args []any
 	if sha != "" {
-		parts, args = append(parts, cols+"commit_sha = ?"), append(args, sha)
+		parts, args = append(parts, cols+"commit_sha = ?"+inStacks), append(append(args, sha), stackArgs...)
 	}
 	if branch != "" && len(states) > 0 {
-		parts, args = append(parts, cols+"branch = ?"+inActive), append(append(args, branch), states...)
+		parts = append(parts, cols+"branch = ?"+inActive+inStacks)
+		args = append(append(append(args, branch), states...), stackArgs...)
 	}
 	if mrIID != 0 && len(states) > 0 {
-		parts, args = append(parts, cols+"merge_request_iid = ?"+inActive), append(append(args, mrIID), states...)
+		parts = append(parts, cols+"merge_request_iid = ?"+inActive+inStacks)
+		args = append(append(append(args, mrIID), states...), stackArgs...)
 	}
 	if len(parts) == 0 || len(want) == 0 {
 		return []run.EventRun{}, nil

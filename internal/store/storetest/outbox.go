@@ -123,6 +123,41 @@ func testOutbox(t *testing.T, h Harness) {
 	testResolveWrites(t, s, keyA, keyB, keyC)
 }
 
+// testEnqueueManyWrites: more writes at once than one statement takes
+// keep their order, and a key written twice is due when its last write
+// is.
+func testEnqueueManyWrites(t *testing.T, h Harness) {
+	s := fresh(t, h)
+	var in []feedback.Write
+	var want []string
+	for i := range 70 {
+		key := feedback.StatusKey("gl", "acme/infra", fmt.Sprintf("c%02d", i%50), "hoist/web")
+		due := base.Add(time.Hour)
+		if i >= 50 {
+			due = base // the second write of keys c00 … c19
+			want = append(want, key)
+		}
+		in = append(in, statusWrite("gl", "r1", key, i, due))
+	}
+	if err := s.EnqueueWrites(ctx(), in); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := s.ListWrites(ctx(), "r1")
+	if err != nil || len(ws) != len(in) {
+		t.Fatalf("ListWrites = %d writes, %v; want %d", len(ws), err, len(in))
+	}
+	for i, w := range ws {
+		if w.Key != in[i].Key || w.Rank != in[i].Rank || (i > 0 && w.ID <= ws[i-1].ID) {
+			t.Errorf("write %d = %s rank %d id %d, want %s rank %d, after the one before", i, w.Key, w.Rank, w.ID, in[i].Key, in[i].Rank)
+		}
+	}
+	got := mustClaimKeys(t, s, "o", base, 100)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("due keys = %v, want %v", got, want)
+	}
+}
+
 // testResolveWrites continues testOutbox: o2 holds keyA and keyB.
 func testResolveWrites(t *testing.T, s *sqlstore.Store, keyA, keyB, keyC string) {
 	pending, mark := mustPending(t, s, keyA)

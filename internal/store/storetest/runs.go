@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -266,6 +267,11 @@ func testRunsForEvent(t *testing.T, h Harness) {
 		}
 	})
 	active := []run.State{run.Queued, run.Ready}
+	// More stacks than a statement names (filtered after it instead).
+	many := []string{"web"}
+	for i := range 40 {
+		many = append(many, fmt.Sprintf("other-%d", i))
+	}
 	for _, tc := range []struct {
 		name   string
 		stacks []string
@@ -283,6 +289,7 @@ func testRunsForEvent(t *testing.T, h Harness) {
 		{"no states: sha only", []string{"web"}, "s2", "feature", 4, nil, []string{"r2"}},
 		{"all at once, each once", []string{"web", "api"}, "s2", "feature", 4, active, []string{"r2", "r4", "r6"}},
 		{"no stacks", nil, "s1", "feature", 4, active, []string{}},
+		{"many stacks", many, "s1", "feature", 4, active, []string{"r1", "r2", "r6"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs, err := s.RunsForEvent(ctx(), tc.stacks, tc.sha, tc.branch, tc.mr, tc.active)

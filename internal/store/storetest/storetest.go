@@ -100,6 +100,7 @@ func Run(t *testing.T, h Harness) {
 		"FailedJobs":          testFailedJobs,
 		"JobLeaseRace":        testJobLeaseRace,
 		"Outbox":              testOutbox,
+		"EnqueueManyWrites":   testEnqueueManyWrites,
 		"OutboxClaimRace":     testOutboxClaimRace,
 		"OutboxKinds":         testOutboxKinds,
 		"CommitRuns":          testCommitRuns,
