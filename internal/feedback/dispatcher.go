@@ -306,7 +306,7 @@ func (d *Dispatcher) process(ctx context.Context, claimed ClaimedKey) error {
 	}
 	// Sent before, perhaps: an attempt that failed may have reached
 	// GitLab, and so may one whose server lost the key unresolved.
-	r, sent := d.attempt(ctx, next, next.Attempts > 0 || claimed.TakenOver)
+	r, sent := d.attempt(ctx, next, next.Attempts > 0 || claimed.TakenOver, claimed.Ref)
 	if ctx.Err() != nil {
 		return ctx.Err() // stopping: the attempt does not count
 	}
@@ -349,9 +349,10 @@ func nextWrite(ws []Write) Write {
 }
 
 // attempt sends w once and says what to record; sent is true when GitLab
-// has it. inDoubt: w may have reached GitLab already.
-func (d *Dispatcher) attempt(ctx context.Context, w Write, inDoubt bool) (Resolution, bool) {
-	r, sent, took := d.try(ctx, w, inDoubt)
+// has it. inDoubt: w may have reached GitLab already; ref: the GitLab id
+// its key keeps.
+func (d *Dispatcher) attempt(ctx context.Context, w Write, inDoubt bool, ref Ref) (Resolution, bool) {
+	r, sent, took := d.try(ctx, w, inDoubt, ref)
 	if ctx.Err() == nil { // a stopping server's attempt does not count
 		d.cfg.Metrics.GitLabWrite(w.Kind, r.State, w.Attempts > 0, took)
 	}
@@ -360,7 +361,7 @@ func (d *Dispatcher) attempt(ctx context.Context, w Write, inDoubt bool) (Resolu
 
 // try is attempt without the counting; it also returns how long GitLab
 // took (0 when it was not called).
-func (d *Dispatcher) try(ctx context.Context, w Write, inDoubt bool) (Resolution, bool, time.Duration) {
+func (d *Dispatcher) try(ctx context.Context, w Write, inDoubt bool, ref Ref) (Resolution, bool, time.Duration) {
 	r := Resolution{ID: w.ID, Attempts: w.Attempts + 1, LastError: w.LastError}
 	var out outcome
 	var took time.Duration
@@ -373,7 +374,7 @@ func (d *Dispatcher) try(ctx context.Context, w Write, inDoubt bool) (Resolution
 	default:
 		// The monotonic clock, not d.cfg.Clock: a latency, never stored.
 		start := time.Now()
-		out = d.send.send(ctx, ep, w, inDoubt)
+		out = d.send.send(ctx, ep, w, inDoubt, ref)
 		took = time.Since(start)
 	}
 	now := d.cfg.Clock()

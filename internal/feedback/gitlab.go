@@ -73,21 +73,21 @@ func failed(ep vcs.Endpoint, err error) outcome {
 }
 
 // send performs w through ep; inDoubt: an earlier attempt may have
-// reached GitLab.
-func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write, inDoubt bool) outcome {
+// reached GitLab; ref: the id its key keeps.
+func (s *sender) send(ctx context.Context, ep vcs.Endpoint, w Write, inDoubt bool, ref Ref) outcome {
 	switch w.Kind {
 	case KindStatus:
 		return s.status(ctx, ep, w, inDoubt)
 	case KindNote:
-		return s.note(ctx, ep, w)
+		return s.note(ctx, ep, w, ref)
 	case KindDeployment:
-		return s.deployment(ctx, ep, w)
+		return s.deployment(ctx, ep, w, ref)
 	case KindAward:
 		return s.award(ctx, ep, w.Payload)
 	case KindReply:
-		return s.reply(ctx, ep, w)
+		return s.reply(ctx, ep, w, ref)
 	case KindIssue:
-		return s.issue(ctx, ep, w)
+		return s.issue(ctx, ep, w, ref)
 	case KindMerge:
 		err := s.gitlab.MergeMergeRequest(ctx, ep, w.Payload.Project, w.Payload.MergeRequestIID, w.Payload.SHA)
 		return doneOrUnchanged(ep, err, fmt.Sprintf("merged !%d", w.Payload.MergeRequestIID), "already merged")
@@ -155,17 +155,14 @@ func replyMarker(noteID int64) string { return fmt.Sprintf("<!-- hoist:reply=%d 
 // reply answers a command note with a note on its merge request, once: a
 // reply whose id is kept, or one found by its marker, is not posted again
 // (nor edited: the first answer to a command stands).
-func (s *sender) reply(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
+func (s *sender) reply(ctx context.Context, ep vcs.Endpoint, w Write, ref Ref) outcome {
 	p := w.Payload
-	id, ok, err := s.refs.GitLabRef(ctx, w.Key)
-	if err != nil {
-		return retry(err)
-	}
-	if ok {
-		return done("already replied in note %d", id)
+	if ref.Known {
+		return done("already replied in note %d", ref.ID)
 	}
 	marker := replyMarker(p.NoteID)
-	if id, err = s.gitlab.FindNote(ctx, ep, p.Project, p.MergeRequestIID, marker); err != nil {
+	id, err := s.gitlab.FindNote(ctx, ep, p.Project, p.MergeRequestIID, marker)
+	if err != nil {
 		return failed(ep, err)
 	}
 	if id != 0 {
@@ -185,12 +182,9 @@ func noteMarker(stackID string) string { return "<!-- hoist:stack=" + stackID + 
 
 // note edits the stack's note on the merge request in place, or creates it
 // when there is none yet or someone deleted it (the edit is not found).
-func (s *sender) note(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
+func (s *sender) note(ctx context.Context, ep vcs.Endpoint, w Write, ref Ref) outcome {
 	p := w.Payload
-	id, ok, err := s.refs.GitLabRef(ctx, w.Key)
-	if err != nil {
-		return retry(err)
-	}
+	id, ok := ref.ID, ref.Known
 	if !ok {
 		found, err := s.gitlab.FindNote(ctx, ep, p.Project, p.MergeRequestIID, noteMarker(p.StackID))
 		if err != nil {
@@ -208,7 +202,7 @@ func (s *sender) note(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
 		}
 		// Deleted in GitLab: create a new one below.
 	}
-	id, err = s.gitlab.CreateNote(ctx, ep, p.Project, p.MergeRequestIID, p.Body)
+	id, err := s.gitlab.CreateNote(ctx, ep, p.Project, p.MergeRequestIID, p.Body)
 	if err != nil {
 		return failed(ep, err)
 	}
@@ -226,22 +220,18 @@ func (s *sender) keepRef(ctx context.Context, key string, id int64, out outcome)
 
 // deployment creates the run's deployment in the stack's environment, or
 // moves it to its new status.
-func (s *sender) deployment(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
+func (s *sender) deployment(ctx context.Context, ep vcs.Endpoint, w Write, ref Ref) outcome {
 	p := w.Payload
-	id, ok, err := s.refs.GitLabRef(ctx, w.Key)
-	if err != nil {
-		return retry(err)
-	}
-	if ok {
-		if err := s.gitlab.UpdateDeployment(ctx, ep, p.Project, id, p.State); err != nil {
+	if ref.Known {
+		if err := s.gitlab.UpdateDeployment(ctx, ep, p.Project, ref.ID, p.State); err != nil {
 			return failed(ep, err)
 		}
-		return done("deployment %d %s", id, p.State)
+		return done("deployment %d %s", ref.ID, p.State)
 	}
 	if out := s.environment(ctx, ep, w.IntegrationID, p); out.fail != nil {
 		return out
 	}
-	id, err = s.gitlab.CreateDeployment(ctx, ep, vcs.Deployment{Project: p.Project, Environment: p.Environment,
+	id, err := s.gitlab.CreateDeployment(ctx, ep, vcs.Deployment{Project: p.Project, Environment: p.Environment,
 		Ref: p.Ref, SHA: p.SHA, Status: p.State})
 	if err != nil {
 		return failed(ep, err)

@@ -116,13 +116,11 @@ func (s *Service) issueText(st stack.Stack, d stack.Drift) string {
 // deleted it. Without a kept iid, an open issue holding the stack's
 // marker is adopted first: GitLab may have opened one for an attempt
 // whose answer was lost. Closing an issue never opened is done at once.
-func (s *sender) issue(ctx context.Context, ep vcs.Endpoint, w Write) outcome {
+func (s *sender) issue(ctx context.Context, ep vcs.Endpoint, w Write, ref Ref) outcome {
 	p := w.Payload
 	is := vcs.Issue{Project: p.Project, Title: p.Title, Description: p.Body, Labels: p.Labels, Open: p.Open}
-	iid, ok, err := s.refs.GitLabRef(ctx, w.Key)
-	if err != nil {
-		return retry(err)
-	}
+	iid, ok := ref.ID, ref.Known
+	var err error
 	found := ""
 	if !ok {
 		if iid, err = s.gitlab.FindIssue(ctx, ep, p.Project, issueSearch(p.StackID), issueMarker(p.StackID)); err != nil {

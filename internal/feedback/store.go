@@ -58,6 +58,16 @@ type ClaimedKey struct {
 	// it (the owner was killed, stopped mid-write, or outlived its lease),
 	// so a write of it may have reached GitLab unrecorded.
 	TakenOver bool
+	// Ref is the kept id of the GitLab object its writes edit (a note, a
+	// deployment, an issue), read with the claim; only the key's holder
+	// keeps one.
+	Ref Ref
+}
+
+// Ref is a key's kept GitLab id; Known is false when none is kept.
+type Ref struct {
+	ID    int64
+	Known bool
 }
 
 // Resolution is the outcome of a write.

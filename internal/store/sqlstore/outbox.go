@@ -149,7 +149,7 @@ func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time,
 		open, err := s.openWrites(ctx, s.w, claimed)
 		out = make([]feedback.ClaimedKey, len(claimed))
 		for i, k := range claimed {
-			out[i] = feedback.ClaimedKey{Key: k, TakenOver: over[k], Writes: open[k].writes, Mark: open[k].mark}
+			out[i] = feedback.ClaimedKey{Key: k, TakenOver: over[k], Writes: open[k].writes, Mark: open[k].mark, Ref: open[k].ref}
 		}
 		return err
 	})
@@ -159,15 +159,16 @@ func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time,
 	return out, nil
 }
 
-// keyWrites are a key's open writes and its mark.
+// keyWrites are a key's open writes, its mark and its kept GitLab id.
 type keyWrites struct {
 	writes []feedback.Write
 	mark   feedback.Mark
+	ref    feedback.Ref
 }
 
 // openWrites reads the pending and retrying writes of keys, oldest first,
-// in one statement. The mark rides on each write's row: with no open write
-// it is the zero Mark, and nothing is sent.
+// in one statement. The mark and the kept GitLab id ride on each write's
+// row: with no open write they are zero, and nothing is sent.
 func (s *Store) openWrites(ctx context.Context, q querier, keys []string) (map[string]keyWrites, error) {
 	out := make(map[string]keyWrites, len(keys))
 	args := make([]any, len(keys))
@@ -176,17 +177,18 @@ func (s *Store) openWrites(ctx context.Context, q querier, keys []string) (map[s
 	}
 	_, err := queryAll(ctx, s, q, func(row rowScanner) (struct{}, error) {
 		var ord sql.NullString
-		var rank, id sql.NullInt64
-		w, err := scanWriteWith(row, &ord, &rank, &id)
+		var rank, id, ref sql.NullInt64
+		w, err := scanWriteWith(row, &ord, &rank, &id, &ref)
 		if err == nil {
 			kw := out[w.Key]
 			kw.writes = append(kw.writes, w)
 			kw.mark = feedback.Mark{Ord: ord.String, Rank: int(rank.Int64), ID: id.Int64}
+			kw.ref = feedback.Ref{ID: ref.Int64, Known: ref.Valid}
 			out[w.Key] = kw
 		}
 		return struct{}{}, err
-	}, `SELECT `+writeColsW+`, k.mark_ord, k.mark_rank, k.mark_id
-		FROM gitlab_writes w LEFT JOIN gitlab_write_keys k ON k.key = w.key
+	}, `SELECT `+writeColsW+`, k.mark_ord, k.mark_rank, k.mark_id, r.gitlab_id
+		FROM gitlab_writes w LEFT JOIN gitlab_write_keys k ON k.key = w.key LEFT JOIN gitlab_refs r ON r.key = w.key
 		WHERE w.key IN (`+placeholders(len(keys))+`) AND w.state IN ('pending', 'retrying') ORDER BY w.id`, args...)
 	if err != nil {
 		return nil, wrapInternal(err, "load gitlab writes")
@@ -307,8 +309,13 @@ func (s *Store) GitLabRef(ctx context.Context, key string) (int64, bool, error) 
 
 // SetGitLabRef implements feedback.Refs.
 func (s *Store) SetGitLabRef(ctx context.Context, key string, id int64, at time.Time) error {
-	_, err := s.exec(ctx, s.w, `INSERT INTO gitlab_refs (key, gitlab_id, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET gitlab_id = excluded.gitlab_id, updated_at = excluded.updated_at`, key, id, s.t(at))
+	// Group-committed (group.go): one follows most note and deployment
+	// writes, and would otherwise be a commit of its own.
+	err := s.inGroupTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, `INSERT INTO gitlab_refs (key, gitlab_id, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET gitlab_id = excluded.gitlab_id, updated_at = excluded.updated_at`, key, id, s.t(at))
+		return err
+	})
 	return wrapInternal(err, "store gitlab id")
 }
 

@@ -310,6 +310,24 @@ func testCommitRuns(t *testing.T, h Harness) {
 			t.Errorf("GitLabRef = %d, %v, %v; want %d", got, ok, err, id)
 		}
 	}
+	// A claimed key comes with its kept id; one without, with none.
+	other := feedback.NoteKey("gl", "acme/infra", 5, "web")
+	if err := s.EnqueueWrites(ctx(), []feedback.Write{statusWrite("gl", "r1", key, 1, base), statusWrite("gl", "r1", other, 1, base)}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.ClaimWriteKeys(ctx(), "o", base, time.Minute, 10, nil)
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("ClaimWriteKeys = %+v, %v", claimed, err)
+	}
+	for _, c := range claimed {
+		want := feedback.Ref{}
+		if c.Key == key {
+			want = feedback.Ref{ID: 13, Known: true}
+		}
+		if c.Ref != want {
+			t.Errorf("claimed %s with ref %+v, want %+v", c.Key, c.Ref, want)
+		}
+	}
 }
 
 // commandWrites are the writes answering a merge request command: an award
