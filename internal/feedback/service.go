@@ -100,6 +100,7 @@ func (s *Service) OnRunEvents(ctx context.Context, evs []run.Event) error {
 	// The transitions' writes are enqueued together: one statement per
 	// table for a delivery that creates a run and cancels another.
 	var ws []Write
+	look := &lookups{}
 	flush := func() error {
 		if len(ws) == 0 {
 			return nil
@@ -122,7 +123,7 @@ func (s *Service) OnRunEvents(ctx context.Context, evs []run.Event) error {
 			// A handed-back run leased again: GitLab shows it running
 			// still, and would refuse running once more.
 		default:
-			tw, err := s.transitionWrites(ctx, ev.Run, ev.From, ev.To, ev.Note)
+			tw, err := s.transitionWrites(ctx, look, ev.Run, ev.From, ev.To, ev.Note)
 			if err != nil {
 				return err
 			}
@@ -137,7 +138,7 @@ func (s *Service) OnRunEvents(ctx context.Context, evs []run.Event) error {
 // request note, its deployment. from is "" for a new run. note says why (a
 // failure's reason).
 func (s *Service) OnRunTransition(ctx context.Context, r run.Run, from, to run.State, note string) error {
-	ws, err := s.transitionWrites(ctx, r, from, to, note)
+	ws, err := s.transitionWrites(ctx, &lookups{}, r, from, to, note)
 	if err != nil {
 		return err
 	}
@@ -157,8 +158,45 @@ func (s *Service) enqueue(ctx context.Context, ws []Write) error {
 	return nil
 }
 
-// transitionWrites are the writes of OnRunTransition.
-func (s *Service) transitionWrites(ctx context.Context, r run.Run, from, to run.State, note string) ([]Write, error) {
+// lookups keeps what the transitions of one call read, for the next ones:
+// a push's new run and the run it cancels are of one stack, and every
+// status write asks whether its integration aggregates.
+type lookups struct {
+	stacks map[string]stack.Stack
+	agg    map[string]bool
+}
+
+func (l *lookups) stack(ctx context.Context, s *Service, id string) (stack.Stack, error) {
+	if st, ok := l.stacks[id]; ok {
+		return st, nil
+	}
+	st, err := s.cfg.Stacks.GetStack(ctx, id)
+	if err == nil {
+		if l.stacks == nil {
+			l.stacks = map[string]stack.Stack{}
+		}
+		l.stacks[id] = st
+	}
+	return st, err
+}
+
+func (l *lookups) aggregate(ctx context.Context, s *Service, integrationID string) (bool, error) {
+	if on, ok := l.agg[integrationID]; ok {
+		return on, nil
+	}
+	on, err := s.cfg.Store.AggregateStatuses(ctx, integrationID)
+	if err == nil {
+		if l.agg == nil {
+			l.agg = map[string]bool{}
+		}
+		l.agg[integrationID] = on
+	}
+	return on, err
+}
+
+// transitionWrites are the writes of OnRunTransition; look keeps the
+// reads of the call's earlier transitions.
+func (s *Service) transitionWrites(ctx context.Context, look *lookups, r run.Run, from, to run.State, note string) ([]Write, error) {
 	// Tasks are commands, and drift runs look at the infrastructure, not
 	// at the commit: neither is a verdict on a commit (a drift run's
 	// outcome is the stack's drift mark, docs/drift.md). A move within one
@@ -168,7 +206,7 @@ func (s *Service) transitionWrites(ctx context.Context, r run.Run, from, to run.
 	if r.Type == run.Task || r.IsDrift() || (!statusChanged && deploymentStatus(r, from, to) == "") {
 		return nil, nil
 	}
-	st, err := s.cfg.Stacks.GetStack(ctx, r.StackID)
+	st, err := look.stack(ctx, s, r.StackID)
 	if err != nil {
 		return nil, fmt.Errorf("feedback for run %s: %w", r.ID, err)
 	}
@@ -179,7 +217,7 @@ func (s *Service) transitionWrites(ctx context.Context, r run.Run, from, to run.
 	base := Write{IntegrationID: st.IntegrationID, RunID: r.ID, Ord: r.ID, NextAttemptAt: now, CreatedAt: now}
 	var ws []Write
 	if statusChanged {
-		sw, err := s.statusWrite(ctx, base, st, r, to, note)
+		sw, err := s.statusWrite(ctx, look, base, st, r, to, note)
 		if err != nil {
 			return nil, err
 		}
@@ -232,14 +270,14 @@ func (s *Service) Notify() {
 
 // statusWrite is the commit status write of a run entering to: the stack's
 // own status, or the aggregated one of its run type.
-func (s *Service) statusWrite(ctx context.Context, base Write, st stack.Stack, r run.Run, to run.State, note string) (Write, error) {
+func (s *Service) statusWrite(ctx context.Context, look *lookups, base Write, st stack.Stack, r run.Run, to run.State, note string) (Write, error) {
 	state := statusState(to)
 	w := base
 	w.Kind = KindStatus
 	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, Name: StatusPrefix + st.ID, State: state,
 		Description: description(r, to, note, st.Autodeploy), TargetURL: s.RunURL(r.ID)}
 	w.Rank = steps[to].rank
-	agg, err := s.cfg.Store.AggregateStatuses(ctx, st.IntegrationID)
+	agg, err := look.aggregate(ctx, s, st.IntegrationID)
 	if err != nil {
 		return Write{}, fmt.Errorf("feedback for run %s: %w", r.ID, err)
 	}

@@ -191,6 +191,10 @@ func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion,
 		}
 		holder := map[string]string{} // stack → run holding its lock
 		mrLocks := map[string]*mrLockRef{}
+		// Decided one by one, in queue order; the chosen runs are then
+		// promoted together (promote), a few statements a pass whatever
+		// their number: every webhook's run passes here.
+		var ready []queuedRun
 		for _, q := range queued {
 			if q.typ == run.Tracked {
 				// A stack a merge request applied before its merge is
@@ -212,11 +216,7 @@ func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion,
 				}
 			}
 			if q.typ == run.Proposed {
-				evs, err := s.promote(ctx, tx, q, at)
-				if err != nil {
-					return err
-				}
-				p.Ready, p.Events = append(p.Ready, q.id), append(p.Events, evs...)
+				ready = append(ready, q)
 				continue
 			}
 			h, seen := holder[q.stackID]
@@ -226,11 +226,7 @@ func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion,
 				}
 			}
 			if h == "" {
-				evs, err := s.promote(ctx, tx, q, at)
-				if err != nil {
-					return err
-				}
-				p.Ready, p.Events = append(p.Ready, q.id), append(p.Events, evs...)
+				ready = append(ready, q)
 				holder[q.stackID] = q.id
 				continue
 			}
@@ -238,6 +234,15 @@ func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion,
 			p.Blocked[q.id] = h
 			if err := s.setBlockedBy(ctx, tx, q, h); err != nil {
 				return err
+			}
+		}
+		for chunk := range slices.Chunk(ready, promoteChunk) {
+			evs, err := s.promote(ctx, tx, chunk, at)
+			if err != nil {
+				return err
+			}
+			for _, ev := range evs {
+				p.Ready, p.Events = append(p.Ready, ev.Run.ID), append(p.Events, ev)
 			}
 		}
 		return nil
@@ -296,31 +301,52 @@ func (s *Store) lockHolder(ctx context.Context, tx *sql.Tx, stackID string) (str
 	return id, err
 }
 
-// promote moves q to READY; it returns no event when another server
-// promoted it first.
-func (s *Store) promote(ctx context.Context, tx *sql.Tx, q queuedRun, at time.Time) ([]run.Event, error) {
-	// The run as it is now, from the update itself (every webhook's run is
-	// promoted): its event needs no reads. A run enters QUEUED only when
-	// it is created (the machine has no way back), so it leaves QUEUED for
-	// READY the first time, and was QUEUED since it was created.
-	r, err := scanRun(s.queryRow(ctx, tx, "UPDATE runs SET state = ?, updated_at = ? WHERE id = ? AND state = ? RETURNING "+runColumns,
-		string(run.Ready), s.t(at), q.id, string(run.Queued)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil // moved meanwhile
+// promoteChunk bounds the runs one promote statement names.
+const promoteChunk = 64
+
+// promote moves qs to READY, in one statement per table, and returns their
+// events in queue order; a run another server promoted first has none.
+func (s *Store) promote(ctx context.Context, tx *sql.Tx, qs []queuedRun, at time.Time) ([]run.Event, error) {
+	// The runs as they are now, from the update itself: the events need no
+	// reads. A run enters QUEUED only when it is created (the machine has
+	// no way back), so it leaves QUEUED for READY the first time, and was
+	// QUEUED since it was created.
+	args := []any{string(run.Ready), s.t(at), string(run.Queued)}
+	for _, q := range qs {
+		args = append(args, q.id)
 	}
-	if err != nil {
+	moved, err := queryAll(ctx, s, tx, scanRun, "UPDATE runs SET state = ?, updated_at = ? WHERE state = ? AND id IN ("+
+		placeholders(len(qs))+") RETURNING "+runColumns, args...)
+	if err != nil || len(moved) == 0 {
 		return nil, err
 	}
-	// The run's execution row, no longer blocked: one upsert.
-	if _, err := s.exec(ctx, tx, `INSERT INTO run_exec (run_id, worker_pool)
-		VALUES (?, COALESCE((SELECT worker_pool FROM stacks WHERE id = ?), 'embedded'))
-		ON CONFLICT (run_id) DO UPDATE SET blocked_by = ''`, q.id, q.stackID); err != nil {
+	slices.SortFunc(moved, func(a, b run.Run) int { return strings.Compare(a.ID, b.ID) })
+	// Their execution rows, no longer blocked, and their history.
+	var rows, hist strings.Builder
+	execArgs := make([]any, 0, 2*len(moved))
+	histArgs := make([]any, 0, 5*len(moved))
+	for i, r := range moved {
+		if i > 0 {
+			rows.WriteString(", ")
+			hist.WriteString(", ")
+		}
+		rows.WriteString("(?, COALESCE((SELECT worker_pool FROM stacks WHERE id = ?), 'embedded'))")
+		hist.WriteString("(?, ?, ?, ?, ?)")
+		execArgs = append(execArgs, r.ID, r.StackID)
+		histArgs = append(histArgs, r.ID, string(run.Ready), s.t(at), "scheduler", "")
+	}
+	if _, err := s.exec(ctx, tx, "INSERT INTO run_exec (run_id, worker_pool) VALUES "+rows.String()+
+		" ON CONFLICT (run_id) DO UPDATE SET blocked_by = ''", execArgs...); err != nil {
 		return nil, err
 	}
-	if err := s.insertTransition(ctx, tx, run.Transition{RunID: q.id, State: run.Ready, At: at, Actor: "scheduler"}); err != nil {
+	if _, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES "+hist.String(), histArgs...); err != nil {
 		return nil, err
 	}
-	return []run.Event{{Run: r, From: run.Queued, To: run.Ready, Since: r.CreatedAt}}, nil
+	evs := make([]run.Event, len(moved))
+	for i, r := range moved {
+		evs[i] = run.Event{Run: r, From: run.Queued, To: run.Ready, Since: r.CreatedAt}
+	}
+	return evs, nil
 }
 
 func (s *Store) setBlockedBy(ctx context.Context, tx *sql.Tx, q queuedRun, by string) error {
