@@ -322,24 +322,22 @@ func (s *Store) promote(ctx context.Context, tx *sql.Tx, qs []queuedRun, at time
 	}
 	slices.SortFunc(moved, func(a, b run.Run) int { return strings.Compare(a.ID, b.ID) })
 	// Their execution rows, no longer blocked, and their history.
-	var rows, hist strings.Builder
+	var rows strings.Builder
 	execArgs := make([]any, 0, 2*len(moved))
-	histArgs := make([]any, 0, 5*len(moved))
+	hist := make([]run.Transition, len(moved))
 	for i, r := range moved {
 		if i > 0 {
 			rows.WriteString(", ")
-			hist.WriteString(", ")
 		}
 		rows.WriteString("(?, COALESCE((SELECT worker_pool FROM stacks WHERE id = ?), 'embedded'))")
-		hist.WriteString("(?, ?, ?, ?, ?)")
 		execArgs = append(execArgs, r.ID, r.StackID)
-		histArgs = append(histArgs, r.ID, string(run.Ready), s.t(at), "scheduler", "")
+		hist[i] = run.Transition{RunID: r.ID, State: run.Ready, At: at, Actor: "scheduler"}
 	}
 	if _, err := s.exec(ctx, tx, "INSERT INTO run_exec (run_id, worker_pool) VALUES "+rows.String()+
 		" ON CONFLICT (run_id) DO UPDATE SET blocked_by = ''", execArgs...); err != nil {
 		return nil, err
 	}
-	if _, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES "+hist.String(), histArgs...); err != nil {
+	if err := s.insertTransitions(ctx, tx, hist); err != nil {
 		return nil, err
 	}
 	evs := make([]run.Event, len(moved))

@@ -58,23 +58,31 @@ func (s *Store) ApplyRunChanges(ctx context.Context, c run.Changes) (run.Applied
 // duplicates an event-created run (same stack, SHA and type) is a Conflict.
 func (s *Store) applyRunChanges(ctx context.Context, tx *sql.Tx, c run.Changes) (run.Applied, error) {
 	var applied run.Applied
+	// The history rows of the runs created and canceled, written together
+	// after them (a push creates a run and cancels its branch's older one).
+	var hist []run.Transition
 	for _, r := range c.Create {
-		ev, err := s.insertRun(ctx, tx, r, c.Actor)
+		ev, err := s.insertRun(ctx, tx, r)
 		if err != nil {
 			return run.Applied{}, err
 		}
+		hist = append(hist, run.Transition{RunID: r.ID, State: run.Queued, At: r.CreatedAt, Actor: c.Actor, Note: r.Reason})
 		applied.Created = append(applied.Created, r.ID)
 		applied.Events = append(applied.Events, ev)
 	}
 	for _, cn := range c.Cancel {
-		ev, ok, err := s.cancelRun(ctx, tx, cn, c.At, c.Actor)
+		ev, ok, err := s.cancelRun(ctx, tx, cn, c.At)
 		if err != nil {
 			return run.Applied{}, err
 		}
 		if ok {
+			hist = append(hist, run.Transition{RunID: cn.RunID, State: run.Canceled, At: c.At, Actor: c.Actor, Note: cn.Note})
 			applied.Canceled = append(applied.Canceled, cn.RunID)
 			applied.Events = append(applied.Events, ev)
 		}
+	}
+	if err := s.insertTransitions(ctx, tx, hist); err != nil {
+		return run.Applied{}, fmt.Errorf("record run history: %w", err)
 	}
 	for _, a := range c.Attach {
 		res, err := s.exec(ctx, tx, `UPDATE runs SET merge_request_iid = ?, merge_request_url = ?, updated_at = ?
@@ -99,7 +107,8 @@ func (s *Store) applyRunChanges(ctx context.Context, tx *sql.Tx, c run.Changes) 
 	return applied, nil
 }
 
-func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor string) (run.Event, error) {
+// insertRun writes a new run; its history row is the caller's to write.
+func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run) (run.Event, error) {
 	if r.State != run.Queued || !r.Type.Valid() || r.ID == "" {
 		return run.Event{}, fmt.Errorf("create run %q: want a new QUEUED run with a type, got %s %s", r.ID, r.Type, r.State)
 	}
@@ -121,9 +130,6 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor stri
 	// The event of a new run needs no reads: the run is what was just
 	// written (as the database gives it back: UTC, microseconds), and it
 	// has no history before QUEUED. Every webhook creates runs.
-	if err := s.insertTransition(ctx, tx, run.Transition{RunID: r.ID, State: run.Queued, At: r.CreatedAt, Actor: actor, Note: r.Reason}); err != nil {
-		return run.Event{}, fmt.Errorf("record run %s queued: %w", r.ID, err)
-	}
 	r.CreatedAt, r.UpdatedAt = dbTime(r.CreatedAt), dbTime(r.UpdatedAt)
 	if len(r.TaskCommand) == 0 {
 		r.TaskCommand = nil // as scanRun reads it
@@ -132,8 +138,8 @@ func (s *Store) insertRun(ctx context.Context, tx *sql.Tx, r run.Run, actor stri
 }
 
 // cancelRun cancels a run still in one of cn.States and reports whether it
-// did.
-func (s *Store) cancelRun(ctx context.Context, tx *sql.Tx, cn run.Cancel, at time.Time, actor string) (run.Event, bool, error) {
+// did; its history row is the caller's to write.
+func (s *Store) cancelRun(ctx context.Context, tx *sql.Tx, cn run.Cancel, at time.Time) (run.Event, bool, error) {
 	if len(cn.States) == 0 {
 		return run.Event{}, false, nil
 	}
@@ -163,10 +169,28 @@ func (s *Store) cancelRun(ctx context.Context, tx *sql.Tx, cn run.Cancel, at tim
 	if err != nil {
 		return run.Event{}, false, fmt.Errorf("cancel run %s: %w", cn.RunID, err)
 	}
-	if err := s.insertTransition(ctx, tx, run.Transition{RunID: cn.RunID, State: run.Canceled, At: at, Actor: actor, Note: cn.Note}); err != nil {
-		return run.Event{}, false, fmt.Errorf("record run %s canceled: %w", cn.RunID, err)
-	}
 	return run.Event{Run: r, From: run.State(from), Since: since, To: run.Canceled, Note: cn.Note}, true, nil
+}
+
+// insertTransitions appends ts to their runs' histories, in order, in one
+// statement per 64.
+func (s *Store) insertTransitions(ctx context.Context, tx *sql.Tx, ts []run.Transition) error {
+	for chunk := range slices.Chunk(ts, 64) {
+		var q strings.Builder
+		q.WriteString("INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES ")
+		args := make([]any, 0, 5*len(chunk))
+		for i, t := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?)")
+			args = append(args, t.RunID, string(t.State), s.t(t.At), t.Actor, t.Note)
+		}
+		if _, err := s.exec(ctx, tx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // insertTransition appends one row to a run's history.
