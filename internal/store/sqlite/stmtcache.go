@@ -17,10 +17,11 @@ import (
 // preparing one inside a transaction asks the pool for a connection, and
 // the write pool's only connection is the transaction's.
 
-// maxCachedStatements bounds the statements one connection keeps. The
-// queries are the code's constants, except IN lists whose placeholder
-// count follows the input; past the bound a statement is parsed each time,
-// as without the cache.
+// maxCachedStatements bounds the statements one connection keeps. Most
+// queries are the code's constants, but batches (multi-row VALUES, IN
+// lists) come in as many texts as lengths: when the bound is reached the
+// least recently used statement is finalized to make room, so a long-lived
+// server keeps its hot statements whatever lengths it has met.
 const maxCachedStatements = 256
 
 // openDB opens dsn with the registered "sqlite" driver, its connections
@@ -73,6 +74,7 @@ type innerConn interface {
 type cachingConn struct {
 	innerConn
 	stmts map[string]*cachedStmt
+	tick  uint64 // counts takes, for cachedStmt.used
 }
 
 type cachedStmt struct {
@@ -84,20 +86,22 @@ type cachedStmt struct {
 	// busy: its rows are still open (a statement is one cursor; the same
 	// query run again meanwhile is prepared afresh).
 	busy bool
+	used uint64 // the connection's tick when it was last taken
 }
 
 // take returns query's statement, marked busy, or nil when it is busy or
 // cannot be kept (the caller then runs the query unprepared, which also
 // reports any error preparing it).
 func (c *cachingConn) take(ctx context.Context, query string) *cachedStmt {
+	c.tick++
 	if cs, ok := c.stmts[query]; ok {
 		if cs.busy {
 			return nil
 		}
-		cs.busy = true
+		cs.busy, cs.used = true, c.tick
 		return cs
 	}
-	if len(c.stmts) >= maxCachedStatements {
+	if len(c.stmts) >= maxCachedStatements && !c.evict() {
 		return nil
 	}
 	ds, err := c.innerConn.PrepareContext(ctx, query)
@@ -113,9 +117,27 @@ func (c *cachingConn) take(ctx context.Context, query string) *cachedStmt {
 		_ = ds.Close()
 		return nil
 	}
-	cs := &cachedStmt{stmt: st, busy: true}
+	cs := &cachedStmt{stmt: st, busy: true, used: c.tick}
 	c.stmts[query] = cs
 	return cs
+}
+
+// evict finalizes the least recently used statement that is not busy; false
+// when every one is (the new one then runs unprepared).
+func (c *cachingConn) evict() bool {
+	var oldest string
+	var lru *cachedStmt
+	for q, cs := range c.stmts {
+		if !cs.busy && (lru == nil || cs.used < lru.used) {
+			oldest, lru = q, cs
+		}
+	}
+	if lru == nil {
+		return false
+	}
+	delete(c.stmts, oldest)
+	_ = lru.stmt.Close() // finalizing a statement that is not running only frees it
+	return true
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {

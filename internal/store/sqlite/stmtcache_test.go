@@ -103,19 +103,45 @@ func TestStatementsAreKeptPerConnection(t *testing.T) {
 	}
 }
 
-// Past the bound, statements run unprepared and are not kept.
+// Past the bound, the least recently used statement makes room: a hot
+// statement stays kept however many batch lengths come by.
 func TestStatementCacheIsBounded(t *testing.T) {
 	ctx := context.Background()
 	db := openCaching(t)
-	for i := range maxCachedStatements + 10 {
+	const hot = "SELECT COUNT(*) FROM t WHERE v <> ?"
+	for i := range 3 * maxCachedStatements {
 		var n int
 		// Distinct texts, as IN lists of every length would be.
 		if err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT %d + COUNT(*) FROM t", i)).Scan(&n); err != nil || n != i {
 			t.Fatalf("query %d: %d, %v", i, n, err)
 		}
+		if err := db.QueryRowContext(ctx, hot, "x").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("hot query: %d, %v", n, err)
+		}
 	}
 	if got := kept(t, db); got != maxCachedStatements {
 		t.Fatalf("kept %d statements, want the bound %d", got, maxCachedStatements)
+	}
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Raw(func(dc any) error {
+		stmts := dc.(*cachingConn).stmts
+		if _, ok := stmts[hot]; !ok {
+			return fmt.Errorf("the hot statement was evicted")
+		}
+		if _, ok := stmts[fmt.Sprintf("SELECT %d + COUNT(*) FROM t", 3*maxCachedStatements-1)]; !ok {
+			return fmt.Errorf("the newest statement is not kept")
+		}
+		if _, ok := stmts["SELECT 0 + COUNT(*) FROM t"]; ok {
+			return fmt.Errorf("the oldest statement is still kept")
+		}
+		return nil
+	})
+	c.Close()
+	if err != nil {
+		t.Fatal(err)
 	}
 	// A statement that does not parse reports the driver's error.
 	if _, err := db.ExecContext(ctx, "INSERT INTO nowhere VALUES (1)"); err == nil {
