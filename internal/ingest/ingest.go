@@ -2,7 +2,8 @@
 // it translates the delivery into a provider-neutral event, works out the
 // changed files (from the payload when it is complete, from GitLab's
 // compare and merge request diff APIs otherwise), loads the repository's
-// stacks, lets the push policy (trigger.PlanRuns) decide, and writes the
+// stacks, lets the push policy decide (trigger.Decide), reads the runs of
+// the stacks that get one, plans (trigger.PlanDecided), and writes the
 // runs, cancellations, merge request links, tracked-commit moves and the
 // delivery's result in one transaction. It runs as a job of the job
 // queue, so GitLab failures are retried with backoff.

@@ -245,13 +245,16 @@ func (p *Processor) prepare(ctx context.Context, d webhook.Delivery, ev *vcs.Eve
 
 // plan reads the existing runs (in the transaction of ctx) and plans.
 func (p *Processor) plan(ctx context.Context, d webhook.Delivery, ev *vcs.Event, in planInput) (trigger.Plan, error) {
-	ts, ids := triggerStacks(in.stacks)
-	existing, err := p.existingRuns(ctx, d, ev, ids)
+	ts, _ := triggerStacks(in.stacks)
+	req := trigger.Request{Event: ev, ChangedFiles: in.files, Matcher: trigger.NewMatcher(ts), Decide: in.decide, RunCap: p.cfg.RunCap}
+	// Decided first: only the stacks that get a run need their runs read.
+	decided := trigger.Decide(req)
+	existing, err := p.existingRuns(ctx, d, ev, decided.RunStacks())
 	if err != nil {
 		return trigger.Plan{}, err
 	}
-	return trigger.PlanRuns(trigger.Request{Event: ev, ChangedFiles: in.files, Matcher: trigger.NewMatcher(ts),
-		Runs: existing, Decide: in.decide, RunCap: p.cfg.RunCap})
+	req.Runs = existing
+	return trigger.PlanDecided(req, decided)
 }
 
 // triggerStacks returns the stacks as the trigger sees them, and their ids.

@@ -5,6 +5,7 @@
 // deduplication and the per-event run cap.
 //
 // Everything here is pure: no I/O, no clock. The caller loads the stacks
-// and runs, computes the changed files (SPEC §4.1), and persists a Plan's
-// actions in one transaction.
+// and runs (only those of the stacks Decide chose, Decisions.RunStacks),
+// computes the changed files (SPEC §4.1), and persists a Plan's actions in
+// one transaction.
 package trigger

@@ -105,13 +105,14 @@ type Request struct {
 	ChangedFiles []string
 	// Matcher holds every stack of the event's repository.
 	Matcher *Matcher
-	// Runs must hold, for the repository's stacks, every run at the event's
-	// head SHA (any state: deduplication counts finished and canceled runs
-	// too, so a redelivered event creates nothing) and the proposed runs
-	// that are QUEUED through PLANNING on the event's branch — the pushed
-	// branch, or the merge request's source branch — or, for a merge
-	// request from a fork, linked to that merge request (candidates for
-	// cancellation). Other runs are ignored.
+	// Runs must hold, for the repository's stacks (PlanDecided: for the
+	// stacks of Decisions.RunStacks), every run at the event's head SHA
+	// (any state: deduplication counts finished and canceled runs too, so
+	// a redelivered event creates nothing) and the proposed runs that are
+	// QUEUED through PLANNING on the event's branch — the pushed branch,
+	// or the merge request's source branch — or, for a merge request from
+	// a fork, linked to that merge request (candidates for cancellation).
+	// Other runs are ignored.
 	Runs   []ExistingRun
 	Decide Decider // nil means Default
 	RunCap int     // 0 means DefaultRunCap
@@ -130,18 +131,57 @@ type Request struct {
 //     error (apperr.Invalid wrapping ErrRunCap) says so, and the returned
 //     Plan holds only Stacks, for the delivery log.
 func PlanRuns(req Request) (Plan, error) {
-	ev := req.Event
+	return PlanDecided(req, Decide(req))
+}
+
+// Decisions are every stack's decision for one event, in the Matcher's
+// order: what PlanRuns decides before it looks at the existing runs.
+type Decisions struct {
+	stacks []Stack
+	ds     []Decision
+	event  *vcs.Event
+}
+
+// Decide decides every stack of req's repository for its event; req.Runs
+// is not read.
+func Decide(req Request) Decisions {
 	decide := req.Decide
 	if decide == nil {
 		decide = Default
 	}
 	stacks := req.Matcher.Stacks()
 	affected := req.Matcher.Match(req.ChangedFiles)
+	ds := make([]Decision, len(stacks))
+	for i, st := range stacks {
+		ds[i] = decide(Input{Event: req.Event, ChangedFiles: req.ChangedFiles, Affected: affected[i]}, st)
+	}
+	return Decisions{stacks: stacks, ds: ds, event: req.Event}
+}
+
+// RunStacks are the ids of the stacks whose existing runs planning reads:
+// those decided to run (a run to deduplicate, older ones to cancel), and
+// every stack when the event deletes a branch. A push to a repository of
+// hundreds of stacks that changes one reads that one's runs.
+func (d Decisions) RunStacks() []string {
+	deleted := d.event.Kind == vcs.KindPush && d.event.Deleted
+	var ids []string
+	for i, st := range d.stacks {
+		if deleted || (d.ds[i].Run != RunNone && d.event.HeadSHA() != "") {
+			ids = append(ids, st.ID)
+		}
+	}
+	return ids
+}
+
+// PlanDecided is PlanRuns with the decisions made already (Decide), and
+// req.Runs holding the runs of their RunStacks.
+func PlanDecided(req Request, decided Decisions) (Plan, error) {
+	ev := req.Event
+	stacks := decided.stacks
 	runs := runsByStack(req.Runs)
 	p := Plan{Stacks: make([]StackOutcome, 0, len(stacks))}
 	for i, st := range stacks {
-		d := decide(Input{Event: ev, ChangedFiles: req.ChangedFiles, Affected: affected[i]}, st)
-		p.Stacks = append(p.Stacks, p.apply(ev, st, d, runs[st.ID]))
+		p.Stacks = append(p.Stacks, p.apply(ev, st, decided.ds[i], runs[st.ID]))
 	}
 	if ev.Kind == vcs.KindPush && ev.Deleted {
 		p.cancelDeletedBranch(ev, stacks, runs)

@@ -306,3 +306,57 @@ func TestPlanReplanAtTheSameCommit(t *testing.T) {
 		})
 	}
 }
+
+// TestRunStacks: planning reads the runs of the stacks decided to run (and
+// of every stack when a branch is deleted), and planning with only those
+// runs gives the plan PlanRuns gives with all of them.
+func TestRunStacks(t *testing.T) {
+	t.Parallel()
+	existing := []ExistingRun{
+		{ID: "infra-old", StackID: "infra", Type: RunProposed, SHA: sha1, Branch: "feature-x", State: "QUEUED"},
+		{ID: "app-old", StackID: "app", Type: RunProposed, SHA: sha1, Branch: "feature-x", State: "READY"},
+		{ID: "forky-at-head", StackID: "forky", Type: RunProposed, SHA: sha3, Branch: "feature-x", State: "FINISHED"},
+		{ID: "app-tracked", StackID: "app", Type: RunTracked, SHA: sha2, Branch: "main", State: "QUEUED"},
+	}
+	tag := &vcs.Event{Kind: vcs.KindTag, Tag: "v1.0.0", Ref: "refs/tags/v1.0.0", After: sha2}
+	for _, tc := range []struct {
+		name  string
+		ev    *vcs.Event
+		files []string
+		want  []string
+	}{
+		{"a push touching infra/", push("feature-x", sha3), []string{"infra/main.tf"}, []string{"infra", "forky"}},
+		{"a push to the tracked branch touching app/", push("main", sha2), []string{"app/x.go"}, []string{"app"}},
+		{"a push touching no stack", push("feature-x", sha3), []string{"README.md"}, nil},
+		{"a branch deleted", push("feature-x", zero), nil, []string{"infra", "app", "forky"}},
+		{"a merge request touching app/", mergeRequest(vcs.ActionOpen, "", false), []string{"app/x.go"}, []string{"app"}},
+		{"a tag", tag, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := Request{Event: tc.ev, ChangedFiles: tc.files, Matcher: NewMatcher(repoStacks())}
+			decided := Decide(req)
+			got := decided.RunStacks()
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("RunStacks = %v, want %v", got, tc.want)
+			}
+			need := map[string]bool{}
+			for _, id := range got {
+				need[id] = true
+			}
+			var some []ExistingRun
+			for _, r := range existing {
+				if need[r.StackID] {
+					some = append(some, r)
+				}
+			}
+			all := req
+			all.Runs = existing
+			want, wantErr := PlanRuns(all)
+			req.Runs = some
+			plan, err := PlanDecided(req, decided)
+			if !reflect.DeepEqual(plan, want) || !errors.Is(err, wantErr) {
+				t.Errorf("planned with the runs of %v:\n%+v, %v\nwith all runs:\n%+v, %v", got, plan, err, want, wantErr)
+			}
+		})
+	}
+}
