@@ -46,7 +46,7 @@ func (s *Store) enqueueWrites(ctx context.Context, tx *sql.Tx, ws []feedback.Wri
 	var q strings.Builder
 	q.WriteString(`INSERT INTO gitlab_writes (integration_id, run_id, kind, key, ord, rank, payload,
 		state, attempts, next_attempt_at, created_at, updated_at) VALUES `)
-	args := make([]any, 0, 9*len(ws))
+	args := make([]any, 0, 10*len(ws))
 	// A key once, due when its last write is (PostgreSQL refuses to
 	// update one row twice in a statement).
 	due := make(map[string]any, len(ws))
