@@ -138,17 +138,9 @@ func (s *Store) checkSecrets(ctx context.Context, check *sql.Stmt, ds []webhook.
 // duplicates (of stored deliveries or of earlier rows) and returns the ids
 // it inserted.
 func deliveryRowsQuery(n int) string {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO webhook_deliveries
-		(id, integration_id, dedupe_key, event, project, ref, headers, body, status, received_at, updated_at) VALUES `)
-	for i := range n {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-	}
-	q.WriteString(" ON CONFLICT (integration_id, dedupe_key) DO NOTHING RETURNING id")
-	return q.String()
+	return `INSERT INTO webhook_deliveries
+		(id, integration_id, dedupe_key, event, project, ref, headers, body, status, received_at, updated_at) VALUES ` +
+		valueRows("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n) + " ON CONFLICT (integration_id, dedupe_key) DO NOTHING RETURNING id"
 }
 
 // insertDeliveryRows inserts ds with the prepared statement for their
@@ -190,8 +182,7 @@ func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, insert *sql.
 
 // bodyRowsQuery is the multi-row INSERT of n deliveries' bodies.
 func bodyRowsQuery(n int) string {
-	return "INSERT INTO webhook_delivery_bodies (delivery_id, body) VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ")
+	return "INSERT INTO webhook_delivery_bodies (delivery_id, body) VALUES " + valueRows("(?, ?)", n)
 }
 
 // insertBodyRows stores the bodies of the deliveries ds, inserted in tx,
@@ -264,15 +255,7 @@ func (s *Store) duplicateDelivery(ctx context.Context, tx querier, d webhook.New
 
 // jobRowsQuery is the multi-row INSERT of n jobs without dedupe keys.
 func jobRowsQuery(n int) string {
-	var q strings.Builder
-	q.WriteString("INSERT INTO jobs (kind, payload, run_at, created_at, give_up_at) VALUES ")
-	for i := range n {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?)")
-	}
-	return q.String()
+	return "INSERT INTO jobs (kind, payload, run_at, created_at, give_up_at) VALUES " + valueRows("(?, ?, ?, ?, ?)", n)
 }
 
 // insertJobRows enqueues the intake's jobs: with full, the prepared

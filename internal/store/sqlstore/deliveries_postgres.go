@@ -101,12 +101,8 @@ func pgIntakeQuery(n int) string {
 	var q strings.Builder
 	q.WriteString(`WITH v (ord, id, integration_id, dedupe_key, event, project, ref, headers, body, status, received_at, updated_at,
 		checked, job_kind, job_payload, job_give_up_at) AS (VALUES `)
-	for i := range n {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?::int, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::jsonb, ?::bytea, ?::text, ?::timestamptz, ?::timestamptz, ?::bytea, ?::text, ?::text, ?::timestamptz)")
-	}
+	q.WriteString(valueRows("(?::int, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::jsonb, ?::bytea, ?::text, "+
+		"?::timestamptz, ?::timestamptz, ?::bytea, ?::text, ?::text, ?::timestamptz)", n))
 	q.WriteString(`),
 	ok AS (SELECT v.* FROM v JOIN integrations i
 		ON i.id = v.integration_id AND i.provider = 'gitlab' AND i.webhook_secret_sealed = v.checked),

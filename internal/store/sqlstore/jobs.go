@@ -99,6 +99,17 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
+// batchRows bounds the rows one multi-row statement writes or names (a
+// batch of GitLab writes, of history rows, of runs promoted): its
+// parameters stay well under SQLite's and PostgreSQL's limits.
+const batchRows = 64
+
+// valueRows is n copies of row, comma-separated: the VALUES list of a
+// multi-row INSERT.
+func valueRows(row string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
 // ExtendJobLease renews a lease the worker still holds.
 func (s *Store) ExtendJobLease(ctx context.Context, id int64, worker string, until time.Time) (bool, error) {
 	res, err := s.exec(ctx, s.w, `UPDATE jobs SET locked_until = ? WHERE id = ? AND locked_by = ? AND state = 'available'`,

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -25,7 +24,7 @@ func (s *Store) EnqueueWrites(ctx context.Context, ws []feedback.Write) error {
 		return nil
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for chunk := range slices.Chunk(ws, enqueueChunk) {
+		for chunk := range slices.Chunk(ws, batchRows) {
 			if err := s.enqueueWrites(ctx, tx, chunk); err != nil {
 				return err
 			}
@@ -35,31 +34,20 @@ func (s *Store) EnqueueWrites(ctx context.Context, ws []feedback.Write) error {
 	return wrapInternal(err, "enqueue gitlab writes")
 }
 
-// enqueueChunk bounds the rows of one INSERT (and its parameters: 10 a
-// row, well under SQLite's and PostgreSQL's limits).
-const enqueueChunk = 64
-
 // enqueueWrites inserts ws in one statement, in order (their ids follow
 // it: writes of one key with the same position are sent in id order), and
 // makes their keys due in another.
 func (s *Store) enqueueWrites(ctx context.Context, tx *sql.Tx, ws []feedback.Write) error {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO gitlab_writes (integration_id, run_id, kind, key, ord, rank, payload,
-		state, attempts, next_attempt_at, created_at, updated_at) VALUES `)
 	args := make([]any, 0, 10*len(ws))
 	// A key once, due when its last write is (PostgreSQL refuses to
 	// update one row twice in a statement).
 	due := make(map[string]any, len(ws))
 	var keys []string
-	for i, w := range ws {
+	for _, w := range ws {
 		payload, err := json.Marshal(w.Payload)
 		if err != nil {
 			return fmt.Errorf("encode payload: %w", err)
 		}
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)")
 		at := s.t(w.NextAttemptAt)
 		args = append(args, w.IntegrationID, w.RunID, string(w.Kind), w.Key, w.Ord, w.Rank, string(payload), at,
 			s.t(w.CreatedAt), s.t(w.CreatedAt))
@@ -68,21 +56,17 @@ func (s *Store) enqueueWrites(ctx context.Context, tx *sql.Tx, ws []feedback.Wri
 		}
 		due[w.Key] = at
 	}
-	if _, err := s.exec(ctx, tx, q.String(), args...); err != nil {
+	if _, err := s.exec(ctx, tx, `INSERT INTO gitlab_writes (integration_id, run_id, kind, key, ord, rank, payload,
+		state, attempts, next_attempt_at, created_at, updated_at) VALUES `+
+		valueRows("(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)", len(ws)), args...); err != nil {
 		return err
 	}
-	q.Reset()
-	q.WriteString("INSERT INTO gitlab_write_keys (key, integration_id, due_at) VALUES ")
 	args = args[:0]
 	for i := 0; i < len(keys); i += 2 {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?)")
 		args = append(args, keys[i], keys[i+1], due[keys[i]])
 	}
-	q.WriteString(" ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at")
-	_, err := s.exec(ctx, tx, q.String(), args...)
+	_, err := s.exec(ctx, tx, "INSERT INTO gitlab_write_keys (key, integration_id, due_at) VALUES "+
+		valueRows("(?, ?, ?)", len(keys)/2)+" ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at", args...)
 	return err
 }
 

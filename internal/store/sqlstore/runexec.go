@@ -236,7 +236,7 @@ func (s *Store) PromoteQueued(ctx context.Context, at time.Time) (run.Promotion,
 				return err
 			}
 		}
-		for chunk := range slices.Chunk(ready, promoteChunk) {
+		for chunk := range slices.Chunk(ready, batchRows) {
 			evs, err := s.promote(ctx, tx, chunk, at)
 			if err != nil {
 				return err
@@ -301,9 +301,6 @@ func (s *Store) lockHolder(ctx context.Context, tx *sql.Tx, stackID string) (str
 	return id, err
 }
 
-// promoteChunk bounds the runs one promote statement names.
-const promoteChunk = 64
-
 // promote moves qs to READY, in one statement per table, and returns their
 // events in queue order; a run another server promoted first has none.
 func (s *Store) promote(ctx context.Context, tx *sql.Tx, qs []queuedRun, at time.Time) ([]run.Event, error) {
@@ -322,22 +319,18 @@ func (s *Store) promote(ctx context.Context, tx *sql.Tx, qs []queuedRun, at time
 	}
 	slices.SortFunc(moved, func(a, b run.Run) int { return strings.Compare(a.ID, b.ID) })
 	// Their execution rows, no longer blocked, and their history.
-	var rows strings.Builder
 	execArgs := make([]any, 0, 2*len(moved))
 	hist := make([]run.Transition, len(moved))
 	for i, r := range moved {
-		if i > 0 {
-			rows.WriteString(", ")
-		}
-		rows.WriteString("(?, COALESCE((SELECT worker_pool FROM stacks WHERE id = ?), 'embedded'))")
 		execArgs = append(execArgs, r.ID, r.StackID)
 		hist[i] = run.Transition{RunID: r.ID, State: run.Ready, At: at, Actor: "scheduler"}
 	}
-	if _, err := s.exec(ctx, tx, "INSERT INTO run_exec (run_id, worker_pool) VALUES "+rows.String()+
+	if _, err := s.exec(ctx, tx, "INSERT INTO run_exec (run_id, worker_pool) VALUES "+
+		valueRows("(?, COALESCE((SELECT worker_pool FROM stacks WHERE id = ?), 'embedded'))", len(moved))+
 		" ON CONFLICT (run_id) DO UPDATE SET blocked_by = ''", execArgs...); err != nil {
 		return nil, err
 	}
-	if err := s.insertTransitions(ctx, tx, hist); err != nil {
+	if err := s.insertTransitions(ctx, tx, hist...); err != nil {
 		return nil, err
 	}
 	evs := make([]run.Event, len(moved))

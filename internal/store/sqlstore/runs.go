@@ -81,7 +81,7 @@ func (s *Store) applyRunChanges(ctx context.Context, tx *sql.Tx, c run.Changes) 
 			applied.Events = append(applied.Events, ev)
 		}
 	}
-	if err := s.insertTransitions(ctx, tx, hist); err != nil {
+	if err := s.insertTransitions(ctx, tx, hist...); err != nil {
 		return run.Applied{}, fmt.Errorf("record run history: %w", err)
 	}
 	for _, a := range c.Attach {
@@ -173,37 +173,25 @@ func (s *Store) cancelRun(ctx context.Context, tx *sql.Tx, cn run.Cancel, at tim
 }
 
 // insertTransitions appends ts to their runs' histories, in order, in one
-// statement per 64.
-func (s *Store) insertTransitions(ctx context.Context, tx *sql.Tx, ts []run.Transition) error {
-	for chunk := range slices.Chunk(ts, 64) {
-		var q strings.Builder
-		q.WriteString("INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES ")
+// statement per batchRows.
+func (s *Store) insertTransitions(ctx context.Context, tx *sql.Tx, ts ...run.Transition) error {
+	for chunk := range slices.Chunk(ts, batchRows) {
 		args := make([]any, 0, 5*len(chunk))
-		for i, t := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?)")
+		for _, t := range chunk {
 			args = append(args, t.RunID, string(t.State), s.t(t.At), t.Actor, t.Note)
 		}
-		if _, err := s.exec(ctx, tx, q.String(), args...); err != nil {
+		if _, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES "+
+			valueRows("(?, ?, ?, ?, ?)", len(chunk)), args...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// insertTransition appends one row to a run's history.
-func (s *Store) insertTransition(ctx context.Context, tx *sql.Tx, t run.Transition) error {
-	_, err := s.exec(ctx, tx, "INSERT INTO run_transitions (run_id, state, at, actor, note) VALUES (?, ?, ?, ?, ?)",
-		t.RunID, string(t.State), s.t(t.At), t.Actor, t.Note)
-	return err
-}
-
 // recordRunTransition appends one row to a run's history and returns the
 // transition's event: the run as it is now in tx, and the state it left.
 func (s *Store) recordRunTransition(ctx context.Context, tx *sql.Tx, t run.Transition) (run.Event, error) {
-	if err := s.insertTransition(ctx, tx, t); err != nil {
+	if err := s.insertTransitions(ctx, tx, t); err != nil {
 		return run.Event{}, err
 	}
 	r, err := s.runInTx(ctx, tx, t.RunID)
