@@ -26,8 +26,8 @@ const metricsPath = "/metrics"
 const minMetricsKey = 16
 
 // newMetrics builds the server's registry: the counters the services
-// feed, the gauges read from the database and the agent registry at each
-// scrape, and the database pools' statistics.
+// feed, the gauges read from the database (at most once a second) and the
+// agent registry at scrape time, and the database pools' statistics.
 func newMetrics(cfg Config, store *sqlstore.Store, agents *tunnel.Registry) (*metrics.Metrics, error) {
 	log := cfg.Logger.With("component", "metrics")
 	cs := []prometheus.Collector{metrics.NewStateCollector(metrics.StateConfig{Store: store, Agents: agents,

@@ -8,8 +8,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hoistdev/hoist/internal/app"
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/metrics/metricstest"
 )
 
@@ -34,7 +36,14 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	h.Must(http.StatusOK, "POST", "/api/v1/runs/"+r.ID+"/confirm", h.AdminKey, nil)
 	h.waitState(r.ID, "FINISHED")
 	waitGitLab(t, "the final commit status", func() bool { return statusOf(t, h.Sim, sha, "hoist/web").State == "success" })
-	after := metricstest.Scrape(t, scrapeURL, "")
+	// The database's gauges are read at most once a second
+	// (metrics.DefaultStateMaxAge): a scrape may serve the reading of the
+	// one before for that long.
+	var after metricstest.Families
+	apptest.Eventually(t, 10*time.Second, "a scrape with the finished run", func() bool {
+		after = metricstest.Scrape(t, scrapeURL, "")
+		return after.Value("hoist_runs", "state", "FINISHED") > 0
+	})
 
 	for _, tc := range []struct {
 		name  string

@@ -5,7 +5,7 @@
 // domain packages declare — webhook intake, delivery processing, run
 // phases, GitLab writes — so they count without importing Prometheus;
 // gauges that describe the database (queue backlogs, runs by state) are
-// read at scrape time by a collector (scrape.go).
+// read at scrape time, at most once a second, by a collector (scrape.go).
 package metrics
 
 import (

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,5 +147,63 @@ func TestStoreFailureCostsOnlyItsGauges(t *testing.T) {
 	}
 	if f.Value("hoist_webhook_deliveries_total") != 1 || f.Value("hoist_vcs_agents_connected") != 2 {
 		t.Error("a store failure cost metrics that do not read the store")
+	}
+}
+
+// countingStore is fakeStore that counts its backlog readings.
+type countingStore struct {
+	fakeStore
+	jobReads *atomic.Int64
+}
+
+func (c countingStore) JobBacklog(ctx context.Context) ([]jobqueue.Backlog, error) {
+	c.jobReads.Add(1)
+	return c.fakeStore.JobBacklog(ctx)
+}
+
+// TestStateReadingServesMaxAge: scrapes within MaxAge of a reading share
+// it; the next reads anew, and a failed reading is not kept.
+func TestStateReadingServesMaxAge(t *testing.T) {
+	t.Parallel()
+	var clock atomic.Int64 // seconds after now
+	var reads atomic.Int64
+	store := &countingStore{fakeStore: fakeStore{jobs: []jobqueue.Backlog{{Kind: webhook.ProcessKind, Queued: 3}}},
+		jobReads: &reads}
+	m, err := metrics.New(nil, metrics.NewStateCollector(metrics.StateConfig{Store: store, MaxAge: 2 * time.Second,
+		Clock: func() time.Time { return now.Add(time.Duration(clock.Load()) * time.Second) }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+	for _, step := range []struct {
+		at        int64 // seconds after now
+		queued    int   // what the database holds
+		fail      bool
+		wantReads int64
+		want      float64 // hoist_jobs_queued; -1: not served
+	}{
+		{at: 0, queued: 3, wantReads: 1, want: 3},
+		{at: 1, queued: 5, wantReads: 1, want: 3}, // the reading of 0 s serves
+		{at: 2, queued: 5, wantReads: 2, want: 5}, // MaxAge passed
+		{at: 3, queued: 7, fail: true, wantReads: 2, want: 5},
+		{at: 4, queued: 7, fail: true, wantReads: 3, want: -1}, // failed: not kept
+		{at: 4, queued: 7, wantReads: 4, want: 7},
+	} {
+		clock.Store(step.at)
+		store.jobs[0].Queued, store.err = step.queued, nil
+		if step.fail {
+			store.err = errors.New("database is locked")
+		}
+		f := metricstest.Scrape(t, srv.URL, "")
+		if got := reads.Load(); got != step.wantReads {
+			t.Errorf("at %d s: %d readings, want %d", step.at, got, step.wantReads)
+		}
+		switch {
+		case step.want < 0 && f["hoist_jobs_queued"] != nil:
+			t.Errorf("at %d s: hoist_jobs_queued served after a failed reading", step.at)
+		case step.want >= 0 && f.Value("hoist_jobs_queued") != step.want:
+			t.Errorf("at %d s: hoist_jobs_queued = %v, want %v", step.at, f.Value("hoist_jobs_queued"), step.want)
+		}
 	}
 }
