@@ -117,6 +117,13 @@ func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time,
 		cond += " OR lease_until < ? AND key IN (" + placeholders(len(takenOver)) + ")"
 		claimArgs = append(append(claimArgs, s.t(now)), takenOver...)
 	}
+	// On PostgreSQL a key whose row another transaction holds (a write
+	// being enqueued for it, another server's claim) is skipped, not
+	// waited for: it is claimed at a later round. SQLite has one writer.
+	lock := ""
+	if s.d.Name() == "postgres" {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
 	// Group-committed (group.go) with processing and results; the open
 	// writes are read in the same transaction (on SQLite the write
 	// connection's pages are fresh, a reader's are re-read after every
@@ -124,7 +131,8 @@ func (s *Store) ClaimWriteKeys(ctx context.Context, owner string, now time.Time,
 	var out []feedback.ClaimedKey
 	err = s.InGroupTx(ctx, func(ctx context.Context) error {
 		claimed, err := queryAll(ctx, s, s.w, scanString, `UPDATE gitlab_write_keys SET lease_owner = ?, lease_until = ?
-			WHERE key IN (`+placeholders(len(keys))+`) AND due_at IS NOT NULL AND (`+cond+`)
+			WHERE key IN (SELECT key FROM gitlab_write_keys WHERE key IN (`+placeholders(len(keys))+`)
+				AND due_at IS NOT NULL AND (`+cond+`)`+lock+`)
 			RETURNING key`, claimArgs...)
 		if err != nil || len(claimed) == 0 {
 			out = nil

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"slices"
@@ -245,6 +246,46 @@ func testOutboxClaimRace(t *testing.T, h Harness) {
 		keys, err := s.ClaimWriteKeys(ctx(), fmt.Sprint("o", claimer), base, time.Minute, 4, nil)
 		return claimedKeys(keys), err
 	})
+}
+
+// testOutboxClaimSkipsHeldKeys: on PostgreSQL a claim skips a key whose
+// row another transaction holds (a write being enqueued for it) instead
+// of waiting for that transaction, and claims it once it committed.
+// SQLite has one writer: nothing else can hold a row while a claim runs.
+func testOutboxClaimSkipsHeldKeys(t *testing.T, h Harness) {
+	s := fresh(t, h)
+	if s.Dialect() != "postgres" {
+		t.Skip("one writer on SQLite: no other transaction holds a row during a claim")
+	}
+	const keyA, keyB = "status|gl|held", "status|gl|free"
+	if err := s.EnqueueWrites(ctx(), []feedback.Write{statusWrite("gl", "r1", keyA, 1, base), statusWrite("gl", "r1", keyB, 1, base)}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.InTx(ctx(), func(held context.Context) error {
+		// A newer write for keyA: its key's row stays locked until this
+		// transaction ends.
+		if err := s.EnqueueWrites(held, []feedback.Write{statusWrite("gl", "r2", keyA, 1, base)}); err != nil {
+			return err
+		}
+		// Bounded: a claim that waited for the row would wait for this
+		// transaction, which waits for the claim.
+		c, cancel := context.WithTimeout(ctx(), 10*time.Second)
+		defer cancel()
+		keys, err := s.ClaimWriteKeys(c, "o1", base, time.Minute, 10, nil)
+		if err != nil {
+			return fmt.Errorf("claim while keyA is held: %w", err)
+		}
+		if got := claimedKeys(keys); !slices.Equal(got, []string{keyB}) {
+			t.Errorf("claimed %v while keyA's row was held; want only %s", got, keyB)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustClaimKeys(t, s, "o2", base, 10); !slices.Equal(got, []string{keyA}) {
+		t.Errorf("claimed %v once the holder committed; want %s", got, keyA)
+	}
 }
 
 // testCommitRuns: a member's state on an aggregated status moves only
