@@ -368,6 +368,9 @@ func (l *load) run(b *testing.B, d time.Duration) {
 		// status's own.
 		if !drained.IsZero() && s.at.Sub(drained) > metrics.DefaultStateMaxAge && s.writesOpen == 0 {
 			statusesDone = time.Unix(0, l.standIn.lastStatus.Load())
+			if statusesDone.Before(start) { // none this run
+				statusesDone = s.at
+			}
 			break
 		}
 		if time.Now().After(bound) {
