@@ -239,25 +239,24 @@ func (s *Store) PendingWrites(ctx context.Context, key string) ([]feedback.Write
 // ResolveWrites implements feedback.Store.
 func (s *Store) ResolveWrites(ctx context.Context, key, owner string, rs []feedback.Resolution, mark *feedback.Mark, now time.Time) error {
 	// Group-committed: the dispatcher resolves keys from several slots at
-	// once, and each result is a few small updates.
-	// The mark moves with the key's last update, or, on PostgreSQL, with
-	// its first.
+	// once, and each result is a few small updates. The mark moves with
+	// the key's last update.
 	setMark, markArgs := "", []any(nil)
 	if mark != nil {
 		setMark, markArgs = "mark_ord = ?, mark_rank = ?, mark_id = ?, ", []any{mark.Ord, mark.Rank, mark.ID}
 	}
 	err := s.inGroupTx(ctx, func(tx *sql.Tx) error {
-		setMark, markArgs := setMark, markArgs // this may run twice (InGroupTx)
 		if s.d.Name() != "sqlite" {
 			// Lock the key's row first: a write enqueued concurrently
 			// either committed before (and is seen by the MIN below) or
-			// waits and marks the key due after this transaction. (SQLite
-			// has one writer: nothing runs concurrently.)
-			lock := "UPDATE gitlab_write_keys SET " + setMark + "lease_owner = lease_owner WHERE key = ?"
-			if _, err := s.exec(ctx, tx, lock, append(markArgs, key)...); err != nil {
+			// waits and marks the key due after this transaction. A lock,
+			// not an update: no row version of its own. (SQLite has one
+			// writer: nothing runs concurrently.)
+			var locked string
+			if err := s.queryRow(ctx, tx, "SELECT key FROM gitlab_write_keys WHERE key = ? FOR UPDATE", key).Scan(&locked); err != nil &&
+				!errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			setMark, markArgs = "", nil
 		}
 		for _, r := range rs {
 			if _, err := s.exec(ctx, tx, `UPDATE gitlab_writes SET state = ?, attempts = ?, next_attempt_at = ?,

@@ -288,6 +288,58 @@ func testOutboxClaimSkipsHeldKeys(t *testing.T, h Harness) {
 	}
 }
 
+// testResolveWaitsForEnqueue: on PostgreSQL a write enqueued for a key
+// while its last write is being resolved is never lost: the resolution
+// waits for the enqueueing transaction and leaves the key due for the new
+// write, with the resolved write's mark. SQLite has one writer.
+func testResolveWaitsForEnqueue(t *testing.T, h Harness) {
+	s := fresh(t, h)
+	if s.Dialect() != "postgres" {
+		t.Skip("one writer on SQLite: an enqueue cannot run during a resolution")
+	}
+	const key = "status|gl|busy"
+	if err := s.EnqueueWrites(ctx(), []feedback.Write{statusWrite("gl", "r1", key, 1, base)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustClaimKeys(t, s, "o1", base, 10); !slices.Equal(got, []string{key}) {
+		t.Fatalf("claimed %v", got)
+	}
+	first, _ := mustPending(t, s, key)
+	mark := first[0].Mark()
+	resolved := make(chan error, 1)
+	err := s.InTx(ctx(), func(held context.Context) error {
+		// r2's write, enqueued but not committed: its key's row is this
+		// transaction's until it ends.
+		if err := s.EnqueueWrites(held, []feedback.Write{statusWrite("gl", "r2", key, 1, base.Add(time.Minute))}); err != nil {
+			return err
+		}
+		go func() {
+			resolved <- s.ResolveWrites(ctx(), key, "o1", []feedback.Resolution{{ID: first[0].ID, State: feedback.StateDone,
+				Attempts: 1, NextAttemptAt: base}}, &mark, base)
+		}()
+		// Let the resolution reach the key's row before r2's write
+		// commits (had it run first, it could not miss the write anyway).
+		select {
+		case err := <-resolved:
+			return fmt.Errorf("the resolution did not wait for the enqueue: %v", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-resolved; err != nil {
+		t.Fatal(err)
+	}
+	if got := mustClaimKeys(t, s, "o2", base.Add(time.Minute), 10); !slices.Equal(got, []string{key}) {
+		t.Errorf("claimed %v after the resolution; want the key due for r2's write", got)
+	}
+	if ws, m := mustPending(t, s, key); len(ws) != 1 || ws[0].RunID != "r2" || m != mark {
+		t.Errorf("pending %+v, mark %+v; want r2's write and the mark of r1's", ws, m)
+	}
+}
+
 // testCommitRuns: a member's state on an aggregated status moves only
 // forward in run order; refs keep GitLab's ids; the integration says
 // whether statuses are aggregated.

@@ -103,6 +103,7 @@ func Run(t *testing.T, h Harness) {
 		"EnqueueManyWrites":    testEnqueueManyWrites,
 		"OutboxClaimRace":      testOutboxClaimRace,
 		"OutboxClaimSkipsHeld": testOutboxClaimSkipsHeldKeys,
+		"ResolveWaitsEnqueue":  testResolveWaitsForEnqueue,
 		"OutboxKinds":          testOutboxKinds,
 		"CommitRuns":           testCommitRuns,
 		"StateVersions":        testStateVersions,
