@@ -162,36 +162,25 @@ func (s *Service) enqueue(ctx context.Context, ws []Write) error {
 // a push's new run and the run it cancels are of one stack, and every
 // status write asks whether its integration aggregates.
 type lookups struct {
-	stacks map[string]stack.Stack
-	agg    map[string]bool
+	stacks memo[stack.Stack] // by stack ID
+	agg    memo[bool]        // by integration ID
 }
 
-func (l *lookups) stack(ctx context.Context, s *Service, id string) (stack.Stack, error) {
-	if st, ok := l.stacks[id]; ok {
-		return st, nil
-	}
-	st, err := s.cfg.Stacks.GetStack(ctx, id)
-	if err == nil {
-		if l.stacks == nil {
-			l.stacks = map[string]stack.Stack{}
-		}
-		l.stacks[id] = st
-	}
-	return st, err
-}
+// memo keeps what load returned for a key; a failed load is not kept.
+type memo[V any] map[string]V
 
-func (l *lookups) aggregate(ctx context.Context, s *Service, integrationID string) (bool, error) {
-	if on, ok := l.agg[integrationID]; ok {
-		return on, nil
+func (m *memo[V]) get(key string, load func() (V, error)) (V, error) {
+	if v, ok := (*m)[key]; ok {
+		return v, nil
 	}
-	on, err := s.cfg.Store.AggregateStatuses(ctx, integrationID)
+	v, err := load()
 	if err == nil {
-		if l.agg == nil {
-			l.agg = map[string]bool{}
+		if *m == nil {
+			*m = memo[V]{}
 		}
-		l.agg[integrationID] = on
+		(*m)[key] = v
 	}
-	return on, err
+	return v, err
 }
 
 // transitionWrites are the writes of OnRunTransition; look keeps the
@@ -206,7 +195,7 @@ func (s *Service) transitionWrites(ctx context.Context, look *lookups, r run.Run
 	if r.Type == run.Task || r.IsDrift() || (!statusChanged && deploymentStatus(r, from, to) == "") {
 		return nil, nil
 	}
-	st, err := look.stack(ctx, s, r.StackID)
+	st, err := look.stacks.get(r.StackID, func() (stack.Stack, error) { return s.cfg.Stacks.GetStack(ctx, r.StackID) })
 	if err != nil {
 		return nil, fmt.Errorf("feedback for run %s: %w", r.ID, err)
 	}
@@ -277,7 +266,7 @@ func (s *Service) statusWrite(ctx context.Context, look *lookups, base Write, st
 	w.Payload = Payload{Project: st.Repository, SHA: r.CommitSHA, Ref: r.Branch, Name: StatusPrefix + st.ID, State: state,
 		Description: description(r, to, note, st.Autodeploy), TargetURL: s.RunURL(r.ID)}
 	w.Rank = steps[to].rank
-	agg, err := look.aggregate(ctx, s, st.IntegrationID)
+	agg, err := look.agg.get(st.IntegrationID, func() (bool, error) { return s.cfg.Store.AggregateStatuses(ctx, st.IntegrationID) })
 	if err != nil {
 		return Write{}, fmt.Errorf("feedback for run %s: %w", r.ID, err)
 	}
