@@ -95,9 +95,8 @@ func (s *Store) LeaseJobs(ctx context.Context, worker string, kinds []string, no
 	return jobs, nil
 }
 
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
+// placeholders is n comma-separated parameters: an IN list.
+func placeholders(n int) string { return valueRows("?", n) }
 
 // batchRows bounds the rows one multi-row statement writes or names (a
 // batch of GitLab writes, of history rows, of runs promoted): its
