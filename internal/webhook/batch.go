@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 )
 
@@ -12,9 +13,12 @@ var ErrStopped = errors.New("webhook intake stopped")
 
 // batcher is the group commit: requests hand their delivery to a writer
 // goroutine, which stores every delivery waiting at that moment (up to
-// max) in one transaction and answers each request once it committed. No
-// timer: while one transaction commits the next batch gathers, so under
-// load batches grow and at rest a lone delivery commits at once.
+// max) in one transaction and answers each request once it committed and
+// is durable. No timer: while one transaction commits the next batch
+// gathers, so under load batches grow and at rest a lone delivery commits
+// at once. The wait for durability (an fsync on SQLite) runs beside the
+// writer, which goes on with the next batch: batches that commit during
+// one fsync share the next.
 type batcher struct {
 	store  Store
 	log    *slog.Logger
@@ -115,10 +119,18 @@ func (b *batcher) write(batch []*pending) {
 	ctx := context.Background()
 	ins, err := b.store.InsertDeliveries(ctx, ds)
 	if err == nil {
-		b.wakeIfQueued(ins)
-		for i, p := range batch {
-			p.done <- result{ins: ins[i]}
-		}
+		batch := slices.Clone(batch) // the loop reuses its slice
+		b.wg.Go(func() {
+			err := b.store.Durable()
+			if err != nil {
+				b.log.Error("webhook deliveries stored but not acknowledged: they may not survive a power loss", "deliveries", len(batch), "error", err)
+			} else {
+				b.wakeIfQueued(ins)
+			}
+			for i, p := range batch {
+				p.done <- result{ins: ins[i], err: err}
+			}
+		})
 		return
 	}
 	if len(batch) > 1 {
@@ -126,6 +138,9 @@ func (b *batcher) write(batch []*pending) {
 	}
 	for _, p := range batch {
 		one, err := b.store.InsertDeliveries(ctx, []NewDelivery{p.d})
+		if err == nil {
+			err = b.store.Durable()
+		}
 		if err != nil {
 			p.done <- result{err: err}
 			continue

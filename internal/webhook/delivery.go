@@ -162,13 +162,18 @@ type Store interface {
 	// WebhookSecretSealed returns the sealed webhook secret of a GitLab
 	// integration, or apperr.NotFound.
 	WebhookSecretSealed(ctx context.Context, integrationID string) ([]byte, error)
-	// InsertDeliveries stores deliveries and their jobs in one transaction,
-	// durably: when it returns nil every delivery survives a crash. A
+	// InsertDeliveries stores deliveries and their jobs in one transaction:
+	// when it returns nil every delivery survives a crash of the process,
+	// and once Durable returns nil after it, a power loss too. A
 	// delivery whose CheckedSecret is no longer its integration's is not
 	// stored (SecretChanged). A delivery whose (integration, dedupe key) is
 	// stored already — also earlier in the same slice — is a duplicate: it
 	// is not stored again and its job is not enqueued.
 	InsertDeliveries(ctx context.Context, ds []NewDelivery) ([]Inserted, error)
+	// Durable returns once every commit that returned before the call
+	// survives power loss; concurrent callers share its cost (one fsync).
+	// An error means it may not: do not acknowledge.
+	Durable() error
 	// GetDelivery returns a delivery with its body, or apperr.NotFound.
 	GetDelivery(ctx context.Context, id string) (Delivery, error)
 	// ListDeliveries pages deliveries newest first, without bodies.

@@ -61,11 +61,52 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.Store, 
 	if err != nil {
 		return nil, errors.Join(err, r.Close(), w.Close())
 	}
-	s, err := migrate(ctx, sqlstore.Config{Write: w, Read: r, Dialect: dialect{}, Migrations: migs, Logger: log})
+	wal, err := walPath(path)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("sqlite: %w", err), r.Close(), w.Close())
+	}
+	s, err := migrate(ctx, sqlstore.Config{Write: w, Read: r, Dialect: dialect{}, Migrations: migs, Logger: log,
+		Sync: func() error { return syncFile(wal) }})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), r.Close(), w.Close())
 	}
+	// The WAL exists while a connection has the database open; a Durable
+	// that cannot find it fails every acknowledgement, so find out now.
+	if err := s.Durable(); err != nil {
+		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), s.Close())
+	}
 	return s, nil
+}
+
+// walPath is where SQLite keeps the WAL of the database at path: the
+// database's full path, symbolic links resolved as SQLite resolves them,
+// with "-wal" appended. The database file exists (ownerOnly created it).
+func walPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", err
+	}
+	return real + "-wal", nil
+}
+
+// syncFile fsyncs the file at path. On the WAL this makes every commit
+// SQLite returned from so far survive power loss: with synchronous=NORMAL
+// a commit is complete once its frames are written to the WAL, unsynced,
+// and fsync flushes the file whichever descriptor wrote it. A commit no
+// longer in the WAL was copied into the database by a checkpoint, which
+// syncs the WAL before and the database after, and the WAL is reused only
+// after such a checkpoint. Opened each time: SQLite may delete and
+// recreate the WAL, and a descriptor kept open would sync a stale file.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Sync(), f.Close())
 }
 
 // ownerOnly makes the database file and its companions readable by the
@@ -137,7 +178,9 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)") // durable in WAL mode except on power loss of the last commits
+	// Durable in WAL mode except on power loss of the last commits; those
+	// that must survive it too call Store.Durable, which syncs the WAL.
+	q.Add("_pragma", "synchronous(NORMAL)")
 	// Sub-journals (of the group commit's savepoints, of statements in a
 	// transaction) in memory: in a temporary file each page a savepoint
 	// first changes cost a write(2), a fifth of the server's CPU under

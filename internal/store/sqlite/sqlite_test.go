@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -150,5 +151,52 @@ func TestUpgrades(t *testing.T) {
 				return sqlite.Open(ctx, path, nil)
 			})
 		})
+	}
+}
+
+// TestDurableSyncsTheWAL: Store.Durable fsyncs the WAL SQLite writes, also
+// when the database is reached through a symbolic link (SQLite keeps the
+// WAL beside the link's target); when it cannot (the WAL gone from under
+// the server), Durable fails for good and the store is no longer ready.
+func TestDurableSyncsTheWAL(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	real := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), sqlite.FileName)
+	if err := os.Symlink(filepath.Join(real, sqlite.FileName), link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(real, sqlite.FileName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(ctx, link, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	sp := space.Space{ID: space.RootID, Name: "root", Inherit: true, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := s.CreateSpace(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Durable(); err != nil {
+		t.Fatalf("Durable through a symbolic link: %v", err)
+	}
+	if _, err := os.Stat(link + "-wal"); !os.IsNotExist(err) {
+		t.Fatalf("a WAL beside the link (%v): the test assumes SQLite resolves the link", err)
+	}
+	if err := s.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(real, sqlite.FileName+"-wal")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Durable(); err == nil {
+		t.Fatal("Durable succeeded without the WAL")
+	}
+	if err := s.Ready(ctx); err == nil || !strings.Contains(err.Error(), "restart the server") {
+		t.Errorf("Ready after a failed sync = %v; want it to say the server must restart", err)
 	}
 }

@@ -28,7 +28,7 @@ func (s *Store) WebhookSecretSealed(ctx context.Context, integrationID string) (
 }
 
 // InsertDeliveries implements webhook.Store: one transaction for the
-// batch, committed durably (see inDurableTx): a check that each
+// batch (durable against power loss once Durable returns): a check that each
 // integration still has the secret its requests were checked against,
 // then one multi-row INSERT for the deliveries and one for their jobs, so
 // a batch costs a handful of statements rather than two per delivery. The
@@ -40,7 +40,7 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) 
 		return nil, nil
 	}
 	if s.ambient(ctx) != nil {
-		// Its statements and its durable transaction take the writer
+		// Its prepared statements and its transaction take the writer
 		// connection themselves: inside InTx, SQLite's would wait for itself.
 		return nil, errors.New("insert deliveries: not allowed inside InTx")
 	}
@@ -66,7 +66,7 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []webhook.NewDelivery) 
 		return nil, err
 	}
 	var out []webhook.Inserted
-	err = s.inDurableTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		out = make([]webhook.Inserted, len(ds))
 		valid, err := s.checkSecrets(ctx, tx.StmtContext(ctx, secretCheck), ds, out)
 		if err != nil || len(valid) == 0 {
@@ -286,36 +286,6 @@ func (s *Store) insertJobRows(ctx context.Context, tx *sql.Tx, full *sql.Stmt, f
 		_, err = s.exec(ctx, tx, jobRowsQuery(len(jobs)), args...)
 	}
 	return err
-}
-
-// inDurableTx is inTx whose commit survives power loss, not only a crash
-// of the process. PostgreSQL's commits are (synchronous_commit is on). The
-// SQLite database runs synchronous=NORMAL, which in WAL mode survives kill
-// -9 but may lose the last commits on power loss; acknowledged webhooks
-// must not, so their transactions switch the writer connection to FULL —
-// one fsync per batch, which group commit shares among its deliveries.
-func (s *Store) inDurableTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if s.d.Name() != "sqlite" {
-		return s.inTx(ctx, fn)
-	}
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("writer connection: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
-		return fmt.Errorf("synchronous=FULL: %w", err)
-	}
-	defer func() {
-		// Back to the store's default; if even that fails the connection
-		// stays FULL: slower, never less safe.
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL")
-	}()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	return endTx(tx, fn(tx))
 }
 
 const deliveryColumns = `id, integration_id, dedupe_key, event, project, ref, headers, status, result, error, attempts,

@@ -63,6 +63,9 @@ type Store struct {
 	// keepMapped: keepAdmins also keeps a mapped root admin
 	// (KeepMappedRootAdmin).
 	keepMapped atomic.Bool
+	// sync makes commits survive power loss (Durable; durable.go); nil
+	// when every commit does already.
+	sync *syncGroup
 }
 
 var (
@@ -82,6 +85,10 @@ type Config struct {
 	// Wakes carries wake-ups between servers on the database; nil when
 	// one process owns it. The Store closes it.
 	Wakes Wakes
+	// Sync makes every commit that returned before it survive power loss
+	// (Durable); nil when each commit does already (PostgreSQL). On SQLite
+	// it syncs the WAL.
+	Sync func() error
 }
 
 // New applies any pending migrations and returns the Store. The Store owns
@@ -94,6 +101,9 @@ func New(ctx context.Context, c Config) (*Store, error) {
 	s := &Store{w: c.Write, r: c.Read, d: c.Dialect, migs: migs, log: c.Logger, wakes: c.Wakes}
 	if s.wakes == nil {
 		s.wakes = noWakes{}
+	}
+	if c.Sync != nil {
+		s.sync = &syncGroup{sync: c.Sync}
 	}
 	if s.r == nil {
 		s.r = s.w
@@ -123,6 +133,11 @@ func (s *Store) Wakes() Wakes { return s.wakes }
 // Ready returns nil when the database answers and every embedded migration
 // is applied (for /readyz).
 func (s *Store) Ready(ctx context.Context) error {
+	if s.sync != nil {
+		if err := s.sync.err(); err != nil {
+			return fmt.Errorf("database not ready: %w", err)
+		}
+	}
 	var n int
 	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n)
 	if err != nil {
