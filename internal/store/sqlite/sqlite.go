@@ -65,11 +65,24 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.Store, 
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: %w", err), r.Close(), w.Close())
 	}
-	s, err := migrate(ctx, sqlstore.Config{Write: w, Read: r, Dialect: dialect{}, Migrations: migs, Logger: log,
-		Sync: func() error { return syncFile(wal) }})
+	c, err := openDB(dsn(path, false))
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), r.Close(), w.Close())
+		return nil, errors.Join(fmt.Errorf("sqlite: open %s: %w", path, err), r.Close(), w.Close())
 	}
+	c.SetMaxOpenConns(1)
+	c.SetConnMaxIdleTime(0)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var ckpt *checkpointer
+	s, err := migrate(ctx, sqlstore.Config{Write: w, Read: r, Dialect: dialect{}, Migrations: migs, Logger: log,
+		Sync: func() error { return syncFile(wal) },
+		Stop: func() error { return ckpt.close() }})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("sqlite: %s: %w", path, err), c.Close(), r.Close(), w.Close())
+	}
+	// Started once the schema is there; the store's Close stops it.
+	ckpt = startCheckpointer(c, log, checkpointEvery)
 	// The WAL exists while a connection has the database open; a Durable
 	// that cannot find it fails every acknowledgement, so find out now.
 	if err := s.Durable(); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/store/sqlite"
 	"github.com/hoistdev/hoist/internal/store/sqlstore"
@@ -199,4 +202,47 @@ func TestDurableSyncsTheWAL(t *testing.T) {
 	if err := s.Ready(ctx); err == nil || !strings.Contains(err.Error(), "restart the server") {
 		t.Errorf("Ready after a failed sync = %v; want it to say the server must restart", err)
 	}
+}
+
+// TestCheckpointsBesideTheWriter: WAL pages are copied into the database
+// by the store's own checkpointer, without a write and before the
+// writer's threshold (10,000 pages): the WAL index's backfill count
+// (bytes 96–99 of the -shm file, SQLite's documented wal-index format)
+// catches up with its last frame (bytes 16–19), in the machine's byte
+// order.
+func TestCheckpointsBesideTheWriter(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	s, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for i := range 50 {
+		id := space.RootID
+		sp := space.Space{ID: id, Name: "root", Inherit: true, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+		if i > 0 {
+			sp.ID, sp.Name, sp.ParentID = fmt.Sprintf("s%d", i), fmt.Sprintf("s%d", i), space.RootID
+		}
+		if err := s.CreateSpace(ctx, sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	index := func() (last, backfilled uint32) {
+		b, err := os.ReadFile(path + "-shm")
+		if err != nil || len(b) < 100 {
+			t.Fatalf("read the WAL index: %d bytes, %v", len(b), err)
+		}
+		return binary.NativeEndian.Uint32(b[16:20]), binary.NativeEndian.Uint32(b[96:100])
+	}
+	if last, _ := index(); last == 0 {
+		t.Fatal("no frame in the WAL after 50 commits")
+	}
+	apptest.Eventually(t, 10*time.Second, "the WAL copied into the database", func() error {
+		if last, done := index(); done < last {
+			return fmt.Errorf("%d of %d frames copied", done, last)
+		}
+		return nil
+	})
 }

@@ -66,6 +66,8 @@ type Store struct {
 	// sync makes commits survive power loss (Durable; durable.go); nil
 	// when every commit does already.
 	sync *syncGroup
+	// stop is Config.Stop.
+	stop func() error
 }
 
 var (
@@ -89,6 +91,10 @@ type Config struct {
 	// (Durable); nil when each commit does already (PostgreSQL). On SQLite
 	// it syncs the WAL.
 	Sync func() error
+	// Stop stops what the adapter runs beside the store (SQLite's
+	// checkpointer); Close calls it before closing the databases. Nil
+	// when there is nothing.
+	Stop func() error
 }
 
 // New applies any pending migrations and returns the Store. The Store owns
@@ -98,7 +104,7 @@ func New(ctx context.Context, c Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{w: c.Write, r: c.Read, d: c.Dialect, migs: migs, log: c.Logger, wakes: c.Wakes}
+	s := &Store{w: c.Write, r: c.Read, d: c.Dialect, migs: migs, log: c.Logger, wakes: c.Wakes, stop: c.Stop}
 	if s.wakes == nil {
 		s.wakes = noWakes{}
 	}
@@ -117,9 +123,13 @@ func New(ctx context.Context, c Config) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the wake-ups and closes the database handles.
+// Close stops the wake-ups and what the adapter runs beside the store,
+// and closes the database handles.
 func (s *Store) Close() error {
 	err := s.wakes.Close()
+	if s.stop != nil {
+		err = errors.Join(err, s.stop())
+	}
 	if s.r != s.w {
 		return errors.Join(err, s.r.Close(), s.w.Close())
 	}
