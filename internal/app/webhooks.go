@@ -20,18 +20,19 @@ import (
 const webhookPath = "/webhooks/gitlab/"
 
 // DefaultWebhookWorkers is how many jobs (webhook deliveries) a server
-// processes at once by default. A worker mostly waits for GitLab (the
-// changed files), holding no database connection meanwhile, and on SQLite
-// the workers' outcomes share group commits, so more workers widen
-// processing instead of starving the intake. Measured on a quiet 2-core
-// machine (docs/benchmarks.md, sustained load, 10 s of 16 senders):
-// 4 workers acknowledged 2,924 deliveries/s but processed 370/s (69 s to
-// drain), 16: 1,687 and 698/s (14 s), 32: 1,208 and 887/s (3.6 s), 64:
-// 956 and 945/s (no backlog; the machine's CPU is the limit). 32 keeps a
-// flood's backlog to seconds while still acknowledging faster than it
-// processes; on PostgreSQL (20 connections per server) about a quarter
-// of the workers are in the database at a time. --webhook-workers.
-const DefaultWebhookWorkers = 32
+// processes at once by default. A worker mostly waits (for GitLab's
+// changed files, for its group commit), holding no database connection
+// meanwhile, and on SQLite the workers' outcomes share group commits, so
+// more workers widen processing. Measured on a 2-core machine
+// (docs/benchmarks.md, sustained load, 10 s of 16 senders), once the
+// intake's fsync and the checkpoints left the write connection
+// (2026-12-07): 32 workers acknowledged 1,720 – 1,760 deliveries/s and
+// processed 926 – 942/s (8.5 s to drain), 64: 1,110 – 1,190 and
+// 1,080 – 1,160/s (no backlog), 128: no better than 64. A flood is
+// processed as it arrives, and a run starts seconds sooner; the intake
+// still answers in a few milliseconds. On PostgreSQL (20 connections per
+// server) processing keeps up with either. --webhook-workers.
+const DefaultWebhookWorkers = 64
 
 // DefaultGitLabMaxConcurrent is gitlab.DefaultMaxConcurrent, for the
 // server's flag.
