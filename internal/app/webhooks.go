@@ -27,8 +27,8 @@ const webhookPath = "/webhooks/gitlab/"
 // (docs/benchmarks.md, sustained load, 10 s of 16 senders), once the
 // intake's fsync and the checkpoints left the write connection
 // (2026-12-07): 32 workers acknowledged 1,720 – 1,760 deliveries/s and
-// processed 926 – 942/s (8.5 s to drain), 64: 1,110 – 1,190 and
-// 1,080 – 1,160/s (no backlog), 128: no better than 64. A flood is
+// processed 926 – 942/s (8.5 s to drain), 64: 1,080 – 1,190 and
+// 1,050 – 1,160/s (no backlog), 128: no better than 64. A flood is
 // processed as it arrives, and a run starts seconds sooner; the intake
 // still answers in a few milliseconds. On PostgreSQL (20 connections per
 // server) processing keeps up with either. --webhook-workers.
