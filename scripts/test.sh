@@ -74,8 +74,11 @@ export HOIST_TEST_BINARY="$bin_dir/hoist"
 # run under the race detector, every other package without it: each test
 # runs once, with the detector's checks where they matter, rather than
 # twice. (No file depends on the race build tag.)
+# internal/ingest and internal/store/sqlstore: webhook processing reads
+# the store's shared read cache (a repository's stacks) from many workers.
 race_pkgs=$(go list ./internal/jobqueue/... ./internal/webhook/... ./internal/feedback/... \
-  ./internal/vcsagent/... ./internal/run/... ./internal/worker/... ./internal/vcs/gitlab/... ./internal/metrics/...)
+  ./internal/vcsagent/... ./internal/run/... ./internal/worker/... ./internal/vcs/gitlab/... ./internal/metrics/... \
+  ./internal/ingest/... ./internal/store/sqlstore/)
 # The slowest packages first: go test runs two packages at a time on two
 # cores, in the order given, and a slow package started last is the
 # suite's tail. internal/app takes about 1.5 minutes on a quiet 2-core

@@ -554,6 +554,9 @@ type standIn struct {
 	ids       atomic.Int64
 	// lastStatus is when the last commit status was answered (UnixNano).
 	lastStatus atomic.Int64
+	// diffs is what a compare up to a commit changed; set before the first
+	// call. Default: one file of the stack stackOf names.
+	diffs func(sha string) []standInDiff
 }
 
 func newStandIn(b *testing.B, simURL string) *standIn {
@@ -562,7 +565,7 @@ func newStandIn(b *testing.B, simURL string) *standIn {
 		b.Fatal(err)
 	}
 	proxy := httputil.NewSingleHostReverseProxy(u)
-	s := &standIn{}
+	s := &standIn{diffs: func(sha string) []standInDiff { return diffsFor(stackOf(sha)) }}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v4/projects/{id}/statuses/{sha}", func(w http.ResponseWriter, r *http.Request) {
 		s.statuses.Add(1)
@@ -580,7 +583,7 @@ func newStandIn(b *testing.B, simURL string) *standIn {
 	})
 	mux.HandleFunc("GET /api/v4/projects/{id}/repository/compare", func(w http.ResponseWriter, r *http.Request) {
 		s.reads.Add(1)
-		standInJSON(w, http.StatusOK, standInCompare{Commits: []struct{}{}, Diffs: diffsFor(stackOf(r.URL.Query().Get("to")))})
+		standInJSON(w, http.StatusOK, standInCompare{Commits: []struct{}{}, Diffs: s.diffs(r.URL.Query().Get("to"))})
 	})
 	mux.HandleFunc("GET /api/v4/projects/{id}/merge_requests/{iid}/diffs", func(w http.ResponseWriter, r *http.Request) {
 		s.reads.Add(1)

@@ -149,7 +149,11 @@ type Store interface {
 	// the integration whose repository is the GitLab project projectID —
 	// or, for stacks whose project id is unknown (0), whose repository is
 	// path (compared case-insensitively). Ordered by id. Detached stacks
-	// are never returned: their integration is gone.
+	// are never returned: their integration is gone. The stacks may be
+	// shared with other callers (every webhook reads them; a copy each
+	// costs megabytes with thousands of stacks): read them, never change
+	// them or what they point to. Appending to the list or to a stack's
+	// slices is safe (they have no room left: an append copies).
 	ListStacksByRepository(ctx context.Context, integrationID string, projectID int64, path string) ([]Stack, error)
 	// ListTriggerStacks is ListStacksByRepository with only what the push
 	// policy needs (trigger.Stack), for webhook processing: it reads a

@@ -2,8 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/hoistdev/hoist/internal/integration"
 	"github.com/hoistdev/hoist/internal/policy"
@@ -22,6 +26,7 @@ import (
 // is several calls into the driver. Reads inside a transaction must see
 // the transaction's own writes: see throughCache.
 type readCache struct {
+	loads        singleflight.Group
 	mu           sync.Mutex
 	repositories map[repoKey]cached[[]stack.Stack]
 	stacks       map[string]cached[stack.Stack]
@@ -87,22 +92,42 @@ func throughCacheAlso[K comparable, V any](ctx context.Context, s *Store, table 
 	if hit && e.generation == gen {
 		return clone(e.value), nil
 	}
-	v, err := load()
-	if err != nil || inTx {
-		return v, err
+	if inTx {
+		return load()
 	}
-	c.mu.Lock()
-	if *m == nil || len(*m) >= maxCachedEntries {
-		*m = map[K]cached[V]{}
+	// Callers that miss the same entry at once share one load: after a
+	// change every worker processing a delivery misses its repository's
+	// stacks together, and with thousands of stacks a load each held
+	// hundreds of megabytes at once (docs/benchmarks.md). The generation is
+	// in the key: a caller that read a newer one does not take an older
+	// load's rows.
+	shared, err, _ := c.loads.Do(fmt.Sprintf("%s\x00%v\x00%d", table, key, gen), func() (any, error) {
+		v, err := load()
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if *m == nil || len(*m) >= maxCachedEntries {
+			*m = map[K]cached[V]{}
+		}
+		// Rows read after gen are at least as new as gen: keeping them
+		// under gen can only cause one read too many, never a stale answer.
+		kept := clone(v)
+		(*m)[key] = cached[V]{generation: gen, value: kept}
+		if also != nil {
+			also(c, gen, kept)
+		}
+		return kept, nil
+	})
+	if err != nil {
+		if ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			return load() // the caller that loaded gave up; this one did not
+		}
+		var zero V
+		return zero, err
 	}
-	// Rows read after gen are at least as new as gen: keeping them under
-	// gen can only cause one read too many, never a stale answer.
-	(*m)[key] = cached[V]{generation: gen, value: clone(v)}
-	if also != nil {
-		also(c, gen, v)
-	}
-	c.mu.Unlock()
-	return v, nil
+	return clone(shared.(V)), nil
 }
 
 // scopeKey is the context key of a Store's CacheScope.
@@ -152,8 +177,22 @@ func cloneAll[T any](in []T, clone func(T) T) []T {
 	return out
 }
 
-// cloneStacks copies stacks deeply.
-func cloneStacks(in []stack.Stack) []stack.Stack { return cloneAll(in, cloneStack) }
+// shared is the clone of values that readers share and only read.
+func shared[V any](v V) V { return v }
+
+// sealStacks clips stacks and each stack's slices to their length before
+// they are shared: a reader that appends to one then copies it instead of
+// writing into the array the others read.
+func sealStacks(in []stack.Stack) []stack.Stack {
+	for i := range in {
+		st := &in[i]
+		st.AdditionalProjectGlobs = slices.Clip(st.AdditionalProjectGlobs)
+		st.Labels = slices.Clip(st.Labels)
+		st.ApplyRequirements = slices.Clip(st.ApplyRequirements)
+		st.DriftIssueLabels = slices.Clip(st.DriftIssueLabels)
+	}
+	return slices.Clip(in)
+}
 
 // cloneStack copies a stack deeply. readcache_test.go checks every
 // reference field is copied.

@@ -56,11 +56,14 @@ func testReadCache(t *testing.T, h Harness) {
 	if got := list(reader); ids(got) != "x" || !reflect.DeepEqual(got[0], x) {
 		t.Fatalf("first read = %+v\nwant %+v", got, x)
 	}
-	got := list(reader) // from the cache
-	got[0].Labels = append(got[0].Labels, "changed by the caller")
-	got[0].Name = "changed by the caller"
-	if again := list(reader); !reflect.DeepEqual(again[0], x) {
-		t.Errorf("a caller's change reached the cache: %+v", again[0])
+	got := list(reader) // from the cache: shared, not copied
+	if again := list(reader); &again[0] != &got[0] {
+		t.Error("a repository's stacks were copied for each caller")
+	}
+	// A caller's append copies: nothing shared has room to grow.
+	if cap(got) != len(got) || cap(got[0].Labels) != len(got[0].Labels) {
+		t.Errorf("shared stacks with room to grow: list %d of %d, labels %d of %d",
+			len(got), cap(got), len(got[0].Labels), cap(got[0].Labels))
 	}
 
 	if got, err := reader.GetStack(ctx(), x.ID); err != nil || !reflect.DeepEqual(got, x) {
