@@ -188,6 +188,9 @@ func printResultLines(e *env, r *api.DeliveryResult) error {
 		if err := table(e.stdout, rows); err != nil {
 			return err
 		}
+		if r.StacksOmitted > 0 {
+			fmt.Fprintf(e.stdout, "%d more skipped stacks are not listed.\n", r.StacksOmitted)
+		}
 	}
 	if len(r.Modules) > 0 {
 		fmt.Fprintln(e.stdout)

@@ -66,8 +66,11 @@ type DeliveryResult struct {
 	Summary      string        `json:"summary"`
 	RunsCreated  []DeliveryRun `json:"runs_created"`
 	RunsCanceled []string      `json:"runs_canceled"`
-	// one line per stack of the repository
+	// one line per stack of the repository, except skipped stacks past
+	// the first 100: those are counted in stacks_omitted
 	Stacks []DeliveryStack `json:"stacks"`
+	// skipped stacks without a line of their own (absent when none)
+	StacksOmitted int `json:"stacks_omitted,omitempty"`
 	// tag pushes only: one line per module of the repository (SPEC §4.5)
 	Modules []DeliveryModuleLine `json:"modules,omitempty"`
 }

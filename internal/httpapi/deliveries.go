@@ -33,7 +33,7 @@ func toResultJSON(r *webhook.Result) *api.DeliveryResult {
 	if r == nil {
 		return nil
 	}
-	return &api.DeliveryResult{Summary: r.Summary, RunsCanceled: r.RunsCanceled,
+	return &api.DeliveryResult{Summary: r.Summary, RunsCanceled: r.RunsCanceled, StacksOmitted: r.StacksOmitted,
 		RunsCreated: convert(r.RunsCreated, func(x webhook.RunRef) api.DeliveryRun { return api.DeliveryRun(x) }),
 		Stacks:      convert(r.Stacks, func(x webhook.StackResult) api.DeliveryStack { return api.DeliveryStack(x) }),
 		Modules:     convert(r.Modules, func(x webhook.ModuleResult) api.DeliveryModuleLine { return api.DeliveryModuleLine(x) })}

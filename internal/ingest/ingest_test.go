@@ -261,3 +261,45 @@ func TestRunCapFailsVisibly(t *testing.T) {
 		}
 	}
 }
+
+// TestSkippedLinesAreBounded: a delivery's result keeps a line for every
+// stack that got a run and for the first MaxSkippedLines skipped ones;
+// the other skipped stacks are counted, and still counted as skipped.
+func TestSkippedLinesAreBounded(t *testing.T) {
+	t.Parallel()
+	p, s := setup(t, "sqlite")
+	const others = ingest.MaxSkippedLines + 3
+	e := audit.Entry{At: t0, Actor: "user:admin", Action: "create", ResourceType: "x", ResourceID: "x"}
+	for i := range others {
+		id := fmt.Sprintf("other-%03d", i)
+		if err := s.CreateStack(context.Background(), stack.Stack{ID: id, Name: id, SpaceID: space.RootID, IntegrationID: "acme",
+			Repository: "acme/infra", ProjectID: projectID, Branch: "main", ProjectRoot: "other/" + id, Tool: stack.OpenTofu,
+			WorkerPool: stack.DefaultWorkerPool, CreatedAt: t0, UpdatedAt: t0}, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, _ := deliver(t, s, t0, "feature", "infra/a.tf", 1)
+	process(t, p, id)
+	got, err := s.GetDelivery(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := got.Result
+	if r == nil {
+		t.Fatalf("delivery %s has no result", got.Status)
+	}
+	lines := map[string]int{}
+	for _, l := range r.Stacks {
+		lines[l.Result]++
+	}
+	if lines["created"] != 1 || lines["skipped"] != ingest.MaxSkippedLines || r.StacksOmitted != others-ingest.MaxSkippedLines {
+		t.Errorf("lines %v, %d omitted; want 1 created, %d skipped, %d omitted", lines, r.StacksOmitted,
+			ingest.MaxSkippedLines, others-ingest.MaxSkippedLines)
+	}
+	if c := r.Counts(); c["created"] != 1 || c["skipped"] != others {
+		t.Errorf("counts = %v, want 1 created and %d skipped", c, others)
+	}
+	if want := fmt.Sprintf("%d", others+1); !strings.Contains(r.Summary, want) {
+		t.Errorf("summary %q does not count the %s stacks", r.Summary, want)
+	}
+}

@@ -309,6 +309,14 @@ func newerEvent(r run.EventRun, d webhook.Delivery) bool {
 	return r.CreatedAt.After(d.ReceivedAt)
 }
 
+// MaxSkippedLines bounds the delivery log's lines of skipped stacks per
+// processing; the others are counted (webhook.Result.StacksOmitted). A
+// line per stack of a 10,000-stack repository was a megabyte of JSON for
+// every push, written twice (the delivery and its processing), and half
+// of the server's CPU (docs/benchmarks.md). Stacks that got or kept a run
+// always have their line.
+const MaxSkippedLines = 100
+
 // buildChanges turns a plan into the writes of one transaction and the
 // delivery's result.
 func buildChanges(d webhook.Delivery, ev *vcs.Event, plan trigger.Plan, now time.Time) (run.Changes, *webhook.Result) {
@@ -343,13 +351,17 @@ func buildChanges(d webhook.Delivery, ev *vcs.Event, plan trigger.Plan, now time
 	}
 	counts := map[trigger.Result]int{}
 	for _, so := range plan.Stacks {
+		counts[so.Result]++
+		if so.Result == trigger.ResultSkipped && counts[so.Result] > MaxSkippedLines {
+			res.StacksOmitted++
+			continue
+		}
 		line := webhook.StackResult{StackID: so.StackID, Result: string(so.Result), RunID: so.RunID,
 			RunType: string(so.Decision.Run), Reason: so.Decision.Reason}
 		if so.Result == trigger.ResultCreated {
 			line.RunID = created[so.StackID]
 		}
 		res.Stacks = append(res.Stacks, line)
-		counts[so.Result]++
 	}
 	res.Summary = summary(ev, len(plan.Stacks), counts, len(c.Cancel))
 	return c, res

@@ -82,6 +82,9 @@ type Result struct {
 	RunsCreated  []RunRef      `json:"runs_created"`
 	RunsCanceled []string      `json:"runs_canceled"`
 	Stacks       []StackResult `json:"stacks"`
+	// StacksOmitted counts the skipped stacks past the first lines kept
+	// (ingest.MaxSkippedLines): they have no line of their own.
+	StacksOmitted int `json:"stacks_omitted,omitempty"`
 	// Modules are the lines of the modules a tag push concerned (SPEC
 	// §4.5); absent for other events.
 	Modules []ModuleResult `json:"modules,omitempty"`
@@ -106,6 +109,9 @@ func (r *Result) Counts() map[string]int {
 	}
 	for _, s := range r.Stacks {
 		out[s.Result]++
+	}
+	if r.StacksOmitted > 0 {
+		out["skipped"] += r.StacksOmitted
 	}
 	return out
 }
