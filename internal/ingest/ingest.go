@@ -145,8 +145,9 @@ func (noMetrics) RunPhaseDone(run.State, time.Duration)     {}
 
 // Processor processes deliveries.
 type Processor struct {
-	cfg Config
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	indexes indexes
 }
 
 // New returns a Processor.

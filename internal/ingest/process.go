@@ -245,8 +245,8 @@ func (p *Processor) prepare(ctx context.Context, d webhook.Delivery, ev *vcs.Eve
 
 // plan reads the existing runs (in the transaction of ctx) and plans.
 func (p *Processor) plan(ctx context.Context, d webhook.Delivery, ev *vcs.Event, in planInput) (trigger.Plan, error) {
-	ts, _ := triggerStacks(in.stacks)
-	req := trigger.Request{Event: ev, ChangedFiles: in.files, Matcher: trigger.NewMatcher(ts), Decide: in.decide, RunCap: p.cfg.RunCap}
+	ix := p.indexes.of(repoKey{d.IntegrationID, ev.ProjectID, ev.Repository}, in.stacks)
+	req := trigger.Request{Event: ev, ChangedFiles: in.files, Matcher: ix.matcher, Decide: in.decide, RunCap: p.cfg.RunCap}
 	// Decided first: only the stacks that get a run need their runs read.
 	decided := trigger.Decide(req)
 	existing, err := p.existingRuns(ctx, d, ev, decided.RunStacks())
