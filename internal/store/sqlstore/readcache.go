@@ -101,7 +101,7 @@ func throughCacheAlso[K comparable, V any](ctx context.Context, s *Store, table 
 	// hundreds of megabytes at once (docs/benchmarks.md). The generation is
 	// in the key: a caller that read a newer one does not take an older
 	// load's rows.
-	shared, err, _ := c.loads.Do(fmt.Sprintf("%s\x00%v\x00%d", table, key, gen), func() (any, error) {
+	loaded, err, _ := c.loads.Do(fmt.Sprintf("%s\x00%v\x00%d", table, key, gen), func() (any, error) {
 		v, err := load()
 		if err != nil {
 			return nil, err
@@ -127,7 +127,7 @@ func throughCacheAlso[K comparable, V any](ctx context.Context, s *Store, table 
 		var zero V
 		return zero, err
 	}
-	return clone(shared.(V)), nil
+	return clone(loaded.(V)), nil
 }
 
 // scopeKey is the context key of a Store's CacheScope.
