@@ -250,9 +250,9 @@ func (p *Processor) runCommand(ctx context.Context, ep vcs.Endpoint, d webhook.D
 	if err != nil {
 		return trigger.Plan{}, "", false, err
 	}
-	ts, ids := triggerStacks(stacks)
-	matcher := trigger.NewMatcher(ts)
+	matcher := p.indexes.of(repoKey{d.IntegrationID, ev.ProjectID, ev.Repository}, stacks).matcher
 	affected := matcher.Match(files)
+	_, ids := triggerStacks(stacks)
 	for i, st := range stacks {
 		if affected[i] {
 			*changed = append(*changed, st.ID)
@@ -501,10 +501,20 @@ func named(st stack.Stack, name string) bool {
 	return st.ID == name || strings.EqualFold(st.Name, name)
 }
 
+// quoteList writes names as code, comma-separated, at most maxListed.
 func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
+	shown := names[:min(len(names), maxListed)]
+	q := make([]string, len(shown), len(shown)+1)
+	for i, n := range shown {
 		q[i] = "`" + n + "`"
+	}
+	if more := len(names) - len(shown); more > 0 {
+		q = append(q, fmt.Sprintf("and %d more", more))
 	}
 	return strings.Join(q, ", ")
 }
+
+// maxListed bounds the names a reply lists: a repository of thousands of
+// stacks (or a comment naming thousands) would otherwise make a reply of
+// hundreds of kilobytes, past what GitLab takes in a note.
+const maxListed = 20
