@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,6 +109,7 @@ func rssRun(b *testing.B) {
 			}
 		}
 	}()
+	defer func() { close(stopSampling); <-sampled }()
 
 	keyBytes, err := os.ReadFile(filepath.Join(dir, "admin-api-key"))
 	if err != nil {
@@ -216,8 +216,6 @@ func rssRun(b *testing.B) {
 	}
 	loaded := rss()
 	peak := float64(procStatus(b, srv.Pid(), "VmHWM")) / 1024
-	close(stopSampling)
-	<-sampled
 
 	b.ReportMetric(idle, "idle-rss-MiB")
 	b.ReportMetric(withStacks, "stacks-rss-MiB")
@@ -321,7 +319,7 @@ func inParallel(n, workers int, fn func(i int) error) error {
 					return
 				}
 				if err := fn(i); err != nil {
-					once.Do(func() { first = fmt.Errorf("call %s: %w", strconv.Itoa(i), err) })
+					once.Do(func() { first = fmt.Errorf("call %d: %w", i, err) })
 					failed.Store(true)
 				}
 			}
