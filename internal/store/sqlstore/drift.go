@@ -34,17 +34,15 @@ func (s *Store) StackDrifts(ctx context.Context, stackIDs []string) (map[string]
 	if len(stackIDs) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(stackIDs))
-	for i, id := range stackIDs {
-		args[i] = id
-	}
-	ds, err := queryAll(ctx, s, s.r, scanDrift,
-		`SELECT `+driftCols+` FROM stack_drift WHERE stack_id IN (`+placeholders(len(args))+`)`, args...)
+	err := inChunks("stack_id", stackIDs, func(cond string, args []any) error {
+		ds, err := queryAll(ctx, s, s.r, scanDrift, `SELECT `+driftCols+` FROM stack_drift WHERE `+cond, args...)
+		for _, d := range ds {
+			out[d.StackID] = d
+		}
+		return err
+	})
 	if err != nil {
 		return nil, wrapInternal(err, "load drift marks of %d stacks", len(stackIDs))
-	}
-	for _, d := range ds {
-		out[d.StackID] = d
 	}
 	return out, nil
 }

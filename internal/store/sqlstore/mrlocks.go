@@ -98,17 +98,15 @@ func (s *Store) StackMRLocks(ctx context.Context, stackIDs []string) (map[string
 	if len(stackIDs) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(stackIDs))
-	for i, id := range stackIDs {
-		args[i] = id
-	}
-	locks, err := queryAll(ctx, s, s.r, scanMRLock,
-		`SELECT `+mrLockCols+` FROM stack_mr_locks WHERE stack_id IN (`+placeholders(len(args))+`)`, args...)
+	err := inChunks("stack_id", stackIDs, func(cond string, args []any) error {
+		locks, err := queryAll(ctx, s, s.r, scanMRLock, `SELECT `+mrLockCols+` FROM stack_mr_locks WHERE `+cond, args...)
+		for _, l := range locks {
+			out[l.StackID] = l
+		}
+		return err
+	})
 	if err != nil {
 		return nil, wrapInternal(err, "load merge request locks of %d stacks", len(stackIDs))
-	}
-	for _, l := range locks {
-		out[l.StackID] = l
 	}
 	return out, nil
 }
@@ -120,17 +118,15 @@ func (s *Store) ReleaseMRLocks(ctx context.Context, stackIDs []string, iid int64
 	if len(stackIDs) == 0 {
 		return []string{}, nil
 	}
-	args := make([]any, 0, len(stackIDs)+1)
-	args = append(args, iid)
-	for _, id := range stackIDs {
-		args = append(args, id)
-	}
 	var released []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		released, err = queryAll(ctx, s, tx, scanString, `DELETE FROM stack_mr_locks
-			WHERE merge_request_iid = ? AND stack_id IN (`+placeholders(len(stackIDs))+`) RETURNING stack_id`, args...)
-		return err
+		released = nil // may run again
+		return inChunks("stack_id", stackIDs, func(cond string, args []any) error {
+			part, err := queryAll(ctx, s, tx, scanString, `DELETE FROM stack_mr_locks
+				WHERE merge_request_iid = ? AND `+cond+` RETURNING stack_id`, append([]any{iid}, args...)...)
+			released = append(released, part...)
+			return err
+		})
 	})
 	if err != nil {
 		return nil, wrapInternal(err, "release merge request !%d's locks", iid)

@@ -1,11 +1,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hoistdev/hoist/internal/apperr"
@@ -183,15 +186,22 @@ func (s *Store) ListAttachments(ctx context.Context, stackIDs []string) ([]polic
 	if len(stackIDs) == 0 {
 		return []policy.Attachment{}, nil
 	}
-	cond, args := in("stack_id", stackIDs)
-	out, err := queryAll(ctx, s, s.r, func(row rowScanner) (policy.Attachment, error) {
-		var a policy.Attachment
-		err := row.Scan(&a.StackID, &a.PolicyID, timeScan{&a.CreatedAt}, &a.CreatedBy)
-		return a, err
-	}, "SELECT stack_id, policy_id, created_at, created_by FROM stack_policies WHERE "+cond+" ORDER BY stack_id, policy_id", args...)
+	out := []policy.Attachment{}
+	err := inChunks("stack_id", stackIDs, func(cond string, args []any) error {
+		part, err := queryAll(ctx, s, s.r, func(row rowScanner) (policy.Attachment, error) {
+			var a policy.Attachment
+			err := row.Scan(&a.StackID, &a.PolicyID, timeScan{&a.CreatedAt}, &a.CreatedBy)
+			return a, err
+		}, "SELECT stack_id, policy_id, created_at, created_by FROM stack_policies WHERE "+cond, args...)
+		out = append(out, part...)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list policy attachments: %w", err)
 	}
+	slices.SortFunc(out, func(a, b policy.Attachment) int {
+		return cmp.Or(strings.Compare(a.StackID, b.StackID), strings.Compare(a.PolicyID, b.PolicyID))
+	})
 	return out, nil
 }
 

@@ -1,6 +1,9 @@
 package sqlstore
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // rowScanner is what the scan functions read from: a *sql.Row or *sql.Rows.
 type rowScanner = interface{ Scan(...any) error }
@@ -71,6 +74,22 @@ func inSpaces(cursor string, all bool, spaces []string) (where string, args []an
 	}
 	cond, spaceArgs := in("space_id", spaces)
 	return where + " AND " + cond, append(args, spaceArgs...), false, nil
+}
+
+// maxInList bounds the values one IN list of stack ids names: a list of
+// every stack of a repository of more than 32,766 would pass SQLite's
+// limit on a statement's parameters (PostgreSQL's is 65,535).
+const maxInList = 1000
+
+// inChunks calls fn with "col IN (?, …)" over at most maxInList of vals at
+// a time, and those values as arguments; it stops at the first error.
+func inChunks(col string, vals []string, fn func(cond string, args []any) error) error {
+	for chunk := range slices.Chunk(vals, maxInList) {
+		if err := fn(in(col, chunk)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // in returns "col IN (?, …)" over vals, with vals as arguments; vals must

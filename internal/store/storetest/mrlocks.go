@@ -75,7 +75,7 @@ func testMRLocks(t *testing.T, h Harness) {
 	_, _, err := s.LockStackForMR(ctx(), stack.MRLock{StackID: "ghost", MergeRequestIID: 1, LockedBy: "u", LockedAt: base})
 	wantCode(t, err, apperr.NotFound)
 
-	locks, err := s.StackMRLocks(ctx(), []string{"s1", "s2", "s3", "ghost"})
+	locks, err := s.StackMRLocks(ctx(), amongMany("s2", "s1", "s3", "ghost"))
 	if want := map[string]stack.MRLock{"s1": again, "s2": other}; err != nil || !reflect.DeepEqual(locks, want) {
 		t.Errorf("StackMRLocks = %+v, %v\nwant %+v", locks, err, want)
 	}
@@ -113,7 +113,7 @@ func testMRLocks(t *testing.T, h Harness) {
 	if _, holder, locked := lock(ctx(), "s1", 8, "r6", base); !locked || holder.MergeRequestIID != 8 {
 		t.Errorf("lock after a release = %+v, %v", holder, locked)
 	}
-	if got, err := s.ReleaseMRLocks(ctx(), []string{"s2", "s1"}, 8); err != nil || !slices.Equal(got, []string{"s1", "s2"}) {
+	if got, err := s.ReleaseMRLocks(ctx(), amongMany("s2", "s1"), 8); err != nil || !slices.Equal(got, []string{"s1", "s2"}) {
 		t.Errorf("ReleaseMRLocks(!8) = %v, %v; want [s1 s2], sorted", got, err)
 	}
 	if got, err := s.ReleaseMRLocks(ctx(), nil, 8); err != nil || len(got) != 0 {

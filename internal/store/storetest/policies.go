@@ -94,7 +94,7 @@ func testPolicies(t *testing.T, h Harness) {
 	}
 	wantField(t, s.AttachPolicy(ctx(), policy.Attachment{StackID: "nope", PolicyID: "docs", CreatedAt: base}, policyEntry("policy.attach", "docs")), "stack")
 	wantField(t, s.AttachPolicy(ctx(), policy.Attachment{StackID: "infra", PolicyID: "nope", CreatedAt: base}, policyEntry("policy.attach", "nope")), "policy")
-	as, err := s.ListAttachments(ctx(), []string{"infra", "web"})
+	as, err := s.ListAttachments(ctx(), amongMany("web", "infra"))
 	if err != nil || len(as) != 2 || !reflect.DeepEqual(as[0], at) || as[1].PolicyID != "deny" {
 		t.Errorf("ListAttachments = %+v, %v", as, err)
 	}

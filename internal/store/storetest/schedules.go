@@ -185,7 +185,7 @@ func testStackDrift(t *testing.T, h Harness) {
 	if _, err := s.SetStackDrift(ctx(), clean); err != nil {
 		t.Fatal(err)
 	}
-	all, err := s.StackDrifts(ctx(), []string{"web", "api", "none"})
+	all, err := s.StackDrifts(ctx(), amongMany("web", "api", "none"))
 	if err != nil || len(all) != 2 || !all["web"].Drifted || all["api"].Drifted || all["api"].Changes == nil {
 		t.Fatalf("StackDrifts = %+v, %v", all, err)
 	}

@@ -174,6 +174,24 @@ func wantField(t *testing.T, err error, field string) {
 
 func ctx() context.Context { return context.Background() }
 
+// amongMany is ids among more stack ids than one statement may name on
+// SQLite (32,766 parameters): the first of ids first, the others last, so
+// that a store that splits the list finds them in different parts.
+func amongMany(ids ...string) []string {
+	const others = 40_000
+	out := make([]string, 0, others+len(ids))
+	if len(ids) > 0 {
+		out = append(out, ids[0])
+	}
+	for i := range others {
+		out = append(out, fmt.Sprintf("absent-%05d", i))
+	}
+	if len(ids) > 1 {
+		out = append(out, ids[1:]...)
+	}
+	return out
+}
+
 // openStore opens a store that is closed when the test ends.
 func openStore(t *testing.T, open Opener) *sqlstore.Store {
 	t.Helper()
