@@ -192,17 +192,30 @@ func (s *Service) Reevaluate(ctx context.Context, id, why string) (ApprovalOutco
 // stackIDs whose commit is sha or whose merge request is iid: the runs a
 // change of that merge request's approvals in GitLab may decide.
 func (s *Service) PendingForMergeRequest(ctx context.Context, stackIDs []string, sha string, iid int64) ([]string, error) {
+	want := make(map[string]bool, len(stackIDs))
+	for _, id := range stackIDs {
+		want[id] = true
+	}
+	// Every run in PENDING_REVIEW, page by page, rather than a query per
+	// stack: a repository may hold thousands of stacks, and few runs wait
+	// for a review.
 	var out []string
-	for _, stackID := range stackIDs {
-		runs, _, err := s.cfg.Runs.ListRuns(ctx, Filter{StackID: stackID, States: []State{PendingReview}}, "", 100)
+	for cursor := ""; ; {
+		runs, next, err := s.cfg.Runs.ListRuns(ctx, Filter{States: []State{PendingReview}}, cursor, pendingPage)
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range runs {
-			if (sha != "" && r.CommitSHA == sha) || (iid != 0 && r.MergeRequestIID == iid) {
+			if want[r.StackID] && ((sha != "" && r.CommitSHA == sha) || (iid != 0 && r.MergeRequestIID == iid)) {
 				out = append(out, r.ID)
 			}
 		}
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
 	}
-	return out, nil
 }
+
+// pendingPage is how many runs in PENDING_REVIEW one read lists.
+const pendingPage = 200
