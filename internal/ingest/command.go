@@ -52,6 +52,7 @@ type MergeChecker interface {
 type MRLocks interface {
 	LockStackForMR(ctx context.Context, l stack.MRLock) (holder stack.MRLock, locked bool, err error)
 	StackMRLock(ctx context.Context, stackID string) (*stack.MRLock, error)
+	StackMRLocks(ctx context.Context, stackIDs []string) (map[string]stack.MRLock, error)
 	ReleaseMRLocks(ctx context.Context, stackIDs []string, iid int64) ([]string, error)
 	RecordMRMerges(ctx context.Context, ms []stack.MRMerge) error
 }
@@ -447,13 +448,14 @@ func (p *Processor) lockApplied(ctx context.Context, ev *vcs.Event, c run.Change
 func (p *Processor) unlockCommand(ctx context.Context, ep vcs.Endpoint, ev *vcs.Event, cmd mrcommand.Command,
 	stacks []stack.Stack) ([]string, string, bool, error) {
 	mr := ev.MergeRequest
+	_, ids := triggerStacks(stacks)
+	locks, err := p.cfg.Commands.Locks.StackMRLocks(ctx, ids) // one read, however many stacks
+	if err != nil {
+		return nil, "", false, err
+	}
 	held := map[string]bool{}
-	for _, st := range stacks {
-		lock, err := p.cfg.Commands.Locks.StackMRLock(ctx, st.ID)
-		if err != nil {
-			return nil, "", false, err
-		}
-		held[st.ID] = lock != nil && lock.MergeRequestIID == mr.IID
+	for id, lock := range locks {
+		held[id] = lock.MergeRequestIID == mr.IID
 	}
 	for _, n := range cmd.Stacks {
 		if !slices.ContainsFunc(stacks, func(st stack.Stack) bool { return named(st, n) }) {
