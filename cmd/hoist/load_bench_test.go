@@ -148,22 +148,12 @@ func setupLoad(b *testing.B, n int, extra []string) *load {
 				copyFile(b, filepath.Join(dirs[0], secret.KeyFileName), filepath.Join(dirs[i], secret.KeyFileName))
 			}
 		}
-		srv := apptest.StartBinary(b, apptest.Command{Args: append(args, extra...)})
-		_, line, _ := strings.Cut(srv.WaitOutput("Prometheus metrics at "), "Prometheus metrics at ")
-		l.srvs, l.metricsURLs = append(l.srvs, srv), append(l.metricsURLs, strings.Fields(line)[0])
+		srv, metricsURL := startLoaded(b, append(args, extra...))
+		l.srvs, l.metricsURLs = append(l.srvs, srv), append(l.metricsURLs, metricsURL)
 	}
 	srv := l.srvs[0]
-	keyBytes, err := os.ReadFile(filepath.Join(dirs[0], "admin-api-key"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	key := strings.TrimSpace(string(keyBytes))
-	var in struct {
-		WebhookSecret string `json:"webhook_secret"`
-	}
-	srv.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
-		"api_host": si.srv.URL, "token": token}).Decode(b, &in)
-	l.secret = in.WebhookSecret
+	var key string
+	key, l.secret = defaultIntegration(b, srv, dirs[0], si, token)
 	for i := range loadStacks {
 		var st struct {
 			ProjectID int64 `json:"project_id"`
@@ -172,10 +162,38 @@ func setupLoad(b *testing.B, n int, extra []string) *load {
 			"repository": l.project, "branch": "main", "project_root": fmt.Sprintf("stacks/s%02d", i)}).Decode(b, &st)
 		l.projectID = st.ProjectID
 	}
+	var err error
 	if l.pushT, l.mrT, err = l.templates(readPayload(b, "push.json"), readPayload(b, "merge_request.json")); err != nil {
 		b.Fatal(err)
 	}
 	return l
+}
+
+// startLoaded starts a loaded server with args (which must include
+// --metrics-listen) and returns it and its metrics URL.
+func startLoaded(b *testing.B, args []string) (*apptest.Process, string) {
+	b.Helper()
+	srv := apptest.StartBinary(b, apptest.Command{Args: args})
+	_, line, _ := strings.Cut(srv.WaitOutput("Prometheus metrics at "), "Prometheus metrics at ")
+	return srv, strings.Fields(line)[0]
+}
+
+// defaultIntegration creates the default GitLab integration of srv (data
+// dir dir) on the stand-in with token; it returns the admin API key and
+// the integration's webhook secret.
+func defaultIntegration(b *testing.B, srv *apptest.Process, dir string, si *standIn, token string) (key, secret string) {
+	b.Helper()
+	keyBytes, err := os.ReadFile(filepath.Join(dir, "admin-api-key"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	key = strings.TrimSpace(string(keyBytes))
+	var in struct {
+		WebhookSecret string `json:"webhook_secret"`
+	}
+	srv.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
+		"api_host": si.srv.URL, "token": token}).Decode(b, &in)
+	return key, in.WebhookSecret
 }
 
 func readPayload(b *testing.B, name string) map[string]any {

@@ -2,18 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hoistdev/hoist/internal/apptest"
 	"github.com/hoistdev/hoist/internal/gitlabsim"
@@ -83,10 +83,8 @@ func rssRun(b *testing.B) {
 		return out
 	}
 	dir := b.TempDir()
-	srv := apptest.StartBinary(b, apptest.Command{Args: []string{"server", "--listen", "127.0.0.1:0", "--data-dir", dir,
-		"--worker-slots", "0", "--metrics-listen", "127.0.0.1:0"}})
-	_, line, _ := strings.Cut(srv.WaitOutput("Prometheus metrics at "), "Prometheus metrics at ")
-	metricsURL := strings.Fields(line)[0]
+	srv, metricsURL := startLoaded(b, []string{"server", "--listen", "127.0.0.1:0", "--data-dir", dir,
+		"--worker-slots", "0", "--metrics-listen", "127.0.0.1:0"})
 	rss := func() float64 { return float64(procStatus(b, srv.Pid(), "VmRSS")) / 1024 }
 	anon := func() float64 { return float64(procStatus(b, srv.Pid(), "RssAnon")) / 1024 }
 	time.Sleep(rssSettle)
@@ -111,16 +109,7 @@ func rssRun(b *testing.B) {
 	}()
 	defer func() { close(stopSampling); <-sampled }()
 
-	keyBytes, err := os.ReadFile(filepath.Join(dir, "admin-api-key"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	key := strings.TrimSpace(string(keyBytes))
-	var in struct {
-		WebhookSecret string `json:"webhook_secret"`
-	}
-	srv.Must(http.StatusCreated, "POST", "/api/v1/integrations/gitlab", key, map[string]any{"name": "GitLab", "is_default": true,
-		"api_host": si.srv.URL, "token": token}).Decode(b, &in)
+	key, secret := defaultIntegration(b, srv, dir, si, token)
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadSenders}}
 	defer client.CloseIdleConnections()
@@ -143,8 +132,9 @@ func rssRun(b *testing.B) {
 
 	// Pushes: the sustained load's, to 64 feature branches, each its own
 	// head commit, whose compare (the stand-in's) names rssTouched stacks.
-	l := &load{project: "acme/infra", projectID: projectID.Load(), secret: in.WebhookSecret, srvs: []*apptest.Process{srv},
+	l := &load{project: "acme/infra", projectID: projectID.Load(), secret: secret, srvs: []*apptest.Process{srv},
 		metricsURLs: []string{metricsURL}, standIn: si}
+	var err error
 	if l.pushT, l.mrT, err = l.templates(readPayload(b, "push.json"), readPayload(b, "merge_request.json")); err != nil {
 		b.Fatal(err)
 	}
@@ -304,27 +294,20 @@ func (a *rssAPI) listAll(path string, pages *atomic.Int64) (int, []string, error
 }
 
 // inParallel calls fn(0) … fn(n-1) from workers goroutines; it returns the
-// first error (the others stop taking new calls).
+// first error, after which no new call starts.
 func inParallel(n, workers int, fn func(i int) error) error {
-	var next atomic.Int64
-	var first error
-	var once sync.Once
-	var failed atomic.Bool
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(i); err != nil {
-					once.Do(func() { first = fmt.Errorf("call %d: %w", i, err) })
-					failed.Store(true)
-				}
+	g, ctx := errgroup.WithContext(context.Background())
+	g.SetLimit(workers)
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if err := fn(i); err != nil {
+				return fmt.Errorf("call %d: %w", i, err)
 			}
+			return nil
 		})
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
 }
