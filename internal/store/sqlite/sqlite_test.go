@@ -246,3 +246,54 @@ func TestCheckpointsBesideTheWriter(t *testing.T) {
 		return nil
 	})
 }
+
+// TestOpenWritesIndex: the outbox's index by key holds the open writes
+// alone (0037: each write made the full index a page of its own in the WAL
+// at every commit), and the dispatcher's lookups by key still use it. The
+// queries are outbox.go's shapes: the open writes of the claimed keys, and
+// a key's next due time.
+func TestOpenWritesIndex(t *testing.T) {
+	t.Parallel()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), sqlite.FileName), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	db := s.DB()
+	var def string
+	if err := db.QueryRow("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'gitlab_writes_key'").Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(def, "WHERE state IN ('pending', 'retrying')") {
+		t.Errorf("gitlab_writes_key = %s; want it partial, on the open writes", def)
+	}
+	for _, c := range []struct {
+		name, query string
+		args        []any
+	}{
+		{"open writes of keys", `SELECT w.id FROM gitlab_writes w LEFT JOIN gitlab_write_keys k ON k.key = w.key
+			WHERE w.key IN (?, ?) AND w.state IN ('pending', 'retrying') ORDER BY w.id`, []any{"a", "b"}},
+		{"next due time", `SELECT MIN(next_attempt_at) FROM gitlab_writes WHERE key = ? AND state IN ('pending', 'retrying')`,
+			[]any{"a"}},
+	} {
+		rows, err := db.Query("EXPLAIN QUERY PLAN "+c.query, c.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(strings.Join(plan, "; "), "USING INDEX gitlab_writes_key (key=?)") {
+			t.Errorf("%s: plan %q; want a search of gitlab_writes_key by key", c.name, plan)
+		}
+	}
+}
