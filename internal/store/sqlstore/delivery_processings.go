@@ -13,8 +13,9 @@ import (
 
 // A delivery's processings (issue 14) live in webhook_delivery_processings,
 // one row per processing: number 0 when it arrived, 1, 2… per redelivery.
-// The delivery's own status, result and error are the latest processing's,
-// written in the same transaction, so listings need no join to show them.
+// The delivery's own status and error are the latest processing's, written
+// in the same transaction, so listings need no join to show them; its
+// outcome is read from that processing's row (result_from), not copied.
 
 // RedeliverDelivery implements webhook.Store.
 func (s *Store) RedeliverDelivery(ctx context.Context, id, by string, now time.Time, jobFunc func(processing int) jobqueue.NewJob) error {
@@ -135,10 +136,11 @@ func (s *Store) FinishDelivery(ctx context.Context, o webhook.Outcome, c run.Cha
 		res, err := s.exec(ctx, tx, `UPDATE webhook_deliveries SET attempts = attempts + ?,
 			project = COALESCE(NULLIF(?, ''), project), ref = COALESCE(NULLIF(?, ''), ref),
 			status = CASE WHEN l.latest THEN ? ELSE status END, result = CASE WHEN l.latest THEN ? ELSE result END,
+			result_from = CASE WHEN l.latest THEN ? ELSE result_from END,
 			error = CASE WHEN l.latest THEN ? ELSE error END, updated_at = CASE WHEN l.latest THEN ? ELSE updated_at END
 			FROM (SELECT COALESCE(MAX(number), 0) <= ? AS latest FROM webhook_delivery_processings WHERE delivery_id = ?) AS l
 			WHERE webhook_deliveries.id = ?`,
-			claimed, o.Project, o.Ref, string(o.Status), result, o.Error, s.t(o.At), o.Processing, o.ID, o.ID)
+			claimed, o.Project, o.Ref, string(o.Status), s.legacyResult(result), o.Processing, o.Error, s.t(o.At), o.Processing, o.ID, o.ID)
 		if err != nil {
 			return fmt.Errorf("record outcome of delivery %s: %w", o.ID, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/hoistdev/hoist/internal/audit"
 	"github.com/hoistdev/hoist/internal/jobqueue"
 	"github.com/hoistdev/hoist/internal/policy"
+	"github.com/hoistdev/hoist/internal/run"
 	"github.com/hoistdev/hoist/internal/space"
 	"github.com/hoistdev/hoist/internal/webhook"
 )
@@ -31,6 +32,7 @@ func Upgrades() map[string]Upgrade {
 		"CommandWrites":       CommandWritesUpgrade,
 		"DeliveryProcessings": DeliveryProcessingsUpgrade,
 		"DeliveryBodies":      DeliveryBodiesUpgrade,
+		"DeliveryResultFrom":  DeliveryResultFromUpgrade,
 		"Policies":            PoliciesUpgrade,
 		"RunPlanned":          RunPlannedUpgrade,
 	}
@@ -63,6 +65,17 @@ func AgentPoolUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
 	if err != nil {
 		t.Errorf("delete an empty space after the upgrade: %v", err)
 	}
+}
+
+// acmeRows are the root space and an integration acme in it, as the old
+// schemas hold them, then rows.
+func acmeRows(rows ...string) []string {
+	return append([]string{
+		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('root', 'root', NULL, " + at0 + ", " + at0 + ")",
+		"INSERT INTO integrations (id, provider, name, is_default, space_id, api_host, user_facing_host, token_sealed, " +
+			"webhook_secret_sealed, created_at, updated_at) VALUES ('acme', 'gitlab', 'acme', false, 'root', " +
+			"'https://gitlab.example.com', 'https://gitlab.example.com', 'x', 'x', " + at0 + ", " + at0 + ")",
+	}, rows...)
 }
 
 // at0 is base as the old schemas' rows hold it (SQL text that both
@@ -121,13 +134,9 @@ func DeliveryProcessingsUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open
 			"attempts, received_at, updated_at) VALUES ('%s', 'acme', 'k-%s', 'Push Hook', '{}', 'x', '%s', %s, %d, %s, %s)",
 			id, id, status, result, attempts, at0, at0)
 	}
-	oldSchema(t, db, migrations, deliveryProcessingsMigration,
-		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('root', 'root', NULL, "+at0+", "+at0+")",
-		"INSERT INTO integrations (id, provider, name, is_default, space_id, api_host, user_facing_host, token_sealed, "+
-			"webhook_secret_sealed, created_at, updated_at) VALUES ('acme', 'gitlab', 'acme', false, 'root', "+
-			"'https://gitlab.example.com', 'https://gitlab.example.com', 'x', 'x', "+at0+", "+at0+")",
+	oldSchema(t, db, migrations, deliveryProcessingsMigration, acmeRows(
 		delivery("d1", "processed", result, 2),
-		delivery("d2", "received", "'{}'", 0))
+		delivery("d2", "received", "'{}'", 0))...)
 	s := openStore(t, open)
 	d1, err := s.GetDelivery(ctx(), "d1")
 	if err != nil {
@@ -164,13 +173,9 @@ const deliveryBodiesMigration = "_delivery_bodies.sql"
 // them. Arguments as for AgentPoolUpgrade.
 func DeliveryBodiesUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
 	t.Helper()
-	oldSchema(t, db, migrations, deliveryBodiesMigration,
-		"INSERT INTO spaces (id, name, parent_id, created_at, updated_at) VALUES ('root', 'root', NULL, "+at0+", "+at0+")",
-		"INSERT INTO integrations (id, provider, name, is_default, space_id, api_host, user_facing_host, token_sealed, "+
-			"webhook_secret_sealed, created_at, updated_at) VALUES ('acme', 'gitlab', 'acme', false, 'root', "+
-			"'https://gitlab.example.com', 'https://gitlab.example.com', 'x', 'x', "+at0+", "+at0+")",
+	oldSchema(t, db, migrations, deliveryBodiesMigration, acmeRows(
 		"INSERT INTO webhook_deliveries (id, integration_id, dedupe_key, event, headers, body, status, "+
-			"received_at, updated_at) VALUES ('d1', 'acme', 'k1', 'Push Hook', '{}', '{\"old\":1}', 'received', "+at0+", "+at0+")")
+			"received_at, updated_at) VALUES ('d1', 'acme', 'k1', 'Push Hook', '{}', '{\"old\":1}', 'received', "+at0+", "+at0+")")...)
 	s := openStore(t, open)
 	d, err := s.GetDelivery(ctx(), "d1")
 	if err != nil || string(d.Body) != `{"old":1}` {
@@ -196,6 +201,46 @@ func DeliveryBodiesUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Open
 	if _, err := s.GetDelivery(ctx(), "d2"); !apperr.Is(err, apperr.NotFound) {
 		t.Errorf("delivery of a deleted integration: %v; want NotFound", err)
 	}
+}
+
+// deliveryResultFromMigration names (after its number) the migration
+// after which a delivery's outcome is read from its processing's row.
+const deliveryResultFromMigration = "_delivery_result_from.sql"
+
+// DeliveryResultFromUpgrade is the upgrade test of that migration: a
+// delivery processed before it shows the outcome its own row holds, and
+// one processed after shows its processing's, also when the delivery is
+// processed again (a redelivery). Arguments as for AgentPoolUpgrade.
+func DeliveryResultFromUpgrade(t *testing.T, db *sql.DB, migrations fs.FS, open Opener) {
+	t.Helper()
+	oldSchema(t, db, migrations, deliveryResultFromMigration, acmeRows(
+		"INSERT INTO webhook_deliveries (id, integration_id, dedupe_key, event, headers, body, status, result, attempts, "+
+			"received_at, updated_at) VALUES ('d1', 'acme', 'k1', 'Push Hook', '{}', '', 'processed', "+
+			"'{\"summary\":\"before\"}', 1, "+at0+", "+at0+")",
+		"INSERT INTO webhook_delivery_processings (delivery_id, number, kind, requested_at, started_at, finished_at, status, "+
+			"attempts, result) VALUES ('d1', 0, 'received', "+at0+", "+at0+", "+at0+", 'processed', 1, '{\"summary\":\"before\"}')")...)
+	s := openStore(t, open)
+	summary := func(want string) {
+		t.Helper()
+		d, err := s.GetDelivery(ctx(), "d1")
+		if err != nil || d.Result == nil || d.Result.Summary != want {
+			t.Fatalf("delivery = %+v, %v; want the outcome %q", d.Result, err, want)
+		}
+		list, _, err := s.ListDeliveries(ctx(), webhook.Filter{All: true}, "", 10)
+		if err != nil || len(list) != 1 || list[0].Result == nil || list[0].Result.Summary != want {
+			t.Fatalf("listed = %+v, %v; want the outcome %q", list, err, want)
+		}
+	}
+	summary("before")
+	job := func(n int) jobqueue.NewJob { return webhook.RedeliverJob("d1", n) }
+	if err := s.RedeliverDelivery(ctx(), "d1", "user:admin", base, job); err != nil {
+		t.Fatal(err)
+	}
+	summary("before") // until the redelivery's outcome is in
+	mustClaim(t, s, "d1", 1, base)
+	mustFinish(t, s, webhook.Outcome{ID: "d1", Processing: 1, Status: webhook.Processed, Result: &webhook.Result{Summary: "after"},
+		At: base.Add(time.Second)}, run.Changes{})
+	summary("after")
 }
 
 // runErrorDetailMigration names (after its number) the migration that
