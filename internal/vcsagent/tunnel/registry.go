@@ -246,9 +246,12 @@ func (r *Registry) Counts() map[string]int {
 
 // Disconnect closes the streams of pool that did not authenticate with
 // keepTokenHash ("" closes them all): a rotated token stops working at once.
+// They leave the pool here, not when their handlers have unwound: meanwhile
+// a call could have picked one that is closing.
 func (r *Registry) Disconnect(pool, keepTokenHash string) {
 	for _, s := range r.streams(pool) {
 		if keepTokenHash == "" || s.tokenHash != keepTokenHash {
+			r.remove(s)
 			s.close(websocket.StatusPolicyViolation, "pool token rotated or pool deleted")
 		}
 	}
