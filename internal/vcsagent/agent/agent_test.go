@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
@@ -177,6 +178,27 @@ func TestWrongTokenCannotConnect(t *testing.T) {
 	}
 	if n := len(e.reg.Connected(pool)); n != 0 {
 		t.Errorf("%d agents connected with a wrong token", n)
+	}
+}
+
+// TestRecheckClosesRotatedStreams: a token rotated on another server is
+// found at this server's next re-check; the stream leaves the pool before
+// it closes, so the pool is empty once the agent's reconnection with the
+// old token is refused.
+func TestRecheckClosesRotatedStreams(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.mu.Lock()
+	e.pingEvery = 50 * time.Millisecond
+	e.mu.Unlock()
+	old := e.startAgent(t, "old", "")
+	e.waitAgents(t, 1, 4)
+	e.rotateElsewhere()
+	if err := wait(t, old); !errors.Is(err, tunnel.ErrUnauthorized) {
+		t.Fatalf("agent with the old token: Run = %v, want ErrUnauthorized after reconnecting", err)
+	}
+	if n := len(e.reg.Connected(pool)); n != 0 {
+		t.Errorf("%d agents connected after the old token was refused", n)
 	}
 }
 

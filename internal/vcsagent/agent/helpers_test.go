@@ -41,6 +41,7 @@ type env struct {
 
 	mu        sync.Mutex
 	poolToken string
+	pingEvery time.Duration // how often the server re-checks a stream's token; 0: the default
 }
 
 func setup(t *testing.T) *env { t.Helper(); return newEnv(t, false) }
@@ -100,7 +101,11 @@ func (e *env) connect(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	}
-	if err := e.reg.Serve(w, r, tunnel.Conn{Pool: pool, TokenHash: secret.HashAPIKey(bearer), Recheck: recheck}); err != nil {
+	e.mu.Lock()
+	every := e.pingEvery
+	e.mu.Unlock()
+	if err := e.reg.Serve(w, r, tunnel.Conn{Pool: pool, TokenHash: secret.HashAPIKey(bearer), Recheck: recheck,
+		PingInterval: every}); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 	}
 }
@@ -113,12 +118,16 @@ func (e *env) token() string {
 
 // rotate mints a new pool token and disconnects streams of the old one, as
 // vcsagent.Service.RotateToken does.
-func (e *env) rotate() {
+func (e *env) rotate() { e.reg.Disconnect(pool, e.rotateElsewhere()) }
+
+// rotateElsewhere changes the pool token as another server would: this
+// one learns of it only when it re-checks its streams' token. It returns
+// the new token's hash.
+func (e *env) rotateElsewhere() string {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.poolToken = vcsagent.NewToken(pool)
-	hash := secret.HashAPIKey(e.poolToken)
-	e.mu.Unlock()
-	e.reg.Disconnect(pool, hash)
+	return secret.HashAPIKey(e.poolToken)
 }
 
 // runningAgent is an agent started by a test.

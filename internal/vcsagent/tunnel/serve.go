@@ -106,6 +106,7 @@ func (s *stream) keepAlive(ctx context.Context, c Conn) {
 		case <-t.C:
 		}
 		if c.Recheck != nil && apperr.Is(c.Recheck(ctx), apperr.Unauthorized) {
+			s.reg.remove(s) // out of the pool before it closes, as Registry.Disconnect
 			s.close(websocket.StatusPolicyViolation, "pool token rotated")
 			return
 		}
