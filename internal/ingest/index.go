@@ -51,8 +51,7 @@ func (x *indexes) of(key repoKey, stacks []stack.Stack) *repoIndex {
 	if ix != nil && ix.first == &stacks[0] && ix.n == len(stacks) {
 		return ix
 	}
-	ts, _ := triggerStacks(stacks)
-	ix = &repoIndex{first: &stacks[0], n: len(stacks), matcher: trigger.NewMatcher(ts)}
+	ix = &repoIndex{first: &stacks[0], n: len(stacks), matcher: trigger.NewMatcher(triggerStacks(stacks))}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.byRepo == nil || len(x.byRepo) >= maxIndexes {

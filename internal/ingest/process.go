@@ -125,7 +125,7 @@ func (p *Processor) releaseLocks(ctx context.Context, integrationID string, ev *
 		mr.Action != vcs.ActionMerge && mr.Action != vcs.ActionClose {
 		return nil, nil
 	}
-	_, ids := triggerStacks(stacks)
+	ids := stackIDs(stacks)
 	released, err := p.cfg.Commands.Locks.ReleaseMRLocks(ctx, ids, mr.IID)
 	if err != nil || mr.Action != vcs.ActionMerge || len(released) == 0 {
 		return released, err
@@ -257,16 +257,23 @@ func (p *Processor) plan(ctx context.Context, d webhook.Delivery, ev *vcs.Event,
 	return trigger.PlanDecided(req, decided)
 }
 
-// triggerStacks returns the stacks as the trigger sees them, and their ids.
-func triggerStacks(stacks []stack.Stack) ([]trigger.Stack, []string) {
+// triggerStacks returns the stacks as the trigger sees them.
+func triggerStacks(stacks []stack.Stack) []trigger.Stack {
 	ts := make([]trigger.Stack, len(stacks))
-	ids := make([]string, len(stacks))
 	for i, st := range stacks {
-		ids[i] = st.ID
 		ts[i] = trigger.Stack{ID: st.ID, Branch: st.Branch, ProjectRoot: st.ProjectRoot,
 			AdditionalGlobs: st.AdditionalProjectGlobs, Labels: st.Labels, AllowForks: st.AllowForkMRs, Detached: st.Detached()}
 	}
-	return ts, ids
+	return ts
+}
+
+// stackIDs returns the stacks' ids.
+func stackIDs(stacks []stack.Stack) []string {
+	ids := make([]string, len(stacks))
+	for i, st := range stacks {
+		ids[i] = st.ID
+	}
+	return ids
 }
 
 // existingRuns loads the runs planning needs. Runs of events that arrived
