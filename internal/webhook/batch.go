@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"sync"
 )
 
@@ -14,11 +13,15 @@ var ErrStopped = errors.New("webhook intake stopped")
 // batcher is the group commit: requests hand their delivery to a writer
 // goroutine, which stores every delivery waiting at that moment (up to
 // max) in one transaction and answers each request once it committed and
-// is durable. No timer: while one transaction commits the next batch
+// is durable. No timer: while one batch commits and syncs the next
 // gathers, so under load batches grow and at rest a lone delivery commits
-// at once. The wait for durability (an fsync on SQLite) runs beside the
-// writer, which goes on with the next batch: batches that commit during
-// one fsync share the next.
+// at once. The wait for durability (an fsync on SQLite) holds the
+// batcher, not the database's write connection, which other writers use
+// meanwhile. The next batch waits for it rather than committing beside
+// it: it would commit only what arrived during a commit, and many small
+// commits cost a sixth more CPU a delivery than fewer larger ones
+// (docs/benchmarks.md), for acknowledgements barely sooner: syncs run one
+// at a time, so a batch committed during one waits for it anyway.
 type batcher struct {
 	store  Store
 	log    *slog.Logger
@@ -119,18 +122,15 @@ func (b *batcher) write(batch []*pending) {
 	ctx := context.Background()
 	ins, err := b.store.InsertDeliveries(ctx, ds)
 	if err == nil {
-		batch := slices.Clone(batch) // the loop reuses its slice
-		b.wg.Go(func() {
-			err := b.store.Durable()
-			if err != nil {
-				b.log.Error("webhook deliveries stored but not acknowledged: they may not survive a power loss", "deliveries", len(batch), "error", err)
-			} else {
-				b.wakeIfQueued(ins)
-			}
-			for i, p := range batch {
-				p.done <- result{ins: ins[i], err: err}
-			}
-		})
+		err := b.store.Durable()
+		if err != nil {
+			b.log.Error("webhook deliveries stored but not acknowledged: they may not survive a power loss", "deliveries", len(batch), "error", err)
+		} else {
+			b.wakeIfQueued(ins)
+		}
+		for i, p := range batch {
+			p.done <- result{ins: ins[i], err: err}
+		}
 		return
 	}
 	if len(batch) > 1 {
