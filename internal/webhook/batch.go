@@ -122,8 +122,7 @@ func (b *batcher) write(batch []*pending) {
 	ctx := context.Background()
 	ins, err := b.store.InsertDeliveries(ctx, ds)
 	if err == nil {
-		err := b.store.Durable()
-		if err != nil {
+		if err = b.store.Durable(); err != nil {
 			b.log.Error("webhook deliveries stored but not acknowledged: they may not survive a power loss", "deliveries", len(batch), "error", err)
 		} else {
 			b.wakeIfQueued(ins)

@@ -242,6 +242,41 @@ func TestIntakeStoresDedupesAndIgnores(t *testing.T) {
 	})
 }
 
+// TestIntakeAcknowledgesOnlySynced: on SQLite a delivery is acknowledged
+// only once the WAL holding its batch was synced. When the sync fails (here
+// the WAL it would sync is gone), the sender gets 503 and will send the
+// delivery again, the job queue is not woken, and every later delivery
+// fails too: after a failed fsync no commit can be called durable.
+func TestIntakeAcknowledgesOnlySynced(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "sqlite")
+	c := http.DefaultClient
+	body := pushBody(t)
+	if code, answer := send(t, c, f.url, "Push Hook", hookSecret, body, "Idempotency-Key", "synced"); code != http.StatusAccepted {
+		t.Fatalf("before the failure: %d %s", code, answer)
+	}
+	<-f.woken
+	var seq int
+	var name, file string
+	if err := f.store.DB().QueryRow("PRAGMA database_list").Scan(&seq, &name, &file); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(file + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"unsynced", "after"} {
+		code, answer := send(t, c, f.url, "Push Hook", hookSecret, body, "Idempotency-Key", key)
+		if code != http.StatusServiceUnavailable || !strings.Contains(answer, "try again") {
+			t.Errorf("delivery %s: %d %s, want 503", key, code, answer)
+		}
+	}
+	select {
+	case <-f.woken:
+		t.Error("the job queue was woken for deliveries not acknowledged")
+	default:
+	}
+}
+
 // TestIntakeSecretRotation: a new secret works at once and the old one
 // stops, though the decrypted secret is cached.
 func TestIntakeSecretRotation(t *testing.T) {
