@@ -255,7 +255,11 @@ func TestIntakeAcknowledgesOnlySynced(t *testing.T) {
 	if code, answer := send(t, c, f.url, "Push Hook", hookSecret, body, "Idempotency-Key", "synced"); code != http.StatusAccepted {
 		t.Fatalf("before the failure: %d %s", code, answer)
 	}
-	<-f.woken
+	select {
+	case <-f.woken: // before the answer
+	default:
+		t.Fatal("the job queue was not woken for an acknowledged delivery")
+	}
 	var seq int
 	var name, file string
 	if err := f.store.DB().QueryRow("PRAGMA database_list").Scan(&seq, &name, &file); err != nil {
