@@ -85,11 +85,7 @@ func approvalConsumer(store *sqlstore.Store, runs *run.Service) func(ctx context
 		if err != nil {
 			return err
 		}
-		ids := make([]string, len(stacks))
-		for i, st := range stacks {
-			ids[i] = st.ID
-		}
-		pending, err := runs.PendingForMergeRequest(ctx, ids, mr.HeadSHA, mr.IID)
+		pending, err := runs.PendingForMergeRequest(ctx, stack.IDs(stacks), mr.HeadSHA, mr.IID)
 		if err != nil {
 			return err
 		}

@@ -253,7 +253,7 @@ func (p *Processor) runCommand(ctx context.Context, ep vcs.Endpoint, d webhook.D
 	}
 	matcher := p.indexes.of(repoKey{d.IntegrationID, ev.ProjectID, ev.Repository}, stacks).matcher
 	affected := matcher.Match(files)
-	ids := stackIDs(stacks)
+	ids := stack.IDs(stacks)
 	for i, st := range stacks {
 		if affected[i] {
 			*changed = append(*changed, st.ID)
@@ -448,7 +448,7 @@ func (p *Processor) lockApplied(ctx context.Context, ev *vcs.Event, c run.Change
 func (p *Processor) unlockCommand(ctx context.Context, ep vcs.Endpoint, ev *vcs.Event, cmd mrcommand.Command,
 	stacks []stack.Stack) ([]string, string, bool, error) {
 	mr := ev.MergeRequest
-	ids := stackIDs(stacks)
+	ids := stack.IDs(stacks)
 	locks, err := p.cfg.Commands.Locks.StackMRLocks(ctx, ids) // one read, however many stacks
 	if err != nil {
 		return nil, "", false, err

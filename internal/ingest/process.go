@@ -125,7 +125,7 @@ func (p *Processor) releaseLocks(ctx context.Context, integrationID string, ev *
 		mr.Action != vcs.ActionMerge && mr.Action != vcs.ActionClose {
 		return nil, nil
 	}
-	ids := stackIDs(stacks)
+	ids := stack.IDs(stacks)
 	released, err := p.cfg.Commands.Locks.ReleaseMRLocks(ctx, ids, mr.IID)
 	if err != nil || mr.Action != vcs.ActionMerge || len(released) == 0 {
 		return released, err
@@ -265,15 +265,6 @@ func triggerStacks(stacks []stack.Stack) []trigger.Stack {
 			AdditionalGlobs: st.AdditionalProjectGlobs, Labels: st.Labels, AllowForks: st.AllowForkMRs, Detached: st.Detached()}
 	}
 	return ts
-}
-
-// stackIDs returns the stacks' ids.
-func stackIDs(stacks []stack.Stack) []string {
-	ids := make([]string, len(stacks))
-	for i, st := range stacks {
-		ids[i] = st.ID
-	}
-	return ids
 }
 
 // existingRuns loads the runs planning needs. Runs of events that arrived

@@ -107,11 +107,7 @@ func (s *Service) applying(ctx context.Context, stacks []stack.Stack, tree *spac
 	if len(ps) == 0 {
 		return map[string][]Attached{}, nil
 	}
-	ids := make([]string, len(stacks))
-	for i, st := range stacks {
-		ids[i] = st.ID
-	}
-	explicit, err := s.cfg.Store.ListAttachments(ctx, ids)
+	explicit, err := s.cfg.Store.ListAttachments(ctx, stack.IDs(stacks))
 	if err != nil {
 		return nil, fmt.Errorf("list policy attachments: %w", err)
 	}

@@ -118,6 +118,15 @@ func (s Stack) Trigger() trigger.Stack {
 		Labels: s.Labels, AllowForks: s.AllowForkMRs, Detached: s.Detached()}
 }
 
+// IDs returns the ids of stacks, in their order.
+func IDs(stacks []Stack) []string {
+	ids := make([]string, len(stacks))
+	for i, st := range stacks {
+		ids[i] = st.ID
+	}
+	return ids
+}
+
 // Filter narrows a listing. With All false, only stacks whose space is in
 // Spaces are listed — the spaces the principal may read.
 type Filter struct {
